@@ -1,0 +1,166 @@
+"""The checkpointer contract: what a saver stores and how the executor talks to it.
+
+A thread's history is a tree of checkpoints per ``(thread_id, checkpoint_ns)``. Each checkpoint
+holds the state at the start of a superstep (``channel_values``) and the tasks that step will run
+(in the hidden ``__tasks__`` channel). While a step runs, each task's outcome is saved as
+*pending writes* attached to the checkpoint the step started from, keyed by task id; a task's
+newer outcome replaces its older one. When the step completes, the next checkpoint is saved,
+together with the step's task writes, in one call (``aput(..., writes=...)``) so a saver can make
+it one transaction.
+
+Every method is async; savers are used from asyncio and trio alike.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "Checkpoint",
+    "CheckpointTuple",
+    "PendingWrite",
+    "BaseCheckpointSaver",
+    "new_checkpoint_id",
+    "thread_config",
+]
+
+PendingWrite = tuple[str, str, Any]
+"""``(task_id, channel, value)``."""
+
+
+@dataclass(slots=True)
+class Checkpoint:
+    """The state of one thread namespace at the start of a superstep.
+
+    ``channel_values`` maps each non-empty channel (state keys and the hidden ``__tasks__``,
+    ``__joins__``, ``__last__``) to its value. ``channel_versions`` maps each channel to an int that
+    grows whenever the channel changes; a saver need only store again the channels whose version
+    is in ``new_versions``.
+    """
+
+    id: str
+    ts: str
+    channel_values: dict[str, Any] = field(default_factory=dict)
+    channel_versions: dict[str, int] = field(default_factory=dict)
+    v: int = 1
+
+
+@dataclass(slots=True)
+class CheckpointTuple:
+    """A checkpoint with its address, metadata, parent and pending writes."""
+
+    config: dict[str, Any]
+    checkpoint: Checkpoint
+    metadata: dict[str, Any]
+    parent_config: dict[str, Any] | None = None
+    pending_writes: list[PendingWrite] = field(default_factory=list)
+
+
+def thread_config(thread_id: str, checkpoint_ns: str = "", checkpoint_id: str | None = None) -> dict[str, Any]:
+    """The config that addresses one checkpoint (or the latest one when ``checkpoint_id`` is None)."""
+    configurable: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": checkpoint_ns}
+    if checkpoint_id is not None:
+        configurable["checkpoint_id"] = checkpoint_id
+    return {"configurable": configurable}
+
+
+_id_lock = threading.Lock()
+_last_ns = 0
+_node = int.from_bytes(os.urandom(6), "big")
+
+
+def new_checkpoint_id(step: int = 0) -> str:
+    """A time-ordered id, strictly increasing within the process (UUIDv6 layout, as LangGraph's).
+
+    Lexicographic order of ids is creation order, which ``alist`` relies on.
+    """
+    global _last_ns
+    with _id_lock:
+        now = time.time_ns() // 100 + 0x01B21DD213814000  # 100 ns ticks since 1582-10-15
+        if now <= _last_ns:
+            now = _last_ns + 1
+        _last_ns = now
+    clock_seq = 0x8000 | (step & 0x3FFF)
+    return (
+        f"{(now >> 28) & 0xFFFFFFFF:08x}-{(now >> 12) & 0xFFFF:04x}-{0x6000 | (now & 0x0FFF):04x}-"
+        f"{clock_seq:04x}-{_node:012x}"
+    )
+
+
+class BaseCheckpointSaver(ABC):
+    """Stores checkpoints and pending writes. Subclass it and implement the abstract methods.
+
+    Addresses are LangGraph-style configs: ``{"configurable": {"thread_id", "checkpoint_ns",
+    "checkpoint_id"}}``; ``checkpoint_ns`` defaults to ``""`` (the root graph).
+    """
+
+    @abstractmethod
+    async def aget_tuple(self, config: Mapping[str, Any]) -> CheckpointTuple | None:
+        """The checkpoint ``config`` addresses (the latest of its thread and namespace when it
+        names no ``checkpoint_id``), with its pending writes in the order they were saved;
+        ``None`` if there is none."""
+
+    @abstractmethod
+    def alist(
+        self,
+        config: Mapping[str, Any] | None,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        before: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        """The checkpoints of a thread namespace, newest first. ``filter`` matches metadata
+        keys; ``before`` is a config whose ``checkpoint_id`` bounds the ids from above
+        (exclusive). With ``config=None``, every thread's root-namespace checkpoints."""
+
+    @abstractmethod
+    async def aput(
+        self,
+        config: Mapping[str, Any],
+        checkpoint: Checkpoint,
+        metadata: Mapping[str, Any],
+        new_versions: Mapping[str, int],
+        *,
+        writes: Sequence[PendingWrite] = (),
+    ) -> dict[str, Any]:
+        """Save ``checkpoint`` as a child of the checkpoint ``config`` addresses (if any), and
+        ``writes`` as pending writes of that parent, atomically. Values of channels not in
+        ``new_versions`` are unchanged since the parent. Every value is serialised before
+        anything is written: a value that cannot be stored raises ``SerializationError`` naming
+        its channel, and nothing is saved. Returns the config of the new checkpoint."""
+
+    @abstractmethod
+    async def aput_writes(
+        self,
+        config: Mapping[str, Any],
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+    ) -> None:
+        """Save ``writes`` (``(channel, value)`` pairs) as the outcome of ``task_id`` on the
+        checkpoint ``config`` addresses, replacing that task's earlier writes there. Raises
+        ``SerializationError`` (and writes nothing) for a value that cannot be stored."""
+
+    @abstractmethod
+    async def adelete_thread(self, thread_id: str) -> None:
+        """Forget every checkpoint and write of ``thread_id``, in every namespace."""
+
+    async def aclose(self) -> None:
+        """Release connections; the default does nothing."""
+
+    async def __aenter__(self) -> BaseCheckpointSaver:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def __enter__(self) -> BaseCheckpointSaver:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass

@@ -1,0 +1,173 @@
+"""Every exception streamhil raises.
+
+::
+
+    StreamhilError
+     ├── GraphBuildError (ValueError)          a graph that cannot be compiled
+     │    ├── DuplicateNodeError
+     │    ├── ReservedNameError
+     │    ├── UnknownNodeError
+     │    ├── NoEntryPointError
+     │    ├── UnreachableNodeError
+     │    └── InvalidSchemaError
+     ├── GraphRecursionError (RecursionError)  the step budget ran out
+     ├── InvalidUpdateError (ValueError)       a write the state cannot take
+     ├── EmptyInputError (ValueError)          nothing to run
+     ├── ConfigError (ValueError)              a config without what the call needs
+     ├── ResumeError (ValueError)              a resume that answers nothing, or is ambiguous
+     │    ├── NothingPendingError
+     │    ├── UnknownInterruptError
+     │    └── AmbiguousResumeError
+     ├── CheckpointError                       the checkpointer failed or is missing
+     │    └── SerializationError (TypeError)  a value that cannot be stored
+     ├── NodeTimeoutError (TimeoutError)       a node ran past its timeout
+     └── SyncCallError (RuntimeError)          a sync method called where it cannot work
+
+    GraphBubbleUp (BaseException)               control flow, caught by the runtime
+     ├── GraphInterrupt                        raised by interrupt(); not an Exception,
+     │                                         so ``except Exception`` cannot swallow it
+     └── ParentCommand                         a Command(graph=Command.PARENT) on its way up
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .types import Command, Interrupt
+
+__all__ = [
+    "StreamhilError",
+    "GraphBuildError",
+    "DuplicateNodeError",
+    "ReservedNameError",
+    "UnknownNodeError",
+    "NoEntryPointError",
+    "UnreachableNodeError",
+    "InvalidSchemaError",
+    "GraphRecursionError",
+    "InvalidUpdateError",
+    "EmptyInputError",
+    "ConfigError",
+    "ResumeError",
+    "NothingPendingError",
+    "UnknownInterruptError",
+    "AmbiguousResumeError",
+    "CheckpointError",
+    "SerializationError",
+    "NodeTimeoutError",
+    "SyncCallError",
+    "GraphBubbleUp",
+    "GraphInterrupt",
+    "ParentCommand",
+]
+
+
+class StreamhilError(Exception):
+    """Base class of every error streamhil raises on purpose."""
+
+
+class GraphBuildError(StreamhilError, ValueError):
+    """The graph cannot be built or compiled as written."""
+
+
+class DuplicateNodeError(GraphBuildError):
+    """Two nodes share a name."""
+
+
+class ReservedNameError(GraphBuildError):
+    """A node name is reserved (``__start__``, ``__end__``...) or holds ``|`` or ``:``."""
+
+
+class UnknownNodeError(GraphBuildError):
+    """An edge, branch or breakpoint names a node the graph does not have."""
+
+
+class NoEntryPointError(GraphBuildError):
+    """Nothing leaves START."""
+
+
+class UnreachableNodeError(GraphBuildError):
+    """A node no edge, branch or declared Command destination can reach."""
+
+
+class InvalidSchemaError(GraphBuildError):
+    """A state schema or reducer that streamhil cannot use."""
+
+
+class GraphRecursionError(StreamhilError, RecursionError):
+    """The run used up its ``recursion_limit`` of supersteps before it finished."""
+
+
+class InvalidUpdateError(StreamhilError, ValueError):
+    """A node, Command or update_state wrote something the state cannot take."""
+
+
+class EmptyInputError(StreamhilError, ValueError):
+    """A run was asked for with nothing to run."""
+
+
+class ConfigError(StreamhilError, ValueError):
+    """The config lacks what the call needs (usually ``configurable.thread_id``)."""
+
+
+class ResumeError(StreamhilError, ValueError):
+    """A ``Command(resume=...)`` that cannot be delivered."""
+
+
+class NothingPendingError(ResumeError):
+    """A resume was sent to a thread that has no pending interrupt."""
+
+
+class UnknownInterruptError(ResumeError):
+    """A resume map names an interrupt id that is not pending."""
+
+    def __init__(self, message: str, *, unknown_ids: tuple[str, ...] = (), pending_ids: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.unknown_ids = unknown_ids
+        self.pending_ids = pending_ids
+
+
+class AmbiguousResumeError(ResumeError):
+    """A plain resume value was sent while several interrupts are pending."""
+
+
+class CheckpointError(StreamhilError):
+    """The checkpointer is missing where one is needed, or failed."""
+
+
+class SerializationError(CheckpointError, TypeError):
+    """A value cannot be stored; nothing was written."""
+
+
+class NodeTimeoutError(StreamhilError, TimeoutError):
+    """A node ran longer than the timeout given to ``add_node``."""
+
+
+class SyncCallError(StreamhilError, RuntimeError):
+    """A sync method (``invoke``, ``stream``...) was called from inside a running event loop."""
+
+
+class GraphBubbleUp(BaseException):
+    """Control flow that travels up through user code to the runtime."""
+
+
+class GraphInterrupt(GraphBubbleUp):
+    """Raised by :func:`streamhil.interrupt`; carries the interrupts that paused the task."""
+
+    def __init__(self, interrupts: tuple[Interrupt, ...] = ()) -> None:
+        super().__init__(interrupts)
+        self.interrupts = interrupts
+
+
+class ParentCommand(GraphBubbleUp):
+    """Carries a ``Command(graph=Command.PARENT)`` from a subgraph to its parent."""
+
+    def __init__(self, command: Command) -> None:
+        super().__init__(command)
+        self.command = command
+
+
+def error_message(text: str, fix: str | None = None, **_: Any) -> str:
+    """Join a rule and its fix into one message."""
+    return text if fix is None else f"{text} {fix}"

@@ -1,0 +1,151 @@
+"""Public value types: Command, Send, Interrupt, Overwrite, RetryPolicy, StateSnapshot, PregelTask."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypeVar
+
+__all__ = [
+    "Command",
+    "Send",
+    "Interrupt",
+    "Overwrite",
+    "RetryPolicy",
+    "StateSnapshot",
+    "PregelTask",
+    "StreamMode",
+    "Durability",
+    "StreamWriter",
+]
+
+N = TypeVar("N", bound=Hashable)
+
+StreamMode = Literal["values", "updates", "custom", "messages", "debug", "tasks", "checkpoints"]
+Durability = Literal["sync", "async", "exit"]
+StreamWriter = Callable[[Any], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Schedule one run of ``node`` in the next superstep, with ``arg`` as its input (not the state)."""
+
+    node: str
+    arg: Any
+
+    def __repr__(self) -> str:
+        return f"Send(node={self.node!r}, arg={self.arg!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Interrupt:
+    """A question a node asked with :func:`streamhil.interrupt`, waiting for an answer.
+
+    Beyond LangGraph's ``value`` and ``id``, it says where it was raised: the ``node``,
+    the ``task_id`` and the checkpoint namespace ``ns`` (``""`` at the root graph).
+    """
+
+    value: Any
+    id: str = "placeholder-id"
+    node: str | None = None
+    task_id: str | None = None
+    ns: str = ""
+    index: int = 0
+
+    def __repr__(self) -> str:
+        return f"Interrupt(value={self.value!r}, id={self.id!r})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "value": self.value,
+            "node": self.node,
+            "task_id": self.task_id,
+            "ns": self.ns,
+            "index": self.index,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Command(Generic[N]):
+    """Update the state, route, or answer interrupts.
+
+    As graph input: ``Command(resume=...)`` answers pending interrupts (one value, or a
+    map ``{interrupt_id: value}``); ``update`` and ``goto`` apply before the paused tasks re-run.
+    Returned from a node: ``update`` is the node's writes and ``goto`` routes (in addition to
+    the node's static edges). ``graph=Command.PARENT`` sends it to the parent graph.
+    """
+
+    graph: str | None = None
+    update: Any = None
+    resume: Any = None
+    goto: str | Send | Sequence[str | Send] = ()
+
+    PARENT: ClassVar[Literal["__parent__"]] = "__parent__"
+
+    def __repr__(self) -> str:
+        parts = [
+            f"{name}={getattr(self, name)!r}"
+            for name in ("graph", "update", "resume", "goto")
+            if getattr(self, name)
+        ]
+        return f"Command({', '.join(parts)})"
+
+    def goto_targets(self) -> list[str | Send]:
+        if not self.goto:
+            return []
+        if isinstance(self.goto, (str, Send)):
+            return [self.goto]
+        return list(self.goto)
+
+
+@dataclass(frozen=True, slots=True)
+class Overwrite:
+    """Write ``value`` to a reducer key as is, bypassing its reducer."""
+
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often and how soon a node that raised is tried again."""
+
+    max_attempts: int = 3
+    initial_interval: float = 0.5
+    backoff_factor: float = 2.0
+    max_interval: float = 128.0
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | Callable[[BaseException], bool] = Exception
+
+    def should_retry(self, exc: BaseException) -> bool:
+        if isinstance(self.retry_on, (type, tuple)):
+            return isinstance(exc, self.retry_on)
+        return bool(self.retry_on(exc))
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before attempt number ``attempt + 1`` (``attempt`` starts at 1)."""
+        return min(self.max_interval, self.initial_interval * self.backoff_factor ** (attempt - 1))
+
+
+class PregelTask(NamedTuple):
+    """One task of a snapshot's step: what ran or will run, and how it ended."""
+
+    id: str
+    name: str
+    path: tuple[Any, ...]
+    error: str | None = None
+    interrupts: tuple[Interrupt, ...] = ()
+    state: Any = None
+    result: Any = None
+
+
+class StateSnapshot(NamedTuple):
+    """The state of a thread at one checkpoint (LangGraph's field order)."""
+
+    values: dict[str, Any]
+    next: tuple[str, ...]
+    config: dict[str, Any]
+    metadata: dict[str, Any] | None
+    created_at: str | None
+    parent_config: dict[str, Any] | None
+    tasks: tuple[PregelTask, ...]
+    interrupts: tuple[Interrupt, ...] = ()
