@@ -17,6 +17,7 @@
      ├── ResumeError (ValueError)              a resume that answers nothing, or is ambiguous
      │    ├── NothingPendingError
      │    ├── UnknownInterruptError
+     │    │    └── AlreadyAnsweredError
      │    └── AmbiguousResumeError
      ├── CheckpointError                       the checkpointer failed or is missing
      │    └── SerializationError (TypeError)  a value that cannot be stored
@@ -52,6 +53,7 @@ __all__ = [
     "ResumeError",
     "NothingPendingError",
     "UnknownInterruptError",
+    "AlreadyAnsweredError",
     "AmbiguousResumeError",
     "CheckpointError",
     "SerializationError",
@@ -126,6 +128,10 @@ class UnknownInterruptError(ResumeError):
         super().__init__(message)
         self.unknown_ids = unknown_ids
         self.pending_ids = pending_ids
+
+
+class AlreadyAnsweredError(UnknownInterruptError):
+    """A resume names an interrupt that an earlier resume already answered (the first answer wins)."""
 
 
 class AmbiguousResumeError(ResumeError):

@@ -1,0 +1,123 @@
+"""The running task's context, in a ContextVar: what ``interrupt()`` and the stream writers read.
+
+anyio copies context variables into worker threads, so sync nodes see the same context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import GraphInterrupt
+from ..types import Interrupt
+from .ids import interrupt_id
+
+if TYPE_CHECKING:
+    from .loop import RunScope
+
+__all__ = ["TaskContext", "interrupt", "get_stream_writer", "write_message_chunk", "get_config", "current_task"]
+
+
+@dataclass(slots=True)
+class TaskContext:
+    """What one running task knows about itself and its run."""
+
+    run: RunScope
+    task_id: str
+    node: str
+    ns: str  # full namespace of the task, e.g. "child:<tid>|ask:<tid>"
+    step: int
+    path: tuple[Any, ...]
+    triggers: tuple[str, ...]
+    answers: list[Any]  # answers already given to this task's interrupts, by position
+    consumed: list[str] = field(default_factory=list)  # interrupt ids answered during this execution
+    counter: int = 0  # interrupt() calls made during this execution
+    subgraph_calls: int = 0  # subgraphs invoked from inside this task, for their namespaces
+
+
+_current: ContextVar[TaskContext | None] = ContextVar("streamhil_task", default=None)
+
+
+def current_task() -> TaskContext | None:
+    """The running task's context, or None outside a node."""
+    return _current.get()
+
+
+def _require(what: str) -> TaskContext:
+    ctx = _current.get()
+    if ctx is None:
+        raise RuntimeError(
+            f"{what} was called outside a running graph node; call it from inside a node function."
+        )
+    return ctx
+
+
+def interrupt(value: Any = None) -> Any:
+    """Pause the graph and surface ``value`` to the human; return their answer once resumed.
+
+    On resume the node runs again from its first line, and the n-th ``interrupt()`` call of
+    this execution returns the n-th answer. ``GraphInterrupt`` derives from ``BaseException``,
+    so an ``except Exception`` in the node cannot swallow it.
+    """
+    ctx = _require("interrupt()")
+    index = ctx.counter
+    ctx.counter += 1
+    if index < len(ctx.answers):
+        return ctx.answers[index]
+    iid = interrupt_id(ctx.ns, index)
+    resume_map = ctx.run.resume_map
+    if iid in resume_map:
+        answer = resume_map[iid]
+        ctx.answers.append(answer)
+        ctx.consumed.append(iid)
+        return answer
+    raise GraphInterrupt(
+        (Interrupt(value=value, id=iid, node=ctx.node, task_id=ctx.task_id, ns=ctx.ns, index=index),)
+    )
+
+
+def get_stream_writer() -> Callable[[Any], None]:
+    """A function that sends any value to the ``custom`` stream mode (a no-op when it is off)."""
+    ctx = _require("get_stream_writer()")
+    run = ctx.run
+    if not run.wants("custom"):
+        return _noop
+    ns = run.ns_tuple
+    emit = run.emit
+
+    def write(chunk: Any) -> None:
+        emit(ns, "custom", chunk)
+
+    return write
+
+
+def write_message_chunk(chunk: dict[str, Any]) -> None:
+    """Send one token chunk of a chat message to the ``messages`` stream mode.
+
+    ``chunk`` is a message dict (``{"id", "role", "content"}``); the metadata says which node,
+    step and namespace it came from. A no-op outside a node or when the mode is off.
+    """
+    ctx = _current.get()
+    if ctx is None or not ctx.run.wants_messages():
+        return
+    metadata = {
+        "langgraph_node": ctx.node,
+        "langgraph_step": ctx.step,
+        "langgraph_triggers": ctx.triggers,
+        "langgraph_path": ctx.path,
+        "langgraph_checkpoint_ns": ctx.ns,
+        "thread_id": ctx.run.thread_id,
+    }
+    ctx.run.emit_message(ctx.run.ns_tuple, (chunk, metadata))
+
+
+def get_config() -> dict[str, Any]:
+    """The config of the running task (thread id, namespace, step)."""
+    ctx = _require("get_config()")
+    return ctx.run.task_config(ctx)
+
+
+def _noop(_: Any) -> None:
+    return None

@@ -1,0 +1,687 @@
+"""The superstep loop: load the checkpoint, run steps until nothing is left, a human is needed,
+a breakpoint is hit, or a node fails; save a checkpoint after every step."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from ..checkpoint.base import Checkpoint, CheckpointTuple, PendingWrite, new_checkpoint_id
+from ..constants import COMMAND_TASK, ERROR, INTERRUPT, JOINS, LAST_NODES, NO_WRITES, RESUME, START, TASKS
+from ..errors import (
+    CheckpointError,
+    EmptyInputError,
+    GraphRecursionError,
+    InvalidUpdateError,
+    ResumeError,
+)
+from ..types import Command, Interrupt, Send
+from .apply import apply_writes
+from .persist import CheckpointWriter
+from .plan import Task, path_sort_key, plan_next, prepare_tasks, start_spec
+from .runner import TaskResult, group_writes, run_start, run_task
+from .scope import RunScope
+
+if TYPE_CHECKING:
+    pass
+
+__all__ = ["RunOutcome", "execute", "ThreadView", "load_view", "ROUTES", "UPDATE", "GOTO", "RESUME_MAP"]
+
+ROUTES = "__routes__"  # pending-write channel: where a finished task's edges lead
+UPDATE = "__update__"  # command write: Command(update=...)
+GOTO = "__goto__"  # command write: Command(goto=...)
+RESUME_MAP = "__resume_map__"  # command write: answers, {interrupt id: value}
+CONTROL = frozenset({INTERRUPT, RESUME, ERROR})
+
+
+def now_iso() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat()
+
+
+@dataclass(slots=True)
+class RunOutcome:
+    """How a run ended."""
+
+    values: dict[str, Any]
+    interrupts: list[Interrupt] = field(default_factory=list)
+    breakpoint: bool = False
+
+
+@dataclass(slots=True)
+class TaskState:
+    """A task of the current step with what its pending writes say about it."""
+
+    task: Task
+    writes: list[tuple[str, Any]]
+    finished: bool
+    interrupts: list[Interrupt]
+    answers: list[Any]
+    error: str | None
+
+
+@dataclass(slots=True)
+class ThreadView:
+    """A checkpoint with its pending writes read into tasks: what ``get_state`` and the loop see."""
+
+    saved: CheckpointTuple
+    step: int
+    values: dict[str, Any]  # state keys at the start of the step, command updates applied
+    tasks: list[TaskState]
+    command_writes: list[tuple[str, list[tuple[str, Any]]]]
+    resume_map: dict[str, Any]
+    answer_sources: dict[str, str]
+    gotos: list[str | Send]
+
+    @property
+    def pending_interrupts(self) -> list[Interrupt]:
+        """Interrupts that wait for an answer (not yet answered by a recorded resume)."""
+        return [
+            i for t in self.tasks if not t.finished for i in t.interrupts if i.id not in self.resume_map
+        ]
+
+    def live_values(self, graph: Any) -> dict[str, Any]:
+        """The step-start values plus the writes of the tasks that already finished."""
+        values = dict(self.values)
+        finished = sorted((t for t in self.tasks if t.finished), key=lambda t: path_sort_key(t.task))
+        for t in finished:
+            writes = [(k, v) for k, v in t.writes if k in graph.channels]
+            try:
+                apply_writes(graph.channels, values, writes)
+            except InvalidUpdateError:
+                pass
+        return values
+
+
+def state_values(channel_values: dict[str, Any], graph: Any) -> dict[str, Any]:
+    channels = graph.channels
+    return {k: v for k, v in channel_values.items() if k in channels}
+
+
+def load_view(graph: Any, saved: CheckpointTuple, checkpoint_ns: str) -> ThreadView:
+    """Read a checkpoint and its pending writes into the tasks of its step."""
+    checkpoint = saved.checkpoint
+    step = int(saved.metadata.get("step", -1)) + 1
+    by_task = group_writes(saved.pending_writes)
+    values = state_values(checkpoint.channel_values, graph)
+    command_writes: list[tuple[str, list[tuple[str, Any]]]] = []
+    resume_map: dict[str, Any] = {}
+    answer_sources: dict[str, str] = {}
+    gotos: list[str | Send] = []
+    updates: list[tuple[str, Any]] = []
+    for task_id, writes in by_task.items():
+        if not task_id.startswith(COMMAND_TASK):
+            continue
+        command_writes.append((task_id, writes))
+        for channel, value in writes:
+            if channel == RESUME_MAP:
+                resume_map.update(value)
+                for iid in value:
+                    answer_sources[iid] = task_id
+            elif channel == UPDATE:
+                updates.extend(value)
+            elif channel == GOTO:
+                gotos.extend(value)
+    if updates:
+        values = dict(values)
+        for key, value in updates:
+            apply_writes(graph.channels, values, [(key, value)])
+    tasks = prepare_tasks(checkpoint.channel_values.get(TASKS) or [], checkpoint.id, checkpoint_ns, step, gotos)
+    states = []
+    for task in tasks:
+        writes = by_task.get(task.id, [])
+        finished = any(ch not in CONTROL for ch, _ in writes)
+        interrupts: list[Interrupt] = []
+        answers: list[Any] = []
+        error = None
+        for ch, value in writes:
+            if ch == INTERRUPT:
+                interrupts = list(value)
+            elif ch == RESUME:
+                answers = list(value)
+            elif ch == ERROR:
+                error = value
+        states.append(TaskState(task, writes, finished, interrupts, answers, error))
+    return ThreadView(saved, step, values, states, command_writes, resume_map, answer_sources, gotos)
+
+
+def is_resume_map(value: Any) -> bool:
+    """LangGraph's rule: a dict whose every key is a 32-character lowercase hex id is a map."""
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and len(k) == 32 and all(c in "0123456789abcdef" for c in k) for k in value
+    )
+
+
+class Loop:
+    """Runs one graph on one thread namespace until it stops."""
+
+    def __init__(
+        self,
+        scope: RunScope,
+        writer: CheckpointWriter,
+        interrupt_before: frozenset[str],
+        interrupt_after: frozenset[str],
+    ) -> None:
+        self.scope = scope
+        self.graph = scope.graph
+        self.writer = writer
+        self.interrupt_before = interrupt_before
+        self.interrupt_after = interrupt_after
+        self.view: ThreadView | None = None
+        self.saved_task_ids: set[str] = set()  # tasks whose writes on the current checkpoint are saved
+        self.start_input: Any = None
+
+    # -- entry --------------------------------------------------------------------------------
+    async def run(self, graph_input: Any, saved: CheckpointTuple | None, replay: bool) -> RunOutcome:
+        scope = self.scope
+        resuming = False
+        if isinstance(graph_input, Command):
+            if graph_input.graph == Command.PARENT:
+                raise InvalidUpdateError("Command(graph=Command.PARENT) was given as graph input, but there is no parent graph.")
+            if graph_input.resume is None and graph_input.update is None and not graph_input.goto:
+                raise EmptyInputError(
+                    "Received an empty Command: give resume=..., update=... or goto=... "
+                    "(None cannot be a resume value)."
+                )
+            if scope.saver is None and graph_input.resume is not None:
+                raise CheckpointError(
+                    "Cannot use Command(resume=...) without a checkpointer: compile the graph with "
+                    "checkpointer=InMemorySaver() (or a SqliteSaver) and pass a thread_id."
+                )
+            if saved is None:
+                if graph_input.resume is not None:
+                    from ..errors import NothingPendingError
+
+                    raise NothingPendingError(
+                        f"Thread {scope.thread_id!r} has no checkpoint, so there is no interrupt to resume; "
+                        "start it with an input dict first."
+                    )
+                if graph_input.update is None:
+                    raise EmptyInputError("Command(goto=...) on a new thread has no state to run on; give an input dict.")
+                graph_input = graph_input.update  # an update on a new thread is its input (applied once)
+            else:
+                if replay:
+                    raise ResumeError(
+                        "A Command goes to the thread's latest checkpoint; leave checkpoint_id out of the config."
+                    )
+                await record_command(self.graph, scope, self._set_view(saved), graph_input)
+                saved = await scope.saver.aget_tuple(scope.address(saved.checkpoint.id))  # type: ignore[union-attr]
+                resuming = True
+        elif graph_input is None:
+            if saved is None:
+                raise EmptyInputError(
+                    f"Received no input for {START}: thread {scope.thread_id!r} has no checkpoint to continue from. "
+                    "Pass an input dict to start it."
+                )
+            resuming = True
+        if saved is not None and replay and resuming:
+            saved = await self._fork_for_replay(saved)
+            if saved is None:
+                return RunOutcome(self._output(self._values_only()))
+        if resuming:
+            assert saved is not None
+            view = self._set_view(saved)
+            scope.resume_map.update(view.resume_map)
+            scope.answer_sources.update(view.answer_sources)
+            if scope.wants("values"):
+                scope.emit(scope.ns_tuple, "values", self._output(view.live_values(self.graph)))
+            if scope.wants("checkpoints") or scope.wants("debug"):
+                self._emit_checkpoint(view.saved.config, view.saved.metadata, view, view.saved.parent_config)
+        else:
+            await self._write_input(saved, graph_input)
+        return await self._loop(skip_breakpoint=resuming)
+
+    def _set_view(self, saved: CheckpointTuple) -> ThreadView:
+        self.view = load_view(self.graph, saved, self.scope.checkpoint_ns)
+        self.saved_task_ids = {t.task.id for t in self.view.tasks if t.finished}
+        return self.view
+
+    def _values_only(self) -> dict[str, Any]:
+        assert self.view is not None
+        return self.view.values
+
+    async def _fork_for_replay(self, saved: CheckpointTuple) -> CheckpointTuple | None:
+        """Replay from an old checkpoint: copy it as a new branch (new task ids: interrupts re-fire)."""
+        specs = saved.checkpoint.channel_values.get(TASKS) or []
+        if not specs:
+            self._set_view(saved)
+            return None
+        metadata = {"source": "fork", "step": int(saved.metadata.get("step", -1)) + 1, "parents": dict(self.scope.parents)}
+        checkpoint = Checkpoint(
+            new_checkpoint_id(metadata["step"]),
+            now_iso(),
+            dict(saved.checkpoint.channel_values),
+            dict(saved.checkpoint.channel_versions),
+        )
+        await self.writer.put(saved.config, checkpoint, metadata, {})
+        self.writer.raise_if_failed()
+        return CheckpointTuple(self.scope.address(checkpoint.id), checkpoint, metadata, saved.config, [])
+
+    async def _write_input(self, saved: CheckpointTuple | None, graph_input: Any) -> None:
+        """Save an ``input`` checkpoint whose one task is ``__start__`` (unfinished tasks are dropped)."""
+        if saved is None:
+            channel_values = self.graph.schema.initial_values()
+            versions = {k: 1 for k in channel_values}
+            step = -1
+            parent_config = None
+        else:
+            channel_values = state_values(saved.checkpoint.channel_values, self.graph)
+            versions = dict(saved.checkpoint.channel_versions)
+            step = int(saved.metadata.get("step", -1)) + 1
+            parent_config = saved.config
+        channel_values[TASKS] = [start_spec()]
+        channel_values[START] = graph_input
+        top = max(versions.values(), default=0) + 1
+        versions[TASKS] = top
+        versions[START] = top
+        new_versions = {TASKS: top, START: top, **{k: v for k, v in versions.items() if saved is None}}
+        metadata = {"source": "input", "step": step, "parents": dict(self.scope.parents)}
+        checkpoint = Checkpoint(new_checkpoint_id(step), now_iso(), channel_values, versions)
+        config = self.scope.address(checkpoint.id)
+        await self.writer.put(parent_config or self.scope.address(), checkpoint, metadata, new_versions)
+        new = CheckpointTuple(config, checkpoint, metadata, parent_config, [])
+        self._set_view(new)
+        if self.scope.wants("checkpoints") or self.scope.wants("debug"):
+            self._emit_checkpoint(config, metadata, self.view, parent_config)
+
+    # -- the loop -----------------------------------------------------------------------------
+    async def _loop(self, skip_breakpoint: bool) -> RunOutcome:
+        scope = self.scope
+        steps = 0
+        while True:
+            view = self.view
+            assert view is not None
+            self.writer.raise_if_failed()
+            tasks = view.tasks
+            if not tasks:
+                if any(ch == UPDATE for _, ws in view.command_writes for ch, _ in ws):
+                    await self._barrier([], {})  # a Command(update=...) on a finished thread
+                    continue
+                return RunOutcome(self._output(view.values))
+            if steps >= scope.recursion_limit:
+                raise GraphRecursionError(
+                    f"Recursion limit of {scope.recursion_limit} reached without hitting a stop condition. "
+                    "You can increase the limit by setting the `recursion_limit` config key."
+                )
+            if not skip_breakpoint and self.interrupt_before and any(
+                t.task.name in self.interrupt_before for t in tasks if not t.finished
+            ):
+                return self._stop_at_breakpoint()
+            skip_breakpoint = False
+            steps += 1
+            outcome = await self._run_step()
+            if outcome is not None:
+                return outcome
+            if self.interrupt_after and any(t.task.name in self.interrupt_after for t in tasks):
+                return self._stop_at_breakpoint()
+
+    def _stop_at_breakpoint(self) -> RunOutcome:
+        scope = self.scope
+        assert self.view is not None
+        if scope.wants("updates"):
+            scope.emit(scope.ns_tuple, "updates", {INTERRUPT: ()})
+        values = self.view.live_values(self.graph)
+        return RunOutcome(self._output(values), [], breakpoint=True)
+
+    async def _run_step(self) -> RunOutcome | None:
+        """Run the step's runnable tasks at once; apply the barrier or stop for interrupts/errors."""
+        scope = self.scope
+        view = self.view
+        assert view is not None
+        results: dict[str, TaskResult] = {}
+        runnable: list[TaskState] = []
+        for t in view.tasks:
+            if t.finished:
+                continue
+            if t.interrupts and not any(i.id in scope.resume_map for i in t.interrupts):
+                continue  # parked: waits for its own answer
+            runnable.append(t)
+        persist_each = len(runnable) > 1 or len(runnable) < sum(1 for t in view.tasks if not t.finished)
+        failed: list[TaskResult] = []
+        cancel_scope = anyio.CancelScope()
+
+        async def run_one(t: TaskState) -> None:
+            if scope.wants("tasks") or scope.wants("debug"):
+                self._emit_task_start(t.task, view)
+            if t.task.name == START:
+                result = await run_start(scope, t.task, view.values, view.saved.checkpoint.channel_values.get(START))
+            else:
+                spec = self.graph.nodes[t.task.name]
+                result = await run_task(scope, spec, t.task, view.values, t.answers, view.step)
+            results[t.task.id] = result
+            self._emit_result(result)
+            if result.status == "error":
+                failed.append(result)
+                cancel_scope.cancel()
+                return
+            if persist_each or result.status == "interrupt":
+                await self._persist_task(result)
+
+        with cancel_scope:
+            if len(runnable) == 1:
+                await run_one(runnable[0])
+            elif runnable:
+                async with anyio.create_task_group() as tg:
+                    for t in runnable:
+                        tg.start_soon(run_one, t)
+        if failed:
+            await self._fail(failed, results)
+        pending: list[Interrupt] = []
+        for t in view.tasks:
+            result = results.get(t.task.id)
+            if result is not None:
+                if result.status == "interrupt":
+                    pending.extend(result.interrupts)
+            elif not t.finished:
+                pending.extend(i for i in t.interrupts if i.id not in scope.resume_map)
+        if pending:
+            return await self._stop_for_interrupts(results, pending)
+        await self._barrier(view.tasks, results)
+        return None
+
+    async def _persist_task(self, result: TaskResult) -> None:
+        assert self.view is not None
+        writes = task_writes(result)
+        self.saved_task_ids.add(result.task.id)
+        await self.writer.put_writes(self.view.saved.config, writes, result.task.id)
+
+    async def _fail(self, failed: list[TaskResult], results: dict[str, TaskResult]) -> None:
+        """Save what finished, drop answers the failing tasks consumed, and raise the first error."""
+        assert self.view is not None
+        scope = self.scope
+        for result in results.values():
+            if result.status in ("done", "interrupt") and result.task.id not in self.saved_task_ids:
+                await self._persist_task(result)
+        by_task = {t.task.id: t for t in self.view.tasks}
+        for result in failed:
+            previous = [(ch, v) for ch, v in by_task[result.task.id].writes if ch in (INTERRUPT, RESUME)]
+            await self.writer.put_writes(self.view.saved.config, previous + [(ERROR, repr(result.error))], result.task.id)
+            scope.dropped_answers.update(result.consumed)
+        if not scope.nested and scope.dropped_answers:
+            await self._drop_answers(scope.dropped_answers)
+        failed.sort(key=lambda r: path_sort_key(r.task))
+        error = failed[0].error
+        assert error is not None
+        raise error
+
+    async def _drop_answers(self, ids: set[str]) -> None:
+        """Forget answers consumed by tasks that failed: their interrupts wait again."""
+        assert self.view is not None
+        for task_id, writes in self.view.command_writes:
+            new_writes = []
+            changed = False
+            for ch, value in writes:
+                if ch == RESUME_MAP and ids & set(value):
+                    value = {k: v for k, v in value.items() if k not in ids}
+                    changed = True
+                new_writes.append((ch, value))
+            if changed:
+                await self.writer.put_writes(self.view.saved.config, new_writes, task_id)
+        for iid in ids:
+            self.scope.resume_map.pop(iid, None)
+        ids.clear()
+
+    async def _stop_for_interrupts(self, results: dict[str, TaskResult], pending: list[Interrupt]) -> RunOutcome:
+        scope = self.scope
+        view = self.view
+        assert view is not None
+        for result in results.values():
+            if result.status == "done" and result.task.id not in self.saved_task_ids:
+                await self._persist_task(result)
+        values = dict(view.values)
+        finished_writes: list[tuple[Task, list[tuple[str, Any]]]] = [
+            (t.task, t.writes) for t in view.tasks if t.finished
+        ]
+        finished_writes += [(r.task, r.writes) for r in results.values() if r.status == "done"]
+        finished_writes.sort(key=lambda item: path_sort_key(item[0]))
+        for _, writes in finished_writes:
+            try:
+                apply_writes(self.graph.channels, values, [(k, v) for k, v in writes if k in self.graph.channels])
+            except InvalidUpdateError:
+                pass
+        output = self._output(values)
+        if scope.wants("values"):
+            scope.emit(scope.ns_tuple, "values", {**output, INTERRUPT: tuple(pending)})
+        return RunOutcome(output, pending)
+
+    async def _barrier(self, tasks: Sequence[TaskState], results: dict[str, TaskResult]) -> None:
+        """Apply the step's writes in path order, plan the next step, save the next checkpoint."""
+        scope = self.scope
+        view = self.view
+        assert view is not None
+        graph = self.graph
+        finished: list[tuple[Task, list[tuple[str, Any]], list[str | Send]]] = []
+        unsaved: list[PendingWrite] = []
+        for t in tasks:
+            result = results.get(t.task.id)
+            if result is not None:
+                writes, routes = result.writes, result.routes
+                if t.task.id not in self.saved_task_ids:
+                    unsaved.extend((t.task.id, ch, v) for ch, v in task_writes(result))
+            else:
+                writes = [(k, v) for k, v in t.writes if k in graph.channels]
+                routes = next((v for k, v in t.writes if k == ROUTES), [])
+            finished.append((t.task, writes, routes))
+        finished.sort(key=lambda item: path_sort_key(item[0]))
+        values = dict(view.values)
+        state_writes = [(k, v) for _, writes, _ in finished for k, v in writes if k in graph.channels]
+        changed = apply_writes(graph.channels, values, state_writes)
+        if any(ch == UPDATE for _, ws in view.command_writes for ch, _ in ws):
+            changed |= {k for _, ws in view.command_writes for ch, v in ws if ch == UPDATE for k, _ in v}
+        saved_values = view.saved.checkpoint.channel_values
+        specs, joins = plan_next(
+            [(task, routes) for task, _, routes in finished],
+            graph.builder.joins,
+            saved_values.get(JOINS) or {},
+            graph.node_order,
+        )
+        channel_values = values
+        channel_values[TASKS] = specs
+        if joins:
+            channel_values[JOINS] = joins
+        last = [task.name for task, _, _ in finished if task.name != START]
+        if last:
+            channel_values[LAST_NODES] = last
+        elif LAST_NODES in saved_values:
+            channel_values[LAST_NODES] = saved_values[LAST_NODES]
+        versions = dict(view.saved.checkpoint.channel_versions)
+        top = max(versions.values(), default=0) + 1
+        bumped = changed | {TASKS}
+        if joins != (saved_values.get(JOINS) or {}):
+            bumped.add(JOINS)
+        if last:
+            bumped.add(LAST_NODES)
+        if START in versions:
+            bumped.add(START)
+        for key in bumped:
+            if key in channel_values:
+                versions[key] = top
+            else:
+                versions.pop(key, None)
+        new_versions = {k: versions[k] for k in bumped if k in versions}
+        step = view.step
+        metadata = {"source": "loop", "step": step, "parents": dict(scope.parents)}
+        checkpoint = Checkpoint(new_checkpoint_id(step), now_iso(), channel_values, versions)
+        await self.writer.put(view.saved.config, checkpoint, metadata, new_versions, unsaved)
+        config = scope.address(checkpoint.id)
+        new = CheckpointTuple(config, checkpoint, metadata, view.saved.config, [])
+        self.view = load_view(graph, new, scope.checkpoint_ns)
+        self.saved_task_ids = set()
+        if changed and scope.wants("values"):
+            scope.emit(scope.ns_tuple, "values", self._output(self.view.values))
+        if scope.wants("checkpoints") or scope.wants("debug"):
+            self._emit_checkpoint(config, metadata, self.view, view.saved.config)
+
+    # -- stream helpers -----------------------------------------------------------------------
+    def _output(self, values: dict[str, Any]) -> dict[str, Any]:
+        keys = self.graph.output_keys
+        return {k: values[k] for k in keys if k in values}
+
+    def _emit_result(self, result: TaskResult) -> None:
+        scope = self.scope
+        name = result.task.name
+        if name != START and scope.wants("updates"):
+            if result.status == "done":
+                scope.emit(scope.ns_tuple, "updates", {name: result.update})
+            elif result.status == "interrupt":
+                scope.emit(scope.ns_tuple, "updates", {INTERRUPT: result.interrupts})
+        if name != START and (scope.wants("tasks") or scope.wants("debug")):
+            payload = {
+                "id": result.task.id,
+                "name": name,
+                "error": repr(result.error) if result.error is not None else None,
+                "interrupts": [{"id": i.id, "value": i.value} for i in result.interrupts],
+                "result": dict(result.writes) if result.status == "done" else {},
+            }
+            self._emit_debuggable("tasks", "task_result", payload)
+
+    def _emit_task_start(self, task: Task, view: ThreadView) -> None:
+        if task.name == START:
+            return
+        payload = {"id": task.id, "name": task.name, "input": task.arg if task.kind == "push" else self._output(view.values), "triggers": list(task.triggers)}
+        self._emit_debuggable("tasks", "task", payload)
+
+    def _emit_checkpoint(self, config: dict[str, Any], metadata: dict[str, Any], view: ThreadView | None, parent_config: dict[str, Any] | None) -> None:
+        assert view is not None
+        payload = {
+            "config": config,
+            "metadata": metadata,
+            "values": self._output(view.values),
+            "next": [t.task.name for t in view.tasks],
+            "parent_config": parent_config,
+            "tasks": [
+                {"id": t.task.id, "name": t.task.name, "interrupts": [i.to_dict() for i in t.interrupts], "state": None}
+                for t in view.tasks
+            ],
+        }
+        self._emit_debuggable("checkpoints", "checkpoint", payload)
+
+    def _emit_debuggable(self, mode: str, debug_type: str, payload: Any) -> None:
+        scope = self.scope
+        if scope.wants(mode):
+            scope.emit(scope.ns_tuple, mode, payload)
+        if scope.wants("debug"):
+            assert self.view is not None
+            scope.emit(
+                scope.ns_tuple,
+                "debug",
+                {"step": self.view.step, "timestamp": now_iso(), "type": debug_type, "payload": payload},
+            )
+
+
+def task_writes(result: TaskResult) -> list[tuple[str, Any]]:
+    """What is saved for a task: its state writes and routes, or its interrupt, with its answers."""
+    if result.status == "interrupt":
+        return [(INTERRUPT, list(result.interrupts)), (RESUME, list(result.answers))]
+    writes = list(result.writes)
+    if result.routes:
+        writes.append((ROUTES, list(result.routes)))
+    if not writes:
+        writes.append((NO_WRITES, None))
+    if result.answers:
+        writes.append((RESUME, list(result.answers)))
+    return writes
+
+
+async def record_command(graph: Any, scope: RunScope, view: ThreadView, command: Command) -> list[Interrupt]:
+    """Validate a Command against the thread's pending interrupts and save it as command writes.
+
+    Returns the interrupts it answers. Raises a ``ResumeError`` subclass and saves nothing when
+    the resume answers nothing, is ambiguous, or names ids that are unknown or already answered.
+    """
+    from ..errors import AlreadyAnsweredError, AmbiguousResumeError, NothingPendingError, UnknownInterruptError
+    from .ids import interrupt_id
+
+    writes: list[tuple[str, Any]] = []
+    answered: list[Interrupt] = []
+    if command.resume is not None:
+        pending = view.pending_interrupts
+        by_id = {i.id: i for i in pending}
+        if is_resume_map(command.resume):
+            resume_map = dict(command.resume)
+            if not resume_map:
+                raise UnknownInterruptError(
+                    "The resume map is empty: it answers no interrupt.",
+                    pending_ids=tuple(by_id),
+                )
+            consumed = {
+                interrupt_id(t.task.ns, k) for t in view.tasks for k in range(len(t.answers))
+            }
+            already = [iid for iid in resume_map if iid in view.resume_map or iid in consumed]
+            if already:
+                raise AlreadyAnsweredError(
+                    f"Interrupt(s) {', '.join(already)} of thread {scope.thread_id!r} were already answered.",
+                    unknown_ids=tuple(already),
+                    pending_ids=tuple(by_id),
+                )
+            unknown = [iid for iid in resume_map if iid not in by_id]
+            if unknown:
+                raise UnknownInterruptError(
+                    f"No pending interrupt has id {', '.join(unknown)} on thread {scope.thread_id!r}; "
+                    f"pending: {', '.join(by_id) or 'none'}.",
+                    unknown_ids=tuple(unknown),
+                    pending_ids=tuple(by_id),
+                )
+            answered = [by_id[iid] for iid in resume_map]
+        else:
+            if not pending:
+                at_breakpoint = any(not t.finished for t in view.tasks)
+                hint = (
+                    " It is paused at a static breakpoint: continue it with invoke(None, config)."
+                    if at_breakpoint
+                    else ""
+                )
+                raise NothingPendingError(f"Thread {scope.thread_id!r} has no pending interrupt to resume.{hint}")
+            if len(pending) > 1:
+                raise AmbiguousResumeError(
+                    f"Thread {scope.thread_id!r} has {len(pending)} pending interrupts; resume with a map "
+                    "{interrupt_id: value} naming the one(s) you answer: "
+                    + ", ".join(f"{i.id} (node {i.node!r})" for i in pending)
+                )
+            resume_map = {pending[0].id: command.resume}
+            answered = [pending[0]]
+        writes.append((RESUME_MAP, resume_map))
+    if command.update is not None:
+        from .runner import writes_from_return
+
+        update_writes, _, _ = writes_from_return(graph, "Command input", Command(update=command.update))
+        writes.append((UPDATE, update_writes))
+    if command.goto:
+        targets = command.goto_targets()
+        for target in targets:
+            name = target.node if isinstance(target, Send) else target
+            if name not in graph.nodes:
+                raise InvalidUpdateError(f"Command(goto={name!r}) names an unknown node.")
+        writes.append((GOTO, targets))
+    if scope.saver is None:
+        raise CheckpointError("Cannot record a Command without a checkpointer.")
+    task_id = f"{COMMAND_TASK}:{len(view.command_writes):06d}"
+    await scope.saver.aput_writes(view.saved.config, writes, task_id)
+    return answered
+
+
+async def execute(
+    scope: RunScope,
+    graph_input: Any,
+    saved: CheckpointTuple | None,
+    *,
+    replay: bool,
+    interrupt_before: frozenset[str],
+    interrupt_after: frozenset[str],
+) -> RunOutcome:
+    """Run ``scope.graph`` from ``saved`` (or from scratch) with ``graph_input``."""
+    failure: Exception | None = None
+    outcome: RunOutcome | None = None
+    async with CheckpointWriter(scope.saver, scope.durability) as writer:  # type: ignore[arg-type]
+        loop = Loop(scope, writer, interrupt_before, interrupt_after)
+        try:
+            outcome = await loop.run(graph_input, saved, replay)
+        except Exception as exc:  # raised after the writer has saved what it holds, unwrapped
+            failure = exc
+    if failure is not None:
+        raise failure
+    assert outcome is not None
+    return outcome

@@ -1,0 +1,262 @@
+"""Runs one task: calls the node (async as a coroutine, sync in a worker thread), turns its return
+value into writes and routes, and reports how it ended. Never raises except on cancellation."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from ..constants import END, START
+from ..errors import GraphInterrupt, InvalidUpdateError, NodeTimeoutError, ParentCommand
+from ..types import Command, Interrupt, Send
+from .apply import apply_writes
+from .context import TaskContext, _current
+from .plan import Task
+from .scope import RunScope
+
+if TYPE_CHECKING:
+    from ..graph.compiled import CompiledStateGraph
+    from ..graph.state_graph import NodeSpec
+
+__all__ = ["TaskResult", "run_task", "routes_for", "writes_from_return"]
+
+
+@dataclass(slots=True)
+class TaskResult:
+    """How a task ended: ``done`` (writes and routes), ``interrupt`` or ``error``."""
+
+    task: Task
+    status: str
+    writes: list[tuple[str, Any]] = field(default_factory=list)
+    routes: list[str | Send] = field(default_factory=list)
+    update: Any = None  # what the ``updates`` stream shows for this task
+    interrupts: tuple[Interrupt, ...] = ()
+    answers: list[Any] = field(default_factory=list)
+    consumed: list[str] = field(default_factory=list)
+    error: BaseException | None = None
+
+
+def writes_from_return(
+    graph: CompiledStateGraph, node: str, result: Any, *, lenient: bool = False
+) -> tuple[list[tuple[str, Any]], list[str | Send], Any]:
+    """A node's return value as ``(writes, goto targets, update shown in the stream)``.
+
+    ``lenient`` drops unknown keys silently (a subgraph's output, whose schema differs).
+    """
+    if result is None:
+        return [], [], None
+    if isinstance(result, Command):
+        return _command_writes(graph, node, result)
+    if isinstance(result, dict):
+        return _dict_writes(graph, node, result, lenient), [], result
+    if isinstance(result, (list, tuple)) and result and all(isinstance(r, Command) for r in result):
+        writes: list[tuple[str, Any]] = []
+        gotos: list[str | Send] = []
+        for command in result:
+            w, g, _ = _command_writes(graph, node, command)
+            writes += w
+            gotos += g
+        return writes, gotos, [c.update for c in result]
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        values = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
+        return _dict_writes(graph, node, values, True), [], values
+    raise InvalidUpdateError(
+        f"Node {node!r} returned {result!r}: expected dict, got {type(result).__name__}. "
+        "A node returns a dict of state updates, None, or a Command."
+    )
+
+
+def _dict_writes(graph: CompiledStateGraph, node: str, update: dict[str, Any], lenient: bool) -> list[tuple[str, Any]]:
+    channels = graph.channels
+    writes = []
+    for key, value in update.items():
+        if key in channels:
+            writes.append((key, value))
+        elif not lenient:
+            known = ", ".join(repr(k) for k in channels)
+            raise InvalidUpdateError(
+                f"Node {node!r} wrote unknown state key {key!r}; the state has keys {known}."
+            )
+    return writes
+
+
+def _command_writes(graph: CompiledStateGraph, node: str, command: Command) -> tuple[list[tuple[str, Any]], list[str | Send], Any]:
+    if command.graph == Command.PARENT:
+        raise ParentCommand(Command(update=command.update, goto=command.goto, resume=command.resume))
+    update = command.update
+    writes: list[tuple[str, Any]]
+    if update is None:
+        writes = []
+    elif isinstance(update, dict):
+        writes = _dict_writes(graph, node, update, False)
+    elif isinstance(update, (list, tuple)) and all(isinstance(w, tuple) and len(w) == 2 for w in update):
+        writes = _dict_writes(graph, node, {}, False)
+        for key, value in update:
+            writes += _dict_writes(graph, node, {key: value}, False)
+    elif dataclasses.is_dataclass(update) and not isinstance(update, type):
+        writes = _dict_writes(graph, node, {f.name: getattr(update, f.name) for f in dataclasses.fields(update)}, True)
+    else:
+        raise InvalidUpdateError(f"Node {node!r} returned Command(update={update!r}): expected a dict.")
+    gotos = command.goto_targets()
+    for target in gotos:
+        name = target.node if isinstance(target, Send) else target
+        if name != END and name not in graph.nodes:
+            raise InvalidUpdateError(f"Node {node!r} returned Command(goto={name!r}), an unknown node.")
+    return writes, gotos, update
+
+
+async def routes_for(
+    graph: CompiledStateGraph, node: str, values: dict[str, Any], writes: list[tuple[str, Any]]
+) -> list[str | Send]:
+    """Where ``node``'s edges and conditional edges lead, given the state with its own writes applied."""
+    routes: list[str | Send] = list(graph.static_targets.get(node, ()))
+    branches = graph.builder.branches.get(node)
+    if not branches:
+        return routes
+    view = dict(values)
+    if writes:
+        apply_writes(graph.channels, view, writes)
+    arg = graph.schema.node_input(view)
+    for branch in branches:
+        result = await branch.router(arg) if branch.is_async else branch.router(arg)
+        routes += _normalise_branch(graph, node, branch.name, branch.path_map, result)
+    return routes
+
+
+def _normalise_branch(
+    graph: CompiledStateGraph, node: str, name: str, path_map: dict[Hashable, str] | None, result: Any
+) -> list[str | Send]:
+    items = result if isinstance(result, (list, tuple)) else [result]
+    out: list[str | Send] = []
+    for item in items:
+        if isinstance(item, Send):
+            if item.node not in graph.nodes:
+                raise InvalidUpdateError(f"Branch {name!r} from {node!r} sent to unknown node {item.node!r}.")
+            out.append(item)
+            continue
+        target = item
+        if path_map is not None:
+            if item not in path_map:
+                raise InvalidUpdateError(
+                    f"Branch {name!r} from {node!r} returned {item!r}, which is not in its path_map "
+                    f"({list(path_map)!r})."
+                )
+            target = path_map[item]
+        if target == END or target is None:
+            continue
+        if target not in graph.nodes:
+            raise InvalidUpdateError(f"Branch {name!r} from {node!r} returned unknown node {target!r}.")
+        out.append(target)
+    return out
+
+
+async def run_task(
+    scope: RunScope,
+    spec: NodeSpec,
+    task: Task,
+    values: dict[str, Any],
+    answers: list[Any],
+    step: int,
+) -> TaskResult:
+    """Run one task to its end; retries follow the node's RetryPolicy."""
+    graph = scope.graph
+    ctx = TaskContext(scope, task.id, task.name, task.ns, step, task.path, task.triggers, list(answers))
+    if task.kind == "push":
+        arg = task.arg
+    else:
+        schema = spec.input_schema or graph.schema
+        arg = schema.node_input(values)
+    attempt = 0
+    while True:
+        attempt += 1
+        ctx.counter = 0
+        ctx.subgraph_calls = 0
+        token = _current.set(ctx)
+        try:
+            try:
+                result = await _call(scope, spec, ctx, arg)
+            except ParentCommand as pc:
+                # A graph this node called sent a Command to its parent: it is this node's result.
+                result = pc.command
+            writes, gotos, update = writes_from_return(graph, task.name, result, lenient=spec.subgraph is not None)
+            routes = await routes_for(graph, task.name, values, writes) + gotos
+            return TaskResult(task, "done", writes, routes, update, answers=ctx.answers, consumed=ctx.consumed)
+        except GraphInterrupt as gi:
+            return TaskResult(task, "interrupt", interrupts=gi.interrupts, answers=ctx.answers, consumed=ctx.consumed)
+        except anyio.get_cancelled_exc_class():
+            raise
+        except ParentCommand:
+            raise
+        except Exception as exc:
+            policy = spec.retry
+            if policy is not None and attempt < policy.max_attempts and policy.should_retry(exc):
+                await anyio.sleep(policy.delay(attempt))
+                continue
+            return TaskResult(task, "error", error=exc, answers=answers, consumed=ctx.consumed)
+        finally:
+            _current.reset(token)
+
+
+async def _call(scope: RunScope, spec: NodeSpec, ctx: TaskContext, arg: Any) -> Any:
+    if spec.timeout is None:
+        return await _invoke(scope, spec, ctx, arg)
+    try:
+        with anyio.fail_after(spec.timeout):
+            return await _invoke(scope, spec, ctx, arg)
+    except TimeoutError as exc:
+        raise NodeTimeoutError(f"Node {spec.name!r} ran longer than its timeout of {spec.timeout} s.") from exc
+
+
+async def _invoke(scope: RunScope, spec: NodeSpec, ctx: TaskContext, arg: Any) -> Any:
+    if spec.subgraph is not None:
+        return await spec.subgraph._arun_nested(arg, ctx, node_call=True)
+    fn = spec.fn
+    if spec.is_async:
+        if spec.takes_config:
+            return await fn(arg, scope.task_config(ctx))
+        return await fn(arg)
+    if spec.takes_config:
+        config = scope.task_config(ctx)
+        return await anyio.to_thread.run_sync(lambda: fn(arg, config), abandon_on_cancel=True, limiter=scope.limiter)
+    return await anyio.to_thread.run_sync(fn, arg, abandon_on_cancel=True, limiter=scope.limiter)
+
+
+def start_writes(graph: CompiledStateGraph, value: Any) -> list[tuple[str, Any]]:
+    """The writes the hidden ``__start__`` task makes from the graph input."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if not isinstance(value, dict):
+        raise InvalidUpdateError(
+            f"Expected dict as graph input, got {type(value).__name__}: {value!r}. "
+            f"The input is a dict of the state keys ({', '.join(map(repr, graph.input_keys))})."
+        )
+    writes = []
+    allowed = graph.input_keys
+    for key, item in value.items():
+        if key not in allowed:
+            raise InvalidUpdateError(
+                f"Graph input has unknown key {key!r}; the input keys are {', '.join(map(repr, allowed))}."
+            )
+        writes.append((key, item))
+    return writes
+
+
+async def run_start(scope: RunScope, task: Task, values: dict[str, Any], graph_input: Any) -> TaskResult:
+    """The hidden ``__start__`` task: write the input, then follow START's edges."""
+    try:
+        writes = start_writes(scope.graph, graph_input)
+        routes = await routes_for(scope.graph, START, values, writes)
+    except Exception as exc:
+        return TaskResult(task, "error", error=exc)
+    return TaskResult(task, "done", writes, routes, None)
+
+
+def group_writes(pending: Sequence[tuple[str, str, Any]]) -> dict[str, list[tuple[str, Any]]]:
+    out: dict[str, list[tuple[str, Any]]] = {}
+    for task_id, channel, value in pending:
+        out.setdefault(task_id, []).append((channel, value))
+    return out

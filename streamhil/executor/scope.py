@@ -1,0 +1,74 @@
+"""RunScope: what one run of one graph (root or nested) shares with its tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from ..checkpoint.base import BaseCheckpointSaver, thread_config
+
+if TYPE_CHECKING:
+    from ..graph.compiled import CompiledStateGraph
+    from .context import TaskContext
+
+__all__ = ["RunScope", "Sink"]
+
+Sink = Callable[[tuple[str, ...], str, Any], None]
+
+
+def _drop(ns: tuple[str, ...], mode: str, payload: Any) -> None:
+    return None
+
+
+@dataclass(slots=True)
+class RunScope:
+    """One run of one graph: its address, saver, stream sink and the answers it may deliver."""
+
+    graph: CompiledStateGraph
+    saver: BaseCheckpointSaver | None
+    thread_id: str | None
+    checkpoint_ns: str = ""
+    ns_tuple: tuple[str, ...] = ()
+    modes: frozenset[str] = frozenset()
+    subgraphs: bool = False
+    sink: Sink = _drop
+    resume_map: dict[str, Any] = field(default_factory=dict)
+    answer_sources: dict[str, str] = field(default_factory=dict)  # interrupt id -> command task id
+    dropped_answers: set[str] = field(default_factory=set)  # ids consumed by tasks that then failed
+    config: dict[str, Any] = field(default_factory=dict)
+    recursion_limit: int = 25
+    durability: str = "async"
+    limiter: anyio.CapacityLimiter | None = None
+    parents: dict[str, str] = field(default_factory=dict)
+    nested: bool = False
+    run_id: str | None = None
+
+    def wants(self, mode: str) -> bool:
+        """Whether events of ``mode`` from this graph reach the stream."""
+        return mode in self.modes and (not self.ns_tuple or self.subgraphs)
+
+    def wants_messages(self) -> bool:
+        return "messages" in self.modes
+
+    def emit(self, ns: tuple[str, ...], mode: str, payload: Any) -> None:
+        self.sink(ns, mode, payload)
+
+    def emit_message(self, ns: tuple[str, ...], payload: Any) -> None:
+        self.sink(ns, "messages", payload)
+
+    def address(self, checkpoint_id: str | None = None) -> dict[str, Any]:
+        return thread_config(self.thread_id or "", self.checkpoint_ns, checkpoint_id)
+
+    def task_config(self, ctx: TaskContext) -> dict[str, Any]:
+        configurable = dict(self.config.get("configurable", {}))
+        configurable.update(
+            thread_id=self.thread_id,
+            checkpoint_ns=ctx.ns,
+            langgraph_node=ctx.node,
+            langgraph_step=ctx.step,
+            langgraph_path=ctx.path,
+        )
+        return {**self.config, "configurable": configurable}

@@ -1,0 +1,405 @@
+"""CompiledStateGraph: runs a built graph. ``astream``/``ainvoke`` are the real API; the sync
+methods are thin wrappers that run them on an event loop of their own."""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from ..checkpoint.base import BaseCheckpointSaver, CheckpointTuple
+from ..constants import END, INTERRUPT, START
+from ..errors import ConfigError, InvalidUpdateError
+from ..executor.context import TaskContext, current_task
+from ..executor.loop import RunOutcome, execute, load_view, record_command
+from ..executor.scope import RunScope
+from ..types import Command, Interrupt, StateSnapshot
+from . import _sync
+from .state_api import build_snapshot, update_state
+
+if TYPE_CHECKING:
+    from .state_graph import StateGraph
+
+__all__ = ["CompiledStateGraph"]
+
+_STREAM_MODES = frozenset({"values", "updates", "custom", "messages", "debug", "tasks", "checkpoints"})
+
+
+class _Failure:
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+def _names(value: Any, graph: CompiledStateGraph) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    if value == "*":
+        return frozenset(graph.nodes)
+    return frozenset(value)
+
+
+class CompiledStateGraph:
+    """A graph ready to run: ``invoke``/``stream`` it, read and edit its threads' state."""
+
+    def __init__(
+        self,
+        builder: StateGraph,
+        *,
+        checkpointer: Any = None,
+        interrupt_before: Any = None,
+        interrupt_after: Any = None,
+        name: str = "LangGraph",
+    ) -> None:
+        if checkpointer not in (None, True, False) and not isinstance(checkpointer, BaseCheckpointSaver):
+            raise TypeError(
+                f"Invalid checkpointer {checkpointer!r}: expected a BaseCheckpointSaver "
+                "(InMemorySaver, SqliteSaver), True, False or None."
+            )
+        self.builder = builder
+        self.name = name
+        self.checkpointer = checkpointer
+        self.schema = builder.schema
+        self.channels = builder.schema.channels
+        self.nodes = builder.nodes
+        self.node_order = {name: n for n, name in enumerate(builder.nodes)}
+        self.input_keys = tuple(k for k in builder.input_schema.channels if k in self.channels) or builder.input_schema.keys
+        self.output_keys = tuple(k for k in builder.output_schema.channels if k in self.channels)
+        self.interrupt_before = _names(interrupt_before, self)
+        self.interrupt_after = _names(interrupt_after, self)
+        static: dict[str, list[str]] = {}
+        for src, dst in builder.edges:
+            if dst != END:
+                static.setdefault(src, []).append(dst)
+        self.static_targets = static
+
+    def __repr__(self) -> str:
+        return f"<CompiledStateGraph {self.name!r} nodes={list(self.nodes)}>"
+
+    @property
+    def saver(self) -> BaseCheckpointSaver | None:
+        return self.checkpointer if isinstance(self.checkpointer, BaseCheckpointSaver) else None
+
+    # -- configuration ------------------------------------------------------------------------
+    def _scope(self, config: Mapping[str, Any] | None, *, need_thread: bool) -> tuple[RunScope, str | None]:
+        config = dict(config or {})
+        configurable = dict(config.get("configurable") or {})
+        limit = config.get("recursion_limit", 25)
+        if not isinstance(limit, int) or limit < 1:
+            raise ConfigError(f"recursion_limit must be an int of at least 1, got {limit!r}.")
+        saver = self.saver
+        thread_id = configurable.get("thread_id")
+        if saver is not None and thread_id is None and need_thread:
+            raise ConfigError(
+                "Checkpointer requires one or more of the following 'configurable' keys: thread_id, "
+                "checkpoint_ns, checkpoint_id. Pass config={'configurable': {'thread_id': '...'}}."
+            )
+        max_concurrency = config.get("max_concurrency")
+        scope = RunScope(
+            graph=self,
+            saver=saver,
+            thread_id=str(thread_id) if thread_id is not None else None,
+            checkpoint_ns=configurable.get("checkpoint_ns", "") or "",
+            config=config,
+            recursion_limit=limit,
+            limiter=anyio.CapacityLimiter(max_concurrency) if max_concurrency else None,
+            run_id=config.get("run_id"),
+        )
+        return scope, configurable.get("checkpoint_id")
+
+    async def _load(self, scope: RunScope, checkpoint_id: str | None) -> tuple[CheckpointTuple | None, bool]:
+        """The checkpoint a run starts from, and whether it is an old one (a replay)."""
+        if scope.saver is None:
+            return None, False
+        saved = await scope.saver.aget_tuple(scope.address(checkpoint_id))
+        if checkpoint_id is None:
+            return saved, False
+        if saved is None:
+            from ..errors import CheckpointError
+
+            raise CheckpointError(f"Thread {scope.thread_id!r} has no checkpoint {checkpoint_id!r}.")
+        head = await scope.saver.aget_tuple(scope.address())
+        return saved, head is None or head.checkpoint.id != saved.checkpoint.id
+
+    async def _run(
+        self,
+        graph_input: Any,
+        config: Mapping[str, Any] | None,
+        *,
+        modes: frozenset[str],
+        sink: Any,
+        subgraphs: bool,
+        interrupt_before: Any,
+        interrupt_after: Any,
+        durability: str | None,
+    ) -> RunOutcome:
+        parent = current_task()
+        if parent is not None and not (config or {}).get("configurable", {}).get("thread_id"):
+            # Called from inside a node: a nested run on the parent's thread.
+            return await self._arun_nested(graph_input, parent, node_call=False)
+        scope, checkpoint_id = self._scope(config, need_thread=True)
+        scope.modes = modes
+        scope.sink = sink
+        scope.subgraphs = subgraphs
+        scope.durability = durability or "async"
+        saved, replay = await self._load(scope, checkpoint_id)
+        return await execute(
+            scope,
+            graph_input,
+            saved,
+            replay=replay,
+            interrupt_before=_names(interrupt_before, self) if interrupt_before is not None else self.interrupt_before,
+            interrupt_after=_names(interrupt_after, self) if interrupt_after is not None else self.interrupt_after,
+        )
+
+    async def _arun_nested(self, graph_input: Any, parent: TaskContext, *, node_call: bool) -> Any:
+        """Run as a subgraph of the task ``parent``: same thread, namespace under the task."""
+        from ..errors import GraphInterrupt
+
+        outer = parent.run
+        if self.checkpointer is True:
+            ns = parent.node if not outer.checkpoint_ns else f"{outer.checkpoint_ns}|{parent.node}"
+        else:
+            ns = parent.ns
+        if not node_call:
+            parent.subgraph_calls += 1
+            if parent.subgraph_calls > 1:
+                ns = f"{ns}|{parent.subgraph_calls - 1}"
+        if self.checkpointer is False:
+            saver = None
+        elif isinstance(self.checkpointer, BaseCheckpointSaver):
+            saver = self.checkpointer
+        else:
+            saver = outer.saver
+        prefix = f"{outer.checkpoint_ns}|" if outer.checkpoint_ns else ""
+        segment = ns[len(prefix):] if prefix and ns.startswith(prefix) else ns
+        scope = RunScope(
+            graph=self,
+            saver=saver,
+            thread_id=outer.thread_id,
+            checkpoint_ns=ns,
+            ns_tuple=outer.ns_tuple + (segment,),
+            modes=outer.modes,
+            subgraphs=outer.subgraphs,
+            sink=outer.sink,
+            resume_map=outer.resume_map,
+            answer_sources=outer.answer_sources,
+            dropped_answers=outer.dropped_answers,
+            config=outer.config,
+            recursion_limit=outer.recursion_limit,
+            durability=outer.durability,
+            limiter=outer.limiter,
+            parents={**outer.parents, outer.checkpoint_ns: ""},
+            nested=True,
+        )
+        saved = await saver.aget_tuple(scope.address()) if saver is not None else None
+        graph_input = None if saved is not None else graph_input
+        outcome = await execute(
+            scope, graph_input, saved, replay=False,
+            interrupt_before=self.interrupt_before, interrupt_after=self.interrupt_after,
+        )
+        if outcome.interrupts:
+            if scope.wants("updates"):
+                pass  # already emitted by the nested loop
+            raise GraphInterrupt(tuple(outcome.interrupts))
+        return outcome.values
+
+    # -- async API ----------------------------------------------------------------------------
+    async def astream(
+        self,
+        input: Any,
+        config: Mapping[str, Any] | None = None,
+        *,
+        stream_mode: str | Sequence[str] | None = None,
+        subgraphs: bool = False,
+        interrupt_before: Any = None,
+        interrupt_after: Any = None,
+        durability: str | None = None,
+        debug: bool | None = None,
+        **_: Any,
+    ) -> AsyncIterator[Any]:
+        """Run the graph and yield its stream parts as they happen (LangGraph's shapes)."""
+        single = stream_mode is None or isinstance(stream_mode, str)
+        modes = frozenset([stream_mode or "updates"] if single else stream_mode)  # type: ignore[list-item]
+        bad = modes - _STREAM_MODES
+        if bad:
+            raise ValueError(f"Unknown stream_mode {sorted(bad)!r}; choose from {sorted(_STREAM_MODES)}.")
+        send, receive = anyio.create_memory_object_stream[Any](math.inf)
+        loop_thread = threading.get_ident()
+
+        def put(item: Any) -> None:
+            if threading.get_ident() == loop_thread:
+                send.send_nowait(item)
+            else:  # a sync node in a worker thread
+                anyio.from_thread.run_sync(send.send_nowait, item)
+
+        def sink(ns: tuple[str, ...], mode: str, payload: Any) -> None:
+            if single:
+                put((ns, payload) if subgraphs else payload)
+            else:
+                put((ns, mode, payload) if subgraphs else (mode, payload))
+
+        async def produce() -> None:
+            try:
+                await self._run(
+                    input, config, modes=modes, sink=sink, subgraphs=subgraphs,
+                    interrupt_before=interrupt_before, interrupt_after=interrupt_after, durability=durability,
+                )
+            except anyio.get_cancelled_exc_class():
+                raise
+            except BaseException as exc:
+                send.send_nowait(_Failure(exc))
+            finally:
+                send.close()
+
+        failure: BaseException | None = None
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(produce)
+            try:
+                async with receive:
+                    async for item in receive:
+                        if isinstance(item, _Failure):
+                            failure = item.exc
+                            break
+                        yield item
+            finally:
+                tg.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
+
+    async def ainvoke(
+        self,
+        input: Any,
+        config: Mapping[str, Any] | None = None,
+        *,
+        stream_mode: str = "values",
+        interrupt_before: Any = None,
+        interrupt_after: Any = None,
+        durability: str | None = None,
+        **_: Any,
+    ) -> Any:
+        """Run the graph to its end (or its next interrupt) and return the final state.
+
+        When the run paused on interrupts, the result has an ``__interrupt__`` list.
+        """
+        chunks: list[Any] = []
+        modes = frozenset() if stream_mode == "values" else frozenset([stream_mode])
+
+        def sink(ns: tuple[str, ...], mode: str, payload: Any) -> None:
+            chunks.append(payload)
+
+        outcome = await self._run(
+            input, config, modes=modes, sink=sink, subgraphs=False,
+            interrupt_before=interrupt_before, interrupt_after=interrupt_after, durability=durability,
+        )
+        if current_task() is not None and isinstance(outcome, dict):
+            return outcome  # nested call from a node: the subgraph's output
+        if stream_mode != "values":
+            return chunks
+        assert isinstance(outcome, RunOutcome)
+        if outcome.interrupts:
+            return {**outcome.values, INTERRUPT: list(outcome.interrupts)}
+        return outcome.values
+
+    async def arecord_command(self, config: Mapping[str, Any], command: Command) -> list[Interrupt]:
+        """Validate ``command`` against the thread's pending interrupts and save it, without running.
+
+        A later ``astream(None, config)`` delivers it. Returns the interrupts it answers; raises a
+        ``ResumeError`` (and saves nothing) if it answers nothing or is ambiguous. Servers use this
+        to acknowledge an answer only once it is durable.
+        """
+        scope, _ = self._scope(config, need_thread=True)
+        if scope.saver is None:
+            from ..errors import CheckpointError
+
+            raise CheckpointError("arecord_command needs a checkpointer.")
+        saved = await scope.saver.aget_tuple(scope.address())
+        if saved is None:
+            from ..errors import NothingPendingError
+
+            raise NothingPendingError(f"Thread {scope.thread_id!r} has no checkpoint, so nothing to resume.")
+        view = load_view(self, saved, scope.checkpoint_ns)
+        return await record_command(self, scope, view, command)
+
+    async def aget_state(self, config: Mapping[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
+        """The thread's state: live (latest, finished siblings applied) or the record of a checkpoint_id."""
+        scope, checkpoint_id = self._scope(config, need_thread=True)
+        if scope.saver is None:
+            raise ConfigError("get_state needs a checkpointer: compile(checkpointer=InMemorySaver()).")
+        saved = await scope.saver.aget_tuple(scope.address(checkpoint_id))
+        if saved is None:
+            return StateSnapshot({}, (), dict(config), None, None, None, (), ())
+        return await build_snapshot(self, scope, saved, live=checkpoint_id is None, subgraphs=subgraphs)
+
+    async def aget_state_history(
+        self,
+        config: Mapping[str, Any],
+        *,
+        filter: Mapping[str, Any] | None = None,
+        before: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[StateSnapshot]:
+        """Every checkpoint of the thread, newest first, as record snapshots."""
+        scope, _ = self._scope(config, need_thread=True)
+        if scope.saver is None:
+            raise ConfigError("get_state_history needs a checkpointer.")
+        async for saved in scope.saver.alist(scope.address(), filter=filter, before=before, limit=limit):
+            yield await build_snapshot(self, scope, saved, live=False, subgraphs=False)
+
+    async def aupdate_state(
+        self, config: Mapping[str, Any], values: Any, as_node: str | None = None
+    ) -> dict[str, Any]:
+        """Write ``values`` as if ``as_node`` had returned them; returns the new checkpoint's config."""
+        scope, checkpoint_id = self._scope(config, need_thread=True)
+        if scope.saver is None:
+            raise ConfigError("update_state needs a checkpointer.")
+        return await update_state(self, scope, checkpoint_id, values, as_node)
+
+    def graph_structure(self) -> dict[str, Any]:
+        """Nodes and edges, for drawing: ``{"nodes": [...], "edges": [{"source", "target", "conditional"}]}``."""
+        nodes = [{"id": START, "kind": "start"}]
+        nodes += [{"id": n, "kind": "subgraph" if s.subgraph is not None else "node"} for n, s in self.nodes.items()]
+        nodes.append({"id": END, "kind": "end"})
+        edges = [{"source": s, "target": d, "conditional": False} for s, d in self.builder.edges]
+        for sources, dst in self.builder.joins:
+            edges += [{"source": s, "target": dst, "conditional": False} for s in sources]
+        for src, branches in self.builder.branches.items():
+            for branch in branches:
+                for target in branch.targets() or []:
+                    edges.append({"source": src, "target": target, "conditional": True})
+        for name, spec in self.nodes.items():
+            for target in spec.destinations:
+                edges.append({"source": name, "target": target, "conditional": True})
+        return {"nodes": nodes, "edges": edges}
+
+    def get_graph(self) -> dict[str, Any]:
+        return self.graph_structure()
+
+    # -- sync API -----------------------------------------------------------------------------
+    def invoke(self, input: Any, config: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
+        """Sync ``ainvoke``: runs on an event loop of its own (or the host loop, from a sync node)."""
+        return _sync.call(self.ainvoke, input, config, **kwargs)
+
+    def stream(self, input: Any, config: Mapping[str, Any] | None = None, **kwargs: Any) -> Iterator[Any]:
+        """Sync ``astream``: yields parts as the run makes them."""
+        return _sync.iterate(lambda: self.astream(input, config, **kwargs))
+
+    def get_state(self, config: Mapping[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
+        return _sync.call(self.aget_state, config, subgraphs=subgraphs)
+
+    def get_state_history(self, config: Mapping[str, Any], **kwargs: Any) -> Iterator[StateSnapshot]:
+        async def collect() -> list[StateSnapshot]:
+            return [s async for s in self.aget_state_history(config, **kwargs)]
+
+        return iter(_sync.call(collect))
+
+    def update_state(self, config: Mapping[str, Any], values: Any, as_node: str | None = None) -> dict[str, Any]:
+        return _sync.call(self.aupdate_state, config, values, as_node)
+
+    def record_command(self, config: Mapping[str, Any], command: Command) -> list[Interrupt]:
+        return _sync.call(self.arecord_command, config, command)

@@ -1,0 +1,161 @@
+"""Reading and editing a thread's state: snapshots (live or record) and ``update_state``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..checkpoint.base import Checkpoint, CheckpointTuple, new_checkpoint_id
+from ..constants import END, JOINS, LAST_NODES, START, TASKS
+from ..errors import InvalidUpdateError
+from ..executor.apply import apply_writes
+from ..executor.loop import ROUTES, load_view, now_iso, state_values
+from ..executor.plan import plan_next, start_spec
+from ..executor.runner import routes_for, writes_from_return
+from ..executor.scope import RunScope
+from ..types import PregelTask, StateSnapshot
+
+if TYPE_CHECKING:
+    from .compiled import CompiledStateGraph
+
+__all__ = ["build_snapshot", "update_state"]
+
+
+async def build_snapshot(
+    graph: CompiledStateGraph, scope: RunScope, saved: CheckpointTuple, *, live: bool, subgraphs: bool
+) -> StateSnapshot:
+    """A StateSnapshot of ``saved``. Live: finished siblings applied, only what still waits.
+    Record: the step-start values, every task and every interrupt of the step."""
+    view = load_view(graph, saved, scope.checkpoint_ns)
+    values = view.live_values(graph) if live else dict(view.values)
+    tasks = []
+    for t in view.tasks:
+        result = None
+        if t.finished:
+            result = {k: v for k, v in t.writes if k in graph.channels} or None
+        if live:
+            interrupts = tuple(i for i in t.interrupts if not t.finished)
+        else:
+            interrupts = tuple(t.interrupts)
+        state: Any = None
+        spec = graph.nodes.get(t.task.name)
+        if spec is not None and spec.subgraph is not None and not t.finished:
+            child_config = {"configurable": {"thread_id": scope.thread_id, "checkpoint_ns": t.task.ns}}
+            if subgraphs:
+                state = await spec.subgraph.aget_state(child_config, subgraphs=True)
+            else:
+                state = child_config
+        tasks.append(PregelTask(t.task.id, t.task.name, t.task.path, t.error, interrupts, state, result))
+    if live:
+        next_names = tuple(t.task.name for t in view.tasks if not t.finished)
+        interrupts = tuple(view.pending_interrupts)
+        task_tuple = tuple(task for task, t in zip(tasks, view.tasks) if not t.finished or True)
+    else:
+        next_names = tuple(t.task.name for t in view.tasks)
+        interrupts = tuple(i for t in view.tasks for i in t.interrupts)
+        task_tuple = tuple(tasks)
+    output = {k: values[k] for k in graph.output_keys if k in values}
+    return StateSnapshot(
+        values=output,
+        next=next_names,
+        config=saved.config,
+        metadata=saved.metadata,
+        created_at=saved.checkpoint.ts,
+        parent_config=saved.parent_config,
+        tasks=task_tuple,
+        interrupts=interrupts,
+    )
+
+
+async def update_state(
+    graph: CompiledStateGraph, scope: RunScope, checkpoint_id: str | None, values: Any, as_node: str | None
+) -> dict[str, Any]:
+    """Write ``values`` as ``as_node``'s output on the addressed checkpoint; save and return a new one."""
+    saver = scope.saver
+    assert saver is not None
+    saved = await saver.aget_tuple(scope.address(checkpoint_id))
+    if checkpoint_id is not None and saved is None:
+        from ..errors import CheckpointError
+
+        raise CheckpointError(f"Thread {scope.thread_id!r} has no checkpoint {checkpoint_id!r}.")
+    if as_node is not None and as_node not in graph.nodes and as_node not in (START, END, "__copy__", "__input__"):
+        raise InvalidUpdateError(f"Node {as_node} does not exist; as_node must name a node of the graph.")
+    if saved is None:
+        base_values = graph.schema.initial_values()
+        versions: dict[str, int] = {k: 1 for k in base_values}
+        step = -1
+        last: list[str] = []
+        specs: list[Any] = []
+        joins: dict[str, list[str]] = {}
+        parent_config = None
+    else:
+        view = load_view(graph, saved, scope.checkpoint_ns)
+        base_values = dict(view.values)
+        versions = dict(saved.checkpoint.channel_versions)
+        step = int(saved.metadata.get("step", -1))
+        last = list(saved.checkpoint.channel_values.get(LAST_NODES) or [])
+        specs = list(saved.checkpoint.channel_values.get(TASKS) or [])
+        joins = dict(saved.checkpoint.channel_values.get(JOINS) or {})
+        parent_config = saved.config
+    if as_node is None:
+        if len(graph.nodes) == 1:
+            as_node = next(iter(graph.nodes))
+        elif saved is None or not last:
+            as_node = START
+        elif len(set(last)) == 1:
+            as_node = last[0]
+        else:
+            raise InvalidUpdateError("Ambiguous update, specify as_node: the last step ran " + ", ".join(sorted(set(last))) + ".")
+    source = "update"
+    new_step = step + 1
+    new_values = dict(base_values)
+    changed: set[str] = set()
+    if as_node == "__copy__":
+        if saved is None:
+            raise InvalidUpdateError("There is no checkpoint to copy.")
+        source = "fork"
+        new_step = step
+        parent_config = saved.parent_config
+    elif as_node == "__input__":
+        source = "input"
+        specs = [start_spec()]
+        new_values[START] = values
+        changed.add(START)
+    elif as_node == END:
+        if saved is not None:
+            new_values = dict(load_view(graph, saved, scope.checkpoint_ns).live_values(graph))
+            changed = {k for k in new_values if new_values.get(k) is not base_values.get(k)}
+        specs = []
+    else:
+        writes, gotos, _ = writes_from_return(graph, as_node, values) if values is not None else ([], [], None)
+        changed = apply_writes(graph.channels, new_values, writes)
+        routes = await routes_for(graph, as_node, base_values, writes) + gotos
+        kept = [s for s in specs if s[1] != as_node and s[0] == "pull"]
+        from ..executor.plan import prepare_tasks
+
+        fake_task = prepare_tasks([["pull", as_node, []]], "update", scope.checkpoint_ns, new_step)[0]
+        planned, joins = plan_next([(fake_task, routes)], graph.builder.joins, joins, graph.node_order)
+        planned_names = {s[1] for s in planned if s[0] == "pull"}
+        specs = [s for s in planned if s[0] == "push"] + [s for s in kept if s[1] not in planned_names] + [
+            s for s in planned if s[0] == "pull"
+        ]
+        specs.sort(key=lambda s: (s[0] == "pull", graph.node_order.get(s[1], 1 << 30)))
+        last = [as_node] if as_node != START else last
+    channel_values = {k: v for k, v in new_values.items() if k in graph.channels or k == START}
+    channel_values[TASKS] = specs
+    if joins:
+        channel_values[JOINS] = joins
+    if last:
+        channel_values[LAST_NODES] = last
+    top = max(versions.values(), default=0) + 1
+    for key in changed | {TASKS, LAST_NODES, JOINS}:
+        if key in channel_values:
+            versions[key] = top
+        else:
+            versions.pop(key, None)
+    if saved is None:
+        new_versions = dict(versions)
+    else:
+        new_versions = {k: versions[k] for k in changed | {TASKS, LAST_NODES, JOINS} if k in versions}
+    metadata = {"source": source, "step": new_step, "parents": dict(scope.parents)}
+    checkpoint = Checkpoint(new_checkpoint_id(new_step), now_iso(), channel_values, versions)
+    return await saver.aput(parent_config or scope.address(), checkpoint, metadata, new_versions)

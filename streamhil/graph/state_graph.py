@@ -1,0 +1,289 @@
+"""StateGraph: the builder. Add nodes and edges, then ``compile()``."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args, get_origin, get_type_hints
+
+from ..constants import END, RESERVED_CHARACTERS, RESERVED_NAMES, START
+from ..errors import DuplicateNodeError, GraphBuildError, ReservedNameError, UnknownNodeError
+from ..types import Command, RetryPolicy
+from .schema import StateSchema, read_schema
+
+__all__ = ["StateGraph", "NodeSpec", "Branch"]
+
+
+@dataclass(slots=True)
+class Branch:
+    """A conditional edge: ``router(state)`` picks the next nodes (names, ``Send``s or END)."""
+
+    router: Callable[..., Any]
+    path_map: dict[Hashable, str] | None
+    is_async: bool
+    name: str
+
+    def targets(self) -> list[str] | None:
+        """The nodes this branch can reach, when the path map or the return annotation says."""
+        if self.path_map is not None:
+            return list(self.path_map.values())
+        hint = _return_literal(self.router)
+        return hint
+
+
+@dataclass(slots=True)
+class NodeSpec:
+    """A node as the executor runs it."""
+
+    name: str
+    fn: Callable[..., Any]
+    is_async: bool
+    takes_config: bool
+    subgraph: Any = None  # a CompiledStateGraph added as a node
+    retry: RetryPolicy | None = None
+    timeout: float | None = None
+    input_schema: StateSchema | None = None
+    destinations: tuple[str, ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def _return_literal(fn: Callable[..., Any]) -> list[str] | None:
+    """Names in a ``-> Literal[...]`` or ``-> Command[Literal[...]]`` return annotation."""
+    try:
+        hints = get_type_hints(fn)
+    except Exception:
+        return None
+    ret = hints.get("return")
+    if ret is None:
+        return None
+    if get_origin(ret) is Command or (isinstance(ret, type) and issubclass(ret, Command)):
+        args = get_args(ret)
+        if not args:
+            return None
+        ret = args[0]
+    if get_origin(ret) is Literal:
+        return [a for a in get_args(ret) if isinstance(a, str)]
+    return None
+
+
+def _is_async_callable(fn: Any) -> bool:
+    if inspect.iscoroutinefunction(fn):
+        return True
+    call = getattr(fn, "__call__", None)
+    return inspect.iscoroutinefunction(call)
+
+
+def _takes_config(fn: Any) -> bool:
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(positional) >= 2:
+        return True
+    return any(p.name == "config" for p in params)
+
+
+def _node_input_schema(fn: Any, state: StateSchema) -> StateSchema | None:
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+        hints = get_type_hints(fn)
+    except Exception:
+        return None
+    if not params or params[0].name not in hints:
+        return None
+    annotation = hints[params[0].name]
+    if annotation is state.cls or not isinstance(annotation, type) or not hasattr(annotation, "__annotations__"):
+        return None
+    if typing.is_typeddict(annotation):
+        try:
+            return read_schema(annotation)
+        except GraphBuildError:
+            return None
+    return None
+
+
+class StateGraph:
+    """A graph whose nodes read and write a shared state.
+
+    ``schema`` is a TypedDict or dataclass; a key annotated ``Annotated[T, reducer]`` folds the
+    writes of one step through ``reducer``, any other key takes at most one write per step.
+    """
+
+    def __init__(
+        self,
+        state_schema: Any,
+        context_schema: Any = None,
+        *,
+        input_schema: Any = None,
+        output_schema: Any = None,
+    ) -> None:
+        self.schema = read_schema(state_schema)
+        self.input_schema = read_schema(input_schema) if input_schema is not None else self.schema
+        self.output_schema = read_schema(output_schema) if output_schema is not None else self.schema
+        self.nodes: dict[str, NodeSpec] = {}
+        self.edges: list[tuple[str, str]] = []
+        self.joins: list[tuple[tuple[str, ...], str]] = []
+        self.branches: dict[str, list[Branch]] = {}
+        self.compiled = False
+
+    # -- nodes ---------------------------------------------------------------------------------
+    def add_node(
+        self,
+        node: str | Callable[..., Any],
+        action: Callable[..., Any] | None = None,
+        *,
+        retry_policy: RetryPolicy | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+        destinations: Sequence[str] | dict[str, str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        input_schema: Any = None,
+    ) -> StateGraph:
+        """Add ``action`` under the name ``node`` (or add a function under its own ``__name__``)."""
+        if action is None:
+            if isinstance(node, str):
+                raise GraphBuildError(f"add_node({node!r}) needs the node's function as its second argument.")
+            action = node
+            name = getattr(node, "name", None) or getattr(node, "__name__", None)
+            if not isinstance(name, str):
+                raise GraphBuildError(f"Cannot infer a name for node {node!r}; pass it: add_node('name', fn).")
+        else:
+            if not isinstance(node, str):
+                raise GraphBuildError(f"A node name must be a str, got {node!r}.")
+            name = node
+        if name in RESERVED_NAMES:
+            raise ReservedNameError(f"Node name {name!r} is reserved; choose another name.")
+        for ch in RESERVED_CHARACTERS:
+            if ch in name:
+                raise ReservedNameError(f"Node name {name!r} holds {ch!r}, a reserved character; choose another name.")
+        if name in self.nodes:
+            raise DuplicateNodeError(f"Node {name!r} is already present; node names must be unique.")
+        if not callable(action):
+            raise GraphBuildError(f"Node {name!r} must be callable, got {action!r}.")
+        from .compiled import CompiledStateGraph  # a compiled graph added as a node
+
+        subgraph = action if isinstance(action, CompiledStateGraph) else None
+        declared: tuple[str, ...] = ()
+        if destinations is not None:
+            declared = tuple(destinations.keys() if isinstance(destinations, dict) else destinations)
+        elif subgraph is None:
+            declared = tuple(_return_literal(action) or ())
+        self.nodes[name] = NodeSpec(
+            name=name,
+            fn=action,
+            is_async=True if subgraph is not None else _is_async_callable(action),
+            takes_config=False if subgraph is not None else _takes_config(action),
+            subgraph=subgraph,
+            retry=retry_policy or retry,
+            timeout=timeout,
+            input_schema=read_schema(input_schema) if input_schema is not None else (
+                None if subgraph is not None else _node_input_schema(action, self.schema)
+            ),
+            destinations=declared,
+            metadata=dict(metadata or {}),
+        )
+        return self
+
+    def add_sequence(self, nodes: Sequence[Callable[..., Any] | tuple[str, Callable[..., Any]]]) -> StateGraph:
+        """Add the nodes in order, each with an edge to the next."""
+        if not nodes:
+            raise GraphBuildError("add_sequence needs at least one node.")
+        previous: str | None = None
+        for item in nodes:
+            if isinstance(item, tuple):
+                self.add_node(item[0], item[1])
+                name = item[0]
+            else:
+                self.add_node(item)
+                name = getattr(item, "name", None) or item.__name__
+            if previous is not None:
+                self.add_edge(previous, name)
+            previous = name
+        return self
+
+    # -- edges ---------------------------------------------------------------------------------
+    def add_edge(self, start_key: str | Sequence[str], end_key: str) -> StateGraph:
+        """``start → end``; with a list of starts, ``end`` runs once after all of them (a join)."""
+        if isinstance(start_key, str):
+            if start_key == END:
+                raise GraphBuildError("END cannot be the start of an edge.")
+            if end_key == START:
+                raise GraphBuildError("START cannot be the end of an edge.")
+            self.edges.append((start_key, end_key))
+            return self
+        starts = tuple(start_key)
+        if not starts:
+            raise GraphBuildError("add_edge needs at least one start node.")
+        for s in starts:
+            if s == END:
+                raise GraphBuildError("END cannot be the start of an edge.")
+        if end_key == START:
+            raise GraphBuildError("START cannot be the end of an edge.")
+        if len(starts) == 1:
+            self.edges.append((starts[0], end_key))
+        else:
+            self.joins.append((starts, end_key))
+        return self
+
+    def add_conditional_edges(
+        self,
+        source: str,
+        path: Callable[..., Any],
+        path_map: dict[Hashable, str] | Sequence[str] | None = None,
+    ) -> StateGraph:
+        """After ``source`` runs, ``path(state)`` picks what runs next: a name, a list, END or ``Send``s."""
+        if source == END:
+            raise GraphBuildError("END cannot be the source of a conditional edge.")
+        if not callable(path):
+            raise GraphBuildError(f"The router of a conditional edge from {source!r} must be callable.")
+        mapping: dict[Hashable, str] | None
+        if path_map is None:
+            mapping = None
+        elif isinstance(path_map, dict):
+            mapping = dict(path_map)
+        else:
+            mapping = {name: name for name in path_map}
+        name = getattr(path, "__name__", "condition")
+        existing = self.branches.setdefault(source, [])
+        if any(b.name == name for b in existing) and name != "<lambda>":
+            raise GraphBuildError(f"Branch {name!r} already exists for node {source!r}.")
+        existing.append(Branch(path, mapping, _is_async_callable(path), name))
+        return self
+
+    def set_entry_point(self, key: str) -> StateGraph:
+        return self.add_edge(START, key)
+
+    def set_conditional_entry_point(self, path: Callable[..., Any], path_map: Any = None) -> StateGraph:
+        return self.add_conditional_edges(START, path, path_map)
+
+    def set_finish_point(self, key: str) -> StateGraph:
+        return self.add_edge(key, END)
+
+    # -- compile -------------------------------------------------------------------------------
+    def compile(
+        self,
+        checkpointer: Any = None,
+        *,
+        interrupt_before: Sequence[str] | Literal["*"] | None = None,
+        interrupt_after: Sequence[str] | Literal["*"] | None = None,
+        name: str | None = None,
+        debug: bool = False,
+        store: Any = None,
+        cache: Any = None,
+    ) -> Any:
+        """Check the graph and return a runnable ``CompiledStateGraph``."""
+        from .compiled import CompiledStateGraph
+        from .validate import validate_graph
+
+        validate_graph(self, interrupt_before, interrupt_after)
+        self.compiled = True
+        return CompiledStateGraph(
+            self,
+            checkpointer=checkpointer,
+            interrupt_before=interrupt_before,
+            interrupt_after=interrupt_after,
+            name=name or "LangGraph",
+        )
