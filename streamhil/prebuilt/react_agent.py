@@ -1,0 +1,139 @@
+"""create_react_agent: the model -> tools -> model loop, built with ``StateGraph(MessagesState)``.
+
+The ``agent`` node calls the chat model with the conversation and the tool specs. When the reply
+has tool calls, each call is sent to the ``tools`` node as its own task (``Send``), so the calls
+run in parallel, and a tool that interrupts pauses only its own task: parallel reviews surface as
+parallel interrupts, answerable one at a time, and answering one re-runs only that call.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from ..constants import END, START
+from ..graph import StateGraph
+from ..messages import Message, MessagesState, coerce_message, coerce_messages
+from ..types import Send
+from .chat_models import ChatModel, call_chat_model
+from .tool_node import ErrorHandling, ToolNode
+from .tools import Tool
+
+__all__ = ["create_react_agent", "send_tool_calls", "tools_condition"]
+
+Prompt = str | Message | Callable[[Any], Sequence[Any] | Awaitable[Sequence[Any]]]
+
+
+def _messages_of(state: Any, messages_key: str) -> list[Any]:
+    if isinstance(state, list):
+        return state
+    if isinstance(state, Mapping) and messages_key in state:
+        return list(state[messages_key])
+    raise ValueError(f"expected a state with a {messages_key!r} key or a list of messages, got {state!r}")
+
+
+def _pending_calls(state: Any, messages_key: str) -> list[dict[str, Any]]:
+    messages = _messages_of(state, messages_key)
+    if not messages:
+        return []
+    last = coerce_message(messages[-1])
+    if last["role"] != "assistant":
+        return []
+    return list(last.get("tool_calls", ()))
+
+
+def tools_condition(state: Any, messages_key: str = "messages") -> str:
+    """Route to ``"tools"`` when the last message asks for tools, else to END."""
+    return "tools" if _pending_calls(state, messages_key) else END
+
+
+def send_tool_calls(state: Any, node: str = "tools", messages_key: str = "messages") -> list[Send] | str:
+    """One ``Send(node, call)`` per tool call of the last assistant message, or END if none."""
+    calls = _pending_calls(state, messages_key)
+    if not calls:
+        return END
+    return [Send(node, {"type": "tool_call", "id": c["id"], "name": c["name"], "args": c["args"]}) for c in calls]
+
+
+def resolve_model(model: ChatModel | str) -> ChatModel:
+    """A chat model from a callable, or from ``"openai:<model name>"``."""
+    if isinstance(model, str):
+        provider, _, name = model.partition(":")
+        if provider == "openai" and name:
+            from .openai import OpenAIChatModel
+
+            return OpenAIChatModel(name)
+        raise ValueError(
+            f"cannot build a chat model from {model!r}: pass a chat model callable, or "
+            "'openai:<model name>' for an OpenAI-compatible endpoint"
+        )
+    if not callable(model):
+        raise TypeError(f"model must be a chat model callable (messages, tools) -> reply, got {model!r}")
+    return model
+
+
+async def _prompted(prompt: Prompt | None, state: Any, messages: list[Message]) -> list[Message]:
+    if prompt is None:
+        return messages
+    if isinstance(prompt, str):
+        return [{"role": "system", "content": prompt, "id": "system-prompt"}, *messages]
+    if isinstance(prompt, Mapping):
+        return [coerce_message(prompt), *messages]
+    if callable(prompt):
+        produced = prompt(state)
+        if inspect.isawaitable(produced):
+            produced = await produced
+        return coerce_messages(produced)
+    raise TypeError(f"prompt must be a string, a message dict or a function of the state, got {prompt!r}")
+
+
+def create_react_agent(
+    model: ChatModel | str,
+    tools: Sequence[Tool | Callable[..., Any]] | ToolNode,
+    *,
+    checkpointer: Any = None,
+    prompt: Prompt | None = None,
+    name: str | None = None,
+    handle_tool_errors: ErrorHandling = True,
+    interrupt_before: Sequence[str] | None = None,
+    interrupt_after: Sequence[str] | None = None,
+    state_schema: Any = MessagesState,
+) -> Any:
+    """A compiled agent graph: ``agent`` calls the model, ``tools`` runs what it asks for.
+
+    ``model`` is a chat model (see :mod:`streamhil.prebuilt.chat_models`) or
+    ``"openai:<model name>"``. ``prompt`` is a system prompt string, a message, or a function
+    ``state -> messages`` (sync or async) that builds the model's input. The loop ends when a
+    reply has no tool calls.
+    """
+    chat_model = resolve_model(model)
+    tool_node = tools if isinstance(tools, ToolNode) else ToolNode(tools, handle_tool_errors=handle_tool_errors)
+    specs = tool_node.specs
+    messages_key = tool_node.messages_key
+
+    async def agent(state: Any) -> dict[str, Any]:
+        messages = coerce_messages(_messages_of(state, messages_key))
+        reply = await call_chat_model(chat_model, await _prompted(prompt, state, messages), specs)
+        return {messages_key: [reply]}
+
+    builder = StateGraph(state_schema)
+    builder.add_node("agent", agent)
+    builder.add_edge(START, "agent")
+    if tool_node.tools_by_name:
+        tools_node_name = tool_node.name
+
+        def route(state: Any) -> list[Send] | str:
+            return send_tool_calls(state, tools_node_name, messages_key)
+
+        builder.add_node(tools_node_name, tool_node)
+        builder.add_conditional_edges("agent", route, [tools_node_name, END])
+        builder.add_edge(tools_node_name, "agent")
+    else:
+        builder.add_edge("agent", END)
+    return builder.compile(
+        checkpointer=checkpointer,
+        name=name,
+        interrupt_before=interrupt_before,
+        interrupt_after=interrupt_after,
+    )

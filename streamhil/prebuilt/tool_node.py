@@ -1,0 +1,206 @@
+"""ToolNode: a graph node that runs the tool calls of the last assistant message.
+
+Every call runs concurrently in one task group (sync tools in worker threads) and is answered by
+a tool message carrying its ``tool_call_id``. A tool that raises yields a tool message with
+``status: "error"`` the model can read, instead of failing the run. ``interrupt()`` inside a
+tool is not an ``Exception`` and always reaches the runtime.
+
+A ToolNode takes any of:
+
+- a state dict: runs every tool call of the last message under ``messages_key``;
+- a list of messages: the same, and returns a list of tool messages;
+- one tool call, ``{"type": "tool_call", "id", "name", "args"}``: what
+  ``Send("tools", call)`` delivers, so each call can be its own task (see
+  :func:`~streamhil.prebuilt.react_agent.send_tool_calls`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import anyio
+import orjson
+
+from ..errors import GraphBubbleUp, GraphInterrupt
+from ..messages import Message, coerce_message
+from .tools import Tool, ToolArgumentError, ToolOutput, _reset_tool_call, _set_tool_call, create_tool
+
+__all__ = ["ToolNode", "tool_calls_of", "tool_message"]
+
+ErrorHandling = bool | str | type[Exception] | tuple[type[Exception], ...] | Callable[[Exception], str]
+
+
+def tool_calls_of(value: Any, messages_key: str = "messages") -> list[dict[str, Any]]:
+    """The tool calls a ToolNode would run for ``value`` (state, message list or one call)."""
+    if isinstance(value, Mapping) and value.get("type") == "tool_call":
+        return [_as_call(value)]
+    if isinstance(value, Mapping):
+        if messages_key not in value:
+            raise ValueError(f"ToolNode input has no {messages_key!r} key; got keys {sorted(value)}")
+        messages = value[messages_key]
+    elif isinstance(value, list):
+        messages = value
+    else:
+        raise TypeError(
+            f"ToolNode takes a state dict, a list of messages or one tool call, got {type(value).__name__}"
+        )
+    if not messages:
+        raise ValueError("ToolNode found no messages; it needs an assistant message with tool calls")
+    last = coerce_message(messages[-1])
+    if last["role"] != "assistant":
+        raise ValueError(f"ToolNode expects the last message to be the assistant's, got a {last['role']!r} message")
+    return [_as_call(call) for call in last.get("tool_calls", ())]
+
+
+def _as_call(call: Mapping[str, Any]) -> dict[str, Any]:
+    name = call.get("name")
+    if not isinstance(name, str):
+        raise ValueError(f"a tool call needs a string 'name', got {call!r}")
+    call_id = call.get("id")
+    if not isinstance(call_id, str) or not call_id:
+        raise ValueError(f"a tool call needs a string 'id' to answer it by, got {call!r}")
+    return {"id": call_id, "name": name, "args": call.get("args", {})}
+
+
+def _content(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return str(value)
+
+
+def tool_message(call: Mapping[str, Any], content: Any, *, status: str = "success", artifact: Any = None) -> Message:
+    """The tool message that answers ``call``."""
+    message: Message = {
+        "role": "tool",
+        "content": _content(content),
+        "tool_call_id": call["id"],
+        "name": call["name"],
+        "status": status,
+    }
+    if artifact is not None:
+        message["artifact"] = artifact
+    return coerce_message(message)
+
+
+class ToolNode:
+    """Runs tool calls concurrently and answers each with a tool message.
+
+    ``handle_tool_errors``: ``True`` (default) turns any ``Exception`` from a tool, including
+    arguments that do not fit its schema, into an error tool message; ``False`` lets it
+    propagate; an exception type or tuple limits which are handled; a string is used as the
+    message; a function ``(exc) -> str`` writes it.
+    """
+
+    def __init__(
+        self,
+        tools: Sequence[Tool | Callable[..., Any]],
+        *,
+        name: str = "tools",
+        handle_tool_errors: ErrorHandling = True,
+        messages_key: str = "messages",
+    ) -> None:
+        self.name = name
+        self.messages_key = messages_key
+        self.handle_tool_errors = handle_tool_errors
+        self.tools_by_name: dict[str, Tool] = {}
+        for item in tools:
+            built = item if isinstance(item, Tool) else create_tool(item)
+            if built.name in self.tools_by_name:
+                raise ValueError(f"two tools are named {built.name!r}; tool names must be unique")
+            self.tools_by_name[built.name] = built
+
+    def __repr__(self) -> str:
+        return f"ToolNode(name={self.name!r}, tools={list(self.tools_by_name)})"
+
+    @property
+    def tools(self) -> list[Tool]:
+        return list(self.tools_by_name.values())
+
+    @property
+    def specs(self) -> list[dict[str, Any]]:
+        """The tools in the form chat models take."""
+        return [t.spec for t in self.tools_by_name.values()]
+
+    async def __call__(self, value: Any) -> Any:
+        calls = tool_calls_of(value, self.messages_key)
+        messages = await self.run_calls(calls)
+        if isinstance(value, list):
+            return messages
+        return {self.messages_key: messages}
+
+    async def run_calls(self, calls: Sequence[Mapping[str, Any]]) -> list[Message]:
+        """Run ``calls`` concurrently; the tool messages come back in the order of the calls.
+
+        If tools interrupt, the others still finish and every interrupt is raised together in
+        one ``GraphInterrupt``, in call order. Interrupts of one task are answered by position,
+        so to answer parallel calls independently give each its own task with ``Send``.
+        """
+        results: list[Message | None] = [None] * len(calls)
+        bubbles: dict[int, GraphBubbleUp] = {}
+        failures: dict[int, Exception] = {}
+
+        async def run(index: int, call: Mapping[str, Any], scope: anyio.CancelScope) -> None:
+            try:
+                results[index] = await self.run_call(call)
+            except GraphBubbleUp as exc:
+                bubbles[index] = exc
+            except Exception as exc:
+                failures[index] = exc
+                scope.cancel()
+
+        async with anyio.create_task_group() as tg:
+            for index, call in enumerate(calls):
+                tg.start_soon(run, index, call, tg.cancel_scope)
+        if failures:
+            raise failures[min(failures)]
+        if bubbles:
+            ordered = [bubbles[i] for i in sorted(bubbles)]
+            if all(isinstance(b, GraphInterrupt) for b in ordered) and len(ordered) > 1:
+                raise GraphInterrupt(tuple(i for b in ordered for i in b.interrupts))  # type: ignore[attr-defined]
+            raise ordered[0]
+        return [m for m in results if m is not None]
+
+    async def run_call(self, call: Mapping[str, Any]) -> Message:
+        """Run one tool call and answer it; errors become error tool messages when handled."""
+        call = _as_call(call)
+        tool = self.tools_by_name.get(call["name"])
+        if tool is None:
+            known = ", ".join(self.tools_by_name) or "none"
+            return tool_message(
+                call, f"Error: there is no tool named {call['name']!r}. Available tools: {known}.", status="error"
+            )
+        token = _set_tool_call(call)
+        try:
+            output = await tool.ainvoke(call["args"])
+        except Exception as exc:
+            text = self._error_text(exc)
+            if text is None:
+                raise
+            return tool_message(call, text, status="error")
+        finally:
+            _reset_tool_call(token)
+        if isinstance(output, ToolOutput):
+            return tool_message(call, output.content, status=output.status, artifact=output.artifact)
+        return tool_message(call, output)
+
+    def _error_text(self, exc: Exception) -> str | None:
+        """The message for a handled exception, or None if it must propagate."""
+        handling = self.handle_tool_errors
+        if handling is False:
+            return None
+        if isinstance(handling, str):
+            return handling
+        if isinstance(handling, type) or isinstance(handling, tuple):
+            if not isinstance(exc, handling):
+                return None
+        elif callable(handling) and handling is not True:
+            return str(handling(exc))
+        if isinstance(exc, ToolArgumentError):
+            return f"Error: {exc}. Call the tool again with arguments that fit its schema."
+        return f"Error: {type(exc).__name__}: {exc}. Fix the problem or try something else."

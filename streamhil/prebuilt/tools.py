@@ -1,0 +1,220 @@
+"""Tools: plain functions with a name, a description and a JSON schema for their arguments.
+
+::
+
+    @tool
+    def book_hotel(hotel_name: str, nights: int = 1) -> str:
+        \"\"\"Book a hotel.
+
+        Args:
+            hotel_name: The hotel to book.
+        \"\"\"
+        return f"Booked {hotel_name} for {nights} nights."
+
+The schema is read from the signature (``str``, ``int``, ``float``, ``bool``, ``list[...]``,
+``dict[str, ...]``, ``Optional``, ``Literal``, defaults) and the docstring. Calls made through
+:meth:`Tool.ainvoke` are validated against it first.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, Literal, overload
+
+import anyio.to_thread
+
+from ..errors import StreamhilError
+from ._schema import ToolSchemaError, function_schema, parse_docstring
+from ._validate import schema_errors
+
+__all__ = [
+    "Tool",
+    "ToolOutput",
+    "ToolArgumentError",
+    "ToolSchemaError",
+    "tool",
+    "create_tool",
+    "get_tool_call",
+]
+
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+_current_call: ContextVar[dict[str, Any] | None] = ContextVar("streamhil_tool_call", default=None)
+
+
+class ToolArgumentError(StreamhilError, ValueError):
+    """Arguments that do not fit a tool's schema; ``errors`` lists each problem."""
+
+    def __init__(self, tool_name: str, errors: list[str]) -> None:
+        self.tool_name = tool_name
+        self.errors = errors
+        super().__init__(f"invalid arguments for tool {tool_name!r}: " + "; ".join(errors))
+
+
+@dataclass(frozen=True, slots=True)
+class ToolOutput:
+    """What a tool may return to set its tool message's ``status`` (and keep an ``artifact``)."""
+
+    content: Any
+    status: Literal["success", "error"] = "success"
+    artifact: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Tool:
+    """A function the model may call: ``name``, ``description``, ``parameters`` (JSON schema)."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    fn: Callable[..., Any] = field(repr=False)
+    is_async: bool = field(default=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            raise ValueError(
+                f"tool name {self.name!r} must be 1-64 letters, digits, '_' or '-' "
+                "(what chat-completions APIs accept)"
+            )
+        if self.parameters.get("type") != "object":
+            raise ToolSchemaError(f"tool {self.name!r}: the parameters schema must have type 'object'")
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        """The tool as chat-completions APIs take it: ``{"type": "function", "function": {...}}``."""
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": self.parameters,
+            },
+        }
+
+    def validate(self, args: Any) -> dict[str, Any]:
+        """Check ``args`` against the schema; returns them as a new dict or raises ToolArgumentError."""
+        if args is None:
+            args = {}
+        if isinstance(args, str):
+            raise ToolArgumentError(self.name, [f"args: expected a JSON object, got text {args[:60]!r}"])
+        if not isinstance(args, Mapping):
+            raise ToolArgumentError(self.name, [f"args: expected an object, got {type(args).__name__}"])
+        errors = schema_errors(self.parameters, dict(args))
+        if errors:
+            raise ToolArgumentError(self.name, errors)
+        return dict(args)
+
+    async def ainvoke(self, args: Any = None) -> Any:
+        """Validate ``args`` and run the tool (a sync tool runs in a worker thread)."""
+        kwargs = self.validate(args)
+        if self.is_async:
+            return await self.fn(**kwargs)
+        return await anyio.to_thread.run_sync(functools.partial(self.fn, **kwargs))
+
+    def invoke(self, args: Any = None) -> Any:
+        """Validate ``args`` and run a sync tool in the calling thread."""
+        if self.is_async:
+            raise TypeError(f"tool {self.name!r} is async; use 'await tool.ainvoke(args)'")
+        return self.fn(**self.validate(args))
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the underlying function directly, without validation."""
+        return self.fn(*args, **kwargs)
+
+
+def _is_async(fn: Callable[..., Any]) -> bool:
+    target = fn.func if isinstance(fn, functools.partial) else fn
+    return inspect.iscoroutinefunction(target) or inspect.iscoroutinefunction(
+        getattr(target, "__call__", None)
+    )
+
+
+def create_tool(
+    fn: Callable[..., Any] | Tool,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    parameters: Mapping[str, Any] | None = None,
+) -> Tool:
+    """Build a :class:`Tool` from a sync or async function.
+
+    ``name`` defaults to the function's name, ``description`` to its docstring, and
+    ``parameters`` (a JSON schema with ``"type": "object"``) to the schema read from its signature.
+    Raises :class:`ToolSchemaError` (a ``TypeError``) for parameter types JSON cannot carry.
+    """
+    if isinstance(fn, Tool):
+        return Tool(
+            name=name or fn.name,
+            description=fn.description if description is None else description,
+            parameters=dict(parameters) if parameters is not None else fn.parameters,
+            fn=fn.fn,
+            is_async=fn.is_async,
+        )
+    if not callable(fn):
+        raise TypeError(f"a tool is made from a function, got {type(fn).__name__}")
+    if parameters is None:
+        schema, doc = function_schema(fn)
+    else:
+        if not isinstance(parameters, Mapping):
+            raise ToolSchemaError(f"parameters must be a JSON schema dict, got {type(parameters).__name__}")
+        schema, doc = dict(parameters), parse_docstring(inspect.getdoc(fn))[0]
+    tool_name = name if name is not None else getattr(fn, "__name__", None)
+    if tool_name is None:
+        raise ValueError("this callable has no __name__; pass name=...")
+    return Tool(
+        name=tool_name,
+        description=doc if description is None else description,
+        parameters=schema,
+        fn=fn,
+        is_async=_is_async(fn),
+    )
+
+
+@overload
+def tool(fn: Callable[..., Any], /) -> Tool: ...
+@overload
+def tool(
+    name: str | None = None, /, *, description: str | None = None, parameters: Mapping[str, Any] | None = None
+) -> Callable[[Callable[..., Any]], Tool]: ...
+
+
+def tool(
+    fn_or_name: Callable[..., Any] | str | None = None,
+    /,
+    *,
+    description: str | None = None,
+    parameters: Mapping[str, Any] | None = None,
+) -> Tool | Callable[[Callable[..., Any]], Tool]:
+    """Decorator form of :func:`create_tool`: ``@tool``, ``@tool("name")`` or ``@tool(description=...)``."""
+    if callable(fn_or_name):
+        return create_tool(fn_or_name, description=description, parameters=parameters)
+
+    def decorate(fn: Callable[..., Any]) -> Tool:
+        return create_tool(fn, name=fn_or_name, description=description, parameters=parameters)
+
+    return decorate
+
+
+def get_tool_call() -> dict[str, Any]:
+    """The tool call (``{"id", "name", "args"}``) the running tool was called for.
+
+    Only meaningful inside a tool run by :class:`~streamhil.prebuilt.ToolNode`.
+    """
+    call = _current_call.get()
+    if call is None:
+        raise RuntimeError("get_tool_call() works only inside a tool run by ToolNode")
+    return call
+
+
+def _set_tool_call(call: dict[str, Any]) -> Any:
+    return _current_call.set(call)
+
+
+def _reset_tool_call(token: Any) -> None:
+    _current_call.reset(token)
+
