@@ -1,0 +1,229 @@
+"""Text frame ↔ message. Decoding validates strictly and raises :class:`ProtocolError`
+naming the offending field; encoding uses orjson.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import is_dataclass
+from enum import Enum
+from typing import Any
+
+import orjson
+
+from ._fields import Fields
+from .errors import EncodeError, ErrorCode, ProtocolError
+from .events import BaseEvent, event_from_wire, make_event
+from .messages import (
+    COMMAND_TYPES,
+    MAX_ID_LENGTH,
+    Command,
+    ErrorReply,
+    Hello,
+    MessageType,
+    Reply,
+    Welcome,
+)
+from .results import RESULT_TYPES, Result
+
+__all__ = [
+    "dumps",
+    "loads_object",
+    "frame_size",
+    "decode_client_frame",
+    "decode_server_frame",
+    "encode",
+    "encode_reply",
+    "encode_error",
+    "encode_event",
+    "ServerFrame",
+    "ClientFrame",
+]
+
+ClientFrame = Hello | Command
+ServerFrame = Welcome | Reply | ErrorReply | BaseEvent
+
+_OPTIONS = orjson.OPT_NON_STR_KEYS
+
+
+def _default(value: Any) -> Any:
+    to_wire = getattr(value, "to_wire", None)
+    if callable(to_wire):
+        return to_wire()
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    if isinstance(value, (set, frozenset)):
+        return list(value)
+    if isinstance(value, tuple):  # NamedTuple subclasses that orjson does not take
+        return list(value)
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+def dumps(value: Any) -> str:
+    """``value`` as compact JSON text; raises :class:`EncodeError` for what JSON cannot hold."""
+    try:
+        return orjson.dumps(value, default=_default, option=_OPTIONS).decode()
+    except (orjson.JSONEncodeError, TypeError) as exc:
+        raise EncodeError(f"cannot encode frame: {exc}") from exc
+
+
+def frame_size(text: str) -> int:
+    """Size of ``text`` in UTF-8 bytes (what ``max_frame_bytes`` counts)."""
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def _too_large(text: str, limit: int) -> bool:
+    if len(text) > limit:
+        return True
+    if len(text) * 4 <= limit:
+        return False
+    return frame_size(text) > limit
+
+
+def loads_object(text: str | bytes) -> dict[str, Any]:
+    """Parse one frame into a JSON object, or raise ``bad_json`` / ``bad_frame``."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise ProtocolError(ErrorCode.BAD_JSON, f"frame is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        kind = "array" if isinstance(value, list) else type(value).__name__
+        raise ProtocolError(ErrorCode.BAD_FRAME, f"frame must be a JSON object, got {kind}")
+    return value
+
+
+def _frame_type(obj: Mapping[str, Any], id: str | None) -> str:
+    kind = obj.get("type")
+    if kind is None:
+        raise ProtocolError(ErrorCode.BAD_FRAME, "frame has no type field", path="type", id=id)
+    if not isinstance(kind, str):
+        raise ProtocolError(ErrorCode.BAD_FRAME, "type must be a string", path="type", id=id)
+    return kind
+
+
+def _readable_id(obj: Mapping[str, Any]) -> str | None:
+    value = obj.get("id")
+    if isinstance(value, str) and 1 <= len(value) <= MAX_ID_LENGTH:
+        return value
+    return None
+
+
+def decode_client_frame(text: str, *, max_frame_bytes: int) -> ClientFrame:
+    """Decode a frame a client sent: ``hello`` or a command. Raises :class:`ProtocolError`."""
+    if _too_large(text, max_frame_bytes):
+        raise ProtocolError(
+            ErrorCode.FRAME_TOO_LARGE,
+            f"frame of {frame_size(text)} bytes is larger than max_frame_bytes={max_frame_bytes}",
+            details={"max_frame_bytes": max_frame_bytes},
+        )
+    obj = loads_object(text)
+    id = _readable_id(obj)
+    kind = _frame_type(obj, id)
+    if kind == MessageType.HELLO:
+        fields = Fields(obj)
+        fields.text("type")
+        hello = Hello.from_wire(fields)
+        fields.finish()
+        return hello
+    try:
+        cls = COMMAND_TYPES[MessageType(kind)]
+    except (ValueError, KeyError):
+        raise ProtocolError(
+            ErrorCode.UNKNOWN_TYPE,
+            f"unknown command type {kind[:64]!r}; expected one of {', '.join(COMMAND_TYPES)}",
+            path="type",
+            id=id,
+            details={"type": kind[:64]},
+        ) from None
+    if id is None:
+        raw = obj.get("id")
+        problem = "required field is missing" if raw is None else f"must be a string of 1-{MAX_ID_LENGTH} characters"
+        raise ProtocolError(ErrorCode.INVALID_FIELD, f"id: {problem}", path="id")
+    fields = Fields(obj, id=id)
+    fields.text("type")
+    fields.text("id")
+    command = cls.from_wire(fields)
+    fields.finish()
+    return command
+
+
+def decode_server_frame(text: str | bytes, *, pending: Mapping[str, MessageType]) -> ServerFrame:
+    """Decode a frame the server sent. ``pending`` maps unanswered command ids to their type,
+    so that a ``reply`` gets its typed result. Raises :class:`ProtocolError`."""
+    obj = loads_object(text)
+    kind = _frame_type(obj, None)
+    fields = Fields(obj, strict=False)
+    if kind == MessageType.EVENT:
+        return event_from_wire(fields)
+    if kind == MessageType.REPLY:
+        id = fields.text("id", required=True, max_len=None)
+        command = pending.get(id)
+        if command is None:
+            raise fields.fail("id", f"reply to {id!r}, which is not an unanswered command")
+        result_fields = fields.sub("result", required=True, strict=False)
+        if result_fields is None:  # unreachable: required=True raises first
+            raise fields.fail("result", "required field is missing")
+        result: Result = RESULT_TYPES[command].from_wire(result_fields)
+        return Reply(id=id, command=command, result=result)
+    if kind == MessageType.ERROR:
+        return ErrorReply.from_wire(fields)
+    if kind == MessageType.WELCOME:
+        return Welcome.from_wire(fields)
+    raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"unknown server frame type {kind[:64]!r}", path="type")
+
+
+def encode(message: Any) -> str:
+    """Encode any message dataclass (``to_wire()``) as a text frame."""
+    return dumps(message.to_wire())
+
+
+def _result_to_wire(result: Any) -> Any:
+    if isinstance(result, Mapping):
+        return dict(result)
+    to_wire = getattr(result, "to_wire", None)
+    if callable(to_wire):
+        return to_wire()
+    if is_dataclass(result):
+        raise EncodeError(f"{type(result).__name__} has no to_wire()")
+    raise EncodeError(f"a reply result must be a result dataclass or a mapping, got {type(result).__name__}")
+
+
+def encode_reply(id: str, result: Any) -> str:
+    """A ``reply`` frame for command ``id``."""
+    return dumps({"type": "reply", "id": id, "result": _result_to_wire(result)})
+
+
+def encode_error(
+    id: str | None,
+    code: ErrorCode | str,
+    message: str,
+    *,
+    path: str | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> str:
+    """An ``error`` frame."""
+    code_text = code.value if isinstance(code, Enum) else str(code)
+    return dumps(
+        {
+            "type": "error",
+            "id": id,
+            "code": code_text,
+            "message": message,
+            "path": path,
+            "details": None if details is None else dict(details),
+        }
+    )
+
+
+def encode_event(
+    event: str,
+    *,
+    thread_id: str,
+    run_id: str | None,
+    seq: int,
+    data: Any = None,
+    ns: tuple[str, ...] | list[str] = (),
+) -> str:
+    """An ``event`` frame, validated by building its typed event first."""
+    return encode(make_event(event, thread_id=thread_id, run_id=run_id, seq=seq, data=data, ns=ns))
