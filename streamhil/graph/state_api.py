@@ -41,7 +41,14 @@ async def build_snapshot(
         if spec is not None and spec.subgraph is not None and not t.finished:
             child_config = {"configurable": {"thread_id": scope.thread_id, "checkpoint_ns": t.task.ns}}
             if subgraphs:
-                state = await spec.subgraph.aget_state(child_config, subgraphs=True)
+                child = spec.subgraph
+                child_scope = RunScope(graph=child, saver=child.saver or scope.saver, thread_id=scope.thread_id, checkpoint_ns=t.task.ns)
+                child_saved = await child_scope.saver.aget_tuple(child_scope.address()) if child_scope.saver else None
+                state = (
+                    await build_snapshot(child, child_scope, child_saved, live=True, subgraphs=True)
+                    if child_saved is not None
+                    else child_config
+                )
             else:
                 state = child_config
         tasks.append(PregelTask(t.task.id, t.task.name, t.task.path, t.error, interrupts, state, result))

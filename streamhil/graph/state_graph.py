@@ -161,11 +161,11 @@ class StateGraph:
                 raise ReservedNameError(f"Node name {name!r} holds {ch!r}, a reserved character; choose another name.")
         if name in self.nodes:
             raise DuplicateNodeError(f"Node {name!r} is already present; node names must be unique.")
-        if not callable(action):
-            raise GraphBuildError(f"Node {name!r} must be callable, got {action!r}.")
         from .compiled import CompiledStateGraph  # a compiled graph added as a node
 
         subgraph = action if isinstance(action, CompiledStateGraph) else None
+        if subgraph is None and not callable(action):
+            raise GraphBuildError(f"Node {name!r} must be callable, got {action!r}.")
         declared: tuple[str, ...] = ()
         if destinations is not None:
             declared = tuple(destinations.keys() if isinstance(destinations, dict) else destinations)

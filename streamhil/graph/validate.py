@@ -76,8 +76,8 @@ def _successors(graph: StateGraph, name: str) -> tuple[set[str], bool]:
     spec = graph.nodes.get(name)
     if spec is not None:
         out |= set(spec.destinations)
-        if not out and not graph.branches.get(name):
-            # No edge leaves it: it may route with an undeclared Command(goto=...).
+        if spec.subgraph is not None or (not out and not graph.branches.get(name)):
+            # A subgraph (Command.PARENT) or a node no edge leaves may route with an undeclared Command.
             open_ended = True
     return out, open_ended
 
