@@ -70,7 +70,7 @@ def to_assistant_message(reply: Any) -> Message:
     if isinstance(reply, str):
         reply = {"role": "assistant", "content": reply}
     elif isinstance(reply, dict) and "role" not in reply and "type" not in reply:
-        reply = {**reply, "role": "assistant"}
+        reply = {"role": "assistant", **reply}
     try:
         message = coerce_message(reply)
     except (TypeError, ValueError) as exc:

@@ -180,3 +180,33 @@ def test_missing_model_name_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.delenv("OPENAI_MODEL", raising=False)
     with pytest.raises(ValueError, match="OPENAI_MODEL"):
         OpenAIChatModel()
+
+
+async def test_agent_on_the_endpoint_streams_tokens_and_runs_tool_calls() -> None:
+    from streamhil.prebuilt import create_react_agent
+
+    first = [
+        delta_event(tool_calls=[{"index": 0, "id": "call_w", "type": "function", "function": {"name": "weather", "arguments": '{"city"'}}]),
+        delta_event(tool_calls=[{"index": 0, "function": {"arguments": ': "Paris"}'}}]),
+        delta_event(finish="tool_calls"),
+        "data: [DONE]\n\n",
+    ]
+    second = [delta_event("It is "), delta_event("sunny."), delta_event(finish="stop"), "data: [DONE]\n\n"]
+    async with serve_fake_openai([SseReply(first), SseReply(second)]) as fake:
+        agent = create_react_agent(OpenAIChatModel("m", base_url=fake.base_url), [weather])
+        parts: list[tuple[str, Any]] = []
+        with anyio.fail_after(10):
+            async for mode, payload in agent.astream({"messages": ["weather in Paris?"]}, stream_mode=["messages", "updates"]):
+                parts.append((mode, payload))
+    tokens = [p[0]["content"] for m, p in parts if m == "messages" and p[0]["content"]]
+    assert tokens == ["It is ", "sunny."]
+    arg_pieces = [c["args"] for m, p in parts if m == "messages" for c in p[0].get("tool_call_chunks", ())]
+    assert arg_pieces == ['{"city"', ': "Paris"}']
+    updates = [p for m, p in parts if m == "updates"]
+    assert updates[1]["tools"]["messages"][0]["content"] == "sunny in Paris"
+    assert updates[-1]["agent"]["messages"][0]["content"] == "It is sunny."
+    # the second request carried the tool call and its result back to the endpoint
+    sent = fake.requests[1].body["messages"]
+    assert sent[1]["tool_calls"][0]["function"] == {"name": "weather", "arguments": '{"city":"Paris"}'}
+    assert sent[2] == {"role": "tool", "tool_call_id": "call_w", "content": "sunny in Paris"}
+    assert fake.requests[0].body["tools"][0]["function"]["name"] == "weather"
