@@ -1,87 +1,190 @@
-"""InMemorySaver: checkpoints in a dict, for tests, notebooks and single-process servers.
+"""InMemorySaver: checkpoints in dicts, for tests, notebooks and single-process servers.
 
-(Temporary minimal version; the checkpoint work replaces it with the serialising one.)
+Everything is stored serialised (as :mod:`streamhil.checkpoint.serde` bytes), exactly as
+:class:`~streamhil.checkpoint.sqlite.SqliteSaver` stores it: user code that mutates its state
+objects later cannot change history, and a value that cannot be stored fails here the same way
+it would in SQLite. A channel's value is stored once per change and shared by later checkpoints.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
+from anyio.lowlevel import checkpoint as _yield_point
+
+from ..errors import ConfigError
+from ._records import (
+    EncodedWrites,
+    StoredCheckpoint,
+    build_tuple,
+    encode_changed,
+    encode_metadata,
+    encode_writes,
+    matches,
+    plan_values,
+    read_address,
+)
 from .base import BaseCheckpointSaver, Checkpoint, CheckpointTuple, PendingWrite, thread_config
 
 __all__ = ["InMemorySaver", "MemorySaver"]
 
+_Lane = tuple[str, str]  # (thread_id, checkpoint_ns)
+
 
 class InMemorySaver(BaseCheckpointSaver):
+    """Keeps every checkpoint in memory; safe to share between event loops and threads."""
+
     def __init__(self) -> None:
-        self._checkpoints: dict[tuple[str, str], dict[str, tuple[Checkpoint, dict[str, Any], str | None]]] = {}
-        self._writes: dict[tuple[str, str, str], dict[str, list[tuple[str, Any]]]] = {}
+        self._lock = threading.Lock()
+        self._checkpoints: dict[_Lane, dict[str, StoredCheckpoint]] = {}
+        self._latest: dict[_Lane, str] = {}
+        self._blobs: dict[tuple[str, str, str, str], bytes] = {}  # lane + (channel, origin id)
+        self._writes: dict[tuple[str, str, str], EncodedWrites] = {}  # lane + checkpoint id
 
     async def aget_tuple(self, config: Mapping[str, Any]) -> CheckpointTuple | None:
-        conf = config["configurable"]
-        thread_id, ns = str(conf["thread_id"]), conf.get("checkpoint_ns", "")
-        saved = self._checkpoints.get((thread_id, ns))
-        if not saved:
-            return None
-        checkpoint_id = conf.get("checkpoint_id") or max(saved)
-        if checkpoint_id not in saved:
-            return None
-        return self._tuple(thread_id, ns, checkpoint_id, saved[checkpoint_id])
+        await _yield_point()
+        address = read_address(config)
+        lane = (address.thread_id, address.checkpoint_ns)
+        with self._lock:
+            checkpoint_id = address.checkpoint_id or self._latest.get(lane)
+            stored = self._checkpoints.get(lane, {}).get(checkpoint_id or "")
+            if stored is None:
+                return None
+            parts = self._parts(stored)
+        return build_tuple(stored, *parts)
 
-    def _tuple(self, thread_id: str, ns: str, checkpoint_id: str, saved: tuple[Checkpoint, dict[str, Any], str | None]) -> CheckpointTuple:
-        checkpoint, metadata, parent_id = saved
-        writes = self._writes.get((thread_id, ns, checkpoint_id), {})
-        return CheckpointTuple(
-            config=thread_config(thread_id, ns, checkpoint_id),
-            checkpoint=Checkpoint(checkpoint.id, checkpoint.ts, dict(checkpoint.channel_values), dict(checkpoint.channel_versions)),
-            metadata=dict(metadata),
-            parent_config=thread_config(thread_id, ns, parent_id) if parent_id else None,
-            pending_writes=[(task_id, ch, v) for task_id, ws in writes.items() for ch, v in ws],
-        )
+    async def alist(
+        self,
+        config: Mapping[str, Any] | None,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        before: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        lanes: list[_Lane] | None = None
+        if config is not None:
+            address = read_address(config)
+            lanes = [(address.thread_id, address.checkpoint_ns)]
+        bound = read_address(before).checkpoint_id if before is not None else None
+        with self._lock:
+            if lanes is None:
+                lanes = [lane for lane in self._checkpoints if lane[1] == ""]
+            found = [
+                stored
+                for lane in lanes
+                for checkpoint_id, stored in self._checkpoints.get(lane, {}).items()
+                if bound is None or checkpoint_id < bound
+            ]
+        found.sort(key=lambda s: (s.checkpoint_id, s.thread_id), reverse=True)
+        given = 0
+        for stored in found:
+            if limit is not None and given >= limit:
+                return
+            await _yield_point()
+            if not matches(stored, filter):
+                continue
+            with self._lock:
+                lane = (stored.thread_id, stored.checkpoint_ns)
+                if self._checkpoints.get(lane, {}).get(stored.checkpoint_id) is not stored:
+                    continue  # deleted while we were iterating
+                parts = self._parts(stored)
+            given += 1
+            yield build_tuple(stored, *parts)
 
-    async def alist(self, config, *, filter=None, before=None, limit=None) -> AsyncIterator[CheckpointTuple]:  # type: ignore[override]
-        keys = [k for k in self._checkpoints if config is None or (k[0] == str(config["configurable"]["thread_id"]) and k[1] == config["configurable"].get("checkpoint_ns", ""))]
-        out = []
-        for thread_id, ns in keys:
-            for checkpoint_id, saved in self._checkpoints[(thread_id, ns)].items():
-                if before and checkpoint_id >= before["configurable"]["checkpoint_id"]:
-                    continue
-                if filter and any(saved[1].get(k) != v for k, v in filter.items()):
-                    continue
-                out.append((checkpoint_id, thread_id, ns, saved))
-        out.sort(key=lambda item: item[0], reverse=True)
-        for n, (checkpoint_id, thread_id, ns, saved) in enumerate(out):
-            if limit is not None and n >= limit:
-                break
-            yield self._tuple(thread_id, ns, checkpoint_id, saved)
+    async def aput(
+        self,
+        config: Mapping[str, Any],
+        checkpoint: Checkpoint,
+        metadata: Mapping[str, Any],
+        new_versions: Mapping[str, int],
+        *,
+        writes: Sequence[PendingWrite] = (),
+    ) -> dict[str, Any]:
+        await _yield_point()
+        address = read_address(config)
+        lane = (address.thread_id, address.checkpoint_ns)
+        encoded_metadata = encode_metadata(metadata)
+        changed = encode_changed(checkpoint, new_versions)
+        grouped = encode_writes(writes)
+        if grouped and address.checkpoint_id is None:
+            raise ConfigError("aput got writes but the config names no parent checkpoint_id")
+        with self._lock:
+            parent_id = address.checkpoint_id
+            parent = self._checkpoints.get(lane, {}).get(parent_id) if parent_id else None
+            values_from, blobs = plan_values(checkpoint, changed, parent)
+            # Everything is serialised: from here on nothing can fail.
+            for channel, data in blobs.items():
+                self._blobs[(*lane, channel, checkpoint.id)] = data
+            self._checkpoints.setdefault(lane, {})[checkpoint.id] = StoredCheckpoint(
+                thread_id=address.thread_id,
+                checkpoint_ns=address.checkpoint_ns,
+                checkpoint_id=checkpoint.id,
+                parent_id=parent_id,
+                ts=checkpoint.ts,
+                v=checkpoint.v,
+                metadata=encoded_metadata,
+                versions=dict(checkpoint.channel_versions),
+                values_from=values_from,
+            )
+            if checkpoint.id > self._latest.get(lane, ""):
+                self._latest[lane] = checkpoint.id
+            if parent_id is not None:
+                self._replace_writes((*lane, parent_id), grouped)
+        return thread_config(address.thread_id, address.checkpoint_ns, checkpoint.id)
 
-    async def aput(self, config, checkpoint, metadata, new_versions, *, writes: Sequence[PendingWrite] = ()) -> dict[str, Any]:  # type: ignore[override]
-        conf = config["configurable"]
-        thread_id, ns = str(conf["thread_id"]), conf.get("checkpoint_ns", "")
-        parent_id = conf.get("checkpoint_id")
-        if parent_id and writes:
-            per_task: dict[str, list[tuple[str, Any]]] = {}
-            for task_id, ch, v in writes:
-                per_task.setdefault(task_id, []).append((ch, v))
-            self._writes.setdefault((thread_id, ns, parent_id), {}).update(per_task)
-        self._checkpoints.setdefault((thread_id, ns), {})[checkpoint.id] = (
-            Checkpoint(checkpoint.id, checkpoint.ts, dict(checkpoint.channel_values), dict(checkpoint.channel_versions)),
-            dict(metadata),
-            parent_id,
-        )
-        return thread_config(thread_id, ns, checkpoint.id)
-
-    async def aput_writes(self, config, writes, task_id) -> None:  # type: ignore[override]
-        conf = config["configurable"]
-        key = (str(conf["thread_id"]), conf.get("checkpoint_ns", ""), conf["checkpoint_id"])
-        self._writes.setdefault(key, {})[task_id] = list(writes)
+    async def aput_writes(
+        self,
+        config: Mapping[str, Any],
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+    ) -> None:
+        await _yield_point()
+        address = read_address(config, need_id=True)
+        grouped = encode_writes((task_id, channel, value) for channel, value in writes)
+        with self._lock:
+            key = (address.thread_id, address.checkpoint_ns, address.checkpoint_id or "")
+            self._replace_writes(key, {task_id: grouped.get(task_id, [])})
 
     async def adelete_thread(self, thread_id: str) -> None:
-        for key in [k for k in self._checkpoints if k[0] == thread_id]:
-            del self._checkpoints[key]
-        for key in [k for k in self._writes if k[0] == thread_id]:
-            del self._writes[key]
+        await _yield_point()
+        thread_id = str(thread_id)
+        with self._lock:
+            for table in (self._checkpoints, self._latest, self._blobs, self._writes):
+                for key in [k for k in table if k[0] == thread_id]:
+                    del table[key]  # type: ignore[attr-defined]
+
+    async def alist_threads(self) -> list[str]:
+        """Every thread id with a checkpoint, most recently checkpointed first."""
+        await _yield_point()
+        with self._lock:
+            newest: dict[str, str] = {}
+            for (thread_id, _ns), checkpoint_id in self._latest.items():
+                if checkpoint_id > newest.get(thread_id, ""):
+                    newest[thread_id] = checkpoint_id
+        return sorted(newest, key=lambda t: (newest[t], t), reverse=True)
+
+    def _parts(self, stored: StoredCheckpoint) -> tuple[dict[str, bytes], list[tuple[str, str, bytes]]]:
+        """The blobs and pending writes of ``stored``; call with the lock held."""
+        lane = (stored.thread_id, stored.checkpoint_ns)
+        blobs = {
+            channel: self._blobs[(*lane, channel, origin)]
+            for channel, origin in stored.values_from.items()
+        }
+        by_task = self._writes.get((*lane, stored.checkpoint_id), {})
+        writes = [(task_id, ch, data) for task_id, ws in by_task.items() for ch, data in ws]
+        return blobs, writes
+
+    def _replace_writes(self, key: tuple[str, str, str], grouped: EncodedWrites) -> None:
+        """Each task's writes replace its earlier ones, keeping the task's first position."""
+        by_task = self._writes.setdefault(key, {})
+        for task_id, task_writes in grouped.items():
+            if task_writes:
+                by_task[task_id] = task_writes
+            else:
+                by_task.pop(task_id, None)
 
 
 MemorySaver = InMemorySaver
+"""LangGraph's older name for :class:`InMemorySaver`."""

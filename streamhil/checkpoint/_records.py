@@ -1,0 +1,168 @@
+"""What both savers store, and the steps they share: read a config, encode, rebuild a tuple.
+
+A saved checkpoint is a :class:`StoredCheckpoint` (its channel values live apart, as blobs) plus
+its pending writes. A blob is addressed by ``(thread_id, checkpoint_ns, channel, origin)``, where
+``origin`` is the id of the checkpoint that first stored that value; a later checkpoint whose
+channel did not change points at the same blob (``values_from``). Keying blobs by origin rather
+than by version number keeps two branches of a forked history apart even when both reach the
+same version number of a channel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ConfigError
+from .base import Checkpoint, CheckpointTuple, PendingWrite, thread_config
+from .serde import dumps, loads
+
+__all__ = [
+    "Address",
+    "StoredCheckpoint",
+    "EncodedWrites",
+    "read_address",
+    "encode_metadata",
+    "encode_changed",
+    "encode_writes",
+    "plan_values",
+    "matches",
+    "build_tuple",
+]
+
+EncodedWrites = dict[str, list[tuple[str, bytes]]]
+"""Task id -> its ``(channel, serialised value)`` writes, tasks in first-seen order."""
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """Where a checkpoint lives; ``checkpoint_id`` is None for "the latest"."""
+
+    thread_id: str
+    checkpoint_ns: str
+    checkpoint_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    """One checkpoint as stored: everything but its channel values, which are blobs."""
+
+    thread_id: str
+    checkpoint_ns: str
+    checkpoint_id: str
+    parent_id: str | None
+    ts: str
+    v: int
+    metadata: bytes
+    versions: dict[str, int]
+    values_from: dict[str, str]
+    """Channel -> id of the checkpoint whose blob holds the value (only non-empty channels)."""
+
+
+def read_address(config: Mapping[str, Any] | None, *, need_id: bool = False) -> Address:
+    """The address a LangGraph-style config names. ``thread_id`` is coerced to str."""
+    conf = config.get("configurable") if isinstance(config, Mapping) else None
+    if not isinstance(conf, Mapping) or conf.get("thread_id") is None:
+        raise ConfigError(
+            f"a checkpointer needs config['configurable']['thread_id'], got {config!r}; "
+            "pass {'configurable': {'thread_id': ...}}"
+        )
+    ns = conf.get("checkpoint_ns") or ""
+    if not isinstance(ns, str):
+        raise ConfigError(f"checkpoint_ns must be a str, got {ns!r}")
+    checkpoint_id = conf.get("checkpoint_id") or None
+    if need_id and checkpoint_id is None:
+        raise ConfigError(
+            f"this call needs config['configurable']['checkpoint_id'] (the checkpoint the writes "
+            f"belong to), got {config!r}"
+        )
+    return Address(str(conf["thread_id"]), ns, checkpoint_id)
+
+
+def encode_metadata(metadata: Mapping[str, Any]) -> bytes:
+    """Metadata as JSON bytes; an error names the metadata key (``the value at ['key']``)."""
+    return dumps(dict(metadata), where="metadata")
+
+
+def encode_changed(checkpoint: Checkpoint, new_versions: Mapping[str, int]) -> dict[str, bytes]:
+    """Blobs of the channels that changed (are in ``new_versions``) and are non-empty."""
+    values = checkpoint.channel_values
+    return {
+        channel: dumps(values[channel], where=f"channel {channel!r}")
+        for channel in new_versions
+        if channel in values
+    }
+
+
+def encode_writes(writes: Iterable[PendingWrite]) -> EncodedWrites:
+    """Group ``(task_id, channel, value)`` by task, keeping order; errors name task and channel."""
+    grouped: EncodedWrites = {}
+    for task_id, channel, value in writes:
+        where = f"the write of task {task_id!r} to channel {channel!r}"
+        grouped.setdefault(task_id, []).append((channel, dumps(value, where=where)))
+    return grouped
+
+
+def plan_values(
+    checkpoint: Checkpoint,
+    changed: dict[str, bytes],
+    parent: StoredCheckpoint | None,
+) -> tuple[dict[str, str], dict[str, bytes]]:
+    """Which blob each non-empty channel reads from, and the blobs to store under this id.
+
+    A channel outside ``changed`` reuses the parent's blob when the parent holds one at the
+    same version; otherwise (a caller that left it out of ``new_versions`` by mistake, or a
+    missing parent) it is serialised here, so the saved checkpoint is always complete.
+    """
+    own_id = checkpoint.id
+    versions = checkpoint.channel_versions
+    values_from: dict[str, str] = {}
+    blobs = dict(changed)
+    for channel, value in checkpoint.channel_values.items():
+        if channel in changed:
+            values_from[channel] = own_id
+            continue
+        origin = parent.values_from.get(channel) if parent is not None else None
+        if (
+            origin is not None
+            and parent is not None
+            and channel in versions
+            and parent.versions.get(channel) == versions[channel]
+        ):
+            values_from[channel] = origin
+        else:
+            blobs[channel] = dumps(value, where=f"channel {channel!r}")
+            values_from[channel] = own_id
+    return values_from, blobs
+
+
+def matches(stored: StoredCheckpoint, filter: Mapping[str, Any] | None) -> bool:
+    """Whether the metadata has every ``filter`` key with an equal value."""
+    if not filter:
+        return True
+    metadata = loads(stored.metadata)
+    return all(metadata.get(key) == value for key, value in filter.items())
+
+
+def build_tuple(
+    stored: StoredCheckpoint,
+    blobs: Mapping[str, bytes],
+    writes: Sequence[tuple[str, str, bytes]],
+) -> CheckpointTuple:
+    """A fresh :class:`CheckpointTuple` (new objects on every call) from what was stored."""
+    thread_id, ns = stored.thread_id, stored.checkpoint_ns
+    checkpoint = Checkpoint(
+        id=stored.checkpoint_id,
+        ts=stored.ts,
+        channel_values={channel: loads(blobs[channel]) for channel in stored.values_from},
+        channel_versions=dict(stored.versions),
+        v=stored.v,
+    )
+    return CheckpointTuple(
+        config=thread_config(thread_id, ns, stored.checkpoint_id),
+        checkpoint=checkpoint,
+        metadata=loads(stored.metadata),
+        parent_config=thread_config(thread_id, ns, stored.parent_id) if stored.parent_id else None,
+        pending_writes=[(task_id, channel, loads(value)) for task_id, channel, value in writes],
+    )

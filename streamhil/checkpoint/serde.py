@@ -1,0 +1,408 @@
+"""Turn state values into bytes and back: JSON (orjson) with tags for the types JSON lacks.
+
+Plain JSON values (``dict`` with ``str`` keys, ``list``, ``str``, ``int``, ``float``, ``bool``,
+``None``) are written as they are. These round-trip too, each as a small tagged object
+``{"__sh__": <tag>, ...}``: ``tuple``, ``set``, ``frozenset``, ``bytes``, ``bytearray``,
+``datetime`` (offset or zoneinfo zone kept), ``date``, ``time``, ``timedelta``, ``UUID``,
+``Decimal``, integers beyond 64 bits, NaN and infinities, and instances of module-level
+dataclasses, enums and named tuples (streamhil's ``Interrupt``, ``Send``, ``Command`` and
+``Overwrite`` among them), which are rebuilt as the same class, imported by module and qualified
+name. Subclasses of ``dict``, ``list``, ``tuple``, ``str``, ``int`` and ``float`` are stored as
+their base type. Anything else raises :class:`~streamhil.errors.SerializationError`, naming where
+the value sits and its type, before anything is written.
+
+Loading imports the classes named in the data; it refuses a name that is not a dataclass, enum
+or named tuple. Load only data your own application wrote.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import enum
+import importlib
+import uuid
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+
+from ..errors import SerializationError
+
+__all__ = ["dumps", "loads", "dumps_channels", "TAG"]
+
+TAG = "__sh__"
+"""The key that marks a tagged object in the stored JSON."""
+
+_TAGGED_MARK = b" "
+_TAGGED_MARKS = (b" ", " ")
+_INT_MIN = -(2**63)
+_INT_MAX = 2**64 - 1
+_NoneType = type(None)
+_SUPPORTED = (
+    "JSON types, tuples, sets, bytes, datetimes, UUID, Decimal, enums, named tuples "
+    "or module-level dataclasses"
+)
+
+
+class _Unstorable(Exception):
+    """Raised inside the walk; collects the path on its way out."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.path: list[str] = []
+
+
+# -- encoding -------------------------------------------------------------------------------
+
+
+def _encode(x: Any) -> Any:
+    """``x`` as orjson-ready data; ``x`` itself when it is already plain JSON (no copy)."""
+    t = type(x)
+    if t is str or t is bool or x is None:
+        return x
+    if t is int:
+        return x if _INT_MIN <= x <= _INT_MAX else {TAG: "int", "v": str(x)}
+    if t is float:
+        return x if x - x == 0 else {TAG: "float", "v": repr(x)}
+    if t is dict:
+        return _encode_dict(x)
+    if t is list:
+        return _encode_list(x)
+    encoder = _ENCODERS.get(t)
+    if encoder is not None:
+        return encoder(x)
+    return _encode_other(x)
+
+
+def _encode_list(x: list[Any]) -> list[Any]:
+    out: list[Any] | None = None
+    for i, v in enumerate(x):
+        # Inline checks for the plain types keep the common case cheap.
+        t = type(v)
+        if t is str or t is bool or v is None:
+            continue
+        if t is int:
+            if _INT_MIN <= v <= _INT_MAX:
+                continue
+        elif t is float:
+            if v - v == 0:
+                continue
+        try:
+            e = _encode_dict(v) if t is dict else _encode(v)
+        except _Unstorable as exc:
+            exc.path.append(f"[{i}]")
+            raise
+        if e is not v:
+            if out is None:
+                out = list(x)
+            out[i] = e
+    return x if out is None else out
+
+
+def _encode_dict(x: dict[Any, Any]) -> Any:
+    # Keys are checked by orjson itself (see dumps); only values are walked here.
+    out: dict[str, Any] | None = None
+    for k, v in x.items():
+        t = type(v)
+        if t is str or t is bool or v is None:
+            continue
+        if t is int:
+            if _INT_MIN <= v <= _INT_MAX:
+                continue
+        elif t is float:
+            if v - v == 0:
+                continue
+        try:
+            e = _encode_list(v) if t is list else _encode(v)
+        except _Unstorable as exc:
+            exc.path.append(f"[{k!r}]")
+            raise
+        if e is not v:
+            if out is None:
+                out = dict(x)
+            out[k] = e
+    if TAG in x:  # a user dict that looks like a tag: store it as pairs
+        return {TAG: "dict", "v": [[key, value] for key, value in (out or x).items()]}
+    return x if out is None else out
+
+
+def _find_bad_key(x: Any) -> None:
+    """Raise ``_Unstorable`` for the first dict key that is not a str (after orjson refused one)."""
+    if isinstance(x, dict):
+        for k, v in x.items():
+            if not isinstance(k, str):
+                raise _Unstorable(
+                    f"has the key {k!r} of type {_type_name(k)}; dict keys must be str "
+                    "(convert the keys, or store a list of pairs)"
+                )
+            try:
+                _find_bad_key(v)
+            except _Unstorable as exc:
+                exc.path.append(f"[{k!r}]")
+                raise
+    elif isinstance(x, (list, tuple, set, frozenset)):
+        for i, v in enumerate(x):
+            try:
+                _find_bad_key(v)
+            except _Unstorable as exc:
+                exc.path.append(f"[{i}]")
+                raise
+
+
+def _encode_items(x: Any) -> list[Any]:
+    items = list(x)
+    return _encode_list(items)
+
+
+def _encode_datetime(x: dt.datetime) -> dict[str, Any]:
+    tz = x.tzinfo
+    if isinstance(tz, ZoneInfo) and tz.key:
+        return {TAG: "datetime", "v": x.replace(tzinfo=None).isoformat(), "zone": tz.key, "fold": x.fold}
+    return {TAG: "datetime", "v": x.isoformat()}
+
+
+_ENCODERS: dict[type, Callable[[Any], Any]] = {
+    tuple: lambda x: {TAG: "tuple", "v": _encode_items(x)},
+    set: lambda x: {TAG: "set", "v": _encode_items(x)},
+    frozenset: lambda x: {TAG: "frozenset", "v": _encode_items(x)},
+    bytes: lambda x: {TAG: "bytes", "v": base64.b64encode(x).decode()},
+    bytearray: lambda x: {TAG: "bytearray", "v": base64.b64encode(x).decode()},
+    dt.datetime: _encode_datetime,
+    dt.date: lambda x: {TAG: "date", "v": x.isoformat()},
+    dt.time: lambda x: {TAG: "time", "v": x.isoformat()},
+    dt.timedelta: lambda x: {TAG: "timedelta", "v": [x.days, x.seconds, x.microseconds]},
+    uuid.UUID: lambda x: {TAG: "uuid", "v": str(x)},
+    Decimal: lambda x: {TAG: "decimal", "v": str(x)},
+}
+
+
+def _encode_other(x: Any) -> Any:
+    """Dataclasses, enums, named tuples, and subclasses of the plain types."""
+    cls = type(x)
+    if isinstance(x, enum.Enum):
+        return {TAG: "enum", "cls": _class_ref(cls), "v": _encode(x.value)}
+    if isinstance(x, tuple) and hasattr(cls, "_fields"):
+        return {TAG: "namedtuple", "cls": _class_ref(cls), "v": _encode_items(x)}
+    names = _dataclass_fields(cls)
+    if names is not None:
+        ref = _class_ref(cls)
+        values: dict[str, Any] = {}
+        name = ""
+        try:
+            for name in names:
+                values[name] = _encode(getattr(x, name))
+        except _Unstorable as exc:
+            exc.path.append(f".{name}")
+            raise
+        return {TAG: "dataclass", "cls": ref, "v": values}
+    for base in (dict, list, tuple, str, int, float):
+        if isinstance(x, base):
+            return _encode(base(x))
+    raise _Unstorable(f"has type {_type_name(x)}, which streamhil cannot store; use {_SUPPORTED}")
+
+
+_field_cache: dict[type, tuple[str, ...] | None] = {}
+
+
+def _dataclass_fields(cls: type) -> tuple[str, ...] | None:
+    try:
+        return _field_cache[cls]
+    except KeyError:
+        pass
+    names = (
+        tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else None
+    )
+    _field_cache[cls] = names
+    return names
+
+
+_ref_cache: dict[type, str] = {}
+
+
+def _class_ref(cls: type) -> str:
+    """``module:qualname`` of a class that can be imported back; raises if it cannot."""
+    ref = _ref_cache.get(cls)
+    if ref is not None:
+        return ref
+    ref = f"{cls.__module__}:{cls.__qualname__}"
+    try:
+        found = _import(ref)
+    except Exception:
+        found = None
+    if found is not cls:
+        raise _Unstorable(
+            f"is an instance of {_type_name(cls, is_type=True)}, which cannot be imported back "
+            "by module and name (define the class at module level)"
+        )
+    _ref_cache[cls] = ref
+    return ref
+
+
+def _type_name(x: Any, *, is_type: bool = False) -> str:
+    cls = x if is_type else type(x)
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _describe(where: str | None, exc: _Unstorable) -> str:
+    path = "".join(reversed(exc.path))
+    subject = where or "value"
+    at = f"the value at {path}" if path else "the value"
+    return f"cannot store {subject}: {at} {exc.problem}"
+
+
+def dumps(value: Any, *, where: str | None = None) -> bytes:
+    """Serialise ``value`` to JSON bytes. ``where`` names it in errors (e.g. "channel 'x'").
+
+    :raises ~streamhil.errors.SerializationError: the value holds something that cannot be
+        stored; the message names its place and type.
+    """
+    try:
+        encoded = _encode(value)
+        try:
+            data = orjson.dumps(encoded)
+        except orjson.JSONEncodeError as exc:
+            _find_bad_key(value)  # a non-str key: raise naming it; else report orjson's words
+            raise SerializationError(f"cannot store {where or 'value'}: {exc}") from None
+    except _Unstorable as exc:
+        raise SerializationError(_describe(where, exc)) from None
+    except RecursionError:
+        raise SerializationError(
+            f"cannot store {where or 'value'}: it is nested too deeply or contains itself"
+        ) from None
+    # The walk copies a container only when something inside it changed, so ``encoded is
+    # value`` means "no tags anywhere". Tagged data gets a leading space (still valid JSON),
+    # which lets loads() skip the walk for plain data by looking at one byte.
+    return data if encoded is value else _TAGGED_MARK + data
+
+
+def dumps_channels(values: Mapping[str, Any]) -> dict[str, bytes]:
+    """Serialise each channel's value; an error names the channel."""
+    return {key: dumps(value, where=f"channel {key!r}") for key, value in values.items()}
+
+
+# -- decoding -------------------------------------------------------------------------------
+
+
+def loads(data: bytes | str) -> Any:
+    """The value :func:`dumps` serialised.
+
+    :raises ~streamhil.errors.SerializationError: the data names a class that cannot be
+        imported or is not allowed, or holds an unknown tag.
+    """
+    value = orjson.loads(data)
+    if data[:1] not in _TAGGED_MARKS:
+        return value
+    return _decode(value)
+
+
+def _decode(x: Any) -> Any:
+    t = type(x)
+    if t is list:
+        for i, v in enumerate(x):
+            if type(v) is list or type(v) is dict:
+                x[i] = _decode(v)
+        return x
+    if t is dict:
+        tag = x.get(TAG)
+        if tag is not None:
+            decoder = _DECODERS.get(tag)
+            if decoder is None:
+                raise SerializationError(f"cannot load a value tagged {tag!r}: unknown tag")
+            return decoder(x)
+        for k, v in x.items():
+            if type(v) is list or type(v) is dict:
+                x[k] = _decode(v)
+        return x
+    return x
+
+
+def _decode_list(x: dict[str, Any]) -> list[Any]:
+    items = x["v"]
+    return _decode(items)  # type: ignore[no-any-return]
+
+
+def _decode_datetime(x: dict[str, Any]) -> dt.datetime:
+    value = dt.datetime.fromisoformat(x["v"])
+    if "zone" in x:
+        value = value.replace(tzinfo=ZoneInfo(x["zone"]), fold=x["fold"])
+    return value
+
+
+def _decode_dataclass(x: dict[str, Any]) -> Any:
+    cls = _resolve(x["cls"], "dataclass")
+    obj = cls.__new__(cls)
+    try:
+        for name, value in x["v"].items():
+            object.__setattr__(obj, name, _decode(value))
+    except AttributeError as exc:
+        raise SerializationError(f"cannot load {x['cls']}: {exc} (has the class changed?)") from None
+    return obj
+
+
+def _decode_enum(x: dict[str, Any]) -> enum.Enum:
+    cls = _resolve(x["cls"], "enum")
+    return cls(_decode(x["v"]))  # type: ignore[no-any-return]
+
+
+def _decode_namedtuple(x: dict[str, Any]) -> tuple[Any, ...]:
+    cls = _resolve(x["cls"], "namedtuple")
+    return cls(*_decode(x["v"]))  # type: ignore[no-any-return]
+
+
+_DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "tuple": lambda x: tuple(_decode_list(x)),
+    "set": lambda x: set(_decode_list(x)),
+    "frozenset": lambda x: frozenset(_decode_list(x)),
+    "bytes": lambda x: base64.b64decode(x["v"]),
+    "bytearray": lambda x: bytearray(base64.b64decode(x["v"])),
+    "datetime": _decode_datetime,
+    "date": lambda x: dt.date.fromisoformat(x["v"]),
+    "time": lambda x: dt.time.fromisoformat(x["v"]),
+    "timedelta": lambda x: dt.timedelta(days=x["v"][0], seconds=x["v"][1], microseconds=x["v"][2]),
+    "uuid": lambda x: uuid.UUID(x["v"]),
+    "decimal": lambda x: Decimal(x["v"]),
+    "int": lambda x: int(x["v"]),
+    "float": lambda x: float(x["v"]),
+    "dict": lambda x: {k: _decode(v) for k, v in x["v"]},
+    "dataclass": _decode_dataclass,
+    "enum": _decode_enum,
+    "namedtuple": _decode_namedtuple,
+}
+
+
+def _import(ref: str) -> Any:
+    module_name, _, qualname = ref.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+_KIND_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "dataclass": lambda obj: dataclasses.is_dataclass(obj),
+    "enum": lambda obj: issubclass(obj, enum.Enum),
+    "namedtuple": lambda obj: issubclass(obj, tuple) and hasattr(obj, "_fields"),
+}
+_resolved: dict[tuple[str, str], type] = {}
+
+
+def _resolve(ref: str, kind: str) -> Any:
+    """The class ``ref`` names, checked to be of ``kind``."""
+    cls = _resolved.get((ref, kind))
+    if cls is not None:
+        return cls
+    try:
+        found = _import(ref)
+    except Exception as exc:
+        raise SerializationError(f"cannot load a {kind} of class {ref}: {exc!r}") from None
+    if not isinstance(found, type) or not _KIND_CHECKS[kind](found):
+        raise SerializationError(f"refusing to load {ref}: it is not a {kind}")
+    _resolved[(ref, kind)] = found
+    return found

@@ -1,0 +1,516 @@
+"""The checks every checkpointer must pass, in the manner of trio's ``check_two_way_stream``.
+
+Each ``check_*`` coroutine takes a fresh, open saver and asserts one part of the contract in
+``streamhil/checkpoint/base.py``. ``CHECKS`` lists them all, so a test module runs the whole suite
+with one parametrised test; :func:`check_saver` runs them in a row for a saver factory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from decimal import Decimal
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
+
+import anyio
+import pytest
+
+from streamhil.checkpoint.base import (
+    BaseCheckpointSaver,
+    Checkpoint,
+    CheckpointTuple,
+    new_checkpoint_id,
+    thread_config,
+)
+from streamhil.errors import ConfigError, SerializationError
+from streamhil.types import Command, Interrupt, Overwrite, Send
+
+__all__ = ["CHECKS", "Check", "check_saver", "make_checkpoint", "Saved", "every_kind", "assert_same"]
+
+Check = Callable[[BaseCheckpointSaver], Awaitable[None]]
+
+
+# -- values of every storable kind -------------------------------------------------------------
+
+
+class Colour(enum.Enum):
+    RED = "red"
+    BLUE = 2
+
+
+class Point(NamedTuple):
+    x: int
+    y: tuple[int, ...]
+
+
+@dataclasses.dataclass
+class Note:
+    text: str
+    tags: list[str] = dataclasses.field(default_factory=list)
+    derived: int = dataclasses.field(init=False, default=0)
+
+    def __post_init__(self) -> None:
+        self.derived = len(self.text)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Frozen:
+    when: dt.datetime
+    payload: Any
+
+
+class Unstorable:
+    """A value no saver can store."""
+
+
+def every_kind() -> dict[str, Any]:
+    """One value of each storable type, nested the way real state nests them."""
+    note = Note("hello", ["a"])
+    note.derived = 99  # differs from what __post_init__ would compute: must survive as stored
+    return {
+        "plain": {"s": "é ✓", "i": -3, "f": 1.5, "t": True, "n": None, "l": [1, [2, {"x": []}]]},
+        "tuple": (1, (2, "3"), ()),
+        "set": {1, "a", (2, 3)},
+        "frozenset": frozenset({"x", frozenset({1})}),
+        "bytes": b"\x00\xffbin",
+        "bytearray": bytearray(b"ab"),
+        "aware": dt.datetime(2024, 3, 31, 2, 30, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30))),
+        "zoned": dt.datetime(2024, 10, 27, 2, 30, fold=1, tzinfo=ZoneInfo("Europe/Paris")),
+        "naive": dt.datetime(2020, 1, 2, 3, 4, 5, 678),
+        "date": dt.date(1999, 12, 31),
+        "time": dt.time(23, 59, 1, 5, tzinfo=dt.timezone.utc),
+        "delta": dt.timedelta(days=-1, seconds=5, microseconds=7),
+        "uuid": uuid.UUID("12345678-1234-5678-1234-567812345678"),
+        "decimal": Decimal("-0.0100"),
+        "bigint": 2**100,
+        "negbig": -(2**64),
+        "inf": float("-inf"),
+        "enum": Colour.BLUE,
+        "namedtuple": Point(1, (2, 3)),
+        "dataclass": note,
+        "frozen": Frozen(dt.datetime(2021, 1, 1, tzinfo=dt.timezone.utc), {"k": (1,)}),
+        "interrupt": Interrupt("Approve?", id="i-1", node="ask", task_id="t", ns="", index=1),
+        "command": Command(resume={"i-1": True}, update={"x": 1}, goto=[Send("n", {"a": (1,)})]),
+        "overwrite": Overwrite([1, 2]),
+        "lookalike": {"__sh__": "tuple", "v": [1]},
+    }
+
+
+def assert_same(got: Any, want: Any, path: str = "value") -> None:
+    """Equal, and of exactly the same types all the way down (1 == 1.0 == True would not do)."""
+    assert type(got) is type(want), f"{path}: {type(got)} != {type(want)}"
+    if isinstance(want, dict):
+        assert list(got) == list(want), f"{path}: keys {list(got)} != {list(want)}"
+        for key in want:
+            assert_same(got[key], want[key], f"{path}[{key!r}]")
+    elif isinstance(want, (list, tuple)):
+        assert len(got) == len(want), path
+        for i, (g, w) in enumerate(zip(got, want)):
+            assert_same(g, w, f"{path}[{i}]")
+    elif dataclasses.is_dataclass(want):
+        for field in dataclasses.fields(want):
+            assert_same(getattr(got, field.name), getattr(want, field.name), f"{path}.{field.name}")
+    elif isinstance(want, dt.datetime):
+        assert (got, got.tzinfo, got.fold) == (want, want.tzinfo, want.fold), path
+    elif isinstance(want, float) and want != want:
+        assert got != got, path
+    else:
+        assert got == want, f"{path}: {got!r} != {want!r}"
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def make_checkpoint(values: dict[str, Any], versions: dict[str, int], step: int = 0) -> Checkpoint:
+    return Checkpoint(
+        id=new_checkpoint_id(step),
+        ts=dt.datetime.now(dt.timezone.utc).isoformat(),
+        channel_values=values,
+        channel_versions=versions,
+    )
+
+
+class Saved(NamedTuple):
+    config: dict[str, Any]
+    checkpoint: Checkpoint
+
+
+async def put(
+    saver: BaseCheckpointSaver,
+    parent: dict[str, Any],
+    values: dict[str, Any],
+    versions: dict[str, int],
+    new_versions: dict[str, int] | None = None,
+    metadata: dict[str, Any] | None = None,
+    writes: list[tuple[str, str, Any]] | None = None,
+) -> Saved:
+    checkpoint = make_checkpoint(values, versions, step=(metadata or {}).get("step", 0))
+    config = await saver.aput(
+        parent,
+        checkpoint,
+        metadata if metadata is not None else {"source": "loop", "step": 0},
+        versions if new_versions is None else new_versions,
+        writes=writes or (),
+    )
+    return Saved(config, checkpoint)
+
+
+async def latest(saver: BaseCheckpointSaver, thread_id: str, ns: str = "") -> CheckpointTuple:
+    found = await saver.aget_tuple(thread_config(thread_id, ns))
+    assert found is not None, f"no checkpoint for {thread_id!r}/{ns!r}"
+    return found
+
+
+async def collect(items: AsyncIterator[CheckpointTuple]) -> list[CheckpointTuple]:
+    return [item async for item in items]
+
+
+def ids(tuples: list[CheckpointTuple]) -> list[str]:
+    return [t.checkpoint.id for t in tuples]
+
+
+async def chain(saver: BaseCheckpointSaver, thread_id: str, n: int, ns: str = "") -> list[Saved]:
+    """``n`` checkpoints in a line, step i has metadata ``{"step": i, "source": ...}``."""
+    saved: list[Saved] = []
+    parent = thread_config(thread_id, ns)
+    for i in range(n):
+        source = "input" if i == 0 else "loop"
+        s = await put(saver, parent, {"n": i}, {"n": i + 1}, metadata={"step": i, "source": source})
+        saved.append(s)
+        parent = s.config
+    return saved
+
+
+# -- the checks ---------------------------------------------------------------------------------
+
+
+async def check_empty(saver: BaseCheckpointSaver) -> None:
+    assert await saver.aget_tuple(thread_config("nobody")) is None
+    assert await saver.aget_tuple(thread_config("nobody", checkpoint_id=new_checkpoint_id())) is None
+    assert await collect(saver.alist(thread_config("nobody"))) == []
+    assert await collect(saver.alist(None)) == []
+
+
+async def check_put_and_get(saver: BaseCheckpointSaver) -> None:
+    first = await put(saver, thread_config("t"), {"a": 1, "b": [1]}, {"a": 1, "b": 1},
+                      metadata={"source": "input", "step": -1, "parents": {}})
+    assert first.config == thread_config("t", "", first.checkpoint.id)
+    second = await put(saver, first.config, {"a": 2, "b": [1]}, {"a": 2, "b": 1}, new_versions={"a": 2})
+    got = await latest(saver, "t")
+    assert got.checkpoint.id == second.checkpoint.id
+    assert got.checkpoint.ts == second.checkpoint.ts
+    assert got.checkpoint.channel_values == {"a": 2, "b": [1]}
+    assert got.checkpoint.channel_versions == {"a": 2, "b": 1}
+    assert got.config == second.config
+    assert got.parent_config == first.config
+    assert got.metadata == {"source": "loop", "step": 0}
+    by_id = await saver.aget_tuple(first.config)
+    assert by_id is not None
+    assert by_id.checkpoint.channel_values == {"a": 1, "b": [1]}
+    assert by_id.parent_config is None
+    assert by_id.metadata == {"source": "input", "step": -1, "parents": {}}
+    assert await saver.aget_tuple(thread_config("t", checkpoint_id=new_checkpoint_id())) is None
+
+
+async def check_thread_id_is_str(saver: BaseCheckpointSaver) -> None:
+    saved = await put(saver, {"configurable": {"thread_id": 7}}, {"a": 1}, {"a": 1})
+    assert saved.config == thread_config("7", "", saved.checkpoint.id)
+    got = await saver.aget_tuple({"configurable": {"thread_id": "7"}})
+    assert got is not None and got.checkpoint.id == saved.checkpoint.id
+
+
+async def check_bad_config(saver: BaseCheckpointSaver) -> None:
+    with pytest.raises(ConfigError, match="thread_id"):
+        await saver.aget_tuple({"configurable": {}})
+    with pytest.raises(ConfigError, match="thread_id"):
+        await put(saver, {}, {"a": 1}, {"a": 1})
+    with pytest.raises(ConfigError, match="checkpoint_id"):
+        await saver.aput_writes(thread_config("t"), [("a", 1)], "task")
+    with pytest.raises(ConfigError, match="parent"):
+        await put(saver, thread_config("t"), {"a": 1}, {"a": 1}, writes=[("task", "a", 1)])
+    assert await saver.aget_tuple(thread_config("t")) is None
+
+
+async def check_empty_channels(saver: BaseCheckpointSaver) -> None:
+    """A channel may have a version and no value (it was emptied)."""
+    first = await put(saver, thread_config("t"), {"a": 1, "__tasks__": [1]}, {"a": 1, "__tasks__": 1})
+    await put(saver, first.config, {"a": 1}, {"a": 1, "__tasks__": 2}, new_versions={"__tasks__": 2})
+    got = await latest(saver, "t")
+    assert got.checkpoint.channel_values == {"a": 1}
+    assert got.checkpoint.channel_versions == {"a": 1, "__tasks__": 2}
+
+
+async def check_list_order_and_filters(saver: BaseCheckpointSaver) -> None:
+    saved = await chain(saver, "t", 6)
+    await chain(saver, "other", 2)
+    want = [s.checkpoint.id for s in reversed(saved)]
+    everything = await collect(saver.alist(thread_config("t")))
+    assert ids(everything) == want
+    assert [t.metadata["step"] for t in everything] == [5, 4, 3, 2, 1, 0]
+    assert all(t.config["configurable"]["thread_id"] == "t" for t in everything)
+    assert ids(await collect(saver.alist(thread_config("t"), limit=2))) == want[:2]
+    assert await collect(saver.alist(thread_config("t"), limit=0)) == []
+    before = await collect(saver.alist(thread_config("t"), before=saved[3].config))
+    assert ids(before) == want[3:]
+    assert ids(await collect(saver.alist(thread_config("t"), before=saved[3].config, limit=1))) == [
+        saved[2].checkpoint.id
+    ]
+    inputs = await collect(saver.alist(thread_config("t"), filter={"source": "input"}))
+    assert ids(inputs) == [saved[0].checkpoint.id]
+    loops = await collect(saver.alist(thread_config("t"), filter={"source": "loop"}, limit=2))
+    assert ids(loops) == want[:2]
+    both = await collect(saver.alist(thread_config("t"), filter={"source": "loop", "step": 2}))
+    assert ids(both) == [saved[2].checkpoint.id]
+    assert await collect(saver.alist(thread_config("t"), filter={"source": "nope"})) == []
+    filtered_before = await collect(
+        saver.alist(thread_config("t"), filter={"source": "loop"}, before=saved[2].config)
+    )
+    assert ids(filtered_before) == [saved[1].checkpoint.id]
+
+
+async def check_list_branches(saver: BaseCheckpointSaver) -> None:
+    """alist spans every branch of a forked history, newest first."""
+    root = await put(saver, thread_config("t"), {"x": "root"}, {"x": 1})
+    a = await put(saver, root.config, {"x": "a"}, {"x": 2})
+    b = await put(saver, root.config, {"x": "b"}, {"x": 2})
+    listed = await collect(saver.alist(thread_config("t")))
+    assert ids(listed) == [b.checkpoint.id, a.checkpoint.id, root.checkpoint.id]
+    assert [t.parent_config for t in listed[:2]] == [root.config, root.config]
+
+
+async def check_list_all_threads(saver: BaseCheckpointSaver) -> None:
+    one = await chain(saver, "one", 2)
+    two = await chain(saver, "two", 2)
+    await chain(saver, "one", 1, ns="sub:1")
+    listed = await collect(saver.alist(None))
+    want = [s.checkpoint.id for s in (two[1], two[0], one[1], one[0])]
+    assert ids(listed) == want
+    assert ids(await collect(saver.alist(None, limit=3))) == want[:3]
+    assert ids(await collect(saver.alist(None, filter={"step": 0}))) == [
+        two[0].checkpoint.id,
+        one[0].checkpoint.id,
+    ]
+    assert ids(await collect(saver.alist(None, before=two[0].config))) == want[2:]
+
+
+async def check_pending_writes(saver: BaseCheckpointSaver) -> None:
+    saved = await put(saver, thread_config("t"), {"a": 1}, {"a": 1})
+    await saver.aput_writes(saved.config, [("a", 1), ("b", [2])], "task-2")
+    await saver.aput_writes(saved.config, [("c", 3)], "task-1")
+    got = await latest(saver, "t")
+    assert got.pending_writes == [("task-2", "a", 1), ("task-2", "b", [2]), ("task-1", "c", 3)]
+    # A task's newer outcome replaces its older one and keeps the task's place.
+    await saver.aput_writes(saved.config, [("z", "new"), ("y", (1,))], "task-2")
+    got = await latest(saver, "t")
+    assert got.pending_writes == [("task-2", "z", "new"), ("task-2", "y", (1,)), ("task-1", "c", 3)]
+    # Writes belong to their checkpoint only.
+    child = await put(saver, saved.config, {"a": 2}, {"a": 2})
+    assert (await latest(saver, "t")).pending_writes == []
+    by_id = await saver.aget_tuple(saved.config)
+    assert by_id is not None and len(by_id.pending_writes) == 3
+    await saver.aput_writes(child.config, [], "task-3")
+    assert (await latest(saver, "t")).pending_writes == []
+
+
+async def check_writes_in_aput(saver: BaseCheckpointSaver) -> None:
+    parent = await put(saver, thread_config("t"), {"a": 1}, {"a": 1})
+    await saver.aput_writes(parent.config, [("a", "stale")], "t1")
+    await saver.aput_writes(parent.config, [("keep", 0)], "t0")
+    step_writes = [("t1", "a", 2), ("t2", "b", "x"), ("t1", "c", 3)]
+    child = await put(saver, parent.config, {"a": 2}, {"a": 2}, writes=step_writes)
+    got_parent = await saver.aget_tuple(parent.config)
+    assert got_parent is not None
+    assert got_parent.pending_writes == [
+        ("t1", "a", 2), ("t1", "c", 3), ("t0", "keep", 0), ("t2", "b", "x"),
+    ]
+    got_child = await latest(saver, "t")
+    assert got_child.checkpoint.id == child.checkpoint.id and got_child.pending_writes == []
+
+
+async def check_unstorable_saves_nothing(saver: BaseCheckpointSaver) -> None:
+    parent = await put(saver, thread_config("t"), {"a": 1}, {"a": 1})
+    await saver.aput_writes(parent.config, [("a", "before")], "t1")
+    bad_channel = make_checkpoint({"a": 1, "bad": {"deep": [Unstorable()]}}, {"a": 1, "bad": 1})
+    with pytest.raises(SerializationError, match=r"channel 'bad'.*\['deep'\]\[0\].*Unstorable"):
+        await saver.aput(parent.config, bad_channel, {}, {"bad": 1}, writes=[("t1", "a", "after")])
+    bad_write = make_checkpoint({"a": 2}, {"a": 2})
+    with pytest.raises(SerializationError, match=r"task 't2'.*channel 'w'.*Unstorable"):
+        await saver.aput(parent.config, bad_write, {}, {"a": 2},
+                         writes=[("t1", "a", "after"), ("t2", "w", Unstorable())])
+    bad_metadata = make_checkpoint({"a": 3}, {"a": 3})
+    with pytest.raises(SerializationError, match=r"metadata.*'who'.*Unstorable"):
+        await saver.aput(parent.config, bad_metadata, {"who": Unstorable()}, {"a": 3})
+    with pytest.raises(SerializationError, match=r"channel 'k'.*dict keys must be str"):
+        await saver.aput(parent.config, make_checkpoint({"k": {1: 2}}, {"k": 1}), {}, {"k": 1})
+    got = await latest(saver, "t")
+    assert got.checkpoint.id == parent.checkpoint.id
+    assert got.pending_writes == [("t1", "a", "before")]
+    assert len(await collect(saver.alist(thread_config("t")))) == 1
+    with pytest.raises(SerializationError, match=r"task 't1'.*channel 'b'"):
+        await saver.aput_writes(parent.config, [("a", "fine"), ("b", lambda: 0)], "t1")
+    assert (await latest(saver, "t")).pending_writes == [("t1", "a", "before")]
+
+
+async def check_unchanged_channels_reuse_parent(saver: BaseCheckpointSaver) -> None:
+    """Channels outside ``new_versions`` are not serialised again: the parent's value is used."""
+    big = [{"role": "user", "content": str(i)} for i in range(50)]
+    first = await put(saver, thread_config("t"), {"big": big, "n": 0}, {"big": 1, "n": 1})
+    # The caller says "big" is unchanged; a saver that re-serialised it would fail here.
+    second = await put(saver, first.config, {"big": Unstorable(), "n": 1}, {"big": 1, "n": 2},
+                       new_versions={"n": 2})
+    third = await put(saver, second.config, {"big": Unstorable(), "n": 2}, {"big": 1, "n": 3},
+                      new_versions={"n": 3})
+    got = await latest(saver, "t")
+    assert got.checkpoint.id == third.checkpoint.id
+    assert got.checkpoint.channel_values == {"big": big, "n": 2}
+
+
+async def check_forked_versions_stay_apart(saver: BaseCheckpointSaver) -> None:
+    """Two branches may reach the same version of a channel with different values."""
+    root = await put(saver, thread_config("t"), {"x": "root", "y": 0}, {"x": 1, "y": 1})
+    a = await put(saver, root.config, {"x": "branch a", "y": 0}, {"x": 2, "y": 1}, new_versions={"x": 2})
+    b = await put(saver, root.config, {"x": "branch b", "y": 0}, {"x": 2, "y": 1}, new_versions={"x": 2})
+    a2 = await put(saver, a.config, {"x": "branch a", "y": 5}, {"x": 2, "y": 2}, new_versions={"y": 2})
+    for saved, want in ((a, "branch a"), (b, "branch b"), (a2, "branch a"), (root, "root")):
+        got = await saver.aget_tuple(saved.config)
+        assert got is not None and got.checkpoint.channel_values["x"] == want
+
+
+async def check_missing_parent_blob_is_stored(saver: BaseCheckpointSaver) -> None:
+    """A channel left out of new_versions that the parent lacks is still saved in full."""
+    first = await put(saver, thread_config("t"), {"a": 1}, {"a": 1})
+    await put(saver, first.config, {"a": 1, "b": "new"}, {"a": 1, "b": 1}, new_versions={})
+    assert (await latest(saver, "t")).checkpoint.channel_values == {"a": 1, "b": "new"}
+
+
+async def check_history_is_immutable(saver: BaseCheckpointSaver) -> None:
+    messages = [{"content": "hi"}]
+    meta = {"source": "loop", "step": 0, "extra": ["x"]}
+    saved = await put(saver, thread_config("t"), {"m": messages}, {"m": 1}, metadata=meta)
+    await saver.aput_writes(saved.config, [("m", messages)], "task")
+    messages.append({"content": "mutated"})
+    messages[0]["content"] = "changed"
+    meta["extra"].append("y")
+    got = await latest(saver, "t")
+    assert got.checkpoint.channel_values == {"m": [{"content": "hi"}]}
+    assert got.pending_writes == [("task", "m", [{"content": "hi"}])]
+    assert got.metadata["extra"] == ["x"]
+    got.checkpoint.channel_values["m"].append("mine")
+    got.metadata["extra"].append("mine")
+    again = await latest(saver, "t")
+    assert again.checkpoint.channel_values == {"m": [{"content": "hi"}]}
+    assert again.metadata["extra"] == ["x"]
+
+
+async def check_namespaces_are_separate(saver: BaseCheckpointSaver) -> None:
+    root = await chain(saver, "t", 2)
+    sub = await chain(saver, "t", 3, ns="child:abc")
+    assert (await latest(saver, "t")).checkpoint.id == root[-1].checkpoint.id
+    got_sub = await latest(saver, "t", "child:abc")
+    assert got_sub.checkpoint.id == sub[-1].checkpoint.id
+    assert got_sub.config["configurable"]["checkpoint_ns"] == "child:abc"
+    assert got_sub.parent_config == sub[-2].config
+    assert ids(await collect(saver.alist(thread_config("t")))) == [s.checkpoint.id for s in reversed(root)]
+    assert len(await collect(saver.alist(thread_config("t", "child:abc")))) == 3
+    assert await saver.aget_tuple(thread_config("t", "", sub[0].checkpoint.id)) is None
+    await saver.aput_writes(sub[-1].config, [("x", 1)], "task")
+    assert (await latest(saver, "t")).pending_writes == []
+
+
+async def check_delete_thread(saver: BaseCheckpointSaver) -> None:
+    gone = await chain(saver, "gone", 2)
+    await chain(saver, "gone", 2, ns="sub:1")
+    await saver.aput_writes(gone[-1].config, [("a", 1)], "task")
+    kept = await chain(saver, "kept", 2)
+    await saver.aput_writes(kept[-1].config, [("a", 1)], "task")
+    await saver.adelete_thread("gone")
+    assert await saver.aget_tuple(thread_config("gone")) is None
+    assert await saver.aget_tuple(thread_config("gone", "sub:1")) is None
+    assert await saver.aget_tuple(gone[0].config) is None
+    assert await collect(saver.alist(thread_config("gone"))) == []
+    assert (await latest(saver, "kept")).pending_writes == [("task", "a", 1)]
+    assert ids(await collect(saver.alist(None))) == [s.checkpoint.id for s in reversed(kept)]
+    await saver.adelete_thread("never-existed")
+    # The thread can start again from scratch.
+    again = await chain(saver, "gone", 1)
+    assert (await latest(saver, "gone")).checkpoint.id == again[0].checkpoint.id
+
+
+async def check_list_threads(saver: BaseCheckpointSaver) -> None:
+    list_threads = saver.alist_threads  # type: ignore[attr-defined]
+    assert await list_threads() == []
+    await chain(saver, "a", 1)
+    await chain(saver, "b", 1)
+    await chain(saver, "a", 1, ns="sub:1")  # a is now the most recently checkpointed
+    assert await list_threads() == ["a", "b"]
+    await saver.adelete_thread("a")
+    assert await list_threads() == ["b"]
+
+
+async def check_round_trip_every_type(saver: BaseCheckpointSaver) -> None:
+    values = every_kind()
+    versions = {key: 1 for key in values}
+    saved = await put(saver, thread_config("t"), values, versions, metadata={"source": "loop", "step": 0, **values})
+    await saver.aput_writes(saved.config, list(values.items()), "task")
+    got = await latest(saver, "t")
+    assert_same(got.checkpoint.channel_values, every_kind())
+    assert_same({k: got.metadata[k] for k in values}, every_kind())
+    assert_same(dict((ch, v) for _task, ch, v in got.pending_writes), every_kind())
+
+
+async def check_concurrent_writers(saver: BaseCheckpointSaver) -> None:
+    """Many tasks saving at once lose nothing."""
+    parents: dict[str, Saved] = {}
+    for thread in range(4):
+        parents[str(thread)] = await put(saver, thread_config(str(thread)), {"a": 0}, {"a": 1})
+
+    async def work(thread: str, task: int) -> None:
+        await saver.aput_writes(parents[thread].config, [("a", task)], f"task-{task}")
+        await put(saver, parents[thread].config, {"a": task}, {"a": 2})
+
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as tg:
+            for thread in parents:
+                for task in range(8):
+                    tg.start_soon(work, thread, task)
+    for thread, parent in parents.items():
+        got = await saver.aget_tuple(parent.config)
+        assert got is not None
+        assert sorted(v for _t, _c, v in got.pending_writes) == list(range(8))
+        assert len(await collect(saver.alist(thread_config(thread)))) == 9
+
+
+CHECKS: list[Check] = [
+    check_empty,
+    check_put_and_get,
+    check_thread_id_is_str,
+    check_bad_config,
+    check_empty_channels,
+    check_list_order_and_filters,
+    check_list_branches,
+    check_list_all_threads,
+    check_pending_writes,
+    check_writes_in_aput,
+    check_unstorable_saves_nothing,
+    check_unchanged_channels_reuse_parent,
+    check_forked_versions_stay_apart,
+    check_missing_parent_blob_is_stored,
+    check_history_is_immutable,
+    check_namespaces_are_separate,
+    check_delete_thread,
+    check_list_threads,
+    check_round_trip_every_type,
+    check_concurrent_writers,
+]
+
+
+async def check_saver(open_saver: Callable[[], AbstractAsyncContextManager[BaseCheckpointSaver]]) -> None:
+    """Run every check, each on a fresh saver from ``open_saver()``."""
+    for check in CHECKS:
+        async with open_saver() as saver:
+            await check(saver)
