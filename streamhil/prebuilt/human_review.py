@@ -96,10 +96,10 @@ class Decision:
 
 
 DEFAULT_CONFIG: HumanInterruptConfig = {
-    "allow_accept": True,
-    "allow_edit": True,
-    "allow_respond": True,
     "allow_ignore": False,
+    "allow_respond": True,
+    "allow_edit": True,
+    "allow_accept": True,
 }
 
 
