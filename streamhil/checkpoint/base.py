@@ -100,6 +100,10 @@ class BaseCheckpointSaver(ABC):
     "checkpoint_id"}}``; ``checkpoint_ns`` defaults to ``""`` (the root graph).
     """
 
+    saves_instantly: bool = False
+    """True for savers whose saves never wait on I/O (memory): ``durability="async"`` then
+    saves inline, as a background task would only add scheduling hops."""
+
     @abstractmethod
     async def aget_tuple(self, config: Mapping[str, Any]) -> CheckpointTuple | None:
         """The checkpoint ``config`` addresses (the latest of its thread and namespace when it

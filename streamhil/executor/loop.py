@@ -342,6 +342,7 @@ class Loop:
         persist_each = len(runnable) > 1 or len(runnable) < sum(1 for t in view.tasks if not t.finished)
         failed: list[TaskResult] = []
         cancel_scope = anyio.CancelScope()
+        inline = scope.inline_sync and len(runnable) == 1
 
         async def run_one(t: TaskState) -> None:
             if scope.wants("tasks") or scope.wants("debug"):
@@ -350,7 +351,7 @@ class Loop:
                 result = await run_start(scope, t.task, view.values, view.saved.checkpoint.channel_values.get(START))
             else:
                 spec = self.graph.nodes[t.task.name]
-                result = await run_task(scope, spec, t.task, view.values, t.answers, view.step)
+                result = await run_task(scope, spec, t.task, view.values, t.answers, view.step, inline)
             results[t.task.id] = result
             self._emit_result(result)
             if result.status == "error":
@@ -360,10 +361,10 @@ class Loop:
             if persist_each or result.status == "interrupt":
                 await self._persist_task(result)
 
-        with cancel_scope:
-            if len(runnable) == 1:
-                await run_one(runnable[0])
-            elif runnable:
+        if len(runnable) == 1:
+            await run_one(runnable[0])  # no sibling to cancel
+        elif runnable:
+            with cancel_scope:
                 async with anyio.create_task_group() as tg:
                     for t in runnable:
                         tg.start_soon(run_one, t)

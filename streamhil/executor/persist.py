@@ -33,6 +33,8 @@ class CheckpointWriter:
             raise ValueError(f"durability must be 'sync', 'async' or 'exit', got {durability!r}.")
         self.saver = saver
         self.durability = durability if saver is not None else "sync"
+        if self.durability == "async" and getattr(saver, "saves_instantly", False):
+            self.durability = "sync"  # nothing to overlap: a background task would only add hops
         self._failure: BaseException | None = None
         self._buffer: list[_Op] = []
         self._send: MemoryObjectSendStream[_Op] | None = None

@@ -161,6 +161,7 @@ async def run_task(
     values: dict[str, Any],
     answers: list[Any],
     step: int,
+    inline: bool = False,
 ) -> TaskResult:
     """Run one task to its end; retries follow the node's RetryPolicy."""
     graph = scope.graph
@@ -178,7 +179,10 @@ async def run_task(
         token = _current.set(ctx)
         try:
             try:
-                result = await _call(scope, spec, ctx, arg)
+                if inline and not spec.is_async and spec.subgraph is None and spec.timeout is None:
+                    result = spec.fn(arg, scope.task_config(ctx)) if spec.takes_config else spec.fn(arg)
+                else:
+                    result = await _call(scope, spec, ctx, arg)
             except ParentCommand as pc:
                 # A graph this node called sent a Command to its parent: it is this node's result.
                 result = pc.command

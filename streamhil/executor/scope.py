@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +15,11 @@ if TYPE_CHECKING:
     from ..graph.compiled import CompiledStateGraph
     from .context import TaskContext
 
-__all__ = ["RunScope", "Sink"]
+__all__ = ["RunScope", "Sink", "PRIVATE_LOOP"]
+
+PRIVATE_LOOP: ContextVar[bool] = ContextVar("streamhil_private_loop", default=False)
+"""True on an event loop the sync API started for one call: nothing else runs on it, so a step
+with a single sync task runs that task inline instead of in a worker thread."""
 
 Sink = Callable[[tuple[str, ...], str, Any], None]
 
@@ -45,6 +50,7 @@ class RunScope:
     parents: dict[str, str] = field(default_factory=dict)
     nested: bool = False
     run_id: str | None = None
+    inline_sync: bool = False
 
     def wants(self, mode: str) -> bool:
         """Whether events of ``mode`` from this graph reach the stream."""

@@ -3,7 +3,9 @@ loop when called from a sync node's worker thread, and a clear error inside a ru
 
 from __future__ import annotations
 
+import contextvars
 import queue
+import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
@@ -12,6 +14,8 @@ import anyio.from_thread
 import sniffio
 
 from ..errors import SyncCallError
+from ..executor.context import current_task
+from ..executor.scope import PRIVATE_LOOP
 
 __all__ = ["call", "iterate"]
 
@@ -23,7 +27,7 @@ _IN_LOOP = (
 )
 
 
-def _in_worker_thread() -> bool:
+def in_worker_thread() -> bool:
     """Whether this is an anyio worker thread (a sync node) that can call into the host loop."""
     try:
         anyio.from_thread.check_cancelled()
@@ -35,7 +39,7 @@ def _in_worker_thread() -> bool:
 
 
 def _in_event_loop() -> bool:
-    if _in_worker_thread():
+    if in_worker_thread():
         return False
     try:
         sniffio.current_async_library()
@@ -46,12 +50,42 @@ def _in_event_loop() -> bool:
 
 def call(fn: Callable[..., Coroutine[Any, Any, T]], *args: Any, **kwargs: Any) -> T:
     """``fn(*args, **kwargs)`` to completion, from sync code."""
+    if current_task() is not None and PRIVATE_LOOP.get() and not in_worker_thread():
+        # A node running inline on the sync API's private loop calls a graph's sync API: that
+        # loop is blocked by the node, so run the call on a loop of its own in a helper thread.
+        return _call_in_helper_thread(fn, *args, **kwargs)
     if _in_event_loop():
         raise SyncCallError(_IN_LOOP.format(name=getattr(fn, "__name__", "call").lstrip("a")))
-    if _in_worker_thread():
+    if in_worker_thread():
         # A sync node in an anyio worker thread: run on the loop that runs the graph.
         return anyio.from_thread.run(lambda: fn(*args, **kwargs))
-    return anyio.run(lambda: fn(*args, **kwargs))
+    async def on_private_loop() -> T:
+        PRIVATE_LOOP.set(True)
+        return await fn(*args, **kwargs)
+
+    return anyio.run(on_private_loop)
+
+
+def _call_in_helper_thread(fn: Callable[..., Coroutine[Any, Any, T]], *args: Any, **kwargs: Any) -> T:
+    context = contextvars.copy_context()
+    outcome: dict[str, Any] = {}
+
+    def run_fresh() -> T:
+        sniffio.current_async_library_cvar.set(None)  # the copied context names the blocked loop
+        return anyio.run(lambda: fn(*args, **kwargs))
+
+    def target() -> None:
+        try:
+            outcome["value"] = context.run(run_fresh)
+        except BaseException as exc:  # re-raised in the calling node, interrupts included
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name="streamhil-nested-graph")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 _DONE = object()
@@ -61,7 +95,7 @@ def iterate(make: Callable[[], AsyncIterator[T]]) -> Iterator[T]:
     """Items of the async iterator ``make()``, produced on a portal thread, consumed here."""
     if _in_event_loop():
         raise SyncCallError(_IN_LOOP.format(name="stream"))
-    if _in_worker_thread():
+    if in_worker_thread():
         async def collect() -> list[T]:
             return [item async for item in make()]
 
@@ -70,6 +104,7 @@ def iterate(make: Callable[[], AsyncIterator[T]]) -> Iterator[T]:
     items: queue.SimpleQueue[Any] = queue.SimpleQueue()
 
     async def pump() -> None:
+        PRIVATE_LOOP.set(True)
         try:
             async for item in make():
                 items.put(item)

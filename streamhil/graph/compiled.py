@@ -16,7 +16,7 @@ from ..constants import END, INTERRUPT, START
 from ..errors import ConfigError, InvalidUpdateError
 from ..executor.context import TaskContext, current_task
 from ..executor.loop import RunOutcome, execute, load_view, record_command
-from ..executor.scope import RunScope
+from ..executor.scope import PRIVATE_LOOP, RunScope
 from ..types import Command, Interrupt, StateSnapshot
 from . import _sync
 from .state_api import build_snapshot, update_state
@@ -147,6 +147,7 @@ class CompiledStateGraph:
         scope.sink = sink
         scope.subgraphs = subgraphs
         scope.durability = durability or "async"
+        scope.inline_sync = PRIVATE_LOOP.get()
         saved, replay = await self._load(scope, checkpoint_id)
         return await execute(
             scope,
@@ -196,6 +197,7 @@ class CompiledStateGraph:
             limiter=outer.limiter,
             parents={**outer.parents, outer.checkpoint_ns: ""},
             nested=True,
+            inline_sync=outer.inline_sync,
         )
         saved = await saver.aget_tuple(scope.address()) if saver is not None else None
         graph_input = None if saved is not None else graph_input
@@ -233,10 +235,10 @@ class CompiledStateGraph:
         loop_thread = threading.get_ident()
 
         def put(item: Any) -> None:
-            if threading.get_ident() == loop_thread:
+            if threading.get_ident() != loop_thread and _sync.in_worker_thread():
+                anyio.from_thread.run_sync(send.send_nowait, item)  # a sync node's worker thread
+            else:  # the loop's thread, or a nested graph's helper thread while the loop waits on it
                 send.send_nowait(item)
-            else:  # a sync node in a worker thread
-                anyio.from_thread.run_sync(send.send_nowait, item)
 
         def sink(ns: tuple[str, ...], mode: str, payload: Any) -> None:
             if single:
