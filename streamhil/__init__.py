@@ -19,6 +19,9 @@ from .executor.context import get_stream_writer as get_stream_writer
 from .executor.context import interrupt as interrupt
 from .executor.context import write_message_chunk as write_message_chunk
 from .graph.compiled import CompiledStateGraph as CompiledStateGraph
+from .messages import MessagesState as MessagesState
+from .messages import RemoveMessage as RemoveMessage
+from .messages import add_messages as add_messages
 from .graph.state_graph import StateGraph as StateGraph
 from .types import Command as Command
 from .types import Interrupt as Interrupt
@@ -44,6 +47,9 @@ __all__ = [
     "InMemorySaver",
     "MemorySaver",
     "get_stream_writer",
+    "MessagesState",
+    "add_messages",
+    "RemoveMessage",
     "get_config",
     "write_message_chunk",
     "GraphRecursionError",

@@ -36,6 +36,8 @@ _Lane = tuple[str, str]  # (thread_id, checkpoint_ns)
 class InMemorySaver(BaseCheckpointSaver):
     """Keeps every checkpoint in memory; safe to share between event loops and threads."""
 
+    saves_instantly = True  # no I/O: the executor saves inline instead of through a background task
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._checkpoints: dict[_Lane, dict[str, StoredCheckpoint]] = {}
