@@ -138,8 +138,9 @@ class ToolNode:
         """Run ``calls`` concurrently; the tool messages come back in the order of the calls.
 
         If tools interrupt, the others still finish and every interrupt is raised together in
-        one ``GraphInterrupt``, in call order. Interrupts of one task are answered by position,
-        so to answer parallel calls independently give each its own task with ``Send``.
+        one ``GraphInterrupt``. Interrupts of one task are matched to answers by the order the
+        tools reached ``interrupt()``, which concurrent tools do not keep between runs: when
+        more than one call may interrupt, give each its own task with ``Send``.
         """
         results: list[Message | None] = [None] * len(calls)
         bubbles: dict[int, GraphBubbleUp] = {}

@@ -202,3 +202,27 @@ def test_routers() -> None:
     assert send_tool_calls(calling) == [Send("tools", {"type": "tool_call", "id": "c", "name": "t", "args": {"x": 1}})]
     assert send_tool_calls(done) == END
     assert send_tool_calls({"messages": []}) == END
+
+
+async def test_editing_a_tool_call_in_state_before_the_tools_run() -> None:
+    booked: list[str] = []
+
+    def book(hotel_name: str) -> str:
+        """Book."""
+        booked.append(hotel_name)
+        return f"booked {hotel_name}"
+
+    model = ScriptedChatModel([asks(("book", {"hotel_name": "A"})), "done"])
+    agent = create_react_agent(model, [book], checkpointer=InMemorySaver(), interrupt_before=["tools"])
+    config = thread()
+    with anyio.fail_after(5):
+        await agent.ainvoke({"messages": ["book"]}, config)
+        snapshot = await agent.aget_state(config)
+        assert snapshot.next == ("tools",)
+        request = snapshot.values["messages"][-1]
+        edited = {**request, "tool_calls": [{**request["tool_calls"][0], "args": {"hotel_name": "B"}}]}
+        await agent.aupdate_state(config, {"messages": [edited]})  # same id: replaces the request
+        out = await agent.ainvoke(None, config)
+    assert booked == ["B"]
+    assert [m["content"] for m in out["messages"]] == ["book", "", "booked B", "done"]
+    assert out["messages"][1]["tool_calls"][0]["args"] == {"hotel_name": "B"}

@@ -216,3 +216,44 @@ def test_duplicate_tool_names_are_rejected() -> None:
 
 async def test_no_tool_calls_means_no_messages() -> None:
     assert await ToolNode([add])({"messages": [{"role": "assistant", "content": "hi"}]}) == {"messages": []}
+
+
+# -- inside a graph: several interrupting tools in ONE ToolNode task --------------------------------
+def _two_question_graph() -> Any:
+    from streamhil import END, START, InMemorySaver, StateGraph, interrupt
+    from streamhil.messages import MessagesState
+    from streamhil.prebuilt import tools_condition
+
+    @tool
+    async def ask_a() -> str:
+        """Asks question a."""
+        return "a got " + interrupt("qa")
+
+    @tool
+    async def ask_b() -> str:
+        """Asks question b."""
+        return "b got " + interrupt("qb")
+
+    def agent(state: dict[str, Any]) -> dict[str, Any]:
+        if state["messages"][-1]["role"] == "user":
+            return {"messages": [assistant(call("ask_a", "1"), call("ask_b", "2"))]}
+        return {"messages": [{"role": "assistant", "content": "end"}]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", agent)
+    builder.add_node("tools", ToolNode([ask_a, ask_b]))
+    builder.add_edge(START, "agent")
+    builder.add_conditional_edges("agent", tools_condition, ["tools", END])
+    builder.add_edge("tools", "agent")
+    return builder.compile(checkpointer=InMemorySaver())
+
+
+async def test_one_task_raises_all_its_interrupts_together() -> None:
+    graph = _two_question_graph()
+    config = {"configurable": {"thread_id": "one-task"}}
+    with anyio.fail_after(5):
+        first = await graph.ainvoke({"messages": ["go"]}, config)
+    pending = first["__interrupt__"]
+    assert sorted(i.value for i in pending) == ["qa", "qb"]
+    assert {i.node for i in pending} == {"tools"} and len({i.task_id for i in pending}) == 1
+    assert sorted(i.index for i in pending) == [0, 1], "one task: told apart only by position"
