@@ -1,0 +1,706 @@
+// The streamhil JavaScript client: one WebSocket, many threads, reconnect with replay.
+//
+// Runs in browsers and in Node (pass a WebSocket constructor with `WebSocket:` where there is no
+// global one). Every watched thread keeps a cursor `{epoch, seq}`: events at or below it are
+// dropped as duplicates, a gap triggers a re-subscribe, and after a reconnect each thread is
+// subscribed again from its cursor so the server replays exactly what was missed. With
+// `storage` (e.g. sessionStorage) the cursors and the watched set survive a page reload.
+
+import {
+  CloseCode,
+  ConnectionClosedError,
+  ConnectionLostError,
+  MessageType,
+  ProtocolViolationError,
+  StreamhilError,
+  UsageError,
+  buildCommand,
+  buildHello,
+  errorFromFrame,
+  isRecoverable,
+  isTerminal,
+  parseServerFrame,
+} from "./protocol.js";
+
+/** A command got no answer in time. */
+export class RequestTimeoutError extends StreamhilError {}
+
+export const ConnectionState = Object.freeze({
+  IDLE: "idle",
+  CONNECTING: "connecting",
+  OPEN: "open",
+  RECONNECTING: "reconnecting",
+  CLOSED: "closed",
+});
+
+const DEFAULTS = {
+  token: null,
+  storage: null,
+  storageKey: "streamhil",
+  initialDelayMs: 250,
+  maxDelayMs: 5000,
+  requestTimeoutMs: 30000,
+  heartbeatIntervalMs: null, // null: use welcome.limits.heartbeat_interval_ms
+  client: { name: "streamhil-js", version: "0.1.0" },
+  random: Math.random,
+};
+
+export class Connection {
+  /**
+   * @param {string} url  the server's WebSocket URL (e.g. ws://host/ws)
+   * @param {object} [options]  token, WebSocket, storage, storageKey, initialDelayMs,
+   *   maxDelayMs, requestTimeoutMs, heartbeatIntervalMs, client
+   */
+  constructor(url, options = {}) {
+    const unknown = Object.keys(options).filter((k) => !(k in DEFAULTS) && k !== "WebSocket");
+    if (unknown.length) throw new UsageError(`unknown Connection option ${JSON.stringify(unknown[0])}`);
+    this.url = url;
+    this.options = { ...DEFAULTS, ...options };
+    this.WebSocket = options.WebSocket ?? globalThis.WebSocket;
+    if (typeof this.WebSocket !== "function") {
+      throw new UsageError("no WebSocket constructor: pass one with the WebSocket option");
+    }
+    this.state = ConnectionState.IDLE;
+    this.welcome = null;
+    this.epoch = null;
+    this.closeInfo = null; // {code, reason, error} of the last close
+    this.attempt = 0;
+    this.stats = { duplicates: 0, gaps: 0, resyncs: 0, reconnects: 0, events: 0 };
+    this._ws = null;
+    this._nextId = 1;
+    this._pending = new Map(); // id -> {resolve, reject, type, fields, timer}
+    this._listeners = new Map(); // name -> Set(fn)
+    this._threads = new Map(); // thread_id -> {cursor, subscribed, resubscribing, iterators:Set}
+    this._openWaiters = [];
+    this._reconnectTimer = null;
+    this._heartbeatTimer = null;
+    this._lastSent = 0;
+    this._pingSentAt = null;
+    this._handshakeError = null;
+    this._restore();
+  }
+
+  // --- events for the application -------------------------------------------------------
+
+  /**
+   * Listen to `state` ({state, code, reason, error, retryInMs}), `event` (an event frame),
+   * `resync` ({thread_id, reason, state, interrupts, status, head_seq}), `welcome`, and `error`
+   * (error frames that name no command). Returns a function that removes the listener.
+   */
+  on(name, fn) {
+    if (!this._listeners.has(name)) this._listeners.set(name, new Set());
+    this._listeners.get(name).add(fn);
+    return () => this._listeners.get(name)?.delete(fn);
+  }
+
+  _emit(name, payload) {
+    for (const fn of this._listeners.get(name) ?? []) {
+      try {
+        fn(payload);
+      } catch (err) {
+        // A listener's bug must not break the connection; report it where it can be seen.
+        queueMicrotask(() => { throw err; });
+      }
+    }
+  }
+
+  _setState(state, extra = {}) {
+    this.state = state;
+    this._emit("state", { state, ...extra });
+  }
+
+  // --- lifecycle --------------------------------------------------------------------------
+
+  /** Open the connection; resolves with the `welcome` frame once the handshake is done. */
+  connect() {
+    if (this.state === ConnectionState.CLOSED) {
+      return Promise.reject(new ConnectionClosedError("connection is closed"));
+    }
+    if (this.state === ConnectionState.IDLE) this._open();
+    return this._whenOpen().then(() => this.welcome);
+  }
+
+  /** Close for good: pending commands fail, nothing reconnects. */
+  close() {
+    if (this.state === ConnectionState.CLOSED) return;
+    clearTimeout(this._reconnectTimer);
+    this._stopHeartbeat();
+    const ws = this._ws;
+    this._ws = null;
+    if (ws) {
+      detach(ws);
+      try { ws.close(CloseCode.NORMAL, "client closed"); } catch { /* already closed */ }
+    }
+    const error = new ConnectionClosedError("connection closed by the client");
+    this.closeInfo = { code: CloseCode.NORMAL, reason: "client closed", error };
+    this._failPending(error);
+    this._failWaiters(error);
+    this._endIterators(error);
+    this._setState(ConnectionState.CLOSED, { code: CloseCode.NORMAL, reason: "client closed", error });
+  }
+
+  _open() {
+    this._setState(this.attempt === 0 ? ConnectionState.CONNECTING : ConnectionState.RECONNECTING, {
+      attempt: this.attempt,
+    });
+    this._handshakeError = null;
+    let ws;
+    try {
+      ws = new this.WebSocket(this.url);
+    } catch (err) {
+      this._onClose(null, `cannot open socket: ${err.message}`);
+      return;
+    }
+    this._ws = ws;
+    ws.onopen = () => this._sendRaw(buildHello({ token: this.options.token, client: this.options.client }));
+    ws.onmessage = (msg) => this._onText(typeof msg.data === "string" ? msg.data : null);
+    ws.onerror = () => {}; // a close event always follows
+    ws.onclose = (ev) => {
+      if (this._ws !== ws) return;
+      this._ws = null;
+      this._onClose(ev.code ?? null, ev.reason ?? "");
+    };
+  }
+
+  _onClose(code, reason) {
+    this._stopHeartbeat();
+    const wasOpen = this.state === ConnectionState.OPEN;
+    const lost = new ConnectionLostError(`connection lost (${code ?? "no close code"}${reason ? `: ${reason}` : ""})`, {
+      code: "connection_lost",
+    });
+    this._failPending(lost);
+    for (const thread of this._threads.values()) {
+      thread.subscribed = false;
+      thread.resubscribing = false;
+    }
+    if (code !== null && code !== 1006 && !isRecoverable(code)) {
+      const error = this._handshakeError ?? new ConnectionClosedError(`connection closed (${code}${reason ? `: ${reason}` : ""})`, {
+        code: code === CloseCode.PROTOCOL_ERROR ? "protocol_error" : null,
+      });
+      this.closeInfo = { code, reason, error };
+      this._failWaiters(error);
+      this._endIterators(error);
+      this._setState(ConnectionState.CLOSED, { code, reason, error });
+      return;
+    }
+    const base = Math.min(this.options.maxDelayMs, this.options.initialDelayMs * 2 ** Math.min(this.attempt, 16));
+    const delay = Math.round(base * (0.5 + this.options.random() / 2));
+    this.attempt += 1;
+    if (wasOpen) this.stats.reconnects += 1;
+    this.closeInfo = { code, reason, error: lost };
+    this._setState(ConnectionState.RECONNECTING, { code, reason, retryInMs: delay, attempt: this.attempt });
+    this._reconnectTimer = setTimeout(() => {
+      this._reconnectTimer = null;
+      if (this.state !== ConnectionState.CLOSED) this._open();
+    }, delay);
+  }
+
+  /** Drop a socket that looks dead (no heartbeat answer) and reconnect without waiting for TCP. */
+  _abandon(reason) {
+    const ws = this._ws;
+    if (!ws) return;
+    this._ws = null;
+    detach(ws);
+    try { ws.close(CloseCode.NORMAL, reason); } catch { /* ignore */ }
+    this._onClose(1006, reason);
+  }
+
+  _whenOpen() {
+    if (this.state === ConnectionState.OPEN) return Promise.resolve();
+    if (this.state === ConnectionState.CLOSED) {
+      return Promise.reject(this.closeInfo?.error ?? new ConnectionClosedError("connection is closed"));
+    }
+    return new Promise((resolve, reject) => this._openWaiters.push({ resolve, reject }));
+  }
+
+  _failWaiters(error) {
+    const waiters = this._openWaiters;
+    this._openWaiters = [];
+    for (const w of waiters) w.reject(error);
+  }
+
+  // --- frames in --------------------------------------------------------------------------
+
+  _onText(text) {
+    if (text === null) {
+      this._violation("binary frame from the server");
+      return;
+    }
+    let frame;
+    try {
+      frame = parseServerFrame(text);
+    } catch (err) {
+      this._violation(err.message);
+      return;
+    }
+    switch (frame.type) {
+      case MessageType.WELCOME:
+        this._onWelcome(frame);
+        break;
+      case MessageType.REPLY:
+        this._settle(frame.id, (p) => p.resolve(frame.result ?? {}));
+        break;
+      case MessageType.ERROR:
+        this._onError(frame);
+        break;
+      case MessageType.EVENT:
+        this._onEvent(frame);
+        break;
+      default:
+        this._violation(`unsupported frame type ${frame.type}`);
+    }
+    this._pingSentAt = null; // anything received proves the link is alive
+  }
+
+  _violation(message) {
+    const ws = this._ws;
+    this._handshakeError = new ProtocolViolationError(message, { code: "protocol_error" });
+    if (ws) {
+      this._ws = null;
+      detach(ws);
+      try { ws.close(CloseCode.PROTOCOL_ERROR, "protocol error"); } catch { /* ignore */ }
+      this._onClose(CloseCode.PROTOCOL_ERROR, message);
+    }
+  }
+
+  _onWelcome(frame) {
+    const epochChanged = this.epoch !== null && this.epoch !== frame.epoch;
+    this.welcome = frame;
+    this.epoch = frame.epoch;
+    this.attempt = 0;
+    this._setState(ConnectionState.OPEN, { epochChanged });
+    this._emit("welcome", frame);
+    this._startHeartbeat();
+    for (const threadId of this._threads.keys()) this._subscribe(threadId).catch(() => {});
+    // (the subscribes above are sent before any command that waited for the connection)
+    const waiters = this._openWaiters;
+    this._openWaiters = [];
+    for (const w of waiters) w.resolve();
+  }
+
+  _onError(frame) {
+    if (frame.id !== null && frame.id !== undefined && this._pending.has(frame.id)) {
+      this._settle(frame.id, (p) => p.reject(errorFromFrame(frame)));
+      return;
+    }
+    const error = errorFromFrame(frame);
+    if (this.state !== ConnectionState.OPEN) this._handshakeError = error;
+    this._emit("error", error);
+  }
+
+  _settle(id, fn) {
+    const pending = this._pending.get(id);
+    if (!pending) return;
+    this._pending.delete(id);
+    clearTimeout(pending.timer);
+    fn(pending);
+  }
+
+  _failPending(error) {
+    const pending = [...this._pending.values()];
+    this._pending.clear();
+    for (const p of pending) {
+      clearTimeout(p.timer);
+      p.reject(error);
+    }
+  }
+
+  _onEvent(frame) {
+    const thread = this._threads.get(frame.thread_id);
+    if (!thread || thread.resubscribing) return; // not watched, or a replay is on its way
+    const cursor = thread.cursor;
+    if (cursor && cursor.epoch === this.epoch) {
+      if (frame.seq <= cursor.seq) {
+        this.stats.duplicates += 1;
+        return;
+      }
+      if (frame.seq > cursor.seq + 1) {
+        this.stats.gaps += 1;
+        this._resubscribe(frame.thread_id);
+        return;
+      }
+    }
+    thread.cursor = { epoch: this.epoch, seq: frame.seq };
+    this._saveCursor(frame.thread_id);
+    this.stats.events += 1;
+    this._emit("event", frame);
+    for (const it of thread.iterators) it.push(frame);
+  }
+
+  // --- frames out -------------------------------------------------------------------------
+
+  _sendRaw(frame) {
+    const ws = this._ws;
+    if (!ws) return false;
+    ws.send(JSON.stringify(frame));
+    this._lastSent = Date.now();
+    return true;
+  }
+
+  /**
+   * Send a command and resolve with its `result`; rejects with the typed error of the server's
+   * `error` frame, ConnectionLostError if the socket drops first, RequestTimeoutError after
+   * `requestTimeoutMs`. Waits for the connection to be open.
+   */
+  async request(type, fields = {}) {
+    buildCommand(type, "0", fields); // check the fields now, before waiting
+    if (this.state === ConnectionState.IDLE) this._open();
+    await this._whenOpen();
+    return this._send(type, fields);
+  }
+
+  _send(type, fields) {
+    let id;
+    do {
+      id = String(this._nextId++);
+    } while (this._pending.has(id));
+    const frame = buildCommand(type, id, fields);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this._pending.delete(id)) {
+          reject(new RequestTimeoutError(`no answer to ${type} within ${this.options.requestTimeoutMs} ms`, { code: "timeout", id }));
+        }
+      }, this.options.requestTimeoutMs);
+      this._pending.set(id, { resolve, reject, type, timer });
+      if (!this._sendRaw(frame)) this._settle(id, (p) => p.reject(new ConnectionLostError("not connected", { code: "connection_lost", id })));
+    });
+  }
+
+  // --- commands ---------------------------------------------------------------------------
+
+  /** start_run; the connection then watches the thread (from the reply's seq, as the server does). */
+  async startRun(fields) {
+    const result = await this.request(MessageType.START_RUN, fields);
+    this._adopt(result);
+    return result;
+  }
+
+  /** resume; `{thread_id, value}`, `{thread_id, interrupt_id, value}` or `{thread_id, answers}`. */
+  async resume(fields) {
+    const result = await this.request(MessageType.RESUME, fields);
+    this._adopt(result);
+    return result;
+  }
+
+  cancel(fields) { return this.request(MessageType.CANCEL, fields); }
+  getState(fields) { return this.request(MessageType.GET_STATE, fields); }
+  getHistory(fields) { return this.request(MessageType.GET_HISTORY, fields); }
+  updateState(fields) { return this.request(MessageType.UPDATE_STATE, fields); }
+  listThreads(fields = {}) { return this.request(MessageType.LIST_THREADS, fields); }
+  listGraphs() { return this.request(MessageType.LIST_GRAPHS, {}); }
+  ping(payload) { return this.request(MessageType.PING, { payload }); }
+
+  /** The server subscribed us with the run: watch the thread from the reply's seq. */
+  _adopt(result) {
+    const thread = this._threads.get(result.thread_id);
+    if (thread && (thread.subscribed || thread.subscribing)) return;
+    const entry = thread ?? this._newThread(result.thread_id);
+    entry.subscribed = true;
+    entry.cursor = { epoch: this.epoch, seq: result.seq };
+    this._saveCursor(result.thread_id);
+    this._saveWatched();
+  }
+
+  /**
+   * Watch a thread: its events reach `on("event")` and `events()` iterators, and survive
+   * reconnects. `after` (a seq) replays from there; without it the stored cursor is used, or
+   * live events only. Resolves with the subscribe result (which may be a resync).
+   */
+  async watch(threadId, { after, epoch } = {}) {
+    if (typeof threadId !== "string" || !threadId) throw new UsageError("watch needs a thread id", { path: "thread_id" });
+    let thread = this._threads.get(threadId);
+    if (thread && after === undefined) {
+      if (thread.subscribed) return { thread_id: threadId, already: true };
+    } else {
+      if (thread && (thread.subscribed || thread.subscribing)) {
+        thread.resubscribing = true; // drop events until the new subscription's reply
+        await thread.subscribing?.catch(() => {});
+        await this._unsubscribeQuietly(threadId);
+      }
+      thread = this._threads.get(threadId) ?? this._newThread(threadId);
+      if (after !== undefined) thread.cursor = { epoch: epoch ?? this.epoch, seq: after };
+      this._saveCursor(threadId);
+    }
+    this._saveWatched();
+    if (this.state === ConnectionState.IDLE) this._open();
+    await this._whenOpen();
+    return this._subscribe(threadId);
+  }
+
+  /** Stop watching a thread and forget its cursor. */
+  async unwatch(threadId) {
+    const thread = this._threads.get(threadId);
+    if (!thread) return;
+    const wasSubscribed = thread.subscribed;
+    this._forget(threadId);
+    if (wasSubscribed && this.state === ConnectionState.OPEN) {
+      await this._send(MessageType.UNSUBSCRIBE, { thread_id: threadId }).catch(() => {});
+    }
+  }
+
+  /** Whether the thread is watched, and its cursor `{epoch, seq}` (or null). */
+  cursor(threadId) {
+    return this._threads.get(threadId)?.cursor ?? null;
+  }
+
+  watched() {
+    return [...this._threads.keys()];
+  }
+
+  /** Subscribe from the thread's cursor; one subscribe in flight per thread. */
+  _subscribe(threadId) {
+    const thread = this._threads.get(threadId);
+    if (!thread) return Promise.resolve(null);
+    if (thread.subscribing) return thread.subscribing;
+    const promise = this._doSubscribe(threadId, thread).finally(() => {
+      if (thread.subscribing === promise) thread.subscribing = null;
+    });
+    thread.subscribing = promise;
+    return promise;
+  }
+
+  async _doSubscribe(threadId, thread) {
+    const fields = { thread_id: threadId };
+    if (thread.cursor) {
+      fields.after = thread.cursor.seq;
+      if (thread.cursor.epoch) fields.epoch = thread.cursor.epoch;
+    }
+    thread.resubscribing = true;
+    let result;
+    try {
+      result = await this._send(MessageType.SUBSCRIBE, fields);
+    } catch (err) {
+      thread.resubscribing = false;
+      if (err.code === "already_subscribed") {
+        thread.subscribed = true;
+        return { thread_id: threadId, already: true };
+      }
+      if (err.code === "not_found" && this._threads.get(threadId) === thread) {
+        this._forget(threadId);
+        this._emit("error", err);
+      }
+      throw err;
+    }
+    if (this._threads.get(threadId) !== thread) return result; // unwatched meanwhile
+    thread.subscribed = true;
+    thread.resubscribing = false;
+    if (result.resync) {
+      this.stats.resyncs += 1;
+      thread.cursor = { epoch: result.epoch, seq: result.head_seq };
+      this._saveCursor(threadId);
+      const info = {
+        type: "resync",
+        thread_id: threadId,
+        reason: result.reason,
+        status: result.status,
+        head_seq: result.head_seq,
+        state: result.state ?? null,
+        interrupts: result.interrupts ?? [],
+      };
+      this._emit("resync", info);
+      for (const it of thread.iterators) it.push(info);
+    } else {
+      thread.cursor = { epoch: result.epoch, seq: thread.cursor ? thread.cursor.seq : result.head_seq };
+      this._saveCursor(threadId);
+    }
+    return result;
+  }
+
+  async _resubscribe(threadId) {
+    const thread = this._threads.get(threadId);
+    if (!thread || thread.resubscribing) return;
+    thread.resubscribing = true;
+    await this._unsubscribeQuietly(threadId);
+    if (this._threads.get(threadId) === thread) await this._subscribe(threadId).catch(() => {});
+  }
+
+  async _unsubscribeQuietly(threadId) {
+    const thread = this._threads.get(threadId);
+    try {
+      await this._send(MessageType.UNSUBSCRIBE, { thread_id: threadId });
+    } catch {
+      // not subscribed, or the connection dropped: the reconnect re-subscribes anyway
+    }
+    if (thread) thread.subscribed = false;
+  }
+
+  _newThread(threadId) {
+    const thread = { cursor: null, subscribed: false, subscribing: null, resubscribing: false, iterators: new Set() };
+    this._threads.set(threadId, thread);
+    return thread;
+  }
+
+  _forget(threadId) {
+    const thread = this._threads.get(threadId);
+    if (!thread) return;
+    this._threads.delete(threadId);
+    for (const it of thread.iterators) it.end();
+    this._storage("removeItem", `${this.options.storageKey}.cursor.${threadId}`);
+    this._saveWatched();
+  }
+
+  // --- iteration --------------------------------------------------------------------------
+
+  /**
+   * An async iterator over a watched thread's events (and `{type: "resync"}` notices), in seq
+   * order, without duplicates. `untilTerminal: true` ends it after the next terminal run event.
+   * Ends with an error if the connection closes for good. Call `return()` (or `break`) to stop.
+   */
+  events(threadId, { untilTerminal = false } = {}) {
+    const thread = this._threads.get(threadId);
+    if (!thread) throw new UsageError(`thread ${threadId} is not watched: call watch() or start a run first`);
+    const it = new EventIterator(() => thread.iterators.delete(it), untilTerminal);
+    thread.iterators.add(it);
+    return it;
+  }
+
+  _endIterators(error) {
+    for (const thread of this._threads.values()) {
+      for (const it of thread.iterators) it.fail(error);
+    }
+  }
+
+  // --- heartbeat --------------------------------------------------------------------------
+
+  _startHeartbeat() {
+    this._stopHeartbeat();
+    const interval = this.options.heartbeatIntervalMs ?? this.welcome?.limits?.heartbeat_interval_ms;
+    if (!interval) return;
+    this._pingSentAt = null;
+    const tick = Math.max(10, Math.floor(interval / 2));
+    this._heartbeatTimer = setInterval(() => {
+      if (this.state !== ConnectionState.OPEN) return;
+      const now = Date.now();
+      if (this._pingSentAt !== null && now - this._pingSentAt >= interval) {
+        this._abandon("heartbeat: no answer from the server");
+        return;
+      }
+      if (this._pingSentAt === null && now - this._lastSent >= interval) {
+        this._pingSentAt = now;
+        this._send(MessageType.PING, { payload: null }).catch(() => {});
+      }
+    }, tick);
+  }
+
+  _stopHeartbeat() {
+    clearInterval(this._heartbeatTimer);
+    this._heartbeatTimer = null;
+    this._pingSentAt = null;
+  }
+
+  // --- persistence ------------------------------------------------------------------------
+
+  _storage(method, ...args) {
+    const storage = this.options.storage;
+    if (!storage) return null;
+    try {
+      return storage[method](...args);
+    } catch {
+      return null; // quota or privacy mode: persistence is best effort
+    }
+  }
+
+  _saveCursor(threadId) {
+    const cursor = this._threads.get(threadId)?.cursor;
+    if (cursor) this._storage("setItem", `${this.options.storageKey}.cursor.${threadId}`, JSON.stringify(cursor));
+  }
+
+  _saveWatched() {
+    this._storage("setItem", `${this.options.storageKey}.watched`, JSON.stringify([...this._threads.keys()]));
+  }
+
+  _restore() {
+    const raw = this._storage("getItem", `${this.options.storageKey}.watched`);
+    if (!raw) return;
+    let ids;
+    try {
+      ids = JSON.parse(raw);
+    } catch {
+      return;
+    }
+    if (!Array.isArray(ids)) return;
+    for (const id of ids) {
+      if (typeof id !== "string") continue;
+      const thread = this._newThread(id);
+      try {
+        const cursor = JSON.parse(this._storage("getItem", `${this.options.storageKey}.cursor.${id}`) ?? "null");
+        if (cursor && Number.isInteger(cursor.seq)) thread.cursor = { epoch: cursor.epoch ?? null, seq: cursor.seq };
+      } catch {
+        // a damaged cursor means live-only for that thread
+      }
+    }
+  }
+}
+
+function detach(ws) {
+  ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
+}
+
+class EventIterator {
+  constructor(onDone, untilTerminal) {
+    this._queue = [];
+    this._waiting = null;
+    this._done = false;
+    this._error = null;
+    this._onDone = onDone;
+    this._untilTerminal = untilTerminal;
+    this._sawTerminal = false;
+  }
+
+  push(item) {
+    if (this._done || this._sawTerminal) return;
+    if (this._untilTerminal && item.type === "event" && isTerminal(item)) this._sawTerminal = true;
+    if (this._waiting) {
+      const { resolve } = this._waiting;
+      this._waiting = null;
+      resolve({ value: item, done: false });
+    } else {
+      this._queue.push(item);
+    }
+  }
+
+  end() {
+    this._finish(null);
+  }
+
+  fail(error) {
+    this._finish(error);
+  }
+
+  _finish(error) {
+    if (this._done) return;
+    this._done = true;
+    this._error = error;
+    this._onDone();
+    if (this._waiting) {
+      const { resolve, reject } = this._waiting;
+      this._waiting = null;
+      if (error) reject(error);
+      else resolve({ value: undefined, done: true });
+    }
+  }
+
+  next() {
+    if (this._queue.length) return Promise.resolve({ value: this._queue.shift(), done: false });
+    if (this._sawTerminal || this._done) {
+      if (!this._done) this._finish(null);
+      if (this._error) {
+        const error = this._error;
+        this._error = null;
+        return Promise.reject(error);
+      }
+      return Promise.resolve({ value: undefined, done: true });
+    }
+    return new Promise((resolve, reject) => { this._waiting = { resolve, reject }; });
+  }
+
+  return() {
+    this._queue = [];
+    this._finish(null);
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+}

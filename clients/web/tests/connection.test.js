@@ -1,0 +1,370 @@
+// Node tests for lib/connection.js against the in-memory FakeServer (no network, no npm deps).
+import assert from "node:assert/strict";
+import { afterEach, describe, test } from "node:test";
+
+import { Connection, ConnectionState, RequestTimeoutError } from "../streamhil_web/lib/connection.js";
+import {
+  AuthError,
+  ConflictError,
+  ConnectionClosedError,
+  ConnectionLostError,
+  NotFoundError,
+  ProtocolViolationError,
+  UsageError,
+} from "../streamhil_web/lib/protocol.js";
+import { FakeServer } from "./fake_server.js";
+
+const T = { timeout: 5000 };
+const open = [];
+
+function connect(server, options = {}) {
+  const conn = new Connection("ws://fake/ws", {
+    token: server.token,
+    WebSocket: server.WebSocket,
+    initialDelayMs: 5,
+    maxDelayMs: 20,
+    ...options,
+  });
+  open.push(conn);
+  return conn;
+}
+
+afterEach(() => {
+  while (open.length) open.pop().close();
+});
+
+/** Resolve with the first payload of `name` for which `pred` holds. */
+function once(conn, name, pred = () => true) {
+  return new Promise((resolve) => {
+    const off = conn.on(name, (payload) => {
+      if (pred(payload)) {
+        off();
+        resolve(payload);
+      }
+    });
+  });
+}
+
+/** Collect the seqs a connection delivers for a thread; `until(n)` resolves once n arrived. */
+function collect(conn, threadId) {
+  const seqs = [];
+  const waiters = [];
+  conn.on("event", (ev) => {
+    if (ev.thread_id !== threadId) return;
+    seqs.push(ev.seq);
+    for (const w of [...waiters]) {
+      if (seqs.length >= w.n) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(seqs);
+      }
+    }
+  });
+  return {
+    seqs,
+    until: (n) => (seqs.length >= n ? Promise.resolve(seqs) : new Promise((resolve) => waiters.push({ n, resolve }))),
+  };
+}
+
+class MemoryStorage {
+  constructor() { this.map = new Map(); }
+  getItem(k) { return this.map.has(k) ? this.map.get(k) : null; }
+  setItem(k, v) { this.map.set(k, String(v)); }
+  removeItem(k) { this.map.delete(k); }
+}
+
+describe("handshake", () => {
+  test("hello is the first frame and carries the token; welcome resolves connect()", T, async () => {
+    const server = new FakeServer({ token: "tok-1" });
+    const conn = connect(server);
+    const welcome = await conn.connect();
+    assert.equal(welcome.epoch, "e-1");
+    assert.equal(conn.state, ConnectionState.OPEN);
+    const first = server.received[0].frame;
+    assert.deepEqual(
+      { type: first.type, protocol_version: first.protocol_version, token: first.token },
+      { type: "hello", protocol_version: 1, token: "tok-1" },
+    );
+  });
+
+  test("a rejected token closes for good with AuthError and no reconnect", T, async () => {
+    const server = new FakeServer({ token: "right" });
+    const conn = connect(server, { token: "wrong" });
+    const states = [];
+    conn.on("state", (s) => states.push(s.state));
+    await assert.rejects(conn.connect(), (err) => err instanceof AuthError && err.code === "unauthenticated");
+    assert.equal(conn.state, ConnectionState.CLOSED);
+    assert.equal(conn.closeInfo.code, 4401);
+    assert.equal(server.received.filter((r) => r.frame.type === "hello").length, 1);
+    assert.ok(!states.includes(ConnectionState.RECONNECTING));
+    await assert.rejects(conn.ping(1), AuthError); // later commands say why it closed
+  });
+
+  test("a server that cannot be reached is retried until it can", T, async () => {
+    const server = new FakeServer();
+    server.accepting = false;
+    const conn = connect(server);
+    const retried = once(conn, "state", (s) => s.state === ConnectionState.RECONNECTING && s.attempt >= 2);
+    const connected = conn.connect();
+    await retried;
+    server.accepting = true;
+    const welcome = await connected;
+    assert.equal(welcome.type, "welcome");
+  });
+
+  test("an unreadable server frame closes with a protocol error, no reconnect", T, async () => {
+    const server = new FakeServer();
+    const conn = connect(server);
+    await conn.connect();
+    const closed = once(conn, "state", (s) => s.state === ConnectionState.CLOSED);
+    server.sendRaw("this is not json");
+    const info = await closed;
+    assert.ok(info.error instanceof ProtocolViolationError);
+    assert.equal(info.code, 1002);
+  });
+});
+
+describe("commands and typed errors", () => {
+  test("error frames become errors of their family with code, path and details", T, async () => {
+    const server = new FakeServer();
+    const conn = connect(server);
+    await conn.connect();
+    await assert.rejects(conn.getState({ thread_id: "nope" }), (err) => {
+      assert.ok(err instanceof NotFoundError);
+      assert.equal(err.code, "not_found");
+      assert.deepEqual(err.details, { resource: "thread" });
+      return true;
+    });
+    await assert.rejects(conn.resume({ thread_id: "t", value: "yes" }), (err) => {
+      assert.ok(err instanceof ConflictError);
+      assert.equal(err.code, "ambiguous_resume");
+      assert.equal(err.path, "value");
+      assert.deepEqual(err.details.interrupt_ids, ["i-1", "i-2"]);
+      return true;
+    });
+    // the connection goes on after errors
+    assert.deepEqual(await conn.ping({ n: 1 }), { payload: { n: 1 } });
+  });
+
+  test("unknown fields and bad resume forms are refused before anything is sent", T, async () => {
+    const server = new FakeServer();
+    const conn = connect(server);
+    await conn.connect();
+    const before = server.received.length;
+    await assert.rejects(conn.request("start_run", { graph: "g", thred_id: "x" }), (err) => err instanceof UsageError && err.path === "thred_id");
+    await assert.rejects(conn.request("start_run", {}), (err) => err instanceof UsageError && err.path === "graph");
+    await assert.rejects(conn.resume({ thread_id: "t" }), (err) => err instanceof UsageError && err.path === "value");
+    await assert.rejects(conn.resume({ thread_id: "t", answers: {} }), UsageError);
+    await assert.rejects(conn.resume({ thread_id: "t", answers: { a: 1 }, value: 2 }), UsageError);
+    await assert.rejects(conn.request("frobnicate", {}), UsageError);
+    assert.equal(server.received.length, before);
+  });
+
+  test("a resume with value null sends the null", T, async () => {
+    const server = new FakeServer();
+    const conn = connect(server);
+    await conn.connect();
+    const sent = server.next((f) => f.type === "resume");
+    await conn.resume({ thread_id: "t", interrupt_id: "i-1", value: null }).catch(() => {});
+    const frame = await sent;
+    assert.ok("value" in frame);
+    assert.equal(frame.value, null);
+  });
+
+  test("a command in flight when the socket drops fails with ConnectionLostError", T, async () => {
+    const server = new FakeServer();
+    const conn = connect(server);
+    await conn.connect();
+    server.silent = true;
+    const arrived = server.next((f) => f.type === "ping");
+    const pending = conn.ping("x");
+    await arrived;
+    server.dropAll(1006);
+    await assert.rejects(pending, ConnectionLostError);
+  });
+
+  test("a command that gets no answer times out", T, async () => {
+    const server = new FakeServer();
+    const conn = connect(server, { requestTimeoutMs: 30 });
+    await conn.connect();
+    server.silent = true;
+    await assert.rejects(conn.ping("x"), (err) => err instanceof RequestTimeoutError && err.code === "timeout");
+  });
+
+  test("a command sent while reconnecting waits and is answered after the reconnect", T, async () => {
+    const server = new FakeServer();
+    const conn = connect(server);
+    await conn.connect();
+    const reconnecting = once(conn, "state", (s) => s.state === ConnectionState.RECONNECTING);
+    server.dropAll(4000, "restart");
+    await reconnecting;
+    assert.deepEqual(await conn.ping("later"), { payload: "later" });
+    assert.equal(conn.stats.reconnects, 1);
+  });
+});
+
+describe("reconnect with replay", () => {
+  test("after a drop, the thread is replayed from the last seq: every event once, in order", T, async () => {
+    const server = new FakeServer();
+    server.thread("t-1");
+    const conn = connect(server);
+    const got = collect(conn, "t-1");
+    await conn.watch("t-1", { after: 0 });
+    for (let i = 0; i < 3; i++) server.emit("t-1", "updates", { n: i });
+    await got.until(3);
+    server.accepting = false;
+    server.dropAll(1006);
+    await once(conn, "state", (s) => s.state === ConnectionState.RECONNECTING);
+    server.emit("t-1", "updates", { n: 3 }); // missed while down
+    server.emit("t-1", "updates", { n: 4 });
+    server.accepting = true;
+    const resub = await server.next((f) => f.type === "subscribe");
+    assert.deepEqual({ after: resub.after, epoch: resub.epoch }, { after: 3, epoch: "e-1" });
+    await got.until(5);
+    server.emit("t-1", "run_done", {});
+    await got.until(6);
+    assert.deepEqual(got.seqs, [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(conn.cursor("t-1"), { epoch: "e-1", seq: 6 });
+  });
+
+  test("events the server sends twice are delivered once", T, async () => {
+    const server = new FakeServer();
+    server.thread("t-1");
+    const conn = connect(server);
+    const got = collect(conn, "t-1");
+    await conn.watch("t-1", { after: 0 });
+    const a = server.emit("t-1", "updates", { n: 1 });
+    const b = server.emit("t-1", "updates", { n: 2 });
+    server.sendRaw(a); // duplicates, as a buggy or racing server might send them
+    server.sendRaw(b);
+    server.emit("t-1", "updates", { n: 3 });
+    await got.until(3);
+    const p = conn.ping("flush"); // everything sent before the ping's answer has arrived
+    await p;
+    assert.deepEqual(got.seqs, [1, 2, 3]);
+    assert.equal(conn.stats.duplicates, 2);
+  });
+
+  test("a gap in seq makes the client re-subscribe from its cursor and fill the gap", T, async () => {
+    const server = new FakeServer();
+    server.thread("t-1");
+    const conn = connect(server);
+    const got = collect(conn, "t-1");
+    await conn.watch("t-1", { after: 0 });
+    server.emit("t-1", "updates", { n: 1 });
+    await got.until(1);
+    // seq 2 is logged but "lost" on the way: unsubscribe the socket for one event
+    const [ws] = server.sockets;
+    ws.subscriptions.delete("t-1");
+    server.emit("t-1", "updates", { n: 2 });
+    ws.subscriptions.add("t-1");
+    const resub = server.next((f) => f.type === "subscribe");
+    server.emit("t-1", "updates", { n: 3 });
+    assert.equal((await resub).after, 1);
+    await got.until(3);
+    assert.deepEqual(got.seqs, [1, 2, 3]);
+    assert.equal(conn.stats.gaps, 1);
+  });
+
+  test("a new server epoch gives a resync with the current state, then live events", T, async () => {
+    const server = new FakeServer({ epoch: "e-1" });
+    server.thread("t-1").state = { values: { answer: 42 }, next: [] };
+    const conn = connect(server);
+    const got = collect(conn, "t-1");
+    await conn.watch("t-1", { after: 0 });
+    server.emit("t-1", "updates", { n: 1 });
+    server.emit("t-1", "updates", { n: 2 });
+    await got.until(2);
+    const resync = once(conn, "resync");
+    server.restart({ epoch: "e-2" });
+    const info = await resync;
+    assert.equal(info.reason, "epoch_changed");
+    assert.deepEqual(info.state.values, { answer: 42 });
+    assert.deepEqual(conn.cursor("t-1"), { epoch: "e-2", seq: 2 });
+    server.emit("t-1", "run_started", {});
+    await got.until(3);
+    assert.deepEqual(got.seqs, [1, 2, 3]);
+  });
+
+  test("start_run watches the thread from the reply's seq, and the iterator ends at the terminal event", T, async () => {
+    const server = new FakeServer();
+    const conn = connect(server);
+    await conn.connect();
+    const iter = [];
+    const result = await conn.startRun({ graph: "g", input: { q: 1 } });
+    const it = conn.events(result.thread_id, { untilTerminal: true });
+    for await (const ev of it) iter.push(ev.event);
+    assert.deepEqual(iter, ["run_started", "updates", "run_done"]);
+    assert.deepEqual(conn.cursor(result.thread_id), { epoch: "e-1", seq: 3 });
+  });
+
+  test("the iterator fails when the connection closes for good", T, async () => {
+    const server = new FakeServer();
+    server.thread("t-1");
+    const conn = connect(server);
+    await conn.watch("t-1");
+    const it = conn.events("t-1");
+    const next = it.next();
+    conn.close();
+    await assert.rejects(next, ConnectionClosedError);
+  });
+
+  test("with storage, a new Connection (a page reload) re-subscribes from the stored cursor", T, async () => {
+    const server = new FakeServer();
+    server.thread("t-1");
+    const storage = new MemoryStorage();
+    const first = connect(server, { storage, storageKey: "chat" });
+    const got1 = collect(first, "t-1");
+    await first.watch("t-1", { after: 0 });
+    server.emit("t-1", "updates", { n: 1 });
+    server.emit("t-1", "updates", { n: 2 });
+    await got1.until(2);
+    first.close(); // the page goes away
+    server.emit("t-1", "updates", { n: 3 });
+
+    const second = connect(server, { storage, storageKey: "chat" });
+    assert.deepEqual(second.watched(), ["t-1"]);
+    const got2 = collect(second, "t-1");
+    const resub = server.next((f, ws) => f.type === "subscribe" && !first._ws);
+    await second.connect();
+    assert.equal((await resub).after, 2);
+    await got2.until(1);
+    server.emit("t-1", "run_done", {});
+    await got2.until(2);
+    assert.deepEqual(got2.seqs, [3, 4]);
+  });
+
+  test("unwatch forgets the thread and its stored cursor", T, async () => {
+    const server = new FakeServer();
+    server.thread("t-1");
+    const storage = new MemoryStorage();
+    const conn = connect(server, { storage, storageKey: "k" });
+    await conn.watch("t-1", { after: 0 });
+    await conn.unwatch("t-1");
+    assert.deepEqual(conn.watched(), []);
+    assert.equal(storage.getItem("k.cursor.t-1"), null);
+    assert.deepEqual(JSON.parse(storage.getItem("k.watched")), []);
+  });
+
+  test("watching an unknown thread fails with NotFoundError and leaves nothing watched", T, async () => {
+    const server = new FakeServer();
+    const conn = connect(server);
+    await assert.rejects(conn.watch("ghost"), NotFoundError);
+    assert.deepEqual(conn.watched(), []);
+  });
+});
+
+describe("heartbeat", () => {
+  test("a server that stops answering is abandoned and the client reconnects", T, async () => {
+    const server = new FakeServer();
+    const conn = connect(server, { heartbeatIntervalMs: 20 });
+    await conn.connect();
+    server.silent = true;
+    await server.next((f) => f.type === "ping");
+    const reconnecting = once(conn, "state", (s) => s.state === ConnectionState.RECONNECTING);
+    server.silent = false;
+    // the ping above is never answered: the client gives up on this socket
+    const info = await reconnecting;
+    assert.match(info.reason, /heartbeat/);
+    await once(conn, "state", (s) => s.state === ConnectionState.OPEN);
+  });
+});
