@@ -1,0 +1,176 @@
+"""Spec sections 3 and 7: frame-level errors, ids, and what the server app may send."""
+
+from __future__ import annotations
+
+import pytest
+
+from streamhil.protocol import (
+    ERROR_FAMILY,
+    CloseCode,
+    EncodeError,
+    ErrorCode,
+    ErrorFamily,
+    InvalidState,
+    PingResult,
+    SessionState,
+    family_of,
+)
+
+from .helpers import (
+    assert_connection_failed,
+    assert_connection_goes_on,
+    assert_error_sent,
+    assert_sent,
+    open_server_session,
+    send_to,
+)
+
+
+class TestBadFrames:
+    def test_malformed_json(self) -> None:
+        session = open_server_session()
+        assert send_to(session, '{"type": "ping", "id": ') == []
+        assert_error_sent(session, ErrorCode.BAD_JSON)
+        assert_connection_goes_on(session)
+
+    def test_lone_surrogate_is_bad_json(self) -> None:
+        session = open_server_session()
+        send_to(session, '{"type": "ping", "id": "\ud800"}')
+        assert_error_sent(session, ErrorCode.BAD_JSON)
+
+    @pytest.mark.parametrize("text", ["[]", "3", '"ping"', "null", '{"id": "1"}', '{"type": 4, "id": "1"}'])
+    def test_not_an_object_with_a_string_type(self, text: str) -> None:
+        session = open_server_session()
+        send_to(session, text)
+        error = assert_error_sent(session, ErrorCode.BAD_FRAME, id="1" if '"id": "1"' in text else None)
+        assert error["message"]
+
+    def test_binary_frame(self) -> None:
+        session = open_server_session()
+        session.receive_bytes(b"{}")
+        assert_error_sent(session, ErrorCode.BAD_FRAME)
+        assert_connection_goes_on(session)
+
+    def test_unknown_type_echoes_the_id(self) -> None:
+        session = open_server_session()
+        send_to(session, {"type": "launch_missiles", "id": "9"})
+        error = assert_error_sent(session, ErrorCode.UNKNOWN_TYPE, id="9", path="type")
+        assert error["details"] == {"type": "launch_missiles"}
+        assert "start_run" in error["message"]
+
+    @pytest.mark.parametrize("kind", ["welcome", "reply", "error", "event"])
+    def test_server_frame_types_are_not_commands(self, kind: str) -> None:
+        session = open_server_session()
+        send_to(session, {"type": kind, "id": "1"})
+        assert_error_sent(session, ErrorCode.UNKNOWN_TYPE, id="1")
+
+    @pytest.mark.parametrize("bad_id", [None, 5, "", "x" * 65, ["1"]])
+    def test_missing_or_bad_id(self, bad_id: object) -> None:
+        session = open_server_session()
+        obj = {"type": "ping"} if bad_id is None else {"type": "ping", "id": bad_id}
+        send_to(session, obj)
+        assert_error_sent(session, ErrorCode.INVALID_FIELD, id=None, path="id")
+
+    def test_oversize_frame_is_refused_and_the_connection_goes_on(self) -> None:
+        session = open_server_session(max_frame_bytes=100)
+        send_to(session, {"type": "ping", "id": "1", "payload": "é" * 60})  # 120+ bytes, < 100 chars
+        error = assert_error_sent(session, ErrorCode.FRAME_TOO_LARGE)
+        assert error["details"] == {"max_frame_bytes": 100}
+        assert_connection_goes_on(session)
+        (ping,) = send_to(session, {"type": "ping", "id": "2"})
+        assert ping.id == "2"
+
+    def test_frame_exactly_at_the_limit_is_accepted(self) -> None:
+        text = '{"type":"ping","id":"1","payload":"' + "a" * 200 + '"}'
+        session = open_server_session(max_frame_bytes=len(text))
+        assert len(send_to(session, text)) == 1
+        assert send_to(session, text.replace('"1"', '"12"')) == []
+        assert_error_sent(session, ErrorCode.FRAME_TOO_LARGE)
+
+
+class TestIds:
+    def test_duplicate_unanswered_id_is_refused_without_touching_the_first(self) -> None:
+        session = open_server_session()
+        (first,) = send_to(session, {"type": "ping", "id": "a"})
+        assert send_to(session, {"type": "ping", "id": "a"}) == []
+        assert_error_sent(session, ErrorCode.DUPLICATE_ID, id="a", path="id")
+        assert session.pending_ids == {"a"}
+        session.send_reply("a", PingResult())
+        assert_sent(session, {"type": "reply", "id": "a", "result": {"payload": None}})
+
+    def test_id_may_be_reused_once_answered(self) -> None:
+        session = open_server_session()
+        send_to(session, {"type": "ping", "id": "a"})
+        session.send_error("a", ErrorCode.INTERNAL_ERROR, "boom")
+        session.data_to_send()
+        assert len(send_to(session, {"type": "ping", "id": "a"})) == 1
+
+    def test_replying_twice_is_misuse(self) -> None:
+        session = open_server_session()
+        send_to(session, {"type": "ping", "id": "a"})
+        session.send_reply("a", {"payload": 1})
+        with pytest.raises(InvalidState, match="'a'"):
+            session.send_reply("a", {"payload": 1})
+        with pytest.raises(InvalidState):
+            session.send_error("a", ErrorCode.NOT_FOUND, "x")
+
+    def test_unencodable_result_raises_and_keeps_the_id_pending(self) -> None:
+        session = open_server_session()
+        send_to(session, {"type": "ping", "id": "a"})
+        with pytest.raises(EncodeError):
+            session.send_reply("a", {"payload": object()})
+        assert session.pending_ids == {"a"}
+        session.send_error("a", ErrorCode.INTERNAL_ERROR, "could not encode")
+        assert_error_sent(session, ErrorCode.INTERNAL_ERROR, id="a")
+
+    def test_error_with_details_and_path(self) -> None:
+        session = open_server_session()
+        send_to(session, {"type": "resume", "id": "r", "thread_id": "t", "value": 1})
+        session.send_error("r", ErrorCode.AMBIGUOUS_RESUME, "name one", path="value", details={"interrupt_ids": ["a", "b"]})
+        error = assert_error_sent(session, ErrorCode.AMBIGUOUS_RESUME, id="r", path="value")
+        assert error["details"] == {"interrupt_ids": ["a", "b"]}
+
+    def test_unknown_error_code_is_misuse(self) -> None:
+        session = open_server_session()
+        with pytest.raises(ValueError):
+            session.send_error(None, "made_up", "x")
+
+
+class TestFail:
+    @pytest.mark.parametrize(
+        ("close_code", "error_code"),
+        [
+            (CloseCode.SLOW_CONSUMER, ErrorCode.SLOW_CONSUMER),
+            (CloseCode.RECONNECT, ErrorCode.SHUTTING_DOWN),
+            (CloseCode.HEARTBEAT_TIMEOUT, ErrorCode.HEARTBEAT_TIMEOUT),
+            (CloseCode.INTERNAL_ERROR, ErrorCode.INTERNAL_ERROR),
+            (CloseCode.FORBIDDEN, ErrorCode.FORBIDDEN),
+        ],
+    )
+    def test_fail_sends_the_matching_error_then_closes(self, close_code: CloseCode, error_code: ErrorCode) -> None:
+        session = open_server_session()
+        send_to(session, {"type": "ping", "id": "a"})
+        session.fail(close_code, "reason text")
+        assert_connection_failed(session, close_code, error_code)
+        assert session.pending_ids == frozenset()
+        with pytest.raises(InvalidState):
+            session.send_reply("a", {})
+        session.fail(CloseCode.RECONNECT)  # idempotent
+        assert session.close_code == close_code and session.data_to_send() == []
+
+    def test_normal_close_sends_no_error(self) -> None:
+        session = open_server_session()
+        session.close()
+        assert session.data_to_send() == [] and session.close_code == 1000
+        assert session.state is SessionState.CLOSED
+
+    def test_close_reason_fits_a_close_frame(self) -> None:
+        session = open_server_session()
+        session.fail(CloseCode.INTERNAL_ERROR, "ü" * 200)
+        assert len(session.close_reason.encode()) <= 123
+
+
+def test_every_error_code_has_a_family() -> None:
+    assert set(ERROR_FAMILY) == set(ErrorCode)
+    assert family_of("thread_busy") is ErrorFamily.CONFLICT
+    assert family_of("from_the_future") is ErrorFamily.SERVER
