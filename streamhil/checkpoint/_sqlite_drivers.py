@@ -1,0 +1,214 @@
+"""Run SqliteSaver's transactions: on aiosqlite under asyncio, on sqlite3 in a thread otherwise.
+
+aiosqlite only works on asyncio, and its connection answers on the loop that awaits it, so
+:class:`AioDriver` keeps one connection per event loop, opened on first use, and closes the
+connections of loops that have since closed (a script calling ``graph.invoke`` in a row runs a
+new loop each time). Under trio, :class:`ThreadDriver` runs each whole transaction in a worker
+thread on one stdlib connection guarded by a lock; a thread lock is loop-agnostic, so that
+connection outlives any loop.
+
+A transaction is never left half-done: the aiosqlite one runs under a shielded cancel scope,
+and a worker thread always runs to the end; on an error it is rolled back.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import aiosqlite
+import anyio
+import anyio.lowlevel
+
+from ..errors import CheckpointError
+from . import _sqlite_sql as sql
+from ._sqlite_sql import Mode, Tx
+
+__all__ = ["AioDriver", "ThreadDriver", "on_asyncio", "open_sqlite3", "run_async", "run_sync"]
+
+T = TypeVar("T")
+_BEGIN = {"read": "BEGIN", "write": "BEGIN IMMEDIATE"}
+
+
+def on_asyncio() -> bool:
+    """Whether the running event loop is asyncio (sniffio comes with trio; without it, it is)."""
+    try:
+        import sniffio
+    except ImportError:  # pragma: no cover - trio absent, so this is asyncio
+        return True
+    return sniffio.current_async_library() == "asyncio"
+
+
+def _failed(exc: sqlite3.Error) -> CheckpointError:
+    return CheckpointError(f"SQLite failed: {exc}")
+
+
+# -- stdlib sqlite3, in worker threads -------------------------------------------------------
+
+
+def run_sync(conn: sqlite3.Connection, tx: Tx[T], mode: Mode) -> T:
+    """Run ``tx`` to the end on ``conn`` (one transaction unless ``mode`` is None)."""
+    try:
+        if mode is not None:
+            conn.execute(_BEGIN[mode])
+        try:
+            op = next(tx)
+            while True:
+                run = conn.executemany if op.many else conn.execute
+                op = tx.send(run(op.sql, op.params).fetchall())
+        except StopIteration as done:
+            if mode is not None:
+                conn.execute("COMMIT")
+            return done.value  # type: ignore[no-any-return]
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    except sqlite3.Error as exc:
+        raise _failed(exc) from exc
+
+
+def open_sqlite3(path: str, busy_timeout: float) -> sqlite3.Connection:
+    """A stdlib connection, configured, with the schema checked (created if new)."""
+    try:
+        conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise _failed(exc) from exc
+    try:
+        run_sync(conn, sql.configure(int(busy_timeout * 1000)), None)
+        run_sync(conn, sql.ensure_schema(path), "write")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+class ThreadDriver:
+    """One sqlite3 connection, each transaction run whole in a worker thread under a lock."""
+
+    def __init__(self, path: str, busy_timeout: float) -> None:
+        self._path = path
+        self._busy_timeout = busy_timeout
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+
+    async def run(self, tx: Tx[T], mode: Mode) -> T:
+        return await anyio.to_thread.run_sync(self._run, tx, mode)
+
+    def _run(self, tx: Tx[T], mode: Mode) -> T:
+        with self._lock:
+            if self._conn is None:
+                self._conn = open_sqlite3(self._path, self._busy_timeout)
+            return run_sync(self._conn, tx, mode)
+
+    def close(self) -> None:
+        """Close the connection (blocking; call from a worker thread inside async code)."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._conn is not None
+
+
+# -- aiosqlite, one connection per asyncio loop ----------------------------------------------
+
+
+async def run_async(db: aiosqlite.Connection, tx: Tx[T], mode: Mode) -> T:
+    """Run ``tx`` to the end on ``db``; call it inside a shielded scope."""
+    try:
+        if mode is not None:
+            await db.execute(_BEGIN[mode])
+        try:
+            op = next(tx)
+            while True:
+                if op.many:
+                    await db.executemany(op.sql, op.params)
+                    rows: list[Any] = []
+                else:
+                    rows = list(await db.execute_fetchall(op.sql, op.params))
+                op = tx.send(rows)
+        except StopIteration as done:
+            if mode is not None:
+                await db.execute("COMMIT")
+            return done.value  # type: ignore[no-any-return]
+        except BaseException:
+            if db.in_transaction:
+                await db.execute("ROLLBACK")
+            raise
+    except sqlite3.Error as exc:
+        raise _failed(exc) from exc
+
+
+@dataclass(eq=False)
+class _LoopConnection:
+    loop: Any  # the asyncio loop (anyio's native token for it)
+    lock: anyio.Lock
+    db: aiosqlite.Connection | None = None
+
+
+class AioDriver:
+    """aiosqlite connections, one per live asyncio loop, opened on first use."""
+
+    def __init__(self, path: str, busy_timeout: float) -> None:
+        self._path = path
+        self._busy_timeout = busy_timeout
+        self._guard = threading.Lock()  # the table below is shared by loops in other threads
+        self._by_loop: dict[int, _LoopConnection] = {}
+
+    async def run(self, tx: Tx[T], mode: Mode) -> T:
+        entry = await self._entry()
+        async with entry.lock:
+            with anyio.CancelScope(shield=True):
+                if entry.db is None:
+                    entry.db = await self._open()
+                return await run_async(entry.db, tx, mode)
+
+    async def _entry(self) -> _LoopConnection:
+        loop = anyio.lowlevel.current_token().native_token
+        with self._guard:
+            entry = self._by_loop.get(id(loop))
+            if entry is not None:
+                return entry
+            entry = self._by_loop[id(loop)] = _LoopConnection(loop, anyio.Lock())
+            stale = [e for e in self._by_loop.values() if e.loop.is_closed()]
+            for old in stale:
+                del self._by_loop[id(old.loop)]
+        with anyio.CancelScope(shield=True):
+            for old in stale:
+                if old.db is not None:
+                    await old.db.close()
+        return entry
+
+    async def _open(self) -> aiosqlite.Connection:
+        try:
+            db = await aiosqlite.connect(self._path, timeout=self._busy_timeout, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise _failed(exc) from exc
+        try:
+            await run_async(db, sql.configure(int(self._busy_timeout * 1000)), None)
+            await run_async(db, sql.ensure_schema(self._path), "write")
+        except BaseException:
+            await db.close()
+            raise
+        return db
+
+    @property
+    def connection_count(self) -> int:
+        """Open connections (one per loop that used this saver and is not known closed)."""
+        return sum(1 for e in self._by_loop.values() if e.db is not None)
+
+    async def aclose(self) -> None:
+        """Close every connection; call it on an asyncio loop."""
+        with self._guard:
+            entries = list(self._by_loop.values())
+            self._by_loop.clear()
+        with anyio.CancelScope(shield=True):
+            for entry in entries:
+                if entry.db is not None:
+                    await entry.db.close()
+

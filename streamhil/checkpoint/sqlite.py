@@ -1,0 +1,188 @@
+"""SqliteSaver: checkpoints in one SQLite file, durable across restarts and processes.
+
+::
+
+    async with SqliteSaver.from_path("chat.sqlite") as saver:     # in async code
+        graph = builder.compile(checkpointer=saver)
+
+    with SqliteSaver.from_path("chat.sqlite") as saver:           # in a plain script
+        graph = builder.compile(checkpointer=saver)
+        graph.invoke(inputs, config)        # each call runs its own event loop
+        graph.invoke(None, config)
+
+The file is in WAL mode with ``synchronous=NORMAL``; each ``aput`` (checkpoint row, changed
+channel values and the step's pending writes) and each ``aput_writes`` is one transaction.
+Several savers, threads and processes can share a file. On asyncio it talks to SQLite through
+aiosqlite; on trio through the stdlib module in a worker thread. See ``docs/checkpointers.md``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Mapping, Sequence
+from functools import partial
+from typing import Any, TypeVar
+
+import anyio
+import anyio.lowlevel
+
+from ..errors import CheckpointError, ConfigError, SyncCallError
+from . import _sqlite_sql as sql
+from ._records import build_tuple, encode_changed, encode_metadata, encode_writes, read_address
+from ._sqlite_drivers import AioDriver, ThreadDriver, on_asyncio, open_sqlite3
+from ._sqlite_sql import Mode, Tx
+from .base import BaseCheckpointSaver, Checkpoint, CheckpointTuple, PendingWrite, thread_config
+
+__all__ = ["SqliteSaver"]
+
+T = TypeVar("T")
+_PAGE = 50
+
+
+def _in_event_loop() -> bool:
+    try:
+        anyio.lowlevel.current_token()
+    except RuntimeError:
+        return False
+    return True
+
+
+class SqliteSaver(BaseCheckpointSaver):
+    """Checkpoints in the SQLite file at ``path`` (created if missing).
+
+    ``busy_timeout`` is how many seconds a write waits for another connection's transaction.
+    Use it as a context manager (``async with`` or ``with``) so its connections are closed.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 5.0) -> None:
+        path = os.fspath(path)
+        if not path or path == ":memory:" or path.startswith("file:"):
+            raise ConfigError(
+                f"SqliteSaver needs a file path, got {path!r}; for a store that lives in memory "
+                "use InMemorySaver"
+            )
+        self.path = path
+        self._aio = AioDriver(path, busy_timeout)
+        self._threaded = ThreadDriver(path, busy_timeout)
+        self._busy_timeout = busy_timeout
+        self._closed = False
+
+    @classmethod
+    def from_path(cls, path: str | os.PathLike[str], *, busy_timeout: float = 5.0) -> SqliteSaver:
+        """A saver for the file at ``path``; enter it with ``async with`` or ``with``."""
+        return cls(path, busy_timeout=busy_timeout)
+
+    def __repr__(self) -> str:
+        return f"SqliteSaver({self.path!r})"
+
+    async def _run(self, tx: Tx[T], mode: Mode) -> T:
+        if self._closed:
+            tx.close()
+            raise CheckpointError(f"{self!r} is closed")
+        driver = self._aio if on_asyncio() else self._threaded
+        return await driver.run(tx, mode)
+
+    # -- the contract ----------------------------------------------------------------------
+
+    async def aget_tuple(self, config: Mapping[str, Any]) -> CheckpointTuple | None:
+        loaded = await self._run(sql.get_tuple(read_address(config)), "read")
+        return None if loaded is None else build_tuple(*loaded)
+
+    async def alist(
+        self,
+        config: Mapping[str, Any] | None,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        before: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        lane = None
+        if config is not None:
+            address = read_address(config)
+            lane = (address.thread_id, address.checkpoint_ns)
+        bound = read_address(before).checkpoint_id if before is not None else None
+        cursor: sql.Cursor | None = (bound, "") if bound is not None else None
+        remaining = limit
+        while remaining is None or remaining > 0:
+            want = _PAGE if remaining is None else min(remaining, _PAGE)
+            page, cursor = await self._run(sql.list_page(lane, cursor, filter, want, _PAGE), "read")
+            for loaded in page:
+                yield build_tuple(*loaded)
+            if remaining is not None:
+                remaining -= len(page)
+            if cursor is None:
+                return
+
+    async def aput(
+        self,
+        config: Mapping[str, Any],
+        checkpoint: Checkpoint,
+        metadata: Mapping[str, Any],
+        new_versions: Mapping[str, int],
+        *,
+        writes: Sequence[PendingWrite] = (),
+    ) -> dict[str, Any]:
+        address = read_address(config)
+        encoded_metadata = encode_metadata(metadata)
+        changed = encode_changed(checkpoint, new_versions)
+        grouped = encode_writes(writes)
+        if grouped and address.checkpoint_id is None:
+            raise ConfigError("aput got writes but the config names no parent checkpoint_id")
+        await self._run(sql.put(address, checkpoint, encoded_metadata, changed, grouped), "write")
+        return thread_config(address.thread_id, address.checkpoint_ns, checkpoint.id)
+
+    async def aput_writes(
+        self,
+        config: Mapping[str, Any],
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+    ) -> None:
+        address = read_address(config, need_id=True)
+        grouped = encode_writes((task_id, channel, value) for channel, value in writes)
+        await self._run(sql.put_writes(address, {task_id: grouped.get(task_id, [])}), "write")
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        await self._run(sql.delete_thread(str(thread_id)), "write")
+
+    async def alist_threads(self) -> list[str]:
+        """Every thread id with a checkpoint, most recently checkpointed first."""
+        return await self._run(sql.list_threads(), "read")
+
+    # -- opening and closing -----------------------------------------------------------------
+
+    async def __aenter__(self) -> SqliteSaver:
+        await self._run(sql.ping(), "read")  # open now, so a bad file fails here
+        return self
+
+    async def aclose(self) -> None:
+        """Close every connection; the saver cannot be used afterwards."""
+        self._closed = True
+        if on_asyncio():
+            await self._aio.aclose()
+        elif self._aio.connection_count:
+            # Connections left by earlier asyncio loops need an asyncio loop to close.
+            await anyio.to_thread.run_sync(partial(anyio.run, self._aio.aclose, backend="asyncio"))
+        await anyio.to_thread.run_sync(self._threaded.close)
+
+    def __enter__(self) -> SqliteSaver:
+        self._refuse_inside_loop()
+        open_sqlite3(self.path, self._busy_timeout).close()  # create or check the file now
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close every connection from sync code (what ``with`` does on exit)."""
+        self._refuse_inside_loop()
+        self._closed = True
+        if self._aio.connection_count:
+            anyio.run(self._aio.aclose, backend="asyncio")
+        self._threaded.close()
+
+    def _refuse_inside_loop(self) -> None:
+        if _in_event_loop():
+            raise SyncCallError(
+                "inside async code use 'async with SqliteSaver.from_path(...)', not 'with', "
+                "and 'await saver.aclose()', not 'close()'"
+            )
