@@ -251,3 +251,23 @@ def test_parse_human_response_directly() -> None:
     assert parse_human_response({"type": "edit", "args": {"args": {"hotel_name": "X"}}}, config, t).args == {"hotel_name": "X"}
     with pytest.raises(HumanResponseError, match="does not allow 'response'"):
         parse_human_response({"type": "response", "args": "no"}, config, t)
+
+
+def test_seed_wrapper_example_with_the_sync_api() -> None:
+    """Seed 004's second example, as written there (sync ``stream``), with streamhil imports."""
+    checkpointer = InMemorySaver()
+
+    def book_hotel(hotel_name: str):  # type: ignore[no-untyped-def]
+        """Book a hotel"""
+        return f"Successfully booked a stay at {hotel_name}."
+
+    model = ScriptedChatModel(
+        [{"content": "", "tool_calls": [{"name": "book_hotel", "args": {"hotel_name": "McKittrick hotel"}}]}, "Booked."]
+    )
+    agent = create_react_agent(model=model, tools=[add_human_in_the_loop(book_hotel)], checkpointer=checkpointer)
+    config = {"configurable": {"thread_id": "1"}}
+    chunks = list(agent.stream({"messages": [{"role": "user", "content": "book a stay at McKittrick hotel"}]}, config))
+    assert "__interrupt__" in chunks[-1]
+    chunks = list(agent.stream(Command(resume=[{"type": "edit", "args": {"args": {"hotel_name": "McKittrick Hotel"}}}]), config))
+    assert chunks[0]["tools"]["messages"][0]["content"] == "Successfully booked a stay at McKittrick Hotel."
+    assert chunks[-1]["agent"]["messages"][0]["content"] == "Booked."

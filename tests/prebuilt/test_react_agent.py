@@ -226,3 +226,17 @@ async def test_editing_a_tool_call_in_state_before_the_tools_run() -> None:
     assert booked == ["B"]
     assert [m["content"] for m in out["messages"]] == ["book", "", "booked B", "done"]
     assert out["messages"][1]["tool_calls"][0]["args"] == {"hotel_name": "B"}
+
+
+async def test_sync_model_streams_from_its_worker_thread() -> None:
+    from streamhil.prebuilt import emit_chunk
+
+    def sync_model(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> dict[str, Any]:
+        for piece in ("one ", "two"):
+            emit_chunk({"id": "m1", "role": "assistant", "content": piece})
+        return {"role": "assistant", "content": "one two", "id": "m1"}
+
+    agent = create_react_agent(sync_model, [])
+    with anyio.fail_after(5):
+        parts = [p async for p in agent.astream({"messages": ["hi"]}, stream_mode="messages")]
+    assert [chunk["content"] for chunk, _ in parts] == ["one ", "two"]
