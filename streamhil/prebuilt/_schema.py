@@ -76,10 +76,10 @@ def type_schema(tp: Any, where: str) -> dict[str, Any]:
         args = get_args(tp)
         if args and args[0] is not str:
             raise ToolSchemaError(f"{where}: JSON objects have string keys; use dict[str, ...], not {tp!r}")
-        schema: dict[str, Any] = {"type": "object"}
+        mapping: dict[str, Any] = {"type": "object"}
         if len(args) == 2 and args[1] is not Any:
-            schema["additionalProperties"] = type_schema(args[1], f"{where}{{}}")
-        return schema
+            mapping["additionalProperties"] = type_schema(args[1], f"{where}{{}}")
+        return mapping
     if typing.is_typeddict(tp):
         return _typeddict_schema(tp, where)
     name = getattr(tp, "__name__", repr(tp))

@@ -121,11 +121,11 @@ def _check_config(config: Mapping[str, Any] | None) -> HumanInterruptConfig:
     return full  # type: ignore[return-value]
 
 
-def _allowed(config: Mapping[str, bool]) -> list[str]:
+def _allowed(config: Mapping[str, Any]) -> list[str]:
     return [kind for kind, key in _ALLOW_KEY.items() if config.get(key)]
 
 
-def parse_human_response(answer: Any, config: Mapping[str, bool], tool: Tool) -> Decision:
+def parse_human_response(answer: Any, config: Mapping[str, Any], tool: Tool) -> Decision:
     """Validate a reviewer's answer for ``tool``; raise :class:`HumanResponseError` saying why not."""
     allowed = _allowed(config)
     if isinstance(answer, list):

@@ -197,10 +197,10 @@ class ToolNode:
             return None
         if isinstance(handling, str):
             return handling
-        if isinstance(handling, type) or isinstance(handling, tuple):
+        if isinstance(handling, (type, tuple)):
             if not isinstance(exc, handling):
                 return None
-        elif callable(handling) and handling is not True:
+        elif handling is not True:
             return str(handling(exc))
         if isinstance(exc, ToolArgumentError):
             return f"Error: {exc}. Call the tool again with arguments that fit its schema."
