@@ -137,7 +137,7 @@ def parse_human_response(answer: Any, config: Mapping[str, Any], tool: Tool) -> 
             f"expected a response like {{'type': 'accept'}}, got {type(answer).__name__} {answer!r}"
         )
     kind = answer.get("type")
-    if kind not in _ALLOW_KEY:
+    if not isinstance(kind, str) or kind not in _ALLOW_KEY:
         raise HumanResponseError(f"unknown response type {kind!r}; answer with one of: {', '.join(allowed)}")
     if kind not in allowed:
         raise HumanResponseError(f"this review does not allow {kind!r}; answer with one of: {', '.join(allowed)}")
