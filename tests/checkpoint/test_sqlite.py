@@ -1,0 +1,262 @@
+"""What only SqliteSaver has: the file, its settings, transactions, processes and event loops."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+import textwrap
+import threading
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+import anyio
+import pytest
+
+from streamhil.checkpoint.base import thread_config
+from streamhil.checkpoint.sqlite import SqliteSaver
+from streamhil.errors import CheckpointError, ConfigError, SyncCallError
+
+from .conformance import make_checkpoint
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "checkpoints.sqlite"
+
+
+def query(path: Path, statement: str, *params: object) -> list[tuple[object, ...]]:
+    """Read the file with a separate plain sqlite3 connection."""
+    with closing(sqlite3.connect(path)) as conn:
+        return conn.execute(statement, params).fetchall()
+
+
+async def connection_settings(saver: SqliteSaver) -> tuple[object, ...]:
+    """(synchronous, busy_timeout) of the connection the running loop uses."""
+    pragmas = ("PRAGMA synchronous", "PRAGMA busy_timeout")
+    conn = saver._threaded._conn
+    if conn is not None:  # trio: the stdlib connection
+        return tuple(conn.execute(p).fetchone()[0] for p in pragmas)
+    (entry,) = saver._aio._by_loop.values()  # asyncio: this loop's aiosqlite connection
+    assert entry.db is not None
+    return tuple([list(await entry.db.execute_fetchall(p))[0][0] for p in pragmas])
+
+
+async def put_chain(saver: SqliteSaver, thread_id: str, n: int) -> list[dict[str, object]]:
+    configs = []
+    config = thread_config(thread_id)
+    for i in range(n):
+        config = await saver.aput(config, make_checkpoint({"i": i}, {"i": i + 1}), {"step": i}, {"i": i + 1})
+        configs.append(config)
+    return configs
+
+
+async def test_file_settings(db: Path) -> None:
+    async with SqliteSaver.from_path(db, busy_timeout=2.5) as saver:
+        await put_chain(saver, "t", 1)
+        assert await connection_settings(saver) == (1, 2500)  # synchronous=NORMAL is 1
+        assert query(db, "PRAGMA journal_mode") == [("wal",)]
+        assert query(db, "PRAGMA user_version") == [(1,)]
+        tables = {name for (name,) in query(db, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert tables == {"checkpoints", "blobs", "writes"}
+
+
+async def test_backend_picks_its_driver(db: Path, anyio_backend: str) -> None:
+    async with SqliteSaver.from_path(db) as saver:
+        await put_chain(saver, "t", 1)
+        if anyio_backend == "trio":
+            assert saver._threaded.is_open and saver._aio.connection_count == 0
+        else:
+            assert not saver._threaded.is_open and saver._aio.connection_count == 1
+    assert not saver._threaded.is_open and saver._aio.connection_count == 0
+
+
+async def test_newer_schema_is_refused(db: Path) -> None:
+    with closing(sqlite3.connect(db)) as conn:
+        conn.execute("PRAGMA user_version = 99")
+    message = r"schema version 99, but this streamhil reads up to version 1; upgrade streamhil"
+    with pytest.raises(CheckpointError, match=message):
+        async with SqliteSaver.from_path(db):
+            pass
+
+
+def test_newer_schema_is_refused_by_sync_with(db: Path) -> None:
+    with closing(sqlite3.connect(db)) as conn:
+        conn.execute("PRAGMA user_version = 2")
+    with pytest.raises(CheckpointError, match="schema version 2"):
+        with SqliteSaver.from_path(db):
+            pass
+
+
+def test_paths_that_are_not_files() -> None:
+    for path in (":memory:", "", "file:x?mode=memory"):
+        with pytest.raises(ConfigError, match="needs a file path.*InMemorySaver"):
+            SqliteSaver(path)
+
+
+async def test_closed_saver_refuses_work(db: Path) -> None:
+    async with SqliteSaver.from_path(db) as saver:
+        pass
+    with pytest.raises(CheckpointError, match="is closed"):
+        await saver.aget_tuple(thread_config("t"))
+
+
+async def test_sync_with_inside_async_code_is_refused(db: Path) -> None:
+    with pytest.raises(SyncCallError, match="use 'async with SqliteSaver.from_path"):
+        with SqliteSaver.from_path(db):
+            pass
+
+
+async def test_aput_is_one_transaction(db: Path) -> None:
+    """If any statement of an aput fails, none of it is kept."""
+    async with SqliteSaver.from_path(db) as saver:
+        parent = await saver.aput(thread_config("t"), make_checkpoint({"a": 0}, {"a": 1}), {}, {"a": 1})
+        await saver.aput_writes(parent, [("a", "old")], "task")
+        with closing(sqlite3.connect(db)) as conn:
+            conn.execute(
+                "CREATE TRIGGER refuse BEFORE INSERT ON writes WHEN NEW.channel = 'boom'"
+                " BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+            )
+            conn.commit()
+        child = make_checkpoint({"a": 1, "b": [1]}, {"a": 2, "b": 1})
+        with pytest.raises(CheckpointError, match="SQLite failed: injected failure"):
+            await saver.aput(parent, child, {}, {"a": 2, "b": 1},
+                             writes=[("task", "a", "new"), ("other", "boom", 1)])
+        latest = await saver.aget_tuple(thread_config("t"))
+        assert latest is not None and latest.checkpoint.id == parent["configurable"]["checkpoint_id"]
+        assert latest.pending_writes == [("task", "a", "old")]
+        assert query(db, "SELECT count(*) FROM blobs") == [(1,)]
+        # aput_writes is one transaction too.
+        with pytest.raises(CheckpointError, match="injected failure"):
+            await saver.aput_writes(parent, [("x", 1), ("boom", 2)], "task")
+        latest = await saver.aget_tuple(thread_config("t"))
+        assert latest is not None and latest.pending_writes == [("task", "a", "old")]
+        # The connection is usable afterwards: no transaction was left open.
+        await saver.aput(parent, child, {}, {"a": 2, "b": 1}, writes=[("task", "a", "new")])
+        latest = await saver.aget_tuple(parent)
+        assert latest is not None and latest.pending_writes == [("task", "a", "new")]
+
+
+async def test_unchanged_channels_are_not_stored_again(db: Path) -> None:
+    async with SqliteSaver.from_path(db) as saver:
+        values = {f"c{i}": list(range(50)) for i in range(10)}
+        versions = {key: 1 for key in values}
+        config = await saver.aput(thread_config("t"), make_checkpoint(dict(values), dict(versions)), {}, versions)
+        for step in range(2, 7):
+            versions = {**versions, "c0": step}
+            values = {**values, "c0": [step]}
+            config = await saver.aput(config, make_checkpoint(dict(values), dict(versions)), {}, {"c0": step})
+        assert query(db, "SELECT count(*) FROM blobs") == [(15,)]
+        latest = await saver.aget_tuple(thread_config("t"))
+        assert latest is not None and latest.checkpoint.channel_values == values
+
+
+async def test_two_savers_on_one_file(db: Path) -> None:
+    async with SqliteSaver.from_path(db) as one, SqliteSaver.from_path(db) as two:
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as tg:
+                for n in range(6):
+                    tg.start_soon(put_chain, one if n % 2 else two, f"thread-{n}", 5)
+        for saver in (one, two):
+            assert sorted(await saver.alist_threads()) == [f"thread-{n}" for n in range(6)]
+            for n in range(6):
+                assert len([t async for t in saver.alist(thread_config(f"thread-{n}"))]) == 5
+    assert query(db, "SELECT count(*) FROM checkpoints") == [(30,)]
+
+
+async def test_list_pages_through_long_history(db: Path) -> None:
+    async with SqliteSaver.from_path(db) as saver:
+        configs = await put_chain(saver, "t", 120)
+        listed = [t.config async for t in saver.alist(thread_config("t"))]
+        assert listed == configs[::-1]
+        assert [t.metadata["step"] async for t in saver.alist(thread_config("t"), filter={"step": 3})] == [3]
+        newest = [t.metadata["step"] async for t in saver.alist(thread_config("t"), limit=70)]
+        assert newest == list(range(119, 49, -1))
+        everything = [t.config async for t in saver.alist(None, before=configs[60])]
+        assert everything == configs[59::-1]
+
+
+_CHILD = textwrap.dedent(
+    """
+    import json, sys
+    import anyio
+    from streamhil.checkpoint.base import Checkpoint, thread_config
+    from streamhil.checkpoint.sqlite import SqliteSaver
+
+    async def read(saver):
+        found = await saver.aget_tuple(thread_config("from-parent"))
+        return found.checkpoint.channel_values, found.pending_writes
+
+    async def write(saver):
+        checkpoint = Checkpoint(id=sys.argv[3], ts="2024-01-01T00:00:00+00:00",
+                                channel_values={"who": "child", "t": (1, 2)},
+                                channel_versions={"who": 1, "t": 1})
+        await saver.aput(thread_config("from-child"), checkpoint, {"source": "child"}, {"who": 1, "t": 1})
+
+    with SqliteSaver.from_path(sys.argv[1]) as saver:
+        values, writes = anyio.run(read, saver, backend=sys.argv[2])
+        anyio.run(write, saver, backend=sys.argv[2])
+    print(json.dumps({"values": values, "writes": writes}))
+    """
+)
+
+
+@pytest.mark.parametrize("child_backend", ["asyncio", "trio"])
+async def test_another_process_reads_and_writes_the_file(db: Path, child_backend: str) -> None:
+    async with SqliteSaver.from_path(db) as saver:
+        parent = await saver.aput(
+            thread_config("from-parent"), make_checkpoint({"who": "parent"}, {"who": 1}), {}, {"who": 1}
+        )
+        await saver.aput_writes(parent, [("answer", 42)], "task")
+        child_id = make_checkpoint({}, {}).id
+        with anyio.fail_after(60):
+            done = await anyio.run_process(
+                [sys.executable, "-c", _CHILD, str(db), child_backend, child_id], check=False
+            )
+        assert done.returncode == 0, done.stderr.decode()
+        assert json.loads(done.stdout) == {"values": {"who": "parent"}, "writes": [["task", "answer", 42]]}
+        found = await saver.aget_tuple(thread_config("from-child"))
+        assert found is not None
+        assert found.checkpoint.id == child_id
+        assert found.checkpoint.channel_values == {"who": "child", "t": (1, 2)}
+        assert found.metadata == {"source": "child"}
+
+
+@pytest.fixture
+def no_leftover_threads() -> Iterator[None]:
+    """Fail if a connection thread is still running after the test (waiting for it to end).
+
+    aiosqlite's threads are not daemons: one left running would stop the process exiting.
+    (Idle worker threads kept by trio's and anyio's thread caches are daemons.)
+    """
+    before = set(threading.enumerate())
+    yield
+    for thread in set(threading.enumerate()) - before:
+        if thread.daemon:
+            continue
+        thread.join(timeout=5)  # a closed aiosqlite thread ends just after close() returns
+        assert not thread.is_alive(), f"{thread!r} was left running"
+
+
+@pytest.mark.parametrize("backends", [("asyncio", "asyncio", "asyncio"), ("trio", "trio"), ("asyncio", "trio", "asyncio")])
+def test_sync_with_across_event_loops(db: Path, backends: tuple[str, ...], no_leftover_threads: None) -> None:
+    """Each graph.invoke runs its own loop; the saver must follow from one loop to the next."""
+    seen: list[int] = []
+
+    async def step(saver: SqliteSaver, n: int) -> None:
+        latest = await saver.aget_tuple(thread_config("t"))
+        parent = latest.config if latest is not None else thread_config("t")
+        assert (latest.checkpoint.channel_values["n"] if latest else -1) == n - 1
+        await saver.aput(parent, make_checkpoint({"n": n}, {"n": n + 1}), {"step": n}, {"n": n + 1})
+        seen.append(saver._aio.connection_count)
+
+    with SqliteSaver.from_path(db) as saver:
+        for n, backend in enumerate(backends):
+            anyio.run(step, saver, n, backend=backend)
+    assert query(db, "SELECT count(*) FROM checkpoints") == [(len(backends),)]
+    # At most one aiosqlite connection at a time: a dead loop's connection is closed by the next.
+    assert max(seen) <= 1
+    assert saver._aio.connection_count == 0 and not saver._threaded.is_open
