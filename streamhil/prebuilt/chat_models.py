@@ -16,6 +16,7 @@ from __future__ import annotations
 import inspect
 import re
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
@@ -136,7 +137,8 @@ class ScriptedChatModel:
         else:
             raise TypeError("script must be a list of replies or a function (messages, tools) -> reply")
         self.stream = stream
-        self.calls: list[tuple[list[Message], list[dict[str, Any]]]] = []
+        self.calls: deque[tuple[list[Message], list[dict[str, Any]]]] = deque(maxlen=256)
+        """The latest calls (up to 256), as ``(messages, tools)``, for tests to inspect."""
 
     def _pick(self, messages: list[Message], tools: list[dict[str, Any]]) -> Reply:
         if self._fn is not None:

@@ -148,7 +148,7 @@ def parse_human_response(answer: Any, config: Mapping[str, Any], tool: Tool) -> 
         return Decision("response", text=args)
     if kind == "edit":
         return Decision("edit", args=_edited_args(args, tool))
-    return Decision(kind)
+    return Decision("accept" if kind == "accept" else "ignore")
 
 
 def _edited_args(args: Any, tool: Tool) -> dict[str, Any]:
