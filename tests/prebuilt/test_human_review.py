@@ -271,3 +271,43 @@ def test_seed_wrapper_example_with_the_sync_api() -> None:
     chunks = list(agent.stream(Command(resume=[{"type": "edit", "args": {"args": {"hotel_name": "McKittrick Hotel"}}}]), config))
     assert chunks[0]["tools"]["messages"][0]["content"] == "Successfully booked a stay at McKittrick Hotel."
     assert chunks[-1]["agent"]["messages"][0]["content"] == "Booked."
+
+
+async def test_parallel_reviews_survive_a_restart_on_sqlite(tmp_path: Any) -> None:
+    from streamhil.checkpoint.sqlite import SqliteSaver
+
+    booked: list[str] = []
+
+    def book_hotel(hotel_name: str) -> str:
+        """Book a hotel"""
+        booked.append(hotel_name)
+        return f"Successfully booked a stay at {hotel_name}."
+
+    def build(saver: Any) -> Any:
+        script = [{"content": "", "tool_calls": [
+            {"name": "book_hotel", "args": {"hotel_name": "Ritz"}},
+            {"name": "book_hotel", "args": {"hotel_name": "Savoy"}},
+        ]}, "Done."]
+        return create_react_agent(ScriptedChatModel(script), [add_human_in_the_loop(book_hotel)], checkpointer=saver)
+
+    path = tmp_path / "agent.sqlite"
+    config = thread()
+    with anyio.fail_after(10):
+        async with SqliteSaver.from_path(path) as saver:
+            pending = await start(build(saver), config)
+        assert len(pending) == 2
+        async with SqliteSaver.from_path(path) as saver:  # a new process would see the same
+            agent = build(saver)
+            snapshot = await agent.aget_state(config)
+            assert sorted(i.id for i in snapshot.interrupts) == sorted(i.id for i in pending)
+            savoy = next(i for i in snapshot.interrupts if i.value[0]["action_request"]["args"]["hotel_name"] == "Savoy")
+            out = await resume(agent, config, {savoy.id: [{"type": "response", "args": "No Savoy, thanks."}]})
+            (ritz,) = out["__interrupt__"]
+        async with SqliteSaver.from_path(path) as saver:
+            out = await resume(build(saver), config, {ritz.id: [{"type": "accept"}]})
+    assert booked == ["Ritz"]
+    assert [m["content"] for m in out["messages"] if m["role"] == "tool"] == [
+        "Successfully booked a stay at Ritz.",
+        "No Savoy, thanks.",
+    ]
+    assert out["messages"][-1]["content"] == "Done."
