@@ -163,7 +163,14 @@ def _encode_datetime(x: dt.datetime) -> dict[str, Any]:
     tz = x.tzinfo
     if isinstance(tz, ZoneInfo) and tz.key:
         return {TAG: "datetime", "v": x.replace(tzinfo=None).isoformat(), "zone": tz.key, "fold": x.fold}
-    return {TAG: "datetime", "v": x.isoformat()}
+    return _with_fold({TAG: "datetime", "v": x.isoformat()}, x.fold)
+
+
+def _with_fold(tagged: dict[str, Any], fold: int) -> dict[str, Any]:
+    """isoformat() drops ``fold`` (which of two repeated wall times); keep it when set."""
+    if fold:
+        tagged["fold"] = fold
+    return tagged
 
 
 _ENCODERS: dict[type, Callable[[Any], Any]] = {
@@ -174,7 +181,7 @@ _ENCODERS: dict[type, Callable[[Any], Any]] = {
     bytearray: lambda x: {TAG: "bytearray", "v": base64.b64encode(x).decode()},
     dt.datetime: _encode_datetime,
     dt.date: lambda x: {TAG: "date", "v": x.isoformat()},
-    dt.time: lambda x: {TAG: "time", "v": x.isoformat()},
+    dt.time: lambda x: _with_fold({TAG: "time", "v": x.isoformat()}, x.fold),
     dt.timedelta: lambda x: {TAG: "timedelta", "v": [x.days, x.seconds, x.microseconds]},
     uuid.UUID: lambda x: {TAG: "uuid", "v": str(x)},
     Decimal: lambda x: {TAG: "decimal", "v": str(x)},
@@ -331,8 +338,8 @@ def _decode_list(x: dict[str, Any]) -> list[Any]:
 def _decode_datetime(x: dict[str, Any]) -> dt.datetime:
     value = dt.datetime.fromisoformat(x["v"])
     if "zone" in x:
-        value = value.replace(tzinfo=ZoneInfo(x["zone"]), fold=x["fold"])
-    return value
+        value = value.replace(tzinfo=ZoneInfo(x["zone"]))
+    return value.replace(fold=x.get("fold", 0))
 
 
 def _decode_dataclass(x: dict[str, Any]) -> Any:
@@ -364,7 +371,7 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "bytearray": lambda x: bytearray(base64.b64decode(x["v"])),
     "datetime": _decode_datetime,
     "date": lambda x: dt.date.fromisoformat(x["v"]),
-    "time": lambda x: dt.time.fromisoformat(x["v"]),
+    "time": lambda x: dt.time.fromisoformat(x["v"]).replace(fold=x.get("fold", 0)),
     "timedelta": lambda x: dt.timedelta(days=x["v"][0], seconds=x["v"][1], microseconds=x["v"][2]),
     "uuid": lambda x: uuid.UUID(x["v"]),
     "decimal": lambda x: Decimal(x["v"]),

@@ -117,6 +117,8 @@ def assert_same(got: Any, want: Any, path: str = "value") -> None:
             assert_same(getattr(got, field.name), getattr(want, field.name), f"{path}.{field.name}")
     elif isinstance(want, dt.datetime):
         assert (got, got.tzinfo, got.fold) == (want, want.tzinfo, want.fold), path
+    elif isinstance(want, dt.time):
+        assert (got, got.tzinfo, got.fold) == (want, want.tzinfo, want.fold), path
     elif isinstance(want, float) and want != want:
         assert got != got, path
     else:

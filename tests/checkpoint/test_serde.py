@@ -187,6 +187,7 @@ _scalars = (
     | st.binary()
     | st.datetimes(timezones=st.none() | st.timezones())
     | st.dates()
+    | st.times(timezones=st.none() | st.just(dt.timezone.utc))
     | st.uuids()
     | st.decimals(allow_nan=False)
     | st.timedeltas()
@@ -238,4 +239,6 @@ def test_decimal_and_time_details() -> None:
         assert str(round_trip(d)) == str(d)
     t = dt.time(1, 2, 3, tzinfo=dt.timezone(dt.timedelta(hours=-3)))
     assert round_trip(t).utcoffset() == dt.timedelta(hours=-3)
+    assert round_trip(dt.time(1, fold=1)).fold == 1
+    assert round_trip(dt.datetime(2000, 1, 1, fold=1)).fold == 1
     assert round_trip(uuid.UUID(int=5)) == uuid.UUID(int=5)
