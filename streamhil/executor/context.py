@@ -31,7 +31,7 @@ class TaskContext:
     step: int
     path: tuple[Any, ...]
     triggers: tuple[str, ...]
-    answers: list[Any]  # answers already given to this task's interrupts, by position
+    answers: dict[int, Any]  # answers already given to this task's interrupts, by position
     consumed: list[str] = field(default_factory=list)  # interrupt ids answered during this execution
     counter: int = 0  # interrupt() calls made during this execution
     subgraph_calls: int = 0  # subgraphs invoked from inside this task, for their namespaces
@@ -64,13 +64,13 @@ def interrupt(value: Any = None) -> Any:
     ctx = _require("interrupt()")
     index = ctx.counter
     ctx.counter += 1
-    if index < len(ctx.answers):
+    if index in ctx.answers:
         return ctx.answers[index]
     iid = interrupt_id(ctx.ns, index)
     resume_map = ctx.run.resume_map
     if iid in resume_map:
         answer = resume_map[iid]
-        ctx.answers.append(answer)
+        ctx.answers[index] = answer
         ctx.consumed.append(iid)
         return answer
     raise GraphInterrupt(

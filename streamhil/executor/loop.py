@@ -59,7 +59,7 @@ class TaskState:
     writes: list[tuple[str, Any]]
     finished: bool
     interrupts: list[Interrupt]
-    answers: list[Any]
+    answers: dict[int, Any]
     error: str | None
 
 
@@ -135,13 +135,13 @@ def load_view(graph: Any, saved: CheckpointTuple, checkpoint_ns: str) -> ThreadV
         writes = by_task.get(task.id, [])
         finished = any(ch not in CONTROL for ch, _ in writes)
         interrupts: list[Interrupt] = []
-        answers: list[Any] = []
+        answers: dict[int, Any] = {}
         error = None
         for ch, value in writes:
             if ch == INTERRUPT:
                 interrupts = list(value)
             elif ch == RESUME:
-                answers = list(value)
+                answers = {int(k): v for k, v in value}
             elif ch == ERROR:
                 error = value
         states.append(TaskState(task, writes, finished, interrupts, answers, error))
@@ -576,15 +576,20 @@ class Loop:
 def task_writes(result: TaskResult) -> list[tuple[str, Any]]:
     """What is saved for a task: its state writes and routes, or its interrupt, with its answers."""
     if result.status == "interrupt":
-        return [(INTERRUPT, list(result.interrupts)), (RESUME, list(result.answers))]
+        return [(INTERRUPT, list(result.interrupts)), (RESUME, _answer_pairs(result.answers))]
     writes = list(result.writes)
     if result.routes:
         writes.append((ROUTES, list(result.routes)))
     if not writes:
         writes.append((NO_WRITES, None))
     if result.answers:
-        writes.append((RESUME, list(result.answers)))
+        writes.append((RESUME, _answer_pairs(result.answers)))
     return writes
+
+
+def _answer_pairs(answers: dict[int, Any]) -> list[list[Any]]:
+    """A task's answers as ``[[index, value], ...]`` (JSON objects only have string keys)."""
+    return [[k, answers[k]] for k in sorted(answers)]
 
 
 async def record_command(graph: Any, scope: RunScope, view: ThreadView, command: Command) -> list[Interrupt]:
@@ -609,7 +614,7 @@ async def record_command(graph: Any, scope: RunScope, view: ThreadView, command:
                     pending_ids=tuple(by_id),
                 )
             consumed = {
-                interrupt_id(t.task.ns, k) for t in view.tasks for k in range(len(t.answers))
+                interrupt_id(t.task.ns, k) for t in view.tasks for k in t.answers
             }
             already = [iid for iid in resume_map if iid in view.resume_map or iid in consumed]
             if already:

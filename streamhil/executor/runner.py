@@ -35,7 +35,7 @@ class TaskResult:
     routes: list[str | Send] = field(default_factory=list)
     update: Any = None  # what the ``updates`` stream shows for this task
     interrupts: tuple[Interrupt, ...] = ()
-    answers: list[Any] = field(default_factory=list)
+    answers: dict[int, Any] = field(default_factory=dict)
     consumed: list[str] = field(default_factory=list)
     error: BaseException | None = None
 
@@ -159,13 +159,13 @@ async def run_task(
     spec: NodeSpec,
     task: Task,
     values: dict[str, Any],
-    answers: list[Any],
+    answers: dict[int, Any],
     step: int,
     inline: bool = False,
 ) -> TaskResult:
     """Run one task to its end; retries follow the node's RetryPolicy."""
     graph = scope.graph
-    ctx = TaskContext(scope, task.id, task.name, task.ns, step, task.path, task.triggers, list(answers))
+    ctx = TaskContext(scope, task.id, task.name, task.ns, step, task.path, task.triggers, dict(answers))
     if task.kind == "push":
         arg = task.arg
     else:
