@@ -1,0 +1,168 @@
+"""What callers iterate: :class:`Run` (one run and the resumes that continue it) and
+:class:`ThreadWatch` (every event of a thread)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from anyio.abc import ObjectReceiveStream, ObjectSendStream
+
+from streamhil.protocol import UNSET, BaseEvent, InterruptInfo, ResumeResult, SubscribeResult
+
+from .events import ResyncEvent
+
+if TYPE_CHECKING:
+    from .client import Client
+
+__all__ = ["Run", "ThreadWatch", "Failure", "ClientEvent"]
+
+ClientEvent = BaseEvent | ResyncEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Put in a listener's stream to make its iterator raise ``error``."""
+
+    error: BaseException
+
+
+class _Listening:
+    """An async iterator over one listener stream the client feeds."""
+
+    def __init__(
+        self, client: Client, thread_id: str, listener: tuple[ObjectSendStream[Any], ObjectReceiveStream[Any]]
+    ) -> None:
+        self._client = client
+        self.thread_id = thread_id
+        self._send, self._stream = listener
+
+    async def _next(self) -> ClientEvent:
+        try:
+            item = await self._stream.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError):  # the client closed
+            raise StopAsyncIteration from None
+        if isinstance(item, Failure):
+            raise item.error
+        return item  # type: ignore[no-any-return]
+
+    async def aclose(self) -> None:
+        """Stop receiving events (the server subscription is kept for other listeners)."""
+        self._client._remove_listener(self.thread_id, self._send)
+        await self._stream.aclose()
+
+    async def __aenter__(self) -> Any:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+class Run(_Listening):
+    """A run and the runs that continue it through :meth:`resume`.
+
+    ``async for event in run`` yields the thread's events from the run's start on, and ends after
+    the terminal event of the current run (``run_done``, ``run_error``, ``run_cancelled``, or
+    ``run_interrupted`` when nothing resumed it before the next event is asked for).
+    A :class:`ResyncEvent` whose status is not ``running`` ends it the same way.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        thread_id: str,
+        run_id: str,
+        seq: int,
+        queued: bool,
+        listener: tuple[ObjectSendStream[Any], ObjectReceiveStream[Any]],
+    ) -> None:
+        super().__init__(client, thread_id, listener)
+        self.run_id = run_id
+        self.seq = seq
+        self.queued = queued
+        self._ended: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Run(thread_id={self.thread_id!r}, run_id={self.run_id!r})"
+
+    @property
+    def interrupts(self) -> tuple[InterruptInfo, ...]:
+        """The interrupts pending on the thread, as far as this client has seen."""
+        return self._client.pending_interrupts(self.thread_id)
+
+    def __aiter__(self) -> Run:
+        return self
+
+    async def __anext__(self) -> ClientEvent:
+        if self._ended is not None and self._ended == self.run_id:
+            raise StopAsyncIteration
+        event = await self._next()
+        if isinstance(event, ResyncEvent):
+            if event.status != "running":
+                self._ended = self.run_id
+        elif event.is_terminal and event.run_id == self.run_id:
+            self._ended = self.run_id
+        return event
+
+    async def resume(
+        self,
+        value: Any = UNSET,
+        /,
+        *,
+        answers: Mapping[str, Any] | None = None,
+        interrupt_id: str | None = None,
+        update: Any = None,
+        goto: str | list[str] | tuple[str, ...] | None = None,
+        stream_modes: tuple[str, ...] | list[str] | None = None,
+        if_busy: str = "reject",
+    ) -> ResumeResult:
+        """Answer pending interrupts on this connection; this handle then follows the new run.
+
+        ``value`` alone answers the single pending interrupt; with ``interrupt_id`` it answers
+        that one. A mapping whose keys are all pending interrupt ids is sent as ``answers``
+        (so ``run.resume({id: value})`` works); ``answers=`` says so explicitly.
+        """
+        result = await self._client._send_resume(
+            self.thread_id,
+            value,
+            answers=answers,
+            interrupt_id=interrupt_id,
+            update=update,
+            goto=goto,
+            stream_modes=stream_modes,
+            if_busy=if_busy,
+        )
+        self.run_id = result.run_id
+        self.queued = result.queued
+        return result
+
+    async def cancel(self) -> None:
+        """Cancel the current run (disconnecting does not)."""
+        await self._client.cancel(self.thread_id, self.run_id)
+
+
+class ThreadWatch(_Listening):
+    """Every event of a thread, from the subscription on; ends only when closed."""
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        thread_id: str,
+        result: SubscribeResult,
+        listener: tuple[ObjectSendStream[Any], ObjectReceiveStream[Any]],
+    ) -> None:
+        super().__init__(client, thread_id, listener)
+        self.result = result
+
+    def __repr__(self) -> str:
+        return f"ThreadWatch(thread_id={self.thread_id!r})"
+
+    def __aiter__(self) -> ThreadWatch:
+        return self
+
+    async def __anext__(self) -> ClientEvent:
+        return await self._next()
