@@ -1,0 +1,131 @@
+"""``streamhil-server``: serve graphs over WebSocket with uvicorn.
+
+    streamhil-server --demo --db demo.sqlite
+    streamhil-server app.py:graph review=other.py:graph2 --db streamhil.db --token alice:s3cret
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from .registry import GraphLoadError, GraphRegistry, load_reference
+from .settings import ServerSettings
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="streamhil-server",
+        description="Serve streamhil graphs over one WebSocket per client (chat UI at /, dashboard at /dashboard).",
+    )
+    parser.add_argument("graphs", nargs="*", metavar="[NAME=]FILE.py:ATTR",
+                        help="graphs to serve: 'app.py:graph', 'pkg.module:graph', or 'name=app.py:graph'")
+    parser.add_argument("--demo", action="store_true", help="also serve the demo graphs (approve, tool_review, ...)")
+    parser.add_argument("--db", metavar="PATH", help="SQLite file for checkpoints and event logs (default: in memory)")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to bind; 0 picks a free one (default: 8000)")
+    parser.add_argument("--token", action="append", default=[], metavar="[IDENTITY:]TOKEN",
+                        help="accept this token (repeatable); without any, the server is open to everyone")
+    parser.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
+                        help="a browser origin allowed besides the server's own ('*' for any)")
+    parser.add_argument("--max-send-queue", type=int, default=None, metavar="N",
+                        help="frames buffered per connection before a slow client is closed with 4008")
+    parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    return parser
+
+
+def _tokens(values: Sequence[str]) -> dict[str, str] | None:
+    tokens: dict[str, str] = {}
+    for value in values:
+        identity, sep, token = value.partition(":")
+        if not sep:
+            identity, token = "user", value
+        if not identity or not token:
+            raise SystemExit(f"streamhil-server: --token {value!r}: expected IDENTITY:TOKEN or TOKEN")
+        tokens[token] = identity
+    return tokens or None
+
+
+def _registry(args: argparse.Namespace) -> GraphRegistry:
+    registry = GraphRegistry()
+    try:
+        if args.demo:
+            from .demo_graphs import demo_graphs
+
+            for name, (graph, description) in demo_graphs().items():
+                registry.add(name, graph, description)
+        for ref in args.graphs:
+            name, graph = load_reference(ref)
+            registry.add(name, graph)
+    except GraphLoadError as exc:
+        raise SystemExit(f"streamhil-server: {exc}") from None
+    if not len(registry):
+        raise SystemExit("streamhil-server: no graphs to serve: name some (app.py:graph) or pass --demo")
+    return registry
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise SystemExit(f"streamhil-server: cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the command line and serve until interrupted."""
+    args = build_parser().parse_args(argv)
+    import uvicorn
+
+    from .app import create_app
+
+    registry = _registry(args)
+    settings = ServerSettings(
+        allowed_origins=tuple(args.allow_origin),
+        **({"max_send_queue": args.max_send_queue} if args.max_send_queue else {}),
+    )
+    sock = _bind(args.host, args.port)
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    base = f"http://{shown}:{port}"
+
+    def announce() -> None:
+        store = f"SQLite file {args.db}" if args.db else "memory (nothing survives a restart; use --db)"
+        print(f"streamhil-server listening on {base} (graphs: {', '.join(registry.names())}; store: {store})", flush=True)
+        print(f"  chat UI:    {base}/", flush=True)
+        print(f"  dashboard:  {base}/dashboard", flush=True)
+        print(f"  WebSocket:  ws://{shown}:{port}/ws", flush=True)
+
+    app = create_app(registry, db=args.db, tokens=_tokens(args.token), settings=settings, on_startup=announce)
+    config: dict[str, Any] = {
+        "log_level": args.log_level,
+        "ws_max_size": settings.max_frame_bytes * 4,
+        "ws_ping_interval": settings.heartbeat_interval_ms / 1000,
+        "ws_ping_timeout": settings.heartbeat_interval_ms / 1000,
+        "lifespan": "on",
+        "timeout_graceful_shutdown": 5,
+    }
+    server = uvicorn.Server(uvicorn.Config(app, **config))
+    try:
+        import asyncio
+
+        asyncio.run(server.serve(sockets=[sock]))
+    except KeyboardInterrupt:  # pragma: no cover - interactive
+        pass
+    finally:
+        sock.close()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(sys.argv[1:])

@@ -1,0 +1,95 @@
+"""``create_app()``: the Starlette application (WebSocket at ``/ws``, ``/healthz``, ``/metrics``,
+the browser UI) whose lifespan owns the server's :class:`~.runtime.Runtime`.
+
+Mount it inside another Starlette or FastAPI app by handing its lifespan to the host (Starlette
+does not run a mounted app's lifespan)::
+
+    hil = create_app(graphs={"approve": graph})
+    host = Starlette(routes=[Mount("/hil", app=hil)], lifespan=hil.router.lifespan_context)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket
+from streamhil.checkpoint.base import BaseCheckpointSaver
+
+from .auth import Authenticator
+from .connection import Connection
+from .metrics import prometheus_text
+from .registry import GraphRegistry
+from .runtime import Runtime
+from .settings import ServerSettings
+from .web import web_routes
+
+__all__ = ["create_app"]
+
+
+def create_app(
+    graphs: Mapping[str, Any] | GraphRegistry | None = None,
+    *,
+    db: str | None = None,
+    checkpointer: BaseCheckpointSaver | None = None,
+    tokens: Mapping[str, str] | Callable[[str], str | None] | None = None,
+    settings: ServerSettings | None = None,
+    web: bool = True,
+    on_startup: Callable[[], None] | None = None,
+) -> Starlette:
+    """A Starlette app serving ``graphs`` (name → compiled graph).
+
+    ``db`` is a SQLite file for checkpoints and the event logs (``None``: in memory);
+    ``checkpointer`` overrides the saver. ``tokens`` maps tokens to identities (or is a
+    function doing so); without it anyone may connect. ``on_startup`` is called once the
+    server is ready (runs recovered). ``app.state.runtime`` is the :class:`~.runtime.Runtime`.
+    """
+    registry = graphs if isinstance(graphs, GraphRegistry) else GraphRegistry(graphs)
+    runtime = Runtime(
+        registry, db=db, checkpointer=checkpointer, settings=settings, auth=Authenticator(tokens)
+    )
+    running = {"yes": False}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any = None) -> AsyncIterator[None]:
+        async with runtime:
+            running["yes"] = True
+            if on_startup is not None:
+                on_startup()
+            try:
+                yield
+            finally:
+                running["yes"] = False
+
+    async def websocket_endpoint(websocket: WebSocket) -> None:
+        if not running["yes"]:
+            await websocket.close(code=1013)  # try again later: the server is not started
+            return
+        await Connection(websocket, runtime).serve()
+
+    async def healthz(request: Request) -> Response:
+        if not running["yes"]:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        return JSONResponse({"status": "ok", "epoch": runtime.store.epoch, "graphs": registry.names()})
+
+    async def metrics(request: Request) -> Response:
+        stats = runtime.statistics()
+        if request.query_params.get("format") == "prometheus":
+            return PlainTextResponse(prometheus_text(stats), media_type="text/plain; version=0.0.4")
+        return JSONResponse(stats.to_json())
+
+    routes: list[BaseRoute] = [
+        WebSocketRoute("/ws", websocket_endpoint),
+        Route("/healthz", healthz),
+        Route("/metrics", metrics),
+    ]
+    if web:
+        routes += web_routes()
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.runtime = runtime
+    return app

@@ -1,0 +1,387 @@
+"""One WebSocket: pumps frames between Starlette's WebSocket and a sans-I/O ServerSession.
+
+A reader feeds client frames to the session and dispatches commands; a writer drains the
+connection's bounded send queue to the socket. Replies, errors and events all go through that
+one queue, so they leave in the order they were produced. Commands on one thread run one after
+the other (a *lane* per thread); commands on different threads run side by side, so a slow
+command on one thread never holds up another. When the queue overflows, the connection is
+closed with 4008 (``slow_consumer``) without ever blocking the run that produced the events.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from anyio.abc import TaskGroup
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from streamhil.protocol import (
+    Cancel,
+    CancelResult,
+    CloseCode,
+    ErrorCode,
+    GetHistory,
+    GetState,
+    Hello,
+    InvalidState,
+    Limits,
+    ListGraphs,
+    ListThreads,
+    Ping,
+    Resume,
+    ServerSession,
+    SessionState,
+    StartRun,
+    Subscribe,
+    Unsubscribe,
+    UpdateState,
+)
+from streamhil.protocol.session import ConnectionClosed
+
+from .errors import CommandError
+from .hub import CursorError, Subscription
+from .runs import Accepted
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+__all__ = ["Connection"]
+
+logger = logging.getLogger("streamhil_server.connection")
+
+_SERVER_INFO = {"name": "streamhil", "version": "0.1.0"}
+
+
+class _Overflow(Exception):
+    pass
+
+
+class Connection:
+    """Serves one client socket until it closes."""
+
+    def __init__(self, websocket: WebSocket, runtime: Runtime) -> None:
+        self.ws = websocket
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.id = uuid.uuid4().hex[:12]
+        self.session = ServerSession(max_frame_bytes=self.settings.max_frame_bytes)
+        self.identity: str | None = None
+        self.subscriptions: dict[str, Subscription] = {}
+        self.frames_sent = 0
+        self.slow = False
+        self._send, self._receive = anyio.create_memory_object_stream[str](self.settings.max_send_queue)
+        self._lanes: dict[str, deque[Any]] = {}
+        self._tg: TaskGroup | None = None
+        self._close: tuple[int, str] | None = None
+        self._writer_done = anyio.Event()
+        self._log = logging.LoggerAdapter(logger, {"connection": self.id})
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        """Accept the socket (or refuse it with 403), then run until either side closes."""
+        if not self.runtime.origin_allowed(self.ws):
+            await self.ws.close(code=1008)  # before accept: the server answers HTTP 403
+            return
+        upgrade_identity = self.runtime.auth.from_upgrade(self.ws)
+        await self.ws.accept()
+        self.runtime.connections[self.id] = self
+        try:
+            async with anyio.create_task_group() as tg:
+                self._tg = tg
+                tg.start_soon(self._write_loop)
+                drain = await self._read_loop(upgrade_identity)
+                self._send.close()  # the writer sends what is queued, then ends
+                if drain:
+                    with anyio.move_on_after(self.settings.close_timeout):
+                        await self._writer_done.wait()
+                tg.cancel_scope.cancel()
+        finally:
+            for sub in self.subscriptions.values():
+                sub.close()
+            self.subscriptions.clear()
+            self.runtime.connections.pop(self.id, None)
+            await self._close_socket()
+
+    async def _close_socket(self) -> None:
+        if self._close is None and not self.slow:
+            return
+        with anyio.move_on_after(self.settings.close_timeout, shield=True):
+            try:
+                if self.slow:
+                    # best effort: the queue is full, so the error goes straight to the socket
+                    await self.ws.send_text(
+                        _error_frame(ErrorCode.SLOW_CONSUMER, "send queue overflowed; reconnect and replay from your last seq")
+                    )
+                    code, reason = int(CloseCode.SLOW_CONSUMER), "slow consumer"
+                else:
+                    assert self._close is not None
+                    code, reason = self._close
+                await self.ws.close(code=code, reason=reason)
+            except (RuntimeError, OSError, WebSocketDisconnect):
+                pass  # the client is gone already
+
+    # --- reading -------------------------------------------------------------------------------
+
+    async def _read_loop(self, upgrade_identity: str | None) -> bool:
+        """Read until the client leaves (returns False) or the session closes (returns True)."""
+        hb = self.settings.heartbeat_interval_ms / 1000 * 3
+        while self.session.state is not SessionState.CLOSED:
+            timeout = self.settings.hello_timeout if self.session.hello is None else hb
+            with anyio.move_on_after(timeout) as scope:
+                message = await self.ws.receive()
+            if scope.cancelled_caught:
+                if self.session.hello is None:
+                    self.session.fail(CloseCode.HELLO_TIMEOUT, "no hello in time")
+                else:
+                    self.session.fail(CloseCode.HEARTBEAT_TIMEOUT, "nothing received for 3 heartbeat intervals")
+                self._flush()
+                break
+            kind = message["type"]
+            if kind == "websocket.disconnect":
+                self.session.receive_close(message.get("code"), message.get("reason") or "")
+                return False
+            if message.get("text") is not None:
+                self.session.receive_text(message["text"])
+            elif message.get("bytes") is not None:
+                self.session.receive_bytes(message["bytes"])
+            for event in self.session.events_received():
+                self._dispatch(event, upgrade_identity)
+            self._flush()
+        if self.session.close_code is not None and self._close is None:
+            self._close = (int(self.session.close_code), self.session.close_reason)
+        return True
+
+    def _dispatch(self, event: Any, upgrade_identity: str | None) -> None:
+        if isinstance(event, Hello):
+            self._welcome(event, upgrade_identity)
+        elif isinstance(event, ConnectionClosed):
+            return
+        else:
+            self._enqueue(event)
+
+    def _welcome(self, hello: Hello, upgrade_identity: str | None) -> None:
+        auth = self.runtime.auth
+        identity = auth.identify(hello.token) if hello.token else upgrade_identity
+        if identity is None:
+            reason = "token rejected" if hello.token else "no credentials: send a token in hello or authenticate the upgrade"
+            self.session.fail(CloseCode.UNAUTHENTICATED, reason)
+            return
+        self.identity = identity
+        self.session.send_welcome(
+            session_id=self.id,
+            epoch=self.runtime.store.epoch,
+            identity=None if auth.open else identity,
+            limits=Limits(
+                max_frame_bytes=self.settings.max_frame_bytes,
+                heartbeat_interval_ms=self.settings.heartbeat_interval_ms,
+                max_send_queue=self.settings.max_send_queue,
+            ),
+            server=_SERVER_INFO,
+        )
+
+    def _enqueue(self, command: Any) -> None:
+        """Run ``command``: after earlier commands of its thread, beside those of other threads."""
+        assert self._tg is not None
+        thread_id = getattr(command, "thread_id", None)
+        if thread_id is None:
+            self._tg.start_soon(self._handle, command)
+            return
+        lane = self._lanes.get(thread_id)
+        if lane is not None:
+            lane.append(command)
+            return
+        self._lanes[thread_id] = deque([command])
+        self._tg.start_soon(self._run_lane, thread_id)
+
+    async def _run_lane(self, thread_id: str) -> None:
+        lane = self._lanes[thread_id]
+        try:
+            while lane:
+                await self._handle(lane[0])
+                lane.popleft()
+        finally:
+            del self._lanes[thread_id]
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        """Move the session's frames into the send queue; overflow closes the connection."""
+        if self.slow:
+            self.session.data_to_send()
+            return
+        for frame in self.session.data_to_send():
+            try:
+                self._send.send_nowait(frame)
+            except anyio.WouldBlock:
+                self._overflow()
+                return
+            except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+                return
+
+    def _overflow(self) -> None:
+        self.slow = True
+        self.runtime.slow_consumers += 1
+        self._log.info("send queue of %d frames overflowed: closing with 4008", self.settings.max_send_queue)
+        self.session.close(CloseCode.SLOW_CONSUMER, "slow consumer")
+        for sub in self.subscriptions.values():
+            sub.close()
+        if self._tg is not None:
+            self._tg.cancel_scope.cancel()
+
+    def deliver(self, frame: str) -> None:
+        """A thread event for this connection (called by the hub; never blocks)."""
+        if self.session.state is not SessionState.OPEN or self.slow:
+            return
+        self.session.send_event_frame(frame)
+        self._flush()
+
+    async def _write_loop(self) -> None:
+        try:
+            async with self._receive:
+                async for frame in self._receive:
+                    await self.ws.send_text(frame)
+                    self.frames_sent += 1
+        except (WebSocketDisconnect, OSError, RuntimeError):
+            if self._tg is not None:  # the client is gone: stop reading too
+                self._tg.cancel_scope.cancel()
+        finally:
+            self._writer_done.set()
+
+    # --- commands ------------------------------------------------------------------------------
+
+    async def _handle(self, command: Any) -> None:
+        try:
+            await self._execute(command)
+        except CommandError as exc:
+            self._answer_error(command.id, exc.code, exc.message, path=exc.path, details=exc.details)
+        except Exception:
+            self._log.exception("command %s failed", command.type.value)
+            self._answer_error(command.id, ErrorCode.INTERNAL_ERROR, f"the server failed handling {command.type.value}")
+        self._flush()
+
+    def _answer_error(self, id: str, code: ErrorCode, message: str, **kw: Any) -> None:
+        if self.session.state is SessionState.OPEN and id in self.session.pending_ids:
+            self.session.send_error(id, code, message, **kw)
+
+    def _reply(self, id: str, result: Any) -> None:
+        if self.session.state is SessionState.OPEN:
+            try:
+                self.session.send_reply(id, result)
+            except InvalidState:
+                return
+            self._flush()
+
+    async def _execute(self, command: Any) -> None:
+        identity = self.identity
+        assert identity is not None
+        runs = self.runtime.runs
+        if isinstance(command, StartRun):
+            await runs.start_run(identity, command, on_accepted=lambda acc: self._accepted(command.id, acc, None))
+        elif isinstance(command, Resume):
+            await runs.resume(identity, command, on_accepted=lambda acc: self._accepted(command.id, acc, acc.answered))
+        elif isinstance(command, Cancel):
+            run_id = await runs.cancel(identity, command.thread_id, command.run_id)
+            self._reply(command.id, CancelResult(run_id=run_id, thread_id=command.thread_id))
+        elif isinstance(command, Subscribe):
+            await self._subscribe(command)
+        elif isinstance(command, Unsubscribe):
+            sub = self.subscriptions.pop(command.thread_id, None)
+            if sub is None:
+                raise CommandError(
+                    ErrorCode.NOT_SUBSCRIBED, f"this connection does not watch thread {command.thread_id}", path="thread_id"
+                )
+            sub.close()
+            self._reply(command.id, {"thread_id": command.thread_id})
+        elif isinstance(command, GetState):
+            state = await runs.get_state(identity, command.thread_id, command.checkpoint_id)
+            self._reply(command.id, {"state": state})
+        elif isinstance(command, GetHistory):
+            history = await runs.get_history(identity, command.thread_id, command.limit, command.before)
+            self._reply(command.id, {"history": history})
+        elif isinstance(command, UpdateState):
+            checkpoint_id, seq = await runs.update_state(
+                identity, command.thread_id, command.values, command.as_node, command.checkpoint_id
+            )
+            self._reply(command.id, {"thread_id": command.thread_id, "checkpoint_id": checkpoint_id, "seq": seq})
+        elif isinstance(command, ListThreads):
+            threads = runs.list_threads(identity, command.status, command.graph, command.limit, command.offset)
+            self._reply(command.id, {"threads": threads})
+        elif isinstance(command, ListGraphs):
+            graphs = [entry.info().to_wire() for entry in runs.registry.entries()]
+            self._reply(command.id, {"graphs": graphs})
+        elif isinstance(command, Ping):
+            self._reply(command.id, {"payload": command.payload})
+        else:  # pragma: no cover - the session only yields known commands
+            raise CommandError(ErrorCode.UNKNOWN_TYPE, f"unknown command {command!r}")
+
+    def _accepted(self, id: str, acc: Accepted, answered: tuple[str, ...] | None) -> None:
+        """Reply to a start_run/resume and watch its thread; runs before the run can emit."""
+        if self.session.state is not SessionState.OPEN or self.slow:
+            return  # the client left meanwhile; the run goes on
+        sub = None
+        if acc.thread_id not in self.subscriptions:
+            sub = self.runtime.hub.subscribe_live(acc.thread_id, self.deliver, acc.seq + 1)
+            self.subscriptions[acc.thread_id] = sub
+        result: dict[str, Any] = {"run_id": acc.run_id, "thread_id": acc.thread_id, "seq": acc.seq, "queued": acc.queued}
+        if answered is not None:
+            result["answered"] = list(answered)
+        self._reply(id, result)
+        if sub is not None:
+            sub.go_live()
+
+    async def _subscribe(self, cmd: Subscribe) -> None:
+        runs, hub = self.runtime.runs, self.runtime.hub
+        thread = runs.visible(self.identity or "", cmd.thread_id)
+        if cmd.thread_id in self.subscriptions:
+            raise CommandError(ErrorCode.ALREADY_SUBSCRIBED, f"this connection already watches thread {cmd.thread_id}", path="thread_id")
+        epoch = self.runtime.store.epoch
+        reason: str | None = None
+        sub: Subscription | None = None
+        replayed = 0
+        if cmd.after is not None and cmd.epoch is not None and cmd.epoch != epoch:
+            reason = "epoch_changed"
+        else:
+            try:
+                sub, replayed = await hub.subscribe(cmd.thread_id, self.deliver, cmd.after)
+            except CursorError as exc:
+                reason = exc.reason
+        result: dict[str, Any]
+        if reason is not None:
+            sub = hub.subscribe_live(cmd.thread_id, self.deliver, hub.head(cmd.thread_id) + 1)
+            self.subscriptions[cmd.thread_id] = sub
+            try:
+                state = await runs.current_state(thread)
+            except BaseException:
+                sub.close()
+                self.subscriptions.pop(cmd.thread_id, None)
+                raise
+            head = sub.next_seq - 1
+            result = {
+                "thread_id": cmd.thread_id, "epoch": epoch, "head_seq": head, "status": thread.status,
+                "replayed": 0, "resync": True, "reason": reason, "state": state,
+                "interrupts": list(thread.record.interrupts),
+            }
+        else:
+            assert sub is not None
+            self.subscriptions[cmd.thread_id] = sub
+            head = (cmd.after + replayed) if cmd.after is not None else sub.next_seq - 1
+            result = {
+                "thread_id": cmd.thread_id, "epoch": epoch, "head_seq": head, "status": thread.status,
+                "replayed": replayed, "resync": False,
+            }
+        if self.slow or self.session.state is not SessionState.OPEN:
+            sub.close()
+            return
+        self._reply(cmd.id, result)
+        sub.go_live()
+
+
+def _error_frame(code: ErrorCode, message: str) -> str:
+    from streamhil.protocol import encode_error
+
+    return encode_error(None, code, message)
+

@@ -1,0 +1,88 @@
+"""Graph values → JSON for the wire.
+
+Graph state may hold anything. The server sends what orjson can encode as is (dicts, lists,
+strings, numbers, dataclasses, datetimes, UUIDs), turns tuples and sets into arrays, interrupts
+into the protocol's Interrupt object (spec 4.1), and any other object into its ``repr`` string,
+so one odd value never breaks a stream.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from streamhil.protocol import InterruptInfo
+from streamhil.types import Interrupt
+
+__all__ = ["dumps_event", "jsonable", "interrupt_wire", "stream_payload", "state_wire"]
+
+_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
+def interrupt_wire(interrupt: Any) -> dict[str, Any]:
+    """An :class:`~streamhil.types.Interrupt` as the wire's Interrupt object.
+
+    The core's ``Interrupt.ns`` is the checkpoint namespace of the task that asked (it ends
+    with ``node:task_id``); the wire's ``ns`` is the namespace of the graph the node belongs
+    to, so that last segment is dropped (``[]`` for a node of the root graph).
+    """
+    wire = InterruptInfo.from_interrupt(interrupt).to_wire()
+    ns = list(wire["ns"])
+    node = wire.get("node")
+    if ns and node is not None and ns[-1].split(":", 1)[0] == node:
+        ns.pop()
+    wire["ns"] = ns
+    return wire
+
+
+def stream_payload(mode: str, payload: Any) -> Any:
+    """A stream part's payload with its ``__interrupt__`` entries as wire Interrupt objects."""
+    if mode in ("updates", "values") and isinstance(payload, dict) and "__interrupt__" in payload:
+        payload = dict(payload)
+        payload["__interrupt__"] = [
+            interrupt_wire(i) if isinstance(i, Interrupt) else i for i in payload["__interrupt__"]
+        ]
+    return payload
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Interrupt):
+        return interrupt_wire(value)
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    to_wire = getattr(value, "to_wire", None)
+    if callable(to_wire):
+        return to_wire()
+    return repr(value)
+
+
+def dumps_event(
+    event: str, thread_id: str, run_id: str | None, seq: int, ns: tuple[str, ...] | list[str], data: Any
+) -> str:
+    """One ``event`` frame as JSON text."""
+    frame = {"type": "event", "event": event, "thread_id": thread_id, "run_id": run_id, "seq": seq, "ns": list(ns), "data": data}
+    try:
+        return orjson.dumps(frame, default=_default, option=_OPTIONS).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        # e.g. an int above 64 bits or a cycle: fall back to a repr of the payload
+        frame["data"] = repr(data)
+        return orjson.dumps(frame, default=_default, option=_OPTIONS).decode()
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON data (for replies built from graph state)."""
+    try:
+        return orjson.loads(orjson.dumps(value, default=_default, option=_OPTIONS))
+    except (TypeError, orjson.JSONEncodeError):
+        return repr(value)
+
+
+def state_wire(snapshot: Any) -> dict[str, Any]:
+    """A :class:`~streamhil.types.StateSnapshot` as the wire's State object (spec 4.2), as JSON data."""
+    from streamhil.protocol import StateView
+
+    wire = StateView.from_snapshot(snapshot).to_wire()
+    wire["interrupts"] = [interrupt_wire(i) for i in snapshot.interrupts]
+    for task, original in zip(wire["tasks"], snapshot.tasks, strict=True):
+        task["interrupts"] = [interrupt_wire(i) for i in original.interrupts]
+    return jsonable(wire)  # type: ignore[no-any-return]

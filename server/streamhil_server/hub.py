@@ -1,0 +1,266 @@
+"""Per-thread event logs with a ``seq`` each, fanned out to watchers, replayable from any seq.
+
+``publish()`` numbers an event (``seq`` grows by exactly 1 per thread), encodes it once and hands
+it to the hub's writer task, which stores a batch of events in SQLite in one transaction and only
+then delivers them, in order, to the thread's watchers. So every event a client ever saw is on
+disk, and a log replayed after a restart has no gap and no duplicate.
+
+A watcher is a :class:`Subscription` whose ``sink`` must never block (a connection puts the frame
+in its bounded send queue and closes itself when that overflows): a slow watcher never slows the
+run or the other watchers.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from anyio.abc import TaskStatus
+
+from .encoding import dumps_event
+from .store import Store
+
+__all__ = ["EventHub", "Subscription", "CursorError", "HubStatistics"]
+
+Sink = Callable[[str], None]
+
+
+class CursorError(Exception):
+    """A ``subscribe`` cursor the log cannot serve: ``reason`` is ``cursor_too_old`` or ``cursor_ahead``."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class Subscription:
+    """One watcher of one thread: frames with ``seq >= next_seq`` go to ``sink`` in order.
+
+    It starts *buffering*: live events are kept until :meth:`go_live` sends the ``backlog``
+    (the replay) and then the buffer, so the caller can send its ``reply`` first.
+    """
+
+    __slots__ = ("thread_id", "sink", "next_seq", "backlog", "_buffer", "_hub", "closed")
+
+    def __init__(self, hub: EventHub, thread_id: str, sink: Sink, next_seq: int) -> None:
+        self._hub = hub
+        self.thread_id = thread_id
+        self.sink = sink
+        self.next_seq = next_seq
+        self.backlog: list[tuple[int, str]] = []
+        self._buffer: list[tuple[int, str]] | None = []
+        self.closed = False
+
+    def push(self, seq: int, frame: str) -> None:
+        if self.closed or seq < self.next_seq:
+            return
+        if self._buffer is not None:
+            self._buffer.append((seq, frame))
+            return
+        self.next_seq = seq + 1
+        self.sink(frame)
+
+    def go_live(self) -> None:
+        """Send the backlog, then what arrived meanwhile, then live events as they come."""
+        pending = self.backlog + (self._buffer or [])
+        self.backlog = []
+        self._buffer = None
+        for seq, frame in pending:
+            self.push(seq, frame)
+
+    def close(self) -> None:
+        """Stop receiving events."""
+        if not self.closed:
+            self.closed = True
+            self._hub._remove(self)
+
+
+@dataclass(slots=True)
+class _ThreadLog:
+    thread_id: str
+    assigned: int = 0
+    delivered: int = 0
+    first_seq: int = 1
+    ring: deque[tuple[int, str]] = field(default_factory=deque)
+    watchers: list[Subscription] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class HubStatistics:
+    """What the hub holds and how busy it is."""
+
+    threads: int
+    watchers: int
+    events_total: int
+    events_per_second: float
+    unwritten: int
+
+
+class EventHub:
+    """The event logs of every thread; run :meth:`run` in a task group before publishing."""
+
+    def __init__(self, store: Store, *, ring_size: int = 1024, max_events_per_thread: int = 100_000) -> None:
+        if ring_size < 1 or max_events_per_thread < 1:
+            raise ValueError("ring_size and max_events_per_thread must be at least 1")
+        self.store = store
+        self.ring_size = ring_size
+        self.max_events_per_thread = max_events_per_thread
+        self._logs: dict[str, _ThreadLog] = {}
+        self._pending: list[tuple[_ThreadLog, int, str | None, str]] = []
+        self._wake = anyio.Event()
+        self._published = 0
+        self._written = 0
+        self._written_event = anyio.Event()
+        self._events_total = 0
+        self._window: deque[tuple[int, int]] = deque()
+        self._running = False
+
+    async def load(self) -> None:
+        """Read the stored logs' bounds (at startup, before anything is published)."""
+        for thread_id, (first, last) in (await self.store.event_heads()).items():
+            log = self._log(thread_id)
+            log.first_seq, log.assigned, log.delivered = first, last, last
+
+    def _log(self, thread_id: str) -> _ThreadLog:
+        log = self._logs.get(thread_id)
+        if log is None:
+            log = self._logs[thread_id] = _ThreadLog(thread_id)
+        return log
+
+    def head(self, thread_id: str) -> int:
+        """The ``seq`` of the thread's latest event (0 if none)."""
+        log = self._logs.get(thread_id)
+        return 0 if log is None else log.assigned
+
+    def watcher_count(self, thread_id: str) -> int:
+        log = self._logs.get(thread_id)
+        return 0 if log is None else len(log.watchers)
+
+    # --- publishing ----------------------------------------------------------------------------
+
+    def publish(self, thread_id: str, event: str, run_id: str | None, data: Any, ns: tuple[str, ...] = ()) -> int:
+        """Append an event to the thread's log; returns its ``seq``. Never blocks."""
+        if not self._running:
+            raise RuntimeError("the event hub is not running: start EventHub.run in a task group first")
+        log = self._log(thread_id)
+        log.assigned += 1
+        seq = log.assigned
+        self._pending.append((log, seq, run_id, dumps_event(event, thread_id, run_id, seq, ns, data)))
+        self._published += 1
+        self._wake.set()
+        return seq
+
+    async def wait_written(self) -> None:
+        """Wait until every event published so far is stored and delivered."""
+        target = self._published
+        while self._written < target:
+            await self._written_event.wait()
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """The writer: store batches of events, then deliver them. Runs until cancelled."""
+        self._running = True
+        task_status.started()
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake = anyio.Event()
+                batch, self._pending = self._pending, []
+                if batch:
+                    await self._write(batch)
+        finally:
+            self._running = False
+
+    async def _write(self, batch: list[tuple[_ThreadLog, int, str | None, str]]) -> None:
+        await self.store.append_events([(log.thread_id, seq, run_id, frame) for log, seq, run_id, frame in batch])
+        trims: list[_ThreadLog] = []
+        for log, seq, _, frame in batch:
+            log.delivered = seq
+            log.ring.append((seq, frame))
+            if len(log.ring) > self.ring_size:
+                log.ring.popleft()
+            for watcher in list(log.watchers):
+                watcher.push(seq, frame)
+            if seq - log.first_seq + 1 > self.max_events_per_thread * 1.1:
+                trims.append(log)
+        self._count(len(batch))
+        for log in trims:
+            keep_after = log.delivered - self.max_events_per_thread
+            await self.store.trim_events(log.thread_id, keep_after)
+            log.first_seq = keep_after + 1
+        self._written += len(batch)
+        event, self._written_event = self._written_event, anyio.Event()
+        event.set()
+
+    def _count(self, n: int) -> None:
+        self._events_total += n
+        second = int(time.monotonic())
+        if self._window and self._window[-1][0] == second:
+            self._window[-1] = (second, self._window[-1][1] + n)
+        else:
+            self._window.append((second, n))
+        while self._window and self._window[0][0] < second - 10:
+            self._window.popleft()
+
+    # --- watching ------------------------------------------------------------------------------
+
+    async def subscribe(self, thread_id: str, sink: Sink, after: int | None) -> tuple[Subscription, int]:
+        """Watch a thread from ``after`` (None: live only). Returns the subscription, still
+        buffering, and the number of replayed events; the caller sends its reply and then calls
+        ``go_live()``. Raises :class:`CursorError` when ``after`` cannot be served."""
+        log = self._log(thread_id)
+        if after is None:
+            sub = Subscription(self, thread_id, sink, log.assigned + 1)
+            log.watchers.append(sub)
+            return sub, 0
+        if after > log.assigned:
+            raise CursorError("cursor_ahead", f"after={after} is beyond the thread's head_seq {log.assigned}")
+        if after < log.first_seq - 1:
+            raise CursorError(
+                "cursor_too_old", f"events after seq {after} were discarded; the oldest kept is {log.first_seq}"
+            )
+        sub = Subscription(self, thread_id, sink, after + 1)
+        log.watchers.append(sub)
+        replayed = log.assigned - after
+        upto = log.delivered
+        if after < upto:
+            if log.ring and log.ring[0][0] <= after + 1:
+                sub.backlog = [(s, f) for s, f in log.ring if after < s <= upto]
+            else:
+                try:
+                    sub.backlog = await self.store.read_events(thread_id, after, upto)
+                except BaseException:
+                    sub.close()
+                    raise
+                if len(sub.backlog) != upto - after:
+                    sub.close()
+                    raise CursorError("cursor_too_old", f"events after seq {after} were discarded")
+        return sub, replayed
+
+    def subscribe_live(self, thread_id: str, sink: Sink, next_seq: int) -> Subscription:
+        """Watch a thread from ``next_seq`` on, with no replay (still buffering until ``go_live``)."""
+        sub = Subscription(self, thread_id, sink, next_seq)
+        self._log(thread_id).watchers.append(sub)
+        return sub
+
+    def _remove(self, sub: Subscription) -> None:
+        log = self._logs.get(sub.thread_id)
+        if log is not None and sub in log.watchers:
+            log.watchers.remove(sub)
+
+    def statistics(self) -> HubStatistics:
+        now = int(time.monotonic())
+        recent = [(s, n) for s, n in self._window if s >= now - 10]
+        span = max(1, now - recent[0][0] + 1) if recent else 1
+        rate = sum(n for _, n in recent) / span if recent else 0.0
+        return HubStatistics(
+            threads=len(self._logs),
+            watchers=sum(len(log.watchers) for log in self._logs.values()),
+            events_total=self._events_total,
+            events_per_second=round(rate, 2) if math.isfinite(rate) else 0.0,
+            unwritten=len(self._pending),
+        )

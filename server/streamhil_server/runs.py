@@ -1,0 +1,774 @@
+"""RunManager: one active run per thread; start, resume, cancel, queue, and recovery at startup.
+
+Every thread has a lock that serialises the decisions about it (validate, record, enqueue), and
+at most one worker task, started in the manager's task group, that runs the thread's queue one
+run at a time. A resume is validated and recorded in the checkpointer (``arecord_command``)
+before it is acknowledged; the run that delivers it starts afterwards. Accepted runs are kept in
+the store's ``runs`` table until their terminal event, so a restarted server cancels what was
+running (``run_cancelled``, reason ``shutdown``) and continues it from its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup, TaskStatus
+from streamhil.errors import (
+    AlreadyAnsweredError,
+    AmbiguousResumeError,
+    CheckpointError,
+    InvalidUpdateError,
+    NothingPendingError,
+    ResumeError,
+    UnknownInterruptError,
+)
+from streamhil.protocol import ErrorCode, InterruptInfo, Resume, StartRun
+from streamhil.types import Command
+
+from .encoding import interrupt_wire, jsonable, state_wire, stream_payload
+from .errors import CommandError, not_found
+from .hub import EventHub
+from .registry import GraphEntry, GraphRegistry
+from .store import RunRecord, Store, ThreadRecord, now_iso
+
+__all__ = ["RunManager", "RunRequest", "ThreadRuntime", "Accepted", "RunStatistics"]
+
+
+@dataclass(slots=True)
+class RunRequest:
+    """A run the server accepted: what to feed the graph and what to stream."""
+
+    run_id: str
+    thread_id: str
+    kind: str  # "start" or "resume"
+    input: Any = None
+    resume: dict[str, Any] | None = None
+    update: Any = None
+    goto: Any = None
+    recorded: bool = True
+    stream_modes: tuple[str, ...] = ("values", "updates")
+    subgraphs: bool = True
+    config: dict[str, Any] | None = None
+    interrupt_before: Any = None
+    interrupt_after: Any = None
+    checkpoint_id: str | None = None
+    metadata: dict[str, Any] | None = None
+    check_pending: bool = False
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "input": self.input,
+            "resume": self.resume,
+            "update": self.update,
+            "goto": self.goto,
+            "recorded": self.recorded,
+            "stream_modes": list(self.stream_modes),
+            "subgraphs": self.subgraphs,
+            "config": self.config,
+            "interrupt_before": self.interrupt_before,
+            "interrupt_after": self.interrupt_after,
+            "checkpoint_id": self.checkpoint_id,
+            "metadata": self.metadata,
+            "check_pending": self.check_pending,
+        }
+
+    @classmethod
+    def from_params(cls, run_id: str, thread_id: str, params: Mapping[str, Any]) -> RunRequest:
+        return cls(
+            run_id=run_id,
+            thread_id=thread_id,
+            kind=params.get("kind", "resume"),
+            input=params.get("input"),
+            resume=params.get("resume"),
+            update=params.get("update"),
+            goto=params.get("goto"),
+            recorded=bool(params.get("recorded", True)),
+            stream_modes=tuple(params.get("stream_modes") or ("values", "updates")),
+            subgraphs=bool(params.get("subgraphs", True)),
+            config=params.get("config"),
+            interrupt_before=params.get("interrupt_before"),
+            interrupt_after=params.get("interrupt_after"),
+            checkpoint_id=params.get("checkpoint_id"),
+            metadata=params.get("metadata"),
+            check_pending=bool(params.get("check_pending", False)),
+        )
+
+
+@dataclass(slots=True)
+class _ActiveRun:
+    request: RunRequest
+    scope: anyio.CancelScope | None = None
+    cancel_reason: str = "cancelled"
+    cancel_requested: bool = False
+
+
+@dataclass(slots=True)
+class ThreadRuntime:
+    """A thread as the server knows it: its record, its lock, its active and queued runs."""
+
+    record: ThreadRecord
+    lock: anyio.Lock = field(default_factory=anyio.Lock)
+    active: _ActiveRun | None = None
+    queue: deque[RunRequest] = field(default_factory=deque)
+    answered: set[str] = field(default_factory=set)
+    worker: bool = False
+
+    @property
+    def thread_id(self) -> str:
+        return self.record.thread_id
+
+    @property
+    def busy(self) -> bool:
+        return self.active is not None or bool(self.queue)
+
+    @property
+    def status(self) -> str:
+        return "running" if self.busy else self.record.status
+
+    @property
+    def run_id(self) -> str | None:
+        if self.active is not None:
+            return self.active.request.run_id
+        return self.queue[0].run_id if self.queue else None
+
+    @property
+    def pending_ids(self) -> list[str]:
+        return [i["id"] for i in self.record.interrupts]
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """A run was accepted: its id, the thread's head ``seq`` then, and whether it waits in a queue."""
+
+    run_id: str
+    thread_id: str
+    seq: int
+    queued: bool
+    answered: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RunStatistics:
+    """Counts for the metrics endpoint and the dashboard."""
+
+    threads: int
+    active_runs: int
+    queued_runs: int
+    runs_started: int
+    runs_finished: int
+    interrupts_pending: int
+
+
+OnAccepted = Callable[["Accepted"], None]
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex}"
+
+
+class RunManager:
+    """Owns the runs of every thread; :meth:`run` must be running in a task group."""
+
+    def __init__(self, registry: GraphRegistry, store: Store, hub: EventHub) -> None:
+        self.registry = registry
+        self.store = store
+        self.hub = hub
+        self.threads: dict[str, ThreadRuntime] = {}
+        self._tg: TaskGroup | None = None
+        self._started = 0
+        self._finished = 0
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Load the threads, recover unfinished runs, then run thread workers until cancelled."""
+        for record in await self.store.load_threads():
+            self.threads[record.thread_id] = ThreadRuntime(record)
+        async with anyio.create_task_group() as tg:
+            self._tg = tg
+            try:
+                await self._recover()
+                task_status.started()
+                await anyio.sleep_forever()
+            finally:
+                self._tg = None
+
+    async def _recover(self) -> None:
+        for run in await self.store.load_runs():
+            thread = self.threads.get(run.thread_id)
+            if thread is None or self.registry.get(thread.record.graph) is None:
+                await self.store.finish_run(run.run_id)
+                continue
+            request = RunRequest.from_params(run.run_id, run.thread_id, run.params)
+            if run.status == "running":
+                # The process died (or stopped) during this run: close it, and continue the
+                # thread from its last checkpoint in a new run.
+                self.hub.publish(run.thread_id, "run_cancelled", run.run_id, {"reason": "shutdown"})
+                await self.store.finish_run(run.run_id)
+                request = RunRequest(
+                    run_id=_new_id("r"),
+                    thread_id=run.thread_id,
+                    kind="resume",
+                    stream_modes=request.stream_modes,
+                    subgraphs=request.subgraphs,
+                    config=request.config,
+                    metadata=request.metadata,
+                )
+                await self._save_run(request, "queued")
+            thread.queue.append(request)
+        for thread in self.threads.values():
+            if thread.queue:
+                self._spawn(thread)
+
+    def _spawn(self, thread: ThreadRuntime) -> None:
+        if thread.worker:
+            return
+        if self._tg is None:
+            raise RuntimeError("the run manager is not running")
+        thread.worker = True
+        self._tg.start_soon(self._work, thread, name=f"streamhil thread {thread.thread_id}")
+
+    # --- lookups -------------------------------------------------------------------------------
+
+    def visible(self, identity: str, thread_id: str, *, path: str | None = "thread_id") -> ThreadRuntime:
+        """The caller's thread, or ``not_found`` (another identity's thread is not revealed)."""
+        thread = self.threads.get(thread_id)
+        if thread is None or thread.record.owner != identity:
+            raise not_found("thread", thread_id, path=path)
+        return thread
+
+    def entry(self, thread: ThreadRuntime) -> GraphEntry:
+        entry = self.registry.get(thread.record.graph)
+        if entry is None:
+            raise CommandError(
+                ErrorCode.INVALID_ARGUMENT,
+                f"thread {thread.thread_id!r} runs graph {thread.record.graph!r}, which this server no longer serves",
+            )
+        return entry
+
+    @staticmethod
+    def _config(thread_id: str, checkpoint_id: str | None = None) -> dict[str, Any]:
+        configurable: dict[str, Any] = {"thread_id": thread_id}
+        if checkpoint_id is not None:
+            configurable["checkpoint_id"] = checkpoint_id
+        return {"configurable": configurable}
+
+    # --- start_run -----------------------------------------------------------------------------
+
+    async def start_run(self, identity: str, cmd: StartRun, on_accepted: OnAccepted | None = None) -> Accepted:
+        """Validate and accept a ``start_run``; see spec 5.2.
+
+        ``on_accepted`` is called once the run is accepted and before it can emit any event
+        (the connection replies and subscribes there).
+        """
+        entry = self.registry.get(cmd.graph)
+        if entry is None:
+            raise CommandError(
+                ErrorCode.NOT_FOUND,
+                f"graph {cmd.graph!r} not found; this server serves: {', '.join(self.registry.names()) or 'none'}",
+                path="graph",
+                details={"resource": "graph"},
+            )
+        for key in ("interrupt_before", "interrupt_after"):
+            nodes = getattr(cmd, key)
+            if nodes is not None and nodes != "*":
+                for i, node in enumerate(nodes):
+                    if node not in entry.graph.nodes:
+                        raise CommandError(
+                            ErrorCode.INVALID_ARGUMENT,
+                            f"graph {cmd.graph!r} has no node {node!r}; nodes: {', '.join(entry.graph.nodes)}",
+                            path=f"{key}[{i}]",
+                        )
+        self._check_config(cmd.config)
+        thread_id = cmd.thread_id or _new_id("t")
+        thread = self.threads.get(thread_id)
+        if thread is not None:
+            if thread.record.owner != identity:
+                raise CommandError(
+                    ErrorCode.FORBIDDEN, f"thread {thread_id!r} belongs to another identity", path="thread_id"
+                )
+            if thread.record.graph != cmd.graph:
+                raise CommandError(
+                    ErrorCode.INVALID_ARGUMENT,
+                    f"thread {thread_id!r} runs graph {thread.record.graph!r}, not {cmd.graph!r}",
+                    path="graph",
+                )
+        if cmd.checkpoint_id is not None:
+            saver = entry.graph.saver
+            saved = None if saver is None or thread is None else await saver.aget_tuple(
+                {"configurable": {"thread_id": thread_id, "checkpoint_ns": "", "checkpoint_id": cmd.checkpoint_id}}
+            )
+            if saved is None:
+                raise CommandError(
+                    ErrorCode.NOT_FOUND,
+                    f"thread {thread_id!r} has no checkpoint {cmd.checkpoint_id!r}",
+                    path="checkpoint_id",
+                    details={"resource": "checkpoint"},
+                )
+        if thread is None:
+            thread = self.threads.get(thread_id)  # created meanwhile by the same identity?
+            if thread is None:
+                thread = ThreadRuntime(ThreadRecord(thread_id=thread_id, graph=cmd.graph, owner=identity))
+                self.threads[thread_id] = thread
+                await self.store.save_thread(thread.record)
+            elif thread.record.owner != identity:
+                raise CommandError(ErrorCode.FORBIDDEN, f"thread {thread_id!r} belongs to another identity", path="thread_id")
+        request = RunRequest(
+            run_id=_new_id("r"),
+            thread_id=thread_id,
+            kind="start",
+            input=cmd.input,
+            stream_modes=tuple(cmd.stream_modes),
+            subgraphs=cmd.subgraphs,
+            config=cmd.config,
+            interrupt_before=cmd.interrupt_before if cmd.interrupt_before is None or cmd.interrupt_before == "*" else list(cmd.interrupt_before),
+            interrupt_after=cmd.interrupt_after if cmd.interrupt_after is None or cmd.interrupt_after == "*" else list(cmd.interrupt_after),
+            checkpoint_id=cmd.checkpoint_id,
+            metadata=cmd.metadata,
+        )
+        with anyio.CancelScope(shield=True):  # a client leaving must not cut an acceptance in half
+            return await self._accept_start(thread, cmd, request, on_accepted)
+
+    async def _accept_start(
+        self, thread: ThreadRuntime, cmd: StartRun, request: RunRequest, on_accepted: OnAccepted | None
+    ) -> Accepted:
+        async with thread.lock:
+            queued = False
+            if thread.busy:
+                if cmd.if_busy == "reject":
+                    raise self._busy(thread)
+                queued = True
+                request.check_pending = cmd.checkpoint_id is None
+            elif cmd.checkpoint_id is None and thread.record.interrupts:
+                raise self._interrupt_pending(thread)
+            await self._save_run(request, "queued")
+            if cmd.if_busy == "interrupt" and thread.active is not None:
+                thread.queue.appendleft(request)
+                self._cancel_active(thread, "superseded")
+            else:
+                thread.queue.append(request)
+            accepted = Accepted(request.run_id, thread.thread_id, self.hub.head(thread.thread_id), queued)
+            if on_accepted is not None:
+                on_accepted(accepted)
+            self._spawn(thread)
+            return accepted
+
+    def _check_config(self, config: Mapping[str, Any] | None) -> None:
+        if not config:
+            return
+        limit = config.get("recursion_limit")
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+            raise CommandError(
+                ErrorCode.INVALID_FIELD, f"recursion_limit must be an integer >= 1, got {limit!r}",
+                path="config.recursion_limit",
+            )
+
+    @staticmethod
+    def _busy(thread: ThreadRuntime) -> CommandError:
+        return CommandError(
+            ErrorCode.THREAD_BUSY,
+            f"thread {thread.thread_id!r} has an active run ({thread.run_id}); retry when it ends, "
+            "or pass if_busy='enqueue'",
+            details={"run_id": thread.run_id},
+        )
+
+    @staticmethod
+    def _interrupt_pending(thread: ThreadRuntime) -> CommandError:
+        ids = thread.pending_ids
+        return CommandError(
+            ErrorCode.INTERRUPT_PENDING,
+            f"thread {thread.thread_id} has {len(ids)} pending interrupt{'s' if len(ids) != 1 else ''} "
+            f"({', '.join(ids)}); answer {'them' if len(ids) != 1 else 'it'} with resume instead of starting a run",
+            details={"interrupt_ids": ids},
+        )
+
+    # --- resume --------------------------------------------------------------------------------
+
+    async def resume(self, identity: str, cmd: Resume, on_accepted: OnAccepted | None = None) -> Accepted:
+        """Validate, record durably, and accept a ``resume``; see spec 5.2 (and ``start_run``)."""
+        thread = self.visible(identity, cmd.thread_id)
+        entry = self.entry(thread)
+        if cmd.goto is not None:
+            targets = [cmd.goto] if isinstance(cmd.goto, str) else list(cmd.goto)
+            for i, target in enumerate(targets):
+                if target not in entry.graph.nodes:
+                    raise CommandError(
+                        ErrorCode.INVALID_ARGUMENT,
+                        f"graph {thread.record.graph!r} has no node {target!r}",
+                        path="goto" if isinstance(cmd.goto, str) else f"goto[{i}]",
+                    )
+        named = list(cmd.answers) if cmd.answers is not None else ([cmd.interrupt_id] if cmd.interrupt_id else None)
+        with anyio.CancelScope(shield=True):  # a client leaving must not cut an acceptance in half
+            return await self._accept_resume(thread, entry, cmd, named, on_accepted)
+
+    async def _accept_resume(
+        self, thread: ThreadRuntime, entry: GraphEntry, cmd: Resume, named: list[str] | None,
+        on_accepted: OnAccepted | None,
+    ) -> Accepted:
+        path = "answers" if cmd.answers is not None else "interrupt_id"
+        async with thread.lock:
+            if named is not None:
+                already = [i for i in named if i in thread.answered]
+                missing = [i for i in named if i not in thread.answered]
+                if missing:
+                    found = await self.store.answered_among(thread.thread_id, missing)
+                    thread.answered.update(found)
+                    already += found
+                if already:
+                    raise CommandError(
+                        ErrorCode.ALREADY_ANSWERED,
+                        f"interrupt {', '.join(already)} of thread {thread.thread_id} was already answered",
+                        path=path if cmd.answers is None else f"answers.{already[0]}",
+                        details={"interrupt_ids": already},
+                    )
+            pending = thread.pending_ids
+            if named is not None:
+                unknown = [i for i in named if i not in pending]
+                if unknown:
+                    raise CommandError(
+                        ErrorCode.NOT_FOUND,
+                        f"thread {thread.thread_id} has no pending interrupt {', '.join(unknown)}; "
+                        f"pending: {', '.join(pending) or 'none'}",
+                        path=path if cmd.answers is None else f"answers.{unknown[0]}",
+                        details={"resource": "interrupt", "interrupt_ids": unknown},
+                    )
+                resume_map = dict(cmd.answers) if cmd.answers is not None else {cmd.interrupt_id: cmd.value}
+            else:
+                if not pending:
+                    raise self._nothing_pending(thread)
+                if len(pending) > 1:
+                    raise CommandError(
+                        ErrorCode.AMBIGUOUS_RESUME,
+                        f"thread {thread.thread_id} has {len(pending)} pending interrupts ({', '.join(pending)}); "
+                        "name the one you answer with interrupt_id or answers",
+                        path="value",
+                        details={"interrupt_ids": pending},
+                    )
+                resume_map = {pending[0]: cmd.value}
+            request = RunRequest(
+                run_id=_new_id("r"),
+                thread_id=thread.thread_id,
+                kind="resume",
+                resume=resume_map,
+                update=cmd.update,
+                goto=list(cmd.goto) if isinstance(cmd.goto, tuple) else cmd.goto,
+                recorded=False,
+                stream_modes=tuple(cmd.stream_modes),
+            )
+            queued = thread.busy
+            if queued and cmd.if_busy == "reject":
+                raise self._busy(thread)
+            await self._save_run(request, "queued")
+            if not queued:
+                try:
+                    answered = await self._record(thread, entry, request)
+                except BaseException:
+                    with anyio.CancelScope(shield=True):
+                        await self.store.finish_run(request.run_id)
+                    raise
+            else:
+                answered = list(resume_map)
+            thread.queue.append(request)
+            accepted = Accepted(request.run_id, thread.thread_id, self.hub.head(thread.thread_id), queued, tuple(answered))
+            if on_accepted is not None:
+                on_accepted(accepted)
+            self._spawn(thread)
+            return accepted
+
+    @staticmethod
+    def _nothing_pending(thread: ThreadRuntime) -> CommandError:
+        hint = ""
+        if thread.record.status == "interrupted" and not thread.busy:
+            hint = "; it is paused at a breakpoint: continue it with start_run and input null"
+        return CommandError(
+            ErrorCode.NOTHING_PENDING, f"thread {thread.thread_id} has no pending interrupt to resume{hint}"
+        )
+
+    async def _record(self, thread: ThreadRuntime, entry: GraphEntry, request: RunRequest) -> list[str]:
+        """Store the request's answers in the checkpointer (durable) and mark them answered.
+
+        Must be called with ``thread.lock`` held and no run active on the thread.
+        """
+        command = Command(resume=request.resume, update=request.update, goto=request.goto or ())
+        try:
+            answered = await entry.graph.arecord_command(self._config(thread.thread_id), command)
+        except AlreadyAnsweredError as exc:
+            raise CommandError(
+                ErrorCode.ALREADY_ANSWERED, str(exc), path="interrupt_id", details={"interrupt_ids": list(exc.unknown_ids)}
+            ) from None
+        except UnknownInterruptError as exc:
+            raise CommandError(
+                ErrorCode.NOT_FOUND, str(exc), path="interrupt_id",
+                details={"resource": "interrupt", "interrupt_ids": list(exc.unknown_ids)},
+            ) from None
+        except NothingPendingError:
+            raise self._nothing_pending(thread) from None
+        except AmbiguousResumeError as exc:
+            raise CommandError(ErrorCode.AMBIGUOUS_RESUME, str(exc), path="value", details={"interrupt_ids": thread.pending_ids}) from None
+        except (InvalidUpdateError, ResumeError) as exc:
+            raise CommandError(ErrorCode.INVALID_ARGUMENT, str(exc), path="update") from None
+        ids = [i.id for i in answered]
+        await self.store.add_answered(thread.thread_id, ids)
+        thread.answered.update(ids)
+        thread.record.interrupts = [i for i in thread.record.interrupts if i["id"] not in thread.answered]
+        request.recorded = True
+        await self._save_run(request, "queued")
+        return ids
+
+    # --- cancel --------------------------------------------------------------------------------
+
+    async def cancel(self, identity: str, thread_id: str, run_id: str | None) -> str:
+        """Cancel the active run (or drop a queued one named by ``run_id``); returns its id."""
+        thread = self.visible(identity, thread_id)
+        async with thread.lock:
+            if run_id is not None:
+                for request in thread.queue:
+                    if request.run_id == run_id:
+                        thread.queue.remove(request)
+                        self.hub.publish(thread_id, "run_started", run_id, self._started_data(thread, request))
+                        self.hub.publish(thread_id, "run_cancelled", run_id, {"reason": "cancelled"})
+                        await self.store.finish_run(run_id)
+                        return run_id
+                if thread.active is None or thread.active.request.run_id != run_id:
+                    raise not_found("run", run_id, path="run_id")
+            if thread.active is None:
+                raise CommandError(ErrorCode.NO_ACTIVE_RUN, f"thread {thread_id} has no active run to cancel")
+            active_id = thread.active.request.run_id
+            self._cancel_active(thread, "cancelled")
+            return active_id
+
+    @staticmethod
+    def _cancel_active(thread: ThreadRuntime, reason: str) -> None:
+        active = thread.active
+        if active is not None:
+            active.cancel_reason = reason
+            active.cancel_requested = True
+            if active.scope is not None:
+                active.scope.cancel()
+
+    # --- state ---------------------------------------------------------------------------------
+
+    async def get_state(self, identity: str, thread_id: str, checkpoint_id: str | None) -> dict[str, Any]:
+        thread = self.visible(identity, thread_id)
+        graph = self.entry(thread).graph
+        if checkpoint_id is not None:
+            await self._require_checkpoint(thread, graph, checkpoint_id)
+        snapshot = await graph.aget_state(self._config(thread_id, checkpoint_id))
+        return state_wire(snapshot)
+
+    async def _require_checkpoint(self, thread: ThreadRuntime, graph: Any, checkpoint_id: str, path: str = "checkpoint_id") -> None:
+        saver = graph.saver
+        saved = None if saver is None else await saver.aget_tuple(
+            {"configurable": {"thread_id": thread.thread_id, "checkpoint_ns": "", "checkpoint_id": checkpoint_id}}
+        )
+        if saved is None:
+            raise CommandError(
+                ErrorCode.NOT_FOUND,
+                f"thread {thread.thread_id!r} has no checkpoint {checkpoint_id!r}",
+                path=path,
+                details={"resource": "checkpoint"},
+            )
+
+    async def get_history(self, identity: str, thread_id: str, limit: int, before: str | None) -> list[Any]:
+        thread = self.visible(identity, thread_id)
+        graph = self.entry(thread).graph
+        before_config = None
+        if before is not None:
+            await self._require_checkpoint(thread, graph, before, "before")
+            before_config = self._config(thread_id, before)
+        history = []
+        async for snapshot in graph.aget_state_history(self._config(thread_id), before=before_config, limit=limit):
+            history.append(state_wire(snapshot))
+        return history
+
+    async def update_state(
+        self, identity: str, thread_id: str, values: Any, as_node: str | None, checkpoint_id: str | None
+    ) -> tuple[str, int]:
+        """``update_state``; returns the new checkpoint id and the ``state_updated`` event's seq."""
+        thread = self.visible(identity, thread_id)
+        graph = self.entry(thread).graph
+        if as_node is not None and as_node not in graph.nodes and as_node not in ("__start__", "__end__", "__input__", "__copy__"):
+            raise CommandError(ErrorCode.INVALID_ARGUMENT, f"graph {thread.record.graph!r} has no node {as_node!r}", path="as_node")
+        async with thread.lock:
+            if thread.busy:
+                raise self._busy(thread)
+            if checkpoint_id is not None:
+                await self._require_checkpoint(thread, graph, checkpoint_id)
+            try:
+                config = await graph.aupdate_state(self._config(thread_id, checkpoint_id), values, as_node=as_node)
+            except (InvalidUpdateError, CheckpointError, ValueError) as exc:
+                raise CommandError(ErrorCode.INVALID_ARGUMENT, str(exc), path="values") from None
+            new_id = str(config["configurable"]["checkpoint_id"])
+            await self._settle(thread, graph, error=None)
+            seq = self.hub.publish(thread_id, "state_updated", None, {"checkpoint_id": new_id, "as_node": as_node})
+            return new_id, seq
+
+    def list_threads(
+        self, identity: str, status: tuple[str, ...] | None, graph: str | None, limit: int, offset: int
+    ) -> list[dict[str, Any]]:
+        mine = [t for t in self.threads.values() if t.record.owner == identity]
+        if status:
+            mine = [t for t in mine if t.status in status]
+        if graph is not None:
+            mine = [t for t in mine if t.record.graph == graph]
+        mine.sort(key=lambda t: t.record.updated_at, reverse=True)
+        return [self.thread_info(t) for t in mine[offset : offset + limit]]
+
+    def thread_info(self, thread: ThreadRuntime) -> dict[str, Any]:
+        record = thread.record
+        return {
+            "thread_id": record.thread_id,
+            "graph": record.graph,
+            "status": thread.status,
+            "run_id": thread.run_id,
+            "head_seq": self.hub.head(record.thread_id),
+            "interrupts": list(record.interrupts),
+            "created_at": record.created_at,
+            "updated_at": record.updated_at,
+        }
+
+    async def current_state(self, thread: ThreadRuntime) -> dict[str, Any]:
+        """The thread's current State as wire JSON (for resync)."""
+        snapshot = await self.entry(thread).graph.aget_state(self._config(thread.thread_id))
+        return state_wire(snapshot)
+
+    def statistics(self) -> RunStatistics:
+        threads = self.threads.values()
+        return RunStatistics(
+            threads=len(self.threads),
+            active_runs=sum(1 for t in threads if t.active is not None),
+            queued_runs=sum(len(t.queue) for t in threads),
+            runs_started=self._started,
+            runs_finished=self._finished,
+            interrupts_pending=sum(len(t.record.interrupts) for t in threads),
+        )
+
+    # --- running -------------------------------------------------------------------------------
+
+    async def _save_run(self, request: RunRequest, status: str) -> None:
+        await self.store.save_run(RunRecord(request.run_id, request.thread_id, request.kind, status, request.params()))
+
+    def _started_data(self, thread: ThreadRuntime, request: RunRequest) -> dict[str, Any]:
+        return {"graph": thread.record.graph, "kind": request.kind, "checkpoint_id": request.checkpoint_id}
+
+    async def _work(self, thread: ThreadRuntime) -> None:
+        try:
+            while True:
+                async with thread.lock:
+                    if not thread.queue:
+                        return
+                    request = thread.queue.popleft()
+                    thread.active = _ActiveRun(request)
+                try:
+                    await self._execute(thread, request)
+                finally:
+                    thread.active = None
+        finally:
+            thread.worker = False
+
+    async def _execute(self, thread: ThreadRuntime, request: RunRequest) -> None:
+        tid, run_id = thread.thread_id, request.run_id
+        entry = self.registry.get(thread.record.graph)
+        self._started += 1
+        self.hub.publish(tid, "run_started", run_id, self._started_data(thread, request))
+        if entry is None:
+            await self._finish(thread, request, "run_error", {"error": {"type": "GraphNotFound", "message": f"graph {thread.record.graph!r} is not served"}, "code": ErrorCode.NOT_FOUND.value})
+            return
+        graph = entry.graph
+        problem = await self._precheck(thread, entry, request)
+        if problem is not None:
+            await self._finish(thread, request, "run_error", {"error": {"type": "CommandError", "message": problem.message}, "code": problem.code.value})
+            return
+        await self._save_run(request, "running")
+        config: dict[str, Any] = dict(request.config or {})
+        configurable = dict(config.get("configurable") or {})
+        configurable["thread_id"] = tid
+        if request.checkpoint_id is not None:
+            configurable["checkpoint_id"] = request.checkpoint_id
+        config["configurable"] = configurable
+        config["run_id"] = run_id
+        if request.metadata:
+            config["metadata"] = dict(request.metadata)
+        modes = [m for m in request.stream_modes]
+        wanted = set(modes)
+        active = thread.active
+        error: BaseException | None = None
+        with anyio.CancelScope() as scope:
+            if active is not None:
+                active.scope = scope
+                if active.cancel_requested:
+                    scope.cancel()
+            try:
+                async for ns, mode, payload in graph.astream(
+                    request.input if request.kind == "start" else None,
+                    config,
+                    stream_mode=modes,
+                    subgraphs=request.subgraphs,
+                    interrupt_before=request.interrupt_before,
+                    interrupt_after=request.interrupt_after,
+                ):
+                    if mode in wanted:
+                        self.hub.publish(tid, mode, run_id, stream_payload(mode, payload), tuple(ns))
+            except Exception as exc:  # the graph failed: the run ends with run_error
+                error = exc
+        if scope.cancelled_caught:
+            await self._settle(thread, graph, error=None)
+            await self._finish(thread, request, "run_cancelled", {"reason": active.cancel_reason if active else "cancelled"})
+            return
+        if error is not None:
+            await self._settle(thread, graph, error=f"{type(error).__name__}: {error}")
+            await self._finish(thread, request, "run_error", {"error": {"type": type(error).__name__, "message": str(error)}, "code": None})
+            return
+        snapshot = await self._settle(thread, graph, error=None)
+        if snapshot is not None and snapshot.interrupts:
+            interrupts = [interrupt_wire(i) for i in snapshot.interrupts]
+            self.hub.publish(tid, "interrupt", run_id, {"interrupts": interrupts})
+            await self._finish(thread, request, "run_interrupted", {"interrupt_ids": [i["id"] for i in interrupts], "next": list(snapshot.next)})
+        elif snapshot is not None and snapshot.next:
+            await self._finish(thread, request, "run_interrupted", {"interrupt_ids": [], "next": list(snapshot.next)})
+        else:
+            checkpoint_id = None if snapshot is None else snapshot.config.get("configurable", {}).get("checkpoint_id")
+            await self._finish(thread, request, "run_done", {"checkpoint_id": checkpoint_id})
+
+    async def _precheck(self, thread: ThreadRuntime, entry: GraphEntry, request: RunRequest) -> CommandError | None:
+        """Checks a queued run could only make when its turn came."""
+        async with thread.lock:
+            if request.check_pending and thread.record.interrupts:
+                return self._interrupt_pending(thread)
+            if not request.recorded:
+                try:
+                    await self._record(thread, entry, request)
+                except CommandError as exc:
+                    return exc
+        return None
+
+    async def _settle(self, thread: ThreadRuntime, graph: Any, *, error: str | None) -> Any:
+        """Read the thread's state after a run and store its status and pending interrupts."""
+        snapshot = await graph.aget_state(self._config(thread.thread_id))
+        record = thread.record
+        record.interrupts = [jsonable(interrupt_wire(i)) for i in snapshot.interrupts]
+        if error is not None:
+            record.status, record.error = "error", error
+        elif snapshot.interrupts or snapshot.next:
+            record.status, record.error = "interrupted", None
+        else:
+            record.status, record.error = "idle", None
+        record.updated_at = now_iso()
+        await self.store.save_thread(record)
+        return snapshot
+
+    async def _finish(self, thread: ThreadRuntime, request: RunRequest, event: str, data: dict[str, Any]) -> None:
+        self.hub.publish(thread.thread_id, event, request.run_id, data)
+        self._finished += 1
+        await self.store.finish_run(request.run_id)
+
+
+def interrupt_infos(thread: ThreadRuntime) -> list[InterruptInfo]:
+    """The thread's pending interrupts as protocol objects."""
+    return [InterruptInfo(id=i["id"], value=i.get("value"), node=i.get("node"), task_id=i.get("task_id"), ns=tuple(i.get("ns") or ())) for i in thread.record.interrupts]

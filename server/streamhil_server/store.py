@@ -1,0 +1,287 @@
+"""The server's own SQLite tables: threads, the per-thread event log, the run queue and answers.
+
+One ``sqlite3`` connection is used from worker threads (``anyio.to_thread``), one call at a time,
+so the store works on asyncio and trio alike. ``path=None`` keeps everything in an in-memory
+database (same code, nothing survives the process). The store lives beside the checkpointer's
+tables in the same file; WAL mode lets both connections work at once.
+
+Tables::
+
+    meta(key, value)                      the epoch of the event logs
+    threads(thread_id, graph, owner, status, run_id, interrupts, error, created_at, updated_at)
+    events(thread_id, seq, run_id, frame) the event frames exactly as sent, per thread by seq
+    runs(run_id, thread_id, kind, status, params, created_at)  queued and running runs
+    answered(thread_id, interrupt_id)     interrupts answered by an acknowledged resume
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import anyio
+import orjson
+
+__all__ = ["Store", "ThreadRecord", "RunRecord", "now_iso"]
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS threads (
+    thread_id TEXT PRIMARY KEY,
+    graph TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    status TEXT NOT NULL,
+    interrupts BLOB NOT NULL,
+    error TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    thread_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    run_id TEXT,
+    frame TEXT NOT NULL,
+    PRIMARY KEY (thread_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    thread_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    params BLOB NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS answered (
+    thread_id TEXT NOT NULL,
+    interrupt_id TEXT NOT NULL,
+    PRIMARY KEY (thread_id, interrupt_id)
+) WITHOUT ROWID;
+"""
+
+
+def now_iso() -> str:
+    """The current UTC time as ISO-8601."""
+    return datetime.now(UTC).isoformat()
+
+
+@dataclass(slots=True)
+class ThreadRecord:
+    """What the server keeps about a thread beside its checkpoints.
+
+    ``status`` is the last settled status (``idle``, ``interrupted`` or ``error``); ``running``
+    comes from the run manager. ``interrupts`` are the pending ones as wire dicts.
+    """
+
+    thread_id: str
+    graph: str
+    owner: str
+    status: str = "idle"
+    interrupts: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+    created_at: str = field(default_factory=now_iso)
+    updated_at: str = field(default_factory=now_iso)
+
+
+@dataclass(slots=True)
+class RunRecord:
+    """A run the server accepted and has not finished: ``queued`` or ``running``."""
+
+    run_id: str
+    thread_id: str
+    kind: str
+    status: str
+    params: dict[str, Any]
+    created_at: str = field(default_factory=now_iso)
+
+
+class Store:
+    """The server's SQLite tables; open with ``async with Store(path)``."""
+
+    def __init__(self, path: str | None = None) -> None:
+        self.path = path
+        self.epoch = ""
+        self._db: sqlite3.Connection | None = None
+        self._limiter = anyio.CapacityLimiter(1)
+        self._lock = threading.Lock()
+
+    async def __aenter__(self) -> Store:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        """Create the tables if needed and read (or make) the epoch."""
+        self._db = await anyio.to_thread.run_sync(self._connect)
+        self.epoch = await self._call(self._load_epoch)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path or ":memory:", check_same_thread=False, isolation_level=None)
+        if self.path:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=5000")
+        db.executescript(_SCHEMA)
+        return db
+
+    def _load_epoch(self, db: sqlite3.Connection) -> str:
+        row = db.execute("SELECT value FROM meta WHERE key='epoch'").fetchone()
+        if row is not None:
+            return str(row[0])
+        epoch = "e-" + uuid.uuid4().hex[:16]
+        db.execute("INSERT INTO meta(key, value) VALUES('epoch', ?)", (epoch,))
+        return epoch
+
+    async def close(self) -> None:
+        db, self._db = self._db, None
+        if db is not None:
+            await anyio.to_thread.run_sync(db.close)
+
+    async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        db = self._db
+        if db is None:
+            raise RuntimeError("the store is not open; use 'async with Store(path)' first")
+
+        def run() -> T:
+            with self._lock:
+                return fn(db)
+
+        return await anyio.to_thread.run_sync(run, limiter=self._limiter)
+
+    @staticmethod
+    def _tx(db: sqlite3.Connection, fn: Callable[[], T]) -> T:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn()
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        return result
+
+    # --- events --------------------------------------------------------------------------------
+
+    async def append_events(self, rows: Sequence[tuple[str, int, str | None, str]]) -> None:
+        """Store ``(thread_id, seq, run_id, frame)`` rows in one transaction."""
+        if not rows:
+            return
+
+        def write(db: sqlite3.Connection) -> None:
+            self._tx(db, lambda: db.executemany("INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?)", rows))
+
+        await self._call(write)
+
+    async def read_events(self, thread_id: str, after: int, upto: int) -> list[tuple[int, str]]:
+        """``(seq, frame)`` of the events with ``after < seq <= upto``, in order."""
+
+        def read(db: sqlite3.Connection) -> list[tuple[int, str]]:
+            cur = db.execute(
+                "SELECT seq, frame FROM events WHERE thread_id=? AND seq>? AND seq<=? ORDER BY seq",
+                (thread_id, after, upto),
+            )
+            return [(int(s), str(f)) for s, f in cur]
+
+        return await self._call(read)
+
+    async def event_heads(self) -> dict[str, tuple[int, int]]:
+        """For every thread with events: ``(first_seq, last_seq)`` still stored."""
+
+        def read(db: sqlite3.Connection) -> dict[str, tuple[int, int]]:
+            cur = db.execute("SELECT thread_id, MIN(seq), MAX(seq) FROM events GROUP BY thread_id")
+            return {str(t): (int(lo), int(hi)) for t, lo, hi in cur}
+
+        return await self._call(read)
+
+    async def trim_events(self, thread_id: str, keep_after: int) -> None:
+        """Discard the thread's events with ``seq <= keep_after``."""
+        await self._call(
+            lambda db: db.execute("DELETE FROM events WHERE thread_id=? AND seq<=?", (thread_id, keep_after))
+        )
+
+    # --- threads -------------------------------------------------------------------------------
+
+    async def save_thread(self, record: ThreadRecord) -> None:
+        """Insert or update one thread record."""
+        row = (
+            record.thread_id,
+            record.graph,
+            record.owner,
+            record.status,
+            orjson.dumps(record.interrupts),
+            record.error,
+            record.created_at,
+            record.updated_at,
+        )
+        await self._call(lambda db: db.execute("INSERT OR REPLACE INTO threads VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row))
+
+    async def load_threads(self) -> list[ThreadRecord]:
+        """Every thread record."""
+
+        def read(db: sqlite3.Connection) -> list[ThreadRecord]:
+            cur = db.execute(
+                "SELECT thread_id, graph, owner, status, interrupts, error, created_at, updated_at FROM threads"
+            )
+            return [
+                ThreadRecord(
+                    thread_id=t, graph=g, owner=o, status=s, interrupts=orjson.loads(i), error=e,
+                    created_at=c, updated_at=u,
+                )
+                for t, g, o, s, i, e, c, u in cur
+            ]
+
+        return await self._call(read)
+
+    # --- runs ----------------------------------------------------------------------------------
+
+    async def save_run(self, run: RunRecord) -> None:
+        """Insert or update a queued or running run."""
+        row = (run.run_id, run.thread_id, run.kind, run.status, orjson.dumps(run.params), run.created_at)
+        await self._call(lambda db: db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?)", row))
+
+    async def finish_run(self, run_id: str) -> None:
+        """Forget a run that reached its terminal event."""
+        await self._call(lambda db: db.execute("DELETE FROM runs WHERE run_id=?", (run_id,)))
+
+    async def load_runs(self) -> list[RunRecord]:
+        """Runs left queued or running (by a previous process), oldest first."""
+
+        def read(db: sqlite3.Connection) -> list[RunRecord]:
+            cur = db.execute(
+                "SELECT run_id, thread_id, kind, status, params, created_at FROM runs ORDER BY created_at, rowid"
+            )
+            return [RunRecord(r, t, k, s, orjson.loads(p), c) for r, t, k, s, p, c in cur]
+
+        return await self._call(read)
+
+    # --- answers -------------------------------------------------------------------------------
+
+    async def add_answered(self, thread_id: str, interrupt_ids: Iterable[str]) -> None:
+        """Remember that these interrupts were answered (for ``already_answered`` after a restart)."""
+        rows = [(thread_id, i) for i in interrupt_ids]
+        if rows:
+            await self._call(lambda db: db.executemany("INSERT OR IGNORE INTO answered VALUES (?, ?)", rows))
+
+    async def answered_among(self, thread_id: str, interrupt_ids: Sequence[str]) -> list[str]:
+        """Which of ``interrupt_ids`` were answered already."""
+        ids = list(interrupt_ids)
+        if not ids:
+            return []
+
+        def read(db: sqlite3.Connection) -> list[str]:
+            marks = ",".join("?" * len(ids))
+            cur = db.execute(
+                f"SELECT interrupt_id FROM answered WHERE thread_id=? AND interrupt_id IN ({marks})",
+                (thread_id, *ids),
+            )
+            found = {str(r[0]) for r in cur}
+            return [i for i in ids if i in found]
+
+        return await self._call(read)
