@@ -1,0 +1,1 @@
+"""The workloads: each module builds the same graph on both runtimes and offers its cases."""

@@ -1,0 +1,99 @@
+"""Helpers the workloads share: thread configs, saver opening, temporary database files."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import itertools
+import os
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from harness import LANGGRAPH, STREAMHIL, STREAMHIL_TRIO, Variant, on_backend
+from libs import Lib, libraries
+
+__all__ = [
+    "SaverKind",
+    "Settings",
+    "new_config",
+    "open_saver",
+    "open_saver_sync",
+    "temp_db_path",
+    "async_variants",
+    "sync_variants",
+]
+
+SaverKind = Literal["none", "memory", "sqlite"]
+
+_thread_ids = itertools.count()
+
+
+def new_config(recursion_limit: int = 10_000) -> dict[str, Any]:
+    """The config of a thread never used before in this process."""
+    return {"configurable": {"thread_id": f"bench-{next(_thread_ids)}"}, "recursion_limit": recursion_limit}
+
+
+@contextlib.contextmanager
+def temp_db_path() -> Iterator[str]:
+    """A path for a fresh SQLite file, removed (with its -wal/-shm files) afterwards."""
+    with tempfile.TemporaryDirectory(prefix="streamhil-bench-") as folder:
+        yield os.path.join(folder, "bench.sqlite")
+
+
+@contextlib.asynccontextmanager
+async def open_saver(lib: Lib, kind: SaverKind) -> AsyncIterator[Any]:
+    """No saver, a fresh in-memory saver, or the async SQLite saver on a fresh file."""
+    if kind == "none":
+        yield None
+    elif kind == "memory":
+        yield lib.memory_saver()
+    else:
+        with temp_db_path() as path:
+            async with lib.open_sqlite(path) as saver:
+                yield saver
+
+
+@contextlib.contextmanager
+def open_saver_sync(lib: Lib, kind: SaverKind) -> Iterator[Any]:
+    """As :func:`open_saver`, for the sync API."""
+    if kind == "none":
+        yield None
+    elif kind == "memory":
+        yield lib.memory_saver()
+    else:
+        with temp_db_path() as path, lib.open_sqlite_sync(path) as saver:
+            yield saver
+
+
+def async_variants(body: Callable[[Lib], Awaitable[float]], *, trio: bool) -> list[Variant]:
+    """LangGraph and streamhil on asyncio, plus streamhil on trio when ``trio``."""
+    langgraph, streamhil = libraries()
+    variants = [
+        Variant(LANGGRAPH, on_backend("asyncio", functools.partial(body, langgraph))),
+        Variant(STREAMHIL, on_backend("asyncio", functools.partial(body, streamhil))),
+    ]
+    if trio:
+        variants.append(Variant(STREAMHIL_TRIO, on_backend("trio", functools.partial(body, streamhil))))
+    return variants
+
+
+def sync_variants(body: Callable[[Lib], float]) -> list[Variant]:
+    """LangGraph and streamhil through their sync API (no event loop of ours)."""
+    langgraph, streamhil = libraries()
+    return [
+        Variant(LANGGRAPH, functools.partial(body, langgraph)),
+        Variant(STREAMHIL, functools.partial(body, streamhil)),
+    ]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How big a run is: ``quick`` cuts repetitions; ``trio`` adds streamhil-on-trio columns."""
+
+    quick: bool = False
+    trio: bool = True
+
+    def reps(self, full: int, quick: int) -> int:
+        return quick if self.quick else full
