@@ -68,14 +68,24 @@ def interrupt(value: Any = None) -> Any:
         return ctx.answers[index]
     iid = interrupt_id(ctx.ns, index)
     resume_map = ctx.run.resume_map
-    if iid in resume_map:
-        answer = resume_map[iid]
+    fallback = position_key(ctx.ns, ctx.node, index)
+    if iid in resume_map or fallback in resume_map:
+        # By id; or by position, when the question's id changed since it was answered
+        # (update_state on the subgraph's thread wrote a new checkpoint, so new task ids).
+        answer = resume_map[iid] if iid in resume_map else resume_map[fallback]
+        resume_map.pop(fallback, None)
         ctx.answers[index] = answer
         ctx.consumed.append(iid)
         return answer
     raise GraphInterrupt(
         (Interrupt(value=value, id=iid, node=ctx.node, task_id=ctx.task_id, ns=ctx.ns, index=index),)
     )
+
+
+def position_key(task_ns: str, node: str, index: int) -> str:
+    """Where an interrupt sits: its graph's namespace, node and index (not a hex id, so never a map key)."""
+    graph_ns = task_ns.rsplit("|", 1)[0] if "|" in task_ns else ""
+    return f"~{graph_ns}|{node}#{index}"
 
 
 def get_stream_writer() -> Callable[[Any], None]:

@@ -234,8 +234,18 @@ class Loop:
             await self._write_input(saved, graph_input)
         return await self._loop(skip_breakpoint=resuming)
 
+    def _new_id(self, step: int) -> str:
+        """A new checkpoint id; without a saver (a stateless subgraph), one derived from the
+        namespace and step, so a re-run plans the same task and interrupt ids."""
+        if self.scope.saver is None and self.scope.nested:
+            from .ids import task_id as stable_id
+
+            return stable_id("stateless", self.scope.checkpoint_ns, step, "", "", "")
+        return new_checkpoint_id(step)
+
     def _set_view(self, saved: CheckpointTuple) -> ThreadView:
         self.view = load_view(self.graph, saved, self.scope.checkpoint_ns)
+        self.scope.checkpoint_id = saved.checkpoint.id
         self.saved_task_ids = {t.task.id for t in self.view.tasks if t.finished}
         return self.view
 
@@ -279,7 +289,7 @@ class Loop:
         versions[START] = top
         new_versions = {TASKS: top, START: top, **{k: v for k, v in versions.items() if saved is None}}
         metadata = {"source": "input", "step": step, "parents": dict(self.scope.parents)}
-        checkpoint = Checkpoint(new_checkpoint_id(step), now_iso(), channel_values, versions)
+        checkpoint = Checkpoint(self._new_id(step), now_iso(), channel_values, versions)
         config = self.scope.address(checkpoint.id)
         await self.writer.put(parent_config or self.scope.address(), checkpoint, metadata, new_versions)
         new = CheckpointTuple(config, checkpoint, metadata, parent_config, [])
@@ -352,6 +362,8 @@ class Loop:
             else:
                 spec = self.graph.nodes[t.task.name]
                 result = await run_task(scope, spec, t.task, view.values, t.answers, view.step, inline)
+                if result.status == "done" and t.interrupts:
+                    result.answered = tuple(t.interrupts)  # kept for history snapshots
             results[t.task.id] = result
             self._emit_result(result)
             if result.status == "error":
@@ -386,8 +398,9 @@ class Loop:
     async def _persist_task(self, result: TaskResult) -> None:
         assert self.view is not None
         writes = task_writes(result)
+        with anyio.CancelScope(shield=True):  # a finished task's outcome is saved even if a sibling fails
+            await self.writer.put_writes(self.view.saved.config, writes, result.task.id)
         self.saved_task_ids.add(result.task.id)
-        await self.writer.put_writes(self.view.saved.config, writes, result.task.id)
 
     async def _fail(self, failed: list[TaskResult], results: dict[str, TaskResult]) -> None:
         """Save what finished, drop answers the failing tasks consumed, and raise the first error."""
@@ -505,11 +518,12 @@ class Loop:
         new_versions = {k: versions[k] for k in bumped if k in versions}
         step = view.step
         metadata = {"source": "loop", "step": step, "parents": dict(scope.parents)}
-        checkpoint = Checkpoint(new_checkpoint_id(step), now_iso(), channel_values, versions)
+        checkpoint = Checkpoint(self._new_id(step), now_iso(), channel_values, versions)
         await self.writer.put(view.saved.config, checkpoint, metadata, new_versions, unsaved)
         config = scope.address(checkpoint.id)
         new = CheckpointTuple(config, checkpoint, metadata, view.saved.config, [])
         self.view = load_view(graph, new, scope.checkpoint_ns)
+        scope.checkpoint_id = checkpoint.id
         self.saved_task_ids = set()
         if changed and scope.wants("values"):
             scope.emit(scope.ns_tuple, "values", self._output(self.view.values))
@@ -558,9 +572,9 @@ class Loop:
                 for t in view.tasks
             ],
         }
-        self._emit_debuggable("checkpoints", "checkpoint", payload)
+        self._emit_debuggable("checkpoints", "checkpoint", payload, step=int(metadata.get("step", -1)))
 
-    def _emit_debuggable(self, mode: str, debug_type: str, payload: Any) -> None:
+    def _emit_debuggable(self, mode: str, debug_type: str, payload: Any, step: int | None = None) -> None:
         scope = self.scope
         if scope.wants(mode):
             scope.emit(scope.ns_tuple, mode, payload)
@@ -569,7 +583,7 @@ class Loop:
             scope.emit(
                 scope.ns_tuple,
                 "debug",
-                {"step": self.view.step, "timestamp": now_iso(), "type": debug_type, "payload": payload},
+                {"step": self.view.step if step is None else step, "timestamp": now_iso(), "type": debug_type, "payload": payload},
             )
 
 
@@ -584,6 +598,8 @@ def task_writes(result: TaskResult) -> list[tuple[str, Any]]:
         writes.append((NO_WRITES, None))
     if result.answers:
         writes.append((RESUME, _answer_pairs(result.answers)))
+    if result.answered:
+        writes.append((INTERRUPT, list(result.answered)))
     return writes
 
 
@@ -649,6 +665,11 @@ async def record_command(graph: Any, scope: RunScope, view: ThreadView, command:
                 )
             resume_map = {pending[0].id: command.resume}
             answered = [pending[0]]
+        from .context import position_key
+
+        for interrupt in answered:
+            if interrupt.node is not None:
+                resume_map.setdefault(position_key(interrupt.ns, interrupt.node, interrupt.index), resume_map[interrupt.id])
         writes.append((RESUME_MAP, resume_map))
     if command.update is not None:
         from .runner import writes_from_return

@@ -36,6 +36,7 @@ class TaskResult:
     update: Any = None  # what the ``updates`` stream shows for this task
     interrupts: tuple[Interrupt, ...] = ()
     answers: dict[int, Any] = field(default_factory=dict)
+    answered: tuple[Interrupt, ...] = ()  # earlier interrupts of a task that has now finished
     consumed: list[str] = field(default_factory=list)
     error: BaseException | None = None
 

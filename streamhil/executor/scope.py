@@ -51,6 +51,7 @@ class RunScope:
     nested: bool = False
     run_id: str | None = None
     inline_sync: bool = False
+    checkpoint_id: str = ""  # the checkpoint the current step started from
 
     def wants(self, mode: str) -> bool:
         """Whether events of ``mode`` from this graph reach the stream."""

@@ -3,6 +3,7 @@ methods are thin wrappers that run them on an event loop of their own."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import queue
 import threading
@@ -195,12 +196,18 @@ class CompiledStateGraph:
             recursion_limit=outer.recursion_limit,
             durability=outer.durability,
             limiter=outer.limiter,
-            parents={**outer.parents, outer.checkpoint_ns: ""},
+            parents={**outer.parents, outer.checkpoint_ns: outer.checkpoint_id},
             nested=True,
             inline_sync=outer.inline_sync,
         )
         saved = await saver.aget_tuple(scope.address()) if saver is not None else None
-        graph_input = None if saved is not None else graph_input
+        if isinstance(graph_input, dict):  # the parent's state, restricted to this graph's input keys
+            graph_input = {k: v for k, v in graph_input.items() if k in self.input_keys}
+        if saved is not None:
+            pending = bool(saved.checkpoint.channel_values.get("__tasks__"))
+            if pending or self.checkpointer is not True:
+                graph_input = None  # resume it, or replay its finished output
+            # checkpointer=True: a finished subgraph thread takes the new input, keeping its state
         outcome = await execute(
             scope, graph_input, saved, replay=False,
             interrupt_before=self.interrupt_before, interrupt_after=self.interrupt_after,
@@ -212,7 +219,8 @@ class CompiledStateGraph:
         return outcome.values
 
     # -- async API ----------------------------------------------------------------------------
-    async def astream(
+    @contextlib.asynccontextmanager
+    async def open_stream(
         self,
         input: Any,
         config: Mapping[str, Any] | None = None,
@@ -222,10 +230,13 @@ class CompiledStateGraph:
         interrupt_before: Any = None,
         interrupt_after: Any = None,
         durability: str | None = None,
-        debug: bool | None = None,
-        **_: Any,
-    ) -> AsyncIterator[Any]:
-        """Run the graph and yield its stream parts as they happen (LangGraph's shapes)."""
+    ) -> AsyncIterator[AsyncIterator[Any]]:
+        """Run the graph in a task group owned by this block; iterate the parts it streams.
+
+        ``async with graph.open_stream(...) as parts: async for part in parts: ...``. Leaving the
+        block early cancels the run cleanly (its last checkpoint stays intact). This is the
+        structured form of ``astream``.
+        """
         single = stream_mode is None or isinstance(stream_mode, str)
         modes = frozenset([stream_mode or "updates"] if single else stream_mode)  # type: ignore[list-item]
         bad = modes - _STREAM_MODES
@@ -259,20 +270,60 @@ class CompiledStateGraph:
             finally:
                 send.close()
 
-        failure: BaseException | None = None
+        async def parts() -> AsyncIterator[Any]:
+            async with receive:
+                async for item in receive:
+                    if isinstance(item, _Failure):
+                        raise item.exc
+                    yield item
+
         async with anyio.create_task_group() as tg:
             tg.start_soon(produce)
+            iterator = parts()
             try:
-                async with receive:
-                    async for item in receive:
-                        if isinstance(item, _Failure):
-                            failure = item.exc
-                            break
-                        yield item
+                yield iterator
             finally:
                 tg.cancel_scope.cancel()
+                await iterator.aclose()
+
+    async def astream(
+        self,
+        input: Any,
+        config: Mapping[str, Any] | None = None,
+        *,
+        stream_mode: str | Sequence[str] | None = None,
+        subgraphs: bool = False,
+        interrupt_before: Any = None,
+        interrupt_after: Any = None,
+        durability: str | None = None,
+        debug: bool | None = None,
+        **_: Any,
+    ) -> AsyncIterator[Any]:
+        """Run the graph and yield its stream parts as they happen (LangGraph's shapes).
+
+        Iterate to the end, or close it when leaving early
+        (``async with contextlib.aclosing(graph.astream(...)) as parts``); ``open_stream`` is the
+        structured form.
+        """
+        failure: BaseException | None = None
+        closed = False
+        async with self.open_stream(
+            input, config, stream_mode=stream_mode, subgraphs=subgraphs,
+            interrupt_before=interrupt_before, interrupt_after=interrupt_after, durability=durability,
+        ) as parts:
+            try:
+                async for item in parts:
+                    try:
+                        yield item
+                    except GeneratorExit:
+                        closed = True  # the consumer left early: cancel the run, end quietly
+                        break
+            except Exception as exc:  # raised outside the task group, unwrapped
+                failure = exc
         if failure is not None:
             raise failure
+        if closed:
+            return
 
     async def ainvoke(
         self,
@@ -336,7 +387,9 @@ class CompiledStateGraph:
         saved = await scope.saver.aget_tuple(scope.address(checkpoint_id))
         if saved is None:
             return StateSnapshot({}, (), dict(config), None, None, None, (), ())
-        return await build_snapshot(self, scope, saved, live=checkpoint_id is None, subgraphs=subgraphs)
+        graph = self._graph_for_ns(scope.checkpoint_ns)
+        scope.graph = graph
+        return await build_snapshot(graph, scope, saved, live=checkpoint_id is None, subgraphs=subgraphs)
 
     async def aget_state_history(
         self,
@@ -360,7 +413,18 @@ class CompiledStateGraph:
         scope, checkpoint_id = self._scope(config, need_thread=True)
         if scope.saver is None:
             raise ConfigError("update_state needs a checkpointer.")
-        return await update_state(self, scope, checkpoint_id, values, as_node)
+        graph = self._graph_for_ns(scope.checkpoint_ns)
+        return await update_state(graph, scope, checkpoint_id, values, as_node)
+
+    def _graph_for_ns(self, checkpoint_ns: str) -> CompiledStateGraph:
+        """The (sub)graph whose checkpoints live in ``checkpoint_ns`` ("child:<task>|inner:<task>")."""
+        graph: CompiledStateGraph = self
+        for segment in checkpoint_ns.split("|") if checkpoint_ns else ():
+            spec = graph.nodes.get(segment.split(":", 1)[0])
+            if spec is None or spec.subgraph is None:
+                break
+            graph = spec.subgraph
+        return graph
 
     def graph_structure(self) -> dict[str, Any]:
         """Nodes and edges, for drawing: ``{"nodes": [...], "edges": [{"source", "target", "conditional"}]}``."""

@@ -104,9 +104,7 @@ async def update_state(
         joins = dict(saved.checkpoint.channel_values.get(JOINS) or {})
         parent_config = saved.config
     if as_node is None:
-        if len(graph.nodes) == 1:
-            as_node = next(iter(graph.nodes))
-        elif saved is None or not last:
+        if saved is None or not last:
             as_node = START
         elif len(set(last)) == 1:
             as_node = last[0]
@@ -124,6 +122,7 @@ async def update_state(
         parent_config = saved.parent_config
     elif as_node == "__input__":
         source = "input"
+        new_step = step + 1 if saved is not None else -1
         specs = [start_spec()]
         new_values[START] = values
         changed.add(START)
