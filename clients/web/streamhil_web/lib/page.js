@@ -1,0 +1,96 @@
+// What both pages need: the WebSocket URL, the token, one Connection, and the banner that says
+// when the connection drops and comes back.
+
+import { Connection, ConnectionState } from "./connection.js";
+import { h } from "./render.js";
+
+const TOKEN_KEY = "streamhil.token";
+
+/**
+ * The server's WebSocket URL. This module is served at `<prefix>/lib/page.js` and the socket at
+ * `<prefix>/ws`, so the URL is derived from the module's own; `?ws=` or
+ * `<meta name="streamhil-ws">` override it.
+ */
+export function webSocketUrl() {
+  const fromQuery = new URLSearchParams(location.search).get("ws");
+  const fromMeta = document.querySelector('meta[name="streamhil-ws"]')?.content;
+  const url = new URL(fromQuery || fromMeta || "../ws", import.meta.url);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  return url.href;
+}
+
+/** The token from `?token=` (then kept in sessionStorage and removed from the address bar). */
+export function takeToken() {
+  const params = new URLSearchParams(location.search);
+  const fromQuery = params.get("token");
+  if (fromQuery !== null) {
+    sessionStorage.setItem(TOKEN_KEY, fromQuery);
+    params.delete("token");
+    const rest = params.toString();
+    history.replaceState(history.state, "", `${location.pathname}${rest ? `?${rest}` : ""}${location.hash}`);
+    return fromQuery;
+  }
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+/** Open the page's connection; the banner and the status dot follow its state. */
+export function openConnection({ storageKey, banner, dot, storage = sessionStorage }) {
+  const conn = new Connection(webSocketUrl(), { token: takeToken(), storage, storageKey });
+  let hadOpen = false;
+  let hideTimer = null;
+  conn.on("state", (info) => {
+    clearTimeout(hideTimer);
+    dot.dataset.state = info.state;
+    if (info.state === ConnectionState.OPEN) {
+      dot.title = "Connected";
+      dot.querySelector(".dot-label").textContent = "Live";
+      if (hadOpen) {
+        showBanner(banner, "ok", "Reconnected. Missed events were replayed.");
+        hideTimer = setTimeout(() => { banner.hidden = true; }, 2500);
+      } else {
+        banner.hidden = true;
+      }
+      hadOpen = true;
+    } else if (info.state === ConnectionState.RECONNECTING) {
+      dot.querySelector(".dot-label").textContent = "Reconnecting";
+      const wait = info.retryInMs ? ` Retrying in ${Math.max(1, Math.round(info.retryInMs / 1000))} s.` : "";
+      showBanner(banner, "warn", `Connection lost. Reconnecting automatically…${wait} Your conversation is safe.`);
+    } else if (info.state === ConnectionState.CONNECTING) {
+      dot.querySelector(".dot-label").textContent = "Connecting";
+    } else if (info.state === ConnectionState.CLOSED) {
+      dot.querySelector(".dot-label").textContent = "Offline";
+      const why = info.error?.code === "unauthenticated"
+        ? "The server did not accept the access token. Open this page with ?token=YOUR_TOKEN."
+        : `Disconnected: ${info.error?.message ?? info.reason ?? "closed"}. Reload the page to try again.`;
+      showBanner(banner, "error", why);
+    }
+  });
+  return conn;
+}
+
+function showBanner(banner, tone, message) {
+  banner.className = `banner banner-${tone}`;
+  banner.textContent = message;
+  banner.hidden = false;
+}
+
+/** A small text message near a control, cleared on the next call. */
+export function flash(el, tone, message) {
+  el.className = `flash flash-${tone}`;
+  el.textContent = message;
+  el.hidden = !message;
+}
+
+/** The shared top bar: brand, navigation and the live dot. */
+export function topBar(current) {
+  const link = (href, label, key) => h("a", { href, class: current === key ? "current" : "", "aria-current": current === key ? "page" : null, text: label });
+  const dot = h("span", { class: "live-dot", dataset: { state: "connecting" }, role: "status" },
+    h("span", { class: "dot", "aria-hidden": "true" }), h("span", { class: "dot-label", text: "Connecting" }));
+  return {
+    dot,
+    element: h("header", { class: "topbar" },
+      h("span", { class: "brand" }, h("span", { class: "brand-mark", "aria-hidden": "true", text: "◆" }), " streamhil"),
+      h("nav", { "aria-label": "Pages" }, link(new URL("../chat/", import.meta.url).pathname, "Chat", "chat"), link(new URL("../dashboard/", import.meta.url).pathname, "Dashboard", "dashboard")),
+      dot),
+  };
+}
