@@ -1,0 +1,39 @@
+"""Fixtures: a TestClient factory on the test's anyio backend, and an open connection helper."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+from streamhil_server import create_app
+
+from .wire import Wire
+
+TOKENS = {"alice-token": "alice", "bob-token": "bob"}
+
+
+@pytest.fixture
+def make_client(anyio_backend: str) -> Callable[..., Any]:
+    """``make_client(graphs, **create_app_kwargs)`` → a TestClient context on this backend."""
+
+    @contextmanager
+    def factory(graphs: Any = None, **kwargs: Any) -> Iterator[TestClient]:
+        kwargs.setdefault("tokens", TOKENS)
+        app = create_app(graphs, **kwargs)
+        with TestClient(app, backend=anyio_backend) as client:
+            yield client
+
+    return factory
+
+
+@contextmanager
+def connect(client: TestClient, token: str | None = "alice-token", **kwargs: Any) -> Iterator[Wire]:
+    """An open connection that said hello with ``token``."""
+    with client.websocket_connect("/ws", **kwargs) as ws:
+        wire = Wire(ws)
+        welcome = wire.hello(token)
+        assert welcome["type"] == "welcome", welcome
+        yield wire

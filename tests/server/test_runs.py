@@ -1,0 +1,306 @@
+"""Runs over one connection: start, interrupt, resume (ack before events), busy policies, cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streamhil_server.demo_graphs import demo_graphs
+
+from .conftest import connect
+from .graphs import Gate, counter, failing, gated, odd_values
+from .wire import Wire, check_seqs
+
+
+def start(wire: Wire, graph: str, input: Any = None, **fields: Any) -> dict[str, Any]:
+    return wire.request("start_run", graph=graph, input=input, **fields)
+
+
+def test_publish_transcript(make_client: Any) -> None:
+    """The protocol's worked example: two interrupts, a stale answer, a refused start_run."""
+    with make_client(demo_graphs()) as client, connect(client) as wire:
+        result = start(wire, "publish", {"topic": "otters"}, stream_modes=["updates"])
+        tid = result["thread_id"]
+        assert result["seq"] == 0 and result["queued"] is False
+        end = wire.run_end(tid)
+        assert end["event"] == "run_interrupted"
+        kinds = [e["event"] for e in wire.thread_events(tid)]
+        assert kinds == ["run_started", "updates", "updates", "interrupt", "run_interrupted"]
+        interrupt = wire.thread_events(tid)[3]["data"]["interrupts"][0]
+        assert interrupt["node"] == "review" and interrupt["ns"] == []
+        assert interrupt["value"] == {"question": "Approve the draft?", "draft": "Otters hold hands."}
+        first_id = interrupt["id"]
+
+        resumed = wire.request("resume", thread_id=tid, value={"approved": True}, stream_modes=["updates"])
+        assert resumed["answered"] == [first_id]
+        assert resumed["seq"] == 5  # the head when accepted: every event of the run comes after
+        # the reply came before any event of the new run
+        assert not [e for e in wire.events if e["seq"] > 5]
+        wire.run_end(tid)
+        second = [e for e in wire.thread_events(tid) if e["event"] == "interrupt"][-1]["data"]["interrupts"]
+        assert [i["value"] for i in second] == [{"question": "Which channel?"}]
+
+        stale = wire.error("resume", thread_id=tid, interrupt_id=first_id, value={"approved": False})
+        assert stale["code"] == "already_answered" and stale["details"]["interrupt_ids"] == [first_id]
+
+        refused = wire.error("start_run", graph="publish", thread_id=tid, input={"topic": "seals"})
+        assert refused["code"] == "interrupt_pending"
+        assert refused["details"]["interrupt_ids"] == [second[0]["id"]]
+        assert "resume" in refused["message"]
+
+        wire.request("resume", thread_id=tid, interrupt_id=second[0]["id"], value="blog", stream_modes=["updates"])
+        done = wire.run_end(tid)
+        assert done["event"] == "run_done"
+        updates = [e["data"] for e in wire.thread_events(tid) if e["event"] == "updates"]
+        assert updates[-1] == {"post": {"channel": "blog", "posted": True}}
+        check_seqs(wire.events)
+        state = wire.request("get_state", thread_id=tid)["state"]
+        assert state["values"]["channel"] == "blog" and state["next"] == [] and state["interrupts"] == []
+
+
+def test_parallel_interrupts_answered_one_at_a_time(make_client: Any) -> None:
+    with make_client(demo_graphs()) as client, connect(client) as wire:
+        tid = start(wire, "parallel", {"doc": "contract.pdf"}, stream_modes=["updates"])["thread_id"]
+        wire.run_end(tid)
+        pending = wire.thread_events(tid)[-2]["data"]["interrupts"]
+        by_node = {i["node"]: i["id"] for i in pending}
+        assert set(by_node) == {"legal", "finance"}
+
+        ambiguous = wire.error("resume", thread_id=tid, value="yes")
+        assert ambiguous["code"] == "ambiguous_resume"
+        assert sorted(ambiguous["details"]["interrupt_ids"]) == sorted(by_node.values())
+
+        wire.request("resume", thread_id=tid, interrupt_id=by_node["legal"], value="signed", stream_modes=["updates"])
+        end = wire.run_end(tid)
+        assert end["event"] == "run_interrupted" and end["data"]["interrupt_ids"] == [by_node["finance"]]
+        run_events = [e for e in wire.thread_events(tid) if e["run_id"] == end["run_id"]]
+        assert {"legal": {"legal": "signed"}} in [e["data"] for e in run_events]
+        again = [e for e in run_events if e["event"] == "interrupt"][0]["data"]["interrupts"]
+        assert [i["id"] for i in again] == [by_node["finance"]]  # same id as before
+
+        wire.request("resume", thread_id=tid, answers={by_node["finance"]: "approved: 10k"}, stream_modes=["updates"])
+        assert wire.run_end(tid)["event"] == "run_done"
+        state = wire.request("get_state", thread_id=tid)["state"]
+        assert state["values"]["verdict"] == "legal=signed; finance=approved: 10k"
+
+
+def test_interrupt_inside_subgraph_has_its_namespace(make_client: Any) -> None:
+    with make_client(demo_graphs()) as client, connect(client) as wire:
+        tid = start(wire, "subgraph", {"item": "a lamp"})["thread_id"]
+        wire.run_end(tid)
+        (interrupt,) = [e for e in wire.thread_events(tid) if e["event"] == "interrupt"][0]["data"]["interrupts"]
+        assert interrupt["node"] == "ask_address"
+        assert len(interrupt["ns"]) == 1 and interrupt["ns"][0].startswith("shipping:")
+        assert any(e["ns"] and e["ns"][0].startswith("shipping:") for e in wire.thread_events(tid))
+        wire.request("resume", thread_id=tid, value="  1 main street ")
+        assert wire.run_end(tid)["event"] == "run_done"
+        state = wire.request("get_state", thread_id=tid)["state"]
+        assert state["values"]["confirmation"] == "a lamp ships to 1 Main Street"
+
+
+def test_multi_turn_and_validation_loops(make_client: Any) -> None:
+    with make_client(demo_graphs()) as client, connect(client) as wire:
+        chat = start(wire, "multi_turn", {"messages": []})["thread_id"]
+        age = start(wire, "validation", {})["thread_id"]
+        wire.run_end(chat)
+        wire.run_end(age)
+        for text in ["hello there", "streamhil", "bye"]:
+            wire.request("resume", thread_id=chat, value=text)
+            wire.run_end(chat)
+        for answer, valid in [("old", False), (-3, False), ("42", True)]:
+            wire.request("resume", thread_id=age, value=answer)
+            end = wire.run_end(age)
+            assert (end["event"] == "run_done") is valid
+            if not valid:
+                question = [e for e in wire.thread_events(age) if e["event"] == "interrupt"][-1]["data"]["interrupts"][0]
+                assert "not a valid age" in question["value"]["question"]
+        state = wire.request("get_state", thread_id=chat)["state"]
+        assert [m["content"] for m in state["values"]["messages"] if m["role"] == "user"] == ["hello there", "streamhil", "bye"]
+        assert state["values"]["messages"][-1]["content"] == "Goodbye!"
+        assert wire.request("get_state", thread_id=age)["state"]["values"] == {"age": 42}
+        check_seqs(wire.events)
+
+
+def test_busy_thread_policies(make_client: Any) -> None:
+    gate = Gate()
+    with make_client({"gated": gated(gate), "counter": counter()}) as client, connect(client) as wire:
+        tid = start(wire, "gated", {"n": 0}, stream_modes=["custom"])["thread_id"]
+        wire.until(lambda f: f.get("event") == "custom")  # the run is inside "work"
+        busy = wire.error("start_run", graph="gated", thread_id=tid, input={"n": 5})
+        assert busy["code"] == "thread_busy" and busy["details"]["run_id"]
+        queued = wire.request("start_run", graph="gated", thread_id=tid, input={"n": 5}, if_busy="enqueue")
+        assert queued["queued"] is True
+        threads = wire.request("list_threads")["threads"]
+        assert [t["status"] for t in threads if t["thread_id"] == tid] == ["running"]
+        wire.call(gate.open)
+        first = wire.run_end(tid)
+        assert first["event"] == "run_interrupted"
+        # the queued run starts after the first ends and is refused: the thread now waits for an answer
+        second = wire.run_end(tid)
+        assert second["run_id"] == queued["run_id"]
+        assert second["event"] == "run_error" and second["data"]["code"] == "interrupt_pending"
+        kinds = [(e["run_id"], e["event"]) for e in wire.thread_events(tid) if e["event"].startswith("run_")]
+        assert kinds[-2:] == [(queued["run_id"], "run_started"), (queued["run_id"], "run_error")]
+
+
+def test_if_busy_interrupt_supersedes_the_active_run(make_client: Any) -> None:
+    gate = Gate()
+    with make_client({"gated": gated(gate)}) as client, connect(client) as wire:
+        first = start(wire, "gated", {"n": 0}, stream_modes=["custom"])
+        tid = first["thread_id"]
+        wire.until(lambda f: f.get("event") == "custom")
+        second = wire.request("start_run", graph="gated", thread_id=tid, input={"n": 10}, if_busy="interrupt", stream_modes=["custom"])
+        cancelled = wire.run_end(tid)
+        assert cancelled["run_id"] == first["run_id"]
+        assert cancelled["event"] == "run_cancelled" and cancelled["data"] == {"reason": "superseded"}
+        wire.until(lambda f: f.get("event") == "custom" and f["run_id"] == second["run_id"])
+        wire.call(gate.open)
+        end = wire.run_end(tid)
+        assert end["run_id"] == second["run_id"] and end["event"] == "run_interrupted"
+        assert wire.request("get_state", thread_id=tid)["state"]["values"]["n"] == 11
+
+
+def test_cancel_and_disconnect(make_client: Any) -> None:
+    gate = Gate()
+    with make_client({"gated": gated(gate), "counter": counter()}) as client:
+        with connect(client) as wire:
+            nothing = start(wire, "counter", {"n": 1})
+            wire.run_end(nothing["thread_id"])
+            assert wire.error("cancel", thread_id=nothing["thread_id"])["code"] == "no_active_run"
+            run = start(wire, "gated", {"n": 0}, stream_modes=["custom"])
+            tid = run["thread_id"]
+            wire.until(lambda f: f.get("event") == "custom")
+            missing = wire.error("cancel", thread_id=tid, run_id="r-nope")
+            assert missing["code"] == "not_found" and missing["details"]["resource"] == "run"
+            assert wire.request("cancel", thread_id=tid) == {"run_id": run["run_id"], "thread_id": tid}
+            end = wire.run_end(tid)
+            assert end["event"] == "run_cancelled" and end["data"]["reason"] == "cancelled"
+            # disconnect is not cancel: a run started now goes on after this socket closes
+            again = start(wire, "gated", None, stream_modes=["custom"], thread_id=tid)
+            wire.until(lambda f: f.get("event") == "custom" and f["run_id"] == again["run_id"])
+        with connect(client) as wire:
+            sub = wire.request("subscribe", thread_id=tid, after=end["seq"])
+            assert sub["status"] == "running"
+            wire.call(gate.open)
+            final = wire.run_end(tid)
+            assert final["run_id"] == again["run_id"] and final["event"] == "run_interrupted"
+            check_seqs(wire.events)
+            assert wire.events[0]["seq"] == end["seq"] + 1
+
+
+def test_three_threads_interleaved_on_one_connection(make_client: Any) -> None:
+    with make_client(demo_graphs()) as client, connect(client) as wire:
+        tids = [start(wire, "multi_turn", {"messages": []}, stream_modes=["updates"])["thread_id"] for _ in range(3)]
+        for tid in tids:
+            wire.run_end(tid)
+        for turn in range(2):
+            ids = [wire.send("resume", thread_id=tid, value=f"{tid[-4:]} turn {turn}") for tid in tids]
+            for id in ids:
+                assert wire.answer(id)["type"] == "reply"
+            ends = {tid: wire.run_end(tid) for tid in tids}
+            assert all(e["event"] == "run_interrupted" for e in ends.values())
+        check_seqs(wire.events)
+        for tid in tids:
+            values = wire.request("get_state", thread_id=tid)["state"]["values"]
+            assert [m["content"] for m in values["messages"] if m["role"] == "user"] == [f"{tid[-4:]} turn 0", f"{tid[-4:]} turn 1"]
+
+
+def test_run_error_and_odd_values(make_client: Any) -> None:
+    with make_client({"failing": failing(), "odd": odd_values()}) as client, connect(client) as wire:
+        tid = start(wire, "failing", {})["thread_id"]
+        end = wire.run_end(tid)
+        assert end["event"] == "run_error"
+        assert end["data"]["error"] == {"type": "ValueError", "message": "boom: the node failed"}
+        assert [t["status"] for t in wire.request("list_threads")["threads"] if t["thread_id"] == tid] == ["error"]
+        odd = start(wire, "odd", {}, stream_modes=["updates"])["thread_id"]
+        assert wire.run_end(odd)["event"] == "run_done"
+        update = [e for e in wire.thread_events(odd) if e["event"] == "updates"][0]["data"]
+        expected = {"set": [1], "blob": "b'hi'", "amount": "Decimal('1.5')", "when": "2026-01-02T03:04:05"}
+        assert update == {"make": {"answer": expected}}
+        assert wire.request("get_state", thread_id=odd)["state"]["values"]["answer"] == expected
+
+
+def test_update_state_history_and_fork(make_client: Any) -> None:
+    with make_client({"counter": counter()}) as client, connect(client) as wire:
+        tid = start(wire, "counter", {"n": 1})["thread_id"]
+        wire.run_end(tid)
+        updated = wire.request("update_state", thread_id=tid, values={"n": 40}, as_node="inc")
+        event = wire.until(lambda f: f.get("event") == "state_updated")
+        assert event["seq"] == updated["seq"] and event["data"] == {"checkpoint_id": updated["checkpoint_id"], "as_node": "inc"}
+        assert wire.request("get_state", thread_id=tid)["state"]["values"]["n"] == 40
+        bad = wire.error("update_state", thread_id=tid, values={"n": 1}, as_node="nope")
+        assert bad["code"] == "invalid_argument" and bad["path"] == "as_node"
+        history = wire.request("get_history", thread_id=tid, limit=10)["history"]
+        assert history[0]["checkpoint_id"] == updated["checkpoint_id"]
+        first = history[-1]["checkpoint_id"]
+        older = wire.request("get_history", thread_id=tid, before=history[0]["checkpoint_id"])["history"]
+        assert [h["checkpoint_id"] for h in older] == [h["checkpoint_id"] for h in history[1:]]
+        unknown = wire.error("get_state", thread_id=tid, checkpoint_id="nope")
+        assert unknown["code"] == "not_found" and unknown["details"] == {"resource": "checkpoint"}
+        # fork from the first checkpoint with new input
+        fork = wire.request("start_run", graph="counter", thread_id=tid, checkpoint_id=first, input={"n": 100})
+        assert wire.run_end(tid)["run_id"] == fork["run_id"]
+        assert wire.request("get_state", thread_id=tid)["state"]["values"]["n"] == 101
+
+
+def test_static_breakpoint_then_continue(make_client: Any) -> None:
+    with make_client(demo_graphs()) as client, connect(client) as wire:
+        tid = start(wire, "review_edit", {"text": "a b c"}, interrupt_before=["human_edit"])["thread_id"]
+        end = wire.run_end(tid)
+        assert end["event"] == "run_interrupted" and end["data"] == {"interrupt_ids": [], "next": ["human_edit"]}
+        assert wire.error("resume", thread_id=tid, value="x")["code"] == "nothing_pending"
+        bad = wire.error("start_run", graph="review_edit", interrupt_before=["summarize", "nope"])
+        assert bad["code"] == "invalid_argument" and bad["path"] == "interrupt_before[1]"
+        start(wire, "review_edit", None, thread_id=tid)
+        end = wire.run_end(tid)
+        assert end["event"] == "run_interrupted" and len(end["data"]["interrupt_ids"]) == 1
+        wire.request("resume", thread_id=tid, value={"summary": "edited by a human"})
+        assert wire.run_end(tid)["event"] == "run_done"
+        assert wire.request("get_state", thread_id=tid)["state"]["values"]["published"] == "Published: edited by a human"
+
+
+def test_list_graphs_and_threads(make_client: Any) -> None:
+    with make_client(demo_graphs()) as client, connect(client) as wire:
+        graphs = {g["name"]: g for g in wire.request("list_graphs")["graphs"]}
+        assert set(graphs) >= {"approve", "review_edit", "tool_review", "multi_turn", "validation", "parallel", "subgraph"}
+        assert "__start__" in graphs["publish"]["nodes"] and graphs["publish"]["description"]
+        assert {"source": "draft", "target": "review", "conditional": False} in graphs["publish"]["edges"]
+        a = start(wire, "approve", {"request": "order 1"})["thread_id"]
+        b = start(wire, "validation", {})["thread_id"]
+        wire.run_end(a)
+        wire.run_end(b)
+        wire.request("resume", thread_id=a, value="approve")
+        wire.run_end(a)
+        listed = wire.request("list_threads")["threads"]
+        assert [t["thread_id"] for t in listed] == [a, b]  # newest update first
+        assert {t["thread_id"]: t["status"] for t in listed} == {a: "idle", b: "interrupted"}
+        assert listed[1]["interrupts"][0]["value"] == {"question": "What is your age?"}
+        assert listed[1]["head_seq"] == wire.thread_events(b)[-1]["seq"]
+        only = wire.request("list_threads", status="interrupted")["threads"]
+        assert [t["thread_id"] for t in only] == [b]
+        assert wire.request("list_threads", graph="approve", limit=1)["threads"][0]["thread_id"] == a
+        assert wire.request("get_state", thread_id=a)["state"]["values"]["outcome"].startswith("done: Refund")
+        assert wire.request("ping", payload={"x": [1, 2]}) == {"payload": {"x": [1, 2]}}
+
+
+def test_tool_review_agent(make_client: Any) -> None:
+    """The scripted agent asks for two bookings: each call is reviewed on its own."""
+    with make_client(demo_graphs()) as client, connect(client) as wire:
+        tid = start(
+            wire, "tool_review", {"messages": [{"role": "user", "content": "book the McKittrick and the Ritz"}]},
+            stream_modes=["updates", "messages"],
+        )["thread_id"]
+        end = wire.run_end(tid)
+        assert end["event"] == "run_interrupted" and len(end["data"]["interrupt_ids"]) == 2
+        assert any(e["event"] == "messages" for e in wire.thread_events(tid))
+        pending = [e for e in wire.thread_events(tid) if e["event"] == "interrupt"][-1]["data"]["interrupts"]
+        by_hotel = {i["value"][0]["action_request"]["args"]["hotel_name"]: i["id"] for i in pending}
+        assert set(by_hotel) == {"the McKittrick", "the Ritz"}
+        wire.request("resume", thread_id=tid, interrupt_id=by_hotel["the McKittrick"], value={"type": "accept"})
+        assert wire.run_end(tid)["data"]["interrupt_ids"] == [by_hotel["the Ritz"]]
+        wire.request("resume", thread_id=tid, interrupt_id=by_hotel["the Ritz"],
+                     value={"type": "edit", "args": {"args": {"hotel_name": "the Savoy", "nights": 2}}})
+        assert wire.run_end(tid)["event"] == "run_done"
+        messages = wire.request("get_state", thread_id=tid)["state"]["values"]["messages"]
+        tool_texts = sorted(m["content"] for m in messages if m["role"] == "tool")
+        assert tool_texts == ["Successfully booked 1 night(s) at the McKittrick.", "Successfully booked 2 night(s) at the Savoy."]
+        assert messages[-1]["content"] == "All set. Anything else?"
