@@ -103,7 +103,7 @@ _Listener = tuple[ObjectSendStream[Any], ObjectReceiveStream[Any]]
 class _Thread:
     cursor: ThreadCursor
     subscribed: bool = False
-    listeners: list[ObjectSendStream[Any]] = field(default_factory=list)
+    listeners: list[_Listener] = field(default_factory=list)
     pending: dict[str, InterruptInfo] = field(default_factory=dict)
 
 
@@ -258,8 +258,7 @@ class Client:
         await self._request(Unsubscribe(thread_id=thread_id))
         thread = self._threads.pop(thread_id, None)
         if thread is not None:
-            for stream in thread.listeners:
-                stream.close()
+            _close_all(thread)
 
     async def get_state(self, thread_id: str, *, checkpoint_id: str | None = None) -> StateView:
         result = await self._request(GetState(thread_id=thread_id, checkpoint_id=checkpoint_id))
@@ -356,6 +355,9 @@ class Client:
             if conn is None:
                 await self._connected.wait()
                 continue
+            if conn.broken or conn.session.state is not SessionState.OPEN:
+                await conn.closed.wait()  # nothing was sent: wait for the next connection
+                continue
             return await self._request_on(conn, command, on_reply)
 
     async def _request_on(
@@ -449,27 +451,28 @@ class Client:
     # --- listeners ----------------------------------------------------------------------
 
     def _add_listener(self, thread_id: str, thread: _Thread) -> _Listener:
-        send, receive = anyio.create_memory_object_stream[Any](math.inf)
-        thread.listeners.append(send)
-        return send, receive
+        listener = anyio.create_memory_object_stream[Any](math.inf)
+        thread.listeners.append(listener)
+        return listener
 
     def _remove_listener(self, thread_id: str, send: ObjectSendStream[Any]) -> None:
         thread = self._threads.get(thread_id)
-        if thread is not None and send in thread.listeners:
-            thread.listeners.remove(send)
+        if thread is not None:
+            thread.listeners = [pair for pair in thread.listeners if pair[0] is not send]
         send.close()
 
     def _deliver(self, thread: _Thread, item: Any) -> None:
-        for send in list(thread.listeners):
+        for pair in list(thread.listeners):
             try:
-                send.send_nowait(item)
+                pair[0].send_nowait(item)
             except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                thread.listeners.remove(send)
+                thread.listeners.remove(pair)
 
     def _fail_listeners(self, error: BaseException) -> None:
+        """Make every iterator raise ``error`` once it has read what was delivered before."""
         for thread in self._threads.values():
             self._deliver(thread, Failure(error))
-            for send in thread.listeners:
+            for send, _ in thread.listeners:
                 send.close()
             thread.listeners.clear()
 
@@ -488,7 +491,7 @@ class Client:
                 waiter.resolve(value)
         elif isinstance(message, ErrorReply):
             if message.id is None:
-                conn.broken = conn.broken or f"{message.code}: {message.message}"
+                conn.last_error = message  # the server says why it is about to close
                 return
             waiter = conn.waiters.pop(message.id, None)
             if waiter is not None:
@@ -582,10 +585,12 @@ class Client:
         if self._conn is conn:
             self._conn = None
             self._connected = anyio.Event()
-        error = ConnectionLostError(f"the connection closed ({conn.broken or 'by the server'})")
+        reason = conn.broken or (conn.last_error.message if conn.last_error else "by the server")
+        error = ConnectionLostError(f"the connection closed ({reason})")
         for waiter in conn.waiters.values():
             waiter.reject(error)
         conn.waiters.clear()
+        conn.closed.set()
         if conn.broken:
             return None  # the client dropped it on purpose: reconnect
         return conn.ws.close_code
@@ -654,9 +659,15 @@ class Client:
             self._closed_error = ClientClosedError("the client is closed")
         self._connected.set()
         for thread in self._threads.values():
-            for send in thread.listeners:
-                send.close()
-            thread.listeners.clear()
+            _close_all(thread)
+
+
+def _close_all(thread: _Thread) -> None:
+    """End every listener of a thread: iterators stop, buffered events are dropped."""
+    for send, receive in thread.listeners:
+        send.close()
+        receive.close()
+    thread.listeners.clear()
 
 
 def _breakpoints(value: list[str] | tuple[str, ...] | str | None) -> tuple[str, ...] | Any:
@@ -700,10 +711,17 @@ async def open_client(
         connect_kwargs=connect_kwargs,
     )
     conn = await client._open()
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(client._maintain, conn)
-        try:
-            yield client
-        finally:
-            await client._shutdown()
-            tg.cancel_scope.cancel()
+    client._conn = conn
+    client._connected.set()
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(client._maintain, conn)
+            try:
+                yield client
+            finally:
+                await client._shutdown()
+                tg.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        if len(group.exceptions) == 1:  # show the caller the real error, not a group of one
+            raise group.exceptions[0] from None
+        raise

@@ -30,7 +30,11 @@ class Connection:
     waiters: dict[str, Any] = field(default_factory=dict)
     broken: str | None = None
     """Set when the client decided to drop this connection (e.g. a seq gap), with the reason."""
+    last_error: ErrorReply | None = None
+    """The last connection-level ``error`` frame (``id: null``): why the server closes."""
     last_sent: float = 0.0
+    closed: anyio.Event = field(default_factory=anyio.Event)
+    """Set once the client has given this connection up."""
 
     @property
     def epoch(self) -> str:

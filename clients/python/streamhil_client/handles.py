@@ -43,8 +43,10 @@ class _Listening:
         try:
             item = await self._stream.receive()
         except (anyio.EndOfStream, anyio.ClosedResourceError):  # the client closed
+            self._stream.close()
             raise StopAsyncIteration from None
         if isinstance(item, Failure):
+            self._stream.close()
             raise item.error
         return item  # type: ignore[no-any-return]
 
@@ -101,7 +103,7 @@ class Run(_Listening):
             raise StopAsyncIteration
         event = await self._next()
         if isinstance(event, ResyncEvent):
-            if event.status != "running":
+            if event.status != "running" and event.head_seq > self.seq:  # not from before a resume
                 self._ended = self.run_id
         elif event.is_terminal and event.run_id == self.run_id:
             self._ended = self.run_id
@@ -136,6 +138,7 @@ class Run(_Listening):
             if_busy=if_busy,
         )
         self.run_id = result.run_id
+        self.seq = result.seq
         self.queued = result.queued
         return result
 
