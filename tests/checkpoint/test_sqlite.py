@@ -9,6 +9,7 @@ import textwrap
 import threading
 from collections.abc import Iterator
 from contextlib import closing
+from functools import partial
 from pathlib import Path
 
 import anyio
@@ -260,3 +261,27 @@ def test_sync_with_across_event_loops(db: Path, backends: tuple[str, ...], no_le
     # At most one aiosqlite connection at a time: a dead loop's connection is closed by the next.
     assert max(seen) <= 1
     assert saver._aio.connection_count == 0 and not saver._threaded.is_open
+
+
+async def test_cancelled_aput_still_commits_whole(db: Path) -> None:
+    """Cancelling a caller whose transaction has begun neither splits it nor wedges the connection."""
+    async with SqliteSaver.from_path(db) as saver:
+        parent = await saver.aput(thread_config("t"), make_checkpoint({"a": 0}, {"a": 1}), {}, {"a": 1})
+        child = make_checkpoint({"a": 1}, {"a": 2})
+        with closing(sqlite3.connect(db, isolation_level=None)) as other:
+            other.execute("BEGIN IMMEDIATE")  # hold the write lock: the aput waits inside BEGIN
+            with anyio.fail_after(10):
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(
+                        partial(saver.aput, parent, child, {}, {"a": 2}, writes=[("task", "a", 1)])
+                    )
+                    await anyio.wait_all_tasks_blocked()
+                    tg.cancel_scope.cancel()
+                    other.execute("COMMIT")
+        latest = await saver.aget_tuple(thread_config("t"))
+        assert latest is not None and latest.checkpoint.id == child.id
+        got_parent = await saver.aget_tuple(parent)
+        assert got_parent is not None and got_parent.pending_writes == [("task", "a", 1)]
+        await saver.aput_writes(latest.config, [("b", 2)], "next")  # the connection still works
+        latest = await saver.aget_tuple(thread_config("t"))
+        assert latest is not None and latest.pending_writes == [("next", "b", 2)]
