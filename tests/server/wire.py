@@ -100,12 +100,18 @@ class Wire:
             if pred(frame):
                 return frame
 
-    def run_end(self, thread_id: str) -> dict[str, Any]:
-        """The next terminal event of ``thread_id`` not returned before (read more if needed)."""
+    def run_end(self, thread_id: str, run_id: str | None = None) -> dict[str, Any]:
+        """The next terminal event of ``thread_id`` (of run ``run_id`` if given) not returned
+        before; reads more frames if needed."""
 
         def fresh(f: dict[str, Any]) -> bool:
             key = (f["thread_id"], f["seq"])
-            return f["thread_id"] == thread_id and f["event"] in TERMINAL and key not in self._ends
+            return (
+                f["thread_id"] == thread_id
+                and f["event"] in TERMINAL
+                and key not in self._ends
+                and (run_id is None or f["run_id"] == run_id)
+            )
 
         for event in self.events:
             if fresh(event):

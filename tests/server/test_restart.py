@@ -1,0 +1,67 @@
+"""A server restarted on the same SQLite file: threads, answers, logs and unfinished runs survive."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from streamhil_server.demo_graphs import demo_graphs
+
+from .conftest import connect
+from .graphs import Gate, gated
+from .wire import check_seqs
+
+
+def test_interrupted_thread_survives_a_restart(make_client: Any, tmp_path: Path) -> None:
+    db = str(tmp_path / "s.sqlite")
+    with make_client(demo_graphs(), db=db) as client, connect(client) as wire:
+        tid = wire.request("start_run", graph="publish", input={"topic": "otters"})["thread_id"]
+        wire.run_end(tid)
+        first = wire.thread_events(tid)[-1]["data"]["interrupt_ids"][0]
+        wire.request("resume", thread_id=tid, value={"approved": True})
+        end = wire.run_end(tid)
+        epoch = wire.welcome["epoch"]
+        before = wire.thread_events(tid)
+    with make_client(demo_graphs(), db=db) as client, connect(client) as wire:
+        assert wire.welcome["epoch"] == epoch  # the logs survived, so seq cursors stay valid
+        listed = wire.request("list_threads")["threads"]
+        assert [(t["thread_id"], t["status"], t["head_seq"]) for t in listed] == [(tid, "interrupted", end["seq"])]
+        sub = wire.request("subscribe", thread_id=tid, after=0, epoch=epoch)
+        assert sub["replayed"] == end["seq"] and sub["resync"] is False
+        for _ in range(end["seq"]):
+            wire.recv()
+        assert wire.thread_events(tid) == before  # byte for byte the same log
+        assert wire.error("resume", thread_id=tid, interrupt_id=first, value={})["code"] == "already_answered"
+        last = wire.request("resume", thread_id=tid, value="blog")
+        done = wire.run_end(tid, last["run_id"])
+        assert done["event"] == "run_done" and done["seq"] > end["seq"]
+        check_seqs(wire.events)
+        assert wire.request("get_state", thread_id=tid)["state"]["values"]["channel"] == "blog"
+
+
+def test_a_run_cut_by_shutdown_continues_at_startup(make_client: Any, tmp_path: Path) -> None:
+    db = str(tmp_path / "s.sqlite")
+    stuck = Gate()  # never opened: the first server stops while the run waits in "work"
+    with make_client({"gated": gated(stuck)}, db=db) as client, connect(client) as wire:
+        run = wire.request("start_run", graph="gated", input={"n": 1}, stream_modes=["custom", "updates"])
+        tid = run["thread_id"]
+        seen = wire.until(lambda f: f.get("event") == "custom")["seq"]
+    free = Gate()
+    free.opened = True
+    with make_client({"gated": gated(free)}, db=db) as client, connect(client) as wire:
+        sub = wire.request("subscribe", thread_id=tid, after=seen)
+        assert sub["resync"] is False
+        cut = wire.run_end(tid)
+        assert (cut["run_id"], cut["event"], cut["data"]) == (run["run_id"], "run_cancelled", {"reason": "shutdown"})
+        end = wire.run_end(tid)
+        assert end["event"] == "run_interrupted" and end["run_id"] != run["run_id"]
+        started = [e for e in wire.thread_events(tid) if e["event"] == "run_started"]
+        assert [e["data"]["kind"] for e in started] == ["resume"]
+        check_seqs(wire.events)
+        assert wire.events[0]["seq"] == seen + 1
+        # the continuation kept the run's stream modes, and the state went on from the checkpoint
+        assert any(e["event"] == "custom" and e["run_id"] == end["run_id"] for e in wire.events)
+        state = wire.request("get_state", thread_id=tid)["state"]
+        assert state["values"]["n"] == 2 and state["next"] == ["ask"]
+        metrics = client.get("/metrics").json()
+        assert metrics["interrupts_pending"] == 1 and metrics["runs"]["active"] == 0
