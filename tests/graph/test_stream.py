@@ -10,6 +10,8 @@ import pytest
 
 from streamhil import START, Command, InMemorySaver, StateGraph, get_stream_writer, interrupt, write_message_chunk
 
+from streamhil.errors import InvalidUpdateError
+
 from .helpers import LogState, thread
 
 
@@ -211,3 +213,30 @@ async def test_breaking_out_of_astream_stops_the_run() -> None:
         snap = await graph.aget_state(config)
         assert snap.next in (("a",), ("b",))
         assert await graph.ainvoke(None, config) == {"log": ["in", "a", "b"]}
+
+
+@pytest.mark.anyio
+async def test_open_stream_early_exit_keeps_the_thread_resumable() -> None:
+    """`open_stream` is the structured form of astream: leaving its block cancels the run."""
+    graph = a_then_b()
+    config = thread()
+    with anyio.fail_after(5):
+        async with graph.open_stream({"log": ["in"]}, config, stream_mode=["updates", "custom"]) as parts:
+            async for mode, part in parts:
+                if mode == "updates":
+                    assert part == {"a": {"log": ["a"]}}
+                    break
+        assert await graph.ainvoke(None, config) == {"log": ["in", "a", "b"]}
+
+
+@pytest.mark.anyio
+async def test_open_stream_raises_the_run_error() -> None:
+    builder = StateGraph(LogState)
+    builder.add_node("bad", lambda s: 42)
+    builder.add_edge(START, "bad")
+    graph = builder.compile()
+    # The run's own error, not an ExceptionGroup from open_stream's task group.
+    with anyio.fail_after(5), pytest.raises(InvalidUpdateError, match="expected dict"):
+        async with graph.open_stream({"log": []}) as parts:
+            async for _ in parts:
+                pass
