@@ -166,7 +166,8 @@ class AioDriver:
             with anyio.CancelScope(shield=True):
                 if entry.db is None:
                     entry.db = await self._open()
-                return await run_async(entry.db, tx, mode)
+                result = await run_async(entry.db, tx, mode)
+        return result
 
     async def _entry(self) -> _LoopConnection:
         loop = anyio.lowlevel.current_token().native_token

@@ -272,13 +272,13 @@ def put_writes(address: Address, writes: EncodedWrites) -> Tx[None]:
         f"SELECT task_id, MIN(task_pos) FROM writes WHERE {_LANE} AND checkpoint_id = ? GROUP BY task_id",
         key,
     )
-    positions: dict[str, int] = dict(rows)  # type: ignore[arg-type]
+    positions: dict[str, int] = {task_id: position for task_id, position in rows}
     next_pos = max(positions.values(), default=-1) + 1
     yield Sql(
         f"DELETE FROM writes WHERE {_LANE} AND checkpoint_id = ? AND task_id IN (SELECT value FROM json_each(?))",
         (*key, orjson.dumps(list(writes)).decode()),
     )
-    new_rows = []
+    new_rows: list[Row] = []
     for task_id, task_writes in writes.items():
         if not task_writes:
             continue

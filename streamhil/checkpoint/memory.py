@@ -153,9 +153,13 @@ class InMemorySaver(BaseCheckpointSaver):
         await _yield_point()
         thread_id = str(thread_id)
         with self._lock:
-            for table in (self._checkpoints, self._latest, self._blobs, self._writes):
-                for key in [k for k in table if k[0] == thread_id]:
-                    del table[key]  # type: ignore[attr-defined]
+            for lane in [k for k in self._checkpoints if k[0] == thread_id]:
+                del self._checkpoints[lane]
+                self._latest.pop(lane, None)
+            for blob in [k for k in self._blobs if k[0] == thread_id]:
+                del self._blobs[blob]
+            for writes in [k for k in self._writes if k[0] == thread_id]:
+                del self._writes[writes]
 
     async def alist_threads(self) -> list[str]:
         """Every thread id with a checkpoint, most recently checkpointed first."""

@@ -209,7 +209,8 @@ def _encode_other(x: Any) -> Any:
         return {TAG: "dataclass", "cls": ref, "v": values}
     for base in (dict, list, tuple, str, int, float):
         if isinstance(x, base):
-            return _encode(base(x))
+            plain: Any = base
+            return _encode(plain(x))
     raise _Unstorable(f"has type {_type_name(x)}, which streamhil cannot store; use {_SUPPORTED}")
 
 

@@ -392,12 +392,13 @@ async def check_missing_parent_blob_is_stored(saver: BaseCheckpointSaver) -> Non
 
 async def check_history_is_immutable(saver: BaseCheckpointSaver) -> None:
     messages = [{"content": "hi"}]
-    meta = {"source": "loop", "step": 0, "extra": ["x"]}
+    extra = ["x"]
+    meta: dict[str, Any] = {"source": "loop", "step": 0, "extra": extra}
     saved = await put(saver, thread_config("t"), {"m": messages}, {"m": 1}, metadata=meta)
     await saver.aput_writes(saved.config, [("m", messages)], "task")
     messages.append({"content": "mutated"})
     messages[0]["content"] = "changed"
-    meta["extra"].append("y")
+    extra.append("y")
     got = await latest(saver, "t")
     assert got.checkpoint.channel_values == {"m": [{"content": "hi"}]}
     assert got.pending_writes == [("task", "m", [{"content": "hi"}])]
@@ -468,8 +469,8 @@ async def check_round_trip_every_type(saver: BaseCheckpointSaver) -> None:
 async def check_concurrent_writers(saver: BaseCheckpointSaver) -> None:
     """Many tasks saving at once lose nothing."""
     parents: dict[str, Saved] = {}
-    for thread in range(4):
-        parents[str(thread)] = await put(saver, thread_config(str(thread)), {"a": 0}, {"a": 1})
+    for n in range(4):
+        parents[str(n)] = await put(saver, thread_config(str(n)), {"a": 0}, {"a": 1})
 
     async def work(thread: str, task: int) -> None:
         await saver.aput_writes(parents[thread].config, [("a", task)], f"task-{task}")

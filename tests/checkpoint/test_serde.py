@@ -109,7 +109,7 @@ def test_str_input_to_loads() -> None:
         ((1, {2, lambda: 0}), r"has type function"),
         ({"k": {3: "x"}}, r"the value at \['k'\] has the key 3 of type int; dict keys must be str"),
         ({(1, 2): "x"}, r"has the key \(1, 2\) of type tuple"),
-        (Note("x", [object()]), r"the value at \.tags\[0\] has type object"),
+        (Note("x", [object()]), r"the value at \.tags\[0\] has type object"),  # type: ignore[list-item]
         (iter([]), r"has type list_iterator"),
     ],
 )
