@@ -30,6 +30,7 @@ from streamhil.protocol import (
     EdgeInfo,
     Hello,
     InterruptInfo,
+    Limits,
     ListGraphs,
     ListGraphsResult,
     ListThreads,
@@ -112,6 +113,15 @@ class FakeServer:
         self.hellos = 0
         self.connected = anyio.Event()
         self.url = ""
+        self.heartbeat_ms = 20_000
+        self.ignore_pings = False
+        self._hello_seen = anyio.Event()
+
+    async def wait_hellos(self, count: int) -> None:
+        """Wait until ``count`` hellos have arrived in total."""
+        while self.hellos < count:
+            await self._hello_seen.wait()
+            self._hello_seen = anyio.Event()
 
     # --- hooks ----------------------------------------------------------------------------
 
@@ -167,12 +177,18 @@ class FakeServer:
     async def handle(self, conn: FakeConn, message: Any) -> None:
         if isinstance(message, Hello):
             self.hellos += 1
+            self._hello_seen.set()
             identity = TOKENS.get(message.token or "")
             if identity is None:
                 conn.session.fail(CloseCode.UNAUTHENTICATED, "bad token")
                 return
             conn.identity = identity
-            conn.session.send_welcome(session_id=f"s-{self.hellos}", epoch=self.epoch, identity=identity)
+            conn.session.send_welcome(
+                session_id=f"s-{self.hellos}",
+                epoch=self.epoch,
+                identity=identity,
+                limits=Limits(heartbeat_interval_ms=self.heartbeat_ms),
+            )
             self.conns.add(conn)
             self.connected.set()
             return
@@ -385,6 +401,8 @@ class FakeServer:
         conn.session.send_reply(command.id, ListGraphsResult(graphs=graphs))
 
     async def on_ping(self, conn: FakeConn, command: Ping) -> None:
+        if self.ignore_pings:
+            return  # a hung server: the command stays unanswered
         conn.session.send_reply(command.id, PingResult(payload=command.payload))
 
 

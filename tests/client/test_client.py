@@ -278,3 +278,17 @@ async def test_exiting_the_block_ends_iteration(server: FakeServer) -> None:
             run = await alice.start_run("publish")
             await collect_until(run, RunInterruptedEvent, [])
         assert [e async for e in run] == []
+
+
+async def test_heartbeat_notices_a_hung_server_and_reconnects(server: FakeServer) -> None:
+    server.heartbeat_ms = 50
+    server.ignore_pings = True
+    with anyio.fail_after(10):
+        async with open_client(server.url, token="alice-token", **FAST) as alice:
+            run = await alice.start_run("publish")
+            await collect_until(run, RunInterruptedEvent, [])
+            await server.wait_hellos(2)  # the unanswered heartbeat made the client reconnect
+            server.ignore_pings = False
+            await reconnected(alice, 1)
+            result = await run.resume({"approved": True})
+            assert result.answered == ("i-a",)

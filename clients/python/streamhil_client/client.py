@@ -105,6 +105,7 @@ class _Thread:
     subscribed: bool = False
     listeners: list[_Listener] = field(default_factory=list)
     pending: dict[str, InterruptInfo] = field(default_factory=dict)
+    status: str = "running"
 
 
 def _is_terminal_failure(exc: BaseException) -> bool:
@@ -246,7 +247,10 @@ class Client:
                 )
             listener = self._add_listener(thread_id, thread)
             result = SubscribeResult(
-                thread_id=thread_id, epoch=thread.cursor.epoch, head_seq=thread.cursor.seq, status="running"
+                thread_id=thread_id,
+                epoch=thread.cursor.epoch,
+                head_seq=thread.cursor.seq,
+                status=thread.status,  # type: ignore[arg-type]
             )
             return ThreadWatch(self, thread_id=thread_id, result=result, listener=listener)
         command = Subscribe(thread_id=thread_id, after=after)
@@ -416,17 +420,17 @@ class Client:
                 thread.pending.pop(id, None)
 
     def _on_subscribed(self, conn: Connection, result: SubscribeResult) -> ThreadWatch:
-        command = None
         thread = self._threads.get(result.thread_id)
+        fresh = thread is None or not thread.subscribed
         if thread is None:
             thread = self._threads[result.thread_id] = _Thread(ThreadCursor(result.epoch, result.head_seq))
-            command = "new"
         listener = self._add_listener(result.thread_id, thread)
-        self._apply_subscribe_result(thread, result, fresh=command == "new")
+        self._apply_subscribe_result(thread, result, fresh=fresh)
         return ThreadWatch(self, thread_id=result.thread_id, result=result, listener=listener)
 
     def _apply_subscribe_result(self, thread: _Thread, result: SubscribeResult, *, fresh: bool) -> None:
         thread.subscribed = True
+        thread.status = result.status
         if result.resync:
             self._resyncs += 1
             thread.cursor.reset(result.epoch, result.head_seq)
@@ -513,6 +517,7 @@ class Client:
             return
         if isinstance(event, InterruptEvent):
             thread.pending = {i.id: i for i in event.interrupts}
+        thread.status = _STATUS_AFTER.get(event.event, thread.status)
         self._delivered += 1
         self._deliver(thread, event)
 
@@ -660,6 +665,16 @@ class Client:
         self._connected.set()
         for thread in self._threads.values():
             _close_all(thread)
+
+
+_STATUS_AFTER = {
+    "run_started": "running",
+    "run_interrupted": "interrupted",
+    "run_done": "idle",
+    "run_error": "error",
+    "run_cancelled": "idle",
+}
+"""A thread's status after each lifecycle event (a queued run may start right after)."""
 
 
 def _close_all(thread: _Thread) -> None:
