@@ -115,6 +115,7 @@ class FakeServer:
         self.url = ""
         self.heartbeat_ms = 20_000
         self.ignore_pings = False
+        self.drop_on: str | None = None
         self._hello_seen = anyio.Event()
 
     async def wait_hellos(self, count: int) -> None:
@@ -191,6 +192,10 @@ class FakeServer:
             )
             self.conns.add(conn)
             self.connected.set()
+            return
+        if message.type.value == self.drop_on:  # lose the connection instead of answering
+            self.drop_on = None
+            self.drop_all()
             return
         handler = getattr(self, f"on_{message.type.value}")
         await handler(conn, message)

@@ -14,6 +14,7 @@ from streamhil_client import (
     Client,
     ClientClosedError,
     ConflictError,
+    ConnectionLostError,
     InterruptEvent,
     NotFoundError,
     ResyncEvent,
@@ -292,3 +293,25 @@ async def test_heartbeat_notices_a_hung_server_and_reconnects(server: FakeServer
             await reconnected(alice, 1)
             result = await run.resume({"approved": True})
             assert result.answered == ("i-a",)
+
+
+async def test_a_lost_answer_to_a_read_is_asked_again(server: FakeServer) -> None:
+    with anyio.fail_after(10):
+        async with open_client(server.url, token="alice-token", **FAST) as alice:
+            run = await alice.start_run("publish")
+            await collect_until(run, RunInterruptedEvent, [])
+            server.drop_on = "get_state"
+            state = await alice.get_state(run.thread_id)  # sent again on the next connection
+            assert state.interrupts[0].id == "i-a" and alice.statistics().reconnects == 1
+
+
+async def test_a_lost_answer_to_a_resume_is_reported_not_repeated(server: FakeServer) -> None:
+    with anyio.fail_after(10):
+        async with open_client(server.url, token="alice-token", **FAST) as alice:
+            run = await alice.start_run("publish")
+            await collect_until(run, RunInterruptedEvent, [])
+            server.drop_on = "resume"
+            with pytest.raises(ConnectionLostError):
+                await run.resume({"approved": True})
+            await reconnected(alice, 1)
+            assert [i.id for i in (await alice.get_state(run.thread_id)).interrupts] == ["i-a"]

@@ -30,6 +30,7 @@ from streamhil.protocol import (
     InterruptInfo,
     ListGraphs,
     ListThreads,
+    MessageType,
     Ping,
     Reply,
     Resume,
@@ -362,7 +363,12 @@ class Client:
             if conn.broken or conn.session.state is not SessionState.OPEN:
                 await conn.closed.wait()  # nothing was sent: wait for the next connection
                 continue
-            return await self._request_on(conn, command, on_reply)
+            try:
+                return await self._request_on(conn, command, on_reply)
+            except ConnectionLostError:
+                if command.type not in _SAFE_TO_RETRY or not self.reconnect:
+                    raise
+                await conn.closed.wait()
 
     async def _request_on(
         self, conn: Connection, command: Command, on_reply: Callable[[Connection, Any], Any] | None = None
@@ -666,6 +672,20 @@ class Client:
         for thread in self._threads.values():
             _close_all(thread)
 
+
+_SAFE_TO_RETRY = frozenset(
+    {
+        MessageType.PING,
+        MessageType.GET_STATE,
+        MessageType.GET_HISTORY,
+        MessageType.LIST_THREADS,
+        MessageType.LIST_GRAPHS,
+        MessageType.SUBSCRIBE,
+    }
+)
+"""Commands sent again on the next connection when the answer was lost: reads change nothing,
+and a subscription dies with its connection. Runs, resumes, cancels and state updates are not
+repeated: the caller gets :class:`ConnectionLostError` and decides."""
 
 _STATUS_AFTER = {
     "run_started": "running",
