@@ -1,0 +1,68 @@
+"""A real uvicorn server on a loopback socket bound before it starts, driven by the Python SDK.
+
+uvicorn and the SDK are asyncio-only, so these tests pin the asyncio backend.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import pytest
+import uvicorn
+from streamhil_server import create_app
+
+TOKENS = {"alice-token": "alice", "bob-token": "bob"}
+TIMEOUT = 20
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def fast_backoff() -> Iterator[float]:
+    """Reconnect at once, then every 50 ms."""
+    yield 0.0
+    while True:
+        yield 0.05
+
+
+def bound_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    return sock
+
+
+@asynccontextmanager
+async def serve(graphs: Any, **kwargs: Any) -> AsyncIterator[tuple[str, Any]]:
+    """Run ``create_app(graphs, **kwargs)`` with uvicorn; yields ``(ws_url, app)``."""
+    kwargs.setdefault("tokens", TOKENS)
+    started = anyio.Event()
+    app = create_app(graphs, on_startup=started.set, **kwargs)
+    sock = bound_socket()
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, lifespan="on", log_config=None, log_level="warning", ws_max_size=4 * 1048576,
+                            timeout_graceful_shutdown=2)
+    server = uvicorn.Server(config)
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: server.serve(sockets=[sock]))
+            with anyio.fail_after(TIMEOUT):
+                await started.wait()
+            try:
+                yield f"ws://127.0.0.1:{port}/ws", app
+            finally:
+                server.should_exit = True
+    finally:
+        sock.close()
+
+
+@pytest.fixture
+def server() -> Callable[..., Any]:
+    return serve
