@@ -277,14 +277,19 @@ class CompiledStateGraph:
                         raise item.exc
                     yield item
 
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(produce)
-            iterator = parts()
-            try:
-                yield iterator
-            finally:
-                tg.cancel_scope.cancel()
-                await iterator.aclose()
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(produce)
+                iterator = parts()
+                try:
+                    yield iterator
+                finally:
+                    tg.cancel_scope.cancel()
+                    await iterator.aclose()
+        except BaseExceptionGroup as group:  # the block's own error, not a group of one
+            if len(group.exceptions) == 1:
+                raise group.exceptions[0] from None
+            raise
 
     async def astream(
         self,
