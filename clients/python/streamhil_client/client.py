@@ -365,6 +365,8 @@ class Client:
                 continue
             try:
                 return await self._request_on(conn, command, on_reply)
+            except _NotSent:
+                await conn.closed.wait()
             except ConnectionLostError:
                 if command.type not in _SAFE_TO_RETRY or not self.reconnect:
                     raise
@@ -376,7 +378,7 @@ class Client:
         waiter = _Waiter(command, on_reply)
         async with self._send_lock:
             if conn.session.state is not SessionState.OPEN or conn.broken:
-                raise ConnectionLostError(f"the connection closed before {command.type.value} was sent")
+                raise _NotSent(f"the connection closed before {command.type.value} was sent")
             id = conn.session.send(command)
             conn.waiters[id] = waiter
             try:
@@ -671,6 +673,10 @@ class Client:
         self._connected.set()
         for thread in self._threads.values():
             _close_all(thread)
+
+
+class _NotSent(ConnectionLostError):
+    """The connection was given up before the command left: safe to send on the next one."""
 
 
 _SAFE_TO_RETRY = frozenset(
