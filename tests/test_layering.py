@@ -1,0 +1,150 @@
+"""Layering is a test: every module's imports, read with ``ast``, against allow-lists.
+
+- ``streamhil`` (the core) never imports starlette, uvicorn, websockets or asyncio, and imports
+  no third-party package that pyproject.toml does not declare for it;
+- ``streamhil.protocol`` imports only the stdlib, orjson and itself;
+- ``streamhil_client`` never imports starlette or ``streamhil.executor``.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CORE = ROOT / "streamhil"
+PROTOCOL = CORE / "protocol"
+CLIENT = ROOT / "clients" / "python" / "streamhil_client"
+STDLIB = frozenset(sys.stdlib_module_names)
+
+
+def module_name(path: Path, package_root: Path) -> str:
+    parts = list(path.relative_to(package_root.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imports(path: Path, package_root: Path) -> Iterator[tuple[int, str]]:
+    """``(line, absolute module name)`` of every import in ``path``, lazy ones included."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    here = module_name(path, package_root)
+    package = here if path.name == "__init__.py" else here.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 0:
+                base = node.module or ""
+            else:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1])
+                if node.module:
+                    base = f"{base}.{node.module}"
+            yield node.lineno, base
+            for alias in node.names:  # `from . import x` may import the submodule x
+                yield node.lineno, f"{base}.{alias.name}"
+
+
+def violations(directory: Path, allowed: object, package_root: Path | None = None) -> list[str]:
+    """Imports under ``directory`` that ``allowed(path, name)`` refuses; ``package_root`` is the
+    top-level package the directory belongs to (for resolving relative imports)."""
+    bad = []
+    for path in sorted(directory.rglob("*.py")):
+        for line, name in imports(path, package_root or directory):
+            if not allowed(path, name):  # type: ignore[operator]
+                bad.append(f"{path.relative_to(ROOT)}:{line} imports {name}")
+    return sorted(set(bad))
+
+
+def top(name: str) -> str:
+    return name.split(".")[0]
+
+
+def declared_dependencies() -> set[str]:
+    """Import names of the runtime dependencies pyproject.toml declares (they match here)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return {re.split(r"[<>=!~\[ ;]", spec, maxsplit=1)[0].lower() for spec in project["dependencies"]}
+
+
+# Optional imports the core guards with try/except ImportError, by file, with their extra.
+OPTIONAL = {("streamhil/prebuilt/openai.py", "httpx")}
+
+
+def test_core_never_imports_server_or_client_libraries() -> None:
+    forbidden = {"starlette", "uvicorn", "websockets", "asyncio"}
+    assert violations(CORE, lambda path, name: top(name) not in forbidden) == []
+
+
+def test_core_imports_only_declared_dependencies() -> None:
+    declared = declared_dependencies()
+    assert {"anyio", "orjson", "aiosqlite"} <= declared
+
+    def allowed(path: Path, name: str) -> bool:
+        first = top(name)
+        if first in STDLIB or first == "streamhil" or first in declared:
+            return True
+        return (str(path.relative_to(ROOT)), first) in OPTIONAL
+
+    assert violations(CORE, allowed) == []
+
+
+def test_optional_imports_are_guarded() -> None:
+    for rel, name in OPTIONAL:
+        tree = ast.parse((ROOT / rel).read_text(encoding="utf-8"))
+        guarded = [
+            node
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Try)
+            and any(
+                isinstance(h.type, ast.Name) and h.type.id in ("ImportError", "ModuleNotFoundError")
+                for h in node.handlers
+            )
+            and any(isinstance(s, ast.Import) and any(a.name == name for a in s.names) for s in node.body)
+        ]
+        assert guarded, f"{rel} imports {name} without a try/except ImportError"
+
+
+def test_protocol_imports_only_stdlib_orjson_and_itself() -> None:
+    def allowed(path: Path, name: str) -> bool:
+        return top(name) in STDLIB or top(name) == "orjson" or name == "streamhil.protocol" or name.startswith("streamhil.protocol.")
+
+    assert violations(PROTOCOL, allowed, CORE) == []
+
+
+def test_client_never_imports_starlette_or_the_executor() -> None:
+    def allowed(path: Path, name: str) -> bool:
+        return top(name) != "starlette" and not (name == "streamhil.executor" or name.startswith("streamhil.executor."))
+
+    assert violations(CLIENT, allowed) == []
+
+
+def test_the_checker_sees_relative_and_lazy_imports(tmp_path: Path) -> None:
+    """The AST reader resolves relative imports and finds imports inside functions."""
+    pkg = tmp_path / "streamhil" / "protocol"
+    pkg.mkdir(parents=True)
+    (tmp_path / "streamhil" / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("from . import codec\n")
+    (pkg / "codec.py").write_text("def f():\n    import asyncio\n    from ..executor import loop\n")
+    found = {name for path in pkg.rglob("*.py") for _, name in imports(path, tmp_path / "streamhil")}
+    assert {"asyncio", "streamhil.executor", "streamhil.executor.loop", "streamhil.protocol.codec"} <= found
+
+
+@pytest.mark.parametrize("module", ["streamhil", "streamhil.protocol"])
+def test_importing_the_core_is_cheap(module: str) -> None:
+    """Importing the core loads no SQLite driver, server or client library."""
+    import subprocess
+
+    code = (
+        f"import sys, {module}; "
+        "print(sorted(m for m in ('aiosqlite', 'starlette', 'uvicorn', 'websockets', 'httpx') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "[]"
