@@ -1,0 +1,226 @@
+"""The chat UI in headless Chromium against a real demo server."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from .conftest import DemoServer, screenshot
+
+pytestmark = pytest.mark.browser
+expect = pytest.importorskip("playwright.sync_api").expect
+
+DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+
+
+def open_chat(context, server: DemoServer):  # type: ignore[no-untyped-def]
+    page = context.new_page()
+    page.goto(server.base_url + "/")
+    expect(page.locator(".live-dot[data-state=open]")).to_be_visible()
+    expect(page.locator("#graph-select option")).not_to_have_count(0)
+    return page
+
+
+def send(page, text: str) -> None:  # type: ignore[no-untyped-def]
+    page.locator("#composer-input").fill(text)
+    page.locator("#composer-input").press("Enter")
+
+
+def start(page, graph: str, text: str) -> None:  # type: ignore[no-untyped-def]
+    page.get_by_role("button", name="New conversation").click()
+    expect(page.locator("#thread-sub")).not_to_contain_text("Thread")
+    page.select_option("#graph-select", graph)
+    send(page, text)
+    expect(page.locator("#thread-sub")).to_contain_text("Thread t-")
+
+
+def pending_cards(page):  # type: ignore[no-untyped-def]
+    return page.locator(".card.interrupt:not(.answered)")
+
+
+def test_full_chat_flow_answers_two_interrupts_through_the_ui(context, demo_server: DemoServer) -> None:
+    page = open_chat(context, demo_server)
+    start(page, "publish", '{"topic": "otters"}')
+
+    # first interrupt: a card that names its node; answered by typing into the composer
+    card = pending_cards(page)
+    expect(card).to_have_count(1)
+    expect(card.locator(".node-tag")).to_have_text("node review")
+    expect(card.locator(".question")).to_have_text("Approve the draft?")
+    expect(card).to_contain_text("Otters hold hands.")
+    expect(page.locator("#thread-status .badge")).to_have_text("waiting")
+    expect(page.locator("#composer-hint")).to_contain_text("answers node review")
+    send(page, "yes")
+
+    # the typed text answered the interrupt (no new run was started on top of it)
+    expect(page.locator(".card.interrupt.answered")).to_have_count(1)
+    expect(page.locator(".card.interrupt.answered .card-status")).to_have_text("Answered — yes")
+    expect(page.locator(".step[data-node=review]")).to_contain_text("approved")
+
+    # second interrupt: answered through the card's own controls
+    card = pending_cards(page)
+    expect(card).to_have_count(1)
+    expect(card.locator(".node-tag")).to_have_text("node post")
+    card.locator("textarea.answer-text").fill("blog")
+    screenshot(page, "chat-interrupt")
+    card.get_by_role("button", name="Send answer").click()
+
+    expect(page.locator(".divider.done")).to_be_visible()
+    expect(page.locator(".step[data-node=post]")).to_contain_text("blog")
+    expect(page.locator("#thread-status .badge")).to_have_text("idle")
+    expect(pending_cards(page)).to_have_count(0)
+    # the thread list shows the thread with its status
+    thread_id = page.locator("#thread-sub").inner_text().removeprefix("Thread ")
+    expect(page.locator(f'.thread-item[data-thread-id="{thread_id}"] .badge')).to_have_text("idle")
+
+
+def test_tool_call_review_accept_and_edit(context, demo_server: DemoServer) -> None:
+    page = open_chat(context, demo_server)
+    start(page, "tool_review", "book the McKittrick and the Ritz")
+    cards = pending_cards(page)
+    expect(cards).to_have_count(2)
+    expect(cards.first.locator(".kind-tag")).to_have_text("Tool call")
+    expect(cards.first.locator("code")).to_have_text("book_hotel")
+    for name in ("Accept", "Edit", "Respond"):
+        expect(cards.first.get_by_role("button", name=name, exact=True)).to_be_visible()
+    screenshot(page, "chat-tool-review")
+    if DOCS_IMG.is_dir():
+        shutil.copy(screenshot(page, "chat"), DOCS_IMG / "chat.png")
+
+    cards.first.get_by_role("button", name="Accept", exact=True).click()
+    expect(page.locator(".card.interrupt.answered")).to_have_count(1)
+    remaining = pending_cards(page)
+    expect(remaining).to_have_count(1)
+    remaining.get_by_role("button", name="Edit", exact=True).click()
+    remaining.locator("input[type=text]").first.fill("The Plaza")
+    remaining.get_by_role("button", name="Save & run").click()
+
+    expect(page.locator(".divider.done")).to_be_visible()
+    expect(page.locator(".bubble-tool")).to_have_count(2)
+    expect(page.locator(".bubble-tool").last).to_contain_text("The Plaza")
+    expect(page.locator(".bubble-assistant").last).to_contain_text("All set")
+
+
+def test_two_parallel_interrupts_answered_one_at_a_time(context, demo_server: DemoServer) -> None:
+    page = open_chat(context, demo_server)
+    start(page, "parallel", '{"doc": "contract.pdf"}')
+    cards = pending_cards(page)
+    expect(cards).to_have_count(2)
+    expect(page.locator('.card.interrupt[data-node="legal"] .node-tag')).to_have_text("node legal")
+    expect(page.locator('.card.interrupt[data-node="finance"] .node-tag')).to_have_text("node finance")
+    expect(page.locator("#composer-hint")).to_contain_text("1 of 2")
+
+    legal = page.locator('.card.interrupt[data-node="legal"]')
+    legal.locator("textarea.answer-text").fill("signed")
+    legal.get_by_role("button", name="Send answer").click()
+    expect(legal.locator(".card-status")).to_have_text("Answered — signed")
+
+    # the partial resume ran legal; finance still waits, with the same card
+    expect(page.locator(".step[data-node=legal]")).to_contain_text("signed")
+    expect(pending_cards(page)).to_have_count(1)
+    expect(page.locator("#thread-status .badge")).to_have_text("waiting")
+    finance = page.locator('.card.interrupt[data-node="finance"]')
+    expect(finance).not_to_have_class("answered")
+    finance.locator("textarea.answer-text").fill("approved: 10k")
+    finance.get_by_role("button", name="Send answer").click()
+
+    expect(page.locator(".divider.done")).to_be_visible()
+    expect(page.locator(".step[data-node=merge]")).to_contain_text("legal=signed; finance=approved: 10k")
+
+
+def test_interrupt_text_is_shown_as_text_never_as_html(context, demo_server: DemoServer) -> None:
+    page = open_chat(context, demo_server)
+    attack = "<img src=x onerror=\"window.__pwned=1\"><b>bold</b>"
+    start(page, "publish", '{"topic": %s}' % _json(attack))
+    card = pending_cards(page)
+    expect(card).to_have_count(1)
+    expect(card.locator(".details dd")).to_have_text(attack + " hold hands.", use_inner_text=True)
+    # the same value in the validation loop's question, shown in a card heading
+    start(page, "validation", "{}")
+    send(page, attack)
+    question = pending_cards(page).locator(".question")
+    expect(question).to_contain_text(attack)
+    assert page.locator("main img, main b").count() == 0
+    assert page.evaluate("window.__pwned") is None
+
+
+def test_reload_and_server_restart_recover_and_the_conversation_finishes(context, tmp_path: Path) -> None:
+    server = DemoServer(tmp_path / "restart.sqlite")
+    server.start()
+    try:
+        page = open_chat(context, server)
+        start(page, "publish", '{"topic": "seals"}')
+        expect(pending_cards(page)).to_have_count(1)
+        send(page, "yes")
+        expect(pending_cards(page).locator(".node-tag")).to_have_text("node post")
+
+        # a reload shows the same conversation (cached events + replay from the stored cursor)
+        page.reload()
+        expect(page.locator(".live-dot[data-state=open]")).to_be_visible()
+        expect(page.locator(".card.interrupt.answered")).to_have_count(1)
+        expect(pending_cards(page).locator(".node-tag")).to_have_text("node post")
+
+        # the server goes away: the page says so, and recovers when it is back
+        server.stop()
+        expect(page.locator("#banner")).to_contain_text("Connection lost")
+        expect(page.locator(".live-dot")).to_have_attribute("data-state", "reconnecting")
+        screenshot(page, "chat-reconnecting")
+        server.start()
+        expect(page.locator(".live-dot[data-state=open]")).to_be_visible()
+        expect(page.locator("#banner")).to_contain_text("Reconnected")
+
+        card = pending_cards(page)
+        expect(card.locator(".node-tag")).to_have_text("node post")
+        send(page, "newsletter")
+        expect(page.locator(".divider.done")).to_be_visible()
+        expect(page.locator(".step[data-node=post]")).to_contain_text("newsletter")
+    finally:
+        server.stop()
+
+
+def test_phone_width_has_no_horizontal_scroll_and_the_threads_open_from_a_button(chromium, demo_server: DemoServer) -> None:
+    ctx = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        page = ctx.new_page()
+        page.goto(demo_server.base_url + "/")
+        expect(page.locator(".live-dot[data-state=open]")).to_be_visible()
+        expect(page.locator("#sidebar")).to_be_hidden()
+        page.locator("#sidebar-toggle").click()
+        expect(page.locator("#graph-select")).to_be_visible()
+        page.select_option("#graph-select", "approve")
+        page.get_by_role("button", name="New conversation").click()
+        expect(page.locator("#sidebar")).to_be_hidden()
+        send(page, '{"request": "a broken kettle"}')
+        card = pending_cards(page)
+        expect(card.get_by_role("button", name="approve")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        screenshot(page, "chat-phone")
+        card.get_by_role("button", name="approve").click()
+        expect(page.locator(".divider.done")).to_be_visible()
+    finally:
+        ctx.close()
+
+
+def test_keyboard_only_answer_with_visible_focus(context, demo_server: DemoServer) -> None:
+    page = open_chat(context, demo_server)
+    start(page, "approve", '{"request": "late delivery"}')
+    card = page.locator(".card.interrupt[data-node=human_approval]")
+    expect(card).to_have_count(1)
+    button = card.get_by_role("button", name="approve")
+    button.focus()
+    page.keyboard.press("Shift+Tab")  # move away and back with the keyboard, as a person would
+    page.keyboard.press("Tab")
+    expect(button).to_be_focused()
+    outline = page.evaluate("getComputedStyle(document.activeElement).boxShadow")
+    assert outline and outline != "none", "focused buttons must show a focus ring"
+    page.keyboard.press("Enter")
+    expect(card.locator(".card-status")).to_have_text("Answered — approve")
+    expect(page.locator(".divider.done")).to_be_visible()
+
+
+def _json(text: str) -> str:
+    import json
+
+    return json.dumps(text)
