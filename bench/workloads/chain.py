@@ -76,7 +76,7 @@ def run_chain_sync(lib: Lib, kind: SaverKind, *, threads: int, nodes: int = NODE
 def cases(settings: Settings) -> list[Case]:
     per_step = Target("per step >= 5x faster", "ratio", 5.0)
     out = []
-    for kind, threads, reps in (("memory", 3, (15, 5)), ("sqlite", 2, (9, 3)), ("none", 3, (9, 3))):
+    for kind, threads, reps in (("memory", 3, (11, 5)), ("sqlite", 2, (7, 3)), ("none", 3, (7, 3))):
 
         async def body(lib: Lib, kind: SaverKind = kind, threads: int = threads) -> float:
             return await run_chain_async(lib, kind, threads=threads)
@@ -92,7 +92,7 @@ def cases(settings: Settings) -> list[Case]:
                 targets=[per_step] if kind != "none" else [],
             )
         )
-    for kind, threads, reps in (("memory", 3, (15, 5)), ("sqlite", 2, (9, 3))):
+    for kind, threads, reps in (("memory", 3, (11, 5)), ("sqlite", 2, (7, 3))):
 
         def sync_body(lib: Lib, kind: SaverKind = kind, threads: int = threads) -> float:
             return run_chain_sync(lib, kind, threads=threads)

@@ -1,12 +1,15 @@
 """Workload 8: peak memory of the CPU fan-out and of the interrupt/resume loop.
 
-Each sample is a fresh interpreter running ``bench/memory_probe.py``, so one library's heap
-never counts against the other's. Two measures: the tracemalloc peak (Python allocations made
-during the run) and the growth of peak RSS over RSS before the run (what the OS sees).
+Each figure comes from a fresh interpreter running ``bench/memory_probe.py``, so one library's
+heap never counts against the other's. Two measures from the same process: the tracemalloc peak
+(Python allocations made during the run) and the growth of peak RSS over RSS before the run
+(what the OS sees). Memory barely varies between runs, so each is measured once.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import subprocess
 import sys
@@ -19,18 +22,19 @@ __all__ = ["cases"]
 PROBE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "memory_probe.py")
 
 
-def probe(lib: str, backend: str, workload: str, how: str) -> float:
-    """Bytes, as measured by a fresh ``memory_probe.py`` process."""
+@functools.cache
+def probe(lib: str, backend: str, workload: str) -> dict[str, float]:
+    """``{"rss": bytes, "tracemalloc": bytes}`` from a fresh ``memory_probe.py`` process."""
     done = subprocess.run(
-        [sys.executable, PROBE, lib, backend, workload, how], capture_output=True, text=True, timeout=300
+        [sys.executable, PROBE, lib, backend, workload], capture_output=True, text=True, timeout=300
     )
     if done.returncode != 0:
-        raise RuntimeError(f"memory probe {lib} {backend} {workload} {how} failed:\n{done.stderr}")
-    return float(done.stdout.strip().splitlines()[-1])
+        raise RuntimeError(f"memory probe {lib} {backend} {workload} failed:\n{done.stderr}")
+    return {k: float(v) for k, v in json.loads(done.stdout.strip().splitlines()[-1]).items()}
 
 
 def _variant(column: str, lib: str, backend: str, workload: str, how: str) -> Variant:
-    return Variant(column, lambda: probe(lib, backend, workload, how))
+    return Variant(column, lambda: probe(lib, backend, workload)[how])
 
 
 def cases(settings: Settings) -> list[Case]:
@@ -42,7 +46,7 @@ def cases(settings: Settings) -> list[Case]:
                 _variant(LANGGRAPH, "langgraph", "asyncio", workload, how),
                 _variant(STREAMHIL, "streamhil", "asyncio", workload, how),
             ]
-            if settings.trio and not settings.quick:
+            if settings.trio:
                 variants.append(_variant(STREAMHIL_TRIO, "streamhil", "trio", workload, how))
             out.append(
                 Case(

@@ -1,0 +1,78 @@
+"""Every workload runs and gives the same, checked answer on both runtimes (small sizes).
+
+The workloads check their own results (``AssertionError`` otherwise); these tests make sure the
+graphs are equivalent and that each run returns a positive figure. LangGraph is asyncio-only.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import anyio
+import pytest
+
+pytest.importorskip("langgraph", reason="the bench extra is not installed: pip install -e '.[bench]'")
+
+from libs import LANGGRAPH, STREAMHIL, Lib  # noqa: E402
+from workloads import chain, checkpoint_size, fanout, interrupts, wide_state  # noqa: E402
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(params=["langgraph", "streamhil"])
+def lib(request: pytest.FixtureRequest, anyio_backend: str) -> Lib:
+    if request.param == "langgraph":
+        if anyio_backend != "asyncio":
+            pytest.skip("LangGraph runs on asyncio only")
+        assert LANGGRAPH is not None
+        return LANGGRAPH
+    return STREAMHIL
+
+
+@pytest.mark.parametrize("kind", ["none", "memory", "sqlite"])
+async def test_chain(lib: Lib, kind: Any) -> None:
+    with anyio.fail_after(30):
+        assert await chain.run_chain_async(lib, kind, threads=2, nodes=10) > 0
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_chain_sync(kind: Any) -> None:
+    for lib in (LANGGRAPH, STREAMHIL):
+        assert lib is not None
+        assert chain.run_chain_sync(lib, kind, threads=1, nodes=10) > 0
+
+
+async def test_fanouts(lib: Lib) -> None:
+    with anyio.fail_after(30):
+        assert await fanout.run_sleep_fanout(lib, "memory") >= fanout.SLEEP_SECONDS
+        assert await fanout.run_cpu_fanout(lib, "memory") > 0
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+async def test_interrupt_rounds(lib: Lib, kind: Any) -> None:
+    with anyio.fail_after(30):
+        assert await interrupts.run_loop(lib, kind, threads=3) > 0
+        assert await interrupts.run_subgraph(lib, kind, threads=2) > 0
+
+
+@pytest.mark.parametrize("one_by_one", [False, True])
+async def test_parallel_interrupts(lib: Lib, one_by_one: bool) -> None:
+    with anyio.fail_after(30):
+        assert await interrupts.run_parallel(lib, "memory", one_by_one=one_by_one, threads=1) > 0
+
+
+async def test_wide_states(lib: Lib) -> None:
+    with anyio.fail_after(30):
+        assert await wide_state.run_wide(lib, "memory", threads=1) > 0
+        assert await wide_state.run_chat(lib, "memory", threads=1) > 0
+
+
+async def test_checkpoint_size_reads_what_was_stored(lib: Lib, tmp_path: Any) -> None:
+    path = os.fspath(tmp_path / "size.sqlite")
+    with anyio.fail_after(30):
+        count = await checkpoint_size.chain_on_sqlite(lib, path)
+    assert count == chain.NODES + 2  # the input checkpoint, the one after __start__, one per node
+    payload = checkpoint_size.row_payload(path)
+    assert sum(payload.values()) > 100 * count
+    assert checkpoint_size.page_bytes(path) >= sum(payload.values()) // 2
