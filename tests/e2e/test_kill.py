@@ -1,0 +1,111 @@
+"""A server killed with SIGKILL mid-run and started again on the same SQLite file: the client
+reconnects, the cut run is closed, the thread continues from its last checkpoint, and the
+conversation finishes with nothing acknowledged lost and no event missed or repeated."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from anyio.abc import Process
+from anyio.streams.text import TextReceiveStream
+from streamhil_client import open_client
+
+from .conftest import TIMEOUT, fast_backoff
+
+pytestmark = pytest.mark.anyio
+
+GRAPHS = Path(__file__).with_name("graphs.py")
+
+
+async def start_server(db: Path, marker: Path, port: int = 0) -> tuple[Process, int]:
+    env = {**os.environ, "STREAMHIL_E2E_MARKER": str(marker), "PYTHONUNBUFFERED": "1"}
+    process = await anyio.open_process(
+        [sys.executable, "-m", "streamhil_server", f"{GRAPHS}:restartable", "--db", str(db),
+         "--port", str(port), "--token", "alice:alice-token", "--log-level", "warning"],
+        env=env, stdout=subprocess.PIPE, stderr=None,
+    )
+    assert process.stdout is not None
+    text = ""
+    with anyio.fail_after(TIMEOUT):
+        async for chunk in TextReceiveStream(process.stdout):
+            text += chunk
+            if "\n" in text and "listening on http://" in text:
+                break
+    line = text.split("listening on http://", 1)[1].split()[0]
+    return process, int(line.rsplit(":", 1)[1])
+
+
+async def stop(process: Process) -> None:
+    if process.returncode is None:
+        process.kill()
+    with anyio.fail_after(TIMEOUT):
+        await process.wait()
+    if process.stdout is not None:
+        await process.stdout.aclose()
+
+
+async def next_event(watch: Any, kind: str, **data: Any) -> tuple[Any, list[Any]]:
+    """Events from ``watch`` up to the first ``kind`` event whose data matches ``data``."""
+    seen = []
+    async for event in watch:
+        seen.append(event)
+        if event.event == kind and all(getattr(event, "data", {}).get(k) == v for k, v in data.items()):
+            return event, seen
+    raise AssertionError(f"the watch ended before a {kind} event")
+
+
+async def test_sigkill_mid_run_then_restart(tmp_path: Path) -> None:
+    db, marker = tmp_path / "hil.sqlite", tmp_path / "marker"
+    first, port = await start_server(db, marker)
+    second = None
+    try:
+        async with open_client(f"ws://127.0.0.1:{port}/ws", token="alice-token", backoff=fast_backoff) as client:
+            with anyio.fail_after(TIMEOUT * 2):
+                run = await client.start_run("restartable", {}, stream_modes=["custom", "updates"])
+                watch = await client.subscribe(run.thread_id)
+                events: list[Any] = []
+                _, seen = await next_event(watch, "run_interrupted")
+                events += seen
+                acked = await run.resume("answer one", stream_modes=["custom", "updates"])  # acknowledged: must survive the kill
+                assert acked.answered
+                _, seen = await next_event(watch, "custom", attempt=1)
+                events += seen
+
+                os.kill(first.pid, signal.SIGKILL)  # mid-step, no goodbye
+                await stop(first)
+                assert first.returncode == -signal.SIGKILL
+                second, _ = await start_server(db, marker, port)
+
+                cut, seen = await next_event(watch, "run_cancelled")
+                events += seen
+                assert cut.run_id == acked.run_id and cut.reason == "shutdown"
+                paused, seen = await next_event(watch, "run_interrupted")
+                events += seen
+                continuation = [e for e in seen if e.event == "run_started"]
+                assert [e.run_kind for e in continuation] == ["resume"]
+                assert any(e.event == "custom" and e.data["attempt"] == 2 for e in seen)
+                assert [i.value for i in client.pending_interrupts(run.thread_id)] == [{"question": "Second question?"}]
+
+                await client.resume(run.thread_id, "answer two", stream_modes=["custom", "updates"])
+                _, seen = await next_event(watch, "run_done")
+                events += seen
+                state = await client.get_state(run.thread_id)
+                assert state.values == {"a1": "answer one", "steps": 1, "a2": "answer two"}
+
+                numbers = [e.seq for e in events]
+                assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))  # no gap, no duplicate
+                stats = client.statistics()
+                assert stats.reconnects >= 1 and stats.resyncs == 0 and stats.gaps == 0
+                await watch.aclose()
+    finally:
+        await stop(first)
+        if second is not None:
+            second.terminate()
+            await stop(second)
