@@ -1,0 +1,105 @@
+"""arecord_command: validate and save an answer without running; a later run delivers it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import pytest
+
+from streamhil import START, Command, InMemorySaver, StateGraph
+from streamhil.errors import (
+    AlreadyAnsweredError,
+    AmbiguousResumeError,
+    CheckpointError,
+    EmptyInputError,
+    NothingPendingError,
+    UnknownInterruptError,
+)
+
+from .helpers import Calls, LogState, chain, thread
+
+pytestmark = pytest.mark.anyio
+
+
+def two_askers(calls: Calls) -> Any:
+    builder = StateGraph(LogState)
+    builder.add_node("a", calls.asking("a", "qa"))
+    builder.add_node("b", calls.asking("b", "qb"))
+    builder.add_edge(START, "a")
+    builder.add_edge(START, "b")
+    return builder.compile(checkpointer=InMemorySaver())
+
+
+async def test_record_then_run_delivers_the_answer() -> None:
+    calls = Calls()
+    graph = two_askers(calls)
+    config = thread()
+    with anyio.fail_after(5):
+        qa, qb = (await graph.ainvoke({"log": []}, config))["__interrupt__"]
+        answered = await graph.arecord_command(config, Command(resume={qa.id: "A"}))
+        assert answered == [qa]
+        assert calls == {"a": 1, "b": 1}  # nothing ran
+        snap = await graph.aget_state(config)
+        assert snap.interrupts == (qb,)  # qa is answered, waiting to run
+        parts = [p async for p in graph.astream(None, config, stream_mode="updates")]
+    assert parts == [{"a": {"log": ["a:A"]}}]
+    assert calls == {"a": 2, "b": 1}
+    assert (await graph.aget_state(config)).interrupts == (qb,)
+
+
+async def test_recorded_answers_accumulate() -> None:
+    calls = Calls()
+    graph = two_askers(calls)
+    config = thread()
+    qa, qb = (await graph.ainvoke({"log": []}, config))["__interrupt__"]
+    await graph.arecord_command(config, Command(resume={qb.id: "B"}))
+    # One question is left, so a plain value is no longer ambiguous.
+    assert await graph.arecord_command(config, Command(resume="A")) == [qa]
+    assert await graph.ainvoke(None, config) == {"log": ["a:A", "b:B"]}
+
+
+async def test_recording_errors_save_nothing() -> None:
+    calls = Calls()
+    graph = two_askers(calls)
+    config = thread()
+    qa, qb = (await graph.ainvoke({"log": []}, config))["__interrupt__"]
+    head = await graph.checkpointer.aget_tuple(config)
+    with pytest.raises(AmbiguousResumeError):
+        await graph.arecord_command(config, Command(resume="x"))
+    with pytest.raises(UnknownInterruptError):
+        await graph.arecord_command(config, Command(resume={"f" * 32: "x"}))
+    await graph.arecord_command(config, Command(resume={qa.id: "first"}))
+    recorded = await graph.checkpointer.aget_tuple(config)
+    with pytest.raises(AlreadyAnsweredError):
+        await graph.arecord_command(config, Command(resume={qa.id: "second"}))
+    assert (await graph.checkpointer.aget_tuple(config)).pending_writes == recorded.pending_writes
+    assert len(recorded.pending_writes) == len(head.pending_writes) + 1
+    assert await graph.ainvoke(Command(resume={qb.id: "B"}), config) == {"log": ["a:first", "b:B"]}
+
+
+async def test_recording_on_threads_with_nothing_pending() -> None:
+    graph = chain(["a"], Calls())
+    with pytest.raises(NothingPendingError):
+        await graph.arecord_command(thread(), Command(resume="x"))
+    config = thread()
+    await graph.ainvoke({"log": []}, config)
+    with pytest.raises(NothingPendingError):
+        await graph.arecord_command(config, Command(resume="x"))
+    with pytest.raises(EmptyInputError):
+        await graph.ainvoke(Command(), config)
+
+
+async def test_recording_needs_a_checkpointer() -> None:
+    graph = chain(["a"], Calls(), checkpointer=None)
+    with pytest.raises(CheckpointError):
+        await graph.arecord_command(thread(), Command(resume="x"))
+
+
+def test_record_command_sync() -> None:
+    calls = Calls()
+    graph = chain(["ask"], calls, ask={"ask"})
+    config = thread()
+    [intr] = graph.invoke({"log": []}, config)["__interrupt__"]
+    assert graph.record_command(config, Command(resume="yes")) == [intr]
+    assert graph.invoke(None, config) == {"log": ["ask:yes"]}
