@@ -7,6 +7,8 @@ from typing import Annotated, Any, TypedDict
 
 import anyio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streamhil import END, START, Command, InMemorySaver, Send, StateGraph, interrupt
 from streamhil.errors import AmbiguousResumeError, UnknownInterruptError
@@ -243,3 +245,32 @@ def test_reducer_applies_pull_tasks_before_sends() -> None:
     builder.add_conditional_edges("fan", lambda s: [Send("aa", "cats"), "zz", Send("aa", "dogs")])
     graph = builder.compile()
     assert graph.invoke({"log": []}) == {"log": ["pull-zz", "push-cats", "push-dogs"]}
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_answering_in_any_order_runs_each_asker_exactly_twice(data: st.DataObject) -> None:
+    """Difference 2, as a property: however the questions of n parallel askers are answered
+    (any grouping into maps, any order), each asker runs once to ask and once to finish, the
+    pending set shrinks by exactly the answered ids, and the final log is in node order."""
+    n = data.draw(st.integers(min_value=1, max_value=4), label="askers")
+    names = [f"n{i}" for i in range(n)]
+    calls = Calls()
+    builder = StateGraph(LogState)
+    for name in names:
+        builder.add_node(name, calls.asking(name, f"q{name}"))
+        builder.add_edge(START, name)
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config = thread()
+    pending = graph.invoke({"log": []}, config)["__interrupt__"]
+    assert [i.node for i in pending] == names
+    order = data.draw(st.permutations(pending), label="order")
+    while order:
+        k = data.draw(st.integers(min_value=1, max_value=len(order)), label="batch")
+        batch, order = order[:k], order[k:]
+        result = graph.invoke(Command(resume={i.id: i.node.upper() for i in batch}), config)
+        left = result.get("__interrupt__", [])
+        assert [i.id for i in left] == [i.id for i in pending if i not in batch]
+        pending = left
+    assert result == {"log": [f"{name}:{name.upper()}" for name in names]}
+    assert calls == {name: 2 for name in names}

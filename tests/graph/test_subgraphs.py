@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypedDict
 import anyio
 import pytest
 
-from streamhil import START, Command, InMemorySaver, StateGraph, interrupt
+from streamhil import START, Command, InMemorySaver, StateGraph, get_stream_writer, interrupt
 from streamhil.checkpoint.base import thread_config
 from streamhil.executor.ids import interrupt_id
 
@@ -312,3 +312,27 @@ def test_editing_subgraph_state_while_interrupted() -> None:
     assert graph.get_state(child_config).values["note"] == "edited-in-sub"
     result = graph.invoke(Command(resume="A"), config)
     assert result["log"] == ["edited-in-sub:A"]
+
+
+def test_subgraph_events_need_subgraphs_true() -> None:
+    """§2.8: a child's custom events reach the parent stream only with subgraphs=True, tagged
+    with the child's namespace; with a list of modes the parts are (ns, mode, payload)."""
+
+    def shout(state: LogState) -> dict[str, Any]:
+        get_stream_writer()({"from": "child"})
+        return {"log": ["shout"]}
+
+    sub = StateGraph(LogState)
+    sub.add_node("shout", shout)
+    sub.add_edge(START, "shout")
+    parent = StateGraph(LogState)
+    parent.add_node("child", sub.compile())
+    parent.add_edge(START, "child")
+    graph = parent.compile(checkpointer=InMemorySaver())
+    assert list(graph.stream({"log": []}, thread(), stream_mode="custom")) == []
+    parts = list(graph.stream({"log": []}, thread(), stream_mode=["custom", "updates"], subgraphs=True))
+    assert [(len(ns), mode) for ns, mode, _ in parts] == [(1, "custom"), (1, "updates"), (0, "updates")]
+    (child_ns,), _, payload = parts[0]
+    assert child_ns.startswith("child:") and payload == {"from": "child"}
+    assert parts[1][1:] == ("updates", {"shout": {"log": ["shout"]}})
+    assert parts[2] == ((), "updates", {"child": {"log": ["shout"]}})
