@@ -1,6 +1,6 @@
 """Where streamhil's per-step time goes: cProfile over the chain and the fan-outs.
 
-    python bench/profile_core.py                 # chain (memory, sqlite) and both fan-outs
+    python bench/profile_core.py                 # every workload below
     python bench/profile_core.py chain-memory --top 40 --backend trio
 
 For each workload: the functions with the most own time (share of the profiled total), then own
@@ -18,23 +18,57 @@ import pstats
 import sys
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import anyio
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from libs import STREAMHIL  # noqa: E402
-from workloads.chain import run_chain_async  # noqa: E402
-from workloads.fanout import run_cpu_fanout, run_sleep_fanout  # noqa: E402
-from workloads.interrupts import run_loop  # noqa: E402
+from workloads._common import SaverKind, new_config, open_saver  # noqa: E402
+from workloads.chain import build_chain  # noqa: E402
+from workloads.fanout import build_cpu_fanout, build_sleep_fanout  # noqa: E402
+from workloads.interrupts import build_loop  # noqa: E402
 
-WORKLOADS: dict[str, Callable[[], Awaitable[float]]] = {
-    "chain-memory": lambda: run_chain_async(STREAMHIL, "memory", threads=20),
-    "chain-sqlite": lambda: run_chain_async(STREAMHIL, "sqlite", threads=5),
-    "fanout-sleep": lambda: run_sleep_fanout(STREAMHIL, "memory"),
-    "fanout-cpu": lambda: run_cpu_fanout(STREAMHIL, "memory"),
-    "resume-loop": lambda: run_loop(STREAMHIL, "memory"),
+Body = Callable[[Any], Awaitable[None]]
+
+
+def _invoke(graph_input: dict[str, Any], times: int) -> Body:
+    async def body(graph: Any) -> None:
+        for _ in range(times):
+            await graph.ainvoke(graph_input, new_config())
+
+    return body
+
+
+async def _resume_rounds(graph: Any) -> None:
+    for _ in range(200):
+        config = new_config()
+        await graph.ainvoke({"answer": "", "done": False}, config)
+        await graph.ainvoke(STREAMHIL.Command(resume="yes"), config)
+
+
+# name -> (graph builder, saver, what is profiled); building and compiling are not profiled
+WORKLOADS: dict[str, tuple[Callable[[Any], Any], SaverKind, Body]] = {
+    "chain-memory": (build_chain, "memory", _invoke({"x": 0}, 20)),
+    "chain-sqlite": (build_chain, "sqlite", _invoke({"x": 0}, 5)),
+    "fanout-sleep": (build_sleep_fanout, "memory", _invoke({"done": []}, 20)),
+    "fanout-cpu": (build_cpu_fanout, "memory", _invoke({"done": []}, 3)),
+    "resume-loop": (build_loop, "memory", _resume_rounds),
 }
+
+
+async def _run(name: str, profiler: cProfile.Profile | None) -> None:
+    build, kind, body = WORKLOADS[name]
+    async with open_saver(STREAMHIL, kind) as saver:
+        graph = build(STREAMHIL).compile(checkpointer=saver)
+        if profiler is not None:
+            profiler.enable()
+        try:
+            await body(graph)
+        finally:
+            if profiler is not None:
+                profiler.disable()
 
 
 def _where(filename: str) -> str:
@@ -51,13 +85,10 @@ def _where(filename: str) -> str:
 
 
 def profile(name: str, backend: str, repeat: int) -> pstats.Stats:
-    run = WORKLOADS[name]
-    anyio.run(run, backend=backend)  # warm-up, not profiled
+    anyio.run(_run, name, None, backend=backend)  # warm-up, not profiled
     profiler = cProfile.Profile()
-    profiler.enable()
     for _ in range(repeat):
-        anyio.run(run, backend=backend)
-    profiler.disable()
+        anyio.run(_run, name, profiler, backend=backend)
     return pstats.Stats(profiler)
 
 
@@ -79,7 +110,7 @@ def report(name: str, stats: pstats.Stats, top: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("workloads", nargs="*", default=["chain-memory", "chain-sqlite", "fanout-sleep", "fanout-cpu"])
+    parser.add_argument("workloads", nargs="*", default=list(WORKLOADS))
     parser.add_argument("--backend", default="asyncio", choices=["asyncio", "trio"])
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--repeat", type=int, default=3)

@@ -107,8 +107,31 @@ async def run_cpu_fanout(lib: Lib, kind: SaverKind, *, width: int = CPU_WIDTH) -
     return elapsed
 
 
+async def run_bare_sleeps(lib: Lib) -> float:
+    """Wall seconds of the same 50 sleeps in a bare task group (asyncio.gather for LangGraph's
+    column): the floor the event loop and the machine allow, with no graph at all."""
+    start = time.perf_counter()
+    if lib.name == "langgraph":
+        await asyncio.gather(*(asyncio.sleep(SLEEP_SECONDS) for _ in range(SLEEP_WIDTH)))
+    else:
+        async with anyio.create_task_group() as tg:
+            for _ in range(SLEEP_WIDTH):
+                tg.start_soon(anyio.sleep, SLEEP_SECONDS)
+    return time.perf_counter() - start
+
+
 def cases(settings: Settings) -> list[Case]:
-    out = []
+    out = [
+        Case(
+            key="fanout-sleep-floor",
+            title=f"floor: {SLEEP_WIDTH} x 10 ms sleep, no graph (gather / task group)",
+            unit="ms",
+            scale=1e3,
+            variants=async_variants(run_bare_sleeps, trio=settings.trio),
+            reps=settings.reps(15, 5),
+            note="the event loop's own cost and timer slack on this machine; not a comparison",
+        )
+    ]
     for kind in ("memory", "none"):
 
         async def sleep_body(lib: Lib, kind: SaverKind = kind) -> float:
