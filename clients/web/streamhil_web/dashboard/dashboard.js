@@ -10,7 +10,7 @@ import { clock, formatDuration, graphSvg, h, preview, statusBadge } from "../lib
 
 const MAX_ROWS = 400;
 const MAX_TIMELINE = 300;
-const POLL_MS = 2000;
+const POLL_MS = 1000;
 
 const $ = (id) => document.getElementById(id);
 const bar = topBar("dashboard");
@@ -41,7 +41,7 @@ function threadView(t) {
     waitingSince: new Map((t.interrupts ?? []).map((i) => [i.id, new Date(t.updated_at ?? Date.now())])),
     events: [],
     eventCount: 0,
-    active: new Set(),
+    active: new Set((t.interrupts ?? []).map((i) => topNode(i.ns, i.node))),
     watching: false,
   };
 }
@@ -53,11 +53,16 @@ async function poll() {
   try {
     const { threads } = await conn.listThreads({ limit: 1000 });
     const seen = new Set();
+    const firstPoll = !model.polledOnce;
+    model.polledOnce = true;
     for (const t of threads) {
       seen.add(t.thread_id);
       let view = model.threads.get(t.thread_id);
       if (!view) {
         view = threadView(t);
+        // a thread born while the page is open is replayed from its start: its log is short and
+        // the timeline is then complete; older threads are followed live from now on
+        view.replay = !firstPoll;
         model.threads.set(t.thread_id, view);
       } else if (!view.liveSince || Date.now() - view.liveSince > POLL_MS) {
         // list_threads is authoritative when no event has said otherwise just now
@@ -79,7 +84,8 @@ async function poll() {
 
 function watchThread(view) {
   view.watching = true;
-  conn.watch(view.id).catch(() => { view.watching = false; });
+  conn.watch(view.id, view.replay ? { after: 0 } : {}).catch(() => { view.watching = false; });
+  view.replay = false;
 }
 
 async function loadGraphs() {
@@ -110,6 +116,7 @@ function setInterrupts(view, interrupts) {
   for (const i of interrupts) next.set(i.id, view.waitingSince.get(i.id) ?? now);
   view.waitingSince = next;
   view.interrupts = interrupts;
+  if (interrupts.length) view.active = new Set(interrupts.map((i) => topNode(i.ns, i.node)));
 }
 
 conn.on("event", (ev) => {

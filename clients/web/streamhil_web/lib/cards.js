@@ -5,7 +5,8 @@
 //       request was a list)
 //   {options: [...]}                     → one button per option; the answer is the option
 //   {kind: "approve"}                    → Approve / Reject; the answer is true / false
-//   {kind: "edit"} or {edit: {...}}      → an editable form of the value; the answer is the edited object
+//   {kind: "edit"}, {edit: {...}}, or an instruction that says "edit" → an editable form of the
+//       value's other fields; the answer is the edited object
 //   a string, or {question | prompt}     → a free-text answer
 //   anything else                        → the value as JSON, answered with typed JSON
 // Every card also offers "answer with JSON" for shapes the UI does not know.
@@ -35,6 +36,9 @@ export function interruptKind(value) {
   if (Array.isArray(value.options) && value.options.length) return "choice";
   if (kind && APPROVE_KINDS.has(kind)) return "approve";
   if ((kind && EDIT_KINDS.has(kind)) || isObject(value.edit)) return "edit";
+  const instruction = TEXT_KEYS.map((k) => value[k]).find((v) => typeof v === "string");
+  const editable = Object.keys(value).some((k) => !META_KEYS.has(k));
+  if (instruction && editable && /\bedit/i.test(instruction)) return "edit"; // "Review and edit the summary"
   if (kind === "text" || TEXT_KEYS.some((k) => typeof value[k] === "string")) return "text";
   return "json";
 }

@@ -1,0 +1,103 @@
+"""The live dashboard in headless Chromium, next to a chat page, against a real demo server."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from .conftest import DemoServer, screenshot
+from .test_chat import DOCS_IMG, open_chat, pending_cards, send, start
+
+pytestmark = pytest.mark.browser
+expect = pytest.importorskip("playwright.sync_api").expect
+
+
+def open_dashboard(context, server: DemoServer):  # type: ignore[no-untyped-def]
+    page = context.new_page()
+    page.set_viewport_size({"width": 1440, "height": 960})
+    page.goto(server.base_url + "/dashboard")
+    expect(page.locator(".live-dot[data-state=open]")).to_be_visible()
+    return page
+
+
+def test_dashboard_shows_a_thread_change_live_and_its_inbox_answer_resumes_the_chat(context, demo_server: DemoServer) -> None:
+    dash = open_dashboard(context, demo_server)
+    chat = open_chat(context, demo_server)
+    start(chat, "publish", '{"topic": "puffins"}')
+    thread_id = chat.locator("#thread-sub").inner_text().removeprefix("Thread ")
+
+    # the new thread appears with its status, and its question lands in the inbox
+    row = dash.locator(f'#threads-body tr[data-thread-id="{thread_id}"]')
+    expect(row.locator(".badge")).to_have_text("waiting")
+    item = dash.locator(f'.inbox-item[data-thread-id="{thread_id}"]')
+    expect(item.locator(".question")).to_have_text("Approve the draft?")
+    expect(item.locator(".node-tag")).to_have_text("node review")
+    expect(dash.locator("#c-waiting")).not_to_have_text("0")
+
+    # the graph drawing lights the node that waits
+    row.click()
+    expect(dash.locator("#detail-title")).to_contain_text("publish")
+    expect(dash.locator('svg.graph g.node[data-node="review"]')).to_have_class("node active")
+    expect(dash.locator('svg.graph g.node[data-node="post"]')).not_to_have_class("node active")
+
+    # answering in the chat changes the dashboard live
+    send(chat, "yes")
+    expect(item.locator(".question")).to_have_text("Which channel?")
+    expect(dash.locator('svg.graph g.node[data-node="post"]')).to_have_class("node active")
+    expect(dash.locator("#timeline .tl-run_started")).not_to_have_count(0)
+
+    # answering from the dashboard inbox resumes the run the chat shows
+    item.locator("textarea.answer-text").fill("radio")
+    screenshot(dash, "dashboard-answer")
+    item.get_by_role("button", name="Send answer").click()
+    expect(chat.locator(".divider.done")).to_be_visible()
+    expect(chat.locator(".step[data-node=post]")).to_contain_text("radio")
+    expect(pending_cards(chat)).to_have_count(0)
+    expect(row.locator(".badge")).to_have_text("idle")
+    expect(item).to_have_count(0)
+
+
+def test_dashboard_follows_many_threads_on_one_socket(context, demo_server: DemoServer) -> None:
+    dash = open_dashboard(context, demo_server)
+    chat = open_chat(context, demo_server)
+    # start threads with the JS client itself, from the chat page (another socket than the dashboard's)
+    count = 30
+    ids = chat.evaluate(
+        """async (count) => {
+            const { Connection } = await import('../lib/connection.js');
+            const url = new URL('../ws', new URL('../lib/connection.js', location.href)).href.replace('http', 'ws');
+            const conn = new Connection(url);
+            await conn.connect();
+            const ids = [];
+            for (let i = 0; i < count; i++) {
+              const r = await conn.startRun({ graph: 'parallel', input: { doc: `doc-${i}` } });
+              ids.push(r.thread_id);
+            }
+            conn.close();
+            return ids;
+        }""",
+        count,
+    )
+    assert len(set(ids)) == count
+    for thread_id in (ids[0], ids[-1]):
+        expect(dash.locator(f'#threads-body tr[data-thread-id="{thread_id}"] .badge')).to_have_text("waiting")
+    # two questions per thread, all in the inbox, on the dashboard's single socket
+    expect(dash.locator(".inbox-item")).to_have_count(count * 2 + _other_pending(dash))
+    dash.locator(f'#threads-body tr[data-thread-id="{ids[-1]}"]').click()
+    expect(dash.locator('svg.graph g.node.active')).to_have_count(2)  # legal and finance wait
+    screenshot(dash, "dashboard")
+    if DOCS_IMG.is_dir():
+        shutil.copy(screenshot(dash, "dashboard"), DOCS_IMG / "dashboard.png")
+    dash.locator('.chip[data-filter="interrupted"]').click()
+    expect(dash.locator('#threads-body tr:not([data-status="interrupted"])')).to_have_count(0)
+    expect(dash.locator("#threads-body tr")).not_to_have_count(0)
+
+
+def _other_pending(dash) -> int:  # type: ignore[no-untyped-def]
+    """Interrupts of earlier tests' threads that are still waiting (the server is shared)."""
+    return dash.evaluate(
+        """() => [...document.querySelectorAll('.inbox-item')]
+              .filter(el => !el.querySelector('.thread-tag')?.textContent.startsWith('parallel')).length"""
+    )
