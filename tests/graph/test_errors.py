@@ -250,3 +250,26 @@ def test_join_waits_across_an_interrupt() -> None:
 
     assert graph.invoke(Command(resume="A"), config) == {"log": ["x:A", "y", "z"]}
     assert calls == {"x": 2, "y": 1, "z": 1}
+
+
+def test_values_that_cannot_be_stored_are_a_typed_error() -> None:
+    """A state value or interrupt payload the checkpointer cannot store fails with
+    SerializationError (a TypeError) naming the channel; nothing half-written is left."""
+    from streamhil import interrupt
+    from streamhil.errors import SerializationError
+
+    builder = StateGraph(LogState)
+    builder.add_node("a", lambda s: {"log": [object()]})
+    builder.add_edge(START, "a")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config = thread()
+    with pytest.raises(SerializationError, match="'log'") as info:
+        graph.invoke({"log": []}, config)
+    assert isinstance(info.value, TypeError)
+    assert graph.get_state(config).next == ("a",)
+
+    builder = StateGraph(LogState)
+    builder.add_node("ask", lambda s: {"log": [interrupt(object())]})
+    builder.add_edge(START, "ask")
+    with pytest.raises(SerializationError, match="__interrupt__"):
+        builder.compile(checkpointer=InMemorySaver()).invoke({"log": []}, thread())

@@ -423,3 +423,31 @@ def test_except_exception_does_not_swallow_interrupt() -> None:
     assert result["log"] == [] and len(result["__interrupt__"]) == 1
     assert graph.invoke(Command(resume="yes"), config) == {"log": ["answer:yes"]}
     assert seen == []
+
+
+def test_new_input_while_interrupted_starts_over() -> None:
+    """New input on an interrupted thread drops the pending step and runs from START again
+    (the state keeps what it had, reducers add the new input)."""
+    from .helpers import chain
+
+    calls = Calls()
+    graph = chain(["a", "ask", "b"], calls, ask={"ask"})
+    config = thread()
+    [old] = graph.invoke({"log": []}, config)["__interrupt__"]
+    result = graph.invoke({"log": ["again"]}, config)
+    [new] = result["__interrupt__"]
+    assert result["log"] == ["a", "again", "a"]
+    assert new.id != old.id
+    assert graph.get_state(config).interrupts == (new,)
+    with pytest.raises(UnknownInterruptError):
+        graph.invoke(Command(resume={old.id: "late"}), config)
+    assert graph.invoke(Command(resume="now"), config)["log"] == ["a", "again", "a", "ask:now", "b"]
+    assert calls == {"a": 2, "ask": 3, "b": 1}
+
+
+def test_unknown_thread_snapshot_is_empty() -> None:
+    graph = ask_graph(Calls())
+    config = {"configurable": {"thread_id": "nobody"}}
+    snap = graph.get_state(config)
+    assert snap == (({}, (), config, None, None, None, (), ()))
+    assert list(graph.get_state_history(config)) == []

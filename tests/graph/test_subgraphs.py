@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypedDict
 import anyio
 import pytest
 
-from streamhil import START, Command, InMemorySaver, StateGraph, get_stream_writer, interrupt
+from streamhil import START, Command, InMemorySaver, Send, StateGraph, get_stream_writer, interrupt
 from streamhil.checkpoint.base import thread_config
 from streamhil.executor.ids import interrupt_id
 
@@ -336,3 +336,26 @@ def test_subgraph_events_need_subgraphs_true() -> None:
     assert child_ns.startswith("child:") and payload == {"from": "child"}
     assert parts[1][1:] == ("updates", {"shout": {"log": ["shout"]}})
     assert parts[2] == ((), "updates", {"child": {"log": ["shout"]}})
+
+
+def test_parallel_subgraph_interrupts_from_sends() -> None:
+    """Three Send tasks into a subgraph node each interrupt; answering one re-runs only it."""
+    calls = Calls()
+    sub = StateGraph(LogState)
+    sub.add_node("q", calls.asking("q"))
+    sub.add_edge(START, "q")
+    builder = StateGraph(LogState)
+    builder.add_node("fan", lambda s: None)
+    builder.add_node("child", sub.compile())
+    builder.add_edge(START, "fan")
+    builder.add_conditional_edges("fan", lambda s: [Send("child", {"log": [str(i)]}) for i in range(3)])
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config = thread()
+    first = graph.invoke({"log": []}, config)["__interrupt__"]
+    assert len({i.ns.split("|")[0] for i in first}) == 3
+    result = graph.invoke(Command(resume={first[1].id: "B"}), config)
+    assert result["__interrupt__"] == [first[0], first[2]]
+    assert calls["q"] == 4
+    result = graph.invoke(Command(resume={i.id: "X" for i in result["__interrupt__"]}), config)
+    assert result == {"log": ["0", "q:X", "1", "q:B", "2", "q:X"]}
+    assert calls["q"] == 6
