@@ -118,3 +118,24 @@ def test_node_receives_its_config() -> None:
     assert configurable["user"] == "u1"
     assert configurable["checkpoint_ns"].startswith("n:")
     assert configurable["langgraph_node"] == "n"
+
+
+def test_sync_node_may_stream_a_subgraph() -> None:
+    """A sync node that iterates `subgraph.stream(...)` works like one that calls invoke, both
+    when it is the only task of its step and when it runs beside another task."""
+    sub = chain(["s1", "s2"], Calls(), checkpointer=None)
+
+    def streamer(state: LogState) -> dict[str, Any]:
+        return {"log": [next(iter(part)) for part in sub.stream({"log": []})]}
+
+    alone = StateGraph(LogState)
+    alone.add_node("streamer", streamer)
+    alone.add_edge(START, "streamer")
+    assert alone.compile().invoke({"log": []}) == {"log": ["s1", "s2"]}  # runs inline on the private loop
+
+    beside = StateGraph(LogState)
+    beside.add_node("streamer", streamer)
+    beside.add_node("other", lambda s: {"log": ["other"]})
+    beside.add_edge(START, "streamer")
+    beside.add_edge(START, "other")
+    assert beside.compile().invoke({"log": []}) == {"log": ["other", "s1", "s2"]}
