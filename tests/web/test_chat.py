@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -224,3 +225,32 @@ def _json(text: str) -> str:
     import json
 
     return json.dumps(text)
+
+
+def test_time_travel_forks_from_an_earlier_checkpoint_with_edited_state(context, demo_server: DemoServer) -> None:
+    page = open_chat(context, demo_server)
+    start(page, "publish", '{"topic": "otters"}')
+    send(page, "yes")
+    expect(pending_cards(page).locator(".question")).to_have_text("Which channel?")
+    send(page, "blog")
+    expect(page.locator(".divider.done")).to_be_visible()
+
+    page.get_by_role("button", name="History").click()
+    history = page.locator("#history")
+    expect(history.locator(".checkpoint")).not_to_have_count(0)
+    # the checkpoint after `draft`, before `review` asked its question
+    before_review = history.locator(".checkpoint", has_text="next: review").last
+    before_review.get_by_role("button", name="Fork from here").click()
+    draft = before_review.locator("textarea").first
+    expect(draft).to_have_value(re.compile("Otters hold hands"))
+    draft.fill('{"text": "Edited by a human."}')
+    screenshot(page, "chat-time-travel")
+    before_review.get_by_role("button", name="Fork & run").click()
+
+    expect(history).to_be_hidden()
+    expect(page.locator(".note-info", has_text="State edited")).to_be_visible()
+    card = pending_cards(page)
+    expect(card.locator(".question")).to_have_text("Approve the draft?")
+    expect(card).to_contain_text("Edited by a human.")
+    send(page, "yes")
+    expect(pending_cards(page).locator(".question")).to_have_text("Which channel?")
