@@ -102,6 +102,24 @@ def test_tool_call_review_accept_and_edit(context, demo_server: DemoServer) -> N
     expect(page.locator(".bubble-tool")).to_have_count(2)
     expect(page.locator(".bubble-tool").last).to_contain_text("The Plaza")
     expect(page.locator(".bubble-assistant").last).to_contain_text("All set")
+    # the assistant's words were streamed token by token, then settled into one bubble each
+    expect(page.locator(".bubble.streaming")).to_have_count(0)
+    expect(page.locator(".bubble-assistant")).to_have_count(2)
+    kinds = page.evaluate(
+        "() => JSON.parse(sessionStorage.getItem('streamhil.chat.log.' + location.hash.split('=')[1])).events.map(e => e.event)"
+    )
+    assert kinds.count("messages") > 2
+
+
+def test_an_interrupt_inside_a_subgraph_names_its_node_and_subgraph(context, demo_server: DemoServer) -> None:
+    page = open_chat(context, demo_server)
+    start(page, "subgraph", '{"item": "a teapot"}')
+    card = pending_cards(page)
+    expect(card.locator(".node-tag")).to_have_text("node ask_address in subgraph shipping")
+    expect(card.locator(".question")).to_have_text("Where should we ship a teapot?")
+    send(page, "  12 harbour road ")
+    expect(page.locator(".divider.done")).to_be_visible()
+    expect(page.locator(".step[data-node=confirm]")).to_contain_text("a teapot ships to 12 Harbour Road")
 
 
 def test_two_parallel_interrupts_answered_one_at_a_time(context, demo_server: DemoServer) -> None:
