@@ -359,3 +359,29 @@ def test_parallel_subgraph_interrupts_from_sends() -> None:
     result = graph.invoke(Command(resume={i.id: "X" for i in result["__interrupt__"]}), config)
     assert result == {"log": ["0", "q:X", "1", "q:B", "2", "q:X"]}
     assert calls["q"] == 6
+
+
+def test_breakpoint_compiled_into_a_subgraph_pauses_the_parent() -> None:
+    """Seed 002: "When using sub-graphs, specify the interrupt_before and interrupt_after values
+    when compiling the subgraph." Checked on LangGraph 1.2.22: the parent stops with the child
+    next and no payload; invoke(None) continues inside the child, then the parent."""
+    calls = Calls()
+    sub = StateGraph(LogState)
+    sub.add_node("s1", calls.node("s1"))
+    sub.add_node("s2", calls.node("s2"))
+    sub.add_edge(START, "s1")
+    sub.add_edge("s1", "s2")
+    parent = StateGraph(LogState)
+    parent.add_node("child", sub.compile(interrupt_before=["s2"]))
+    parent.add_node("after", calls.node("after"))
+    parent.add_edge(START, "child")
+    parent.add_edge("child", "after")
+    graph = parent.compile(checkpointer=InMemorySaver())
+    config = thread()
+    assert graph.invoke({"log": []}, config) == {"log": []}
+    snap = graph.get_state(config)
+    assert (snap.next, snap.interrupts) == (("child",), ())
+    assert calls == {"s1": 1}
+    assert list(graph.stream({"log": []}, thread()))[-1] == {"__interrupt__": ()}
+    assert graph.invoke(None, config) == {"log": ["s1", "s2", "after"]}
+    assert calls == {"s1": 1, "s2": 1, "after": 1}
