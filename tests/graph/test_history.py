@@ -174,3 +174,28 @@ async def test_replay_async() -> None:
     parts = [p async for p in graph.astream(None, before_b.config, stream_mode="values")]
     assert parts == [{"log": ["a"]}, {"log": ["a", "b"]}, {"log": ["a", "b", "c"]}]
     assert calls == {"b": 1, "c": 1}
+
+
+def test_replay_reruns_every_task_of_the_step() -> None:
+    """§4.6: replaying a step re-runs all its tasks, those that had finished included; the
+    interrupt is asked again with a new id."""
+    calls = Calls()
+    builder = StateGraph(LogState)
+    builder.add_node("pre", calls.node("pre"))
+    builder.add_node("ask", calls.asking("ask"))
+    builder.add_node("ok", calls.node("ok"))
+    builder.add_edge(START, "pre")
+    builder.add_edge("pre", "ask")
+    builder.add_edge("pre", "ok")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config = thread()
+    [old] = graph.invoke({"log": []}, config)["__interrupt__"]
+    graph.invoke(Command(resume="R1"), config)
+    step = next(s for s in graph.get_state_history(config) if s.next == ("ask", "ok"))
+    calls.clear()
+    result = graph.invoke(None, step.config)
+    assert result["log"] == ["pre", "ok"]
+    [new] = result["__interrupt__"]
+    assert new.id != old.id
+    assert calls == {"ask": 1, "ok": 1}
+    assert graph.invoke(Command(resume="R2"), config) == {"log": ["pre", "ask:R2", "ok"]}
