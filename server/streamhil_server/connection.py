@@ -77,6 +77,7 @@ class Connection:
         self._tg: TaskGroup | None = None
         self._close: tuple[int, str] | None = None
         self._writer_done = anyio.Event()
+        self._progress = anyio.Event()
         self._log = logging.LoggerAdapter(logger, {"connection": self.id})
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -223,6 +224,8 @@ class Connection:
                 return
 
     def _overflow(self) -> None:
+        if self.slow:
+            return
         self.slow = True
         self.runtime.slow_consumers += 1
         self._log.info("send queue of %d frames overflowed: closing with 4008", self.settings.max_send_queue)
@@ -239,12 +242,21 @@ class Connection:
         self.session.send_event_frame(frame)
         self._flush()
 
+    async def _wait_room(self) -> None:
+        """Wait until the send queue is at most half full (paces replays)."""
+        while self._receive.statistics().current_buffer_used >= max(1, self.settings.max_send_queue // 2):
+            if self.slow or self.session.state is not SessionState.OPEN:
+                return
+            await self._progress.wait()
+
     async def _write_loop(self) -> None:
         try:
             async with self._receive:
                 async for frame in self._receive:
                     await self.ws.send_text(frame)
                     self.frames_sent += 1
+                    progress, self._progress = self._progress, anyio.Event()
+                    progress.set()
         except (WebSocketDisconnect, OSError, RuntimeError):
             if self._tg is not None:  # the client is gone: stop reading too
                 self._tg.cancel_scope.cancel()
@@ -331,7 +343,7 @@ class Connection:
             result["answered"] = list(answered)
         self._reply(id, result)
         if sub is not None:
-            sub.go_live()
+            sub.start_live()
 
     async def _subscribe(self, cmd: Subscribe) -> None:
         runs, hub = self.runtime.runs, self.runtime.hub
@@ -377,7 +389,7 @@ class Connection:
             sub.close()
             return
         self._reply(cmd.id, result)
-        sub.go_live()
+        await sub.go_live(self._wait_room, max_buffer=self.settings.max_send_queue, overflow=self._overflow)
 
 
 def _error_frame(code: ErrorCode, message: str) -> str:

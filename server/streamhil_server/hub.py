@@ -15,11 +15,12 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 from anyio.abc import TaskStatus
 
 from .encoding import dumps_event
@@ -45,7 +46,7 @@ class Subscription:
     (the replay) and then the buffer, so the caller can send its ``reply`` first.
     """
 
-    __slots__ = ("thread_id", "sink", "next_seq", "backlog", "_buffer", "_hub", "closed")
+    __slots__ = ("thread_id", "sink", "next_seq", "backlog", "_buffer", "_hub", "closed", "_max_buffer", "_overflow")
 
     def __init__(self, hub: EventHub, thread_id: str, sink: Sink, next_seq: int) -> None:
         self._hub = hub
@@ -55,21 +56,53 @@ class Subscription:
         self.backlog: list[tuple[int, str]] = []
         self._buffer: list[tuple[int, str]] | None = []
         self.closed = False
+        self._max_buffer: int | None = None
+        self._overflow: Callable[[], None] | None = None
 
     def push(self, seq: int, frame: str) -> None:
         if self.closed or seq < self.next_seq:
             return
         if self._buffer is not None:
             self._buffer.append((seq, frame))
+            if self._max_buffer is not None and len(self._buffer) > self._max_buffer and self._overflow is not None:
+                self._overflow()
             return
         self.next_seq = seq + 1
         self.sink(frame)
 
-    def go_live(self) -> None:
-        """Send the backlog, then what arrived meanwhile, then live events as they come."""
-        pending = self.backlog + (self._buffer or [])
+    async def go_live(
+        self, wait_room: Callable[[], Awaitable[None]], *, max_buffer: int, overflow: Callable[[], None]
+    ) -> None:
+        """Send the backlog (the replay), then what arrived meanwhile, then live events.
+
+        Replayed frames are paced by ``wait_room`` (the connection waits for room in its send
+        queue), so a long replay never overflows it; live events wait in the buffer, and if more
+        than ``max_buffer`` pile up before the replay is done, ``overflow`` is called: the
+        watcher cannot keep up.
+        """
+        self._max_buffer, self._overflow = max_buffer, overflow
+        queue = deque(self.backlog)
         self.backlog = []
+        while not self.closed:
+            if not queue:
+                if not self._buffer:
+                    break
+                queue.extend(self._buffer)
+                self._buffer = []
+            await wait_room()
+            if self.closed:
+                return
+            seq, frame = queue.popleft()
+            if seq >= self.next_seq:
+                self.next_seq = seq + 1
+                self.sink(frame)
         self._buffer = None
+
+    def start_live(self) -> None:
+        """Go live at once (nothing to replay: a subscription made with :meth:`EventHub.subscribe_live`
+        and no await since)."""
+        pending = self.backlog + (self._buffer or [])
+        self.backlog, self._buffer = [], None
         for seq, frame in pending:
             self.push(seq, frame)
 
@@ -104,9 +137,12 @@ class HubStatistics:
 class EventHub:
     """The event logs of every thread; run :meth:`run` in a task group before publishing."""
 
-    def __init__(self, store: Store, *, ring_size: int = 1024, max_events_per_thread: int = 100_000) -> None:
-        if ring_size < 1 or max_events_per_thread < 1:
-            raise ValueError("ring_size and max_events_per_thread must be at least 1")
+    def __init__(
+        self, store: Store, *, ring_size: int = 1024, max_events_per_thread: int = 100_000, deliver_chunk: int = 256
+    ) -> None:
+        if ring_size < 1 or max_events_per_thread < 1 or deliver_chunk < 1:
+            raise ValueError("ring_size, max_events_per_thread and deliver_chunk must be at least 1")
+        self.deliver_chunk = deliver_chunk
         self.store = store
         self.ring_size = ring_size
         self.max_events_per_thread = max_events_per_thread
@@ -178,7 +214,9 @@ class EventHub:
     async def _write(self, batch: list[tuple[_ThreadLog, int, str | None, str]]) -> None:
         await self.store.append_events([(log.thread_id, seq, run_id, frame) for log, seq, run_id, frame in batch])
         trims: list[_ThreadLog] = []
-        for log, seq, _, frame in batch:
+        for n, (log, seq, _, frame) in enumerate(batch):
+            if n and n % self.deliver_chunk == 0:
+                await anyio.lowlevel.checkpoint()  # let the connections' writers drain their queues
             log.delivered = seq
             log.ring.append((seq, frame))
             if len(log.ring) > self.ring_size:

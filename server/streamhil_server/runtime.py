@@ -81,7 +81,10 @@ class Runtime:
         self.auth = auth or Authenticator()
         self.store = Store(db)
         self.hub = EventHub(
-            self.store, ring_size=self.settings.ring_size, max_events_per_thread=self.settings.max_events_per_thread
+            self.store,
+            ring_size=self.settings.ring_size,
+            max_events_per_thread=self.settings.max_events_per_thread,
+            deliver_chunk=max(1, self.settings.max_send_queue // 2),
         )
         self.runs = RunManager(registry, self.store, self.hub)
         self.checkpointer: BaseCheckpointSaver | None = checkpointer

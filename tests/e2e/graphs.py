@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 import anyio
+import anyio.lowlevel
 from streamhil import END, START, StateGraph, get_stream_writer, interrupt
 from streamhil.graph.compiled import CompiledStateGraph
 
@@ -60,15 +61,37 @@ class Gate:
         self.event.set()
 
 
-def streaming(gate: Gate, count: int, size: int = 0) -> CompiledStateGraph:
-    """``work`` says "before", waits for the gate, streams ``count`` custom events, then asks."""
+class Credit:
+    """Flow control for a producer node: it may emit event ``i`` once ``granted > i``."""
+
+    def __init__(self, window: int) -> None:
+        self.window = window
+        self.granted = window
+        self._changed = anyio.Event()
+
+    def grant(self, upto: int) -> None:
+        if upto > self.granted:
+            self.granted = upto
+            self._changed.set()
+            self._changed = anyio.Event()
+
+    async def wait(self, i: int) -> None:
+        while i >= self.granted:
+            await self._changed.wait()
+
+
+def streaming(gate: Gate, count: int, size: int = 0, credit: Credit | None = None) -> CompiledStateGraph:
+    """``work`` says "before", waits for the gate, streams ``count`` custom events (no faster
+    than ``credit`` allows), then asks."""
 
     async def work(state: S) -> S:
         write = get_stream_writer()
         write({"i": -1, "status": "before"})
         await gate.event.wait()
-        padding = "x" * size
+        padding = os.urandom(size // 2).hex()  # incompressible: permessage-deflate cannot shrink it
         for i in range(count):
+            if credit is not None:
+                await credit.wait(i)
             write({"i": i, "pad": padding})
             if i % 50 == 0:
                 await anyio.lowlevel.checkpoint()
