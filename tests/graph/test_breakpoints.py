@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from streamhil import Command
+from streamhil import START, Command, InMemorySaver, StateGraph
 from streamhil.errors import NothingPendingError, UnknownNodeError
 
-from .helpers import Calls, chain, history, thread
+from .helpers import Calls, LogState, chain, history, thread
 
 
 def test_interrupt_before() -> None:
@@ -103,3 +103,45 @@ async def test_breakpoints_async() -> None:
 def test_breakpoint_on_unknown_node_fails_at_compile() -> None:
     with pytest.raises(UnknownNodeError, match="nope"):
         chain(["a"], Calls(), interrupt_before=["nope"])
+
+
+def parallel_with_join(calls: Calls, **compile_kwargs: object) -> object:
+    builder = StateGraph(LogState)
+    for name in ("a", "b"):
+        builder.add_node(name, calls.node(name))
+        builder.add_edge(START, name)
+    builder.add_node("z", calls.node("z"))
+    builder.add_edge(["a", "b"], "z")
+    return builder.compile(checkpointer=InMemorySaver(), **compile_kwargs)
+
+
+def test_breakpoint_before_one_parallel_node_stops_the_whole_step() -> None:
+    calls = Calls()
+    graph = parallel_with_join(calls, interrupt_before=["b"])
+    config = thread()
+    assert graph.invoke({"log": []}, config) == {"log": []}
+    assert graph.get_state(config).next == ("a", "b")
+    assert calls == {}
+    assert graph.invoke(None, config) == {"log": ["a", "b", "z"]}
+
+
+def test_breakpoint_after_one_parallel_node_stops_after_the_step() -> None:
+    calls = Calls()
+    graph = parallel_with_join(calls, interrupt_after=["a"])
+    config = thread()
+    assert graph.invoke({"log": []}, config) == {"log": ["a", "b"]}
+    assert graph.get_state(config).next == ("z",)
+    assert graph.invoke(None, config) == {"log": ["a", "b", "z"]}
+    assert calls == {"a": 1, "b": 1, "z": 1}
+
+
+def test_breakpoint_then_dynamic_interrupt_in_the_same_node() -> None:
+    """Passing the breakpoint runs the node, which then asks; the answer does not stop at the
+    breakpoint again."""
+    calls = Calls()
+    graph = chain(["a", "ask", "b"], calls, ask={"ask"}, interrupt_before=["ask"])
+    config = thread()
+    assert graph.invoke({"log": []}, config) == {"log": ["a"]}
+    assert [i.value for i in graph.invoke(None, config)["__interrupt__"]] == ["qask"]
+    assert graph.invoke(Command(resume="x"), config) == {"log": ["a", "ask:x", "b"]}
+    assert calls == {"a": 1, "ask": 2, "b": 1}
