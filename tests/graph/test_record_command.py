@@ -103,3 +103,18 @@ def test_record_command_sync() -> None:
     [intr] = graph.invoke({"log": []}, config)["__interrupt__"]
     assert graph.record_command(config, Command(resume="yes")) == [intr]
     assert graph.invoke(None, config) == {"log": ["ask:yes"]}
+
+
+async def test_concurrent_recordings_keep_both_answers() -> None:
+    """Two answers to two different interrupts, recorded at the same time (two clients, say),
+    are both kept: each call that returned normally was a durable acknowledgement."""
+    calls = Calls()
+    graph = two_askers(calls)
+    config = thread()
+    qa, qb = (await graph.ainvoke({"log": []}, config))["__interrupt__"]
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(graph.arecord_command, config, Command(resume={qa.id: "A"}))
+            tg.start_soon(graph.arecord_command, config, Command(resume={qb.id: "B"}))
+        assert (await graph.aget_state(config)).interrupts == ()
+        assert await graph.ainvoke(None, config) == {"log": ["a:A", "b:B"]}
