@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal, TypedDict
 
-from streamhil import END, START, Command, InMemorySaver, StateGraph, interrupt
+from streamhil import END, START, Command, CompiledStateGraph, InMemorySaver, StateGraph, interrupt
 
 
 class State(TypedDict):
@@ -37,7 +37,7 @@ def rejected_path(state: State) -> None:
     print("rejected path taken")
 
 
-def build() -> object:
+def build() -> CompiledStateGraph:
     builder = StateGraph(State)
     builder.add_node("generate_llm_output", generate_llm_output)
     builder.add_node("human_approval", human_approval)

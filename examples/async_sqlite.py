@@ -14,7 +14,7 @@ from typing import Annotated, TypedDict
 
 import anyio
 
-from streamhil import START, Command, StateGraph, interrupt
+from streamhil import START, Command, CompiledStateGraph, StateGraph, interrupt
 from streamhil.checkpoint.sqlite import SqliteSaver
 
 
@@ -30,7 +30,7 @@ async def confirm(state: State) -> dict:
     return {"log": [f"confirmed: {interrupt('ship it?')}"]}
 
 
-def build(saver: SqliteSaver) -> object:
+def build(saver: SqliteSaver) -> CompiledStateGraph:
     builder = StateGraph(State)
     builder.add_node("plan", plan)
     builder.add_node("confirm", confirm)

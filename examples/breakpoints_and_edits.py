@@ -12,7 +12,7 @@ from __future__ import annotations
 import operator
 from typing import Annotated, TypedDict
 
-from streamhil import END, START, InMemorySaver, StateGraph
+from streamhil import END, START, CompiledStateGraph, InMemorySaver, StateGraph
 
 
 class State(TypedDict):
@@ -32,7 +32,7 @@ def run_tool(state: State) -> dict:
     return {"log": [f"run_tool: {state['tool_call']}"]}
 
 
-def build() -> object:
+def build() -> CompiledStateGraph:
     builder = StateGraph(State)
     builder.add_node("llm", llm)
     builder.add_node("human_review", human_review)

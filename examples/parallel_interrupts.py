@@ -13,7 +13,7 @@ from __future__ import annotations
 import operator
 from typing import Annotated, TypedDict
 
-from streamhil import END, START, Command, InMemorySaver, StateGraph, interrupt
+from streamhil import END, START, Command, CompiledStateGraph, InMemorySaver, StateGraph, interrupt
 from streamhil.errors import AmbiguousResumeError
 
 
@@ -34,7 +34,7 @@ def publish(state: State) -> None:
     print("publishing with", state["reviews"])
 
 
-def build() -> object:
+def build() -> CompiledStateGraph:
     builder = StateGraph(State)
     builder.add_node("legal", make_reviewer("legal"))
     builder.add_node("style", make_reviewer("style"))

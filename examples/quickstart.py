@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from streamhil import START, Command, InMemorySaver, StateGraph, interrupt
+from streamhil import START, Command, CompiledStateGraph, InMemorySaver, StateGraph, interrupt
 
 
 class State(TypedDict):
@@ -27,7 +27,7 @@ def human_node(state: State) -> dict[str, str]:
     return {"some_text": value}
 
 
-def build() -> object:
+def build() -> CompiledStateGraph:
     builder = StateGraph(State)
     builder.add_node("draft", draft)
     builder.add_node("human_node", human_node)

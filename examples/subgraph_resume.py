@@ -13,7 +13,7 @@ import operator
 from collections import Counter
 from typing import Annotated, TypedDict
 
-from streamhil import START, Command, InMemorySaver, StateGraph, interrupt
+from streamhil import START, Command, CompiledStateGraph, InMemorySaver, StateGraph, interrupt
 
 
 class State(TypedDict):
@@ -33,7 +33,7 @@ def sub_ask(state: State) -> dict:
     return {"log": [f"name: {interrupt('what is your name?')}"]}
 
 
-def build_subgraph() -> object:
+def build_subgraph() -> CompiledStateGraph:
     sub = StateGraph(State)
     sub.add_node("sub_prepare", sub_prepare)
     sub.add_node("sub_ask", sub_ask)
@@ -42,7 +42,7 @@ def build_subgraph() -> object:
     return sub.compile()
 
 
-def build() -> object:
+def build() -> CompiledStateGraph:
     subgraph = build_subgraph()
 
     def caller(state: State) -> dict:

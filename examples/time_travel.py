@@ -12,7 +12,7 @@ from __future__ import annotations
 import operator
 from typing import Annotated, TypedDict
 
-from streamhil import END, START, InMemorySaver, StateGraph
+from streamhil import END, START, CompiledStateGraph, InMemorySaver, StateGraph
 
 
 class State(TypedDict):
@@ -33,7 +33,7 @@ def write_joke(state: State) -> dict:
     return {"log": [f"a joke about {state['topic']}"]}
 
 
-def build() -> object:
+def build() -> CompiledStateGraph:
     builder = StateGraph(State)
     builder.add_node("pick_topic", pick_topic)
     builder.add_node("write_joke", write_joke)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from streamhil import END, START, Command, InMemorySaver, StateGraph, interrupt
+from streamhil import END, START, Command, CompiledStateGraph, InMemorySaver, StateGraph, interrupt
 
 
 class State(TypedDict):
@@ -35,7 +35,7 @@ def report_age(state: State) -> None:
     print(f"Human is {state['age']} years old.")
 
 
-def build() -> object:
+def build() -> CompiledStateGraph:
     builder = StateGraph(State)
     builder.add_node("get_valid_age", get_valid_age)
     builder.add_node("report_age", report_age)
