@@ -11,6 +11,7 @@ ambiguous). One map can also answer all of them at once.
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from typing import Annotated, TypedDict
 
 from streamhil import END, START, Command, CompiledStateGraph, InMemorySaver, StateGraph, interrupt
@@ -22,7 +23,7 @@ class State(TypedDict):
     reviews: Annotated[list, operator.add]
 
 
-def make_reviewer(name: str):
+def make_reviewer(name: str) -> Callable[[State], dict[str, list[str]]]:
     def reviewer(state: State) -> dict[str, list[str]]:
         verdict = interrupt({"reviewer": name, "draft": state["draft"]})
         return {"reviews": [f"{name}: {verdict}"]}
