@@ -34,10 +34,13 @@ class Lib:
     Command: Any
     Send: Any
     memory_saver: Callable[[], Any]
-    open_sqlite: Callable[[str], contextlib.AbstractAsyncContextManager[Any]]
-    """``async with lib.open_sqlite(path) as saver``: the async SQLite saver on ``path``."""
-    open_sqlite_sync: Callable[[str], contextlib.AbstractContextManager[Any]]
-    """``with lib.open_sqlite_sync(path) as saver``: a saver the sync ``invoke`` can use."""
+    open_sqlite: Callable[..., contextlib.AbstractAsyncContextManager[Any]]
+    """``async with lib.open_sqlite(path, normal_sync=False) as saver``: the async SQLite saver
+    on ``path``. ``normal_sync`` puts the connection on ``PRAGMA synchronous=NORMAL`` (no fsync
+    per commit in WAL mode), which is streamhil's setting; LangGraph ships with SQLite's default
+    (FULL: an fsync of the WAL on every commit)."""
+    open_sqlite_sync: Callable[..., contextlib.AbstractContextManager[Any]]
+    """``with lib.open_sqlite_sync(path, normal_sync=False) as saver``: for the sync ``invoke``."""
 
 
 # -- streamhil ---------------------------------------------------------------------------------
@@ -52,13 +55,14 @@ def _streamhil_sqlite_class() -> Any:
 
 
 @contextlib.asynccontextmanager
-async def _streamhil_sqlite(path: str) -> AsyncIterator[Any]:
+async def _streamhil_sqlite(path: str, normal_sync: bool = False) -> AsyncIterator[Any]:
+    # streamhil's SqliteSaver always runs WAL with synchronous=NORMAL.
     async with _streamhil_sqlite_class().from_path(path) as saver:
         yield saver
 
 
 @contextlib.contextmanager
-def _streamhil_sqlite_sync(path: str) -> Iterator[Any]:
+def _streamhil_sqlite_sync(path: str, normal_sync: bool = False) -> Iterator[Any]:
     with _streamhil_sqlite_class().from_path(path) as saver:
         yield saver
 
@@ -91,13 +95,17 @@ def _make_langgraph() -> Lib | None:
         return None
 
     @contextlib.asynccontextmanager
-    async def open_sqlite(path: str) -> AsyncIterator[Any]:
+    async def open_sqlite(path: str, normal_sync: bool = False) -> AsyncIterator[Any]:
         async with AsyncSqliteSaver.from_conn_string(path) as saver:
+            if normal_sync:
+                await saver.conn.execute("PRAGMA synchronous = NORMAL")
             yield saver
 
     @contextlib.contextmanager
-    def open_sqlite_sync(path: str) -> Iterator[Any]:
+    def open_sqlite_sync(path: str, normal_sync: bool = False) -> Iterator[Any]:
         with SqliteSaver.from_conn_string(path) as saver:
+            if normal_sync:
+                saver.conn.execute("PRAGMA synchronous = NORMAL")
             yield saver
 
     return Lib(

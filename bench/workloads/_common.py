@@ -25,7 +25,9 @@ __all__ = [
     "sync_variants",
 ]
 
-SaverKind = Literal["none", "memory", "sqlite"]
+SaverKind = Literal["none", "memory", "sqlite", "sqlite-normal"]
+"""``sqlite``: each library's SQLite saver as shipped. ``sqlite-normal``: the same, with both on
+``synchronous=NORMAL`` (LangGraph's default is FULL, an fsync per commit; streamhil's is NORMAL)."""
 
 _thread_ids = itertools.count()
 
@@ -51,7 +53,7 @@ async def open_saver(lib: Lib, kind: SaverKind) -> AsyncIterator[Any]:
         yield lib.memory_saver()
     else:
         with temp_db_path() as path:
-            async with lib.open_sqlite(path) as saver:
+            async with lib.open_sqlite(path, normal_sync=kind == "sqlite-normal") as saver:
                 yield saver
 
 
@@ -63,7 +65,7 @@ def open_saver_sync(lib: Lib, kind: SaverKind) -> Iterator[Any]:
     elif kind == "memory":
         yield lib.memory_saver()
     else:
-        with temp_db_path() as path, lib.open_sqlite_sync(path) as saver:
+        with temp_db_path() as path, lib.open_sqlite_sync(path, normal_sync=kind == "sqlite-normal") as saver:
             yield saver
 
 

@@ -16,6 +16,7 @@ from workloads._common import SaverKind, Settings, async_variants, new_config, o
 __all__ = ["Counter", "build_chain", "run_chain_async", "cases"]
 
 NODES = 100
+TITLES = {"none": "no checkpointer", "memory": "memory", "sqlite": "sqlite", "sqlite-normal": "sqlite, both sync=NORMAL"}
 
 
 class Counter(TypedDict):
@@ -76,7 +77,8 @@ def run_chain_sync(lib: Lib, kind: SaverKind, *, threads: int, nodes: int = NODE
 def cases(settings: Settings) -> list[Case]:
     per_step = Target("per step >= 5x faster", "ratio", 5.0)
     out = []
-    for kind, threads, reps in (("memory", 3, (11, 5)), ("sqlite", 2, (7, 3)), ("none", 3, (7, 3))):
+    runs = (("memory", 3, (11, 5)), ("sqlite", 2, (7, 3)), ("sqlite-normal", 2, (7, 3)), ("none", 3, (7, 3)))
+    for kind, threads, reps in runs:
 
         async def body(lib: Lib, kind: SaverKind = kind, threads: int = threads) -> float:
             return await run_chain_async(lib, kind, threads=threads)
@@ -84,7 +86,7 @@ def cases(settings: Settings) -> list[Case]:
         out.append(
             Case(
                 key=f"chain-async-{kind}",
-                title=f"chain {NODES} async ainvoke, {kind if kind != 'none' else 'no checkpointer'}",
+                title=f"chain {NODES} async ainvoke, {TITLES[kind]}",
                 unit="us/step",
                 scale=1e6,
                 variants=async_variants(body, trio=settings.trio),
@@ -100,7 +102,7 @@ def cases(settings: Settings) -> list[Case]:
         out.append(
             Case(
                 key=f"chain-sync-{kind}",
-                title=f"chain {NODES} sync invoke, {kind}",
+                title=f"chain {NODES} sync invoke, {TITLES[kind]}",
                 unit="us/step",
                 scale=1e6,
                 variants=sync_variants(sync_body),

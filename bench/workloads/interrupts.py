@@ -19,6 +19,7 @@ from typing import Annotated, Any, TypedDict
 from harness import Case, Target
 from libs import Lib
 from workloads._common import SaverKind, Settings, async_variants, new_config, open_saver
+from workloads.chain import TITLES
 
 __all__ = ["build_loop", "run_loop", "cases"]
 
@@ -147,7 +148,7 @@ async def run_subgraph(lib: Lib, kind: SaverKind, *, threads: int) -> float:
 
 def cases(settings: Settings) -> list[Case]:
     out = []
-    for kind, target, reps in (("memory", 4.0, (7, 3)), ("sqlite", 5.0, (5, 2))):
+    for kind, target, reps in (("memory", 4.0, (7, 3)), ("sqlite", 5.0, (5, 2)), ("sqlite-normal", 5.0, (5, 2))):
 
         async def loop_body(lib: Lib, kind: SaverKind = kind) -> float:
             return await run_loop(lib, kind)
@@ -155,7 +156,7 @@ def cases(settings: Settings) -> list[Case]:
         out.append(
             Case(
                 key=f"resume-loop-{kind}",
-                title=f"interrupt/resume, {LOOP_THREADS} threads in turn, {kind}",
+                title=f"interrupt/resume, {LOOP_THREADS} threads in turn, {TITLES[kind]}",
                 unit="rounds/s",
                 scale=1.0,
                 per_second=True,

@@ -30,7 +30,7 @@ def lib(request: pytest.FixtureRequest, anyio_backend: str) -> Lib:
     return STREAMHIL
 
 
-@pytest.mark.parametrize("kind", ["none", "memory", "sqlite"])
+@pytest.mark.parametrize("kind", ["none", "memory", "sqlite", "sqlite-normal"])
 async def test_chain(lib: Lib, kind: Any) -> None:
     with anyio.fail_after(30):
         assert await chain.run_chain_async(lib, kind, threads=2, nodes=10) > 0
@@ -76,3 +76,14 @@ async def test_checkpoint_size_reads_what_was_stored(lib: Lib, tmp_path: Any) ->
     payload = checkpoint_size.row_payload(path)
     assert sum(payload.values()) > 100 * count
     assert checkpoint_size.page_bytes(path) >= sum(payload.values()) // 2
+
+
+@pytest.mark.parametrize(("normal_sync", "level"), [(False, 2), (True, 1)])  # 2 = FULL, 1 = NORMAL
+async def test_langgraph_sqlite_durability_setting(anyio_backend: str, tmp_path: Any, normal_sync: bool, level: int) -> None:
+    if anyio_backend != "asyncio":
+        pytest.skip("LangGraph runs on asyncio only")
+    assert LANGGRAPH is not None
+    with anyio.fail_after(30):
+        async with LANGGRAPH.open_sqlite(os.fspath(tmp_path / "lg.sqlite"), normal_sync=normal_sync) as saver:
+            cursor = await saver.conn.execute("PRAGMA synchronous")
+            assert await cursor.fetchall() == [(level,)]
