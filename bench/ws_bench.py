@@ -1,0 +1,226 @@
+"""WebSocket HITL round trips: interrupt → resume → next interrupt, over real loopback sockets.
+
+Starts ``streamhil-server`` (a subprocess, SQLite file in a temp dir) serving a graph that asks
+forever, opens S concurrent sessions (one thread each, spread over C SDK connections), and has
+every session answer R interrupts. A round trip is timed from sending ``resume`` to receiving the
+``run_interrupted`` of the next question: validation, the durable record of the answer, the ack,
+the run, its checkpoints and the event fan-out are all inside it. The floor is a bare
+``websockets`` echo round trip with the same number of concurrent sessions.
+
+    python bench/ws_bench.py                      # 100 and 1,000 sessions, < 3 minutes
+    python bench/ws_bench.py --sessions 50 --rounds 3
+
+Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, TypedDict
+
+import anyio
+from anyio.abc import Process
+from anyio.streams.text import TextReceiveStream
+
+# --- the graph the server runs (loaded by the server subprocess as ws_bench.py:ask_forever) ------
+
+
+def _ask_forever() -> Any:
+    from streamhil import START, StateGraph, interrupt
+
+    class State(TypedDict, total=False):
+        answers: int
+
+    def ask(state: State) -> State:
+        interrupt({"question": "next?", "n": state.get("answers", 0)})
+        return {"answers": state.get("answers", 0) + 1}
+
+    def route(state: State) -> str:
+        return "ask"
+
+    g = StateGraph(State)
+    g.add_node("ask", ask)
+    g.add_edge(START, "ask")
+    g.add_conditional_edges("ask", route, ["ask"])
+    return g.compile()
+
+
+ask_forever = _ask_forever() if os.environ.get("STREAMHIL_BENCH_SERVER") else None
+
+
+# --- processes -----------------------------------------------------------------------------------
+
+
+async def _start(argv: list[str], marker: str, env: dict[str, str] | None = None) -> tuple[Process, int]:
+    process = await anyio.open_process(argv, stdout=subprocess.PIPE, stderr=None, env={**os.environ, **(env or {})})
+    assert process.stdout is not None
+    text = ""
+    with anyio.fail_after(30):
+        async for chunk in TextReceiveStream(process.stdout):
+            text += chunk
+            if marker in text and "\n" in text.split(marker, 1)[1]:
+                break
+    port = int(text.split(marker, 1)[1].split()[0].rsplit(":", 1)[1])
+    return process, port
+
+
+async def _stop(process: Process) -> None:
+    if process.returncode is None:
+        process.terminate()
+    with anyio.move_on_after(10):
+        await process.wait()
+    if process.returncode is None:
+        process.kill()
+        await process.wait()
+
+
+# --- the echo floor ------------------------------------------------------------------------------
+
+
+async def _echo_server() -> None:
+    from websockets.asyncio.server import serve
+
+    async def echo(ws: Any) -> None:
+        async for message in ws:
+            await ws.send(message)
+
+    async with serve(echo, "127.0.0.1", 0, compression=None) as server:
+        port = server.sockets[0].getsockname()[1]
+        print(f"echo listening on ws://127.0.0.1:{port}", flush=True)
+        await anyio.sleep_forever()
+
+
+async def _echo_load(port: int, sessions: int, connections: int, rounds: int) -> tuple[list[float], float]:
+    """Sessions multiplexed over ``connections`` sockets, replies matched by id (as the SDK does)."""
+    from websockets.asyncio.client import connect
+
+    latencies: list[float] = []
+    waiters: dict[str, anyio.Event] = {}
+
+    async def reader(ws: Any) -> None:
+        async for message in ws:
+            waiters.pop(message.split('"id":"', 1)[1].split('"', 1)[0]).set()
+
+    async def session(ws: Any, n: int) -> None:
+        for r in range(rounds):
+            id = f"{n}-{r}"
+            done = waiters[id] = anyio.Event()
+            start = time.perf_counter()
+            await ws.send('{"type":"resume","id":"' + id + '","thread_id":"t-0000000000000000","value":"ok"}')
+            await done.wait()
+            latencies.append(time.perf_counter() - start)
+
+    sockets = [await connect(f"ws://127.0.0.1:{port}", compression=None) for _ in range(connections)]
+    async with anyio.create_task_group() as readers:
+        for ws in sockets:
+            readers.start_soon(reader, ws)
+        started = time.perf_counter()
+        async with anyio.create_task_group() as tg:
+            for i in range(sessions):
+                tg.start_soon(session, sockets[i % connections], i)
+        elapsed = time.perf_counter() - started
+        for ws in sockets:
+            await ws.close()
+    return latencies, elapsed
+
+
+# --- the HITL load -------------------------------------------------------------------------------
+
+
+async def _hitl_load(port: int, sessions: int, connections: int, rounds: int) -> tuple[list[float], float]:
+    from streamhil_client import open_client
+
+    latencies: list[float] = []
+    url = f"ws://127.0.0.1:{port}/ws"
+
+    async def session(client: Any, ready: anyio.Event, go: anyio.Event) -> None:
+        run = await client.start_run("ask_forever", {}, stream_modes=["updates"])
+        async for _ in run:
+            pass
+        ready.set()
+        await go.wait()
+        for _ in range(rounds):
+            start = time.perf_counter()
+            await run.resume("ok", stream_modes=["updates"])
+            async for _ in run:
+                pass
+            latencies.append(time.perf_counter() - start)
+
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(open_client(url, token="bench-token", heartbeat=False))
+            for _ in range(connections)
+        ]
+        readies = [anyio.Event() for _ in range(sessions)]
+        go = anyio.Event()
+        async with anyio.create_task_group() as tg:
+            for i in range(sessions):
+                tg.start_soon(session, clients[i % connections], readies[i], go)
+            for ready in readies:
+                await ready.wait()
+            started = time.perf_counter()
+            go.set()
+        elapsed = time.perf_counter() - started
+    return latencies, elapsed
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+async def _main(args: argparse.Namespace) -> None:
+    here = Path(__file__).resolve()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        echo, echo_port = await _start([sys.executable, str(here), "--echo-server"], "echo listening on ")
+        try:
+            for sessions in args.sessions:
+                conns = min(sessions, args.connections)
+                lat, elapsed = await _echo_load(echo_port, sessions, conns, args.rounds)
+                rows.append(("bare websockets echo", sessions, conns, len(lat), len(lat) / elapsed, _pct(lat, 0.5), _pct(lat, 0.99)))
+        finally:
+            await _stop(echo)
+        for sessions in args.sessions:
+            db = str(Path(tmp) / f"bench-{sessions}.sqlite")
+            server, port = await _start(
+                [sys.executable, "-m", "streamhil_server", f"{here}:ask_forever", "--db", db, "--port", "0",
+                 "--token", "bench:bench-token", "--log-level", "warning"],
+                "listening on http://",
+                env={"STREAMHIL_BENCH_SERVER": "1", "PYTHONPATH": str(here.parent)},
+            )
+            try:
+                conns = min(sessions, args.connections)
+                lat, elapsed = await _hitl_load(port, sessions, conns, args.rounds)
+                rows.append(("streamhil resume→interrupt", sessions, conns, len(lat), len(lat) / elapsed, _pct(lat, 0.5), _pct(lat, 0.99)))
+            finally:
+                await _stop(server)
+    print()
+    print(f"{'workload':<28} {'sessions':>8} {'conns':>6} {'round trips':>11} {'rt/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
+    for name, sessions, conns, n, rate, p50, p99 in rows:
+        print(f"{name:<28} {sessions:>8} {conns:>6} {n:>11} {rate:>9.0f} {p50:>8.2f} {p99:>8.2f}")
+    print(f"\n{os.cpu_count()} CPUs; server and load generator share them. SQLite file store (WAL).")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--rounds", type=int, default=5, help="answers per session")
+    parser.add_argument("--connections", type=int, default=50, help="SDK connections the sessions share")
+    parser.add_argument("--echo-server", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.echo_server:
+        anyio.run(_echo_server)
+        return
+    anyio.run(_main, args)
+
+
+if __name__ == "__main__":
+    main()
