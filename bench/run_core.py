@@ -3,6 +3,7 @@
     python bench/run_core.py            # everything (about 3-4 minutes on 2 cores)
     python bench/run_core.py --quick    # fewer repetitions (about a minute)
     python bench/run_core.py --only chain,resume --no-trio --json out.json
+    python bench/run_core.py --clock cpu  # CPU seconds instead of wall time (busy machines)
 
 Prints one line per case as it finishes (median, p90 where there are 5+ samples, and
 LangGraph's median over streamhil's), then the table of targets with PASS/MISS. Exits 1 if a
@@ -26,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import LANGGRAPH, STREAMHIL, STREAMHIL_TRIO, Case, Result, run_case  # noqa: E402
 from libs import libraries  # noqa: E402
 from workloads import chain, checkpoint_size, fanout, interrupts, memory, wide_state  # noqa: E402
-from workloads._common import Settings  # noqa: E402
+from workloads._common import Settings, use_clock  # noqa: E402
 
 COLUMNS = (LANGGRAPH, STREAMHIL, STREAMHIL_TRIO)
 GROUPS: dict[str, Callable[[Settings], list[Case]]] = {
@@ -130,12 +131,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-trio", action="store_true", help="skip the streamhil-on-trio columns")
     parser.add_argument("--only", default="", help=f"comma-separated groups or case-key prefixes ({', '.join(GROUPS)})")
     parser.add_argument("--json", metavar="PATH", help="also write every sample as JSON")
+    parser.add_argument(
+        "--clock",
+        choices=["wall", "cpu"],
+        default="wall",
+        help="wall: perf_counter (default); cpu: process CPU time, steadier on a busy machine",
+    )
     args = parser.parse_args(argv)
     libraries()  # fails early, with the install hint, when LangGraph is missing
     settings = Settings(quick=args.quick, trio=not args.no_trio)
+    use_clock(args.clock)
     wanted = [w for w in args.only.split(",") if w]
 
-    print(machine_line(), flush=True)
+    print(f"{machine_line()}; clock: {args.clock}", flush=True)
     print(HEADER, flush=True)
     results: list[Result] = []
     began = time.perf_counter()

@@ -7,6 +7,7 @@ import functools
 import itertools
 import os
 import tempfile
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -15,6 +16,8 @@ from harness import LANGGRAPH, STREAMHIL, STREAMHIL_TRIO, Variant, on_backend
 from libs import Lib, libraries
 
 __all__ = [
+    "clock",
+    "use_clock",
     "SaverKind",
     "Settings",
     "new_config",
@@ -30,6 +33,24 @@ SaverKind = Literal["none", "memory", "sqlite", "sqlite-normal"]
 ``synchronous=NORMAL`` (LangGraph's default is FULL, an fsync per commit; streamhil's is NORMAL)."""
 
 _thread_ids = itertools.count()
+
+_CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.process_time}
+_clock = time.perf_counter
+
+
+def use_clock(name: str) -> None:
+    """``wall`` (``perf_counter``, the default) or ``cpu`` (``process_time``: CPU seconds of the
+    whole process, every thread included; less sensitive to other processes on a shared box).
+    The sleep fan-outs always use the wall clock: they measure latency."""
+    global _clock
+    if name not in _CLOCKS:
+        raise ValueError(f"unknown clock {name!r}: expected one of {', '.join(_CLOCKS)}")
+    _clock = _CLOCKS[name]
+
+
+def clock() -> float:
+    """The current reading of the clock chosen with :func:`use_clock`."""
+    return _clock()
 
 
 def new_config(recursion_limit: int = 10_000) -> dict[str, Any]:

@@ -6,17 +6,25 @@ the chain on a few fresh threads; the value is the elapsed time over (threads x 
 
 from __future__ import annotations
 
-import time
 from typing import Any, TypedDict
 
 from harness import Case, Target
 from libs import Lib
-from workloads._common import SaverKind, Settings, async_variants, new_config, open_saver, open_saver_sync, sync_variants
+from workloads._common import (
+    SaverKind,
+    Settings,
+    async_variants,
+    clock,
+    new_config,
+    open_saver,
+    open_saver_sync,
+    sync_variants,
+)
 
 __all__ = ["Counter", "build_chain", "run_chain_async", "cases"]
 
 NODES = 100
-TITLES = {"none": "no checkpointer", "memory": "memory", "sqlite": "sqlite", "sqlite-normal": "sqlite, both sync=NORMAL"}
+TITLES = {"none": "no checkpointer", "memory": "memory", "sqlite": "sqlite", "sqlite-normal": "sqlite, both NORMAL"}
 
 
 class Counter(TypedDict):
@@ -54,10 +62,10 @@ async def run_chain_async(lib: Lib, kind: SaverKind, *, threads: int, nodes: int
     async with open_saver(lib, kind) as saver:
         graph = builder.compile(checkpointer=saver)
         configs = [new_config() for _ in range(threads)]
-        start = time.perf_counter()
+        start = clock()
         for config in configs:
             _check(await graph.ainvoke({"x": 0}, config), nodes)
-        elapsed = time.perf_counter() - start
+        elapsed = clock() - start
     return elapsed / (threads * nodes)
 
 
@@ -67,10 +75,10 @@ def run_chain_sync(lib: Lib, kind: SaverKind, *, threads: int, nodes: int = NODE
     with open_saver_sync(lib, kind) as saver:
         graph = builder.compile(checkpointer=saver)
         configs = [new_config() for _ in range(threads)]
-        start = time.perf_counter()
+        start = clock()
         for config in configs:
             _check(graph.invoke({"x": 0}, config), nodes)
-        elapsed = time.perf_counter() - start
+        elapsed = clock() - start
     return elapsed / (threads * nodes)
 
 

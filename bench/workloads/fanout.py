@@ -17,7 +17,7 @@ import anyio
 
 from harness import Case, Target
 from libs import Lib
-from workloads._common import SaverKind, Settings, async_variants, new_config, open_saver
+from workloads._common import SaverKind, Settings, async_variants, clock, new_config, open_saver
 
 __all__ = ["Gathered", "build_sleep_fanout", "build_cpu_fanout", "run_cpu_fanout", "cases"]
 
@@ -100,9 +100,9 @@ async def run_cpu_fanout(lib: Lib, kind: SaverKind, *, width: int = CPU_WIDTH) -
     async with open_saver(lib, kind) as saver:
         graph = build_cpu_fanout(lib, width).compile(checkpointer=saver)
         config = new_config()
-        start = time.perf_counter()
+        start = clock()
         out = await graph.ainvoke({"done": []}, config)
-        elapsed = time.perf_counter() - start
+        elapsed = clock() - start
     _check(out, _CPU_EXPECTED if width == CPU_WIDTH else sorted(cpu_work(i) for i in range(width)))
     return elapsed
 
@@ -124,7 +124,7 @@ def cases(settings: Settings) -> list[Case]:
     out = [
         Case(
             key="fanout-sleep-floor",
-            title=f"floor: {SLEEP_WIDTH} x 10 ms sleep, no graph (gather / task group)",
+            title=f"floor: {SLEEP_WIDTH} x 10 ms sleep, bare gather / task group",
             unit="ms",
             scale=1e3,
             variants=async_variants(run_bare_sleeps, trio=settings.trio),

@@ -13,12 +13,11 @@ Every round checks that the answers reached the state.
 from __future__ import annotations
 
 import operator
-import time
 from typing import Annotated, Any, TypedDict
 
 from harness import Case, Target
 from libs import Lib
-from workloads._common import SaverKind, Settings, async_variants, new_config, open_saver
+from workloads._common import SaverKind, Settings, async_variants, clock, new_config, open_saver
 from workloads.chain import TITLES
 
 __all__ = ["build_loop", "run_loop", "cases"]
@@ -64,13 +63,13 @@ async def run_loop(lib: Lib, kind: SaverKind, *, threads: int = LOOP_THREADS) ->
     async with open_saver(lib, kind) as saver:
         graph = build_loop(lib).compile(checkpointer=saver)
         configs = [new_config() for _ in range(threads)]
-        start = time.perf_counter()
+        start = clock()
         for config in configs:
             _interrupts(await graph.ainvoke({"answer": "", "done": False}, config), 1)
             out = await graph.ainvoke(lib.Command(resume="yes"), config)
             if out != {"answer": "yes", "done": True}:
                 raise AssertionError(f"resumed thread ended with {out!r}")
-        elapsed = time.perf_counter() - start
+        elapsed = clock() - start
     return elapsed / threads
 
 
@@ -95,7 +94,7 @@ async def run_parallel(lib: Lib, kind: SaverKind, *, one_by_one: bool, threads: 
     async with open_saver(lib, kind) as saver:
         graph = build_parallel(lib).compile(checkpointer=saver)
         configs = [new_config() for _ in range(threads)]
-        start = time.perf_counter()
+        start = clock()
         for config in configs:
             pending = _interrupts(await graph.ainvoke({"answers": []}, config), PARALLEL_WIDTH)
             if one_by_one:
@@ -106,7 +105,7 @@ async def run_parallel(lib: Lib, kind: SaverKind, *, one_by_one: bool, threads: 
                 out = await graph.ainvoke(lib.Command(resume={i.id: i.value * 10 for i in pending}), config)
             if sorted(out["answers"]) != expected or "__interrupt__" in out:
                 raise AssertionError(f"parallel round ended with {out!r}")
-        elapsed = time.perf_counter() - start
+        elapsed = clock() - start
     return elapsed / threads
 
 
@@ -136,13 +135,13 @@ async def run_subgraph(lib: Lib, kind: SaverKind, *, threads: int) -> float:
     async with open_saver(lib, kind) as saver:
         graph = build_subgraph_parent(lib).compile(checkpointer=saver)
         configs = [new_config() for _ in range(threads)]
-        start = time.perf_counter()
+        start = clock()
         for config in configs:
             _interrupts(await graph.ainvoke({"answer": "", "done": False}, config), 1)
             out = await graph.ainvoke(lib.Command(resume="yes"), config)
             if out != {"answer": "yes", "done": True}:
                 raise AssertionError(f"resumed subgraph thread ended with {out!r}")
-        elapsed = time.perf_counter() - start
+        elapsed = clock() - start
     return elapsed / threads
 
 
@@ -156,7 +155,7 @@ def cases(settings: Settings) -> list[Case]:
         out.append(
             Case(
                 key=f"resume-loop-{kind}",
-                title=f"interrupt/resume, {LOOP_THREADS} threads in turn, {TITLES[kind]}",
+                title=f"interrupt/resume, {LOOP_THREADS} threads, {TITLES[kind]}",
                 unit="rounds/s",
                 scale=1.0,
                 per_second=True,

@@ -87,3 +87,17 @@ async def test_langgraph_sqlite_durability_setting(anyio_backend: str, tmp_path:
         async with LANGGRAPH.open_sqlite(os.fspath(tmp_path / "lg.sqlite"), normal_sync=normal_sync) as saver:
             cursor = await saver.conn.execute("PRAGMA synchronous")
             assert await cursor.fetchall() == [(level,)]
+
+
+async def test_cpu_clock_measures_process_time(anyio_backend: str) -> None:
+    from workloads._common import use_clock
+
+    with pytest.raises(ValueError, match="unknown clock 'bogus'"):
+        use_clock("bogus")
+    use_clock("cpu")
+    try:
+        with anyio.fail_after(30):
+            per_step = await chain.run_chain_async(STREAMHIL, "memory", threads=1, nodes=10)
+    finally:
+        use_clock("wall")
+    assert 0 < per_step < 0.05
