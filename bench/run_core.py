@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -99,10 +100,25 @@ def format_targets(results: list[Result]) -> list[str]:
     return lines
 
 
+def source_state() -> str:
+    """The commit the streamhil tree is at, and whether ``streamhil/`` has uncommitted edits."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        head = subprocess.run(
+            ["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", root, "status", "--porcelain", "--", "streamhil"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "not a git checkout"
+    return f"{head}{' + uncommitted edits in streamhil/' if dirty else ''}"
+
+
 def machine_line() -> str:
     return (
         f"python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cpus, "
-        f"streamhil {version('streamhil')}, langgraph {version('langgraph')}, "
+        f"streamhil {version('streamhil')} at {source_state()}, langgraph {version('langgraph')}, "
         f"langgraph-checkpoint-sqlite {version('langgraph-checkpoint-sqlite')}, anyio {version('anyio')}, "
         f"trio {version('trio')}; load average {os.getloadavg()[0]:.2f} at start"
     )
