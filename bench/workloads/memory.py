@@ -46,7 +46,7 @@ def cases(settings: Settings) -> list[Case]:
                 _variant(LANGGRAPH, "langgraph", "asyncio", workload, how),
                 _variant(STREAMHIL, "streamhil", "asyncio", workload, how),
             ]
-            if settings.trio:
+            if settings.trio and not settings.quick:
                 variants.append(_variant(STREAMHIL_TRIO, "streamhil", "trio", workload, how))
             out.append(
                 Case(
