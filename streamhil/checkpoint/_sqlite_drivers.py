@@ -22,6 +22,7 @@ import aiosqlite
 import anyio
 import anyio.lowlevel
 
+from .._backend import current_backend
 from ..errors import CheckpointError
 from . import _sqlite_sql as sql
 from ._sqlite_sql import Mode, Tx
@@ -33,12 +34,8 @@ _BEGIN = {"read": "BEGIN", "write": "BEGIN IMMEDIATE"}
 
 
 def on_asyncio() -> bool:
-    """Whether the running event loop is asyncio (sniffio comes with trio; without it, it is)."""
-    try:
-        import sniffio
-    except ImportError:  # pragma: no cover - trio absent, so this is asyncio
-        return True
-    return sniffio.current_async_library() == "asyncio"
+    """Whether the running event loop is asyncio (otherwise it is trio)."""
+    return current_backend() == "asyncio"
 
 
 def _failed(exc: sqlite3.Error) -> CheckpointError:

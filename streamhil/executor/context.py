@@ -40,6 +40,11 @@ class TaskContext:
 _current: ContextVar[TaskContext | None] = ContextVar("streamhil_task", default=None)
 
 
+def set_current_task(ctx: TaskContext | None) -> None:
+    """Make ``ctx`` the running task of this context (for nested graphs run on a helper thread)."""
+    _current.set(ctx)
+
+
 def current_task() -> TaskContext | None:
     """The running task's context, or None outside a node."""
     return _current.get()

@@ -302,6 +302,8 @@ class Loop:
         scope = self.scope
         steps = 0
         while True:
+            if scope.pace is not None:
+                await scope.pace()  # like LangGraph's stream: the next step waits for the reader
             view = self.view
             assert view is not None
             self.writer.raise_if_failed()
@@ -355,6 +357,13 @@ class Loop:
         inline = scope.inline_sync and len(runnable) == 1
 
         async def run_one(t: TaskState) -> None:
+            if scope.limiter is not None:  # config["max_concurrency"]: at most that many tasks at once
+                async with scope.limiter:
+                    await run_limited(t)
+            else:
+                await run_limited(t)
+
+        async def run_limited(t: TaskState) -> None:
             if scope.wants("tasks") or scope.wants("debug"):
                 self._emit_task_start(t.task, view)
             if t.task.name == START:
@@ -392,6 +401,11 @@ class Loop:
                 pending.extend(i for i in t.interrupts if i.id not in scope.resume_map)
         if pending:
             return await self._stop_for_interrupts(results, pending)
+        if any(r.status == "interrupt" for r in results.values()):
+            # A subgraph stopped at a static breakpoint: stop here too, with nothing to answer.
+            outcome = await self._stop_for_interrupts(results, [])
+            outcome.breakpoint = True
+            return outcome
         await self._barrier(view.tasks, results)
         return None
 
@@ -685,7 +699,8 @@ async def record_command(graph: Any, scope: RunScope, view: ThreadView, command:
         writes.append((GOTO, targets))
     if scope.saver is None:
         raise CheckpointError("Cannot record a Command without a checkpointer.")
-    task_id = f"{COMMAND_TASK}:{len(view.command_writes):06d}"
+    # Unique and time-ordered: answers recorded at the same time by two clients are both kept.
+    task_id = f"{COMMAND_TASK}:{new_checkpoint_id()}"
     await scope.saver.aput_writes(view.saved.config, writes, task_id)
     return answered
 

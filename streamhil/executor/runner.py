@@ -226,8 +226,8 @@ async def _invoke(scope: RunScope, spec: NodeSpec, ctx: TaskContext, arg: Any) -
         return await fn(arg)
     if spec.takes_config:
         config = scope.task_config(ctx)
-        return await anyio.to_thread.run_sync(lambda: fn(arg, config), abandon_on_cancel=True, limiter=scope.limiter)
-    return await anyio.to_thread.run_sync(fn, arg, abandon_on_cancel=True, limiter=scope.limiter)
+        return await anyio.to_thread.run_sync(lambda: fn(arg, config), abandon_on_cancel=True)
+    return await anyio.to_thread.run_sync(fn, arg, abandon_on_cancel=True)
 
 
 def start_writes(graph: CompiledStateGraph, value: Any) -> list[tuple[str, Any]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -52,6 +52,7 @@ class RunScope:
     run_id: str | None = None
     inline_sync: bool = False
     checkpoint_id: str = ""  # the checkpoint the current step started from
+    pace: Callable[[], Awaitable[None]] | None = None  # waits until the stream's reader caught up
 
     def wants(self, mode: str) -> bool:
         """Whether events of ``mode`` from this graph reach the stream."""

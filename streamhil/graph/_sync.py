@@ -3,6 +3,7 @@ loop when called from a sync node's worker thread, and a clear error inside a ru
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import queue
 import threading
@@ -11,10 +12,10 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.from_thread
-import sniffio
 
 from ..errors import SyncCallError
-from ..executor.context import current_task
+from .._backend import current_backend
+from ..executor.context import current_task, set_current_task
 from ..executor.scope import PRIVATE_LOOP
 
 __all__ = ["call", "iterate"]
@@ -41,16 +42,12 @@ def in_worker_thread() -> bool:
 def _in_event_loop() -> bool:
     if in_worker_thread():
         return False
-    try:
-        sniffio.current_async_library()
-    except sniffio.AsyncLibraryNotFoundError:
-        return False
-    return True
+    return current_backend() is not None
 
 
 def call(fn: Callable[..., Coroutine[Any, Any, T]], *args: Any, **kwargs: Any) -> T:
     """``fn(*args, **kwargs)`` to completion, from sync code."""
-    if current_task() is not None and PRIVATE_LOOP.get() and not in_worker_thread():
+    if _inline_node():
         # A node running inline on the sync API's private loop calls a graph's sync API: that
         # loop is blocked by the node, so run the call on a loop of its own in a helper thread.
         return _call_in_helper_thread(fn, *args, **kwargs)
@@ -66,17 +63,25 @@ def call(fn: Callable[..., Coroutine[Any, Any, T]], *args: Any, **kwargs: Any) -
     return anyio.run(on_private_loop)
 
 
+def _inline_node() -> bool:
+    """Whether this is a node running inline on the sync API's private loop."""
+    return current_task() is not None and PRIVATE_LOOP.get() and not in_worker_thread()
+
+
 def _call_in_helper_thread(fn: Callable[..., Coroutine[Any, Any, T]], *args: Any, **kwargs: Any) -> T:
-    context = contextvars.copy_context()
+    task = current_task()
     outcome: dict[str, Any] = {}
 
     def run_fresh() -> T:
-        sniffio.current_async_library_cvar.set(None)  # the copied context names the blocked loop
+        # A fresh context (the copied one would name the blocked loop as running here),
+        # carrying only what the nested run needs: the calling task.
+        set_current_task(task)
+        PRIVATE_LOOP.set(True)
         return anyio.run(lambda: fn(*args, **kwargs))
 
     def target() -> None:
         try:
-            outcome["value"] = context.run(run_fresh)
+            outcome["value"] = contextvars.Context().run(run_fresh)
         except BaseException as exc:  # re-raised in the calling node, interrupts included
             outcome["error"] = exc
 
@@ -93,21 +98,31 @@ _DONE = object()
 
 def iterate(make: Callable[[], AsyncIterator[T]]) -> Iterator[T]:
     """Items of the async iterator ``make()``, produced on a portal thread, consumed here."""
-    if _in_event_loop():
-        raise SyncCallError(_IN_LOOP.format(name="stream"))
-    if in_worker_thread():
+    if _inline_node() or in_worker_thread():
+        # Inside a node: the graph's loop cannot hand items over one by one, so collect them.
         async def collect() -> list[T]:
             return [item async for item in make()]
 
-        yield from anyio.from_thread.run(collect)
+        if in_worker_thread():
+            yield from anyio.from_thread.run(collect)
+        else:
+            yield from _call_in_helper_thread(collect)
         return
+    if _in_event_loop():
+        raise SyncCallError(_IN_LOOP.format(name="stream"))
     items: queue.SimpleQueue[Any] = queue.SimpleQueue()
 
     async def pump() -> None:
         PRIVATE_LOOP.set(True)
         try:
-            async for item in make():
-                items.put(item)
+            async with contextlib.aclosing(make()) as parts:
+                while True:
+                    await credits.acquire()  # one item per request of the consumer thread
+                    try:
+                        item = await parts.__anext__()
+                    except StopAsyncIteration:
+                        break
+                    items.put(item)
         except BaseException as exc:  # handed to the consumer thread
             items.put(_Raise(exc))
             if isinstance(exc, anyio.get_cancelled_exc_class()):
@@ -116,9 +131,11 @@ def iterate(make: Callable[[], AsyncIterator[T]]) -> Iterator[T]:
             items.put(_DONE)
 
     with anyio.from_thread.start_blocking_portal() as portal:
+        credits = portal.call(lambda: anyio.Semaphore(0))
         future = portal.start_task_soon(pump)
         try:
             while True:
+                portal.call(credits.release)
                 item = items.get()
                 if item is _DONE:
                     break

@@ -134,6 +134,7 @@ class CompiledStateGraph:
         *,
         modes: frozenset[str],
         sink: Any,
+        pace: Any = None,
         subgraphs: bool,
         interrupt_before: Any,
         interrupt_after: Any,
@@ -142,10 +143,12 @@ class CompiledStateGraph:
         parent = current_task()
         if parent is not None and not (config or {}).get("configurable", {}).get("thread_id"):
             # Called from inside a node: a nested run on the parent's thread.
-            return await self._arun_nested(graph_input, parent, node_call=False)
+            own = (modes, sink, subgraphs, pace) if modes else None  # sub.stream(...) in a node: its own stream
+            return await self._arun_nested(graph_input, parent, node_call=False, own_stream=own)
         scope, checkpoint_id = self._scope(config, need_thread=True)
         scope.modes = modes
         scope.sink = sink
+        scope.pace = pace
         scope.subgraphs = subgraphs
         scope.durability = durability or "async"
         scope.inline_sync = PRIVATE_LOOP.get()
@@ -159,7 +162,9 @@ class CompiledStateGraph:
             interrupt_after=_names(interrupt_after, self) if interrupt_after is not None else self.interrupt_after,
         )
 
-    async def _arun_nested(self, graph_input: Any, parent: TaskContext, *, node_call: bool) -> Any:
+    async def _arun_nested(
+        self, graph_input: Any, parent: TaskContext, *, node_call: bool, own_stream: tuple[Any, Any, bool, Any] | None = None
+    ) -> Any:
         """Run as a subgraph of the task ``parent``: same thread, namespace under the task."""
         from ..errors import GraphInterrupt
 
@@ -200,6 +205,9 @@ class CompiledStateGraph:
             nested=True,
             inline_sync=outer.inline_sync,
         )
+        if own_stream is not None:
+            scope.modes, scope.sink, scope.subgraphs, scope.pace = own_stream
+            scope.ns_tuple = ()
         saved = await saver.aget_tuple(scope.address()) if saver is not None else None
         if isinstance(graph_input, dict):  # the parent's state, restricted to this graph's input keys
             graph_input = {k: v for k, v in graph_input.items() if k in self.input_keys}
@@ -212,9 +220,8 @@ class CompiledStateGraph:
             scope, graph_input, saved, replay=False,
             interrupt_before=self.interrupt_before, interrupt_after=self.interrupt_after,
         )
-        if outcome.interrupts:
-            if scope.wants("updates"):
-                pass  # already emitted by the nested loop
+        if outcome.interrupts or outcome.breakpoint:
+            # Its interrupts (or its static breakpoint, with no payload) pause the calling task.
             raise GraphInterrupt(tuple(outcome.interrupts))
         return outcome.values
 
@@ -244,12 +251,18 @@ class CompiledStateGraph:
             raise ValueError(f"Unknown stream_mode {sorted(bad)!r}; choose from {sorted(_STREAM_MODES)}.")
         send, receive = anyio.create_memory_object_stream[Any](math.inf)
         loop_thread = threading.get_ident()
+        waiting: list[anyio.Event] = []  # the run, waiting for the reader to catch up
+        reader = {"waiting": False}  # the reader asked for more and nothing is buffered
+
+        def deliver(item: Any) -> None:
+            reader["waiting"] = False  # it has something now: the next step waits for it to ask again
+            send.send_nowait(item)
 
         def put(item: Any) -> None:
             if threading.get_ident() != loop_thread and _sync.in_worker_thread():
-                anyio.from_thread.run_sync(send.send_nowait, item)  # a sync node's worker thread
+                anyio.from_thread.run_sync(deliver, item)  # a sync node's worker thread
             else:  # the loop's thread, or a nested graph's helper thread while the loop waits on it
-                send.send_nowait(item)
+                deliver(item)
 
         def sink(ns: tuple[str, ...], mode: str, payload: Any) -> None:
             if single:
@@ -260,7 +273,7 @@ class CompiledStateGraph:
         async def produce() -> None:
             try:
                 await self._run(
-                    input, config, modes=modes, sink=sink, subgraphs=subgraphs,
+                    input, config, modes=modes, sink=sink, subgraphs=subgraphs, pace=pace,
                     interrupt_before=interrupt_before, interrupt_after=interrupt_after, durability=durability,
                 )
             except anyio.get_cancelled_exc_class():
@@ -270,9 +283,28 @@ class CompiledStateGraph:
             finally:
                 send.close()
 
+
+        async def pace() -> None:
+            if reader["waiting"] and not receive.statistics().current_buffer_used:
+                return
+            event = anyio.Event()
+            waiting.append(event)
+            await event.wait()
+
         async def parts() -> AsyncIterator[Any]:
             async with receive:
-                async for item in receive:
+                while True:
+                    reader["waiting"] = True
+                    if waiting and not receive.statistics().current_buffer_used:
+                        for event in waiting:
+                            event.set()
+                        waiting.clear()
+                    try:
+                        item = await receive.receive()
+                    except anyio.EndOfStream:
+                        return
+                    finally:
+                        reader["waiting"] = False
                     if isinstance(item, _Failure):
                         raise item.exc
                     yield item

@@ -80,9 +80,7 @@ def _takes_config(fn: Any) -> bool:
         params = list(inspect.signature(fn).parameters.values())
     except (TypeError, ValueError):
         return False
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    if len(positional) >= 2:
-        return True
+    # Only a parameter named ``config`` gets it (as LangGraph): ``def node(state, i=i)`` keeps its default.
     return any(p.name == "config" for p in params)
 
 

@@ -81,13 +81,18 @@ async def test_cancel_while_waiting_for_a_streamed_part() -> None:
     graph = build(blocker)
     config = {"configurable": {"thread_id": uuid.uuid4().hex}}
     seen: list[Any] = []
+
+    async def consume() -> None:
+        async for part in graph.astream({"log": []}, config, stream_mode="updates"):
+            seen.append(part)
+
+    # As in LangGraph, the next step starts once the reader asks for more, so the reader
+    # keeps reading and is cancelled from outside once the slow node has started.
     with anyio.fail_after(5):
-        with anyio.CancelScope() as scope:
-            async for part in graph.astream({"log": []}, config, stream_mode="updates"):
-                seen.append(part)
-                if "first" in part:
-                    await blocker.started.wait()
-                    scope.cancel()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(consume)
+            await blocker.started.wait()
+            tg.cancel_scope.cancel()
     assert seen[0] == {"first": {"log": ["first"]}}
     blocker.release = True
     with anyio.fail_after(5):
