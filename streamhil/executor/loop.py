@@ -148,6 +148,16 @@ def load_view(graph: Any, saved: CheckpointTuple, checkpoint_ns: str) -> ThreadV
     return ThreadView(saved, step, values, states, command_writes, resume_map, answer_sources, gotos)
 
 
+def fresh_view(graph: Any, saved: CheckpointTuple, checkpoint_ns: str, values: dict[str, Any]) -> ThreadView:
+    """The view of a checkpoint just written by this run: no pending writes to read."""
+    checkpoint = saved.checkpoint
+    step = int(saved.metadata["step"]) + 1
+    tasks = prepare_tasks(checkpoint.channel_values.get(TASKS) or [], checkpoint.id, checkpoint_ns, step)
+    states = [TaskState(task, [], False, [], {}, None) for task in tasks]
+    state_only = {k: v for k, v in values.items() if k in graph.channels}
+    return ThreadView(saved, step, state_only, states, [], {}, {}, [])
+
+
 def is_resume_map(value: Any) -> bool:
     """LangGraph's rule: a dict whose every key is a 32-character lowercase hex id is a map."""
     return isinstance(value, dict) and all(
@@ -351,9 +361,14 @@ class Loop:
             if t.interrupts and not any(i.id in scope.resume_map for i in t.interrupts):
                 continue  # parked: waits for its own answer
             runnable.append(t)
-        persist_each = len(runnable) > 1 or len(runnable) < sum(1 for t in view.tasks if not t.finished)
+        # Save each finished task at once when a crash could otherwise re-run it (several tasks,
+        # or a step that will not complete). A saver with nothing durable skips that: what the
+        # step must keep is saved when it stops (interrupts, errors) or at its barrier.
+        persist_each = not getattr(scope.saver, "saves_instantly", False) and (
+            len(runnable) > 1 or len(runnable) < sum(1 for t in view.tasks if not t.finished)
+        )
         failed: list[TaskResult] = []
-        cancel_scope = anyio.CancelScope()
+        cancel_scope: anyio.CancelScope | None = None
         inline = scope.inline_sync and len(runnable) == 1
 
         async def run_one(t: TaskState) -> None:
@@ -377,7 +392,8 @@ class Loop:
             self._emit_result(result)
             if result.status == "error":
                 failed.append(result)
-                cancel_scope.cancel()
+                if cancel_scope is not None:
+                    cancel_scope.cancel()
                 return
             if persist_each or result.status == "interrupt":
                 await self._persist_task(result)
@@ -385,6 +401,7 @@ class Loop:
         if len(runnable) == 1:
             await run_one(runnable[0])  # no sibling to cancel
         elif runnable:
+            cancel_scope = anyio.CancelScope()
             with cancel_scope:
                 async with anyio.create_task_group() as tg:
                     for t in runnable:
@@ -536,7 +553,7 @@ class Loop:
         await self.writer.put(view.saved.config, checkpoint, metadata, new_versions, unsaved)
         config = scope.address(checkpoint.id)
         new = CheckpointTuple(config, checkpoint, metadata, view.saved.config, [])
-        self.view = load_view(graph, new, scope.checkpoint_ns)
+        self.view = fresh_view(graph, new, scope.checkpoint_ns, values)
         scope.checkpoint_id = checkpoint.id
         self.saved_task_ids = set()
         if changed and scope.wants("values"):
