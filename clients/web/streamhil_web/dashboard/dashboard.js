@@ -10,6 +10,7 @@ import { clock, formatDuration, graphSvg, h, preview, statusBadge } from "../lib
 
 const MAX_ROWS = 400;
 const MAX_TIMELINE = 300;
+const MAX_INBOX = 150; // cards drawn at once; the count says how many wait in all
 const POLL_MS = 1000;
 
 const $ = (id) => document.getElementById(id);
@@ -48,13 +49,23 @@ function threadView(t) {
 
 // --- data in ----------------------------------------------------------------------------------
 
+let polling = false;
+
+/** Every thread the server lists (paged), merged into the model; new ones get watched. */
 async function poll() {
-  if (conn.state !== "open") return;
+  if (conn.state !== "open" || polling) return;
+  polling = true;
+  const startedAt = Date.now();
   try {
-    const { threads } = await conn.listThreads({ limit: 1000 });
-    const seen = new Set();
+    const threads = [];
+    for (let offset = 0; ; offset += 1000) {
+      const page = (await conn.listThreads({ limit: 1000, offset })).threads;
+      threads.push(...page);
+      if (page.length < 1000) break;
+    }
     const firstPoll = !model.polledOnce;
     model.polledOnce = true;
+    const seen = new Set();
     for (const t of threads) {
       seen.add(t.thread_id);
       let view = model.threads.get(t.thread_id);
@@ -64,14 +75,15 @@ async function poll() {
         // the timeline is then complete; older threads are followed live from now on
         view.replay = !firstPoll;
         model.threads.set(t.thread_id, view);
-      } else if (!view.liveSince || Date.now() - view.liveSince > POLL_MS) {
-        // list_threads is authoritative when no event has said otherwise just now
+      } else if (!view.liveSince || view.liveSince < startedAt) {
+        // the list is authoritative unless an event arrived after it was asked for
         view.status = t.status;
         view.runId = t.run_id ?? null;
         setInterrupts(view, t.interrupts ?? []);
       }
       view.graph = t.graph;
-      if (t.updated_at) view.updatedAt = new Date(t.updated_at);
+      const updated = t.updated_at ? new Date(t.updated_at) : null;
+      if (updated && updated > view.updatedAt) view.updatedAt = updated;
       if (!view.watching) watchThread(view);
     }
     for (const id of [...model.threads.keys()]) if (!seen.has(id)) model.threads.delete(id);
@@ -79,6 +91,8 @@ async function poll() {
     schedule();
   } catch {
     // shown by the banner when the connection is down
+  } finally {
+    polling = false;
   }
 }
 
@@ -304,6 +318,8 @@ function renderInbox() {
     for (const i of t.interrupts) items.push({ thread: t, interrupt: i, since: t.waitingSince.get(i.id) ?? new Date() });
   }
   items.sort((a, b) => a.since - b.since);
+  const total = items.length;
+  items.splice(MAX_INBOX);
   const list = $("inbox-list");
   const keep = new Set(items.map((x) => x.interrupt.id));
   for (const [id, entry] of inboxCards) {
@@ -334,8 +350,11 @@ function renderInbox() {
     previous = entry.wrap;
   }
   updateWaitingTimes();
-  $("inbox-count").textContent = String(items.length);
-  $("inbox-empty").hidden = items.length > 0;
+  $("inbox-count").textContent = String(total);
+  $("inbox-empty").hidden = total > 0;
+  const more = $("inbox-more");
+  more.hidden = total <= MAX_INBOX;
+  more.textContent = `The ${MAX_INBOX} oldest are shown; ${total - MAX_INBOX} more wait. Answer these first, or open a thread in the chat.`;
 }
 
 function updateWaitingTimes() {
@@ -422,6 +441,9 @@ $("thread-search").addEventListener("input", (ev) => {
   dirty.threads = true;
   schedule();
 });
+
+// for the console and for tests: the page's model and connection
+globalThis.streamhilDashboard = { model, conn };
 
 conn.connect().catch(() => {});
 setInterval(poll, POLL_MS);
