@@ -353,6 +353,45 @@ describe("reconnect with replay", () => {
   });
 });
 
+describe("flow control", () => {
+  test("no more than maxInFlight commands are unanswered at once; the rest wait their turn", T, async () => {
+    const server = new FakeServer();
+    const conn = connect(server, { maxInFlight: 4 });
+    await conn.connect();
+    server.hold = true;
+    const all = Promise.all(Array.from({ length: 18 }, (_, i) => conn.ping(i)));
+    let answered = 0;
+    while (answered < 18) {
+      await server.waitHeld(Math.min(4, 18 - answered));
+      answered += server.held.length;
+      server.release();
+    }
+    const results = await all;
+    assert.deepEqual(results.map((r) => r.payload), Array.from({ length: 18 }, (_, i) => i));
+    assert.equal(server.maxHeld, 4);
+  });
+
+  test("commands not yet sent when the socket drops are sent after the reconnect, after the re-subscribes", T, async () => {
+    const server = new FakeServer();
+    server.thread("t-1");
+    const conn = connect(server, { maxInFlight: 1 });
+    await conn.watch("t-1", { after: 0 });
+    server.hold = true;
+    const first = conn.ping("sent");
+    const second = conn.ping("queued");
+    await server.waitHeld(1);
+    server.hold = false;
+    server.held = [];
+    server.dropAll(1006);
+    await assert.rejects(first, ConnectionLostError); // it was sent: it may have been applied
+    const order = [];
+    const seen = server.next((f) => { if (f.type !== "hello") order.push(f.type); return f.type === "ping"; });
+    assert.deepEqual(await second, { payload: "queued" });
+    await seen;
+    assert.deepEqual(order, ["subscribe", "ping"]);
+  });
+});
+
 describe("heartbeat", () => {
   test("a server that stops answering is abandoned and the client reconnects", T, async () => {
     const server = new FakeServer();

@@ -14,6 +14,10 @@ export class FakeServer {
     this.received = []; // every client frame, parsed, with the socket
     this.accepting = true;
     this.silent = false; // when true, commands get no answer (a dead link)
+    this.hold = false; // when true, commands wait in `held` until release()
+    this.held = [];
+    this.maxHeld = 0;
+    this.heldWaiters = [];
     this.waiters = [];
     this.nextRun = 1;
     const server = this;
@@ -140,6 +144,34 @@ export class FakeServer {
       return;
     }
     if (this.silent) return;
+    if (this.hold) {
+      this.held.push({ ws, frame });
+      this.maxHeld = Math.max(this.maxHeld, this.held.length);
+      for (const w of [...this.heldWaiters]) {
+        if (this.held.length >= w.n) {
+          this.heldWaiters.splice(this.heldWaiters.indexOf(w), 1);
+          w.resolve();
+        }
+      }
+      return;
+    }
+    this._dispatch(ws, frame);
+  }
+
+  /** Resolve once at least `n` commands are held. */
+  waitHeld(n) {
+    if (this.held.length >= n) return Promise.resolve();
+    return new Promise((resolve) => this.heldWaiters.push({ n, resolve }));
+  }
+
+  /** Answer every held command. */
+  release() {
+    const held = this.held;
+    this.held = [];
+    for (const { ws, frame } of held) this._dispatch(ws, frame);
+  }
+
+  _dispatch(ws, frame) {
     const handler = this[`_cmd_${frame.type}`];
     if (!handler) {
       this._error(ws, frame.id ?? null, "unknown_type", `unknown type ${frame.type}`);

@@ -290,7 +290,7 @@ async function send(text) {
     await openThread(result.thread_id, { fresh: { graph } });
     scheduleThreadRefresh();
   }
-  if (message) transcript._message(message, null); // shown now; the same id arrives in the events
+  if (message) transcript.showMessage(message, null); // shown now; the same id arrives in the events
   scrollToEnd();
 }
 

@@ -284,8 +284,9 @@ const BUILDERS = {
 
   json(body, value) {
     body.append(h("pre", { class: "json", text: prettyJson(value) }));
-    // the JSON fallback below is this card's answer box: open it
-    queueMicrotask(() => { const d = body.parentElement?.querySelector("details.raw"); if (d) d.open = true; });
+    // the "answer with JSON" box is this card's answer box: open it
+    const raw = body.parentElement?.querySelector("details.raw");
+    if (raw) raw.open = true;
   },
 };
 

@@ -40,6 +40,7 @@ const DEFAULTS = {
   initialDelayMs: 250,
   maxDelayMs: 5000,
   requestTimeoutMs: 30000,
+  maxInFlight: null, // null: max_send_queue / 16 from welcome (at most 64)
   heartbeatIntervalMs: null, // null: use welcome.limits.heartbeat_interval_ms
   client: { name: "streamhil-js", version: "0.1.0" },
   random: Math.random,
@@ -49,7 +50,7 @@ export class Connection {
   /**
    * @param {string} url  the server's WebSocket URL (e.g. ws://host/ws)
    * @param {object} [options]  token, WebSocket, storage, storageKey, initialDelayMs,
-   *   maxDelayMs, requestTimeoutMs, heartbeatIntervalMs, client
+   *   maxDelayMs, requestTimeoutMs, heartbeatIntervalMs, maxInFlight, client
    */
   constructor(url, options = {}) {
     const unknown = Object.keys(options).filter((k) => !(k in DEFAULTS) && k !== "WebSocket");
@@ -68,7 +69,8 @@ export class Connection {
     this.stats = { duplicates: 0, gaps: 0, resyncs: 0, reconnects: 0, events: 0 };
     this._ws = null;
     this._nextId = 1;
-    this._pending = new Map(); // id -> {resolve, reject, type, fields, timer}
+    this._pending = new Map(); // id -> entry, for commands sent and not yet answered
+    this._queue = []; // entries waiting for room in the in-flight window (or for the socket)
     this._listeners = new Map(); // name -> Set(fn)
     this._threads = new Map(); // thread_id -> {cursor, subscribed, resubscribing, iterators:Set}
     this._openWaiters = [];
@@ -134,6 +136,7 @@ export class Connection {
     const error = new ConnectionClosedError("connection closed by the client");
     this.closeInfo = { code: CloseCode.NORMAL, reason: "client closed", error };
     this._failPending(error);
+    this._failQueued(error);
     this._failWaiters(error);
     this._endIterators(error);
     this._setState(ConnectionState.CLOSED, { code: CloseCode.NORMAL, reason: "client closed", error });
@@ -178,6 +181,7 @@ export class Connection {
         code: code === CloseCode.PROTOCOL_ERROR ? "protocol_error" : null,
       });
       this.closeInfo = { code, reason, error };
+      this._failQueued(error);
       this._failWaiters(error);
       this._endIterators(error);
       this._setState(ConnectionState.CLOSED, { code, reason, error });
@@ -271,8 +275,9 @@ export class Connection {
     this._setState(ConnectionState.OPEN, { epochChanged });
     this._emit("welcome", frame);
     this._startHeartbeat();
-    for (const threadId of this._threads.keys()) this._subscribe(threadId).catch(() => {});
-    // (the subscribes above are sent before any command that waited for the connection)
+    // re-subscribe first: ahead of commands queued while the socket was down
+    for (const threadId of [...this._threads.keys()].reverse()) this._subscribe(threadId, { front: true }).catch(() => {});
+    this._pump();
     const waiters = this._openWaiters;
     this._openWaiters = [];
     for (const w of waiters) w.resolve();
@@ -294,6 +299,16 @@ export class Connection {
     this._pending.delete(id);
     clearTimeout(pending.timer);
     fn(pending);
+    this._pump();
+  }
+
+  _failQueued(error) {
+    const queued = this._queue;
+    this._queue = [];
+    for (const entry of queued) {
+      clearTimeout(entry.timer);
+      entry.reject(error);
+    }
   }
 
   _failPending(error) {
@@ -349,21 +364,59 @@ export class Connection {
     return this._send(type, fields);
   }
 
-  _send(type, fields) {
+  /**
+   * Queue a command. At most `maxInFlight` commands are unanswered at once, so that a burst
+   * (say, subscribing to a thousand threads) cannot overflow the server's send queue (which would
+   * close the socket with 4008). `front` puts it ahead of the queue (re-subscribes after a
+   * reconnect); `bypass` sends it at once (heartbeat pings). Commands not yet sent survive a
+   * reconnect; sent ones fail with ConnectionLostError.
+   */
+  _send(type, fields, { front = false, bypass = false } = {}) {
+    return new Promise((resolve, reject) => {
+      const entry = { type, fields, resolve, reject, id: null, timer: null };
+      entry.timer = setTimeout(() => {
+        const queued = this._queue.indexOf(entry);
+        if (queued >= 0) this._queue.splice(queued, 1);
+        else if (!this._pending.delete(entry.id)) return;
+        reject(new RequestTimeoutError(`no answer to ${type} within ${this.options.requestTimeoutMs} ms`, { code: "timeout", id: entry.id }));
+        this._pump();
+      }, this.options.requestTimeoutMs);
+      if (bypass && this.state === ConnectionState.OPEN) this._transmit(entry);
+      else if (front) this._queue.unshift(entry);
+      else this._queue.push(entry);
+      this._pump();
+    });
+  }
+
+  _window() {
+    const configured = this.options.maxInFlight;
+    if (configured) return configured;
+    const queue = this.welcome?.limits?.max_send_queue ?? 1000;
+    return Math.max(1, Math.min(64, Math.floor(queue / 16)));
+  }
+
+  _pump() {
+    while (this.state === ConnectionState.OPEN && this._ws && this._queue.length && this._pending.size < this._window()) {
+      this._transmit(this._queue.shift());
+    }
+  }
+
+  _transmit(entry) {
     let id;
     do {
       id = String(this._nextId++);
     } while (this._pending.has(id));
-    const frame = buildCommand(type, id, fields);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (this._pending.delete(id)) {
-          reject(new RequestTimeoutError(`no answer to ${type} within ${this.options.requestTimeoutMs} ms`, { code: "timeout", id }));
-        }
-      }, this.options.requestTimeoutMs);
-      this._pending.set(id, { resolve, reject, type, timer });
-      if (!this._sendRaw(frame)) this._settle(id, (p) => p.reject(new ConnectionLostError("not connected", { code: "connection_lost", id })));
-    });
+    entry.id = id;
+    let frame;
+    try {
+      frame = buildCommand(entry.type, id, entry.fields);
+    } catch (err) {
+      clearTimeout(entry.timer);
+      entry.reject(err);
+      return;
+    }
+    this._pending.set(id, entry);
+    if (!this._sendRaw(frame)) this._settle(id, (p) => p.reject(new ConnectionLostError("not connected", { code: "connection_lost", id })));
   }
 
   // --- commands ---------------------------------------------------------------------------
@@ -448,18 +501,18 @@ export class Connection {
   }
 
   /** Subscribe from the thread's cursor; one subscribe in flight per thread. */
-  _subscribe(threadId) {
+  _subscribe(threadId, { front = false } = {}) {
     const thread = this._threads.get(threadId);
     if (!thread) return Promise.resolve(null);
     if (thread.subscribing) return thread.subscribing;
-    const promise = this._doSubscribe(threadId, thread).finally(() => {
+    const promise = this._doSubscribe(threadId, thread, front).finally(() => {
       if (thread.subscribing === promise) thread.subscribing = null;
     });
     thread.subscribing = promise;
     return promise;
   }
 
-  async _doSubscribe(threadId, thread) {
+  async _doSubscribe(threadId, thread, front) {
     const fields = { thread_id: threadId };
     if (thread.cursor) {
       fields.after = thread.cursor.seq;
@@ -468,7 +521,7 @@ export class Connection {
     thread.resubscribing = true;
     let result;
     try {
-      result = await this._send(MessageType.SUBSCRIBE, fields);
+      result = await this._send(MessageType.SUBSCRIBE, fields, { front });
     } catch (err) {
       thread.resubscribing = false;
       if (err.code === "already_subscribed") {
@@ -577,7 +630,7 @@ export class Connection {
       }
       if (this._pingSentAt === null && now - this._lastSent >= interval) {
         this._pingSentAt = now;
-        this._send(MessageType.PING, { payload: null }).catch(() => {});
+        this._send(MessageType.PING, { payload: null }, { bypass: true }).catch(() => {});
       }
     }, tick);
   }

@@ -54,7 +54,7 @@ export function openConnection({ storageKey, banner, dot, storage = sessionStora
     } else if (info.state === ConnectionState.RECONNECTING) {
       dot.querySelector(".dot-label").textContent = "Reconnecting";
       const wait = info.retryInMs ? ` Retrying in ${Math.max(1, Math.round(info.retryInMs / 1000))} s.` : "";
-      showBanner(banner, "warn", `Connection lost. Reconnecting automatically…${wait} Your conversation is safe.`);
+      showBanner(banner, "warn", `Connection lost. Reconnecting automatically…${wait} Nothing is lost: missed events are replayed.`);
     } else if (info.state === ConnectionState.CONNECTING) {
       dot.querySelector(".dot-label").textContent = "Connecting";
     } else if (info.state === ConnectionState.CLOSED) {

@@ -40,7 +40,7 @@ export class Transcript {
         this._divider(data.kind === "resume" ? "Resumed" : "Run started", ev);
         break;
       case "values":
-        if (data && Array.isArray(data.messages)) for (const m of data.messages) this._message(m, null);
+        if (data && Array.isArray(data.messages)) for (const m of data.messages) this.showMessage(m, null);
         break;
       case "updates":
         this._updates(data, ev);
@@ -94,7 +94,7 @@ export class Transcript {
     this._note(`Restored from the saved state (${info.reason?.replaceAll("_", " ") ?? "resync"}); earlier steps are not replayed.`, "info");
     const values = info.state?.values;
     if (values && Array.isArray(values.messages)) {
-      for (const m of values.messages) this._message(m, null);
+      for (const m of values.messages) this.showMessage(m, null);
     } else if (values !== undefined && values !== null) {
       this.root.append(h("div", { class: "step" }, h("span", { class: "step-node", text: "state" }), h("pre", { class: "json", text: JSON.stringify(values, null, 2) })));
     }
@@ -114,7 +114,7 @@ export class Transcript {
       if (update && typeof update === "object" && !Array.isArray(update)) {
         const messages = update.messages;
         const list = Array.isArray(messages) ? messages : messages && typeof messages === "object" ? [messages] : [];
-        for (const m of list) this._message(m, node);
+        for (const m of list) this.showMessage(m, node);
         rest = Object.fromEntries(Object.entries(update).filter(([k]) => k !== "messages"));
         if (!Object.keys(rest).length) continue;
       }
@@ -125,7 +125,8 @@ export class Transcript {
     }
   }
 
-  _message(message, node) {
+  /** Show a chat message (once per id; a streamed bubble with that id is completed). */
+  showMessage(message, node) {
     if (!message || typeof message !== "object") return;
     if (message.role === "remove") {
       this.messages.get(message.id)?.remove();
