@@ -81,6 +81,9 @@ class Subscription:
         watcher cannot keep up.
         """
         self._max_buffer, self._overflow = max_buffer, overflow
+        if self._buffer is not None and len(self._buffer) > max_buffer:
+            overflow()
+            return
         queue = deque(self.backlog)
         self.backlog = []
         while not self.closed:
@@ -155,6 +158,7 @@ class EventHub:
         self._events_total = 0
         self._window: deque[tuple[int, int]] = deque()
         self._running = False
+        self._started = False
 
     async def load(self) -> None:
         """Read the stored logs' bounds (at startup, before anything is published)."""
@@ -181,8 +185,10 @@ class EventHub:
 
     def publish(self, thread_id: str, event: str, run_id: str | None, data: Any, ns: tuple[str, ...] = ()) -> int:
         """Append an event to the thread's log; returns its ``seq``. Never blocks."""
-        if not self._running:
+        if not self._started:
             raise RuntimeError("the event hub is not running: start EventHub.run in a task group first")
+        # after the writer stopped (shutdown) events are numbered but never stored nor sent,
+        # as after a crash; the run they belong to is recovered at the next start
         log = self._log(thread_id)
         log.assigned += 1
         seq = log.assigned
@@ -199,7 +205,7 @@ class EventHub:
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """The writer: store batches of events, then deliver them. Runs until cancelled."""
-        self._running = True
+        self._running = self._started = True
         task_status.started()
         try:
             while True:

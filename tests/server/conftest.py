@@ -30,9 +30,9 @@ def make_client(anyio_backend: str) -> Callable[..., Any]:
 
 
 @contextmanager
-def connect(client: TestClient, token: str | None = "alice-token", **kwargs: Any) -> Iterator[Wire]:
+def connect(client: TestClient, token: str | None = "alice-token", url: str = "/ws", **kwargs: Any) -> Iterator[Wire]:
     """An open connection that said hello with ``token``."""
-    with client.websocket_connect("/ws", **kwargs) as ws:
+    with client.websocket_connect(url, **kwargs) as ws:
         wire = Wire(ws)
         welcome = wire.hello(token)
         assert welcome["type"] == "welcome", welcome

@@ -1,0 +1,101 @@
+"""HTTP endpoints, the browser assets, mounting inside a host app, and the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from starlette.testclient import TestClient
+from streamhil_server import create_app
+from streamhil_server.__main__ import _registry, _tokens, build_parser
+from streamhil_server.demo_graphs import demo_graphs
+from streamhil_server.registry import GraphLoadError, GraphRegistry, load_reference
+
+from .conftest import connect
+from .graphs import counter
+
+
+def test_healthz_and_metrics(make_client: Any) -> None:
+    with make_client(demo_graphs()) as client:
+        health = client.get("/healthz").json()
+        assert health["status"] == "ok" and "approve" in health["graphs"] and health["epoch"].startswith("e-")
+        with connect(client) as wire:
+            tid = wire.request("start_run", graph="validation", input={})["thread_id"]
+            wire.run_end(tid)
+            metrics = client.get("/metrics").json()
+            assert metrics["connections"] == 1 and metrics["threads"] == 1
+            assert metrics["runs"] == {"active": 0, "queued": 0, "started": 1, "finished": 1}
+            assert metrics["interrupts_pending"] == 1
+            assert metrics["events"]["total"] == len(wire.events) and metrics["events"]["watchers"] == 1
+        text = client.get("/metrics?format=prometheus").text
+        assert "streamhil_interrupts_pending 1" in text and "streamhil_connections 0" in text
+        assert "# TYPE streamhil_events_total counter" in text
+
+
+def test_web_assets(make_client: Any) -> None:
+    with make_client(demo_graphs()) as client:
+        root = client.get("/", follow_redirects=False)
+        assert root.status_code == 307 and root.headers["location"] == "/chat/"
+        assert client.get("/dashboard", follow_redirects=False).headers["location"] == "/dashboard/"
+        chat = client.get("/chat/")
+        assert chat.status_code == 200 and chat.headers["content-type"].startswith("text/html")
+        assert "<" in chat.text
+        js = client.get("/lib/protocol.js")
+        assert js.status_code == 200 and js.headers["content-type"].startswith("text/javascript")
+        assert client.get("/__init__.py").status_code == 404  # never the package's Python
+        assert client.get("/lib/../__init__.py").status_code == 404
+        assert client.get("/nope.js").status_code == 404
+
+
+def test_mounted_in_a_host_app(anyio_backend: str) -> None:
+    hil = create_app({"counter": counter()}, web=False)
+    host = Starlette(routes=[Mount("/hil", app=hil)], lifespan=hil.router.lifespan_context)
+    with TestClient(host, backend=anyio_backend) as client:
+        assert client.get("/hil/healthz").json()["graphs"] == ["counter"]
+        with connect(client, None, url="/hil/ws") as wire:
+            tid = wire.request("start_run", graph="counter", input={"n": 1})["thread_id"]
+            assert wire.run_end(tid)["event"] == "run_done"
+        assert client.get("/hil/").status_code == 404  # web=False
+
+
+def test_not_started_app_refuses(anyio_backend: str) -> None:
+    hil = create_app({"counter": counter()})
+    host = Starlette(routes=[Mount("/hil", app=hil)])  # the host forgot the lifespan
+    with TestClient(host, backend=anyio_backend) as client:
+        assert client.get("/hil/healthz").status_code == 503
+
+
+def test_registry_errors(tmp_path: Path) -> None:
+    with pytest.raises(GraphLoadError, match="not a compiled graph"):
+        GraphRegistry({"x": object()})
+    registry = GraphRegistry({"x": counter()})
+    with pytest.raises(GraphLoadError, match="two graphs are named"):
+        registry.add("x", counter())
+    with pytest.raises(GraphLoadError, match="must look like"):
+        load_reference("no_colon")
+    with pytest.raises(GraphLoadError, match="no file"):
+        load_reference(str(tmp_path / "missing.py") + ":graph")
+    module = tmp_path / "mygraphs.py"
+    module.write_text("from tests.server.graphs import counter\ngraph = counter()\nnot_a_graph = 3\n")
+    name, graph = load_reference(f"renamed={module}:graph")
+    assert name == "renamed" and graph.nodes
+    with pytest.raises(GraphLoadError, match="has no attribute"):
+        load_reference(f"{module}:nothing")
+    with pytest.raises(GraphLoadError, match="cannot import"):
+        load_reference("no.such.module:graph")
+
+
+def test_command_line(tmp_path: Path) -> None:
+    args = build_parser().parse_args(["--demo", "--token", "alice:s3cret", "--token", "plain"])
+    assert (args.host, args.port, args.db) == ("127.0.0.1", 8000, None)
+    assert _tokens(args.token) == {"s3cret": "alice", "plain": "user"}
+    assert "tool_review" in _registry(args).names()
+    with pytest.raises(SystemExit, match="no graphs to serve"):
+        _registry(build_parser().parse_args([]))
+    with pytest.raises(SystemExit, match="must look like"):
+        _registry(build_parser().parse_args(["nonsense"]))
+    with pytest.raises(SystemExit, match="expected IDENTITY:TOKEN"):
+        _tokens([":x"])
