@@ -21,10 +21,14 @@ import base64
 import dataclasses
 import datetime as dt
 import enum
+import gc
 import importlib
+import sys
 import uuid
 from collections.abc import Callable, Mapping
 from decimal import Decimal
+from itertools import repeat
+from math import isfinite
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -55,6 +59,57 @@ class _Unstorable(Exception):
         super().__init__(problem)
         self.problem = problem
         self.path: list[str] = []
+
+
+# -- the fast check for big plain values -----------------------------------------------------
+
+_JSON_TYPES = frozenset({str, int, float, bool, _NoneType, dict, list})
+_SCAN_MIN_ITEMS = 64  # smaller values are cheaper to walk than to scan
+_SCAN_MAX_DEPTH = 254  # orjson refuses deeper data anyway
+_SCAN_MAX_ITEMS = 1_000_000  # bounds the work on a value that contains itself
+_SCAN_ENABLED = sys.implementation.name == "cpython"  # relies on dict/list tp_traverse, below
+
+
+def _is_plain_json(value: list[Any] | dict[str, Any]) -> bool:
+    """True only if ``value`` holds nothing but exact JSON types, finite floats and no ``TAG``
+    key, so that ``orjson.dumps(value)`` round-trips it exactly; False means "not sure".
+
+    It looks at the value one nesting level at a time, with C-speed steps only: the set of
+    types on a level, then the level's children through ``gc.get_referents`` (CPython's
+    ``tp_traverse`` of a ``dict`` visits every value, and also every key unless all keys are
+    exact ``str``; of a ``list``, every item). The number of children must equal the total
+    length of the containers, which holds exactly when the values alone were visited; any other
+    count gives up. Non-str keys, integers beyond 64 bits and lone surrogates are left to
+    orjson, which refuses them.
+    """
+    level: list[Any] = [value]
+    seen = 0
+    for _ in range(_SCAN_MAX_DEPTH):
+        types = set(map(type, level))
+        if not types <= _JSON_TYPES:
+            return False
+        has_dict = dict in types
+        if len(types) == 1 and (has_dict or list in types):
+            containers = level
+        elif has_dict or list in types:
+            containers = [x for x in level if x.__class__ is dict or x.__class__ is list]
+        else:
+            containers = []
+        if float in types and not all(isfinite(x) for x in level if x.__class__ is float):
+            return False
+        if not containers:
+            return True
+        if has_dict:
+            dicts = containers if len(types) == 1 else [x for x in containers if x.__class__ is dict]
+            if any(map(dict.__contains__, dicts, repeat(TAG))):
+                return False
+        level = gc.get_referents(*containers)
+        if len(level) != sum(map(len, containers)):
+            return False
+        seen += len(level)
+        if seen > _SCAN_MAX_ITEMS:
+            return False
+    return False
 
 
 # -- encoding -------------------------------------------------------------------------------
@@ -271,6 +326,17 @@ def dumps(value: Any, *, where: str | None = None) -> bytes:
     :raises ~streamhil.errors.SerializationError: the value holds something that cannot be
         stored; the message names its place and type.
     """
+    t = type(value)
+    if (
+        (t is dict or t is list)
+        and len(value) >= _SCAN_MIN_ITEMS
+        and _SCAN_ENABLED
+        and _is_plain_json(value)
+    ):
+        try:
+            return bytes(memoryview(orjson.dumps(value)))  # a copy: see the end
+        except orjson.JSONEncodeError:
+            pass  # the walk finds what orjson refused and names it
     try:
         encoded = _encode(value)
         try:
@@ -287,7 +353,12 @@ def dumps(value: Any, *, where: str | None = None) -> bytes:
     # The walk copies a container only when something inside it changed, so ``encoded is
     # value`` means "no tags anywhere". Tagged data gets a leading space (still valid JSON),
     # which lets loads() skip the walk for plain data by looking at one byte.
-    return data if encoded is value else _TAGGED_MARK + data
+    if encoded is value:
+        # orjson (3.13) hands back its whole write buffer (at least 4 KB, and for long strings
+        # many times the output) as the bytes object; stored values are kept, so keep a copy
+        # of exactly the output instead (``bytes(data)`` would return ``data`` itself).
+        return bytes(memoryview(data))
+    return _TAGGED_MARK + data
 
 
 def dumps_channels(values: Mapping[str, Any]) -> dict[str, bytes]:
