@@ -20,6 +20,7 @@
      │    │    └── AlreadyAnsweredError
      │    └── AmbiguousResumeError
      ├── CheckpointError                       the checkpointer failed or is missing
+     │    ├── NoCheckpointerError (RuntimeError) resuming a graph that has no checkpointer
      │    └── SerializationError (TypeError)  a value that cannot be stored
      ├── NodeTimeoutError (TimeoutError)       a node ran past its timeout
      └── SyncCallError (RuntimeError)          a sync method called where it cannot work
@@ -56,6 +57,7 @@ __all__ = [
     "AlreadyAnsweredError",
     "AmbiguousResumeError",
     "CheckpointError",
+    "NoCheckpointerError",
     "SerializationError",
     "NodeTimeoutError",
     "SyncCallError",
@@ -140,6 +142,10 @@ class AmbiguousResumeError(ResumeError):
 
 class CheckpointError(StreamhilError):
     """The checkpointer is missing where one is needed, or failed."""
+
+
+class NoCheckpointerError(CheckpointError, RuntimeError):
+    """A resume, or a state call, on a graph compiled without a checkpointer."""
 
 
 class SerializationError(CheckpointError, TypeError):

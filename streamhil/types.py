@@ -17,6 +17,7 @@ __all__ = [
     "StreamMode",
     "Durability",
     "StreamWriter",
+    "GraphOutput",
 ]
 
 N = TypeVar("N", bound=Hashable)
@@ -124,6 +125,14 @@ class RetryPolicy:
     def delay(self, attempt: int) -> float:
         """Seconds to wait before attempt number ``attempt + 1`` (``attempt`` starts at 1)."""
         return min(self.max_interval, self.initial_interval * self.backoff_factor ** (attempt - 1))
+
+
+@dataclass(frozen=True, slots=True)
+class GraphOutput:
+    """What ``invoke(..., version="v2")`` returns: the output values and the pending interrupts."""
+
+    value: dict[str, Any]
+    interrupts: tuple[Interrupt, ...] = ()
 
 
 class PregelTask(NamedTuple):

@@ -197,7 +197,9 @@ class Loop:
                     "(None cannot be a resume value)."
                 )
             if scope.saver is None and graph_input.resume is not None:
-                raise CheckpointError(
+                from ..errors import NoCheckpointerError
+
+                raise NoCheckpointerError(
                     "Cannot use Command(resume=...) without a checkpointer: compile the graph with "
                     "checkpointer=InMemorySaver() (or a SqliteSaver) and pass a thread_id."
                 )

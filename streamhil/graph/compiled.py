@@ -18,7 +18,7 @@ from ..errors import ConfigError, InvalidUpdateError
 from ..executor.context import TaskContext, current_task
 from ..executor.loop import RunOutcome, execute, load_view, record_command
 from ..executor.scope import PRIVATE_LOOP, RunScope
-from ..types import Command, Interrupt, StateSnapshot
+from ..types import Command, GraphOutput, Interrupt, StateSnapshot
 from . import _sync
 from .state_api import build_snapshot, update_state
 
@@ -334,22 +334,39 @@ class CompiledStateGraph:
         interrupt_after: Any = None,
         durability: str | None = None,
         debug: bool | None = None,
-        **_: Any,
+        version: str = "v1",
     ) -> AsyncIterator[Any]:
         """Run the graph and yield its stream parts as they happen (LangGraph's shapes).
+
+        ``version="v2"`` yields ``{"type": mode, "ns": ns, "data": payload}`` dicts (values parts
+        carry their interrupts under ``"interrupts"``), as LangGraph 1.x.
 
         Iterate to the end, or close it when leaving early
         (``async with contextlib.aclosing(graph.astream(...)) as parts``); ``open_stream`` is the
         structured form.
         """
+        if version not in ("v1", "v2"):
+            raise ValueError(f"version must be 'v1' or 'v2', got {version!r}.")
+        v2 = version == "v2"
+        if v2:
+            modes_v2 = [stream_mode or "updates"] if stream_mode is None or isinstance(stream_mode, str) else list(stream_mode)
         failure: BaseException | None = None
         closed = False
         async with self.open_stream(
-            input, config, stream_mode=stream_mode, subgraphs=subgraphs,
+            input, config, stream_mode=modes_v2 if v2 else stream_mode, subgraphs=subgraphs or v2,
             interrupt_before=interrupt_before, interrupt_after=interrupt_after, durability=durability,
         ) as parts:
             try:
                 async for item in parts:
+                    if v2:
+                        ns, mode, payload = item
+                        if ns and not subgraphs:
+                            continue
+                        item = {"type": mode, "ns": ns, "data": payload}
+                        if mode == "values" and isinstance(payload, dict):
+                            data = dict(payload)
+                            item["interrupts"] = tuple(data.pop(INTERRUPT, ()))
+                            item["data"] = data
                     try:
                         yield item
                     except GeneratorExit:
@@ -371,12 +388,16 @@ class CompiledStateGraph:
         interrupt_before: Any = None,
         interrupt_after: Any = None,
         durability: str | None = None,
-        **_: Any,
+        version: str = "v1",
+        debug: bool | None = None,
     ) -> Any:
         """Run the graph to its end (or its next interrupt) and return the final state.
 
-        When the run paused on interrupts, the result has an ``__interrupt__`` list.
+        When the run paused on interrupts, the result has an ``__interrupt__`` list
+        (``version="v2"``: a ``GraphOutput(value, interrupts)``).
         """
+        if version not in ("v1", "v2"):
+            raise ValueError(f"version must be 'v1' or 'v2', got {version!r}.")
         chunks: list[Any] = []
         modes = frozenset() if stream_mode == "values" else frozenset([stream_mode])
 
@@ -392,6 +413,8 @@ class CompiledStateGraph:
         if stream_mode != "values":
             return chunks
         assert isinstance(outcome, RunOutcome)
+        if version == "v2":
+            return GraphOutput(outcome.values, tuple(outcome.interrupts))
         if outcome.interrupts:
             return {**outcome.values, INTERRUPT: list(outcome.interrupts)}
         return outcome.values
