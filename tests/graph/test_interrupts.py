@@ -382,8 +382,8 @@ def test_unknown_and_empty_maps_are_refused() -> None:
 
 
 def test_interrupt_without_checkpointer() -> None:
-    """T62: the first run returns the interrupt; a resume cannot work. (LangGraph raises a
-    RuntimeError; streamhil raises CheckpointError, which is not a RuntimeError.)"""
+    """T62: the first run returns the interrupt; a resume cannot work and says why (a
+    RuntimeError, as in LangGraph, and a CheckpointError)."""
     builder = StateGraph(LogState)
     builder.add_node("ask", lambda s: {"log": [interrupt("q")]})
     builder.add_edge(START, "ask")
@@ -391,8 +391,9 @@ def test_interrupt_without_checkpointer() -> None:
     result = graph.invoke({"log": []})
     assert result["log"] == []
     assert [i.value for i in result["__interrupt__"]] == ["q"]
-    with pytest.raises(CheckpointError, match=r"Cannot use Command\(resume=\.\.\.\) without"):
+    with pytest.raises(CheckpointError, match=r"Cannot use Command\(resume=\.\.\.\) without") as info:
         graph.invoke(Command(resume="a"))
+    assert isinstance(info.value, RuntimeError)
 
 
 def test_interrupt_outside_a_node() -> None:

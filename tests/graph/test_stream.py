@@ -241,3 +241,32 @@ async def test_open_stream_raises_the_run_error() -> None:
         async with graph.open_stream({"log": []}) as parts:
             async for _ in parts:
                 pass
+
+
+def test_version_v2_parts_and_output() -> None:
+    """T50 (LangGraph 1.x `version="v2"`): typed dict parts; values parts carry their interrupts
+    apart from the data; invoke returns GraphOutput."""
+    from streamhil.types import GraphOutput
+
+    graph = a_then_b()
+    parts = list(graph.stream({"log": ["in"]}, thread(), stream_mode=["values", "custom"], version="v2"))
+    assert parts[0] == {"type": "values", "ns": (), "data": {"log": ["in"]}, "interrupts": ()}
+    assert parts[1] == {"type": "custom", "ns": (), "data": {"progress": "a-half"}}
+    assert [p["type"] for p in parts] == ["values", "custom", "values", "values"]
+    assert graph.invoke({"log": ["in"]}, thread(), version="v2") == GraphOutput(value={"log": ["in", "a", "b"]}, interrupts=())
+
+    asking = ask_graph()
+    config = thread()
+    out = asking.invoke({"log": []}, config, version="v2")
+    assert out.value == {"log": ["pre"]}
+    assert out.interrupts == asking.get_state(config).interrupts and len(out.interrupts) == 1
+    last = list(asking.stream({"log": []}, thread(), stream_mode="values", version="v2"))[-1]
+    assert last["data"] == {"log": ["pre"]} and len(last["interrupts"]) == 1
+
+
+def test_unknown_keyword_arguments_are_errors() -> None:
+    graph = a_then_b()
+    with pytest.raises(TypeError):
+        graph.invoke({"log": []}, thread(), output_keyz=["log"])
+    with pytest.raises(ValueError, match="version"):
+        graph.invoke({"log": []}, thread(), version="v3")
