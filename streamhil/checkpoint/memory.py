@@ -4,6 +4,10 @@ Everything is stored serialised (as :mod:`streamhil.checkpoint.serde` bytes), ex
 :class:`~streamhil.checkpoint.sqlite.SqliteSaver` stores it: user code that mutates its state
 objects later cannot change history, and a value that cannot be stored fails here the same way
 it would in SQLite. A channel's value is stored once per change and shared by later checkpoints.
+
+No call waits for anything, so ``aget_tuple``, ``aput`` and ``aput_writes`` never yield to the
+event loop (a yield per call was a loop iteration per step for nothing); ``alist`` yields every
+few checkpoints, so listing a long history neither hogs the loop nor ignores cancellation.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from .base import BaseCheckpointSaver, Checkpoint, CheckpointTuple, PendingWrite
 __all__ = ["InMemorySaver", "MemorySaver"]
 
 _Lane = tuple[str, str]  # (thread_id, checkpoint_ns)
+_YIELD_EVERY = 32  # alist: checkpoints between yields to the event loop
 
 
 class InMemorySaver(BaseCheckpointSaver):
@@ -46,7 +51,6 @@ class InMemorySaver(BaseCheckpointSaver):
         self._writes: dict[tuple[str, str, str], EncodedWrites] = {}  # lane + checkpoint id
 
     async def aget_tuple(self, config: Mapping[str, Any]) -> CheckpointTuple | None:
-        await _yield_point()
         address = read_address(config)
         lane = (address.thread_id, address.checkpoint_ns)
         with self._lock:
@@ -81,10 +85,11 @@ class InMemorySaver(BaseCheckpointSaver):
             ]
         found.sort(key=lambda s: (s.checkpoint_id, s.thread_id), reverse=True)
         given = 0
-        for stored in found:
+        for position, stored in enumerate(found):
             if limit is not None and given >= limit:
                 return
-            await _yield_point()
+            if position % _YIELD_EVERY == _YIELD_EVERY - 1:
+                await _yield_point()
             if not matches(stored, filter):
                 continue
             with self._lock:
@@ -104,7 +109,6 @@ class InMemorySaver(BaseCheckpointSaver):
         *,
         writes: Sequence[PendingWrite] = (),
     ) -> dict[str, Any]:
-        await _yield_point()
         address = read_address(config)
         lane = (address.thread_id, address.checkpoint_ns)
         encoded_metadata = encode_metadata(metadata)
@@ -142,7 +146,6 @@ class InMemorySaver(BaseCheckpointSaver):
         writes: Sequence[tuple[str, Any]],
         task_id: str,
     ) -> None:
-        await _yield_point()
         address = read_address(config, need_id=True)
         grouped = encode_writes((task_id, channel, value) for channel, value in writes)
         with self._lock:
