@@ -385,3 +385,75 @@ def test_breakpoint_compiled_into_a_subgraph_pauses_the_parent() -> None:
     assert list(graph.stream({"log": []}, thread()))[-1] == {"__interrupt__": ()}
     assert graph.invoke(None, config) == {"log": ["s1", "s2", "after"]}
     assert calls == {"s1": 2, "s2": 1, "after": 1}  # s1 also ran once on the streamed second thread
+
+
+def test_parallel_interrupts_inside_a_subgraph_and_beside_it() -> None:
+    """A child with two parallel askers next to a root asker: one map can answer a child's
+    question and the root's together; the child's other question stays pending with its id."""
+    calls = Calls()
+    sub = StateGraph(LogState)
+    for name in ("x", "y"):
+        sub.add_node(name, calls.asking(name))
+        sub.add_edge(START, name)
+    parent = StateGraph(LogState)
+    parent.add_node("child", sub.compile())
+    parent.add_node("root_ask", calls.asking("root_ask"))
+    parent.add_edge(START, "child")
+    parent.add_edge(START, "root_ask")
+    graph = parent.compile(checkpointer=InMemorySaver())
+    config = thread()
+    by_value = {i.value: i for i in graph.invoke({"log": []}, config)["__interrupt__"]}
+    assert list(by_value) == ["qx", "qy", "qroot_ask"]
+    result = graph.invoke(Command(resume={by_value["qx"].id: "X", by_value["qroot_ask"].id: "R"}), config)
+    assert result == {"log": ["root_ask:R"], "__interrupt__": [by_value["qy"]]}
+    assert calls == {"x": 2, "y": 1, "root_ask": 2}
+    assert graph.invoke(Command(resume="Y"), config) == {"log": ["x:X", "y:Y", "root_ask:R"]}
+    assert calls == {"x": 2, "y": 2, "root_ask": 2}
+
+
+def test_two_questions_in_one_subgraph_node() -> None:
+    calls = Calls()
+
+    def multi(state: LogState) -> dict[str, Any]:
+        calls["multi"] += 1
+        return {"log": [interrupt("q1") + interrupt("q2")]}
+
+    sub = StateGraph(LogState)
+    sub.add_node("multi", multi)
+    sub.add_edge(START, "multi")
+    parent = StateGraph(LogState)
+    parent.add_node("child", sub.compile())
+    parent.add_edge(START, "child")
+    graph = parent.compile(checkpointer=InMemorySaver())
+    config = thread()
+    [first] = graph.invoke({"log": []}, config)["__interrupt__"]
+    [second] = graph.invoke(Command(resume="A"), config)["__interrupt__"]
+    assert (first.index, second.index) == (0, 1) and first.ns == second.ns
+    assert second.id == interrupt_id(second.ns, 1)
+    assert graph.invoke(Command(resume={second.id: "B"}), config) == {"log": ["AB"]}
+    assert calls["multi"] == 3
+
+
+def test_update_state_of_the_parent_while_a_subgraph_waits() -> None:
+    """T40 for subgraphs: editing the parent drops the pending question; the next run asks
+    again with a new id."""
+    calls = Calls()
+    sub = StateGraph(LogState)
+    sub.add_node("sq", calls.asking("sq"))
+    sub.add_edge(START, "sq")
+    parent = StateGraph(LogState)
+    parent.add_node("pre", calls.node("pre"))
+    parent.add_node("child", sub.compile())
+    parent.add_edge(START, "pre")
+    parent.add_edge("pre", "child")
+    graph = parent.compile(checkpointer=InMemorySaver())
+    config = thread()
+    [old] = graph.invoke({"log": []}, config)["__interrupt__"]
+    graph.update_state(config, {"log": ["note"]}, as_node="pre")
+    snap = graph.get_state(config)
+    assert (snap.next, snap.interrupts) == (("child",), ())
+    [new] = graph.invoke(None, config)["__interrupt__"]
+    assert new.id != old.id
+    # The child's full state is its update, so the parent's prefix repeats (as in LangGraph).
+    assert graph.invoke(Command(resume="Z"), config) == {"log": ["pre", "note", "pre", "note", "sq:Z"]}
+    assert calls == {"pre": 1, "sq": 3}
