@@ -43,7 +43,7 @@ from streamhil.protocol.session import ConnectionClosed
 
 from .errors import CommandError
 from .hub import CursorError, Subscription
-from .runs import Accepted
+from .threads import Accepted
 
 if TYPE_CHECKING:
     from .runtime import Runtime

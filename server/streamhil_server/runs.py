@@ -11,9 +11,7 @@ running (``run_cancelled``, reason ``shutdown``) and continues it from its last 
 from __future__ import annotations
 
 import uuid
-from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -27,7 +25,7 @@ from streamhil.errors import (
     ResumeError,
     UnknownInterruptError,
 )
-from streamhil.protocol import ErrorCode, InterruptInfo, Resume, StartRun
+from streamhil.protocol import ErrorCode, Resume, StartRun
 from streamhil.types import Command
 
 from .encoding import interrupt_wire, jsonable, state_wire, stream_payload
@@ -35,134 +33,9 @@ from .errors import CommandError, not_found
 from .hub import EventHub
 from .registry import GraphEntry, GraphRegistry
 from .store import RunRecord, Store, ThreadRecord, now_iso
+from .threads import Accepted, RunRequest, RunStatistics, ThreadRuntime, ActiveRun
 
-__all__ = ["RunManager", "RunRequest", "ThreadRuntime", "Accepted", "RunStatistics"]
-
-
-@dataclass(slots=True)
-class RunRequest:
-    """A run the server accepted: what to feed the graph and what to stream."""
-
-    run_id: str
-    thread_id: str
-    kind: str  # "start" or "resume"
-    input: Any = None
-    resume: dict[str, Any] | None = None
-    update: Any = None
-    goto: Any = None
-    recorded: bool = True
-    stream_modes: tuple[str, ...] = ("values", "updates")
-    subgraphs: bool = True
-    config: dict[str, Any] | None = None
-    interrupt_before: Any = None
-    interrupt_after: Any = None
-    checkpoint_id: str | None = None
-    metadata: dict[str, Any] | None = None
-    check_pending: bool = False
-
-    def params(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "input": self.input,
-            "resume": self.resume,
-            "update": self.update,
-            "goto": self.goto,
-            "recorded": self.recorded,
-            "stream_modes": list(self.stream_modes),
-            "subgraphs": self.subgraphs,
-            "config": self.config,
-            "interrupt_before": self.interrupt_before,
-            "interrupt_after": self.interrupt_after,
-            "checkpoint_id": self.checkpoint_id,
-            "metadata": self.metadata,
-            "check_pending": self.check_pending,
-        }
-
-    @classmethod
-    def from_params(cls, run_id: str, thread_id: str, params: Mapping[str, Any]) -> RunRequest:
-        return cls(
-            run_id=run_id,
-            thread_id=thread_id,
-            kind=params.get("kind", "resume"),
-            input=params.get("input"),
-            resume=params.get("resume"),
-            update=params.get("update"),
-            goto=params.get("goto"),
-            recorded=bool(params.get("recorded", True)),
-            stream_modes=tuple(params.get("stream_modes") or ("values", "updates")),
-            subgraphs=bool(params.get("subgraphs", True)),
-            config=params.get("config"),
-            interrupt_before=params.get("interrupt_before"),
-            interrupt_after=params.get("interrupt_after"),
-            checkpoint_id=params.get("checkpoint_id"),
-            metadata=params.get("metadata"),
-            check_pending=bool(params.get("check_pending", False)),
-        )
-
-
-@dataclass(slots=True)
-class _ActiveRun:
-    request: RunRequest
-    scope: anyio.CancelScope | None = None
-    cancel_reason: str = "cancelled"
-    cancel_requested: bool = False
-
-
-@dataclass(slots=True)
-class ThreadRuntime:
-    """A thread as the server knows it: its record, its lock, its active and queued runs."""
-
-    record: ThreadRecord
-    lock: anyio.Lock = field(default_factory=anyio.Lock)
-    active: _ActiveRun | None = None
-    queue: deque[RunRequest] = field(default_factory=deque)
-    answered: set[str] = field(default_factory=set)
-    worker: bool = False
-
-    @property
-    def thread_id(self) -> str:
-        return self.record.thread_id
-
-    @property
-    def busy(self) -> bool:
-        return self.active is not None or bool(self.queue)
-
-    @property
-    def status(self) -> str:
-        return "running" if self.busy else self.record.status
-
-    @property
-    def run_id(self) -> str | None:
-        if self.active is not None:
-            return self.active.request.run_id
-        return self.queue[0].run_id if self.queue else None
-
-    @property
-    def pending_ids(self) -> list[str]:
-        return [i["id"] for i in self.record.interrupts]
-
-
-@dataclass(frozen=True, slots=True)
-class Accepted:
-    """A run was accepted: its id, the thread's head ``seq`` then, and whether it waits in a queue."""
-
-    run_id: str
-    thread_id: str
-    seq: int
-    queued: bool
-    answered: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class RunStatistics:
-    """Counts for the metrics endpoint and the dashboard."""
-
-    threads: int
-    active_runs: int
-    queued_runs: int
-    runs_started: int
-    runs_finished: int
-    interrupts_pending: int
+__all__ = ["RunManager", "OnAccepted"]
 
 
 OnAccepted = Callable[["Accepted"], None]
@@ -514,11 +387,10 @@ class RunManager:
         except (InvalidUpdateError, ResumeError) as exc:
             raise CommandError(ErrorCode.INVALID_ARGUMENT, str(exc), path="update") from None
         ids = [i.id for i in answered]
-        await self.store.add_answered(thread.thread_id, ids)
+        request.recorded = True
+        await self.store.add_answered(thread.thread_id, ids, self._run_record(request, "queued"))
         thread.answered.update(ids)
         thread.record.interrupts = [i for i in thread.record.interrupts if i["id"] not in thread.answered]
-        request.recorded = True
-        await self._save_run(request, "queued")
         return ids
 
     # --- cancel --------------------------------------------------------------------------------
@@ -605,7 +477,7 @@ class RunManager:
             except (InvalidUpdateError, CheckpointError, ValueError) as exc:
                 raise CommandError(ErrorCode.INVALID_ARGUMENT, str(exc), path="values") from None
             new_id = str(config["configurable"]["checkpoint_id"])
-            await self._settle(thread, graph, error=None)
+            await self._settle(thread, graph, error=None, save=True)
             seq = self.hub.publish(thread_id, "state_updated", None, {"checkpoint_id": new_id, "as_node": as_node})
             return new_id, seq
 
@@ -651,8 +523,12 @@ class RunManager:
 
     # --- running -------------------------------------------------------------------------------
 
+    @staticmethod
+    def _run_record(request: RunRequest, status: str) -> RunRecord:
+        return RunRecord(request.run_id, request.thread_id, request.kind, status, request.params())
+
     async def _save_run(self, request: RunRequest, status: str) -> None:
-        await self.store.save_run(RunRecord(request.run_id, request.thread_id, request.kind, status, request.params()))
+        await self.store.save_run(self._run_record(request, status))
 
     def _started_data(self, thread: ThreadRuntime, request: RunRequest) -> dict[str, Any]:
         return {"graph": thread.record.graph, "kind": request.kind, "checkpoint_id": request.checkpoint_id}
@@ -664,7 +540,7 @@ class RunManager:
                     if not thread.queue:
                         return
                     request = thread.queue.popleft()
-                    thread.active = _ActiveRun(request)
+                    thread.active = ActiveRun(request)
                 try:
                     await self._execute(thread, request)
                 finally:
@@ -748,8 +624,9 @@ class RunManager:
                     return exc
         return None
 
-    async def _settle(self, thread: ThreadRuntime, graph: Any, *, error: str | None) -> Any:
-        """Read the thread's state after a run and store its status and pending interrupts."""
+    async def _settle(self, thread: ThreadRuntime, graph: Any, *, error: str | None, save: bool = False) -> Any:
+        """Read the thread's state after a run: its status and pending interrupts (stored by
+        :meth:`_finish`, or now with ``save``)."""
         snapshot = await graph.aget_state(self._config(thread.thread_id))
         record = thread.record
         record.interrupts = [jsonable(interrupt_wire(i)) for i in snapshot.interrupts]
@@ -760,15 +637,12 @@ class RunManager:
         else:
             record.status, record.error = "idle", None
         record.updated_at = now_iso()
-        await self.store.save_thread(record)
+        if save:
+            await self.store.save_thread(record)
         return snapshot
 
     async def _finish(self, thread: ThreadRuntime, request: RunRequest, event: str, data: dict[str, Any]) -> None:
         self.hub.publish(thread.thread_id, event, request.run_id, data)
         self._finished += 1
-        await self.store.finish_run(request.run_id)
+        await self.store.finish_run(request.run_id, thread.record)
 
-
-def interrupt_infos(thread: ThreadRuntime) -> list[InterruptInfo]:
-    """The thread's pending interrupts as protocol objects."""
-    return [InterruptInfo(id=i["id"], value=i.get("value"), node=i.get("node"), task_id=i.get("task_id"), ns=tuple(i.get("ns") or ())) for i in thread.record.interrupts]

@@ -19,7 +19,8 @@ from streamhil.checkpoint.memory import InMemorySaver
 from .auth import Authenticator, origin_allowed
 from .hub import EventHub, HubStatistics
 from .registry import GraphRegistry
-from .runs import RunManager, RunStatistics
+from .runs import RunManager
+from .threads import RunStatistics
 from .settings import ServerSettings
 from .store import Store
 

@@ -208,9 +208,9 @@ class Store:
 
     # --- threads -------------------------------------------------------------------------------
 
-    async def save_thread(self, record: ThreadRecord) -> None:
-        """Insert or update one thread record."""
-        row = (
+    @staticmethod
+    def _thread_row(record: ThreadRecord) -> tuple[Any, ...]:
+        return (
             record.thread_id,
             record.graph,
             record.owner,
@@ -220,6 +220,10 @@ class Store:
             record.created_at,
             record.updated_at,
         )
+
+    async def save_thread(self, record: ThreadRecord) -> None:
+        """Insert or update one thread record."""
+        row = self._thread_row(record)
         await self._call(lambda db: db.execute("INSERT OR REPLACE INTO threads VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row))
 
     async def load_threads(self) -> list[ThreadRecord]:
@@ -246,9 +250,20 @@ class Store:
         row = (run.run_id, run.thread_id, run.kind, run.status, orjson.dumps(run.params), run.created_at)
         await self._call(lambda db: db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?)", row))
 
-    async def finish_run(self, run_id: str) -> None:
-        """Forget a run that reached its terminal event."""
-        await self._call(lambda db: db.execute("DELETE FROM runs WHERE run_id=?", (run_id,)))
+    async def finish_run(self, run_id: str, thread: ThreadRecord | None = None) -> None:
+        """Forget a run that reached its terminal event (and save its thread's record, in the
+        same transaction)."""
+        row = None if thread is None else self._thread_row(thread)
+
+        def write(db: sqlite3.Connection) -> None:
+            def both() -> None:
+                db.execute("DELETE FROM runs WHERE run_id=?", (run_id,))
+                if row is not None:
+                    db.execute("INSERT OR REPLACE INTO threads VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+
+            self._tx(db, both)
+
+        await self._call(write)
 
     async def load_runs(self) -> list[RunRecord]:
         """Runs left queued or running (by a previous process), oldest first."""
@@ -263,11 +278,21 @@ class Store:
 
     # --- answers -------------------------------------------------------------------------------
 
-    async def add_answered(self, thread_id: str, interrupt_ids: Iterable[str]) -> None:
-        """Remember that these interrupts were answered (for ``already_answered`` after a restart)."""
+    async def add_answered(self, thread_id: str, interrupt_ids: Iterable[str], run: RunRecord | None = None) -> None:
+        """Remember that these interrupts were answered (for ``already_answered`` after a
+        restart), and save ``run`` in the same transaction."""
         rows = [(thread_id, i) for i in interrupt_ids]
-        if rows:
-            await self._call(lambda db: db.executemany("INSERT OR IGNORE INTO answered VALUES (?, ?)", rows))
+        run_row = None if run is None else (run.run_id, run.thread_id, run.kind, run.status, orjson.dumps(run.params), run.created_at)
+
+        def write(db: sqlite3.Connection) -> None:
+            def both() -> None:
+                db.executemany("INSERT OR IGNORE INTO answered VALUES (?, ?)", rows)
+                if run_row is not None:
+                    db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?)", run_row)
+
+            self._tx(db, both)
+
+        await self._call(write)
 
     async def answered_among(self, thread_id: str, interrupt_ids: Sequence[str]) -> list[str]:
         """Which of ``interrupt_ids`` were answered already."""

@@ -1,0 +1,140 @@
+"""The server's view of a thread and of the runs it accepted: value types of :mod:`.runs`."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+from .store import ThreadRecord
+
+__all__ = ["RunRequest", "ActiveRun", "ThreadRuntime", "Accepted", "RunStatistics"]
+
+
+@dataclass(slots=True)
+class RunRequest:
+    """A run the server accepted: what to feed the graph and what to stream."""
+
+    run_id: str
+    thread_id: str
+    kind: str  # "start" or "resume"
+    input: Any = None
+    resume: dict[str, Any] | None = None
+    update: Any = None
+    goto: Any = None
+    recorded: bool = True
+    stream_modes: tuple[str, ...] = ("values", "updates")
+    subgraphs: bool = True
+    config: dict[str, Any] | None = None
+    interrupt_before: Any = None
+    interrupt_after: Any = None
+    checkpoint_id: str | None = None
+    metadata: dict[str, Any] | None = None
+    check_pending: bool = False
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "input": self.input,
+            "resume": self.resume,
+            "update": self.update,
+            "goto": self.goto,
+            "recorded": self.recorded,
+            "stream_modes": list(self.stream_modes),
+            "subgraphs": self.subgraphs,
+            "config": self.config,
+            "interrupt_before": self.interrupt_before,
+            "interrupt_after": self.interrupt_after,
+            "checkpoint_id": self.checkpoint_id,
+            "metadata": self.metadata,
+            "check_pending": self.check_pending,
+        }
+
+    @classmethod
+    def from_params(cls, run_id: str, thread_id: str, params: Mapping[str, Any]) -> RunRequest:
+        return cls(
+            run_id=run_id,
+            thread_id=thread_id,
+            kind=params.get("kind", "resume"),
+            input=params.get("input"),
+            resume=params.get("resume"),
+            update=params.get("update"),
+            goto=params.get("goto"),
+            recorded=bool(params.get("recorded", True)),
+            stream_modes=tuple(params.get("stream_modes") or ("values", "updates")),
+            subgraphs=bool(params.get("subgraphs", True)),
+            config=params.get("config"),
+            interrupt_before=params.get("interrupt_before"),
+            interrupt_after=params.get("interrupt_after"),
+            checkpoint_id=params.get("checkpoint_id"),
+            metadata=params.get("metadata"),
+            check_pending=bool(params.get("check_pending", False)),
+        )
+
+
+@dataclass(slots=True)
+class ActiveRun:
+    request: RunRequest
+    scope: anyio.CancelScope | None = None
+    cancel_reason: str = "cancelled"
+    cancel_requested: bool = False
+
+
+@dataclass(slots=True)
+class ThreadRuntime:
+    """A thread as the server knows it: its record, its lock, its active and queued runs."""
+
+    record: ThreadRecord
+    lock: anyio.Lock = field(default_factory=anyio.Lock)
+    active: ActiveRun | None = None
+    queue: deque[RunRequest] = field(default_factory=deque)
+    answered: set[str] = field(default_factory=set)
+    worker: bool = False
+
+    @property
+    def thread_id(self) -> str:
+        return self.record.thread_id
+
+    @property
+    def busy(self) -> bool:
+        return self.active is not None or bool(self.queue)
+
+    @property
+    def status(self) -> str:
+        return "running" if self.busy else self.record.status
+
+    @property
+    def run_id(self) -> str | None:
+        if self.active is not None:
+            return self.active.request.run_id
+        return self.queue[0].run_id if self.queue else None
+
+    @property
+    def pending_ids(self) -> list[str]:
+        return [i["id"] for i in self.record.interrupts]
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """A run was accepted: its id, the thread's head ``seq`` then, and whether it waits in a queue."""
+
+    run_id: str
+    thread_id: str
+    seq: int
+    queued: bool
+    answered: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RunStatistics:
+    """Counts for the metrics endpoint and the dashboard."""
+
+    threads: int
+    active_runs: int
+    queued_runs: int
+    runs_started: int
+    runs_finished: int
+    interrupts_pending: int
