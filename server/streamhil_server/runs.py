@@ -642,6 +642,10 @@ class RunManager:
         return snapshot
 
     async def _finish(self, thread: ThreadRuntime, request: RunRequest, event: str, data: dict[str, Any]) -> None:
+        # The thread stops being busy in the same step as its terminal event is published: a
+        # client that answers as soon as it sees run_interrupted must not get thread_busy.
+        if thread.active is not None and thread.active.request is request:
+            thread.active = None
         self.hub.publish(thread.thread_id, event, request.run_id, data)
         self._finished += 1
         await self.store.finish_run(request.run_id, thread.record)

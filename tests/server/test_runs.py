@@ -304,3 +304,24 @@ def test_tool_review_agent(make_client: Any) -> None:
         tool_texts = sorted(m["content"] for m in messages if m["role"] == "tool")
         assert tool_texts == ["Successfully booked 1 night(s) at the McKittrick.", "Successfully booked 2 night(s) at the Savoy."]
         assert messages[-1]["content"] == "All set. Anything else?"
+
+
+def test_answer_right_after_the_terminal_event_is_not_busy(make_client: Any) -> None:
+    """The thread stops being busy when its terminal event is published, even if the server is
+    still storing the end of the run."""
+    gate = Gate()
+    with make_client(demo_graphs()) as client, connect(client) as wire:
+        store = client.app.state.runtime.store
+        real = store.finish_run
+
+        async def slow_finish(run_id: str, thread: Any = None) -> None:
+            await gate.wait()
+            await real(run_id, thread)
+
+        store.finish_run = slow_finish
+        tid = start(wire, "validation", {})["thread_id"]
+        assert wire.run_end(tid)["event"] == "run_interrupted"  # its end is not stored yet
+        accepted = wire.request("resume", thread_id=tid, value="41")
+        assert accepted["queued"] is False
+        wire.call(gate.open)
+        assert wire.run_end(tid)["event"] == "run_done"
