@@ -145,3 +145,14 @@ def test_open_server_without_tokens(make_client: Any) -> None:
     with make_client(demo_graphs(), tokens=None) as client, connect(client, None) as wire:
         assert wire.welcome["identity"] is None
         assert wire.request("list_graphs")["graphs"]
+
+
+def test_silent_connection_is_closed_with_4012(make_client: Any) -> None:
+    with make_client(demo_graphs(), settings=ServerSettings(heartbeat_interval_ms=50)) as client:
+        with connect(client) as wire:
+            assert wire.request("ping") == {"payload": None}  # traffic keeps it open
+            with pytest.raises(Closed) as closed:
+                while True:
+                    frame = wire.recv()
+                    assert frame["type"] == "error" and frame["code"] == "heartbeat_timeout"
+            assert closed.value.code == 4012
