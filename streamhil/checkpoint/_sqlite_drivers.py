@@ -7,12 +7,20 @@ new loop each time). Under trio, :class:`ThreadDriver` runs each whole transacti
 thread on one stdlib connection guarded by a lock; a thread lock is loop-agnostic, so that
 connection outlives any loop.
 
+On aiosqlite each whole transaction is also one trip to its connection thread: the transaction
+runs there through ``Connection._execute`` (the queue every aiosqlite method goes through), on
+the ``sqlite3`` connection it owns, exactly as :class:`ThreadDriver` runs it. A round trip per
+statement (``BEGIN``, each query, ``COMMIT``) made a checkpoint cost 5-8 thread hand-offs, most of
+a step's time. ``_execute`` is not public API, so :data:`WHOLE_TX_ON_AIOSQLITE` checks it is
+there and falls back to one aiosqlite call per statement if a release removes it.
+
 A transaction is never left half-done: the aiosqlite one runs under a shielded cancel scope,
 and a worker thread always runs to the end; on an error it is rolled back.
 """
 
 from __future__ import annotations
 
+import inspect
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -27,7 +35,16 @@ from ..errors import CheckpointError
 from . import _sqlite_sql as sql
 from ._sqlite_sql import Mode, Tx
 
-__all__ = ["AioDriver", "ThreadDriver", "on_asyncio", "open_sqlite3", "run_async", "run_sync"]
+__all__ = [
+    "AioDriver",
+    "ThreadDriver",
+    "WHOLE_TX_ON_AIOSQLITE",
+    "on_asyncio",
+    "open_sqlite3",
+    "run_async",
+    "run_sync",
+    "setup_sqlite3",
+]
 
 T = TypeVar("T")
 _BEGIN = {"read": "BEGIN", "write": "BEGIN IMMEDIATE"}
@@ -67,6 +84,13 @@ def run_sync(conn: sqlite3.Connection, tx: Tx[T], mode: Mode) -> T:
         raise _failed(exc) from exc
 
 
+def setup_sqlite3(conn: sqlite3.Connection, path: str, busy_timeout: float) -> None:
+    """Configure a new connection; check the schema, and create it (under the write lock) if new."""
+    run_sync(conn, sql.configure(int(busy_timeout * 1000)), None)
+    if not run_sync(conn, sql.schema_is_current(path), None):
+        run_sync(conn, sql.ensure_schema(path), "write")
+
+
 def open_sqlite3(path: str, busy_timeout: float) -> sqlite3.Connection:
     """A stdlib connection, configured, with the schema checked (created if new)."""
     try:
@@ -74,8 +98,7 @@ def open_sqlite3(path: str, busy_timeout: float) -> sqlite3.Connection:
     except sqlite3.Error as exc:
         raise _failed(exc) from exc
     try:
-        run_sync(conn, sql.configure(int(busy_timeout * 1000)), None)
-        run_sync(conn, sql.ensure_schema(path), "write")
+        setup_sqlite3(conn, path, busy_timeout)
     except BaseException:
         conn.close()
         raise
@@ -115,8 +138,35 @@ class ThreadDriver:
 # -- aiosqlite, one connection per asyncio loop ----------------------------------------------
 
 
+def _whole_tx_supported() -> bool:
+    """Whether this aiosqlite has the internals :func:`run_async` uses to run a whole transaction
+    on its thread: ``_execute(fn, *args)`` (a coroutine) and the ``_conn`` property."""
+    execute = getattr(aiosqlite.Connection, "_execute", None)
+    if not inspect.iscoroutinefunction(execute):
+        return False
+    params = list(inspect.signature(execute).parameters.values())
+    takes_args = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params)
+    return takes_args and isinstance(getattr(aiosqlite.Connection, "_conn", None), property)
+
+
+WHOLE_TX_ON_AIOSQLITE = _whole_tx_supported()
+"""True when each transaction is one call on aiosqlite's thread (else one call per statement)."""
+
+
+def _run_on_connection_thread(db: aiosqlite.Connection, tx: Tx[T], mode: Mode) -> T:
+    return run_sync(db._conn, tx, mode)
+
+
 async def run_async(db: aiosqlite.Connection, tx: Tx[T], mode: Mode) -> T:
     """Run ``tx`` to the end on ``db``; call it inside a shielded scope."""
+    if WHOLE_TX_ON_AIOSQLITE:
+        result: T = await db._execute(_run_on_connection_thread, db, tx, mode)
+        return result
+    return await run_stepwise(db, tx, mode)
+
+
+async def run_stepwise(db: aiosqlite.Connection, tx: Tx[T], mode: Mode) -> T:
+    """Run ``tx`` on ``db`` through aiosqlite's public API, one call per statement."""
     try:
         if mode is not None:
             await db.execute(_BEGIN[mode])
@@ -158,29 +208,34 @@ class AioDriver:
         self._by_loop: dict[int, _LoopConnection] = {}
 
     async def run(self, tx: Tx[T], mode: Mode) -> T:
-        entry = await self._entry()
+        entry, stale = self._entry()
         async with entry.lock:
             with anyio.CancelScope(shield=True):
-                if entry.db is None:
-                    entry.db = await self._open()
+                try:
+                    if entry.db is None:
+                        entry.db = await self._open()
+                finally:
+                    # Dead loops' connections are closed only once this loop's is open: closing
+                    # a file's last connection makes SQLite checkpoint and delete the WAL, which
+                    # the next connection would recreate (a sync invoke runs a new loop each time).
+                    for old in stale:
+                        if old.db is not None:
+                            await old.db.close()
                 result = await run_async(entry.db, tx, mode)
         return result
 
-    async def _entry(self) -> _LoopConnection:
+    def _entry(self) -> tuple[_LoopConnection, list[_LoopConnection]]:
+        """This loop's entry, and the entries of closed loops (removed; close them)."""
         loop = anyio.lowlevel.current_token().native_token
         with self._guard:
             entry = self._by_loop.get(id(loop))
             if entry is not None:
-                return entry
+                return entry, []
             entry = self._by_loop[id(loop)] = _LoopConnection(loop, anyio.Lock())
             stale = [e for e in self._by_loop.values() if e.loop.is_closed()]
             for old in stale:
                 del self._by_loop[id(old.loop)]
-        with anyio.CancelScope(shield=True):
-            for old in stale:
-                if old.db is not None:
-                    await old.db.close()
-        return entry
+        return entry, stale
 
     async def _open(self) -> aiosqlite.Connection:
         try:
@@ -188,12 +243,19 @@ class AioDriver:
         except sqlite3.Error as exc:
             raise _failed(exc) from exc
         try:
-            await run_async(db, sql.configure(int(self._busy_timeout * 1000)), None)
-            await run_async(db, sql.ensure_schema(self._path), "write")
+            if WHOLE_TX_ON_AIOSQLITE:
+                await db._execute(self._setup_on_connection_thread, db)
+            else:
+                await run_stepwise(db, sql.configure(int(self._busy_timeout * 1000)), None)
+                if not await run_stepwise(db, sql.schema_is_current(self._path), None):
+                    await run_stepwise(db, sql.ensure_schema(self._path), "write")
         except BaseException:
             await db.close()
             raise
         return db
+
+    def _setup_on_connection_thread(self, db: aiosqlite.Connection) -> None:
+        setup_sqlite3(db._conn, self._path, self._busy_timeout)
 
     @property
     def connection_count(self) -> int:

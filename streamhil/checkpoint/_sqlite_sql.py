@@ -24,6 +24,7 @@ __all__ = [
     "Mode",
     "Loaded",
     "configure",
+    "schema_is_current",
     "ensure_schema",
     "ping",
     "get_tuple",
@@ -108,8 +109,8 @@ def configure(busy_timeout_ms: int) -> Tx[None]:
     yield Sql("PRAGMA synchronous = NORMAL")
 
 
-def ensure_schema(path: str) -> Tx[None]:
-    """Create the tables in a new file; refuse a file written by a newer schema. Mode: write."""
+def schema_is_current(path: str) -> Tx[bool]:
+    """Whether the file already has this schema (no lock taken); refuse a newer one. Mode: None."""
     rows = yield Sql("PRAGMA user_version")
     version = int(rows[0][0])
     if version > SCHEMA_VERSION:
@@ -117,7 +118,12 @@ def ensure_schema(path: str) -> Tx[None]:
             f"{path} has checkpoint schema version {version}, but this streamhil reads up to "
             f"version {SCHEMA_VERSION}; upgrade streamhil to open it"
         )
-    if version < SCHEMA_VERSION:
+    return version == SCHEMA_VERSION
+
+
+def ensure_schema(path: str) -> Tx[None]:
+    """Create the tables in a new file; refuse a file written by a newer schema. Mode: write."""
+    if not (yield from schema_is_current(path)):
         for statement in _TABLES.split(";"):
             if statement.strip():
                 yield Sql(statement)
@@ -146,8 +152,10 @@ def _stored(row: Row) -> StoredCheckpoint:
 
 def _load_parts(stored: StoredCheckpoint) -> Tx[Loaded]:
     lane = (stored.thread_id, stored.checkpoint_ns)
+    # CROSS JOIN makes json_each the outer loop: one primary-key lookup per needed blob. (With a
+    # plain JOIN the planner scanned every blob of the thread and cost grew with its history.)
     blob_rows = yield Sql(
-        "SELECT b.channel, b.value FROM json_each(?) AS j JOIN blobs AS b"
+        "SELECT b.channel, b.value FROM json_each(?) AS j CROSS JOIN blobs AS b"
         " ON b.thread_id = ? AND b.checkpoint_ns = ? AND b.channel = j.key"
         " AND b.checkpoint_id = j.value",
         (orjson.dumps(stored.values_from).decode(), *lane),

@@ -11,15 +11,21 @@ from collections.abc import Iterator
 from contextlib import closing
 from functools import partial
 from pathlib import Path
+from typing import Any
 
+import aiosqlite
 import anyio
 import pytest
 
+from streamhil.checkpoint import _sqlite_drivers as drivers
+from streamhil.checkpoint import _sqlite_sql as sql
+from streamhil.checkpoint._records import StoredCheckpoint
+from streamhil.checkpoint._sqlite_drivers import WHOLE_TX_ON_AIOSQLITE, open_sqlite3
 from streamhil.checkpoint.base import thread_config
 from streamhil.checkpoint.sqlite import SqliteSaver
 from streamhil.errors import CheckpointError, ConfigError, SyncCallError
 
-from .conformance import make_checkpoint
+from .conformance import CHECKS, Check, make_checkpoint
 
 pytestmark = pytest.mark.anyio
 
@@ -285,3 +291,82 @@ async def test_cancelled_aput_still_commits_whole(db: Path) -> None:
         await saver.aput_writes(latest.config, [("b", 2)], "next")  # the connection still works
         latest = await saver.aget_tuple(thread_config("t"))
         assert latest is not None and latest.pending_writes == [("next", "b", 2)]
+
+
+# -- what keeps SQLite cheap ---------------------------------------------------------------------
+
+
+def test_installed_aiosqlite_runs_whole_transactions() -> None:
+    """The fast path is what the suite tests; a release without ``_execute`` would end up here."""
+    assert WHOLE_TX_ON_AIOSQLITE
+
+
+async def test_one_aiosqlite_call_per_saver_call(db: Path, anyio_backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if anyio_backend != "asyncio":
+        pytest.skip("aiosqlite is the asyncio driver")
+    calls = 0
+    real = aiosqlite.Connection._execute
+
+    async def counting(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return await real(self, fn, *args, **kwargs)
+
+    async with SqliteSaver.from_path(db) as saver:
+        configs = await put_chain(saver, "t", 2)
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", counting)
+        child = make_checkpoint({"i": 5, "big": list(range(10))}, {"i": 6, "big": 1})
+        await saver.aput(configs[-1], child, {"step": 5}, {"i": 6, "big": 1}, writes=[("a", "i", 1), ("b", "i", 2)])
+        await saver.aput_writes(configs[-1], [("x", 1), ("y", 2)], "c")
+        found = await saver.aget_tuple(thread_config("t"))
+        assert found is not None and found.checkpoint.channel_values == {"i": 5, "big": list(range(10))}
+        assert calls == 3
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda check: check.__name__.removeprefix("check_"))
+async def test_stepwise_fallback_passes_conformance(
+    check: Check, db: Path, anyio_backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without aiosqlite's ``_execute``, each statement is one public aiosqlite call."""
+    if anyio_backend != "asyncio":
+        pytest.skip("aiosqlite is the asyncio driver")
+    monkeypatch.setattr(drivers, "WHOLE_TX_ON_AIOSQLITE", False)
+    async with SqliteSaver.from_path(db) as saver:
+        await check(saver)
+
+
+def test_blob_read_looks_up_only_the_needed_blobs(db: Path) -> None:
+    """One primary-key lookup per (channel, origin) pair, however long the thread's history."""
+    stored = StoredCheckpoint("t", "", "c2", "c1", "ts", 1, b"{}", {"a": 1}, {"a": "c1"})
+    statement = next(sql._load_parts(stored))
+    conn = open_sqlite3(str(db), 5)
+    try:
+        plan = [row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + statement.sql, statement.params)]
+    finally:
+        conn.close()
+    assert plan[0].startswith("SCAN j")
+    assert "USING PRIMARY KEY (thread_id=? AND checkpoint_ns=? AND channel=? AND checkpoint_id=?)" in plan[1]
+
+
+def test_new_loop_opens_its_connection_before_closing_a_dead_loops(db: Path, no_leftover_threads: None) -> None:
+    """Closing a file's last connection makes SQLite checkpoint and delete the WAL; each sync
+    invoke (a new loop) would pay for that and for recreating it."""
+    open_when_closing: list[int] = []
+    real_close = aiosqlite.Connection.close
+
+    async def close(self: aiosqlite.Connection) -> None:
+        open_when_closing.append(saver._aio.connection_count)
+        await real_close(self)
+
+    async def step(saver: SqliteSaver, n: int) -> None:
+        await saver.aput(thread_config("t"), make_checkpoint({"n": n}, {"n": 1}), {}, {"n": 1})
+
+    with SqliteSaver.from_path(db) as saver:
+        aiosqlite.Connection.close = close  # type: ignore[method-assign]
+        try:
+            for n in range(3):
+                anyio.run(step, saver, n, backend="asyncio")
+                assert (db.parent / (db.name + "-wal")).exists()
+        finally:
+            aiosqlite.Connection.close = real_close  # type: ignore[method-assign]
+    assert open_when_closing[:2] == [1, 1]  # the new loop's connection was open each time
