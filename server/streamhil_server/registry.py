@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from streamhil.graph.compiled import CompiledStateGraph
+from streamhil.graph.state_graph import StateGraph
 from streamhil.protocol import EdgeInfo, GraphInfo
 
 __all__ = ["GraphEntry", "GraphRegistry", "GraphLoadError", "load_reference"]
@@ -52,16 +53,19 @@ class GraphRegistry:
             self.add(name, graph)
 
     def add(self, name: str, graph: Any, description: str | None = None) -> GraphEntry:
-        """Register ``graph`` (a compiled graph, or a ``(graph, description)`` pair) as ``name``."""
+        """Register ``graph`` (a compiled graph, a StateGraph to compile, or a
+        ``(graph, description)`` pair) as ``name``."""
         if isinstance(graph, tuple) and len(graph) == 2:
             graph, description = graph
         if not isinstance(name, str) or not name or len(name) > 200:
             raise GraphLoadError(f"graph names are strings of 1-200 characters, got {name!r}")
         if name in self._entries:
             raise GraphLoadError(f"two graphs are named {name!r}; give each a unique name")
+        if isinstance(graph, StateGraph):
+            graph = graph.compile()
         if not isinstance(graph, CompiledStateGraph):
             raise GraphLoadError(
-                f"graph {name!r} is a {type(graph).__name__}, not a compiled graph: call .compile() on the StateGraph"
+                f"graph {name!r} is a {type(graph).__name__}, not a graph: give a StateGraph or its .compile() result"
             )
         if description is None:
             description = (getattr(graph, "description", None) or None)

@@ -2,13 +2,13 @@
 
 One ``sqlite3`` connection is used from worker threads (``anyio.to_thread``), one call at a time,
 so the store works on asyncio and trio alike. ``path=None`` keeps everything in an in-memory
-database (same code, nothing survives the process). The store lives beside the checkpointer's
+database (same code, called inline since it never waits on a disk; nothing survives the process). The store lives beside the checkpointer's
 tables in the same file; WAL mode lets both connections work at once.
 
 Tables::
 
     meta(key, value)                      the epoch of the event logs
-    threads(thread_id, graph, owner, status, run_id, interrupts, error, created_at, updated_at)
+    threads(thread_id, graph, owner, status, interrupts, error, created_at, updated_at)
     events(thread_id, seq, run_id, frame) the event frames exactly as sent, per thread by seq
     runs(run_id, thread_id, kind, status, params, created_at)  queued and running runs
     answered(thread_id, interrupt_id)     interrupts answered by an acknowledged resume
@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import anyio
+import anyio.lowlevel
 import orjson
 
 __all__ = ["Store", "ThreadRecord", "RunRecord", "now_iso"]
@@ -154,6 +155,9 @@ class Store:
             with self._lock:
                 return fn(db)
 
+        if self.path is None:  # an in-memory database answers in microseconds: no thread hop
+            await anyio.lowlevel.checkpoint()
+            return run()
         return await anyio.to_thread.run_sync(run, limiter=self._limiter)
 
     @staticmethod
