@@ -287,19 +287,7 @@ class RunManager:
         path = "answers" if cmd.answers is not None else "interrupt_id"
         async with thread.lock:
             if named is not None:
-                already = [i for i in named if i in thread.answered]
-                missing = [i for i in named if i not in thread.answered]
-                if missing:
-                    found = await self.store.answered_among(thread.thread_id, missing)
-                    thread.answered.update(found)
-                    already += found
-                if already:
-                    raise CommandError(
-                        ErrorCode.ALREADY_ANSWERED,
-                        f"interrupt {', '.join(already)} of thread {thread.thread_id} was already answered",
-                        path=path if cmd.answers is None else f"answers.{already[0]}",
-                        details={"interrupt_ids": already},
-                    )
+                await self._check_not_answered(thread, named, path if cmd.answers is None else "answers")
             pending = thread.pending_ids
             if named is not None:
                 unknown = [i for i in named if i not in pending]
@@ -363,11 +351,30 @@ class RunManager:
             ErrorCode.NOTHING_PENDING, f"thread {thread.thread_id} has no pending interrupt to resume{hint}"
         )
 
+    async def _check_not_answered(self, thread: ThreadRuntime, ids: list[str], path: str) -> None:
+        """``already_answered`` if an acknowledged resume answered any of ``ids`` (remembered
+        in the store, so this holds after a restart too)."""
+        already = [i for i in ids if i in thread.answered]
+        missing = [i for i in ids if i not in thread.answered]
+        if missing:
+            found = await self.store.answered_among(thread.thread_id, missing)
+            thread.answered.update(found)
+            already += found
+        if already:
+            raise CommandError(
+                ErrorCode.ALREADY_ANSWERED,
+                f"interrupt {', '.join(already)} of thread {thread.thread_id} was already answered",
+                path=path if path != "answers" else f"answers.{already[0]}",
+                details={"interrupt_ids": already},
+            )
+
     async def _record(self, thread: ThreadRuntime, entry: GraphEntry, request: RunRequest) -> list[str]:
         """Store the request's answers in the checkpointer (durable) and mark them answered.
 
         Must be called with ``thread.lock`` held and no run active on the thread.
         """
+        if request.resume:
+            await self._check_not_answered(thread, list(request.resume), "interrupt_id")
         command = Command(resume=request.resume, update=request.update, goto=request.goto or ())
         try:
             answered = await entry.graph.arecord_command(self._config(thread.thread_id), command)

@@ -95,3 +95,24 @@ def odd_values() -> CompiledStateGraph:
     g.add_edge(START, "make")
     g.add_edge("make", END)
     return g.compile()
+
+
+def two_questions(gate: Gate) -> CompiledStateGraph:
+    """``a`` and ``b`` ask at once; once answered, ``a`` waits for the gate before it returns."""
+
+    async def a(state: S) -> S:
+        answer = interrupt("a?")
+        await gate.wait()
+        return {"a": answer}
+
+    def b(state: S) -> S:
+        return {"b": interrupt("b?")}
+
+    g = StateGraph(S)
+    g.add_node("a", a)
+    g.add_node("b", b)
+    g.add_edge(START, "a")
+    g.add_edge(START, "b")
+    g.add_edge("a", END)
+    g.add_edge("b", END)
+    return g.compile()

@@ -7,7 +7,7 @@ from typing import Any
 from streamhil_server.demo_graphs import demo_graphs
 
 from .conftest import connect
-from .graphs import Gate, counter, failing, gated, odd_values
+from .graphs import Gate, counter, failing, gated, odd_values, two_questions
 from .wire import Wire, check_seqs
 
 
@@ -325,3 +325,27 @@ def test_answer_right_after_the_terminal_event_is_not_busy(make_client: Any) -> 
         assert accepted["queued"] is False
         wire.call(gate.open)
         assert wire.run_end(tid)["event"] == "run_done"
+
+
+def test_queued_resumes_are_checked_when_their_turn_comes(make_client: Any) -> None:
+    gate = Gate()
+    with make_client({"two": two_questions(gate)}) as client, connect(client) as wire:
+        tid = start(wire, "two", {})["thread_id"]
+        wire.run_end(tid)
+        pending = {i["value"]: i["id"] for i in [e for e in wire.thread_events(tid) if e["event"] == "interrupt"][-1]["data"]["interrupts"]}
+        running = wire.request("resume", thread_id=tid, interrupt_id=pending["a?"], value="A")  # "a" now waits
+        # b is still pending while the thread is busy: answers to it can only be queued
+        busy = wire.error("resume", thread_id=tid, interrupt_id=pending["b?"], value="B")
+        assert busy["code"] == "thread_busy"
+        first = wire.request("resume", thread_id=tid, interrupt_id=pending["b?"], value="B1", if_busy="enqueue")
+        second = wire.request("resume", thread_id=tid, interrupt_id=pending["b?"], value="B2", if_busy="enqueue")
+        assert first["queued"] is True and second["queued"] is True
+        wire.call(gate.open)
+        assert wire.run_end(tid, running["run_id"])["event"] == "run_interrupted"
+        assert wire.run_end(tid, first["run_id"])["event"] == "run_done"
+        late = wire.run_end(tid, second["run_id"])
+        assert late["event"] == "run_error" and late["data"]["code"] == "already_answered"
+        starts = [e for e in wire.thread_events(tid) if e["event"] == "run_started" and e["run_id"] == second["run_id"]]
+        assert len(starts) == 1 and starts[0]["seq"] < late["seq"]
+        values = wire.request("get_state", thread_id=tid)["state"]["values"]
+        assert (values["a"], values["b"]) == ("A", "B1")
