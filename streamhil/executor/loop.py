@@ -219,8 +219,13 @@ class Loop:
                     raise ResumeError(
                         "A Command goes to the thread's latest checkpoint; leave checkpoint_id out of the config."
                     )
-                await record_command(self.graph, scope, self._set_view(saved), graph_input)
-                saved = await scope.saver.aget_tuple(scope.address(saved.checkpoint.id))  # type: ignore[union-attr]
+                recorded: list[PendingWrite] = []
+                await record_command(self.graph, scope, self._set_view(saved), graph_input, recorded)
+                # What was just saved, added here instead of read back: one round trip less.
+                saved = CheckpointTuple(
+                    saved.config, saved.checkpoint, saved.metadata, saved.parent_config,
+                    [*saved.pending_writes, *recorded],
+                )
                 resuming = True
         elif graph_input is None:
             if saved is None:
@@ -641,7 +646,9 @@ def _answer_pairs(answers: dict[int, Any]) -> list[list[Any]]:
     return [[k, answers[k]] for k in sorted(answers)]
 
 
-async def record_command(graph: Any, scope: RunScope, view: ThreadView, command: Command) -> list[Interrupt]:
+async def record_command(
+    graph: Any, scope: RunScope, view: ThreadView, command: Command, recorded: list[PendingWrite] | None = None
+) -> list[Interrupt]:
     """Validate a Command against the thread's pending interrupts and save it as command writes.
 
     Returns the interrupts it answers. Raises a ``ResumeError`` subclass and saves nothing when
@@ -721,6 +728,8 @@ async def record_command(graph: Any, scope: RunScope, view: ThreadView, command:
     # Unique and time-ordered: answers recorded at the same time by two clients are both kept.
     task_id = f"{COMMAND_TASK}:{new_checkpoint_id()}"
     await scope.saver.aput_writes(view.saved.config, writes, task_id)
+    if recorded is not None:
+        recorded.extend((task_id, channel, value) for channel, value in writes)
     return answered
 
 
