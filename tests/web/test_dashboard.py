@@ -63,28 +63,35 @@ def test_dashboard_follows_many_threads_on_one_socket(context, demo_server: Demo
     dash = open_dashboard(context, demo_server)
     chat = open_chat(context, demo_server)
     # start threads with the JS client itself, from the chat page (another socket than the dashboard's)
-    count = 30
-    ids = chat.evaluate(
+    count = 100
+    result = chat.evaluate(
         """async (count) => {
             const { Connection } = await import('../lib/connection.js');
-            const url = new URL('../ws', new URL('../lib/connection.js', location.href)).href.replace('http', 'ws');
-            const conn = new Connection(url);
+            const conn = new Connection(new URL('../ws', location.href).href.replace('http', 'ws'));
             await conn.connect();
-            const ids = [];
-            for (let i = 0; i < count; i++) {
-              const r = await conn.startRun({ graph: 'parallel', input: { doc: `doc-${i}` } });
-              ids.push(r.thread_id);
-            }
+            const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('runs did not pause within 30 s')), 30000));
+            const runs = await Promise.race([timeout, Promise.all(Array.from({ length: count }, async (_, i) => {
+              const run = await conn.startRun({ graph: 'parallel', input: { doc: `doc-${i}` } });
+              // iterate from the reply on (the run's events come after it): wait until it pauses
+              for await (const ev of conn.events(run.thread_id, { untilTerminal: true })) {}
+              return run;
+            }))]);
+            const { threads } = await conn.listThreads({ limit: 1000 });
             conn.close();
-            return ids;
+            return { ids: runs.map((r) => r.thread_id), pending: threads.reduce((n, t) => n + t.interrupts.length, 0) };
         }""",
         count,
     )
+    ids = result["ids"]
     assert len(set(ids)) == count
     for thread_id in (ids[0], ids[-1]):
         expect(dash.locator(f'#threads-body tr[data-thread-id="{thread_id}"] .badge')).to_have_text("waiting")
-    # two questions per thread, all in the inbox, on the dashboard's single socket
-    expect(dash.locator(".inbox-item")).to_have_count(count * 2 + _other_pending(dash))
+    # every question is counted; the inbox draws the oldest ones, all on the dashboard's one socket
+    expect(dash.locator("#inbox-count")).to_have_text(str(result["pending"]))
+    assert result["pending"] >= count * 2
+    expect(dash.locator(".inbox-item")).to_have_count(150)
+    expect(dash.locator("#inbox-more")).to_be_visible()
+    assert dash.evaluate("streamhilDashboard.conn.stats.reconnects") == 0
     dash.locator(f'#threads-body tr[data-thread-id="{ids[-1]}"]').click()
     expect(dash.locator('svg.graph g.node.active')).to_have_count(2)  # legal and finance wait
     screenshot(dash, "dashboard")
@@ -93,11 +100,3 @@ def test_dashboard_follows_many_threads_on_one_socket(context, demo_server: Demo
     dash.locator('.chip[data-filter="interrupted"]').click()
     expect(dash.locator('#threads-body tr:not([data-status="interrupted"])')).to_have_count(0)
     expect(dash.locator("#threads-body tr")).not_to_have_count(0)
-
-
-def _other_pending(dash) -> int:  # type: ignore[no-untyped-def]
-    """Interrupts of earlier tests' threads that are still waiting (the server is shared)."""
-    return dash.evaluate(
-        """() => [...document.querySelectorAll('.inbox-item')]
-              .filter(el => !el.querySelector('.thread-tag')?.textContent.startsWith('parallel')).length"""
-    )
