@@ -8,6 +8,7 @@ import anyio
 import pytest
 from streamhil.protocol import InterruptEvent, RunDoneEvent, RunInterruptedEvent
 from streamhil_client import AuthError, ConflictError, NotFoundError, open_client
+from streamhil_server import ServerSettings
 from streamhil_server.demo_graphs import demo_graphs
 
 from .conftest import TIMEOUT, fast_backoff, serve
@@ -194,6 +195,22 @@ async def test_reconnect_mid_run_replays_without_gap_or_duplicate() -> None:
                     assert events[-1].event == "run_interrupted"
                     stats = client.statistics()
                     assert stats.reconnects >= 1 and stats.gaps == 0 and stats.resyncs == 0
+
+
+async def test_refused_origin_gets_403_before_the_upgrade() -> None:
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus
+
+    settings = ServerSettings(allowed_origins=("https://app.example",))
+    async with serve(demo_graphs(), settings=settings) as (url, app):
+        with anyio.fail_after(TIMEOUT):
+            with pytest.raises(InvalidStatus) as refused:
+                async with connect(url, origin="https://evil.example"):  # type: ignore[arg-type]
+                    pass
+            assert refused.value.response.status_code == 403
+            async with open_client(url, token="alice-token", origin="https://app.example") as client:
+                assert client.identity == "alice"
+            assert app.state.runtime.statistics().runs.runs_started == 0
 
 
 async def test_auth_and_ownership_rejections() -> None:
