@@ -29,6 +29,7 @@ from .store import Store
 __all__ = ["EventHub", "Subscription", "CursorError", "HubStatistics"]
 
 Sink = Callable[[str], None]
+_TERMINAL = frozenset({"run_interrupted", "run_done", "run_error", "run_cancelled"})
 
 
 class CursorError(Exception):
@@ -141,7 +142,7 @@ class EventHub:
     """The event logs of every thread; run :meth:`run` in a task group before publishing."""
 
     def __init__(
-        self, store: Store, *, ring_size: int = 1024, max_events_per_thread: int = 100_000, deliver_chunk: int = 256
+        self, store: Store, *, ring_size: int = 256, max_events_per_thread: int = 100_000, deliver_chunk: int = 256
     ) -> None:
         if ring_size < 1 or max_events_per_thread < 1 or deliver_chunk < 1:
             raise ValueError("ring_size, max_events_per_thread and deliver_chunk must be at least 1")
@@ -150,7 +151,7 @@ class EventHub:
         self.ring_size = ring_size
         self.max_events_per_thread = max_events_per_thread
         self._logs: dict[str, _ThreadLog] = {}
-        self._pending: list[tuple[_ThreadLog, int, str | None, str]] = []
+        self._pending: list[tuple[_ThreadLog, int, str | None, str, bool]] = []
         self._wake = anyio.Event()
         self._published = 0
         self._written = 0
@@ -192,7 +193,8 @@ class EventHub:
         log = self._log(thread_id)
         log.assigned += 1
         seq = log.assigned
-        self._pending.append((log, seq, run_id, dumps_event(event, thread_id, run_id, seq, ns, data)))
+        frame = dumps_event(event, thread_id, run_id, seq, ns, data)
+        self._pending.append((log, seq, run_id, frame, event in _TERMINAL))
         self._published += 1
         self._wake.set()
         return seq
@@ -217,10 +219,10 @@ class EventHub:
         finally:
             self._running = False
 
-    async def _write(self, batch: list[tuple[_ThreadLog, int, str | None, str]]) -> None:
-        await self.store.append_events([(log.thread_id, seq, run_id, frame) for log, seq, run_id, frame in batch])
+    async def _write(self, batch: list[tuple[_ThreadLog, int, str | None, str, bool]]) -> None:
+        await self.store.append_events([(log.thread_id, seq, run_id, frame) for log, seq, run_id, frame, _ in batch])
         trims: list[_ThreadLog] = []
-        for n, (log, seq, _, frame) in enumerate(batch):
+        for n, (log, seq, _, frame, terminal) in enumerate(batch):
             if n and n % self.deliver_chunk == 0:
                 await anyio.lowlevel.checkpoint()  # let the connections' writers drain their queues
             log.delivered = seq
@@ -229,6 +231,8 @@ class EventHub:
                 log.ring.popleft()
             for watcher in list(log.watchers):
                 watcher.push(seq, frame)
+            if terminal and not log.watchers:
+                log.ring.clear()  # nobody watches a thread at rest: later replays come from SQLite
             if seq - log.first_seq + 1 > self.max_events_per_thread * 1.1:
                 trims.append(log)
         self._count(len(batch))

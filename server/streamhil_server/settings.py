@@ -23,7 +23,7 @@ class ServerSettings:
     heartbeat_interval_ms: int = DEFAULT_HEARTBEAT_INTERVAL_MS
     hello_timeout: float = 10.0
     close_timeout: float = 2.0
-    ring_size: int = 1024
+    ring_size: int = 256
     max_events_per_thread: int = 100_000
     allowed_origins: tuple[str, ...] = ()
 

@@ -102,3 +102,18 @@ async def test_publish_before_the_writer_runs_is_an_error() -> None:
         hub = EventHub(store)
         with pytest.raises(RuntimeError, match="start EventHub.run"):
             hub.publish("t", "custom", None, {})
+
+
+async def test_a_thread_at_rest_is_replayed_from_sqlite() -> None:
+    async with Store() as store, anyio.create_task_group() as tg:
+        hub = EventHub(store, ring_size=100)
+        await tg.start(hub.run)
+        hub.publish("t", "run_started", "r", {"graph": "g", "kind": "start", "checkpoint_id": None})
+        hub.publish("t", "run_done", "r", {"checkpoint_id": None})
+        await hub.wait_written()
+        assert not hub._logs["t"].ring  # nobody watched it: its ring was dropped
+        got: list[str] = []
+        sub, replayed = await hub.subscribe("t", got.append, 0)
+        await sub.go_live(_noop, max_buffer=10, overflow=lambda: None)
+        assert replayed == 2 and [orjson.loads(f)["event"] for f in got] == ["run_started", "run_done"]
+        tg.cancel_scope.cancel()
