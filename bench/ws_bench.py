@@ -212,7 +212,7 @@ async def _main(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, nargs="+", default=[100, 1000])
-    parser.add_argument("--rounds", type=int, default=5, help="answers per session")
+    parser.add_argument("--rounds", type=int, default=3, help="answers per session")
     parser.add_argument("--connections", type=int, default=50, help="SDK connections the sessions share")
     parser.add_argument("--echo-server", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
