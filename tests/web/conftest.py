@@ -117,7 +117,7 @@ def context(chromium: object) -> Iterator[object]:
     """A fresh browser context (own sessionStorage); page errors fail the test."""
     from playwright.sync_api import expect
 
-    expect.set_options(timeout=15_000)
+    expect.set_options(timeout=20_000)
     ctx = chromium.new_context(viewport={"width": 1280, "height": 860})  # type: ignore[attr-defined]
     errors: list[str] = []
     ctx.on("weberror", lambda e: errors.append(str(e.error)))

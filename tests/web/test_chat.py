@@ -156,6 +156,10 @@ def test_interrupt_text_is_shown_as_text_never_as_html(context, demo_server: Dem
     card = pending_cards(page)
     expect(card).to_have_count(1)
     expect(card.locator(".details dd")).to_have_text(attack + " hold hands.", use_inner_text=True)
+    card.locator("details.raw summary").click()
+    card.locator("textarea.json-input").fill("false")  # reject: the run ends without posting
+    card.get_by_role("button", name="Send JSON").click()
+    expect(page.locator(".divider.done")).to_be_visible()
     # the same value in the validation loop's question, shown in a card heading
     start(page, "validation", "{}")
     send(page, attack)
@@ -163,6 +167,8 @@ def test_interrupt_text_is_shown_as_text_never_as_html(context, demo_server: Dem
     expect(question).to_contain_text(attack)
     assert page.locator("main img, main b").count() == 0
     assert page.evaluate("window.__pwned") is None
+    send(page, "42")
+    expect(page.locator(".step[data-node=get_age]")).to_contain_text("42")
 
 
 def test_reload_and_server_restart_recover_and_the_conversation_finishes(context, tmp_path: Path) -> None:
@@ -272,3 +278,5 @@ def test_time_travel_forks_from_an_earlier_checkpoint_with_edited_state(context,
     expect(card).to_contain_text("Edited by a human.")
     send(page, "yes")
     expect(pending_cards(page).locator(".question")).to_have_text("Which channel?")
+    send(page, "blog")
+    expect(pending_cards(page)).to_have_count(0)
