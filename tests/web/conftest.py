@@ -137,5 +137,15 @@ def screenshot(page: object, name: str) -> Path:
     return path
 
 
+DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+
+
+def publish_screenshot(path: Path, name: str) -> None:
+    """Copy a screenshot into docs/img/ when STREAMHIL_UPDATE_DOCS_IMG=1 (keeps the tree clean otherwise)."""
+    if os.environ.get("STREAMHIL_UPDATE_DOCS_IMG") == "1":
+        DOCS_IMG.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, DOCS_IMG / name)
+
+
 def node_available() -> str | None:
     return shutil.which("node")

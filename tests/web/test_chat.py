@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
-from .conftest import DemoServer, screenshot
+from .conftest import DemoServer, publish_screenshot, screenshot
 
 pytestmark = pytest.mark.browser
 expect = pytest.importorskip("playwright.sync_api").expect
-
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
-
 
 def open_chat(context, server: DemoServer):  # type: ignore[no-untyped-def]
     page = context.new_page()
@@ -87,8 +83,7 @@ def test_tool_call_review_accept_and_edit(context, demo_server: DemoServer) -> N
     for name in ("Accept", "Edit", "Respond"):
         expect(cards.first.get_by_role("button", name=name, exact=True)).to_be_visible()
     screenshot(page, "chat-tool-review")
-    if DOCS_IMG.is_dir():
-        shutil.copy(screenshot(page, "chat"), DOCS_IMG / "chat.png")
+    publish_screenshot(screenshot(page, "chat"), "chat.png")
 
     cards.first.get_by_role("button", name="Accept", exact=True).click()
     expect(page.locator(".card.interrupt.answered")).to_have_count(1)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
 
 import pytest
 
-from .conftest import DemoServer, screenshot
-from .test_chat import DOCS_IMG, open_chat, pending_cards, send, start
+from .conftest import DemoServer, publish_screenshot, screenshot
+from .test_chat import open_chat, pending_cards, send, start
 
 pytestmark = pytest.mark.browser
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -95,8 +93,7 @@ def test_dashboard_follows_many_threads_on_one_socket(context, demo_server: Demo
     dash.locator(f'#threads-body tr[data-thread-id="{ids[-1]}"]').click()
     expect(dash.locator('svg.graph g.node.active')).to_have_count(2)  # legal and finance wait
     screenshot(dash, "dashboard")
-    if DOCS_IMG.is_dir():
-        shutil.copy(screenshot(dash, "dashboard"), DOCS_IMG / "dashboard.png")
+    publish_screenshot(screenshot(dash, "dashboard"), "dashboard.png")
     dash.locator('.chip[data-filter="interrupted"]').click()
     expect(dash.locator('#threads-body tr:not([data-status="interrupted"])')).to_have_count(0)
     expect(dash.locator("#threads-body tr")).not_to_have_count(0)
