@@ -26,13 +26,7 @@ def interrupt_wire(interrupt: Any) -> dict[str, Any]:
     with ``node:task_id``); the wire's ``ns`` is the namespace of the graph the node belongs
     to, so that last segment is dropped (``[]`` for a node of the root graph).
     """
-    wire = InterruptInfo.from_interrupt(interrupt).to_wire()
-    ns = list(wire["ns"])
-    node = wire.get("node")
-    if ns and node is not None and ns[-1].split(":", 1)[0] == node:
-        ns.pop()
-    wire["ns"] = ns
-    return wire
+    return InterruptInfo.from_interrupt(interrupt).to_wire()
 
 
 def stream_payload(mode: str, payload: Any) -> Any:

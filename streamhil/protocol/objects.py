@@ -73,13 +73,19 @@ class InterruptInfo:
 
     @classmethod
     def from_interrupt(cls, interrupt: Any) -> InterruptInfo:
-        """From a :class:`streamhil.types.Interrupt` (or anything with its attributes)."""
+        """From a :class:`streamhil.types.Interrupt` (or anything with its attributes).
+
+        The core's ``Interrupt.ns`` is the namespace of the asking *task* (it ends with its own
+        ``node:task_id`` segment); the wire's ``ns`` is the namespace of the graph that node
+        belongs to, so that last segment is dropped (``[]`` at the root).
+        """
+        ns = split_ns(getattr(interrupt, "ns", None))
         return cls(
             id=str(interrupt.id),
             value=interrupt.value,
             node=getattr(interrupt, "node", None),
             task_id=getattr(interrupt, "task_id", None),
-            ns=split_ns(getattr(interrupt, "ns", None)),
+            ns=ns[:-1],
         )
 
 

@@ -127,4 +127,10 @@ def test_interrupt_info_from_a_runtime_interrupt() -> None:
         ns = "child:1|ask:2"
 
     info = InterruptInfo.from_interrupt(Interrupt())
-    assert info.ns == ("child:1", "ask:2") and info.node == "ask"
+    # The runtime's ns names the asking task; the wire's names the graph it belongs to.
+    assert info.ns == ("child:1",) and info.node == "ask"
+
+    class RootInterrupt(Interrupt):
+        ns = "ask:2"
+
+    assert InterruptInfo.from_interrupt(RootInterrupt()).ns == ()
