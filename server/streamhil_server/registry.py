@@ -41,6 +41,7 @@ class GraphEntry:
             description=self.description,
             nodes=tuple(n["id"] for n in structure["nodes"]),
             edges=tuple(EdgeInfo(source=e["source"], target=e["target"], conditional=e["conditional"]) for e in structure["edges"]),
+            input_keys=tuple(self.graph.input_keys),
         )
 
 

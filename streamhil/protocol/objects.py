@@ -275,6 +275,7 @@ class GraphInfo:
     nodes: tuple[str, ...] = ()
     edges: tuple[EdgeInfo, ...] = ()
     description: str | None = None
+    input_keys: tuple[str, ...] = ()
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -282,6 +283,7 @@ class GraphInfo:
             "description": self.description,
             "nodes": list(self.nodes),
             "edges": [e.to_wire() for e in self.edges],
+            "input_keys": list(self.input_keys),
         }
 
     @classmethod
@@ -297,4 +299,5 @@ class GraphInfo:
             description=fields.text("description", min_len=0),
             nodes=fields.texts("nodes", unique=False) or (),
             edges=tuple(edges),
+            input_keys=fields.texts("input_keys", unique=False) or (),
         )
