@@ -723,6 +723,11 @@ async def record_command(
             if name not in graph.nodes:
                 raise InvalidUpdateError(f"Command(goto={name!r}) names an unknown node.")
         writes.append((GOTO, targets))
+    if not writes:
+        raise EmptyInputError(
+            "Received an empty Command: give resume=..., update=... or goto=... "
+            "(None cannot be a resume value; answer None by id: Command(resume={interrupt_id: None}))."
+        )
     if scope.saver is None:
         raise CheckpointError("Cannot record a Command without a checkpointer.")
     # Unique and time-ordered: answers recorded at the same time by two clients are both kept.
