@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import queue
 import threading
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -14,7 +13,7 @@ import anyio
 
 from ..checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 from ..constants import END, INTERRUPT, START
-from ..errors import ConfigError, InvalidUpdateError
+from ..errors import ConfigError
 from ..executor.context import TaskContext, current_task
 from ..executor.loop import RunOutcome, execute, load_view, record_command
 from ..executor.scope import PRIVATE_LOOP, RunScope

@@ -8,7 +8,7 @@ from ..checkpoint.base import Checkpoint, CheckpointTuple, new_checkpoint_id
 from ..constants import END, JOINS, LAST_NODES, START, TASKS
 from ..errors import InvalidUpdateError
 from ..executor.apply import apply_writes
-from ..executor.loop import ROUTES, load_view, now_iso, state_values
+from ..executor.loop import load_view, now_iso
 from ..executor.plan import plan_next, start_spec
 from ..executor.runner import routes_for, writes_from_return
 from ..executor.scope import RunScope
@@ -52,14 +52,14 @@ async def build_snapshot(
             else:
                 state = child_config
         tasks.append(PregelTask(t.task.id, t.task.name, t.task.path, t.error, interrupts, state, result))
+    # Both views list every task of the step (finished ones with their result); they differ in
+    # what still waits: the live view names only unfinished tasks and unanswered interrupts.
     if live:
         next_names = tuple(t.task.name for t in view.tasks if not t.finished)
         interrupts = tuple(view.pending_interrupts)
-        task_tuple = tuple(task for task, t in zip(tasks, view.tasks) if not t.finished or True)
     else:
         next_names = tuple(t.task.name for t in view.tasks)
         interrupts = tuple(i for t in view.tasks for i in t.interrupts)
-        task_tuple = tuple(tasks)
     output = {k: values[k] for k in graph.output_keys if k in values}
     return StateSnapshot(
         values=output,
@@ -68,7 +68,7 @@ async def build_snapshot(
         metadata=saved.metadata,
         created_at=saved.checkpoint.ts,
         parent_config=saved.parent_config,
-        tasks=task_tuple,
+        tasks=tuple(tasks),
         interrupts=interrupts,
     )
 

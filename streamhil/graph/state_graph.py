@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from ..constants import END, RESERVED_CHARACTERS, RESERVED_NAMES, START
-from ..errors import DuplicateNodeError, GraphBuildError, ReservedNameError, UnknownNodeError
+from ..errors import DuplicateNodeError, GraphBuildError, ReservedNameError
 from ..types import Command, RetryPolicy
 from .schema import StateSchema, read_schema
 
@@ -71,8 +71,7 @@ def _return_literal(fn: Callable[..., Any]) -> list[str] | None:
 def _is_async_callable(fn: Any) -> bool:
     if inspect.iscoroutinefunction(fn):
         return True
-    call = getattr(fn, "__call__", None)
-    return inspect.iscoroutinefunction(call)
+    return callable(fn) and inspect.iscoroutinefunction(type(fn).__call__)
 
 
 def _takes_config(fn: Any) -> bool:
