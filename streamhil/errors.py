@@ -33,7 +33,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .types import Command, Interrupt
@@ -179,7 +179,3 @@ class ParentCommand(GraphBubbleUp):
         super().__init__(command)
         self.command = command
 
-
-def error_message(text: str, fix: str | None = None, **_: Any) -> str:
-    """Join a rule and its fix into one message."""
-    return text if fix is None else f"{text} {fix}"

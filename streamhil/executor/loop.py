@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 
@@ -25,9 +25,6 @@ from .persist import CheckpointWriter
 from .plan import Task, path_sort_key, plan_next, prepare_tasks, start_spec
 from .runner import TaskResult, group_writes, run_start, run_task
 from .scope import RunScope
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["RunOutcome", "execute", "ThreadView", "load_view", "ROUTES", "UPDATE", "GOTO", "RESUME_MAP"]
 
@@ -73,7 +70,6 @@ class ThreadView:
     tasks: list[TaskState]
     command_writes: list[tuple[str, list[tuple[str, Any]]]]
     resume_map: dict[str, Any]
-    answer_sources: dict[str, str]
     gotos: list[str | Send]
 
     @property
@@ -109,7 +105,6 @@ def load_view(graph: Any, saved: CheckpointTuple, checkpoint_ns: str) -> ThreadV
     values = state_values(checkpoint.channel_values, graph)
     command_writes: list[tuple[str, list[tuple[str, Any]]]] = []
     resume_map: dict[str, Any] = {}
-    answer_sources: dict[str, str] = {}
     gotos: list[str | Send] = []
     updates: list[tuple[str, Any]] = []
     for task_id, writes in by_task.items():
@@ -119,8 +114,6 @@ def load_view(graph: Any, saved: CheckpointTuple, checkpoint_ns: str) -> ThreadV
         for channel, value in writes:
             if channel == RESUME_MAP:
                 resume_map.update(value)
-                for iid in value:
-                    answer_sources[iid] = task_id
             elif channel == UPDATE:
                 updates.extend(value)
             elif channel == GOTO:
@@ -145,7 +138,7 @@ def load_view(graph: Any, saved: CheckpointTuple, checkpoint_ns: str) -> ThreadV
             elif ch == ERROR:
                 error = value
         states.append(TaskState(task, writes, finished, interrupts, answers, error))
-    return ThreadView(saved, step, values, states, command_writes, resume_map, answer_sources, gotos)
+    return ThreadView(saved, step, values, states, command_writes, resume_map, gotos)
 
 
 def fresh_view(graph: Any, saved: CheckpointTuple, checkpoint_ns: str, values: dict[str, Any]) -> ThreadView:
@@ -155,7 +148,7 @@ def fresh_view(graph: Any, saved: CheckpointTuple, checkpoint_ns: str, values: d
     tasks = prepare_tasks(checkpoint.channel_values.get(TASKS) or [], checkpoint.id, checkpoint_ns, step)
     states = [TaskState(task, [], False, [], {}, None) for task in tasks]
     state_only = {k: v for k, v in values.items() if k in graph.channels}
-    return ThreadView(saved, step, state_only, states, [], {}, {}, [])
+    return ThreadView(saved, step, state_only, states, [], {}, [])
 
 
 def is_resume_map(value: Any) -> bool:
@@ -237,12 +230,12 @@ class Loop:
         if saved is not None and replay and resuming:
             saved = await self._fork_for_replay(saved)
             if saved is None:
-                return RunOutcome(self._output(self._values_only()))
+                assert self.view is not None
+                return RunOutcome(self._output(self.view.values))
         if resuming:
             assert saved is not None
             view = self._set_view(saved)
             scope.resume_map.update(view.resume_map)
-            scope.answer_sources.update(view.answer_sources)
             if scope.wants("values"):
                 scope.emit(scope.ns_tuple, "values", self._output(view.live_values(self.graph)))
             if scope.wants("checkpoints") or scope.wants("debug"):
@@ -265,10 +258,6 @@ class Loop:
         self.scope.checkpoint_id = saved.checkpoint.id
         self.saved_task_ids = {t.task.id for t in self.view.tasks if t.finished}
         return self.view
-
-    def _values_only(self) -> dict[str, Any]:
-        assert self.view is not None
-        return self.view.values
 
     async def _fork_for_replay(self, saved: CheckpointTuple) -> CheckpointTuple | None:
         """Replay from an old checkpoint: copy it as a new branch (new task ids: interrupts re-fire)."""

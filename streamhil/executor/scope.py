@@ -41,7 +41,6 @@ class RunScope:
     subgraphs: bool = False
     sink: Sink = _drop
     resume_map: dict[str, Any] = field(default_factory=dict)
-    answer_sources: dict[str, str] = field(default_factory=dict)  # interrupt id -> command task id
     dropped_answers: set[str] = field(default_factory=set)  # ids consumed by tasks that then failed
     config: dict[str, Any] = field(default_factory=dict)
     recursion_limit: int = 25

@@ -194,7 +194,6 @@ class CompiledStateGraph:
             subgraphs=outer.subgraphs,
             sink=outer.sink,
             resume_map=outer.resume_map,
-            answer_sources=outer.answer_sources,
             dropped_answers=outer.dropped_answers,
             config=outer.config,
             recursion_limit=outer.recursion_limit,
