@@ -5,6 +5,10 @@ Graphs are scripts: a list of steps, each ``("update", {node: data})`` or
 at once inside the command handler, so every event is published before the next frame is read.
 Test hooks: :meth:`drop_all` (abort TCP, no close frame), :meth:`close_all` (a close code),
 :meth:`new_epoch`, :meth:`trim`, and faults (``replay_overlap``, ``skip_next_seq``).
+Backpressure hooks: ``hold`` keeps commands unanswered until :meth:`release` (counting the most
+ever unanswered on one connection, and closing with 4008 like the real server when the frames it
+owes exceed ``max_send_queue``); ``slow_consumer_on_subscribe`` closes that many connections with
+4008 as soon as they subscribe.
 """
 
 from __future__ import annotations
@@ -77,6 +81,9 @@ class FakeConn:
     identity: str | None = None
     subscriptions: set[str] = field(default_factory=set)
     lock: anyio.Lock = field(default_factory=anyio.Lock)
+    commands: list[tuple[str, str | None]] = field(default_factory=list)  # (type, thread_id) received
+    held: list[Any] = field(default_factory=list)  # commands received and not answered yet
+    owed: int = 0  # frames the held commands will produce (replies + replayed events)
 
     async def flush(self) -> None:
         async with self.lock:
@@ -117,6 +124,42 @@ class FakeServer:
         self.ignore_pings = False
         self.drop_on: str | None = None
         self._hello_seen = anyio.Event()
+        self.max_send_queue = 1000
+        self.hold = False
+        self.max_unanswered = 0
+        self.overflows = 0
+        self.slow_consumer_on_subscribe = 0
+        self.sessions: list[FakeConn] = []  # every welcomed connection, in order
+        self._held_changed = anyio.Event()
+
+    async def wait_held(self, count: int) -> None:
+        """Wait until some connection holds ``count`` unanswered commands."""
+        while not any(len(conn.held) >= count for conn in self.conns):
+            await self._held_changed.wait()
+            self._held_changed = anyio.Event()
+
+    async def wait_overflow(self) -> None:
+        """Wait until a connection was closed for overflowing its send queue."""
+        while not self.overflows:
+            await self._held_changed.wait()
+            self._held_changed = anyio.Event()
+
+    async def release(self) -> int:
+        """Answer every held command, in order; returns how many."""
+        answered = 0
+        for conn in list(self.conns):
+            held, conn.held, conn.owed = conn.held, [], 0
+            for message in held:
+                await getattr(self, f"on_{message.type.value}")(conn, message)
+                answered += 1
+            await conn.flush()
+        return answered
+
+    async def seed(self, thread_id: str, owner: str = "alice") -> FakeThread:
+        """A ``publish`` thread paused at its first interrupt (4 events), made without a client."""
+        thread = self.threads[thread_id] = FakeThread(thread_id, "publish", owner)
+        await self.advance(thread, f"r-{thread_id}", "start", {})
+        return thread
 
     async def wait_hellos(self, count: int) -> None:
         """Wait until ``count`` hellos have arrived in total."""
@@ -188,17 +231,42 @@ class FakeServer:
                 session_id=f"s-{self.hellos}",
                 epoch=self.epoch,
                 identity=identity,
-                limits=Limits(heartbeat_interval_ms=self.heartbeat_ms),
+                limits=Limits(heartbeat_interval_ms=self.heartbeat_ms, max_send_queue=self.max_send_queue),
             )
             self.conns.add(conn)
+            self.sessions.append(conn)
             self.connected.set()
             return
+        conn.commands.append((message.type.value, getattr(message, "thread_id", None)))
         if message.type.value == self.drop_on:  # lose the connection instead of answering
             self.drop_on = None
             self.drop_all()
             return
+        if isinstance(message, Subscribe) and self.slow_consumer_on_subscribe:
+            self.slow_consumer_on_subscribe -= 1
+            self.overflows += 1
+            conn.session.fail(CloseCode.SLOW_CONSUMER, "send queue overflow")
+            self._held_changed.set()
+            return
+        if self.hold:
+            self.hold_command(conn, message)
+            return
         handler = getattr(self, f"on_{message.type.value}")
         await handler(conn, message)
+
+    def hold_command(self, conn: FakeConn, message: Any) -> None:
+        """Keep ``message`` unanswered; past ``max_send_queue`` owed frames, close with 4008."""
+        conn.held.append(message)
+        self.max_unanswered = max(self.max_unanswered, len(conn.held))
+        conn.owed += 1
+        thread = self.threads.get(getattr(message, "thread_id", None) or "")
+        if isinstance(message, Subscribe) and message.after is not None and thread is not None:
+            conn.owed += max(0, thread.seq - message.after)
+        if conn.owed > self.max_send_queue:
+            self.overflows += 1
+            conn.held.clear()
+            conn.session.fail(CloseCode.SLOW_CONSUMER, "send queue overflow")
+        self._held_changed.set()
 
     def thread_for(self, conn: FakeConn, id: str, thread_id: str) -> FakeThread | None:
         thread = self.threads.get(thread_id)

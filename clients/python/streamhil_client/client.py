@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-from anyio.abc import ObjectReceiveStream, ObjectSendStream, TaskGroup
+from anyio.abc import ObjectReceiveStream, ObjectSendStream
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from streamhil.protocol import (
@@ -62,6 +62,7 @@ from .errors import (
 )
 from .events import ResyncEvent
 from .handles import Failure, Run, ThreadWatch
+from .window import WindowClosed
 
 __all__ = ["Client", "ClientStatistics", "open_client"]
 
@@ -73,6 +74,10 @@ class ClientStatistics:
     connected: bool
     epoch: str | None
     reconnects: int
+    in_flight: int
+    """Commands sent on the current connection and not answered yet."""
+    queued: int
+    """Commands waiting for room in the in-flight window."""
     events_delivered: int
     duplicates_dropped: int
     gaps: int
@@ -84,6 +89,8 @@ class ClientStatistics:
 class _Waiter:
     command: Command
     on_reply: Callable[[Connection, Any], Any] | None = None
+    holds_room: bool = False
+    """Whether this command took room in the connection's in-flight window."""
     done: anyio.Event = field(default_factory=anyio.Event)
     value: Any = None
     error: BaseException | None = None
@@ -129,8 +136,12 @@ class Client:
         open_timeout: float = 10.0,
         heartbeat: bool = True,
         connect_kwargs: Mapping[str, Any] | None = None,
+        max_in_flight: int | None = None,
     ) -> None:
+        if max_in_flight is not None and (not isinstance(max_in_flight, int) or max_in_flight < 1):
+            raise ValueError(f"max_in_flight must be a positive int or None, got {max_in_flight!r}")
         self.url = url
+        self._max_in_flight = max_in_flight
         self._token = token
         self._headers = headers
         self._client_info = client_info or {"name": "streamhil-python"}
@@ -167,6 +178,8 @@ class Client:
             connected=self._conn is not None,
             epoch=self.epoch,
             reconnects=self._reconnects,
+            in_flight=0 if self._conn is None else self._conn.window.in_flight,
+            queued=0 if self._conn is None else self._conn.window.queued,
             events_delivered=self._delivered,
             duplicates_dropped=self._duplicates,
             gaps=self._gaps,
@@ -373,24 +386,49 @@ class Client:
                 await conn.closed.wait()
 
     async def _request_on(
-        self, conn: Connection, command: Command, on_reply: Callable[[Connection, Any], Any] | None = None
+        self,
+        conn: Connection,
+        command: Command,
+        on_reply: Callable[[Connection, Any], Any] | None = None,
+        *,
+        bypass: bool = False,
     ) -> Any:
-        waiter = _Waiter(command, on_reply)
-        async with self._send_lock:
-            if conn.session.state is not SessionState.OPEN or conn.broken:
-                raise _NotSent(f"the connection closed before {command.type.value} was sent")
-            id = conn.session.send(command)
-            conn.waiters[id] = waiter
+        waiter = await self._send_on(conn, command, on_reply, bypass=bypass)
+        return await _answer(waiter)
+
+    async def _send_on(
+        self,
+        conn: Connection,
+        command: Command,
+        on_reply: Callable[[Connection, Any], Any] | None = None,
+        *,
+        priority: bool = False,
+        bypass: bool = False,
+    ) -> _Waiter:
+        """Wait for room in the window (unless ``bypass``), send ``command``, return its waiter."""
+        waiter = _Waiter(command, on_reply, holds_room=not bypass)
+        if not bypass:
             try:
-                for text in conn.session.data_to_send():
-                    await conn.ws.send(text)
-                conn.last_sent = anyio.current_time()
-            except ConnectionClosed:
-                pass  # the reader fails the waiter when it sees the close
-        await waiter.done.wait()
-        if waiter.error is not None:
-            raise waiter.error
-        return waiter.value
+                await conn.window.acquire(priority=priority)
+            except WindowClosed:
+                raise _NotSent(f"the connection closed before {command.type.value} was sent") from None
+        try:
+            async with self._send_lock:
+                if conn.session.state is not SessionState.OPEN or conn.broken or conn.closed.is_set():
+                    raise _NotSent(f"the connection closed before {command.type.value} was sent")
+                id = conn.session.send(command)
+                conn.waiters[id] = waiter
+                try:
+                    for text in conn.session.data_to_send():
+                        await conn.ws.send(text)
+                    conn.last_sent = anyio.current_time()
+                except ConnectionClosed:
+                    pass  # the reader fails the waiter when it sees the close
+        except BaseException:
+            if waiter.holds_room and not conn.closed.is_set() and waiter not in conn.waiters.values():
+                conn.window.release()  # not sent: give the room back
+            raise
+        return waiter
 
     # --- reply handlers (run in the reader, before any later frame is handled) ----------
 
@@ -492,7 +530,7 @@ class Client:
 
     def _dispatch(self, conn: Connection, message: Any) -> None:
         if isinstance(message, Reply):
-            waiter = conn.waiters.pop(message.id, None)
+            waiter = self._answered(conn, message.id)
             if waiter is None:
                 return
             try:
@@ -505,11 +543,19 @@ class Client:
             if message.id is None:
                 conn.last_error = message  # the server says why it is about to close
                 return
-            waiter = conn.waiters.pop(message.id, None)
+            waiter = self._answered(conn, message.id)
             if waiter is not None:
                 waiter.reject(error_from_reply(message))
         elif isinstance(message, BaseEvent):
             self._on_event(conn, message)
+
+    @staticmethod
+    def _answered(conn: Connection, id: str) -> _Waiter | None:
+        """Take the waiter of an answered command off the connection; free its room."""
+        waiter: _Waiter | None = conn.waiters.pop(id, None)
+        if waiter is not None and waiter.holds_room:
+            conn.window.release()
+        return waiter
 
     def _on_event(self, conn: Connection, event: BaseEvent) -> None:
         thread = self._threads.get(event.thread_id)
@@ -550,22 +596,34 @@ class Client:
             return
 
     async def _resubscribe(self, conn: Connection) -> None:
-        for thread_id, thread in list(self._threads.items()):
-            if not thread.subscribed:
-                continue
-            command = Subscribe(thread_id=thread_id, after=thread.cursor.seq, epoch=thread.cursor.epoch)
+        """Re-subscribe every followed thread, pipelined through the window ahead of anything
+        the caller queued; then open the window to the caller's commands."""
+        sent: list[tuple[_Thread, _Waiter]] = []
+        try:
+            for thread_id, thread in list(self._threads.items()):
+                if not thread.subscribed:
+                    continue
+                command = Subscribe(thread_id=thread_id, after=thread.cursor.seq, epoch=thread.cursor.epoch)
 
-            def apply(c: Connection, result: SubscribeResult, thread: _Thread = thread) -> SubscribeResult:
-                self._apply_subscribe_result(thread, result, fresh=False)
-                return result
+                def apply(c: Connection, result: SubscribeResult, thread: _Thread = thread) -> SubscribeResult:
+                    self._apply_subscribe_result(thread, result, fresh=False)
+                    return result
 
+                try:
+                    sent.append((thread, await self._send_on(conn, command, apply, priority=True)))
+                except ConnectionLostError:
+                    return
+        finally:
+            conn.window.open()
+        for thread, waiter in sent:
             try:
-                await self._request_on(conn, command, apply)
+                await _answer(waiter)
             except ConnectionLostError:
                 return
             except StreamhilClientError as exc:
                 thread.subscribed = False
                 self._deliver(thread, Failure(exc))
+        conn.healthy = True
 
     async def _keep_alive(self, conn: Connection) -> None:
         interval = conn.welcome.limits.heartbeat_interval_ms / 1000
@@ -574,8 +632,8 @@ class Client:
             if anyio.current_time() - conn.last_sent < interval:
                 continue
             with anyio.move_on_after(interval) as scope:
-                try:
-                    await self._request_on(conn, Ping(payload="heartbeat"))
+                try:  # past the window: a full window must not look like a dead server
+                    await self._request_on(conn, Ping(payload="heartbeat"), bypass=True)
                 except StreamhilClientError:
                     return
             if scope.cancelled_caught:
@@ -604,12 +662,19 @@ class Client:
             waiter.reject(error)
         conn.waiters.clear()
         conn.closed.set()
+        conn.window.close()  # commands waiting for room were not sent: they go on the next connection
         if conn.broken:
             return None  # the client dropped it on purpose: reconnect
         return conn.ws.close_code
 
     async def _maintain(self, conn: Connection) -> None:
-        """Serve connections until closed: read, and after a recoverable drop reconnect."""
+        """Serve connections until closed: read, and after a recoverable drop reconnect.
+
+        One backoff series runs across consecutive drops and starts over only after a connection
+        got every re-subscribe answered, so a server that closes each new connection (e.g. 4008
+        while replaying) sees growing delays, not a reconnect storm.
+        """
+        delays: Iterator[float] | None = None
         while True:
             await self._serve(conn)
             code = self._drop(conn)
@@ -623,14 +688,17 @@ class Client:
                     )
                 )
                 return
-            next_conn = await self._reconnect()
+            if delays is None or conn.healthy:
+                delays = self._backoff()
+            next_conn = await self._reconnect(delays)
             if next_conn is None:
                 return
             conn = next_conn
 
-    async def _reconnect(self) -> Connection | None:
+    async def _reconnect(self, delays: Iterator[float]) -> Connection | None:
+        """Wait the next delay of ``delays`` before each attempt; give up when they run out."""
         last: BaseException | None = None
-        for delay in self._backoff():
+        for delay in delays:
             await anyio.sleep(delay)
             try:
                 conn = await self._open()
@@ -655,6 +723,7 @@ class Client:
             client_info=self._client_info,
             open_timeout=self._open_timeout,
             connect_kwargs=self._connect_kwargs,
+            max_in_flight=self._max_in_flight,
         )
 
     def _terminate(self, error: StreamhilClientError) -> None:
@@ -673,6 +742,14 @@ class Client:
         self._connected.set()
         for thread in self._threads.values():
             _close_all(thread)
+
+
+async def _answer(waiter: _Waiter) -> Any:
+    """Wait for a sent command's answer: its value, or raise its error."""
+    await waiter.done.wait()
+    if waiter.error is not None:
+        raise waiter.error
+    return waiter.value
 
 
 class _NotSent(ConnectionLostError):
@@ -730,6 +807,7 @@ async def open_client(
     backoff: Callable[[], Iterator[float]] = backoff_delays,
     open_timeout: float = 10.0,
     heartbeat: bool = True,
+    max_in_flight: int | None = None,
     **connect_kwargs: Any,
 ) -> AsyncIterator[Client]:
     """Connect to a streamhil server and keep the connection up until the block exits.
@@ -738,7 +816,9 @@ async def open_client(
     code reconnect with ``backoff`` and resubscribe every followed thread from its last ``seq``,
     so iterators see neither gaps nor duplicates. ``connect_kwargs`` go to
     ``websockets.asyncio.client.connect`` (e.g. ``proxy=None``, ``ping_interval``).
-    asyncio only.
+    At most ``max_in_flight`` commands are unanswered at once (default: 1/16 of the server's
+    ``limits.max_send_queue``, at most 64), so a burst (say 1,500 subscribes) cannot overflow the
+    server's send queue; later commands wait their turn. asyncio only.
     """
     client = Client(
         url,
@@ -750,6 +830,7 @@ async def open_client(
         open_timeout=open_timeout,
         heartbeat=heartbeat,
         connect_kwargs=connect_kwargs,
+        max_in_flight=max_in_flight,
     )
     conn = await client._open()
     client._conn = conn

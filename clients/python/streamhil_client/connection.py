@@ -13,6 +13,7 @@ from websockets.exceptions import ConnectionClosed
 from streamhil.protocol import ClientSession, CloseCode, ErrorReply, SessionState, Welcome
 
 from .errors import ClientClosedError, ConnectionLostError, StreamhilClientError, error_from_reply
+from .window import InFlightWindow, window_size
 
 __all__ = ["Connection", "open_connection", "DEFAULT_MAX_SIZE"]
 
@@ -27,6 +28,9 @@ class Connection:
     ws: ClientConnection
     session: ClientSession
     welcome: Welcome
+    window: InFlightWindow
+    """Bounds the commands unanswered at once; held shut to the caller's commands until the
+    re-subscribes have been sent."""
     waiters: dict[str, Any] = field(default_factory=dict)
     broken: str | None = None
     """Set when the client decided to drop this connection (e.g. a seq gap), with the reason."""
@@ -35,6 +39,8 @@ class Connection:
     last_sent: float = 0.0
     closed: anyio.Event = field(default_factory=anyio.Event)
     """Set once the client has given this connection up."""
+    healthy: bool = False
+    """Set once every re-subscribe on this connection was answered: the backoff starts over."""
 
     @property
     def epoch(self) -> str:
@@ -49,12 +55,14 @@ async def open_connection(
     client_info: Mapping[str, str] | None,
     open_timeout: float,
     connect_kwargs: Mapping[str, Any],
+    max_in_flight: int | None = None,
 ) -> Connection:
     """Connect, send ``hello`` and wait for ``welcome``.
 
     Raises :class:`AuthError` (or another error of the reply's family) when the server refuses
     the handshake, :class:`ConnectionLostError` when the connection drops during it, and
-    ``OSError`` / websockets' handshake errors when the socket cannot be opened.
+    ``OSError`` / websockets' handshake errors when the socket cannot be opened. The in-flight
+    window is ``max_in_flight``, or else derived from the server's ``limits.max_send_queue``.
     """
     kwargs: dict[str, Any] = {"max_size": DEFAULT_MAX_SIZE, "open_timeout": open_timeout, **connect_kwargs}
     ws = await connect(url, additional_headers=dict(headers) if headers else None, **kwargs)
@@ -89,4 +97,7 @@ async def open_connection(
         raise
     if session.welcome is None:  # unreachable: OPEN implies a welcome
         raise ConnectionLostError("no welcome received")
-    return Connection(ws=ws, session=session, welcome=session.welcome, last_sent=anyio.current_time())
+    welcome = session.welcome
+    size = max_in_flight if max_in_flight is not None else window_size(welcome.limits.max_send_queue)
+    window = InFlightWindow(size, held=True)
+    return Connection(ws=ws, session=session, welcome=welcome, window=window, last_sent=anyio.current_time())
