@@ -392,6 +392,26 @@ describe("flow control", () => {
   });
 });
 
+describe("no reconnect storm", () => {
+  test("connections closed with 4008 before their re-subscribes are answered back off more each time", T, async () => {
+    const server = new FakeServer();
+    server.thread("t-1");
+    const conn = connect(server, { initialDelayMs: 1, maxDelayMs: 1000 });
+    await conn.watch("t-1", { after: 0 });
+    const attempts = [];
+    conn.on("state", (s) => {
+      if (s.state === ConnectionState.RECONNECTING && s.retryInMs !== undefined) attempts.push(s.attempt);
+    });
+    server.dropAll(4008, "slow consumer");
+    for (let i = 0; i < 3; i++) {
+      await server.next((f) => f.type === "subscribe"); // the re-subscribe arrives...
+      server.dropAll(4008, "slow consumer"); // ...and the server closes again before answering
+    }
+    await once(conn, "state", (s) => s.state === ConnectionState.RECONNECTING && s.attempt === 4);
+    assert.deepEqual(attempts, [1, 2, 3, 4]); // one growing series, not a restart at 1 each time
+  });
+});
+
 describe("heartbeat", () => {
   test("a server that stops answering is abandoned and the client reconnects", T, async () => {
     const server = new FakeServer();

@@ -271,12 +271,17 @@ export class Connection {
     const epochChanged = this.epoch !== null && this.epoch !== frame.epoch;
     this.welcome = frame;
     this.epoch = frame.epoch;
-    this.attempt = 0;
     this._setState(ConnectionState.OPEN, { epochChanged });
     this._emit("welcome", frame);
     this._startHeartbeat();
     // re-subscribe first: ahead of commands queued while the socket was down
-    for (const threadId of [...this._threads.keys()].reverse()) this._subscribe(threadId, { front: true }).catch(() => {});
+    const socket = this._ws;
+    const resubscribes = [...this._threads.keys()].reverse().map((threadId) => this._subscribe(threadId, { front: true }));
+    // The backoff starts over only once this connection is healthy (every re-subscribe answered):
+    // a server that keeps closing new connections (4008) is retried with growing delays, not at once.
+    Promise.allSettled(resubscribes).then((results) => {
+      if (this._ws === socket && results.every((r) => r.status === "fulfilled")) this.attempt = 0;
+    });
     this._pump();
     const waiters = this._openWaiters;
     this._openWaiters = [];
