@@ -1,7 +1,9 @@
 """The server's own SQLite tables: threads, the per-thread event log, the run queue and answers.
 
-One ``sqlite3`` connection is used from worker threads (``anyio.to_thread``), one call at a time,
-so the store works on asyncio and trio alike. ``path=None`` keeps everything in an in-memory
+One ``sqlite3`` connection is used from worker threads (``anyio.to_thread``), so the store works
+on asyncio and trio alike. Calls are group-committed: the calls made while a batch is in the
+worker thread run together next, in one thread hop and one transaction (each call in its own
+savepoint), and each returns once its batch is committed. ``path=None`` keeps everything in an in-memory
 database (same code, called inline since it never waits on a disk; nothing survives the process). The store lives beside the checkpointer's
 tables in the same file; WAL mode lets both connections work at once.
 
@@ -102,6 +104,20 @@ class RunRecord:
     created_at: str = field(default_factory=now_iso)
 
 
+class _Op:
+    """One store call waiting for its batch."""
+
+    __slots__ = ("fn", "result", "error", "wake", "lead", "finished")
+
+    def __init__(self, fn: Callable[[sqlite3.Connection], Any]) -> None:
+        self.fn = fn
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.wake = anyio.Event()
+        self.lead = False
+        self.finished = False
+
+
 class Store:
     """The server's SQLite tables; open with ``async with Store(path)``."""
 
@@ -109,8 +125,11 @@ class Store:
         self.path = path
         self.epoch = ""
         self._db: sqlite3.Connection | None = None
-        self._limiter = anyio.CapacityLimiter(1)
         self._lock = threading.Lock()
+        self._queue: list[_Op] = []
+        self._leading = False
+        self.batches = 0
+        self.calls = 0
 
     async def __aenter__(self) -> Store:
         await self.open()
@@ -147,29 +166,79 @@ class Store:
             await anyio.to_thread.run_sync(db.close)
 
     async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        db = self._db
-        if db is None:
+        """Run ``fn(db)`` in the next batch and return its result (or raise its error).
+
+        Group commit: calls made while a batch is in the worker thread wait, and then all run
+        in one thread hop and one transaction, each in its own savepoint (so one call's failure
+        undoes only its own writes). A call returns once the batch that holds it is committed.
+        The first waiting call carries the batch (shielded: a batch is never cut in half);
+        calls are run in the order they were made.
+        """
+        if self._db is None:
             raise RuntimeError("the store is not open; use 'async with Store(path)' first")
+        op: _Op = _Op(fn)
+        self._queue.append(op)
+        with anyio.CancelScope(shield=True):
+            if self._leading:
+                await op.wake.wait()  # done, or asked to carry the next batch
+            else:
+                self._leading = True
+                op.lead = True
+            if not op.finished:
+                await self._carry(op)
+        if op.error is not None:
+            raise op.error
+        return op.result  # type: ignore[return-value]
 
-        def run() -> T:
-            with self._lock:
-                return fn(db)
+    async def _carry(self, op: _Op) -> None:
+        batch, self._queue = self._queue, []
+        try:
+            if self.path is None:  # an in-memory database answers in microseconds: no thread hop
+                await anyio.lowlevel.checkpoint()
+                self._run_batch(batch)
+            else:
+                await anyio.to_thread.run_sync(self._run_batch, batch)
+        finally:
+            for other in batch:
+                other.finished = True
+                if other is not op:
+                    other.wake.set()
+            if self._queue:
+                self._queue[0].lead = True
+                self._queue[0].wake.set()
+            else:
+                self._leading = False
 
-        if self.path is None:  # an in-memory database answers in microseconds: no thread hop
-            await anyio.lowlevel.checkpoint()
-            return run()
-        return await anyio.to_thread.run_sync(run, limiter=self._limiter)
+    def _run_batch(self, batch: list[_Op]) -> None:
+        db = self._db
+        with self._lock:
+            self.batches += 1
+            self.calls += len(batch)
+            if db is None:
+                for op in batch:
+                    op.error = RuntimeError("the store was closed")
+                return
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                for op in batch:
+                    db.execute("SAVEPOINT op")
+                    try:
+                        op.result = op.fn(db)
+                    except Exception as exc:
+                        db.execute("ROLLBACK TO op")
+                        op.error = exc
+                    db.execute("RELEASE op")
+                db.execute("COMMIT")
+            except Exception as exc:  # the transaction itself failed: nothing of it is stored
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                for op in batch:
+                    op.result, op.error = None, exc
 
     @staticmethod
     def _tx(db: sqlite3.Connection, fn: Callable[[], T]) -> T:
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            result = fn()
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-        return result
+        """Run ``fn`` atomically (every call already runs in its own savepoint of a batch)."""
+        return fn()
 
     # --- events --------------------------------------------------------------------------------
 
