@@ -157,6 +157,7 @@ def test_interrupt_text_is_shown_as_text_never_as_html(context, demo_server: Dem
     expect(page.locator(".divider.done")).to_be_visible()
     # the same value in the validation loop's question, shown in a card heading
     start(page, "validation", "{}")
+    expect(pending_cards(page).locator(".question")).to_have_text("What is your age?")  # answer what was asked
     send(page, attack)
     question = pending_cards(page).locator(".question")
     expect(question).to_contain_text(attack)
@@ -249,6 +250,7 @@ def _json(text: str) -> str:
 def test_time_travel_forks_from_an_earlier_checkpoint_with_edited_state(context, demo_server: DemoServer) -> None:
     page = open_chat(context, demo_server)
     start(page, "publish", '{"topic": "otters"}')
+    expect(pending_cards(page).locator(".question")).to_have_text("Approve the draft?")  # answer what was asked
     send(page, "yes")
     expect(pending_cards(page).locator(".question")).to_have_text("Which channel?")
     send(page, "blog")
@@ -275,3 +277,48 @@ def test_time_travel_forks_from_an_earlier_checkpoint_with_edited_state(context,
     expect(pending_cards(page).locator(".question")).to_have_text("Which channel?")
     send(page, "blog")
     expect(pending_cards(page)).to_have_count(0)
+
+
+def test_typing_before_the_question_arrives_is_refused_and_kept_until_it_is_asked(context, demo_server: DemoServer) -> None:
+    """Between the start_run reply and the run's first events the thread is busy: a message typed
+    then is refused as "still running" (never sent as a new run's input), stays in the box, and
+    answers the question once it is shown. The run's event frames are held back to open that gap."""
+    page = context.new_page()
+    held: list[str] = []
+    holding = [True]
+    routes: list[object] = []
+
+    def route(ws) -> None:  # type: ignore[no-untyped-def]
+        server = ws.connect_to_server()
+        routes.append(ws)
+        ws.on_message(server.send)
+
+        def from_server(message: str | bytes) -> None:
+            if holding[0] and isinstance(message, str) and message.startswith('{"type":"event"'):
+                held.append(message)
+            else:
+                ws.send(message)
+
+        server.on_message(from_server)
+
+    page.route_web_socket(re.compile(r".*/ws$"), route)
+    page.goto(demo_server.base_url + "/")
+    expect(page.locator(".live-dot[data-state=open]")).to_be_visible()
+    expect(page.locator("#graph-select option")).not_to_have_count(0)
+    start(page, "publish", '{"topic": "newts"}')
+
+    send(page, "yes")  # the run was accepted; its events have not arrived
+    expect(page.locator("#composer-flash")).to_contain_text("still running")
+    expect(page.locator("#thread-status .badge")).to_have_text("running")
+    expect(page.locator("#composer-input")).to_have_value("yes")
+
+    while held:  # release in order; frames arriving meanwhile are held behind them
+        routes[0].send(held.pop(0))  # type: ignore[attr-defined]
+    holding[0] = False
+    card = pending_cards(page)
+    expect(card.locator(".question")).to_have_text("Approve the draft?")
+    expect(card).to_contain_text("Newts hold hands.")
+    page.locator("#composer-input").press("Enter")
+    expect(pending_cards(page).locator(".question")).to_have_text("Which channel?")
+    send(page, "blog")
+    expect(page.locator(".divider.done")).to_be_visible()

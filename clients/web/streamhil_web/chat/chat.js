@@ -49,8 +49,9 @@ const page = {
 
 const transcript = new Transcript(els.transcript, (interrupt) => async (value) => {
   const threadId = page.current;
-  await conn.resume({ thread_id: threadId, interrupt_id: interrupt.id, value, stream_modes: STREAM_MODES });
+  const accepted = await conn.resume({ thread_id: threadId, interrupt_id: interrupt.id, value, stream_modes: STREAM_MODES });
   transcript.answered(interrupt.id);
+  if (page.current === threadId) transcript.runAccepted(accepted.run_id);
   renderStatus();
 });
 
@@ -134,6 +135,7 @@ async function openThread(threadId, { fresh = null } = {}) {
   if (fresh) {
     page.cache = { epoch: conn.epoch, events: [] };
     saveCache();
+    transcript.runAccepted(fresh.runId);
     renderAll();
     return;
   }
@@ -265,7 +267,8 @@ async function send(text) {
   }
   if (page.current) {
     try {
-      await conn.startRun({ graph, thread_id: page.current, input, stream_modes: STREAM_MODES });
+      const accepted = await conn.startRun({ graph, thread_id: page.current, input, stream_modes: STREAM_MODES });
+      if (accepted.thread_id === page.current) transcript.runAccepted(accepted.run_id);
     } catch (err) {
       if (err.code === "interrupt_pending") {
         flash(els.flash, "warn", "This thread is waiting for an answer: answer the question above.");
@@ -287,7 +290,7 @@ async function send(text) {
       flash(els.flash, "error", `${err.code ?? "error"}: ${err.message}`);
       throw err;
     }
-    await openThread(result.thread_id, { fresh: { graph } });
+    await openThread(result.thread_id, { fresh: { graph, runId: result.run_id } });
     scheduleThreadRefresh();
   }
   if (message) transcript.showMessage(message, null); // shown now; the same id arrives in the events
@@ -426,8 +429,10 @@ async function fork(threadId, state, original, form, problem) {
       const updated = await conn.updateState({ thread_id: threadId, values: changed, checkpoint_id: state.checkpoint_id });
       checkpointId = updated.checkpoint_id;
     }
-    await conn.startRun({ graph: page.currentGraph, thread_id: threadId, input: null, checkpoint_id: checkpointId, stream_modes: STREAM_MODES });
+    const accepted = await conn.startRun({ graph: page.currentGraph, thread_id: threadId, input: null, checkpoint_id: checkpointId, stream_modes: STREAM_MODES });
+    if (page.current === threadId) transcript.runAccepted(accepted.run_id);
     closeHistory();
+    renderStatus();
     scrollToEnd();
   } catch (err) {
     problem.hidden = false;

@@ -88,6 +88,16 @@ export class Transcript {
     return before !== this.status;
   }
 
+  /**
+   * The server accepted run `runId` (its reply comes before the run's events): until they
+   * arrive the thread is busy, so the composer must not start another run or claim it is idle.
+   */
+  runAccepted(runId) {
+    if (this.lastRun === runId) return;
+    this.lastRun = runId;
+    this.status = "running";
+  }
+
   /** Rebuild from a resync (`state` and pending `interrupts`) after the event log was lost. */
   applyResync(info) {
     this.reset();
