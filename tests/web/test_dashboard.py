@@ -40,7 +40,8 @@ def test_dashboard_shows_a_thread_change_live_and_its_inbox_answer_resumes_the_c
     expect(dash.locator('svg.graph g.node[data-node="review"]')).to_have_class("node active")
     expect(dash.locator('svg.graph g.node[data-node="post"]')).not_to_have_class("node active")
 
-    # answering in the chat changes the dashboard live
+    # answering in the chat changes the dashboard live (once the chat shows the question too)
+    expect(pending_cards(chat).locator(".question")).to_have_text("Approve the draft?")
     send(chat, "yes")
     expect(item.locator(".question")).to_have_text("Which channel?")
     expect(dash.locator('svg.graph g.node[data-node="post"]')).to_have_class("node active")
@@ -66,17 +67,24 @@ def test_dashboard_follows_many_threads_on_one_socket(context, demo_server: Demo
         """async (count) => {
             const { Connection } = await import('../lib/connection.js');
             const conn = new Connection(new URL('../ws', location.href).href.replace('http', 'ws'));
-            await conn.connect();
+            // the whole exchange is bounded (connect included): page.evaluate itself has no timeout
             const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('runs did not pause within 30 s')), 30000));
-            const runs = await Promise.race([timeout, Promise.all(Array.from({ length: count }, async (_, i) => {
-              const run = await conn.startRun({ graph: 'parallel', input: { doc: `doc-${i}` } });
-              // iterate from the reply on (the run's events come after it): wait until it pauses
-              for await (const ev of conn.events(run.thread_id, { untilTerminal: true })) {}
-              return run;
-            }))]);
-            const { threads } = await conn.listThreads({ limit: 1000 });
-            conn.close();
-            return { ids: runs.map((r) => r.thread_id), pending: threads.reduce((n, t) => n + t.interrupts.length, 0) };
+            const work = async () => {
+              await conn.connect();
+              const runs = await Promise.all(Array.from({ length: count }, async (_, i) => {
+                const run = await conn.startRun({ graph: 'parallel', input: { doc: `doc-${i}` } });
+                // iterate from the reply on (the run's events come after it): wait until it pauses
+                for await (const ev of conn.events(run.thread_id, { untilTerminal: true })) {}
+                return run;
+              }));
+              const { threads } = await conn.listThreads({ limit: 1000 });
+              return { ids: runs.map((r) => r.thread_id), pending: threads.reduce((n, t) => n + t.interrupts.length, 0) };
+            };
+            try {
+              return await Promise.race([timeout, work()]);
+            } finally {
+              conn.close();
+            }
         }""",
         count,
     )
