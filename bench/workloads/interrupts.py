@@ -58,19 +58,24 @@ def _interrupts(out: Any, expected: int) -> list[Any]:
     return found
 
 
-async def run_loop(lib: Lib, kind: SaverKind, *, threads: int = LOOP_THREADS) -> float:
-    """Seconds per round (start, interrupt, resume, done) over ``threads`` threads in turn."""
+async def _time_rounds(lib: Lib, kind: SaverKind, builder: Any, threads: int, what: str) -> float:
+    """Seconds per round (start → one interrupt → resume → done) over ``threads`` threads in turn."""
     async with open_saver(lib, kind) as saver:
-        graph = build_loop(lib).compile(checkpointer=saver)
+        graph = builder.compile(checkpointer=saver)
         configs = [new_config() for _ in range(threads)]
         start = clock()
         for config in configs:
             _interrupts(await graph.ainvoke({"answer": "", "done": False}, config), 1)
             out = await graph.ainvoke(lib.Command(resume="yes"), config)
             if out != {"answer": "yes", "done": True}:
-                raise AssertionError(f"resumed thread ended with {out!r}")
+                raise AssertionError(f"resumed {what} ended with {out!r}")
         elapsed = clock() - start
     return elapsed / threads
+
+
+async def run_loop(lib: Lib, kind: SaverKind, *, threads: int = LOOP_THREADS) -> float:
+    """Seconds per round (start, interrupt, resume, done) over ``threads`` threads in turn."""
+    return await _time_rounds(lib, kind, build_loop(lib), threads, "thread")
 
 
 def build_parallel(lib: Lib, width: int = PARALLEL_WIDTH) -> Any:
@@ -132,17 +137,7 @@ def build_subgraph_parent(lib: Lib) -> Any:
 
 async def run_subgraph(lib: Lib, kind: SaverKind, *, threads: int) -> float:
     """Seconds per round: start (interrupt inside the subgraph), resume, done."""
-    async with open_saver(lib, kind) as saver:
-        graph = build_subgraph_parent(lib).compile(checkpointer=saver)
-        configs = [new_config() for _ in range(threads)]
-        start = clock()
-        for config in configs:
-            _interrupts(await graph.ainvoke({"answer": "", "done": False}, config), 1)
-            out = await graph.ainvoke(lib.Command(resume="yes"), config)
-            if out != {"answer": "yes", "done": True}:
-                raise AssertionError(f"resumed subgraph thread ended with {out!r}")
-        elapsed = clock() - start
-    return elapsed / threads
+    return await _time_rounds(lib, kind, build_subgraph_parent(lib), threads, "subgraph thread")
 
 
 def cases(settings: Settings) -> list[Case]:

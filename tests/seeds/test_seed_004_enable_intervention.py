@@ -122,47 +122,8 @@ def test_approve_or_reject_extended(resume: str, capsys: pytest.CaptureFixture[s
     assert capsys.readouterr().out == ("✅ Approved path taken.\n" if resume == "approve" else "❌ Rejected path taken.\n")
 
 
-class SummaryState(TypedDict):
-    summary: str
-
-
-def test_review_and_edit_state_extended(capsys: pytest.CaptureFixture[str]) -> None:
-    def generate_summary(state: SummaryState) -> SummaryState:
-        return {"summary": "The cat sat on the mat and looked at the stars."}
-
-    def human_review_edit(state: SummaryState) -> SummaryState:
-        result = interrupt(
-            {
-                "task": "Please review and edit the generated summary if necessary.",
-                "generated_summary": state["summary"],
-            }
-        )
-        return {"summary": result["edited_summary"]}
-
-    def downstream_use(state: SummaryState) -> SummaryState:
-        print(f"✅ Using edited summary: {state['summary']}")
-        return state
-
-    builder = StateGraph(SummaryState)
-    builder.add_node("generate_summary", generate_summary)
-    builder.add_node("human_review_edit", human_review_edit)
-    builder.add_node("downstream_use", downstream_use)
-    builder.set_entry_point("generate_summary")
-    builder.add_edge("generate_summary", "human_review_edit")
-    builder.add_edge("human_review_edit", "downstream_use")
-    builder.add_edge("downstream_use", END)
-    graph = builder.compile(checkpointer=InMemorySaver())
-    config = {"configurable": {"thread_id": uuid.uuid4()}}
-    result = graph.invoke({}, config=config)
-    [intr] = result["__interrupt__"]
-    assert intr.value == {
-        "task": "Please review and edit the generated summary if necessary.",
-        "generated_summary": "The cat sat on the mat and looked at the stars.",
-    }
-    edited_summary = "The cat lay on the rug, gazing peacefully at the night sky."
-    resumed = graph.invoke(Command(resume={"edited_summary": edited_summary}), config=config)
-    assert resumed == {"summary": edited_summary}
-    assert capsys.readouterr().out == f"✅ Using edited summary: {edited_summary}\n"
+# The page's "Review and edit state" example is, line for line, the one in seed 001 (a notebook
+# built from this page): it is tested once, in test_seed_001_notebook.test_review_and_edit_state.
 
 
 class AgeState(TypedDict):
