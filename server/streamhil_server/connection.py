@@ -320,7 +320,7 @@ class Connection:
             )
             self._reply(command.id, {"thread_id": command.thread_id, "checkpoint_id": checkpoint_id, "seq": seq})
         elif isinstance(command, ListThreads):
-            threads = runs.list_threads(identity, command.status, command.graph, command.limit, command.offset)
+            threads = await runs.list_threads(identity, command.status, command.graph, command.limit, command.offset)
             self._reply(command.id, {"threads": threads})
         elif isinstance(command, ListGraphs):
             graphs = [entry.info().to_wire() for entry in runs.registry.entries()]
@@ -347,7 +347,7 @@ class Connection:
 
     async def _subscribe(self, cmd: Subscribe) -> None:
         runs, hub = self.runtime.runs, self.runtime.hub
-        thread = runs.visible(self.identity or "", cmd.thread_id)
+        thread = await runs.visible(self.identity or "", cmd.thread_id)
         if cmd.thread_id in self.subscriptions:
             raise CommandError(ErrorCode.ALREADY_SUBSCRIBED, f"this connection already watches thread {cmd.thread_id}", path="thread_id")
         epoch = self.runtime.store.epoch

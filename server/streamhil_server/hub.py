@@ -1,9 +1,13 @@
 """Per-thread event logs with a ``seq`` each, fanned out to watchers, replayable from any seq.
 
-``publish()`` numbers an event (``seq`` grows by exactly 1 per thread), encodes it once and hands
-it to the hub's writer task, which stores a batch of events in SQLite in one transaction and only
-then delivers them, in order, to the thread's watchers. So every event a client ever saw is on
-disk, and a log replayed after a restart has no gap and no duplicate.
+``publish()`` numbers an event (``seq`` grows by exactly 1 per thread) and encodes it once. The
+event then waits in its thread's journal for the thread's next durable write: the superstep's
+checkpoint (see :class:`~.storage.saver.StorageSaver`), an answer, or the run's end take it
+into their transaction, so a step's events and its checkpoint are stored together. Events no
+write took within ``flush_delay`` (a long step streaming tokens, events between runs) are
+stored by the hub's own task. Events are delivered to watchers only once committed, in order:
+every event a client ever saw is stored, and a log replayed after a restart has no gap and no
+duplicate.
 
 A watcher is a :class:`Subscription` whose ``sink`` must never block (a connection puts the frame
 in its bounded send queue and closes itself when that overflows): a slow watcher never slows the
@@ -12,6 +16,7 @@ run or the other watchers.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections import deque
@@ -24,12 +29,19 @@ import anyio.lowlevel
 from anyio.abc import TaskStatus
 
 from .encoding import dumps_event
-from .store import Store
+from .storage.base import Storage
+from .storage.records import EventRow, Write
 
-__all__ = ["EventHub", "Subscription", "CursorError", "HubStatistics"]
+__all__ = ["EventHub", "Subscription", "CursorError", "HubStatistics", "LogNotLoadedError"]
+
+logger = logging.getLogger("streamhil_server.hub")
 
 Sink = Callable[[str], None]
 _TERMINAL = frozenset({"run_interrupted", "run_done", "run_error", "run_cancelled"})
+
+
+class LogNotLoadedError(RuntimeError):
+    """An event was published on a thread whose log was not loaded (``await hub.ensure(id)``)."""
 
 
 class CursorError(Exception):
@@ -117,14 +129,28 @@ class Subscription:
             self._hub._remove(self)
 
 
-@dataclass(slots=True)
+_Entry = tuple[int, "str | None", str, bool, float]  # seq, run_id, frame, terminal, published at
+
+
+@dataclass(slots=True, eq=False)
 class _ThreadLog:
     thread_id: str
-    assigned: int = 0
-    delivered: int = 0
+    assigned: int = 0  # the last seq given out
+    delivered: int = 0  # the last seq stored and delivered
     first_seq: int = 1
     ring: deque[tuple[int, str]] = field(default_factory=deque)
     watchers: list[Subscription] = field(default_factory=list)
+    unwritten: list[_Entry] = field(default_factory=list)
+    staged: Write | None = None  # records stored with the thread's next write of any kind
+    staged_for_checkpoint: Write | None = None  # records stored only with its next checkpoint write
+    committed: dict[int, _Entry] = field(default_factory=dict)  # stored, waiting to be delivered in order
+
+    @property
+    def at_rest(self) -> bool:
+        return (
+            not self.watchers and not self.unwritten and not self.committed and self.delivered == self.assigned
+            and self.staged is None and self.staged_for_checkpoint is None
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,42 +165,75 @@ class HubStatistics:
 
 
 class EventHub:
-    """The event logs of every thread; run :meth:`run` in a task group before publishing."""
+    """The event logs of live threads; run :meth:`run` in a task group before publishing.
+
+    A thread's log must be loaded (:meth:`ensure`, or :meth:`create` for a new thread) before
+    events are published on it or it is watched; :meth:`forget` drops a log at rest.
+    """
 
     def __init__(
-        self, store: Store, *, ring_size: int = 256, max_events_per_thread: int = 100_000, deliver_chunk: int = 256
+        self,
+        storage: Storage,
+        *,
+        ring_size: int = 256,
+        max_events_per_thread: int = 100_000,
+        deliver_chunk: int = 256,
+        flush_delay: float = 0.0,
     ) -> None:
         if ring_size < 1 or max_events_per_thread < 1 or deliver_chunk < 1:
             raise ValueError("ring_size, max_events_per_thread and deliver_chunk must be at least 1")
+        if flush_delay < 0:
+            raise ValueError("flush_delay must be >= 0")
         self.deliver_chunk = deliver_chunk
-        self.store = store
+        self.storage = storage
         self.ring_size = ring_size
         self.max_events_per_thread = max_events_per_thread
+        self.flush_delay = flush_delay
         self._logs: dict[str, _ThreadLog] = {}
-        self._pending: list[tuple[_ThreadLog, int, str | None, str, bool]] = []
+        self._dirty: dict[str, _ThreadLog] = {}  # logs with unwritten events
+        self._ready: deque[_ThreadLog] = deque()  # logs with committed events to deliver
+        self._trims: set[str] = set()
         self._wake = anyio.Event()
         self._published = 0
         self._written = 0
         self._written_event = anyio.Event()
         self._events_total = 0
         self._window: deque[tuple[int, int]] = deque()
-        self._running = False
         self._started = False
 
-    async def load(self) -> None:
-        """Read the stored logs' bounds (at startup, before anything is published)."""
-        for thread_id, (first, last) in (await self.store.event_heads()).items():
-            log = self._log(thread_id)
-            log.first_seq, log.assigned, log.delivered = first, last, last
+    # --- logs ----------------------------------------------------------------------------------
 
-    def _log(self, thread_id: str) -> _ThreadLog:
+    async def ensure(self, thread_id: str) -> None:
+        """Load the thread's log bounds from the storage if they are not in memory."""
+        if thread_id in self._logs:
+            return
+        bounds = await self.storage.event_bounds(thread_id)
+        if thread_id in self._logs:  # loaded meanwhile
+            return
+        log = self._logs[thread_id] = _ThreadLog(thread_id)
+        if bounds is not None:
+            log.first_seq, log.assigned = bounds
+            log.delivered = log.assigned
+
+    def create(self, thread_id: str) -> None:
+        """Start the log of a thread that has no stored events (a new thread)."""
+        self._logs.setdefault(thread_id, _ThreadLog(thread_id))
+
+    def loaded(self, thread_id: str) -> bool:
+        return thread_id in self._logs
+
+    def forget(self, thread_id: str) -> bool:
+        """Drop the thread's log from memory if nobody watches it and all of it is delivered."""
         log = self._logs.get(thread_id)
         if log is None:
-            log = self._logs[thread_id] = _ThreadLog(thread_id)
-        return log
+            return True
+        if not log.at_rest:
+            return False
+        del self._logs[thread_id]
+        return True
 
     def head(self, thread_id: str) -> int:
-        """The ``seq`` of the thread's latest event (0 if none)."""
+        """The ``seq`` of the thread's latest event (0 if none or not loaded)."""
         log = self._logs.get(thread_id)
         return 0 if log is None else log.assigned
 
@@ -185,19 +244,80 @@ class EventHub:
     # --- publishing ----------------------------------------------------------------------------
 
     def publish(self, thread_id: str, event: str, run_id: str | None, data: Any, ns: tuple[str, ...] = ()) -> int:
-        """Append an event to the thread's log; returns its ``seq``. Never blocks."""
+        """Append an event to the thread's journal; returns its ``seq``. Never blocks."""
         if not self._started:
             raise RuntimeError("the event hub is not running: start EventHub.run in a task group first")
-        # after the writer stopped (shutdown) events are numbered but never stored nor sent,
-        # as after a crash; the run they belong to is recovered at the next start
-        log = self._log(thread_id)
+        log = self._logs.get(thread_id)
+        if log is None:
+            raise LogNotLoadedError(f"the event log of thread {thread_id!r} is not loaded: await hub.ensure() first")
         log.assigned += 1
         seq = log.assigned
         frame = dumps_event(event, thread_id, run_id, seq, ns, data)
-        self._pending.append((log, seq, run_id, frame, event in _TERMINAL))
+        log.unwritten.append((seq, run_id, frame, event in _TERMINAL, time.monotonic()))
+        self._dirty[thread_id] = log
         self._published += 1
         self._wake.set()
         return seq
+
+    def stage(self, thread_id: str, write: Write, *, with_checkpoint: bool = False) -> None:
+        """Store ``write``'s records with the thread's next write: any write (a run's status
+        change goes with the events it explains), or, ``with_checkpoint``, only its next
+        checkpoint write (an answer goes with its command writes)."""
+        log = self._logs.get(thread_id)
+        if log is None:
+            raise LogNotLoadedError(f"the event log of thread {thread_id!r} is not loaded: await hub.ensure() first")
+        if with_checkpoint:
+            if log.staged_for_checkpoint is None:
+                log.staged_for_checkpoint = Write(thread_id=thread_id)
+            log.staged_for_checkpoint.merge(write)
+        else:
+            if log.staged is None:
+                log.staged = Write(thread_id=thread_id)
+            log.staged.merge(write)
+
+    def unstage(self, thread_id: str) -> Write | None:
+        """Take back what was staged to go with the next checkpoint write (it was not made)."""
+        log = self._logs.get(thread_id)
+        if log is None:
+            return None
+        staged, log.staged_for_checkpoint = log.staged_for_checkpoint, None
+        return staged
+
+    def take(self, thread_id: str, *, checkpoint: bool = True) -> Write:
+        """What the thread must store with its next write: its unwritten events (delivered once
+        the write commits) and its staged records. The caller adds its own parts and commits it."""
+        write = Write(thread_id=thread_id)
+        log = self._logs.get(thread_id)
+        if log is None:
+            return write
+        if log.staged is not None:
+            write.merge(log.staged)
+            log.staged = None
+        if checkpoint and log.staged_for_checkpoint is not None:
+            write.merge(log.staged_for_checkpoint)
+            log.staged_for_checkpoint = None
+        if log.unwritten:
+            entries, log.unwritten = log.unwritten, []
+            self._dirty.pop(thread_id, None)
+            self._attach(write, log, entries)
+        return write
+
+    def _attach(self, write: Write, log: _ThreadLog, entries: list[_Entry]) -> None:
+        write.events.extend(EventRow(log.thread_id, e[0], e[1], e[2]) for e in entries)
+        write.after_commit.append(lambda: self._committed(log, entries))
+        write.after_failure.append(lambda exc: self._unwritten_again(log, entries))
+
+    def _committed(self, log: _ThreadLog, entries: list[_Entry]) -> None:
+        for entry in entries:
+            log.committed[entry[0]] = entry
+        self._ready.append(log)
+        self._wake.set()
+
+    def _unwritten_again(self, log: _ThreadLog, entries: list[_Entry]) -> None:
+        """A write that held these events failed: the next write of the thread takes them."""
+        log.unwritten[:0] = entries
+        self._dirty[log.thread_id] = log
+        self._wake.set()
 
     async def wait_written(self) -> None:
         """Wait until every event published so far is stored and delivered."""
@@ -206,43 +326,81 @@ class EventHub:
             await self._written_event.wait()
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """The writer: store batches of events, then deliver them. Runs until cancelled."""
-        self._running = self._started = True
+        """Store events no write took in time, and deliver stored events. Runs until cancelled."""
+        self._started = True
         task_status.started()
-        try:
-            while True:
+        while True:
+            timeout = self._next_due()
+            with anyio.move_on_after(timeout):
                 await self._wake.wait()
-                self._wake = anyio.Event()
-                batch, self._pending = self._pending, []
-                if batch:
-                    await self._write(batch)
-        finally:
-            self._running = False
+            self._wake = anyio.Event()
+            await self._deliver()
+            due = self._take_due()
+            if due is not None:
+                try:
+                    await self.storage.write(due)
+                except Exception:  # the events go back to their journals; retried with the next write
+                    logger.exception("storing %d events failed; retrying", len(due.events))
+                    await anyio.sleep(0.1)
+                await self._deliver()
 
-    async def _write(self, batch: list[tuple[_ThreadLog, int, str | None, str, bool]]) -> None:
-        await self.store.append_events([(log.thread_id, seq, run_id, frame) for log, seq, run_id, frame, _ in batch])
-        trims: list[_ThreadLog] = []
-        for n, (log, seq, _, frame, terminal) in enumerate(batch):
-            if n and n % self.deliver_chunk == 0:
-                await anyio.lowlevel.checkpoint()  # let the connections' writers drain their queues
-            log.delivered = seq
-            log.ring.append((seq, frame))
-            if len(log.ring) > self.ring_size:
-                log.ring.popleft()
-            for watcher in list(log.watchers):
-                watcher.push(seq, frame)
-            if terminal and not log.watchers:
-                log.ring.clear()  # nobody watches a thread at rest: later replays come from SQLite
-            if seq - log.first_seq + 1 > self.max_events_per_thread * 1.1:
-                trims.append(log)
-        self._count(len(batch))
-        for log in trims:
-            keep_after = log.delivered - self.max_events_per_thread
-            await self.store.trim_events(log.thread_id, keep_after)
-            log.first_seq = keep_after + 1
-        self._written += len(batch)
-        event, self._written_event = self._written_event, anyio.Event()
-        event.set()
+    def _next_due(self) -> float:
+        """Seconds until the oldest unwritten event must be stored by the hub itself."""
+        if not self._dirty or self.flush_delay <= 0:
+            return 0.0 if self._dirty or self._trims else math.inf
+        oldest = min(log.unwritten[0][4] for log in self._dirty.values())
+        return max(0.0, oldest + self.flush_delay - time.monotonic())
+
+    def _take_due(self) -> Write | None:
+        write = Write()
+        now = time.monotonic()
+        for thread_id, log in list(self._dirty.items()):
+            cut = len(log.unwritten)
+            if self.flush_delay > 0:
+                cut = next((n for n, e in enumerate(log.unwritten) if e[4] + self.flush_delay > now), cut)
+            if cut == 0:
+                continue
+            entries, log.unwritten = log.unwritten[:cut], log.unwritten[cut:]
+            if not log.unwritten:
+                del self._dirty[thread_id]
+            if log.staged is not None:  # a run's status change goes with its first stored events
+                write.merge(log.staged)
+                log.staged = None
+            self._attach(write, log, entries)
+        for thread_id in self._trims:
+            log = self._logs.get(thread_id)
+            if log is not None:
+                keep_after = log.delivered - self.max_events_per_thread
+                write.trim_events.append((thread_id, keep_after))
+                write.after_commit.append(lambda log=log, k=keep_after: setattr(log, "first_seq", max(log.first_seq, k + 1)))
+        self._trims.clear()
+        return None if write.empty else write
+
+    async def _deliver(self) -> None:
+        """Hand committed events to watchers, in seq order per thread."""
+        delivered = 0
+        while self._ready:
+            log = self._ready.popleft()
+            while log.delivered + 1 in log.committed:
+                seq, _, frame, terminal, _ = log.committed.pop(log.delivered + 1)
+                log.delivered = seq
+                log.ring.append((seq, frame))
+                if len(log.ring) > self.ring_size:
+                    log.ring.popleft()
+                for watcher in list(log.watchers):
+                    watcher.push(seq, frame)
+                if terminal and not log.watchers:
+                    log.ring.clear()  # nobody watches a thread at rest: later replays come from storage
+                if seq - log.first_seq + 1 > self.max_events_per_thread * 1.1:
+                    self._trims.add(log.thread_id)
+                delivered += 1
+                if delivered % self.deliver_chunk == 0:
+                    await anyio.lowlevel.checkpoint()  # let the connections' writers drain their queues
+        if delivered:
+            self._count(delivered)
+            self._written += delivered
+            event, self._written_event = self._written_event, anyio.Event()
+            event.set()
 
     def _count(self, n: int) -> None:
         self._events_total += n
@@ -260,7 +418,8 @@ class EventHub:
         """Watch a thread from ``after`` (None: live only). Returns the subscription, still
         buffering, and the number of replayed events; the caller sends its reply and then calls
         ``go_live()``. Raises :class:`CursorError` when ``after`` cannot be served."""
-        log = self._log(thread_id)
+        await self.ensure(thread_id)
+        log = self._logs[thread_id]
         if after is None:
             sub = Subscription(self, thread_id, sink, log.assigned + 1)
             log.watchers.append(sub)
@@ -280,7 +439,7 @@ class EventHub:
                 sub.backlog = [(s, f) for s, f in log.ring if after < s <= upto]
             else:
                 try:
-                    sub.backlog = await self.store.read_events(thread_id, after, upto)
+                    sub.backlog = await self.storage.read_events(thread_id, after, upto)
                 except BaseException:
                     sub.close()
                     raise
@@ -290,9 +449,12 @@ class EventHub:
         return sub, replayed
 
     def subscribe_live(self, thread_id: str, sink: Sink, next_seq: int) -> Subscription:
-        """Watch a thread from ``next_seq`` on, with no replay (still buffering until ``go_live``)."""
+        """Watch a loaded thread from ``next_seq`` on, with no replay (buffering until ``go_live``)."""
         sub = Subscription(self, thread_id, sink, next_seq)
-        self._log(thread_id).watchers.append(sub)
+        log = self._logs.get(thread_id)
+        if log is None:
+            raise LogNotLoadedError(f"the event log of thread {thread_id!r} is not loaded: await hub.ensure() first")
+        log.watchers.append(sub)
         return sub
 
     def _remove(self, sub: Subscription) -> None:
@@ -310,5 +472,5 @@ class EventHub:
             watchers=sum(len(log.watchers) for log in self._logs.values()),
             events_total=self._events_total,
             events_per_second=round(rate, 2) if math.isfinite(rate) else 0.0,
-            unwritten=len(self._pending),
+            unwritten=sum(len(log.unwritten) for log in self._dirty.values()),
         )

@@ -2,16 +2,28 @@
 
 Every thread has a lock that serialises the decisions about it (validate, record, enqueue), and
 at most one worker task, started in the manager's task group, that runs the thread's queue one
-run at a time. A resume is validated and recorded in the checkpointer (``arecord_command``)
-before it is acknowledged; the run that delivers it starts afterwards. Accepted runs are kept in
-the store's ``runs`` table until their terminal event, so a restarted server cancels what was
-running (``run_cancelled``, reason ``shutdown``) and continues it from its last checkpoint.
+run at a time. Every acknowledged fact is one storage write (see ``docs/server.md``, "The
+durable path"):
+
+- ``start_run``: the thread's record and the run (with its input, ``queued``), before the reply;
+- ``resume``: the answer's command writes, the answered ids, the run and the thread's record,
+  in one transaction, before the reply (a queued answer: its run and ids; its command writes
+  when its turn comes);
+- a superstep: its checkpoint, its events and the run's change to ``running``;
+- a run's end: its terminal event, its record and the thread's record.
+
+A restarted server finds each run either ``queued`` (nothing of it ran: it is run again, input
+and all) or ``running`` (it is closed with ``run_cancelled``, reason ``shutdown``, and the thread
+goes on from its last checkpoint in a new run). Only live threads are kept in memory
+(:class:`~.threads.ThreadCache`); others are loaded when a command names them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import anyio
@@ -32,13 +44,17 @@ from .encoding import interrupt_wire, jsonable, state_wire, stream_payload
 from .errors import CommandError, not_found
 from .hub import EventHub
 from .registry import GraphEntry, GraphRegistry
-from .store import RunRecord, Store, ThreadRecord, now_iso
-from .threads import Accepted, RunRequest, RunStatistics, ThreadRuntime, ActiveRun
+from .storage.base import Storage
+from .storage.records import RunRecord, RunStatus, ThreadRecord, Write, now_iso
+from .threads import Accepted, ActiveRun, RunRequest, RunStatistics, ThreadCache, ThreadRuntime
 
 __all__ = ["RunManager", "OnAccepted"]
 
 
 OnAccepted = Callable[["Accepted"], None]
+_TERMINAL_STATUS: dict[str, RunStatus] = {
+    "run_done": "done", "run_error": "error", "run_cancelled": "cancelled", "run_interrupted": "interrupted",
+}
 
 
 def _new_id(prefix: str) -> str:
@@ -48,21 +64,29 @@ def _new_id(prefix: str) -> str:
 class RunManager:
     """Owns the runs of every thread; :meth:`run` must be running in a task group."""
 
-    def __init__(self, registry: GraphRegistry, store: Store, hub: EventHub) -> None:
+    def __init__(
+        self, registry: GraphRegistry, storage: Storage, hub: EventHub, *, max_idle_threads: int = 1000,
+        one_transaction: bool = True,
+    ) -> None:
         self.registry = registry
-        self.store = store
+        self.storage = storage
         self.hub = hub
-        self.threads: dict[str, ThreadRuntime] = {}
+        self.threads = ThreadCache(max_idle_threads, hub.forget)
+        # True when the graphs save through the storage (StorageSaver): an answer's command
+        # writes then commit with its run and ids. False with a checkpointer of the caller's.
+        self.one_transaction = one_transaction
         self._tg: TaskGroup | None = None
         self._started = 0
         self._finished = 0
+        self._thread_count = 0
+        self._pending_count = 0
 
     # --- lifecycle -----------------------------------------------------------------------------
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Load the threads, recover unfinished runs, then run thread workers until cancelled."""
-        for record in await self.store.load_threads():
-            self.threads[record.thread_id] = ThreadRuntime(record)
+        """Recover unfinished runs, then run thread workers until cancelled."""
+        counts = await self.storage.count_threads()
+        self._thread_count, self._pending_count = counts.threads, counts.interrupts_pending
         async with anyio.create_task_group() as tg:
             self._tg = tg
             try:
@@ -73,17 +97,17 @@ class RunManager:
                 self._tg = None
 
     async def _recover(self) -> None:
-        for run in await self.store.load_runs():
-            thread = self.threads.get(run.thread_id)
-            if thread is None or self.registry.get(thread.record.graph) is None:
-                await self.store.finish_run(run.run_id)
-                continue
+        recovered: list[ThreadRuntime] = []
+        for run in await self.storage.load_runs():
+            thread = await self._load(run.thread_id)
             request = RunRequest.from_params(run.run_id, run.thread_id, run.params)
+            if thread is None:  # its thread is gone: nothing to run, nowhere to tell
+                await self.storage.save_run(replace(run, status="error", ended_at=now_iso()))
+                continue
             if run.status == "running":
                 # The process died (or stopped) during this run: close it, and continue the
-                # thread from its last checkpoint in a new run.
+                # thread from its last checkpoint in a new run, in one write.
                 self.hub.publish(run.thread_id, "run_cancelled", run.run_id, {"reason": "shutdown"})
-                await self.store.finish_run(run.run_id)
                 request = RunRequest(
                     run_id=_new_id("r"),
                     thread_id=run.thread_id,
@@ -93,9 +117,13 @@ class RunManager:
                     config=request.config,
                     metadata=request.metadata,
                 )
-                await self._save_run(request, "queued")
+                write = self.hub.take(run.thread_id)
+                write.runs += [replace(run, status="cancelled", ended_at=now_iso()), self._run_record(request, "queued")]
+                await self.storage.write(write)
+                self._finished += 1
             thread.queue.append(request)
-        for thread in self.threads.values():
+            recovered.append(thread)
+        for thread in recovered:
             if thread.queue:
                 self._spawn(thread)
 
@@ -109,12 +137,36 @@ class RunManager:
 
     # --- lookups -------------------------------------------------------------------------------
 
-    def visible(self, identity: str, thread_id: str, *, path: str | None = "thread_id") -> ThreadRuntime:
-        """The caller's thread, or ``not_found`` (another identity's thread is not revealed)."""
+    async def _load(self, thread_id: str) -> ThreadRuntime | None:
+        """The thread from memory, or loaded from the storage (None if there is no such thread)."""
         thread = self.threads.get(thread_id)
+        if thread is not None:
+            return thread
+        record = await self.storage.load_thread(thread_id)
+        if record is None:
+            return None
+        await self.hub.ensure(thread_id)
+        thread = self.threads.get(thread_id)  # loaded meanwhile by another command?
+        return thread if thread is not None else self.threads.add(ThreadRuntime(record))
+
+    @contextlib.asynccontextmanager
+    async def using(self, identity: str, thread_id: str, *, path: str | None = "thread_id") -> AsyncIterator[ThreadRuntime]:
+        """The caller's thread, held in memory while the block runs; ``not_found`` if it does not
+        exist or belongs to another identity (which is not revealed)."""
+        thread = await self._load(thread_id)
         if thread is None or thread.record.owner != identity:
             raise not_found("thread", thread_id, path=path)
-        return thread
+        thread.users += 1
+        try:
+            yield thread
+        finally:
+            thread.users -= 1
+            self.threads.shrink()
+
+    async def visible(self, identity: str, thread_id: str, *, path: str | None = "thread_id") -> ThreadRuntime:
+        """The caller's thread (loaded if needed), or ``not_found``."""
+        async with self.using(identity, thread_id, path=path) as thread:
+            return thread
 
     def entry(self, thread: ThreadRuntime) -> GraphEntry:
         entry = self.registry.get(thread.record.graph)
@@ -160,7 +212,7 @@ class RunManager:
                         )
         self._check_config(cmd.config)
         thread_id = cmd.thread_id or _new_id("t")
-        thread = self.threads.get(thread_id)
+        thread = await self._load(thread_id) if cmd.thread_id else None
         if thread is not None:
             if thread.record.owner != identity:
                 raise CommandError(
@@ -172,41 +224,47 @@ class RunManager:
                     f"thread {thread_id!r} runs graph {thread.record.graph!r}, not {cmd.graph!r}",
                     path="graph",
                 )
-        if cmd.checkpoint_id is not None:
-            saver = entry.graph.saver
-            saved = None if saver is None or thread is None else await saver.aget_tuple(
-                {"configurable": {"thread_id": thread_id, "checkpoint_ns": "", "checkpoint_id": cmd.checkpoint_id}}
-            )
-            if saved is None:
-                raise CommandError(
-                    ErrorCode.NOT_FOUND,
-                    f"thread {thread_id!r} has no checkpoint {cmd.checkpoint_id!r}",
-                    path="checkpoint_id",
-                    details={"resource": "checkpoint"},
+            thread.users += 1
+        try:
+            if cmd.checkpoint_id is not None:
+                saver = entry.graph.saver
+                saved = None if saver is None or thread is None else await saver.aget_tuple(
+                    {"configurable": {"thread_id": thread_id, "checkpoint_ns": "", "checkpoint_id": cmd.checkpoint_id}}
                 )
-        if thread is None:
-            thread = self.threads.get(thread_id)  # created meanwhile by the same identity?
+                if saved is None:
+                    raise CommandError(
+                        ErrorCode.NOT_FOUND,
+                        f"thread {thread_id!r} has no checkpoint {cmd.checkpoint_id!r}",
+                        path="checkpoint_id",
+                        details={"resource": "checkpoint"},
+                    )
             if thread is None:
-                thread = ThreadRuntime(ThreadRecord(thread_id=thread_id, graph=cmd.graph, owner=identity))
-                self.threads[thread_id] = thread
-                await self.store.save_thread(thread.record)
-            elif thread.record.owner != identity:
-                raise CommandError(ErrorCode.FORBIDDEN, f"thread {thread_id!r} belongs to another identity", path="thread_id")
-        request = RunRequest(
-            run_id=_new_id("r"),
-            thread_id=thread_id,
-            kind="start",
-            input=cmd.input,
-            stream_modes=tuple(cmd.stream_modes),
-            subgraphs=cmd.subgraphs,
-            config=cmd.config,
-            interrupt_before=cmd.interrupt_before if cmd.interrupt_before is None or cmd.interrupt_before == "*" else list(cmd.interrupt_before),
-            interrupt_after=cmd.interrupt_after if cmd.interrupt_after is None or cmd.interrupt_after == "*" else list(cmd.interrupt_after),
-            checkpoint_id=cmd.checkpoint_id,
-            metadata=cmd.metadata,
-        )
-        with anyio.CancelScope(shield=True):  # a client leaving must not cut an acceptance in half
-            return await self._accept_start(thread, cmd, request, on_accepted)
+                thread = self.threads.get(thread_id)  # created meanwhile by the same identity?
+                if thread is None:
+                    self.hub.create(thread_id)
+                    record = ThreadRecord(thread_id=thread_id, graph=cmd.graph, owner=identity)
+                    thread = self.threads.add(ThreadRuntime(record, stored=False))
+                elif thread.record.owner != identity:
+                    raise CommandError(ErrorCode.FORBIDDEN, f"thread {thread_id!r} belongs to another identity", path="thread_id")
+                thread.users += 1
+            request = RunRequest(
+                run_id=_new_id("r"),
+                thread_id=thread_id,
+                kind="start",
+                input=cmd.input,
+                stream_modes=tuple(cmd.stream_modes),
+                subgraphs=cmd.subgraphs,
+                config=cmd.config,
+                interrupt_before=cmd.interrupt_before if cmd.interrupt_before is None or cmd.interrupt_before == "*" else list(cmd.interrupt_before),
+                interrupt_after=cmd.interrupt_after if cmd.interrupt_after is None or cmd.interrupt_after == "*" else list(cmd.interrupt_after),
+                checkpoint_id=cmd.checkpoint_id,
+                metadata=cmd.metadata,
+            )
+            with anyio.CancelScope(shield=True):  # a client leaving must not cut an acceptance in half
+                return await self._accept_start(thread, cmd, request, on_accepted)
+        finally:
+            if thread is not None:
+                thread.users -= 1
 
     async def _accept_start(
         self, thread: ThreadRuntime, cmd: StartRun, request: RunRequest, on_accepted: OnAccepted | None
@@ -220,7 +278,14 @@ class RunManager:
                 request.check_pending = cmd.checkpoint_id is None
             elif cmd.checkpoint_id is None and thread.record.interrupts:
                 raise self._interrupt_pending(thread)
-            await self._save_run(request, "queued")
+            # the run with its input (and a new thread's record) are stored before the reply
+            write = Write(thread_id=thread.thread_id, runs=[self._run_record(request, "queued")])
+            if not thread.stored:
+                write.threads.append(replace(thread.record))
+            await self.storage.write(write)
+            if not thread.stored:
+                thread.stored = True
+                self._thread_count += 1
             if cmd.if_busy == "interrupt" and thread.active is not None:
                 thread.queue.appendleft(request)
                 self._cancel_active(thread, "superseded")
@@ -265,20 +330,20 @@ class RunManager:
 
     async def resume(self, identity: str, cmd: Resume, on_accepted: OnAccepted | None = None) -> Accepted:
         """Validate, record durably, and accept a ``resume``; see spec 5.2 (and ``start_run``)."""
-        thread = self.visible(identity, cmd.thread_id)
-        entry = self.entry(thread)
-        if cmd.goto is not None:
-            targets = [cmd.goto] if isinstance(cmd.goto, str) else list(cmd.goto)
-            for i, target in enumerate(targets):
-                if target not in entry.graph.nodes:
-                    raise CommandError(
-                        ErrorCode.INVALID_ARGUMENT,
-                        f"graph {thread.record.graph!r} has no node {target!r}",
-                        path="goto" if isinstance(cmd.goto, str) else f"goto[{i}]",
-                    )
-        named = list(cmd.answers) if cmd.answers is not None else ([cmd.interrupt_id] if cmd.interrupt_id else None)
-        with anyio.CancelScope(shield=True):  # a client leaving must not cut an acceptance in half
-            return await self._accept_resume(thread, entry, cmd, named, on_accepted)
+        async with self.using(identity, cmd.thread_id) as thread:
+            entry = self.entry(thread)
+            if cmd.goto is not None:
+                targets = [cmd.goto] if isinstance(cmd.goto, str) else list(cmd.goto)
+                for i, target in enumerate(targets):
+                    if target not in entry.graph.nodes:
+                        raise CommandError(
+                            ErrorCode.INVALID_ARGUMENT,
+                            f"graph {thread.record.graph!r} has no node {target!r}",
+                            path="goto" if isinstance(cmd.goto, str) else f"goto[{i}]",
+                        )
+            named = list(cmd.answers) if cmd.answers is not None else ([cmd.interrupt_id] if cmd.interrupt_id else None)
+            with anyio.CancelScope(shield=True):  # a client leaving must not cut an acceptance in half
+                return await self._accept_resume(thread, entry, cmd, named, on_accepted)
 
     async def _accept_resume(
         self, thread: ThreadRuntime, entry: GraphEntry, cmd: Resume, named: list[str] | None,
@@ -325,16 +390,24 @@ class RunManager:
             queued = thread.busy
             if queued and cmd.if_busy == "reject":
                 raise self._busy(thread)
-            await self._save_run(request, "queued")
             if not queued:
-                try:
-                    answered = await self._record(thread, entry, request)
-                except BaseException:
-                    with anyio.CancelScope(shield=True):
-                        await self.store.finish_run(request.run_id)
-                    raise
+                answered = await self._record(thread, entry, request)
             else:
+                # The first acknowledged answer wins: the ids are claimed now (stored with the
+                # queued run), so a second answer to them is refused at once, never later.
                 answered = list(resume_map)
+                request.claimed = True
+                record = self._without_answered(thread, answered)
+                await self.storage.write(
+                    Write(
+                        thread_id=thread.thread_id,
+                        runs=[self._run_record(request, "queued")],
+                        answered=[(thread.thread_id, i) for i in answered],
+                        threads=[record],
+                    )
+                )
+                thread.answered.update(answered)
+                self._adopt(thread, record)
             thread.queue.append(request)
             accepted = Accepted(request.run_id, thread.thread_id, self.hub.head(thread.thread_id), queued, tuple(answered))
             if on_accepted is not None:
@@ -351,13 +424,17 @@ class RunManager:
             ErrorCode.NOTHING_PENDING, f"thread {thread.thread_id} has no pending interrupt to resume{hint}"
         )
 
-    async def _check_not_answered(self, thread: ThreadRuntime, ids: list[str], path: str) -> None:
+    async def _check_not_answered(
+        self, thread: ThreadRuntime, ids: list[str], path: str, mine: frozenset[str] = frozenset()
+    ) -> None:
         """``already_answered`` if an acknowledged resume answered any of ``ids`` (remembered
-        in the store, so this holds after a restart too)."""
+        in the storage, so this holds after a restart too); ``mine`` are ids the caller's own
+        queued answer claimed."""
+        ids = [i for i in ids if i not in mine]
         already = [i for i in ids if i in thread.answered]
         missing = [i for i in ids if i not in thread.answered]
         if missing:
-            found = await self.store.answered_among(thread.thread_id, missing)
+            found = await self.storage.answered_among(thread.thread_id, missing)
             thread.answered.update(found)
             already += found
         if already:
@@ -368,51 +445,102 @@ class RunManager:
                 details={"interrupt_ids": already},
             )
 
+    def _without_answered(self, thread: ThreadRuntime, ids: list[str]) -> ThreadRecord:
+        """A copy of the thread's record without the interrupts answered so far and ``ids``
+        (to store; :meth:`_adopt` makes it the in-memory record once stored)."""
+        gone = thread.answered | set(ids)
+        record = thread.record
+        return replace(record, interrupts=[i for i in record.interrupts if i["id"] not in gone], updated_at=now_iso())
+
+    def _adopt(self, thread: ThreadRuntime, record: ThreadRecord) -> None:
+        """``record`` (just stored) is now the thread's record."""
+        self._pending_count += len(record.interrupts) - len(thread.record.interrupts)
+        thread.record.interrupts = list(record.interrupts)
+        thread.record.status, thread.record.error = record.status, record.error
+        thread.record.updated_at = record.updated_at
+
     async def _record(self, thread: ThreadRuntime, entry: GraphEntry, request: RunRequest) -> list[str]:
-        """Store the request's answers in the checkpointer (durable) and mark them answered.
+        """Store the request's answers as command writes on the thread's head checkpoint, with
+        the answered ids, the run and the thread's record, in one write.
 
         Must be called with ``thread.lock`` held and no run active on the thread.
         """
+        queued_claim = frozenset(request.resume or ()) if request.claimed else frozenset()
         if request.resume:
-            await self._check_not_answered(thread, list(request.resume), "interrupt_id")
+            await self._check_not_answered(thread, list(request.resume), "interrupt_id", queued_claim)
         command = Command(resume=request.resume, update=request.update, goto=request.goto or ())
+        ids = list(request.resume or ())
+        before = set(thread.answered)
+        request.recorded = True
+        record = self._without_answered(thread, ids)
+        extras = Write(
+            thread_id=thread.thread_id,
+            runs=[self._run_record(request, "queued")],
+            answered=[(thread.thread_id, i) for i in ids],
+            threads=[record],
+        )
         try:
-            answered = await entry.graph.arecord_command(self._config(thread.thread_id), command)
+            if self.one_transaction:
+                # staged: the command's own write (its checkpoint writes) takes them along
+                self.hub.stage(thread.thread_id, extras, with_checkpoint=True)
+                try:
+                    answered = await entry.graph.arecord_command(self._config(thread.thread_id), command)
+                except BaseException:
+                    self.hub.unstage(thread.thread_id)
+                    raise
+                left = self.hub.unstage(thread.thread_id)
+                if left is not None and not left.empty:  # the graph saved elsewhere: store them now
+                    await self.storage.write(left)
+            else:  # a checkpointer of the caller's: a second write
+                answered = await entry.graph.arecord_command(self._config(thread.thread_id), command)
+                await self.storage.write(extras)
         except AlreadyAnsweredError as exc:
+            self._undo_answer(thread, request, before)
             raise CommandError(
                 ErrorCode.ALREADY_ANSWERED, str(exc), path="interrupt_id", details={"interrupt_ids": list(exc.unknown_ids)}
             ) from None
         except UnknownInterruptError as exc:
+            self._undo_answer(thread, request, before)
             raise CommandError(
                 ErrorCode.NOT_FOUND, str(exc), path="interrupt_id",
                 details={"resource": "interrupt", "interrupt_ids": list(exc.unknown_ids)},
             ) from None
         except NothingPendingError:
+            self._undo_answer(thread, request, before)
             raise self._nothing_pending(thread) from None
         except AmbiguousResumeError as exc:
+            self._undo_answer(thread, request, before)
             raise CommandError(ErrorCode.AMBIGUOUS_RESUME, str(exc), path="value", details={"interrupt_ids": thread.pending_ids}) from None
         except (InvalidUpdateError, ResumeError) as exc:
+            self._undo_answer(thread, request, before)
             raise CommandError(ErrorCode.INVALID_ARGUMENT, str(exc), path="update") from None
-        ids = [i.id for i in answered]
-        request.recorded = True
-        await self.store.add_answered(thread.thread_id, ids, self._run_record(request, "queued"))
+        except BaseException:
+            self._undo_answer(thread, request, before)
+            raise
         thread.answered.update(ids)
-        thread.record.interrupts = [i for i in thread.record.interrupts if i["id"] not in thread.answered]
-        return ids
+        self._adopt(thread, record)
+        return [i.id for i in answered]
+
+    def _undo_answer(self, thread: ThreadRuntime, request: RunRequest, before: set[str]) -> None:
+        """An answer that was not stored: forget what :meth:`_record` assumed in memory."""
+        request.recorded = False
 
     # --- cancel --------------------------------------------------------------------------------
 
     async def cancel(self, identity: str, thread_id: str, run_id: str | None) -> str:
         """Cancel the active run (or drop a queued one named by ``run_id``); returns its id."""
-        thread = self.visible(identity, thread_id)
-        async with thread.lock:
+        async with self.using(identity, thread_id) as thread, thread.lock:
             if run_id is not None:
                 for request in thread.queue:
                     if request.run_id == run_id:
                         thread.queue.remove(request)
                         self.hub.publish(thread_id, "run_started", run_id, self._started_data(thread, request))
                         self.hub.publish(thread_id, "run_cancelled", run_id, {"reason": "cancelled"})
-                        await self.store.finish_run(run_id)
+                        write = self.hub.take(thread_id, checkpoint=False)
+                        write.runs.append(self._run_record(request, "cancelled", ended=True))
+                        with anyio.CancelScope(shield=True):
+                            await self.storage.write(write)
+                        self._finished += 1
                         return run_id
                 if thread.active is None or thread.active.request.run_id != run_id:
                     raise not_found("run", run_id, path="run_id")
@@ -434,12 +562,12 @@ class RunManager:
     # --- state ---------------------------------------------------------------------------------
 
     async def get_state(self, identity: str, thread_id: str, checkpoint_id: str | None) -> dict[str, Any]:
-        thread = self.visible(identity, thread_id)
-        graph = self.entry(thread).graph
-        if checkpoint_id is not None:
-            await self._require_checkpoint(thread, graph, checkpoint_id)
-        snapshot = await graph.aget_state(self._config(thread_id, checkpoint_id))
-        return state_wire(snapshot)
+        async with self.using(identity, thread_id) as thread:
+            graph = self.entry(thread).graph
+            if checkpoint_id is not None:
+                await self._require_checkpoint(thread, graph, checkpoint_id)
+            snapshot = await graph.aget_state(self._config(thread_id, checkpoint_id))
+            return state_wire(snapshot)
 
     async def _require_checkpoint(self, thread: ThreadRuntime, graph: Any, checkpoint_id: str, path: str = "checkpoint_id") -> None:
         saver = graph.saver
@@ -455,62 +583,84 @@ class RunManager:
             )
 
     async def get_history(self, identity: str, thread_id: str, limit: int, before: str | None) -> list[Any]:
-        thread = self.visible(identity, thread_id)
-        graph = self.entry(thread).graph
-        before_config = None
-        if before is not None:
-            await self._require_checkpoint(thread, graph, before, "before")
-            before_config = self._config(thread_id, before)
-        history = []
-        async for snapshot in graph.aget_state_history(self._config(thread_id), before=before_config, limit=limit):
-            history.append(state_wire(snapshot))
-        return history
+        async with self.using(identity, thread_id) as thread:
+            graph = self.entry(thread).graph
+            before_config = None
+            if before is not None:
+                await self._require_checkpoint(thread, graph, before, "before")
+                before_config = self._config(thread_id, before)
+            history = []
+            async for snapshot in graph.aget_state_history(self._config(thread_id), before=before_config, limit=limit):
+                history.append(state_wire(snapshot))
+            return history
 
     async def update_state(
         self, identity: str, thread_id: str, values: Any, as_node: str | None, checkpoint_id: str | None
     ) -> tuple[str, int]:
         """``update_state``; returns the new checkpoint id and the ``state_updated`` event's seq."""
-        thread = self.visible(identity, thread_id)
-        graph = self.entry(thread).graph
-        if as_node is not None and as_node not in graph.nodes and as_node not in ("__start__", "__end__", "__input__", "__copy__"):
-            raise CommandError(ErrorCode.INVALID_ARGUMENT, f"graph {thread.record.graph!r} has no node {as_node!r}", path="as_node")
-        async with thread.lock:
-            if thread.busy:
-                raise self._busy(thread)
-            if checkpoint_id is not None:
-                await self._require_checkpoint(thread, graph, checkpoint_id)
-            try:
-                config = await graph.aupdate_state(self._config(thread_id, checkpoint_id), values, as_node=as_node)
-            except (InvalidUpdateError, CheckpointError, ValueError) as exc:
-                raise CommandError(ErrorCode.INVALID_ARGUMENT, str(exc), path="values") from None
-            new_id = str(config["configurable"]["checkpoint_id"])
-            await self._settle(thread, graph, error=None, save=True)
-            seq = self.hub.publish(thread_id, "state_updated", None, {"checkpoint_id": new_id, "as_node": as_node})
-            return new_id, seq
+        async with self.using(identity, thread_id) as thread:
+            graph = self.entry(thread).graph
+            if as_node is not None and as_node not in graph.nodes and as_node not in ("__start__", "__end__", "__input__", "__copy__"):
+                raise CommandError(ErrorCode.INVALID_ARGUMENT, f"graph {thread.record.graph!r} has no node {as_node!r}", path="as_node")
+            async with thread.lock:
+                if thread.busy:
+                    raise self._busy(thread)
+                if checkpoint_id is not None:
+                    await self._require_checkpoint(thread, graph, checkpoint_id)
+                try:
+                    config = await graph.aupdate_state(self._config(thread_id, checkpoint_id), values, as_node=as_node)
+                except (InvalidUpdateError, CheckpointError, ValueError) as exc:
+                    raise CommandError(ErrorCode.INVALID_ARGUMENT, str(exc), path="values") from None
+                new_id = str(config["configurable"]["checkpoint_id"])
+                record = await self._settle(thread, graph, error=None)
+                seq = self.hub.publish(thread_id, "state_updated", None, {"checkpoint_id": new_id, "as_node": as_node})
+                write = self.hub.take(thread_id, checkpoint=False)
+                write.threads.append(record)
+                with anyio.CancelScope(shield=True):
+                    await self.storage.write(write)
+                self._adopt(thread, record)
+                return new_id, seq
 
-    def list_threads(
+    async def list_threads(
         self, identity: str, status: tuple[str, ...] | None, graph: str | None, limit: int, offset: int
     ) -> list[dict[str, Any]]:
-        mine = [t for t in self.threads.values() if t.record.owner == identity]
-        if status:
-            mine = [t for t in mine if t.status in status]
-        if graph is not None:
-            mine = [t for t in mine if t.record.graph == graph]
-        mine.sort(key=lambda t: t.record.updated_at, reverse=True)
-        return [self.thread_info(t) for t in mine[offset : offset + limit]]
+        """The caller's threads, most recently updated first: busy ones from memory (their
+        stored status is the one before the run), the others from the storage."""
+        busy = [t for t in self.threads if t.busy and t.record.owner == identity and (graph is None or t.record.graph == graph)]
+        listed: list[tuple[ThreadRecord, ThreadRuntime | None]] = []
+        if status is None or "running" in status:
+            listed += [(t.record, t) for t in busy]
+        settled = None if status is None else [s for s in status if s != "running"]
+        if settled is None or settled:
+            stored = await self.storage.list_threads(
+                owner=identity, statuses=settled, graph=graph, exclude=[t.thread_id for t in busy], limit=offset + limit,
+            )
+            for record in stored:
+                held = self.threads.get(record.thread_id) if record.thread_id in self._held_ids() else None
+                if held is not None and held.busy:
+                    continue  # became busy meanwhile: listed above (or filtered out)
+                listed.append((held.record if held is not None else record, held))
+        listed.sort(key=lambda item: (item[0].updated_at, item[0].thread_id), reverse=True)
+        return [self._info(record, held) for record, held in listed[offset : offset + limit]]
 
-    def thread_info(self, thread: ThreadRuntime) -> dict[str, Any]:
-        record = thread.record
+    def _held_ids(self) -> set[str]:
+        return {t.thread_id for t in self.threads}
+
+    def _info(self, record: ThreadRecord, held: ThreadRuntime | None) -> dict[str, Any]:
+        loaded = held is not None and self.hub.loaded(record.thread_id)
         return {
             "thread_id": record.thread_id,
             "graph": record.graph,
-            "status": thread.status,
-            "run_id": thread.run_id,
-            "head_seq": self.hub.head(record.thread_id),
+            "status": held.status if held is not None else record.status,
+            "run_id": held.run_id if held is not None else None,
+            "head_seq": self.hub.head(record.thread_id) if loaded else record.head_seq,
             "interrupts": list(record.interrupts),
             "created_at": record.created_at,
             "updated_at": record.updated_at,
         }
+
+    def thread_info(self, thread: ThreadRuntime) -> dict[str, Any]:
+        return self._info(thread.record, thread)
 
     async def current_state(self, thread: ThreadRuntime) -> dict[str, Any]:
         """The thread's current State as wire JSON (for resync)."""
@@ -518,24 +668,23 @@ class RunManager:
         return state_wire(snapshot)
 
     def statistics(self) -> RunStatistics:
-        threads = self.threads.values()
+        threads = list(self.threads)
         return RunStatistics(
-            threads=len(self.threads),
+            threads=self._thread_count,
             active_runs=sum(1 for t in threads if t.active is not None),
             queued_runs=sum(len(t.queue) for t in threads),
             runs_started=self._started,
             runs_finished=self._finished,
-            interrupts_pending=sum(len(t.record.interrupts) for t in threads),
+            interrupts_pending=self._pending_count,
         )
 
     # --- running -------------------------------------------------------------------------------
 
     @staticmethod
-    def _run_record(request: RunRequest, status: str) -> RunRecord:
-        return RunRecord(request.run_id, request.thread_id, request.kind, status, request.params())
-
-    async def _save_run(self, request: RunRequest, status: str) -> None:
-        await self.store.save_run(self._run_record(request, status))
+    def _run_record(request: RunRequest, status: RunStatus, *, ended: bool = False) -> RunRecord:
+        return RunRecord(
+            request.run_id, request.thread_id, request.kind, status, request.params(), ended_at=now_iso() if ended else None
+        )
 
     def _started_data(self, thread: ThreadRuntime, request: RunRequest) -> dict[str, Any]:
         return {"graph": thread.record.graph, "kind": request.kind, "checkpoint_id": request.checkpoint_id}
@@ -554,6 +703,7 @@ class RunManager:
                     thread.active = None
         finally:
             thread.worker = False
+            self.threads.shrink()
 
     async def _execute(self, thread: ThreadRuntime, request: RunRequest) -> None:
         tid, run_id = thread.thread_id, request.run_id
@@ -561,14 +711,15 @@ class RunManager:
         self._started += 1
         self.hub.publish(tid, "run_started", run_id, self._started_data(thread, request))
         if entry is None:
-            await self._finish(thread, request, "run_error", {"error": {"type": "GraphNotFound", "message": f"graph {thread.record.graph!r} is not served"}, "code": ErrorCode.NOT_FOUND.value})
+            await self._finish(thread, request, "run_error", {"error": {"type": "GraphNotFound", "message": f"graph {thread.record.graph!r} is not served"}, "code": ErrorCode.NOT_FOUND.value}, None)
             return
         graph = entry.graph
         problem = await self._precheck(thread, entry, request)
         if problem is not None:
-            await self._finish(thread, request, "run_error", {"error": {"type": "CommandError", "message": problem.message}, "code": problem.code.value})
+            await self._finish(thread, request, "run_error", {"error": {"type": "CommandError", "message": problem.message}, "code": problem.code.value}, None)
             return
-        await self._save_run(request, "running")
+        # stored with the run's first write (its first step, or its first events)
+        self.hub.stage(tid, Write(thread_id=tid, runs=[self._run_record(request, "running")]))
         config: dict[str, Any] = dict(request.config or {})
         configurable = dict(config.get("configurable") or {})
         configurable["thread_id"] = tid
@@ -601,23 +752,24 @@ class RunManager:
             except Exception as exc:  # the graph failed: the run ends with run_error
                 error = exc
         if scope.cancelled_caught:
-            await self._settle(thread, graph, error=None)
-            await self._finish(thread, request, "run_cancelled", {"reason": active.cancel_reason if active else "cancelled"})
+            record = await self._settle(thread, graph, error=None)
+            await self._finish(thread, request, "run_cancelled", {"reason": active.cancel_reason if active else "cancelled"}, record)
             return
         if error is not None:
-            await self._settle(thread, graph, error=f"{type(error).__name__}: {error}")
-            await self._finish(thread, request, "run_error", {"error": {"type": type(error).__name__, "message": str(error)}, "code": None})
+            record = await self._settle(thread, graph, error=f"{type(error).__name__}: {error}")
+            await self._finish(thread, request, "run_error", {"error": {"type": type(error).__name__, "message": str(error)}, "code": None}, record)
             return
-        snapshot = await self._settle(thread, graph, error=None)
-        if snapshot is not None and snapshot.interrupts:
+        snapshot = await graph.aget_state(self._config(tid))
+        record = self._settled_record(thread, snapshot, error=None)
+        if snapshot.interrupts:
             interrupts = [interrupt_wire(i) for i in snapshot.interrupts]
             self.hub.publish(tid, "interrupt", run_id, {"interrupts": interrupts})
-            await self._finish(thread, request, "run_interrupted", {"interrupt_ids": [i["id"] for i in interrupts], "next": list(snapshot.next)})
-        elif snapshot is not None and snapshot.next:
-            await self._finish(thread, request, "run_interrupted", {"interrupt_ids": [], "next": list(snapshot.next)})
+            await self._finish(thread, request, "run_interrupted", {"interrupt_ids": [i["id"] for i in interrupts], "next": list(snapshot.next)}, record)
+        elif snapshot.next:
+            await self._finish(thread, request, "run_interrupted", {"interrupt_ids": [], "next": list(snapshot.next)}, record)
         else:
-            checkpoint_id = None if snapshot is None else snapshot.config.get("configurable", {}).get("checkpoint_id")
-            await self._finish(thread, request, "run_done", {"checkpoint_id": checkpoint_id})
+            checkpoint_id = snapshot.config.get("configurable", {}).get("checkpoint_id")
+            await self._finish(thread, request, "run_done", {"checkpoint_id": checkpoint_id}, record)
 
     async def _precheck(self, thread: ThreadRuntime, entry: GraphEntry, request: RunRequest) -> CommandError | None:
         """Checks a queued run could only make when its turn came."""
@@ -631,29 +783,38 @@ class RunManager:
                     return exc
         return None
 
-    async def _settle(self, thread: ThreadRuntime, graph: Any, *, error: str | None, save: bool = False) -> Any:
-        """Read the thread's state after a run: its status and pending interrupts (stored by
-        :meth:`_finish`, or now with ``save``)."""
+    async def _settle(self, thread: ThreadRuntime, graph: Any, *, error: str | None) -> ThreadRecord:
+        """The thread's record after a run (or an update): its status and pending interrupts,
+        read from its latest checkpoint (the head cache holds it). Not stored here."""
         snapshot = await graph.aget_state(self._config(thread.thread_id))
-        record = thread.record
-        record.interrupts = [jsonable(interrupt_wire(i)) for i in snapshot.interrupts]
-        if error is not None:
-            record.status, record.error = "error", error
-        elif snapshot.interrupts or snapshot.next:
-            record.status, record.error = "interrupted", None
-        else:
-            record.status, record.error = "idle", None
-        record.updated_at = now_iso()
-        if save:
-            await self.store.save_thread(record)
-        return snapshot
+        return self._settled_record(thread, snapshot, error=error)
 
-    async def _finish(self, thread: ThreadRuntime, request: RunRequest, event: str, data: dict[str, Any]) -> None:
-        # The thread stops being busy in the same step as its terminal event is published: a
-        # client that answers as soon as it sees run_interrupted must not get thread_busy.
+    @staticmethod
+    def _settled_record(thread: ThreadRuntime, snapshot: Any, *, error: str | None) -> ThreadRecord:
+        interrupts = [jsonable(interrupt_wire(i)) for i in snapshot.interrupts]
+        if error is not None:
+            status = "error"
+        elif snapshot.interrupts or snapshot.next:
+            status = "interrupted"
+        else:
+            status = "idle"
+        return replace(thread.record, status=status, error=error, interrupts=interrupts, updated_at=now_iso())
+
+    async def _finish(
+        self, thread: ThreadRuntime, request: RunRequest, event: str, data: dict[str, Any], record: ThreadRecord | None
+    ) -> None:
+        """Publish the run's terminal event and store it with the run's end and the thread's
+        record, in one write."""
+        # The thread stops being busy before its terminal event is delivered (after the write):
+        # a client that answers as soon as it sees run_interrupted must not get thread_busy.
         if thread.active is not None and thread.active.request is request:
             thread.active = None
         self.hub.publish(thread.thread_id, event, request.run_id, data)
         self._finished += 1
-        await self.store.finish_run(request.run_id, thread.record)
-
+        write = self.hub.take(thread.thread_id, checkpoint=False)
+        write.runs.append(self._run_record(request, _TERMINAL_STATUS[event], ended=True))
+        if record is not None:
+            write.threads.append(record)
+            write.after_commit.insert(0, lambda: self._adopt(thread, record))  # before the event is delivered
+        with anyio.CancelScope(shield=True):
+            await self.storage.write(write)

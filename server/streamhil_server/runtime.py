@@ -1,8 +1,9 @@
-"""The server's long-lived parts and their lifetime: store, checkpointer, event hub, run manager.
+"""The server's long-lived parts and their lifetime: storage, checkpointer, event hub, run manager.
 
-``async with Runtime(...)`` opens the store and the checkpointer, starts the hub's writer and the
-run manager (which resumes runs a previous process left unfinished) in one task group, and on
-exit cancels them and closes everything. A Starlette lifespan owns it (see :mod:`.app`).
+``async with Runtime(...)`` opens the storage (SQLite file or memory), gives every graph the
+:class:`~.storage.saver.StorageSaver` over it (unless a checkpointer was given), starts the hub
+and the run manager (which resumes runs a previous process left unfinished) in one task group,
+and on exit cancels them and closes everything. A Starlette lifespan owns it (see :mod:`.app`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from starlette.requests import HTTPConnection
 from streamhil.checkpoint.base import BaseCheckpointSaver
-from streamhil.checkpoint.memory import InMemorySaver
 
 from .auth import Authenticator, origin_allowed
 from .hub import EventHub, HubStatistics
@@ -22,7 +22,7 @@ from .registry import GraphRegistry
 from .runs import RunManager
 from .threads import RunStatistics
 from .settings import ServerSettings
-from .store import Store
+from .storage import StorageSaver, storage_for
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -80,14 +80,19 @@ class Runtime:
         self.db = db
         self.settings = settings or ServerSettings()
         self.auth = auth or Authenticator()
-        self.store = Store(db)
+        self.storage = storage_for(db)
+        self.store = self.storage  # its epoch is the event logs'
         self.hub = EventHub(
-            self.store,
+            self.storage,
             ring_size=self.settings.ring_size,
             max_events_per_thread=self.settings.max_events_per_thread,
             deliver_chunk=max(1, self.settings.max_send_queue // 2),
+            flush_delay=self.settings.event_flush_delay if self.storage.durable else 0.0,
         )
-        self.runs = RunManager(registry, self.store, self.hub)
+        self.runs = RunManager(
+            registry, self.storage, self.hub, max_idle_threads=self.settings.max_idle_threads,
+            one_transaction=checkpointer is None,
+        )
         self.checkpointer: BaseCheckpointSaver | None = checkpointer
         self.connections: dict[str, Connection] = {}
         self.slow_consumers = 0
@@ -95,11 +100,12 @@ class Runtime:
 
     async def __aenter__(self) -> Runtime:
         async with contextlib.AsyncExitStack() as stack:
-            await stack.enter_async_context(self.store)
+            await stack.enter_async_context(self.storage)
             if self.checkpointer is None:
-                self.checkpointer = await stack.enter_async_context(_open_saver(self.db))
+                self.checkpointer = StorageSaver(
+                    self.storage, take_write=self.hub.take, head_cache_size=self.settings.head_cache_size
+                )
             self.registry.bind(self.checkpointer)
-            await self.hub.load()
             tg = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(tg.cancel_scope.cancel)  # runs first on exit: stop the workers
             await tg.start(self.hub.run)
@@ -124,17 +130,3 @@ class Runtime:
             graphs=len(self.registry),
             epoch=self.store.epoch,
         )
-
-
-@contextlib.asynccontextmanager
-async def _open_saver(db: str | None) -> Any:
-    """SQLite checkpoints in ``db`` beside the server's tables, or in memory without a file."""
-    if db is None:
-        yield InMemorySaver()
-        return
-    try:
-        from streamhil.checkpoint.sqlite import SqliteSaver
-    except ImportError as exc:  # pragma: no cover - depends on the installed streamhil
-        raise RuntimeError(f"a --db needs streamhil.checkpoint.sqlite, which failed to import: {exc}") from exc
-    async with SqliteSaver.from_path(db) as saver:
-        yield saver

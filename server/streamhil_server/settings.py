@@ -16,6 +16,10 @@ class ServerSettings:
     ``max_send_queue`` frames may wait for a slow socket before it is closed with 4008;
     ``ring_size`` recent events per thread are replayed from memory, older ones from SQLite;
     ``max_events_per_thread`` bounds each stored log (older cursors get ``cursor_too_old``).
+    ``event_flush_delay`` (seconds, SQLite only) is how long an event may wait for its step's
+    checkpoint write before the hub stores it on its own (a long step still streams);
+    ``max_idle_threads`` idle threads, and the latest checkpoints of ``head_cache_size`` thread
+    namespaces, are kept in memory (the others are read from the storage when needed).
     """
 
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
@@ -26,12 +30,17 @@ class ServerSettings:
     ring_size: int = 256
     max_events_per_thread: int = 100_000
     allowed_origins: tuple[str, ...] = ()
+    event_flush_delay: float = 0.05
+    max_idle_threads: int = 1000
+    head_cache_size: int = 10_000
 
     def __post_init__(self) -> None:
-        for name in ("max_frame_bytes", "max_send_queue", "heartbeat_interval_ms", "ring_size", "max_events_per_thread"):
+        for name in ("max_frame_bytes", "max_send_queue", "heartbeat_interval_ms", "ring_size", "max_events_per_thread", "max_idle_threads", "head_cache_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"ServerSettings.{name} must be an integer >= 1, got {value!r}")
+        if not 0 <= self.event_flush_delay <= 60:
+            raise ValueError(f"ServerSettings.event_flush_delay must be between 0 and 60 seconds, got {self.event_flush_delay!r}")
         for name in ("hello_timeout", "close_timeout"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"ServerSettings.{name} must be > 0, got {getattr(self, name)!r}")

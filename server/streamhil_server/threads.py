@@ -1,17 +1,17 @@
-"""The server's view of a thread and of the runs it accepted: value types of :mod:`.runs`."""
+"""The server's view of a thread and of the runs it accepted, and the cache of live threads."""
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Mapping
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 
-from .store import ThreadRecord
+from .storage.records import ThreadRecord
 
-__all__ = ["RunRequest", "ActiveRun", "ThreadRuntime", "Accepted", "RunStatistics"]
+__all__ = ["RunRequest", "ActiveRun", "ThreadRuntime", "ThreadCache", "Accepted", "RunStatistics"]
 
 
 @dataclass(slots=True)
@@ -26,6 +26,7 @@ class RunRequest:
     update: Any = None
     goto: Any = None
     recorded: bool = True
+    claimed: bool = False  # a queued answer whose interrupt ids were claimed when it was acknowledged
     stream_modes: tuple[str, ...] = ("values", "updates")
     subgraphs: bool = True
     config: dict[str, Any] | None = None
@@ -43,6 +44,7 @@ class RunRequest:
             "update": self.update,
             "goto": self.goto,
             "recorded": self.recorded,
+            "claimed": self.claimed,
             "stream_modes": list(self.stream_modes),
             "subgraphs": self.subgraphs,
             "config": self.config,
@@ -64,6 +66,7 @@ class RunRequest:
             update=params.get("update"),
             goto=params.get("goto"),
             recorded=bool(params.get("recorded", True)),
+            claimed=bool(params.get("claimed", False)),
             stream_modes=tuple(params.get("stream_modes") or ("values", "updates")),
             subgraphs=bool(params.get("subgraphs", True)),
             config=params.get("config"),
@@ -93,6 +96,8 @@ class ThreadRuntime:
     queue: deque[RunRequest] = field(default_factory=deque)
     answered: set[str] = field(default_factory=set)
     worker: bool = False
+    stored: bool = True  # False for a new thread until its first write commits
+    users: int = 0  # commands holding this object (it must stay the one in the cache meanwhile)
 
     @property
     def thread_id(self) -> str:
@@ -115,6 +120,52 @@ class ThreadRuntime:
     @property
     def pending_ids(self) -> list[str]:
         return [i["id"] for i in self.record.interrupts]
+
+    @property
+    def at_rest(self) -> bool:
+        """No run, no queued run, no worker and nobody deciding about it: it may leave memory."""
+        return not self.busy and not self.worker and not self.users and not self.lock.locked()
+
+
+class ThreadCache:
+    """The threads held in memory: every busy one, and the ``max_idle`` most recently used idle
+    ones. Others are loaded from the storage when a command names them."""
+
+    def __init__(self, max_idle: int, release: Callable[[str], bool]) -> None:
+        self.max_idle = max_idle
+        self._release = release  # forget the thread's other in-memory parts; False if they are in use
+        self._threads: OrderedDict[str, ThreadRuntime] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._threads)
+
+    def __iter__(self) -> Iterator[ThreadRuntime]:
+        return iter(list(self._threads.values()))
+
+    def get(self, thread_id: str) -> ThreadRuntime | None:
+        thread = self._threads.get(thread_id)
+        if thread is not None:
+            self._threads.move_to_end(thread_id)
+        return thread
+
+    def add(self, thread: ThreadRuntime) -> ThreadRuntime:
+        """Hold ``thread`` (or return the one already held under its id)."""
+        held = self._threads.setdefault(thread.thread_id, thread)
+        self._threads.move_to_end(thread.thread_id)
+        self.shrink()
+        return held
+
+    def shrink(self) -> None:
+        """Let the least recently used threads at rest go, down to ``max_idle`` idle ones."""
+        excess = len(self._threads) - self.max_idle
+        if excess <= 0:
+            return
+        for thread_id, thread in list(self._threads.items()):
+            if excess <= 0:
+                break
+            if thread.at_rest and self._release(thread_id):
+                del self._threads[thread_id]
+                excess -= 1
 
 
 @dataclass(frozen=True, slots=True)

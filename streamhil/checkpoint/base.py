@@ -104,6 +104,10 @@ class BaseCheckpointSaver(ABC):
     """True for savers whose saves never wait on I/O (memory): ``durability="async"`` then
     saves inline, as a background task would only add scheduling hops."""
 
+    inline_saves: bool = False
+    """True for savers that must get a run's saves inline, in step order, as ``durability="sync"``
+    does (a server's saver that commits each step's events with its checkpoint needs this)."""
+
     @abstractmethod
     async def aget_tuple(self, config: Mapping[str, Any]) -> CheckpointTuple | None:
         """The checkpoint ``config`` addresses (the latest of its thread and namespace when it

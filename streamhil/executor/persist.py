@@ -35,6 +35,8 @@ class CheckpointWriter:
         self.durability = durability if saver is not None else "sync"
         if self.durability == "async" and getattr(saver, "saves_instantly", False):
             self.durability = "sync"  # nothing to overlap: a background task would only add hops
+        elif self.durability == "async" and getattr(saver, "inline_saves", False):
+            self.durability = "sync"  # the saver commits each step with what the step produced
         self._failure: BaseException | None = None
         self._buffer: list[_Op] = []
         self._send: MemoryObjectSendStream[_Op] | None = None

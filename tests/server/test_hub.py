@@ -1,14 +1,16 @@
-"""The event hub on its own: numbering, store-then-deliver, replay from memory and SQLite."""
+"""The event hub on its own: numbering, store-then-deliver, replay from memory and SQLite, the
+thread journal (events taken by a step's write) and loading logs on demand."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 import orjson
 import pytest
-from streamhil_server.hub import CursorError, EventHub
-from streamhil_server.store import Store
+from streamhil_server.hub import CursorError, EventHub, LogNotLoadedError
+from streamhil_server.storage import MemoryStorage, SqliteStorage, Write
 
 pytestmark = pytest.mark.anyio
 
@@ -18,9 +20,11 @@ async def _noop() -> None:
 
 
 async def test_seq_replay_and_cursors(tmp_path: Path) -> None:
-    async with Store(str(tmp_path / "h.sqlite")) as store, anyio.create_task_group() as tg:
+    async with SqliteStorage(str(tmp_path / "h.sqlite")) as store, anyio.create_task_group() as tg:
         hub = EventHub(store, ring_size=3, max_events_per_thread=1000)
         await tg.start(hub.run)
+        hub.create("t")
+        hub.create("other")
         live: list[dict] = []
         sub = hub.subscribe_live("t", lambda f: live.append(orjson.loads(f)), 1)
         sub.start_live()
@@ -49,19 +53,22 @@ async def test_seq_replay_and_cursors(tmp_path: Path) -> None:
         tg.cancel_scope.cancel()
 
     # a new hub on the same file continues the numbering
-    async with Store(str(tmp_path / "h.sqlite")) as store, anyio.create_task_group() as tg:
+    async with SqliteStorage(str(tmp_path / "h.sqlite")) as store, anyio.create_task_group() as tg:
         hub = EventHub(store)
-        await hub.load()
         await tg.start(hub.run)
+        with pytest.raises(LogNotLoadedError):
+            hub.publish("t", "custom", "r-3", {})
+        await hub.ensure("t")
         assert hub.head("t") == 6
         assert hub.publish("t", "custom", "r-3", {}) == 7
         tg.cancel_scope.cancel()
 
 
 async def test_trimming_makes_old_cursors_too_old() -> None:
-    async with Store() as store, anyio.create_task_group() as tg:
+    async with MemoryStorage() as store, anyio.create_task_group() as tg:
         hub = EventHub(store, ring_size=2, max_events_per_thread=10)
         await tg.start(hub.run)
+        hub.create("t")
         for i in range(30):
             hub.publish("t", "custom", None, {"i": i})
             if i % 5 == 4:
@@ -78,9 +85,10 @@ async def test_trimming_makes_old_cursors_too_old() -> None:
 
 
 async def test_live_events_during_a_replay_wait_and_overflow() -> None:
-    async with Store() as store, anyio.create_task_group() as tg:
+    async with MemoryStorage() as store, anyio.create_task_group() as tg:
         hub = EventHub(store)
         await tg.start(hub.run)
+        hub.create("t")
         for i in range(5):
             hub.publish("t", "custom", None, {"i": i})
         await hub.wait_written()
@@ -98,16 +106,17 @@ async def test_live_events_during_a_replay_wait_and_overflow() -> None:
 
 
 async def test_publish_before_the_writer_runs_is_an_error() -> None:
-    async with Store() as store:
+    async with MemoryStorage() as store:
         hub = EventHub(store)
         with pytest.raises(RuntimeError, match="start EventHub.run"):
             hub.publish("t", "custom", None, {})
 
 
 async def test_a_thread_at_rest_is_replayed_from_sqlite() -> None:
-    async with Store() as store, anyio.create_task_group() as tg:
+    async with MemoryStorage() as store, anyio.create_task_group() as tg:
         hub = EventHub(store, ring_size=100)
         await tg.start(hub.run)
+        hub.create("t")
         hub.publish("t", "run_started", "r", {"graph": "g", "kind": "start", "checkpoint_id": None})
         hub.publish("t", "run_done", "r", {"checkpoint_id": None})
         await hub.wait_written()
@@ -116,4 +125,63 @@ async def test_a_thread_at_rest_is_replayed_from_sqlite() -> None:
         sub, replayed = await hub.subscribe("t", got.append, 0)
         await sub.go_live(_noop, max_buffer=10, overflow=lambda: None)
         assert replayed == 2 and [orjson.loads(f)["event"] for f in got] == ["run_started", "run_done"]
+        tg.cancel_scope.cancel()
+
+
+async def test_a_steps_write_takes_the_events_and_they_are_delivered_only_once_committed(tmp_path: Path) -> None:
+    async with SqliteStorage(str(tmp_path / "h.sqlite")) as store, anyio.create_task_group() as tg:
+        hub = EventHub(store, flush_delay=30)  # the hub itself would wait 30 s: only the step's write stores them
+        await tg.start(hub.run)
+        hub.create("t")
+        live: list[int] = []
+        sub = hub.subscribe_live("t", lambda f: live.append(orjson.loads(f)["seq"]), 1)
+        sub.start_live()
+        hub.publish("t", "updates", "r", {"n": 1})
+        hub.publish("t", "updates", "r", {"n": 2})
+XX
+        assert live == [] and hub.statistics().unwritten == 2  # not stored: not sent
+        write = hub.take("t")
+        assert [r.seq for r in write.events] == [1, 2]
+        write.threads = []
+        await store.write(write)
+        await hub.wait_written()
+        assert live == [1, 2]
+        assert [s for s, _ in await store.read_events("t", 0, 2)] == [1, 2]
+        sub.close()
+        assert hub.forget("t") and not hub.loaded("t")  # at rest: its log leaves memory
+        await hub.ensure("t")
+        assert hub.head("t") == 2
+        tg.cancel_scope.cancel()
+
+
+async def test_a_failed_write_gives_its_events_back_to_the_journal(tmp_path: Path) -> None:
+    async with SqliteStorage(str(tmp_path / "h.sqlite")) as store, anyio.create_task_group() as tg:
+        hub = EventHub(store, flush_delay=30)
+        await tg.start(hub.run)
+        hub.create("t")
+        hub.publish("t", "custom", "r", {"i": 1})
+        bad = hub.take("t")
+        bad.events.append(bad.events[0])  # the same seq twice: the transaction fails
+        with pytest.raises(Exception):
+            await store.write(bad)
+        assert await store.read_events("t", 0, 10) == []
+        good = hub.take("t")
+        assert [r.seq for r in good.events] == [1]
+        await store.write(good)
+        await hub.wait_written()
+        assert [s for s, _ in await store.read_events("t", 0, 10)] == [1]
+        tg.cancel_scope.cancel()
+
+
+async def test_staged_records_go_with_the_next_write_of_their_kind() -> None:
+    async with MemoryStorage() as store, anyio.create_task_group() as tg:
+        hub = EventHub(store)
+        await tg.start(hub.run)
+        hub.create("t")
+        hub.stage("t", Write(answered=[("t", "i-1")]), with_checkpoint=True)
+        assert not hub.take("t", checkpoint=False).answered  # an event flush does not take an answer
+        assert hub.take("t").answered == [("t", "i-1")]
+        hub.stage("t", Write(answered=[("t", "i-2")]), with_checkpoint=True)
+        assert hub.unstage("t").answered == [("t", "i-2")]  # type: ignore[union-attr]
+        assert hub.forget("t")
         tg.cancel_scope.cancel()

@@ -306,28 +306,34 @@ def test_tool_review_agent(make_client: Any) -> None:
         assert messages[-1]["content"] == "All set. Anything else?"
 
 
-def test_answer_right_after_the_terminal_event_is_not_busy(make_client: Any) -> None:
-    """The thread stops being busy when its terminal event is published, even if the server is
-    still storing the end of the run."""
-    gate = Gate()
+def test_the_terminal_event_is_sent_once_stored_and_the_thread_is_free_then(make_client: Any) -> None:
+    """A run's end (terminal event, run record, thread record) is one write; the event is sent
+    only after it, and an answer sent as soon as it arrives is not refused as busy."""
     with make_client(demo_graphs()) as client, connect(client) as wire:
-        store = client.app.state.runtime.store
-        real = store.finish_run
+        storage = client.app.state.runtime.storage
+        real = storage.write
+        stored: set[int] = set()
 
-        async def slow_finish(run_id: str, thread: Any = None) -> None:
-            await gate.wait()
-            await real(run_id, thread)
+        async def watched(write: Any) -> None:
+            await real(write)
+            stored.update(row.seq for row in write.events)
+            if any(r.status == "interrupted" for r in write.runs):
+                assert any(row.frame.find('"run_interrupted"') > 0 for row in write.events)
+                assert [t.status for t in write.threads] == ["interrupted"]
 
-        store.finish_run = slow_finish
+        storage.write = watched
         tid = start(wire, "validation", {})["thread_id"]
-        assert wire.run_end(tid)["event"] == "run_interrupted"  # its end is not stored yet
+        end = wire.run_end(tid)
+        assert end["event"] == "run_interrupted" and end["seq"] in stored
         accepted = wire.request("resume", thread_id=tid, value="41")
         assert accepted["queued"] is False
-        wire.call(gate.open)
         assert wire.run_end(tid)["event"] == "run_done"
+        assert all(e["seq"] in stored for e in wire.thread_events(tid))
 
 
-def test_queued_resumes_are_checked_when_their_turn_comes(make_client: Any) -> None:
+def test_a_second_queued_answer_to_the_same_interrupt_is_refused_at_once(make_client: Any) -> None:
+    """The first acknowledged answer wins (spec 9.6, 11): a queued answer claims its interrupt,
+    so a later one is refused with already_answered when it is sent, never after a reply."""
     gate = Gate()
     with make_client({"two": two_questions(gate)}) as client, connect(client) as wire:
         tid = start(wire, "two", {})["thread_id"]
@@ -338,14 +344,16 @@ def test_queued_resumes_are_checked_when_their_turn_comes(make_client: Any) -> N
         busy = wire.error("resume", thread_id=tid, interrupt_id=pending["b?"], value="B")
         assert busy["code"] == "thread_busy"
         first = wire.request("resume", thread_id=tid, interrupt_id=pending["b?"], value="B1", if_busy="enqueue")
-        second = wire.request("resume", thread_id=tid, interrupt_id=pending["b?"], value="B2", if_busy="enqueue")
-        assert first["queued"] is True and second["queued"] is True
+        assert first["queued"] is True and first["answered"] == [pending["b?"]]
+        second = wire.error("resume", thread_id=tid, interrupt_id=pending["b?"], value="B2", if_busy="enqueue")
+        assert second["code"] == "already_answered" and second["details"]["interrupt_ids"] == [pending["b?"]]
+        with connect(client) as other:  # from another connection too
+            again = other.error("resume", thread_id=tid, answers={pending["b?"]: "B3"}, if_busy="enqueue")
+            assert again["code"] == "already_answered"
+        listed = wire.request("list_threads")["threads"][0]
+        assert pending["b?"] not in [i["id"] for i in listed["interrupts"]]  # answered: no longer listed
         wire.call(gate.open)
         assert wire.run_end(tid, running["run_id"])["event"] == "run_interrupted"
         assert wire.run_end(tid, first["run_id"])["event"] == "run_done"
-        late = wire.run_end(tid, second["run_id"])
-        assert late["event"] == "run_error" and late["data"]["code"] == "already_answered"
-        starts = [e for e in wire.thread_events(tid) if e["event"] == "run_started" and e["run_id"] == second["run_id"]]
-        assert len(starts) == 1 and starts[0]["seq"] < late["seq"]
         values = wire.request("get_state", thread_id=tid)["state"]["values"]
         assert (values["a"], values["b"]) == ("A", "B1")

@@ -1,0 +1,197 @@
+"""The storage interface: every durable fact of the server, behind one small set of operations.
+
+A backend stores checkpoints (the same rows and blobs as the library's savers), each thread's
+event log, thread records, run records and answered interrupt ids. It has exactly one way to
+change anything, :meth:`Storage.write`, which commits a :class:`~.records.Write` in one
+transaction; the named operations below (:meth:`append_step`, :meth:`record_answer`,
+:meth:`finish_run`...) only build such writes. Everything else reads.
+
+The contract a backend must keep (``tests/server/storage_conformance.py`` checks it):
+
+- ``write`` is atomic: after it returns every part is stored; if it raises none is. An event's
+  ``(thread_id, seq)`` is stored at most once: a write repeating one fails.
+- Writes are committed in the order ``write`` was called, and a write's ``after_commit``
+  callbacks run on the event loop after its commit, in that same order, before ``write``
+  returns. A write that fails calls its ``after_failure`` callbacks instead.
+- Concurrent writes may share a commit (group commit), but one failing write fails only its
+  own caller, and no caller returns before the commit that holds its write.
+- A write's checkpoint becomes the thread namespace's latest when its id is the greatest
+  (ids are time-ordered); its ``writes`` go to the parent, each task's writes replacing that
+  task's earlier ones there (keeping the task's first position).
+- Reads never wait behind writes that are not committed yet, and see every committed write.
+
+Backends: :mod:`.memory` (dicts, nothing survives the process) and :mod:`.sqlite` (one file, a
+writer connection with group commit and a separate reader connection, WAL). A PostgreSQL backend
+is one more module implementing the abstract methods.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from streamhil.checkpoint._records import Address, StoredCheckpoint
+
+from .records import OPEN_RUN_STATUSES, EventRow, RunRecord, RunStatus, ThreadRecord, Write, WritesPut
+
+__all__ = ["Storage", "Loaded", "ThreadCounts", "StorageClosedError"]
+
+Loaded = tuple[StoredCheckpoint, dict[str, bytes], list[tuple[str, str, bytes]]]
+"""A checkpoint row, the blobs of all its channels, and its pending writes (task, channel,
+value) in saved order; values still serialised."""
+
+
+class StorageClosedError(RuntimeError):
+    """The storage was used before ``open()`` or after ``aclose()``."""
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadCounts:
+    """Totals over every stored thread (for metrics)."""
+
+    threads: int
+    interrupts_pending: int
+
+
+class Storage(ABC):
+    """The server's durable state; open with ``async with storage:``."""
+
+    durable: bool = False
+    """Whether committed writes survive the process."""
+
+    epoch: str = ""
+    """An id made once per database: event ``seq`` cursors are valid within one epoch."""
+
+    async def __aenter__(self) -> Storage:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    @abstractmethod
+    async def open(self) -> None:
+        """Create what is missing and read (or make) the epoch."""
+
+    @abstractmethod
+    async def aclose(self) -> None:
+        """Release connections; the storage cannot be used afterwards."""
+
+    # --- the one way to change anything ------------------------------------------------------
+
+    @abstractmethod
+    async def write(self, write: Write) -> None:
+        """Commit ``write`` in one transaction (see the module's contract)."""
+
+    # --- named writes ------------------------------------------------------------------------
+
+    async def append_step(self, write: Write) -> None:
+        """A superstep's checkpoint (or a task's pending writes), the run's status change and
+        the events the step produced. Same as :meth:`write`; named for the reader."""
+        await self.write(write)
+
+    async def record_answer(
+        self,
+        thread_id: str,
+        writes: WritesPut | None,
+        interrupt_ids: Iterable[str],
+        run: RunRecord,
+        thread: ThreadRecord | None = None,
+    ) -> None:
+        """An acknowledged answer: its command writes on the thread's head checkpoint (None when
+        it is queued, recorded when its turn comes), the interrupt ids it answers, and the run
+        that will deliver it."""
+        await self.write(
+            Write(
+                thread_id=thread_id,
+                task_writes=[writes] if writes is not None else [],
+                answered=[(thread_id, i) for i in interrupt_ids],
+                runs=[run],
+                threads=[thread] if thread is not None else [],
+            )
+        )
+
+    async def append_events(self, rows: Sequence[EventRow]) -> None:
+        await self.write(Write(events=list(rows)))
+
+    async def save_thread(self, record: ThreadRecord) -> None:
+        await self.write(Write(thread_id=record.thread_id, threads=[record]))
+
+    async def save_run(self, run: RunRecord) -> None:
+        await self.write(Write(thread_id=run.thread_id, runs=[run]))
+
+    async def finish_run(self, run: RunRecord, thread: ThreadRecord | None = None, events: Sequence[EventRow] = ()) -> None:
+        """A run's end: its record (terminal status), its thread's record and its last events."""
+        await self.write(
+            Write(thread_id=run.thread_id, runs=[run], threads=[thread] if thread else [], events=list(events))
+        )
+
+    # --- checkpoints -------------------------------------------------------------------------
+
+    @abstractmethod
+    async def get_checkpoint(self, address: Address) -> Loaded | None:
+        """The addressed checkpoint (the lane's latest when it names no id), or None."""
+
+    @abstractmethod
+    def list_checkpoints(
+        self,
+        lane: tuple[str, str] | None,
+        *,
+        before: str | None = None,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[Loaded]:
+        """Checkpoints of a ``(thread_id, checkpoint_ns)`` lane (every thread's root lane when
+        None), newest first, ids below ``before``, metadata matching ``filter``."""
+
+    async def delete_thread(self, thread_id: str) -> None:
+        """Forget a thread: checkpoints, writes, events, answers, runs and its record."""
+        await self.write(Write(thread_id=thread_id, forget_threads=[thread_id]))
+
+    # --- threads, runs, answers, events ------------------------------------------------------
+
+    @abstractmethod
+    async def load_thread(self, thread_id: str) -> ThreadRecord | None:
+        """One thread record (with ``head_seq``), or None."""
+
+    @abstractmethod
+    async def list_threads(
+        self,
+        *,
+        owner: str | None = None,
+        statuses: Sequence[str] | None = None,
+        graph: str | None = None,
+        exclude: Sequence[str] = (),
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[ThreadRecord]:
+        """Thread records, most recently updated first, filtered; ``exclude`` drops ids."""
+
+    @abstractmethod
+    async def count_threads(self) -> ThreadCounts:
+        """How many threads, and how many pending interrupts they list."""
+
+    @abstractmethod
+    async def read_events(self, thread_id: str, after: int, upto: int) -> list[tuple[int, str]]:
+        """``(seq, frame)`` of the events with ``after < seq <= upto``, in order."""
+
+    @abstractmethod
+    async def event_bounds(self, thread_id: str) -> tuple[int, int] | None:
+        """``(first_seq, last_seq)`` still stored for the thread, or None if it has none."""
+
+    @abstractmethod
+    async def load_runs(
+        self, statuses: Sequence[RunStatus] = OPEN_RUN_STATUSES, thread_id: str | None = None
+    ) -> list[RunRecord]:
+        """Run records in these statuses (of one thread, or all), oldest first."""
+
+    @abstractmethod
+    async def answered_among(self, thread_id: str, interrupt_ids: Sequence[str]) -> list[str]:
+        """Which of ``interrupt_ids`` an acknowledged answer answered, in the given order."""
+
+
+def event_rows(rows: Iterable[EventRow]) -> list[tuple[str, int, str | None, str]]:
+    """Event rows as plain tuples (for SQL drivers)."""
+    return [(r.thread_id, r.seq, r.run_id, r.frame) for r in rows]

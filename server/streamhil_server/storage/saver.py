@@ -1,0 +1,233 @@
+"""StorageSaver: the checkpointer the server gives its graphs, writing through the storage.
+
+Each ``aput``/``aput_writes`` of a thread becomes one :meth:`Storage.write` that also carries
+what the thread's journal holds: the events published since the thread's last write and the
+records the run manager staged (a run's status change, an answer's run and ids). So a superstep's
+checkpoint, its pending writes, its run status change and its events commit together.
+
+Reads of a thread namespace's latest checkpoint are served from a write-through head cache
+(bounded, least recently used first out): no read-back on the hot path. Older checkpoints, and
+heads not in the cache, are read through the storage's reader.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from streamhil.checkpoint._records import (
+    Address,
+    EncodedWrites,
+    StoredCheckpoint,
+    build_tuple,
+    encode_changed,
+    encode_metadata,
+    encode_writes,
+    plan_values,
+    read_address,
+)
+from streamhil.checkpoint.base import BaseCheckpointSaver, Checkpoint, CheckpointTuple, PendingWrite, thread_config
+from streamhil.errors import ConfigError
+
+from .base import Loaded, Storage
+from .records import CheckpointPut, Write, WritesPut
+
+__all__ = ["StorageSaver", "HeadCache"]
+
+_Lane = tuple[str, str]
+TakeWrite = Callable[[str], Write]
+
+
+@dataclass(slots=True)
+class _Head:
+    stored: StoredCheckpoint
+    blobs: dict[str, bytes]
+    writes: dict[str, list[tuple[str, bytes]]]
+    version: int
+
+    def loaded(self) -> Loaded:
+        return self.stored, self.blobs, [(t, ch, v) for t, ws in self.writes.items() for ch, v in ws]
+
+
+class HeadCache:
+    """The latest checkpoint (with all its blobs and pending writes) of recently used lanes."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._heads: OrderedDict[_Lane, _Head] = OrderedDict()
+        self._versions: dict[_Lane, int] = {}  # bumped by every write of a lane
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._heads)
+
+    def get(self, lane: _Lane) -> _Head | None:
+        head = self._heads.get(lane)
+        if head is not None:
+            self._heads.move_to_end(lane)
+        return head
+
+    def version(self, lane: _Lane) -> int:
+        return self._versions.get(lane, 0)
+
+    def put(self, lane: _Lane, head: _Head) -> None:
+        if self.size <= 0:
+            return
+        self._heads[lane] = head
+        self._heads.move_to_end(lane)
+        while len(self._heads) > self.size:
+            old, _ = self._heads.popitem(last=False)
+            self._versions.pop(old, None)
+
+    def bump(self, lane: _Lane) -> int:
+        version = self._versions.get(lane, 0) + 1
+        self._versions[lane] = version
+        return version
+
+    def drop_lane(self, lane: _Lane) -> None:
+        self._heads.pop(lane, None)
+
+    def drop(self, thread_id: str) -> None:
+        for lane in [k for k in self._heads if k[0] == thread_id]:
+            del self._heads[lane]
+            self._versions.pop(lane, None)
+
+
+def _no_journal(thread_id: str) -> Write:
+    return Write(thread_id=thread_id)
+
+
+class StorageSaver(BaseCheckpointSaver):
+    """A LangGraph-style checkpointer over a :class:`~.base.Storage`.
+
+    ``take_write(thread_id)`` returns what must be stored with the thread's next checkpoint
+    write (its journal); the saver adds the checkpoint or writes to it and commits the whole.
+    """
+
+    inline_saves = True  # saves go in step order, inline: events of a step commit with its checkpoint
+
+    def __init__(self, storage: Storage, *, take_write: TakeWrite = _no_journal, head_cache_size: int = 10_000) -> None:
+        self.storage = storage
+        self.take_write = take_write
+        self.saves_instantly = not storage.durable
+        self.heads = HeadCache(head_cache_size if storage.durable else 0)
+
+    def __repr__(self) -> str:
+        return f"StorageSaver({self.storage!r})"
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    async def aget_tuple(self, config: Mapping[str, Any]) -> CheckpointTuple | None:
+        address = read_address(config)
+        lane = (address.thread_id, address.checkpoint_ns)
+        head = self.heads.get(lane)
+        if head is not None and (address.checkpoint_id is None or address.checkpoint_id == head.stored.checkpoint_id):
+            self.heads.hits += 1
+            return build_tuple(*head.loaded())
+        self.heads.misses += 1
+        version = self.heads.version(lane)
+        loaded = await self.storage.get_checkpoint(address)
+        if loaded is None:
+            return None
+        if address.checkpoint_id is None and self.heads.version(lane) == version and self.heads.size > 0:
+            stored, blobs, writes = loaded
+            by_task: dict[str, list[tuple[str, bytes]]] = {}
+            for task, channel, value in writes:
+                by_task.setdefault(task, []).append((channel, value))
+            self.heads.put(lane, _Head(stored, dict(blobs), by_task, version))
+        return build_tuple(*loaded)
+
+    async def alist(
+        self,
+        config: Mapping[str, Any] | None,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        before: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        lane = None
+        if config is not None:
+            address = read_address(config)
+            lane = (address.thread_id, address.checkpoint_ns)
+        bound = read_address(before).checkpoint_id if before is not None else None
+        async for loaded in self.storage.list_checkpoints(lane, before=bound, filter=filter, limit=limit):
+            yield build_tuple(*loaded)
+
+    # --- writes --------------------------------------------------------------------------------
+
+    async def aput(
+        self,
+        config: Mapping[str, Any],
+        checkpoint: Checkpoint,
+        metadata: Mapping[str, Any],
+        new_versions: Mapping[str, int],
+        *,
+        writes: Sequence[PendingWrite] = (),
+    ) -> dict[str, Any]:
+        address = read_address(config)
+        encoded_metadata = encode_metadata(metadata)
+        changed = encode_changed(checkpoint, new_versions)
+        grouped = encode_writes(writes)
+        if grouped and address.checkpoint_id is None:
+            raise ConfigError("aput got writes but the config names no parent checkpoint_id")
+        lane = (address.thread_id, address.checkpoint_ns)
+        put = CheckpointPut(address, checkpoint, encoded_metadata, changed, grouped)
+        write = self.take_write(address.thread_id)
+        write.checkpoint = put
+        write.after_commit.insert(0, lambda: self._new_head(lane, put))
+        await self.storage.write(write)
+        return thread_config(address.thread_id, address.checkpoint_ns, checkpoint.id)
+
+    async def aput_writes(self, config: Mapping[str, Any], writes: Sequence[tuple[str, Any]], task_id: str) -> None:
+        address = read_address(config, need_id=True)
+        grouped = encode_writes((task_id, channel, value) for channel, value in writes)
+        grouped = {task_id: grouped.get(task_id, [])}
+        write = self.take_write(address.thread_id)
+        write.task_writes.append(WritesPut(address, grouped))
+        write.after_commit.insert(0, lambda: self._new_writes(address, grouped))
+        await self.storage.write(write)
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        self.heads.drop(str(thread_id))
+        await self.storage.delete_thread(str(thread_id))
+        self.heads.drop(str(thread_id))
+
+    # --- the head cache, written through after each commit -------------------------------------
+
+    def _new_head(self, lane: _Lane, put: CheckpointPut) -> None:
+        version = self.heads.bump(lane)
+        parent = self.heads.get(lane)
+        cp = put.checkpoint
+        if put.parent.checkpoint_id is None:
+            parent = None  # a new lane: every value is in this checkpoint
+        elif parent is None or parent.stored.checkpoint_id != put.parent.checkpoint_id:
+            self.heads.drop_lane(lane)  # not the cached head's child (a fork): read it when needed
+            return
+        values_from, new_blobs = plan_values(cp, put.changed, None if parent is None else parent.stored)
+        blobs = {
+            ch: new_blobs[ch] if origin == cp.id else parent.blobs[ch]  # type: ignore[union-attr]
+            for ch, origin in values_from.items()
+        }
+        stored = StoredCheckpoint(
+            thread_id=lane[0], checkpoint_ns=lane[1], checkpoint_id=cp.id, parent_id=put.parent.checkpoint_id,
+            ts=cp.ts, v=cp.v, metadata=put.metadata, versions=dict(cp.channel_versions), values_from=values_from,
+        )
+        self.heads.put(lane, _Head(stored, blobs, {}, version))
+
+    def _new_writes(self, address: Address, grouped: EncodedWrites) -> None:
+        lane = (address.thread_id, address.checkpoint_ns)
+        version = self.heads.bump(lane)
+        head = self.heads.get(lane)
+        if head is None:
+            return
+        if head.stored.checkpoint_id != address.checkpoint_id:
+            return  # writes of an older checkpoint: the head is unchanged
+        for task_id, task_writes in grouped.items():
+            if task_writes:
+                head.writes[task_id] = list(task_writes)
+            else:
+                head.writes.pop(task_id, None)
+        head.version = version

@@ -1,0 +1,128 @@
+"""Both storage backends pass the storage conformance suite, and a StorageSaver over each passes
+the library's checkpointer suite; SQLite's group commit and read connection on their own."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+import pytest
+from streamhil_server.storage import MemoryStorage, SqliteStorage, Storage, StorageSaver, ThreadRecord, Write
+
+from ..checkpoint.conformance import CHECKS as SAVER_CHECKS
+from ..checkpoint.conformance import Check
+from .storage_conformance import CHECKS, StorageCheck
+
+pytestmark = pytest.mark.anyio
+
+BACKENDS = ["memory", "sqlite"]
+
+
+@asynccontextmanager
+async def open_storage(kind: str, tmp_path: Path) -> AsyncIterator[Storage]:
+    storage: Storage = MemoryStorage() if kind == "memory" else SqliteStorage(tmp_path / "s.sqlite")
+    async with storage:
+        yield storage
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+@pytest.mark.parametrize("check", CHECKS, ids=lambda check: check.__name__.removeprefix("check_"))
+async def test_storage_conformance(kind: str, check: StorageCheck, tmp_path: Path) -> None:
+    async with open_storage(kind, tmp_path) as storage:
+        await check(storage)
+
+
+# alist_threads is an extra of the library's savers, not part of the checkpointer contract
+@pytest.mark.parametrize("kind", BACKENDS)
+@pytest.mark.parametrize("check", [c for c in SAVER_CHECKS if c.__name__ != "check_list_threads"], ids=lambda check: check.__name__.removeprefix("check_"))
+async def test_storage_saver_is_a_conforming_checkpointer(kind: str, check: Check, tmp_path: Path) -> None:
+    async with open_storage(kind, tmp_path) as storage:
+        await check(StorageSaver(storage))
+
+
+async def test_group_commit_shares_commits_and_a_lone_write_is_not_delayed(tmp_path: Path) -> None:
+    async with SqliteStorage(tmp_path / "s.sqlite") as storage:
+        before = storage.batches
+        await storage.save_thread(ThreadRecord("alone", "g", "alice"))
+        assert storage.batches == before + 1  # a lone write is its own commit, at once
+        with anyio.fail_after(20):
+            async with anyio.create_task_group() as tg:
+                for n in range(200):
+                    tg.start_soon(storage.save_thread, ThreadRecord(f"t{n}", "g", "alice"))
+        assert storage.writes - 1 == 200 and storage.batches - before - 1 < 200  # writes rode along
+        with sqlite3.connect(tmp_path / "s.sqlite") as db:  # committed: another connection sees them
+            assert db.execute("SELECT COUNT(*) FROM threads").fetchone() == (201,)
+
+
+async def test_reads_do_not_wait_for_a_commit_in_progress(tmp_path: Path) -> None:
+    """The reader connection answers while the writer holds the write lock (WAL)."""
+    async with SqliteStorage(tmp_path / "s.sqlite") as storage:
+        await storage.save_thread(ThreadRecord("t", "g", "alice"))
+        blocker = sqlite3.connect(tmp_path / "s.sqlite", isolation_level=None, timeout=30)
+        blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock: our writes must wait
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(storage.save_thread, ThreadRecord("u", "g", "alice"))
+                with anyio.fail_after(5):
+                    assert (await storage.load_thread("t")) is not None  # the read is not queued behind it
+                    assert await storage.list_threads(owner="alice") != []
+                blocker.execute("COMMIT")
+        finally:
+            blocker.close()
+        assert await storage.load_thread("u") is not None
+
+
+async def test_a_file_written_by_the_server_opens_with_sqlite_saver(tmp_path: Path) -> None:
+    from streamhil.checkpoint.base import thread_config
+    from streamhil.checkpoint.sqlite import SqliteSaver
+
+    from ..checkpoint.conformance import make_checkpoint
+
+    async with SqliteStorage(tmp_path / "s.sqlite") as storage:
+        saver = StorageSaver(storage)
+        checkpoint = make_checkpoint({"x": 1}, {"x": 1})
+        await saver.aput(thread_config("t"), checkpoint, {"step": 0}, checkpoint.channel_versions)
+    async with SqliteSaver.from_path(tmp_path / "s.sqlite") as plain:
+        got = await plain.aget_tuple(thread_config("t"))
+        assert got is not None and got.checkpoint.channel_values == {"x": 1}
+
+
+async def test_the_head_cache_serves_the_latest_checkpoint_without_a_read(tmp_path: Path) -> None:
+    from streamhil.checkpoint.base import thread_config
+
+    from ..checkpoint.conformance import make_checkpoint
+
+    async with SqliteStorage(tmp_path / "s.sqlite") as storage:
+        saver = StorageSaver(storage, head_cache_size=2)
+        parent = None
+        for n in range(5):
+            checkpoint = make_checkpoint({"x": n, "fixed": "same"}, {"x": n + 1, "fixed": 1}, step=n)
+            config = thread_config("t", checkpoint_id=parent) if parent else thread_config("t")
+            changed = {"x": n + 1} if parent else checkpoint.channel_versions
+            await saver.aput(config, checkpoint, {"step": n}, changed)
+            await saver.aput_writes(thread_config("t", checkpoint_id=checkpoint.id), [("x", n * 10)], "task")
+            parent = checkpoint.id
+        misses = saver.heads.misses
+        got = await saver.aget_tuple(thread_config("t"))
+        assert got is not None and got.checkpoint.channel_values == {"x": 4, "fixed": "same"}
+        assert got.pending_writes == [("task", "x", 40)]
+        assert saver.heads.misses == misses  # served from memory
+        fresh = StorageSaver(storage)  # what a reader of the file sees is the same
+        again = await fresh.aget_tuple(thread_config("t"))
+        assert again is not None and again.checkpoint.channel_values == got.checkpoint.channel_values
+        assert again.pending_writes == got.pending_writes and fresh.heads.misses == 1
+        for n in range(3):  # the cache is bounded
+            await saver.aput(thread_config(f"other-{n}"), make_checkpoint({"x": n}, {"x": 1}), {"step": 0}, {"x": 1})
+        assert len(saver.heads) == 2
+
+
+async def test_a_write_on_a_closed_storage_says_so(tmp_path: Path) -> None:
+    storage = SqliteStorage(tmp_path / "s.sqlite")
+    with pytest.raises(RuntimeError, match="not open"):
+        await storage.write(Write(thread_id="t"))
+    memory = MemoryStorage()
+    with pytest.raises(RuntimeError, match="not open"):
+        await memory.write(Write(thread_id="t"))
