@@ -420,8 +420,8 @@ class EventHub:
         ``go_live()``. Raises :class:`CursorError` when ``after`` cannot be served."""
         await self.ensure(thread_id)
         log = self._logs[thread_id]
-        if after is None:
-            sub = Subscription(self, thread_id, sink, log.assigned + 1)
+        if after is None:  # live: every event not delivered yet
+            sub = Subscription(self, thread_id, sink, log.delivered + 1)
             log.watchers.append(sub)
             return sub, 0
         if after > log.assigned:
