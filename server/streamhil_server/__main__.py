@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a browser origin allowed besides the server's own ('*' for any)")
     parser.add_argument("--max-send-queue", type=int, default=None, metavar="N",
                         help="frames buffered per connection before a slow client is closed with 4008")
+    parser.add_argument("--event-flush-delay", type=float, default=None, metavar="SECONDS",
+                        help="how long an event may wait to be stored with its step's checkpoint before it is "
+                             "stored on its own (default 0.05)")
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     return parser
 
@@ -96,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = ServerSettings(
         allowed_origins=tuple(args.allow_origin),
         **({"max_send_queue": args.max_send_queue} if args.max_send_queue else {}),
+        **({"event_flush_delay": args.event_flush_delay} if args.event_flush_delay is not None else {}),
     )
     sock = _bind(args.host, args.port)
     host, port = sock.getsockname()[:2]

@@ -805,16 +805,22 @@ class RunManager:
     ) -> None:
         """Publish the run's terminal event and store it with the run's end and the thread's
         record, in one write."""
-        # The thread stops being busy before its terminal event is delivered (after the write):
-        # a client that answers as soon as it sees run_interrupted must not get thread_busy.
-        if thread.active is not None and thread.active.request is request:
-            thread.active = None
+        # Once the end is stored, and before its terminal event is delivered, the thread stops
+        # being busy and takes its new record: a client that answers as soon as it sees
+        # run_interrupted must not get thread_busy, nor a list_threads that shows the old state.
         self.hub.publish(thread.thread_id, event, request.run_id, data)
         self._finished += 1
         write = self.hub.take(thread.thread_id, checkpoint=False)
         write.runs.append(self._run_record(request, _TERMINAL_STATUS[event], ended=True))
         if record is not None:
             write.threads.append(record)
-            write.after_commit.insert(0, lambda: self._adopt(thread, record))  # before the event is delivered
+
+        def ended() -> None:
+            if thread.active is not None and thread.active.request is request:
+                thread.active = None
+            if record is not None:
+                self._adopt(thread, record)
+
+        write.after_commit.insert(0, ended)
         with anyio.CancelScope(shield=True):
             await self.storage.write(write)
