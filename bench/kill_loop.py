@@ -191,6 +191,7 @@ class Conn:
         self.changed = anyio.Event()
         self.on_frame = on_frame
         self.lost = False
+        self.why = "closed"
 
     async def read(self) -> None:
         try:
@@ -203,8 +204,8 @@ class Conn:
                     self.waiting[frame["id"]] = frame
                 self.changed.set()
                 self.changed = anyio.Event()
-        except Exception:
-            pass
+        except Exception as exc:
+            self.why = repr(exc)
         finally:
             self.lost = True
             self.changed.set()
@@ -218,7 +219,7 @@ class Conn:
             raise Lost() from exc
         while self.waiting[id] is None:
             if self.lost:
-                raise Lost()
+                raise Lost(self.why)
             await self.changed.wait()
         return self.waiting.pop(id)
 
@@ -228,7 +229,7 @@ class Conn:
                 if frame["run_id"] == run_id and frame["event"] in TERMINAL:
                     return frame
             if self.lost:
-                raise Lost()
+                raise Lost(self.why)
             await self.changed.wait()
 
 
@@ -250,7 +251,8 @@ async def _drive(conn: Conn, book: ThreadBook, report: Report) -> None:
         listed = await conn.request("list_threads", limit=1000)
         info = next((t for t in listed["result"]["threads"] if t["thread_id"] == book.thread_id), None)
         if info is not None and info["status"] == "running":
-            sub = await conn.request("subscribe", thread_id=book.thread_id) if book.thread_id not in conn.events else None
+            # from seq 0: its terminal event may be out already (a live subscription would miss it)
+            sub = await conn.request("subscribe", thread_id=book.thread_id, after=0) if book.thread_id not in conn.events else None
             run_id = info["run_id"]
             await conn.until_end(book.thread_id, run_id)
             if sub is not None:
@@ -289,8 +291,8 @@ async def _start(db: Path, plan: str | None, port: int = 0) -> tuple[Process, in
     env[PLAN_ENV] = plan or ""
     process = await anyio.open_process(
         [sys.executable, "-m", "streamhil_server", f"{here}:killable", "--db", str(db), "--port", str(port),
-         "--token", f"alice:{TOKEN}", "--log-level", "critical", "--event-flush-delay", "30"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+         "--token", f"alice:{TOKEN}", "--log-level", "warning" if os.environ.get("KILL_LOOP_DEBUG") else "critical", "--event-flush-delay", "30"],
+        env=env, stdout=subprocess.PIPE, stderr=None if os.environ.get("KILL_LOOP_DEBUG") else subprocess.DEVNULL,
     )
     assert process.stdout is not None
     text = ""
@@ -388,7 +390,7 @@ async def _wait_settled(conn: Conn, thread_id: str) -> dict[str, Any] | None:
         if info is None or info["status"] != "running":
             return info
         if thread_id not in conn.events:
-            await conn.request("subscribe", thread_id=thread_id)
+            await conn.request("subscribe", thread_id=thread_id, after=0)
         await conn.until_end(thread_id, info["run_id"])
 
 
@@ -430,13 +432,11 @@ async def _final_check(conn: Conn, book: ThreadBook, report: Report) -> None:
 
 
 async def _check_log(conn: Conn, tid: str, report: Report) -> None:
+    await conn.request("unsubscribe", thread_id=tid)  # not_subscribed if it was not: fine
     conn.events.pop(tid, None)
-    if tid in conn.events:
-        await conn.request("unsubscribe", thread_id=tid)
     sub = await conn.request("subscribe", thread_id=tid, after=0)
     if sub["type"] != "reply":
-        await conn.request("unsubscribe", thread_id=tid)
-        sub = await conn.request("subscribe", thread_id=tid, after=0)
+        raise RuntimeError(f"subscribe to {tid} refused: {sub}")
     head = sub["result"]["head_seq"]
     while len(conn.events.get(tid, [])) < head:
         await conn.changed.wait()

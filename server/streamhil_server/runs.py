@@ -21,6 +21,7 @@ goes on from its last checkpoint in a new run). Only live threads are kept in me
 from __future__ import annotations
 
 import contextlib
+import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
@@ -47,6 +48,8 @@ from .registry import GraphEntry, GraphRegistry
 from .storage.base import Storage
 from .storage.records import RunRecord, RunStatus, ThreadRecord, Write, now_iso
 from .threads import Accepted, ActiveRun, RunRequest, RunStatistics, ThreadCache, ThreadRuntime
+
+logger = logging.getLogger("streamhil_server.runs")
 
 __all__ = ["RunManager", "OnAccepted"]
 
@@ -393,20 +396,14 @@ class RunManager:
             if not queued:
                 answered = await self._record(thread, entry, request)
             else:
-                # The first acknowledged answer wins: the ids are claimed now (stored with the
-                # queued run), so a second answer to them is refused at once, never later.
+                # The first acknowledged answer wins: the queued run claims its ids (stored with
+                # it), so a second answer to them is refused now, never after its reply.
                 answered = list(resume_map)
                 request.claimed = True
                 record = self._without_answered(thread, answered)
                 await self.storage.write(
-                    Write(
-                        thread_id=thread.thread_id,
-                        runs=[self._run_record(request, "queued")],
-                        answered=[(thread.thread_id, i) for i in answered],
-                        threads=[record],
-                    )
+                    Write(thread_id=thread.thread_id, runs=[self._run_record(request, "queued")], threads=[record])
                 )
-                thread.answered.update(answered)
                 self._adopt(thread, record)
             thread.queue.append(request)
             accepted = Accepted(request.run_id, thread.thread_id, self.hub.head(thread.thread_id), queued, tuple(answered))
@@ -431,8 +428,9 @@ class RunManager:
         in the storage, so this holds after a restart too); ``mine`` are ids the caller's own
         queued answer claimed."""
         ids = [i for i in ids if i not in mine]
-        already = [i for i in ids if i in thread.answered]
-        missing = [i for i in ids if i not in thread.answered]
+        claimed = self._claimed(thread)
+        already = [i for i in ids if i in thread.answered or i in claimed]
+        missing = [i for i in ids if i not in thread.answered and i not in claimed]
         if missing:
             found = await self.storage.answered_among(thread.thread_id, missing)
             thread.answered.update(found)
@@ -448,9 +446,18 @@ class RunManager:
     def _without_answered(self, thread: ThreadRuntime, ids: list[str]) -> ThreadRecord:
         """A copy of the thread's record without the interrupts answered so far and ``ids``
         (to store; :meth:`_adopt` makes it the in-memory record once stored)."""
-        gone = thread.answered | set(ids)
+        gone = thread.answered | set(ids) | self._claimed(thread)
         record = thread.record
         return replace(record, interrupts=[i for i in record.interrupts if i["id"] not in gone], updated_at=now_iso())
+
+    @staticmethod
+    def _claimed(thread: ThreadRuntime) -> set[str]:
+        """Interrupt ids answered by the thread's queued (not cancelled) resumes, and by its active
+        run while it has not recorded them yet."""
+        requests = list(thread.queue)
+        if thread.active is not None and not thread.active.request.recorded:
+            requests.append(thread.active.request)
+        return {i for r in requests if r.claimed and not r.cancelled for i in (r.resume or ())}
 
     def _adopt(self, thread: ThreadRuntime, record: ThreadRecord) -> None:
         """``record`` (just stored) is now the thread's record."""
@@ -533,14 +540,11 @@ class RunManager:
             if run_id is not None:
                 for request in thread.queue:
                     if request.run_id == run_id:
-                        thread.queue.remove(request)
-                        self.hub.publish(thread_id, "run_started", run_id, self._started_data(thread, request))
-                        self.hub.publish(thread_id, "run_cancelled", run_id, {"reason": "cancelled"})
-                        write = self.hub.take(thread_id, checkpoint=False)
-                        write.runs.append(self._run_record(request, "cancelled", ended=True))
+                        # Its run_started and run_cancelled come when its turn comes, after the
+                        # active run's events: runs of a thread never interleave (spec 9.4).
+                        request.cancelled = True
                         with anyio.CancelScope(shield=True):
-                            await self.storage.write(write)
-                        self._finished += 1
+                            await self.storage.save_run(self._run_record(request, "queued"))
                         return run_id
                 if thread.active is None or thread.active.request.run_id != run_id:
                     raise not_found("run", run_id, path="run_id")
@@ -699,6 +703,8 @@ class RunManager:
                     thread.active = ActiveRun(request)
                 try:
                     await self._execute(thread, request)
+                except Exception as exc:  # a bug on our side ends this run, never the server
+                    await self._fail_run(thread, request, exc)
                 finally:
                     thread.active = None
         finally:
@@ -710,6 +716,11 @@ class RunManager:
         entry = self.registry.get(thread.record.graph)
         self._started += 1
         self.hub.publish(tid, "run_started", run_id, self._started_data(thread, request))
+        if entry is not None and request.cancelled:
+            # its claim on the interrupts it answered is gone: list them as pending again
+            record = await self._settle(thread, entry.graph, error=None)
+            await self._finish(thread, request, "run_cancelled", {"reason": "cancelled"}, record)
+            return
         if entry is None:
             await self._finish(thread, request, "run_error", {"error": {"type": "GraphNotFound", "message": f"graph {thread.record.graph!r} is not served"}, "code": ErrorCode.NOT_FOUND.value}, None)
             return
@@ -739,14 +750,17 @@ class RunManager:
                 if active.cancel_requested:
                     scope.cancel()
             try:
+                # Always ask for (ns, mode, payload) triples; `subgraphs: false` keeps the root's.
                 async for ns, mode, payload in graph.astream(
                     request.input if request.kind == "start" else None,
                     config,
                     stream_mode=modes,
-                    subgraphs=request.subgraphs,
+                    subgraphs=True,
                     interrupt_before=request.interrupt_before,
                     interrupt_after=request.interrupt_after,
                 ):
+                    if ns and not request.subgraphs:
+                        continue
                     if mode in wanted:
                         self.hub.publish(tid, mode, run_id, stream_payload(mode, payload), tuple(ns))
             except Exception as exc:  # the graph failed: the run ends with run_error
@@ -771,6 +785,23 @@ class RunManager:
             checkpoint_id = snapshot.config.get("configurable", {}).get("checkpoint_id")
             await self._finish(thread, request, "run_done", {"checkpoint_id": checkpoint_id}, record)
 
+    async def _fail_run(self, thread: ThreadRuntime, request: RunRequest, exc: Exception) -> None:
+        """End a run whose execution raised unexpectedly with ``run_error``, once."""
+        logger.exception("run %s on thread %s failed unexpectedly", request.run_id, thread.thread_id)
+        if thread.active is None or thread.active.request is not request:
+            return  # its terminal event is out already
+        error = {"type": type(exc).__name__, "message": str(exc)}
+        message = f"{error['type']}: {error['message']}"
+        entry = self.registry.get(thread.record.graph)
+        try:
+            if entry is None:
+                raise LookupError(thread.record.graph)
+            record = await self._settle(thread, entry.graph, error=message)
+        except Exception:
+            logger.exception("could not read thread %s after the failure", thread.thread_id)
+            record = replace(thread.record, status="error", error=message, updated_at=now_iso())
+        await self._finish(thread, request, "run_error", {"error": error, "code": ErrorCode.INTERNAL_ERROR.value}, record)
+
     async def _precheck(self, thread: ThreadRuntime, entry: GraphEntry, request: RunRequest) -> CommandError | None:
         """Checks a queued run could only make when its turn came."""
         async with thread.lock:
@@ -789,9 +820,9 @@ class RunManager:
         snapshot = await graph.aget_state(self._config(thread.thread_id))
         return self._settled_record(thread, snapshot, error=error)
 
-    @staticmethod
-    def _settled_record(thread: ThreadRuntime, snapshot: Any, *, error: str | None) -> ThreadRecord:
-        interrupts = [jsonable(interrupt_wire(i)) for i in snapshot.interrupts]
+    def _settled_record(self, thread: ThreadRuntime, snapshot: Any, *, error: str | None) -> ThreadRecord:
+        claimed = self._claimed(thread)  # answered by a queued resume: not listed as pending
+        interrupts = [jsonable(interrupt_wire(i)) for i in snapshot.interrupts if i.id not in claimed]
         if error is not None:
             status = "error"
         elif snapshot.interrupts or snapshot.next:

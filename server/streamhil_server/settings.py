@@ -20,6 +20,10 @@ class ServerSettings:
     checkpoint write before the hub stores it on its own (a long step still streams);
     ``max_idle_threads`` idle threads, and the latest checkpoints of ``head_cache_size`` thread
     namespaces, are kept in memory (the others are read from the storage when needed).
+    ``allowed_hosts``: ``Host`` names served besides loopback ones (``"*"``: any); None means
+    loopback only on a server without tokens (DNS-rebinding defence) and any host with tokens.
+    ``metrics_token``: the bearer token ``/metrics`` asks for; without it ``/metrics`` is open on
+    a server without tokens and refused (403) on one with tokens.
     """
 
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
@@ -33,6 +37,8 @@ class ServerSettings:
     event_flush_delay: float = 0.05
     max_idle_threads: int = 1000
     head_cache_size: int = 10_000
+    allowed_hosts: tuple[str, ...] | None = None
+    metrics_token: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("max_frame_bytes", "max_send_queue", "heartbeat_interval_ms", "ring_size", "max_events_per_thread", "max_idle_threads", "head_cache_size"):
@@ -41,6 +47,10 @@ class ServerSettings:
                 raise ValueError(f"ServerSettings.{name} must be an integer >= 1, got {value!r}")
         if not 0 <= self.event_flush_delay <= 60:
             raise ValueError(f"ServerSettings.event_flush_delay must be between 0 and 60 seconds, got {self.event_flush_delay!r}")
+        if self.allowed_hosts is not None and not all(isinstance(h, str) and h for h in self.allowed_hosts):
+            raise ValueError(f"ServerSettings.allowed_hosts must be non-empty host names, got {self.allowed_hosts!r}")
+        if self.metrics_token is not None and not self.metrics_token:
+            raise ValueError("ServerSettings.metrics_token must not be empty (None turns it off)")
         for name in ("hello_timeout", "close_timeout"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"ServerSettings.{name} must be > 0, got {getattr(self, name)!r}")
