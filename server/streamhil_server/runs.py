@@ -400,6 +400,7 @@ class RunManager:
                 # it), so a second answer to them is refused now, never after its reply.
                 answered = list(resume_map)
                 request.claimed = True
+                request.claimed_interrupts = [i for i in thread.record.interrupts if i["id"] in resume_map]
                 record = self._without_answered(thread, answered)
                 await self.storage.write(
                     Write(thread_id=thread.thread_id, runs=[self._run_record(request, "queued")], threads=[record])
@@ -543,8 +544,14 @@ class RunManager:
                         # Its run_started and run_cancelled come when its turn comes, after the
                         # active run's events: runs of a thread never interleave (spec 9.4).
                         request.cancelled = True
+                        write = Write(thread_id=thread_id, runs=[self._run_record(request, "queued")])
+                        if request.claimed_interrupts:  # its answers are withdrawn: pending again
+                            back = [i for i in request.claimed_interrupts if i not in thread.record.interrupts]
+                            record = replace(thread.record, interrupts=thread.record.interrupts + back, updated_at=now_iso())
+                            write.threads.append(record)
+                            write.after_commit.append(lambda: self._adopt(thread, record))
                         with anyio.CancelScope(shield=True):
-                            await self.storage.save_run(self._run_record(request, "queued"))
+                            await self.storage.write(write)
                         return run_id
                 if thread.active is None or thread.active.request.run_id != run_id:
                     raise not_found("run", run_id, path="run_id")

@@ -27,6 +27,7 @@ class RunRequest:
     goto: Any = None
     recorded: bool = True
     claimed: bool = False  # a queued answer whose interrupt ids were claimed when it was acknowledged
+    claimed_interrupts: list[dict[str, Any]] = field(default_factory=list)  # their wire dicts (in memory)
     stream_modes: tuple[str, ...] = ("values", "updates")
     subgraphs: bool = True
     config: dict[str, Any] | None = None
@@ -155,18 +156,19 @@ class ThreadCache:
         """Hold ``thread`` (or return the one already held under its id)."""
         held = self._threads.setdefault(thread.thread_id, thread)
         self._threads.move_to_end(thread.thread_id)
-        self.shrink()
+        self.shrink(keep=thread.thread_id)
         return held
 
-    def shrink(self) -> None:
-        """Let the least recently used threads at rest go, down to ``max_idle`` idle ones."""
+    def shrink(self, keep: str | None = None) -> None:
+        """Let the least recently used threads at rest go (never ``keep``), down to
+        ``max_idle`` threads."""
         excess = len(self._threads) - self.max_idle
         if excess <= 0:
             return
         for thread_id, thread in list(self._threads.items()):
             if excess <= 0:
                 break
-            if thread.at_rest and self._release(thread_id):
+            if thread_id != keep and thread.at_rest and self._release(thread_id):
                 del self._threads[thread_id]
                 excess -= 1
 

@@ -1,0 +1,138 @@
+"""The durable path through a real server (TestClient): each acknowledged fact is one storage
+write, group commit shares commits between threads without mixing their failures, and a
+server holds only its live threads in memory."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any, TypedDict
+
+from streamhil import END, START, StateGraph, interrupt
+from streamhil.graph.compiled import CompiledStateGraph
+from streamhil_server import ServerSettings
+
+from .conftest import connect
+from .graphs import Gate, two_questions
+from .wire import check_seqs
+
+
+class V(TypedDict, total=False):
+    value: Any
+    answer: Any
+
+
+def _answer_then_store(bad_answer: str) -> CompiledStateGraph:
+    """Asks once; the answer is stored in the state, except ``bad_answer``, which stores a value
+    no checkpointer can serialise (a lock)."""
+
+    def ask(state: V) -> V:
+        answer = interrupt("value?")
+        return {"answer": answer, "value": threading.Lock() if answer == bad_answer else answer}
+
+    g = StateGraph(V)
+    g.add_node("ask", ask)
+    g.add_edge(START, "ask")
+    g.add_edge("ask", END)
+    return g.compile()
+
+
+def test_one_threads_bad_value_fails_only_that_thread_under_group_commit(make_client: Any, tmp_path: Path) -> None:
+    db = str(tmp_path / "s.sqlite")
+    with make_client({"store": _answer_then_store("bad")}, db=db) as client, connect(client) as wire:
+        storage = client.app.state.runtime.storage
+        tids = [wire.request("start_run", graph="store", input={})["thread_id"] for _ in range(12)]
+        for tid in tids:
+            assert wire.run_end(tid)["event"] == "run_interrupted"
+        batches = storage.batches
+        runs = {}
+        for n, tid in enumerate(tids):  # all answered at once: the steps share commits
+            runs[tid] = wire.send("resume", thread_id=tid, value="bad" if n == 5 else f"good-{n}")
+        replies = {}
+        while len(replies) < len(runs):
+            frame = wire.recv()
+            if frame.get("type") in ("reply", "error"):
+                replies[frame["id"]] = frame["type"]
+        assert set(replies) == set(runs.values()) and set(replies.values()) == {"reply"}
+        ends = {tid: wire.run_end(tid) for tid in tids}
+        assert storage.batches - batches < 3 * len(tids)  # fewer commits than writes: they were grouped
+        bad = ends.pop(tids[5])
+        assert bad["event"] == "run_error" and "lock" in bad["data"]["error"]["message"].lower()
+        assert all(end["event"] == "run_done" for end in ends.values())
+        for n, tid in enumerate(tids):
+            values = wire.request("get_state", thread_id=tid)["state"]["values"]
+            assert values == ({} if n == 5 else {"answer": f"good-{n}", "value": f"good-{n}"})
+        check_seqs(wire.events)
+    with sqlite3.connect(db) as check:
+        statuses = dict(check.execute("SELECT thread_id, status FROM threads"))
+        assert statuses[tids[5]] == "error" and all(statuses[t] == "idle" for t in tids if t != tids[5])
+        assert check.execute("SELECT COUNT(*) FROM runs WHERE status IN ('queued', 'running')").fetchone() == (0,)
+
+
+def test_every_event_a_client_saw_is_stored_with_its_run_end(make_client: Any, tmp_path: Path) -> None:
+    db = str(tmp_path / "s.sqlite")
+    with make_client({"store": _answer_then_store("bad")}, db=db) as client, connect(client) as wire:
+        tid = wire.request("start_run", graph="store", input={})["thread_id"]
+        wire.run_end(tid)
+        wire.request("resume", thread_id=tid, value="x")
+        end = wire.run_end(tid)
+        seen = [(e["seq"], e["event"]) for e in wire.thread_events(tid)]
+    with sqlite3.connect(db) as check:
+        stored = [(seq, frame) for seq, frame in check.execute("SELECT seq, frame FROM events WHERE thread_id=? ORDER BY seq", (tid,))]
+        assert [s for s, _ in stored] == [s for s, _ in seen]
+        runs = check.execute("SELECT status, ended_at IS NOT NULL FROM runs WHERE thread_id=? ORDER BY created_at", (tid,)).fetchall()
+        assert runs == [("interrupted", 1), ("done", 1)]  # finished runs stay on record
+        assert end["event"] == "run_done"
+
+
+def test_a_cancelled_queued_answer_frees_its_interrupt(make_client: Any) -> None:
+    gate = Gate()
+    with make_client({"two": two_questions(gate)}) as client, connect(client) as wire:
+        tid = wire.request("start_run", graph="two", input={})["thread_id"]
+        wire.run_end(tid)
+        pending = {i["value"]: i["id"] for i in [e for e in wire.thread_events(tid) if e["event"] == "interrupt"][-1]["data"]["interrupts"]}
+        running = wire.request("resume", thread_id=tid, interrupt_id=pending["a?"], value="A")
+        queued = wire.request("resume", thread_id=tid, interrupt_id=pending["b?"], value="B1", if_busy="enqueue")
+        assert wire.error("resume", thread_id=tid, interrupt_id=pending["b?"], value="B2", if_busy="enqueue")["code"] == "already_answered"
+        assert wire.request("cancel", thread_id=tid, run_id=queued["run_id"])["run_id"] == queued["run_id"]
+        again = wire.request("resume", thread_id=tid, interrupt_id=pending["b?"], value="B3", if_busy="enqueue")
+        assert again["answered"] == [pending["b?"]]
+        wire.call(gate.open)
+        assert wire.run_end(tid, running["run_id"])["event"] == "run_interrupted"
+        assert wire.run_end(tid, queued["run_id"])["event"] == "run_cancelled"
+        assert wire.run_end(tid, again["run_id"])["event"] == "run_done"
+        values = wire.request("get_state", thread_id=tid)["state"]["values"]
+        assert (values["a"], values["b"]) == ("A", "B3")
+
+
+def test_only_live_threads_stay_in_memory_and_the_others_load_on_demand(make_client: Any, tmp_path: Path) -> None:
+    db = str(tmp_path / "s.sqlite")
+    settings = ServerSettings(max_idle_threads=3, head_cache_size=3)
+    with make_client({"store": _answer_then_store("bad")}, db=db, settings=settings) as client, connect(client) as wire:
+        runtime = client.app.state.runtime
+        tids = []
+        for _ in range(10):
+            tid = wire.request("start_run", graph="store", input={})["thread_id"]
+            wire.run_end(tid)
+            wire.request("unsubscribe", thread_id=tid)  # a watched thread is live: it stays
+            tids.append(tid)
+        assert len(runtime.runs.threads) <= 3 and runtime.hub.statistics().threads <= 3 + 1  # bounded
+        listed = wire.request("list_threads", limit=100)["threads"]
+        assert sorted(t["thread_id"] for t in listed) == sorted(tids)
+        heads = {tid: wire.thread_events(tid)[-1]["seq"] for tid in tids}
+        assert [(t["status"], len(t["interrupts"]), t["head_seq"]) for t in listed] == [
+            ("interrupted", 1, heads[t["thread_id"]]) for t in listed
+        ]
+        first = tids[0]  # long gone from memory: loaded when named
+        wire.request("resume", thread_id=first, value="late")
+        assert wire.run_end(first)["event"] == "run_done"
+        assert wire.request("get_state", thread_id=first)["state"]["values"]["answer"] == "late"
+        stats = runtime.statistics().runs
+        assert (stats.threads, stats.interrupts_pending) == (10, 9)
+    with make_client({"store": _answer_then_store("bad")}, db=db, settings=settings) as client, connect(client) as wire:
+        runtime = client.app.state.runtime
+        assert len(runtime.runs.threads) == 0  # a restart loads no thread until one is named
+        assert runtime.statistics().runs.threads == 10
+        sub = wire.request("subscribe", thread_id=tids[3], after=0)
+        assert sub["replayed"] == heads[tids[3]] and sub["status"] == "interrupted"
