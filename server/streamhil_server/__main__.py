@@ -105,6 +105,21 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _draining_server(uvicorn: Any, config: Any, runtime: Any) -> Any:
+    """A uvicorn server whose graceful stop (SIGTERM, Ctrl-C) first stops accepting sockets, then
+    lets every connection answer what it accepted and close with ``shutting_down`` + 4000
+    (:meth:`Runtime.drain`), and only then lets uvicorn close what is left."""
+
+    class DrainingServer(uvicorn.Server):  # type: ignore[misc, name-defined]
+        async def shutdown(self, sockets: Any = None) -> None:
+            for listening in self.servers:
+                listening.close()  # no new connections while the others drain
+            await runtime.drain(timeout=max(1.0, float(config.timeout_graceful_shutdown or 5) - 1))
+            await super().shutdown(sockets)
+
+    return DrainingServer(config)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the command line and serve until interrupted."""
     args = build_parser().parse_args(argv)
@@ -154,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         # (the rest are kept for the database, its journal and the listening socket).
         "limit_concurrency": connections,
     }
-    server = uvicorn.Server(uvicorn.Config(app, **config))
+    server = _draining_server(uvicorn, uvicorn.Config(app, **config), app.state.runtime)
     try:
         import asyncio
 

@@ -78,6 +78,10 @@ class Connection:
         self._close: tuple[int, str] | None = None
         self._writer_done = anyio.Event()
         self._progress = anyio.Event()
+        self._commands = 0  # accepted and not answered yet
+        self._answered_all = anyio.Event()
+        self._receiving: anyio.CancelScope | None = None
+        self._served = anyio.Event()
         self._log = logging.LoggerAdapter(logger, {"connection": self.id})
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -106,6 +110,7 @@ class Connection:
             self.subscriptions.clear()
             self.runtime.connections.pop(self.id, None)
             await self._close_socket()
+            self._served.set()
 
     async def _close_socket(self) -> None:
         if self._close is None and not self.slow:
@@ -133,7 +138,11 @@ class Connection:
         while self.session.state is not SessionState.CLOSED:
             timeout = self.settings.hello_timeout if self.session.hello is None else hb
             with anyio.move_on_after(timeout) as scope:
+                self._receiving = scope
                 message = await self.ws.receive()
+            self._receiving = None
+            if self.session.state is SessionState.CLOSED:
+                break  # closed meanwhile (a drain at shutdown)
             if scope.cancelled_caught:
                 if self.session.hello is None:
                     self.session.fail(CloseCode.HELLO_TIMEOUT, "no hello in time")
@@ -187,6 +196,10 @@ class Connection:
     def _enqueue(self, command: Any) -> None:
         """Run ``command``: after earlier commands of its thread, beside those of other threads."""
         assert self._tg is not None
+        if self.runtime.draining:
+            self._answer_error(command.id, ErrorCode.SHUTTING_DOWN, "the server is shutting down; reconnect and retry")
+            return
+        self._commands += 1
         thread_id = getattr(command, "thread_id", None)
         if thread_id is None:
             self._tg.start_soon(self._handle, command)
@@ -273,8 +286,24 @@ class Connection:
         except Exception:
             self._log.exception("command %s failed", command.type.value)
             self._answer_error(command.id, ErrorCode.INTERNAL_ERROR, f"the server failed handling {command.type.value}")
+        finally:
+            self._commands -= 1
+            if not self._commands:
+                self._answered_all.set()
+                self._answered_all = anyio.Event()
         self._flush()
 
+    async def drain(self) -> None:
+        """At shutdown: answer every command already accepted (new ones get ``shutting_down``),
+        then send ``shutting_down`` and close with 4000. Returns when the close is queued."""
+        while self._commands and self.session.state is SessionState.OPEN:
+            await self._answered_all.wait()
+        if self.session.state is SessionState.OPEN:
+            self.session.fail(CloseCode.RECONNECT, "server shutting down", message="the server is shutting down; reconnect and replay from your last seq")
+            self._flush()
+        if self._receiving is not None:
+            self._receiving.cancel()  # the reader stops; the writer sends what is queued, then the close
+        await self._served.wait()
     def _answer_error(self, id: str, code: ErrorCode, message: str, **kw: Any) -> None:
         if self.session.state is SessionState.OPEN and id in self.session.pending_ids:
             self.session.send_error(id, code, message, **kw)

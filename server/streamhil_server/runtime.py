@@ -96,6 +96,7 @@ class Runtime:
         self.checkpointer: BaseCheckpointSaver | None = checkpointer
         self.connections: dict[str, Connection] = {}
         self.slow_consumers = 0
+        self.draining = False
         self._stack: contextlib.AsyncExitStack | None = None
 
     async def __aenter__(self) -> Runtime:
@@ -117,6 +118,16 @@ class Runtime:
         stack, self._stack = self._stack, None
         if stack is not None:
             await stack.aclose()
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Graceful stop, before the sockets are closed: every connection answers the commands it
+        accepted (new ones get ``shutting_down``), then sends ``shutting_down`` and closes with
+        4000. Gives up after ``timeout`` seconds."""
+        self.draining = True
+        with anyio.move_on_after(timeout):
+            async with anyio.create_task_group() as tg:
+                for conn in list(self.connections.values()):
+                    tg.start_soon(conn.drain)
 
     def origin_allowed(self, conn: HTTPConnection) -> bool:
         return origin_allowed(conn, self.settings.allowed_origins)
