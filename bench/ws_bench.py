@@ -8,7 +8,12 @@ the run, its checkpoints and the event fan-out are all inside it. The floor is a
 ``websockets`` echo round trip with the same number of concurrent sessions.
 
     python bench/ws_bench.py                      # 100 and 1,000 sessions, < 3 minutes
-    python bench/ws_bench.py --sessions 50 --rounds 3
+    python bench/ws_bench.py --sessions 1 100 --store memory sqlite --rounds 20
+    python bench/ws_bench.py --sessions 100 --store memory --profile prof.txt   # py-spy, server side
+
+Besides round trips per second and latency, it reports the server process's CPU time (user +
+system, from /proc) spent during the load, per round trip: steadier than throughput on a
+machine shared with other work.
 
 Not part of the test suite.
 """
@@ -171,6 +176,21 @@ async def _hitl_load(port: int, sessions: int, connections: int, rounds: int) ->
     return latencies, elapsed
 
 
+_SERVER_PATH: str | None = None
+
+
+def _pythonpath(here: Path) -> str:
+    """The bench folder (for the graph) before the server's own path (this checkout, or another)."""
+    rest = _SERVER_PATH if _SERVER_PATH is not None else os.environ.get("PYTHONPATH", "")
+    return os.pathsep.join(p for p in (str(here.parent), rest) if p)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
@@ -182,31 +202,47 @@ async def _main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         echo, echo_port = await _start([sys.executable, str(here), "--echo-server"], "echo listening on ")
         try:
-            for sessions in args.sessions:
+            for sessions in [] if args.no_echo else args.sessions:
                 conns = min(sessions, args.connections)
                 lat, elapsed = await _echo_load(echo_port, sessions, conns, args.rounds)
                 rows.append(("bare websockets echo", sessions, conns, len(lat), len(lat) / elapsed, _pct(lat, 0.5), _pct(lat, 0.99)))
         finally:
             await _stop(echo)
-        for sessions in args.sessions:
-            db = str(Path(tmp) / f"bench-{sessions}.sqlite")
-            server, port = await _start(
-                [sys.executable, "-m", "streamhil_server", f"{here}:ask_forever", "--db", db, "--port", "0",
-                 "--token", "bench:bench-token", "--log-level", "warning"],
-                "listening on http://",
-                env={"STREAMHIL_BENCH_SERVER": "1", "PYTHONPATH": str(here.parent)},
-            )
-            try:
-                conns = min(sessions, args.connections)
-                lat, elapsed = await _hitl_load(port, sessions, conns, args.rounds)
-                rows.append(("streamhil resume→interrupt", sessions, conns, len(lat), len(lat) / elapsed, _pct(lat, 0.5), _pct(lat, 0.99)))
-            finally:
-                await _stop(server)
+        for store in args.store:
+            for sessions in args.sessions:
+                argv = [sys.executable, "-m", "streamhil_server", f"{here}:ask_forever", "--port", "0",
+                        "--token", "bench:bench-token", "--log-level", "warning", *args.server_arg]
+                if store == "sqlite":
+                    argv += ["--db", str(Path(tmp) / f"bench-{sessions}.sqlite")]
+                server, port = await _start(
+                    argv, "listening on http://", env={"STREAMHIL_BENCH_SERVER": "1", "PYTHONPATH": _pythonpath(here)},
+                )
+                try:
+                    conns = min(sessions, args.connections)
+                    profiler = None
+                    if args.profile:
+                        profiler = await anyio.open_process(
+                            ["py-spy", "record", "--pid", str(server.pid), "--format", "raw", "--rate", "200",
+                             "-o", f"{args.profile}.{store}.{sessions}", "--nonblocking"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                        )
+                    cpu_before = _cpu_seconds(server.pid)
+                    lat, elapsed = await _hitl_load(port, sessions, conns, args.rounds)
+                    cpu = _cpu_seconds(server.pid) - cpu_before
+                    if profiler is not None:
+                        profiler.send_signal(2)
+                        with anyio.move_on_after(20):
+                            await profiler.wait()
+                    rows.append((f"streamhil {store}", sessions, conns, len(lat), len(lat) / elapsed, _pct(lat, 0.5),
+                                 _pct(lat, 0.99), cpu / len(lat) * 1000))
+                finally:
+                    await _stop(server)
     print()
-    print(f"{'workload':<28} {'sessions':>8} {'conns':>6} {'round trips':>11} {'rt/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
-    for name, sessions, conns, n, rate, p50, p99 in rows:
-        print(f"{name:<28} {sessions:>8} {conns:>6} {n:>11} {rate:>9.0f} {p50:>8.2f} {p99:>8.2f}")
-    print(f"\n{os.cpu_count()} CPUs; server and load generator share them. SQLite file store (WAL).")
+    print(f"{'workload':<28} {'sessions':>8} {'conns':>6} {'round trips':>11} {'rt/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'server CPU ms/rt':>17}")
+    for name, sessions, conns, n, rate, p50, p99, *cpu in rows:
+        shown = f"{cpu[0]:>17.3f}" if cpu else f"{'':>17}"
+        print(f"{name:<28} {sessions:>8} {conns:>6} {n:>11} {rate:>9.0f} {p50:>8.2f} {p99:>8.2f} {shown}")
+    print(f"\n{os.cpu_count()} CPUs; server and load generator share them. SQLite in WAL mode.")
 
 
 def main() -> None:
@@ -214,11 +250,18 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--rounds", type=int, default=3, help="answers per session")
     parser.add_argument("--connections", type=int, default=50, help="SDK connections the sessions share")
+    parser.add_argument("--store", nargs="+", default=["sqlite"], choices=["memory", "sqlite"])
+    parser.add_argument("--server-arg", action="append", default=[], help="extra streamhil-server argument (repeatable)")
+    parser.add_argument("--server-path", default=None, help="PYTHONPATH for the server (another checkout, to compare)")
+    parser.add_argument("--profile", default=None, metavar="PREFIX", help="py-spy raw profiles of the server, per row")
+    parser.add_argument("--no-echo", action="store_true", help="skip the echo floor")
     parser.add_argument("--echo-server", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.echo_server:
         anyio.run(_echo_server)
         return
+    global _SERVER_PATH
+    _SERVER_PATH = args.server_path
     anyio.run(_main, args)
 
 
