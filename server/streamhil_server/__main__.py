@@ -44,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="close an HTTP connection whose request (headers or body) stalls this long (default: 10)")
     parser.add_argument("--max-send-queue", type=int, default=None, metavar="N",
                         help="frames buffered per connection before a slow client is closed with 4008")
+    parser.add_argument("--ws-compression", action="store_true",
+                        help="offer permessage-deflate (off by default: frames are small and compressing "
+                             "each one costs more CPU than it saves on a fast network)")
+    parser.add_argument("--loop", choices=["auto", "asyncio", "uvloop"], default="auto",
+                        help="event loop: uvloop when installed (auto, the default), or plain asyncio")
     parser.add_argument("--event-flush-delay", type=float, default=None, metavar="SECONDS",
                         help="how long an event may wait to be stored with its step's checkpoint before it is "
                              "stored on its own (default 0.05)")
@@ -105,6 +110,23 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _run(main: Any, loop: str) -> None:
+    """Run the coroutine ``main`` on uvloop (``auto``: if installed) or plain asyncio."""
+    import asyncio
+
+    if loop != "asyncio":
+        try:
+            import uvloop
+        except ImportError:
+            if loop == "uvloop":
+                raise SystemExit("streamhil-server: --loop uvloop needs uvloop: pip install 'streamhil[server]'") from None
+        else:
+            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+                runner.run(main)
+            return
+    asyncio.run(main)
+
+
 def _draining_server(uvicorn: Any, config: Any, runtime: Any) -> Any:
     """A uvicorn server whose graceful stop (SIGTERM, Ctrl-C) first stops accepting sockets, then
     lets every connection answer what it accepted and close with ``shutting_down`` + 4000
@@ -164,6 +186,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "ws_ping_timeout": settings.heartbeat_interval_ms / 1000,
         "lifespan": "on",
         "timeout_graceful_shutdown": 5,
+        "ws_per_message_deflate": args.ws_compression,
         "http": stalling_protocol(args.request_timeout),
         # Past this many connections uvicorn answers 503 instead of running out of descriptors
         # (the rest are kept for the database, its journal and the listening socket).
@@ -171,9 +194,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     }
     server = _draining_server(uvicorn, uvicorn.Config(app, **config), app.state.runtime)
     try:
-        import asyncio
-
-        asyncio.run(server.serve(sockets=[sock]))
+        _run(server.serve(sockets=[sock]), args.loop)
     except KeyboardInterrupt:  # pragma: no cover - interactive
         pass
     finally:

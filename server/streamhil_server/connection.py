@@ -78,6 +78,7 @@ class Connection:
         self._close: tuple[int, str] | None = None
         self._writer_done = anyio.Event()
         self._progress = anyio.Event()
+        self._room_wanted = False  # a replay waits for room in the send queue
         self._commands = 0  # accepted and not answered yet
         self._answered_all = anyio.Event()
         self._receiving: anyio.CancelScope | None = None
@@ -260,6 +261,7 @@ class Connection:
         while self._receive.statistics().current_buffer_used >= max(1, self.settings.max_send_queue // 2):
             if self.slow or self.session.state is not SessionState.OPEN:
                 return
+            self._room_wanted = True
             await self._progress.wait()
 
     async def _write_loop(self) -> None:
@@ -268,8 +270,10 @@ class Connection:
                 async for frame in self._receive:
                     await self.ws.send_text(frame)
                     self.frames_sent += 1
-                    progress, self._progress = self._progress, anyio.Event()
-                    progress.set()
+                    if self._room_wanted:  # no event per frame unless a replay waits for room
+                        self._room_wanted = False
+                        progress, self._progress = self._progress, anyio.Event()
+                        progress.set()
         except (WebSocketDisconnect, OSError, RuntimeError):
             if self._tg is not None:  # the client is gone: stop reading too
                 self._tg.cancel_scope.cancel()
