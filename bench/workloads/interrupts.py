@@ -7,17 +7,22 @@
   all ten in one resume map ``{interrupt_id: value}``, or one at a time (ten resumes).
 * subgraph: the parent's only node is a compiled subgraph whose node interrupts; a round is start
   plus resume, through the nesting.
+* concurrent: 50 threads wait at an interrupt; all 50 are answered at once on one SQLite saver
+  (LangGraph: its ``AsyncSqliteSaver``; streamhil: the server's saver, ``StorageSaver`` over
+  ``SqliteStorage``, whose group commit lets concurrent answers share commits). Shown as
+  answers per second.
 Every round checks that the answers reached the state.
 """
 
 from __future__ import annotations
 
+import contextlib
 import operator
 from typing import Annotated, Any, TypedDict
 
 from harness import Case, Target
 from libs import Lib
-from workloads._common import SaverKind, Settings, async_variants, clock, new_config, open_saver
+from workloads._common import SaverKind, Settings, async_variants, clock, new_config, open_saver, temp_db_path
 from workloads.chain import TITLES
 
 __all__ = ["build_loop", "run_loop", "cases"]
@@ -140,8 +145,64 @@ async def run_subgraph(lib: Lib, kind: SaverKind, *, threads: int) -> float:
     return await _time_rounds(lib, kind, build_subgraph_parent(lib), threads, "subgraph thread")
 
 
+CONCURRENT_THREADS = 50
+
+
+@contextlib.asynccontextmanager
+async def _concurrent_saver(lib: Lib) -> Any:
+    """One SQLite saver shared by every thread: LangGraph's async one, or the server's."""
+    if lib.name != "streamhil":
+        async with open_saver(lib, "sqlite-normal") as saver:
+            yield saver
+        return
+    from streamhil_server.storage import SqliteStorage, StorageSaver
+
+    with temp_db_path() as path:
+        async with SqliteStorage(path) as storage:
+            yield StorageSaver(storage)
+
+
+async def run_concurrent(lib: Lib, *, threads: int = CONCURRENT_THREADS) -> float:
+    """Seconds per answer when ``threads`` interrupted threads are answered all at once."""
+    import anyio
+
+    async with _concurrent_saver(lib) as saver:
+        graph = build_loop(lib).compile(checkpointer=saver)
+        configs = [new_config() for _ in range(threads)]
+        for config in configs:
+            _interrupts(await graph.ainvoke({"answer": "", "done": False}, config), 1)
+
+        async def answer(config: Any) -> None:
+            out = await graph.ainvoke(lib.Command(resume="yes"), config)
+            if out != {"answer": "yes", "done": True}:
+                raise AssertionError(f"a concurrent answer ended with {out!r}")
+
+        start = clock()
+        async with anyio.create_task_group() as tg:
+            for config in configs:
+                tg.start_soon(answer, config)
+        elapsed = clock() - start
+    return elapsed / threads
+
+
 def cases(settings: Settings) -> list[Case]:
     out = []
+
+    async def concurrent_body(lib: Lib) -> float:
+        return await run_concurrent(lib)
+
+    out.append(
+        Case(
+            key="resume-concurrent-sqlite",
+            title=f"{CONCURRENT_THREADS} threads answered at once on one SQLite saver",
+            unit="answers/s",
+            scale=1.0,
+            per_second=True,
+            variants=async_variants(concurrent_body, trio=settings.trio),
+            reps=settings.reps(7, 3),
+            targets=[Target("concurrent answers >= 5x", "ratio", 5.0)],
+        )
+    )
     for kind, target, reps in (("memory", 4.0, (7, 3)), ("sqlite", 5.0, (5, 2)), ("sqlite-normal", 5.0, (5, 2))):
 
         async def loop_body(lib: Lib, kind: SaverKind = kind) -> float:
