@@ -160,7 +160,7 @@ async def _hitl_load(port: int, sessions: int, connections: int, rounds: int) ->
 
     async with contextlib.AsyncExitStack() as stack:
         clients = [
-            await stack.enter_async_context(open_client(url, token="bench-token", heartbeat=False))
+            await stack.enter_async_context(open_client(url, token="bench-token"))  # pings: the start phase of 1,000 sessions can outlast the server's 60 s idle limit
             for _ in range(connections)
         ]
         readies = [anyio.Event() for _ in range(sessions)]
