@@ -646,16 +646,14 @@ class RunManager:
             stored = await self.storage.list_threads(
                 owner=identity, statuses=settled, graph=graph, exclude=[t.thread_id for t in busy], limit=offset + limit,
             )
+            held_ids = {t.thread_id for t in self.threads}
             for record in stored:
-                held = self.threads.get(record.thread_id) if record.thread_id in self._held_ids() else None
+                held = self.threads.get(record.thread_id) if record.thread_id in held_ids else None
                 if held is not None and held.busy:
                     continue  # became busy meanwhile: listed above (or filtered out)
                 listed.append((held.record if held is not None else record, held))
         listed.sort(key=lambda item: (item[0].updated_at, item[0].thread_id), reverse=True)
         return [self._info(record, held) for record, held in listed[offset : offset + limit]]
-
-    def _held_ids(self) -> set[str]:
-        return {t.thread_id for t in self.threads}
 
     def _info(self, record: ThreadRecord, held: ThreadRuntime | None) -> dict[str, Any]:
         loaded = held is not None and self.hub.loaded(record.thread_id)

@@ -306,7 +306,8 @@ class SqliteStorage(Storage):
         limit: int = 100,
         offset: int = 0,
     ) -> list[ThreadRecord]:
-        where, params = ["1"], []  # type: tuple[list[str], list[Any]]
+        where: list[str] = ["1"]
+        params: list[Any] = []
         if owner is not None:
             where.append("owner = ?")
             params.append(owner)
