@@ -33,7 +33,7 @@ def stalling_protocol(timeout: float) -> type[H11Protocol]:
         def data_received(self, data: bytes) -> None:
             self._disarm()
             super().data_received(data)
-            if self._owes_bytes():
+            if self.transport.get_protocol() is self and self._owes_bytes():
                 self._arm()
 
         def connection_lost(self, exc: Exception | None) -> None:
@@ -59,6 +59,8 @@ def stalling_protocol(timeout: float) -> type[H11Protocol]:
 
         def _stalled(self) -> None:
             self._stall = None
+            if self.transport.get_protocol() is not self:
+                return  # upgraded to a WebSocket: that protocol owns the socket now
             if not self.transport.is_closing():
                 self.transport.close()
 
