@@ -226,8 +226,6 @@ async def _main(args: argparse.Namespace) -> None:
                              "-o", f"{args.profile}.{store}.{sessions}", "--nonblocking"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                         )
-                    if os.environ.get("WS_BENCH_PROBE"):
-                        probe = await anyio.open_process([sys.executable, os.environ["WS_BENCH_PROBE"], str(port)], stdout=None, stderr=None)
                     cpu_before = _cpu_seconds(server.pid)
                     lat, elapsed = await _hitl_load(port, sessions, conns, args.rounds)
                     cpu = _cpu_seconds(server.pid) - cpu_before
