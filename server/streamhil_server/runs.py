@@ -431,7 +431,11 @@ class RunManager:
         ids = [i for i in ids if i not in mine]
         claimed = self._claimed(thread)
         already = [i for i in ids if i in thread.answered or i in claimed]
-        missing = [i for i in ids if i not in thread.answered and i not in claimed]
+        # A listed interrupt is not answered (an answer and its removal from the list are one
+        # write): only ids the thread does not list can have been answered before, so only
+        # those cost a read (no read on the hot path of a valid answer).
+        pending = set(thread.pending_ids)
+        missing = [i for i in ids if i not in thread.answered and i not in claimed and i not in pending]
         if missing:
             found = await self.storage.answered_among(thread.thread_id, missing)
             thread.answered.update(found)
