@@ -254,9 +254,12 @@ class EventHub:
         seq = log.assigned
         frame = dumps_event(event, thread_id, run_id, seq, ns, data)
         log.unwritten.append((seq, run_id, frame, event in _TERMINAL, time.monotonic()))
+        # With a flush delay the hub only needs waking when the first event starts waiting:
+        # later ones are due no earlier than the timer it set then.
+        if self.flush_delay <= 0 or not self._dirty:
+            self._wake.set()
         self._dirty[thread_id] = log
         self._published += 1
-        self._wake.set()
         return seq
 
     def stage(self, thread_id: str, write: Write, *, with_checkpoint: bool = False) -> None:
