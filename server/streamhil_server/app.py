@@ -29,6 +29,7 @@ from .metrics import metrics_refusal, prometheus_text
 from .registry import GraphRegistry
 from .runtime import Runtime
 from .settings import ServerSettings
+from .transport import AbortHandle
 from .web import web_routes
 
 __all__ = ["create_app"]
@@ -100,7 +101,9 @@ def create_app(
         routes += web_routes()
     settings = runtime.settings
     guarded = settings.allowed_hosts is not None or runtime.auth.open
-    middleware = [Middleware(HostGuard, allowed=settings.allowed_hosts)] if guarded else []
+    middleware = [Middleware(AbortHandle)]
+    if guarded:
+        middleware.append(Middleware(HostGuard, allowed=settings.allowed_hosts))
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.runtime = runtime
     return app
