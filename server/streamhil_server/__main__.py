@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a browser origin allowed besides the server's own ('*' for any)")
     parser.add_argument("--max-send-queue", type=int, default=None, metavar="N",
                         help="frames buffered per connection before a slow client is closed with 4008")
+    parser.add_argument("--agui-legacy-interrupts", action="store_true",
+                        help="AG-UI runs that pause send CUSTOM on_interrupt events (CopilotKit v1-era apps) "
+                             "instead of RUN_FINISHED's interrupt outcome")
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     return parser
 
@@ -95,6 +98,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     registry = _registry(args)
     settings = ServerSettings(
         allowed_origins=tuple(args.allow_origin),
+        agui_legacy_interrupts=args.agui_legacy_interrupts,
         **({"max_send_queue": args.max_send_queue} if args.max_send_queue else {}),
     )
     sock = _bind(args.host, args.port)
@@ -108,6 +112,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"  chat UI:    {base}/", flush=True)
         print(f"  dashboard:  {base}/dashboard", flush=True)
         print(f"  WebSocket:  ws://{shown}:{port}/ws", flush=True)
+        print(f"  AG-UI:      {base}/agui/<graph>", flush=True)
 
     app = create_app(registry, db=args.db, tokens=_tokens(args.token), settings=settings, on_startup=announce)
     config: dict[str, Any] = {

@@ -26,6 +26,9 @@ class ServerSettings:
     ring_size: int = 256
     max_events_per_thread: int = 100_000
     allowed_origins: tuple[str, ...] = ()
+    agui_legacy_interrupts: bool = False
+    """AG-UI runs that pause send the legacy ``CUSTOM on_interrupt`` events and a ``RUN_FINISHED``
+    without outcome (CopilotKit v1-era apps) instead of the interrupt outcome."""
 
     def __post_init__(self) -> None:
         for name in ("max_frame_bytes", "max_send_queue", "heartbeat_interval_ms", "ring_size", "max_events_per_thread"):
