@@ -135,6 +135,7 @@ class _EventStream(Response):
 
     def __init__(self, run: Any, headers: Mapping[str, str]) -> None:
         super().__init__(headers={**headers, "cache-control": "no-cache", "x-accel-buffering": "no"}, media_type=self.media_type)
+        self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]  # streamed
         self.run = run
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
