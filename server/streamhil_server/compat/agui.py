@@ -46,6 +46,9 @@ def agui_routes(runtime: Runtime, ready: Callable[[], bool]) -> list[BaseRoute]:
                 **cors, "access-control-allow-methods": "POST, OPTIONS",
                 "access-control-allow-headers": "authorization, content-type, x-api-key", "access-control-max-age": "600",
             })
+        if request.method == "GET":  # or the browser UI's catch-all would answer 404
+            headers = {**cors, "allow": "POST, OPTIONS"}
+            return _problem(405, ErrorCode.INVALID_ARGUMENT, "POST a RunAgentInput (AG-UI) to run this graph", headers)
         if not ready():
             return _problem(503, ErrorCode.NOT_READY, "the server is starting", cors)
         identity = _identify(request, runtime)
@@ -84,7 +87,7 @@ def agui_routes(runtime: Runtime, ready: Callable[[], bool]) -> list[BaseRoute]:
         run = AguiRun(runtime, identity, graph, run_input, legacy=options["legacy"], cancel_on_disconnect=options["cancel"])
         return _EventStream(run, cors)
 
-    return [Route("/agui/{graph}", endpoint, methods=["POST", "OPTIONS"])]
+    return [Route("/agui/{graph}", endpoint, methods=["GET", "POST", "OPTIONS"])]
 
 
 def _problem(status: int, code: ErrorCode, detail: str, headers: Mapping[str, str] | None = None) -> Response:

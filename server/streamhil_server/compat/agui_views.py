@@ -69,9 +69,12 @@ def _arguments(args: Any) -> str:
     return args if isinstance(args, str) else json.dumps(args, separators=(",", ":"), ensure_ascii=False)
 
 
-def to_agui_message(message: Mapping[str, Any]) -> Message | None:
-    """One streamhil message as an AG-UI message (None for what AG-UI cannot show, e.g. a removal)."""
-    role, mid = message.get("role"), message.get("id")
+def to_agui_message(message: Mapping[str, Any], fallback_id: str | None = None) -> Message | None:
+    """One streamhil message as an AG-UI message (None for what AG-UI cannot show, e.g. a removal).
+
+    A message without an id (a graph that keeps plain dicts with ``operator.add``) gets ``fallback_id``.
+    """
+    role, mid = message.get("role"), message.get("id") or fallback_id
     if not isinstance(mid, str) or not mid:
         return None
     content = message.get("content")
@@ -97,12 +100,13 @@ def to_agui_message(message: Mapping[str, Any]) -> Message | None:
 
 
 def to_agui_messages(messages: Any) -> list[Message]:
+    """A state's messages; those without an id are named by their position (``message-3``)."""
     if not isinstance(messages, list):
         return []
     out = []
-    for message in messages:
+    for position, message in enumerate(messages):
         if isinstance(message, Mapping):
-            converted = to_agui_message(message)
+            converted = to_agui_message(message, f"message-{position}")
             if converted is not None:
                 out.append(converted)
     return out
