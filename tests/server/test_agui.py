@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 from streamhil import END, START, StateGraph, interrupt
+from streamhil.prebuilt import ScriptedChatModel, create_react_agent
 from streamhil_server.compat.agui_views import CANCELLED_KEY
 from streamhil_server.compat.json_patch import apply, diff
 from streamhil_server.demo_graphs import demo_graphs
@@ -40,6 +41,21 @@ def asking(value: Any) -> Any:
     g.add_edge(START, "ask")
     g.add_edge("ask", END)
     return g.compile()
+
+
+def convert(amount: float) -> str:
+    """Convert dollars to euros.
+
+    Args:
+        amount: How many dollars.
+    """
+    return f"{amount * 0.5:.2f} EUR"
+
+
+def quiet_agent() -> Any:
+    """A model that does not stream: its replies reach AG-UI only as whole messages."""
+    model = ScriptedChatModel([{"content": "", "tool_calls": [{"name": "convert", "args": {"amount": 10}}]}, "That is 5.00 EUR."])
+    return create_react_agent(model, [convert])
 
 
 def graphs(**extra: Any) -> dict[str, Any]:
@@ -73,7 +89,7 @@ def replayed_state(events: list[dict[str, Any]]) -> Any:
 
 @pytest.fixture
 def client(make_client: Any) -> Any:
-    with make_client(graphs(ask=asking({"question": "Which quarter?", "reason": "confirmation",
+    with make_client(graphs(quiet=quiet_agent(), ask=asking({"question": "Which quarter?", "reason": "confirmation",
                                          "responseSchema": {"type": "string"}}))) as c:
         yield c
 
@@ -237,6 +253,41 @@ def test_multi_turn_messages_written_by_the_graph(client: TestClient) -> None:
         ("message-0", "user", "hello there"), ("message-1", "assistant", "You said 'hello there' (2 words)."),
     ]
     assert second[-1]["outcome"]["type"] == "interrupt"
+
+
+def test_a_model_that_does_not_stream(client: TestClient) -> None:
+    events = run(client, "quiet", body(messages=[{"id": "u-1", "role": "user", "content": "10 dollars in euros?"}]))
+    kinds = [e["type"] for e in events]
+    [start] = of_type(events, "TOOL_CALL_START")
+    assert start["toolCallName"] == "convert"
+    at = kinds.index("TOOL_CALL_START")
+    assert kinds[at : at + 3] == ["TOOL_CALL_START", "TOOL_CALL_ARGS", "TOOL_CALL_END"]
+    assert json.loads(events[at + 1]["delta"]) == {"amount": 10}
+    [result] = of_type(events, "TOOL_CALL_RESULT")
+    assert result["toolCallId"] == start["toolCallId"] and result["content"] == "5.00 EUR"
+    [text] = of_type(events, "TEXT_MESSAGE_CONTENT")
+    assert text["delta"] == "That is 5.00 EUR."
+    assert kinds.index("TOOL_CALL_RESULT") < kinds.index("TEXT_MESSAGE_START")
+    assert [m["role"] for m in events[-2]["messages"]] == ["user", "assistant", "tool", "assistant"]
+    assert events[-1]["outcome"] == {"type": "success"}
+
+
+def test_a_server_failure_is_a_run_error(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    runs = client.app.state.runtime.runs  # type: ignore[attr-defined]
+    first = run(client, "counter", body())
+    calls = {"n": 0}
+    real = runs.get_state
+
+    async def flaky(*args: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:  # the state read after the run
+            raise RuntimeError("the disk is gone")
+        return await real(*args)
+
+    monkeypatch.setattr(runs, "get_state", flaky)
+    failed = run(client, "counter", body(first[0]["threadId"], state={"n": 7}))
+    assert failed[-1] == {"type": "RUN_ERROR", "message": "the server failed carrying out this run", "code": "internal_error"}
+    assert failed[0]["metadata"]["streamhil"]["run_id"]
 
 
 def test_run_error_and_input_errors(client: TestClient) -> None:

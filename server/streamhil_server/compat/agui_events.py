@@ -97,6 +97,7 @@ class RunTranslator:
         self._task_steps: dict[str, str] = {}  # task id -> step name
         self._state: Any = None
         self._state_sent = False
+        self.has_started = False
         self.know(known)
 
     def know(self, messages: Iterable[Mapping[str, Any]]) -> None:
@@ -118,6 +119,7 @@ class RunTranslator:
         return {"streamhil": {"run_id": streamhil_run_id, "thread_id": self.thread_id}}
 
     def started(self, streamhil_run_id: str | None) -> list[BaseEvent]:
+        self.has_started = True
         return [RunStartedEvent(thread_id=self.thread_id, run_id=self.run_id, metadata=self._meta(streamhil_run_id))]
 
     def error(self, message: str, code: str | None) -> list[BaseEvent]:

@@ -11,6 +11,7 @@ them with every request.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,7 @@ STREAM_MODES = ("values", "updates", "messages", "tasks")
 MESSAGES_KEY = "messages"
 """The state key that new user messages are appended to."""
 KEEPALIVE_SECONDS = 15.0
+logger = logging.getLogger("streamhil_server.agui")
 _TERMINAL = {"run_done": "success", "run_interrupted": "interrupt", "run_cancelled": "cancelled", "run_error": "error"}
 _UNSET: Any = object()
 
@@ -67,19 +69,30 @@ class AguiRun:
     # --- the run -------------------------------------------------------------------------------
 
     async def stream(self, emit: Emit) -> None:
-        """Run, sending every AG-UI event through ``emit`` (SSE text)."""
+        """Run, sending every AG-UI event through ``emit`` (SSE text); a failure is a ``RUN_ERROR``."""
         self._emit = emit
+        tr = RunTranslator(self.thread_id, self.input.run_id, legacy=self.legacy)
+        try:
+            await self._stream(tr)
+        except CommandError as exc:
+            await self._fail(tr, exc.message, exc.code.value)
+        except OSError:
+            raise  # the client is gone
+        except Exception:
+            logger.exception("AG-UI run on thread %s failed", self.thread_id)
+            await self._fail(tr, "the server failed carrying out this run", ErrorCode.INTERNAL_ERROR.value)
+
+    async def _fail(self, tr: RunTranslator, message: str, code: str) -> None:
+        self.done = True
+        await self._send(([] if tr.has_started else tr.started(None)) + tr.error(message, code))
+
+    async def _stream(self, tr: RunTranslator) -> None:
         thread = self._thread()
         values, messages = await self._current(thread)
-        known = list(messages) + [m for m in (from_agui_message(x) for x in self.input.messages) if m is not None]
-        tr = RunTranslator(self.thread_id, self.input.run_id, known=known, legacy=self.legacy)
+        tr.know(messages)
+        tr.know(m for m in (from_agui_message(x) for x in self.input.messages) if m is not None)
         with RunTail(self.runtime.hub, self.thread_id) as tail:
-            try:
-                accepted = await self._accept(thread, values, tail)
-            except CommandError as exc:
-                await self._send(tr.started(None) + tr.error(exc.message, exc.code.value))
-                self.done = True
-                return
+            accepted = await self._accept(thread, values, tail)
             if accepted is None:  # a resume replayed: nothing to run, report where the thread is
                 await self._send(tr.started(None))
                 await self._finish(tr, "success", None)
@@ -87,11 +100,10 @@ class AguiRun:
             await self._send(tr.started(accepted.run_id))
             outcome, data = await self._follow(tail, tr, accepted.run_id)
         if outcome == "error":
-            error = data.get("error") if isinstance(data, Mapping) else None
-            message = str(error.get("message")) if isinstance(error, Mapping) else "the run failed"
-            kind = error.get("type") if isinstance(error, Mapping) else None
-            await self._send(tr.error(f"{kind}: {message}" if kind else message, data.get("code") or "run_error"))
-            self.done = True
+            error = data.get("error") if isinstance(data.get("error"), Mapping) else {}
+            message = str(error.get("message") or "the run failed")
+            kind = error.get("type")
+            await self._fail(tr, f"{kind}: {message}" if kind else message, data.get("code") or "run_error")
             return
         await self._finish(tr, outcome, accepted.run_id)
 
