@@ -106,3 +106,21 @@ async def test_a_client_that_leaves(on_disconnect: str) -> None:
             else:
                 assert isinstance(end, RunInterruptedEvent)
                 assert [i.value["question"] for i in (await client.get_state(tid)).interrupts] == ["go on?"]
+
+
+async def test_keepalive_comments_while_a_run_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    import streamhil_server.compat.agui_run as agui_run
+
+    monkeypatch.setattr(agui_run, "KEEPALIVE_SECONDS", 0.05)
+    gate = Gate()
+    async with serve({"gated": gated(gate)}) as (url, _), httpx.AsyncClient(base_url=http_url(url), timeout=TIMEOUT) as http:
+        text = ""
+        with anyio.fail_after(TIMEOUT):
+            async with http.stream("POST", "/agui/gated", json=body(), headers=ALICE) as response:
+                async for chunk in response.aiter_text():
+                    text += chunk
+                    if text.count(": keepalive\n\n") == 2:  # the run waits at the gate: comments flow
+                        gate.open()
+        events = [json.loads(d) for d in sse_data(text)]
+        check_order(events)
+        assert events[-1]["outcome"]["type"] == "interrupt"

@@ -325,6 +325,9 @@ def test_identities_and_http_errors(client: TestClient) -> None:
     problem(client.post("/agui/approve", json=body(), headers={"authorization": "Bearer nope"}), 401, "unauthenticated")
     assert "kitchen" in problem(client.post("/agui/kitchen", json=body(), headers=ALICE), 404, "not_found")
     problem(client.post("/agui/approve", content=b"{not json", headers=ALICE), 400, "bad_json")
+    problem(client.post("/agui/approve", content=b"[" * (9 * 1024 * 1024), headers=ALICE), 413, "frame_too_large")
+    chunked = iter([b'{"threadId": "', b"x" * (9 * 1024 * 1024)])  # no Content-Length: stopped while reading
+    problem(client.post("/agui/approve", content=chunked, headers=ALICE), 413, "frame_too_large")
     assert "threadId" in problem(client.post("/agui/approve", json={"runId": "r", "messages": []}, headers=ALICE), 422, "invalid_field")
     problem(client.post("/agui/approve", json=body("t" * 201), headers=ALICE), 422, "invalid_field")
     problem(client.post("/agui/approve", json=body(forwardedProps={"streamhil": {"on_disconnect": "maybe"}}), headers=ALICE), 422, "invalid_field")

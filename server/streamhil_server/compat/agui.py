@@ -63,8 +63,8 @@ def agui_routes(runtime: Runtime, ready: Callable[[], bool]) -> list[BaseRoute]:
         if runtime.registry.get(graph) is None:
             served = ", ".join(runtime.registry.names()) or "none"
             return _problem(404, ErrorCode.NOT_FOUND, f"graph {graph!r} not found; this server serves: {served}", cors)
-        body = await request.body()
-        if len(body) > _MAX_BODY:
+        body = await _read_body(request)
+        if body is None:
             return _problem(413, ErrorCode.FRAME_TOO_LARGE, f"the body is larger than {_MAX_BODY} bytes", cors)
         try:
             raw = orjson.loads(body)
@@ -92,6 +92,20 @@ def agui_routes(runtime: Runtime, ready: Callable[[], bool]) -> list[BaseRoute]:
 
 def _problem(status: int, code: ErrorCode, detail: str, headers: Mapping[str, str] | None = None) -> Response:
     return JSONResponse({"detail": detail, "code": code.value}, status_code=status, headers=dict(headers or {}))
+
+
+async def _read_body(request: Request) -> bytes | None:
+    """The request's body, or None as soon as it grows past the limit (never held whole)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > _MAX_BODY:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > _MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _identify(request: Request, runtime: Runtime) -> str | None:
