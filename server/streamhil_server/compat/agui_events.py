@@ -25,7 +25,7 @@ end of run                          ``STATE_SNAPSHOT``, ``MESSAGES_SNAPSHOT``, `
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -132,7 +132,7 @@ class RunTranslator:
         *,
         values: Any,
         messages: list[Message],
-        interrupts: list[Mapping[str, Any]] = (),  # type: ignore[assignment]
+        interrupts: Sequence[Mapping[str, Any]] = (),
         streamhil_run_id: str | None = None,
     ) -> list[BaseEvent]:
         """The end of a run: snapshots of state and messages, then ``RUN_FINISHED``.
