@@ -133,3 +133,25 @@ test("a tool-review interrupt approved with edited arguments", async () => {
   assert.equal(a.messages.at(-1).content, "All set. Anything else?");
   report.tool_review = { threadId: a.threadId, interruptIds: [[pending.id]], state: a.state, runs: 2 };
 });
+
+test("the legacy on_interrupt convention, answered in forwardedProps.command.resume", async () => {
+  const legacy = { streamhil: { legacy_interrupts: true } };
+  const a = agent("review_edit", { initialState: { text: "streamhil runs human in the loop graphs over one socket" } });
+  const asked = [];
+  const first = await a.runAgent({ forwardedProps: legacy }, {
+    onCustomEvent: ({ event }) => {
+      asked.push(event);
+    },
+  });
+  assert.equal(asked.length, 1);
+  assert.equal(asked[0].name, "on_interrupt");
+  const value = JSON.parse(asked[0].value);
+  assert.equal(value.task, "Review and edit the summary");
+  assert.deepEqual(a.pendingInterrupts, []); // no outcome: a legacy client resumes with a plain run
+  assert.deepEqual(first.newMessages, []);
+
+  await a.runAgent({ forwardedProps: { ...legacy, command: { resume: JSON.stringify({ summary: "Edited by a person" }) } } });
+  assert.equal(a.state.summary, "Edited by a person");
+  assert.equal(a.state.published, "Published: Edited by a person");
+  report.review_edit = { threadId: a.threadId, interruptIds: [[asked[0].metadata.streamhil.id]], state: a.state, runs: 2 };
+});

@@ -1,5 +1,6 @@
-"""The unchanged ``@ag-ui/client`` 1.0.0 ``HttpAgent`` against the demo server (``tests/agui_node``),
-then streamhil's own ``/ws`` surface asked about the same threads: the interrupt ids the AG-UI
+"""The unchanged ``@ag-ui/client`` 1.0.0 ``HttpAgent`` against the demo server (``tests/agui_node``:
+pause and resume, a plain run refused, two interrupts in one resume, a tool call approved with
+edited arguments, the legacy ``on_interrupt`` convention), then streamhil's own ``/ws`` surface asked about the same threads: the interrupt ids the AG-UI
 client held are streamhil's, its final ``agent.state`` is the thread's state, and every AG-UI run
 is in the thread's log (so the dashboard and ``/ws`` watchers saw it)."""
 
@@ -53,10 +54,10 @@ def test_http_agent_drives_the_demo_graphs(demo_server: DemoServer, tmp_path: Pa
     )
     summary = dict(re.findall(r"^# (pass|fail|cancelled) (\d+)$", result.stdout, flags=re.M))
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
-    assert summary == {"pass": "3", "fail": "0", "cancelled": "0"}, summary
+    assert summary == {"pass": "4", "fail": "0", "cancelled": "0"}, summary
 
     report = json.loads(report_file.read_text())
-    assert sorted(report) == ["approve", "parallel", "tool_review"]
+    assert sorted(report) == ["approve", "parallel", "review_edit", "tool_review"]
     for name, seen in report.items():
         state, events = asyncio.run(_thread_log(demo_server.base_url, seen["threadId"]))
         assert state.values == seen["state"], name
