@@ -15,7 +15,7 @@ from streamhil_client import RunCancelledEvent, RunInterruptedEvent, RunStartedE
 
 # tests/ is on sys.path (pytest's rootdir-based import), so the server tests' helpers are "server.*"
 from server.agui_helpers import body, check_order, sse_data
-from server.graphs import Gate, gated
+from server.graphs import Gate, gated, two_questions
 from .conftest import TIMEOUT, serve
 
 pytestmark = pytest.mark.anyio
@@ -124,3 +124,55 @@ async def test_keepalive_comments_while_a_run_waits(monkeypatch: pytest.MonkeyPa
         events = [json.loads(d) for d in sse_data(text)]
         check_order(events)
         assert events[-1]["outcome"]["type"] == "interrupt"
+
+
+
+async def test_two_starts_on_one_new_thread_at_once() -> None:
+    gate = Gate()
+    async with serve({"gated": gated(gate)}) as (url, _), httpx.AsyncClient(base_url=http_url(url), timeout=TIMEOUT) as http:
+        payload = body(state={"n": 1})
+        answers: list[list[dict[str, Any]]] = []
+        answered = anyio.Event()
+
+        async def post(data: dict[str, Any]) -> None:
+            response = await http.post("/agui/gated", json=data, headers=ALICE)
+            answers.append([json.loads(d) for d in sse_data(response.text)])
+            answered.set()
+
+        with anyio.fail_after(TIMEOUT):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(post, payload)
+                tg.start_soon(post, {**payload, "runId": "second"})
+                await answered.wait()  # the loser is answered at once; the winner waits at the gate
+                assert len(answers) == 1 and answers[0][-1]["code"] == "thread_busy"
+                gate.open()
+        for events in answers:
+            check_order(events)
+        assert answers[1][-1]["outcome"]["type"] == "interrupt"
+
+
+async def test_a_resume_sent_again_while_its_run_goes_on() -> None:
+    gate = Gate()
+    async with serve({"two": two_questions(gate)}) as (url, _), httpx.AsyncClient(base_url=http_url(url), timeout=TIMEOUT) as http:
+
+        async def post(data: dict[str, Any]) -> list[dict[str, Any]]:
+            return [json.loads(d) for d in sse_data((await http.post("/agui/two", json=data, headers=ALICE)).text)]
+
+        start = await post(body())
+        tid = start[0]["threadId"]
+        resume = [{"interruptId": i["id"], "status": "resolved", "payload": "x"} for i in start[-1]["outcome"]["interrupts"]]
+        seen: list[dict[str, Any]] = []
+        with anyio.fail_after(TIMEOUT):
+            async with http.stream("POST", "/agui/two", json=body(tid, resume=resume), headers=ALICE) as response:
+                stream = frames(response)
+                await until(stream, "STEP_STARTED", seen)  # the resumed run waits at the gate
+                again = await post(body(tid, resume=resume))
+                assert [e["type"] for e in again] == ["RUN_STARTED", "RUN_ERROR"] and again[1]["code"] == "thread_busy"
+                gate.open()
+                async for event in stream:
+                    seen.append(event)
+        check_order(seen)
+        assert seen[-1]["outcome"] == {"type": "success"}
+        replay = await post(body(tid, resume=resume))  # once it is over, the same resume is a replay
+        check_order(replay)
+        assert replay[-1]["outcome"] == {"type": "success"} and replay[-3]["snapshot"] == seen[-3]["snapshot"]

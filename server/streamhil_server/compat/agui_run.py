@@ -184,9 +184,16 @@ class AguiRun:
                 return await runs.resume(self.identity, cmd, on_accepted=self._accepted(tail))
             except CommandError as exc:
                 answered = set((exc.details or {}).get("interrupt_ids") or ())
-                if exc.code is ErrorCode.ALREADY_ANSWERED and self.input.resume and set(answers) <= answered:
-                    return None  # the same resume again: safe to replay (AG-UI contract rule 5)
-                raise
+                if exc.code is not ErrorCode.ALREADY_ANSWERED or not self.input.resume or not set(answers) <= answered:
+                    raise
+                if runs.thread_info(thread)["status"] == "running":  # its run is not over: no state to report yet
+                    raise CommandError(
+                        ErrorCode.THREAD_BUSY,
+                        f"interrupt {', '.join(answers)} of thread {self.thread_id} was answered and its run is "
+                        "still going; send the resume again when it ends",
+                        details={"interrupt_ids": list(answers)},
+                    ) from None
+                return None  # the same resume again: safe to replay (AG-UI contract rule 5)
         cmd = StartRun(graph=self.graph, thread_id=self.thread_id, input=self._graph_input(thread, values), stream_modes=STREAM_MODES)
         return await runs.start_run(self.identity, cmd, on_accepted=self._accepted(tail))
 
