@@ -111,10 +111,11 @@ async def _read_body(request: Request) -> bytes | None:
 def _identify(request: Request, runtime: Runtime) -> str | None:
     """As on the WebSocket upgrade (``Authorization: Bearer``, the cookie), or ``x-api-key``."""
     auth = runtime.auth
-    key = request.headers.get("x-api-key")
-    if key and not auth.open:
-        return auth.identify(key.strip())
-    return auth.from_upgrade(request)
+    identity = auth.from_upgrade(request)
+    key = request.headers.get("x-api-key", "").strip()
+    if identity is None and key:
+        identity = auth.identify(key)
+    return identity
 
 
 def _cors_headers(request: Request, runtime: Runtime) -> dict[str, str]:
