@@ -27,6 +27,7 @@ from streamhil.protocol import ErrorCode
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
+    from .agui_run import AguiRun
 
 __all__ = ["agui_routes"]
 
@@ -38,7 +39,7 @@ def agui_routes(runtime: Runtime, ready: Callable[[], bool]) -> list[BaseRoute]:
     """The AG-UI route of one server; ``ready()`` says whether its runtime is running."""
 
     async def endpoint(request: Request) -> Response:
-        cors = _cors_headers(request, runtime)
+        cors = _cors_headers(request)
         if not runtime.origin_allowed(request):
             return _problem(403, ErrorCode.FORBIDDEN, f"origin {request.headers.get('origin')!r} is not allowed")
         if request.method == "OPTIONS":
@@ -118,7 +119,7 @@ def _identify(request: Request, runtime: Runtime) -> str | None:
     return identity
 
 
-def _cors_headers(request: Request, runtime: Runtime) -> dict[str, str]:
+def _cors_headers(request: Request) -> dict[str, str]:
     origin = request.headers.get("origin")
     if origin is None:
         return {}
@@ -151,7 +152,7 @@ class _EventStream(Response):
 
     media_type = "text/event-stream"
 
-    def __init__(self, run: Any, headers: Mapping[str, str]) -> None:
+    def __init__(self, run: AguiRun, headers: Mapping[str, str]) -> None:
         super().__init__(headers={**headers, "cache-control": "no-cache", "x-accel-buffering": "no"}, media_type=self.media_type)
         self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]  # streamed
         self.run = run
