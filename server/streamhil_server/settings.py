@@ -30,6 +30,8 @@ class ServerSettings:
     once. ``get_history`` replies are cut to ``max_reply_bytes`` (with ``next_before``). An
     address that failed authentication ``auth_failures_burst`` times (refilled at
     ``auth_failures_per_minute``) is refused with 4429 until it has waited.
+    ``agui_legacy_interrupts``: AG-UI runs that pause send the legacy ``CUSTOM on_interrupt``
+    events and a ``RUN_FINISHED`` without outcome (CopilotKit v1-era apps), not the outcome.
     """
 
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
@@ -50,6 +52,7 @@ class ServerSettings:
     max_reply_bytes: int = 4 * 1024 * 1024
     auth_failures_burst: int = 10
     auth_failures_per_minute: int = 30
+    agui_legacy_interrupts: bool = False
 
     def __post_init__(self) -> None:
         for name in ("max_frame_bytes", "max_send_queue", "heartbeat_interval_ms", "ring_size", "max_events_per_thread",
