@@ -699,7 +699,7 @@ async def record_command(
                 )
             resume_map = {pending[0].id: command.resume}
             answered = [pending[0]]
-        from .context import position_key
+        from .ids import position_key
 
         for interrupt in answered:
             if interrupt.node is not None:
