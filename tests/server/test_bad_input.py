@@ -156,3 +156,38 @@ def test_silent_connection_is_closed_with_4012(make_client: Any) -> None:
                     frame = wire.recv()
                     assert frame["type"] == "error" and frame["code"] == "heartbeat_timeout"
             assert closed.value.code == 4012
+
+
+def _nested_json(depth: int) -> str:
+    return "[" * depth + '"leaf"' + "]" * depth
+
+
+@pytest.mark.parametrize("depth", [97, 253, 300, 1000])
+def test_too_deep_json_is_refused_before_anything_is_created(make_client: Any, depth: int) -> None:
+    """Issue 8 item 3: deep nesting is an `invalid_field` naming path and limit, never a half-created
+    thread or an `internal_error`; what is accepted can be stored, replayed and read back."""
+    from streamhil.protocol.messages import MAX_NESTING_DEPTH
+
+    from .graphs import odd_values
+
+    with make_client({"store_any": odd_values()}) as client, connect(client) as wire:
+        deep = _nested_json(depth)
+        accepted = depth + 2 <= MAX_NESTING_DEPTH  # the frame and `input` are two levels
+        wire.send_raw(f'{{"type": "ping", "id": "p1", "payload": {deep}}}')
+        ping = wire.until(lambda f: f.get("id") == "p1")
+        wire.send_raw(f'{{"type": "start_run", "id": "s1", "graph": "store_any", "thread_id": "t-deep", "input": {{"answer": {deep}}}}}')
+        start = wire.until(lambda f: f.get("id") == "s1")
+        if accepted:
+            assert ping["type"] == "reply"
+            assert start["type"] == "reply", start
+            assert wire.run_end("t-deep")["event"] == "run_done"
+            state = wire.request("get_state", thread_id="t-deep")["state"]
+            assert state["values"]["answer"]["set"] == [1]  # the node's own write, after the input
+            return
+        for err in (ping, start):
+            assert err["type"] == "error" and err["code"] == "invalid_field", err
+            assert err["details"] == {"max_nesting_depth": MAX_NESTING_DEPTH}
+            assert err["path"].startswith("payload" if err is ping else "input.answer")
+        assert wire.error("get_state", thread_id="t-deep")["code"] == "not_found"  # nothing created
+        assert wire.request("list_threads")["threads"] == []
+        wire.request("ping")  # the connection goes on
