@@ -454,7 +454,7 @@ class CompiledStateGraph:
         async def collect() -> list[StateSnapshot]:
             return [s async for s in self.aget_state_history(config, **kwargs)]
 
-        return iter(_sync.call(collect))
+        return iter(_sync.call(collect, name="get_state_history"))
 
     def update_state(self, config: Mapping[str, Any], values: Any, as_node: str | None = None) -> dict[str, Any]:
         return _sync.call(self.aupdate_state, config, values, as_node)
