@@ -18,7 +18,7 @@ from ..messages import Message, MessagesState, coerce_message, coerce_messages
 from ..types import Send
 from .chat_models import ChatModel, call_chat_model
 from .tool_node import ErrorHandling, ToolNode, messages_of, send_tool_calls, tools_condition
-from .tools import Tool
+from .tools import Tool, derives_from
 
 __all__ = ["create_react_agent", "send_tool_calls", "tools_condition"]
 
@@ -37,6 +37,10 @@ def resolve_model(model: ChatModel | str) -> ChatModel:
             f"cannot build a chat model from {model!r}: pass a chat model callable, or "
             "'openai:<model name>' for an OpenAI-compatible endpoint"
         )
+    if derives_from(model, "langchain_core.language_models", "BaseChatModel"):
+        from .langchain import chat_model_from_langchain
+
+        return chat_model_from_langchain(model)
     if not callable(model):
         raise TypeError(f"model must be a chat model callable (messages, tools) -> reply, got {model!r}")
     return model
