@@ -18,6 +18,7 @@ from ..executor.scope import PRIVATE_LOOP, RunScope
 from ..types import Command, GraphOutput, Interrupt, StateSnapshot
 from .._backend import DetachedTask
 from . import _sync
+from .drawing import DrawableGraph, graph_of
 from .streaming import PartStream, stream_modes
 from .state_api import build_snapshot, update_state
 
@@ -435,8 +436,11 @@ class CompiledStateGraph:
                 edges.append({"source": name, "target": target, "conditional": True})
         return {"nodes": nodes, "edges": edges}
 
-    def get_graph(self) -> dict[str, Any]:
-        return self.graph_structure()
+    def get_graph(self, config: Mapping[str, Any] | None = None, *, xray: bool | int = False) -> DrawableGraph:
+        """The graph to look at: ``.draw_mermaid()``, ``.draw_ascii()``, ``.draw_mermaid_png()``
+        (``xray``, which LangGraph uses to expand subgraphs, is accepted; subgraphs are drawn as
+        one node)."""
+        return graph_of(self.graph_structure())
 
     # -- sync API -----------------------------------------------------------------------------
     def invoke(self, input: Any, config: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
