@@ -378,8 +378,9 @@ class CompiledStateGraph:
         if scope.saver is None:
             raise ConfigError("get_state needs a checkpointer: compile(checkpointer=InMemorySaver()).")
         saved = await scope.saver.aget_tuple(scope.address(checkpoint_id))
-        if saved is None:
-            return StateSnapshot({}, (), dict(config), None, None, None, (), ())
+        if saved is None:  # a thread with nothing saved: its config, with the id as a string
+            configurable = {**config.get("configurable", {}), "thread_id": scope.thread_id}
+            return StateSnapshot({}, (), {**config, "configurable": configurable}, None, None, None, (), ())
         graph = self._graph_for_ns(scope.checkpoint_ns)
         scope.graph = graph
         return await build_snapshot(graph, scope, saved, live=checkpoint_id is None, subgraphs=subgraphs)
