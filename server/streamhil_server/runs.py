@@ -412,10 +412,10 @@ class RunManager:
             if run_id is not None:
                 for request in thread.queue:
                     if request.run_id == run_id:
-                        thread.queue.remove(request)
-                        self.hub.publish(thread_id, "run_started", run_id, self._started_data(thread, request))
-                        self.hub.publish(thread_id, "run_cancelled", run_id, {"reason": "cancelled"})
-                        await self.store.finish_run(run_id)
+                        # Its run_started and run_cancelled come when its turn comes, after the
+                        # active run's events: runs of a thread never interleave (spec 9.4).
+                        request.cancelled = True
+                        await self._save_run(request, "queued")
                         return run_id
                 if thread.active is None or thread.active.request.run_id != run_id:
                     raise not_found("run", run_id, path="run_id")
@@ -565,6 +565,9 @@ class RunManager:
         entry = self.registry.get(thread.record.graph)
         self._started += 1
         self.hub.publish(tid, "run_started", run_id, self._started_data(thread, request))
+        if request.cancelled:
+            await self._finish(thread, request, "run_cancelled", {"reason": "cancelled"})
+            return
         if entry is None:
             await self._finish(thread, request, "run_error", {"error": {"type": "GraphNotFound", "message": f"graph {thread.record.graph!r} is not served"}, "code": ErrorCode.NOT_FOUND.value})
             return

@@ -11,7 +11,7 @@ from starlette.websockets import WebSocketDisconnect
 from streamhil_server import ServerSettings
 from streamhil_server.demo_graphs import demo_graphs
 
-from .conftest import connect
+from .conftest import LOCAL_WS, connect
 from .wire import Closed, Wire
 
 
@@ -77,7 +77,7 @@ def test_bad_frames_do_not_disturb_other_threads(make_client: Any) -> None:
 
 
 def _closed_with(client: Any, frames: list[str], **kwargs: Any) -> tuple[list[dict[str, Any]], int | None]:
-    with client.websocket_connect("/ws", **kwargs) as ws:
+    with client.websocket_connect(LOCAL_WS, **kwargs) as ws:
         wire = Wire(ws)
         for frame in frames:
             wire.send_raw(frame)
@@ -104,7 +104,7 @@ def test_handshake_failures(make_client: Any, frames: list[str], code: str, clos
         assert [f["code"] for f in received] == [code]
         assert received[0]["id"] is None
         assert closed == close
-        metrics = client.get("/metrics").json()
+        metrics = client.app.state.runtime.statistics().to_json()
         assert metrics["runs"]["started"] == 0 and metrics["threads"] == 0
 
 
@@ -133,11 +133,11 @@ def test_origin_is_checked_on_the_upgrade(make_client: Any) -> None:
     settings = ServerSettings(allowed_origins=("https://app.example",))
     with make_client(demo_graphs(), settings=settings) as client:
         with pytest.raises(WebSocketDisconnect):
-            with client.websocket_connect("/ws", headers={"Origin": "https://evil.example"}):
+            with client.websocket_connect(LOCAL_WS, headers={"Origin": "https://evil.example"}):
                 pass
         with connect(client, headers={"Origin": "https://app.example"}) as wire:
             assert wire.welcome["identity"] == "alice"
-        with connect(client, headers={"Origin": "http://testserver"}) as wire:  # the server's own origin
+        with connect(client, headers={"Origin": "http://localhost"}) as wire:  # the server's own origin
             assert wire.welcome["identity"] == "alice"
 
 
