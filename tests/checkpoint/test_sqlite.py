@@ -386,3 +386,17 @@ def test_new_loop_opens_its_connection_before_closing_a_dead_loops(db: Path, no_
         finally:
             aiosqlite.Connection.close = real_close  # type: ignore[method-assign]
     assert open_when_closing[:2] == [1, 1]  # the new loop's connection was open each time
+
+
+async def test_langgraph_names_async_sqlite_saver_and_from_conn_string(db: Path) -> None:
+    """`from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver` renamed: the same class."""
+    from streamhil.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    assert AsyncSqliteSaver is SqliteSaver
+    async with AsyncSqliteSaver.from_conn_string(str(db)) as saver:
+        parent = await saver.aput(thread_config("t"), make_checkpoint({"a": 1}, {"a": 1}), {}, {"a": 1})
+    async with SqliteSaver.from_path(db) as again:
+        loaded = await again.aget_tuple(thread_config("t"))
+    assert loaded is not None and loaded.config == parent
+    with pytest.raises(ConfigError, match="InMemorySaver"):
+        AsyncSqliteSaver.from_conn_string(":memory:")

@@ -28,12 +28,12 @@ from typing import Any, TypeVar
 import anyio
 import anyio.lowlevel
 
-from ..errors import CheckpointError, ConfigError
-from . import _sqlite_sql as sql
-from ._records import build_tuple, encode_changed, encode_metadata, encode_writes, read_address
-from ._sqlite_drivers import AioDriver, ThreadDriver, on_asyncio, open_sqlite3
-from ._sqlite_sql import Mode, Tx
-from .base import BaseCheckpointSaver, Checkpoint, CheckpointTuple, PendingWrite, thread_config
+from ...errors import CheckpointError, ConfigError
+from .. import _sqlite_sql as sql
+from .._records import build_tuple, encode_changed, encode_metadata, encode_writes, read_address
+from .._sqlite_drivers import AioDriver, ThreadDriver, on_asyncio, open_sqlite3
+from .._sqlite_sql import Mode, Tx
+from ..base import BaseCheckpointSaver, Checkpoint, CheckpointTuple, PendingWrite, thread_config
 
 __all__ = ["SqliteSaver"]
 
@@ -73,6 +73,12 @@ class SqliteSaver(BaseCheckpointSaver):
     def from_path(cls, path: str | os.PathLike[str], *, busy_timeout: float = 5.0) -> SqliteSaver:
         """A saver for the file at ``path``; enter it with ``async with`` or ``with``."""
         return cls(path, busy_timeout=busy_timeout)
+
+    @classmethod
+    def from_conn_string(cls, conn_string: str | os.PathLike[str]) -> SqliteSaver:
+        """LangGraph's name for :meth:`from_path` (``with SqliteSaver.from_conn_string("x.db")
+        as saver:``, or ``async with`` as LangGraph's ``AsyncSqliteSaver``); a file path only."""
+        return cls.from_path(conn_string)
 
     def __repr__(self) -> str:
         return f"SqliteSaver({self.path!r})"
