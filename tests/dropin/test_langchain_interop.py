@@ -233,3 +233,13 @@ def test_streamhil_tool_gets_the_run_config() -> None:
     call = AIMessage("", tool_calls=[{"name": "whoami", "args": {}, "id": "c1"}])
     result = graph.invoke({"messages": [call]}, config)
     assert result["messages"][-1]["content"] == config["configurable"]["thread_id"]
+
+
+def test_langchain_model_tokens_reach_the_messages_stream_mode() -> None:
+    model = GenericFakeChatModel(messages=iter([AIMessage("streamed word by word")]))
+    agent = create_react_agent(model=model, tools=[])
+    parts = list(agent.stream({"messages": [HumanMessage("go")]}, stream_mode="messages"))
+    chunks = [chunk for chunk, metadata in parts if metadata["langgraph_node"] == "agent"]
+    assert len(chunks) > 1
+    assert "".join(c["content"] for c in chunks) == "streamed word by word"
+    assert {c["id"] for c in chunks} == {chunks[0]["id"]}
