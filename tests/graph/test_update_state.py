@@ -4,6 +4,8 @@ interrupted, errors (T36-T42, difference 6)."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streamhil import END, START, Command, InMemorySaver, StateGraph
 from streamhil.errors import InvalidUpdateError
@@ -259,3 +261,40 @@ async def test_update_state_async() -> None:
     await graph.aupdate_state(config, {"log": ["human"]})
     assert (await graph.aget_state(config)).values == {"log": ["a", "human"]}
     assert await graph.ainvoke(None, config) == {"log": ["a", "human", "b", "c"]}
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(min_value=1, max_value=4), st.data())
+def test_edits_between_answers_never_lose_or_rename_a_question(width: int, data: st.DataObject) -> None:
+    """Parallel questions, answered one at a time in any order with edits and plain runs in
+    between: the pending questions keep their ids, nothing answered comes back, and the end state
+    holds every answer and every edit exactly once."""
+    calls = Calls()
+    names = [f"q{i}" for i in range(width)]
+    builder = StateGraph(LogState)
+    for name in names:
+        builder.add_node(name, calls.asking(name))
+        builder.add_edge(START, name)
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config = thread()
+    pending = {i.id: i for i in graph.invoke({"log": []}, config)["__interrupt__"]}
+    assert len(pending) == width
+    edits: list[str] = []
+    answers: list[str] = []
+    while pending:
+        action = data.draw(st.sampled_from(["answer", "edit", "run"]), label="action")
+        if action == "answer":
+            iid = data.draw(st.sampled_from(sorted(pending)), label="question")
+            answer = f"A{len(answers)}"
+            graph.invoke(Command(resume={iid: answer}), config)
+            answers.append(f"{pending.pop(iid).node}:{answer}")
+        elif action == "edit":
+            edits.append(f"edit{len(edits)}")
+            graph.update_state(config, {"log": [edits[-1]]}, as_node=START)
+        else:
+            graph.invoke(None, config)
+        snap = graph.get_state(config)
+        assert {i.id for i in snap.interrupts} == set(pending)
+        assert sorted(snap.next) == sorted(i.node for i in pending.values())
+    final = graph.get_state(config).values["log"]
+    assert sorted(final) == sorted(edits + answers)

@@ -65,3 +65,32 @@ def test_update_as_the_interrupted_node_answers_for_it(make_client: Any) -> None
         assert state["interrupts"] == [] and state["next"] == ["publish"]
         refused = wire.error("resume", thread_id=tid, value="late")
         assert refused["code"] == "nothing_pending"
+
+
+def test_two_connections_edit_then_answer_the_same_question(make_client: Any) -> None:
+    """One reviewer edits and answers; a second, answering the same question too, is told it
+    was already answered — the question is answered once, with the first answer."""
+    with make_client(demo_graphs()) as client, connect(client) as first, connect(client) as second:
+        tid, [question] = paused(first, "review_edit", {"text": "a b c"})
+        second.request("subscribe", thread_id=tid)
+        second.request("update_state", thread_id=tid, values={"text": "edited"})
+        first.request("resume", thread_id=tid, interrupt_id=question["id"], value="first answer")
+        late = second.error("resume", thread_id=tid, interrupt_id=question["id"], value="second answer")
+        assert late["code"] in ("already_answered", "thread_busy", "nothing_pending")
+        assert first.run_end(tid)["event"] == "run_done"
+        values = first.request("get_state", thread_id=tid)["state"]["values"]
+        assert values["summary"] == "first answer" and values["text"] == "edited"
+
+
+def test_update_state_with_bad_values_keeps_the_question(make_client: Any) -> None:
+    """An update the state cannot take is refused and changes nothing: the question still waits."""
+    with make_client(demo_graphs()) as client, connect(client) as wire:
+        tid, [question] = paused(wire, "review_edit", {"text": "a b c"})
+        refused = wire.error("update_state", thread_id=tid, values={"no_such_key": 1})
+        assert refused["code"] == "invalid_argument"
+        refused = wire.error("update_state", thread_id=tid, values="plain text")
+        assert refused["code"] == "invalid_argument"
+        state = wire.request("get_state", thread_id=tid)["state"]
+        assert [i["id"] for i in state["interrupts"]] == [question["id"]]
+        assert wire.request("resume", thread_id=tid, value="ok")["answered"] == [question["id"]]
+        assert wire.run_end(tid)["event"] == "run_done"
