@@ -1,4 +1,4 @@
-"""Every Python example of /work/shared/seeds, taken from the seed text as it is and rewritten
+"""Every Python example of the seeds (``../shared/seeds`` beside the repository), taken from the seed text as it is and rewritten
 mechanically: ``langgraph`` becomes ``streamhil`` in import lines, nothing else. Examples that
 call a hosted LLM get one documented swap: the ``model="<provider>:<name>"`` argument becomes
 ``model=SEED_MODEL``, a LangChain fake chat model (streamhil's ScriptedChatModel when
@@ -14,13 +14,28 @@ from __future__ import annotations
 import ast
 import contextlib
 import io
+import os
 import re
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SEEDS = Path("/work/shared/seeds")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def find_seeds() -> Path | None:
+    """The seeds folder: ``$STREAMHIL_SEEDS``, else ``../shared/seeds`` beside this checkout or
+    beside the main one (worktrees live one level deeper), else None."""
+    candidates = [os.environ.get("STREAMHIL_SEEDS"), ROOT.parent / "shared" / "seeds", ROOT.parents[1] / "shared" / "seeds"]
+    for candidate in candidates:
+        if candidate and Path(candidate, "001_ac9ad478ee7e6a61.txt").is_file():
+            return Path(candidate)
+    return None
+
+
+SEEDS = find_seeds()
+SKIP_WITHOUT_SEEDS = "the seeds (../shared/seeds, or $STREAMHIL_SEEDS) are not on this machine"
 _FENCE_OPEN = re.compile(r"^(\s*)```\s*([\w-]*)")
 _FENCE_CLOSE = re.compile(r"^\s*```\s*$")
 _IMPORT = re.compile(r"^(\s*)(from|import)(\s+)langgraph(?=[.\s])")
@@ -43,6 +58,7 @@ class Example:
 
 
 def seed_text(prefix: str) -> str:
+    assert SEEDS is not None, SKIP_WITHOUT_SEEDS
     [path] = SEEDS.glob(f"{prefix}_*.txt")
     return path.read_text(encoding="utf-8")
 

@@ -19,7 +19,9 @@ nbclient = pytest.importorskip("nbclient", reason="nbclient is not installed (te
 pytest.importorskip("ipykernel", reason="ipykernel is not installed (test extra)")
 
 from .seed_catalog import EXAMPLES  # noqa: E402
-from .seed_examples import cells_of, normalized, seed_model  # noqa: E402
+from .seed_examples import SEEDS, SKIP_WITHOUT_SEEDS, cells_of, normalized, seed_model  # noqa: E402
+
+pytestmark = pytest.mark.skipif(SEEDS is None, reason=SKIP_WITHOUT_SEEDS)
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -20,7 +20,9 @@ from typing import Any
 import pytest
 
 from .seed_catalog import BY_NAME, EXAMPLES
-from .seed_examples import cells_of, example_code, normalized, rewrite, run_cells, seed_model
+from .seed_examples import SEEDS, SKIP_WITHOUT_SEEDS, cells_of, example_code, normalized, rewrite, run_cells, seed_model
+
+pytestmark = pytest.mark.skipif(SEEDS is None, reason=SKIP_WITHOUT_SEEDS)
 
 NOTEBOOK_STYLE = {"000-comment-messages-state"}  # shown as a REPL session on the page
 """Besides seed 001 (a notebook), examples whose page shows each expression's value."""
