@@ -28,6 +28,7 @@ from dataclasses import replace
 from typing import Any
 
 import anyio
+import orjson
 from anyio.abc import TaskGroup, TaskStatus
 from streamhil.errors import (
     AlreadyAnsweredError,
@@ -44,6 +45,7 @@ from streamhil.types import Command
 from .encoding import interrupt_wire, jsonable, state_wire, stream_payload
 from .errors import CommandError, not_found
 from .hub import EventHub
+from .limits import RunShares
 from .registry import GraphEntry, GraphRegistry
 from .storage.base import Storage
 from .storage.records import RunRecord, RunStatus, ThreadRecord, Write, now_iso
@@ -68,12 +70,14 @@ class RunManager:
     """Owns the runs of every thread; :meth:`run` must be running in a task group."""
 
     def __init__(
-        self, registry: GraphRegistry, storage: Storage, hub: EventHub, *, max_idle_threads: int = 1000,
-        one_transaction: bool = True,
+        self, registry: GraphRegistry, storage: Storage, hub: EventHub, *, shares: RunShares | None = None,
+        fair_share: bool = False, max_idle_threads: int = 1000, one_transaction: bool = True,
     ) -> None:
         self.registry = registry
         self.storage = storage
         self.hub = hub
+        self.shares = shares or RunShares(max_runs=1_000_000, max_concurrent=1_000_000)
+        self.fair_share = fair_share  # hold runs to their identity's execution slots
         self.threads = ThreadCache(max_idle_threads, hub.forget)
         # True when the graphs save through the storage (StorageSaver): an answer's command
         # writes then commit with its run and ids. False with a checkpointer of the caller's.
@@ -104,6 +108,8 @@ class RunManager:
         for run in await self.storage.load_runs():
             thread = await self._load(run.thread_id)
             request = RunRequest.from_params(run.run_id, run.thread_id, run.params)
+            if thread is not None:
+                request.origin = request.origin or thread.record.owner
             if thread is None:  # its thread is gone: nothing to run, nowhere to tell
                 await self.storage.save_run(replace(run, status="error", ended_at=now_iso()))
                 continue
@@ -119,11 +125,13 @@ class RunManager:
                     subgraphs=request.subgraphs,
                     config=request.config,
                     metadata=request.metadata,
+                    origin=request.origin,
                 )
                 write = self.hub.take(run.thread_id)
                 write.runs += [replace(run, status="cancelled", ended_at=now_iso()), self._run_record(request, "queued")]
                 await self.storage.write(write)
                 self._finished += 1
+            self.shares.add(request.origin)
             thread.queue.append(request)
             recovered.append(thread)
         for thread in recovered:
@@ -189,12 +197,17 @@ class RunManager:
 
     # --- start_run -----------------------------------------------------------------------------
 
-    async def start_run(self, identity: str, cmd: StartRun, on_accepted: OnAccepted | None = None) -> Accepted:
+    async def start_run(
+        self, identity: str, cmd: StartRun, on_accepted: OnAccepted | None = None, *, origin: str | None = None
+    ) -> Accepted:
         """Validate and accept a ``start_run``; see spec 5.2.
 
         ``on_accepted`` is called once the run is accepted and before it can emit any event
-        (the connection replies and subscribes there).
+        (the connection replies and subscribes there). ``origin`` is whose run limits it counts
+        against (default: the identity).
         """
+        origin = identity if origin is None else origin
+        self._check_share(origin)
         entry = self.registry.get(cmd.graph)
         if entry is None:
             raise CommandError(
@@ -262,6 +275,7 @@ class RunManager:
                 interrupt_after=cmd.interrupt_after if cmd.interrupt_after is None or cmd.interrupt_after == "*" else list(cmd.interrupt_after),
                 checkpoint_id=cmd.checkpoint_id,
                 metadata=cmd.metadata,
+                origin=origin,
             )
             with anyio.CancelScope(shield=True):  # a client leaving must not cut an acceptance in half
                 return await self._accept_start(thread, cmd, request, on_accepted)
@@ -289,6 +303,7 @@ class RunManager:
             if not thread.stored:
                 thread.stored = True
                 self._thread_count += 1
+            self.shares.add(request.origin)  # checked before the thread was created
             if cmd.if_busy == "interrupt" and thread.active is not None:
                 thread.queue.appendleft(request)
                 self._cancel_active(thread, "superseded")
@@ -299,6 +314,15 @@ class RunManager:
                 on_accepted(accepted)
             self._spawn(thread)
             return accepted
+
+    def _check_share(self, origin: str) -> None:
+        if self.shares.full(origin):
+            limit = self.shares.max_runs
+            raise CommandError(
+                ErrorCode.TOO_MANY_RUNS,
+                f"{limit} runs are already queued or active for this identity; retry when some have ended",
+                details={"max_runs_per_identity": limit},
+            )
 
     def _check_config(self, config: Mapping[str, Any] | None) -> None:
         if not config:
@@ -331,8 +355,12 @@ class RunManager:
 
     # --- resume --------------------------------------------------------------------------------
 
-    async def resume(self, identity: str, cmd: Resume, on_accepted: OnAccepted | None = None) -> Accepted:
+    async def resume(
+        self, identity: str, cmd: Resume, on_accepted: OnAccepted | None = None, *, origin: str | None = None
+    ) -> Accepted:
         """Validate, record durably, and accept a ``resume``; see spec 5.2 (and ``start_run``)."""
+        origin = identity if origin is None else origin
+        self._check_share(origin)
         async with self.using(identity, cmd.thread_id) as thread:
             entry = self.entry(thread)
             if cmd.goto is not None:
@@ -346,11 +374,11 @@ class RunManager:
                         )
             named = list(cmd.answers) if cmd.answers is not None else ([cmd.interrupt_id] if cmd.interrupt_id else None)
             with anyio.CancelScope(shield=True):  # a client leaving must not cut an acceptance in half
-                return await self._accept_resume(thread, entry, cmd, named, on_accepted)
+                return await self._accept_resume(thread, entry, cmd, named, on_accepted, origin)
 
     async def _accept_resume(
         self, thread: ThreadRuntime, entry: GraphEntry, cmd: Resume, named: list[str] | None,
-        on_accepted: OnAccepted | None,
+        on_accepted: OnAccepted | None, origin: str,
     ) -> Accepted:
         path = "answers" if cmd.answers is not None else "interrupt_id"
         async with thread.lock:
@@ -389,10 +417,12 @@ class RunManager:
                 goto=list(cmd.goto) if isinstance(cmd.goto, tuple) else cmd.goto,
                 recorded=False,
                 stream_modes=tuple(cmd.stream_modes),
+                origin=origin,
             )
             queued = thread.busy
             if queued and cmd.if_busy == "reject":
                 raise self._busy(thread)
+            self._check_share(origin)
             if not queued:
                 answered = await self._record(thread, entry, request)
             else:
@@ -406,6 +436,7 @@ class RunManager:
                     Write(thread_id=thread.thread_id, runs=[self._run_record(request, "queued")], threads=[record])
                 )
                 self._adopt(thread, record)
+            self.shares.add(origin)
             thread.queue.append(request)
             accepted = Accepted(request.run_id, thread.thread_id, self.hub.head(thread.thread_id), queued, tuple(answered))
             if on_accepted is not None:
@@ -597,17 +628,29 @@ class RunManager:
                 details={"resource": "checkpoint"},
             )
 
-    async def get_history(self, identity: str, thread_id: str, limit: int, before: str | None) -> list[Any]:
+    async def get_history(
+        self, identity: str, thread_id: str, limit: int, before: str | None, *, max_bytes: int | None = None
+    ) -> tuple[list[Any], str | None]:
+        """A page of the thread's checkpoints, newest first, of at most ``limit`` items and about
+        ``max_bytes`` of JSON (at least one item); and the ``before`` of the next page, if any."""
         async with self.using(identity, thread_id) as thread:
             graph = self.entry(thread).graph
             before_config = None
             if before is not None:
                 await self._require_checkpoint(thread, graph, before, "before")
                 before_config = self._config(thread_id, before)
-            history = []
-            async for snapshot in graph.aget_state_history(self._config(thread_id), before=before_config, limit=limit):
-                history.append(state_wire(snapshot))
-            return history
+            history: list[Any] = []
+            size = 0
+            next_before: str | None = None
+            async for snapshot in graph.aget_state_history(self._config(thread_id), before=before_config, limit=limit + 1):
+                item = state_wire(snapshot)
+                item_size = len(orjson.dumps(item, default=str)) if max_bytes is not None else 0
+                if len(history) == limit or (history and max_bytes is not None and size + item_size > max_bytes):
+                    next_before = history[-1]["checkpoint_id"]
+                    break
+                history.append(item)
+                size += item_size
+            return history, next_before
 
     async def update_state(
         self, identity: str, thread_id: str, values: Any, as_node: str | None, checkpoint_id: str | None
@@ -711,7 +754,11 @@ class RunManager:
                     request = thread.queue.popleft()
                     thread.active = ActiveRun(request)
                 try:
-                    await self._execute(thread, request)
+                    if self.fair_share:
+                        async with self.shares.slot(request.origin):  # the identity's fair share
+                            await self._execute(thread, request)
+                    else:
+                        await self._execute(thread, request)
                 except Exception as exc:  # a bug on our side ends this run, never the server
                     await self._fail_run(thread, request, exc)
                 finally:
@@ -850,6 +897,7 @@ class RunManager:
         # run_interrupted must not get thread_busy, nor a list_threads that shows the old state.
         self.hub.publish(thread.thread_id, event, request.run_id, data)
         self._finished += 1
+        self.shares.remove(request.origin)
         write = self.hub.take(thread.thread_id, checkpoint=False)
         write.runs.append(self._run_record(request, _TERMINAL_STATUS[event], ended=True))
         if record is not None:

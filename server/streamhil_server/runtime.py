@@ -18,6 +18,7 @@ from streamhil.checkpoint.base import BaseCheckpointSaver
 
 from .auth import Authenticator, origin_allowed
 from .hub import EventHub, HubStatistics
+from .limits import FailedAttempts, RunShares
 from .registry import GraphRegistry
 from .runs import RunManager
 from .threads import RunStatistics
@@ -90,9 +91,13 @@ class Runtime:
             flush_delay=self.settings.event_flush_delay if self.storage.durable else 0.0,
         )
         self.runs = RunManager(
-            registry, self.storage, self.hub, max_idle_threads=self.settings.max_idle_threads,
+            registry, self.storage, self.hub,
+            shares=RunShares(self.settings.max_runs_per_identity, self.settings.max_concurrent_runs_per_identity),
+            fair_share=not self.auth.open,  # on an open server everyone is one identity
+            max_idle_threads=self.settings.max_idle_threads,
             one_transaction=checkpointer is None,
         )
+        self.failed_auth = FailedAttempts(self.settings.auth_failures_burst, self.settings.auth_failures_per_minute)
         self.checkpointer: BaseCheckpointSaver | None = checkpointer
         self.connections: dict[str, Connection] = {}
         self.slow_consumers = 0

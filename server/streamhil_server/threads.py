@@ -37,6 +37,7 @@ class RunRequest:
     metadata: dict[str, Any] | None = None
     check_pending: bool = False
     cancelled: bool = False  # cancelled while queued: ends with run_cancelled when its turn comes
+    origin: str = ""  # whose share of the run limits it counts against (identity, or connection)
 
     def params(self) -> dict[str, Any]:
         return {
@@ -56,6 +57,7 @@ class RunRequest:
             "metadata": self.metadata,
             "check_pending": self.check_pending,
             "cancelled": self.cancelled,
+            "origin": self.origin,
         }
 
     @classmethod
@@ -79,6 +81,7 @@ class RunRequest:
             metadata=params.get("metadata"),
             check_pending=bool(params.get("check_pending", False)),
             cancelled=bool(params.get("cancelled", False)),
+            origin=str(params.get("origin") or ""),
         )
 
 

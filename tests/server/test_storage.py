@@ -12,8 +12,8 @@ import anyio
 import pytest
 from streamhil_server.storage import MemoryStorage, SqliteStorage, Storage, StorageSaver, ThreadRecord, Write
 
-from ..checkpoint.conformance import CHECKS as SAVER_CHECKS
-from ..checkpoint.conformance import Check
+from checkpoint.conformance import CHECKS as SAVER_CHECKS
+from checkpoint.conformance import Check
 from .storage_conformance import CHECKS, StorageCheck
 
 pytestmark = pytest.mark.anyio
@@ -79,7 +79,7 @@ async def test_a_file_written_by_the_server_opens_with_sqlite_saver(tmp_path: Pa
     from streamhil.checkpoint.base import thread_config
     from streamhil.checkpoint.sqlite import SqliteSaver
 
-    from ..checkpoint.conformance import make_checkpoint
+    from checkpoint.conformance import make_checkpoint
 
     async with SqliteStorage(tmp_path / "s.sqlite") as storage:
         saver = StorageSaver(storage)
@@ -93,7 +93,7 @@ async def test_a_file_written_by_the_server_opens_with_sqlite_saver(tmp_path: Pa
 async def test_the_head_cache_serves_the_latest_checkpoint_without_a_read(tmp_path: Path) -> None:
     from streamhil.checkpoint.base import thread_config
 
-    from ..checkpoint.conformance import make_checkpoint
+    from checkpoint.conformance import make_checkpoint
 
     async with SqliteStorage(tmp_path / "s.sqlite") as storage:
         saver = StorageSaver(storage, head_cache_size=2)
