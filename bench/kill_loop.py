@@ -49,6 +49,7 @@ TOKEN = "alice-token"
 TERMINAL = {"run_interrupted", "run_done", "run_error", "run_cancelled"}
 QUESTIONS = 3  # answers per conversation
 PLAN_ENV = "STREAMHIL_KILL_PLAN"
+MUTATE_ENV = "STREAMHIL_KILL_MUTATE"
 KINDS = ("commit_before", "commit_after", "node", "client")
 
 
@@ -127,6 +128,18 @@ def _install_storage_hooks() -> None:
 
     SqliteStorage._apply = staticmethod(apply_then_maybe_die)  # type: ignore[method-assign]
     SqliteStorage._commit = commit_then_maybe_die  # type: ignore[method-assign]
+    if os.environ.get(MUTATE_ENV) == "two-writes":
+        # What the loop finds when an answer is two transactions (checkpoint, then the server's
+        # records), as before the storage interface: the harness must report it.
+        from streamhil_server.runs import RunManager
+
+        init = RunManager.__init__
+
+        def two_writes(self: Any, *args: Any, **kwargs: Any) -> None:
+            init(self, *args, **kwargs)
+            self.one_transaction = False
+
+        RunManager.__init__ = two_writes  # type: ignore[method-assign]
 
 
 if os.environ.get(PLAN_ENV) is not None:
@@ -146,6 +159,7 @@ class ThreadBook:
     acked_convs: list[int] = field(default_factory=list)
     next_conv: int = 0
     next_answer: int = 0
+    stuck: bool = False  # found wedged: no longer driven
 
 
 @dataclass
@@ -246,8 +260,8 @@ async def _open(port: int, on_frame: Any) -> Conn:
 
 
 async def _drive(conn: Conn, book: ThreadBook, report: Report) -> None:
-    """Move one thread on until the connection is lost."""
-    while True:
+    """Move one thread on until the connection is lost (or it is found wedged)."""
+    while not book.stuck:
         listed = await conn.request("list_threads", limit=1000)
         info = next((t for t in listed["result"]["threads"] if t["thread_id"] == book.thread_id), None)
         if info is not None and info["status"] == "running":
@@ -266,8 +280,11 @@ async def _drive(conn: Conn, book: ThreadBook, report: Report) -> None:
                 "resume", thread_id=book.thread_id, interrupt_id=info["interrupts"][0]["id"], value=answer,
                 stream_modes=["updates", "custom"],
             )
-            if reply["type"] != "reply":
-                raise RuntimeError(f"resume of {book.thread_id} refused: {reply}")
+            if reply["type"] != "reply":  # it lists the interrupt but refuses the answer: wedged
+                report.wedged += 1
+                report.problems.append(f"{book.thread_id}: lists {info['interrupts'][0]['id']} but resume says {reply.get('code')}")
+                book.stuck = True
+                return
             book.acked_answers.append(answer)
             report.acked_answers += 1
             await conn.until_end(book.thread_id, reply["result"]["run_id"])
@@ -278,8 +295,11 @@ async def _drive(conn: Conn, book: ThreadBook, report: Report) -> None:
             "start_run", graph="killable", thread_id=book.thread_id, input={"conv": conv},
             stream_modes=["updates", "custom"],
         )
-        if reply["type"] != "reply":
-            raise RuntimeError(f"start_run of {book.thread_id} refused: {reply}; it was listed as {info}")
+        if reply["type"] != "reply":  # idle with nothing pending, yet refuses a new run: wedged
+            report.wedged += 1
+            report.problems.append(f"{book.thread_id}: listed {info and info['status']} but start_run says {reply.get('code')}")
+            book.stuck = True
+            return
         book.acked_convs.append(conv)
         report.acked_starts += 1
         await conn.until_end(book.thread_id, reply["result"]["run_id"])
@@ -396,6 +416,8 @@ async def _wait_settled(conn: Conn, thread_id: str) -> dict[str, Any] | None:
 
 async def _final_check(conn: Conn, book: ThreadBook, report: Report) -> None:
     tid = book.thread_id
+    if book.stuck:
+        return  # counted when it was found
     info = await _wait_settled(conn, tid)
     if info is None:
         if book.acked_convs:
@@ -502,7 +524,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=6)
     parser.add_argument("--connections", type=int, default=2)
+    parser.add_argument("--mutate", choices=["two-writes"], default=None,
+                        help="break the server on purpose (an answer in two transactions) to see the loop catch it")
     args = parser.parse_args()
+    if args.mutate:
+        os.environ[MUTATE_ENV] = args.mutate
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
