@@ -15,9 +15,11 @@ import anyio
 from starlette.requests import HTTPConnection
 from streamhil.checkpoint.base import BaseCheckpointSaver
 from streamhil.checkpoint.memory import InMemorySaver
+from streamhil.protocol import Counters
 
 from .auth import Authenticator, origin_allowed
 from .hub import EventHub, HubStatistics
+from .notices import ThreadNotifier
 from .registry import GraphRegistry
 from .runs import RunManager
 from .threads import RunStatistics
@@ -88,6 +90,8 @@ class Runtime:
             deliver_chunk=max(1, self.settings.max_send_queue // 2),
         )
         self.runs = RunManager(registry, self.store, self.hub)
+        self.notifier = ThreadNotifier(self.runs, self.counters)
+        self.hub.taps.append(self.notifier.on_event)
         self.checkpointer: BaseCheckpointSaver | None = checkpointer
         self.connections: dict[str, Connection] = {}
         self.slow_consumers = 0
@@ -104,6 +108,7 @@ class Runtime:
             stack.callback(tg.cancel_scope.cancel)  # runs first on exit: stop the workers
             await tg.start(self.hub.run)
             await tg.start(self.runs.run)
+            await tg.start(self.notifier.run)
             self._stack = stack.pop_all()
         return self
 
@@ -123,6 +128,20 @@ class Runtime:
             events=self.hub.statistics(),
             graphs=len(self.registry),
             epoch=self.store.epoch,
+        )
+
+
+    def counters(self) -> Counters:
+        """The figures a ``counters`` notice carries (a subset of :meth:`statistics`)."""
+        runs, events = self.runs.statistics(), self.hub.statistics()
+        return Counters(
+            connections=len(self.connections),
+            runs_active=runs.active_runs,
+            runs_queued=runs.queued_runs,
+            runs_started=runs.runs_started,
+            runs_finished=runs.runs_finished,
+            events_total=events.events_total,
+            events_per_second=events.events_per_second,
         )
 
 
