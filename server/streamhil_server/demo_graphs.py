@@ -395,6 +395,12 @@ DEMO_FACTORIES: dict[str, tuple[Callable[[], CompiledStateGraph], str]] = {
 }
 
 
-def demo_graphs() -> dict[str, tuple[CompiledStateGraph, str]]:
-    """Fresh demo graphs with their descriptions, by name."""
-    return {name: (factory(), description) for name, (factory, description) in DEMO_FACTORIES.items()}
+def demo_graphs(*, token_delay: float | None = None) -> dict[str, tuple[CompiledStateGraph, str]]:
+    """Fresh demo graphs with their descriptions, by name.
+
+    ``token_delay`` is the pause (seconds) between the words the demo chat model streams;
+    default: ``$STREAMHIL_DEMO_TOKEN_DELAY_MS`` (milliseconds), else 60 ms.
+    """
+    graphs = {name: (factory(), description) for name, (factory, description) in DEMO_FACTORIES.items() if name != "tool_review"}
+    graphs["tool_review"] = (_tool_review(token_delay), DEMO_FACTORIES["tool_review"][1])
+    return {name: graphs[name] for name in DEMO_FACTORIES}
