@@ -418,6 +418,8 @@ function renderInputForm() {
   els.inputForm.hidden = false;
 }
 
+els.inputForm.addEventListener("input", () => flash(els.flash, "", ""));
+
 els.inputForm.addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const graph = els.graphSelect.value;
