@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from .conftest import DemoServer, publish_screenshot, screenshot
@@ -128,3 +130,13 @@ def test_the_demo_model_streams_its_words_at_a_visible_pace(context, demo_server
     assert len(lengths) >= 4, growth  # several partial texts were on screen
     span_ms = growth[-1][0] - growth[0][0]
     assert span_ms >= 150, f"the words arrived within {span_ms:.0f} ms: too fast to see streaming"
+
+
+def test_the_first_message_of_a_conversation_gets_a_reply(context, demo_server: DemoServer) -> None:
+    page = open_chat(context, demo_server)
+    start(page, "multi_turn", "hello there")
+    expect(page.locator(".bubble-assistant")).to_have_text(re.compile("You said 'hello there'"))
+    expect(pending_cards(page).locator(".question")).to_have_text("Anything else? (say 'bye' to finish)")
+    send(page, "bye")
+    expect(page.locator(".bubble-assistant").last).to_contain_text("Goodbye!")
+    expect(page.locator(".divider.done")).to_be_visible()
