@@ -140,3 +140,22 @@ def test_the_first_message_of_a_conversation_gets_a_reply(context, demo_server: 
     send(page, "bye")
     expect(page.locator(".bubble-assistant").last).to_contain_text("Goodbye!")
     expect(page.locator(".divider.done")).to_be_visible()
+
+
+def test_a_tool_call_answer_the_review_refuses_is_not_shown_as_answered(context, demo_server: DemoServer) -> None:
+    page = open_chat(context, demo_server)
+    start(page, "tool_review", "book the Ritz")
+    card = pending_cards(page)
+    expect(card).to_have_count(1)
+    card.locator("details.raw summary").click()
+    card.locator("textarea.json-input").fill('[{"type": "postpone"}]')  # not an action a review knows
+    card.get_by_role("button", name="Send JSON").click()
+    refused = page.locator(".card.interrupt.refused")
+    expect(refused.locator(".card-status")).to_contain_text("Not accepted")
+    expect(page.locator(".card-status", has_text="Answered —")).to_have_count(0)
+    again = pending_cards(page)
+    expect(again).to_have_count(1)
+    expect(again.locator(".card-body > .card-error").first).to_contain_text("postpone")
+    again.get_by_role("button", name="Ignore").click()
+    expect(page.locator(".divider.done")).to_be_visible()
+    expect(page.locator(".bubble-tool")).to_contain_text("ignore")
