@@ -40,6 +40,9 @@ _YES = frozenset({"yes", "y", "yeah", "yep", "ok", "okay", "sure", "approve", "a
 _NO = frozenset({"no", "n", "nope", "nah", "reject", "rejected", "deny", "decline", "false", "don't", "do not", "cancel", "stop"})
 
 
+_AGUI_CANCELLED = "__agui_cancelled__"  # compat.agui_views.CANCELLED_KEY (ag-ui-langgraph's key)
+
+
 def yes_or_no(answer: Any, key: str = "approved") -> bool | None:
     """What an approval answer means: True, False, or None when it is neither (ask again).
 
@@ -50,6 +53,8 @@ def yes_or_no(answer: Any, key: str = "approved") -> bool | None:
         return answer
     if isinstance(answer, dict) and isinstance(answer.get(key), bool):
         return bool(answer[key])
+    if isinstance(answer, dict) and answer.get(_AGUI_CANCELLED) is True:
+        return False  # an AG-UI client cancelled the question: not approved
     if isinstance(answer, str):
         word = answer.strip().strip(".!").strip().lower()
         if word in _YES:

@@ -14,9 +14,17 @@ from streamhil_server.demo_graphs import DEFAULT_TOKEN_DELAY, demo_graphs, yes_o
 from .conftest import connect
 
 
-@pytest.mark.parametrize("answer", ["no", "No", " NO ", "nope", "reject", "Reject.", False, {"approved": False}])
+@pytest.mark.parametrize("answer", ["no", "No", " NO ", "nope", "reject", "Reject.", False, {"approved": False},
+                                    {"__agui_cancelled__": True, "interrupt_id": "i-1"}])
 def test_no_words_reject(answer: Any) -> None:
     assert yes_or_no(answer) is False
+
+
+def test_the_agui_cancel_marker_is_the_one_agui_uses() -> None:
+    from streamhil_server.compat.agui_views import CANCELLED_KEY
+    from streamhil_server.demo_graphs import _AGUI_CANCELLED
+
+    assert CANCELLED_KEY == _AGUI_CANCELLED
 
 
 @pytest.mark.parametrize("answer", ["yes", "Y", "approve", "ok", True, {"approved": True}])
