@@ -251,6 +251,7 @@ describe("reconnect with replay", () => {
     const first = await conn.watchThreads();
     assert.deepEqual(first.threads.map((t) => t.thread_id), ["t-old"]);
     assert.equal(typeof first.counters.connections, "number");
+    assert.equal(conn.watchingThreads, true);
     const notice = once(conn, "notice");
     server.notice({ notice: "thread_created", thread: { thread_id: "t-new", graph: "g", status: "running", interrupts: [] } });
     assert.equal((await notice).thread.thread_id, "t-new");
@@ -259,6 +260,8 @@ describe("reconnect with replay", () => {
     server.dropAll();
     const again = await snapshot;
     assert.equal(again.reconnected, true);
+    const watches = server.received.filter((r) => r.frame.type === "watch_threads").length;
+    assert.equal(watches, 2); // once by the caller, once by the client after the reconnect
     assert.deepEqual(again.threads.map((t) => t.thread_id).sort(), ["t-new", "t-old"]);
     const counters = once(conn, "notice", (n) => n.notice === "counters");
     server.notice({ notice: "counters", counters: { connections: 1 } });

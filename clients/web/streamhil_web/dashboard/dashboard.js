@@ -168,7 +168,8 @@ conn.on("resync", (info) => {
 
 conn.on("welcome", () => {
   loadGraphs();
-  watchThreads();
+  // after a reconnect the client watches again by itself and hands over a snapshot ("threads")
+  if (!conn.watchingThreads) watchThreads();
 });
 
 /** The root-graph node an event belongs to: a subgraph's node lights its parent node. */

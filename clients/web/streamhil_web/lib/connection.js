@@ -475,6 +475,11 @@ export class Connection {
     return result;
   }
 
+  /** Whether `watchThreads()` is in force (the client renews it after each reconnect). */
+  get watchingThreads() {
+    return this._watchingThreads;
+  }
+
   /** Stop the notices `watchThreads()` started. */
   async unwatchThreads() {
     if (!this._watchingThreads) return;
