@@ -1,11 +1,12 @@
 // The chat page: pick a graph, start or reopen a thread, talk to it, answer its interrupts,
 // travel back in its history and fork it.
 
-import { composerAnswer, composerHint, questionOf, fieldForm } from "../lib/cards.js";
+import { composerAnswer, composerHint, questionOf } from "../lib/cards.js";
 import { InputFormError, inputForm, singleTextField, typedValue } from "../lib/input_form.js";
 import { flash, openConnection, topBar } from "../lib/page.js";
-import { clock, h, preview, prettyJson, statusBadge } from "../lib/render.js";
+import { clock, h, preview, statusBadge } from "../lib/render.js";
 import { Transcript } from "../lib/transcript.js";
+import { historyPanel } from "./history.js";
 
 const STREAM_MODES = ["values", "updates", "messages", "custom"];
 const CURRENT_KEY = "streamhil.chat.current";
@@ -509,102 +510,23 @@ function setSidebar(open, { focusToggle = false } = {}) {
   else if (focusToggle && getComputedStyle(els.sidebarToggle).display !== "none") els.sidebarToggle.focus();
 }
 
-// --- time travel ------------------------------------------------------------------------------
+// --- time travel (chat/history.js) -----------------------------------------------------------
 
-els.historyBtn.addEventListener("click", () => {
-  if (els.history.hidden) openHistory();
-  else closeHistory();
+const history_ = historyPanel({
+  conn,
+  section: els.history,
+  button: els.historyBtn,
+  current: () => (page.current ? { threadId: page.current, graph: page.currentGraph } : null),
+  streamModes: STREAM_MODES,
+  onForked: (threadId, runId) => {
+    if (page.current === threadId) transcript.runAccepted(runId);
+    renderStatus();
+    scrollToEnd();
+  },
 });
 
 function closeHistory() {
-  els.history.hidden = true;
-  els.history.replaceChildren();
-  els.historyBtn.setAttribute("aria-expanded", "false");
-}
-
-async function openHistory() {
-  const threadId = page.current;
-  if (!threadId) return;
-  els.history.hidden = false;
-  els.historyBtn.setAttribute("aria-expanded", "true");
-  els.history.replaceChildren(h("p", { class: "muted", text: "Loading the checkpoints…" }));
-  let history;
-  try {
-    ({ history } = await conn.getHistory({ thread_id: threadId, limit: 50 }));
-  } catch (err) {
-    els.history.replaceChildren(h("p", { class: "card-error", text: `Cannot load the history: ${err.message}` }));
-    return;
-  }
-  if (page.current !== threadId) return;
-  const list = h("ol", { class: "checkpoints", reversed: true });
-  history.forEach((state, i) => list.append(checkpointItem(threadId, state, i === 0)));
-  els.history.replaceChildren(
-    h("div", { class: "history-head" },
-      h("h2", { text: "History" }),
-      h("p", { class: "muted small", text: "Checkpoints, newest first. Fork one to run again from there with edited state." }),
-      h("button", { type: "button", class: "ghost", text: "Close", on: { click: closeHistory } })),
-    history.length ? list : h("p", { class: "muted", text: "No checkpoints yet." }));
-}
-
-function checkpointItem(threadId, state, isHead) {
-  const meta = state.metadata ?? {};
-  const step = meta.step ?? "?";
-  const next = state.next?.length ? `next: ${state.next.join(", ")}` : "finished";
-  const detail = h("div", { class: "checkpoint-detail", hidden: true });
-  const item = h("li", { class: "checkpoint", dataset: { checkpointId: state.checkpoint_id ?? "" } },
-    h("div", { class: "checkpoint-row" },
-      h("span", { class: "step-no", text: `step ${step}` }),
-      h("span", { class: "muted", text: `${meta.source ?? ""} · ${next}` }),
-      state.created_at ? h("span", { class: "muted small", text: clock(state.created_at) }) : null,
-      isHead ? h("span", { class: "badge badge-idle", text: "current" }) : null,
-      h("span", { class: "spacer" }),
-      h("button", { type: "button", class: "small", text: "Fork from here", on: { click: () => showFork(threadId, state, detail) } })),
-    h("p", { class: "checkpoint-values muted small", text: preview(state.values, 140) }),
-    detail);
-  return item;
-}
-
-function showFork(threadId, state, detail) {
-  detail.hidden = false;
-  const values = state.values && typeof state.values === "object" && !Array.isArray(state.values) ? state.values : {};
-  const form = fieldForm(values);
-  const problem = h("p", { class: "card-error", hidden: true });
-  detail.replaceChildren(
-    h("p", { class: "small", text: "Edit the state, then run the graph again from this checkpoint. The original history is kept." }),
-    form.element,
-    problem,
-    h("div", { class: "row buttons" },
-      h("button", {
-        type: "button",
-        class: "primary",
-        text: "Fork & run",
-        on: { click: () => fork(threadId, state, values, form, problem) },
-      }),
-      h("button", { type: "button", class: "ghost", text: "Cancel", on: { click: () => { detail.hidden = true; detail.replaceChildren(); } } })));
-  form.element.querySelector("input, textarea")?.focus();
-}
-
-async function fork(threadId, state, original, form, problem) {
-  const result = form.read();
-  problem.hidden = !result.error;
-  problem.textContent = result.error ?? "";
-  if (result.error) return;
-  const changed = Object.fromEntries(Object.entries(result.value).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(original[k])));
-  try {
-    let checkpointId = state.checkpoint_id;
-    if (Object.keys(changed).length) {
-      const updated = await conn.updateState({ thread_id: threadId, values: changed, checkpoint_id: state.checkpoint_id });
-      checkpointId = updated.checkpoint_id;
-    }
-    const accepted = await conn.startRun({ graph: page.currentGraph, thread_id: threadId, input: null, checkpoint_id: checkpointId, stream_modes: STREAM_MODES });
-    if (page.current === threadId) transcript.runAccepted(accepted.run_id);
-    closeHistory();
-    renderStatus();
-    scrollToEnd();
-  } catch (err) {
-    problem.hidden = false;
-    problem.textContent = `${err.code ?? "error"}: ${err.message}`;
-  }
+  history_.close();
 }
 
 // --- rendering --------------------------------------------------------------------------------
