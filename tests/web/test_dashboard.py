@@ -159,3 +159,29 @@ def _back_fill(context, demo_server: DemoServer) -> None:  # type: ignore[no-unt
     expect(dash.locator("#c-events-total")).to_contain_text("total")
     assert not [u for u in requests if "/metrics" in u], "the dashboard polled /metrics"
     assert dash.evaluate("streamhilDashboard.model.notices") > 0
+
+
+def test_after_a_server_restart_the_dashboard_watches_again(context, tmp_path: Path) -> None:
+    server = DemoServer(tmp_path / "restart.sqlite")
+    server.start()
+    try:
+        dash = open_dashboard(context, server)
+        chat = open_chat(context, server)
+        start(chat, "approve", "first")
+        first = chat.locator("#thread-sub").inner_text().removeprefix("Thread ")
+        expect(dash.locator(f'#threads-body tr[data-thread-id="{first}"] .badge')).to_have_text("waiting")
+
+        server.restart()
+        expect(dash.locator(".live-dot[data-state=open]")).to_be_visible()
+        expect(dash.locator("#banner")).to_contain_text("Reconnected")
+        expect(chat.locator(".live-dot[data-state=open]")).to_be_visible()
+        # notices flow on the new connection: a thread started now appears, and an answer shows
+        start(chat, "approve", "second")
+        second = chat.locator("#thread-sub").inner_text().removeprefix("Thread ")
+        expect(dash.locator(f'#threads-body tr[data-thread-id="{second}"] .badge')).to_have_text("waiting")
+        expect(dash.locator("#threads-body tr")).to_have_count(2)
+        pending_cards(chat).get_by_role("button", name="reject").click()
+        expect(dash.locator(f'#threads-body tr[data-thread-id="{second}"] .badge')).to_have_text("idle")
+        assert dash.evaluate("streamhilDashboard.conn.stats.reconnects") >= 1
+    finally:
+        server.stop()
