@@ -607,7 +607,10 @@ class RunManager:
         await self.store.save_run(self._run_record(request, status))
 
     def _started_data(self, thread: ThreadRuntime, request: RunRequest) -> dict[str, Any]:
-        return {"graph": thread.record.graph, "kind": request.kind, "checkpoint_id": request.checkpoint_id}
+        data = {"graph": thread.record.graph, "kind": request.kind, "checkpoint_id": request.checkpoint_id}
+        if request.resume:
+            data["answers"] = dict(request.resume)  # so every watcher sees what was answered
+        return data
 
     async def _work(self, thread: ThreadRuntime) -> None:
         try:

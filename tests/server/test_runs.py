@@ -27,7 +27,7 @@ def test_publish_transcript(make_client: Any) -> None:
         assert kinds == ["run_started", "updates", "updates", "interrupt", "run_interrupted"]
         interrupt = wire.thread_events(tid)[3]["data"]["interrupts"][0]
         assert interrupt["node"] == "review" and interrupt["ns"] == []
-        assert interrupt["value"] == {"question": "Approve the draft?", "draft": "Otters hold hands."}
+        assert interrupt["value"] == {"question": "Approve the draft?", "kind": "approve", "draft": "Otters hold hands."}
         first_id = interrupt["id"]
 
         resumed = wire.request("resume", thread_id=tid, value={"approved": True}, stream_modes=["updates"])
@@ -112,7 +112,7 @@ def test_multi_turn_and_validation_loops(make_client: Any) -> None:
             assert (end["event"] == "run_done") is valid
             if not valid:
                 question = [e for e in wire.thread_events(age) if e["event"] == "interrupt"][-1]["data"]["interrupts"][0]
-                assert "not a valid age" in question["value"]["question"]
+                assert "not a valid age" in question["value"]["error"]
         state = wire.request("get_state", thread_id=chat)["state"]
         assert [m["content"] for m in state["values"]["messages"] if m["role"] == "user"] == ["hello there", "streamhil", "bye"]
         assert state["values"]["messages"][-1]["content"] == "Goodbye!"
