@@ -1,0 +1,233 @@
+"""Run PostgresSaver's statements on psycopg 3: an async pool on asyncio, a sync pool in threads.
+
+psycopg's async connections work on asyncio only, and a ``psycopg_pool.AsyncConnectionPool``
+belongs to the event loop that opened it (its connections and workers live there).
+:class:`AsyncPoolDriver` is that pool, used only from its own loop. :class:`ThreadPoolDriver` is a
+sync ``psycopg_pool.ConnectionPool`` whose calls run whole in a worker thread
+(``anyio.to_thread.run_sync``); it serves trio, and any asyncio loop other than the one the async
+pool belongs to (a script calling ``graph.invoke`` runs a new loop each time).
+
+Every connection is in autocommit: an operation is a series of single statements, each atomic
+(see :mod:`._postgres_sql`); only the migration runs in a transaction. Statements with
+parameters are prepared on first use on each connection and read back in binary.
+
+A statement that has started is finished even if the caller is cancelled (a shielded scope on
+asyncio; a worker thread always runs to the end).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, TypeVar
+
+import anyio
+import anyio.lowlevel
+
+from ..errors import CheckpointError
+from . import _postgres_sql as sql
+from ._postgres_sql import Mode, Tx
+
+try:
+    import psycopg
+    import psycopg_pool
+except ImportError as exc:  # pragma: no cover - depends on the install
+    raise ImportError(
+        "PostgresSaver needs psycopg 3 and psycopg_pool: pip install 'streamhil[postgres]'"
+    ) from exc
+
+__all__ = ["AsyncPoolDriver", "ThreadPoolDriver", "describe", "failed"]
+
+T = TypeVar("T")
+
+
+def describe(conninfo: str) -> str:
+    """The connection string without its password, for messages and ``repr``."""
+    try:
+        parts = psycopg.conninfo.conninfo_to_dict(conninfo)
+    except psycopg.ProgrammingError:
+        return "<unparsable connection string>"
+    parts.pop("password", None)
+    return psycopg.conninfo.make_conninfo(**{k: v for k, v in parts.items() if v is not None})
+
+
+def failed(exc: Exception, where: str) -> CheckpointError:
+    if isinstance(exc, psycopg_pool.PoolTimeout):
+        return CheckpointError(f"PostgreSQL at {where}: no connection available ({exc})")
+    return CheckpointError(f"PostgreSQL failed at {where}: {exc}")
+
+
+def _statement_options(op: sql.Sql, prepare: bool) -> dict[str, Any]:
+    # Statements without parameters (the migration's DDL, several statements in one string) go
+    # through the simple query protocol, which can neither prepare nor return binary.
+    if op.params:
+        return {"prepare": prepare, "binary": True}
+    return {"prepare": False}
+
+
+# -- sync connections, in worker threads -------------------------------------------------------
+
+
+def run_sync(conn: psycopg.Connection[Any], tx: Tx[T], mode: Mode, prepare: bool) -> T:
+    """Run ``tx`` to the end on ``conn`` (in one transaction when ``mode`` is ``"tx"``)."""
+    if mode == "tx":
+        with conn.transaction():
+            return _drive_sync(conn, tx, prepare)
+    return _drive_sync(conn, tx, prepare)
+
+
+def _drive_sync(conn: psycopg.Connection[Any], tx: Tx[T], prepare: bool) -> T:
+    try:
+        op = next(tx)
+        while True:
+            cursor = conn.execute(op.sql, op.params or None, **_statement_options(op, prepare))
+            op = tx.send(cursor.fetchall() if cursor.description is not None else [])
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
+class ThreadPoolDriver:
+    """A sync pool, opened on first use; each operation runs whole in a worker thread."""
+
+    def __init__(self, conninfo: str, *, max_size: int, timeout: float, prepare: bool) -> None:
+        self._conninfo = conninfo
+        self._where = describe(conninfo)
+        self._max_size = max_size
+        self._timeout = timeout
+        self._prepare = prepare
+        self._lock = threading.Lock()
+        self._pool: psycopg_pool.ConnectionPool[Any] | None = None
+
+    async def run(self, tx: Tx[T], mode: Mode) -> T:
+        return await anyio.to_thread.run_sync(self.run_blocking, tx, mode)
+
+    def run_blocking(self, tx: Tx[T], mode: Mode) -> T:
+        try:
+            pool = self.open()
+            with pool.connection(timeout=self._timeout) as conn:
+                return run_sync(conn, tx, mode, self._prepare)
+        except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+            raise failed(exc, self._where) from exc
+        finally:
+            tx.close()
+
+    def open(self) -> psycopg_pool.ConnectionPool[Any]:
+        """The pool, opened (and the schema migrated) on the first call. Blocking."""
+        with self._lock:
+            if self._pool is None:
+                try:
+                    with psycopg.connect(self._conninfo, autocommit=True, connect_timeout=_connect_timeout(self._timeout)) as conn:
+                        run_sync(conn, sql.ensure_schema(self._where), "tx", False)
+                except psycopg.Error as exc:
+                    raise failed(exc, self._where) from exc
+                pool: psycopg_pool.ConnectionPool[Any] = psycopg_pool.ConnectionPool(
+                    self._conninfo,
+                    min_size=1,
+                    max_size=self._max_size,
+                    kwargs={"autocommit": True},
+                    timeout=self._timeout,
+                    num_workers=1,
+                    open=False,
+                    name="streamhil-checkpoints",
+                )
+                pool.open(wait=False)
+                self._pool = pool
+            return self._pool
+
+    def close(self) -> None:
+        """Close the pool and its connections (blocking; from a worker thread in async code)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+    @property
+    def is_open(self) -> bool:
+        return self._pool is not None
+
+
+# -- async connections, on the asyncio loop that opened them -----------------------------------
+
+
+async def run_async(conn: psycopg.AsyncConnection[Any], tx: Tx[T], mode: Mode, prepare: bool) -> T:
+    """Run ``tx`` to the end on ``conn``; call it inside a shielded scope."""
+    if mode == "tx":
+        async with conn.transaction():
+            return await _drive_async(conn, tx, prepare)
+    return await _drive_async(conn, tx, prepare)
+
+
+async def _drive_async(conn: psycopg.AsyncConnection[Any], tx: Tx[T], prepare: bool) -> T:
+    try:
+        op = next(tx)
+        while True:
+            cursor = await conn.execute(op.sql, op.params or None, **_statement_options(op, prepare))
+            op = tx.send(await cursor.fetchall() if cursor.description is not None else [])
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
+class AsyncPoolDriver:
+    """An async pool bound to the asyncio loop that opened it."""
+
+    def __init__(self, conninfo: str, *, max_size: int, timeout: float, prepare: bool) -> None:
+        self._conninfo = conninfo
+        self._where = describe(conninfo)
+        self._max_size = max_size
+        self._timeout = timeout
+        self._prepare = prepare
+        self._pool: psycopg_pool.AsyncConnectionPool[Any] | None = None
+        self.loop: Any = None
+        """The loop's anyio native token (the asyncio loop) once open."""
+
+    async def open(self) -> None:
+        """Migrate the schema on one connection, then open the pool; call on the asyncio loop."""
+        with anyio.CancelScope(shield=True):
+            try:
+                conn = await psycopg.AsyncConnection.connect(
+                    self._conninfo, autocommit=True, connect_timeout=_connect_timeout(self._timeout)
+                )
+                async with conn:
+                    await run_async(conn, sql.ensure_schema(self._where), "tx", False)
+            except psycopg.Error as exc:
+                raise failed(exc, self._where) from exc
+            pool: psycopg_pool.AsyncConnectionPool[Any] = psycopg_pool.AsyncConnectionPool(
+                self._conninfo,
+                min_size=1,
+                max_size=self._max_size,
+                kwargs={"autocommit": True},
+                timeout=self._timeout,
+                num_workers=1,
+                open=False,
+                name="streamhil-checkpoints",
+            )
+            await pool.open(wait=False)
+            self._pool = pool
+            self.loop = anyio.lowlevel.current_token().native_token
+
+    def serves_current_loop(self) -> bool:
+        return self._pool is not None and anyio.lowlevel.current_token().native_token is self.loop
+
+    async def run(self, tx: Tx[T], mode: Mode) -> T:
+        assert self._pool is not None
+        with anyio.CancelScope(shield=True):
+            try:
+                async with self._pool.connection(timeout=self._timeout) as conn:
+                    return await run_async(conn, tx, mode, self._prepare)
+            except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+                raise failed(exc, self._where) from exc
+            finally:
+                tx.close()
+
+    async def aclose(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            with anyio.CancelScope(shield=True):
+                await pool.close()
+
+    @property
+    def is_open(self) -> bool:
+        return self._pool is not None
+
+
+def _connect_timeout(timeout: float) -> int:
+    return max(2, int(timeout))  # libpq takes whole seconds; below 2 it means 2
