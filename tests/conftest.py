@@ -88,13 +88,14 @@ def postgres_url() -> Iterator[str]:
             pytest.fail(f"CI must run the PostgreSQL tests: {problem}")
         pytest.skip(problem)
     import psycopg
-    from psycopg.conninfo import make_conninfo
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
     schema = f"test_{uuid.uuid4().hex[:16]}"
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
     try:
-        yield make_conninfo(url, options=f"-csearch_path={schema}")
+        options = conninfo_to_dict(url).get("options") or ""
+        yield make_conninfo(url, options=f"{options} -csearch_path={schema}".strip())
     finally:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")

@@ -33,6 +33,9 @@ __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "Sql",
+    "TextArray",
+    "IntArray",
+    "ByteaArray",
     "Tx",
     "Mode",
     "Loaded",
@@ -50,6 +53,18 @@ __all__ = [
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
+
+
+class TextArray(list[str | None]):
+    """A ``text[]`` parameter; the driver sends it in binary without inspecting its items."""
+
+
+class IntArray(list[int]):
+    """An ``int4[]`` parameter (binary, like :class:`TextArray`)."""
+
+
+class ByteaArray(list[bytes]):
+    """A ``bytea[]`` parameter (binary, like :class:`TextArray`)."""
 
 
 class Sql(NamedTuple):
@@ -283,20 +298,20 @@ def list_threads() -> Tx[list[str]]:
 # every task already there, in the order of this call.
 _WRITES_CTES = """
 incoming AS (
-    SELECT * FROM unnest(%(w_tasks)s::text[], %(w_seqs)s::int[], %(w_channels)s::text[],
-                         %(w_values)s::bytea[], %(w_orders)s::int[])
+    SELECT * FROM unnest(%(w_tasks)b, %(w_seqs)b, %(w_channels)b,
+                         %(w_values)b, %(w_orders)b)
            AS i(task_id, seq, channel, value, ord)
 ),
 seen AS (
     SELECT task_id, min(task_pos) AS pos FROM streamhil_checkpoint_writes
     WHERE thread_id = %(thread)s AND checkpoint_ns = %(ns)s AND checkpoint_id = %(wid)s
-      AND task_id = ANY(%(d_tasks)s::text[])
+      AND task_id = ANY(%(d_tasks)b)
     GROUP BY task_id
 ),
 top AS (
     SELECT coalesce(max(task_pos), -1) AS pos FROM streamhil_checkpoint_writes
     WHERE thread_id = %(thread)s AND checkpoint_ns = %(ns)s AND checkpoint_id = %(wid)s
-      AND cardinality(%(w_tasks)s::text[]) > 0
+      AND cardinality(%(w_tasks)b) > 0
 ),
 new_writes AS (
     INSERT INTO streamhil_checkpoint_writes
@@ -310,7 +325,7 @@ new_writes AS (
 ),
 stale_writes AS (
     DELETE FROM streamhil_checkpoint_writes w
-    USING unnest(%(d_tasks)s::text[], %(d_counts)s::int[]) AS d(task_id, n), guard
+    USING unnest(%(d_tasks)b, %(d_counts)b) AS d(task_id, n), guard
     WHERE guard.ok AND w.thread_id = %(thread)s AND w.checkpoint_ns = %(ns)s
       AND w.checkpoint_id = %(wid)s AND w.task_id = d.task_id AND w.seq >= d.n
 )
@@ -329,7 +344,7 @@ new_blobs AS (
     INSERT INTO streamhil_checkpoint_blobs
         (thread_id, checkpoint_ns, channel, checkpoint_id, version, value)
     SELECT %(thread)s, %(ns)s, b.channel, %(id)s, b.version, b.value
-    FROM unnest(%(b_channels)s::text[], %(b_versions)s::text[], %(b_values)s::bytea[])
+    FROM unnest(%(b_channels)b, %(b_versions)b, %(b_values)b)
          AS b(channel, version, value), guard
     WHERE guard.ok
     ON CONFLICT (thread_id, checkpoint_ns, channel, checkpoint_id)
@@ -369,13 +384,13 @@ def _writes_params(writes: EncodedWrites) -> dict[str, Any]:
             values.append(data)
             orders.append(order)
     return {
-        "w_tasks": tasks,
-        "w_seqs": seqs,
-        "w_channels": channels,
-        "w_values": values,
-        "w_orders": orders,
-        "d_tasks": list(writes),
-        "d_counts": [len(task_writes) for task_writes in writes.values()],
+        "w_tasks": TextArray(tasks),
+        "w_seqs": IntArray(seqs),
+        "w_channels": TextArray(channels),
+        "w_values": ByteaArray(values),
+        "w_orders": IntArray(orders),
+        "d_tasks": TextArray(writes),
+        "d_counts": IntArray(len(task_writes) for task_writes in writes.values()),
     }
 
 
@@ -416,9 +431,9 @@ def put(
             "metadata": metadata.decode(),
             "versions": orjson.dumps(versions).decode(),
             "values_from": orjson.dumps(values_from).decode(),
-            "b_channels": list(blobs),
-            "b_versions": [None if versions.get(c) is None else str(versions[c]) for c in blobs],
-            "b_values": list(blobs.values()),
+            "b_channels": TextArray(blobs),
+            "b_versions": TextArray(None if versions.get(c) is None else str(versions[c]) for c in blobs),
+            "b_values": ByteaArray(blobs.values()),
             "wid": parent_id,
             **_writes_params(writes if parent_id is not None else {}),
         }
