@@ -133,11 +133,11 @@ _LOCK_CLASS = 0x53484350  # 'SHCP': the advisory lock space of streamhil's check
 _MIGRATION_LOCK = f"SELECT pg_advisory_xact_lock({_LOCK_CLASS}, 0)"
 
 
-def ensure_schema(where: str) -> Tx[int]:
-    """Bring the schema up to date under an advisory lock (other processes wait for it); refuse
-    one written by a newer streamhil. Returns the version found. Mode: tx."""
-    yield Sql(_MIGRATION_LOCK)
-    yield Sql(f"CREATE TABLE IF NOT EXISTS {_VERSION_TABLE} (v integer PRIMARY KEY)")
+def _schema_version(where: str) -> Tx[int | None]:
+    """The schema version (None without the version table); refuse a newer one."""
+    rows = yield Sql(f"SELECT to_regclass('{_VERSION_TABLE}') IS NOT NULL")
+    if not rows[0][0]:
+        return None
     rows = yield Sql(f"SELECT coalesce(max(v), 0) FROM {_VERSION_TABLE}")
     found = int(rows[0][0])
     if found > SCHEMA_VERSION:
@@ -145,6 +145,20 @@ def ensure_schema(where: str) -> Tx[int]:
             f"{where} has checkpoint schema version {found}, but this streamhil reads up to "
             f"version {SCHEMA_VERSION}; upgrade streamhil to open it"
         )
+    return found
+
+
+def ensure_schema(where: str) -> Tx[int]:
+    """Bring the schema up to date, and refuse one written by a newer streamhil. A current
+    schema costs two reads and no DDL (a role without CREATE can open it); otherwise the
+    migrations run under an advisory lock, so other processes wait for them. Returns the version
+    found. Mode: tx."""
+    found = yield from _schema_version(where)
+    if found == SCHEMA_VERSION:
+        return found
+    yield Sql(_MIGRATION_LOCK)
+    yield Sql(f"CREATE TABLE IF NOT EXISTS {_VERSION_TABLE} (v integer PRIMARY KEY)")
+    found = (yield from _schema_version(where)) or 0
     for version in range(found, SCHEMA_VERSION):
         yield Sql(MIGRATIONS[version])
         yield Sql(f"INSERT INTO {_VERSION_TABLE} (v) VALUES (%s)", (version + 1,))

@@ -221,6 +221,7 @@ class PostgresSaver(BaseCheckpointSaver):
         """Close every connection; the saver cannot be used afterwards. Call it on the loop that
         entered the saver (its async pool belongs there)."""
         self._closed = True
+        await anyio.to_thread.run_sync(self._threaded.close)
         if self._aio.is_open:
             if current_backend() == "asyncio" and self._aio.serves_current_loop():
                 await self._aio.aclose()
@@ -228,7 +229,6 @@ class PostgresSaver(BaseCheckpointSaver):
                 raise SyncCallError(
                     f"{self!r} has an async pool that belongs to another event loop; close it there"
                 )
-        await anyio.to_thread.run_sync(self._threaded.close)
 
     def __enter__(self) -> PostgresSaver:
         self._refuse_inside_loop()

@@ -78,6 +78,18 @@ async def test_schema_is_created_once_and_versioned(postgres_url: str) -> None:
     assert query(postgres_url, "SELECT v FROM streamhil_checkpoint_migrations") == [(sql.SCHEMA_VERSION,)]
 
 
+async def test_opening_a_current_schema_runs_no_ddl(postgres_url: str, statements: list[str]) -> None:
+    """Once the tables are current, opening only reads the version (no lock, no CREATE), so a
+    role without CREATE on the schema can open it."""
+    async with PostgresSaver.from_conn_string(postgres_url):
+        pass
+    assert any("CREATE TABLE" in s for s in statements)
+    statements.clear()
+    async with PostgresSaver.from_conn_string(postgres_url) as saver:
+        await put_chain(saver, "t", 1)
+    assert not any("CREATE" in s or "pg_advisory" in s for s in statements)
+
+
 async def test_savers_opening_at_once_migrate_once(postgres_url: str) -> None:
     """The migration runs under an advisory lock: concurrent first opens do not collide."""
 
