@@ -185,10 +185,22 @@ def _drive_sync(conn: psycopg.Connection[Any], tx: Tx[T], prepare: bool) -> T:
     try:
         op = next(tx)
         while True:
-            cursor = conn.execute(op.sql, op.params or None, **_statement_options(op, prepare))
-            op = tx.send(cursor.fetchall() if cursor.description is not None else [])
+            if isinstance(op, sql.Batch):
+                with conn.pipeline():
+                    cursors = [
+                        conn.execute(one.sql, one.params or None, **_statement_options(one, prepare))
+                        for one in op.statements
+                    ]
+                op = tx.send([_rows(cursor.fetchall, cursor) for cursor in cursors])
+            else:
+                cursor = conn.execute(op.sql, op.params or None, **_statement_options(op, prepare))
+                op = tx.send(_rows(cursor.fetchall, cursor))
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
+
+
+def _rows(fetchall: Any, cursor: Any) -> Any:
+    return fetchall() if cursor.description is not None else []
 
 
 class ThreadPoolDriver:
@@ -268,8 +280,16 @@ async def _drive_async(conn: psycopg.AsyncConnection[Any], tx: Tx[T], prepare: b
     try:
         op = next(tx)
         while True:
-            cursor = await conn.execute(op.sql, op.params or None, **_statement_options(op, prepare))
-            op = tx.send(await cursor.fetchall() if cursor.description is not None else [])
+            if isinstance(op, sql.Batch):
+                async with conn.pipeline():
+                    cursors = [
+                        await conn.execute(one.sql, one.params or None, **_statement_options(one, prepare))
+                        for one in op.statements
+                    ]
+                op = tx.send([await cursor.fetchall() if cursor.description is not None else [] for cursor in cursors])
+            else:
+                cursor = await conn.execute(op.sql, op.params or None, **_statement_options(op, prepare))
+                op = tx.send(await cursor.fetchall() if cursor.description is not None else [])
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
 

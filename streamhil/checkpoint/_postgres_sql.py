@@ -33,6 +33,10 @@ __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "Sql",
+    "Batch",
+    "PutArgs",
+    "WritesArgs",
+    "save_many",
     "TextArray",
     "IntArray",
     "ByteaArray",
@@ -74,7 +78,14 @@ class Sql(NamedTuple):
     params: Sequence[Any] | Mapping[str, Any] = ()
 
 
-Tx = Generator[Sql, list[Row], T]
+class Batch(NamedTuple):
+    """Statements sent together in one round trip (psycopg's pipeline mode); the generator is
+    sent back the rows of each, in order. Each is still atomic on its own."""
+
+    statements: tuple[Sql, ...]
+
+
+Tx = Generator[Sql | Batch, Any, T]
 Mode = Literal["tx"] | None
 """``"tx"`` runs the whole generator inside one transaction; ``None`` runs each statement in
 autocommit (each is atomic on its own)."""
@@ -408,66 +419,161 @@ def _writes_params(writes: EncodedWrites) -> dict[str, Any]:
     }
 
 
-def put(
-    address: Address,
-    checkpoint: Checkpoint,
-    metadata: bytes,
-    changed: dict[str, bytes],
-    writes: EncodedWrites,
-    cached_parent: StoredCheckpoint | None,
-) -> Tx[StoredCheckpoint]:
+class PutArgs(NamedTuple):
+    """An ``aput``'s arguments, encoded."""
+
+    address: Address
+    checkpoint: Checkpoint
+    metadata: bytes
+    changed: dict[str, bytes]
+    writes: EncodedWrites
+
+
+class WritesArgs(NamedTuple):
+    """An ``aput_writes``'s arguments, encoded."""
+
+    address: Address
+    writes: EncodedWrites
+
+
+def _put_statement(args: PutArgs, parent: StoredCheckpoint | None) -> tuple[Sql, StoredCheckpoint]:
+    """The save's statement, given what is known of its parent, and the checkpoint as stored."""
+    address, checkpoint = args.address, args.checkpoint
+    lane = (address.thread_id, address.checkpoint_ns)
+    parent_id = address.checkpoint_id
+    values_from, blobs = plan_values(checkpoint, args.changed, parent)
+    # Only a checkpoint that reuses a blob of its ancestors depends on the parent's row.
+    need_parent = parent is not None and any(origin != checkpoint.id for origin in values_from.values())
+    versions = checkpoint.channel_versions
+    params: dict[str, Any] = {
+        "thread": lane[0],
+        "ns": lane[1],
+        "id": checkpoint.id,
+        "parent": parent_id,
+        "need_parent": need_parent,
+        "ts": checkpoint.ts,
+        "v": checkpoint.v,
+        "metadata": args.metadata.decode(),
+        "versions": orjson.dumps(versions).decode(),
+        "values_from": orjson.dumps(values_from).decode(),
+        "b_channels": TextArray(blobs),
+        "b_versions": TextArray(None if versions.get(c) is None else str(versions[c]) for c in blobs),
+        "b_values": ByteaArray(blobs.values()),
+        "wid": parent_id,
+        **_writes_params(args.writes if parent_id is not None else {}),
+    }
+    stored = StoredCheckpoint(
+        *lane, checkpoint.id, parent_id, checkpoint.ts, checkpoint.v, b"", dict(versions), values_from
+    )
+    return Sql(_PUT, params), stored
+
+
+def put(args: PutArgs, cached_parent: StoredCheckpoint | None) -> Tx[StoredCheckpoint]:
     """The checkpoint row, its new blobs, and the parent's pending writes, in one statement.
 
     ``cached_parent`` is the parent as this process last saw it (checkpoints never change), so
     the save needs no read first; if the parent has since been deleted, nothing is written and
-    the parent is read again. Returns the new checkpoint as stored (for the caller's cache).
+    the parent is read again. Returns the new checkpoint as stored (for the caller's cache;
+    without its metadata).
     """
-    lane = (address.thread_id, address.checkpoint_ns)
-    parent_id = address.checkpoint_id
+    address = args.address
     parent = cached_parent
-    if parent_id is not None and parent is None:
-        found = yield from get_parent(address)
-        if found is not None:
-            parent = StoredCheckpoint(*lane, parent_id, None, "", 0, b"", found[0], found[1])
+    if address.checkpoint_id is not None and parent is None:
+        parent = yield from _read_parent(address)
     while True:
-        values_from, blobs = plan_values(checkpoint, changed, parent)
-        # Only a checkpoint that reuses a blob of its ancestors depends on the parent's row.
-        need_parent = parent is not None and any(origin != checkpoint.id for origin in values_from.values())
-        versions = checkpoint.channel_versions
-        params: dict[str, Any] = {
-            "thread": lane[0],
-            "ns": lane[1],
-            "id": checkpoint.id,
-            "parent": parent_id,
-            "need_parent": need_parent,
-            "ts": checkpoint.ts,
-            "v": checkpoint.v,
-            "metadata": metadata.decode(),
-            "versions": orjson.dumps(versions).decode(),
-            "values_from": orjson.dumps(values_from).decode(),
-            "b_channels": TextArray(blobs),
-            "b_versions": TextArray(None if versions.get(c) is None else str(versions[c]) for c in blobs),
-            "b_values": ByteaArray(blobs.values()),
-            "wid": parent_id,
-            **_writes_params(writes if parent_id is not None else {}),
-        }
-        rows = yield Sql(_PUT, params)
+        statement, stored = _put_statement(args, parent)
+        rows = yield statement
         if rows[0][0]:
-            return StoredCheckpoint(
-                *lane, checkpoint.id, parent_id, checkpoint.ts, checkpoint.v, metadata, dict(versions), values_from
-            )
+            return stored
         parent = None  # the parent was deleted meanwhile: store every channel here
 
 
-def put_writes(address: Address, writes: EncodedWrites) -> Tx[None]:
-    """Replace each task's writes on the addressed checkpoint, keeping the task's first position."""
+def _read_parent(address: Address) -> Tx[StoredCheckpoint | None]:
+    found = yield from get_parent(address)
+    if found is None:
+        return None
+    assert address.checkpoint_id is not None
+    return StoredCheckpoint(
+        address.thread_id, address.checkpoint_ns, address.checkpoint_id, None, "", 0, b"", found[0], found[1]
+    )
+
+
+Key = tuple[str, str, str]
+
+
+def _parent_key(address: Address) -> Key | None:
+    if address.checkpoint_id is None:
+        return None
+    return (address.thread_id, address.checkpoint_ns, address.checkpoint_id)
+
+
+def save_many(calls: Sequence[PutArgs | WritesArgs], known: Mapping[Key, StoredCheckpoint]) -> Tx[list[StoredCheckpoint]]:
+    """Make ``calls`` in order, as few round trips as possible: every run of calls whose parents
+    are known (from ``known``, or saved earlier in the run) goes as one :class:`Batch`. A save
+    whose parent is unknown reads it first, as :func:`put` does. If a save finds its parent gone,
+    the calls from there on are made again one by one (saves and writes are idempotent upserts).
+    Returns the checkpoints saved."""
+    known = dict(known)
+    saved: list[StoredCheckpoint] = []
+    position = 0
+    while position < len(calls):
+        statements: list[Sql] = []
+        planned: list[StoredCheckpoint | None] = []
+        for call in calls[position:]:
+            if isinstance(call, WritesArgs):
+                statements.append(writes_statement(call.address, call.writes))
+                planned.append(None)
+                continue
+            key = _parent_key(call.address)
+            parent = known.get(key) if key is not None else None
+            if key is not None and parent is None:
+                break  # read the parent first (below)
+            statement, stored = _put_statement(call, parent)
+            known[(stored.thread_id, stored.checkpoint_ns, stored.checkpoint_id)] = stored
+            statements.append(statement)
+            planned.append(stored)
+        if statements:
+            if len(statements) == 1:
+                results = [(yield statements[0])]  # a pipeline of one only costs more CPU
+            else:
+                results = yield Batch(tuple(statements))
+            for offset, (stored, rows) in enumerate(zip(planned, results)):
+                if stored is not None and not rows[0][0]:
+                    gone = _parent_key(calls[position + offset].address)
+                    for later in planned[offset:]:
+                        if later is not None:
+                            known.pop((later.thread_id, later.checkpoint_ns, later.checkpoint_id), None)
+                    if gone is not None:
+                        known.pop(gone, None)
+                    position += offset
+                    break
+                if stored is not None:
+                    saved.append(stored)
+            else:
+                position += len(statements)
+            continue
+        call = calls[position]
+        assert isinstance(call, PutArgs)
+        stored = yield from put(call, None)
+        known[(stored.thread_id, stored.checkpoint_ns, stored.checkpoint_id)] = stored
+        saved.append(stored)
+        position += 1
+    return saved
+
+
+def writes_statement(address: Address, writes: EncodedWrites) -> Sql:
     params = {
         "thread": address.thread_id,
         "ns": address.checkpoint_ns,
         "wid": address.checkpoint_id,
         **_writes_params(writes),
     }
-    yield Sql(_PUT_WRITES, params)
+    return Sql(_PUT_WRITES, params)
+
+
+def put_writes(address: Address, writes: EncodedWrites) -> Tx[None]:
+    """Replace each task's writes on the addressed checkpoint, keeping the task's first position."""
+    yield writes_statement(address, writes)
 
 
 _DELETE_ROUND = """

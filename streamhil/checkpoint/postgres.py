@@ -30,8 +30,24 @@ from ..errors import CheckpointError, ConfigError, SyncCallError
 from . import _postgres_sql as sql
 from ._postgres_drivers import AsyncPoolDriver, ThreadPoolDriver, describe
 from ._postgres_sql import Mode, Tx
-from ._records import StoredCheckpoint, build_tuple, encode_changed, encode_metadata, encode_writes, read_address
-from .base import BaseCheckpointSaver, Checkpoint, CheckpointTuple, PendingWrite, thread_config
+from ._records import (
+    Address,
+    StoredCheckpoint,
+    build_tuple,
+    encode_changed,
+    encode_metadata,
+    encode_writes,
+    read_address,
+)
+from .base import (
+    BaseCheckpointSaver,
+    Checkpoint,
+    CheckpointTuple,
+    PendingWrite,
+    PutCall,
+    WritesCall,
+    thread_config,
+)
 
 __all__ = ["PostgresSaver"]
 
@@ -48,6 +64,24 @@ def _in_event_loop() -> bool:
     return True
 
 
+def _encode_put(call: PutCall) -> sql.PutArgs:
+    """Check and serialise an ``aput``'s arguments (raising before anything is sent)."""
+    address = read_address(call.config)
+    metadata = encode_metadata(call.metadata)
+    changed = encode_changed(call.checkpoint, call.new_versions)
+    grouped = encode_writes(call.writes)
+    if grouped and address.checkpoint_id is None:
+        raise ConfigError("aput got writes but the config names no parent checkpoint_id")
+    return sql.PutArgs(address, call.checkpoint, metadata, changed, grouped)
+
+
+def _encode_writes(call: WritesCall) -> sql.WritesArgs:
+    """Check and serialise an ``aput_writes``'s arguments."""
+    address = read_address(call.config, need_id=True)
+    grouped = encode_writes((call.task_id, channel, value) for channel, value in call.writes)
+    return sql.WritesArgs(address, {call.task_id: grouped.get(call.task_id, [])})
+
+
 class _ParentCache:
     """The last checkpoints this process saved or read, by address: a save whose parent is here
     needs no read first. Checkpoints never change once saved, so an entry cannot go stale; a
@@ -58,8 +92,11 @@ class _ParentCache:
         self._lock = threading.Lock()  # loops in several threads may share the saver
         self._items: dict[tuple[str, str, str], StoredCheckpoint] = {}
 
-    def get(self, key: tuple[str, str, str]) -> StoredCheckpoint | None:
-        return self._items.get(key)
+    def get_parent(self, address: Address) -> StoredCheckpoint | None:
+        """The checkpoint ``address`` names, if remembered (None for "the latest")."""
+        if address.checkpoint_id is None:
+            return None
+        return self._items.get((address.thread_id, address.checkpoint_ns, address.checkpoint_id))
 
     def add(self, stored: StoredCheckpoint) -> None:
         key = (stored.thread_id, stored.checkpoint_ns, stored.checkpoint_id)
@@ -171,18 +208,10 @@ class PostgresSaver(BaseCheckpointSaver):
         *,
         writes: Sequence[PendingWrite] = (),
     ) -> dict[str, Any]:
-        address = read_address(config)
-        encoded_metadata = encode_metadata(metadata)
-        changed = encode_changed(checkpoint, new_versions)
-        grouped = encode_writes(writes)
-        if grouped and address.checkpoint_id is None:
-            raise ConfigError("aput got writes but the config names no parent checkpoint_id")
-        cached = None
-        if address.checkpoint_id is not None:
-            cached = self._parents.get((address.thread_id, address.checkpoint_ns, address.checkpoint_id))
-        stored = await self._run(sql.put(address, checkpoint, encoded_metadata, changed, grouped, cached))
+        args = _encode_put(PutCall(config, checkpoint, metadata, new_versions, writes))
+        stored = await self._run(sql.put(args, self._parents.get_parent(args.address)))
         self._parents.add(stored)
-        return thread_config(address.thread_id, address.checkpoint_ns, checkpoint.id)
+        return thread_config(args.address.thread_id, args.address.checkpoint_ns, checkpoint.id)
 
     async def aput_writes(
         self,
@@ -190,9 +219,30 @@ class PostgresSaver(BaseCheckpointSaver):
         writes: Sequence[tuple[str, Any]],
         task_id: str,
     ) -> None:
-        address = read_address(config, need_id=True)
-        grouped = encode_writes((task_id, channel, value) for channel, value in writes)
-        await self._run(sql.put_writes(address, {task_id: grouped.get(task_id, [])}))
+        args = _encode_writes(WritesCall(config, writes, task_id))
+        await self._run(sql.put_writes(args.address, args.writes))
+
+    async def asave_many(self, calls: Sequence[PutCall | WritesCall]) -> None:
+        """Make the calls in order, sending each run of saves whose parents are known in one
+        round trip (psycopg's pipeline mode); each save is still one atomic statement."""
+        encoded: list[sql.PutArgs | sql.WritesArgs] = []
+        failure: Exception | None = None
+        for call in calls:
+            try:
+                encoded.append(_encode_put(call) if isinstance(call, PutCall) else _encode_writes(call))
+            except Exception as exc:  # a value that cannot be stored: save what came before it
+                failure = exc
+                break
+        if encoded:
+            known = {}
+            for args in encoded:
+                parent = self._parents.get_parent(args.address) if isinstance(args, sql.PutArgs) else None
+                if parent is not None:
+                    known[(parent.thread_id, parent.checkpoint_ns, parent.checkpoint_id)] = parent
+            for stored in await self._run(sql.save_many(encoded, known)):
+                self._parents.add(stored)
+        if failure is not None:
+            raise failure
 
     async def adelete_thread(self, thread_id: str) -> None:
         thread_id = str(thread_id)

@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 import pytest
 
-from streamhil.checkpoint.base import thread_config
+from streamhil.checkpoint.base import PutCall, WritesCall, thread_config
 from streamhil.errors import CheckpointError, ConfigError, SyncCallError
 
 from .conformance import make_checkpoint
@@ -189,6 +189,71 @@ async def test_a_save_is_one_statement(postgres_url: str, statements: list[str])
         await fresh.aput(found.config, grandchild, {"step": 6}, {"i": 7})
         assert len(statements) == 2
     assert query(postgres_url, "SELECT count(*) FROM streamhil_checkpoint_blobs WHERE channel = 'fixed'") == [(1,)]
+
+
+async def test_queued_saves_go_in_one_round_trip(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """asave_many sends the saves whose parents are known as one pipelined batch."""
+    trips: list[int] = []  # statements per round trip
+    real = sql.save_many
+
+    def recording(*args: Any) -> Any:
+        tx = real(*args)
+        rows = None
+        try:
+            while True:
+                op = tx.send(rows)
+                trips.append(len(op.statements) if isinstance(op, sql.Batch) else 1)
+                rows = yield op
+        except StopIteration as done:
+            return done.value
+
+    monkeypatch.setattr(sql, "save_many", recording)
+    async with PostgresSaver.from_conn_string(postgres_url) as saver:
+        configs = await put_chain(saver, "t", 1)
+        calls: list[PutCall | WritesCall] = []
+        parent = configs[0]
+        for i in range(1, 6):
+            checkpoint = make_checkpoint({"i": i, "fixed": ["same"] * 3}, {"i": i + 1, "fixed": 1})
+            calls.append(WritesCall(parent, [("i", i)], f"task-{i}"))
+            calls.append(PutCall(parent, checkpoint, {"step": i}, {"i": i + 1}, writes=[(f"task-{i}", "i", i)]))
+            parent = thread_config("t", "", checkpoint.id)
+        await saver.asave_many(calls)
+        assert trips == [10]
+        listed = [t async for t in saver.alist(thread_config("t"))]
+        assert [t.checkpoint.channel_values["i"] for t in listed] == [5, 4, 3, 2, 1, 0]
+        assert [t.pending_writes for t in listed[1:]] == [[(f"task-{i}", "i", i)] for i in range(5, 0, -1)]
+    trips.clear()
+    async with PostgresSaver.from_conn_string(postgres_url) as fresh:  # knows no parent
+        checkpoint = make_checkpoint({"i": 9, "fixed": ["same"] * 3}, {"i": 10, "fixed": 1})
+        following = make_checkpoint({"i": 10, "fixed": ["same"] * 3}, {"i": 11, "fixed": 1})
+        await fresh.asave_many([
+            PutCall(parent, checkpoint, {"step": 9}, {"i": 10}),
+            PutCall(thread_config("t", "", checkpoint.id), following, {"step": 10}, {"i": 11}),
+        ])
+        assert trips == [1, 1, 1]  # the parent read, that save, then the next one (now known)
+        assert [t.checkpoint.id async for t in fresh.alist(thread_config("t"), limit=2)] == [following.id, checkpoint.id]
+    assert query(postgres_url, "SELECT count(*) FROM streamhil_checkpoint_blobs WHERE channel = 'fixed'") == [(1,)]
+
+
+async def test_queued_saves_whose_parent_was_deleted(postgres_url: str) -> None:
+    """A batch whose first save finds its (remembered) parent deleted stores complete checkpoints."""
+    async with PostgresSaver.from_conn_string(postgres_url) as one, PostgresSaver.from_conn_string(postgres_url) as two:
+        configs = await put_chain(one, "t", 2)
+        await two.adelete_thread("t")
+        a = make_checkpoint({"i": 2, "fixed": ["same"] * 3}, {"i": 3, "fixed": 1})
+        b = make_checkpoint({"i": 3, "fixed": ["same"] * 3}, {"i": 4, "fixed": 1})
+        await one.asave_many([
+            PutCall(configs[-1], a, {"step": 2}, {"i": 3}),
+            WritesCall(thread_config("t", "", a.id), [("i", "pending")], "task"),
+            PutCall(thread_config("t", "", a.id), b, {"step": 3}, {"i": 4}),
+        ])
+        for saver in (one, two):
+            listed = [t async for t in saver.alist(thread_config("t"))]
+            assert [t.checkpoint.channel_values for t in listed] == [
+                {"i": 3, "fixed": ["same"] * 3},
+                {"i": 2, "fixed": ["same"] * 3},
+            ]
+            assert listed[1].pending_writes == [("task", "i", "pending")]
 
 
 async def test_aput_is_atomic(postgres_url: str) -> None:
