@@ -191,16 +191,18 @@ def _drive_sync(conn: psycopg.Connection[Any], tx: Tx[T], prepare: bool) -> T:
                         conn.execute(one.sql, one.params or None, **_statement_options(one, prepare))
                         for one in op.statements
                     ]
-                op = tx.send([_rows(cursor.fetchall, cursor) for cursor in cursors])
+                op = tx.send([cursor.fetchall() if _has_rows(cursor) else [] for cursor in cursors])
             else:
                 cursor = conn.execute(op.sql, op.params or None, **_statement_options(op, prepare))
-                op = tx.send(_rows(cursor.fetchall, cursor))
+                op = tx.send(cursor.fetchall() if _has_rows(cursor) else [])
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
 
 
-def _rows(fetchall: Any, cursor: Any) -> Any:
-    return fetchall() if cursor.description is not None else []
+def _has_rows(cursor: Any) -> bool:
+    # Not ``cursor.description``: it builds a Column object per column on every call.
+    result = cursor.pgresult
+    return result is not None and result.status == psycopg.pq.ExecStatus.TUPLES_OK
 
 
 class ThreadPoolDriver:
@@ -286,10 +288,10 @@ async def _drive_async(conn: psycopg.AsyncConnection[Any], tx: Tx[T], prepare: b
                         await conn.execute(one.sql, one.params or None, **_statement_options(one, prepare))
                         for one in op.statements
                     ]
-                op = tx.send([await cursor.fetchall() if cursor.description is not None else [] for cursor in cursors])
+                op = tx.send([await cursor.fetchall() if _has_rows(cursor) else [] for cursor in cursors])
             else:
                 cursor = await conn.execute(op.sql, op.params or None, **_statement_options(op, prepare))
-                op = tx.send(await cursor.fetchall() if cursor.description is not None else [])
+                op = tx.send(await cursor.fetchall() if _has_rows(cursor) else [])
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
 

@@ -2,7 +2,9 @@
 
 - ``sync``: every save completes before the run goes on.
 - ``async``: saves go to one background task, strictly in order, overlapping the next step;
-  the run waits for all of them before it returns (even when cancelled).
+  the run waits for all of them before it returns (even when cancelled). Saves that queued up
+  while earlier ones were being written are handed to the saver together
+  (``BaseCheckpointSaver.asave_many``), so a saver on a server can send them in one round trip.
 - ``exit``: nothing is saved until the run ends; then only its last checkpoint and the
   writes attached to it.
 """
