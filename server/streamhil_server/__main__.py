@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="close an HTTP connection whose request (headers or body) stalls this long (default: 10)")
     parser.add_argument("--max-send-queue", type=int, default=None, metavar="N",
                         help="frames buffered per connection before a slow client is closed with 4008")
+    parser.add_argument("--agui-legacy-interrupts", action="store_true",
+                        help="AG-UI runs that pause send CUSTOM on_interrupt events (CopilotKit v1-era apps) "
+                             "instead of RUN_FINISHED's interrupt outcome")
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     return parser
 
@@ -114,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         allowed_origins=tuple(args.allow_origin),
         allowed_hosts=_allowed_hosts(args.host, args.allow_host),
         metrics_token=args.metrics_token,
+        agui_legacy_interrupts=args.agui_legacy_interrupts,
         **({"max_send_queue": args.max_send_queue} if args.max_send_queue else {}),
     )
     if args.request_timeout <= 0:
@@ -130,6 +134,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"  chat UI:    {base}/", flush=True)
         print(f"  dashboard:  {base}/dashboard", flush=True)
         print(f"  WebSocket:  ws://{shown}:{port}/ws", flush=True)
+        print(f"  AG-UI:      {base}/agui/<graph>", flush=True)
         print(f"  limits:     {connections} connections (open-files limit {files}), "
               f"stalled requests closed after {args.request_timeout:g} s", flush=True)
         if not args.token and settings.allowed_hosts is None and args.host in ("0.0.0.0", "::", ""):

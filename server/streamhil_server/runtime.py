@@ -18,6 +18,7 @@ from streamhil.checkpoint.memory import InMemorySaver
 
 from .auth import Authenticator, origin_allowed
 from .hub import EventHub, HubStatistics
+from .limits import FailedAttempts, RunShares
 from .registry import GraphRegistry
 from .runs import RunManager
 from .threads import RunStatistics
@@ -87,7 +88,12 @@ class Runtime:
             max_events_per_thread=self.settings.max_events_per_thread,
             deliver_chunk=max(1, self.settings.max_send_queue // 2),
         )
-        self.runs = RunManager(registry, self.store, self.hub)
+        self.runs = RunManager(
+            registry, self.store, self.hub,
+            shares=RunShares(self.settings.max_runs_per_identity, self.settings.max_concurrent_runs_per_identity),
+            fair_share=not self.auth.open,  # on an open server everyone is one identity
+        )
+        self.failed_auth = FailedAttempts(self.settings.auth_failures_burst, self.settings.auth_failures_per_minute)
         self.checkpointer: BaseCheckpointSaver | None = checkpointer
         self.connections: dict[str, Connection] = {}
         self.slow_consumers = 0

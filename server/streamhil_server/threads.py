@@ -35,6 +35,7 @@ class RunRequest:
     metadata: dict[str, Any] | None = None
     check_pending: bool = False
     cancelled: bool = False  # cancelled while queued: ends with run_cancelled when its turn comes
+    origin: str = ""  # whose share of the run limits it counts against (identity, or connection)
 
     def params(self) -> dict[str, Any]:
         return {
@@ -53,6 +54,7 @@ class RunRequest:
             "metadata": self.metadata,
             "check_pending": self.check_pending,
             "cancelled": self.cancelled,
+            "origin": self.origin,
         }
 
     @classmethod
@@ -75,6 +77,7 @@ class RunRequest:
             metadata=params.get("metadata"),
             check_pending=bool(params.get("check_pending", False)),
             cancelled=bool(params.get("cancelled", False)),
+            origin=str(params.get("origin") or ""),
         )
 
 

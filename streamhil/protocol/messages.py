@@ -151,13 +151,17 @@ class Limits:
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
     heartbeat_interval_ms: int = DEFAULT_HEARTBEAT_INTERVAL_MS
     max_send_queue: int = DEFAULT_MAX_SEND_QUEUE
+    max_commands_in_flight: int | None = None  # None: the server did not say (older servers)
 
     def to_wire(self) -> dict[str, Any]:
-        return {
+        wire: dict[str, Any] = {
             "max_frame_bytes": self.max_frame_bytes,
             "heartbeat_interval_ms": self.heartbeat_interval_ms,
             "max_send_queue": self.max_send_queue,
         }
+        if self.max_commands_in_flight is not None:
+            wire["max_commands_in_flight"] = self.max_commands_in_flight
+        return wire
 
     @classmethod
     def from_wire(cls, fields: Fields) -> Limits:
@@ -165,6 +169,7 @@ class Limits:
             max_frame_bytes=fields.integer("max_frame_bytes", required=True, minimum=1),
             heartbeat_interval_ms=fields.integer("heartbeat_interval_ms", required=True, minimum=1),
             max_send_queue=fields.integer("max_send_queue", required=True, minimum=1),
+            max_commands_in_flight=fields.integer("max_commands_in_flight", minimum=1),
         )
 
 

@@ -191,14 +191,17 @@ class GetStateResult:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GetHistoryResult:
+    """A page of checkpoints, newest first; ``next_before`` (when set) asks for the next page."""
+
     history: tuple[StateView, ...]
+    next_before: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        return {"history": [s.to_wire() for s in self.history]}
+        return {"history": [s.to_wire() for s in self.history], "next_before": self.next_before}
 
     @classmethod
     def from_wire(cls, fields: Fields) -> GetHistoryResult:
-        return cls(history=_objects(fields, "history", StateView))
+        return cls(history=_objects(fields, "history", StateView), next_before=fields.text("next_before", max_len=None))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -69,6 +69,7 @@ CLOSE_ERROR_CODES: dict[CloseCode, ErrorCode] = {
     CloseCode.HEARTBEAT_TIMEOUT: ErrorCode.HEARTBEAT_TIMEOUT,
     CloseCode.HELLO_EXPECTED: ErrorCode.HELLO_EXPECTED,
     CloseCode.UNAUTHENTICATED: ErrorCode.UNAUTHENTICATED,
+    CloseCode.TOO_MANY_ATTEMPTS: ErrorCode.UNAUTHENTICATED,
     CloseCode.FORBIDDEN: ErrorCode.FORBIDDEN,
     CloseCode.HELLO_TIMEOUT: ErrorCode.HELLO_TIMEOUT,
     CloseCode.UNSUPPORTED_VERSION: ErrorCode.UNSUPPORTED_VERSION,
@@ -149,6 +150,11 @@ class ServerSession(_Session):
     def pending_ids(self) -> frozenset[str]:
         """Ids of received commands not answered yet."""
         return frozenset(self._pending)
+
+    @property
+    def pending_count(self) -> int:
+        """How many received commands are not answered yet."""
+        return len(self._pending)
 
     # --- input ---------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from streamhil.protocol import (
     Command,
     ErrorReply,
     GetHistory,
+    GetHistoryResult,
     GetState,
     GraphInfo,
     InterruptEvent,
@@ -284,9 +285,16 @@ class Client:
         return state
 
     async def get_history(self, thread_id: str, *, limit: int = 20, before: str | None = None) -> tuple[StateView, ...]:
-        result = await self._request(GetHistory(thread_id=thread_id, limit=limit, before=before))
-        history: tuple[StateView, ...] = result.history
-        return history
+        """The thread's checkpoints, newest first (one page: see :meth:`get_history_page`)."""
+        return (await self.get_history_page(thread_id, limit=limit, before=before)).history
+
+    async def get_history_page(
+        self, thread_id: str, *, limit: int = 20, before: str | None = None
+    ) -> GetHistoryResult:
+        """One page of checkpoints; pass its ``next_before`` as ``before`` for the next page
+        (the server also cuts pages at its ``max_reply_bytes``)."""
+        result: GetHistoryResult = await self._request(GetHistory(thread_id=thread_id, limit=limit, before=before))
+        return result
 
     async def update_state(
         self, thread_id: str, values: Any, *, as_node: str | None = None, checkpoint_id: str | None = None

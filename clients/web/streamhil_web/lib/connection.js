@@ -394,10 +394,11 @@ export class Connection {
   }
 
   _window() {
+    const serverMax = this.welcome?.limits?.max_commands_in_flight ?? Infinity;
     const configured = this.options.maxInFlight;
-    if (configured) return configured;
+    if (configured) return Math.min(configured, serverMax);
     const queue = this.welcome?.limits?.max_send_queue ?? 1000;
-    return Math.max(1, Math.min(64, Math.floor(queue / 16)));
+    return Math.max(1, Math.min(64, Math.floor(queue / 16), serverMax));
   }
 
   _pump() {

@@ -89,6 +89,8 @@ export const ErrorCode = Object.freeze({
   HEARTBEAT_TIMEOUT: "heartbeat_timeout",
   INTERNAL_ERROR: "internal_error",
   SHUTTING_DOWN: "shutting_down",
+  TOO_MANY_REQUESTS: "too_many_requests",
+  TOO_MANY_RUNS: "too_many_runs",
 });
 
 export const ErrorFamily = Object.freeze({
@@ -98,6 +100,7 @@ export const ErrorFamily = Object.freeze({
   INVALID: "invalid",
   CONFLICT: "conflict",
   SERVER: "server",
+  LIMIT: "limit",
 });
 
 const C = ErrorCode;
@@ -131,6 +134,8 @@ export const ERROR_FAMILY = Object.freeze({
   [C.HEARTBEAT_TIMEOUT]: F.SERVER,
   [C.INTERNAL_ERROR]: F.SERVER,
   [C.SHUTTING_DOWN]: F.SERVER,
+  [C.TOO_MANY_REQUESTS]: F.LIMIT,
+  [C.TOO_MANY_RUNS]: F.LIMIT,
 });
 
 /** WebSocket close codes (section 8). */
@@ -148,6 +153,7 @@ export const CloseCode = Object.freeze({
   FORBIDDEN: 4403,
   HELLO_TIMEOUT: 4408,
   UNSUPPORTED_VERSION: 4426,
+  TOO_MANY_ATTEMPTS: 4429,
 });
 
 const RECOVERABLE_STANDARD = new Set([1001, 1006, 1011, 1012, 1013]);
@@ -204,6 +210,8 @@ export class NotFoundError extends StreamhilError {}
 export class InvalidArgumentError extends StreamhilError {}
 export class ConflictError extends StreamhilError {}
 export class ServerError extends StreamhilError {}
+/** A server limit refused the command (commands in flight, runs per identity): retry later. */
+export class LimitError extends StreamhilError {}
 /** The connection dropped before a command was answered; it may or may not have been applied. */
 export class ConnectionLostError extends StreamhilError {}
 /** The connection is closed for good (terminal close code, or `close()` was called). */
@@ -220,6 +228,7 @@ const FAMILY_CLASS = {
   [F.INVALID]: InvalidArgumentError,
   [F.CONFLICT]: ConflictError,
   [F.SERVER]: ServerError,
+  [F.LIMIT]: LimitError,
 };
 
 /** The typed error for an `error` frame; unknown codes become a plain StreamhilError. */
