@@ -12,13 +12,15 @@ Every connection is in autocommit: an operation is a series of single statements
 parameters are prepared on first use on each connection and read back in binary.
 
 A statement that has started is finished even if the caller is cancelled (a shielded scope on
-asyncio; a worker thread always runs to the end).
+asyncio; a worker thread always runs to the end). A call whose connection is lost (the server
+restarted, a backend was killed) is made once more on a new connection; see ``_ATTEMPTS``.
 """
 
 from __future__ import annotations
 
 import struct
 import threading
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import anyio
@@ -156,6 +158,22 @@ def describe(conninfo: str) -> str:
     return psycopg.conninfo.make_conninfo(**{k: v for k, v in parts.items() if v is not None})
 
 
+_ATTEMPTS = (1, 2)
+"""A call whose connection was lost is made once more, on another connection, after the pool has
+dropped its other dead connections (``check()``): every statement is idempotent (saves are upserts, a delete repeats until nothing is left, reads read), so
+running again one that did commit before the connection went changes nothing."""
+
+
+def _lost(exc: Exception, conn: Any) -> bool:
+    """Whether ``exc`` is the connection going away (server restart, failover, a killed backend):
+    a connection exception (SQLSTATE 08...), a shutdown (57P...), or a connection psycopg found
+    broken. Not a statement timeout or a cancel (57014), which would only happen again."""
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = exc.sqlstate or ""
+    return state.startswith(("08", "57P")) or (conn is not None and (conn.broken or conn.closed))
+
+
 def failed(exc: Exception, where: str) -> CheckpointError:
     if isinstance(exc, psycopg_pool.PoolTimeout):
         return CheckpointError(f"PostgreSQL at {where}: no connection available ({exc})")
@@ -217,18 +235,24 @@ class ThreadPoolDriver:
         self._lock = threading.Lock()
         self._pool: psycopg_pool.ConnectionPool[Any] | None = None
 
-    async def run(self, tx: Tx[T], mode: Mode) -> T:
-        return await anyio.to_thread.run_sync(self.run_blocking, tx, mode)
+    async def run(self, make_tx: Callable[[], Tx[T]], mode: Mode) -> T:
+        return await anyio.to_thread.run_sync(self.run_blocking, make_tx, mode)
 
-    def run_blocking(self, tx: Tx[T], mode: Mode) -> T:
-        try:
-            pool = self.open()
-            with pool.connection(timeout=self._timeout) as conn:
-                return run_sync(conn, tx, mode, self._prepare)
-        except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
-            raise failed(exc, self._where) from exc
-        finally:
-            tx.close()
+    def run_blocking(self, make_tx: Callable[[], Tx[T]], mode: Mode) -> T:
+        for attempt in _ATTEMPTS:
+            tx = make_tx()
+            conn: psycopg.Connection[Any] | None = None
+            try:
+                pool = self.open()
+                with pool.connection(timeout=self._timeout) as conn:
+                    return run_sync(conn, tx, mode, self._prepare)
+            except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+                if attempt == _ATTEMPTS[-1] or not _lost(exc, conn):
+                    raise failed(exc, self._where) from exc
+                pool.check()  # the other idle connections may be gone too: drop them
+            finally:
+                tx.close()
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def open(self) -> psycopg_pool.ConnectionPool[Any]:
         """The pool, opened (and the schema migrated) on the first call. Blocking."""
@@ -337,16 +361,22 @@ class AsyncPoolDriver:
     def serves_current_loop(self) -> bool:
         return self._pool is not None and anyio.lowlevel.current_token().native_token is self.loop
 
-    async def run(self, tx: Tx[T], mode: Mode) -> T:
+    async def run(self, make_tx: Callable[[], Tx[T]], mode: Mode) -> T:
         assert self._pool is not None
         with anyio.CancelScope(shield=True):
-            try:
-                async with self._pool.connection(timeout=self._timeout) as conn:
-                    return await run_async(conn, tx, mode, self._prepare)
-            except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
-                raise failed(exc, self._where) from exc
-            finally:
-                tx.close()
+            for attempt in _ATTEMPTS:
+                tx = make_tx()
+                conn: psycopg.AsyncConnection[Any] | None = None
+                try:
+                    async with self._pool.connection(timeout=self._timeout) as conn:
+                        return await run_async(conn, tx, mode, self._prepare)
+                except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+                    if attempt == _ATTEMPTS[-1] or not _lost(exc, conn):
+                        raise failed(exc, self._where) from exc
+                    await self._pool.check()  # the other idle connections may be gone too
+                finally:
+                    tx.close()
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def aclose(self) -> None:
         pool, self._pool = self._pool, None

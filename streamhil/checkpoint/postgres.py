@@ -19,7 +19,8 @@ other loop, calls run on a sync pool in worker threads. See ``docs/checkpointers
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 import anyio
@@ -157,18 +158,18 @@ class PostgresSaver(BaseCheckpointSaver):
     def __repr__(self) -> str:
         return f"PostgresSaver({self._where!r})"
 
-    async def _run(self, tx: Tx[T], mode: Mode = None) -> T:
+    async def _run(self, make_tx: Callable[[], Tx[T]], mode: Mode = None) -> T:
+        """Run the operation ``make_tx()`` builds (again from the start if it must be retried)."""
         if self._closed:
-            tx.close()
             raise CheckpointError(f"{self!r} is closed")
         if current_backend() == "asyncio" and self._aio.serves_current_loop():
-            return await self._aio.run(tx, mode)
-        return await self._threaded.run(tx, mode)
+            return await self._aio.run(make_tx, mode)
+        return await self._threaded.run(make_tx, mode)
 
     # -- the contract ----------------------------------------------------------------------
 
     async def aget_tuple(self, config: Mapping[str, Any]) -> CheckpointTuple | None:
-        loaded = await self._run(sql.get_tuple(read_address(config)))
+        loaded = await self._run(partial(sql.get_tuple, read_address(config)))
         if loaded is None:
             return None
         self._parents.add(loaded[0])
@@ -191,7 +192,7 @@ class PostgresSaver(BaseCheckpointSaver):
         remaining = limit
         while remaining is None or remaining > 0:
             want = _PAGE if remaining is None else min(remaining, _PAGE)
-            page, cursor = await self._run(sql.list_page(lane, cursor, filter, want, _PAGE))
+            page, cursor = await self._run(partial(sql.list_page, lane, cursor, filter, want, _PAGE))
             for loaded in page:
                 yield build_tuple(*loaded)
             if remaining is not None:
@@ -209,7 +210,7 @@ class PostgresSaver(BaseCheckpointSaver):
         writes: Sequence[PendingWrite] = (),
     ) -> dict[str, Any]:
         args = _encode_put(PutCall(config, checkpoint, metadata, new_versions, writes))
-        stored = await self._run(sql.put(args, self._parents.get_parent(args.address)))
+        stored = await self._run(partial(sql.put, args, self._parents.get_parent(args.address)))
         self._parents.add(stored)
         return thread_config(args.address.thread_id, args.address.checkpoint_ns, checkpoint.id)
 
@@ -220,7 +221,7 @@ class PostgresSaver(BaseCheckpointSaver):
         task_id: str,
     ) -> None:
         args = _encode_writes(WritesCall(config, writes, task_id))
-        await self._run(sql.put_writes(args.address, args.writes))
+        await self._run(partial(sql.put_writes, args.address, args.writes))
 
     async def asave_many(self, calls: Sequence[PutCall | WritesCall]) -> None:
         """Make the calls in order, sending each run of saves whose parents are known in one
@@ -239,7 +240,7 @@ class PostgresSaver(BaseCheckpointSaver):
                 parent = self._parents.get_parent(args.address) if isinstance(args, sql.PutArgs) else None
                 if parent is not None:
                     known[(parent.thread_id, parent.checkpoint_ns, parent.checkpoint_id)] = parent
-            for stored in await self._run(sql.save_many(encoded, known)):
+            for stored in await self._run(partial(sql.save_many, encoded, known)):
                 self._parents.add(stored)
         if failure is not None:
             raise failure
@@ -247,11 +248,11 @@ class PostgresSaver(BaseCheckpointSaver):
     async def adelete_thread(self, thread_id: str) -> None:
         thread_id = str(thread_id)
         self._parents.forget_thread(thread_id)
-        await self._run(sql.delete_thread(thread_id))
+        await self._run(partial(sql.delete_thread, thread_id))
 
     async def alist_threads(self) -> list[str]:
         """Every thread id with a checkpoint, most recently checkpointed first."""
-        return await self._run(sql.list_threads())
+        return await self._run(sql.list_threads)
 
     # -- opening and closing -----------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
+import uuid
 from collections.abc import Iterator
 from functools import partial
 from typing import Any
@@ -19,6 +20,8 @@ from streamhil.errors import CheckpointError, ConfigError, SyncCallError
 from .conformance import make_checkpoint
 
 psycopg = pytest.importorskip("psycopg", reason="PostgresSaver needs the 'postgres' extra")
+
+from psycopg.conninfo import make_conninfo  # noqa: E402
 
 from streamhil.checkpoint import _postgres_drivers as drivers  # noqa: E402
 from streamhil.checkpoint import _postgres_sql as sql  # noqa: E402
@@ -298,6 +301,26 @@ async def test_replaced_task_writes_shrink(postgres_url: str) -> None:
         found = await saver.aget_tuple(parent)
         assert found is not None and found.pending_writes == [("one", "d", 4), ("two", "z", 0)]
         assert query(postgres_url, "SELECT count(*) FROM streamhil_checkpoint_writes") == [(2,)]
+
+
+async def test_connections_killed_by_the_server(postgres_url: str) -> None:
+    """When the server drops the saver's connections (a restart, an admin), a call on a dead
+    connection is made again on a new one: nothing fails, nothing is half-saved or doubled."""
+    name = f"saver-{uuid.uuid4().hex[:12]}"
+    async with PostgresSaver.from_conn_string(make_conninfo(postgres_url, application_name=name)) as saver:
+        configs = await put_chain(saver, "t", 2)
+        killed = query(
+            postgres_url,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+            name,
+        )
+        assert killed
+        for i in range(2, 5):
+            checkpoint = make_checkpoint({"i": i, "fixed": ["same"] * 3}, {"i": i + 1, "fixed": 1})
+            configs.append(await saver.aput(configs[-1], checkpoint, {"step": i}, {"i": i + 1}))
+        listed = [t async for t in saver.alist(thread_config("t"))]
+        assert [t.config for t in listed] == configs[::-1]
+        assert all(t.checkpoint.channel_values["fixed"] == ["same"] * 3 for t in listed)
 
 
 # -- several savers, processes, deletes ---------------------------------------------------------
