@@ -12,7 +12,8 @@
 Needs the ``postgres`` extra (psycopg 3 and psycopg_pool). The tables are created, or migrated,
 when the saver opens. Each ``aput`` (checkpoint row, changed channel values and the step's
 pending writes) and each ``aput_writes`` is one statement, so one atomic commit and one round
-trip. On asyncio, ``async with`` opens a psycopg async pool on that loop; on trio, and on any
+trip; saves a run queued up (``asave_many``) go together in one pipelined round trip. A call
+whose connection was lost is made once more on a fresh one. On asyncio, ``async with`` opens a psycopg async pool on that loop; on trio, and on any
 other loop, calls run on a sync pool in worker threads. See ``docs/checkpointers.md``.
 """
 
