@@ -77,6 +77,7 @@ def declared_dependencies() -> set[str]:
 # Optional imports the core guards with try/except ImportError, by file, with their extra.
 OPTIONAL = {
     ("streamhil/prebuilt/openai.py", "httpx"),
+    ("streamhil/prebuilt/langchain.py", "langchain_core"),
     ("streamhil/checkpoint/_postgres_drivers.py", "psycopg"),
     ("streamhil/checkpoint/_postgres_drivers.py", "psycopg_pool"),
 }
