@@ -497,3 +497,28 @@ async def test_cancelled_aput_still_commits_whole(postgres_url: str) -> None:
         await saver.aput_writes(latest.config, [("b", 2)], "next")
         latest = await saver.aget_tuple(thread_config("t"))
         assert latest is not None and latest.pending_writes == [("next", "b", 2)]
+
+
+# -- LangGraph's spelling ------------------------------------------------------------------------
+
+
+def test_langgraph_sync_spelling(postgres_url: str) -> None:
+    """``from langgraph.checkpoint.postgres import PostgresSaver`` code, renamed, runs as is."""
+    with PostgresSaver.from_conn_string(postgres_url) as checkpointer:
+        assert checkpointer.setup() is not None  # LangGraph's sync call; nothing to do here
+        anyio.run(put_chain, checkpointer, "t", 2)
+        assert len(list(anyio.run(_listed, checkpointer))) == 2
+
+
+async def test_langgraph_async_spelling(postgres_url: str) -> None:
+    from streamhil.checkpoint.postgres.aio import AsyncPostgresSaver
+
+    assert AsyncPostgresSaver is PostgresSaver
+    async with AsyncPostgresSaver.from_conn_string(postgres_url) as checkpointer:
+        assert await checkpointer.setup() is None
+        await put_chain(checkpointer, "t", 2)
+        assert len(await _listed(checkpointer)) == 2
+
+
+async def _listed(saver: PostgresSaver) -> list[Any]:
+    return [t async for t in saver.alist(thread_config("t"))]

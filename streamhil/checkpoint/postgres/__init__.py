@@ -27,12 +27,12 @@ from typing import Any, TypeVar
 import anyio
 import anyio.lowlevel
 
-from .._backend import current_backend
-from ..errors import CheckpointError, ConfigError, SyncCallError
-from . import _postgres_sql as sql
-from ._postgres_drivers import AsyncPoolDriver, ThreadPoolDriver, describe
-from ._postgres_sql import Mode, Tx
-from ._records import (
+from ..._backend import current_backend
+from ...errors import CheckpointError, ConfigError, SyncCallError
+from .. import _postgres_sql as sql
+from .._postgres_drivers import AsyncPoolDriver, ThreadPoolDriver, describe
+from .._postgres_sql import Mode, Tx
+from .._records import (
     Address,
     StoredCheckpoint,
     build_tuple,
@@ -41,7 +41,7 @@ from ._records import (
     encode_writes,
     read_address,
 )
-from .base import (
+from ..base import (
     BaseCheckpointSaver,
     Checkpoint,
     CheckpointTuple,
@@ -82,6 +82,16 @@ def _encode_writes(call: WritesCall) -> sql.WritesArgs:
     address = read_address(call.config, need_id=True)
     grouped = encode_writes((call.task_id, channel, value) for channel, value in call.writes)
     return sql.WritesArgs(address, {call.task_id: grouped.get(call.task_id, [])})
+
+
+class _Ready:
+    """What :meth:`PostgresSaver.setup` returns: ignore it, or await it (that returns None)."""
+
+    def __await__(self) -> Any:
+        return iter(())
+
+
+_READY = _Ready()
 
 
 class _ParentCache:
@@ -158,6 +168,12 @@ class PostgresSaver(BaseCheckpointSaver):
 
     def __repr__(self) -> str:
         return f"PostgresSaver({self._where!r})"
+
+    def setup(self) -> _Ready:
+        """Nothing to do: the saver creates or migrates its tables when it opens. It is here
+        because LangGraph's savers need ``saver.setup()`` (sync) or ``await saver.setup()``
+        (async) once, and both spellings work on this one."""
+        return _READY
 
     async def _run(self, make_tx: Callable[[], Tx[T]], mode: Mode = None) -> T:
         """Run the operation ``make_tx()`` builds (again from the start if it must be retried)."""
