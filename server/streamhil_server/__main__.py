@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("graphs", nargs="*", metavar="[NAME=]FILE.py:ATTR",
                         help="graphs to serve: 'app.py:graph', 'pkg.module:graph', or 'name=app.py:graph'")
     parser.add_argument("--demo", action="store_true", help="also serve the demo graphs (approve, tool_review, ...)")
+    parser.add_argument("--demo-token-delay-ms", type=float, default=None, metavar="MS",
+                        help="pause between the words the demo chat model streams (default: "
+                             "$STREAMHIL_DEMO_TOKEN_DELAY_MS, else 60)")
     parser.add_argument("--db", metavar="PATH", help="SQLite file for checkpoints and event logs (default: in memory)")
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to bind; 0 picks a free one (default: 8000)")
@@ -77,7 +80,10 @@ def _registry(args: argparse.Namespace) -> GraphRegistry:
         if args.demo:
             from .demo_graphs import demo_graphs
 
-            for name, (graph, description) in demo_graphs().items():
+            delay = None if args.demo_token_delay_ms is None else args.demo_token_delay_ms / 1000
+            if delay is not None and not 0 <= delay <= 10:
+                raise SystemExit("streamhil-server: --demo-token-delay-ms must be between 0 and 10000")
+            for name, (graph, description) in demo_graphs(token_delay=delay).items():
                 registry.add(name, graph, description)
         for ref in args.graphs:
             name, graph = load_reference(ref)

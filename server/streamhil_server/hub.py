@@ -29,6 +29,7 @@ from .store import Store
 __all__ = ["EventHub", "Subscription", "CursorError", "HubStatistics"]
 
 Sink = Callable[[str], None]
+Tap = Callable[[str, str], None]
 _TERMINAL = frozenset({"run_interrupted", "run_done", "run_error", "run_cancelled"})
 
 
@@ -160,6 +161,8 @@ class EventHub:
         self._window: deque[tuple[int, int]] = deque()
         self._running = False
         self._started = False
+        self.taps: list[Tap] = []
+        """Called with ``(thread_id, event)`` as each event is published (must not block)."""
 
     async def load(self) -> None:
         """Read the stored logs' bounds (at startup, before anything is published)."""
@@ -197,6 +200,8 @@ class EventHub:
         self._pending.append((log, seq, run_id, frame, event in _TERMINAL))
         self._published += 1
         self._wake.set()
+        for tap in self.taps:
+            tap(thread_id, event)
         return seq
 
     async def wait_written(self) -> None:

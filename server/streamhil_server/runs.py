@@ -90,6 +90,8 @@ class RunManager:
                 continue
             request = RunRequest.from_params(run.run_id, run.thread_id, run.params)
             request.origin = request.origin or thread.record.owner
+            if request.kind == "resume" and not request.recorded:
+                thread.claimed.update(dict.fromkeys(request.resume or {}, request.run_id))
             if run.status == "running":
                 # The process died (or stopped) during this run: close it, and continue the
                 # thread from its last checkpoint in a new run.
@@ -359,6 +361,7 @@ class RunManager:
             queued = thread.busy
             if queued and cmd.if_busy == "reject":
                 raise self._busy(thread)
+            self._check_claimed(thread, list(resume_map), path)
             self._check_share(origin)
             await self._save_run(request, "queued")
             if not queued:
@@ -370,6 +373,7 @@ class RunManager:
                     raise
             else:
                 answered = list(resume_map)
+                thread.claimed.update(dict.fromkeys(resume_map, request.run_id))
             self.shares.add(origin)
             thread.queue.append(request)
             accepted = Accepted(request.run_id, thread.thread_id, self.hub.head(thread.thread_id), queued, tuple(answered))
@@ -386,6 +390,19 @@ class RunManager:
         return CommandError(
             ErrorCode.NOTHING_PENDING, f"thread {thread.thread_id} has no pending interrupt to resume{hint}"
         )
+
+    @staticmethod
+    def _check_claimed(thread: ThreadRuntime, ids: list[str], path: str) -> None:
+        """``already_answered`` if a queued, acknowledged resume answers any of ``ids``."""
+        claimed = [i for i in ids if i in thread.claimed]
+        if claimed:
+            raise CommandError(
+                ErrorCode.ALREADY_ANSWERED,
+                f"interrupt {', '.join(claimed)} of thread {thread.thread_id} was already answered "
+                f"(by queued run {thread.claimed[claimed[0]]})",
+                path=path if path != "answers" else f"answers.{claimed[0]}",
+                details={"interrupt_ids": claimed},
+            )
 
     async def _check_not_answered(self, thread: ThreadRuntime, ids: list[str], path: str) -> None:
         """``already_answered`` if an acknowledged resume answered any of ``ids`` (remembered
@@ -531,6 +548,10 @@ class RunManager:
                 config = await graph.aupdate_state(self._config(thread_id, checkpoint_id), values, as_node=as_node)
             except (InvalidUpdateError, CheckpointError, ValueError) as exc:
                 raise CommandError(ErrorCode.INVALID_ARGUMENT, str(exc), path="values") from None
+            except Exception as exc:  # a reducer refused the values (user code): nothing was saved
+                raise CommandError(
+                    ErrorCode.INVALID_ARGUMENT, f"the graph refused the update: {type(exc).__name__}: {exc}", path="values"
+                ) from None
             new_id = str(config["configurable"]["checkpoint_id"])
             await self._settle(thread, graph, error=None, save=True)
             seq = self.hub.publish(thread_id, "state_updated", None, {"checkpoint_id": new_id, "as_node": as_node})
@@ -586,7 +607,10 @@ class RunManager:
         await self.store.save_run(self._run_record(request, status))
 
     def _started_data(self, thread: ThreadRuntime, request: RunRequest) -> dict[str, Any]:
-        return {"graph": thread.record.graph, "kind": request.kind, "checkpoint_id": request.checkpoint_id}
+        data = {"graph": thread.record.graph, "kind": request.kind, "checkpoint_id": request.checkpoint_id}
+        if request.resume:
+            data["answers"] = dict(request.resume)  # so every watcher sees what was answered
+        return data
 
     async def _work(self, thread: ThreadRuntime) -> None:
         try:
@@ -731,6 +755,8 @@ class RunManager:
             thread.active = None
         self.hub.publish(thread.thread_id, event, request.run_id, data)
         self._finished += 1
+        for interrupt_id in [i for i, run in thread.claimed.items() if run == request.run_id]:
+            del thread.claimed[interrupt_id]
         self.shares.remove(request.origin)
         await self.store.finish_run(request.run_id, thread.record)
 

@@ -15,10 +15,12 @@ import anyio
 from starlette.requests import HTTPConnection
 from streamhil.checkpoint.base import BaseCheckpointSaver
 from streamhil.checkpoint.memory import InMemorySaver
+from streamhil.protocol import Counters
 
 from .auth import Authenticator, origin_allowed
 from .hub import EventHub, HubStatistics
 from .limits import FailedAttempts, RunShares
+from .notices import ThreadNotifier
 from .registry import GraphRegistry
 from .runs import RunManager
 from .threads import RunStatistics
@@ -94,6 +96,8 @@ class Runtime:
             fair_share=not self.auth.open,  # on an open server everyone is one identity
         )
         self.failed_auth = FailedAttempts(self.settings.auth_failures_burst, self.settings.auth_failures_per_minute)
+        self.notifier = ThreadNotifier(self.runs, self.counters)
+        self.hub.taps.append(self.notifier.on_event)
         self.checkpointer: BaseCheckpointSaver | None = checkpointer
         self.connections: dict[str, Connection] = {}
         self.slow_consumers = 0
@@ -110,6 +114,7 @@ class Runtime:
             stack.callback(tg.cancel_scope.cancel)  # runs first on exit: stop the workers
             await tg.start(self.hub.run)
             await tg.start(self.runs.run)
+            await tg.start(self.notifier.run)
             self._stack = stack.pop_all()
         return self
 
@@ -129,6 +134,20 @@ class Runtime:
             events=self.hub.statistics(),
             graphs=len(self.registry),
             epoch=self.store.epoch,
+        )
+
+
+    def counters(self) -> Counters:
+        """The figures a ``counters`` notice carries (a subset of :meth:`statistics`)."""
+        runs, events = self.runs.statistics(), self.hub.statistics()
+        return Counters(
+            connections=len(self.connections),
+            runs_active=runs.active_runs,
+            runs_queued=runs.queued_runs,
+            runs_started=runs.runs_started,
+            runs_finished=runs.runs_finished,
+            events_total=events.events_total,
+            events_per_second=events.events_per_second,
         )
 
 

@@ -98,6 +98,9 @@ class ThreadRuntime:
     active: ActiveRun | None = None
     queue: deque[RunRequest] = field(default_factory=deque)
     answered: set[str] = field(default_factory=set)
+    # Interrupts answered by an acknowledged resume still queued (recorded at its turn): a later
+    # answer to them is refused at once, so an acknowledged answer is never refused later.
+    claimed: dict[str, str] = field(default_factory=dict)  # interrupt id -> run id
     worker: bool = False
 
     @property
