@@ -91,7 +91,7 @@ class ApproveState(ApproveInput, total=False):
 
 
 def _approve() -> CompiledStateGraph:
-    def propose(state: ApproveState) -> ApproveState:
+    def propose(state: ApproveState) -> dict[str, Any]:
         return {"proposal": f"Refund the customer for: {state.get('request', 'an order')}"}
 
     def human_approval(state: ApproveState) -> Command[Literal["execute", "cancel"]]:
@@ -103,10 +103,10 @@ def _approve() -> CompiledStateGraph:
             question = {**question, "error": "Answer approve or reject (yes or no)."}
         return Command(goto="execute" if approved else "cancel", update={"decision": "approved" if approved else "rejected"})
 
-    def execute(state: ApproveState) -> ApproveState:
+    def execute(state: ApproveState) -> dict[str, Any]:
         return {"outcome": f"done: {state['proposal']}"}
 
-    def cancel(state: ApproveState) -> ApproveState:
+    def cancel(state: ApproveState) -> dict[str, Any]:
         return {"outcome": "cancelled by the reviewer"}
 
     g = StateGraph(ApproveState, input_schema=ApproveInput)
@@ -134,17 +134,17 @@ class EditState(EditInput, total=False):
 
 
 def _review_edit() -> CompiledStateGraph:
-    def summarize(state: EditState) -> EditState:
+    def summarize(state: EditState) -> dict[str, Any]:
         words = (state.get("text") or "streamhil streams human in the loop runs").split()
         return {"summary": " ".join(words[:8]) + ("…" if len(words) > 8 else "")}
 
-    def human_edit(state: EditState) -> EditState:
+    def human_edit(state: EditState) -> dict[str, Any]:
         edited = interrupt({"task": "Review and edit the summary", "summary": state["summary"]})
         if isinstance(edited, dict):
             edited = edited.get("summary", state["summary"])
         return {"summary": str(edited)}
 
-    def publish(state: EditState) -> EditState:
+    def publish(state: EditState) -> dict[str, Any]:
         return {"published": f"Published: {state['summary']}"}
 
     g = StateGraph(EditState, input_schema=EditInput)
@@ -205,14 +205,14 @@ class ChatState(TypedDict, total=False):
 
 
 def _multi_turn() -> CompiledStateGraph:
-    def ask(state: ChatState) -> ChatState:
+    def ask(state: ChatState) -> dict[str, Any]:
         turns = sum(1 for m in state.get("messages", []) if m["role"] == "user")
         question = "What would you like to talk about?" if turns == 0 else "Anything else? (say 'bye' to finish)"
         answer = interrupt({"question": question, "turn": turns + 1})
         text = answer if isinstance(answer, str) else str(answer.get("text", "")) if isinstance(answer, dict) else str(answer)
         return {"messages": [{"role": "user", "content": text}]}
 
-    def reply(state: ChatState) -> ChatState:
+    def reply(state: ChatState) -> dict[str, Any]:
         text = state["messages"][-1]["content"]
         bye = text.strip().lower() in ("bye", "quit", "exit", "done")
         content = "Goodbye!" if bye else f"You said {text!r} ({len(text.split())} words)."
@@ -251,7 +251,7 @@ def _valid_age(answer: Any) -> int | None:
 
 
 def _validation() -> CompiledStateGraph:
-    def get_age(state: AgeState) -> AgeState:
+    def get_age(state: AgeState) -> dict[str, Any]:
         given = _valid_age(state.get("age"))
         if given is not None:  # an age given as input is checked, not asked again
             return {"age": given}
@@ -287,13 +287,13 @@ class ReviewState(ReviewInput, total=False):
 
 
 def _parallel() -> CompiledStateGraph:
-    def legal(state: ReviewState) -> ReviewState:
+    def legal(state: ReviewState) -> dict[str, Any]:
         return {"legal": str(interrupt({"reviewer": "legal", "question": f"Legal: sign {state.get('doc', 'the document')}?"}))}
 
-    def finance(state: ReviewState) -> ReviewState:
+    def finance(state: ReviewState) -> dict[str, Any]:
         return {"finance": str(interrupt({"reviewer": "finance", "question": f"Finance: budget for {state.get('doc', 'the document')}?"}))}
 
-    def merge(state: ReviewState) -> ReviewState:
+    def merge(state: ReviewState) -> dict[str, Any]:
         return {"verdict": f"legal={state['legal']}; finance={state['finance']}"}
 
     g = StateGraph(ReviewState, input_schema=ReviewInput)
@@ -320,10 +320,10 @@ class OrderState(OrderInput, total=False):
 
 
 def _subgraph() -> CompiledStateGraph:
-    def ask_address(state: OrderState) -> OrderState:
+    def ask_address(state: OrderState) -> dict[str, Any]:
         return {"address": str(interrupt({"question": f"Where should we ship {state.get('item', 'it')}?"}))}
 
-    def validate(state: OrderState) -> OrderState:
+    def validate(state: OrderState) -> dict[str, Any]:
         return {"address": state["address"].strip().title()}
 
     shipping = StateGraph(OrderState)
@@ -333,7 +333,7 @@ def _subgraph() -> CompiledStateGraph:
     shipping.add_edge("ask_address", "validate")
     shipping.add_edge("validate", END)
 
-    def confirm(state: OrderState) -> OrderState:
+    def confirm(state: OrderState) -> dict[str, Any]:
         return {"confirmation": f"{state.get('item', 'order')} ships to {state['address']}"}
 
     g = StateGraph(OrderState, input_schema=OrderInput)
@@ -360,10 +360,10 @@ class PublishState(PublishInput, total=False):
 
 
 def _publish() -> CompiledStateGraph:
-    def draft(state: PublishState) -> PublishState:
+    def draft(state: PublishState) -> dict[str, Any]:
         return {"draft": {"text": f"{str(state.get('topic', 'streamhil')).capitalize()} hold hands."}}
 
-    def review(state: PublishState) -> PublishState:
+    def review(state: PublishState) -> dict[str, Any]:
         question: dict[str, Any] = {"question": "Approve the draft?", "kind": "approve", "draft": state["draft"]["text"]}
         while True:
             approved = yes_or_no(interrupt(question))
@@ -371,7 +371,7 @@ def _publish() -> CompiledStateGraph:
                 return {"approved": approved}
             question = {**question, "error": "Answer yes or no (or use the Approve / Reject buttons)."}
 
-    def post(state: PublishState) -> PublishState:
+    def post(state: PublishState) -> dict[str, Any]:
         if not state.get("approved"):
             return {"posted": False}
         return {"channel": str(interrupt({"question": "Which channel?"})), "posted": True}

@@ -188,7 +188,7 @@ class Store:
                 await self._carry(op)
         if op.error is not None:
             raise op.error
-        return op.result  # type: ignore[return-value]
+        return op.result
 
     async def _carry(self, op: _Op) -> None:
         batch, self._queue = self._queue, []

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
-from anyio.abc import ObjectSendStream
+from anyio.streams.memory import MemoryObjectSendStream
 
 from streamhil.protocol import (
     UNSET,
@@ -316,11 +316,11 @@ class Client:
 
     # --- what handles call (see handles.HandleOwner) -------------------------------------
 
-    def release_listener(self, thread_id: str, send: ObjectSendStream[Any]) -> None:
+    def release_listener(self, thread_id: str, send: MemoryObjectSendStream[Any]) -> None:
         """A :class:`Run` or :class:`ThreadWatch` was closed."""
         self._router.remove_listener(thread_id, send)
 
-    def release_notice_listener(self, send: ObjectSendStream[Any]) -> None:
+    def release_notice_listener(self, send: MemoryObjectSendStream[Any]) -> None:
         """A :class:`ThreadsWatch` was closed."""
         self._router.remove_notice_listener(send)
 
@@ -366,10 +366,10 @@ class Client:
         stream_modes: tuple[str, ...] | list[str] | None,
         if_busy: str,
     ) -> Resume:
-        interrupt_id = _interrupt_id(interrupt_id, "interrupt_id")
+        named: str | None = _interrupt_id(interrupt_id, "interrupt_id")
         if answers is not None:
             answers = {_interrupt_id(key, "answers"): answer for key, answer in answers.items()}
-        if answers is None and interrupt_id is None and isinstance(value, Mapping) and value:
+        if answers is None and named is None and isinstance(value, Mapping) and value:
             pending = self._router.threads.get(thread_id)
             keys = {k.id if isinstance(k, InterruptInfo) else k for k in value}
             if pending is not None and keys <= set(pending.pending):
@@ -381,7 +381,7 @@ class Client:
         return Resume(
             thread_id=thread_id,
             value=value,
-            interrupt_id=interrupt_id,
+            interrupt_id=named,
             answers=None if answers is None else dict(answers),
             update=update,
             goto=goto if goto is None or isinstance(goto, str) else tuple(goto),

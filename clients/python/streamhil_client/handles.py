@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 import anyio
-from anyio.abc import ObjectSendStream
+from anyio.streams.memory import MemoryObjectSendStream
 
 from streamhil.protocol import UNSET, BaseEvent, Counters, InterruptInfo, ResumeResult, SubscribeResult, ThreadInfo, WatchThreadsResult
 
@@ -28,9 +28,9 @@ class HandleOwner(Protocol):
 
     async def send_resume(self, thread_id: str, value: Any, **kwargs: Any) -> ResumeResult: ...
 
-    def release_listener(self, thread_id: str, send: ObjectSendStream[Any]) -> None: ...
+    def release_listener(self, thread_id: str, send: MemoryObjectSendStream[Any]) -> None: ...
 
-    def release_notice_listener(self, send: ObjectSendStream[Any]) -> None: ...
+    def release_notice_listener(self, send: MemoryObjectSendStream[Any]) -> None: ...
 
     async def unwatch_threads_if_idle(self) -> None: ...
 
@@ -54,7 +54,8 @@ class _Listening:
         if isinstance(item, Failure):
             self._stream.close()
             raise item.error
-        return item  # type: ignore[no-any-return]
+        event: ClientEvent = item
+        return event
 
     async def aclose(self) -> None:
         """Stop receiving events (the server subscription is kept for other listeners)."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-from anyio.abc import ObjectReceiveStream, ObjectSendStream
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from streamhil.protocol import BaseEvent, InterruptEvent, InterruptInfo, SubscribeResult
 
@@ -22,7 +22,7 @@ from .events import ResyncEvent
 
 __all__ = ["Failure", "FollowedThread", "Listener", "ThreadRouter"]
 
-Listener = tuple[ObjectSendStream[Any], ObjectReceiveStream[Any]]
+Listener = tuple[MemoryObjectSendStream[Any], MemoryObjectReceiveStream[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +150,7 @@ class ThreadRouter:
         thread.listeners.append(listener)
         return listener
 
-    def remove_listener(self, thread_id: str, send: ObjectSendStream[Any]) -> None:
+    def remove_listener(self, thread_id: str, send: MemoryObjectSendStream[Any]) -> None:
         thread = self.threads.get(thread_id)
         if thread is not None:
             thread.listeners = [pair for pair in thread.listeners if pair[0] is not send]
@@ -186,7 +186,7 @@ class ThreadRouter:
         self.notice_listeners.append(listener)
         return listener
 
-    def remove_notice_listener(self, send: ObjectSendStream[Any]) -> None:
+    def remove_notice_listener(self, send: MemoryObjectSendStream[Any]) -> None:
         self.notice_listeners = [pair for pair in self.notice_listeners if pair[0] is not send]
         send.close()
 

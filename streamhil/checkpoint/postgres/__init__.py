@@ -148,9 +148,8 @@ class PostgresSaver(BaseCheckpointSaver):
             raise ConfigError(f"max_connections must be at least 1, got {max_connections!r}")
         self.conninfo = conninfo
         self._where = describe(conninfo)
-        options = {"max_size": max_connections, "timeout": timeout, "prepare": prepare}
-        self._aio = AsyncPoolDriver(conninfo, **options)
-        self._threaded = ThreadPoolDriver(conninfo, **options)
+        self._aio = AsyncPoolDriver(conninfo, max_size=max_connections, timeout=timeout, prepare=prepare)
+        self._threaded = ThreadPoolDriver(conninfo, max_size=max_connections, timeout=timeout, prepare=prepare)
         self._parents = _ParentCache(_CACHE_SIZE)
         self._closed = False
 
