@@ -22,6 +22,7 @@ from starlette.websockets import WebSocket
 from streamhil.checkpoint.base import BaseCheckpointSaver
 
 from .auth import Authenticator
+from .compat.langgraph_http import langgraph_routes
 from .connection import Connection
 from .metrics import prometheus_text
 from .registry import GraphRegistry
@@ -40,6 +41,7 @@ def create_app(
     tokens: Mapping[str, str] | Callable[[str], str | None] | None = None,
     settings: ServerSettings | None = None,
     web: bool = True,
+    langgraph_api: bool = True,
     on_startup: Callable[[], None] | None = None,
 ) -> Starlette:
     """A Starlette app serving ``graphs`` (name → compiled graph).
@@ -48,6 +50,8 @@ def create_app(
     ``checkpointer`` overrides the saver. ``tokens`` maps tokens to identities (or is a
     function doing so); without it anyone may connect. ``on_startup`` is called once the
     server is ready (runs recovered). ``app.state.runtime`` is the :class:`~.runtime.Runtime`.
+    ``langgraph_api`` serves LangGraph's Agent Server HTTP API at the root
+    (docs/langgraph-clients.md), so ``langgraph_sdk.get_client(url=...)`` works against it.
     """
     registry = graphs if isinstance(graphs, GraphRegistry) else GraphRegistry(graphs)
     runtime = Runtime(
@@ -88,6 +92,8 @@ def create_app(
         Route("/healthz", healthz),
         Route("/metrics", metrics),
     ]
+    if langgraph_api:
+        routes += langgraph_routes(runtime)  # before the UI, whose catch-all would take GET /threads/...
     if web:
         routes += web_routes()
     app = Starlette(routes=routes, lifespan=lifespan)

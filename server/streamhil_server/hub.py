@@ -26,9 +26,10 @@ from anyio.abc import TaskStatus
 from .encoding import dumps_event
 from .store import Store
 
-__all__ = ["EventHub", "Subscription", "CursorError", "HubStatistics"]
+__all__ = ["EventHub", "Subscription", "CursorError", "HubStatistics", "HubEvent"]
 
 Sink = Callable[[str], None]
+Listener = Callable[["HubEvent"], None]
 _TERMINAL = frozenset({"run_interrupted", "run_done", "run_error", "run_cancelled"})
 
 
@@ -117,6 +118,21 @@ class Subscription:
             self._hub._remove(self)
 
 
+@dataclass(frozen=True, slots=True)
+class HubEvent:
+    """One published event as Python data, for in-process listeners (:meth:`EventHub.add_listener`).
+
+    ``data`` is the payload as given to :meth:`EventHub.publish` (not copied: do not modify it).
+    """
+
+    thread_id: str
+    seq: int
+    event: str
+    run_id: str | None
+    ns: tuple[str, ...]
+    data: Any
+
+
 @dataclass(slots=True)
 class _ThreadLog:
     thread_id: str
@@ -160,6 +176,19 @@ class EventHub:
         self._window: deque[tuple[int, int]] = deque()
         self._running = False
         self._started = False
+        self._listeners: list[Listener] = []
+
+    def add_listener(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(HubEvent)`` for every event, synchronously when it is published
+        (before it is stored or sent). It must return quickly and never raise. Returns a
+        function that removes it."""
+        self._listeners.append(listener)
+
+        def remove() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return remove
 
     async def load(self) -> None:
         """Read the stored logs' bounds (at startup, before anything is published)."""
@@ -197,6 +226,10 @@ class EventHub:
         self._pending.append((log, seq, run_id, frame, event in _TERMINAL))
         self._published += 1
         self._wake.set()
+        if self._listeners:
+            hub_event = HubEvent(thread_id, seq, event, run_id, tuple(ns), data)
+            for listener in list(self._listeners):
+                listener(hub_event)
         return seq
 
     async def wait_written(self) -> None:
