@@ -217,14 +217,15 @@ class LangGraphRuns:
 
     def _sse(
         self, identity: str, thread_id: str, feed: RunFeed, modes: tuple[str, ...], subgraphs: bool,
-        *, cancel_on_disconnect: bool, headers: dict[str, str],
+        *, cancel_on_disconnect: bool, headers: dict[str, str], announce: bool = True,
     ) -> Response:
         wanted = {MODES_IN[m]: ("messages" if m == "messages-tuple" else m) for m in modes if m in MODES_IN}
 
         async def body() -> AsyncIterator[bytes]:
             finished = False
             try:
-                yield sse_frame("metadata", {"run_id": feed.run_id, "attempt": 1})
+                if announce:
+                    yield sse_frame("metadata", {"run_id": feed.run_id, "attempt": 1})
                 while True:
                     event = await feed.next(timeout=_HEARTBEAT)
                     if event is None:
@@ -352,7 +353,7 @@ class LangGraphRuns:
 
     async def join_stream(self, request: Request, identity: str) -> Response:
         """``GET /threads/{thread_id}/runs/{run_id}/stream``: the run's events after ``Last-Event-ID``
-        (all of them without it), then live ones until it ends."""
+        (all of them, after a ``metadata`` event, without it), then live ones until it ends."""
         p = request.path_params
         info = self._run(identity, p["thread_id"], p["run_id"])
         last = request.headers.get("last-event-id")
@@ -366,7 +367,9 @@ class LangGraphRuns:
         modes = _modes(q.getlist("stream_mode") or None, tuple(MODES_IN))
         feed = await self._feed_from(p["thread_id"], info, after)
         cancel = q.get("cancel_on_disconnect", "false").lower() in ("1", "true")
-        return self._sse(identity, p["thread_id"], feed, modes, True, cancel_on_disconnect=cancel, headers={})
+        return self._sse(
+            identity, p["thread_id"], feed, modes, True, cancel_on_disconnect=cancel, headers={}, announce=after < 0,
+        )
 
     async def cancel(self, request: Request, identity: str) -> Response:
         """``POST /threads/{thread_id}/runs/{run_id}/cancel?wait=&action=interrupt``."""
