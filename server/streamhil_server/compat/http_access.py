@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from streamhil.protocol import ErrorCode
 
@@ -62,8 +62,8 @@ async def read_json(request: Request, *, required: bool = True) -> dict[str, Any
     return body
 
 
-def identify(runtime: Runtime, request: Request) -> str:
-    """The caller's identity, or ``unauthenticated`` (401)."""
+def identify(runtime: Runtime, request: HTTPConnection) -> str:
+    """The caller's identity (from a request or a WebSocket upgrade), or ``unauthenticated`` (401)."""
     auth = runtime.auth
     if auth.open:
         return auth.identify(None) or ""

@@ -1,17 +1,19 @@
-"""The routes of LangGraph's Agent Server HTTP API that streamhil serves (see
-docs/langgraph-clients.md), mounted at the server's root beside the UI.
+"""The routes of LangGraph's Agent Server API that streamhil serves (see
+docs/langgraph-clients.md), mounted at the server's root beside the UI: the classic HTTP+SSE
+API and the v3 thread protocol (commands, SSE and WebSocket event streams).
 
 Every route also answers CORS preflights (``OPTIONS``); see :mod:`.http_access`.
 """
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from ..runtime import Runtime
 from .http_access import Handler, http_endpoint
 from .langgraph_runs import LangGraphRuns
 from .langgraph_threads import LangGraphThreads
+from .langgraph_v3 import LangGraphV3
 
 __all__ = ["langgraph_routes"]
 
@@ -20,6 +22,7 @@ def langgraph_routes(runtime: Runtime) -> list[BaseRoute]:
     """The Agent Server routes, each calling ``runtime``'s run manager and event hub in process."""
     threads = LangGraphThreads(runtime)
     runs = LangGraphRuns(runtime)
+    v3 = LangGraphV3(runtime, runs)
     table: list[tuple[str, str, Handler]] = [
         ("/info", "GET", threads.info),
         ("/assistants/search", "POST", threads.search_assistants),
@@ -42,6 +45,8 @@ def langgraph_routes(runtime: Runtime) -> list[BaseRoute]:
         ("/threads/{thread_id}/runs/{run_id}/join", "GET", runs.join),
         ("/threads/{thread_id}/runs/{run_id}/stream", "GET", runs.join_stream),
         ("/threads/{thread_id}/runs/{run_id}/cancel", "POST", runs.cancel),
+        ("/threads/{thread_id}/commands", "POST", v3.commands),
+        ("/threads/{thread_id}/stream/events", "POST", v3.stream_events),
     ]
     by_path: dict[str, dict[str, Handler]] = {}
     for path, method, handler in table:
@@ -49,6 +54,7 @@ def langgraph_routes(runtime: Runtime) -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     for path, handlers in by_path.items():
         routes.append(Route(path, _dispatch(runtime, handlers), methods=[*handlers, "OPTIONS"]))
+    routes.append(WebSocketRoute("/threads/{thread_id}/stream/events", v3.websocket))
     return routes
 
 
