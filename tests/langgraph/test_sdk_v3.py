@@ -16,7 +16,7 @@ pytest.importorskip("langgraph_sdk")
 pytest.importorskip("websockets")
 from langgraph_sdk import get_client  # noqa: E402
 
-from .conftest import KEY_ALICE, LangGraphServer  # noqa: E402
+from .conftest import KEY_ALICE, KEY_BOB, LangGraphServer  # noqa: E402
 
 pytestmark = pytest.mark.anyio
 AUTH = {"x-api-key": KEY_ALICE}  # the WebSocket upgrade carries only these headers, not api_key
@@ -98,10 +98,20 @@ async def test_websocket_refuses_a_missing_key_with_4401(lg_server: LangGraphSer
         with pytest.raises(ConnectionClosed) as closed:
             await ws.recv()
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
-    async with connect(url + f"?token={KEY_ALICE}") as ws:  # a token where headers cannot go
+    tid = "bobs-thread"
+    async with httpx.AsyncClient(base_url=lg_server.base_url, headers={"x-api-key": KEY_BOB}) as bob:
+        made = await bob.post(f"/threads/{tid}/runs/wait", json={"assistant_id": "approve", "input": {}, "if_not_exists": "create"})
+        assert made.status_code == 200
+    own = url.replace("/threads/any/", "/threads/unborn-thread/")
+    async with connect(own + f"?token={KEY_ALICE}") as ws:  # a token where headers cannot go
+        await ws.send('{"id": 1, "method": "subscription.subscribe", "params": {"channels": ["lifecycle"]}}')
+        reply = orjson.loads(await ws.recv())
+        assert reply["type"] == "success" and reply["id"] == 1  # a thread its run.start will create
+    other = url.replace("/threads/any/", f"/threads/{tid}/")
+    async with connect(other + f"?token={KEY_ALICE}") as ws:
         with pytest.raises(ConnectionClosed) as closed:
             await ws.recv()
-    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4404  # known key, no such thread
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4404  # someone else's thread
 
 
 class CuttingProxy:

@@ -138,16 +138,19 @@ class V3Subscriber:
     """A hub watcher that turns the thread's events into v3 events passing ``filter``; its sink
     never blocks (past ``_MAX_QUEUE`` waiting events it stops and reports an overflow)."""
 
-    def __init__(self, epoch: str, event_filter: EventFilter, wake: Callable[[], None]) -> None:
+    def __init__(
+        self, epoch: str, event_filter: EventFilter, wake: Callable[[], None], allowed: Callable[[], bool],
+    ) -> None:
         self.epoch = epoch
         self.filter = event_filter
+        self.allowed = allowed
         self.queue: deque[dict[str, Any]] = deque()
         self.overflowed = False
         self.subscription: Subscription | None = None
         self._wake = wake
 
     def sink(self, frame: str) -> None:
-        if self.overflowed:
+        if self.overflowed or not self.allowed():
             return
         for event in translate(orjson.loads(frame), self.epoch):
             if self.filter.matches(event):
@@ -263,9 +266,21 @@ class LangGraphV3:
         latest = self.runtime.run_records.of_thread(thread_id)
         return latest[0].first_seq if latest else self.runtime.hub.head(thread_id)
 
+    def _owned_or_unborn(self, identity: str, thread_id: str) -> bool:
+        thread = self.runtime.runs.threads.get(thread_id)
+        return thread is None or thread.record.owner == identity
+
     async def _subscribe(self, identity: str, thread_id: str, params: Mapping[str, Any], wake: Callable[[], None]) -> V3Subscriber:
-        self.runtime.runs.visible(identity, thread_id)
-        subscriber = V3Subscriber(self.runtime.store.epoch, EventFilter(params), wake)
+        """Watch the thread — one that does not exist yet too (a WebSocket client subscribes
+        before its in-band ``run.start`` creates it); events reach it only while the thread is
+        the caller's."""
+        if not self._owned_or_unborn(identity, thread_id):
+            raise not_found("thread", thread_id)
+        runs = self.runtime.runs
+        subscriber = V3Subscriber(
+            self.runtime.store.epoch, EventFilter(params), wake,
+            lambda: (t := runs.threads.get(thread_id)) is not None and t.record.owner == identity,
+        )
         try:
             subscriber.subscription, _ = await self.runtime.hub.subscribe(thread_id, subscriber.sink, self._start_seq(thread_id, params.get("since")))
         except CursorError as exc:
@@ -315,8 +330,8 @@ class LangGraphV3:
         await websocket.accept()
         try:
             identity = self._ws_identity(websocket)
-            if thread_id not in self.runtime.runs.threads:
-                self.runtime.runs.visible(identity, thread_id)  # raises not_found
+            if not self._owned_or_unborn(identity, thread_id):
+                raise not_found("thread", thread_id)
         except CommandError as exc:
             await websocket.close(code=4401 if exc.code == ErrorCode.UNAUTHENTICATED else 4404, reason=exc.message[:120])
             return
