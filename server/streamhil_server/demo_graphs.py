@@ -1,17 +1,19 @@
 """The graphs ``streamhil-server --demo`` serves: the human-in-the-loop patterns of LangGraph's guide.
 
-=================  ===========================================================================
-``approve``        approve or reject a proposed action, then branch (seed: "Approve or Reject")
-``review_edit``    a human edits a generated summary before it is used ("Review & Edit State")
-``tool_review``    a scripted agent asks to book hotels; each tool call is reviewed with
-                   accept / edit / response / ignore (``add_human_in_the_loop``); two calls
-                   in one turn are reviewed in parallel
-``multi_turn``     a conversation: the graph asks, the human answers, until they say "bye"
-``validation``     asks for an age until the answer is a valid one ("Validating human input")
-``parallel``       two reviewers (legal, finance) asked at once, answerable one at a time
-``subgraph``       the question is asked by a node inside a subgraph
-``publish``        the protocol's worked example: approve a draft, then pick a channel
-=================  ===========================================================================
+=====================  ===========================================================================
+``approve``            approve or reject a proposed action, then branch (seed: "Approve or Reject")
+``review_edit``        a human edits a generated summary before it is used ("Review & Edit State")
+``tool_review``        a scripted agent asks to book hotels; each tool call is reviewed with
+                       accept / edit / response / ignore (``add_human_in_the_loop``); two calls
+                       in one turn are reviewed in parallel
+``tool_review_chat``   the same agent, its reviews in the HITL-middleware shape Agent Chat UI
+                       renders (``action_requests``, answered with ``{"decisions": [...]}``)
+``multi_turn``         a conversation: the graph asks, the human answers, until they say "bye"
+``validation``         asks for an age until the answer is a valid one ("Validating human input")
+``parallel``           two reviewers (legal, finance) asked at once, answerable one at a time
+``subgraph``           the question is asked by a node inside a subgraph
+``publish``            the protocol's worked example: approve a draft, then pick a channel
+=====================  ===========================================================================
 
 Each factory builds a new compiled graph; the server gives it its checkpointer.
 """
@@ -133,6 +135,12 @@ def _agent_script(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -
 def _tool_review() -> CompiledStateGraph:
     model = ScriptedChatModel(_agent_script, stream=True)
     return create_react_agent(model, [add_human_in_the_loop(book_hotel)], prompt="You book hotels.")
+
+
+def _tool_review_chat() -> CompiledStateGraph:
+    model = ScriptedChatModel(_agent_script, stream=True)
+    reviewed = add_human_in_the_loop(book_hotel, schema="hitl_middleware")
+    return create_react_agent(model, [reviewed], prompt="You book hotels.")
 
 
 # --- multi-turn conversation -------------------------------------------------------------------
@@ -300,6 +308,7 @@ DEMO_FACTORIES: dict[str, tuple[Callable[[], CompiledStateGraph], str]] = {
     "approve": (_approve, "Approve or reject a proposed action, then branch."),
     "review_edit": (_review_edit, "Edit a generated summary before it is published."),
     "tool_review": (_tool_review, "A scripted agent books hotels; review each tool call (accept, edit, response, ignore)."),
+    "tool_review_chat": (_tool_review_chat, "The hotel-booking agent with reviews in the HITL-middleware shape (Agent Chat UI): approve, edit, reject."),
     "multi_turn": (_multi_turn, "A conversation: answer each question; say 'bye' to finish."),
     "validation": (_validation, "Asks for an age until the answer is valid."),
     "parallel": (_parallel, "Legal and finance review at once; answer them one at a time."),

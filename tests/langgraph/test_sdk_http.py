@@ -315,3 +315,28 @@ async def test_cors_preflight_from_the_allow_list_only(lg_server: LangGraphServe
         real = await raw.post("/threads/search", json={}, headers={"origin": UI_ORIGIN, "x-api-key": KEY_ALICE})
         assert real.status_code == 200 and real.headers["access-control-allow-origin"] == UI_ORIGIN
         assert "content-location" in real.headers["access-control-expose-headers"]
+
+
+async def test_agent_chat_ui_flow_hitl_middleware_review(client: Any) -> None:
+    """What Agent Chat UI sends: LangChain-shaped messages, values + messages-tuple + custom,
+    resumable streams, then ``{decisions}`` with the interrupted checkpoint in the body."""
+    tid = (await client.threads.create())["thread_id"]
+    first = {"messages": [{"type": "human", "content": "book the Ritz", "id": "m-1"}]}
+    modes = ["values", "messages-tuple", "custom"]
+    parts = await _stream(client, tid, "tool_review_chat", input=first, stream_mode=modes,
+                          stream_subgraphs=True, stream_resumable=True, on_disconnect="continue")
+    chunks = [p.data for p in parts if p.event == "messages"]
+    assert chunks and chunks[0][0]["type"] == "AIMessageChunk" and "langgraph_node" in chunks[0][1]
+    [review] = _interrupts(parts, "values")
+    assert review["value"]["action_requests"][0] == {"name": "book_hotel", "args": {"hotel_name": "the Ritz"}, "description": "Please review the tool call"}
+    assert review["value"]["review_configs"][0]["allowed_decisions"] == ["approve", "edit", "reject"]
+    history = await client.threads.get_history(tid, limit=10)
+    head = history[0]
+    assert head["tasks"][0]["interrupts"][0]["id"] == review["id"] and head["next"] == ["tools"]
+    edit = {"type": "edit", "edited_action": {"name": "book_hotel", "args": {"hotel_name": "the Savoy", "nights": 2}}}
+    done = await _stream(client, tid, "tool_review_chat", command={"resume": {"decisions": [edit]}},
+                         checkpoint=head["checkpoint"], stream_mode=modes, stream_resumable=True)
+    messages = [p.data for p in done if p.event == "values"][-1]["messages"]
+    assert [m["type"] for m in messages] == ["human", "ai", "tool", "ai"]
+    assert messages[2]["content"] == "Successfully booked 2 night(s) at the Savoy."
+    assert (await client.threads.get(tid))["status"] == "idle"
