@@ -340,3 +340,25 @@ async def test_agent_chat_ui_flow_hitl_middleware_review(client: Any) -> None:
     assert [m["type"] for m in messages] == ["human", "ai", "tool", "ai"]
     assert messages[2]["content"] == "Successfully booked 2 night(s) at the Savoy."
     assert (await client.threads.get(tid))["status"] == "idle"
+
+
+async def test_on_disconnect_cancel_cancels_the_run_when_the_stream_is_dropped(client: Any) -> None:
+    tid = (await client.threads.create())["thread_id"]
+    run_id = None
+    async for part in client.runs.stream(tid, "hold", input={}, stream_mode="updates", on_disconnect="cancel"):
+        if part.event == "metadata":
+            run_id = part.data["run_id"]
+        if part.event == "updates" and "begin" in part.data:
+            break  # the client goes away while `hold` runs
+    assert run_id is not None
+    await client.runs.join(tid, run_id)  # returns once the run ended
+    assert (await client.runs.get(tid, run_id))["status"] == "interrupted"
+    # without on_disconnect=cancel a dropped stream leaves the run going (LangGraph's "continue")
+    tid2 = (await client.threads.create())["thread_id"]
+    async for part in client.runs.stream(tid2, "hold", input={}, stream_mode="updates", on_disconnect="continue"):
+        if part.event == "metadata":
+            run_id = part.data["run_id"]
+        if part.event == "updates" and "begin" in part.data:
+            break
+    assert (await client.runs.get(tid2, run_id))["status"] == "running"
+    await client.runs.cancel(tid2, run_id, wait=True)
