@@ -362,3 +362,24 @@ async def test_on_disconnect_cancel_cancels_the_run_when_the_stream_is_dropped(c
             break
     assert (await client.runs.get(tid2, run_id))["status"] == "running"
     await client.runs.cancel(tid2, run_id, wait=True)
+
+
+async def test_agent_inbox_flow_accept_and_ignore(client: Any) -> None:
+    """What Agent Inbox sends: search interrupted threads by graph, read ``thread.interrupts``,
+    answer with a ``[HumanResponse]`` in a background run, or ignore with an ``__end__`` update."""
+    asked = {"messages": [{"role": "user", "content": "book the Ritz"}]}
+    accept_tid = (await client.threads.create())["thread_id"]
+    ignore_tid = (await client.threads.create())["thread_id"]
+    for tid in (accept_tid, ignore_tid):
+        await client.runs.wait(tid, "tool_review", input=asked)
+    inbox = await client.threads.search(status="interrupted", metadata={"graph_id": "tool_review"}, limit=100)
+    assert {accept_tid, ignore_tid} <= {t["thread_id"] for t in inbox}
+    thread = await client.threads.get(accept_tid)
+    [request] = next(iter(thread["interrupts"].values()))[0]["value"]
+    assert request["action_request"] == {"action": "book_hotel", "args": {"hotel_name": "the Ritz"}}
+    run = await client.runs.create(accept_tid, "tool_review", command={"resume": [{"type": "accept", "args": None}]})
+    final = await client.runs.join(accept_tid, run["run_id"])
+    assert final["messages"][2]["content"] == "Successfully booked 1 night(s) at the Ritz."
+    await client.threads.update_state(ignore_tid, None, as_node="__end__")
+    ignored = await client.threads.get(ignore_tid)
+    assert ignored["status"] == "idle" and ignored["interrupts"] == {}
