@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextvars
 import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-__all__ = ["current_backend"]
+__all__ = ["DetachedTask", "current_backend"]
 
 
 def current_backend() -> str | None:
@@ -25,3 +28,61 @@ def current_backend() -> str | None:
             return None
         return "asyncio"
     return None
+
+
+class DetachedTask:
+    """A task owned by an object rather than a block: started on the running loop, cancelled (not
+    exited) from any task of that loop, and awaited from any task.
+
+    It is how an async generator runs its producer without holding a task group or cancel scope
+    across a ``yield``: when the generator is closed from another task (asyncio and trio finalise
+    abandoned generators in a task of their own), closing cancels this task and waits for it,
+    which is legal from any task. The owner must cancel and await it; ``fn`` must not raise
+    anything but cancellation (what it raises is kept and re-raised by :meth:`wait`).
+    """
+
+    def __init__(self, fn: Callable[[], Awaitable[None]]) -> None:
+        import anyio
+
+        self._fn = fn
+        self._scope = anyio.CancelScope()
+        self._done = anyio.Event()
+        self._error: BaseException | None = None
+        self._handle: Any = None  # a strong reference to the backend's task
+
+    async def _main(self) -> None:
+        try:
+            with self._scope:
+                await self._fn()
+        except Exception as exc:  # never out of a trio system task: kept for wait()
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def start(self) -> DetachedTask:
+        """Start it on the loop running in this thread (a copy of this context runs it)."""
+        backend = current_backend()
+        context = contextvars.copy_context()
+        if backend == "trio":
+            import trio
+
+            self._handle = trio.lowlevel.spawn_system_task(self._main, name="streamhil-stream", context=context)
+        elif backend == "asyncio":
+            import asyncio
+
+            self._handle = asyncio.get_running_loop().create_task(self._main(), context=context)
+        else:
+            raise RuntimeError("DetachedTask.start() needs a running asyncio or trio loop")
+        return self
+
+    def cancel(self) -> None:
+        self._scope.cancel()
+
+    async def wait(self) -> None:
+        """Wait until it has ended (shielded: it ends promptly once cancelled)."""
+        import anyio
+
+        with anyio.CancelScope(shield=True):
+            await self._done.wait()
+        if self._error is not None:
+            raise self._error

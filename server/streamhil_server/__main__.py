@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from .http_timeouts import descriptor_limit, stalling_protocol
 from .registry import GraphLoadError, GraphRegistry, load_reference
 from .settings import ServerSettings
 
@@ -33,6 +34,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="accept this token (repeatable); without any, the server is open to everyone")
     parser.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
                         help="a browser origin allowed besides the server's own ('*' for any)")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                        help="a Host name served besides loopback ones ('.example.com' for a domain, '*' for any); "
+                             "a server without tokens answers only loopback names otherwise (DNS-rebinding defence)")
+    parser.add_argument("--metrics-token", metavar="TOKEN", default=None,
+                        help="bearer token /metrics asks for (without it /metrics is open on a server without "
+                             "tokens and off on one with tokens)")
+    parser.add_argument("--request-timeout", type=float, default=10.0, metavar="SECONDS",
+                        help="close an HTTP connection whose request (headers or body) stalls this long (default: 10)")
     parser.add_argument("--max-send-queue", type=int, default=None, metavar="N",
                         help="frames buffered per connection before a slow client is closed with 4008")
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
@@ -49,6 +58,14 @@ def _tokens(values: Sequence[str]) -> dict[str, str] | None:
             raise SystemExit(f"streamhil-server: --token {value!r}: expected IDENTITY:TOKEN or TOKEN")
         tokens[token] = identity
     return tokens or None
+
+
+def _allowed_hosts(bind: str, names: Sequence[str]) -> tuple[str, ...] | None:
+    """The ``--allow-host`` names, plus the bound address when it is a specific one."""
+    allowed = list(names)
+    if bind not in ("0.0.0.0", "::", "", "localhost") and bind not in allowed:
+        allowed.append(bind)  # the address the user chose to serve on
+    return tuple(allowed) or None
 
 
 def _registry(args: argparse.Namespace) -> GraphRegistry:
@@ -95,8 +112,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     registry = _registry(args)
     settings = ServerSettings(
         allowed_origins=tuple(args.allow_origin),
+        allowed_hosts=_allowed_hosts(args.host, args.allow_host),
+        metrics_token=args.metrics_token,
         **({"max_send_queue": args.max_send_queue} if args.max_send_queue else {}),
     )
+    if args.request_timeout <= 0:
+        raise SystemExit("streamhil-server: --request-timeout must be > 0")
+    files = descriptor_limit()
     sock = _bind(args.host, args.port)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
@@ -108,8 +130,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"  chat UI:    {base}/", flush=True)
         print(f"  dashboard:  {base}/dashboard", flush=True)
         print(f"  WebSocket:  ws://{shown}:{port}/ws", flush=True)
+        print(f"  limits:     {connections} connections (open-files limit {files}), "
+              f"stalled requests closed after {args.request_timeout:g} s", flush=True)
+        if not args.token and settings.allowed_hosts is None and args.host in ("0.0.0.0", "::", ""):
+            print("  note: without --token this server answers loopback host names only (DNS-rebinding "
+                  "defence); name the others with --allow-host", flush=True)
 
     app = create_app(registry, db=args.db, tokens=_tokens(args.token), settings=settings, on_startup=announce)
+    connections = max(16, files - 64)
     config: dict[str, Any] = {
         "log_level": args.log_level,
         "ws_max_size": settings.max_frame_bytes * 4,
@@ -117,6 +145,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         "ws_ping_timeout": settings.heartbeat_interval_ms / 1000,
         "lifespan": "on",
         "timeout_graceful_shutdown": 5,
+        "http": stalling_protocol(args.request_timeout),
+        # Past this many connections uvicorn answers 503 instead of running out of descriptors
+        # (the rest are kept for the database, its journal and the listening socket).
+        "limit_concurrency": connections,
     }
     server = uvicorn.Server(uvicorn.Config(app, **config))
     try:

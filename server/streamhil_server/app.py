@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
@@ -24,7 +25,8 @@ from streamhil.checkpoint.base import BaseCheckpointSaver
 from .auth import Authenticator
 from .compat.langgraph_http import langgraph_routes
 from .connection import Connection
-from .metrics import prometheus_text
+from .hosts import HostGuard
+from .metrics import metrics_refusal, prometheus_text
 from .registry import GraphRegistry
 from .runtime import Runtime
 from .settings import ServerSettings
@@ -79,9 +81,15 @@ def create_app(
     async def healthz(request: Request) -> Response:
         if not running["yes"]:
             return JSONResponse({"status": "starting"}, status_code=503)
-        return JSONResponse({"status": "ok", "epoch": runtime.store.epoch, "graphs": registry.names()})
+        body: dict[str, Any] = {"status": "ok", "epoch": runtime.store.epoch}
+        if runtime.auth.open:  # a server with tokens does not name its graphs to strangers
+            body["graphs"] = registry.names()
+        return JSONResponse(body)
 
     async def metrics(request: Request) -> Response:
+        refusal = metrics_refusal(request, runtime.settings.metrics_token, open_server=runtime.auth.open)
+        if refusal is not None:
+            return refusal
         stats = runtime.statistics()
         if request.query_params.get("format") == "prometheus":
             return PlainTextResponse(prometheus_text(stats), media_type="text/plain; version=0.0.4")
@@ -96,6 +104,9 @@ def create_app(
         routes += langgraph_routes(runtime)  # before the UI, whose catch-all would take GET /threads/...
     if web:
         routes += web_routes()
-    app = Starlette(routes=routes, lifespan=lifespan)
+    settings = runtime.settings
+    guarded = settings.allowed_hosts is not None or runtime.auth.open
+    middleware = [Middleware(HostGuard, allowed=settings.allowed_hosts)] if guarded else []
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.runtime = runtime
     return app

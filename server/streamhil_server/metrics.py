@@ -1,10 +1,38 @@
-"""The metrics endpoint's Prometheus text form (the JSON form is ``ServerStatistics.to_json``)."""
+"""The metrics endpoint: who may read it, and its Prometheus text form (the JSON form is
+``ServerStatistics.to_json``)."""
 
 from __future__ import annotations
 
+import hmac
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
 from .runtime import ServerStatistics
 
-__all__ = ["prometheus_text"]
+__all__ = ["metrics_refusal", "prometheus_text"]
+
+
+def metrics_refusal(request: Request, metrics_token: str | None, *, open_server: bool) -> Response | None:
+    """Why ``/metrics`` is refused to this request, or None to serve it.
+
+    With a metrics token: ``Authorization: Bearer <metrics token>`` is required (401). Without
+    one: open on a server without tokens (it answers loopback hosts only), refused (403) on a
+    server with tokens, whose users must not see each other's activity.
+    """
+    if metrics_token is not None:
+        scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), metrics_token.encode()):
+            return None
+        return PlainTextResponse(
+            "metrics need the metrics token: Authorization: Bearer <token>\n", status_code=401,
+            headers={"www-authenticate": 'Bearer realm="streamhil-metrics"'},
+        )
+    if open_server:
+        return None
+    return PlainTextResponse(
+        "metrics are off on a server with tokens: start it with --metrics-token to read them\n", status_code=403
+    )
 
 
 def prometheus_text(stats: ServerStatistics) -> str:

@@ -10,6 +10,7 @@ running (``run_cancelled``, reason ``shutdown``) and continues it from its last 
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -34,6 +35,8 @@ from .hub import EventHub
 from .registry import GraphEntry, GraphRegistry
 from .store import RunRecord, Store, ThreadRecord, now_iso
 from .threads import Accepted, RunRequest, RunStatistics, ThreadRuntime, ActiveRun
+
+logger = logging.getLogger("streamhil_server.runs")
 
 __all__ = ["RunManager", "OnAccepted"]
 
@@ -409,10 +412,10 @@ class RunManager:
             if run_id is not None:
                 for request in thread.queue:
                     if request.run_id == run_id:
-                        thread.queue.remove(request)
-                        self.hub.publish(thread_id, "run_started", run_id, self._started_data(thread, request))
-                        self.hub.publish(thread_id, "run_cancelled", run_id, {"reason": "cancelled"})
-                        await self.store.finish_run(run_id)
+                        # Its run_started and run_cancelled come when its turn comes, after the
+                        # active run's events: runs of a thread never interleave (spec 9.4).
+                        request.cancelled = True
+                        await self._save_run(request, "queued")
                         return run_id
                 if thread.active is None or thread.active.request.run_id != run_id:
                     raise not_found("run", run_id, path="run_id")
@@ -550,6 +553,8 @@ class RunManager:
                     thread.active = ActiveRun(request)
                 try:
                     await self._execute(thread, request)
+                except Exception as exc:  # a bug on our side ends this run, never the server
+                    await self._fail_run(thread, request, exc)
                 finally:
                     thread.active = None
         finally:
@@ -560,6 +565,9 @@ class RunManager:
         entry = self.registry.get(thread.record.graph)
         self._started += 1
         self.hub.publish(tid, "run_started", run_id, self._started_data(thread, request))
+        if request.cancelled:
+            await self._finish(thread, request, "run_cancelled", {"reason": "cancelled"})
+            return
         if entry is None:
             await self._finish(thread, request, "run_error", {"error": {"type": "GraphNotFound", "message": f"graph {thread.record.graph!r} is not served"}, "code": ErrorCode.NOT_FOUND.value})
             return
@@ -588,14 +596,17 @@ class RunManager:
                 if active.cancel_requested:
                     scope.cancel()
             try:
+                # Always ask for (ns, mode, payload) triples; `subgraphs: false` keeps the root's.
                 async for ns, mode, payload in graph.astream(
                     request.input if request.kind == "start" else None,
                     config,
                     stream_mode=modes,
-                    subgraphs=request.subgraphs,
+                    subgraphs=True,
                     interrupt_before=request.interrupt_before,
                     interrupt_after=request.interrupt_after,
                 ):
+                    if ns and not request.subgraphs:
+                        continue
                     if mode in wanted:
                         self.hub.publish(tid, mode, run_id, stream_payload(mode, payload), tuple(ns))
             except Exception as exc:  # the graph failed: the run ends with run_error
@@ -618,6 +629,22 @@ class RunManager:
         else:
             checkpoint_id = None if snapshot is None else snapshot.config.get("configurable", {}).get("checkpoint_id")
             await self._finish(thread, request, "run_done", {"checkpoint_id": checkpoint_id})
+
+    async def _fail_run(self, thread: ThreadRuntime, request: RunRequest, exc: Exception) -> None:
+        """End a run whose execution raised unexpectedly with ``run_error``, once."""
+        logger.exception("run %s on thread %s failed unexpectedly", request.run_id, thread.thread_id)
+        if thread.active is None or thread.active.request is not request:
+            return  # its terminal event is out already
+        error = {"type": type(exc).__name__, "message": str(exc)}
+        entry = self.registry.get(thread.record.graph)
+        try:
+            if entry is None:
+                raise LookupError(thread.record.graph)
+            await self._settle(thread, entry.graph, error=f"{error['type']}: {error['message']}")
+        except Exception:
+            logger.exception("could not read thread %s after the failure", thread.thread_id)
+            thread.record.status, thread.record.error = "error", f"{error['type']}: {error['message']}"
+        await self._finish(thread, request, "run_error", {"error": error, "code": ErrorCode.INTERNAL_ERROR.value})
 
     async def _precheck(self, thread: ThreadRuntime, entry: GraphEntry, request: RunRequest) -> CommandError | None:
         """Checks a queued run could only make when its turn came."""

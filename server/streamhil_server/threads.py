@@ -34,6 +34,7 @@ class RunRequest:
     checkpoint_id: str | None = None
     metadata: dict[str, Any] | None = None
     check_pending: bool = False
+    cancelled: bool = False  # cancelled while queued: ends with run_cancelled when its turn comes
 
     def params(self) -> dict[str, Any]:
         return {
@@ -51,6 +52,7 @@ class RunRequest:
             "checkpoint_id": self.checkpoint_id,
             "metadata": self.metadata,
             "check_pending": self.check_pending,
+            "cancelled": self.cancelled,
         }
 
     @classmethod
@@ -72,6 +74,7 @@ class RunRequest:
             checkpoint_id=params.get("checkpoint_id"),
             metadata=params.get("metadata"),
             check_pending=bool(params.get("check_pending", False)),
+            cancelled=bool(params.get("cancelled", False)),
         )
 
 

@@ -265,7 +265,7 @@ class Loop:
         if not specs:
             self._set_view(saved)
             return None
-        metadata = {"source": "fork", "step": int(saved.metadata.get("step", -1)) + 1, "parents": dict(self.scope.parents)}
+        metadata = self.scope.checkpoint_metadata("fork", int(saved.metadata.get("step", -1)) + 1)
         checkpoint = Checkpoint(
             new_checkpoint_id(metadata["step"]),
             now_iso(),
@@ -294,7 +294,7 @@ class Loop:
         versions[TASKS] = top
         versions[START] = top
         new_versions = {TASKS: top, START: top, **{k: v for k, v in versions.items() if saved is None}}
-        metadata = {"source": "input", "step": step, "parents": dict(self.scope.parents)}
+        metadata = self.scope.checkpoint_metadata("input", step)
         checkpoint = Checkpoint(self._new_id(step), now_iso(), channel_values, versions)
         config = self.scope.address(checkpoint.id)
         await self.writer.put(parent_config or self.scope.address(), checkpoint, metadata, new_versions)
@@ -484,6 +484,16 @@ class Loop:
             except InvalidUpdateError:
                 pass
         output = self._output(values)
+        if scope.wants("updates"):
+            # Interrupts still pending from tasks this run did not re-run (a partial resume): the
+            # stream shows them as LangGraph's re-run of those tasks would, one part per task.
+            asked_now = {i.id for r in results.values() if r.status == "interrupt" for i in r.interrupts}
+            waiting: dict[str, list[Interrupt]] = {}
+            for interrupt in pending:
+                if interrupt.id not in asked_now:
+                    waiting.setdefault(interrupt.task_id or "", []).append(interrupt)
+            for interrupts in waiting.values():
+                scope.emit(scope.ns_tuple, "updates", {INTERRUPT: tuple(interrupts)})
         if scope.wants("values"):
             scope.emit(scope.ns_tuple, "values", {**output, INTERRUPT: tuple(pending)})
         return RunOutcome(output, pending)
@@ -544,7 +554,7 @@ class Loop:
                 versions.pop(key, None)
         new_versions = {k: versions[k] for k in bumped if k in versions}
         step = view.step
-        metadata = {"source": "loop", "step": step, "parents": dict(scope.parents)}
+        metadata = scope.checkpoint_metadata("loop", step)
         checkpoint = Checkpoint(self._new_id(step), now_iso(), channel_values, versions)
         await self.writer.put(view.saved.config, checkpoint, metadata, new_versions, unsaved)
         config = scope.address(checkpoint.id)

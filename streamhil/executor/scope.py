@@ -28,6 +28,9 @@ def _drop(ns: tuple[str, ...], mode: str, payload: Any) -> None:
     return None
 
 
+_NOT_METADATA = frozenset({"thread_id", "checkpoint_id", "checkpoint_ns", "checkpoint_map"})
+
+
 @dataclass(slots=True)
 class RunScope:
     """One run of one graph: its address, saver, stream sink and the answers it may deliver."""
@@ -68,6 +71,22 @@ class RunScope:
 
     def address(self, checkpoint_id: str | None = None) -> dict[str, Any]:
         return thread_config(self.thread_id or "", self.checkpoint_ns, checkpoint_id)
+
+    def checkpoint_metadata(self, source: str, step: int) -> dict[str, Any]:
+        """A checkpoint's metadata: the run's ``config["metadata"]`` and scalar ``configurable``
+        values (as LangGraph's savers store them), then ``source``, ``step`` and ``parents``."""
+        extra: dict[str, Any] = {}
+        for key, value in (self.config.get("configurable") or {}).items():
+            if key in _NOT_METADATA or key.startswith(("__", "langgraph_")):
+                continue
+            if value is None or isinstance(value, (str, int, float, bool)):
+                extra[key] = value
+        if self.run_id is not None:
+            extra["run_id"] = self.run_id
+        for key, value in (self.config.get("metadata") or {}).items():
+            if not str(key).startswith("__"):
+                extra[key] = value
+        return {**extra, "source": source, "step": step, "parents": dict(self.parents)}
 
     def task_config(self, ctx: TaskContext) -> dict[str, Any]:
         configurable = dict(self.config.get("configurable", {}))

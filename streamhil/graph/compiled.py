@@ -4,8 +4,6 @@ methods are thin wrappers that run them on an event loop of their own."""
 from __future__ import annotations
 
 import contextlib
-import math
-import threading
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -18,23 +16,15 @@ from ..executor.context import TaskContext, current_task
 from ..executor.loop import RunOutcome, execute, load_view, record_command
 from ..executor.scope import PRIVATE_LOOP, RunScope
 from ..types import Command, GraphOutput, Interrupt, StateSnapshot
+from .._backend import DetachedTask
 from . import _sync
+from .streaming import PartStream, stream_modes
 from .state_api import build_snapshot, update_state
 
 if TYPE_CHECKING:
     from .state_graph import StateGraph
 
 __all__ = ["CompiledStateGraph"]
-
-_STREAM_MODES = frozenset({"values", "updates", "custom", "messages", "debug", "tasks", "checkpoints"})
-
-
-class _Failure:
-    __slots__ = ("exc",)
-
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
-
 
 def _names(value: Any, graph: CompiledStateGraph) -> frozenset[str]:
     if value is None:
@@ -242,80 +232,23 @@ class CompiledStateGraph:
         block early cancels the run cleanly (its last checkpoint stays intact). This is the
         structured form of ``astream``.
         """
-        single = stream_mode is None or isinstance(stream_mode, str)
-        modes = frozenset([stream_mode or "updates"] if single else stream_mode)  # type: ignore[list-item]
-        bad = modes - _STREAM_MODES
-        if bad:
-            raise ValueError(f"Unknown stream_mode {sorted(bad)!r}; choose from {sorted(_STREAM_MODES)}.")
-        send, receive = anyio.create_memory_object_stream[Any](math.inf)
-        loop_thread = threading.get_ident()
-        waiting: list[anyio.Event] = []  # the run, waiting for the reader to catch up
-        reader = {"waiting": False}  # the reader asked for more and nothing is buffered
+        single, modes = stream_modes(stream_mode)
+        stream = PartStream(single=single, subgraphs=subgraphs)
 
-        def deliver(item: Any) -> None:
-            reader["waiting"] = False  # it has something now: the next step waits for it to ask again
-            send.send_nowait(item)
-
-        def put(item: Any) -> None:
-            if threading.get_ident() != loop_thread and _sync.in_worker_thread():
-                anyio.from_thread.run_sync(deliver, item)  # a sync node's worker thread
-            else:  # the loop's thread, or a nested graph's helper thread while the loop waits on it
-                deliver(item)
-
-        def sink(ns: tuple[str, ...], mode: str, payload: Any) -> None:
-            if single:
-                put((ns, payload) if subgraphs else payload)
-            else:
-                put((ns, mode, payload) if subgraphs else (mode, payload))
-
-        async def produce() -> None:
-            try:
-                await self._run(
-                    input, config, modes=modes, sink=sink, subgraphs=subgraphs, pace=pace,
-                    interrupt_before=interrupt_before, interrupt_after=interrupt_after, durability=durability,
-                )
-            except anyio.get_cancelled_exc_class():
-                raise
-            except BaseException as exc:
-                send.send_nowait(_Failure(exc))
-            finally:
-                send.close()
-
-
-        async def pace() -> None:
-            if reader["waiting"] and not receive.statistics().current_buffer_used:
-                return
-            event = anyio.Event()
-            waiting.append(event)
-            await event.wait()
-
-        async def parts() -> AsyncIterator[Any]:
-            async with receive:
-                while True:
-                    reader["waiting"] = True
-                    if waiting and not receive.statistics().current_buffer_used:
-                        for event in waiting:
-                            event.set()
-                        waiting.clear()
-                    try:
-                        item = await receive.receive()
-                    except anyio.EndOfStream:
-                        return
-                    finally:
-                        reader["waiting"] = False
-                    if isinstance(item, _Failure):
-                        raise item.exc
-                    yield item
+        async def run(sink: Any, pace: Any) -> None:
+            await self._run(
+                input, config, modes=modes, sink=sink, subgraphs=subgraphs, pace=pace,
+                interrupt_before=interrupt_before, interrupt_after=interrupt_after, durability=durability,
+            )
 
         try:
             async with anyio.create_task_group() as tg:
-                tg.start_soon(produce)
-                iterator = parts()
+                tg.start_soon(stream.produce, run)
                 try:
-                    yield iterator
+                    yield stream
                 finally:
                     tg.cancel_scope.cancel()
-                    await iterator.aclose()
+                    stream.close()
         except BaseExceptionGroup as group:  # the block's own error, not a group of one
             if len(group.exceptions) == 1:
                 raise group.exceptions[0] from None
@@ -339,43 +272,44 @@ class CompiledStateGraph:
         ``version="v2"`` yields ``{"type": mode, "ns": ns, "data": payload}`` dicts (values parts
         carry their interrupts under ``"interrupts"``), as LangGraph 1.x.
 
-        Iterate to the end, or close it when leaving early
-        (``async with contextlib.aclosing(graph.astream(...)) as parts``); ``open_stream`` is the
-        structured form.
+        Leaving the loop early in any way (``break``, ``return``, an exception, cancellation, or
+        dropping the generator) cancels the run; its last checkpoint stays intact. The run is
+        cancelled at once with ``contextlib.aclosing(graph.astream(...))``, else when the
+        generator is finalised. ``open_stream`` is the structured form.
         """
         if version not in ("v1", "v2"):
             raise ValueError(f"version must be 'v1' or 'v2', got {version!r}.")
         v2 = version == "v2"
         if v2:
             modes_v2 = [stream_mode or "updates"] if stream_mode is None or isinstance(stream_mode, str) else list(stream_mode)
-        failure: BaseException | None = None
-        closed = False
-        async with self.open_stream(
-            input, config, stream_mode=modes_v2 if v2 else stream_mode, subgraphs=subgraphs or v2,
-            interrupt_before=interrupt_before, interrupt_after=interrupt_after, durability=durability,
-        ) as parts:
-            try:
-                async for item in parts:
-                    if v2:
-                        ns, mode, payload = item
-                        if ns and not subgraphs:
-                            continue
-                        item = {"type": mode, "ns": ns, "data": payload}
-                        if mode == "values" and isinstance(payload, dict):
-                            data = dict(payload)
-                            item["interrupts"] = tuple(data.pop(INTERRUPT, ()))
-                            item["data"] = data
-                    try:
-                        yield item
-                    except GeneratorExit:
-                        closed = True  # the consumer left early: cancel the run, end quietly
-                        break
-            except Exception as exc:  # raised outside the task group, unwrapped
-                failure = exc
-        if failure is not None:
-            raise failure
-        if closed:
-            return
+        single, modes = stream_modes(modes_v2 if v2 else stream_mode)
+        stream = PartStream(single=single, subgraphs=subgraphs or v2)
+
+        async def run(sink: Any, pace: Any) -> None:
+            await self._run(
+                input, config, modes=modes, sink=sink, subgraphs=subgraphs or v2, pace=pace,
+                interrupt_before=interrupt_before, interrupt_after=interrupt_after, durability=durability,
+            )
+
+        # The producer is a task of its own, not a task group of this generator: no cancel scope
+        # stays open across a yield, so the caller may leave the loop in any way (see streaming.py).
+        producer = DetachedTask(lambda: stream.produce(run)).start()
+        try:
+            async for item in stream:
+                if v2:
+                    ns, mode, payload = item
+                    if ns and not subgraphs:
+                        continue
+                    item = {"type": mode, "ns": ns, "data": payload}
+                    if mode == "values" and isinstance(payload, dict):
+                        data = dict(payload)
+                        item["interrupts"] = tuple(data.pop(INTERRUPT, ()))
+                        item["data"] = data
+                yield item
+        finally:
+            producer.cancel()
+            await producer.wait()
+            stream.close()
 
     async def ainvoke(
         self,

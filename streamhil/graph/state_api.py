@@ -162,6 +162,6 @@ async def update_state(
         new_versions = dict(versions)
     else:
         new_versions = {k: versions[k] for k in changed | {TASKS, LAST_NODES, JOINS} if k in versions}
-    metadata = {"source": source, "step": new_step, "parents": dict(scope.parents)}
+    metadata = scope.checkpoint_metadata(source, new_step)
     checkpoint = Checkpoint(new_checkpoint_id(new_step), now_iso(), channel_values, versions)
     return await saver.aput(parent_config or scope.address(), checkpoint, metadata, new_versions)

@@ -17,6 +17,7 @@ from .events import BaseEvent, event_from_wire, make_event
 from .messages import (
     COMMAND_TYPES,
     MAX_ID_LENGTH,
+    MAX_NESTING_DEPTH,
     Command,
     ErrorReply,
     Hello,
@@ -30,6 +31,7 @@ __all__ = [
     "dumps",
     "loads_object",
     "frame_size",
+    "too_deep",
     "decode_client_frame",
     "decode_server_frame",
     "encode",
@@ -93,6 +95,38 @@ def loads_object(text: str | bytes) -> dict[str, Any]:
     return value
 
 
+def too_deep(value: Any, limit: int = MAX_NESTING_DEPTH) -> str | None:
+    """The path of the first array or object nested deeper than ``limit``, or None."""
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.items()
+        elif isinstance(item, list):
+            children = enumerate(item)
+        else:
+            continue
+        if depth >= limit:
+            return path or "$"
+        for key, child in children:
+            if isinstance(child, (dict, list)):
+                child_path = f"{path}[{key}]" if isinstance(key, int) else (f"{path}.{key}" if path else str(key))
+                stack.append((child, child_path, depth + 1))
+    return None
+
+
+def _check_depth(obj: Mapping[str, Any], id: str | None) -> None:
+    path = too_deep(obj)
+    if path is not None:
+        raise ProtocolError(
+            ErrorCode.INVALID_FIELD,
+            f"{path if len(path) <= 80 else path[:40] + '…' + path[-20:]}: nested deeper than {MAX_NESTING_DEPTH} levels",
+            path=path,
+            id=id,
+            details={"max_nesting_depth": MAX_NESTING_DEPTH},
+        )
+
+
 def _frame_type(obj: Mapping[str, Any], id: str | None) -> str:
     kind = obj.get("type")
     if kind is None:
@@ -119,6 +153,7 @@ def decode_client_frame(text: str, *, max_frame_bytes: int) -> ClientFrame:
         )
     obj = loads_object(text)
     id = _readable_id(obj)
+    _check_depth(obj, id)
     kind = _frame_type(obj, id)
     if kind == MessageType.HELLO:
         fields = Fields(obj)

@@ -53,6 +53,10 @@ DEFAULT_MAX_FRAME_BYTES = 1_048_576
 DEFAULT_HEARTBEAT_INTERVAL_MS = 20_000
 DEFAULT_MAX_SEND_QUEUE = 1_000
 MAX_ID_LENGTH = 64
+#: How deep a frame's JSON may nest. Stored values (checkpoints, the event log) wrap a frame's
+#: data a few levels deeper and JSON encoders stop at about 254 levels, so anything deeper is
+#: refused at the door, before it creates or changes anything.
+MAX_NESTING_DEPTH = 100
 
 
 class MessageType(StrEnum):

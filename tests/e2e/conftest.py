@@ -40,7 +40,7 @@ def bound_socket() -> socket.socket:
 
 
 @asynccontextmanager
-async def serve(graphs: Any, **kwargs: Any) -> AsyncIterator[tuple[str, Any]]:
+async def serve(graphs: Any, uvicorn_options: dict[str, Any] | None = None, **kwargs: Any) -> AsyncIterator[tuple[str, Any]]:
     """Run ``create_app(graphs, **kwargs)`` with uvicorn; yields ``(ws_url, app)``."""
     kwargs.setdefault("tokens", TOKENS)
     started = anyio.Event()
@@ -48,7 +48,7 @@ async def serve(graphs: Any, **kwargs: Any) -> AsyncIterator[tuple[str, Any]]:
     sock = bound_socket()
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, lifespan="on", log_config=None, log_level="warning", ws_max_size=4 * 1048576,
-                            timeout_graceful_shutdown=2)
+                            timeout_graceful_shutdown=2, **(uvicorn_options or {}))
     server = uvicorn.Server(config)
     try:
         async with anyio.create_task_group() as tg:

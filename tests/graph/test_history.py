@@ -199,3 +199,33 @@ def test_replay_reruns_every_task_of_the_step() -> None:
     assert new.id != old.id
     assert calls == {"ask": 1, "ok": 1}
     assert graph.invoke(Command(resume="R2"), config) == {"log": ["pre", "ask:R2", "ok"]}
+
+
+def test_config_metadata_is_stored_with_the_runs_checkpoints() -> None:
+    """LangGraph's savers merge ``config["metadata"]`` and scalar ``configurable`` values into
+    each checkpoint's metadata (reference §checkpointers); so does streamhil."""
+    from streamhil import START, InMemorySaver, StateGraph
+
+    from .helpers import LogState
+
+    builder = StateGraph(LogState)
+    builder.add_node("a", lambda s: {"log": ["a"]})
+    builder.add_edge(START, "a")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config = {
+        "configurable": {"thread_id": "m", "user_tag": "abc", "__private": 1, "obj": {"not": "scalar"}},
+        "metadata": {"run_note": "hello"},
+        "run_id": "r-1",
+    }
+    graph.invoke({"log": []}, config)
+    history = list(graph.get_state_history({"configurable": {"thread_id": "m"}}))
+    assert [h.metadata["source"] for h in history] == ["loop", "loop", "input"]
+    for snapshot in history:
+        assert snapshot.metadata["run_note"] == "hello" and snapshot.metadata["user_tag"] == "abc"
+        assert snapshot.metadata["run_id"] == "r-1"
+        assert "__private" not in snapshot.metadata and "obj" not in snapshot.metadata
+        assert "thread_id" not in snapshot.metadata
+    # a later run without metadata stores none of it
+    graph.invoke({"log": []}, {"configurable": {"thread_id": "m"}})
+    latest = graph.get_state({"configurable": {"thread_id": "m"}})
+    assert "run_note" not in latest.metadata and latest.metadata["source"] == "loop"

@@ -13,6 +13,9 @@ from streamhil_server import create_app
 from .wire import Wire
 
 TOKENS = {"alice-token": "alice", "bob-token": "bob"}
+# A server without tokens answers loopback host names only (DNS-rebinding defence).
+LOCAL_HTTP = "http://localhost"
+LOCAL_WS = "ws://localhost/ws"
 
 
 @pytest.fixture
@@ -23,14 +26,14 @@ def make_client(anyio_backend: str) -> Callable[..., Any]:
     def factory(graphs: Any = None, **kwargs: Any) -> Iterator[TestClient]:
         kwargs.setdefault("tokens", TOKENS)
         app = create_app(graphs, **kwargs)
-        with TestClient(app, backend=anyio_backend) as client:
+        with TestClient(app, backend=anyio_backend, base_url=LOCAL_HTTP) as client:
             yield client
 
     return factory
 
 
 @contextmanager
-def connect(client: TestClient, token: str | None = "alice-token", url: str = "/ws", **kwargs: Any) -> Iterator[Wire]:
+def connect(client: TestClient, token: str | None = "alice-token", url: str = LOCAL_WS, **kwargs: Any) -> Iterator[Wire]:
     """An open connection that said hello with ``token``."""
     with client.websocket_connect(url, **kwargs) as ws:
         wire = Wire(ws)

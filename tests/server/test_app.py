@@ -9,7 +9,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.testclient import TestClient
-from streamhil_server import create_app
+from streamhil_server import ServerSettings, create_app
 from streamhil_server.__main__ import _registry, _tokens, build_parser
 from streamhil_server.demo_graphs import demo_graphs
 from streamhil_server.registry import GraphLoadError, GraphRegistry, load_reference
@@ -18,21 +18,38 @@ from .conftest import connect
 from .graphs import counter
 
 
+METRICS = {"authorization": "Bearer metrics-secret"}
+
+
 def test_healthz_and_metrics(make_client: Any) -> None:
-    with make_client(demo_graphs()) as client:
+    settings = ServerSettings(metrics_token="metrics-secret")
+    with make_client(demo_graphs(), settings=settings) as client:
         health = client.get("/healthz").json()
-        assert health["status"] == "ok" and "approve" in health["graphs"] and health["epoch"].startswith("e-")
+        assert health["status"] == "ok" and health["epoch"].startswith("e-")
+        assert "graphs" not in health  # a server with tokens does not name its graphs to strangers
+        assert client.get("/metrics").status_code == 401
+        assert client.get("/metrics", headers={"authorization": "Bearer alice-token"}).status_code == 401
         with connect(client) as wire:
             tid = wire.request("start_run", graph="validation", input={})["thread_id"]
             wire.run_end(tid)
-            metrics = client.get("/metrics").json()
+            metrics = client.get("/metrics", headers=METRICS).json()
             assert metrics["connections"] == 1 and metrics["threads"] == 1
             assert metrics["runs"] == {"active": 0, "queued": 0, "started": 1, "finished": 1}
             assert metrics["interrupts_pending"] == 1
             assert metrics["events"]["total"] == len(wire.events) and metrics["events"]["watchers"] == 1
-        text = client.get("/metrics?format=prometheus").text
+        text = client.get("/metrics?format=prometheus", headers=METRICS).text
         assert "streamhil_interrupts_pending 1" in text and "streamhil_connections 0" in text
         assert "# TYPE streamhil_events_total counter" in text
+
+
+def test_metrics_without_a_metrics_token(make_client: Any) -> None:
+    with make_client(demo_graphs()) as client:  # tokens, no metrics token: off
+        refused = client.get("/metrics")
+        assert refused.status_code == 403 and "--metrics-token" in refused.text
+    with make_client(demo_graphs(), tokens=None) as client:  # open server: open, loopback hosts only
+        client.base_url = client.base_url.copy_with(host="localhost")
+        assert client.get("/metrics").json()["graphs"] == len(demo_graphs())
+        assert set(client.get("/healthz").json()["graphs"]) == set(demo_graphs())
 
 
 def test_web_assets(make_client: Any) -> None:
@@ -53,9 +70,9 @@ def test_web_assets(make_client: Any) -> None:
 def test_mounted_in_a_host_app(anyio_backend: str) -> None:
     hil = create_app({"counter": counter()}, web=False)
     host = Starlette(routes=[Mount("/hil", app=hil)], lifespan=hil.router.lifespan_context)
-    with TestClient(host, backend=anyio_backend) as client:
+    with TestClient(host, backend=anyio_backend, base_url="http://localhost") as client:
         assert client.get("/hil/healthz").json()["graphs"] == ["counter"]
-        with connect(client, None, url="/hil/ws") as wire:
+        with connect(client, None, url="ws://localhost/hil/ws") as wire:
             tid = wire.request("start_run", graph="counter", input={"n": 1})["thread_id"]
             assert wire.run_end(tid)["event"] == "run_done"
         assert client.get("/hil/").status_code == 404  # web=False
@@ -64,7 +81,7 @@ def test_mounted_in_a_host_app(anyio_backend: str) -> None:
 def test_not_started_app_refuses(anyio_backend: str) -> None:
     hil = create_app({"counter": counter()})
     host = Starlette(routes=[Mount("/hil", app=hil)])  # the host forgot the lifespan
-    with TestClient(host, backend=anyio_backend) as client:
+    with TestClient(host, backend=anyio_backend, base_url="http://localhost") as client:
         assert client.get("/hil/healthz").status_code == 503
 
 
@@ -100,3 +117,16 @@ def test_command_line(tmp_path: Path) -> None:
         _registry(build_parser().parse_args(["nonsense"]))
     with pytest.raises(SystemExit, match="expected IDENTITY:TOKEN"):
         _tokens([":x"])
+
+
+def test_command_line_defences() -> None:
+    from streamhil_server.__main__ import _allowed_hosts
+
+    args = build_parser().parse_args(["--demo", "--allow-host", "hil.example", "--metrics-token", "m",
+                                      "--request-timeout", "2.5"])
+    assert args.allow_host == ["hil.example"] and args.metrics_token == "m" and args.request_timeout == 2.5
+    assert build_parser().parse_args(["--demo"]).request_timeout == 10.0
+    assert _allowed_hosts("127.0.0.1", []) == ("127.0.0.1",)
+    assert _allowed_hosts("0.0.0.0", []) is None  # loopback names only, on a server without tokens
+    assert _allowed_hosts("0.0.0.0", ["hil.example"]) == ("hil.example",)
+    assert _allowed_hosts("192.168.1.5", []) == ("192.168.1.5",)  # the address the user chose

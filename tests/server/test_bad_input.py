@@ -11,7 +11,7 @@ from starlette.websockets import WebSocketDisconnect
 from streamhil_server import ServerSettings
 from streamhil_server.demo_graphs import demo_graphs
 
-from .conftest import connect
+from .conftest import LOCAL_WS, connect
 from .wire import Closed, Wire
 
 
@@ -77,7 +77,7 @@ def test_bad_frames_do_not_disturb_other_threads(make_client: Any) -> None:
 
 
 def _closed_with(client: Any, frames: list[str], **kwargs: Any) -> tuple[list[dict[str, Any]], int | None]:
-    with client.websocket_connect("/ws", **kwargs) as ws:
+    with client.websocket_connect(LOCAL_WS, **kwargs) as ws:
         wire = Wire(ws)
         for frame in frames:
             wire.send_raw(frame)
@@ -104,7 +104,7 @@ def test_handshake_failures(make_client: Any, frames: list[str], code: str, clos
         assert [f["code"] for f in received] == [code]
         assert received[0]["id"] is None
         assert closed == close
-        metrics = client.get("/metrics").json()
+        metrics = client.app.state.runtime.statistics().to_json()
         assert metrics["runs"]["started"] == 0 and metrics["threads"] == 0
 
 
@@ -133,11 +133,11 @@ def test_origin_is_checked_on_the_upgrade(make_client: Any) -> None:
     settings = ServerSettings(allowed_origins=("https://app.example",))
     with make_client(demo_graphs(), settings=settings) as client:
         with pytest.raises(WebSocketDisconnect):
-            with client.websocket_connect("/ws", headers={"Origin": "https://evil.example"}):
+            with client.websocket_connect(LOCAL_WS, headers={"Origin": "https://evil.example"}):
                 pass
         with connect(client, headers={"Origin": "https://app.example"}) as wire:
             assert wire.welcome["identity"] == "alice"
-        with connect(client, headers={"Origin": "http://testserver"}) as wire:  # the server's own origin
+        with connect(client, headers={"Origin": "http://localhost"}) as wire:  # the server's own origin
             assert wire.welcome["identity"] == "alice"
 
 
@@ -156,3 +156,38 @@ def test_silent_connection_is_closed_with_4012(make_client: Any) -> None:
                     frame = wire.recv()
                     assert frame["type"] == "error" and frame["code"] == "heartbeat_timeout"
             assert closed.value.code == 4012
+
+
+def _nested_json(depth: int) -> str:
+    return "[" * depth + '"leaf"' + "]" * depth
+
+
+@pytest.mark.parametrize("depth", [97, 253, 300, 1000])
+def test_too_deep_json_is_refused_before_anything_is_created(make_client: Any, depth: int) -> None:
+    """Issue 8 item 3: deep nesting is an `invalid_field` naming path and limit, never a half-created
+    thread or an `internal_error`; what is accepted can be stored, replayed and read back."""
+    from streamhil.protocol.messages import MAX_NESTING_DEPTH
+
+    from .graphs import odd_values
+
+    with make_client({"store_any": odd_values()}) as client, connect(client) as wire:
+        deep = _nested_json(depth)
+        accepted = depth + 2 <= MAX_NESTING_DEPTH  # the frame and `input` are two levels
+        wire.send_raw(f'{{"type": "ping", "id": "p1", "payload": {deep}}}')
+        ping = wire.until(lambda f: f.get("id") == "p1")
+        wire.send_raw(f'{{"type": "start_run", "id": "s1", "graph": "store_any", "thread_id": "t-deep", "input": {{"answer": {deep}}}}}')
+        start = wire.until(lambda f: f.get("id") == "s1")
+        if accepted:
+            assert ping["type"] == "reply"
+            assert start["type"] == "reply", start
+            assert wire.run_end("t-deep")["event"] == "run_done"
+            state = wire.request("get_state", thread_id="t-deep")["state"]
+            assert state["values"]["answer"]["set"] == [1]  # the node's own write, after the input
+            return
+        for err in (ping, start):
+            assert err["type"] == "error" and err["code"] == "invalid_field", err
+            assert err["details"] == {"max_nesting_depth": MAX_NESTING_DEPTH}
+            assert err["path"].startswith("payload" if err is ping else "input.answer")
+        assert wire.error("get_state", thread_id="t-deep")["code"] == "not_found"  # nothing created
+        assert wire.request("list_threads")["threads"] == []
+        wire.request("ping")  # the connection goes on

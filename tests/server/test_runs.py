@@ -349,3 +349,60 @@ def test_queued_resumes_are_checked_when_their_turn_comes(make_client: Any) -> N
         assert len(starts) == 1 and starts[0]["seq"] < late["seq"]
         values = wire.request("get_state", thread_id=tid)["state"]["values"]
         assert (values["a"], values["b"]) == ("A", "B1")
+
+
+def test_start_run_metadata_is_stored_with_the_runs_checkpoints(make_client: Any) -> None:
+    """Issue 8 item 9 (spec 5.2): ``start_run.metadata`` reaches every checkpoint of the run."""
+    with make_client(demo_graphs()) as client, connect(client) as wire:
+        tid = start(wire, "publish", {"topic": "otters"}, metadata={"ticket": "T-7", "priority": 2})["thread_id"]
+        end = wire.run_end(tid)
+        history = wire.request("get_history", thread_id=tid)["history"]
+        assert history
+        for checkpoint in history:
+            assert checkpoint["metadata"]["ticket"] == "T-7" and checkpoint["metadata"]["priority"] == 2
+            assert checkpoint["metadata"]["run_id"] == end["run_id"]
+
+
+def test_cancelling_a_queued_run_never_interleaves_runs(make_client: Any) -> None:
+    """Issue 8 item 8 (spec 9.4): the queued run's run_started/run_cancelled come after the active
+    run's terminal event, and the run after it still runs."""
+    gate = Gate()
+    with make_client({"gated": gated(gate)}) as client, connect(client) as wire:
+        first = start(wire, "gated", {"n": 0}, stream_modes=["custom"])
+        tid = first["thread_id"]
+        wire.until(lambda f: f.get("event") == "custom")
+        queued = wire.request("start_run", graph="gated", thread_id=tid, input=None, if_busy="enqueue", stream_modes=["custom"])
+        later = wire.request("start_run", graph="gated", thread_id=tid, input=None, if_busy="enqueue", stream_modes=["custom"])
+        assert wire.request("cancel", thread_id=tid, run_id=queued["run_id"]) == {"run_id": queued["run_id"], "thread_id": tid}
+        assert wire.request("cancel", thread_id=tid, run_id=queued["run_id"])["run_id"] == queued["run_id"]  # twice: same answer
+        wire.request("ping")
+        assert not [e for e in wire.thread_events(tid) if e["run_id"] == queued["run_id"]]  # nothing yet
+        wire.call(gate.open)
+        assert wire.run_end(tid)["run_id"] == first["run_id"]
+        dropped = wire.run_end(tid)
+        assert dropped["run_id"] == queued["run_id"] and dropped["event"] == "run_cancelled"
+        assert dropped["data"] == {"reason": "cancelled"}
+        last = wire.run_end(tid)
+        assert last["run_id"] == later["run_id"]
+        lifecycle = [(e["run_id"], e["event"]) for e in wire.thread_events(tid) if e["event"].startswith("run_")]
+        order = [run for run, _ in lifecycle]
+        # each run's events are contiguous: started ... terminal, then the next run
+        assert order == [first["run_id"]] * 2 + [queued["run_id"]] * 2 + [later["run_id"]] * 2
+        check_seqs(wire.events)
+
+
+def test_a_partial_resume_streams_the_still_pending_interrupt(make_client: Any) -> None:
+    """Issue 8 item 10 (spec section 15): the resumed run shows finance's pending interrupt as an
+    ``updates {"__interrupt__": [...]}`` part with the same id, before its interrupt event."""
+    with make_client(demo_graphs()) as client, connect(client) as wire:
+        tid = start(wire, "parallel", {"doc": "contract.pdf"}, stream_modes=["updates"])["thread_id"]
+        wire.run_end(tid)
+        pending = {i["node"]: i["id"] for i in wire.thread_events(tid)[-2]["data"]["interrupts"]}
+        resumed = wire.request("resume", thread_id=tid, interrupt_id=pending["legal"], value="signed", stream_modes=["updates"])
+        wire.run_end(tid)
+        run = [e for e in wire.thread_events(tid) if e["run_id"] == resumed["run_id"]]
+        kinds = [e["event"] for e in run]
+        assert kinds == ["run_started", "updates", "updates", "interrupt", "run_interrupted"]
+        assert run[1]["data"] == {"legal": {"legal": "signed"}}
+        parked = run[2]["data"]["__interrupt__"]
+        assert [i["id"] for i in parked] == [pending["finance"]] and parked[0]["node"] == "finance"
