@@ -1,6 +1,6 @@
 """LangGraph's JS client (``@langchain/langgraph-sdk`` 1.15.0, unchanged, installed in
-tests/langgraph/js by .ci/run) under Node against a real ``streamhil-server``: the classic HITL
-loop through ``Client`` and the v3 thread protocol over a WebSocket (``tests/langgraph/js/drive.mjs``)."""
+tests/langgraph_clients/js by .ci/run) under Node against a real ``streamhil-server``: the classic HITL
+loop through ``Client`` and the v3 thread protocol over a WebSocket (``tests/langgraph_clients/js/drive.mjs``)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def test_js_client_hitl_loop_and_v3_websocket(lg_server: LangGraphServer) -> Non
     if node is None:
         pytest.skip("node is not installed (Debian: apt-get install -y nodejs)")
     if not (JS / "node_modules" / "@langchain" / "langgraph-sdk").is_dir():
-        pytest.skip("run `npm ci --prefix tests/langgraph/js` (.ci/run does) to install @langchain/langgraph-sdk")
+        pytest.skip("run `npm ci --prefix tests/langgraph_clients/js` (.ci/run does) to install @langchain/langgraph-sdk")
     result = subprocess.run(
         [node, "drive.mjs", lg_server.base_url, KEY_ALICE], cwd=JS, capture_output=True, text=True, timeout=120,
     )
