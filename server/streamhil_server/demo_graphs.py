@@ -117,12 +117,20 @@ def book_hotel(hotel_name: str, nights: int = 1) -> str:
     return f"Successfully booked {nights} night(s) at {hotel_name}."
 
 
+def _text(content: Any) -> str:
+    """A message's text: the string, or the text parts of a list of content parts (as LangChain
+    UIs send ``[{"type": "text", "text": ...}]``)."""
+    if isinstance(content, list):
+        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return str(content or "")
+
+
 def _agent_script(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> Any:
     """Books what the last user message names ("book X" or "book X and Y"), then confirms."""
     last = messages[-1] if messages else {}
     if last.get("role") == "tool":
         return "All set. Anything else?"
-    text = str(last.get("content") or "")
+    text = _text(last.get("content"))
     lowered = text.lower()
     if "book" not in lowered:
         return "Tell me which hotel to book, e.g. 'book the McKittrick and the Ritz'."

@@ -31,13 +31,11 @@ class LangGraphServer:
     output: list[str]
 
 
-@pytest.fixture(scope="session")
-def lg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LangGraphServer]:
-    db = tmp_path_factory.mktemp("lg") / "server.sqlite"
+def launch(db: Path, *extra: str) -> LangGraphServer:
+    """Start ``streamhil-server --demo`` (plus the ``hold`` graph) on a free port."""
     cmd = [
         sys.executable, "-m", "streamhil_server", "--demo", f"hold={HERE / 'graphs.py'}:graph",
-        "--db", str(db), "--port", "0", "--log-level", "warning",
-        "--token", f"alice:{KEY_ALICE}", "--token", f"bob:{KEY_BOB}", "--allow-origin", UI_ORIGIN,
+        "--db", str(db), "--port", "0", "--log-level", "warning", *extra,
     ]
     process = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
@@ -54,8 +52,7 @@ def lg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LangGraphSer
         lines.put(None)
 
     threading.Thread(target=pump, daemon=True).start()
-    base = None
-    while base is None:
+    while True:
         try:
             line = lines.get(timeout=START_TIMEOUT)
         except queue.Empty:
@@ -65,15 +62,28 @@ def lg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LangGraphSer
             raise RuntimeError(f"the server exited while starting:\n{''.join(output)}")
         found = _LISTENING.search(line)
         if found:
-            base = found.group(1)
+            return LangGraphServer(found.group(1), process, output)
+
+
+def shut_down(server: LangGraphServer) -> None:
+    process = server.process
+    process.send_signal(signal.SIGINT)
     try:
-        yield LangGraphServer(base, process, output)
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def lg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LangGraphServer]:
+    server = launch(
+        tmp_path_factory.mktemp("lg") / "server.sqlite",
+        "--token", f"alice:{KEY_ALICE}", "--token", f"bob:{KEY_BOB}", "--allow-origin", UI_ORIGIN,
+    )
+    try:
+        yield server
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
+        shut_down(server)

@@ -58,12 +58,19 @@ async def test_parallel_interrupts_answered_one_by_one(client: Any, transport: s
     async with client.threads.stream(assistant_id="parallel", transport=transport, headers=AUTH) as thread:
         await thread.run.start(input={})
         async for _ in thread.values:
-            pass
-        asked = {i["value"]["reviewer"]: i["interrupt_id"] for i in thread.interrupts}
+            pass  # ends when the first interrupt is announced
+        pending = (await client.threads.get(thread.thread_id))["interrupts"]
+        asked = {i["value"]["reviewer"]: i["id"] for group in pending.values() for i in group}
         assert set(asked) == {"legal", "finance"}
-        with pytest.raises(RuntimeError, match="ambiguous"):
-            await thread.run.respond("yes")  # the client itself refuses: two are outstanding
+        assert thread.interrupts[0]["interrupt_id"] == asked["legal"]  # announced in order
         await thread.run.respond("signed", interrupt_id=asked["legal"])
+        # the run that delivered the answer pauses again on finance, which keeps its id
+        [run] = [r for r in await client.runs.list(thread.thread_id) if r["status"] in ("pending", "running")] or [
+            (await client.runs.list(thread.thread_id))[0]]
+        await client.runs.join(thread.thread_id, run["run_id"])
+        still = (await client.threads.get(thread.thread_id))["interrupts"]
+        assert [i["id"] for group in still.values() for i in group] == [asked["finance"]]
+        assert asked["finance"] in [i["interrupt_id"] for i in thread.interrupts]
         await thread.run.respond("5k", interrupt_id=asked["finance"])
         output = await thread.output.with_timeout(10)
     state = await client.threads.get_state(thread.thread_id)
@@ -226,3 +233,36 @@ async def test_a_socket_cut_mid_run_loses_and_repeats_nothing(lg_server: LangGra
                     if len(replay) == len(got):
                         break
     assert [(e["seq"], e["method"]) for e in replay] == [(e["seq"], e["method"]) for e in got]
+
+
+async def _read_events(raw: httpx.AsyncClient, tid: str, body: dict[str, Any], until: str) -> list[dict[str, Any]]:
+    events = []
+    async with raw.stream("POST", f"/threads/{tid}/stream/events", json=body) as response:
+        assert response.status_code == 200
+        async for line in response.aiter_lines():
+            if line.startswith("data: "):
+                events.append(orjson.loads(line[6:]))
+                if events[-1]["method"] == "lifecycle" and events[-1]["params"]["data"]["event"] == until:
+                    return events
+    return events
+
+
+async def test_since_resumes_between_two_events_of_one_log_entry(lg_server: LangGraphServer) -> None:
+    """Two interrupts announced by one log entry are two v3 events with their own seq: a cursor
+    between them replays exactly the second. Without ``since``: the latest run from its start."""
+    async with httpx.AsyncClient(base_url=lg_server.base_url, headers=AUTH) as raw:
+        tid = (await raw.post("/threads", json={})).json()["thread_id"]
+        start = {"id": 1, "method": "run.start", "params": {"assistant_id": "parallel", "input": {}}}
+        applied = (await raw.post(f"/threads/{tid}/commands", json=start)).json()["meta"]["applied_through_seq"]
+        everything = await _read_events(raw, tid, {"channels": ["lifecycle", "input"], "since": applied}, "interrupted")
+        asked = [e for e in everything if e["method"] == "input.requested"]
+        assert len(asked) == 2 and asked[1]["seq"] == asked[0]["seq"] + 1
+        assert len({e["event_id"] for e in everything}) == len(everything)
+        rest = await _read_events(raw, tid, {"channels": ["lifecycle", "input"], "since": asked[0]["seq"]}, "interrupted")
+        assert [e["event_id"] for e in rest] == [e["event_id"] for e in everything[everything.index(asked[1]):]]
+        latest = await _read_events(raw, tid, {"channels": ["lifecycle", "input"]}, "interrupted")
+        assert [e["event_id"] for e in latest] == [e["event_id"] for e in everything]
+        with_values = await _read_events(raw, tid, {"channels": ["values", "lifecycle"], "since": applied}, "interrupted")
+        assert all("__interrupt__" not in e["params"]["data"] for e in with_values if e["method"] == "values")
+        bad = await raw.post(f"/threads/{tid}/stream/events", json={"channels": ["nope"]})
+        assert bad.status_code == 422

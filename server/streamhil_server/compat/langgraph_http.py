@@ -38,7 +38,7 @@ def langgraph_routes(runtime: Runtime) -> list[BaseRoute]:
         ("/threads/{thread_id}/state/{checkpoint_id}", "GET", threads.get_state),
         ("/threads/{thread_id}/history", "POST", threads.history),
         ("/threads/{thread_id}/runs", "POST", runs.create),
-        ("/threads/{thread_id}/runs", "GET", runs.list),
+        ("/threads/{thread_id}/runs", "GET", runs.list_runs),
         ("/threads/{thread_id}/runs/stream", "POST", runs.stream),
         ("/threads/{thread_id}/runs/wait", "POST", runs.wait),
         ("/threads/{thread_id}/runs/{run_id}", "GET", runs.get),

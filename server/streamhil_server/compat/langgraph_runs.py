@@ -316,7 +316,7 @@ class LangGraphRuns:
         p = request.path_params
         return json_response(run_view(self._run(identity, p["thread_id"], p["run_id"])))
 
-    async def list(self, request: Request, identity: str) -> Response:
+    async def list_runs(self, request: Request, identity: str) -> Response:
         """``GET /threads/{thread_id}/runs?limit=&offset=&status=``."""
         thread_id = request.path_params["thread_id"]
         if self.runtime.runs.threads.get(thread_id) is None:

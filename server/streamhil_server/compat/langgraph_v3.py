@@ -6,9 +6,12 @@ Events are the thread's hub log translated per subscriber: ``run_started`` → `
 running``, the terminal events → ``lifecycle completed|interrupted|failed``, each pending
 interrupt → ``input.requested {interrupt_id, payload, value}``, ``values`` (without
 ``__interrupt__``), ``updates`` (one event per node), ``custom``, ``tasks``, ``checkpoints``.
-Every event carries the log's ``seq`` (``since`` replays after it) and an ``event_id`` unique
-across restarts (``epoch:seq:k``). A subscription without ``since`` replays from the start of the
-thread's latest run.
+One hub event may become several v3 events (one ``updates`` per node, one ``input.requested``
+per interrupt), so each v3 event's ``seq`` is ``hub_seq * 1000 + k`` (``k`` = 1, 2, ...): unique
+and increasing, so ``since`` (which excludes ``seq <= since``) can resume between two events of one
+hub event. ``event_id`` is ``epoch:seq``, unique across restarts. ``applied_through_seq`` in
+command replies is on the same scale. A subscription without ``since`` replays from the start of
+the thread's latest run.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ _CHANNELS = frozenset({"values", "updates", "messages", "tools", "lifecycle", "i
 _INTERRUPT_ID = re.compile(r"^[0-9a-f]{32}$")
 _HEARTBEAT = 5.0
 _MAX_QUEUE = 10_000
+SEQ_SCALE = 1000
+"""v3 ``seq`` = hub ``seq`` * SEQ_SCALE + the event's position among those of its hub event."""
 
 
 # --- translation -------------------------------------------------------------------------------
@@ -59,7 +64,8 @@ def translate(frame: Mapping[str, Any], epoch: str) -> Iterator[dict[str, Any]]:
         if node is not None:
             params["node"] = node
         count += 1
-        return {"type": "event", "event_id": f"{epoch}:{seq}:{count}", "seq": seq, "method": method, "params": params}
+        v3_seq = int(seq or 0) * SEQ_SCALE + min(count, SEQ_SCALE - 1)
+        return {"type": "event", "event_id": f"{epoch}:{v3_seq}", "seq": v3_seq, "method": method, "params": params}
 
     if kind == "run_started":
         yield event("lifecycle", {"event": "running", "graph_name": (data or {}).get("graph")}, [])
@@ -140,8 +146,10 @@ class V3Subscriber:
 
     def __init__(
         self, epoch: str, event_filter: EventFilter, wake: Callable[[], None], allowed: Callable[[], bool],
+        since: int = -1,
     ) -> None:
         self.epoch = epoch
+        self.since = since
         self.filter = event_filter
         self.allowed = allowed
         self.queue: deque[dict[str, Any]] = deque()
@@ -153,7 +161,7 @@ class V3Subscriber:
         if self.overflowed or not self.allowed():
             return
         for event in translate(orjson.loads(frame), self.epoch):
-            if self.filter.matches(event):
+            if event["seq"] > self.since and self.filter.matches(event):
                 self.queue.append(event)
         if len(self.queue) > _MAX_QUEUE:
             self.overflowed = True
@@ -165,10 +173,10 @@ class V3Subscriber:
             self.subscription.close()
 
 
-def _reply(command_id: Any, result: Any, seq: int | None = None) -> dict[str, Any]:
+def _reply(command_id: Any, result: Any, hub_seq: int | None = None) -> dict[str, Any]:
     reply: dict[str, Any] = {"type": "success", "id": command_id, "result": result}
-    if seq is not None:
-        reply["meta"] = {"applied_through_seq": seq}
+    if hub_seq is not None:  # every event of that hub seq is applied
+        reply["meta"] = {"applied_through_seq": hub_seq * SEQ_SCALE + SEQ_SCALE - 1}
     return reply
 
 
@@ -259,10 +267,12 @@ class LangGraphV3:
     # --- subscribing ---------------------------------------------------------------------------
 
     def _start_seq(self, thread_id: str, since: Any) -> int:
+        """The hub seq to replay after."""
         if since is not None:
             if not isinstance(since, int) or isinstance(since, bool) or since < 0:
                 raise invalid("since must be a seq number", "since")
-            return min(since, self.runtime.hub.head(thread_id))
+            # the last hub event all of whose v3 events are <= since
+            return max(0, min((since - SEQ_SCALE + 1) // SEQ_SCALE, self.runtime.hub.head(thread_id)))
         latest = self.runtime.run_records.of_thread(thread_id)
         return latest[0].first_seq if latest else self.runtime.hub.head(thread_id)
 
@@ -277,9 +287,11 @@ class LangGraphV3:
         if not self._owned_or_unborn(identity, thread_id):
             raise not_found("thread", thread_id)
         runs = self.runtime.runs
+        since = params.get("since")
         subscriber = V3Subscriber(
             self.runtime.store.epoch, EventFilter(params), wake,
             lambda: (t := runs.threads.get(thread_id)) is not None and t.record.owner == identity,
+            since if isinstance(since, int) and not isinstance(since, bool) else -1,
         )
         try:
             subscriber.subscription, _ = await self.runtime.hub.subscribe(thread_id, subscriber.sink, self._start_seq(thread_id, params.get("since")))
@@ -302,10 +314,13 @@ class LangGraphV3:
             try:
                 await subscription.go_live(anyio.lowlevel.checkpoint, max_buffer=_MAX_QUEUE, overflow=subscriber.close)
                 while not subscriber.overflowed:
-                    while subscriber.queue:
-                        event = subscriber.queue.popleft()
-                        data = orjson.dumps(event, default=repr)
-                        yield f"event: {event['method']}\nid: {event['seq']}\n".encode() + b"data: " + data + b"\n\n"
+                    if subscriber.queue:  # what is waiting goes out in one write
+                        chunk = []
+                        while subscriber.queue:
+                            event = subscriber.queue.popleft()
+                            data = orjson.dumps(event, default=repr)
+                            chunk.append(f"event: {event['method']}\nid: {event['seq']}\n".encode() + b"data: " + data + b"\n\n")
+                        yield b"".join(chunk)
                     state["wake"] = anyio.Event()
                     with anyio.move_on_after(_HEARTBEAT) as scope:
                         await state["wake"].wait()
