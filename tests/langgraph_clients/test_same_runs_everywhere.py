@@ -4,7 +4,6 @@ log: a run started over HTTP is watched over ``/ws`` with the same ``seq`` numbe
 
 from __future__ import annotations
 
-from typing import Any
 
 import pytest
 

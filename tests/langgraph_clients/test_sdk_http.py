@@ -168,7 +168,7 @@ async def test_threads_create_get_search_update_state_and_history(client: Any) -
     assert made["metadata"] == {"team": "ops", "graph_id": "approve"}
     assert (await client.threads.get_state(tid))["values"] == {}  # no run yet: no state
     assert await client.threads.get_history(tid) == []
-    with pytest.raises(ConflictError):
+    with pytest.raises(ConflictError, match="exists"):
         await client.threads.create(thread_id=tid)
     assert (await client.threads.create(thread_id=tid, if_exists="do_nothing"))["thread_id"] == tid
     found = await client.threads.search(metadata={"team": "ops"}, limit=100)

@@ -27,6 +27,7 @@ from .langgraph_views import (
     lc_values,
     state_view,
     thread_status,
+    ThreadExists,
 )
 
 __all__ = ["LangGraphThreads"]
@@ -171,12 +172,9 @@ class LangGraphThreads:
         owner = self._owner(thread_id)
         if owner is not None:
             if owner != identity:
-                raise CommandError(ErrorCode.THREAD_BUSY, f"thread {thread_id!r} exists", details={"resource": "thread"})
+                raise ThreadExists(thread_id)
             if body.get("if_exists") != "do_nothing":
-                raise CommandError(
-                    ErrorCode.THREAD_BUSY, f"thread {thread_id!r} exists; pass if_exists='do_nothing' to get it",
-                    details={"resource": "thread"},
-                )
+                raise ThreadExists(thread_id, "; pass if_exists='do_nothing' to get it")
             return json_response(await self.thread_view(thread_id))
         await self.runtime.thread_metadata.create(thread_id, identity, metadata)
         return json_response(await self.thread_view(thread_id))

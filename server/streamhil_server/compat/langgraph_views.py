@@ -34,6 +34,7 @@ __all__ = [
     "error_status",
     "error_body",
     "sse_frame",
+    "ThreadExists",
     "CREATED_AT",
 ]
 
@@ -236,12 +237,23 @@ _STATUS = {
 
 def error_status(error: CommandError) -> int:
     """The HTTP status of a refused command."""
+    if isinstance(error, ThreadExists):
+        return 409
     return _STATUS.get(error.code, 400)
+
+
+class ThreadExists(CommandError):
+    """``POST /threads`` with the id of an existing thread: 409 ``thread_exists``."""
+
+    wire_code = "thread_exists"
+
+    def __init__(self, thread_id: str, hint: str = "") -> None:
+        super().__init__(ErrorCode.INVALID_ARGUMENT, f"thread {thread_id!r} exists{hint}", details={"resource": "thread"})
 
 
 def error_body(error: CommandError) -> dict[str, Any]:
     """``{detail, code}`` (plus ``path`` and streamhil's details when there are any)."""
-    body: dict[str, Any] = {"detail": error.message, "code": error.code.value}
+    body: dict[str, Any] = {"detail": error.message, "code": getattr(error, "wire_code", error.code.value)}
     if error.path:
         body["path"] = error.path
     if error.details:
