@@ -1,5 +1,5 @@
 """Agent Chat UI's exact requests, recorded from Chromium driving the real UI against a streamhil
-server (``agent_chat_ui/drive.py``; CORS preflights included), replayed in order against a fresh
+server (``ui/agent_chat_ui.py``; CORS preflights included), replayed in order against a fresh
 server: three chats reach a tool review in the HITL-middleware shape, and are approved, edited
 and rejected. Thread ids are mapped to the ones this server hands out; the resume's
 ``checkpoint`` is the head the replayed history returned, as the UI would have sent."""
@@ -17,7 +17,7 @@ import pytest
 
 from .conftest import LangGraphServer, launch, shut_down
 
-RECORDED = Path(__file__).resolve().parent / "agent_chat_ui" / "recorded.json"
+RECORDED = Path(__file__).resolve().parent / "ui" / "agent_chat_ui.recorded.json"
 OUTCOMES = [
     "Successfully booked 1 night(s) at the Ritz.",
     "Successfully booked 1 night(s) at the Savoy Grand.",

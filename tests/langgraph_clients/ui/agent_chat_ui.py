@@ -2,122 +2,25 @@
 ``streamhil-server --demo``: three chats reach a tool review in the HITL-middleware shape and are
 approved, edited and rejected in the UI. Saves screenshots and the exact requests the browser
 sent to the server (CORS preflights included, read from Chromium's network log) as
-``recorded.json``, which ``test_agent_chat_ui_replay.py`` replays in CI.
+``agent_chat_ui.recorded.json``, which ``test_agent_chat_ui_replay.py`` replays in CI.
 
 CI cannot fetch the UI's repository, so this runs by hand (steps in docs/langgraph-clients.md)::
 
-    python tests/langgraph_clients/agent_chat_ui/drive.py /path/to/built/agent-chat-ui [--screenshots docs/img]
+    python tests/langgraph_clients/ui/agent_chat_ui.py /path/to/built/agent-chat-ui [--screenshots docs/img]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import queue
 import re
-import signal
-import socket
-import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+
+from browser import ARGS, CHROMIUM, TIMEOUT_MS, NetworkLog, free_port, start, stop
 
 HERE = Path(__file__).resolve().parent
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-TIMEOUT_MS = 30_000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start(cmd: list[str], ready: re.Pattern[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], re.Match[str]]:
-    """Start ``cmd`` and wait for a line matching ``ready``."""
-    process = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
-                               env={**os.environ, **(env or {})})
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def pump() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=pump, daemon=True).start()
-    seen = []
-    while True:
-        line = lines.get(timeout=120)
-        if line is None:
-            raise RuntimeError(f"{cmd[0]} exited:\n{''.join(seen)}")
-        seen.append(line)
-        found = ready.search(line)
-        if found:
-            return process, found
-
-
-def stop(process: subprocess.Popen[str]) -> None:
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-
-
-class NetworkLog:
-    """The requests Chromium sends to one origin (preflights too), from its DevTools protocol."""
-
-    KEEP_HEADERS = ("content-type", "accept", "x-api-key", "last-event-id", "origin",
-                    "access-control-request-method", "access-control-request-headers")
-
-    def __init__(self, origin: str) -> None:
-        self.origin = origin
-        self.requests: list[dict[str, Any]] = []
-        self._extra: dict[str, dict[str, str]] = {}
-
-    def attach(self, cdp: Any) -> None:
-        cdp.send("Network.enable")
-        cdp.on("Network.requestWillBeSent", self._sent)
-        cdp.on("Network.requestWillBeSentExtraInfo", self._extra_info)
-
-    def _extra_info(self, params: dict[str, Any]) -> None:
-        self._extra[params["requestId"]] = {k.lower(): v for k, v in params.get("headers", {}).items()}
-
-    def _sent(self, params: dict[str, Any]) -> None:
-        request = params["request"]
-        if not request["url"].startswith(self.origin):
-            return
-        parts = urlsplit(request["url"])
-        headers = {k.lower(): v for k, v in request.get("headers", {}).items()}
-        self.requests.append({
-            "id": params["requestId"],
-            "method": request["method"],
-            "path": parts.path + (f"?{parts.query}" if parts.query else ""),
-            "headers": headers,
-            "body": request.get("postData"),
-            "preflight": params.get("type") == "Preflight",
-        })
-
-    def finish(self) -> list[dict[str, Any]]:
-        out = []
-        for entry in self.requests:
-            headers = {**entry["headers"], **self._extra.get(entry["id"], {})}
-            if entry["method"] == "OPTIONS":
-                entry["preflight"] = True
-            out.append({
-                "method": entry["method"],
-                "path": entry["path"],
-                "headers": {k: v for k, v in headers.items() if k in self.KEEP_HEADERS},
-                "body": json.loads(entry["body"]) if entry["body"] else None,
-                "preflight": entry["preflight"],
-            })
-        return out
 
 
 def chat(page: Any, text: str, name: str, shots: Path | None) -> None:
@@ -133,7 +36,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("ui", type=Path, help="a built agent-chat-ui checkout (next build done)")
     parser.add_argument("--screenshots", type=Path, default=None, help="folder for the PNGs (e.g. docs/img)")
-    parser.add_argument("--record", type=Path, default=HERE / "recorded.json")
+    parser.add_argument("--record", type=Path, default=HERE / "agent_chat_ui.recorded.json")
     args = parser.parse_args()
     from playwright.sync_api import expect, sync_playwright
 
