@@ -16,7 +16,6 @@ from .errors import GraphRecursionError as GraphRecursionError
 from .errors import InvalidUpdateError as InvalidUpdateError
 from .executor.context import get_config as get_config
 from .executor.context import get_stream_writer as get_stream_writer
-from .executor.context import interrupt as interrupt
 from .executor.context import write_message_chunk as write_message_chunk
 from .graph.compiled import CompiledStateGraph as CompiledStateGraph
 from .messages import MessagesState as MessagesState
@@ -24,6 +23,7 @@ from .messages import RemoveMessage as RemoveMessage
 from .messages import add_messages as add_messages
 from .graph.state_graph import StateGraph as StateGraph
 from .types import Command as Command
+from .types import interrupt as interrupt
 from .types import Interrupt as Interrupt
 from .types import Overwrite as Overwrite
 from .types import PregelTask as PregelTask

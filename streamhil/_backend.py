@@ -63,14 +63,14 @@ class DetachedTask:
         """Start it on the loop running in this thread (a copy of this context runs it)."""
         backend = current_backend()
         context = contextvars.copy_context()
+        # The running backend's own module (already imported, since it runs): the core depends
+        # on neither asyncio nor trio, only on whichever runs it.
         if backend == "trio":
-            import trio
-
-            self._handle = trio.lowlevel.spawn_system_task(self._main, name="streamhil-stream", context=context)
+            lowlevel = sys.modules["trio"].lowlevel
+            self._handle = lowlevel.spawn_system_task(self._main, name="streamhil-stream", context=context)
         elif backend == "asyncio":
-            import asyncio
-
-            self._handle = asyncio.get_running_loop().create_task(self._main(), context=context)
+            loop = sys.modules["asyncio"].get_running_loop()
+            self._handle = loop.create_task(self._main(), context=context)
         else:
             raise RuntimeError("DetachedTask.start() needs a running asyncio or trio loop")
         return self

@@ -19,6 +19,10 @@ RESUME = "__resume__"
 ERROR = "__error__"
 """Pending-write channel holding the repr of a task's exception."""
 
+EDITED = "__edited__"
+"""Pending-write marker of a paused task carried over by ``update_state``: the state it asked
+about changed, so a plain ``invoke(None)`` runs it again (an answer still answers it)."""
+
 NO_WRITES = "__no_writes__"
 """Pending-write marker of a task that finished without writing anything."""
 
@@ -34,5 +38,5 @@ LAST_NODES = "__last__"
 COMMAND_TASK = "__command__"
 """Task-id prefix of the writes a ``Command`` input makes (LangGraph's null task)."""
 
-RESERVED_NAMES = frozenset({START, END, INTERRUPT, RESUME, ERROR, NO_WRITES, TASKS, JOINS, LAST_NODES})
+RESERVED_NAMES = frozenset({START, END, INTERRUPT, RESUME, ERROR, EDITED, NO_WRITES, TASKS, JOINS, LAST_NODES})
 RESERVED_CHARACTERS = ("|", ":")

@@ -5,7 +5,9 @@ A message is a dict with a ``role`` (``"system"``, ``"developer"``, ``"user"``, 
 may carry ``tool_calls`` (``[{"id", "name", "args": dict}]``); tool messages carry the
 ``tool_call_id`` they answer, the tool's ``name`` and a ``status`` (``"success"``/``"error"``).
 
-Being plain dicts, messages go through any checkpointer and over the wire unchanged.
+Being plain dicts, messages go through any checkpointer and over the wire unchanged. LangChain
+message objects (``HumanMessage``, ``AIMessage``...) are accepted wherever a message is and become
+dicts of the same meaning; LangChain itself is never imported here.
 """
 
 from __future__ import annotations
@@ -86,8 +88,9 @@ def _coerce_tool_call(call: Any, where: str) -> dict[str, Any]:
 def coerce_message(message: Any) -> Message:
     """Turn one message-like value into a message dict with an ``id``.
 
-    Accepts a dict (``role`` or LangChain's ``type``), a string (a user message) or a
-    ``(role, content)`` tuple. The input is not modified; a new dict is returned.
+    Accepts a dict (``role`` or LangChain's ``type``), a string (a user message), a
+    ``(role, content)`` tuple or a LangChain message object (``HumanMessage``, ``AIMessage``,
+    ``ToolMessage``, ``RemoveMessage``...). The input is not modified; a new dict is returned.
     """
     if isinstance(message, str):
         return {"role": "user", "content": message, "id": _new_id()}
@@ -96,9 +99,12 @@ def coerce_message(message: Any) -> Message:
             raise ValueError(f"a message tuple must be (role, content), got {len(message)} items")
         role, content = message
         return coerce_message({"role": role, "content": content})
+    if is_langchain_message(message):
+        return coerce_message(langchain_message_dict(message))
     if not isinstance(message, Mapping):
         raise TypeError(
-            f"a message must be a dict, a string or a (role, content) tuple, got {type(message).__name__}"
+            "a message must be a dict, a string, a (role, content) tuple or a LangChain message, "
+            f"got {type(message).__name__}"
         )
     out = dict(message)
     role = out["role"] if "role" in out else out.pop("type", None)
@@ -138,11 +144,53 @@ def coerce_message(message: Any) -> Message:
     return out
 
 
+def is_langchain_message(value: Any) -> bool:
+    """Whether ``value`` is a LangChain message object (checked without importing LangChain)."""
+    return not isinstance(value, Mapping) and any(
+        cls.__module__.startswith("langchain_core.messages") and cls.__name__ == "BaseMessage"
+        for cls in type(value).__mro__
+    )
+
+
+_LANGCHAIN_ROLES = {
+    "human": "user",
+    "HumanMessageChunk": "user",
+    "ai": "assistant",
+    "AIMessageChunk": "assistant",
+    "system": "system",
+    "SystemMessageChunk": "system",
+    "developer": "developer",
+    "tool": "tool",
+    "ToolMessageChunk": "tool",
+    "remove": _REMOVE_ROLE,
+}
+
+
+def langchain_message_dict(message: Any) -> dict[str, Any]:
+    """A LangChain message object as a streamhil message dict (state stays plain data)."""
+    kind = message.type
+    role = _LANGCHAIN_ROLES.get(kind)
+    if role is None:
+        raise ValueError(f"cannot use a LangChain {type(message).__name__} (type {kind!r}) as a chat message")
+    out: dict[str, Any] = {"role": role, "content": message.content}
+    if message.id:
+        out["id"] = message.id
+    if getattr(message, "name", None):
+        out["name"] = message.name
+    calls = getattr(message, "tool_calls", None)
+    if calls:
+        out["tool_calls"] = [{"id": c.get("id"), "name": c["name"], "args": c.get("args", {})} for c in calls]
+    if role == "tool":
+        out["tool_call_id"] = message.tool_call_id
+        out["status"] = getattr(message, "status", "success")
+    return out
+
+
 def coerce_messages(value: Any) -> list[Message]:
     """Turn a message, a list of messages or ``None`` into a list of message dicts."""
     if value is None:
         return []
-    if isinstance(value, (str, tuple, Mapping)):
+    if isinstance(value, (str, tuple, Mapping)) or is_langchain_message(value):
         return [coerce_message(value)]
     if isinstance(value, Iterable):
         return [coerce_message(m) for m in value]

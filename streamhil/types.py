@@ -1,4 +1,5 @@
-"""Public value types: Command, Send, Interrupt, Overwrite, RetryPolicy, StateSnapshot, PregelTask."""
+"""Public value types (Command, Send, Interrupt, Overwrite, RetryPolicy, StateSnapshot, PregelTask)
+and, as in ``langgraph.types``, the ``interrupt()`` function that raises one."""
 
 from __future__ import annotations
 
@@ -6,7 +7,12 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypeVar
 
+from .errors import GraphInterrupt
+from .executor.context import require_task
+from .executor.ids import interrupt_id, position_key
+
 __all__ = [
+    "interrupt",
     "Command",
     "Send",
     "Interrupt",
@@ -18,12 +24,15 @@ __all__ = [
     "Durability",
     "StreamWriter",
     "GraphOutput",
+    "All",
 ]
 
 N = TypeVar("N", bound=Hashable)
 
 StreamMode = Literal["values", "updates", "custom", "messages", "debug", "tasks", "checkpoints"]
 Durability = Literal["sync", "async", "exit"]
+All = Literal["*"]
+"""``interrupt_before="*"``: every node."""
 StreamWriter = Callable[[Any], None]
 
 
@@ -158,3 +167,31 @@ class StateSnapshot(NamedTuple):
     parent_config: dict[str, Any] | None
     tasks: tuple[PregelTask, ...]
     interrupts: tuple[Interrupt, ...] = ()
+
+
+def interrupt(value: Any = None) -> Any:
+    """Pause the graph and surface ``value`` to the human; return their answer once resumed.
+
+    On resume the node runs again from its first line, and the n-th ``interrupt()`` call of
+    this execution returns the n-th answer. ``GraphInterrupt`` derives from ``BaseException``,
+    so an ``except Exception`` in the node cannot swallow it.
+    """
+    ctx = require_task("interrupt()")
+    index = ctx.counter
+    ctx.counter += 1
+    if index in ctx.answers:
+        return ctx.answers[index]
+    iid = interrupt_id(ctx.ns, index)
+    resume_map = ctx.run.resume_map
+    fallback = position_key(ctx.ns, ctx.node, index)
+    if iid in resume_map or fallback in resume_map:
+        # By id; or by position, when the question's id changed since it was answered
+        # (update_state on the subgraph's thread wrote a new checkpoint, so new task ids).
+        answer = resume_map[iid] if iid in resume_map else resume_map[fallback]
+        resume_map.pop(fallback, None)
+        ctx.answers[index] = answer
+        ctx.consumed.append(iid)
+        return answer
+    raise GraphInterrupt(
+        (Interrupt(value=value, id=iid, node=ctx.node, task_id=ctx.task_id, ns=ctx.ns, index=index),)
+    )

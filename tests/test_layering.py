@@ -75,7 +75,7 @@ def declared_dependencies() -> set[str]:
 
 
 # Optional imports the core guards with try/except ImportError, by file, with their extra.
-OPTIONAL = {("streamhil/prebuilt/openai.py", "httpx")}
+OPTIONAL = {("streamhil/prebuilt/openai.py", "httpx"), ("streamhil/prebuilt/langchain.py", "langchain_core")}
 
 
 def test_core_never_imports_server_or_client_libraries() -> None:

@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("graphs", nargs="*", metavar="[NAME=]FILE.py:ATTR",
                         help="graphs to serve: 'app.py:graph', 'pkg.module:graph', or 'name=app.py:graph'")
     parser.add_argument("--demo", action="store_true", help="also serve the demo graphs (approve, tool_review, ...)")
+    parser.add_argument("--demo-token-delay-ms", type=float, default=None, metavar="MS",
+                        help="pause between the words the demo chat model streams (default: "
+                             "$STREAMHIL_DEMO_TOKEN_DELAY_MS, else 60)")
     parser.add_argument("--db", metavar="PATH", help="SQLite file for checkpoints and event logs (default: in memory)")
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to bind; 0 picks a free one (default: 8000)")
@@ -44,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="close an HTTP connection whose request (headers or body) stalls this long (default: 10)")
     parser.add_argument("--max-send-queue", type=int, default=None, metavar="N",
                         help="frames buffered per connection before a slow client is closed with 4008")
+    parser.add_argument("--agui-legacy-interrupts", action="store_true",
+                        help="AG-UI runs that pause send CUSTOM on_interrupt events (CopilotKit v1-era apps) "
+                             "instead of RUN_FINISHED's interrupt outcome")
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     return parser
 
@@ -74,7 +80,10 @@ def _registry(args: argparse.Namespace) -> GraphRegistry:
         if args.demo:
             from .demo_graphs import demo_graphs
 
-            for name, (graph, description) in demo_graphs().items():
+            delay = None if args.demo_token_delay_ms is None else args.demo_token_delay_ms / 1000
+            if delay is not None and not 0 <= delay <= 10:
+                raise SystemExit("streamhil-server: --demo-token-delay-ms must be between 0 and 10000")
+            for name, (graph, description) in demo_graphs(token_delay=delay).items():
                 registry.add(name, graph, description)
         for ref in args.graphs:
             name, graph = load_reference(ref)
@@ -114,6 +123,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         allowed_origins=tuple(args.allow_origin),
         allowed_hosts=_allowed_hosts(args.host, args.allow_host),
         metrics_token=args.metrics_token,
+        agui_legacy_interrupts=args.agui_legacy_interrupts,
         **({"max_send_queue": args.max_send_queue} if args.max_send_queue else {}),
     )
     if args.request_timeout <= 0:
@@ -130,6 +140,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"  chat UI:    {base}/", flush=True)
         print(f"  dashboard:  {base}/dashboard", flush=True)
         print(f"  WebSocket:  ws://{shown}:{port}/ws", flush=True)
+        print(f"  AG-UI:      {base}/agui/<graph>", flush=True)
         print(f"  limits:     {connections} connections (open-files limit {files}), "
               f"stalled requests closed after {args.request_timeout:g} s", flush=True)
         if not args.token and settings.allowed_hosts is None and args.host in ("0.0.0.0", "::", ""):

@@ -1,5 +1,5 @@
 """``create_app()``: the Starlette application (WebSocket at ``/ws``, ``/healthz``, ``/metrics``,
-the browser UI) whose lifespan owns the server's :class:`~.runtime.Runtime`.
+AG-UI at ``/agui/{graph}``, the browser UI) whose lifespan owns the server's :class:`~.runtime.Runtime`.
 
 Mount it inside another Starlette or FastAPI app by handing its lifespan to the host (Starlette
 does not run a mounted app's lifespan)::
@@ -23,6 +23,7 @@ from starlette.websockets import WebSocket
 from streamhil.checkpoint.base import BaseCheckpointSaver
 
 from .auth import Authenticator
+from .compat.agui import agui_routes
 from .compat.langgraph_http import langgraph_routes
 from .connection import Connection
 from .hosts import HostGuard
@@ -30,6 +31,7 @@ from .metrics import metrics_refusal, prometheus_text
 from .registry import GraphRegistry
 from .runtime import Runtime
 from .settings import ServerSettings
+from .transport import AbortHandle
 from .web import web_routes
 
 __all__ = ["create_app"]
@@ -100,13 +102,16 @@ def create_app(
         Route("/healthz", healthz),
         Route("/metrics", metrics),
     ]
+    routes += agui_routes(runtime, lambda: running["yes"])
     if langgraph_api:
         routes += langgraph_routes(runtime)  # before the UI, whose catch-all would take GET /threads/...
     if web:
         routes += web_routes()
     settings = runtime.settings
     guarded = settings.allowed_hosts is not None or runtime.auth.open
-    middleware = [Middleware(HostGuard, allowed=settings.allowed_hosts)] if guarded else []
+    middleware = [Middleware(AbortHandle)]
+    if guarded:
+        middleware.append(Middleware(HostGuard, allowed=settings.allowed_hosts))
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.runtime = runtime
     return app

@@ -37,12 +37,17 @@ from streamhil.protocol import (
     StartRun,
     Subscribe,
     Unsubscribe,
+    UnwatchThreads,
     UpdateState,
+    WatchThreads,
 )
 from streamhil.protocol.session import ConnectionClosed
 
 from .errors import CommandError
 from .hub import CursorError, Subscription
+from .limits import FrameRate
+from .notices import ThreadWatcher
+from .transport import abort_connection
 from .threads import Accepted
 
 if TYPE_CHECKING:
@@ -70,9 +75,12 @@ class Connection:
         self.session = ServerSession(max_frame_bytes=self.settings.max_frame_bytes)
         self.identity: str | None = None
         self.subscriptions: dict[str, Subscription] = {}
+        self.thread_watcher: ThreadWatcher | None = None
         self.frames_sent = 0
         self.slow = False
         self._send, self._receive = anyio.create_memory_object_stream[str](self.settings.max_send_queue)
+        self._queued_bytes = 0  # UTF-8-ish size of the frames waiting in the send queue
+        self._rate = FrameRate(rate=self.settings.max_frames_per_second, burst=self.settings.max_frames_per_second)
         self._lanes: dict[str, deque[Any]] = {}
         self._tg: TaskGroup | None = None
         self._close: tuple[int, str] | None = None
@@ -90,6 +98,7 @@ class Connection:
         upgrade_identity = self.runtime.auth.from_upgrade(self.ws)
         await self.ws.accept()
         self.runtime.connections[self.id] = self
+        self.runtime.notifier.nudge()
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
@@ -104,13 +113,16 @@ class Connection:
             for sub in self.subscriptions.values():
                 sub.close()
             self.subscriptions.clear()
+            if self.thread_watcher is not None:
+                self.thread_watcher.close()
             self.runtime.connections.pop(self.id, None)
+            self.runtime.notifier.nudge()
             await self._close_socket()
 
     async def _close_socket(self) -> None:
         if self._close is None and not self.slow:
             return
-        with anyio.move_on_after(self.settings.close_timeout, shield=True):
+        with anyio.move_on_after(self.settings.close_timeout, shield=True) as scope:
             try:
                 if self.slow:
                     # best effort: the queue is full, so the error goes straight to the socket
@@ -124,6 +136,10 @@ class Connection:
                 await self.ws.close(code=code, reason=reason)
             except (RuntimeError, OSError, WebSocketDisconnect):
                 pass  # the client is gone already
+        if scope.cancelled_caught:
+            # The client reads nothing, so not even a close frame gets through, and a graceful
+            # close would wait for it forever: drop the TCP connection (the client sees 1006).
+            abort_connection(self.ws.scope)
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -131,6 +147,8 @@ class Connection:
         """Read until the client leaves (returns False) or the session closes (returns True)."""
         hb = self.settings.heartbeat_interval_ms / 1000 * 3
         while self.session.state is not SessionState.CLOSED:
+            if not await self._room_to_read(hb):
+                break
             timeout = self.settings.hello_timeout if self.session.hello is None else hb
             with anyio.move_on_after(timeout) as scope:
                 message = await self.ws.receive()
@@ -152,22 +170,60 @@ class Connection:
             for event in self.session.events_received():
                 self._dispatch(event, upgrade_identity)
             self._flush()
+            delay = self._rate.delay(anyio.current_time())
+            if delay > 0:  # over its frame rate: read this socket more slowly (TCP slows the sender)
+                await anyio.sleep(delay)
         if self.session.close_code is not None and self._close is None:
             self._close = (int(self.session.close_code), self.session.close_reason)
         return True
+
+    async def _room_to_read(self, patience: float) -> bool:
+        """Read no more commands while half the send queue waits for the socket (their answers
+        would only pile up); a client that reads nothing for ``patience`` seconds is slow."""
+        if not self._half_full():
+            return True
+        with anyio.move_on_after(patience):
+            await self._wait_room()
+            return not self.slow
+        self._overflow()
+        return False
+
+    def _half_full(self) -> bool:
+        return (
+            self._receive.statistics().current_buffer_used >= max(1, self.settings.max_send_queue // 2)
+            or self._queued_bytes >= self.settings.max_send_queue_bytes // 2
+        )
 
     def _dispatch(self, event: Any, upgrade_identity: str | None) -> None:
         if isinstance(event, Hello):
             self._welcome(event, upgrade_identity)
         elif isinstance(event, ConnectionClosed):
             return
+        elif self.session.pending_count > self.settings.max_commands_in_flight:
+            limit = self.settings.max_commands_in_flight
+            self.session.send_error(
+                event.id, ErrorCode.TOO_MANY_REQUESTS,
+                f"{limit} commands of this connection are still unanswered; wait for their answers, then retry",
+                details={"max_commands_in_flight": limit},
+            )
         else:
             self._enqueue(event)
 
+    @property
+    def _address(self) -> str:
+        client = self.ws.client
+        return client.host if client is not None else "unknown"
+
     def _welcome(self, hello: Hello, upgrade_identity: str | None) -> None:
         auth = self.runtime.auth
+        failures = self.runtime.failed_auth
+        now = anyio.current_time()
+        if not auth.open and failures.locked(self._address, now):
+            self.session.fail(CloseCode.TOO_MANY_ATTEMPTS, "too many failed attempts; wait before trying again")
+            return
         identity = auth.identify(hello.token) if hello.token else upgrade_identity
         if identity is None:
+            failures.failed(self._address, now)
             reason = "token rejected" if hello.token else "no credentials: send a token in hello or authenticate the upgrade"
             self.session.fail(CloseCode.UNAUTHENTICATED, reason)
             return
@@ -180,6 +236,7 @@ class Connection:
                 max_frame_bytes=self.settings.max_frame_bytes,
                 heartbeat_interval_ms=self.settings.heartbeat_interval_ms,
                 max_send_queue=self.settings.max_send_queue,
+                max_commands_in_flight=self.settings.max_commands_in_flight,
             ),
             server=_SERVER_INFO,
         )
@@ -215,6 +272,9 @@ class Connection:
             self.session.data_to_send()
             return
         for frame in self.session.data_to_send():
+            if self._queued_bytes + len(frame) > self.settings.max_send_queue_bytes:
+                self._overflow()
+                return
             try:
                 self._send.send_nowait(frame)
             except anyio.WouldBlock:
@@ -222,13 +282,17 @@ class Connection:
                 return
             except (anyio.ClosedResourceError, anyio.BrokenResourceError):
                 return
+            self._queued_bytes += len(frame)
 
     def _overflow(self) -> None:
         if self.slow:
             return
         self.slow = True
         self.runtime.slow_consumers += 1
-        self._log.info("send queue of %d frames overflowed: closing with 4008", self.settings.max_send_queue)
+        self._log.info(
+            "send queue overflowed (%d frames / %d bytes queued): closing with 4008",
+            self._receive.statistics().current_buffer_used, self._queued_bytes,
+        )
         self.session.close(CloseCode.SLOW_CONSUMER, "slow consumer")
         for sub in self.subscriptions.values():
             sub.close()
@@ -242,9 +306,16 @@ class Connection:
         self.session.send_event_frame(frame)
         self._flush()
 
+    def deliver_notice(self, notice: Any) -> None:
+        """A ``watch_threads`` notice for this connection (called by the notifier; never blocks)."""
+        if self.session.state is not SessionState.OPEN or self.slow:
+            return
+        self.session.send_notice(notice)
+        self._flush()
+
     async def _wait_room(self) -> None:
         """Wait until the send queue is at most half full (paces replays)."""
-        while self._receive.statistics().current_buffer_used >= max(1, self.settings.max_send_queue // 2):
+        while self._half_full():
             if self.slow or self.session.state is not SessionState.OPEN:
                 return
             await self._progress.wait()
@@ -254,6 +325,7 @@ class Connection:
             async with self._receive:
                 async for frame in self._receive:
                     await self.ws.send_text(frame)
+                    self._queued_bytes -= len(frame)
                     self.frames_sent += 1
                     progress, self._progress = self._progress, anyio.Event()
                     progress.set()
@@ -291,10 +363,17 @@ class Connection:
         identity = self.identity
         assert identity is not None
         runs = self.runtime.runs
+        # Whose run limits a run counts against: the identity, or on an open server (where
+        # everyone is one identity) this connection.
+        origin = f"connection:{self.id}" if self.runtime.auth.open else identity
         if isinstance(command, StartRun):
-            await runs.start_run(identity, command, on_accepted=lambda acc: self._accepted(command.id, acc, None))
+            await runs.start_run(
+                identity, command, on_accepted=lambda acc: self._accepted(command.id, acc, None), origin=origin
+            )
         elif isinstance(command, Resume):
-            await runs.resume(identity, command, on_accepted=lambda acc: self._accepted(command.id, acc, acc.answered))
+            await runs.resume(
+                identity, command, on_accepted=lambda acc: self._accepted(command.id, acc, acc.answered), origin=origin
+            )
         elif isinstance(command, Cancel):
             run_id = await runs.cancel(identity, command.thread_id, command.run_id)
             self._reply(command.id, CancelResult(run_id=run_id, thread_id=command.thread_id))
@@ -312,8 +391,10 @@ class Connection:
             state = await runs.get_state(identity, command.thread_id, command.checkpoint_id)
             self._reply(command.id, {"state": state})
         elif isinstance(command, GetHistory):
-            history = await runs.get_history(identity, command.thread_id, command.limit, command.before)
-            self._reply(command.id, {"history": history})
+            history, next_before = await runs.get_history(
+                identity, command.thread_id, command.limit, command.before, max_bytes=self.settings.max_reply_bytes
+            )
+            self._reply(command.id, {"history": history, "next_before": next_before})
         elif isinstance(command, UpdateState):
             checkpoint_id, seq = await runs.update_state(
                 identity, command.thread_id, command.values, command.as_node, command.checkpoint_id
@@ -327,8 +408,24 @@ class Connection:
             self._reply(command.id, {"graphs": graphs})
         elif isinstance(command, Ping):
             self._reply(command.id, {"payload": command.payload})
+        elif isinstance(command, WatchThreads):
+            self._watch_threads(command)
+        elif isinstance(command, UnwatchThreads):
+            if self.thread_watcher is None:
+                raise CommandError(ErrorCode.NOT_SUBSCRIBED, "this connection does not watch its threads (send watch_threads first)")
+            self.thread_watcher.close()
+            self.thread_watcher = None
+            self._reply(command.id, {})
         else:  # pragma: no cover - the session only yields known commands
             raise CommandError(ErrorCode.UNKNOWN_TYPE, f"unknown command {command!r}")
+
+    def _watch_threads(self, command: WatchThreads) -> None:
+        """Reply with the snapshot, then notices follow (no await in between: none can precede it)."""
+        if self.thread_watcher is not None:
+            raise CommandError(ErrorCode.ALREADY_SUBSCRIBED, "this connection already watches its threads")
+        watcher, result = self.runtime.notifier.watch(self.identity or "", self.deliver_notice)
+        self.thread_watcher = watcher
+        self._reply(command.id, result)
 
     def _accepted(self, id: str, acc: Accepted, answered: tuple[str, ...] | None) -> None:
         """Reply to a start_run/resume and watch its thread; runs before the run can emit."""

@@ -30,6 +30,7 @@ __all__ = ["EventHub", "Subscription", "CursorError", "HubStatistics", "HubEvent
 
 Sink = Callable[[str], None]
 Listener = Callable[["HubEvent"], None]
+Tap = Callable[[str, str], None]
 _TERMINAL = frozenset({"run_interrupted", "run_done", "run_error", "run_cancelled"})
 
 
@@ -176,6 +177,8 @@ class EventHub:
         self._window: deque[tuple[int, int]] = deque()
         self._running = False
         self._started = False
+        self.taps: list[Tap] = []
+        """Called with ``(thread_id, event)`` as each event is published (must not block)."""
         self._listeners: list[Listener] = []
 
     def add_listener(self, listener: Listener) -> Callable[[], None]:
@@ -226,6 +229,8 @@ class EventHub:
         self._pending.append((log, seq, run_id, frame, event in _TERMINAL))
         self._published += 1
         self._wake.set()
+        for tap in self.taps:
+            tap(thread_id, event)
         if self._listeners:
             hub_event = HubEvent(thread_id, seq, event, run_id, tuple(ns), data)
             for listener in list(self._listeners):

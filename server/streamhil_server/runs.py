@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
+import orjson
 from anyio.abc import TaskGroup, TaskStatus
 from streamhil.errors import (
     AlreadyAnsweredError,
@@ -32,6 +33,7 @@ from streamhil.types import Command
 from .encoding import interrupt_wire, jsonable, state_wire, stream_payload
 from .errors import CommandError, not_found
 from .hub import EventHub
+from .limits import RunShares
 from .registry import GraphEntry, GraphRegistry
 from .store import RunRecord, Store, ThreadRecord, now_iso
 from .threads import Accepted, RunRequest, RunStatistics, ThreadRuntime, ActiveRun
@@ -51,10 +53,15 @@ def _new_id(prefix: str) -> str:
 class RunManager:
     """Owns the runs of every thread; :meth:`run` must be running in a task group."""
 
-    def __init__(self, registry: GraphRegistry, store: Store, hub: EventHub) -> None:
+    def __init__(
+        self, registry: GraphRegistry, store: Store, hub: EventHub, *, shares: RunShares | None = None,
+        fair_share: bool = False,
+    ) -> None:
         self.registry = registry
         self.store = store
         self.hub = hub
+        self.shares = shares or RunShares(max_runs=1_000_000, max_concurrent=1_000_000)
+        self.fair_share = fair_share  # hold runs to their identity's execution slots
         self.threads: dict[str, ThreadRuntime] = {}
         self._tg: TaskGroup | None = None
         self._started = 0
@@ -82,6 +89,9 @@ class RunManager:
                 await self.store.finish_run(run.run_id)
                 continue
             request = RunRequest.from_params(run.run_id, run.thread_id, run.params)
+            request.origin = request.origin or thread.record.owner
+            if request.kind == "resume" and not request.recorded:
+                thread.claimed.update(dict.fromkeys(request.resume or {}, request.run_id))
             if run.status == "running":
                 # The process died (or stopped) during this run: close it, and continue the
                 # thread from its last checkpoint in a new run.
@@ -95,8 +105,10 @@ class RunManager:
                     subgraphs=request.subgraphs,
                     config=request.config,
                     metadata=request.metadata,
+                    origin=request.origin,
                 )
                 await self._save_run(request, "queued")
+            self.shares.add(request.origin)
             thread.queue.append(request)
         for thread in self.threads.values():
             if thread.queue:
@@ -137,12 +149,17 @@ class RunManager:
 
     # --- start_run -----------------------------------------------------------------------------
 
-    async def start_run(self, identity: str, cmd: StartRun, on_accepted: OnAccepted | None = None) -> Accepted:
+    async def start_run(
+        self, identity: str, cmd: StartRun, on_accepted: OnAccepted | None = None, *, origin: str | None = None
+    ) -> Accepted:
         """Validate and accept a ``start_run``; see spec 5.2.
 
         ``on_accepted`` is called once the run is accepted and before it can emit any event
-        (the connection replies and subscribes there).
+        (the connection replies and subscribes there). ``origin`` is whose run limits it counts
+        against (default: the identity).
         """
+        origin = identity if origin is None else origin
+        self._check_share(origin)
         entry = self.registry.get(cmd.graph)
         if entry is None:
             raise CommandError(
@@ -207,6 +224,7 @@ class RunManager:
             interrupt_after=cmd.interrupt_after if cmd.interrupt_after is None or cmd.interrupt_after == "*" else list(cmd.interrupt_after),
             checkpoint_id=cmd.checkpoint_id,
             metadata=cmd.metadata,
+            origin=origin,
         )
         with anyio.CancelScope(shield=True):  # a client leaving must not cut an acceptance in half
             return await self._accept_start(thread, cmd, request, on_accepted)
@@ -224,6 +242,7 @@ class RunManager:
             elif cmd.checkpoint_id is None and thread.record.interrupts:
                 raise self._interrupt_pending(thread)
             await self._save_run(request, "queued")
+            self.shares.add(request.origin)  # checked before the thread was created
             if cmd.if_busy == "interrupt" and thread.active is not None:
                 thread.queue.appendleft(request)
                 self._cancel_active(thread, "superseded")
@@ -234,6 +253,15 @@ class RunManager:
                 on_accepted(accepted)
             self._spawn(thread)
             return accepted
+
+    def _check_share(self, origin: str) -> None:
+        if self.shares.full(origin):
+            limit = self.shares.max_runs
+            raise CommandError(
+                ErrorCode.TOO_MANY_RUNS,
+                f"{limit} runs are already queued or active for this identity; retry when some have ended",
+                details={"max_runs_per_identity": limit},
+            )
 
     def _check_config(self, config: Mapping[str, Any] | None) -> None:
         if not config:
@@ -266,8 +294,12 @@ class RunManager:
 
     # --- resume --------------------------------------------------------------------------------
 
-    async def resume(self, identity: str, cmd: Resume, on_accepted: OnAccepted | None = None) -> Accepted:
+    async def resume(
+        self, identity: str, cmd: Resume, on_accepted: OnAccepted | None = None, *, origin: str | None = None
+    ) -> Accepted:
         """Validate, record durably, and accept a ``resume``; see spec 5.2 (and ``start_run``)."""
+        origin = identity if origin is None else origin
+        self._check_share(origin)
         thread = self.visible(identity, cmd.thread_id)
         entry = self.entry(thread)
         if cmd.goto is not None:
@@ -281,11 +313,11 @@ class RunManager:
                     )
         named = list(cmd.answers) if cmd.answers is not None else ([cmd.interrupt_id] if cmd.interrupt_id else None)
         with anyio.CancelScope(shield=True):  # a client leaving must not cut an acceptance in half
-            return await self._accept_resume(thread, entry, cmd, named, on_accepted)
+            return await self._accept_resume(thread, entry, cmd, named, on_accepted, origin)
 
     async def _accept_resume(
         self, thread: ThreadRuntime, entry: GraphEntry, cmd: Resume, named: list[str] | None,
-        on_accepted: OnAccepted | None,
+        on_accepted: OnAccepted | None, origin: str,
     ) -> Accepted:
         path = "answers" if cmd.answers is not None else "interrupt_id"
         async with thread.lock:
@@ -324,10 +356,13 @@ class RunManager:
                 goto=list(cmd.goto) if isinstance(cmd.goto, tuple) else cmd.goto,
                 recorded=False,
                 stream_modes=tuple(cmd.stream_modes),
+                origin=origin,
             )
             queued = thread.busy
             if queued and cmd.if_busy == "reject":
                 raise self._busy(thread)
+            self._check_claimed(thread, list(resume_map), path)
+            self._check_share(origin)
             await self._save_run(request, "queued")
             if not queued:
                 try:
@@ -338,6 +373,8 @@ class RunManager:
                     raise
             else:
                 answered = list(resume_map)
+                thread.claimed.update(dict.fromkeys(resume_map, request.run_id))
+            self.shares.add(origin)
             thread.queue.append(request)
             accepted = Accepted(request.run_id, thread.thread_id, self.hub.head(thread.thread_id), queued, tuple(answered))
             if on_accepted is not None:
@@ -353,6 +390,19 @@ class RunManager:
         return CommandError(
             ErrorCode.NOTHING_PENDING, f"thread {thread.thread_id} has no pending interrupt to resume{hint}"
         )
+
+    @staticmethod
+    def _check_claimed(thread: ThreadRuntime, ids: list[str], path: str) -> None:
+        """``already_answered`` if a queued, acknowledged resume answers any of ``ids``."""
+        claimed = [i for i in ids if i in thread.claimed]
+        if claimed:
+            raise CommandError(
+                ErrorCode.ALREADY_ANSWERED,
+                f"interrupt {', '.join(claimed)} of thread {thread.thread_id} was already answered "
+                f"(by queued run {thread.claimed[claimed[0]]})",
+                path=path if path != "answers" else f"answers.{claimed[0]}",
+                details={"interrupt_ids": claimed},
+            )
 
     async def _check_not_answered(self, thread: ThreadRuntime, ids: list[str], path: str) -> None:
         """``already_answered`` if an acknowledged resume answered any of ``ids`` (remembered
@@ -457,17 +507,29 @@ class RunManager:
                 details={"resource": "checkpoint"},
             )
 
-    async def get_history(self, identity: str, thread_id: str, limit: int, before: str | None) -> list[Any]:
+    async def get_history(
+        self, identity: str, thread_id: str, limit: int, before: str | None, *, max_bytes: int | None = None
+    ) -> tuple[list[Any], str | None]:
+        """A page of the thread's checkpoints, newest first, of at most ``limit`` items and about
+        ``max_bytes`` of JSON (at least one item); and the ``before`` of the next page, if any."""
         thread = self.visible(identity, thread_id)
         graph = self.entry(thread).graph
         before_config = None
         if before is not None:
             await self._require_checkpoint(thread, graph, before, "before")
             before_config = self._config(thread_id, before)
-        history = []
-        async for snapshot in graph.aget_state_history(self._config(thread_id), before=before_config, limit=limit):
-            history.append(state_wire(snapshot))
-        return history
+        history: list[Any] = []
+        size = 0
+        next_before: str | None = None
+        async for snapshot in graph.aget_state_history(self._config(thread_id), before=before_config, limit=limit + 1):
+            item = state_wire(snapshot)
+            item_size = len(orjson.dumps(item, default=str)) if max_bytes is not None else 0
+            if len(history) == limit or (history and max_bytes is not None and size + item_size > max_bytes):
+                next_before = history[-1]["checkpoint_id"]
+                break
+            history.append(item)
+            size += item_size
+        return history, next_before
 
     async def update_state(
         self, identity: str, thread_id: str, values: Any, as_node: str | None, checkpoint_id: str | None
@@ -486,6 +548,10 @@ class RunManager:
                 config = await graph.aupdate_state(self._config(thread_id, checkpoint_id), values, as_node=as_node)
             except (InvalidUpdateError, CheckpointError, ValueError) as exc:
                 raise CommandError(ErrorCode.INVALID_ARGUMENT, str(exc), path="values") from None
+            except Exception as exc:  # a reducer refused the values (user code): nothing was saved
+                raise CommandError(
+                    ErrorCode.INVALID_ARGUMENT, f"the graph refused the update: {type(exc).__name__}: {exc}", path="values"
+                ) from None
             new_id = str(config["configurable"]["checkpoint_id"])
             await self._settle(thread, graph, error=None, save=True)
             seq = self.hub.publish(thread_id, "state_updated", None, {"checkpoint_id": new_id, "as_node": as_node})
@@ -541,7 +607,10 @@ class RunManager:
         await self.store.save_run(self._run_record(request, status))
 
     def _started_data(self, thread: ThreadRuntime, request: RunRequest) -> dict[str, Any]:
-        return {"graph": thread.record.graph, "kind": request.kind, "checkpoint_id": request.checkpoint_id}
+        data = {"graph": thread.record.graph, "kind": request.kind, "checkpoint_id": request.checkpoint_id}
+        if request.resume:
+            data["answers"] = dict(request.resume)  # so every watcher sees what was answered
+        return data
 
     async def _work(self, thread: ThreadRuntime) -> None:
         try:
@@ -552,7 +621,11 @@ class RunManager:
                     request = thread.queue.popleft()
                     thread.active = ActiveRun(request)
                 try:
-                    await self._execute(thread, request)
+                    if self.fair_share:
+                        async with self.shares.slot(request.origin):  # the identity's fair share
+                            await self._execute(thread, request)
+                    else:
+                        await self._execute(thread, request)
                 except Exception as exc:  # a bug on our side ends this run, never the server
                     await self._fail_run(thread, request, exc)
                 finally:
@@ -682,5 +755,8 @@ class RunManager:
             thread.active = None
         self.hub.publish(thread.thread_id, event, request.run_id, data)
         self._finished += 1
+        for interrupt_id in [i for i, run in thread.claimed.items() if run == request.run_id]:
+            del thread.claimed[interrupt_id]
+        self.shares.remove(request.origin)
         await self.store.finish_run(request.run_id, thread.record)
 

@@ -16,9 +16,12 @@ import anyio
 from starlette.requests import HTTPConnection
 from streamhil.checkpoint.base import BaseCheckpointSaver
 from streamhil.checkpoint.memory import InMemorySaver
+from streamhil.protocol import Counters
 
 from .auth import Authenticator, origin_allowed
 from .hub import EventHub, HubStatistics
+from .limits import FailedAttempts, RunShares
+from .notices import ThreadNotifier
 from .registry import GraphRegistry
 from .run_records import RunRecords
 from .runs import RunManager
@@ -90,7 +93,14 @@ class Runtime:
             max_events_per_thread=self.settings.max_events_per_thread,
             deliver_chunk=max(1, self.settings.max_send_queue // 2),
         )
-        self.runs = RunManager(registry, self.store, self.hub)
+        self.runs = RunManager(
+            registry, self.store, self.hub,
+            shares=RunShares(self.settings.max_runs_per_identity, self.settings.max_concurrent_runs_per_identity),
+            fair_share=not self.auth.open,  # on an open server everyone is one identity
+        )
+        self.failed_auth = FailedAttempts(self.settings.auth_failures_burst, self.settings.auth_failures_per_minute)
+        self.notifier = ThreadNotifier(self.runs, self.counters)
+        self.hub.taps.append(self.notifier.on_event)
         self.thread_metadata = ThreadMetadata(self.store)
         self.run_records = RunRecords(self.store, self.hub)
         self.checkpointer: BaseCheckpointSaver | None = checkpointer
@@ -112,6 +122,7 @@ class Runtime:
             await tg.start(self.hub.run)
             await tg.start(self.run_records.run)
             await tg.start(self.runs.run)
+            await tg.start(self.notifier.run)
             self._stack = stack.pop_all()
         return self
 
@@ -131,6 +142,20 @@ class Runtime:
             events=self.hub.statistics(),
             graphs=len(self.registry),
             epoch=self.store.epoch,
+        )
+
+
+    def counters(self) -> Counters:
+        """The figures a ``counters`` notice carries (a subset of :meth:`statistics`)."""
+        runs, events = self.runs.statistics(), self.hub.statistics()
+        return Counters(
+            connections=len(self.connections),
+            runs_active=runs.active_runs,
+            runs_queued=runs.queued_runs,
+            runs_started=runs.runs_started,
+            runs_finished=runs.runs_finished,
+            events_total=events.events_total,
+            events_per_second=events.events_per_second,
         )
 
 

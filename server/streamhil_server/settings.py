@@ -20,6 +20,18 @@ class ServerSettings:
     loopback only on a server without tokens (DNS-rebinding defence) and any host with tokens.
     ``metrics_token``: the bearer token ``/metrics`` asks for; without it ``/metrics`` is open on
     a server without tokens and refused (403) on one with tokens.
+
+    Fairness (docs/server.md, "Limits and defences"): a connection's send queue is bounded in
+    bytes too (``max_send_queue_bytes``); a connection may have ``max_commands_in_flight``
+    unanswered commands (``too_many_requests`` past it) and send ``max_frames_per_second`` frames
+    (past it the server reads its socket more slowly); an identity — on a server without tokens, a
+    connection — may have ``max_runs_per_identity`` runs queued or active (``too_many_runs``),
+    and on a server with tokens at most ``max_concurrent_runs_per_identity`` of them execute at
+    once. ``get_history`` replies are cut to ``max_reply_bytes`` (with ``next_before``). An
+    address that failed authentication ``auth_failures_burst`` times (refilled at
+    ``auth_failures_per_minute``) is refused with 4429 until it has waited.
+    ``agui_legacy_interrupts``: AG-UI runs that pause send the legacy ``CUSTOM on_interrupt``
+    events and a ``RUN_FINISHED`` without outcome (CopilotKit v1-era apps), not the outcome.
     """
 
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
@@ -32,9 +44,21 @@ class ServerSettings:
     allowed_origins: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] | None = None
     metrics_token: str | None = None
+    max_send_queue_bytes: int = 16 * 1024 * 1024
+    max_commands_in_flight: int = 128
+    max_frames_per_second: int = 1_000
+    max_runs_per_identity: int = 1_000
+    max_concurrent_runs_per_identity: int = 16
+    max_reply_bytes: int = 4 * 1024 * 1024
+    auth_failures_burst: int = 10
+    auth_failures_per_minute: int = 30
+    agui_legacy_interrupts: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("max_frame_bytes", "max_send_queue", "heartbeat_interval_ms", "ring_size", "max_events_per_thread"):
+        for name in ("max_frame_bytes", "max_send_queue", "heartbeat_interval_ms", "ring_size", "max_events_per_thread",
+                     "max_send_queue_bytes", "max_commands_in_flight", "max_frames_per_second", "max_runs_per_identity",
+                     "max_concurrent_runs_per_identity", "max_reply_bytes", "auth_failures_burst",
+                     "auth_failures_per_minute"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"ServerSettings.{name} must be an integer >= 1, got {value!r}")

@@ -35,6 +35,7 @@ class RunRequest:
     metadata: dict[str, Any] | None = None
     check_pending: bool = False
     cancelled: bool = False  # cancelled while queued: ends with run_cancelled when its turn comes
+    origin: str = ""  # whose share of the run limits it counts against (identity, or connection)
 
     def params(self) -> dict[str, Any]:
         return {
@@ -53,6 +54,7 @@ class RunRequest:
             "metadata": self.metadata,
             "check_pending": self.check_pending,
             "cancelled": self.cancelled,
+            "origin": self.origin,
         }
 
     @classmethod
@@ -75,6 +77,7 @@ class RunRequest:
             metadata=params.get("metadata"),
             check_pending=bool(params.get("check_pending", False)),
             cancelled=bool(params.get("cancelled", False)),
+            origin=str(params.get("origin") or ""),
         )
 
 
@@ -95,6 +98,9 @@ class ThreadRuntime:
     active: ActiveRun | None = None
     queue: deque[RunRequest] = field(default_factory=deque)
     answered: set[str] = field(default_factory=set)
+    # Interrupts answered by an acknowledged resume still queued (recorded at its turn): a later
+    # answer to them is refused at once, so an acknowledged answer is never refused later.
+    claimed: dict[str, str] = field(default_factory=dict)  # interrupt id -> run id
     worker: bool = False
 
     @property

@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from ..errors import SerializationError
+from ..messages import is_langchain_message, langchain_message_dict
 
 __all__ = ["dumps", "loads", "dumps_channels", "TAG"]
 
@@ -266,6 +267,8 @@ def _encode_other(x: Any) -> Any:
         if isinstance(x, base):
             plain: Any = base
             return _encode(plain(x))
+    if is_langchain_message(x):  # stored as the message dict it becomes in the state
+        return _encode(langchain_message_dict(x))
     raise _Unstorable(f"has type {_type_name(x)}, which streamhil cannot store; use {_SUPPORTED}")
 
 

@@ -1,4 +1,5 @@
-"""The running task's context, in a ContextVar: what ``interrupt()`` and the stream writers read.
+"""The running task's context, in a ContextVar: what ``interrupt()`` (in ``streamhil.types``) and the
+stream writers read.
 
 anyio copies context variables into worker threads, so sync nodes see the same context.
 """
@@ -10,14 +11,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import GraphInterrupt
-from ..types import Interrupt
-from .ids import interrupt_id
-
 if TYPE_CHECKING:
     from .loop import RunScope
 
-__all__ = ["TaskContext", "interrupt", "get_stream_writer", "write_message_chunk", "get_config", "current_task"]
+__all__ = ["TaskContext", "get_stream_writer", "write_message_chunk", "get_config", "current_task", "require_task"]
 
 
 @dataclass(slots=True)
@@ -50,7 +47,8 @@ def current_task() -> TaskContext | None:
     return _current.get()
 
 
-def _require(what: str) -> TaskContext:
+def require_task(what: str) -> TaskContext:
+    """The running task's context; a clear RuntimeError naming ``what`` outside a node."""
     ctx = _current.get()
     if ctx is None:
         raise RuntimeError(
@@ -59,43 +57,9 @@ def _require(what: str) -> TaskContext:
     return ctx
 
 
-def interrupt(value: Any = None) -> Any:
-    """Pause the graph and surface ``value`` to the human; return their answer once resumed.
-
-    On resume the node runs again from its first line, and the n-th ``interrupt()`` call of
-    this execution returns the n-th answer. ``GraphInterrupt`` derives from ``BaseException``,
-    so an ``except Exception`` in the node cannot swallow it.
-    """
-    ctx = _require("interrupt()")
-    index = ctx.counter
-    ctx.counter += 1
-    if index in ctx.answers:
-        return ctx.answers[index]
-    iid = interrupt_id(ctx.ns, index)
-    resume_map = ctx.run.resume_map
-    fallback = position_key(ctx.ns, ctx.node, index)
-    if iid in resume_map or fallback in resume_map:
-        # By id; or by position, when the question's id changed since it was answered
-        # (update_state on the subgraph's thread wrote a new checkpoint, so new task ids).
-        answer = resume_map[iid] if iid in resume_map else resume_map[fallback]
-        resume_map.pop(fallback, None)
-        ctx.answers[index] = answer
-        ctx.consumed.append(iid)
-        return answer
-    raise GraphInterrupt(
-        (Interrupt(value=value, id=iid, node=ctx.node, task_id=ctx.task_id, ns=ctx.ns, index=index),)
-    )
-
-
-def position_key(task_ns: str, node: str, index: int) -> str:
-    """Where an interrupt sits: its graph's namespace, node and index (not a hex id, so never a map key)."""
-    graph_ns = task_ns.rsplit("|", 1)[0] if "|" in task_ns else ""
-    return f"~{graph_ns}|{node}#{index}"
-
-
 def get_stream_writer() -> Callable[[Any], None]:
     """A function that sends any value to the ``custom`` stream mode (a no-op when it is off)."""
-    ctx = _require("get_stream_writer()")
+    ctx = require_task("get_stream_writer()")
     run = ctx.run
     if not run.wants("custom"):
         return _noop
@@ -130,7 +94,7 @@ def write_message_chunk(chunk: dict[str, Any]) -> None:
 
 def get_config() -> dict[str, Any]:
     """The config of the running task (thread id, namespace, step)."""
-    ctx = _require("get_config()")
+    ctx = require_task("get_config()")
     return ctx.run.task_config(ctx)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hashlib import blake2b
 
-__all__ = ["task_id", "interrupt_id", "NULL_TASK_ID"]
+__all__ = ["task_id", "interrupt_id", "position_key", "NULL_TASK_ID"]
 
 NULL_TASK_ID = "00000000-0000-0000-0000-000000000000"
 
@@ -22,3 +22,9 @@ def task_id(checkpoint_id: str, ns: str, step: int, node: str, kind: str, key: s
 def interrupt_id(task_ns: str, index: int) -> str:
     """The id of the ``index``-th interrupt raised by the task whose full namespace is ``task_ns``."""
     return _hex(task_ns if index == 0 else f"{task_ns}|{index}")
+
+
+def position_key(task_ns: str, node: str, index: int) -> str:
+    """Where an interrupt sits: its graph's namespace, node and index (not a hex id, so never a map key)."""
+    graph_ns = task_ns.rsplit("|", 1)[0] if "|" in task_ns else ""
+    return f"~{graph_ns}|{node}#{index}"

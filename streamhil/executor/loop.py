@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 
 from ..checkpoint.base import Checkpoint, CheckpointTuple, PendingWrite, new_checkpoint_id
-from ..constants import COMMAND_TASK, ERROR, INTERRUPT, JOINS, LAST_NODES, NO_WRITES, RESUME, START, TASKS
+from ..constants import COMMAND_TASK, EDITED, ERROR, INTERRUPT, JOINS, LAST_NODES, NO_WRITES, RESUME, START, TASKS
 from ..errors import (
     CheckpointError,
     EmptyInputError,
@@ -22,7 +22,7 @@ from ..errors import (
 from ..types import Command, Interrupt, Send
 from .apply import apply_writes
 from .persist import CheckpointWriter
-from .plan import Task, path_sort_key, plan_next, prepare_tasks, start_spec
+from .plan import Task, path_sort_key, plan_next, prepare_tasks, start_spec, unpin
 from .runner import TaskResult, group_writes, run_start, run_task
 from .scope import RunScope
 
@@ -32,7 +32,7 @@ ROUTES = "__routes__"  # pending-write channel: where a finished task's edges le
 UPDATE = "__update__"  # command write: Command(update=...)
 GOTO = "__goto__"  # command write: Command(goto=...)
 RESUME_MAP = "__resume_map__"  # command write: answers, {interrupt id: value}
-CONTROL = frozenset({INTERRUPT, RESUME, ERROR})
+CONTROL = frozenset({INTERRUPT, RESUME, ERROR, EDITED})
 
 
 def now_iso() -> str:
@@ -58,6 +58,7 @@ class TaskState:
     interrupts: list[Interrupt]
     answers: dict[int, Any]
     error: str | None
+    edited: bool = False  # paused, then the state changed (update_state): runs again on None
 
 
 @dataclass(slots=True)
@@ -130,14 +131,17 @@ def load_view(graph: Any, saved: CheckpointTuple, checkpoint_ns: str) -> ThreadV
         interrupts: list[Interrupt] = []
         answers: dict[int, Any] = {}
         error = None
+        edited = False
         for ch, value in writes:
-            if ch == INTERRUPT:
+            if ch == EDITED:
+                edited = True
+            elif ch == INTERRUPT:
                 interrupts = list(value)
             elif ch == RESUME:
                 answers = {int(k): v for k, v in value}
             elif ch == ERROR:
                 error = value
-        states.append(TaskState(task, writes, finished, interrupts, answers, error))
+        states.append(TaskState(task, writes, finished, interrupts, answers, error, edited))
     return ThreadView(saved, step, values, states, command_writes, resume_map, gotos)
 
 
@@ -266,13 +270,14 @@ class Loop:
             self._set_view(saved)
             return None
         metadata = self.scope.checkpoint_metadata("fork", int(saved.metadata.get("step", -1)) + 1)
-        checkpoint = Checkpoint(
-            new_checkpoint_id(metadata["step"]),
-            now_iso(),
-            dict(saved.checkpoint.channel_values),
-            dict(saved.checkpoint.channel_versions),
-        )
-        await self.writer.put(saved.config, checkpoint, metadata, {})
+        channel_values = dict(saved.checkpoint.channel_values)
+        versions = dict(saved.checkpoint.channel_versions)
+        new_versions: dict[str, int] = {}
+        if any(len(spec) > 3 for spec in specs):  # tasks update_state carried over: fresh ids here
+            channel_values[TASKS] = [unpin(spec) for spec in specs]
+            versions[TASKS] = new_versions[TASKS] = max(versions.values(), default=0) + 1
+        checkpoint = Checkpoint(new_checkpoint_id(metadata["step"]), now_iso(), channel_values, versions)
+        await self.writer.put(saved.config, checkpoint, metadata, new_versions)
         self.writer.raise_if_failed()
         return CheckpointTuple(self.scope.address(checkpoint.id), checkpoint, metadata, saved.config, [])
 
@@ -354,7 +359,7 @@ class Loop:
         for t in view.tasks:
             if t.finished:
                 continue
-            if t.interrupts and not any(i.id in scope.resume_map for i in t.interrupts):
+            if t.interrupts and not t.edited and not any(i.id in scope.resume_map for i in t.interrupts):
                 continue  # parked: waits for its own answer
             runnable.append(t)
         # Save each finished task at once when a crash could otherwise re-run it (several tasks,
@@ -704,7 +709,7 @@ async def record_command(
                 )
             resume_map = {pending[0].id: command.resume}
             answered = [pending[0]]
-        from .context import position_key
+        from .ids import position_key
 
         for interrupt in answered:
             if interrupt.node is not None:
@@ -714,6 +719,14 @@ async def record_command(
         from .runner import writes_from_return
 
         update_writes, _, _ = writes_from_return(graph, "Command input", Command(update=command.update))
+        try:  # the reducers must take it now: a write they refuse later would wedge the thread
+            apply_writes(graph.channels, dict(view.values), [(k, v) for k, v in update_writes if k in graph.channels])
+        except InvalidUpdateError:
+            raise
+        except Exception as exc:
+            raise InvalidUpdateError(
+                f"Command(update=...) is refused by the state's reducers: {type(exc).__name__}: {exc}"
+            ) from exc
         writes.append((UPDATE, update_writes))
     if command.goto:
         targets = command.goto_targets()

@@ -1,7 +1,9 @@
 """Pure planning: the tasks of a superstep, and the task specs of the next one.
 
 A checkpoint's ``__tasks__`` channel lists what its step will run: ``["pull", node, triggers]``
-for a node triggered by edges, ``["push", node, arg]`` for a ``Send``.
+for a node triggered by edges, ``["push", node, arg]`` for a ``Send``. An optional fourth
+element pins the task's id: ``update_state`` carries a paused task over to the checkpoint
+it writes under its old id, so the task's interrupts keep their ids (see ``pinned``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from ..constants import END, JOINS, START, TASKS
 from ..types import Send
 from .ids import task_id
 
-__all__ = ["Task", "prepare_tasks", "plan_next", "path_sort_key"]
+__all__ = ["Task", "prepare_tasks", "plan_next", "path_sort_key", "pinned", "pin", "unpin"]
 
 
 @dataclass(slots=True)
@@ -41,6 +43,21 @@ def path_sort_key(task: Task) -> tuple[int, str, int]:
     return (0, task.name, 0) if task.kind == "pull" else (1, "", task.index)
 
 
+def pinned(spec: Sequence[Any]) -> str | None:
+    """The task id a spec pins (``update_state`` carried the task over), or None."""
+    return spec[3] if len(spec) > 3 else None
+
+
+def pin(spec: Sequence[Any], task_id: str) -> list[Any]:
+    """``spec`` with its task's id pinned to ``task_id``."""
+    return [spec[0], spec[1], spec[2], task_id]
+
+
+def unpin(spec: Sequence[Any]) -> list[Any]:
+    """``spec`` without a pinned id (a replayed copy gets fresh ids, so its interrupts re-fire)."""
+    return list(spec[:3])
+
+
 def prepare_tasks(
     specs: Sequence[Sequence[Any]],
     checkpoint_id: str,
@@ -55,22 +72,22 @@ def prepare_tasks(
     pulled: set[str] = set()
     push_index = 0
 
-    def add_push(name: str, arg: Any) -> None:
+    def add_push(name: str, arg: Any, pin: str | None = None) -> None:
         nonlocal push_index
-        tid = task_id(checkpoint_id, checkpoint_ns, step, name, "push", str(push_index))
+        tid = pin or task_id(checkpoint_id, checkpoint_ns, step, name, "push", str(push_index))
         pushes.append(Task(tid, name, "push", (), arg, push_index, f"{prefix}{name}:{tid}"))
         push_index += 1
 
-    def add_pull(name: str, triggers: tuple[str, ...]) -> None:
+    def add_pull(name: str, triggers: tuple[str, ...], pin: str | None = None) -> None:
         pulled.add(name)
-        tid = task_id(checkpoint_id, checkpoint_ns, step, name, "pull", ",".join(sorted(triggers)))
+        tid = pin or task_id(checkpoint_id, checkpoint_ns, step, name, "pull", ",".join(sorted(triggers)))
         pulls.append(Task(tid, name, "pull", triggers, None, 0, f"{prefix}{name}:{tid}"))
 
     for spec in specs:
         if spec[0] == "push":
-            add_push(spec[1], spec[2])
+            add_push(spec[1], spec[2], pinned(spec))
         elif spec[1] not in pulled:
-            add_pull(spec[1], tuple(spec[2]))
+            add_pull(spec[1], tuple(spec[2]), pinned(spec))
     for target in extra:
         if isinstance(target, Send):
             add_push(target.node, target.arg)

@@ -1,5 +1,8 @@
-"""Run the async API from sync code: a fresh event loop per call in a plain script, the host
-loop when called from a sync node's worker thread, and a clear error inside a running loop."""
+"""Run the async API from sync code: a fresh event loop per call in a plain script; inside a
+running event loop (a Jupyter cell, a sync function called from async code) a fresh loop in a
+helper thread, the caller blocking as it would on any sync call; the host loop when called from a
+sync node's worker thread. Only an async node calling the sync API of a graph, on the loop the
+running graph needs, gets an error, naming the async form to use."""
 
 from __future__ import annotations
 
@@ -22,10 +25,19 @@ __all__ = ["call", "iterate"]
 
 T = TypeVar("T")
 
-_IN_LOOP = (
-    "{name}() was called from inside a running event loop, where it would block the loop. "
-    "Use the async twin instead: await graph.a{name}(...)."
+_IN_ASYNC_NODE = (
+    "graph.{name}() was called from an async node, on the event loop the running graph needs: "
+    "blocking that loop would stall the run. In an async node use {fix}; or make the node a plain "
+    "`def` (sync nodes run in worker threads, where graph.{name}() works)."
 )
+_ASYNC_FORMS = {
+    "stream": "`async for part in graph.astream(...)`",
+    "get_state_history": "`async for snapshot in graph.aget_state_history(...)`",
+}
+
+
+def _in_async_node_error(name: str) -> SyncCallError:
+    return SyncCallError(_IN_ASYNC_NODE.format(name=name, fix=_ASYNC_FORMS.get(name, f"`await graph.a{name}(...)`")))
 
 
 def in_worker_thread() -> bool:
@@ -45,17 +57,23 @@ def _in_event_loop() -> bool:
     return current_backend() is not None
 
 
-def call(fn: Callable[..., Coroutine[Any, Any, T]], *args: Any, **kwargs: Any) -> T:
-    """``fn(*args, **kwargs)`` to completion, from sync code."""
+def call(fn: Callable[..., Coroutine[Any, Any, T]], *args: Any, name: str | None = None, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)`` to completion, from sync code; ``name`` is the sync method's name
+    (for the error message), by default ``fn``'s without its ``a``."""
     if _inline_node():
         # A node running inline on the sync API's private loop calls a graph's sync API: that
         # loop is blocked by the node, so run the call on a loop of its own in a helper thread.
         return _call_in_helper_thread(fn, *args, **kwargs)
-    if _in_event_loop():
-        raise SyncCallError(_IN_LOOP.format(name=getattr(fn, "__name__", "call").lstrip("a")))
     if in_worker_thread():
         # A sync node in an anyio worker thread: run on the loop that runs the graph.
         return anyio.from_thread.run(lambda: fn(*args, **kwargs))
+    if _in_event_loop():
+        if current_task() is not None:
+            raise _in_async_node_error(name or getattr(fn, "__name__", "call").removeprefix("a"))
+        # A running loop with no graph on it waiting for us (Jupyter, IPython, a sync helper
+        # called from async code): block here, as LangGraph does, running on a loop of our own.
+        return _call_in_helper_thread(fn, *args, **kwargs)
+
     async def on_private_loop() -> T:
         PRIVATE_LOOP.set(True)
         return await fn(*args, **kwargs)
@@ -69,6 +87,7 @@ def _inline_node() -> bool:
 
 
 def _call_in_helper_thread(fn: Callable[..., Coroutine[Any, Any, T]], *args: Any, **kwargs: Any) -> T:
+    """Run ``fn`` on a fresh loop in a thread of its own and wait for it here."""
     task = current_task()
     outcome: dict[str, Any] = {}
 
@@ -108,8 +127,10 @@ def iterate(make: Callable[[], AsyncIterator[T]]) -> Iterator[T]:
         else:
             yield from _call_in_helper_thread(collect)
         return
-    if _in_event_loop():
-        raise SyncCallError(_IN_LOOP.format(name="stream"))
+    if _in_event_loop() and current_task() is not None:
+        raise _in_async_node_error("stream")
+    # Otherwise the items are produced on a loop of their own in a portal thread, whether or not
+    # a loop runs here (in Jupyter this thread's loop waits, as on any blocking call).
     items: queue.SimpleQueue[Any] = queue.SimpleQueue()
 
     async def pump() -> None:

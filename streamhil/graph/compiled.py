@@ -18,6 +18,7 @@ from ..executor.scope import PRIVATE_LOOP, RunScope
 from ..types import Command, GraphOutput, Interrupt, StateSnapshot
 from .._backend import DetachedTask
 from . import _sync
+from .drawing import DrawableGraph, graph_of
 from .streaming import PartStream, stream_modes
 from .state_api import build_snapshot, update_state
 
@@ -377,8 +378,9 @@ class CompiledStateGraph:
         if scope.saver is None:
             raise ConfigError("get_state needs a checkpointer: compile(checkpointer=InMemorySaver()).")
         saved = await scope.saver.aget_tuple(scope.address(checkpoint_id))
-        if saved is None:
-            return StateSnapshot({}, (), dict(config), None, None, None, (), ())
+        if saved is None:  # a thread with nothing saved: its config, with the id as a string
+            configurable = {**config.get("configurable", {}), "thread_id": scope.thread_id}
+            return StateSnapshot({}, (), {**config, "configurable": configurable}, None, None, None, (), ())
         graph = self._graph_for_ns(scope.checkpoint_ns)
         scope.graph = graph
         return await build_snapshot(graph, scope, saved, live=checkpoint_id is None, subgraphs=subgraphs)
@@ -435,8 +437,11 @@ class CompiledStateGraph:
                 edges.append({"source": name, "target": target, "conditional": True})
         return {"nodes": nodes, "edges": edges}
 
-    def get_graph(self) -> dict[str, Any]:
-        return self.graph_structure()
+    def get_graph(self, config: Mapping[str, Any] | None = None, *, xray: bool | int = False) -> DrawableGraph:
+        """The graph to look at: ``.draw_mermaid()``, ``.draw_ascii()``, ``.draw_mermaid_png()``
+        (``xray``, which LangGraph uses to expand subgraphs, is accepted; subgraphs are drawn as
+        one node)."""
+        return graph_of(self.graph_structure())
 
     # -- sync API -----------------------------------------------------------------------------
     def invoke(self, input: Any, config: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
@@ -454,7 +459,7 @@ class CompiledStateGraph:
         async def collect() -> list[StateSnapshot]:
             return [s async for s in self.aget_state_history(config, **kwargs)]
 
-        return iter(_sync.call(collect))
+        return iter(_sync.call(collect, name="get_state_history"))
 
     def update_state(self, config: Mapping[str, Any], values: Any, as_node: str | None = None) -> dict[str, Any]:
         return _sync.call(self.aupdate_state, config, values, as_node)

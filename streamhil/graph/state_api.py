@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..checkpoint.base import Checkpoint, CheckpointTuple, new_checkpoint_id
-from ..constants import END, JOINS, LAST_NODES, START, TASKS
+from ..constants import EDITED, END, JOINS, LAST_NODES, START, TASKS
 from ..errors import InvalidUpdateError
 from ..executor.apply import apply_writes
-from ..executor.loop import load_view, now_iso
-from ..executor.plan import plan_next, start_spec
+from ..executor.loop import RESUME_MAP, TaskState, ThreadView, load_view, now_iso
+from ..executor.plan import Task, pin, plan_next, prepare_tasks, start_spec
 from ..executor.runner import routes_for, writes_from_return
 from ..executor.scope import RunScope
 from ..types import PregelTask, StateSnapshot
@@ -112,6 +112,7 @@ async def update_state(
             raise InvalidUpdateError("Ambiguous update, specify as_node: the last step ran " + ", ".join(sorted(set(last))) + ".")
     source = "update"
     new_step = step + 1
+    carried_writes: list[tuple[str, list[tuple[str, Any]]]] = []
     new_values = dict(base_values)
     changed: set[str] = set()
     if as_node == "__copy__":
@@ -135,16 +136,22 @@ async def update_state(
         writes, gotos, _ = writes_from_return(graph, as_node, values) if values is not None else ([], [], None)
         changed = apply_writes(graph.channels, new_values, writes)
         routes = await routes_for(graph, as_node, base_values, writes) + gotos
-        kept = [s for s in specs if s[1] != as_node and s[0] == "pull"]
-        from ..executor.plan import prepare_tasks
-
+        carried = carried_tasks(view, as_node) if saved is not None else []
+        carried_pulls = {t.task.name for t in carried if t.task.kind == "pull"}
+        kept = [s for s in specs if s[1] != as_node and s[0] == "pull" and s[1] not in carried_pulls]
         fake_task = prepare_tasks([["pull", as_node, []]], "update", scope.checkpoint_ns, new_step)[0]
         planned, joins = plan_next([(fake_task, routes)], graph.builder.joins, joins, graph.node_order)
-        planned_names = {s[1] for s in planned if s[0] == "pull"}
+        planned_names = {s[1] for s in planned if s[0] == "pull"} | carried_pulls
         specs = [s for s in planned if s[0] == "push"] + [s for s in kept if s[1] not in planned_names] + [
-            s for s in planned if s[0] == "pull"
+            s for s in planned if s[0] == "pull" and s[1] not in carried_pulls
         ]
-        specs.sort(key=lambda s: (s[0] == "pull", graph.node_order.get(s[1], 1 << 30)))
+        # A paused step survives the edit: its tasks keep their ids (so their interrupts keep
+        # theirs) and their saved writes; Sends first in their order, then pulls in node order.
+        specs = [pin(task_spec(t.task), t.task.id) for t in carried] + specs
+        specs.sort(key=lambda s: (s[0] == "pull", graph.node_order.get(s[1], 1 << 30) if s[0] == "pull" else 0))
+        if carried:  # with the answers already recorded for them (a resume map not yet run)
+            carried_writes = [(t.task.id, edited(t)) for t in carried]
+            carried_writes += [(tid, [(ch, v) for ch, v in w if ch == RESUME_MAP]) for tid, w in view.command_writes]
         last = [as_node] if as_node != START else last
     channel_values = {k: v for k, v in new_values.items() if k in graph.channels or k == START}
     channel_values[TASKS] = specs
@@ -164,4 +171,31 @@ async def update_state(
         new_versions = {k: versions[k] for k in changed | {TASKS, LAST_NODES, JOINS} if k in versions}
     metadata = scope.checkpoint_metadata(source, new_step)
     checkpoint = Checkpoint(new_checkpoint_id(new_step), now_iso(), channel_values, versions)
-    return await saver.aput(parent_config or scope.address(), checkpoint, metadata, new_versions)
+    new_config = await saver.aput(parent_config or scope.address(), checkpoint, metadata, new_versions)
+    for task_id, task_writes in carried_writes:
+        if task_writes:
+            await saver.aput_writes(new_config, task_writes, task_id)
+    return new_config
+
+
+def carried_tasks(view: ThreadView, as_node: str) -> list[TaskState]:
+    """The tasks of a paused step that an update (not made as their node) keeps: the ones
+    waiting on an interrupt, and the siblings that already finished (they do not run again).
+    Nothing is carried unless some task is waiting on a human."""
+    if not any(t.interrupts and not t.finished for t in view.tasks):
+        return []
+    return [t for t in view.tasks if t.task.name != as_node and (t.finished or t.interrupts or t.answers)]
+
+
+def edited(task: TaskState) -> list[tuple[str, Any]]:
+    """A carried task's saved writes; a paused one is marked edited (it asked about the old state)."""
+    if task.finished:
+        return list(task.writes)
+    return [(ch, v) for ch, v in task.writes if ch != EDITED] + [(EDITED, True)]
+
+
+def task_spec(task: Task) -> list[Any]:
+    """The ``__tasks__`` spec that plans ``task`` again."""
+    if task.kind == "push":
+        return ["push", task.name, task.arg]
+    return ["pull", task.name, list(task.triggers)]

@@ -138,6 +138,10 @@ def parse_docstring(doc: str | None) -> tuple[str, dict[str, str]]:
     return "\n".join(description).strip(), params
 
 
+CONFIG_PARAMETER = "config"
+"""A tool parameter of this name receives the running node's config instead of a model argument."""
+
+
 def function_schema(fn: Callable[..., Any]) -> tuple[dict[str, Any], str]:
     """The JSON schema of ``fn``'s keyword-passable parameters, and its docstring's description.
 
@@ -157,8 +161,8 @@ def function_schema(fn: Callable[..., Any]) -> tuple[dict[str, Any], str]:
     required: list[str] = []
     for param in signature.parameters.values():
         where = f"{name}({param.name})"
-        if param.kind is param.VAR_KEYWORD:
-            continue
+        if param.kind is param.VAR_KEYWORD or param.name == CONFIG_PARAMETER:
+            continue  # `config` is the run's config, injected (as LangChain does), not an argument
         if param.kind in (param.VAR_POSITIONAL, param.POSITIONAL_ONLY):
             raise ToolSchemaError(
                 f"{where}: tools are called with keyword arguments; *args and positional-only "

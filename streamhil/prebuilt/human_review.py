@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, NotRequired, TypedDict
 
 from ..errors import StreamhilError
-from ..executor.context import interrupt
+from ..types import interrupt
 from .tools import Tool, ToolArgumentError, ToolOutput, _current_call, create_tool
 
 __all__ = [

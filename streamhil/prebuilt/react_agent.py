@@ -17,43 +17,12 @@ from ..graph import StateGraph
 from ..messages import Message, MessagesState, coerce_message, coerce_messages
 from ..types import Send
 from .chat_models import ChatModel, call_chat_model
-from .tool_node import ErrorHandling, ToolNode
-from .tools import Tool
+from .tool_node import ErrorHandling, ToolNode, messages_of, send_tool_calls, tools_condition
+from .tools import Tool, derives_from
 
 __all__ = ["create_react_agent", "send_tool_calls", "tools_condition"]
 
 Prompt = str | Message | Callable[[Any], Sequence[Any] | Awaitable[Sequence[Any]]]
-
-
-def _messages_of(state: Any, messages_key: str) -> list[Any]:
-    if isinstance(state, list):
-        return state
-    if isinstance(state, Mapping) and messages_key in state:
-        return list(state[messages_key])
-    raise ValueError(f"expected a state with a {messages_key!r} key or a list of messages, got {state!r}")
-
-
-def _pending_calls(state: Any, messages_key: str) -> list[dict[str, Any]]:
-    messages = _messages_of(state, messages_key)
-    if not messages:
-        return []
-    last = coerce_message(messages[-1])
-    if last["role"] != "assistant":
-        return []
-    return list(last.get("tool_calls", ()))
-
-
-def tools_condition(state: Any, messages_key: str = "messages") -> str:
-    """Route to ``"tools"`` when the last message asks for tools, else to END."""
-    return "tools" if _pending_calls(state, messages_key) else END
-
-
-def send_tool_calls(state: Any, node: str = "tools", messages_key: str = "messages") -> list[Send] | str:
-    """One ``Send(node, call)`` per tool call of the last assistant message, or END if none."""
-    calls = _pending_calls(state, messages_key)
-    if not calls:
-        return END
-    return [Send(node, {"type": "tool_call", "id": c["id"], "name": c["name"], "args": c["args"]}) for c in calls]
 
 
 def resolve_model(model: ChatModel | str) -> ChatModel:
@@ -68,6 +37,10 @@ def resolve_model(model: ChatModel | str) -> ChatModel:
             f"cannot build a chat model from {model!r}: pass a chat model callable, or "
             "'openai:<model name>' for an OpenAI-compatible endpoint"
         )
+    if derives_from(model, "langchain_core.language_models", "BaseChatModel"):
+        from .langchain import chat_model_from_langchain
+
+        return chat_model_from_langchain(model)
     if not callable(model):
         raise TypeError(f"model must be a chat model callable (messages, tools) -> reply, got {model!r}")
     return model
@@ -113,7 +86,7 @@ def create_react_agent(
     messages_key = tool_node.messages_key
 
     async def agent(state: Any) -> dict[str, Any]:
-        messages = coerce_messages(_messages_of(state, messages_key))
+        messages = coerce_messages(messages_of(state, messages_key))
         reply = await call_chat_model(chat_model, await _prompted(prompt, state, messages), specs)
         return {messages_key: [reply]}
 

@@ -22,11 +22,13 @@ from typing import Any
 import anyio
 import orjson
 
+from ..constants import END
 from ..errors import GraphBubbleUp, GraphInterrupt
 from ..messages import Message, coerce_message
+from ..types import Send
 from .tools import Tool, ToolArgumentError, ToolOutput, _reset_tool_call, _set_tool_call, create_tool
 
-__all__ = ["ToolNode", "tool_calls_of", "tool_message"]
+__all__ = ["ToolNode", "tool_calls_of", "tool_message", "tools_condition", "send_tool_calls", "messages_of"]
 
 ErrorHandling = bool | str | type[Exception] | tuple[type[Exception], ...] | Callable[[Exception], str]
 
@@ -205,3 +207,34 @@ class ToolNode:
         if isinstance(exc, ToolArgumentError):
             return f"Error: {exc}. Call the tool again with arguments that fit its schema."
         return f"Error: {type(exc).__name__}: {exc}. Fix the problem or try something else."
+
+
+def messages_of(state: Any, messages_key: str) -> list[Any]:
+    if isinstance(state, list):
+        return state
+    if isinstance(state, Mapping) and messages_key in state:
+        return list(state[messages_key])
+    raise ValueError(f"expected a state with a {messages_key!r} key or a list of messages, got {state!r}")
+
+
+def _pending_calls(state: Any, messages_key: str) -> list[dict[str, Any]]:
+    messages = messages_of(state, messages_key)
+    if not messages:
+        return []
+    last = coerce_message(messages[-1])
+    if last["role"] != "assistant":
+        return []
+    return list(last.get("tool_calls", ()))
+
+
+def tools_condition(state: Any, messages_key: str = "messages") -> str:
+    """Route to ``"tools"`` when the last message asks for tools, else to END."""
+    return "tools" if _pending_calls(state, messages_key) else END
+
+
+def send_tool_calls(state: Any, node: str = "tools", messages_key: str = "messages") -> list[Send] | str:
+    """One ``Send(node, call)`` per tool call of the last assistant message, or END if none."""
+    calls = _pending_calls(state, messages_key)
+    if not calls:
+        return END
+    return [Send(node, {"type": "tool_call", "id": c["id"], "name": c["name"], "args": c["args"]}) for c in calls]

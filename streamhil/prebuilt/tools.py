@@ -29,7 +29,7 @@ from typing import Any, Literal, overload
 import anyio.to_thread
 
 from ..errors import StreamhilError
-from ._schema import ToolSchemaError, function_schema, parse_docstring
+from ._schema import CONFIG_PARAMETER, ToolSchemaError, function_schema, parse_docstring
 from ._validate import schema_errors
 
 __all__ = [
@@ -74,6 +74,10 @@ class Tool:
     parameters: dict[str, Any]
     fn: Callable[..., Any] = field(repr=False)
     is_async: bool = field(default=False, repr=False)
+    validates: bool = field(default=True, repr=False)
+    """False for a tool that checks its own arguments (a LangChain tool): only the shape is checked."""
+    takes_config: bool = field(default=False, repr=False)
+    """Whether ``fn`` has a ``config`` parameter: it gets the run's config (LangChain's rule)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.match(self.name):
@@ -83,6 +87,18 @@ class Tool:
             )
         if self.parameters.get("type") != "object":
             raise ToolSchemaError(f"tool {self.name!r}: the parameters schema must have type 'object'")
+
+    @property
+    def args_schema(self) -> dict[str, Any]:
+        """The JSON schema of the arguments, under LangChain's name for it (so code written against
+        LangChain's tool interface, e.g. ``tool(t.name, description=t.description,
+        args_schema=t.args_schema)``, works on streamhil tools)."""
+        return self.parameters
+
+    @property
+    def args(self) -> dict[str, Any]:
+        """The argument properties (LangChain's ``BaseTool.args``)."""
+        return dict(self.parameters.get("properties", {}))
 
     @property
     def spec(self) -> dict[str, Any]:
@@ -104,27 +120,47 @@ class Tool:
             raise ToolArgumentError(self.name, [f"args: expected a JSON object, got text {args[:60]!r}"])
         if not isinstance(args, Mapping):
             raise ToolArgumentError(self.name, [f"args: expected an object, got {type(args).__name__}"])
-        errors = schema_errors(self.parameters, dict(args))
+        errors = schema_errors(self.parameters, dict(args)) if self.validates else []
         if errors:
             raise ToolArgumentError(self.name, errors)
         return dict(args)
 
-    async def ainvoke(self, args: Any = None) -> Any:
-        """Validate ``args`` and run the tool (a sync tool runs in a worker thread)."""
-        kwargs = self.validate(args)
+    async def ainvoke(self, args: Any = None, config: Any = None) -> Any:
+        """Validate ``args`` and run the tool (a sync tool runs in a worker thread). ``config`` is
+        accepted for LangChain's ``tool.ainvoke(input, config)`` signature and not used."""
+        kwargs = self._with_config(self.validate(args), config)
         if self.is_async:
             return await self.fn(**kwargs)
         return await anyio.to_thread.run_sync(functools.partial(self.fn, **kwargs))
 
-    def invoke(self, args: Any = None) -> Any:
-        """Validate ``args`` and run a sync tool in the calling thread."""
+    def invoke(self, args: Any = None, config: Any = None) -> Any:
+        """Validate ``args`` and run a sync tool in the calling thread (``config``: as ``ainvoke``)."""
         if self.is_async:
             raise TypeError(f"tool {self.name!r} is async; use 'await tool.ainvoke(args)'")
-        return self.fn(**self.validate(args))
+        return self.fn(**self._with_config(self.validate(args), config))
+
+    def _with_config(self, kwargs: dict[str, Any], config: Any) -> dict[str, Any]:
+        if self.takes_config:
+            if config is None:
+                from ..executor.context import current_task, get_config
+
+                config = get_config() if current_task() is not None else {}
+            kwargs[CONFIG_PARAMETER] = config
+        return kwargs
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the underlying function directly, without validation."""
         return self.fn(*args, **kwargs)
+
+
+def derives_from(value: Any, module_prefix: str, class_name: str) -> bool:
+    """Whether ``value``'s class derives from ``class_name`` defined under ``module_prefix``:
+    how LangChain objects are recognised without importing LangChain."""
+    return any(c.__name__ == class_name and c.__module__.startswith(module_prefix) for c in type(value).__mro__)
+
+
+def _is_langchain_tool(value: Any) -> bool:
+    return derives_from(value, "langchain_core.tools", "BaseTool")
 
 
 def _is_async(fn: Callable[..., Any]) -> bool:
@@ -140,13 +176,20 @@ def create_tool(
     name: str | None = None,
     description: str | None = None,
     parameters: Mapping[str, Any] | None = None,
+    args_schema: Any = None,
 ) -> Tool:
-    """Build a :class:`Tool` from a sync or async function.
+    """Build a :class:`Tool` from a sync or async function (or a LangChain ``BaseTool``).
 
     ``name`` defaults to the function's name, ``description`` to its docstring, and
-    ``parameters`` (a JSON schema with ``"type": "object"``) to the schema read from its signature.
+    ``parameters`` (a JSON schema with ``"type": "object"``; LangChain's ``args_schema``, a schema
+    dict or pydantic model, is accepted too) to the schema read from its signature. A parameter
+    named ``config`` is not an argument: it receives the running node's config.
     Raises :class:`ToolSchemaError` (a ``TypeError``) for parameter types JSON cannot carry.
     """
+    if args_schema is not None:
+        if parameters is not None:
+            raise TypeError("give parameters=... or args_schema=... (LangChain's name), not both")
+        parameters = _schema_of(args_schema)
     if isinstance(fn, Tool):
         return Tool(
             name=name or fn.name,
@@ -154,7 +197,15 @@ def create_tool(
             parameters=dict(parameters) if parameters is not None else fn.parameters,
             fn=fn.fn,
             is_async=fn.is_async,
+            validates=fn.validates,
+            takes_config=fn.takes_config,
         )
+    if _is_langchain_tool(fn):
+        from .langchain import tool_from_langchain
+
+        if parameters is not None:
+            raise ToolSchemaError("a LangChain tool carries its own schema; parameters=... cannot replace it")
+        return tool_from_langchain(fn, name=name, description=description)
     if not callable(fn):
         raise TypeError(f"a tool is made from a function, got {type(fn).__name__}")
     if parameters is None:
@@ -172,14 +223,37 @@ def create_tool(
         parameters=schema,
         fn=fn,
         is_async=_is_async(fn),
+        takes_config=_takes_config(fn),
     )
+
+
+def _takes_config(fn: Callable[..., Any]) -> bool:
+    try:
+        return CONFIG_PARAMETER in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _schema_of(args_schema: Any) -> Mapping[str, Any]:
+    """LangChain's ``args_schema``: a JSON schema dict, or a pydantic model class."""
+    if isinstance(args_schema, Mapping):
+        return args_schema
+    to_schema = getattr(args_schema, "model_json_schema", None)
+    if callable(to_schema):
+        return to_schema()
+    raise ToolSchemaError(f"args_schema must be a JSON schema dict or a pydantic model, got {args_schema!r}")
 
 
 @overload
 def tool(fn: Callable[..., Any], /) -> Tool: ...
 @overload
 def tool(
-    name: str | None = None, /, *, description: str | None = None, parameters: Mapping[str, Any] | None = None
+    name: str | None = None,
+    /,
+    *,
+    description: str | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    args_schema: Any = None,
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
@@ -189,13 +263,14 @@ def tool(
     *,
     description: str | None = None,
     parameters: Mapping[str, Any] | None = None,
+    args_schema: Any = None,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Decorator form of :func:`create_tool`: ``@tool``, ``@tool("name")`` or ``@tool(description=...)``."""
     if callable(fn_or_name):
-        return create_tool(fn_or_name, description=description, parameters=parameters)
+        return create_tool(fn_or_name, description=description, parameters=parameters, args_schema=args_schema)
 
     def decorate(fn: Callable[..., Any]) -> Tool:
-        return create_tool(fn, name=fn_or_name, description=description, parameters=parameters)
+        return create_tool(fn, name=fn_or_name, description=description, parameters=parameters, args_schema=args_schema)
 
     return decorate
 

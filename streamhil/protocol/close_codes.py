@@ -42,6 +42,8 @@ class CloseCode(IntEnum):
     """No ``hello`` in time."""
     UNSUPPORTED_VERSION = 4426
     """The protocol version is not supported."""
+    TOO_MANY_ATTEMPTS = 4429
+    """Too many failed authentication attempts from this address: wait before trying again."""
 
 
 _RECOVERABLE_STANDARD = frozenset({1001, 1006, 1011, 1012, 1013})

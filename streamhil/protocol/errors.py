@@ -53,6 +53,8 @@ class ErrorCode(StrEnum):
     HEARTBEAT_TIMEOUT = "heartbeat_timeout"
     INTERNAL_ERROR = "internal_error"
     SHUTTING_DOWN = "shutting_down"
+    TOO_MANY_REQUESTS = "too_many_requests"
+    TOO_MANY_RUNS = "too_many_runs"
 
 
 class ErrorFamily(StrEnum):
@@ -64,6 +66,7 @@ class ErrorFamily(StrEnum):
     INVALID = "invalid"
     CONFLICT = "conflict"
     SERVER = "server"
+    LIMIT = "limit"
 
 
 _C = ErrorCode
@@ -96,6 +99,8 @@ ERROR_FAMILY: dict[ErrorCode, ErrorFamily] = {
     _C.HEARTBEAT_TIMEOUT: _F.SERVER,
     _C.INTERNAL_ERROR: _F.SERVER,
     _C.SHUTTING_DOWN: _F.SERVER,
+    _C.TOO_MANY_REQUESTS: _F.LIMIT,
+    _C.TOO_MANY_RUNS: _F.LIMIT,
 }
 
 

@@ -40,6 +40,8 @@ __all__ = [
     "ListThreads",
     "ListGraphs",
     "Ping",
+    "WatchThreads",
+    "UnwatchThreads",
     "Command",
     "COMMAND_TYPES",
     "Reply",
@@ -75,9 +77,12 @@ class MessageType(StrEnum):
     LIST_THREADS = "list_threads"
     LIST_GRAPHS = "list_graphs"
     PING = "ping"
+    WATCH_THREADS = "watch_threads"
+    UNWATCH_THREADS = "unwatch_threads"
     REPLY = "reply"
     ERROR = "error"
     EVENT = "event"
+    NOTICE = "notice"
 
 
 STREAM_MODES: tuple[str, ...] = ("values", "updates", "custom", "messages", "debug", "tasks", "checkpoints")
@@ -151,13 +156,17 @@ class Limits:
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
     heartbeat_interval_ms: int = DEFAULT_HEARTBEAT_INTERVAL_MS
     max_send_queue: int = DEFAULT_MAX_SEND_QUEUE
+    max_commands_in_flight: int | None = None  # None: the server did not say (older servers)
 
     def to_wire(self) -> dict[str, Any]:
-        return {
+        wire: dict[str, Any] = {
             "max_frame_bytes": self.max_frame_bytes,
             "heartbeat_interval_ms": self.heartbeat_interval_ms,
             "max_send_queue": self.max_send_queue,
         }
+        if self.max_commands_in_flight is not None:
+            wire["max_commands_in_flight"] = self.max_commands_in_flight
+        return wire
 
     @classmethod
     def from_wire(cls, fields: Fields) -> Limits:
@@ -165,6 +174,7 @@ class Limits:
             max_frame_bytes=fields.integer("max_frame_bytes", required=True, minimum=1),
             heartbeat_interval_ms=fields.integer("heartbeat_interval_ms", required=True, minimum=1),
             max_send_queue=fields.integer("max_send_queue", required=True, minimum=1),
+            max_commands_in_flight=fields.integer("max_commands_in_flight", minimum=1),
         )
 
 
@@ -595,13 +605,48 @@ class Ping:
         return cls(id=fields.id or "", payload=fields.any("payload"))
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WatchThreads:
+    """Follow the caller's threads as a whole: the reply lists them with the server's counters,
+    then ``notice`` frames announce threads created, status changes and new counters."""
+
+    type: ClassVar[MessageType] = MessageType.WATCH_THREADS
+    id: str = ""
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": "watch_threads", "id": self.id}
+
+    @classmethod
+    def from_wire(cls, fields: Fields) -> WatchThreads:
+        return cls(id=fields.id or "")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnwatchThreads:
+    """Stop the notices that ``watch_threads`` started."""
+
+    type: ClassVar[MessageType] = MessageType.UNWATCH_THREADS
+    id: str = ""
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": "unwatch_threads", "id": self.id}
+
+    @classmethod
+    def from_wire(cls, fields: Fields) -> UnwatchThreads:
+        return cls(id=fields.id or "")
+
+
 Command: TypeAlias = (
     StartRun | Resume | Cancel | Subscribe | Unsubscribe | GetState | GetHistory | UpdateState | ListThreads | ListGraphs | Ping
+    | WatchThreads | UnwatchThreads
 )
 
 COMMAND_TYPES: dict[MessageType, type[Command]] = {
     cls.type: cls
-    for cls in (StartRun, Resume, Cancel, Subscribe, Unsubscribe, GetState, GetHistory, UpdateState, ListThreads, ListGraphs, Ping)
+    for cls in (
+        StartRun, Resume, Cancel, Subscribe, Unsubscribe, GetState, GetHistory, UpdateState, ListThreads, ListGraphs, Ping,
+        WatchThreads, UnwatchThreads,
+    )
 }
 
 

@@ -12,7 +12,7 @@ from typing import Any, Literal, TypeAlias
 
 from ._fields import Fields
 from .messages import MessageType
-from .objects import THREAD_STATUSES, GraphInfo, InterruptInfo, StateView, ThreadInfo, ThreadStatus
+from .objects import THREAD_STATUSES, Counters, GraphInfo, InterruptInfo, StateView, ThreadInfo, ThreadStatus
 
 __all__ = [
     "StartRunResult",
@@ -26,6 +26,8 @@ __all__ = [
     "ListThreadsResult",
     "ListGraphsResult",
     "PingResult",
+    "WatchThreadsResult",
+    "UnwatchThreadsResult",
     "Result",
     "RESULT_TYPES",
     "ResyncReason",
@@ -191,14 +193,17 @@ class GetStateResult:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GetHistoryResult:
+    """A page of checkpoints, newest first; ``next_before`` (when set) asks for the next page."""
+
     history: tuple[StateView, ...]
+    next_before: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        return {"history": [s.to_wire() for s in self.history]}
+        return {"history": [s.to_wire() for s in self.history], "next_before": self.next_before}
 
     @classmethod
     def from_wire(cls, fields: Fields) -> GetHistoryResult:
-        return cls(history=_objects(fields, "history", StateView))
+        return cls(history=_objects(fields, "history", StateView), next_before=fields.text("next_before", max_len=None))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -255,6 +260,36 @@ class PingResult:
         return cls(payload=fields.any("payload"))
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WatchThreadsResult:
+    """The caller's threads (newest update first) and the counters, as of the reply; every
+    change after it arrives as a ``notice``."""
+
+    threads: tuple[ThreadInfo, ...]
+    counters: Counters = Counters()
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"threads": [t.to_wire() for t in self.threads], "counters": self.counters.to_wire()}
+
+    @classmethod
+    def from_wire(cls, fields: Fields) -> WatchThreadsResult:
+        counters = fields.sub("counters", strict=False)
+        return cls(
+            threads=_objects(fields, "threads", ThreadInfo),
+            counters=Counters() if counters is None else Counters.from_wire(counters),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnwatchThreadsResult:
+    def to_wire(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def from_wire(cls, fields: Fields) -> UnwatchThreadsResult:
+        return cls()
+
+
 Result: TypeAlias = (
     StartRunResult
     | ResumeResult
@@ -267,6 +302,8 @@ Result: TypeAlias = (
     | ListThreadsResult
     | ListGraphsResult
     | PingResult
+    | WatchThreadsResult
+    | UnwatchThreadsResult
 )
 
 RESULT_TYPES: dict[MessageType, type[Result]] = {
@@ -281,4 +318,6 @@ RESULT_TYPES: dict[MessageType, type[Result]] = {
     MessageType.LIST_THREADS: ListThreadsResult,
     MessageType.LIST_GRAPHS: ListGraphsResult,
     MessageType.PING: PingResult,
+    MessageType.WATCH_THREADS: WatchThreadsResult,
+    MessageType.UNWATCH_THREADS: UnwatchThreadsResult,
 }

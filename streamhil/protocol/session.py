@@ -30,6 +30,7 @@ from .codec import (
 )
 from .errors import ErrorCode, InvalidState, ProtocolError
 from .events import BaseEvent
+from .notices import Notice
 from .messages import (
     DEFAULT_MAX_FRAME_BYTES,
     PROTOCOL_VERSION,
@@ -69,6 +70,7 @@ CLOSE_ERROR_CODES: dict[CloseCode, ErrorCode] = {
     CloseCode.HEARTBEAT_TIMEOUT: ErrorCode.HEARTBEAT_TIMEOUT,
     CloseCode.HELLO_EXPECTED: ErrorCode.HELLO_EXPECTED,
     CloseCode.UNAUTHENTICATED: ErrorCode.UNAUTHENTICATED,
+    CloseCode.TOO_MANY_ATTEMPTS: ErrorCode.UNAUTHENTICATED,
     CloseCode.FORBIDDEN: ErrorCode.FORBIDDEN,
     CloseCode.HELLO_TIMEOUT: ErrorCode.HELLO_TIMEOUT,
     CloseCode.UNSUPPORTED_VERSION: ErrorCode.UNSUPPORTED_VERSION,
@@ -149,6 +151,11 @@ class ServerSession(_Session):
     def pending_ids(self) -> frozenset[str]:
         """Ids of received commands not answered yet."""
         return frozenset(self._pending)
+
+    @property
+    def pending_count(self) -> int:
+        """How many received commands are not answered yet."""
+        return len(self._pending)
 
     # --- input ---------------------------------------------------------------------------
 
@@ -306,6 +313,11 @@ class ServerSession(_Session):
         """Send an event frame already encoded with :func:`~.codec.encode_event` (fan-out)."""
         self._require_open("send an event")
         self._out.append(frame)
+
+    def send_notice(self, notice: Notice) -> None:
+        """Send one ``notice`` (to a connection that sent ``watch_threads``)."""
+        self._require_open("send a notice")
+        self._out.append(encode(notice))
 
     def fail(self, code: CloseCode, reason: str = "", *, message: str | None = None) -> None:
         """Close the connection with a 4xxx ``code``, after an ``error`` frame (id ``null``)

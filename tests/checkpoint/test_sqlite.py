@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+
 import json
 import sqlite3
 import sys
@@ -11,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import closing
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypedDict
 
 import aiosqlite
 import anyio
@@ -23,7 +25,7 @@ from streamhil.checkpoint._records import StoredCheckpoint
 from streamhil.checkpoint._sqlite_drivers import WHOLE_TX_ON_AIOSQLITE, open_sqlite3
 from streamhil.checkpoint.base import thread_config
 from streamhil.checkpoint.sqlite import SqliteSaver
-from streamhil.errors import CheckpointError, ConfigError, SyncCallError
+from streamhil.errors import CheckpointError, ConfigError
 
 from .conformance import CHECKS, Check, make_checkpoint
 
@@ -111,10 +113,24 @@ async def test_closed_saver_refuses_work(db: Path) -> None:
         await saver.aget_tuple(thread_config("t"))
 
 
-async def test_sync_with_inside_async_code_is_refused(db: Path) -> None:
-    with pytest.raises(SyncCallError, match="use 'async with SqliteSaver.from_path"):
-        with SqliteSaver.from_path(db):
-            pass
+class LogState(TypedDict):
+    log: Annotated[list[str], operator.add]
+
+
+async def test_sync_with_inside_async_code_works(db: Path) -> None:
+    """As in a Jupyter cell: `with` and the graph's sync API, inside a running loop, then the
+    async API on that loop sees the same file."""
+    from streamhil import START, StateGraph
+
+    builder = StateGraph(LogState)
+    builder.add_node("a", lambda state: {"log": ["a"]})
+    builder.add_edge(START, "a")
+    with SqliteSaver.from_path(db) as saver:
+        graph = builder.compile(checkpointer=saver)
+        assert graph.invoke({"log": []}, thread_config("t")) == {"log": ["a"]}
+        assert (await graph.aget_state(thread_config("t"))).values == {"log": ["a"]}
+    with pytest.raises(CheckpointError, match="is closed"):
+        await saver.aget_tuple(thread_config("t"))
 
 
 async def test_aput_is_one_transaction(db: Path) -> None:
@@ -370,3 +386,17 @@ def test_new_loop_opens_its_connection_before_closing_a_dead_loops(db: Path, no_
         finally:
             aiosqlite.Connection.close = real_close  # type: ignore[method-assign]
     assert open_when_closing[:2] == [1, 1]  # the new loop's connection was open each time
+
+
+async def test_langgraph_names_async_sqlite_saver_and_from_conn_string(db: Path) -> None:
+    """`from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver` renamed: the same class."""
+    from streamhil.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    assert AsyncSqliteSaver is SqliteSaver
+    async with AsyncSqliteSaver.from_conn_string(str(db)) as saver:
+        parent = await saver.aput(thread_config("t"), make_checkpoint({"a": 1}, {"a": 1}), {}, {"a": 1})
+    async with SqliteSaver.from_path(db) as again:
+        loaded = await again.aget_tuple(thread_config("t"))
+    assert loaded is not None and loaded.config == parent
+    with pytest.raises(ConfigError, match="InMemorySaver"):
+        AsyncSqliteSaver.from_conn_string(":memory:")

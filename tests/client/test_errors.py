@@ -8,6 +8,7 @@ from streamhil_client import (
     BadRequestError,
     ConflictError,
     InvalidArgumentError,
+    LimitError,
     NotFoundError,
     ServerError,
     StreamhilClientError,
@@ -21,6 +22,7 @@ CLASSES = {
     ErrorFamily.INVALID: InvalidArgumentError,
     ErrorFamily.CONFLICT: ConflictError,
     ErrorFamily.SERVER: ServerError,
+    ErrorFamily.LIMIT: LimitError,
 }
 
 

@@ -435,8 +435,8 @@ def test_two_questions_in_one_subgraph_node() -> None:
 
 
 def test_update_state_of_the_parent_while_a_subgraph_waits() -> None:
-    """T40 for subgraphs: editing the parent drops the pending question; the next run asks
-    again with a new id."""
+    """T40 for subgraphs, streamhil's way: editing the parent keeps the subgraph's question
+    pending under its id (LangGraph drops it and asks again with a new id)."""
     calls = Calls()
     sub = StateGraph(LogState)
     sub.add_node("sq", calls.asking("sq"))
@@ -451,9 +451,9 @@ def test_update_state_of_the_parent_while_a_subgraph_waits() -> None:
     [old] = graph.invoke({"log": []}, config)["__interrupt__"]
     graph.update_state(config, {"log": ["note"]}, as_node="pre")
     snap = graph.get_state(config)
-    assert (snap.next, snap.interrupts) == (("child",), ())
-    [new] = graph.invoke(None, config)["__interrupt__"]
-    assert new.id != old.id
-    # The child's full state is its update, so the parent's prefix repeats (as in LangGraph).
-    assert graph.invoke(Command(resume="Z"), config) == {"log": ["pre", "note", "pre", "note", "sq:Z"]}
-    assert calls == {"pre": 1, "sq": 3}
+    assert (snap.next, snap.interrupts) == (("child",), (old,))
+    [again] = graph.invoke(None, config)["__interrupt__"]
+    assert again == old
+    result = graph.invoke(Command(resume={old.id: "Z"}), config)
+    assert calls == {"pre": 1, "sq": 2}
+    assert result["log"][-1] == "sq:Z" and result["log"][:2] == ["pre", "note"]

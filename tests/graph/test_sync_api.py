@@ -1,4 +1,5 @@
-"""The sync API: works from plain code and from sync nodes; refuses to block a running loop."""
+"""The sync API: works from plain code, inside a running loop (Jupyter) and from sync nodes;
+refuses only to block the loop its own graph runs on (an async node)."""
 
 from __future__ import annotations
 
@@ -14,24 +15,61 @@ from .helpers import Calls, LogState, chain, thread
 
 
 @pytest.mark.anyio
-async def test_sync_calls_inside_a_running_loop_are_refused() -> None:
-    graph = chain(["a", "ask"], Calls(), ask={"ask"})
+async def test_sync_calls_inside_a_running_loop_work() -> None:
+    """As in a Jupyter cell: the sync API blocks the running loop and runs on a loop of its own."""
+    calls = Calls()
+    graph = chain(["a", "ask", "b"], calls, ask={"ask"})
     config = thread()
-    with pytest.raises(SyncCallError, match="ainvoke") as info:
-        graph.invoke({"log": []}, config)
-    assert isinstance(info.value, RuntimeError)
-    with pytest.raises(SyncCallError):
-        list(graph.stream({"log": []}, config))
-    with pytest.raises(SyncCallError):
-        graph.get_state(config)
-    with pytest.raises(SyncCallError):
-        list(graph.get_state_history(config))
-    with pytest.raises(SyncCallError):
-        graph.update_state(config, {"log": ["x"]})
-    # Nothing ran: the async API still starts the thread from scratch.
+    [question] = graph.invoke({"log": []}, config)["__interrupt__"]
+    assert graph.get_state(config).interrupts == (question,)
+    graph.update_state(config, {"log": ["note"]}, as_node="a")
+    parts = list(graph.stream(Command(resume="yes"), config, stream_mode="updates"))
+    assert parts == [{"ask": {"log": ["ask:yes"]}}, {"b": {"log": ["b"]}}]
+    history = [s.metadata["source"] for s in graph.get_state_history(config)]
+    assert history[:3] == ["loop", "loop", "update"]
+    # The async API sees the same thread, on this loop.
     with anyio.fail_after(5):
-        result = await graph.ainvoke({"log": []}, config)
-    assert result["log"] == ["a"]
+        assert (await graph.aget_state(config)).values == {"log": ["a", "note", "ask:yes", "b"]}
+    assert calls == {"a": 1, "ask": 2, "b": 1}
+
+
+@pytest.mark.anyio
+async def test_sync_stream_inside_a_running_loop_can_be_abandoned() -> None:
+    graph = chain(["a", "b", "c"], Calls())
+    config = thread()
+    for part in graph.stream({"log": []}, config):
+        assert part == {"a": {"log": ["a"]}}
+        break
+    assert graph.invoke(None, config)["log"][-1] == "c"
+
+
+@pytest.mark.anyio
+async def test_sync_call_from_an_async_node_names_the_async_form() -> None:
+    """An async node blocking the loop its own graph runs on is the one refused case; the
+    message names the right fix for each method (``async for``, not ``await``, for streams)."""
+    sub = chain(["s"], Calls(), checkpointer=None)
+    seen: dict[str, str] = {}
+
+    async def node(state: LogState) -> dict[str, Any]:
+        for name, call in [
+            ("invoke", lambda: sub.invoke({"log": []})),
+            ("stream", lambda: list(sub.stream({"log": []}))),
+        ]:
+            with pytest.raises(SyncCallError) as info:
+                call()
+            seen[name] = str(info.value)
+        return {"log": ["done"]}
+
+    builder = StateGraph(LogState)
+    builder.add_node("node", node)
+    builder.add_edge(START, "node")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    with anyio.fail_after(5):
+        assert await graph.ainvoke({"log": []}, thread()) == {"log": ["done"]}
+    assert "`await graph.ainvoke(...)`" in seen["invoke"]
+    assert "`async for part in graph.astream(...)`" in seen["stream"]
+    assert "await graph.astream" not in seen["stream"]
+    assert all("plain `def`" in message for message in seen.values())
 
 
 def test_sync_api_several_calls_in_a_row() -> None:

@@ -4,6 +4,8 @@ interrupted, errors (T36-T42, difference 6)."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streamhil import END, START, Command, InMemorySaver, StateGraph
 from streamhil.errors import InvalidUpdateError
@@ -91,18 +93,105 @@ def test_update_state_on_a_fresh_thread() -> None:
 
 
 def test_update_state_while_interrupted() -> None:
-    """T40: the update drops the pending interrupt; the next run re-asks with a new id."""
+    """T40, streamhil's way: the question stays pending under its id; a plain run asks again
+    (the node sees the edit) with the same id, and the answer resumes it."""
     calls = Calls()
     graph = chain(["a", "ask", "b"], calls, ask={"ask"})
     config = thread()
     [first] = graph.invoke({"log": []}, config)["__interrupt__"]
     graph.update_state(config, {"log": ["note"]}, as_node="a")
     snap = graph.get_state(config)
-    assert snap.next == ("ask",) and snap.interrupts == ()
+    assert snap.next == ("ask",) and snap.interrupts == (first,)
+    assert [t.interrupts for t in snap.tasks] == [(first,)]
+    assert snap.metadata["source"] == "update"
     [second] = graph.invoke(None, config)["__interrupt__"]
-    assert second.value == first.value and second.id != first.id
+    assert second == first
     assert calls["ask"] == 2
+    assert graph.invoke(None, config)["__interrupt__"] == [first]
+    assert calls["ask"] == 2  # asked about the current state already: parked
     assert graph.invoke(Command(resume="R"), config) == {"log": ["a", "note", "ask:R", "b"]}
+
+
+@pytest.mark.parametrize("by", ["value", "id map"])
+def test_update_state_then_resume_answers_the_pending_question(by: str) -> None:
+    """The review-UI flow: edit the state, then answer; the node re-runs on the edited state."""
+    calls = Calls()
+    graph = chain(["a", "ask", "b"], calls, ask={"ask"})
+    config = thread()
+    [first] = graph.invoke({"log": []}, config)["__interrupt__"]
+    graph.update_state(config, {"log": ["note"]})
+    resume = "R" if by == "value" else {first.id: "R"}
+    assert graph.invoke(Command(resume=resume), config) == {"log": ["a", "note", "ask:R", "b"]}
+    assert calls == {"a": 1, "ask": 2, "b": 1}
+    assert graph.get_state(config).interrupts == ()
+
+
+def test_update_state_twice_then_resume_keeps_the_id() -> None:
+    calls = Calls()
+    graph = chain(["a", "ask", "b"], calls, ask={"ask"})
+    config = thread()
+    [first] = graph.invoke({"log": []}, config)["__interrupt__"]
+    graph.update_state(config, {"log": ["x"]})
+    graph.update_state(config, {"log": ["y"]})
+    snap = graph.get_state(config)
+    assert snap.interrupts == (first,) and snap.next == ("ask",)
+    assert graph.invoke(Command(resume={first.id: "R"}), config) == {"log": ["a", "x", "y", "ask:R", "b"]}
+
+
+def test_update_state_with_parallel_interrupts_keeps_both_and_finished_siblings() -> None:
+    """Two questions and a finished sibling: an edit keeps both questions (same ids), the
+    sibling does not run again, and each question is answered on its own."""
+    calls = Calls()
+    builder = StateGraph(LogState)
+    for name in ("p", "q"):
+        builder.add_node(name, calls.asking(name))
+    builder.add_node("ok", calls.node("ok"))
+    builder.add_node("join", calls.node("join"))
+    for name in ("p", "q", "ok"):
+        builder.add_edge(START, name)
+    builder.add_edge(["p", "q", "ok"], "join")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config = thread()
+    asked = graph.invoke({"log": []}, config)["__interrupt__"]
+    assert len(asked) == 2
+    p_id, q_id = (i.id for i in sorted(asked, key=lambda i: i.node))
+    graph.invoke(Command(resume={p_id: "P"}), config)
+    graph.update_state(config, {"log": ["edit"]}, as_node=START)
+    snap = graph.get_state(config)
+    assert [i.id for i in snap.interrupts] == [q_id]
+    assert snap.values == {"log": ["edit", "ok", "p:P"]}
+    result = graph.invoke(Command(resume={q_id: "Q"}), config)
+    assert result == {"log": ["edit", "ok", "p:P", "q:Q", "join"]}
+    assert calls == {"p": 2, "q": 2, "ok": 1, "join": 1}
+
+
+def test_update_state_as_one_of_two_interrupted_nodes_keeps_the_other() -> None:
+    calls = Calls()
+    builder = StateGraph(LogState)
+    for name in ("p", "q"):
+        builder.add_node(name, calls.asking(name))
+        builder.add_edge(START, name)
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config = thread()
+    asked = {i.node: i for i in graph.invoke({"log": []}, config)["__interrupt__"]}
+    graph.update_state(config, {"log": ["p:manual"]}, as_node="p")
+    snap = graph.get_state(config)
+    assert snap.interrupts == (asked["q"],) and snap.next == ("q",)
+    assert graph.invoke(Command(resume="Q"), config) == {"log": ["p:manual", "q:Q"]}
+    assert calls == {"p": 1, "q": 2}
+
+
+def test_replaying_an_edited_checkpoint_asks_again_with_a_new_id() -> None:
+    """A checkpoint written by update_state keeps the task's id; replaying it later is a fork
+    with fresh ids, as any replay."""
+    calls = Calls()
+    graph = chain(["a", "ask", "b"], calls, ask={"ask"})
+    config = thread()
+    [first] = graph.invoke({"log": []}, config)["__interrupt__"]
+    edited = graph.update_state(config, {"log": ["note"]})
+    graph.invoke(Command(resume="R"), config)
+    [again] = graph.invoke(None, edited)["__interrupt__"]
+    assert again.value == first.value and again.id != first.id
 
 
 def test_update_state_as_the_interrupted_node_skips_the_human() -> None:
@@ -172,3 +261,40 @@ async def test_update_state_async() -> None:
     await graph.aupdate_state(config, {"log": ["human"]})
     assert (await graph.aget_state(config)).values == {"log": ["a", "human"]}
     assert await graph.ainvoke(None, config) == {"log": ["a", "human", "b", "c"]}
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(min_value=1, max_value=4), st.data())
+def test_edits_between_answers_never_lose_or_rename_a_question(width: int, data: st.DataObject) -> None:
+    """Parallel questions, answered one at a time in any order with edits and plain runs in
+    between: the pending questions keep their ids, nothing answered comes back, and the end state
+    holds every answer and every edit exactly once."""
+    calls = Calls()
+    names = [f"q{i}" for i in range(width)]
+    builder = StateGraph(LogState)
+    for name in names:
+        builder.add_node(name, calls.asking(name))
+        builder.add_edge(START, name)
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config = thread()
+    pending = {i.id: i for i in graph.invoke({"log": []}, config)["__interrupt__"]}
+    assert len(pending) == width
+    edits: list[str] = []
+    answers: list[str] = []
+    while pending:
+        action = data.draw(st.sampled_from(["answer", "edit", "run"]), label="action")
+        if action == "answer":
+            iid = data.draw(st.sampled_from(sorted(pending)), label="question")
+            answer = f"A{len(answers)}"
+            graph.invoke(Command(resume={iid: answer}), config)
+            answers.append(f"{pending.pop(iid).node}:{answer}")
+        elif action == "edit":
+            edits.append(f"edit{len(edits)}")
+            graph.update_state(config, {"log": [edits[-1]]}, as_node=START)
+        else:
+            graph.invoke(None, config)
+        snap = graph.get_state(config)
+        assert {i.id for i in snap.interrupts} == set(pending)
+        assert sorted(snap.next) == sorted(i.node for i in pending.values())
+    final = graph.get_state(config).values["log"]
+    assert sorted(final) == sorted(edits + answers)

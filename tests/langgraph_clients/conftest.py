@@ -35,7 +35,7 @@ def launch(db: Path, *extra: str) -> LangGraphServer:
     """Start ``streamhil-server --demo`` (plus the ``hold`` graph) on a free port."""
     cmd = [
         sys.executable, "-m", "streamhil_server", "--demo", f"hold={HERE / 'graphs.py'}:graph",
-        "--db", str(db), "--port", "0", "--log-level", "warning", *extra,
+        "--db", str(db), "--port", "0", "--log-level", "warning", "--demo-token-delay-ms", "0", *extra,
     ]
     process = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,

@@ -99,5 +99,7 @@ async def open_connection(
         raise ConnectionLostError("no welcome received")
     welcome = session.welcome
     size = max_in_flight if max_in_flight is not None else window_size(welcome.limits.max_send_queue)
+    if welcome.limits.max_commands_in_flight is not None:  # never more than the server takes
+        size = min(size, welcome.limits.max_commands_in_flight)
     window = InFlightWindow(size, held=True)
     return Connection(ws=ws, session=session, welcome=welcome, window=window, last_sent=anyio.current_time())

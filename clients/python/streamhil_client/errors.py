@@ -9,6 +9,7 @@
      ├── InvalidArgumentError            family "invalid": well-formed but not valid for this graph
      ├── ConflictError                   family "conflict": busy, pending, already answered...
      ├── ServerError                     family "server": the server failed or is going away
+     ├── LimitError                      family "limit": too many commands in flight or runs; retry later
      ├── ConnectionLostError             the connection dropped before the answer came
      └── ClientClosedError               the client is closed (terminal close code, or exited)
 """
@@ -27,6 +28,7 @@ __all__ = [
     "InvalidArgumentError",
     "ConflictError",
     "ServerError",
+    "LimitError",
     "ConnectionLostError",
     "ClientClosedError",
     "error_from_reply",
@@ -83,6 +85,11 @@ class ServerError(StreamhilClientError):
     """The server failed handling the command, or is going away."""
 
 
+class LimitError(StreamhilClientError):
+    """A server limit refused the command (commands in flight, runs per identity); nothing was
+    applied: retry once earlier commands or runs have finished."""
+
+
 class ConnectionLostError(StreamhilClientError):
     """The connection dropped before the command was answered; it may or may not have been applied."""
 
@@ -102,6 +109,7 @@ _FAMILY_CLASS: dict[ErrorFamily, type[StreamhilClientError]] = {
     ErrorFamily.INVALID: InvalidArgumentError,
     ErrorFamily.CONFLICT: ConflictError,
     ErrorFamily.SERVER: ServerError,
+    ErrorFamily.LIMIT: LimitError,
 }
 
 

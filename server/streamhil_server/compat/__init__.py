@@ -1,6 +1,8 @@
-"""Surfaces that let other ecosystems' clients use a streamhil server unchanged.
+"""Other protocols' surfaces over the same runs, threads and event log: AG-UI (:mod:`.agui`) and
+LangGraph's Agent Server API (:mod:`.langgraph_http`: the classic HTTP+SSE API and the v3 thread
+protocol).
 
-Each surface is its own module (or small group of modules) calling the run manager and the event
-hub in process, so every watcher — dashboard, ``/ws`` clients, HTTP clients — sees the same
-runs, the same ``seq``-numbered log and the same answers.
+Each surface calls the run manager and the event hub in process, so every watcher — dashboard,
+``/ws`` clients, HTTP clients — sees the same runs, the same ``seq``-numbered log and the same
+answers.
 """

@@ -279,7 +279,7 @@ class LangGraphThreads:
         if thread_id not in self.runtime.runs.threads:
             return json_response([])
         before = _checkpoint_id(body.get("before"), "before")
-        states = await self.runtime.runs.get_history(identity, thread_id, limit, before)
+        states, _ = await self.runtime.runs.get_history(identity, thread_id, limit, before)
         wanted = body.get("metadata")
         out = [state_view(thread_id, s) for s in states]
         return json_response([s for s in out if _matches(s["metadata"] or {}, wanted)])

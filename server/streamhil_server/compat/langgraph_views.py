@@ -230,6 +230,8 @@ _STATUS = {
     ErrorCode.AMBIGUOUS_RESUME: 409,
     ErrorCode.ALREADY_ANSWERED: 409,
     ErrorCode.NO_ACTIVE_RUN: 409,
+    ErrorCode.TOO_MANY_REQUESTS: 429,
+    ErrorCode.TOO_MANY_RUNS: 429,
     ErrorCode.SHUTTING_DOWN: 503,
     ErrorCode.NOT_READY: 503,
 }

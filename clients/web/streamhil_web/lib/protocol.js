@@ -21,10 +21,23 @@ export const MessageType = Object.freeze({
   LIST_THREADS: "list_threads",
   LIST_GRAPHS: "list_graphs",
   PING: "ping",
+  WATCH_THREADS: "watch_threads",
+  UNWATCH_THREADS: "unwatch_threads",
   REPLY: "reply",
   ERROR: "error",
   EVENT: "event",
+  NOTICE: "notice",
 });
+
+/** The `notice` field of notice frames (after `watch_threads`, section 6.3). */
+export const NoticeKind = Object.freeze({
+  THREAD_CREATED: "thread_created",
+  THREAD_STATUS: "thread_status",
+  COUNTERS: "counters",
+});
+
+/** The JSON types an input field of `list_graphs`' `input_schema` may have (section 4.4). */
+export const INPUT_TYPES = Object.freeze(["string", "integer", "number", "boolean", "array", "object", "any"]);
 
 /** The `event` field of event frames. */
 export const EventKind = Object.freeze({
@@ -89,6 +102,8 @@ export const ErrorCode = Object.freeze({
   HEARTBEAT_TIMEOUT: "heartbeat_timeout",
   INTERNAL_ERROR: "internal_error",
   SHUTTING_DOWN: "shutting_down",
+  TOO_MANY_REQUESTS: "too_many_requests",
+  TOO_MANY_RUNS: "too_many_runs",
 });
 
 export const ErrorFamily = Object.freeze({
@@ -98,6 +113,7 @@ export const ErrorFamily = Object.freeze({
   INVALID: "invalid",
   CONFLICT: "conflict",
   SERVER: "server",
+  LIMIT: "limit",
 });
 
 const C = ErrorCode;
@@ -131,6 +147,8 @@ export const ERROR_FAMILY = Object.freeze({
   [C.HEARTBEAT_TIMEOUT]: F.SERVER,
   [C.INTERNAL_ERROR]: F.SERVER,
   [C.SHUTTING_DOWN]: F.SERVER,
+  [C.TOO_MANY_REQUESTS]: F.LIMIT,
+  [C.TOO_MANY_RUNS]: F.LIMIT,
 });
 
 /** WebSocket close codes (section 8). */
@@ -148,6 +166,7 @@ export const CloseCode = Object.freeze({
   FORBIDDEN: 4403,
   HELLO_TIMEOUT: 4408,
   UNSUPPORTED_VERSION: 4426,
+  TOO_MANY_ATTEMPTS: 4429,
 });
 
 const RECOVERABLE_STANDARD = new Set([1001, 1006, 1011, 1012, 1013]);
@@ -183,6 +202,8 @@ export const COMMAND_FIELDS = Object.freeze({
   list_threads: { fields: ["status", "graph", "limit", "offset"], required: [] },
   list_graphs: { fields: [], required: [] },
   ping: { fields: ["payload"], required: [] },
+  watch_threads: { fields: [], required: [] },
+  unwatch_threads: { fields: [], required: [] },
 });
 
 // --- errors ---------------------------------------------------------------------------------
@@ -204,6 +225,8 @@ export class NotFoundError extends StreamhilError {}
 export class InvalidArgumentError extends StreamhilError {}
 export class ConflictError extends StreamhilError {}
 export class ServerError extends StreamhilError {}
+/** A server limit refused the command (commands in flight, runs per identity): retry later. */
+export class LimitError extends StreamhilError {}
 /** The connection dropped before a command was answered; it may or may not have been applied. */
 export class ConnectionLostError extends StreamhilError {}
 /** The connection is closed for good (terminal close code, or `close()` was called). */
@@ -220,6 +243,7 @@ const FAMILY_CLASS = {
   [F.INVALID]: InvalidArgumentError,
   [F.CONFLICT]: ConflictError,
   [F.SERVER]: ServerError,
+  [F.LIMIT]: LimitError,
 };
 
 /** The typed error for an `error` frame; unknown codes become a plain StreamhilError. */
@@ -312,6 +336,13 @@ export function parseServerFrame(text) {
     case MessageType.EVENT:
       if (typeof frame.thread_id !== "string" || !Number.isInteger(frame.seq) || typeof frame.event !== "string") {
         throw new ProtocolViolationError("event without thread_id, event or integer seq");
+      }
+      return frame;
+    case MessageType.NOTICE:
+      if (typeof frame.notice !== "string") throw new ProtocolViolationError("notice without a notice kind");
+      if ((frame.notice === NoticeKind.THREAD_CREATED || frame.notice === NoticeKind.THREAD_STATUS)
+          && (typeof frame.thread !== "object" || frame.thread === null || typeof frame.thread.thread_id !== "string")) {
+        throw new ProtocolViolationError(`${frame.notice} notice without a thread`);
       }
       return frame;
     default:

@@ -18,20 +18,22 @@ aiosqlite; on trio through the stdlib module in a worker thread. See ``docs/chec
 
 from __future__ import annotations
 
+import contextvars
 import os
-from collections.abc import AsyncIterator, Mapping, Sequence
+import threading
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
 import anyio
 import anyio.lowlevel
 
-from ..errors import CheckpointError, ConfigError, SyncCallError
-from . import _sqlite_sql as sql
-from ._records import build_tuple, encode_changed, encode_metadata, encode_writes, read_address
-from ._sqlite_drivers import AioDriver, ThreadDriver, on_asyncio, open_sqlite3
-from ._sqlite_sql import Mode, Tx
-from .base import BaseCheckpointSaver, Checkpoint, CheckpointTuple, PendingWrite, thread_config
+from ...errors import CheckpointError, ConfigError
+from .. import _sqlite_sql as sql
+from .._records import build_tuple, encode_changed, encode_metadata, encode_writes, read_address
+from .._sqlite_drivers import AioDriver, ThreadDriver, on_asyncio, open_sqlite3
+from .._sqlite_sql import Mode, Tx
+from ..base import BaseCheckpointSaver, Checkpoint, CheckpointTuple, PendingWrite, thread_config
 
 __all__ = ["SqliteSaver"]
 
@@ -71,6 +73,12 @@ class SqliteSaver(BaseCheckpointSaver):
     def from_path(cls, path: str | os.PathLike[str], *, busy_timeout: float = 5.0) -> SqliteSaver:
         """A saver for the file at ``path``; enter it with ``async with`` or ``with``."""
         return cls(path, busy_timeout=busy_timeout)
+
+    @classmethod
+    def from_conn_string(cls, conn_string: str | os.PathLike[str]) -> SqliteSaver:
+        """LangGraph's name for :meth:`from_path` (``with SqliteSaver.from_conn_string("x.db")
+        as saver:``, or ``async with`` as LangGraph's ``AsyncSqliteSaver``); a file path only."""
+        return cls.from_path(conn_string)
 
     def __repr__(self) -> str:
         return f"SqliteSaver({self.path!r})"
@@ -165,7 +173,6 @@ class SqliteSaver(BaseCheckpointSaver):
         await anyio.to_thread.run_sync(self._threaded.close)
 
     def __enter__(self) -> SqliteSaver:
-        self._refuse_inside_loop()
         open_sqlite3(self.path, self._busy_timeout).close()  # create or check the file now
         return self
 
@@ -173,16 +180,31 @@ class SqliteSaver(BaseCheckpointSaver):
         self.close()
 
     def close(self) -> None:
-        """Close every connection from sync code (what ``with`` does on exit)."""
-        self._refuse_inside_loop()
+        """Close every connection from sync code (what ``with`` does on exit). Inside a running
+        event loop (a Jupyter cell) the asyncio connections are closed on a loop of their own in
+        a helper thread, as the graph's sync API runs there."""
         self._closed = True
         if self._aio.connection_count:
-            anyio.run(self._aio.aclose, backend="asyncio")
+            close_aio = partial(anyio.run, self._aio.aclose, backend="asyncio")
+            if _in_event_loop():
+                _run_in_helper_thread(close_aio)
+            else:
+                close_aio()
         self._threaded.close()
 
-    def _refuse_inside_loop(self) -> None:
-        if _in_event_loop():
-            raise SyncCallError(
-                "inside async code use 'async with SqliteSaver.from_path(...)', not 'with', "
-                "and 'await saver.aclose()', not 'close()'"
-            )
+
+def _run_in_helper_thread(fn: Callable[[], None]) -> None:
+    """``fn()`` in a thread with a fresh context (no loop running there), waited for here."""
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            contextvars.Context().run(fn)
+        except BaseException as exc:  # re-raised in the caller
+            failure.append(exc)
+
+    thread = threading.Thread(target=target, name="streamhil-sqlite-close")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]

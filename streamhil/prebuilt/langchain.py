@@ -1,0 +1,131 @@
+"""Optional interop with langchain-core (the ``langchain`` extra): LangChain tools (``BaseTool``,
+``@tool``) and chat models (``BaseChatModel``, its fake models included) work in ToolNode and
+create_react_agent, as they do in LangGraph.
+
+streamhil never needs LangChain: this module is imported only once a LangChain object is seen
+(``is_langchain_tool`` / ``is_langchain_chat_model`` recognise them without importing it). State
+stays plain message dicts; conversion happens at the model's edge.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio.to_thread
+
+try:
+    import langchain_core
+    from langchain_core.messages import convert_to_messages
+    from langchain_core.utils.function_calling import convert_to_openai_tool
+except ImportError:  # pragma: no cover - only reached when a LangChain object exists without it
+    langchain_core = None
+
+from .._backend import current_backend
+from ..executor.context import current_task, get_config
+from ..messages import Message, coerce_message, langchain_message_dict
+from .chat_models import ChatModelError, emit_chunk
+from .tools import Tool, ToolSchemaError, derives_from
+
+__all__ = ["is_langchain_tool", "is_langchain_chat_model", "tool_from_langchain", "chat_model_from_langchain"]
+
+
+def is_langchain_tool(value: Any) -> bool:
+    """Whether ``value`` is a LangChain ``BaseTool`` (``@tool`` functions are)."""
+    return derives_from(value, "langchain_core.tools", "BaseTool")
+
+
+def is_langchain_chat_model(value: Any) -> bool:
+    """Whether ``value`` is a LangChain ``BaseChatModel``."""
+    return derives_from(value, "langchain_core.language_models", "BaseChatModel")
+
+
+def _require_langchain() -> None:
+    if langchain_core is None:
+        raise ImportError("this object comes from LangChain, but langchain-core cannot be imported; "
+                          "pip install 'streamhil[langchain]'")
+
+
+def _run_config() -> dict[str, Any] | None:
+    """The running node's config, handed to LangChain as its ``RunnableConfig``."""
+    return get_config() if current_task() is not None else None
+
+
+def tool_from_langchain(lc_tool: Any, *, name: str | None = None, description: str | None = None) -> Tool:
+    """A streamhil :class:`Tool` that runs the LangChain tool (LangChain validates the arguments
+    and injects ``config``; an ``interrupt()`` inside it pauses the graph as usual)."""
+    _require_langchain()
+    parameters = dict(convert_to_openai_tool(lc_tool)["function"].get("parameters") or {})
+    parameters.setdefault("type", "object")
+    if parameters["type"] != "object":
+        raise ToolSchemaError(f"LangChain tool {lc_tool.name!r}: its arguments schema is not an object")
+
+    async def run(**args: Any) -> Any:
+        config = _run_config()
+        if getattr(lc_tool, "coroutine", None) is not None and current_backend() == "asyncio":
+            return await lc_tool.ainvoke(args, config)
+        # Sync tools (and any tool on trio) run in a worker thread; anyio copies the context, so
+        # interrupt() and get_config() work inside them.
+        return await anyio.to_thread.run_sync(lambda: lc_tool.invoke(args, config))
+
+    return Tool(
+        name=name or lc_tool.name,
+        description=lc_tool.description if description is None else description,
+        parameters=parameters,
+        fn=run,
+        is_async=True,
+        validates=False,
+    )
+
+
+def chat_model_from_langchain(model: Any) -> Any:
+    """A streamhil chat model (``(messages, tools) -> reply``) calling a LangChain chat model:
+    tools are bound with ``bind_tools`` when the model supports it (LangChain's fake models do
+    not, and then get the messages alone). When the run streams ``messages``, the reply is
+    streamed and each chunk reaches that mode as it arrives."""
+    _require_langchain()
+
+    async def call(messages: list[Message], tools: list[dict[str, Any]]) -> Message:
+        bound = model
+        if tools:
+            try:
+                bound = model.bind_tools(tools)
+            except NotImplementedError:
+                bound = model
+        lc_messages = convert_to_messages([_for_langchain(m) for m in messages])
+        config = _run_config()
+        ctx = current_task()
+        if ctx is not None and ctx.run.wants_messages():
+            reply = await anyio.to_thread.run_sync(lambda: _stream_reply(bound, lc_messages, config))
+        else:
+            reply = await anyio.to_thread.run_sync(lambda: bound.invoke(lc_messages, config))
+        return coerce_message(langchain_message_dict(reply))
+
+    call.__name__ = f"langchain:{type(model).__name__}"
+    return call
+
+
+def _stream_reply(model: Any, messages: list[Any], config: dict[str, Any] | None) -> Any:
+    """Stream the model's reply (in a worker thread), sending each chunk to the ``messages``
+    stream mode as it comes; return the whole reply (the chunks added up)."""
+    whole = None
+    for chunk in model.stream(messages, config):
+        whole = chunk if whole is None else whole + chunk
+        piece: dict[str, Any] = {"id": chunk.id or whole.id, "role": "assistant", "content": chunk.content}
+        calls = getattr(chunk, "tool_call_chunks", None)
+        if calls:
+            piece["tool_call_chunks"] = [
+                {"index": c.get("index"), "id": c.get("id"), "name": c.get("name"), "args": c.get("args") or ""}
+                for c in calls
+            ]
+        emit_chunk(piece)
+    if whole is None:
+        raise ChatModelError(f"{type(model).__name__} streamed no reply")
+    return whole
+
+
+def _for_langchain(message: Message) -> dict[str, Any]:
+    """A message dict in the shape ``convert_to_messages`` takes."""
+    out = {k: v for k, v in message.items() if k in ("role", "content", "id", "name", "tool_calls", "tool_call_id")}
+    if message.get("role") == "tool" and message.get("status") == "error":
+        out["status"] = "error"
+    return out
