@@ -1,17 +1,19 @@
 """The graphs ``streamhil-server --demo`` serves: the human-in-the-loop patterns of LangGraph's guide.
 
-=================  ===========================================================================
-``approve``        approve or reject a proposed action, then branch (seed: "Approve or Reject")
-``review_edit``    a human edits a generated summary before it is used ("Review & Edit State")
-``tool_review``    a scripted agent asks to book hotels; each tool call is reviewed with
-                   accept / edit / response / ignore (``add_human_in_the_loop``); two calls
-                   in one turn are reviewed in parallel
-``multi_turn``     a conversation: the graph asks, the human answers, until they say "bye"
-``validation``     asks for an age until the answer is a valid one ("Validating human input")
-``parallel``       two reviewers (legal, finance) asked at once, answerable one at a time
-``subgraph``       the question is asked by a node inside a subgraph
-``publish``        the protocol's worked example: approve a draft, then pick a channel
-=================  ===========================================================================
+=====================  ===========================================================================
+``approve``            approve or reject a proposed action, then branch (seed: "Approve or Reject")
+``review_edit``        a human edits a generated summary before it is used ("Review & Edit State")
+``tool_review``        a scripted agent asks to book hotels; each tool call is reviewed with
+                       accept / edit / response / ignore (``add_human_in_the_loop``); two calls
+                       in one turn are reviewed in parallel
+``tool_review_chat``   the same agent, its reviews in the HITL-middleware shape Agent Chat UI
+                       renders (``action_requests``, answered with ``{"decisions": [...]}``)
+``multi_turn``         a conversation: the graph asks, the human answers, until they say "bye"
+``validation``         asks for an age until the answer is a valid one ("Validating human input")
+``parallel``           two reviewers (legal, finance) asked at once, answerable one at a time
+``subgraph``           the question is asked by a node inside a subgraph
+``publish``            the protocol's worked example: approve a draft, then pick a channel
+=====================  ===========================================================================
 
 Each factory builds a new compiled graph; the server gives it its checkpointer. Every graph
 declares an input schema (what ``start_run``'s ``input`` may set), so ``list_graphs`` can tell a
@@ -171,12 +173,20 @@ def book_hotel(hotel_name: str, nights: int = 1) -> str:
     return f"Successfully booked {nights} night(s) at {hotel_name}."
 
 
+def _text(content: Any) -> str:
+    """A message's text: the string, or the text parts of a list of content parts (as LangChain
+    UIs send ``[{"type": "text", "text": ...}]``)."""
+    if isinstance(content, list):
+        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return str(content or "")
+
+
 def _agent_script(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> Any:
     """Books what the last user message names ("book X" or "book X and Y"), then confirms."""
     last = messages[-1] if messages else {}
     if last.get("role") == "tool":
         return "All set. Anything else?"
-    text = str(last.get("content") or "")
+    text = _text(last.get("content"))
     lowered = text.lower()
     if "book" not in lowered:
         return "Tell me which hotel to book, e.g. 'book the McKittrick and the Ritz'."
@@ -194,6 +204,13 @@ def _tool_review(token_delay: float | None = None) -> CompiledStateGraph:
     model = ScriptedChatModel(_agent_script, stream=True, token_delay=delay)
     tool = add_human_in_the_loop(book_hotel, interrupt_config=_REVIEW_EVERYTHING)
     return create_react_agent(model, [tool], prompt="You book hotels.")
+
+
+def _tool_review_chat(token_delay: float | None = None) -> CompiledStateGraph:
+    delay = _token_delay() if token_delay is None else token_delay
+    model = ScriptedChatModel(_agent_script, stream=True, token_delay=delay)
+    reviewed = add_human_in_the_loop(book_hotel, schema="hitl_middleware")
+    return create_react_agent(model, [reviewed], prompt="You book hotels.")
 
 
 # --- multi-turn conversation -------------------------------------------------------------------
@@ -392,6 +409,7 @@ DEMO_FACTORIES: dict[str, tuple[Callable[[], CompiledStateGraph], str]] = {
     "approve": (_approve, "Approve or reject a proposed action, then branch."),
     "review_edit": (_review_edit, "Edit a generated summary before it is published."),
     "tool_review": (_tool_review, "A scripted agent books hotels (say 'book the Ritz'); review each call: accept, edit, respond or ignore."),
+    "tool_review_chat": (_tool_review_chat, "The hotel-booking agent with reviews in the HITL-middleware shape (Agent Chat UI): approve, edit, reject."),
     "multi_turn": (_multi_turn, "A conversation: it replies to each message, then asks for more; say 'bye' to finish."),
     "validation": (_validation, "Asks for an age until the answer is a whole number from 0 to 150."),
     "parallel": (_parallel, "Legal and finance review at once; answer them one at a time."),
@@ -406,6 +424,8 @@ def demo_graphs(*, token_delay: float | None = None) -> dict[str, tuple[Compiled
     ``token_delay`` is the pause (seconds) between the words the demo chat model streams;
     default: ``$STREAMHIL_DEMO_TOKEN_DELAY_MS`` (milliseconds), else 60 ms.
     """
-    graphs = {name: (factory(), description) for name, (factory, description) in DEMO_FACTORIES.items() if name != "tool_review"}
-    graphs["tool_review"] = (_tool_review(token_delay), DEMO_FACTORIES["tool_review"][1])
+    streaming = {"tool_review": _tool_review, "tool_review_chat": _tool_review_chat}
+    graphs = {name: (factory(), description) for name, (factory, description) in DEMO_FACTORIES.items() if name not in streaming}
+    for name, factory in streaming.items():
+        graphs[name] = (factory(token_delay), DEMO_FACTORIES[name][1])
     return {name: graphs[name] for name in DEMO_FACTORIES}

@@ -26,9 +26,10 @@ from anyio.abc import TaskStatus
 from .encoding import dumps_event
 from .store import Store
 
-__all__ = ["EventHub", "Subscription", "CursorError", "HubStatistics"]
+__all__ = ["EventHub", "Subscription", "CursorError", "HubStatistics", "HubEvent"]
 
 Sink = Callable[[str], None]
+Listener = Callable[["HubEvent"], None]
 Tap = Callable[[str, str], None]
 _TERMINAL = frozenset({"run_interrupted", "run_done", "run_error", "run_cancelled"})
 
@@ -118,6 +119,21 @@ class Subscription:
             self._hub._remove(self)
 
 
+@dataclass(frozen=True, slots=True)
+class HubEvent:
+    """One published event as Python data, for in-process listeners (:meth:`EventHub.add_listener`).
+
+    ``data`` is the payload as given to :meth:`EventHub.publish` (not copied: do not modify it).
+    """
+
+    thread_id: str
+    seq: int
+    event: str
+    run_id: str | None
+    ns: tuple[str, ...]
+    data: Any
+
+
 @dataclass(slots=True)
 class _ThreadLog:
     thread_id: str
@@ -163,6 +179,19 @@ class EventHub:
         self._started = False
         self.taps: list[Tap] = []
         """Called with ``(thread_id, event)`` as each event is published (must not block)."""
+        self._listeners: list[Listener] = []
+
+    def add_listener(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(HubEvent)`` for every event, synchronously when it is published
+        (before it is stored or sent). It must return quickly and never raise. Returns a
+        function that removes it."""
+        self._listeners.append(listener)
+
+        def remove() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return remove
 
     async def load(self) -> None:
         """Read the stored logs' bounds (at startup, before anything is published)."""
@@ -202,6 +231,10 @@ class EventHub:
         self._wake.set()
         for tap in self.taps:
             tap(thread_id, event)
+        if self._listeners:
+            hub_event = HubEvent(thread_id, seq, event, run_id, tuple(ns), data)
+            for listener in list(self._listeners):
+                listener(hub_event)
         return seq
 
     async def wait_written(self) -> None:

@@ -1,4 +1,5 @@
-"""The server's long-lived parts and their lifetime: store, checkpointer, event hub, run manager.
+"""The server's long-lived parts and their lifetime: store, checkpointer, event hub, run manager
+(plus thread metadata and run records, which the HTTP surfaces need).
 
 ``async with Runtime(...)`` opens the store and the checkpointer, starts the hub's writer and the
 run manager (which resumes runs a previous process left unfinished) in one task group, and on
@@ -22,10 +23,12 @@ from .hub import EventHub, HubStatistics
 from .limits import FailedAttempts, RunShares
 from .notices import ThreadNotifier
 from .registry import GraphRegistry
+from .run_records import RunRecords
 from .runs import RunManager
 from .threads import RunStatistics
 from .settings import ServerSettings
 from .store import Store
+from .thread_metadata import ThreadMetadata
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -98,6 +101,8 @@ class Runtime:
         self.failed_auth = FailedAttempts(self.settings.auth_failures_burst, self.settings.auth_failures_per_minute)
         self.notifier = ThreadNotifier(self.runs, self.counters)
         self.hub.taps.append(self.notifier.on_event)
+        self.thread_metadata = ThreadMetadata(self.store)
+        self.run_records = RunRecords(self.store, self.hub)
         self.checkpointer: BaseCheckpointSaver | None = checkpointer
         self.connections: dict[str, Connection] = {}
         self.slow_consumers = 0
@@ -110,9 +115,12 @@ class Runtime:
                 self.checkpointer = await stack.enter_async_context(_open_saver(self.db))
             self.registry.bind(self.checkpointer)
             await self.hub.load()
+            await self.thread_metadata.load()
+            await self.run_records.load()
             tg = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(tg.cancel_scope.cancel)  # runs first on exit: stop the workers
             await tg.start(self.hub.run)
+            await tg.start(self.run_records.run)
             await tg.start(self.runs.run)
             await tg.start(self.notifier.run)
             self._stack = stack.pop_all()

@@ -235,6 +235,11 @@ class Store:
                 for op in batch:
                     op.result, op.error = None, exc
 
+    async def run_sql(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn(db)`` in the next group-committed batch: for tables owned by other modules
+        (:mod:`.thread_metadata`, :mod:`.run_records`), which create them with ``CREATE ... IF NOT EXISTS``."""
+        return await self._call(fn)
+
     @staticmethod
     def _tx(db: sqlite3.Connection, fn: Callable[[], T]) -> T:
         """Run ``fn`` atomically (every call already runs in its own savepoint of a batch)."""
