@@ -181,6 +181,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"  chat UI:    {base}/", flush=True)
         print(f"  dashboard:  {base}/dashboard", flush=True)
         print(f"  WebSocket:  ws://{shown}:{port}/ws", flush=True)
+        print(f"  LangGraph:  {base} (langgraph_sdk.get_client(url=...); docs/langgraph-clients.md)", flush=True)
         print(f"  AG-UI:      {base}/agui/<graph>", flush=True)
         print(f"  limits:     {connections} connections (open-files limit {files}), "
               f"stalled requests closed after {args.request_timeout:g} s", flush=True)

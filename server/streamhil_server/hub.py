@@ -32,11 +32,12 @@ from .encoding import dumps_event
 from .storage.base import Storage
 from .storage.records import EventRow, Write
 
-__all__ = ["EventHub", "Subscription", "CursorError", "HubStatistics", "LogNotLoadedError"]
+__all__ = ["EventHub", "Subscription", "CursorError", "HubStatistics", "HubEvent", "LogNotLoadedError"]
 
 logger = logging.getLogger("streamhil_server.hub")
 
 Sink = Callable[[str], None]
+Listener = Callable[["HubEvent"], None]
 Tap = Callable[[str, str], None]
 Tap = Callable[[str, str], None]
 _TERMINAL = frozenset({"run_interrupted", "run_done", "run_error", "run_cancelled"})
@@ -134,6 +135,21 @@ class Subscription:
 _Entry = tuple[int, "str | None", str, bool, float, str]  # seq, run_id, frame, terminal, published at, event
 
 
+@dataclass(frozen=True, slots=True)
+class HubEvent:
+    """One published event as Python data, for in-process listeners (:meth:`EventHub.add_listener`).
+
+    ``data`` is the payload as given to :meth:`EventHub.publish` (not copied: do not modify it).
+    """
+
+    thread_id: str
+    seq: int
+    event: str
+    run_id: str | None
+    ns: tuple[str, ...]
+    data: Any
+
+
 @dataclass(slots=True, eq=False)
 class _ThreadLog:
     thread_id: str
@@ -204,8 +220,19 @@ class EventHub:
         self._started = False
         self.taps: list[Tap] = []
         """Called with ``(thread_id, event)`` as each event is delivered, once stored (must not block)."""
-        self.taps: list[Tap] = []
-        """Called with ``(thread_id, event)`` as each event is published (must not block)."""
+        self._listeners: list[Listener] = []
+
+    def add_listener(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(HubEvent)`` for every event, synchronously when it is published
+        (before it is stored or sent: unlike ``taps``, which hear an event once it is stored).
+        It must return quickly and never raise. Returns a function that removes it."""
+        self._listeners.append(listener)
+
+        def remove() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return remove
 
     # --- logs ----------------------------------------------------------------------------------
 
@@ -266,6 +293,10 @@ class EventHub:
             self._wake.set()
         self._dirty[thread_id] = log
         self._published += 1
+        if self._listeners:
+            hub_event = HubEvent(thread_id, seq, event, run_id, tuple(ns), data)
+            for listener in list(self._listeners):
+                listener(hub_event)
         return seq
 
     def stage(self, thread_id: str, write: Write, *, with_checkpoint: bool = False) -> None:

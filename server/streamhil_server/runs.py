@@ -174,10 +174,37 @@ class RunManager:
             thread.users -= 1
             self.threads.shrink()
 
-    async def visible(self, identity: str, thread_id: str, *, path: str | None = "thread_id") -> ThreadRuntime:
+    async def require_thread(self, identity: str, thread_id: str, *, path: str | None = "thread_id") -> ThreadRuntime:
         """The caller's thread (loaded if needed), or ``not_found``."""
         async with self.using(identity, thread_id, path=path) as thread:
             return thread
+
+    def visible(self, identity: str, thread_id: str, *, path: str | None = "thread_id") -> ThreadRuntime:
+        """The caller's thread if it is in memory (hold it with :meth:`holding` first), or
+        ``not_found``."""
+        thread = self.threads.get(thread_id)
+        if thread is None or thread.record.owner != identity:
+            raise not_found("thread", thread_id, path=path)
+        return thread
+
+    async def load_thread(self, thread_id: str) -> ThreadRuntime | None:
+        """The thread, loaded into memory if it exists (None if it does not)."""
+        return await self._load(thread_id)
+
+    @contextlib.asynccontextmanager
+    async def holding(self, thread_id: str) -> AsyncIterator[ThreadRuntime | None]:
+        """Load the thread (if it exists) and keep it in memory while the block runs, so sync
+        lookups (``threads.get``, :meth:`visible`) find it; for surfaces written that way."""
+        thread = await self._load(thread_id)
+        if thread is None:
+            yield None
+            return
+        thread.users += 1
+        try:
+            yield thread
+        finally:
+            thread.users -= 1
+            self.threads.shrink()
 
     def entry(self, thread: ThreadRuntime) -> GraphEntry:
         entry = self.registry.get(thread.record.graph)

@@ -244,6 +244,8 @@ class SqliteStorage(Storage):
             db.executemany("INSERT OR IGNORE INTO answered (thread_id, interrupt_id) VALUES (?, ?)", write.answered)
         for thread_id, keep_after in write.trim_events:
             db.execute("DELETE FROM events WHERE thread_id = ? AND seq <= ?", (thread_id, keep_after))
+        for statement in write.sql:
+            statement(db)
 
     # --- reading -------------------------------------------------------------------------------
 
