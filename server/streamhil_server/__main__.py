@@ -141,7 +141,7 @@ def _draining_server(uvicorn: Any, config: Any, runtime: Any) -> Any:
     lets every connection answer what it accepted and close with ``shutting_down`` + 4000
     (:meth:`Runtime.drain`), and only then lets uvicorn close what is left."""
 
-    class DrainingServer(uvicorn.Server):  # type: ignore[misc, name-defined]
+    class DrainingServer(uvicorn.Server):
         async def shutdown(self, sockets: Any = None) -> None:
             for listening in self.servers:
                 listening.close()  # no new connections while the others drain

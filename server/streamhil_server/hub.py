@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+from functools import partial
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -38,7 +39,6 @@ logger = logging.getLogger("streamhil_server.hub")
 
 Sink = Callable[[str], None]
 Listener = Callable[["HubEvent"], None]
-Tap = Callable[[str, str], None]
 Tap = Callable[[str, str], None]
 _TERMINAL = frozenset({"run_interrupted", "run_done", "run_error", "run_cancelled"})
 
@@ -408,11 +408,11 @@ class EventHub:
                 log.staged = None
             self._attach(write, log, entries)
         for thread_id in self._trims:
-            log = self._logs.get(thread_id)
-            if log is not None:
-                keep_after = log.delivered - self.max_events_per_thread
+            trimmed = self._logs.get(thread_id)
+            if trimmed is not None:
+                keep_after = trimmed.delivered - self.max_events_per_thread
                 write.trim_events.append((thread_id, keep_after))
-                write.after_commit.append(lambda log=log, k=keep_after: setattr(log, "first_seq", max(log.first_seq, k + 1)))
+                write.after_commit.append(partial(_raise_first_seq, trimmed, keep_after + 1))
         self._trims.clear()
         return None if write.empty else write
 
@@ -441,8 +441,8 @@ class EventHub:
         if delivered:
             self._count(delivered)
             self._written += delivered
-            event, self._written_event = self._written_event, anyio.Event()
-            event.set()
+            written, self._written_event = self._written_event, anyio.Event()
+            written.set()
 
     def _count(self, n: int) -> None:
         self._events_total += n
@@ -516,3 +516,8 @@ class EventHub:
             events_per_second=round(rate, 2) if math.isfinite(rate) else 0.0,
             unwritten=sum(len(log.unwritten) for log in self._dirty.values()),
         )
+
+
+def _raise_first_seq(log: _ThreadLog, first_seq: int) -> None:
+    """After a trim is stored: the log's oldest kept seq."""
+    log.first_seq = max(log.first_seq, first_seq)

@@ -305,7 +305,8 @@ class RunManager:
                 origin=origin,
             )
             with anyio.CancelScope(shield=True):  # a client leaving must not cut an acceptance in half
-                return await self._accept_start(thread, cmd, request, on_accepted)
+                accepted = await self._accept_start(thread, cmd, request, on_accepted)
+            return accepted
         finally:
             if thread is not None:
                 thread.users -= 1
@@ -401,7 +402,8 @@ class RunManager:
                         )
             named = list(cmd.answers) if cmd.answers is not None else ([cmd.interrupt_id] if cmd.interrupt_id else None)
             with anyio.CancelScope(shield=True):  # a client leaving must not cut an acceptance in half
-                return await self._accept_resume(thread, entry, cmd, named, on_accepted, origin)
+                accepted = await self._accept_resume(thread, entry, cmd, named, on_accepted, origin)
+            return accepted
 
     async def _accept_resume(
         self, thread: ThreadRuntime, entry: GraphEntry, cmd: Resume, named: list[str] | None,
@@ -422,7 +424,9 @@ class RunManager:
                         path=path if cmd.answers is None else f"answers.{unknown[0]}",
                         details={"resource": "interrupt", "interrupt_ids": unknown},
                     )
-                resume_map = dict(cmd.answers) if cmd.answers is not None else {cmd.interrupt_id: cmd.value}
+                resume_map: dict[str, Any] = (
+                    dict(cmd.answers) if cmd.answers is not None else {str(cmd.interrupt_id): cmd.value}
+                )
             else:
                 if not pending:
                     raise self._nothing_pending(thread)
@@ -538,7 +542,7 @@ class RunManager:
         queued_claim = frozenset(request.resume or ()) if request.claimed else frozenset()
         if request.resume:
             await self._check_not_answered(thread, list(request.resume), "interrupt_id", queued_claim)
-        command = Command(resume=request.resume, update=request.update, goto=request.goto or ())
+        command: Command[Any] = Command(resume=request.resume, update=request.update, goto=request.goto or ())
         ids = list(request.resume or ())
         before = set(thread.answered)
         request.recorded = True
@@ -774,7 +778,7 @@ class RunManager:
         )
 
     def _started_data(self, thread: ThreadRuntime, request: RunRequest) -> dict[str, Any]:
-        data = {"graph": thread.record.graph, "kind": request.kind, "checkpoint_id": request.checkpoint_id}
+        data: dict[str, Any] = {"graph": thread.record.graph, "kind": request.kind, "checkpoint_id": request.checkpoint_id}
         if request.resume:
             data["answers"] = dict(request.resume)  # so every watcher sees what was answered
         return data

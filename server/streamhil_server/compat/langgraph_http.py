@@ -60,12 +60,12 @@ def langgraph_routes(runtime: Runtime) -> list[BaseRoute]:
     return routes
 
 
-def _dispatch(runtime: Runtime, handlers: dict[str, Handler]):  # type: ignore[no-untyped-def]
+def _dispatch(runtime: Runtime, handlers: dict[str, Handler]) -> Any:
     """One endpoint for a path: the handler of the request's method (OPTIONS: the preflight)."""
     endpoints = {method: http_endpoint(runtime, handler) for method, handler in handlers.items()}
     preflight = next(iter(endpoints.values()))
 
-    async def endpoint(request):  # type: ignore[no-untyped-def]
+    async def endpoint(request: Any) -> Any:
         thread_id = request.path_params.get("thread_id")
         if thread_id is None:
             return await endpoints.get(request.method, preflight)(request)

@@ -62,12 +62,12 @@ class MemoryStorage(Storage):
         try:
             self._apply(write)
         except BaseException as exc:
-            for callback in write.after_failure:
-                callback(exc)
+            for failed in write.after_failure:
+                failed(exc)
             raise
         self.writes += 1
-        for callback in write.after_commit:
-            callback()
+        for done in write.after_commit:
+            done()
 
     def _apply(self, write: Write) -> None:
         put = write.checkpoint
@@ -133,8 +133,8 @@ class MemoryStorage(Storage):
             self._latest.pop(lane, None)
         for key in [k for k in self._blobs if k[0] == thread_id]:
             del self._blobs[key]
-        for key in [k for k in self._writes if k[0] == thread_id]:
-            del self._writes[key]
+        for writes_key in [k for k in self._writes if k[0] == thread_id]:
+            del self._writes[writes_key]
         self._events.pop(thread_id, None)
         self._threads.pop(thread_id, None)
         for run_id in [r for r, run in self._runs.items() if run.thread_id == thread_id]:
