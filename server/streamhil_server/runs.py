@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from functools import partial
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
@@ -615,7 +616,7 @@ class RunManager:
                             back = [i for i in request.claimed_interrupts if i not in thread.record.interrupts]
                             record = replace(thread.record, interrupts=thread.record.interrupts + back, updated_at=now_iso())
                             write.threads.append(record)
-                            write.after_commit.append(lambda: self._adopt(thread, record))
+                            write.after_commit.append(partial(self._adopt, thread, record))
                         with anyio.CancelScope(shield=True):
                             await self.storage.write(write)
                         return run_id
