@@ -7,7 +7,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-__all__ = ["DetachedTask", "current_backend"]
+__all__ = ["DetachedTask", "current_backend", "in_worker_thread"]
 
 
 def current_backend() -> str | None:
@@ -28,6 +28,19 @@ def current_backend() -> str | None:
             return None
         return "asyncio"
     return None
+
+
+def in_worker_thread() -> bool:
+    """Whether this is an anyio worker thread (a sync node) that can call into the host loop."""
+    import anyio.from_thread
+
+    try:
+        anyio.from_thread.check_cancelled()
+    except RuntimeError:
+        return False
+    except BaseException:  # cancelled: still a worker thread
+        return True
+    return True
 
 
 class DetachedTask:

@@ -153,3 +153,90 @@ def test_importing_the_core_is_cheap(module: str) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "[]"
+
+
+# --- import circles ------------------------------------------------------------------------
+
+PACKAGES = {
+    "streamhil": CORE,
+    "streamhil_server": ROOT / "server" / "streamhil_server",
+    "streamhil_client": CLIENT,
+}
+
+KNOWN_CORE_CIRCLE = {
+    # The executor <-> graph (and types/errors) circle that issue 15 is to remove: interrupt()
+    # lives in types but needs the executor's task context; the executor applies the graph's
+    # reducers (graph.schema) and calls compiled subgraphs. Moving the shared pieces below
+    # both must keep serialised references ("streamhil.types:Interrupt") loadable. This set may
+    # only shrink: a module joining a circle fails the test below.
+    "streamhil.errors", "streamhil.types", "streamhil.executor.apply", "streamhil.executor.context",
+    "streamhil.executor.loop", "streamhil.executor.persist", "streamhil.executor.plan",
+    "streamhil.executor.runner", "streamhil.executor.scope", "streamhil.executor.ids",
+    "streamhil.graph._sync", "streamhil.graph.compiled", "streamhil.graph.drawing",
+    "streamhil.graph.schema", "streamhil.graph.state_api", "streamhil.graph.state_graph",
+    "streamhil.graph.validate", "streamhil.graph", "streamhil.checkpoint.base",
+    "streamhil.prebuilt.langchain", "streamhil.prebuilt.tools",
+}
+
+
+def module_graph() -> dict[str, set[str]]:
+    """Module -> the modules of these packages it imports (lazy and TYPE_CHECKING ones too)."""
+    modules: dict[str, Path] = {}
+    for name, root in PACKAGES.items():
+        for path in root.rglob("*.py"):
+            modules[module_name(path, root)] = path
+    edges: dict[str, set[str]] = {m: set() for m in modules}
+    for module, path in modules.items():
+        root = PACKAGES[module.split(".")[0]]
+        for _, name in imports(path, root):
+            if name in modules and name != module:
+                edges[module].add(name)
+    return edges
+
+
+def circles(edges: dict[str, set[str]]) -> list[set[str]]:
+    """The strongly connected groups of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[set[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in edges[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = set()
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                group.add(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                found.append(group)
+
+    for v in sorted(edges):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_import_circle_outside_the_known_core_circle() -> None:
+    edges = module_graph()
+    for group in circles(edges):
+        unknown = sorted(group - KNOWN_CORE_CIRCLE)
+        inside = [f"{a} imports {b}" for a in sorted(group) for b in sorted(edges[a] & group)]
+        assert not unknown, f"import circle through {unknown}: " + "; ".join(inside)
+
+
+def test_the_circle_finder_finds_circles() -> None:
+    assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [{"a", "b", "c"}]
+    assert circles({"a": {"b"}, "b": set()}) == []

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import anyio
 from starlette.requests import HTTPConnection
@@ -30,10 +30,14 @@ from .settings import ServerSettings
 from .storage import StorageSaver, storage_for
 from .thread_metadata import ThreadMetadata
 
-if TYPE_CHECKING:
-    from .connection import Connection
+__all__ = ["Runtime", "ServerStatistics", "ServedConnection"]
 
-__all__ = ["Runtime", "ServerStatistics"]
+
+class ServedConnection(Protocol):
+    """What the runtime needs of an open connection (``connection.Connection``)."""
+
+    async def drain(self) -> None:
+        """Answer what was accepted, refuse the rest with ``shutting_down``, close with 4000."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +112,7 @@ class Runtime:
         self.thread_metadata = ThreadMetadata(self.store)
         self.run_records = RunRecords(self.store, self.hub)
         self.checkpointer: BaseCheckpointSaver | None = checkpointer
-        self.connections: dict[str, Connection] = {}
+        self.connections: dict[str, ServedConnection] = {}
         self.slow_consumers = 0
         self.draining = False
         self._stack: contextlib.AsyncExitStack | None = None

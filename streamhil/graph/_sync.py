@@ -17,7 +17,7 @@ import anyio
 import anyio.from_thread
 
 from ..errors import SyncCallError
-from .._backend import current_backend
+from .._backend import current_backend, in_worker_thread
 from ..executor.context import current_task, set_current_task
 from ..executor.scope import PRIVATE_LOOP
 
@@ -38,17 +38,6 @@ _ASYNC_FORMS = {
 
 def _in_async_node_error(name: str) -> SyncCallError:
     return SyncCallError(_IN_ASYNC_NODE.format(name=name, fix=_ASYNC_FORMS.get(name, f"`await graph.a{name}(...)`")))
-
-
-def in_worker_thread() -> bool:
-    """Whether this is an anyio worker thread (a sync node) that can call into the host loop."""
-    try:
-        anyio.from_thread.check_cancelled()
-    except RuntimeError:
-        return False
-    except BaseException:  # cancelled: still a worker thread
-        return True
-    return True
 
 
 def _in_event_loop() -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 import anyio
 import anyio.from_thread
 
-from . import _sync
+from .._backend import in_worker_thread
 
 __all__ = ["PartStream", "STREAM_MODES", "stream_modes"]
 
@@ -63,7 +63,7 @@ class PartStream:
             item = (ns, payload) if self._subgraphs else payload
         else:
             item = (ns, mode, payload) if self._subgraphs else (mode, payload)
-        if threading.get_ident() != self._loop_thread and _sync.in_worker_thread():
+        if threading.get_ident() != self._loop_thread and in_worker_thread():
             anyio.from_thread.run_sync(self._deliver, item)  # a sync node's worker thread
         else:  # the loop's thread, or a nested graph's helper thread while the loop waits on it
             self._deliver(item)
