@@ -10,7 +10,7 @@ same version number of a channel.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,9 @@ __all__ = [
     "plan_values",
     "matches",
     "build_tuple",
+    "list_scope",
+    "list_pages",
+    "ListCursor",
 ]
 
 EncodedWrites = dict[str, list[tuple[str, bytes]]]
@@ -166,3 +169,39 @@ def build_tuple(
         parent_config=thread_config(thread_id, ns, stored.parent_id) if stored.parent_id else None,
         pending_writes=[(task_id, channel, loads(value)) for task_id, channel, value in writes],
     )
+
+
+ListCursor = tuple[str, str]
+"""Where a listing goes on: ``(checkpoint_id, thread_id)`` of the last row given (rows come in
+descending order of both)."""
+
+
+def list_scope(
+    config: Mapping[str, Any] | None, before: Mapping[str, Any] | None
+) -> tuple[tuple[str, str] | None, ListCursor | None]:
+    """``alist``'s arguments as ``(lane or None for every thread, cursor to start after)``."""
+    lane = None
+    if config is not None:
+        address = read_address(config)
+        lane = (address.thread_id, address.checkpoint_ns)
+    bound = read_address(before).checkpoint_id if before is not None else None
+    return lane, (bound, "") if bound is not None else None
+
+
+async def list_pages(
+    fetch: Callable[[ListCursor | None, int], Awaitable[tuple[list[Any], ListCursor | None]]],
+    start: ListCursor | None,
+    limit: int | None,
+    page: int,
+) -> AsyncIterator[Any]:
+    """Rows of a paged listing: ``fetch(cursor, want)`` returns up to ``want`` rows and the cursor
+    of the next page (None at the end); at most ``limit`` rows in all."""
+    cursor, remaining = start, limit
+    while remaining is None or remaining > 0:
+        rows, cursor = await fetch(cursor, page if remaining is None else min(remaining, page))
+        for row in rows:
+            yield row
+        if remaining is not None:
+            remaining -= len(rows)
+        if cursor is None:
+            return

@@ -25,6 +25,7 @@ from streamhil.checkpoint._records import (
     encode_changed,
     encode_metadata,
     encode_writes,
+    list_scope,
     plan_values,
     read_address,
 )
@@ -148,11 +149,8 @@ class StorageSaver(BaseCheckpointSaver):
         before: Mapping[str, Any] | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[CheckpointTuple]:
-        lane = None
-        if config is not None:
-            address = read_address(config)
-            lane = (address.thread_id, address.checkpoint_ns)
-        bound = read_address(before).checkpoint_id if before is not None else None
+        lane, start = list_scope(config, before)
+        bound = start[0] if start is not None else None
         async for loaded in self.storage.list_checkpoints(lane, before=bound, filter=filter, limit=limit):
             yield build_tuple(*loaded)
 

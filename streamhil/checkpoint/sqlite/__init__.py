@@ -30,7 +30,7 @@ import anyio.lowlevel
 
 from ...errors import CheckpointError, ConfigError
 from .. import _sqlite_sql as sql
-from .._records import build_tuple, encode_changed, encode_metadata, encode_writes, read_address
+from .._records import build_tuple, encode_changed, encode_metadata, encode_writes, list_pages, list_scope, read_address
 from .._sqlite_drivers import AioDriver, ThreadDriver, on_asyncio, open_sqlite3
 from .._sqlite_sql import Mode, Tx
 from ..base import BaseCheckpointSaver, Checkpoint, CheckpointTuple, PendingWrite, thread_config
@@ -104,22 +104,13 @@ class SqliteSaver(BaseCheckpointSaver):
         before: Mapping[str, Any] | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[CheckpointTuple]:
-        lane = None
-        if config is not None:
-            address = read_address(config)
-            lane = (address.thread_id, address.checkpoint_ns)
-        bound = read_address(before).checkpoint_id if before is not None else None
-        cursor: sql.Cursor | None = (bound, "") if bound is not None else None
-        remaining = limit
-        while remaining is None or remaining > 0:
-            want = _PAGE if remaining is None else min(remaining, _PAGE)
-            page, cursor = await self._run(sql.list_page(lane, cursor, filter, want, _PAGE), "read")
-            for loaded in page:
-                yield build_tuple(*loaded)
-            if remaining is not None:
-                remaining -= len(page)
-            if cursor is None:
-                return
+        lane, start = list_scope(config, before)
+
+        async def fetch(cursor: sql.Cursor | None, want: int) -> tuple[list[Any], sql.Cursor | None]:
+            return await self._run(sql.list_page(lane, cursor, filter, want, _PAGE), "read")
+
+        async for loaded in list_pages(fetch, start, limit, _PAGE):
+            yield build_tuple(*loaded)
 
     async def aput(
         self,
