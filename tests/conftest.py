@@ -1,5 +1,10 @@
 """Shared fixtures: every async test runs on asyncio and on trio unless its module pins a backend.
 
+``postgres_url`` is a connection string to a schema of its own (dropped afterwards) on the
+PostgreSQL server that ``STREAMHIL_TEST_POSTGRES_URL`` names (``.ci/run`` starts one and sets
+it). Without that variable, or without a server answering there, tests that use it are skipped
+with the reason; under CI (``CI`` set) they fail instead, so CI cannot skip them silently.
+
 A hang guard fails any *sync* test (the browser tests drive Chromium synchronously) that runs
 longer than ``HANG_LIMIT`` seconds, so a stuck browser or server fails a test instead of CI.
 """
@@ -7,8 +12,10 @@ longer than ``HANG_LIMIT`` seconds, so a stuck browser or server fails a test in
 from __future__ import annotations
 
 import inspect
+import os
 import signal
 import threading
+import uuid
 from collections.abc import Iterator
 from types import FrameType
 
@@ -44,3 +51,51 @@ def _hang_guard(request: pytest.FixtureRequest) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+POSTGRES_ENV = "STREAMHIL_TEST_POSTGRES_URL"
+_postgres_problem: list[str | None] = []  # computed once per session
+
+
+def _postgres_unreachable(url: str) -> str | None:
+    """None when a server answers at ``url``, else why not."""
+    if not _postgres_problem:
+        try:
+            import psycopg
+        except ImportError:
+            _postgres_problem.append("psycopg is not installed (pip install 'streamhil[postgres]')")
+        else:
+            try:
+                with psycopg.connect(url, connect_timeout=3) as conn:
+                    conn.execute("SELECT 1")
+                _postgres_problem.append(None)
+            except psycopg.Error as exc:
+                _postgres_problem.append(f"no PostgreSQL server answers at {POSTGRES_ENV}: {exc}")
+    return _postgres_problem[0]
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A connection string whose ``search_path`` is a fresh schema, dropped after the test."""
+    url = os.environ.get(POSTGRES_ENV)
+    problem = (
+        _postgres_unreachable(url)
+        if url
+        else f"{POSTGRES_ENV} is not set (.ci/run starts PostgreSQL 15 and sets it)"
+    )
+    if problem is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the PostgreSQL tests: {problem}")
+        pytest.skip(problem)
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        options = conninfo_to_dict(url).get("options") or ""
+        yield make_conninfo(url, options=f"{options} -csearch_path={schema}".strip())
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")

@@ -75,7 +75,12 @@ def declared_dependencies() -> set[str]:
 
 
 # Optional imports the core guards with try/except ImportError, by file, with their extra.
-OPTIONAL = {("streamhil/prebuilt/openai.py", "httpx"), ("streamhil/prebuilt/langchain.py", "langchain_core")}
+OPTIONAL = {
+    ("streamhil/prebuilt/openai.py", "httpx"),
+    ("streamhil/prebuilt/langchain.py", "langchain_core"),
+    ("streamhil/checkpoint/_postgres_drivers.py", "psycopg"),
+    ("streamhil/checkpoint/_postgres_drivers.py", "psycopg_pool"),
+}
 
 
 def test_core_never_imports_server_or_client_libraries() -> None:
@@ -144,7 +149,7 @@ def test_importing_the_core_is_cheap(module: str) -> None:
 
     code = (
         f"import sys, {module}; "
-        "print(sorted(m for m in ('aiosqlite', 'starlette', 'uvicorn', 'websockets', 'httpx') if m in sys.modules))"
+        "print(sorted(m for m in ('aiosqlite', 'psycopg', 'starlette', 'uvicorn', 'websockets', 'httpx') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "[]"

@@ -1,0 +1,393 @@
+"""Run PostgresSaver's statements on psycopg 3: an async pool on asyncio, a sync pool in threads.
+
+psycopg's async connections work on asyncio only, and a ``psycopg_pool.AsyncConnectionPool``
+belongs to the event loop that opened it (its connections and workers live there).
+:class:`AsyncPoolDriver` is that pool, used only from its own loop. :class:`ThreadPoolDriver` is a
+sync ``psycopg_pool.ConnectionPool`` whose calls run whole in a worker thread
+(``anyio.to_thread.run_sync``); it serves trio, and any asyncio loop other than the one the async
+pool belongs to (a script calling ``graph.invoke`` runs a new loop each time).
+
+Every connection is in autocommit: an operation is a series of single statements, each atomic
+(see :mod:`._postgres_sql`); only the migration runs in a transaction. Statements with
+parameters are prepared on first use on each connection and read back in binary.
+
+A statement that has started is finished even if the caller is cancelled (a shielded scope on
+asyncio; a worker thread always runs to the end). A call whose connection is lost (the server
+restarted, a backend was killed) is made once more on a new connection; see ``_ATTEMPTS``.
+"""
+
+from __future__ import annotations
+
+import struct
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import anyio
+import anyio.lowlevel
+
+from ..errors import CheckpointError
+from . import _postgres_sql as sql
+from ._postgres_sql import Mode, Tx
+
+try:
+    import psycopg
+    import psycopg_pool
+except ImportError as exc:  # pragma: no cover - depends on the install
+    raise ImportError(
+        "PostgresSaver needs psycopg 3 and psycopg_pool: pip install 'streamhil[postgres]'"
+    ) from exc
+
+__all__ = ["AsyncPoolDriver", "ThreadPoolDriver", "ADAPTERS", "describe", "failed"]
+
+T = TypeVar("T")
+
+
+# -- one-dimensional arrays, in binary -----------------------------------------------------------
+# psycopg's generic list adaptation looks at every item to pick a type, then walks the list again
+# in Python; a save sends up to thirteen arrays, so that was most of a save's client CPU. These
+# codecs know the item type and do one pass with struct.
+
+_HEADER = struct.Struct("!iiiii")  # ndim, has-null flag, item oid, length, lower bound
+_EMPTY = struct.Struct("!iii")
+_SIZE = struct.Struct("!i")
+_NULL = _SIZE.pack(-1)
+_TEXT_OID, _INT4_OID, _BYTEA_OID = 25, 23, 17
+
+
+def _pack_array(items: list[Any], item_oid: int, encode: Any) -> bytes:
+    if not items:
+        return _EMPTY.pack(0, 0, item_oid)
+    parts = [b""]
+    has_null = 0
+    for item in items:
+        if item is None:
+            parts.append(_NULL)
+            has_null = 1
+        else:
+            data = encode(item)
+            parts.append(_SIZE.pack(len(data)))
+            parts.append(data)
+    parts[0] = _HEADER.pack(1, has_null, item_oid, len(items), 1)
+    return b"".join(parts)
+
+
+def _int4(value: int) -> bytes:
+    return _SIZE.pack(value)
+
+
+class _TextArrayDumper(psycopg.adapt.Dumper):
+    format = psycopg.pq.Format.BINARY
+    oid = 1009  # text[]
+
+    def dump(self, obj: Any) -> bytes:
+        return _pack_array(obj, _TEXT_OID, str.encode)
+
+
+class _IntArrayDumper(psycopg.adapt.Dumper):
+    format = psycopg.pq.Format.BINARY
+    oid = 1007  # int4[]
+
+    def dump(self, obj: Any) -> bytes:
+        return _pack_array(obj, _INT4_OID, _int4)
+
+
+class _ByteaArrayDumper(psycopg.adapt.Dumper):
+    format = psycopg.pq.Format.BINARY
+    oid = 1001  # bytea[]
+
+    def dump(self, obj: Any) -> bytes:
+        return _pack_array(obj, _BYTEA_OID, bytes)
+
+
+def _unpack_array(data: Any, convert: Any) -> list[Any]:
+    ndim, _has_null, _oid = _EMPTY.unpack_from(data, 0)
+    if ndim == 0:
+        return []
+    if ndim != 1:
+        raise CheckpointError(f"expected a one-dimensional array from PostgreSQL, got {ndim} dimensions")
+    view = memoryview(data)
+    (count,) = _SIZE.unpack_from(view, 12)
+    position = 20
+    items: list[Any] = []
+    for _ in range(count):
+        (size,) = _SIZE.unpack_from(view, position)
+        position += 4
+        if size < 0:
+            items.append(None)
+        else:
+            items.append(convert(view[position : position + size]))
+            position += size
+    return items
+
+
+def _text(view: memoryview) -> str:
+    return str(view, "utf-8")
+
+
+class _TextArrayLoader(psycopg.adapt.Loader):
+    format = psycopg.pq.Format.BINARY
+
+    def load(self, data: Any) -> list[Any]:
+        return _unpack_array(data, _text)
+
+
+class _ByteaArrayLoader(psycopg.adapt.Loader):
+    format = psycopg.pq.Format.BINARY
+
+    def load(self, data: Any) -> list[Any]:
+        return _unpack_array(data, bytes)
+
+
+ADAPTERS = psycopg.adapt.AdaptersMap(psycopg.adapters)
+"""psycopg's adapters plus the array codecs above (the saver's connections only)."""
+ADAPTERS.register_dumper(sql.TextArray, _TextArrayDumper)
+ADAPTERS.register_dumper(sql.IntArray, _IntArrayDumper)
+ADAPTERS.register_dumper(sql.ByteaArray, _ByteaArrayDumper)
+ADAPTERS.register_loader(1009, _TextArrayLoader)  # text[]
+ADAPTERS.register_loader(1001, _ByteaArrayLoader)  # bytea[]
+
+
+def describe(conninfo: str) -> str:
+    """The connection string without its password, for messages and ``repr``."""
+    try:
+        parts = psycopg.conninfo.conninfo_to_dict(conninfo)
+    except psycopg.ProgrammingError:
+        return "<unparsable connection string>"
+    parts.pop("password", None)
+    return psycopg.conninfo.make_conninfo(**{k: v for k, v in parts.items() if v is not None})
+
+
+_ATTEMPTS = (1, 2)
+"""A call whose connection was lost is made once more, on another connection, after the pool has
+dropped its other dead connections (``check()``): every statement is idempotent (saves are upserts, a delete repeats until nothing is left, reads read), so
+running again one that did commit before the connection went changes nothing."""
+
+
+def _lost(exc: Exception, conn: Any) -> bool:
+    """Whether ``exc`` is the connection going away (server restart, failover, a killed backend):
+    a connection exception (SQLSTATE 08...), a shutdown (57P...), or a connection psycopg found
+    broken. Not a statement timeout or a cancel (57014), which would only happen again."""
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = exc.sqlstate or ""
+    return state.startswith(("08", "57P")) or (conn is not None and (conn.broken or conn.closed))
+
+
+def failed(exc: Exception, where: str) -> CheckpointError:
+    if isinstance(exc, psycopg_pool.PoolTimeout):
+        return CheckpointError(f"PostgreSQL at {where}: no connection available ({exc})")
+    return CheckpointError(f"PostgreSQL failed at {where}: {exc}")
+
+
+def _statement_options(op: sql.Sql, prepare: bool) -> dict[str, Any]:
+    # Statements without parameters (the migration's DDL, several statements in one string) go
+    # through the simple query protocol, which can neither prepare nor return binary.
+    if op.params:
+        return {"prepare": prepare, "binary": True}
+    return {"prepare": False}
+
+
+# -- sync connections, in worker threads -------------------------------------------------------
+
+
+def run_sync(conn: psycopg.Connection[Any], tx: Tx[T], mode: Mode, prepare: bool) -> T:
+    """Run ``tx`` to the end on ``conn`` (in one transaction when ``mode`` is ``"tx"``)."""
+    if mode == "tx":
+        with conn.transaction():
+            return _drive_sync(conn, tx, prepare)
+    return _drive_sync(conn, tx, prepare)
+
+
+def _drive_sync(conn: psycopg.Connection[Any], tx: Tx[T], prepare: bool) -> T:
+    try:
+        op = next(tx)
+        while True:
+            if isinstance(op, sql.Batch):
+                with conn.pipeline():
+                    cursors = [
+                        conn.execute(one.sql, one.params or None, **_statement_options(one, prepare))
+                        for one in op.statements
+                    ]
+                op = tx.send([cursor.fetchall() if _has_rows(cursor) else [] for cursor in cursors])
+            else:
+                cursor = conn.execute(op.sql, op.params or None, **_statement_options(op, prepare))
+                op = tx.send(cursor.fetchall() if _has_rows(cursor) else [])
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
+def _has_rows(cursor: Any) -> bool:
+    # Not ``cursor.description``: it builds a Column object per column on every call.
+    result = cursor.pgresult
+    return result is not None and result.status == psycopg.pq.ExecStatus.TUPLES_OK
+
+
+class ThreadPoolDriver:
+    """A sync pool, opened on first use; each operation runs whole in a worker thread."""
+
+    def __init__(self, conninfo: str, *, max_size: int, timeout: float, prepare: bool) -> None:
+        self._conninfo = conninfo
+        self._where = describe(conninfo)
+        self._max_size = max_size
+        self._timeout = timeout
+        self._prepare = prepare
+        self._lock = threading.Lock()
+        self._pool: psycopg_pool.ConnectionPool[Any] | None = None
+
+    async def run(self, make_tx: Callable[[], Tx[T]], mode: Mode) -> T:
+        return await anyio.to_thread.run_sync(self.run_blocking, make_tx, mode)
+
+    def run_blocking(self, make_tx: Callable[[], Tx[T]], mode: Mode) -> T:
+        for attempt in _ATTEMPTS:
+            tx = make_tx()
+            conn: psycopg.Connection[Any] | None = None
+            try:
+                pool = self.open()
+                with pool.connection(timeout=self._timeout) as conn:
+                    return run_sync(conn, tx, mode, self._prepare)
+            except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+                if attempt == _ATTEMPTS[-1] or not _lost(exc, conn):
+                    raise failed(exc, self._where) from exc
+                pool.check()  # the other idle connections may be gone too: drop them
+            finally:
+                tx.close()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def open(self) -> psycopg_pool.ConnectionPool[Any]:
+        """The pool, opened (and the schema migrated) on the first call. Blocking."""
+        with self._lock:
+            if self._pool is None:
+                try:
+                    with psycopg.connect(
+                        self._conninfo, autocommit=True, context=ADAPTERS, connect_timeout=_connect_timeout(self._timeout)
+                    ) as conn:
+                        run_sync(conn, sql.ensure_schema(self._where), "tx", False)
+                except psycopg.Error as exc:
+                    raise failed(exc, self._where) from exc
+                pool: psycopg_pool.ConnectionPool[Any] = psycopg_pool.ConnectionPool(
+                    self._conninfo,
+                    min_size=1,
+                    max_size=self._max_size,
+                    kwargs={"autocommit": True, "context": ADAPTERS},
+                    timeout=self._timeout,
+                    num_workers=1,
+                    open=False,
+                    name="streamhil-checkpoints",
+                )
+                pool.open(wait=False)
+                self._pool = pool
+            return self._pool
+
+    def close(self) -> None:
+        """Close the pool and its connections (blocking; from a worker thread in async code)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+    @property
+    def is_open(self) -> bool:
+        return self._pool is not None
+
+
+# -- async connections, on the asyncio loop that opened them -----------------------------------
+
+
+async def run_async(conn: psycopg.AsyncConnection[Any], tx: Tx[T], mode: Mode, prepare: bool) -> T:
+    """Run ``tx`` to the end on ``conn``; call it inside a shielded scope."""
+    if mode == "tx":
+        async with conn.transaction():
+            return await _drive_async(conn, tx, prepare)
+    return await _drive_async(conn, tx, prepare)
+
+
+async def _drive_async(conn: psycopg.AsyncConnection[Any], tx: Tx[T], prepare: bool) -> T:
+    try:
+        op = next(tx)
+        while True:
+            if isinstance(op, sql.Batch):
+                async with conn.pipeline():
+                    cursors = [
+                        await conn.execute(one.sql, one.params or None, **_statement_options(one, prepare))
+                        for one in op.statements
+                    ]
+                op = tx.send([await cursor.fetchall() if _has_rows(cursor) else [] for cursor in cursors])
+            else:
+                cursor = await conn.execute(op.sql, op.params or None, **_statement_options(op, prepare))
+                op = tx.send(await cursor.fetchall() if _has_rows(cursor) else [])
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
+class AsyncPoolDriver:
+    """An async pool bound to the asyncio loop that opened it."""
+
+    def __init__(self, conninfo: str, *, max_size: int, timeout: float, prepare: bool) -> None:
+        self._conninfo = conninfo
+        self._where = describe(conninfo)
+        self._max_size = max_size
+        self._timeout = timeout
+        self._prepare = prepare
+        self._pool: psycopg_pool.AsyncConnectionPool[Any] | None = None
+        self.loop: Any = None
+        """The loop's anyio native token (the asyncio loop) once open."""
+
+    async def open(self) -> None:
+        """Migrate the schema on one connection, then open the pool; call on the asyncio loop."""
+        with anyio.CancelScope(shield=True):
+            try:
+                conn = await psycopg.AsyncConnection.connect(
+                    self._conninfo, autocommit=True, context=ADAPTERS, connect_timeout=_connect_timeout(self._timeout)
+                )
+                async with conn:
+                    await run_async(conn, sql.ensure_schema(self._where), "tx", False)
+            except psycopg.Error as exc:
+                raise failed(exc, self._where) from exc
+            pool: psycopg_pool.AsyncConnectionPool[Any] = psycopg_pool.AsyncConnectionPool(
+                self._conninfo,
+                min_size=1,
+                max_size=self._max_size,
+                kwargs={"autocommit": True, "context": ADAPTERS},
+                timeout=self._timeout,
+                num_workers=1,
+                open=False,
+                name="streamhil-checkpoints",
+            )
+            await pool.open(wait=False)
+            self._pool = pool
+            self.loop = anyio.lowlevel.current_token().native_token
+
+    def serves_current_loop(self) -> bool:
+        return self._pool is not None and anyio.lowlevel.current_token().native_token is self.loop
+
+    async def run(self, make_tx: Callable[[], Tx[T]], mode: Mode) -> T:
+        assert self._pool is not None
+        with anyio.CancelScope(shield=True):
+            for attempt in _ATTEMPTS:
+                tx = make_tx()
+                conn: psycopg.AsyncConnection[Any] | None = None
+                try:
+                    async with self._pool.connection(timeout=self._timeout) as conn:
+                        return await run_async(conn, tx, mode, self._prepare)
+                except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+                    if attempt == _ATTEMPTS[-1] or not _lost(exc, conn):
+                        raise failed(exc, self._where) from exc
+                    await self._pool.check()  # the other idle connections may be gone too
+                finally:
+                    tx.close()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def aclose(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            with anyio.CancelScope(shield=True):
+                await pool.close()
+
+    @property
+    def is_open(self) -> bool:
+        return self._pool is not None
+
+
+def _connect_timeout(timeout: float) -> int:
+    return max(2, int(timeout))  # libpq takes whole seconds; below 2 it means 2
