@@ -1,0 +1,477 @@
+"""PostgresStorage: the storage interface in one PostgreSQL database (psycopg 3, psycopg_pool).
+
+Connections:
+
+- the *writer* is one connection of its own. It commits :class:`~.records.Write` batches through
+  :class:`~.group.GroupCommit`, like the SQLite backend: one transaction per batch, each write in
+  its own savepoint when the batch holds more than one. It is a sync psycopg connection used from
+  a worker thread, on asyncio and on trio alike (one commit at a time, so one thread at a time).
+- *reads* go to a pool: psycopg's ``AsyncConnectionPool`` on asyncio, its sync ``ConnectionPool``
+  with each read run whole in a worker thread on trio (psycopg's async connections work on
+  asyncio only). These are the library's PostgresSaver drivers
+  (:mod:`streamhil.checkpoint._postgres_drivers`). Under MVCC a read sees the last committed
+  state and never waits for the writer's transaction.
+
+Checkpoints use the library's own tables and statements (:mod:`streamhil.checkpoint._postgres_sql`),
+so a database written by the server holds ordinary PostgresSaver checkpoints. The server's
+tables, versioned in ``streamhil_server_migrations``::
+
+    streamhil_meta(key, value)                   the epoch of the event logs
+    streamhil_threads(thread_id, graph, owner, status, interrupts, error, created_at,
+                      updated_at, metadata, n_interrupts)
+    streamhil_events(thread_id, seq, run_id, frame)
+    streamhil_runs(n, run_id, thread_id, kind, status, params, created_at, ended_at)
+    streamhil_answered(thread_id, interrupt_id)
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+import orjson
+import psycopg
+from streamhil._backend import current_backend
+from streamhil.checkpoint import _postgres_sql as sql
+from streamhil.checkpoint._postgres_drivers import ADAPTERS, AsyncPoolDriver, ThreadPoolDriver, describe, run_sync
+from streamhil.checkpoint._postgres_sql import Batch, IntArray, Sql, TextArray, Tx
+from streamhil.checkpoint._records import Address, StoredCheckpoint
+
+from .base import Loaded, Storage, StorageClosedError, ThreadCounts
+from .group import GroupCommit
+from .records import OPEN_RUN_STATUSES, RunRecord, RunStatus, ThreadRecord, Write
+
+__all__ = ["PostgresStorage", "SchemaTooNewError", "MIGRATIONS", "SCHEMA_VERSION", "is_postgres_url"]
+
+T = TypeVar("T")
+_PAGE = 50
+_KNOWN_CHECKPOINTS = 4096
+"""Checkpoints this process saved, remembered so a child's save needs no read of its parent."""
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the server's tables. Ids and times are COLLATE "C": byte order, as in SQLite.
+    """
+    CREATE TABLE streamhil_meta (key text PRIMARY KEY, value text NOT NULL);
+    CREATE TABLE streamhil_threads (
+        thread_id    text COLLATE "C" PRIMARY KEY,
+        graph        text NOT NULL,
+        owner        text COLLATE "C" NOT NULL,
+        status       text NOT NULL,
+        interrupts   text NOT NULL,
+        error        text,
+        created_at   text COLLATE "C" NOT NULL,
+        updated_at   text COLLATE "C" NOT NULL,
+        metadata     text NOT NULL DEFAULT '{}',
+        n_interrupts integer NOT NULL DEFAULT 0
+    );
+    CREATE INDEX streamhil_threads_by_update ON streamhil_threads (owner, updated_at);
+    CREATE TABLE streamhil_events (
+        thread_id text COLLATE "C" NOT NULL,
+        seq       bigint NOT NULL,
+        run_id    text,
+        frame     text NOT NULL,
+        PRIMARY KEY (thread_id, seq)
+    );
+    CREATE TABLE streamhil_runs (
+        n          bigserial,
+        run_id     text COLLATE "C" PRIMARY KEY,
+        thread_id  text COLLATE "C" NOT NULL,
+        kind       text NOT NULL,
+        status     text NOT NULL,
+        params     text NOT NULL,
+        created_at text COLLATE "C" NOT NULL,
+        ended_at   text
+    );
+    CREATE INDEX streamhil_runs_by_status ON streamhil_runs (status, created_at, n);
+    CREATE INDEX streamhil_runs_by_thread ON streamhil_runs (thread_id, created_at);
+    CREATE TABLE streamhil_answered (
+        thread_id    text COLLATE "C" NOT NULL,
+        interrupt_id text COLLATE "C" NOT NULL,
+        PRIMARY KEY (thread_id, interrupt_id)
+    );
+    """,
+)
+"""Migration ``i`` takes the server's schema from version ``i`` to ``i + 1``. Append, never edit."""
+
+SCHEMA_VERSION = len(MIGRATIONS)
+_VERSION_TABLE = "streamhil_server_migrations"
+_MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(1397244755, 0)"  # 'SHSS': streamhil server schema
+
+_THREAD_COLUMNS = "thread_id, graph, owner, status, interrupts, error, created_at, updated_at, metadata, n_interrupts"
+_RUN_COLUMNS = "run_id, thread_id, kind, status, params, created_at, ended_at"
+_HEAD = "(SELECT max(seq) FROM streamhil_events e WHERE e.thread_id = t.thread_id)"
+_SELECT_THREAD = (
+    f"SELECT thread_id, graph, owner, status, interrupts, error, created_at, updated_at, metadata, {_HEAD}"
+    " FROM streamhil_threads t"
+)
+
+
+def is_postgres_url(db: str) -> bool:
+    """Whether ``db`` names a PostgreSQL database (``postgresql://`` or ``postgres://``)."""
+    return db.startswith(("postgresql://", "postgres://"))
+
+
+class SchemaTooNewError(RuntimeError):
+    """The database was migrated by a newer streamhil-server."""
+
+
+def _ensure_server_schema(where: str) -> Tx[int]:
+    """Bring the server's tables up to date under an advisory lock (other processes wait)."""
+    yield Sql(_MIGRATION_LOCK)
+    yield Sql(f"CREATE TABLE IF NOT EXISTS {_VERSION_TABLE} (v integer PRIMARY KEY)")
+    rows = yield Sql(f"SELECT coalesce(max(v), 0) FROM {_VERSION_TABLE}")
+    found = int(rows[0][0])
+    if found > SCHEMA_VERSION:
+        raise SchemaTooNewError(
+            f"{where} has server schema version {found}, but this streamhil-server knows up to "
+            f"{SCHEMA_VERSION}; upgrade streamhil to open it"
+        )
+    for version in range(found, SCHEMA_VERSION):
+        yield Sql(MIGRATIONS[version])
+        yield Sql(f"INSERT INTO {_VERSION_TABLE} (v) VALUES (%s)", (version + 1,))
+    return found
+
+
+def _load_epoch() -> Tx[str]:
+    epoch = "e-" + uuid.uuid4().hex[:16]
+    yield Sql("INSERT INTO streamhil_meta (key, value) VALUES ('epoch', %s) ON CONFLICT DO NOTHING", (epoch,))
+    rows = yield Sql("SELECT value FROM streamhil_meta WHERE key = 'epoch'")
+    return str(rows[0][0])
+
+
+def _thread(row: Sequence[Any]) -> ThreadRecord:
+    return ThreadRecord(
+        thread_id=row[0], graph=row[1], owner=row[2], status=row[3], interrupts=orjson.loads(row[4]), error=row[5],
+        created_at=row[6], updated_at=row[7], metadata=orjson.loads(row[8] or "{}"), head_seq=int(row[9] or 0),
+    )
+
+
+def _rows(statement: Sql) -> Tx[list[tuple[Any, ...]]]:
+    rows = yield statement
+    return list(rows)
+
+
+# --- one write's statements ----------------------------------------------------------------------
+
+
+def _upserts(write: Write) -> list[Sql]:
+    """The statements of ``write`` that need nothing read first (sent together, pipelined)."""
+    out: list[Sql] = []
+    if write.events:
+        out.append(Sql(
+            "INSERT INTO streamhil_events (thread_id, seq, run_id, frame)"
+            " SELECT * FROM unnest(%b::text[], %b::int4[]::int8[], %b::text[], %b::text[])",
+            (
+                TextArray(r.thread_id for r in write.events), IntArray(r.seq for r in write.events),
+                TextArray(r.run_id for r in write.events), TextArray(r.frame for r in write.events),
+            ),
+        ))
+    for t in write.threads:
+        out.append(Sql(
+            f"INSERT INTO streamhil_threads ({_THREAD_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (thread_id) DO UPDATE SET graph = EXCLUDED.graph, owner = EXCLUDED.owner,"
+            " status = EXCLUDED.status, interrupts = EXCLUDED.interrupts, error = EXCLUDED.error,"
+            " created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at,"
+            " metadata = EXCLUDED.metadata, n_interrupts = EXCLUDED.n_interrupts",
+            (
+                t.thread_id, t.graph, t.owner, t.status, orjson.dumps(t.interrupts).decode(), t.error,
+                t.created_at, t.updated_at, orjson.dumps(t.metadata).decode(), len(t.interrupts),
+            ),
+        ))
+    for r in write.runs:
+        out.append(Sql(
+            f"INSERT INTO streamhil_runs ({_RUN_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (run_id) DO UPDATE SET thread_id = EXCLUDED.thread_id, kind = EXCLUDED.kind,"
+            " status = EXCLUDED.status, params = EXCLUDED.params, created_at = EXCLUDED.created_at,"
+            " ended_at = EXCLUDED.ended_at",
+            (r.run_id, r.thread_id, r.kind, r.status, orjson.dumps(r.params).decode(), r.created_at, r.ended_at),
+        ))
+    if write.answered:
+        out.append(Sql(
+            "INSERT INTO streamhil_answered (thread_id, interrupt_id)"
+            " SELECT * FROM unnest(%b::text[], %b::text[]) ON CONFLICT DO NOTHING",
+            (TextArray(t for t, _ in write.answered), TextArray(i for _, i in write.answered)),
+        ))
+    for thread_id, keep_after in write.trim_events:
+        out.append(Sql("DELETE FROM streamhil_events WHERE thread_id = %s AND seq <= %s", (thread_id, keep_after)))
+    return out
+
+
+def _apply(write: Write, known: Mapping[tuple[str, str, str], StoredCheckpoint]) -> Tx[StoredCheckpoint | None]:
+    """Every statement of ``write``; returns the checkpoint it saved (for the parent cache)."""
+    for thread_id in write.forget_threads:
+        yield from sql.delete_thread(thread_id)
+        for table in ("events", "answered", "runs", "threads"):
+            yield Sql(f"DELETE FROM streamhil_{table} WHERE thread_id = %s", (thread_id,))
+    stored = None
+    put = write.checkpoint
+    if put is not None:
+        parent = put.parent
+        cached = known.get((parent.thread_id, parent.checkpoint_ns, parent.checkpoint_id or ""))
+        args = sql.PutArgs(parent, put.checkpoint, put.metadata, put.changed, put.writes)
+        stored = yield from sql.put(args, cached)
+    statements = [sql.writes_statement(w.address, w.writes) for w in write.task_writes] + _upserts(write)
+    if len(statements) == 1:
+        yield statements[0]
+    elif statements:
+        yield Batch(tuple(statements))
+    return stored
+
+
+class PostgresStorage(Storage):
+    """The server's state in the PostgreSQL database ``url`` (tables created if missing)."""
+
+    durable = True
+
+    def __init__(self, url: str, *, pool_size: int = 8, timeout: float = 30.0, prepare: bool = True) -> None:
+        self.url = url
+        self.where = describe(url)
+        self.pool_size = pool_size
+        self.timeout = timeout
+        self.prepare = prepare
+        self._writer: psycopg.Connection[Any] | None = None
+        self._writer_lock = threading.Lock()
+        self._reads: AsyncPoolDriver | ThreadPoolDriver | None = None
+        self._known: OrderedDict[tuple[str, str, str], StoredCheckpoint] = OrderedDict()
+        self._group = GroupCommit(self._commit)
+
+    def __repr__(self) -> str:
+        return f"PostgresStorage({self.where!r})"
+
+    @property
+    def batches(self) -> int:
+        """Commits made so far (each may hold several writes)."""
+        return self._group.batches
+
+    @property
+    def writes(self) -> int:
+        return self._group.writes
+
+    @property
+    def reads_on_threads(self) -> bool:
+        """True when reads use the sync pool in worker threads (trio), False for the async pool."""
+        return isinstance(self._reads, ThreadPoolDriver)
+
+    # --- opening -------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        self._writer = await anyio.to_thread.run_sync(self._connect_and_migrate)
+        self.epoch = await anyio.to_thread.run_sync(self._run_writer, _load_epoch)
+        options = {"max_size": self.pool_size, "timeout": self.timeout, "prepare": self.prepare}
+        try:
+            if current_backend() == "asyncio":
+                reads: AsyncPoolDriver | ThreadPoolDriver = AsyncPoolDriver(self.url, **options)
+                await reads.open()
+            else:
+                reads = ThreadPoolDriver(self.url, **options)
+                await anyio.to_thread.run_sync(reads.open)
+        except BaseException:
+            await self.aclose()
+            raise
+        self._reads = reads
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        return psycopg.Connection.connect(
+            self.url, autocommit=True, context=ADAPTERS, connect_timeout=max(2, int(self.timeout))
+        )
+
+    def _connect_and_migrate(self) -> psycopg.Connection[Any]:
+        conn = self._connect()
+        try:
+            run_sync(conn, sql.ensure_schema(self.where), "tx", False)  # the checkpoint tables
+            run_sync(conn, _ensure_server_schema(self.where), "tx", False)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _run_writer(self, make_tx: Callable[[], Tx[T]]) -> T:
+        with self._writer_lock:
+            conn = self._writer_connection()
+            return run_sync(conn, make_tx(), "tx", self.prepare)
+
+    def _writer_connection(self) -> psycopg.Connection[Any]:
+        """The writer, connected again if the last one was lost (server restart, failover)."""
+        conn = self._writer
+        if conn is None:
+            raise StorageClosedError(f"{self!r} was closed")
+        if conn.closed or conn.broken:
+            conn.close()
+            conn = self._writer = self._connect()
+        return conn
+
+    async def aclose(self) -> None:
+        writer, reads, self._writer, self._reads = self._writer, self._reads, None, None
+        with anyio.CancelScope(shield=True):
+            if isinstance(reads, AsyncPoolDriver):
+                await reads.aclose()
+            elif reads is not None:
+                await anyio.to_thread.run_sync(reads.close)
+            if writer is not None:
+                await anyio.to_thread.run_sync(self._close_writer, writer)
+
+    def _close_writer(self, writer: psycopg.Connection[Any]) -> None:
+        with self._writer_lock:  # after a commit under way
+            writer.close()
+
+    # --- writing -------------------------------------------------------------------------------
+
+    async def write(self, write: Write) -> None:
+        if self._writer is None:
+            raise StorageClosedError(f"{self!r} is not open; use 'async with' first")
+        await self._group.submit(write)
+
+    def _commit(self, batch: list[Write]) -> list[BaseException | None]:
+        """One transaction for the batch; each write in a savepoint unless it is alone."""
+        with self._writer_lock:
+            conn = self._writer_connection()
+            errors: list[BaseException | None] = []
+            saved: list[StoredCheckpoint | None] = []
+            forgotten: list[str] = []
+            with conn.transaction():
+                for write in batch:
+                    if len(batch) == 1:
+                        saved.append(run_sync(conn, _apply(write, self._known), None, self.prepare))
+                        errors.append(None)
+                        break
+                    try:
+                        with conn.transaction():  # a savepoint
+                            saved.append(run_sync(conn, _apply(write, self._known), None, self.prepare))
+                    except Exception as exc:
+                        errors.append(exc)
+                        saved.append(None)
+                    else:
+                        errors.append(None)
+            for write, stored, error in zip(batch, saved, errors, strict=True):
+                if error is not None:
+                    continue
+                forgotten += write.forget_threads
+                if stored is not None:
+                    self._remember(stored)
+            if forgotten:
+                gone = set(forgotten)
+                for key in [k for k in self._known if k[0] in gone]:
+                    del self._known[key]
+            return errors
+
+    def _remember(self, stored: StoredCheckpoint) -> None:
+        key = (stored.thread_id, stored.checkpoint_ns, stored.checkpoint_id)
+        self._known[key] = stored
+        self._known.move_to_end(key)
+        while len(self._known) > _KNOWN_CHECKPOINTS:
+            self._known.popitem(last=False)
+
+    # --- reading -------------------------------------------------------------------------------
+
+    async def _read(self, make_tx: Callable[[], Tx[T]]) -> T:
+        reads = self._reads
+        if reads is None:
+            raise StorageClosedError(f"{self!r} is not open; use 'async with' first")
+        return await reads.run(make_tx, None)
+
+    async def get_checkpoint(self, address: Address) -> Loaded | None:
+        return await self._read(lambda: sql.get_tuple(address))
+
+    async def list_checkpoints(
+        self,
+        lane: tuple[str, str] | None,
+        *,
+        before: str | None = None,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[Loaded]:
+        cursor: sql.Cursor | None = None
+        if before is not None:  # strictly below ``before`` (every thread: below its id, any thread)
+            cursor = (before, "")
+        remaining = limit
+        while remaining is None or remaining > 0:
+            want = _PAGE if remaining is None else min(remaining, _PAGE)
+            after = cursor
+            page, cursor = await self._read(lambda: sql.list_page(lane, after, filter, want, _PAGE))
+            for loaded in page:
+                yield loaded
+            if remaining is not None:
+                remaining -= len(page)
+            if cursor is None:
+                return
+
+    async def load_thread(self, thread_id: str) -> ThreadRecord | None:
+        rows = await self._read(lambda: _rows(Sql(_SELECT_THREAD + " WHERE thread_id = %s", (thread_id,))))
+        return _thread(rows[0]) if rows else None
+
+    async def list_threads(
+        self,
+        *,
+        owner: str | None = None,
+        statuses: Sequence[str] | None = None,
+        graph: str | None = None,
+        exclude: Sequence[str] = (),
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[ThreadRecord]:
+        where: list[str] = ["true"]
+        params: list[Any] = []
+        if owner is not None:
+            where.append("owner = %s")
+            params.append(owner)
+        if statuses is not None:
+            where.append("status = ANY(%b::text[])")
+            params.append(TextArray(statuses))
+        if graph is not None:
+            where.append("graph = %s")
+            params.append(graph)
+        if exclude:
+            where.append("NOT (thread_id = ANY(%b::text[]))")
+            params.append(TextArray(exclude))
+        query = (
+            f"{_SELECT_THREAD} WHERE {' AND '.join(where)}"
+            " ORDER BY updated_at DESC, thread_id DESC LIMIT %s OFFSET %s"
+        )
+        rows = await self._read(lambda: _rows(Sql(query, (*params, limit, offset))))
+        return [_thread(r) for r in rows]
+
+    async def count_threads(self) -> ThreadCounts:
+        rows = await self._read(lambda: _rows(Sql("SELECT count(*), coalesce(sum(n_interrupts), 0) FROM streamhil_threads")))
+        return ThreadCounts(int(rows[0][0]), int(rows[0][1]))
+
+    async def read_events(self, thread_id: str, after: int, upto: int) -> list[tuple[int, str]]:
+        rows = await self._read(lambda: _rows(Sql(
+            "SELECT seq, frame FROM streamhil_events WHERE thread_id = %s AND seq > %s AND seq <= %s ORDER BY seq",
+            (thread_id, after, upto),
+        )))
+        return [(int(s), str(f)) for s, f in rows]
+
+    async def event_bounds(self, thread_id: str) -> tuple[int, int] | None:
+        rows = await self._read(lambda: _rows(Sql(
+            "SELECT min(seq), max(seq) FROM streamhil_events WHERE thread_id = %s", (thread_id,)
+        )))
+        lo, hi = rows[0]
+        return None if hi is None else (int(lo), int(hi))
+
+    async def load_runs(
+        self, statuses: Sequence[RunStatus] = OPEN_RUN_STATUSES, thread_id: str | None = None
+    ) -> list[RunRecord]:
+        query = f"SELECT {_RUN_COLUMNS} FROM streamhil_runs WHERE status = ANY(%b::text[])"
+        params: list[Any] = [TextArray(statuses)]
+        if thread_id is not None:
+            query += " AND thread_id = %s"
+            params.append(thread_id)
+        rows = await self._read(lambda: _rows(Sql(query + " ORDER BY created_at, n", params)))
+        return [RunRecord(r, t, k, s, orjson.loads(p), c, e) for r, t, k, s, p, c, e in rows]
+
+    async def answered_among(self, thread_id: str, interrupt_ids: Sequence[str]) -> list[str]:
+        ids = list(interrupt_ids)
+        if not ids:
+            return []
+        rows = await self._read(lambda: _rows(Sql(
+            "SELECT interrupt_id FROM streamhil_answered WHERE thread_id = %s AND interrupt_id = ANY(%b::text[])",
+            (thread_id, TextArray(ids)),
+        )))
+        found = {str(r[0]) for r in rows}
+        return [i for i in ids if i in found]
+
