@@ -329,35 +329,59 @@ class PostgresStorage(Storage):
     def _commit(self, batch: list[Write]) -> list[BaseException | None]:
         """One transaction for the batch; each write in a savepoint unless it is alone."""
         with self._writer_lock:
-            conn = self._writer_connection()
+            conn = self._begin()
             errors: list[BaseException | None] = []
             saved: list[StoredCheckpoint | None] = []
-            forgotten: list[str] = []
-            with conn.transaction():
-                for write in batch:
-                    if len(batch) == 1:
-                        saved.append(run_sync(conn, _apply(write, self._known), None, self.prepare))
-                        errors.append(None)
-                        break
-                    try:
-                        with conn.transaction():  # a savepoint
-                            saved.append(run_sync(conn, _apply(write, self._known), None, self.prepare))
-                    except Exception as exc:
-                        errors.append(exc)
-                        saved.append(None)
-                    else:
-                        errors.append(None)
-            for write, stored, error in zip(batch, saved, errors, strict=True):
-                if error is not None:
-                    continue
-                forgotten += write.forget_threads
-                if stored is not None:
-                    self._remember(stored)
-            if forgotten:
-                gone = set(forgotten)
-                for key in [k for k in self._known if k[0] in gone]:
-                    del self._known[key]
+            try:
+                if len(batch) == 1:
+                    saved.append(run_sync(conn, _apply(batch[0], self._known), None, self.prepare))
+                    errors.append(None)
+                else:
+                    for write in batch:
+                        try:
+                            with conn.transaction():  # a savepoint, inside the batch's transaction
+                                saved.append(run_sync(conn, _apply(write, self._known), None, self.prepare))
+                        except Exception as exc:
+                            errors.append(exc)
+                            saved.append(None)
+                        else:
+                            errors.append(None)
+                conn.execute("COMMIT")
+            except BaseException:
+                if not (conn.closed or conn.broken):
+                    conn.execute("ROLLBACK")
+                raise
+            self._note_saved(batch, saved, errors)
             return errors
+
+    def _begin(self) -> psycopg.Connection[Any]:
+        """The writer, in a new transaction. A connection found lost at ``BEGIN`` (the server
+        restarted, the backend was killed while idle) is replaced once: nothing was sent yet."""
+        for attempt in (1, 2):
+            conn = self._writer_connection()
+            try:
+                conn.execute("BEGIN")
+            except psycopg.OperationalError:
+                if attempt == 2 or not (conn.closed or conn.broken):
+                    raise
+            else:
+                return conn
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _note_saved(
+        self, batch: list[Write], saved: list[StoredCheckpoint | None], errors: list[BaseException | None]
+    ) -> None:
+        """After a commit: remember the checkpoints saved, forget those of deleted threads."""
+        forgotten: set[str] = set()
+        for write, stored, error in zip(batch, saved, errors, strict=True):
+            if error is not None:
+                continue
+            forgotten.update(write.forget_threads)
+            if stored is not None:
+                self._remember(stored)
+        if forgotten:
+            for key in [k for k in self._known if k[0] in forgotten]:
+                del self._known[key]
 
     def _remember(self, stored: StoredCheckpoint) -> None:
         key = (stored.thread_id, stored.checkpoint_ns, stored.checkpoint_id)
