@@ -203,23 +203,35 @@ def _upserts(write: Write) -> list[Sql]:
 
 
 def _apply(write: Write, known: Mapping[tuple[str, str, str], StoredCheckpoint]) -> Tx[StoredCheckpoint | None]:
-    """Every statement of ``write``; returns the checkpoint it saved (for the parent cache)."""
+    """Every statement of ``write``, sent together when nothing must be read first; returns the
+    checkpoint it saved (for the parent cache)."""
     for thread_id in write.forget_threads:
         yield from sql.delete_thread(thread_id)
         for table in ("events", "answered", "runs", "threads"):
             yield Sql(f"DELETE FROM streamhil_{table} WHERE thread_id = %s", (thread_id,))
     stored = None
+    statements: list[Sql] = []
     put = write.checkpoint
+    args = None
     if put is not None:
         parent = put.parent
-        cached = known.get((parent.thread_id, parent.checkpoint_ns, parent.checkpoint_id or ""))
         args = sql.PutArgs(parent, put.checkpoint, put.metadata, put.changed, put.writes)
-        stored = yield from sql.put(args, cached)
-    statements = [sql.writes_statement(w.address, w.writes) for w in write.task_writes] + _upserts(write)
+        cached = known.get((parent.thread_id, parent.checkpoint_ns, parent.checkpoint_id or ""))
+        if parent.checkpoint_id is None or cached is not None:
+            # the library's one-statement save, given the parent as this process saved it
+            statement, stored = sql._put_statement(args, cached)
+            statements.append(statement)
+        else:
+            stored = yield from sql.put(args, None)  # reads the parent first
+            args = None
+    statements += [sql.writes_statement(w.address, w.writes) for w in write.task_writes]
+    statements += _upserts(write)
     if len(statements) == 1:
-        yield statements[0]
+        results = [(yield statements[0])]
     elif statements:
-        yield Batch(tuple(statements))
+        results = yield Batch(tuple(statements))
+    if args is not None and not results[0][0][0]:  # the cached parent was deleted meanwhile
+        stored = yield from sql.put(args, None)
     return stored
 
 
@@ -327,25 +339,11 @@ class PostgresStorage(Storage):
         await self._group.submit(write)
 
     def _commit(self, batch: list[Write]) -> list[BaseException | None]:
-        """One transaction for the batch; each write in a savepoint unless it is alone."""
+        """One transaction for the batch."""
         with self._writer_lock:
             conn = self._begin()
-            errors: list[BaseException | None] = []
-            saved: list[StoredCheckpoint | None] = []
             try:
-                if len(batch) == 1:
-                    saved.append(run_sync(conn, _apply(batch[0], self._known), None, self.prepare))
-                    errors.append(None)
-                else:
-                    for write in batch:
-                        try:
-                            with conn.transaction():  # a savepoint, inside the batch's transaction
-                                saved.append(run_sync(conn, _apply(write, self._known), None, self.prepare))
-                        except Exception as exc:
-                            errors.append(exc)
-                            saved.append(None)
-                        else:
-                            errors.append(None)
+                errors, saved = self._apply_batch(conn, batch)
                 conn.execute("COMMIT")
             except BaseException:
                 if not (conn.closed or conn.broken):
@@ -356,7 +354,9 @@ class PostgresStorage(Storage):
 
     def _begin(self) -> psycopg.Connection[Any]:
         """The writer, in a new transaction. A connection found lost at ``BEGIN`` (the server
-        restarted, the backend was killed while idle) is replaced once: nothing was sent yet."""
+        restarted, the backend was killed while idle) is replaced once: nothing was sent yet.
+        (``BEGIN`` is its own round trip for that reason: sent in a pipeline with the statements,
+        a loss could show only after ``COMMIT`` was queued, when the outcome is unknown.)"""
         for attempt in (1, 2):
             conn = self._writer_connection()
             try:
@@ -367,6 +367,30 @@ class PostgresStorage(Storage):
             else:
                 return conn
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _apply_batch(
+        self, conn: psycopg.Connection[Any], batch: list[Write]
+    ) -> tuple[list[BaseException | None], list[StoredCheckpoint | None]]:
+        """Each write of the batch, in a savepoint of its own unless it is alone."""
+        if len(batch) == 1:
+            return [None], [run_sync(conn, _apply(batch[0], self._known), None, self.prepare)]
+        errors: list[BaseException | None] = []
+        saved: list[StoredCheckpoint | None] = []
+        for write in batch:
+            try:
+                with conn.transaction():  # a savepoint, inside the batch's transaction
+                    saved.append(run_sync(conn, _apply(write, self._known), None, self.prepare))
+            except psycopg.OperationalError as exc:
+                if conn.closed or conn.broken:
+                    raise  # the connection, not this write: the whole batch fails
+                errors.append(exc)
+                saved.append(None)
+            except Exception as exc:
+                errors.append(exc)
+                saved.append(None)
+            else:
+                errors.append(None)
+        return errors, saved
 
     def _note_saved(
         self, batch: list[Write], saved: list[StoredCheckpoint | None], errors: list[BaseException | None]
