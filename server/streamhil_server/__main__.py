@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("graphs", nargs="*", metavar="[NAME=]FILE.py:ATTR",
                         help="graphs to serve: 'app.py:graph', 'pkg.module:graph', or 'name=app.py:graph'")
     parser.add_argument("--demo", action="store_true", help="also serve the demo graphs (approve, tool_review, ...)")
+    parser.add_argument("--demo-token-delay-ms", type=float, default=None, metavar="MS",
+                        help="pause between the words the demo chat model streams (default: "
+                             "$STREAMHIL_DEMO_TOKEN_DELAY_MS, else 60)")
     parser.add_argument("--db", metavar="PATH|URL",
                         help="where checkpoints and event logs are kept: a SQLite file, or a PostgreSQL URL "
                              "'postgresql://user@host:port/dbname' (the postgres extra); default: in memory")
@@ -98,7 +101,10 @@ def _registry(args: argparse.Namespace) -> GraphRegistry:
         if args.demo:
             from .demo_graphs import demo_graphs
 
-            for name, (graph, description) in demo_graphs().items():
+            delay = None if args.demo_token_delay_ms is None else args.demo_token_delay_ms / 1000
+            if delay is not None and not 0 <= delay <= 10:
+                raise SystemExit("streamhil-server: --demo-token-delay-ms must be between 0 and 10000")
+            for name, (graph, description) in demo_graphs(token_delay=delay).items():
                 registry.add(name, graph, description)
         for ref in args.graphs:
             name, graph = load_reference(ref)

@@ -37,13 +37,16 @@ from streamhil.protocol import (
     StartRun,
     Subscribe,
     Unsubscribe,
+    UnwatchThreads,
     UpdateState,
+    WatchThreads,
 )
 from streamhil.protocol.session import ConnectionClosed
 
 from .errors import CommandError
 from .hub import CursorError, Subscription
 from .limits import FrameRate
+from .notices import ThreadWatcher
 from .transport import abort_connection
 from .threads import Accepted
 
@@ -72,6 +75,7 @@ class Connection:
         self.session = ServerSession(max_frame_bytes=self.settings.max_frame_bytes)
         self.identity: str | None = None
         self.subscriptions: dict[str, Subscription] = {}
+        self.thread_watcher: ThreadWatcher | None = None
         self.frames_sent = 0
         self.slow = False
         self._send, self._receive = anyio.create_memory_object_stream[str](self.settings.max_send_queue)
@@ -99,6 +103,7 @@ class Connection:
         upgrade_identity = self.runtime.auth.from_upgrade(self.ws)
         await self.ws.accept()
         self.runtime.connections[self.id] = self
+        self.runtime.notifier.nudge()
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
@@ -113,7 +118,10 @@ class Connection:
             for sub in self.subscriptions.values():
                 sub.close()
             self.subscriptions.clear()
+            if self.thread_watcher is not None:
+                self.thread_watcher.close()
             self.runtime.connections.pop(self.id, None)
+            self.runtime.notifier.nudge()
             await self._close_socket()
             self._served.set()
 
@@ -312,6 +320,13 @@ class Connection:
         self.session.send_event_frame(frame)
         self._flush()
 
+    def deliver_notice(self, notice: Any) -> None:
+        """A ``watch_threads`` notice for this connection (called by the notifier; never blocks)."""
+        if self.session.state is not SessionState.OPEN or self.slow:
+            return
+        self.session.send_notice(notice)
+        self._flush()
+
     async def _wait_room(self) -> None:
         """Wait until the send queue is at most half full (paces replays)."""
         while self._half_full():
@@ -426,8 +441,27 @@ class Connection:
             self._reply(command.id, {"graphs": graphs})
         elif isinstance(command, Ping):
             self._reply(command.id, {"payload": command.payload})
+        elif isinstance(command, WatchThreads):
+            await self._watch_threads(command)
+        elif isinstance(command, UnwatchThreads):
+            if self.thread_watcher is None:
+                raise CommandError(ErrorCode.NOT_SUBSCRIBED, "this connection does not watch its threads (send watch_threads first)")
+            self.thread_watcher.close()
+            self.thread_watcher = None
+            self._reply(command.id, {})
         else:  # pragma: no cover - the session only yields known commands
             raise CommandError(ErrorCode.UNKNOWN_TYPE, f"unknown command {command!r}")
+
+    async def _watch_threads(self, command: WatchThreads) -> None:
+        """Reply with the snapshot, then notices follow (no await in between: none can precede it)."""
+        if self.thread_watcher is not None:
+            raise CommandError(ErrorCode.ALREADY_SUBSCRIBED, "this connection already watches its threads")
+        watcher, result = await self.runtime.notifier.watch(self.identity or "", self.deliver_notice)
+        if self.thread_watcher is not None:  # a second watch_threads raced this one
+            watcher.close()
+            raise CommandError(ErrorCode.ALREADY_SUBSCRIBED, "this connection already watches its threads")
+        self.thread_watcher = watcher
+        self._reply(command.id, result)
 
     def _accepted(self, id: str, acc: Accepted, answered: tuple[str, ...] | None) -> None:
         """Reply to a start_run/resume and watch its thread; runs before the run can emit."""

@@ -13,27 +13,78 @@
 ``publish``        the protocol's worked example: approve a draft, then pick a channel
 =================  ===========================================================================
 
-Each factory builds a new compiled graph; the server gives it its checkpointer.
+Each factory builds a new compiled graph; the server gives it its checkpointer. Every graph
+declares an input schema (what ``start_run``'s ``input`` may set), so ``list_graphs`` can tell a
+UI which fields to ask for. Answers are read the way a person means them: yes/no words for
+approvals (anything else is asked again, never guessed), buttons for choices.
 """
 
 from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, TypedDict
+import os
+from typing import Annotated, Any, Literal, Required, TypedDict
 
 from streamhil import END, START, Command, StateGraph, interrupt
 from streamhil.graph.compiled import CompiledStateGraph
 from streamhil.prebuilt import ScriptedChatModel, add_human_in_the_loop, create_react_agent
 
-__all__ = ["demo_graphs", "DEMO_FACTORIES"]
+__all__ = ["demo_graphs", "DEMO_FACTORIES", "yes_or_no", "DEFAULT_TOKEN_DELAY", "TOKEN_DELAY_ENV"]
+
+TOKEN_DELAY_ENV = "STREAMHIL_DEMO_TOKEN_DELAY_MS"
+DEFAULT_TOKEN_DELAY = 0.06  # seconds between streamed words: fast to read, slow enough to see
+
+
+_YES = frozenset({"yes", "y", "yeah", "yep", "ok", "okay", "sure", "approve", "approved", "accept", "true", "go", "go ahead", "publish"})
+_NO = frozenset({"no", "n", "nope", "nah", "reject", "rejected", "deny", "decline", "false", "don't", "do not", "cancel", "stop"})
+
+
+_AGUI_CANCELLED = "__agui_cancelled__"  # compat.agui_views.CANCELLED_KEY (ag-ui-langgraph's key)
+
+
+def yes_or_no(answer: Any, key: str = "approved") -> bool | None:
+    """What an approval answer means: True, False, or None when it is neither (ask again).
+
+    Accepts booleans, ``{key: bool}`` objects, and yes/no words in any case ("no", "Reject",
+    "yes please" is not guessed). Anything else is None, so "no" can never approve.
+    """
+    if isinstance(answer, bool):
+        return answer
+    if isinstance(answer, dict) and isinstance(answer.get(key), bool):
+        return bool(answer[key])
+    if isinstance(answer, dict) and answer.get(_AGUI_CANCELLED) is True:
+        return False  # an AG-UI client cancelled the question: not approved
+    if isinstance(answer, str):
+        word = answer.strip().strip(".!").strip().lower()
+        if word in _YES:
+            return True
+        if word in _NO:
+            return False
+    return None
+
+
+def _token_delay() -> float:
+    raw = os.environ.get(TOKEN_DELAY_ENV)
+    if raw is None or raw.strip() == "":
+        return DEFAULT_TOKEN_DELAY
+    try:
+        value = float(raw) / 1000
+    except ValueError:
+        raise ValueError(f"{TOKEN_DELAY_ENV} must be a number of milliseconds, got {raw!r}") from None
+    if not 0 <= value <= 10:
+        raise ValueError(f"{TOKEN_DELAY_ENV} must be between 0 and 10000 ms, got {raw!r}")
+    return value
 
 
 # --- approve / reject --------------------------------------------------------------------------
 
 
-class ApproveState(TypedDict, total=False):
-    request: str
+class ApproveInput(TypedDict, total=False):
+    request: Required[str]
+
+
+class ApproveState(ApproveInput, total=False):
     proposal: str
     decision: str
     outcome: str
@@ -44,10 +95,12 @@ def _approve() -> CompiledStateGraph:
         return {"proposal": f"Refund the customer for: {state.get('request', 'an order')}"}
 
     def human_approval(state: ApproveState) -> Command[Literal["execute", "cancel"]]:
-        answer = interrupt({"question": "Approve this action?", "proposal": state["proposal"], "options": ["approve", "reject"]})
-        approved = answer is True or (isinstance(answer, str) and answer.strip().lower() in ("approve", "yes", "y"))
-        if isinstance(answer, dict):
-            approved = bool(answer.get("approved"))
+        question: dict[str, Any] = {"question": "Approve this action?", "proposal": state["proposal"], "options": ["approve", "reject"]}
+        while True:
+            approved = yes_or_no(interrupt(question))
+            if approved is not None:
+                break
+            question = {**question, "error": "Answer approve or reject (yes or no)."}
         return Command(goto="execute" if approved else "cancel", update={"decision": "approved" if approved else "rejected"})
 
     def execute(state: ApproveState) -> ApproveState:
@@ -56,7 +109,7 @@ def _approve() -> CompiledStateGraph:
     def cancel(state: ApproveState) -> ApproveState:
         return {"outcome": "cancelled by the reviewer"}
 
-    g = StateGraph(ApproveState)
+    g = StateGraph(ApproveState, input_schema=ApproveInput)
     g.add_node("propose", propose)
     g.add_node("human_approval", human_approval, destinations=("execute", "cancel"))
     g.add_node("execute", execute)
@@ -71,8 +124,11 @@ def _approve() -> CompiledStateGraph:
 # --- review & edit -----------------------------------------------------------------------------
 
 
-class EditState(TypedDict, total=False):
-    text: str
+class EditInput(TypedDict, total=False):
+    text: Required[str]
+
+
+class EditState(EditInput, total=False):
     summary: str
     published: str
 
@@ -91,7 +147,7 @@ def _review_edit() -> CompiledStateGraph:
     def publish(state: EditState) -> EditState:
         return {"published": f"Published: {state['summary']}"}
 
-    g = StateGraph(EditState)
+    g = StateGraph(EditState, input_schema=EditInput)
     g.add_node("summarize", summarize)
     g.add_node("human_edit", human_edit)
     g.add_node("publish", publish)
@@ -130,9 +186,14 @@ def _agent_script(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -
     return {"content": f"Booking {', '.join(names)}: please review.", "tool_calls": calls}
 
 
-def _tool_review() -> CompiledStateGraph:
-    model = ScriptedChatModel(_agent_script, stream=True)
-    return create_react_agent(model, [add_human_in_the_loop(book_hotel)], prompt="You book hotels.")
+_REVIEW_EVERYTHING = {"allow_accept": True, "allow_edit": True, "allow_respond": True, "allow_ignore": True}
+
+
+def _tool_review(token_delay: float | None = None) -> CompiledStateGraph:
+    delay = _token_delay() if token_delay is None else token_delay
+    model = ScriptedChatModel(_agent_script, stream=True, token_delay=delay)
+    tool = add_human_in_the_loop(book_hotel, interrupt_config=_REVIEW_EVERYTHING)
+    return create_react_agent(model, [tool], prompt="You book hotels.")
 
 
 # --- multi-turn conversation -------------------------------------------------------------------
@@ -160,10 +221,15 @@ def _multi_turn() -> CompiledStateGraph:
     def route(state: ChatState) -> str:
         return END if state.get("done") else "ask"
 
+    def opening(state: ChatState) -> str:
+        # a thread started with a message gets a reply to it first; an empty one is asked
+        messages = state.get("messages") or []
+        return "reply" if messages and messages[-1].get("role") == "user" else "ask"
+
     g = StateGraph(ChatState)
     g.add_node("ask", ask)
     g.add_node("reply", reply)
-    g.add_edge(START, "ask")
+    g.add_conditional_edges(START, opening, ["ask", "reply"])
     g.add_edge("ask", "reply")
     g.add_conditional_edges("reply", route, ["ask", END])
     return g.compile()
@@ -176,16 +242,29 @@ class AgeState(TypedDict, total=False):
     age: int
 
 
+def _valid_age(answer: Any) -> int | None:
+    if isinstance(answer, int) and not isinstance(answer, bool) and 0 <= answer <= 150:
+        return answer
+    if isinstance(answer, str) and answer.strip().isdigit() and int(answer) <= 150:
+        return int(answer)
+    return None
+
+
 def _validation() -> CompiledStateGraph:
     def get_age(state: AgeState) -> AgeState:
-        prompt = "What is your age?"
+        given = _valid_age(state.get("age"))
+        if given is not None:  # an age given as input is checked, not asked again
+            return {"age": given}
+        question: dict[str, Any] = {"question": "What is your age?"}
+        if state.get("age") is not None:
+            question["error"] = f"{state['age']!r} is not a valid age. Please enter a whole number between 0 and 150."
         while True:
-            answer = interrupt({"question": prompt})
-            if isinstance(answer, int) and not isinstance(answer, bool) and 0 <= answer <= 150:
-                return {"age": answer}
-            if isinstance(answer, str) and answer.strip().isdigit() and int(answer) <= 150:
-                return {"age": int(answer)}
-            prompt = f"{answer!r} is not a valid age. Please enter a whole number between 0 and 150."
+            answer = interrupt(question)
+            age = _valid_age(answer)
+            if age is not None:
+                return {"age": age}
+            question = {"question": "What is your age?",
+                        "error": f"{answer!r} is not a valid age. Please enter a whole number between 0 and 150."}
 
     g = StateGraph(AgeState)
     g.add_node("get_age", get_age)
@@ -197,8 +276,11 @@ def _validation() -> CompiledStateGraph:
 # --- parallel reviewers ------------------------------------------------------------------------
 
 
-class ReviewState(TypedDict, total=False):
-    doc: str
+class ReviewInput(TypedDict, total=False):
+    doc: Required[str]
+
+
+class ReviewState(ReviewInput, total=False):
     legal: str
     finance: str
     verdict: str
@@ -214,7 +296,7 @@ def _parallel() -> CompiledStateGraph:
     def merge(state: ReviewState) -> ReviewState:
         return {"verdict": f"legal={state['legal']}; finance={state['finance']}"}
 
-    g = StateGraph(ReviewState)
+    g = StateGraph(ReviewState, input_schema=ReviewInput)
     g.add_node("legal", legal)
     g.add_node("finance", finance)
     g.add_node("merge", merge)
@@ -228,8 +310,11 @@ def _parallel() -> CompiledStateGraph:
 # --- interrupt inside a subgraph ---------------------------------------------------------------
 
 
-class OrderState(TypedDict, total=False):
-    item: str
+class OrderInput(TypedDict, total=False):
+    item: Required[str]
+
+
+class OrderState(OrderInput, total=False):
     address: str
     confirmation: str
 
@@ -251,7 +336,7 @@ def _subgraph() -> CompiledStateGraph:
     def confirm(state: OrderState) -> OrderState:
         return {"confirmation": f"{state.get('item', 'order')} ships to {state['address']}"}
 
-    g = StateGraph(OrderState)
+    g = StateGraph(OrderState, input_schema=OrderInput)
     g.add_node("shipping", shipping.compile())
     g.add_node("confirm", confirm)
     g.add_edge(START, "shipping")
@@ -263,8 +348,11 @@ def _subgraph() -> CompiledStateGraph:
 # --- the protocol's worked example -------------------------------------------------------------
 
 
-class PublishState(TypedDict, total=False):
-    topic: str
+class PublishInput(TypedDict, total=False):
+    topic: Required[str]
+
+
+class PublishState(PublishInput, total=False):
     draft: dict[str, Any]
     approved: bool
     channel: str
@@ -276,15 +364,19 @@ def _publish() -> CompiledStateGraph:
         return {"draft": {"text": f"{str(state.get('topic', 'streamhil')).capitalize()} hold hands."}}
 
     def review(state: PublishState) -> PublishState:
-        answer = interrupt({"question": "Approve the draft?", "draft": state["draft"]["text"]})
-        return {"approved": bool(answer.get("approved")) if isinstance(answer, dict) else bool(answer)}
+        question: dict[str, Any] = {"question": "Approve the draft?", "kind": "approve", "draft": state["draft"]["text"]}
+        while True:
+            approved = yes_or_no(interrupt(question))
+            if approved is not None:
+                return {"approved": approved}
+            question = {**question, "error": "Answer yes or no (or use the Approve / Reject buttons)."}
 
     def post(state: PublishState) -> PublishState:
         if not state.get("approved"):
             return {"posted": False}
         return {"channel": str(interrupt({"question": "Which channel?"})), "posted": True}
 
-    g = StateGraph(PublishState)
+    g = StateGraph(PublishState, input_schema=PublishInput)
     g.add_node("draft", draft)
     g.add_node("review", review)
     g.add_node("post", post)
@@ -299,15 +391,21 @@ def _publish() -> CompiledStateGraph:
 DEMO_FACTORIES: dict[str, tuple[Callable[[], CompiledStateGraph], str]] = {
     "approve": (_approve, "Approve or reject a proposed action, then branch."),
     "review_edit": (_review_edit, "Edit a generated summary before it is published."),
-    "tool_review": (_tool_review, "A scripted agent books hotels; review each tool call (accept, edit, response, ignore)."),
-    "multi_turn": (_multi_turn, "A conversation: answer each question; say 'bye' to finish."),
-    "validation": (_validation, "Asks for an age until the answer is valid."),
+    "tool_review": (_tool_review, "A scripted agent books hotels (say 'book the Ritz'); review each call: accept, edit, respond or ignore."),
+    "multi_turn": (_multi_turn, "A conversation: it replies to each message, then asks for more; say 'bye' to finish."),
+    "validation": (_validation, "Asks for an age until the answer is a whole number from 0 to 150."),
     "parallel": (_parallel, "Legal and finance review at once; answer them one at a time."),
     "subgraph": (_subgraph, "A node inside a subgraph asks where to ship."),
     "publish": (_publish, "Approve a draft, then choose the channel to post it on."),
 }
 
 
-def demo_graphs() -> dict[str, tuple[CompiledStateGraph, str]]:
-    """Fresh demo graphs with their descriptions, by name."""
-    return {name: (factory(), description) for name, (factory, description) in DEMO_FACTORIES.items()}
+def demo_graphs(*, token_delay: float | None = None) -> dict[str, tuple[CompiledStateGraph, str]]:
+    """Fresh demo graphs with their descriptions, by name.
+
+    ``token_delay`` is the pause (seconds) between the words the demo chat model streams;
+    default: ``$STREAMHIL_DEMO_TOKEN_DELAY_MS`` (milliseconds), else 60 ms.
+    """
+    graphs = {name: (factory(), description) for name, (factory, description) in DEMO_FACTORIES.items() if name != "tool_review"}
+    graphs["tool_review"] = (_tool_review(token_delay), DEMO_FACTORIES["tool_review"][1])
+    return {name: graphs[name] for name in DEMO_FACTORIES}

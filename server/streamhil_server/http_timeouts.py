@@ -33,7 +33,9 @@ def stalling_protocol(timeout: float) -> type[H11Protocol]:
         def data_received(self, data: bytes) -> None:
             self._disarm()
             super().data_received(data)
-            if self.transport.get_protocol() is self and self._owes_bytes():
+            if self.transport.get_protocol() is not self:
+                return  # upgraded to a WebSocket: h11 still says SEND_BODY, but nothing is owed
+            if self._owes_bytes():
                 self._arm()
 
         def connection_lost(self, exc: Exception | None) -> None:

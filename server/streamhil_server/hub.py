@@ -37,6 +37,8 @@ __all__ = ["EventHub", "Subscription", "CursorError", "HubStatistics", "LogNotLo
 logger = logging.getLogger("streamhil_server.hub")
 
 Sink = Callable[[str], None]
+Tap = Callable[[str, str], None]
+Tap = Callable[[str, str], None]
 _TERMINAL = frozenset({"run_interrupted", "run_done", "run_error", "run_cancelled"})
 
 
@@ -129,7 +131,7 @@ class Subscription:
             self._hub._remove(self)
 
 
-_Entry = tuple[int, "str | None", str, bool, float]  # seq, run_id, frame, terminal, published at
+_Entry = tuple[int, "str | None", str, bool, float, str]  # seq, run_id, frame, terminal, published at, event
 
 
 @dataclass(slots=True, eq=False)
@@ -200,6 +202,10 @@ class EventHub:
         self._events_total = 0
         self._window: deque[tuple[int, int]] = deque()
         self._started = False
+        self.taps: list[Tap] = []
+        """Called with ``(thread_id, event)`` as each event is delivered, once stored (must not block)."""
+        self.taps: list[Tap] = []
+        """Called with ``(thread_id, event)`` as each event is published (must not block)."""
 
     # --- logs ----------------------------------------------------------------------------------
 
@@ -253,7 +259,7 @@ class EventHub:
         log.assigned += 1
         seq = log.assigned
         frame = dumps_event(event, thread_id, run_id, seq, ns, data)
-        log.unwritten.append((seq, run_id, frame, event in _TERMINAL, time.monotonic()))
+        log.unwritten.append((seq, run_id, frame, event in _TERMINAL, time.monotonic(), event))
         # With a flush delay the hub only needs waking when the first event starts waiting:
         # later ones are due no earlier than the timer it set then.
         if self.flush_delay <= 0 or not self._dirty:
@@ -385,13 +391,15 @@ class EventHub:
         while self._ready:
             log = self._ready.popleft()
             while log.delivered + 1 in log.committed:
-                seq, _, frame, terminal, _ = log.committed.pop(log.delivered + 1)
+                seq, _, frame, terminal, _, event = log.committed.pop(log.delivered + 1)
                 log.delivered = seq
                 log.ring.append((seq, frame))
                 if len(log.ring) > self.ring_size:
                     log.ring.popleft()
                 for watcher in list(log.watchers):
                     watcher.push(seq, frame)
+                for tap in self.taps:
+                    tap(log.thread_id, event)
                 if terminal and not log.watchers:
                     log.ring.clear()  # nobody watches a thread at rest: later replays come from storage
                 if seq - log.first_seq + 1 > self.max_events_per_thread * 1.1:

@@ -19,6 +19,8 @@ from streamhil.graph.compiled import CompiledStateGraph
 from streamhil.graph.state_graph import StateGraph
 from streamhil.protocol import EdgeInfo, GraphInfo
 
+from .input_schema import input_fields
+
 __all__ = ["GraphEntry", "GraphRegistry", "GraphLoadError", "load_reference"]
 
 
@@ -42,6 +44,7 @@ class GraphEntry:
             nodes=tuple(n["id"] for n in structure["nodes"]),
             edges=tuple(EdgeInfo(source=e["source"], target=e["target"], conditional=e["conditional"]) for e in structure["edges"]),
             input_keys=tuple(self.graph.input_keys),
+            input_schema=input_fields(self.graph),
         )
 
 

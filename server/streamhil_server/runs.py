@@ -669,6 +669,10 @@ class RunManager:
                     config = await graph.aupdate_state(self._config(thread_id, checkpoint_id), values, as_node=as_node)
                 except (InvalidUpdateError, CheckpointError, ValueError) as exc:
                     raise CommandError(ErrorCode.INVALID_ARGUMENT, str(exc), path="values") from None
+                except Exception as exc:  # a reducer refused the values (user code): nothing was saved
+                    raise CommandError(
+                        ErrorCode.INVALID_ARGUMENT, f"the graph refused the update: {type(exc).__name__}: {exc}", path="values"
+                    ) from None
                 new_id = str(config["configurable"]["checkpoint_id"])
                 record = await self._settle(thread, graph, error=None)
                 seq = self.hub.publish(thread_id, "state_updated", None, {"checkpoint_id": new_id, "as_node": as_node})
@@ -743,7 +747,10 @@ class RunManager:
         )
 
     def _started_data(self, thread: ThreadRuntime, request: RunRequest) -> dict[str, Any]:
-        return {"graph": thread.record.graph, "kind": request.kind, "checkpoint_id": request.checkpoint_id}
+        data = {"graph": thread.record.graph, "kind": request.kind, "checkpoint_id": request.checkpoint_id}
+        if request.resume:
+            data["answers"] = dict(request.resume)  # so every watcher sees what was answered
+        return data
 
     async def _work(self, thread: ThreadRuntime) -> None:
         try:

@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from starlette.requests import HTTPConnection
 from streamhil.checkpoint.base import BaseCheckpointSaver
+from streamhil.protocol import Counters
 
 from .auth import Authenticator, origin_allowed
 from .hub import EventHub, HubStatistics
 from .limits import FailedAttempts, RunShares
+from .notices import ThreadNotifier
 from .registry import GraphRegistry
 from .runs import RunManager
 from .threads import RunStatistics
@@ -98,6 +100,8 @@ class Runtime:
             one_transaction=checkpointer is None,
         )
         self.failed_auth = FailedAttempts(self.settings.auth_failures_burst, self.settings.auth_failures_per_minute)
+        self.notifier = ThreadNotifier(self.runs, self.counters)
+        self.hub.taps.append(self.notifier.on_event)
         self.checkpointer: BaseCheckpointSaver | None = checkpointer
         self.connections: dict[str, Connection] = {}
         self.slow_consumers = 0
@@ -116,6 +120,7 @@ class Runtime:
             stack.callback(tg.cancel_scope.cancel)  # runs first on exit: stop the workers
             await tg.start(self.hub.run)
             await tg.start(self.runs.run)
+            await tg.start(self.notifier.run)
             self._stack = stack.pop_all()
         return self
 
@@ -145,4 +150,17 @@ class Runtime:
             events=self.hub.statistics(),
             graphs=len(self.registry),
             epoch=self.store.epoch,
+        )
+
+    def counters(self) -> Counters:
+        """The figures a ``counters`` notice carries (a subset of :meth:`statistics`)."""
+        runs, events = self.runs.statistics(), self.hub.statistics()
+        return Counters(
+            connections=len(self.connections),
+            runs_active=runs.active_runs,
+            runs_queued=runs.queued_runs,
+            runs_started=runs.runs_started,
+            runs_finished=runs.runs_finished,
+            events_total=events.events_total,
+            events_per_second=events.events_per_second,
         )

@@ -719,6 +719,14 @@ async def record_command(
         from .runner import writes_from_return
 
         update_writes, _, _ = writes_from_return(graph, "Command input", Command(update=command.update))
+        try:  # the reducers must take it now: a write they refuse later would wedge the thread
+            apply_writes(graph.channels, dict(view.values), [(k, v) for k, v in update_writes if k in graph.channels])
+        except InvalidUpdateError:
+            raise
+        except Exception as exc:
+            raise InvalidUpdateError(
+                f"Command(update=...) is refused by the state's reducers: {type(exc).__name__}: {exc}"
+            ) from exc
         writes.append((UPDATE, update_writes))
     if command.goto:
         targets = command.goto_targets()

@@ -116,7 +116,8 @@ class ScriptedChatModel:
     or a message dict, e.g. ``{"content": "", "tool_calls": [{"name": "book_hotel", "args": {...}}]}``.
 
     With ``stream=True`` the content is emitted word by word (and each tool call as one chunk)
-    through :func:`emit_chunk` before the whole message is returned.
+    through :func:`emit_chunk` before the whole message is returned; ``token_delay`` (seconds,
+    default 0) waits between chunks, so a demo streams at a pace a person can see.
     """
 
     def __init__(
@@ -124,7 +125,10 @@ class ScriptedChatModel:
         script: Sequence[Reply] | Callable[[list[Message], list[dict[str, Any]]], Reply],
         *,
         stream: bool = False,
+        token_delay: float = 0.0,
     ) -> None:
+        if not isinstance(token_delay, (int, float)) or isinstance(token_delay, bool) or not 0 <= token_delay <= 10:
+            raise ValueError(f"token_delay must be a number of seconds between 0 and 10, got {token_delay!r}")
         if callable(script):
             self._fn: Callable[[list[Message], list[dict[str, Any]]], Reply] | None = script
             self._replies: list[Reply] = []
@@ -137,6 +141,7 @@ class ScriptedChatModel:
         else:
             raise TypeError("script must be a list of replies or a function (messages, tools) -> reply")
         self.stream = stream
+        self.token_delay = float(token_delay)
         self.calls: deque[tuple[list[Message], list[dict[str, Any]]]] = deque(maxlen=256)
         """The latest calls (up to 256), as ``(messages, tools)``, for tests to inspect."""
 
@@ -160,11 +165,15 @@ class ScriptedChatModel:
 
     async def _stream(self, message: Message) -> None:
         content = message.get("content")
+        first = True
         if isinstance(content, str):
             for word in split_words(content):
+                await self._pace(first)
+                first = False
                 emit_chunk({"id": message["id"], "role": "assistant", "content": word})
-                await anyio.lowlevel.checkpoint()
         for index, call in enumerate(message.get("tool_calls", ())):
+            await self._pace(first)
+            first = False
             emit_chunk(
                 {
                     "id": message["id"],
@@ -175,6 +184,12 @@ class ScriptedChatModel:
                     ],
                 }
             )
+
+    async def _pace(self, first: bool) -> None:
+        if self.token_delay and not first:
+            await anyio.sleep(self.token_delay)
+        else:
+            await anyio.lowlevel.checkpoint()
 
 
 def _json(value: Any) -> str:

@@ -25,6 +25,8 @@ from .events import *  # noqa: F403
 from .events import __all__ as _events_all
 from .messages import *  # noqa: F403
 from .messages import __all__ as _messages_all
+from .notices import *  # noqa: F403
+from .notices import __all__ as _notices_all
 from .objects import *  # noqa: F403
 from .objects import __all__ as _objects_all
 from .results import *  # noqa: F403
@@ -57,6 +59,7 @@ __all__ = [
     "SessionState",
     *_events_all,
     *_messages_all,
+    *_notices_all,
     *_objects_all,
     *_results_all,
 ]

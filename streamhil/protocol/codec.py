@@ -25,6 +25,7 @@ from .messages import (
     Reply,
     Welcome,
 )
+from .notices import Notice, notice_from_wire
 from .results import RESULT_TYPES, Result
 
 __all__ = [
@@ -43,7 +44,7 @@ __all__ = [
 ]
 
 ClientFrame = Hello | Command
-ServerFrame = Welcome | Reply | ErrorReply | BaseEvent
+ServerFrame = Welcome | Reply | ErrorReply | BaseEvent | Notice
 
 _OPTIONS = orjson.OPT_NON_STR_KEYS
 
@@ -191,6 +192,8 @@ def decode_server_frame(text: str | bytes, *, pending: Mapping[str, MessageType]
     fields = Fields(obj, strict=False)
     if kind == MessageType.EVENT:
         return event_from_wire(fields)
+    if kind == MessageType.NOTICE:
+        return notice_from_wire(fields)
     if kind == MessageType.REPLY:
         id = fields.text("id", required=True, max_len=None)
         command = pending.get(id)

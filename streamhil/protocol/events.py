@@ -183,15 +183,20 @@ class InterruptEvent(BaseEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunStartedEvent(BaseEvent):
-    """First event of every run."""
+    """First event of every run; a resume names the answers it delivers (``answers``: interrupt
+    id → value), so every watcher can show what was answered, wherever it was answered."""
 
     kind: ClassVar[str] = EventKind.RUN_STARTED
     graph: str = ""
     run_kind: Literal["start", "resume"] = "start"
     checkpoint_id: str | None = None
+    answers: dict[str, Any] | None = None
 
     def data_to_wire(self) -> Any:
-        return {"graph": self.graph, "kind": self.run_kind, "checkpoint_id": self.checkpoint_id}
+        data = {"graph": self.graph, "kind": self.run_kind, "checkpoint_id": self.checkpoint_id}
+        if self.answers is not None:
+            data["answers"] = dict(self.answers)
+        return data
 
     @classmethod
     def from_data(cls, common: dict[str, Any], data: Fields) -> BaseEvent:
@@ -200,6 +205,7 @@ class RunStartedEvent(BaseEvent):
             graph=data.text("graph", required=True),
             run_kind=data.text("kind", choices=("start", "resume"), default="start"),
             checkpoint_id=data.text("checkpoint_id"),
+            answers=data.mapping("answers"),
         )
 
 

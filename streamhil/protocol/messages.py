@@ -40,6 +40,8 @@ __all__ = [
     "ListThreads",
     "ListGraphs",
     "Ping",
+    "WatchThreads",
+    "UnwatchThreads",
     "Command",
     "COMMAND_TYPES",
     "Reply",
@@ -75,9 +77,12 @@ class MessageType(StrEnum):
     LIST_THREADS = "list_threads"
     LIST_GRAPHS = "list_graphs"
     PING = "ping"
+    WATCH_THREADS = "watch_threads"
+    UNWATCH_THREADS = "unwatch_threads"
     REPLY = "reply"
     ERROR = "error"
     EVENT = "event"
+    NOTICE = "notice"
 
 
 STREAM_MODES: tuple[str, ...] = ("values", "updates", "custom", "messages", "debug", "tasks", "checkpoints")
@@ -600,13 +605,48 @@ class Ping:
         return cls(id=fields.id or "", payload=fields.any("payload"))
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WatchThreads:
+    """Follow the caller's threads as a whole: the reply lists them with the server's counters,
+    then ``notice`` frames announce threads created, status changes and new counters."""
+
+    type: ClassVar[MessageType] = MessageType.WATCH_THREADS
+    id: str = ""
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": "watch_threads", "id": self.id}
+
+    @classmethod
+    def from_wire(cls, fields: Fields) -> WatchThreads:
+        return cls(id=fields.id or "")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnwatchThreads:
+    """Stop the notices that ``watch_threads`` started."""
+
+    type: ClassVar[MessageType] = MessageType.UNWATCH_THREADS
+    id: str = ""
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": "unwatch_threads", "id": self.id}
+
+    @classmethod
+    def from_wire(cls, fields: Fields) -> UnwatchThreads:
+        return cls(id=fields.id or "")
+
+
 Command: TypeAlias = (
     StartRun | Resume | Cancel | Subscribe | Unsubscribe | GetState | GetHistory | UpdateState | ListThreads | ListGraphs | Ping
+    | WatchThreads | UnwatchThreads
 )
 
 COMMAND_TYPES: dict[MessageType, type[Command]] = {
     cls.type: cls
-    for cls in (StartRun, Resume, Cancel, Subscribe, Unsubscribe, GetState, GetHistory, UpdateState, ListThreads, ListGraphs, Ping)
+    for cls in (
+        StartRun, Resume, Cancel, Subscribe, Unsubscribe, GetState, GetHistory, UpdateState, ListThreads, ListGraphs, Ping,
+        WatchThreads, UnwatchThreads,
+    )
 }
 
 

@@ -21,7 +21,10 @@ __all__ = [
     "StateView",
     "ThreadInfo",
     "EdgeInfo",
+    "InputField",
+    "INPUT_TYPES",
     "GraphInfo",
+    "Counters",
     "split_ns",
 ]
 
@@ -267,6 +270,36 @@ class EdgeInfo:
         )
 
 
+INPUT_TYPES: tuple[str, ...] = ("string", "integer", "number", "boolean", "array", "object", "any")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InputField:
+    """One key of a graph's input schema: its JSON type, whether a run must set it, and the
+    allowed values when there is a fixed set (``choices``, empty otherwise)."""
+
+    name: str
+    type: str = "any"
+    required: bool = False
+    choices: tuple[Any, ...] = ()
+
+    def to_wire(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name, "type": self.type, "required": self.required}
+        if self.choices:
+            data["choices"] = list(self.choices)
+        return data
+
+    @classmethod
+    def from_wire(cls, fields: Fields) -> InputField:
+        kind = fields.text("type", default="any")
+        return cls(
+            name=fields.text("name", required=True),
+            type=kind if kind in INPUT_TYPES else "any",  # a newer type: treat as any JSON
+            required=fields.boolean("required", default=False),
+            choices=tuple(fields.array("choices") or ()),
+        )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GraphInfo:
     """One entry of ``list_graphs`` (spec 4.4)."""
@@ -276,6 +309,7 @@ class GraphInfo:
     edges: tuple[EdgeInfo, ...] = ()
     description: str | None = None
     input_keys: tuple[str, ...] = ()
+    input_schema: tuple[InputField, ...] = ()
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -284,6 +318,7 @@ class GraphInfo:
             "nodes": list(self.nodes),
             "edges": [e.to_wire() for e in self.edges],
             "input_keys": list(self.input_keys),
+            "input_schema": [f.to_wire() for f in self.input_schema],
         }
 
     @classmethod
@@ -294,10 +329,54 @@ class GraphInfo:
             if not isinstance(item, Mapping):
                 raise fields.fail(f"{base}[{i}]", "expected object")
             edges.append(EdgeInfo.from_wire(Fields(item, prefix=f"{base}[{i}]", strict=False)))
+        schema = []
+        base = fields.path("input_schema")
+        for i, item in enumerate(fields.array("input_schema") or []):
+            if not isinstance(item, Mapping):
+                raise fields.fail(f"{base}[{i}]", "expected object")
+            schema.append(InputField.from_wire(Fields(item, prefix=f"{base}[{i}]", strict=False)))
         return cls(
             name=fields.text("name", required=True),
             description=fields.text("description", min_len=0),
             nodes=fields.texts("nodes", unique=False) or (),
             edges=tuple(edges),
             input_keys=fields.texts("input_keys", unique=False) or (),
+            input_schema=tuple(schema),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Counters:
+    """Server-wide activity figures, as a ``counters`` notice carries them (spec 6.3)."""
+
+    connections: int = 0
+    runs_active: int = 0
+    runs_queued: int = 0
+    runs_started: int = 0
+    runs_finished: int = 0
+    events_total: int = 0
+    events_per_second: float = 0.0
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "connections": self.connections,
+            "runs_active": self.runs_active,
+            "runs_queued": self.runs_queued,
+            "runs_started": self.runs_started,
+            "runs_finished": self.runs_finished,
+            "events_total": self.events_total,
+            "events_per_second": self.events_per_second,
+        }
+
+    @classmethod
+    def from_wire(cls, fields: Fields) -> Counters:
+        rate = fields.raw("events_per_second")
+        return cls(
+            connections=fields.integer("connections", minimum=0, default=0),
+            runs_active=fields.integer("runs_active", minimum=0, default=0),
+            runs_queued=fields.integer("runs_queued", minimum=0, default=0),
+            runs_started=fields.integer("runs_started", minimum=0, default=0),
+            runs_finished=fields.integer("runs_finished", minimum=0, default=0),
+            events_total=fields.integer("events_total", minimum=0, default=0),
+            events_per_second=float(rate) if isinstance(rate, (int, float)) and not isinstance(rate, bool) else 0.0,
         )

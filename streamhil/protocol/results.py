@@ -12,7 +12,7 @@ from typing import Any, Literal, TypeAlias
 
 from ._fields import Fields
 from .messages import MessageType
-from .objects import THREAD_STATUSES, GraphInfo, InterruptInfo, StateView, ThreadInfo, ThreadStatus
+from .objects import THREAD_STATUSES, Counters, GraphInfo, InterruptInfo, StateView, ThreadInfo, ThreadStatus
 
 __all__ = [
     "StartRunResult",
@@ -26,6 +26,8 @@ __all__ = [
     "ListThreadsResult",
     "ListGraphsResult",
     "PingResult",
+    "WatchThreadsResult",
+    "UnwatchThreadsResult",
     "Result",
     "RESULT_TYPES",
     "ResyncReason",
@@ -258,6 +260,36 @@ class PingResult:
         return cls(payload=fields.any("payload"))
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WatchThreadsResult:
+    """The caller's threads (newest update first) and the counters, as of the reply; every
+    change after it arrives as a ``notice``."""
+
+    threads: tuple[ThreadInfo, ...]
+    counters: Counters = Counters()
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"threads": [t.to_wire() for t in self.threads], "counters": self.counters.to_wire()}
+
+    @classmethod
+    def from_wire(cls, fields: Fields) -> WatchThreadsResult:
+        counters = fields.sub("counters", strict=False)
+        return cls(
+            threads=_objects(fields, "threads", ThreadInfo),
+            counters=Counters() if counters is None else Counters.from_wire(counters),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnwatchThreadsResult:
+    def to_wire(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def from_wire(cls, fields: Fields) -> UnwatchThreadsResult:
+        return cls()
+
+
 Result: TypeAlias = (
     StartRunResult
     | ResumeResult
@@ -270,6 +302,8 @@ Result: TypeAlias = (
     | ListThreadsResult
     | ListGraphsResult
     | PingResult
+    | WatchThreadsResult
+    | UnwatchThreadsResult
 )
 
 RESULT_TYPES: dict[MessageType, type[Result]] = {
@@ -284,4 +318,6 @@ RESULT_TYPES: dict[MessageType, type[Result]] = {
     MessageType.LIST_THREADS: ListThreadsResult,
     MessageType.LIST_GRAPHS: ListGraphsResult,
     MessageType.PING: PingResult,
+    MessageType.WATCH_THREADS: WatchThreadsResult,
+    MessageType.UNWATCH_THREADS: UnwatchThreadsResult,
 }

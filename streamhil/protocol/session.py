@@ -30,6 +30,7 @@ from .codec import (
 )
 from .errors import ErrorCode, InvalidState, ProtocolError
 from .events import BaseEvent
+from .notices import Notice
 from .messages import (
     DEFAULT_MAX_FRAME_BYTES,
     PROTOCOL_VERSION,
@@ -312,6 +313,11 @@ class ServerSession(_Session):
         """Send an event frame already encoded with :func:`~.codec.encode_event` (fan-out)."""
         self._require_open("send an event")
         self._out.append(frame)
+
+    def send_notice(self, notice: Notice) -> None:
+        """Send one ``notice`` (to a connection that sent ``watch_threads``)."""
+        self._require_open("send a notice")
+        self._out.append(encode(notice))
 
     def fail(self, code: CloseCode, reason: str = "", *, message: str | None = None) -> None:
         """Close the connection with a 4xxx ``code``, after an ``error`` frame (id ``null``)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, TypedDict
 
 import anyio
 import pytest
@@ -119,3 +119,30 @@ async def test_concurrent_recordings_keep_both_answers() -> None:
             tg.start_soon(graph.arecord_command, config, Command(resume={qb.id: "B"}))
         assert (await graph.aget_state(config)).interrupts == ()
         assert await graph.ainvoke(None, config) == {"log": ["a:A", "b:B"]}
+
+
+def _concat(a: list[Any], b: list[Any]) -> list[Any]:
+    return a + b
+
+
+class Items(TypedDict, total=False):
+    items: Annotated[list[Any], _concat]
+
+
+async def test_an_update_the_reducers_refuse_is_not_recorded() -> None:
+    """A resume whose ``update`` a reducer refuses raises InvalidUpdateError and saves nothing:
+    recording it would make every later read of the thread fail."""
+    from streamhil import interrupt
+    from streamhil.errors import InvalidUpdateError
+
+    builder = StateGraph(Items)
+    builder.add_node("ask", lambda s: {"items": [interrupt("more?")]})
+    builder.add_edge(START, "ask")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config = thread()
+    await graph.ainvoke({"items": []}, config)
+    with pytest.raises(InvalidUpdateError, match="refused by the state's reducers"):
+        await graph.arecord_command(config, Command(resume="x", update={"items": 1}))
+    state = await graph.aget_state(config)  # still readable, still waiting
+    assert [i.value for i in state.interrupts] == ["more?"]
+    assert await graph.ainvoke(Command(resume="y"), config) == {"items": ["y"]}

@@ -13,6 +13,7 @@ from streamhil.protocol import (
     CloseCode,
     ErrorCode,
     EventKind,
+    NoticeKind,
 )
 
 SPEC = (Path(__file__).parents[2] / "docs" / "protocol.md").read_text()
@@ -51,9 +52,15 @@ def test_command_table() -> None:
 
 
 def test_event_kinds() -> None:
-    assert set(first_cells(section("6. Events"))) - {"event", "thread_id", "run_id", "seq", "ns", "data"} == {
+    events = section("6. Events").split("### 6.3")[0]
+    assert set(first_cells(events)) - {"event", "thread_id", "run_id", "seq", "ns", "data"} == {
         k.value for k in EventKind
     }
+
+
+def test_notice_kinds() -> None:
+    notices = section("6. Events").split("### 6.3")[1]
+    assert set(first_cells(notices)) - {"notice"} == {k.value for k in NoticeKind}
 
 
 def test_stream_modes_listed_in_start_run() -> None:

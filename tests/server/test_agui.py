@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 from streamhil import END, START, StateGraph, interrupt
 from streamhil.prebuilt import ScriptedChatModel, create_react_agent
+from streamhil.prebuilt.human_review import IGNORED_TOOL_MESSAGE
 from streamhil_server.compat.agui_views import CANCELLED_KEY
 from streamhil_server.compat.json_patch import apply, diff
 from streamhil_server.demo_graphs import demo_graphs
@@ -191,7 +192,8 @@ def test_tool_review_edit_and_cancel(client: TestClient) -> None:
     results = {e["toolCallId"]: e["content"] for e in of_type(second, "TOOL_CALL_RESULT")}
     assert results == {
         by_hotel["the Ritz"]["toolCallId"]: "Successfully booked 2 night(s) at Claridge's.",
-        by_hotel["the Savoy"]["toolCallId"]: "The reviewer cancelled this tool call; it was not run.",
+        # the demo's review allows ignore, so a cancelled call is ignored (else a response says so)
+        by_hotel["the Savoy"]["toolCallId"]: IGNORED_TOOL_MESSAGE,
     }
     assert second[-1]["outcome"] == {"type": "success"}
     messages = second[-2]["messages"]

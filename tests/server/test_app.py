@@ -111,6 +111,10 @@ def test_command_line(tmp_path: Path) -> None:
     assert (args.host, args.port, args.db) == ("127.0.0.1", 8000, None)
     assert _tokens(args.token) == {"s3cret": "alice", "plain": "user"}
     assert "tool_review" in _registry(args).names()
+    paced = _registry(build_parser().parse_args(["--demo", "--demo-token-delay-ms", "25"]))
+    assert paced.get("tool_review") is not None
+    with pytest.raises(SystemExit, match="between 0 and 10000"):
+        _registry(build_parser().parse_args(["--demo", "--demo-token-delay-ms", "-5"]))
     with pytest.raises(SystemExit, match="no graphs to serve"):
         _registry(build_parser().parse_args([]))
     with pytest.raises(SystemExit, match="must look like"):

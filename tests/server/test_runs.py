@@ -27,7 +27,7 @@ def test_publish_transcript(make_client: Any) -> None:
         assert kinds == ["run_started", "updates", "updates", "interrupt", "run_interrupted"]
         interrupt = wire.thread_events(tid)[3]["data"]["interrupts"][0]
         assert interrupt["node"] == "review" and interrupt["ns"] == []
-        assert interrupt["value"] == {"question": "Approve the draft?", "draft": "Otters hold hands."}
+        assert interrupt["value"] == {"question": "Approve the draft?", "kind": "approve", "draft": "Otters hold hands."}
         first_id = interrupt["id"]
 
         resumed = wire.request("resume", thread_id=tid, value={"approved": True}, stream_modes=["updates"])
@@ -112,7 +112,7 @@ def test_multi_turn_and_validation_loops(make_client: Any) -> None:
             assert (end["event"] == "run_done") is valid
             if not valid:
                 question = [e for e in wire.thread_events(age) if e["event"] == "interrupt"][-1]["data"]["interrupts"][0]
-                assert "not a valid age" in question["value"]["question"]
+                assert "not a valid age" in question["value"]["error"]
         state = wire.request("get_state", thread_id=chat)["state"]
         assert [m["content"] for m in state["values"]["messages"] if m["role"] == "user"] == ["hello there", "streamhil", "bye"]
         assert state["values"]["messages"][-1]["content"] == "Goodbye!"
@@ -345,10 +345,14 @@ def test_a_second_queued_answer_to_the_same_interrupt_is_refused_at_once(make_cl
         assert busy["code"] == "thread_busy"
         first = wire.request("resume", thread_id=tid, interrupt_id=pending["b?"], value="B1", if_busy="enqueue")
         assert first["queued"] is True and first["answered"] == [pending["b?"]]
+        # issue 8 item 12: the first acknowledged answer wins; a later one is refused now, never
+        # acknowledged and refused later (spec 9.6, 11)
         second = wire.error("resume", thread_id=tid, interrupt_id=pending["b?"], value="B2", if_busy="enqueue")
         assert second["code"] == "already_answered" and second["details"]["interrupt_ids"] == [pending["b?"]]
+        by_map = wire.error("resume", thread_id=tid, answers={pending["b?"]: "B3"}, if_busy="enqueue")
+        assert by_map["code"] == "already_answered" and by_map["path"] == f"answers.{pending['b?']}"
         with connect(client) as other:  # from another connection too
-            again = other.error("resume", thread_id=tid, answers={pending["b?"]: "B3"}, if_busy="enqueue")
+            again = other.error("resume", thread_id=tid, answers={pending["b?"]: "B4"}, if_busy="enqueue")
             assert again["code"] == "already_answered"
         listed = wire.request("list_threads")["threads"][0]
         assert pending["b?"] not in [i["id"] for i in listed["interrupts"]]  # answered: no longer listed

@@ -15,14 +15,29 @@ const sample = {
   list_threads: { status: ["idle", "error"], graph: "g", limit: 10, offset: 2 },
   list_graphs: {},
   ping: { payload: [1, "two"] },
+  watch_threads: {},
+  unwatch_threads: {},
 };
 const frames = Object.fromEntries(Object.entries(sample).map(([type, fields]) => [type, P.buildCommand(type, "7", fields)]));
 frames.resume_answers = P.buildCommand("resume", "8", { thread_id: "t", answers: { i1: "yes", i2: null } });
 
+// server frames encoded by the Python side (argv[2], a JSON list of frame texts), as parsed here
+const serverFrames = JSON.parse(process.argv[2] ?? "[]").map((text) => {
+  try {
+    const frame = P.parseServerFrame(text);
+    return { ok: true, type: frame.type, notice: frame.notice ?? null };
+  } catch (err) {
+    return { ok: false, error: err.message };
+  }
+});
+
 console.log(JSON.stringify({
+  serverFrames,
   PROTOCOL_VERSION: P.PROTOCOL_VERSION,
   MessageType: P.MessageType,
   EventKind: P.EventKind,
+  NoticeKind: P.NoticeKind,
+  INPUT_TYPES: P.INPUT_TYPES,
   ErrorCode: P.ErrorCode,
   ErrorFamily: P.ErrorFamily,
   ERROR_FAMILY: P.ERROR_FAMILY,

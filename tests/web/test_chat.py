@@ -53,7 +53,7 @@ def test_full_chat_flow_answers_two_interrupts_through_the_ui(context, demo_serv
 
     # the typed text answered the interrupt (no new run was started on top of it)
     expect(page.locator(".card.interrupt.answered")).to_have_count(1)
-    expect(page.locator(".card.interrupt.answered .card-status")).to_have_text("Answered — yes")
+    expect(page.locator(".card.interrupt.answered .card-status")).to_have_text("Answered — approved")
     expect(page.locator(".step[data-node=review]")).to_contain_text("approved")
 
     # second interrupt: answered through the card's own controls
@@ -80,7 +80,7 @@ def test_tool_call_review_accept_and_edit(context, demo_server: DemoServer) -> N
     expect(cards).to_have_count(2)
     expect(cards.first.locator(".kind-tag")).to_have_text("Tool call")
     expect(cards.first.locator("code")).to_have_text("book_hotel")
-    for name in ("Accept", "Edit", "Respond"):
+    for name in ("Accept", "Edit", "Respond", "Ignore"):
         expect(cards.first.get_by_role("button", name=name, exact=True)).to_be_visible()
     screenshot(page, "chat-tool-review")
     publish_screenshot(screenshot(page, "chat"), "chat.png")
@@ -159,8 +159,8 @@ def test_interrupt_text_is_shown_as_text_never_as_html(context, demo_server: Dem
     start(page, "validation", "{}")
     expect(pending_cards(page).locator(".question")).to_have_text("What is your age?")  # answer what was asked
     send(page, attack)
-    question = pending_cards(page).locator(".question")
-    expect(question).to_contain_text(attack)
+    refused = pending_cards(page).locator(".card-body > .card-error")  # asked again, saying what was wrong
+    expect(refused).to_contain_text(attack)
     assert page.locator("main img, main b").count() == 0
     assert page.evaluate("window.__pwned") is None
     send(page, "42")

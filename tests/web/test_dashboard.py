@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 
 import pytest
 
@@ -105,3 +106,82 @@ def test_dashboard_follows_many_threads_on_one_socket(context, demo_server: Demo
     dash.locator('.chip[data-filter="interrupted"]').click()
     expect(dash.locator('#threads-body tr:not([data-status="interrupted"])')).to_have_count(0)
     expect(dash.locator("#threads-body tr")).not_to_have_count(0)
+
+
+def test_dashboard_back_fills_a_threads_timeline_names_subgraphs_and_never_polls(context, tmp_path: Path) -> None:
+    demo_server = DemoServer(tmp_path / "timeline.sqlite")  # its own server: a clean screenshot
+    demo_server.start()
+    try:
+        _back_fill(context, demo_server)
+    finally:
+        demo_server.stop()
+
+
+def _back_fill(context, demo_server: DemoServer) -> None:  # type: ignore[no-untyped-def]
+    chat = open_chat(context, demo_server)
+    start(chat, "subgraph", "a teapot")  # finished before the dashboard opens
+    expect(pending_cards(chat).locator(".question")).to_have_text("Where should we ship a teapot?")
+    send(chat, "12 harbour road")
+    expect(chat.locator(".divider.done")).to_be_visible()
+    thread_id = chat.locator("#thread-sub").inner_text().removeprefix("Thread ")
+
+    requests: list[str] = []
+    dash = context.new_page()
+    dash.on("request", lambda r: requests.append(r.url))
+    dash.set_viewport_size({"width": 1440, "height": 960})
+    dash.goto(demo_server.base_url + "/dashboard")
+    expect(dash.locator(".live-dot[data-state=open]")).to_be_visible()
+    row = dash.locator(f'#threads-body tr[data-thread-id="{thread_id}"]')
+    expect(row.locator(".badge")).to_have_text("idle")
+    row.click()
+
+    # every event of its log, oldest first, marked as from before the page opened
+    timeline = dash.locator("#timeline .tl")
+    expect(timeline.first.locator(".tl-seq")).to_have_text("#1")
+    expect(dash.locator("#timeline .tl-run_done")).to_have_count(1)
+    expect(dash.locator("#timeline .tl-run_started")).to_have_count(2)
+    expect(timeline.first.locator(".tl-time")).to_have_text("earlier")
+    seqs = [int(t.removeprefix("#")) for t in dash.locator("#timeline .tl-seq").all_inner_texts()]
+    assert seqs == list(range(1, len(seqs) + 1))
+    # the subgraph's own steps say where they ran, so they do not look like duplicates
+    inner = dash.locator('#timeline .tl-updates[data-ns="shipping"]')
+    expect(inner.first.locator(".tl-ns")).to_have_text("shipping › ")
+    expect(dash.locator('#timeline .tl-updates[data-ns=""]', has_text="shipping")).not_to_have_count(0)
+    expect(dash.locator("#detail-sub")).to_contain_text("from before this page opened")
+    dash.locator("#detail").scroll_into_view_if_needed()
+    publish_screenshot(screenshot(dash, "dashboard-timeline"), "dashboard-timeline.png")
+
+    # counters come from the server's notices, live: a new thread started in the chat shows up
+    expect(dash.locator("#c-connections")).not_to_have_text("–")
+    before = int(dash.locator("#c-threads").inner_text())
+    start(chat, "validation", "{}")
+    expect(dash.locator("#c-threads")).to_have_text(str(before + 1))
+    expect(dash.locator("#c-events-total")).to_contain_text("total")
+    assert not [u for u in requests if "/metrics" in u], "the dashboard polled /metrics"
+    assert dash.evaluate("streamhilDashboard.model.notices") > 0
+
+
+def test_after_a_server_restart_the_dashboard_watches_again(context, tmp_path: Path) -> None:
+    server = DemoServer(tmp_path / "restart.sqlite")
+    server.start()
+    try:
+        dash = open_dashboard(context, server)
+        chat = open_chat(context, server)
+        start(chat, "approve", "first")
+        first = chat.locator("#thread-sub").inner_text().removeprefix("Thread ")
+        expect(dash.locator(f'#threads-body tr[data-thread-id="{first}"] .badge')).to_have_text("waiting")
+
+        server.restart()
+        expect(dash.locator(".live-dot[data-state=open]")).to_be_visible()
+        expect(dash.locator("#banner")).to_contain_text("Reconnected")
+        expect(chat.locator(".live-dot[data-state=open]")).to_be_visible()
+        # notices flow on the new connection: a thread started now appears, and an answer shows
+        start(chat, "approve", "second")
+        second = chat.locator("#thread-sub").inner_text().removeprefix("Thread ")
+        expect(dash.locator(f'#threads-body tr[data-thread-id="{second}"] .badge')).to_have_text("waiting")
+        expect(dash.locator("#threads-body tr")).to_have_count(2)
+        pending_cards(chat).get_by_role("button", name="reject").click()
+        expect(dash.locator(f'#threads-body tr[data-thread-id="{second}"] .badge')).to_have_text("idle")
+        assert dash.evaluate("streamhilDashboard.conn.stats.reconnects") >= 1
+    finally:
+        server.stop()

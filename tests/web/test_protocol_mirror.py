@@ -26,10 +26,20 @@ from streamhil.protocol import (
     CloseCode,
     ErrorCode,
     ErrorFamily,
+    INPUT_TYPES,
     EventKind,
     MessageType,
+    NoticeKind,
     ProtocolError,
+    Counters,
+    CountersNotice,
+    InterruptInfo,
+    ThreadCreatedNotice,
+    ThreadInfo,
+    ThreadStatusNotice,
     decode_client_frame,
+    decode_server_frame,
+    encode,
     is_recoverable,
 )
 
@@ -43,8 +53,18 @@ def js() -> dict[str, Any]:
     node = node_available()
     if node is None:
         pytest.skip("node is not installed (Debian: apt-get install -y nodejs)")
-    out = subprocess.run([node, str(DUMP)], capture_output=True, text=True, timeout=60, check=True)
+    frames = [encode(n) for n in SAMPLE_NOTICES]
+    out = subprocess.run([node, str(DUMP), json.dumps(frames)], capture_output=True, text=True, timeout=60, check=True)
     return json.loads(out.stdout)
+
+
+_THREAD = ThreadInfo(thread_id="t-1", graph="publish", status="interrupted", head_seq=5,
+                     interrupts=(InterruptInfo(id="i-1", value={"question": "Approve?"}, node="review"),))
+SAMPLE_NOTICES = (
+    ThreadCreatedNotice(thread=_THREAD),
+    ThreadStatusNotice(thread=_THREAD),
+    CountersNotice(counters=Counters(connections=2, events_total=9, events_per_second=1.5)),
+)
 
 
 def decode(frame: dict[str, Any]) -> Any:
@@ -55,6 +75,7 @@ def test_enums_match(js: dict[str, Any]) -> None:
     assert js["PROTOCOL_VERSION"] == PROTOCOL_VERSION
     assert js["MessageType"] == {m.name: m.value for m in MessageType}
     assert js["EventKind"] == {k.name: k.value for k in EventKind}
+    assert js["NoticeKind"] == {k.name: k.value for k in NoticeKind}
     assert js["ErrorCode"] == {c.name: c.value for c in ErrorCode}
     assert js["ErrorFamily"] == {f.name: f.value for f in ErrorFamily}
     assert js["ERROR_FAMILY"] == {code.value: family.value for code, family in ERROR_FAMILY.items()}
@@ -66,6 +87,7 @@ def test_lists_and_limits_match(js: dict[str, Any]) -> None:
     assert js["DEFAULT_STREAM_MODES"] == list(DEFAULT_STREAM_MODES)
     assert js["IF_BUSY_POLICIES"] == list(IF_BUSY_POLICIES)
     assert js["MAX_ID_LENGTH"] == MAX_ID_LENGTH
+    assert js["INPUT_TYPES"] == list(INPUT_TYPES)
     terminal = {EventKind.RUN_INTERRUPTED, EventKind.RUN_DONE, EventKind.RUN_ERROR, EventKind.RUN_CANCELLED}
     assert set(js["TERMINAL_EVENTS"]) == {k.value for k in terminal}
 
@@ -109,3 +131,9 @@ def test_required_fields_are_the_ones_python_requires(js: dict[str, Any]) -> Non
             with pytest.raises(ProtocolError) as info:
                 decode(broken)
             assert info.value.code == ErrorCode.INVALID_FIELD and info.value.path == key, (kind, key)
+
+
+def test_notices_the_server_encodes_are_read_by_both_clients(js: dict[str, Any]) -> None:
+    assert js["serverFrames"] == [{"ok": True, "type": "notice", "notice": n.kind.value} for n in SAMPLE_NOTICES]
+    for notice in SAMPLE_NOTICES:
+        assert decode_server_frame(encode(notice), pending={}) == notice

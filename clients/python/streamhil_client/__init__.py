@@ -22,6 +22,7 @@ from .errors import __all__ as _errors_all
 from .events import *  # noqa: F403
 from .events import __all__ as _events_all
 from .handles import Run as Run
+from .handles import ThreadsWatch as ThreadsWatch
 from .handles import ThreadWatch as ThreadWatch
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "Verdict",
     "Run",
     "ThreadWatch",
+    "ThreadsWatch",
     *_errors_all,
     *_events_all,
 ]

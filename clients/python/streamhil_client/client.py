@@ -44,8 +44,11 @@ from streamhil.protocol import (
     SubscribeResult,
     ThreadInfo,
     Unsubscribe,
+    UnwatchThreads,
     UpdateState,
     UpdateStateResult,
+    WatchThreads,
+    WatchThreadsResult,
     is_recoverable,
 )
 from streamhil.protocol.messages import DEFAULT_STREAM_MODES
@@ -57,12 +60,13 @@ from .errors import (
     AuthError,
     BadRequestError,
     ClientClosedError,
+    ConflictError,
     ConnectionLostError,
     StreamhilClientError,
     error_from_reply,
 )
-from .events import ResyncEvent
-from .handles import Failure, Run, ThreadWatch
+from .events import NOTICE_TYPES, ResyncEvent, ThreadsSnapshot
+from .handles import Failure, Run, ThreadsWatch, ThreadWatch
 from .window import WindowClosed
 
 __all__ = ["Client", "ClientStatistics", "open_client"]
@@ -155,6 +159,9 @@ class Client:
         self._connected = anyio.Event()
         self._send_lock = anyio.Lock()
         self._threads: dict[str, _Thread] = {}
+        self._stream_modes: dict[str, tuple[str, ...]] = {}  # thread id -> modes of its last run
+        self._notice_listeners: list[_Listener] = []
+        self._watching_threads = False
         self._closed_error: StreamhilClientError | None = None
         self._closing = False
         self._reconnects = 0
@@ -223,6 +230,8 @@ class Client:
             metadata=None if metadata is None else dict(metadata),
         )
         run: Run = await self._request(command, self._on_run_accepted)
+        run.stream_modes = command.stream_modes
+        self._stream_modes[run.thread_id] = command.stream_modes
         return run
 
     async def resume(
@@ -231,16 +240,25 @@ class Client:
         value: Any = UNSET,
         /,
         *,
-        answers: Mapping[str, Any] | None = None,
-        interrupt_id: str | None = None,
+        answers: Mapping[Any, Any] | None = None,
+        interrupt_id: str | InterruptInfo | None = None,
         update: Any = None,
         goto: str | list[str] | tuple[str, ...] | None = None,
         stream_modes: tuple[str, ...] | list[str] | None = None,
         if_busy: str = "reject",
     ) -> Run:
-        """Answer pending interrupts of a thread; iterate the returned :class:`Run`."""
+        """Answer pending interrupts of a thread; iterate the returned :class:`Run`.
+
+        ``interrupt_id`` (and the keys of ``answers``) may be the interrupt objects themselves
+        (:class:`InterruptInfo`, e.g. from ``run.interrupts``). ``stream_modes`` defaults to the
+        modes of the thread's last run started or resumed by this client.
+        """
+        if stream_modes is None:
+            stream_modes = self._stream_modes.get(thread_id)
         command = self._resume_command(thread_id, value, answers, interrupt_id, update, goto, stream_modes, if_busy)
         run: Run = await self._request(command, self._on_run_accepted)
+        run.stream_modes = command.stream_modes
+        self._stream_modes[thread_id] = command.stream_modes
         return run
 
     async def cancel(self, thread_id: str, run_id: str | None = None) -> None:
@@ -316,6 +334,48 @@ class Client:
         threads: tuple[ThreadInfo, ...] = result.threads
         return threads
 
+    async def watch_threads(self) -> ThreadsWatch:
+        """Follow this identity's threads as a whole (``watch_threads``): the returned
+        :class:`ThreadsWatch` holds the threads and counters as of now, and yields a notice for
+        each thread created, each status change and new counters. After a reconnect the client
+        watches again and yields a :class:`ThreadsSnapshot` to start over from."""
+        listener = anyio.create_memory_object_stream[Any](math.inf)
+        self._notice_listeners.append(listener)
+        try:
+            if self._watching_threads:  # a fresh snapshot for the new listener
+                self._watching_threads = False
+                try:
+                    await self._request(UnwatchThreads())
+                except ConflictError:
+                    pass  # not watching on this connection (it was replaced meanwhile)
+            result: WatchThreadsResult = await self._request(WatchThreads())
+            self._watching_threads = True
+        except BaseException:
+            self._remove_notice_listener(listener[0])
+            raise
+        return ThreadsWatch(self, result, listener)
+
+    def _remove_notice_listener(self, send: ObjectSendStream[Any]) -> None:
+        self._notice_listeners = [pair for pair in self._notice_listeners if pair[0] is not send]
+        send.close()
+
+    def _deliver_notice(self, item: Any) -> None:
+        for pair in list(self._notice_listeners):
+            try:
+                pair[0].send_nowait(item)
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                self._notice_listeners.remove(pair)
+
+    async def _unwatch_threads_if_idle(self) -> None:
+        """The last :class:`ThreadsWatch` closed: stop the server's notices."""
+        if self._notice_listeners or not self._watching_threads:
+            return
+        self._watching_threads = False
+        try:
+            await self._request(UnwatchThreads())
+        except (ConflictError, ConnectionLostError, ClientClosedError):
+            pass
+
     async def list_graphs(self) -> tuple[GraphInfo, ...]:
         result = await self._request(ListGraphs())
         graphs: tuple[GraphInfo, ...] = result.graphs
@@ -332,17 +392,21 @@ class Client:
         self,
         thread_id: str,
         value: Any,
-        answers: Mapping[str, Any] | None,
-        interrupt_id: str | None,
+        answers: Mapping[Any, Any] | None,
+        interrupt_id: str | InterruptInfo | None,
         update: Any,
         goto: str | list[str] | tuple[str, ...] | None,
         stream_modes: tuple[str, ...] | list[str] | None,
         if_busy: str,
     ) -> Resume:
+        interrupt_id = _interrupt_id(interrupt_id, "interrupt_id")
+        if answers is not None:
+            answers = {_interrupt_id(key, "answers"): answer for key, answer in answers.items()}
         if answers is None and interrupt_id is None and isinstance(value, Mapping) and value:
             pending = self._threads.get(thread_id)
-            if pending is not None and set(value) <= set(pending.pending):
-                answers, value = value, UNSET
+            keys = {k.id if isinstance(k, InterruptInfo) else k for k in value}
+            if pending is not None and keys <= set(pending.pending):
+                answers, value = {_interrupt_id(k, "answers"): v for k, v in value.items()}, UNSET
         if answers is not None and value is not UNSET:
             raise ValueError("give either a value or answers, not both")
         if answers is None and value is UNSET:
@@ -359,6 +423,8 @@ class Client:
         )
 
     async def _send_resume(self, thread_id: str, value: Any, **kwargs: Any) -> ResumeResult:
+        if kwargs["stream_modes"] is None:
+            kwargs["stream_modes"] = self._stream_modes.get(thread_id)
         command = self._resume_command(
             thread_id,
             value,
@@ -370,6 +436,7 @@ class Client:
             kwargs["if_busy"],
         )
         result: ResumeResult = await self._request(command, self._on_resumed)
+        self._stream_modes[thread_id] = command.stream_modes
         return result
 
     async def _request(self, command: Command, on_reply: Callable[[Connection, Any], Any] | None = None) -> Any:
@@ -528,6 +595,10 @@ class Client:
 
     def _fail_listeners(self, error: BaseException) -> None:
         """Make every iterator raise ``error`` once it has read what was delivered before."""
+        self._deliver_notice(Failure(error))
+        for send, _ in self._notice_listeners:
+            send.close()
+        self._notice_listeners.clear()
         for thread in self._threads.values():
             self._deliver(thread, Failure(error))
             for send, _ in thread.listeners:
@@ -556,6 +627,8 @@ class Client:
                 waiter.reject(error_from_reply(message))
         elif isinstance(message, BaseEvent):
             self._on_event(conn, message)
+        elif isinstance(message, NOTICE_TYPES):
+            self._deliver_notice(message)
 
     @staticmethod
     def _answered(conn: Connection, id: str) -> _Waiter | None:
@@ -619,6 +692,16 @@ class Client:
 
                 try:
                     sent.append((thread, await self._send_on(conn, command, apply, priority=True)))
+                except ConnectionLostError:
+                    return
+            if self._watching_threads:
+
+                def snapshot(c: Connection, result: WatchThreadsResult) -> WatchThreadsResult:
+                    self._deliver_notice(ThreadsSnapshot(threads=result.threads, counters=result.counters, reconnected=True))
+                    return result
+
+                try:
+                    await self._send_on(conn, WatchThreads(), snapshot, priority=True)
                 except ConnectionLostError:
                     return
         finally:
@@ -794,6 +877,15 @@ def _close_all(thread: _Thread) -> None:
         send.close()
         receive.close()
     thread.listeners.clear()
+
+
+def _interrupt_id(value: Any, what: str) -> Any:
+    """An interrupt id, from the id itself or from the interrupt object that carries it."""
+    if isinstance(value, InterruptInfo):
+        return value.id
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"{what}: expected an interrupt id (str) or an InterruptInfo, got {type(value).__name__}")
 
 
 def _breakpoints(value: list[str] | tuple[str, ...] | str | None) -> tuple[str, ...] | Any:

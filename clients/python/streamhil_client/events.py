@@ -8,6 +8,8 @@ from typing import ClassVar
 from streamhil.protocol import (
     BaseEvent,
     CheckpointsEvent,
+    Counters,
+    CountersNotice,
     CustomEvent,
     DebugEvent,
     InterruptEvent,
@@ -22,7 +24,11 @@ from streamhil.protocol import (
     StateView,
     StreamEvent,
     TasksEvent,
+    ThreadCreatedNotice,
+    ThreadInfo,
+    ThreadStatusNotice,
     UnknownEvent,
+    UnknownNotice,
     UpdatesEvent,
     ValuesEvent,
 )
@@ -46,7 +52,25 @@ __all__ = [
     "StateUpdatedEvent",
     "UnknownEvent",
     "ResyncEvent",
+    "ThreadCreatedNotice",
+    "ThreadStatusNotice",
+    "CountersNotice",
+    "UnknownNotice",
+    "ThreadsSnapshot",
+    "NOTICE_TYPES",
 ]
+
+NOTICE_TYPES = (ThreadCreatedNotice, ThreadStatusNotice, CountersNotice, UnknownNotice)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ThreadsSnapshot:
+    """What ``watch_threads`` answered again after a reconnect: start over from these threads
+    (notices sent while the client was away are lost; this is the state after them)."""
+
+    threads: tuple[ThreadInfo, ...]
+    counters: Counters
+    reconnected: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

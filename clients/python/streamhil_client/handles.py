@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
-from streamhil.protocol import UNSET, BaseEvent, InterruptInfo, ResumeResult, SubscribeResult
+from streamhil.protocol import UNSET, BaseEvent, Counters, InterruptInfo, ResumeResult, SubscribeResult, ThreadInfo, WatchThreadsResult
 
-from .events import ResyncEvent
+from .events import ResyncEvent, ThreadsSnapshot
 
 if TYPE_CHECKING:
     from .client import Client
 
-__all__ = ["Run", "ThreadWatch", "Failure", "ClientEvent"]
+__all__ = ["Run", "ThreadWatch", "ThreadsWatch", "Failure", "ClientEvent"]
 
 ClientEvent = BaseEvent | ResyncEvent
 
@@ -85,6 +85,8 @@ class Run(_Listening):
         self.run_id = run_id
         self.seq = seq
         self.queued = queued
+        self.stream_modes: tuple[str, ...] | None = None
+        """The stream modes this run was started (or last resumed) with; a resume keeps them."""
         self._ended: str | None = None
 
     def __repr__(self) -> str:
@@ -114,8 +116,8 @@ class Run(_Listening):
         value: Any = UNSET,
         /,
         *,
-        answers: Mapping[str, Any] | None = None,
-        interrupt_id: str | None = None,
+        answers: Mapping[Any, Any] | None = None,
+        interrupt_id: str | InterruptInfo | None = None,
         update: Any = None,
         goto: str | list[str] | tuple[str, ...] | None = None,
         stream_modes: tuple[str, ...] | list[str] | None = None,
@@ -123,10 +125,14 @@ class Run(_Listening):
     ) -> ResumeResult:
         """Answer pending interrupts on this connection; this handle then follows the new run.
 
-        ``value`` alone answers the single pending interrupt; with ``interrupt_id`` it answers
-        that one. A mapping whose keys are all pending interrupt ids is sent as ``answers``
-        (so ``run.resume({id: value})`` works); ``answers=`` says so explicitly.
+        ``value`` alone answers the single pending interrupt; with ``interrupt_id`` (the id, or
+        the :class:`InterruptInfo` itself, e.g. one of ``run.interrupts``) it answers that one.
+        A mapping whose keys are all pending interrupt ids is sent as ``answers`` (so
+        ``run.resume({id: value})`` works); ``answers=`` says so explicitly.
+        ``stream_modes`` defaults to the modes this run was started with.
         """
+        if stream_modes is None:
+            stream_modes = self.stream_modes
         result = await self._client._send_resume(
             self.thread_id,
             value,
@@ -140,6 +146,8 @@ class Run(_Listening):
         self.run_id = result.run_id
         self.seq = result.seq
         self.queued = result.queued
+        if stream_modes is not None:
+            self.stream_modes = tuple(stream_modes)
         return result
 
     async def cancel(self) -> None:
@@ -169,3 +177,53 @@ class ThreadWatch(_Listening):
 
     async def __anext__(self) -> ClientEvent:
         return await self._next()
+
+
+class ThreadsWatch:
+    """The caller's threads as a whole (``watch_threads``).
+
+    ``threads`` and ``counters`` are the server's answer when the watch began; iterating yields
+    :class:`~streamhil.protocol.ThreadCreatedNotice`, :class:`~streamhil.protocol.ThreadStatusNotice`
+    and :class:`~streamhil.protocol.CountersNotice` as things change, and a :class:`ThreadsSnapshot`
+    after a reconnect. Ends only when closed (``aclose()`` or ``async with``).
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        result: WatchThreadsResult,
+        listener: tuple[ObjectSendStream[Any], ObjectReceiveStream[Any]],
+    ) -> None:
+        self._client = client
+        self.threads: tuple[ThreadInfo, ...] = result.threads
+        self.counters: Counters = result.counters
+        self._send, self._stream = listener
+
+    def __repr__(self) -> str:
+        return f"ThreadsWatch(threads={len(self.threads)})"
+
+    def __aiter__(self) -> ThreadsWatch:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            item = await self._stream.receive()
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            self._stream.close()
+            raise StopAsyncIteration from None
+        if isinstance(item, Failure):
+            self._stream.close()
+            raise item.error
+        return item
+
+    async def aclose(self) -> None:
+        """Stop receiving notices (the server stops sending them when no watch is left)."""
+        self._client._remove_notice_listener(self._send)
+        await self._stream.aclose()
+        await self._client._unwatch_threads_if_idle()
+
+    async def __aenter__(self) -> ThreadsWatch:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

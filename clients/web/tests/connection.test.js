@@ -244,6 +244,36 @@ describe("reconnect with replay", () => {
     assert.equal(conn.stats.duplicates, 2);
   });
 
+  test("watchThreads: a snapshot, then notices; after a drop it watches again and hands a fresh snapshot", T, async () => {
+    const server = new FakeServer();
+    server.thread("t-old");
+    const conn = connect(server);
+    const first = await conn.watchThreads();
+    assert.deepEqual(first.threads.map((t) => t.thread_id), ["t-old"]);
+    assert.equal(typeof first.counters.connections, "number");
+    assert.equal(conn.watchingThreads, true);
+    const notice = once(conn, "notice");
+    server.notice({ notice: "thread_created", thread: { thread_id: "t-new", graph: "g", status: "running", interrupts: [] } });
+    assert.equal((await notice).thread.thread_id, "t-new");
+    const snapshot = once(conn, "threads");
+    server.thread("t-new");
+    server.dropAll();
+    const again = await snapshot;
+    assert.equal(again.reconnected, true);
+    const watches = server.received.filter((r) => r.frame.type === "watch_threads").length;
+    assert.equal(watches, 2); // once by the caller, once by the client after the reconnect
+    assert.deepEqual(again.threads.map((t) => t.thread_id).sort(), ["t-new", "t-old"]);
+    const counters = once(conn, "notice", (n) => n.notice === "counters");
+    server.notice({ notice: "counters", counters: { connections: 1 } });
+    assert.equal((await counters).counters.connections, 1);
+    await conn.unwatchThreads();
+    let late = 0;
+    conn.on("notice", () => { late += 1; });
+    server.notice({ notice: "counters", counters: { connections: 2 } });
+    await conn.ping("flush");
+    assert.equal(late, 0);
+  });
+
   test("a gap in seq makes the client re-subscribe from its cursor and fill the gap", T, async () => {
     const server = new FakeServer();
     server.thread("t-1");

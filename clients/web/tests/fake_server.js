@@ -286,6 +286,32 @@ export class FakeServer {
     this._reply(ws, frame.id, { state: this.thread(frame.thread_id).state });
   }
 
+  _cmd_watch_threads(ws, frame) {
+    if (ws.watchingThreads) {
+      this._error(ws, frame.id, "already_subscribed", "already watching");
+      return;
+    }
+    ws.watchingThreads = true;
+    const threads = [...this.threads.entries()].map(([id, t]) => ({ thread_id: id, graph: "g", status: t.status, run_id: null,
+      head_seq: t.log.length, interrupts: [], created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" }));
+    this._reply(ws, frame.id, { threads, counters: { connections: this.sockets.size, runs_active: 0, runs_queued: 0,
+      runs_started: this.nextRun - 1, runs_finished: 0, events_total: 0, events_per_second: 0 } });
+  }
+
+  _cmd_unwatch_threads(ws, frame) {
+    if (!ws.watchingThreads) {
+      this._error(ws, frame.id, "not_subscribed", "not watching");
+      return;
+    }
+    ws.watchingThreads = false;
+    this._reply(ws, frame.id, {});
+  }
+
+  /** Send a notice to every socket that watches its threads. */
+  notice(frame) {
+    for (const ws of this.sockets) if (ws.watchingThreads) this._send(ws, { type: "notice", ...frame });
+  }
+
   _cmd_resume(ws, frame) {
     this._error(ws, frame.id, "ambiguous_resume", "two pending", {
       path: "value",

@@ -208,6 +208,8 @@ def _review_answer(entry: ResumeEntry, request: Mapping[str, Any]) -> Any:
     if isinstance(payload, Mapping) and "approved" in payload and "type" not in payload:
         if not payload.get("approved"):
             note = payload.get("message")
+            if isinstance(note, str) and note.strip() and allow.get("allow_respond"):
+                return {"type": "response", "args": note}  # a reason the model should read
             return declined(note if isinstance(note, str) and note.strip() else _REJECTED)
         edited = payload.get("editedArgs")
         if edited is not None:

@@ -1,15 +1,19 @@
 // The chat page: pick a graph, start or reopen a thread, talk to it, answer its interrupts,
 // travel back in its history and fork it.
 
-import { questionOf, textAnswer, fieldForm } from "../lib/cards.js";
+import { composerAnswer, composerHint, questionOf } from "../lib/cards.js";
+import { InputFormError, inputForm, singleTextField, typedValue } from "../lib/input_form.js";
 import { flash, openConnection, topBar } from "../lib/page.js";
-import { clock, h, preview, prettyJson, statusBadge } from "../lib/render.js";
+import { clock, h, preview, statusBadge } from "../lib/render.js";
 import { Transcript } from "../lib/transcript.js";
+import { historyPanel } from "./history.js";
 
 const STREAM_MODES = ["values", "updates", "messages", "custom"];
 const CURRENT_KEY = "streamhil.chat.current";
 const LOG_PREFIX = "streamhil.chat.log.";
 const MAX_CACHED_EVENTS = 500;
+const MINE_KEY = "streamhil.chat.mine"; // interrupt ids this tab answered (others: "answered elsewhere")
+const MAX_MINE = 500;
 
 const $ = (id) => document.getElementById(id);
 const els = {
@@ -33,6 +37,9 @@ const els = {
   flash: $("composer-flash"),
   sidebar: $("sidebar"),
   sidebarToggle: $("sidebar-toggle"),
+  sidebarClose: $("sidebar-close"),
+  backdrop: $("sidebar-backdrop"),
+  inputForm: $("input-form"),
 };
 
 const bar = topBar("chat");
@@ -45,14 +52,45 @@ const page = {
   current: null, // thread id
   currentGraph: null,
   cache: null, // {epoch, events}
+  form: null, // the input form of the selected graph (new conversations on non-chat graphs)
+  composerTarget: null, // the interrupt a typed message answers now
 };
+
+const mine = new Set(loadMine());
+
+function loadMine() {
+  try {
+    const ids = JSON.parse(sessionStorage.getItem(MINE_KEY) ?? "[]");
+    return Array.isArray(ids) ? ids.filter((id) => typeof id === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+function rememberMine(id) {
+  mine.add(id);
+  const ids = [...mine].slice(-MAX_MINE);
+  try {
+    sessionStorage.setItem(MINE_KEY, JSON.stringify(ids));
+  } catch {
+    // best effort: without it, this tab's own answers replayed later read "answered elsewhere"
+  }
+}
 
 const transcript = new Transcript(els.transcript, (interrupt) => async (value) => {
   const threadId = page.current;
+  rememberMine(interrupt.id);
   const accepted = await conn.resume({ thread_id: threadId, interrupt_id: interrupt.id, value, stream_modes: STREAM_MODES });
   transcript.answered(interrupt.id);
   if (page.current === threadId) transcript.runAccepted(accepted.run_id);
   renderStatus();
+}, {
+  isMine: (id) => mine.has(id),
+  onAnsweredElsewhere: (interrupt) => {
+    if (interrupt && interrupt.id === page.composerTarget && els.input.value.trim()) {
+      flash(els.flash, "warn", "That question was answered in another tab or the dashboard: your draft was not sent (it is still in the box).");
+    }
+  },
 });
 
 // --- the event stream -------------------------------------------------------------------------
@@ -62,7 +100,10 @@ conn.on("event", (ev) => {
   remember(ev);
   const nearBottom = isNearBottom();
   transcript.apply(ev);
-  if (ev.event === "run_started" && !page.currentGraph && ev.data?.graph) page.currentGraph = ev.data.graph;
+  if (ev.event === "run_started" && !page.currentGraph && ev.data?.graph) {
+    page.currentGraph = ev.data.graph;
+    syncGraphPicker();
+  }
   renderStatus();
   if (nearBottom) scrollToEnd();
   if (["run_done", "run_error", "run_cancelled", "run_interrupted"].includes(ev.event)) scheduleThreadRefresh();
@@ -120,7 +161,7 @@ function loadCache(threadId) {
  * re-subscribes from the stored cursor, so only what was missed is replayed; otherwise the
  * whole log is replayed from seq 0 (or the server answers with a resync from its state).
  */
-async function openThread(threadId, { fresh = null } = {}) {
+async function openThread(threadId, { fresh = null, push = true } = {}) {
   if (page.current && page.current !== threadId) {
     sessionStorage.removeItem(LOG_PREFIX + page.current);
     conn.unwatch(page.current).catch(() => {});
@@ -128,7 +169,9 @@ async function openThread(threadId, { fresh = null } = {}) {
   page.current = threadId;
   page.currentGraph = page.threads.get(threadId)?.graph ?? fresh?.graph ?? null;
   sessionStorage.setItem(CURRENT_KEY, threadId);
-  history.replaceState(null, "", `#thread=${encodeURIComponent(threadId)}`);
+  setUrl(`#thread=${encodeURIComponent(threadId)}`, push);
+  syncGraphPicker();
+  flash(els.flash, "", "");
   transcript.reset();
   closeHistory();
   els.historyBtn.disabled = false;
@@ -166,7 +209,7 @@ async function watch(threadId, options) {
   }
 }
 
-function newConversation() {
+function newConversation({ push = true } = {}) {
   if (page.current) {
     sessionStorage.removeItem(LOG_PREFIX + page.current);
     conn.unwatch(page.current).catch(() => {});
@@ -175,7 +218,8 @@ function newConversation() {
   page.currentGraph = null;
   page.cache = null;
   sessionStorage.removeItem(CURRENT_KEY);
-  history.replaceState(null, "", location.pathname + location.search);
+  setUrl(location.pathname + location.search, push);
+  flash(els.flash, "", "");
   transcript.reset();
   closeHistory();
   els.historyBtn.disabled = true;
@@ -183,11 +227,46 @@ function newConversation() {
   els.input.focus();
 }
 
+/** The address bar names the open thread; `push` makes it a step of the browser's history. */
+function setUrl(url, push) {
+  const target = new URL(url, location.href);
+  if (target.href === location.href) return;
+  if (push) history.pushState(null, "", url);
+  else history.replaceState(null, "", url);
+}
+
+/** The thread the URL names (`#thread=…`), or null. */
+function threadFromUrl() {
+  return new URLSearchParams(location.hash.slice(1)).get("thread") || null;
+}
+
+/** Back / Forward and edited hashes: show what the URL names. */
+function followUrl() {
+  const threadId = threadFromUrl();
+  if (threadId && threadId !== page.current) openThread(threadId, { push: false });
+  else if (!threadId && page.current) newConversation({ push: false });
+}
+
+window.addEventListener("popstate", followUrl);
+window.addEventListener("hashchange", followUrl);
+
+/** The graph picker shows the open thread's graph (and the choice for a new one otherwise). */
+function syncGraphPicker() {
+  const graph = page.current ? page.currentGraph : null;
+  if (graph && els.graphSelect.value !== graph && page.graphs.has(graph)) {
+    els.graphSelect.value = graph;
+    renderGraphDescription();
+  }
+}
+
 async function refreshThreads() {
   try {
     const { threads } = await conn.listThreads({ limit: 200 });
     page.threads = new Map(threads.map((t) => [t.thread_id, t]));
-    if (page.current && !page.currentGraph) page.currentGraph = page.threads.get(page.current)?.graph ?? null;
+    if (page.current && !page.currentGraph) {
+      page.currentGraph = page.threads.get(page.current)?.graph ?? null;
+      syncGraphPicker();
+    }
     renderThreadList();
     renderHeader();
   } catch {
@@ -208,6 +287,7 @@ async function loadGraphs() {
     page.graphs = new Map(graphs.map((g) => [g.name, g]));
     els.graphSelect.replaceChildren(...graphs.map((g) => h("option", { value: g.name, text: g.name })));
     if (page.graphs.has(chosen)) els.graphSelect.value = chosen;
+    syncGraphPicker();
     renderGraphDescription();
   } catch {
     // retried on the next welcome
@@ -217,9 +297,9 @@ async function loadGraphs() {
 // --- sending ----------------------------------------------------------------------------------
 
 /**
- * What a typed message becomes as graph input: a JSON object as it is; otherwise a user message
- * (`{"messages": [...]}`), or, for a graph whose `input_keys` (when the server lists them) lack
- * `messages` but have exactly one key, that key set to the text.
+ * What a typed message becomes as graph input: a JSON object as it is; for a graph whose input
+ * has `messages`, a user message; otherwise the value of its single text field (see
+ * lib/input_form.js), the other fields taken from the input form.
  */
 function inputFor(text, graphName) {
   const trimmed = text.trim();
@@ -231,16 +311,23 @@ function inputFor(text, graphName) {
       // not JSON: a message like any other
     }
   }
-  const keys = page.graphs.get(graphName)?.input_keys;
-  if (Array.isArray(keys) && !keys.includes("messages")) {
-    if (keys.length === 1) return { input: { [keys[0]]: text }, message: null };
-    throw new InputError(`${graphName} takes JSON input with the keys ${keys.join(", ")}: type it as {"${keys[0]}": …}`);
+  const graph = page.graphs.get(graphName);
+  if (graph && !takesMessages(graph)) {
+    const field = singleTextField(graph.input_schema ?? []);
+    if (!field) throw new InputFormError(`${graphName} takes structured input: fill the form above (or type it as JSON).`);
+    const rest = page.form ? page.form.read({ skip: field.name }) : { value: {} };
+    if (rest.error) throw new InputFormError(rest.error);
+    return { input: { ...rest.value, [field.name]: typedValue(field, text) }, message: null };
   }
   const message = { role: "user", content: text, id: `user-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}` };
   return { input: { messages: [message] }, message };
 }
 
-class InputError extends Error {}
+/** Whether a graph's input is a chat (`messages`), as list_graphs describes it. */
+function takesMessages(graph) {
+  const keys = Array.isArray(graph?.input_keys) ? graph.input_keys : null;
+  return !keys || keys.includes("messages");
+}
 
 async function send(text) {
   flash(els.flash, "", "");
@@ -248,7 +335,12 @@ async function send(text) {
     // a thread waiting on an interrupt: typing answers it, it never starts a new run
     const interrupt = transcript.pending[0];
     const card = transcript.cards.get(interrupt.id);
-    await card.submitAnswer(textAnswer(interrupt.value, text));
+    const result = composerAnswer(interrupt.value, text);
+    if (result.refused) {
+      flash(els.flash, "warn", result.refused);
+      throw new Error(result.refused);
+    }
+    await card.submitAnswer(result.answer);
     if (!card.classList.contains("answered")) throw new Error(card.querySelector(".card-status").textContent);
     return;
   }
@@ -265,10 +357,17 @@ async function send(text) {
     flash(els.flash, "warn", err.message);
     throw err;
   }
+  await startWith(graph, input, message);
+}
+
+/** Start (or continue) a run with `input`; the typed message or structured input is shown. */
+async function startWith(graph, input, message) {
+  let runId;
   if (page.current) {
     try {
       const accepted = await conn.startRun({ graph, thread_id: page.current, input, stream_modes: STREAM_MODES });
       if (accepted.thread_id === page.current) transcript.runAccepted(accepted.run_id);
+      runId = accepted.run_id;
     } catch (err) {
       if (err.code === "interrupt_pending") {
         flash(els.flash, "warn", "This thread is waiting for an answer: answer the question above.");
@@ -291,11 +390,65 @@ async function send(text) {
       throw err;
     }
     await openThread(result.thread_id, { fresh: { graph, runId: result.run_id } });
+    runId = result.run_id;
     scheduleThreadRefresh();
   }
   if (message) transcript.showMessage(message, null); // shown now; the same id arrives in the events
+  else transcript.showInput(input, runId); // the run's first `values` would show it too
   scrollToEnd();
 }
+
+// --- the input form (graphs whose input is not a chat) -----------------------------------------
+
+function renderInputForm() {
+  const graph = page.graphs.get(els.graphSelect.value);
+  const show = !page.current && graph && !takesMessages(graph) && (graph.input_schema ?? []).length > 0;
+  if (!show) {
+    els.inputForm.hidden = true;
+    els.inputForm.replaceChildren();
+    page.form = null;
+    return;
+  }
+  if (page.form?.graph === graph.name) {
+    els.inputForm.hidden = false;
+    return;
+  }
+  page.form = inputForm(graph, { textFieldInComposer: true });
+  page.form.graph = graph.name;
+  els.inputForm.replaceChildren(page.form.element);
+  els.inputForm.hidden = false;
+}
+
+els.inputForm.addEventListener("input", () => flash(els.flash, "", ""));
+
+els.inputForm.addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const graph = els.graphSelect.value;
+  const field = singleTextField(page.graphs.get(graph)?.input_schema ?? []);
+  const typed = els.input.value;
+  let input;
+  try {
+    const result = page.form.read({ skip: field && typed.trim() ? field.name : null });
+    if (result.error) throw new InputFormError(result.error);
+    input = result.value;
+    if (field && typed.trim()) input[field.name] = typedValue(field, typed);
+    page.form.check(input);
+  } catch (err) {
+    flash(els.flash, "warn", err.message);
+    return;
+  }
+  const button = els.inputForm.querySelector("button[type=submit]");
+  button.disabled = true;
+  try {
+    await startWith(graph, input, null);
+    els.input.value = "";
+  } catch {
+    // said next to the box
+  } finally {
+    button.disabled = false;
+    renderStatus();
+  }
+});
 
 els.composer.addEventListener("submit", async (ev) => {
   ev.preventDefault();
@@ -326,7 +479,10 @@ els.newThread.addEventListener("submit", (ev) => {
   setSidebar(false);
 });
 
-els.graphSelect.addEventListener("change", renderGraphDescription);
+els.graphSelect.addEventListener("change", () => {
+  if (page.current) newConversation(); // the picker chooses the graph of a new conversation
+  renderGraphDescription();
+});
 els.refreshThreads.addEventListener("click", refreshThreads);
 els.cancelBtn.addEventListener("click", async () => {
   try {
@@ -336,114 +492,48 @@ els.cancelBtn.addEventListener("click", async () => {
   }
 });
 els.sidebarToggle.addEventListener("click", () => setSidebar(els.sidebarToggle.getAttribute("aria-expanded") !== "true"));
+els.sidebarClose.addEventListener("click", () => setSidebar(false, { focusToggle: true }));
+els.backdrop.addEventListener("click", () => setSidebar(false, { focusToggle: true }));
+document.addEventListener("keydown", (ev) => {
+  if (ev.key === "Escape" && els.sidebar.classList.contains("open")) {
+    ev.preventDefault();
+    setSidebar(false, { focusToggle: true });
+  }
+});
 
-function setSidebar(open) {
+/** Open or close the threads drawer (phone width); closing gives the focus back to its button. */
+function setSidebar(open, { focusToggle = false } = {}) {
   els.sidebar.classList.toggle("open", open);
+  els.backdrop.hidden = !open;
   els.sidebarToggle.setAttribute("aria-expanded", String(open));
+  if (open) els.sidebarClose.focus({ preventScroll: true });
+  else if (focusToggle && getComputedStyle(els.sidebarToggle).display !== "none") els.sidebarToggle.focus();
 }
 
-// --- time travel ------------------------------------------------------------------------------
+// --- time travel (chat/history.js) -----------------------------------------------------------
 
-els.historyBtn.addEventListener("click", () => {
-  if (els.history.hidden) openHistory();
-  else closeHistory();
+const history_ = historyPanel({
+  conn,
+  section: els.history,
+  button: els.historyBtn,
+  current: () => (page.current ? { threadId: page.current, graph: page.currentGraph } : null),
+  streamModes: STREAM_MODES,
+  onForked: (threadId, runId) => {
+    if (page.current === threadId) transcript.runAccepted(runId);
+    renderStatus();
+    scrollToEnd();
+  },
 });
 
 function closeHistory() {
-  els.history.hidden = true;
-  els.history.replaceChildren();
-  els.historyBtn.setAttribute("aria-expanded", "false");
-}
-
-async function openHistory() {
-  const threadId = page.current;
-  if (!threadId) return;
-  els.history.hidden = false;
-  els.historyBtn.setAttribute("aria-expanded", "true");
-  els.history.replaceChildren(h("p", { class: "muted", text: "Loading the checkpoints…" }));
-  let history;
-  try {
-    ({ history } = await conn.getHistory({ thread_id: threadId, limit: 50 }));
-  } catch (err) {
-    els.history.replaceChildren(h("p", { class: "card-error", text: `Cannot load the history: ${err.message}` }));
-    return;
-  }
-  if (page.current !== threadId) return;
-  const list = h("ol", { class: "checkpoints", reversed: true });
-  history.forEach((state, i) => list.append(checkpointItem(threadId, state, i === 0)));
-  els.history.replaceChildren(
-    h("div", { class: "history-head" },
-      h("h2", { text: "History" }),
-      h("p", { class: "muted small", text: "Checkpoints, newest first. Fork one to run again from there with edited state." }),
-      h("button", { type: "button", class: "ghost", text: "Close", on: { click: closeHistory } })),
-    history.length ? list : h("p", { class: "muted", text: "No checkpoints yet." }));
-}
-
-function checkpointItem(threadId, state, isHead) {
-  const meta = state.metadata ?? {};
-  const step = meta.step ?? "?";
-  const next = state.next?.length ? `next: ${state.next.join(", ")}` : "finished";
-  const detail = h("div", { class: "checkpoint-detail", hidden: true });
-  const item = h("li", { class: "checkpoint", dataset: { checkpointId: state.checkpoint_id ?? "" } },
-    h("div", { class: "checkpoint-row" },
-      h("span", { class: "step-no", text: `step ${step}` }),
-      h("span", { class: "muted", text: `${meta.source ?? ""} · ${next}` }),
-      state.created_at ? h("span", { class: "muted small", text: clock(state.created_at) }) : null,
-      isHead ? h("span", { class: "badge badge-idle", text: "current" }) : null,
-      h("span", { class: "spacer" }),
-      h("button", { type: "button", class: "small", text: "Fork from here", on: { click: () => showFork(threadId, state, detail) } })),
-    h("p", { class: "checkpoint-values muted small", text: preview(state.values, 140) }),
-    detail);
-  return item;
-}
-
-function showFork(threadId, state, detail) {
-  detail.hidden = false;
-  const values = state.values && typeof state.values === "object" && !Array.isArray(state.values) ? state.values : {};
-  const form = fieldForm(values);
-  const problem = h("p", { class: "card-error", hidden: true });
-  detail.replaceChildren(
-    h("p", { class: "small", text: "Edit the state, then run the graph again from this checkpoint. The original history is kept." }),
-    form.element,
-    problem,
-    h("div", { class: "row buttons" },
-      h("button", {
-        type: "button",
-        class: "primary",
-        text: "Fork & run",
-        on: { click: () => fork(threadId, state, values, form, problem) },
-      }),
-      h("button", { type: "button", class: "ghost", text: "Cancel", on: { click: () => { detail.hidden = true; detail.replaceChildren(); } } })));
-  form.element.querySelector("input, textarea")?.focus();
-}
-
-async function fork(threadId, state, original, form, problem) {
-  const result = form.read();
-  problem.hidden = !result.error;
-  problem.textContent = result.error ?? "";
-  if (result.error) return;
-  const changed = Object.fromEntries(Object.entries(result.value).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(original[k])));
-  try {
-    let checkpointId = state.checkpoint_id;
-    if (Object.keys(changed).length) {
-      const updated = await conn.updateState({ thread_id: threadId, values: changed, checkpoint_id: state.checkpoint_id });
-      checkpointId = updated.checkpoint_id;
-    }
-    const accepted = await conn.startRun({ graph: page.currentGraph, thread_id: threadId, input: null, checkpoint_id: checkpointId, stream_modes: STREAM_MODES });
-    if (page.current === threadId) transcript.runAccepted(accepted.run_id);
-    closeHistory();
-    renderStatus();
-    scrollToEnd();
-  } catch (err) {
-    problem.hidden = false;
-    problem.textContent = `${err.code ?? "error"}: ${err.message}`;
-  }
+  history_.close();
 }
 
 // --- rendering --------------------------------------------------------------------------------
 
 function renderAll() {
   renderHeader();
+  renderInputForm();
   renderStatus();
   renderThreadList();
 }
@@ -462,6 +552,7 @@ function renderGraphDescription() {
   const graph = page.graphs.get(els.graphSelect.value);
   els.graphDescription.textContent = graph?.description ?? "";
   if (!page.current) renderHeader();
+  renderInputForm();
   renderStatus();
 }
 
@@ -470,10 +561,12 @@ function renderStatus() {
   els.status.replaceChildren(status ? statusBadge(status) : "");
   els.cancelBtn.hidden = status !== "running";
   const pending = page.current ? transcript.pending : [];
+  page.composerTarget = pending[0]?.id ?? null;
   if (pending.length) {
     const first = pending[0];
     const more = pending.length > 1 ? ` (1 of ${pending.length}; the others are answered one at a time)` : "";
-    els.hint.textContent = `Your message answers node ${first.node ?? "?"}: ${preview(questionOf(first.value), 90)}${more}`;
+    const question = preview(questionOf(first.value), 90).replace(/[.:;!]+$/, "");
+    els.hint.textContent = `Your message answers node ${first.node ?? "?"} (“${question}”)${more}. ${composerHint(first.value)}`;
     els.input.placeholder = "Type your answer…";
     els.input.setAttribute("aria-label", "Answer");
   } else if (status === "running") {
@@ -481,11 +574,20 @@ function renderStatus() {
     els.input.placeholder = "Wait for the graph to finish…";
     els.input.setAttribute("aria-label", "Message");
   } else {
-    const graph = page.current ? page.currentGraph : els.graphSelect.value;
-    els.hint.textContent = page.current
-      ? "Continue the conversation. A message starting with { is sent as JSON input."
-      : `Starts a new thread on ${graph || "the selected graph"}. A message starting with { is sent as JSON input.`;
-    els.input.placeholder = "Write a message…";
+    const name = page.current ? page.currentGraph : els.graphSelect.value;
+    const graph = page.graphs.get(name);
+    const field = graph && !takesMessages(graph) ? singleTextField(graph.input_schema ?? []) : null;
+    if (!page.current && graph && !takesMessages(graph)) {
+      els.hint.textContent = field
+        ? `Starts a new thread on ${name}: your message is its ${field.name}; the form above has the input's fields.`
+        : `Starts a new thread on ${name}: fill the form above (a message starting with { is sent as JSON input).`;
+      els.input.placeholder = field ? `Type the ${field.name}…` : "Fill the form above…";
+    } else {
+      els.hint.textContent = page.current
+        ? "Continue the conversation. A message starting with { is sent as JSON input."
+        : `Starts a new thread on ${name || "the selected graph"}. A message starting with { is sent as JSON input.`;
+      els.input.placeholder = "Write a message…";
+    }
     els.input.setAttribute("aria-label", "Message");
   }
   const entry = page.threads.get(page.current);
@@ -510,7 +612,7 @@ function renderThreadList() {
         class: current ? "thread-item current" : "thread-item",
         "aria-current": current ? "true" : null,
         dataset: { threadId: t.thread_id, status: t.status },
-        on: { click: () => { setSidebar(false); if (!current) openThread(t.thread_id); } },
+        on: { click: () => { setSidebar(false, { focusToggle: true }); if (!current) openThread(t.thread_id); } },
       },
       h("span", { class: "thread-item-top" }, h("span", { class: "thread-graph", text: t.graph }), statusBadge(t.status)),
       h("span", { class: "thread-item-sub muted small", text: `${t.thread_id.slice(0, 12)}… · ${clock(t.updated_at)}${waiting}` })));
@@ -529,11 +631,10 @@ function scrollToEnd() {
 // --- start ------------------------------------------------------------------------------------
 
 function start() {
-  const fromHash = new URLSearchParams(location.hash.slice(1)).get("thread");
-  const threadId = fromHash || sessionStorage.getItem(CURRENT_KEY);
+  const threadId = threadFromUrl() || sessionStorage.getItem(CURRENT_KEY);
   // threads the connection restored but this page does not show are dropped
   for (const id of conn.watched()) if (id !== threadId) conn.unwatch(id).catch(() => {});
-  if (threadId) openThread(threadId);
+  if (threadId) openThread(threadId, { push: false });
   else renderAll();
   conn.connect().catch(() => {});
   setInterval(() => { if (conn.state === "open") refreshThreads(); }, 5000);

@@ -1,8 +1,10 @@
-// The live dashboard: every thread on one socket, counters, the inbox of pending interrupts
-// across threads, and for the selected thread its graph (active nodes lit) and event timeline.
+// The live dashboard: the identity's threads, counters, the inbox of pending interrupts across
+// threads, and for the selected thread its graph (active nodes lit) and event timeline.
 //
-// Events mark what changed; the page redraws at most once per animation frame, reusing rows
-// and cards, so hundreds of threads stay responsive.
+// Nothing polls: `watch_threads` gives the threads and the server's counters, then notices say
+// when a thread is created or changes status and when the counters change. Only the selected
+// thread is subscribed, from seq 0, so its timeline is back-filled from its log. Events mark what
+// changed; the page redraws at most once per animation frame, reusing rows and cards.
 
 import { interruptCard } from "../lib/cards.js";
 import { openConnection, topBar } from "../lib/page.js";
@@ -11,12 +13,11 @@ import { clock, formatDuration, graphSvg, h, preview, statusBadge } from "../lib
 const MAX_ROWS = 400;
 const MAX_TIMELINE = 300;
 const MAX_INBOX = 150; // cards drawn at once; the count says how many wait in all
-const POLL_MS = 1000;
 
 const $ = (id) => document.getElementById(id);
 const bar = topBar("dashboard");
 $("topbar").replaceWith(bar.element);
-// the dashboard keeps nothing across reloads: it rebuilds from list_threads and live events
+// the dashboard keeps nothing across reloads: it rebuilds from watch_threads and the selected log
 const conn = openConnection({ storageKey: "streamhil.dashboard", banner: $("banner"), dot: bar.dot, storage: null });
 
 const model = {
@@ -25,81 +26,70 @@ const model = {
   selected: null,
   filter: "all",
   search: "",
-  eventTimes: [], // arrival times (ms) of the last 10 s of events
-  eventsSeen: 0,
-  metrics: null,
+  counters: null, // the server's Counters (watch_threads, then `counters` notices)
+  notices: 0,
 };
 
-/** The dashboard's view of one thread, kept up to date by list_threads and events. */
+/** The dashboard's view of one thread, kept up to date by watch_threads and its notices. */
 function threadView(t) {
-  return {
+  const view = {
     id: t.thread_id,
     graph: t.graph,
     status: t.status,
     runId: t.run_id ?? null,
+    headSeq: t.head_seq ?? 0,
     updatedAt: t.updated_at ? new Date(t.updated_at) : new Date(),
-    interrupts: t.interrupts ?? [],
-    waitingSince: new Map((t.interrupts ?? []).map((i) => [i.id, new Date(t.updated_at ?? Date.now())])),
-    events: [],
-    eventCount: 0,
-    active: new Set((t.interrupts ?? []).map((i) => topNode(i.ns, i.node))),
-    watching: false,
+    interrupts: [],
+    waitingSince: new Map(),
+    events: [], // the selected thread's timeline: {ev, at, logged}
+    backfillUpTo: 0, // events up to this seq were in the log before the thread was selected
+    active: new Set(),
   };
+  setInterrupts(view, t.interrupts ?? [], view.updatedAt);
+  return view;
 }
 
 // --- data in ----------------------------------------------------------------------------------
 
-let polling = false;
-
-/** Every thread the server lists (paged), merged into the model; new ones get watched. */
-async function poll() {
-  if (conn.state !== "open" || polling) return;
-  polling = true;
-  const startedAt = Date.now();
-  try {
-    const threads = [];
-    for (let offset = 0; ; offset += 1000) {
-      const page = (await conn.listThreads({ limit: 1000, offset })).threads;
-      threads.push(...page);
-      if (page.length < 1000) break;
-    }
-    const firstPoll = !model.polledOnce;
-    model.polledOnce = true;
-    const seen = new Set();
-    for (const t of threads) {
-      seen.add(t.thread_id);
-      let view = model.threads.get(t.thread_id);
-      if (!view) {
-        view = threadView(t);
-        // a thread born while the page is open is replayed from its start: its log is short and
-        // the timeline is then complete; older threads are followed live from now on
-        view.replay = !firstPoll;
-        model.threads.set(t.thread_id, view);
-      } else if (!view.liveSince || view.liveSince < startedAt) {
-        // the list is authoritative unless an event arrived after it was asked for
-        view.status = t.status;
-        view.runId = t.run_id ?? null;
-        setInterrupts(view, t.interrupts ?? []);
-      }
-      view.graph = t.graph;
-      const updated = t.updated_at ? new Date(t.updated_at) : null;
-      if (updated && updated > view.updatedAt) view.updatedAt = updated;
-      if (!view.watching) watchThread(view);
-    }
-    for (const id of [...model.threads.keys()]) if (!seen.has(id)) model.threads.delete(id);
-    dirty.threads = dirty.inbox = dirty.counters = true;
-    schedule();
-  } catch {
-    // shown by the banner when the connection is down
-  } finally {
-    polling = false;
+/** A Thread (4.3) from the snapshot or a notice, merged into the model. */
+function applyThread(t, { fresh = false } = {}) {
+  let view = model.threads.get(t.thread_id);
+  if (!view) {
+    view = threadView(t);
+    model.threads.set(t.thread_id, view);
+  } else {
+    view.graph = t.graph;
+    view.status = t.status;
+    view.runId = t.run_id ?? null;
+    view.headSeq = Math.max(view.headSeq, t.head_seq ?? 0);
+    const updated = t.updated_at ? new Date(t.updated_at) : new Date();
+    if (updated > view.updatedAt) view.updatedAt = updated;
+    setInterrupts(view, t.interrupts ?? [], fresh ? view.updatedAt : new Date());
   }
+  dirty.threads = dirty.inbox = dirty.counters = true;
+  if (view.id === model.selected) dirty.detail = true;
+  return view;
 }
 
-function watchThread(view) {
-  view.watching = true;
-  conn.watch(view.id, view.replay ? { after: 0 } : {}).catch(() => { view.watching = false; });
-  view.replay = false;
+/** The whole list (watch_threads' reply, or the snapshot after a reconnect). */
+function applySnapshot({ threads, counters }) {
+  const seen = new Set();
+  for (const t of threads ?? []) {
+    seen.add(t.thread_id);
+    applyThread(t, { fresh: true });
+  }
+  for (const id of [...model.threads.keys()]) if (!seen.has(id)) model.threads.delete(id);
+  model.counters = counters ?? null;
+  dirty.threads = dirty.inbox = dirty.counters = dirty.detail = true;
+  schedule();
+}
+
+async function watchThreads() {
+  try {
+    applySnapshot(await conn.watchThreads());
+  } catch {
+    // the banner says when the connection is down; the next welcome tries again
+  }
 }
 
 async function loadGraphs() {
@@ -113,97 +103,73 @@ async function loadGraphs() {
   }
 }
 
-async function pollMetrics() {
-  try {
-    const response = await fetch(new URL("../metrics", location.href), { headers: { accept: "application/json" } });
-    if (response.ok) model.metrics = await response.json();
-  } catch {
-    model.metrics = null;
-  }
-  dirty.counters = true;
-  schedule();
-}
-
-function setInterrupts(view, interrupts) {
-  const now = new Date();
+function setInterrupts(view, interrupts, since) {
   const next = new Map();
-  for (const i of interrupts) next.set(i.id, view.waitingSince.get(i.id) ?? now);
+  for (const i of interrupts) next.set(i.id, view.waitingSince.get(i.id) ?? since);
   view.waitingSince = next;
   view.interrupts = interrupts;
   if (interrupts.length) view.active = new Set(interrupts.map((i) => topNode(i.ns, i.node)));
+  else if (view.status !== "running" && view.id !== model.selected) view.active = new Set();
 }
 
+conn.on("notice", (notice) => {
+  model.notices += 1;
+  if (notice.notice === "counters") {
+    model.counters = notice.counters ?? null;
+    dirty.counters = true;
+  } else if (notice.thread) {
+    applyThread(notice.thread);
+  }
+  schedule();
+});
+
+conn.on("threads", applySnapshot);
+
+/** Events of the selected thread (the only one subscribed): its timeline and lit nodes. */
 conn.on("event", (ev) => {
   const view = model.threads.get(ev.thread_id);
-  if (!view) return;
-  const now = Date.now();
-  model.eventTimes.push(now);
-  model.eventsSeen += 1;
-  view.eventCount += 1;
-  view.liveSince = now;
-  view.updatedAt = new Date(now);
+  if (!view || ev.thread_id !== model.selected) return;
   const data = ev.data ?? {};
   switch (ev.event) {
     case "run_started":
-      view.status = "running";
-      view.runId = ev.run_id;
       view.active = new Set(["__start__"]);
       break;
     case "updates":
       view.active = new Set(Object.keys(data).filter((k) => k !== "__interrupt__").map((node) => topNode(ev.ns, node)));
       break;
     case "interrupt":
-      setInterrupts(view, data.interrupts ?? []);
       view.active = new Set((data.interrupts ?? []).map((i) => topNode(i.ns, i.node)));
       break;
-    case "run_interrupted":
-      view.status = data.interrupt_ids?.length ? "interrupted" : "idle";
-      break;
     case "run_done":
-      view.status = "idle";
-      view.runId = null;
-      setInterrupts(view, []);
       view.active = new Set(["__end__"]);
       break;
     case "run_error":
-      view.status = "error";
-      view.runId = null;
-      view.active = new Set();
-      break;
     case "run_cancelled":
-      view.status = "idle";
-      view.runId = null;
       view.active = new Set();
       break;
     default:
       break;
   }
-  view.events.push({ ev, at: new Date(now) });
+  if (ev.seq > view.headSeq) view.headSeq = ev.seq;
+  view.events.push({ ev, at: new Date(), logged: ev.seq <= view.backfillUpTo });
   if (view.events.length > MAX_TIMELINE) view.events.splice(0, view.events.length - MAX_TIMELINE);
-  dirty.threads = dirty.counters = true;
-  if (["interrupt", "run_started", "run_done", "run_error", "run_cancelled", "run_interrupted"].includes(ev.event)) dirty.inbox = true;
-  if (view.id === model.selected) {
-    dirty.detail = true;
-    pendingTimeline.push(view.events.at(-1));
-  }
+  dirty.detail = dirty.threads = true;
+  pendingTimeline.push(view.events.at(-1));
   schedule();
 });
 
 conn.on("resync", (info) => {
   const view = model.threads.get(info.thread_id);
-  if (!view) return;
-  view.status = info.interrupts?.length ? "interrupted" : info.status ?? view.status;
-  setInterrupts(view, info.interrupts ?? []);
-  view.events.push({ ev: { event: "resync", seq: info.head_seq, data: { reason: info.reason } }, at: new Date() });
-  dirty.threads = dirty.inbox = dirty.detail = dirty.counters = true;
-  if (view.id === model.selected) dirty.timelineReset = true;
+  if (!view || info.thread_id !== model.selected) return;
+  view.events.push({ ev: { event: "resync", seq: info.head_seq, data: { reason: info.reason } }, at: new Date(), logged: false });
+  dirty.detail = dirty.timelineReset = true;
   schedule();
 });
 
 conn.on("welcome", () => {
-  for (const view of model.threads.values()) view.watching = conn.watched().includes(view.id);
   loadGraphs();
-  poll();
+  // after a reconnect the client watches again by itself and hands over a snapshot ("threads")
+  if (!conn.watchingThreads) watchThreads();
 });
 
 /** The root-graph node an event belongs to: a subgraph's node lights its parent node. */
@@ -233,7 +199,6 @@ function render() {
 
 function renderCounters() {
   const now = Date.now();
-  while (model.eventTimes.length && now - model.eventTimes[0] > 10000) model.eventTimes.shift();
   const threads = [...model.threads.values()];
   const running = threads.filter((t) => t.status === "running").length;
   const errors = threads.filter((t) => t.status === "error").length;
@@ -245,16 +210,16 @@ function renderCounters() {
       if (!oldest || since < oldest) oldest = since;
     }
   }
-  const m = model.metrics;
-  const eps = m?.events?.per_second ?? model.eventTimes.length / 10;
+  const c = model.counters;
+  const eps = c?.events_per_second ?? 0;
   $("c-threads").textContent = String(threads.length);
   $("c-running").textContent = String(running);
-  $("c-runs-total").textContent = m?.runs ? `${m.runs.started} started · ${m.runs.queued} queued` : "";
+  $("c-runs-total").textContent = c ? `${c.runs_started} started · ${c.runs_queued} queued` : "";
   $("c-waiting").textContent = String(waiting);
   $("c-oldest").textContent = oldest ? `oldest ${formatDuration(now - oldest)}` : "";
   $("c-eps").textContent = eps >= 10 ? String(Math.round(eps)) : eps.toFixed(1);
-  $("c-events-total").textContent = m?.events ? `${m.events.total} total` : `${model.eventsSeen} seen`;
-  $("c-connections").textContent = m ? String(m.connections) : "–";
+  $("c-events-total").textContent = c ? `${c.events_total} total` : "";
+  $("c-connections").textContent = c ? String(c.connections) : "–";
   $("c-errors").textContent = errors ? `${errors} thread${errors > 1 ? "s" : ""} in error` : "";
 }
 
@@ -292,7 +257,7 @@ function renderThreads() {
     }
     tr.dataset.status = t.status;
     setText(waitCell, t.interrupts.length ? String(t.interrupts.length) : "");
-    setText(eventsCell, String(t.eventCount));
+    setText(eventsCell, String(t.headSeq));
     setText(timeCell, clock(t.updatedAt));
     tr.classList.toggle("selected", t.id === model.selected);
     tr.setAttribute("aria-selected", String(t.id === model.selected));
@@ -377,7 +342,9 @@ function renderDetail() {
     return;
   }
   $("detail-title").textContent = `${view.graph} · ${view.id.slice(0, 12)}`;
-  $("detail-sub").replaceChildren(statusBadge(view.status), ` run ${view.runId ? view.runId.slice(0, 12) : "–"} · ${view.eventCount} events since this page opened`);
+  const logged = view.events.filter((e) => e.logged).length;
+  $("detail-sub").replaceChildren(statusBadge(view.status),
+    ` run ${view.runId ? view.runId.slice(0, 12) : "–"} · ${view.headSeq} events${logged ? ` (${logged} from before this page opened)` : ""}`);
   const graph = model.graphs.get(view.graph);
   if (graph && (drawn.thread !== view.id || drawn.graph !== graph)) {
     drawn = { thread: view.id, graph, svg: graphSvg(graph, view.active) };
@@ -398,12 +365,15 @@ function renderDetail() {
   timeline.scrollTop = timeline.scrollHeight;
 }
 
-function timelineItem({ ev, at }) {
-  return h("li", { class: `tl tl-${ev.event}` },
+function timelineItem({ ev, at, logged }) {
+  const ns = (ev.ns ?? []).map((part) => String(part).split(":")[0]);
+  return h("li", { class: `tl tl-${ev.event}${logged ? " tl-logged" : ""}`, dataset: { seq: ev.seq ?? "", ns: ns.join("/") } },
     h("span", { class: "tl-seq mono", text: ev.seq !== undefined ? `#${ev.seq}` : "" }),
-    h("span", { class: "tl-time muted", text: clock(at) }),
+    h("span", { class: "tl-time muted", text: logged ? "earlier" : clock(at), title: logged ? "from the thread's log (before this page opened)" : null }),
     h("span", { class: "tl-kind", text: ev.event }),
-    h("span", { class: "tl-summary", text: summarize(ev) }));
+    h("span", { class: "tl-summary" },
+      ns.length ? h("span", { class: "tl-ns", text: `${ns.join(" › ")} › ` }) : null,
+      summarize(ev)));
 }
 
 function summarize(ev) {
@@ -420,8 +390,23 @@ function summarize(ev) {
   }
 }
 
+/** Select a thread: subscribe to it from seq 0 (its timeline back-filled from the log). */
 function select(threadId) {
+  if (model.selected === threadId) return;
+  const previous = model.selected;
+  if (previous) {
+    conn.unwatch(previous).catch(() => {});
+    const old = model.threads.get(previous);
+    if (old) old.events = [];
+  }
   model.selected = threadId;
+  const view = model.threads.get(threadId);
+  if (view) {
+    view.events = [];
+    view.backfillUpTo = view.headSeq;
+    conn.watch(threadId, { after: 0 }).catch(() => {});
+  }
+  pendingTimeline.length = 0;
   dirty.detail = dirty.threads = dirty.timelineReset = true;
   schedule();
 }
@@ -446,11 +431,9 @@ $("thread-search").addEventListener("input", (ev) => {
 globalThis.streamhilDashboard = { model, conn };
 
 conn.connect().catch(() => {});
-setInterval(poll, POLL_MS);
-setInterval(pollMetrics, 1000);
+// waiting times age on screen; this redraws locally and asks the server nothing
 setInterval(() => {
   updateWaitingTimes();
   dirty.counters = true;
   schedule();
 }, 1000);
-pollMetrics();

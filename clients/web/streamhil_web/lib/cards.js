@@ -54,23 +54,76 @@ export function questionOf(value) {
   return "The graph is waiting for an answer";
 }
 
-/** What the chat composer sends when the user types `text` while this interrupt waits. */
-export function textAnswer(value, text) {
+const WORD_PUNCTUATION = /^[\s"'.!?]+|[\s"'.!?]+$/g;
+
+/** The request of a tool-call interrupt (the value, or its one item). */
+function toolRequest(value) {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The action words a tool-call card's buttons stand for, as its config allows them. */
+function toolActions(config) {
+  return [["accept", "allow_accept"], ["edit", "allow_edit"], ["respond", "allow_respond"], ["ignore", "allow_ignore"]]
+    .filter(([, flag]) => config?.[flag]).map(([word]) => word);
+}
+
+/**
+ * What the chat composer sends when the user types `text` while this interrupt waits:
+ * `{answer}`, or `{refused: "why"}` when typing cannot mean anything the card allows. A word
+ * that names one of the card's buttons does what that button does (typing "accept" accepts);
+ * nothing typed is ever turned into a different action than the buttons offer.
+ */
+export function composerAnswer(value, text) {
   const kind = interruptKind(value);
+  const word = text.trim().replace(WORD_PUNCTUATION, "").toLowerCase();
   if (kind === "tool_call") {
-    const response = { type: "response", args: text };
-    return Array.isArray(value) ? [response] : response;
+    const request = toolRequest(value);
+    const wrap = (response) => (Array.isArray(value) ? [response] : response);
+    const actions = toolActions(request.config);
+    if (word === "accept" && actions.includes("accept")) return { answer: wrap({ type: "accept" }) };
+    if (word === "ignore" && actions.includes("ignore")) return { answer: wrap({ type: "ignore" }) };
+    if (["accept", "ignore", "edit"].includes(word)) {
+      const how = word === "edit" && actions.includes("edit")
+        ? "Use the card's Edit button to change the arguments."
+        : `This tool call cannot be answered with ${word}: ${describeActions(actions)}.`;
+      return { refused: how };
+    }
+    if (!actions.includes("respond")) return { refused: `Use the card's buttons: ${describeActions(actions)}.` };
+    return { answer: wrap({ type: "response", args: text }) };
   }
   if (kind === "choice") {
-    const match = value.options.find((o) => optionLabel(o).toLowerCase() === text.trim().toLowerCase());
-    if (match !== undefined) return optionValue(match);
+    const match = value.options.find((o) => optionLabel(o).toLowerCase() === word);
+    if (match !== undefined) return { answer: optionValue(match) };
   }
   if (kind === "approve") {
-    const t = text.trim().toLowerCase();
-    if (["yes", "y", "approve", "approved", "ok", "accept"].includes(t)) return true;
-    if (["no", "n", "reject", "rejected", "deny"].includes(t)) return false;
+    if (["yes", "y", "approve", "approved", "ok", "accept"].includes(word)) return { answer: true };
+    if (["no", "n", "reject", "rejected", "deny"].includes(word)) return { answer: false };
+    return { refused: "Answer yes or no (or use the Approve / Reject buttons)." };
   }
-  return text;
+  return { answer: text };
+}
+
+function describeActions(actions) {
+  const names = actions.map((a) => a[0].toUpperCase() + a.slice(1));
+  return names.length ? `the card offers ${names.join(", ")}` : "the card offers no action";
+}
+
+/** What typing in the composer does while this interrupt waits, for the hint above the box. */
+export function composerHint(value) {
+  const kind = interruptKind(value);
+  if (kind === "tool_call") {
+    const request = toolRequest(value);
+    const actions = toolActions(request.config);
+    const words = actions.filter((a) => a === "accept" || a === "ignore").map((a) => `"${a}"`);
+    const typed = actions.includes("respond")
+      ? `Your message is sent to the model as a response instead of running ${request.action_request.action}`
+      : "Typing cannot answer this tool call";
+    return `${typed}${words.length ? `; type ${words.join(" or ")} to do just that` : ""}, or use the card's buttons.`;
+  }
+  if (kind === "approve") return "Type yes or no, or use the Approve / Reject buttons.";
+  if (kind === "choice") return `Type one of: ${value.options.map(optionLabel).join(", ")}.`;
+  if (kind === "edit") return "Your message replaces the value being edited; the card's form edits it field by field.";
+  return "Your message is the answer.";
 }
 
 function optionLabel(option) {
@@ -125,16 +178,20 @@ export function interruptCard(interrupt, { onAnswer, thread = null } = {}) {
   async function submit(answer) {
     if (busy || card.classList.contains("answered")) return;
     busy = true;
+    card.classList.add("sending");
     for (const c of controls()) c.disabled = true;
     status.className = "card-status";
     status.textContent = "Sending…";
     try {
       await onAnswer(answer);
+      card.classList.remove("sending");
+      card.answer = answer;
       markAnswered(card, `Answered — ${answerSummary(answer)}`);
     } catch (err) {
       busy = false;
+      card.classList.remove("sending");
       if (err?.code === "already_answered") {
-        markAnswered(card, "Already answered elsewhere");
+        markAnsweredElsewhere(card, undefined);
         return;
       }
       for (const c of controls()) c.disabled = false;
@@ -155,6 +212,43 @@ export function markAnswered(card, text) {
   const status = card.querySelector(".card-status");
   status.className = "card-status ok";
   status.textContent = text;
+}
+
+/** What the user typed into a card and did not send (its text boxes), or "". */
+export function cardDraft(card) {
+  return [...card.querySelectorAll("textarea.answer-text, textarea.json-input")]
+    .filter((t) => !t.closest(".fields")).map((t) => t.value.trim()).filter(Boolean).join("\n");
+}
+
+/**
+ * Mark a card answered by someone else (another tab, the dashboard): with the answer when it is
+ * known, and keeping whatever was typed into the card but not sent, so no draft vanishes.
+ */
+export function markAnsweredElsewhere(card, answer) {
+  const draft = cardDraft(card);
+  const what = answer === undefined ? "" : ` — ${answerSummary(answer)}`;
+  markAnswered(card, `Answered elsewhere${what}`);
+  card.classList.add("elsewhere");
+  card.querySelector(".card-draft")?.remove();
+  if (draft) {
+    card.querySelector(".card-status").after(h("p", { class: "card-draft muted small" },
+      "Your draft was not sent: ", h("q", { class: "pre-wrap", text: draft })));
+  }
+}
+
+/** The answer this card sent was not accepted: the graph asked again, saying why. */
+export function markRefused(card, reason) {
+  card.classList.add("refused");
+  const status = card.querySelector(".card-status");
+  status.className = "card-status error";
+  const sent = card.answer === undefined ? "" : ` (${answerSummary(card.answer)})`;
+  status.textContent = `Not accepted${sent} — ${reason || "the graph asked again"}`;
+}
+
+/** The `error` a (re-asked) interrupt value carries, or null. */
+export function interruptError(value) {
+  const request = Array.isArray(value) ? value[0] : value;
+  return isObject(request) && typeof request.error === "string" && request.error ? request.error : null;
 }
 
 const KIND_LABEL = {

@@ -79,6 +79,7 @@ export class Connection {
     this._lastSent = 0;
     this._pingSentAt = null;
     this._handshakeError = null;
+    this._watchingThreads = false;
     this._restore();
   }
 
@@ -86,8 +87,10 @@ export class Connection {
 
   /**
    * Listen to `state` ({state, code, reason, error, retryInMs}), `event` (an event frame),
-   * `resync` ({thread_id, reason, state, interrupts, status, head_seq}), `welcome`, and `error`
-   * (error frames that name no command). Returns a function that removes the listener.
+   * `resync` ({thread_id, reason, state, interrupts, status, head_seq}), `welcome`, `error`
+   * (error frames that name no command), and after `watchThreads()`: `notice` (a notice frame)
+   * and `threads` ({threads, counters, reconnected}: the snapshot to start over from after a
+   * reconnect). Returns a function that removes the listener.
    */
   on(name, fn) {
     if (!this._listeners.has(name)) this._listeners.set(name, new Set());
@@ -250,6 +253,9 @@ export class Connection {
       case MessageType.EVENT:
         this._onEvent(frame);
         break;
+      case MessageType.NOTICE:
+        if (this._watchingThreads) this._emit("notice", frame);
+        break;
       default:
         this._violation(`unsupported frame type ${frame.type}`);
     }
@@ -282,6 +288,12 @@ export class Connection {
     Promise.allSettled(resubscribes).then((results) => {
       if (this._ws === socket && results.every((r) => r.status === "fulfilled")) this.attempt = 0;
     });
+    if (this._watchingThreads) {
+      // notices are not replayed: watch again and hand the application the fresh snapshot
+      this._send(MessageType.WATCH_THREADS, {}, { front: true })
+        .then((result) => this._emit("threads", { ...result, reconnected: true }))
+        .catch((err) => this._emit("error", err));
+    }
     this._pump();
     const waiters = this._openWaiters;
     this._openWaiters = [];
@@ -447,6 +459,33 @@ export class Connection {
   updateState(fields) { return this.request(MessageType.UPDATE_STATE, fields); }
   listThreads(fields = {}) { return this.request(MessageType.LIST_THREADS, fields); }
   listGraphs() { return this.request(MessageType.LIST_GRAPHS, {}); }
+
+  /**
+   * Follow this identity's threads as a whole: resolves with `{threads, counters}`; then
+   * `on("notice")` gets each thread created, status change and new counters, and after a
+   * reconnect `on("threads")` gets a fresh snapshot (the client watches again by itself).
+   */
+  async watchThreads() {
+    if (this._watchingThreads) {
+      this._watchingThreads = false;
+      await this.request(MessageType.UNWATCH_THREADS, {}).catch(() => {});
+    }
+    const result = await this.request(MessageType.WATCH_THREADS, {});
+    this._watchingThreads = true;
+    return result;
+  }
+
+  /** Whether `watchThreads()` is in force (the client renews it after each reconnect). */
+  get watchingThreads() {
+    return this._watchingThreads;
+  }
+
+  /** Stop the notices `watchThreads()` started. */
+  async unwatchThreads() {
+    if (!this._watchingThreads) return;
+    this._watchingThreads = false;
+    await this.request(MessageType.UNWATCH_THREADS, {}).catch(() => {});
+  }
   ping(payload) { return this.request(MessageType.PING, { payload }); }
 
   /** The server subscribed us with the run: watch the thread from the reply's seq. */

@@ -21,10 +21,23 @@ export const MessageType = Object.freeze({
   LIST_THREADS: "list_threads",
   LIST_GRAPHS: "list_graphs",
   PING: "ping",
+  WATCH_THREADS: "watch_threads",
+  UNWATCH_THREADS: "unwatch_threads",
   REPLY: "reply",
   ERROR: "error",
   EVENT: "event",
+  NOTICE: "notice",
 });
+
+/** The `notice` field of notice frames (after `watch_threads`, section 6.3). */
+export const NoticeKind = Object.freeze({
+  THREAD_CREATED: "thread_created",
+  THREAD_STATUS: "thread_status",
+  COUNTERS: "counters",
+});
+
+/** The JSON types an input field of `list_graphs`' `input_schema` may have (section 4.4). */
+export const INPUT_TYPES = Object.freeze(["string", "integer", "number", "boolean", "array", "object", "any"]);
 
 /** The `event` field of event frames. */
 export const EventKind = Object.freeze({
@@ -189,6 +202,8 @@ export const COMMAND_FIELDS = Object.freeze({
   list_threads: { fields: ["status", "graph", "limit", "offset"], required: [] },
   list_graphs: { fields: [], required: [] },
   ping: { fields: ["payload"], required: [] },
+  watch_threads: { fields: [], required: [] },
+  unwatch_threads: { fields: [], required: [] },
 });
 
 // --- errors ---------------------------------------------------------------------------------
@@ -321,6 +336,13 @@ export function parseServerFrame(text) {
     case MessageType.EVENT:
       if (typeof frame.thread_id !== "string" || !Number.isInteger(frame.seq) || typeof frame.event !== "string") {
         throw new ProtocolViolationError("event without thread_id, event or integer seq");
+      }
+      return frame;
+    case MessageType.NOTICE:
+      if (typeof frame.notice !== "string") throw new ProtocolViolationError("notice without a notice kind");
+      if ((frame.notice === NoticeKind.THREAD_CREATED || frame.notice === NoticeKind.THREAD_STATUS)
+          && (typeof frame.thread !== "object" || frame.thread === null || typeof frame.thread.thread_id !== "string")) {
+        throw new ProtocolViolationError(`${frame.notice} notice without a thread`);
       }
       return frame;
     default:

@@ -4,17 +4,22 @@
 // transcript. Messages are de-duplicated by id (they arrive in `updates`, `values` and, streamed
 // token by token, in `messages`).
 
-import { interruptCard, markAnswered } from "./cards.js";
+import { answerSummary, interruptCard, interruptError, markAnswered, markAnsweredElsewhere, markRefused } from "./cards.js";
 import { h, messageText, preview } from "./render.js";
 
 export class Transcript {
   /**
    * @param {HTMLElement} root  the element to fill (role="log")
    * @param {(interrupt) => (value) => Promise} answerer  makes the onAnswer of a card
+   * @param {object} [options]  `isMine(interruptId)`: whether this page sent that answer (else
+   *   it is shown as answered elsewhere); `onAnsweredElsewhere(interrupt, card)`: called when a
+   *   pending card is answered by another tab or the dashboard
    */
-  constructor(root, answerer) {
+  constructor(root, answerer, { isMine = () => false, onAnsweredElsewhere = () => {} } = {}) {
     this.root = root;
     this.answerer = answerer;
+    this.isMine = isMine;
+    this.onAnsweredElsewhere = onAnsweredElsewhere;
     this.reset();
   }
 
@@ -26,6 +31,10 @@ export class Transcript {
     this.status = "idle";
     this.lastRun = null;
     this.activeNodes = new Set();
+    this.interrupts = new Map(); // interrupt id -> interrupt object (every one shown)
+    this.justAnswered = []; // cards the current run's answers went to (to spot a refusal)
+    this.inputRun = null; // a start run whose input (its first `values`) is still to be shown
+    this.inputShownFor = null; // the run whose input bubble is shown already
   }
 
   /** Apply one event frame (live or replayed). Returns true if the thread status changed. */
@@ -38,11 +47,15 @@ export class Transcript {
         this.lastRun = ev.run_id;
         this.activeNodes = new Set(["__start__"]);
         this._divider(data.kind === "resume" ? "Resumed" : "Run started", ev);
+        this._answersOf(data.answers);
+        this.inputRun = data.kind === "start" && !data.checkpoint_id ? ev.run_id : null;
         break;
       case "values":
+        if (this.inputRun === ev.run_id && (ev.ns ?? []).length === 0) this._input(data, ev.run_id);
         if (data && Array.isArray(data.messages)) for (const m of data.messages) this.showMessage(m, null);
         break;
       case "updates":
+        if ((ev.ns ?? []).length === 0) this.inputRun = null;
         this._updates(data, ev);
         break;
       case "messages":
@@ -135,6 +148,47 @@ export class Transcript {
     }
   }
 
+  /**
+   * The answers a resume delivers (`run_started.answers`): cards answered by another tab or the
+   * dashboard say so, with the answer; remember them to spot a refusal (the node asking again).
+   */
+  _answersOf(answers) {
+    this.justAnswered = [];
+    if (!answers || typeof answers !== "object") return;
+    for (const [id, value] of Object.entries(answers)) {
+      const card = this.cards.get(id);
+      if (!card) continue;
+      this.justAnswered.push({ card, interrupt: this.interrupts.get(id) });
+      if (card.classList.contains("answered") || card.classList.contains("sending")) continue;
+      if (this.isMine(id)) {
+        card.answer = value;
+        markAnswered(card, `Answered — ${answerSummary(value)}`);
+      } else {
+        markAnsweredElsewhere(card, value);
+        this.onAnsweredElsewhere(this.interrupts.get(id), card);
+      }
+      this.pending = this.pending.filter((i) => i.id !== id);
+    }
+  }
+
+  /** A structured input (not a chat message) as the user's bubble, once per run. */
+  showInput(values, runId) {
+    if (!values || typeof values !== "object" || Array.isArray(values) || this.inputShownFor === runId) return;
+    if ("messages" in values || !Object.keys(values).length) return;
+    this.inputShownFor = runId;
+    this.root.append(h("div", { class: "bubble bubble-user bubble-input", dataset: { role: "user" } },
+      h("div", { class: "bubble-meta", text: "You · input" }),
+      h("dl", { class: "kv input-kv" }, Object.entries(values).map(([k, v]) => [
+        h("dt", { text: k }),
+        h("dd", { text: typeof v === "string" ? v : JSON.stringify(v) }),
+      ]))));
+  }
+
+  _input(values, runId) {
+    this.inputRun = null;
+    this.showInput(values, runId);
+  }
+
   /** Show a chat message (once per id; a streamed bubble with that id is completed). */
   showMessage(message, node) {
     if (!message || typeof message !== "object") return;
@@ -186,8 +240,10 @@ export class Transcript {
     this._settleCards([...ids]);
     for (const interrupt of list) {
       if (!this.cards.has(interrupt.id)) {
+        this._refusal(interrupt);
         const card = interruptCard(interrupt, { onAnswer: this.answerer(interrupt) });
         this.cards.set(interrupt.id, card);
+        this.interrupts.set(interrupt.id, interrupt);
         this.root.append(card);
       }
     }
@@ -195,11 +251,29 @@ export class Transcript {
     if (list.length) this.status = "interrupted";
   }
 
+  /**
+   * A new question from the node an answer of this run went to, carrying an `error`: that
+   * answer was refused (the node asked again), so its card must not look accepted.
+   */
+  _refusal(interrupt) {
+    const error = interruptError(interrupt.value);
+    if (!error) return;
+    const same = (a, b) => a && b && a.node === b.node && JSON.stringify(a.ns ?? []) === JSON.stringify(b.ns ?? []);
+    const hit = this.justAnswered.find(({ interrupt: asked }) => same(asked, interrupt));
+    if (hit) markRefused(hit.card, error);
+  }
+
   /** Cards not in `stillPending` were answered (here or elsewhere). */
   _settleCards(stillPending) {
     const keep = new Set(stillPending);
     for (const [id, card] of this.cards) {
-      if (!keep.has(id) && !card.classList.contains("answered")) markAnswered(card, "Answered");
+      if (keep.has(id) || card.classList.contains("answered") || card.classList.contains("sending")) continue;
+      if (this.isMine(id)) {
+        markAnswered(card, "Answered");
+      } else {
+        markAnsweredElsewhere(card, undefined);
+        this.onAnsweredElsewhere(this.interrupts.get(id), card);
+      }
     }
     this.pending = this.pending.filter((i) => keep.has(i.id));
   }
