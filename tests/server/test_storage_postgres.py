@@ -8,7 +8,8 @@ import anyio
 import pytest
 
 from streamhil_server.storage import ThreadRecord, Write
-from streamhil_server.storage.postgres import SCHEMA_VERSION, PostgresStorage, SchemaTooNewError
+from streamhil_server.storage import storage_for
+from streamhil_server.storage.postgres import SCHEMA_VERSION, DatabaseUnavailableError, PostgresStorage, SchemaTooNewError
 
 pytestmark = pytest.mark.anyio
 
@@ -122,3 +123,25 @@ async def test_reads_use_the_async_pool_on_asyncio_and_threads_on_trio(postgres_
         await storage.load_thread("t")
     with pytest.raises(RuntimeError, match="not open"):
         await storage.save_thread(ThreadRecord("t", "g", "alice"))
+
+
+async def test_an_unreachable_database_or_a_wrong_password_is_a_clear_error(postgres_url: str) -> None:
+    from psycopg.conninfo import make_conninfo
+
+    with pytest.raises(DatabaseUnavailableError, match="cannot open PostgreSQL at .*port=1.*refused"):
+        async with storage_for("postgresql://nobody:hunter2@127.0.0.1:1/nothing"):
+            pass
+    wrong = make_conninfo(postgres_url, password="not-the-password-42")
+    with pytest.raises(DatabaseUnavailableError, match="password authentication failed") as caught:
+        async with PostgresStorage(wrong):
+            pass
+    assert "not-the-password-42" not in str(caught.value)
+
+
+def test_a_url_selects_postgres_and_a_path_sqlite() -> None:
+    from streamhil_server.storage import MemoryStorage, SqliteStorage
+
+    assert isinstance(storage_for("postgresql://u@h:5432/d"), PostgresStorage)
+    assert isinstance(storage_for("postgres://u@h/d"), PostgresStorage)
+    assert isinstance(storage_for("postgresql.sqlite"), SqliteStorage)  # a file that only looks like it
+    assert isinstance(storage_for(None), MemoryStorage)

@@ -46,7 +46,7 @@ from .base import Loaded, Storage, StorageClosedError, ThreadCounts
 from .group import GroupCommit
 from .records import OPEN_RUN_STATUSES, RunRecord, RunStatus, ThreadRecord, Write
 
-__all__ = ["PostgresStorage", "SchemaTooNewError", "MIGRATIONS", "SCHEMA_VERSION", "is_postgres_url"]
+__all__ = ["PostgresStorage", "SchemaTooNewError", "DatabaseUnavailableError", "MIGRATIONS", "SCHEMA_VERSION", "is_postgres_url"]
 
 T = TypeVar("T")
 _PAGE = 50
@@ -114,6 +114,10 @@ _SELECT_THREAD = (
 def is_postgres_url(db: str) -> bool:
     """Whether ``db`` names a PostgreSQL database (``postgresql://`` or ``postgres://``)."""
     return db.startswith(("postgresql://", "postgres://"))
+
+
+class DatabaseUnavailableError(RuntimeError):
+    """The database could not be reached or refused the login (the message has no password)."""
 
 
 class SchemaTooNewError(RuntimeError):
@@ -272,7 +276,10 @@ class PostgresStorage(Storage):
     # --- opening -------------------------------------------------------------------------------
 
     async def open(self) -> None:
-        self._writer = await anyio.to_thread.run_sync(self._connect_and_migrate)
+        try:
+            self._writer = await anyio.to_thread.run_sync(self._connect_and_migrate)
+        except psycopg.OperationalError as exc:
+            raise DatabaseUnavailableError(f"cannot open PostgreSQL at {self.where}: {exc}") from None
         self.epoch = await anyio.to_thread.run_sync(self._run_writer, _load_epoch)
         options = {"max_size": self.pool_size, "timeout": self.timeout, "prepare": self.prepare}
         try:
