@@ -28,9 +28,12 @@ is one more module implementing the abstract methods.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import anyio
+from anyio.abc import TaskStatus
 
 from streamhil.checkpoint._records import Address, StoredCheckpoint
 
@@ -78,6 +81,15 @@ class Storage(ABC):
     @abstractmethod
     async def aclose(self) -> None:
         """Release connections; the storage cannot be used afterwards."""
+
+    async def follow(
+        self, notify: Callable[[str | None, int], None], *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Tell ``notify(thread_id, seq)`` when another process stored events of a thread up to
+        ``seq``, and ``notify(None, 0)`` when any thread may have some (after a lost wake-up);
+        run in a task group. A backend that one process owns has nothing to follow: it returns
+        once started."""
+        task_status.started()
 
     # --- the one way to change anything ------------------------------------------------------
 

@@ -13,7 +13,13 @@ Connections:
   state and never waits for the writer's transaction.
 
 Checkpoints use the library's own tables and statements (:mod:`streamhil.checkpoint._postgres_sql`),
-so a database written by the server holds ordinary PostgresSaver checkpoints. The server's
+so a database written by the server holds ordinary PostgresSaver checkpoints.
+
+Several processes on one database: a transaction that stores events also sends
+``NOTIFY streamhil_events, '<thread_id>:<last seq>'`` (delivered at commit). :meth:`follow` keeps a
+connection that listens (``LISTEN``) and tells the hub, which reads the events from the table: the table
+is the truth, a notification only says there is more. After (re)connecting, and every
+``poll_interval`` seconds, it says "any thread" so that a lost wake-up is caught up. The server's
 tables, versioned in ``streamhil_server_migrations``::
 
     streamhil_meta(key, value)                   the epoch of the event logs
@@ -26,7 +32,9 @@ tables, versioned in ``streamhil_server_migrations``::
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -35,6 +43,7 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 import orjson
+from anyio.abc import TaskStatus
 import psycopg
 from streamhil._backend import current_backend
 from streamhil.checkpoint import _postgres_sql as sql
@@ -49,7 +58,10 @@ from .records import OPEN_RUN_STATUSES, RunRecord, RunStatus, ThreadRecord, Writ
 __all__ = ["PostgresStorage", "SchemaTooNewError", "DatabaseUnavailableError", "MIGRATIONS", "SCHEMA_VERSION", "is_postgres_url"]
 
 T = TypeVar("T")
+logger = logging.getLogger("streamhil_server.storage")
 _PAGE = 50
+CHANNEL = "streamhil_events"
+"""The channel a transaction that stores events notifies, with ``<thread_id>:<last seq>``."""
 _KNOWN_CHECKPOINTS = 4096
 """Checkpoints this process saved, remembered so a child's save needs no read of its parent."""
 
@@ -201,6 +213,14 @@ def _upserts(write: Write) -> list[Sql]:
             " SELECT * FROM unnest(%b::text[], %b::text[]) ON CONFLICT DO NOTHING",
             (TextArray(t for t, _ in write.answered), TextArray(i for _, i in write.answered)),
         ))
+    if write.events:
+        heads: dict[str, int] = {}
+        for row in write.events:
+            heads[row.thread_id] = max(row.seq, heads.get(row.thread_id, 0))
+        out.append(Sql(
+            f"SELECT pg_notify('{CHANNEL}', t || ':' || s) FROM unnest(%b::text[], %b::int4[]) AS x(t, s)",
+            (TextArray(heads), IntArray(heads.values())),
+        ))
     for thread_id, keep_after in write.trim_events:
         out.append(Sql("DELETE FROM streamhil_events WHERE thread_id = %s AND seq <= %s", (thread_id, keep_after)))
     return out
@@ -244,8 +264,12 @@ class PostgresStorage(Storage):
 
     durable = True
 
-    def __init__(self, url: str, *, pool_size: int = 8, timeout: float = 30.0, prepare: bool = True) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 8, timeout: float = 30.0, prepare: bool = True, poll_interval: float = 30.0
+    ) -> None:
         self.url = url
+        self.poll_interval = poll_interval
+        """Seconds between "any thread" wake-ups of :meth:`follow` (the net under lost notifications)."""
         self.where = describe(url)
         self.pool_size = pool_size
         self.timeout = timeout
@@ -430,6 +454,61 @@ class PostgresStorage(Storage):
         self._known.move_to_end(key)
         while len(self._known) > _KNOWN_CHECKPOINTS:
             self._known.popitem(last=False)
+
+    # --- other processes -----------------------------------------------------------------------
+
+    async def follow(
+        self, notify: Callable[[str | None, int], None], *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Listen for other processes' events until cancelled; reconnect when the connection is
+        lost (each time followed by an "any thread" wake-up)."""
+        task_status.started()
+        while True:
+            try:
+                if current_backend() == "asyncio":
+                    await self._listen_async(notify)
+                else:
+                    await self._listen_in_thread(notify)
+            except psycopg.OperationalError as exc:
+                logger.warning("listening for other processes' events at %s: %s; connecting again", self.where, exc)
+            await anyio.sleep(1.0)  # before connecting again: the database may be restarting
+
+    def _tell(self, notify: Callable[[str | None, int], None], channel: str, payload: str, pid: int) -> None:
+        writer = self._writer
+        if channel != CHANNEL or (writer is not None and pid == writer.info.backend_pid):
+            return  # this process's own writes
+        thread_id, _, seq = payload.rpartition(":")
+        notify(thread_id, int(seq) if seq.isdigit() else 0)
+
+    async def _listen_async(self, notify: Callable[[str | None, int], None]) -> None:
+        conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True, connect_timeout=max(2, int(self.timeout)))
+        async with conn:
+            await conn.execute(f"LISTEN {CHANNEL}")
+            notify(None, 0)
+            while True:
+                async for note in conn.notifies(timeout=self.poll_interval):
+                    self._tell(notify, note.channel, note.payload, note.pid)
+                notify(None, 0)
+
+    async def _listen_in_thread(self, notify: Callable[[str | None, int], None]) -> None:
+        """trio: a sync connection waited on in worker threads, half a second at a time."""
+        conn = await anyio.to_thread.run_sync(
+            lambda: psycopg.Connection.connect(self.url, autocommit=True, connect_timeout=max(2, int(self.timeout)))
+        )
+        try:
+            await anyio.to_thread.run_sync(conn.execute, f"LISTEN {CHANNEL}")
+            notify(None, 0)
+            polled = time.monotonic()
+            while True:
+                notes = await anyio.to_thread.run_sync(lambda: list(conn.notifies(timeout=0.5)))
+                for note in notes:
+                    self._tell(notify, note.channel, note.payload, note.pid)
+                if time.monotonic() - polled >= self.poll_interval:
+                    polled = time.monotonic()
+                    notify(None, 0)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(conn.close)
 
     # --- reading -------------------------------------------------------------------------------
 
