@@ -21,7 +21,7 @@ from typing import Literal
 
 import anyio
 
-from libs import SqliteUnavailable
+from libs import SaverUnavailable
 
 __all__ = [
     "Variant",
@@ -144,7 +144,7 @@ def run_case(case: Case, *, reps: int | None = None, log: Callable[[str], None] 
         try:
             for _ in range(case.warmup):
                 _sample(variant)
-        except SqliteUnavailable as exc:
+        except SaverUnavailable as exc:
             result.unavailable[variant.column] = str(exc)
             continue
         except Exception:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from harness import LANGGRAPH, STREAMHIL, STREAMHIL_TRIO, Variant, on_backend
-from libs import Lib, libraries
+from libs import Lib, libraries, postgres_url
 
 __all__ = [
     "clock",
@@ -24,13 +24,18 @@ __all__ = [
     "open_saver",
     "open_saver_sync",
     "temp_db_path",
+    "temp_postgres_schema",
     "async_variants",
     "sync_variants",
 ]
 
-SaverKind = Literal["none", "memory", "sqlite", "sqlite-normal"]
+SaverKind = Literal["none", "memory", "sqlite", "sqlite-normal", "postgres", "postgres-async-commit"]
 """``sqlite``: each library's SQLite saver as shipped. ``sqlite-normal``: the same, with both on
-``synchronous=NORMAL`` (LangGraph's default is FULL, an fsync per commit; streamhil's is NORMAL)."""
+``synchronous=NORMAL`` (LangGraph's default is FULL, an fsync per commit; streamhil's is NORMAL).
+``postgres``: each library's PostgreSQL saver, in a fresh schema on the server that
+:func:`libs.postgres_url` names, with the server's ``synchronous_commit`` (on: a WAL flush per
+commit). ``postgres-async-commit``: the same with both sessions on ``synchronous_commit=off``
+(PostgreSQL's counterpart of SQLite's NORMAL: a server crash may lose the last commits)."""
 
 _thread_ids = itertools.count()
 
@@ -65,13 +70,42 @@ def temp_db_path() -> Iterator[str]:
         yield os.path.join(folder, "bench.sqlite")
 
 
+@contextlib.contextmanager
+def temp_postgres_schema(async_commit: bool = False) -> Iterator[str]:
+    """A connection string whose ``search_path`` is a fresh schema, dropped afterwards;
+    ``async_commit`` adds ``synchronous_commit=off`` to the session options."""
+    import uuid
+
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    url = postgres_url()
+    schema = f"bench_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        options = conninfo_to_dict(url).get("options") or ""
+        options = f"{options} -csearch_path={schema}"
+        if async_commit:
+            options += " -csynchronous_commit=off"
+        yield make_conninfo(url, options=options.strip())
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
 @contextlib.asynccontextmanager
 async def open_saver(lib: Lib, kind: SaverKind) -> AsyncIterator[Any]:
-    """No saver, a fresh in-memory saver, or the async SQLite saver on a fresh file."""
+    """No saver, a fresh in-memory saver, or the async SQLite (PostgreSQL) saver on a fresh file
+    (schema)."""
     if kind == "none":
         yield None
     elif kind == "memory":
         yield lib.memory_saver()
+    elif kind in ("postgres", "postgres-async-commit"):
+        with temp_postgres_schema(kind == "postgres-async-commit") as conninfo:
+            async with lib.open_postgres(conninfo) as saver:
+                yield saver
     else:
         with temp_db_path() as path:
             async with lib.open_sqlite(path, normal_sync=kind == "sqlite-normal") as saver:
@@ -85,6 +119,9 @@ def open_saver_sync(lib: Lib, kind: SaverKind) -> Iterator[Any]:
         yield None
     elif kind == "memory":
         yield lib.memory_saver()
+    elif kind in ("postgres", "postgres-async-commit"):
+        with temp_postgres_schema(kind == "postgres-async-commit") as conninfo, lib.open_postgres_sync(conninfo) as saver:
+            yield saver
     else:
         with temp_db_path() as path, lib.open_sqlite_sync(path, normal_sync=kind == "sqlite-normal") as saver:
             yield saver

@@ -24,7 +24,16 @@ from workloads._common import (
 __all__ = ["Counter", "build_chain", "run_chain_async", "cases"]
 
 NODES = 100
-TITLES = {"none": "no checkpointer", "memory": "memory", "sqlite": "sqlite", "sqlite-normal": "sqlite, both NORMAL"}
+TITLES = {
+    "none": "no checkpointer",
+    "memory": "memory",
+    "sqlite": "sqlite",
+    "sqlite-normal": "sqlite, both NORMAL",
+    "postgres": "postgres",
+    "postgres-async-commit": "postgres, both synchronous_commit=off",
+}
+POSTGRES_TARGET = 3.0
+"""PostgreSQL rows: at least 3x LangGraph's ``langgraph-checkpoint-postgres``."""
 
 
 class Counter(TypedDict):
@@ -84,8 +93,16 @@ def run_chain_sync(lib: Lib, kind: SaverKind, *, threads: int, nodes: int = NODE
 
 def cases(settings: Settings) -> list[Case]:
     per_step = Target("per step >= 5x faster", "ratio", 5.0)
+    per_step_pg = Target(f"per step >= {POSTGRES_TARGET:g}x faster", "ratio", POSTGRES_TARGET)
     out = []
-    runs = (("memory", 3, (11, 5)), ("sqlite", 2, (7, 3)), ("sqlite-normal", 2, (7, 3)), ("none", 3, (7, 3)))
+    runs = (
+        ("memory", 3, (11, 5)),
+        ("sqlite", 2, (7, 3)),
+        ("sqlite-normal", 2, (7, 3)),
+        ("postgres", 2, (7, 3)),
+        ("postgres-async-commit", 2, (7, 3)),
+        ("none", 3, (7, 3)),
+    )
     for kind, threads, reps in runs:
 
         async def body(lib: Lib, kind: SaverKind = kind, threads: int = threads) -> float:
@@ -99,10 +116,10 @@ def cases(settings: Settings) -> list[Case]:
                 scale=1e6,
                 variants=async_variants(body, trio=settings.trio),
                 reps=settings.reps(*reps),
-                targets=[per_step] if kind != "none" else [],
+                targets=[] if kind == "none" else [per_step_pg] if kind.startswith("postgres") else [per_step],
             )
         )
-    for kind, threads, reps in (("memory", 3, (11, 5)), ("sqlite", 2, (7, 3))):
+    for kind, threads, reps in (("memory", 3, (11, 5)), ("sqlite", 2, (7, 3)), ("postgres", 2, (7, 3))):
 
         def sync_body(lib: Lib, kind: SaverKind = kind, threads: int = threads) -> float:
             return run_chain_sync(lib, kind, threads=threads)
@@ -115,7 +132,7 @@ def cases(settings: Settings) -> list[Case]:
                 scale=1e6,
                 variants=sync_variants(sync_body),
                 reps=settings.reps(*reps),
-                targets=[per_step],
+                targets=[per_step_pg] if kind == "postgres" else [per_step],
             )
         )
     return out

@@ -5,6 +5,8 @@
   after another; shown as rounds (= resumes) per second.
 * parallel: 10 nodes hang off ``START`` and each interrupts. A round starts a thread, then answers
   all ten in one resume map ``{interrupt_id: value}``, or one at a time (ten resumes).
+* concurrent: the loop's graph on 50 threads at once: all started together (each runs to its
+  interrupt), then all resumed together; shown as rounds (= resumes) per second.
 * subgraph: the parent's only node is a compiled subgraph whose node interrupts; a round is start
   plus resume, through the nesting.
 * concurrent: 50 threads wait at an interrupt; all 50 are answered at once on one SQLite saver
@@ -20,14 +22,16 @@ import contextlib
 import operator
 from typing import Annotated, Any, TypedDict
 
+import anyio
 from harness import Case, Target
 from libs import Lib
 from workloads._common import SaverKind, Settings, async_variants, clock, new_config, open_saver, temp_db_path
-from workloads.chain import TITLES
+from workloads.chain import POSTGRES_TARGET, TITLES
 
 __all__ = ["build_loop", "run_loop", "cases"]
 
 LOOP_THREADS = 200
+CONCURRENT_THREADS = 50
 PARALLEL_WIDTH = 10
 
 
@@ -81,6 +85,32 @@ async def _time_rounds(lib: Lib, kind: SaverKind, builder: Any, threads: int, wh
 async def run_loop(lib: Lib, kind: SaverKind, *, threads: int = LOOP_THREADS) -> float:
     """Seconds per round (start, interrupt, resume, done) over ``threads`` threads in turn."""
     return await _time_rounds(lib, kind, build_loop(lib), threads, "thread")
+
+
+async def run_concurrent(lib: Lib, kind: SaverKind, *, threads: int = CONCURRENT_THREADS) -> float:
+    """Seconds per round with ``threads`` threads started at once, then resumed at once."""
+    async with open_saver(lib, kind) as saver:
+        graph = build_loop(lib).compile(checkpointer=saver)
+        configs = [new_config() for _ in range(threads)]
+        failures: list[str] = []
+
+        async def start(config: dict[str, Any]) -> None:
+            _interrupts(await graph.ainvoke({"answer": "", "done": False}, config), 1)
+
+        async def resume(config: dict[str, Any]) -> None:
+            out = await graph.ainvoke(lib.Command(resume="yes"), config)
+            if out != {"answer": "yes", "done": True}:
+                failures.append(repr(out))
+
+        begin = clock()
+        for step in (start, resume):
+            async with anyio.create_task_group() as tg:
+                for config in configs:
+                    tg.start_soon(step, config)
+        elapsed = clock() - begin
+    if failures:
+        raise AssertionError(f"concurrent rounds ended with {failures[:3]}")
+    return elapsed / threads
 
 
 def build_parallel(lib: Lib, width: int = PARALLEL_WIDTH) -> Any:
@@ -203,7 +233,14 @@ def cases(settings: Settings) -> list[Case]:
             targets=[Target("concurrent answers >= 5x", "ratio", 5.0)],
         )
     )
-    for kind, target, reps in (("memory", 4.0, (7, 3)), ("sqlite", 5.0, (5, 2)), ("sqlite-normal", 5.0, (5, 2))):
+    loops = (
+        ("memory", 4.0, (7, 3)),
+        ("sqlite", 5.0, (5, 2)),
+        ("sqlite-normal", 5.0, (5, 2)),
+        ("postgres", POSTGRES_TARGET, (5, 2)),
+        ("postgres-async-commit", POSTGRES_TARGET, (5, 2)),
+    )
+    for kind, target, reps in loops:
 
         async def loop_body(lib: Lib, kind: SaverKind = kind) -> float:
             return await run_loop(lib, kind)
@@ -218,6 +255,25 @@ def cases(settings: Settings) -> list[Case]:
                 variants=async_variants(loop_body, trio=settings.trio),
                 reps=settings.reps(*reps),
                 targets=[Target(f"resume throughput >= {target:g}x", "ratio", target)],
+            )
+        )
+    for kind in ("memory", "postgres"):
+
+        async def concurrent_body(lib: Lib, kind: SaverKind = kind) -> float:
+            return await run_concurrent(lib, kind)
+
+        out.append(
+            Case(
+                key=f"resume-concurrent-{kind}",
+                title=f"interrupt/resume, {CONCURRENT_THREADS} threads at once, {TITLES[kind]}",
+                unit="rounds/s",
+                scale=1.0,
+                per_second=True,
+                variants=async_variants(concurrent_body, trio=settings.trio),
+                reps=settings.reps(5, 2),
+                targets=[Target(f"resume throughput >= {POSTGRES_TARGET:g}x", "ratio", POSTGRES_TARGET)]
+                if kind == "postgres"
+                else [],
             )
         )
     threads = 5 if settings.quick else 10
@@ -238,7 +294,7 @@ def cases(settings: Settings) -> list[Case]:
                 targets=[Target("parallel interrupts >= 3x", "ratio", 3.0)],
             )
         )
-    for kind in ("memory", "sqlite"):
+    for kind in ("memory", "sqlite", "postgres"):
 
         async def subgraph_body(lib: Lib, kind: SaverKind = kind) -> float:
             return await run_subgraph(lib, kind, threads=threads * 2)

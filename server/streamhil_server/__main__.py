@@ -154,7 +154,7 @@ def _draining_server(uvicorn: Any, config: Any, runtime: Any) -> Any:
     lets every connection answer what it accepted and close with ``shutting_down`` + 4000
     (:meth:`Runtime.drain`), and only then lets uvicorn close what is left."""
 
-    class DrainingServer(uvicorn.Server):  # type: ignore[misc, name-defined]
+    class DrainingServer(uvicorn.Server):
         async def shutdown(self, sockets: Any = None) -> None:
             for listening in self.servers:
                 listening.close()  # no new connections while the others drain
@@ -194,6 +194,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"  chat UI:    {base}/", flush=True)
         print(f"  dashboard:  {base}/dashboard", flush=True)
         print(f"  WebSocket:  ws://{shown}:{port}/ws", flush=True)
+        print(f"  LangGraph:  {base} (langgraph_sdk.get_client(url=...); docs/langgraph-clients.md)", flush=True)
         print(f"  AG-UI:      {base}/agui/<graph>", flush=True)
         print(f"  limits:     {connections} connections (open-files limit {files}), "
               f"stalled requests closed after {args.request_timeout:g} s", flush=True)

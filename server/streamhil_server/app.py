@@ -24,6 +24,7 @@ from streamhil.checkpoint.base import BaseCheckpointSaver
 
 from .auth import Authenticator
 from .compat.agui import agui_routes
+from .compat.langgraph_http import langgraph_routes
 from .connection import Connection
 from .hosts import HostGuard
 from .metrics import metrics_refusal, prometheus_text
@@ -44,6 +45,7 @@ def create_app(
     tokens: Mapping[str, str] | Callable[[str], str | None] | None = None,
     settings: ServerSettings | None = None,
     web: bool = True,
+    langgraph_api: bool = True,
     on_startup: Callable[[], None] | None = None,
 ) -> Starlette:
     """A Starlette app serving ``graphs`` (name → compiled graph).
@@ -53,6 +55,8 @@ def create_app(
     ``checkpointer`` overrides the saver. ``tokens`` maps tokens to identities (or is a
     function doing so); without it anyone may connect. ``on_startup`` is called once the
     server is ready (runs recovered). ``app.state.runtime`` is the :class:`~.runtime.Runtime`.
+    ``langgraph_api`` serves LangGraph's Agent Server HTTP API at the root
+    (docs/langgraph-clients.md), so ``langgraph_sdk.get_client(url=...)`` works against it.
     """
     registry = graphs if isinstance(graphs, GraphRegistry) else GraphRegistry(graphs)
     runtime = Runtime(
@@ -100,6 +104,8 @@ def create_app(
         Route("/metrics", metrics),
     ]
     routes += agui_routes(runtime, lambda: running["yes"])
+    if langgraph_api:
+        routes += langgraph_routes(runtime)  # before the UI, whose catch-all would take GET /threads/...
     if web:
         routes += web_routes()
     settings = runtime.settings

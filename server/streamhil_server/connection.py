@@ -480,7 +480,7 @@ class Connection:
 
     async def _subscribe(self, cmd: Subscribe) -> None:
         runs, hub = self.runtime.runs, self.runtime.hub
-        thread = await runs.visible(self.identity or "", cmd.thread_id)
+        thread = await runs.require_thread(self.identity or "", cmd.thread_id)
         if cmd.thread_id in self.subscriptions:
             raise CommandError(ErrorCode.ALREADY_SUBSCRIBED, f"this connection already watches thread {cmd.thread_id}", path="thread_id")
         epoch = self.runtime.store.epoch

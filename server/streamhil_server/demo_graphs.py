@@ -1,17 +1,19 @@
 """The graphs ``streamhil-server --demo`` serves: the human-in-the-loop patterns of LangGraph's guide.
 
-=================  ===========================================================================
-``approve``        approve or reject a proposed action, then branch (seed: "Approve or Reject")
-``review_edit``    a human edits a generated summary before it is used ("Review & Edit State")
-``tool_review``    a scripted agent asks to book hotels; each tool call is reviewed with
-                   accept / edit / response / ignore (``add_human_in_the_loop``); two calls
-                   in one turn are reviewed in parallel
-``multi_turn``     a conversation: the graph asks, the human answers, until they say "bye"
-``validation``     asks for an age until the answer is a valid one ("Validating human input")
-``parallel``       two reviewers (legal, finance) asked at once, answerable one at a time
-``subgraph``       the question is asked by a node inside a subgraph
-``publish``        the protocol's worked example: approve a draft, then pick a channel
-=================  ===========================================================================
+=====================  ===========================================================================
+``approve``            approve or reject a proposed action, then branch (seed: "Approve or Reject")
+``review_edit``        a human edits a generated summary before it is used ("Review & Edit State")
+``tool_review``        a scripted agent asks to book hotels; each tool call is reviewed with
+                       accept / edit / response / ignore (``add_human_in_the_loop``); two calls
+                       in one turn are reviewed in parallel
+``tool_review_chat``   the same agent, its reviews in the HITL-middleware shape Agent Chat UI
+                       renders (``action_requests``, answered with ``{"decisions": [...]}``)
+``multi_turn``         a conversation: the graph asks, the human answers, until they say "bye"
+``validation``         asks for an age until the answer is a valid one ("Validating human input")
+``parallel``           two reviewers (legal, finance) asked at once, answerable one at a time
+``subgraph``           the question is asked by a node inside a subgraph
+``publish``            the protocol's worked example: approve a draft, then pick a channel
+=====================  ===========================================================================
 
 Each factory builds a new compiled graph; the server gives it its checkpointer. Every graph
 declares an input schema (what ``start_run``'s ``input`` may set), so ``list_graphs`` can tell a
@@ -91,7 +93,7 @@ class ApproveState(ApproveInput, total=False):
 
 
 def _approve() -> CompiledStateGraph:
-    def propose(state: ApproveState) -> ApproveState:
+    def propose(state: ApproveState) -> dict[str, Any]:
         return {"proposal": f"Refund the customer for: {state.get('request', 'an order')}"}
 
     def human_approval(state: ApproveState) -> Command[Literal["execute", "cancel"]]:
@@ -103,10 +105,10 @@ def _approve() -> CompiledStateGraph:
             question = {**question, "error": "Answer approve or reject (yes or no)."}
         return Command(goto="execute" if approved else "cancel", update={"decision": "approved" if approved else "rejected"})
 
-    def execute(state: ApproveState) -> ApproveState:
+    def execute(state: ApproveState) -> dict[str, Any]:
         return {"outcome": f"done: {state['proposal']}"}
 
-    def cancel(state: ApproveState) -> ApproveState:
+    def cancel(state: ApproveState) -> dict[str, Any]:
         return {"outcome": "cancelled by the reviewer"}
 
     g = StateGraph(ApproveState, input_schema=ApproveInput)
@@ -134,17 +136,17 @@ class EditState(EditInput, total=False):
 
 
 def _review_edit() -> CompiledStateGraph:
-    def summarize(state: EditState) -> EditState:
+    def summarize(state: EditState) -> dict[str, Any]:
         words = (state.get("text") or "streamhil streams human in the loop runs").split()
         return {"summary": " ".join(words[:8]) + ("…" if len(words) > 8 else "")}
 
-    def human_edit(state: EditState) -> EditState:
+    def human_edit(state: EditState) -> dict[str, Any]:
         edited = interrupt({"task": "Review and edit the summary", "summary": state["summary"]})
         if isinstance(edited, dict):
             edited = edited.get("summary", state["summary"])
         return {"summary": str(edited)}
 
-    def publish(state: EditState) -> EditState:
+    def publish(state: EditState) -> dict[str, Any]:
         return {"published": f"Published: {state['summary']}"}
 
     g = StateGraph(EditState, input_schema=EditInput)
@@ -171,12 +173,20 @@ def book_hotel(hotel_name: str, nights: int = 1) -> str:
     return f"Successfully booked {nights} night(s) at {hotel_name}."
 
 
+def _text(content: Any) -> str:
+    """A message's text: the string, or the text parts of a list of content parts (as LangChain
+    UIs send ``[{"type": "text", "text": ...}]``)."""
+    if isinstance(content, list):
+        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return str(content or "")
+
+
 def _agent_script(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> Any:
     """Books what the last user message names ("book X" or "book X and Y"), then confirms."""
     last = messages[-1] if messages else {}
     if last.get("role") == "tool":
         return "All set. Anything else?"
-    text = str(last.get("content") or "")
+    text = _text(last.get("content"))
     lowered = text.lower()
     if "book" not in lowered:
         return "Tell me which hotel to book, e.g. 'book the McKittrick and the Ritz'."
@@ -196,6 +206,13 @@ def _tool_review(token_delay: float | None = None) -> CompiledStateGraph:
     return create_react_agent(model, [tool], prompt="You book hotels.")
 
 
+def _tool_review_chat(token_delay: float | None = None) -> CompiledStateGraph:
+    delay = _token_delay() if token_delay is None else token_delay
+    model = ScriptedChatModel(_agent_script, stream=True, token_delay=delay)
+    reviewed = add_human_in_the_loop(book_hotel, schema="hitl_middleware")
+    return create_react_agent(model, [reviewed], prompt="You book hotels.")
+
+
 # --- multi-turn conversation -------------------------------------------------------------------
 
 
@@ -205,14 +222,14 @@ class ChatState(TypedDict, total=False):
 
 
 def _multi_turn() -> CompiledStateGraph:
-    def ask(state: ChatState) -> ChatState:
+    def ask(state: ChatState) -> dict[str, Any]:
         turns = sum(1 for m in state.get("messages", []) if m["role"] == "user")
         question = "What would you like to talk about?" if turns == 0 else "Anything else? (say 'bye' to finish)"
         answer = interrupt({"question": question, "turn": turns + 1})
         text = answer if isinstance(answer, str) else str(answer.get("text", "")) if isinstance(answer, dict) else str(answer)
         return {"messages": [{"role": "user", "content": text}]}
 
-    def reply(state: ChatState) -> ChatState:
+    def reply(state: ChatState) -> dict[str, Any]:
         text = state["messages"][-1]["content"]
         bye = text.strip().lower() in ("bye", "quit", "exit", "done")
         content = "Goodbye!" if bye else f"You said {text!r} ({len(text.split())} words)."
@@ -251,7 +268,7 @@ def _valid_age(answer: Any) -> int | None:
 
 
 def _validation() -> CompiledStateGraph:
-    def get_age(state: AgeState) -> AgeState:
+    def get_age(state: AgeState) -> dict[str, Any]:
         given = _valid_age(state.get("age"))
         if given is not None:  # an age given as input is checked, not asked again
             return {"age": given}
@@ -287,13 +304,13 @@ class ReviewState(ReviewInput, total=False):
 
 
 def _parallel() -> CompiledStateGraph:
-    def legal(state: ReviewState) -> ReviewState:
+    def legal(state: ReviewState) -> dict[str, Any]:
         return {"legal": str(interrupt({"reviewer": "legal", "question": f"Legal: sign {state.get('doc', 'the document')}?"}))}
 
-    def finance(state: ReviewState) -> ReviewState:
+    def finance(state: ReviewState) -> dict[str, Any]:
         return {"finance": str(interrupt({"reviewer": "finance", "question": f"Finance: budget for {state.get('doc', 'the document')}?"}))}
 
-    def merge(state: ReviewState) -> ReviewState:
+    def merge(state: ReviewState) -> dict[str, Any]:
         return {"verdict": f"legal={state['legal']}; finance={state['finance']}"}
 
     g = StateGraph(ReviewState, input_schema=ReviewInput)
@@ -320,10 +337,10 @@ class OrderState(OrderInput, total=False):
 
 
 def _subgraph() -> CompiledStateGraph:
-    def ask_address(state: OrderState) -> OrderState:
+    def ask_address(state: OrderState) -> dict[str, Any]:
         return {"address": str(interrupt({"question": f"Where should we ship {state.get('item', 'it')}?"}))}
 
-    def validate(state: OrderState) -> OrderState:
+    def validate(state: OrderState) -> dict[str, Any]:
         return {"address": state["address"].strip().title()}
 
     shipping = StateGraph(OrderState)
@@ -333,7 +350,7 @@ def _subgraph() -> CompiledStateGraph:
     shipping.add_edge("ask_address", "validate")
     shipping.add_edge("validate", END)
 
-    def confirm(state: OrderState) -> OrderState:
+    def confirm(state: OrderState) -> dict[str, Any]:
         return {"confirmation": f"{state.get('item', 'order')} ships to {state['address']}"}
 
     g = StateGraph(OrderState, input_schema=OrderInput)
@@ -360,10 +377,10 @@ class PublishState(PublishInput, total=False):
 
 
 def _publish() -> CompiledStateGraph:
-    def draft(state: PublishState) -> PublishState:
+    def draft(state: PublishState) -> dict[str, Any]:
         return {"draft": {"text": f"{str(state.get('topic', 'streamhil')).capitalize()} hold hands."}}
 
-    def review(state: PublishState) -> PublishState:
+    def review(state: PublishState) -> dict[str, Any]:
         question: dict[str, Any] = {"question": "Approve the draft?", "kind": "approve", "draft": state["draft"]["text"]}
         while True:
             approved = yes_or_no(interrupt(question))
@@ -371,7 +388,7 @@ def _publish() -> CompiledStateGraph:
                 return {"approved": approved}
             question = {**question, "error": "Answer yes or no (or use the Approve / Reject buttons)."}
 
-    def post(state: PublishState) -> PublishState:
+    def post(state: PublishState) -> dict[str, Any]:
         if not state.get("approved"):
             return {"posted": False}
         return {"channel": str(interrupt({"question": "Which channel?"})), "posted": True}
@@ -392,6 +409,7 @@ DEMO_FACTORIES: dict[str, tuple[Callable[[], CompiledStateGraph], str]] = {
     "approve": (_approve, "Approve or reject a proposed action, then branch."),
     "review_edit": (_review_edit, "Edit a generated summary before it is published."),
     "tool_review": (_tool_review, "A scripted agent books hotels (say 'book the Ritz'); review each call: accept, edit, respond or ignore."),
+    "tool_review_chat": (_tool_review_chat, "The hotel-booking agent with reviews in the HITL-middleware shape (Agent Chat UI): approve, edit, reject."),
     "multi_turn": (_multi_turn, "A conversation: it replies to each message, then asks for more; say 'bye' to finish."),
     "validation": (_validation, "Asks for an age until the answer is a whole number from 0 to 150."),
     "parallel": (_parallel, "Legal and finance review at once; answer them one at a time."),
@@ -406,6 +424,8 @@ def demo_graphs(*, token_delay: float | None = None) -> dict[str, tuple[Compiled
     ``token_delay`` is the pause (seconds) between the words the demo chat model streams;
     default: ``$STREAMHIL_DEMO_TOKEN_DELAY_MS`` (milliseconds), else 60 ms.
     """
-    graphs = {name: (factory(), description) for name, (factory, description) in DEMO_FACTORIES.items() if name != "tool_review"}
-    graphs["tool_review"] = (_tool_review(token_delay), DEMO_FACTORIES["tool_review"][1])
+    streaming = {"tool_review": _tool_review, "tool_review_chat": _tool_review_chat}
+    graphs = {name: (factory(), description) for name, (factory, description) in DEMO_FACTORIES.items() if name not in streaming}
+    for name, factory in streaming.items():
+        graphs[name] = (factory(token_delay), DEMO_FACTORIES[name][1])
     return {name: graphs[name] for name in DEMO_FACTORIES}

@@ -79,4 +79,4 @@ def state_wire(snapshot: Any) -> dict[str, Any]:
     wire["interrupts"] = [interrupt_wire(i) for i in snapshot.interrupts]
     for task, original in zip(wire["tasks"], snapshot.tasks, strict=True):
         task["interrupts"] = [interrupt_wire(i) for i in original.interrupts]
-    return jsonable(wire)  # type: ignore[no-any-return]
+    return jsonable(wire)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+from functools import partial
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -39,12 +40,12 @@ from .encoding import dumps_event
 from .storage.base import Storage
 from .storage.records import EventRow, Write
 
-__all__ = ["EventHub", "Subscription", "CursorError", "HubStatistics", "LogNotLoadedError"]
+__all__ = ["EventHub", "Subscription", "CursorError", "HubStatistics", "HubEvent", "LogNotLoadedError"]
 
 logger = logging.getLogger("streamhil_server.hub")
 
 Sink = Callable[[str], None]
-Tap = Callable[[str, str], None]
+Listener = Callable[["HubEvent"], None]
 Tap = Callable[[str, str], None]
 _TERMINAL = frozenset({"run_interrupted", "run_done", "run_error", "run_cancelled"})
 
@@ -141,6 +142,21 @@ class Subscription:
 _Entry = tuple[int, "str | None", str, bool, float, str]  # seq, run_id, frame, terminal, published at, event
 
 
+@dataclass(frozen=True, slots=True)
+class HubEvent:
+    """One published event as Python data, for in-process listeners (:meth:`EventHub.add_listener`).
+
+    ``data`` is the payload as given to :meth:`EventHub.publish` (not copied: do not modify it).
+    """
+
+    thread_id: str
+    seq: int
+    event: str
+    run_id: str | None
+    ns: tuple[str, ...]
+    data: Any
+
+
 @dataclass(slots=True, eq=False)
 class _ThreadLog:
     thread_id: str
@@ -213,8 +229,19 @@ class EventHub:
         self._following = False  # set once the storage reports other processes' events
         self.taps: list[Tap] = []
         """Called with ``(thread_id, event)`` as each event is delivered, once stored (must not block)."""
-        self.taps: list[Tap] = []
-        """Called with ``(thread_id, event)`` as each event is published (must not block)."""
+        self._listeners: list[Listener] = []
+
+    def add_listener(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener(HubEvent)`` for every event, synchronously when it is published
+        (before it is stored or sent: unlike ``taps``, which hear an event once it is stored).
+        It must return quickly and never raise. Returns a function that removes it."""
+        self._listeners.append(listener)
+
+        def remove() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return remove
 
     # --- logs ----------------------------------------------------------------------------------
 
@@ -325,6 +352,10 @@ class EventHub:
             self._wake.set()
         self._dirty[thread_id] = log
         self._published += 1
+        if self._listeners:
+            hub_event = HubEvent(thread_id, seq, event, run_id, tuple(ns), data)
+            for listener in list(self._listeners):
+                listener(hub_event)
         return seq
 
     def stage(self, thread_id: str, write: Write, *, with_checkpoint: bool = False) -> None:
@@ -440,11 +471,11 @@ class EventHub:
                 log.staged = None
             self._attach(write, log, entries)
         for thread_id in self._trims:
-            log = self._logs.get(thread_id)
-            if log is not None:
-                keep_after = log.delivered - self.max_events_per_thread
+            trimmed = self._logs.get(thread_id)
+            if trimmed is not None:
+                keep_after = trimmed.delivered - self.max_events_per_thread
                 write.trim_events.append((thread_id, keep_after))
-                write.after_commit.append(lambda log=log, k=keep_after: setattr(log, "first_seq", max(log.first_seq, k + 1)))
+                write.after_commit.append(partial(_raise_first_seq, trimmed, keep_after + 1))
         self._trims.clear()
         return None if write.empty else write
 
@@ -473,8 +504,8 @@ class EventHub:
         if delivered:
             self._count(delivered)
             self._written += delivered
-            event, self._written_event = self._written_event, anyio.Event()
-            event.set()
+            written, self._written_event = self._written_event, anyio.Event()
+            written.set()
 
     def _count(self, n: int) -> None:
         self._events_total += n
@@ -553,3 +584,8 @@ class EventHub:
             events_per_second=round(rate, 2) if math.isfinite(rate) else 0.0,
             unwritten=sum(len(log.unwritten) for log in self._dirty.values()),
         )
+
+
+def _raise_first_seq(log: _ThreadLog, first_seq: int) -> None:
+    """After a trim is stored: the log's oldest kept seq."""
+    log.first_seq = max(log.first_seq, first_seq)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from functools import partial
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
@@ -174,10 +175,37 @@ class RunManager:
             thread.users -= 1
             self.threads.shrink()
 
-    async def visible(self, identity: str, thread_id: str, *, path: str | None = "thread_id") -> ThreadRuntime:
+    async def require_thread(self, identity: str, thread_id: str, *, path: str | None = "thread_id") -> ThreadRuntime:
         """The caller's thread (loaded if needed), or ``not_found``."""
         async with self.using(identity, thread_id, path=path) as thread:
             return thread
+
+    def visible(self, identity: str, thread_id: str, *, path: str | None = "thread_id") -> ThreadRuntime:
+        """The caller's thread if it is in memory (hold it with :meth:`holding` first), or
+        ``not_found``."""
+        thread = self.threads.get(thread_id)
+        if thread is None or thread.record.owner != identity:
+            raise not_found("thread", thread_id, path=path)
+        return thread
+
+    async def load_thread(self, thread_id: str) -> ThreadRuntime | None:
+        """The thread, loaded into memory if it exists (None if it does not)."""
+        return await self._load(thread_id)
+
+    @contextlib.asynccontextmanager
+    async def holding(self, thread_id: str) -> AsyncIterator[ThreadRuntime | None]:
+        """Load the thread (if it exists) and keep it in memory while the block runs, so sync
+        lookups (``threads.get``, :meth:`visible`) find it; for surfaces written that way."""
+        thread = await self._load(thread_id)
+        if thread is None:
+            yield None
+            return
+        thread.users += 1
+        try:
+            yield thread
+        finally:
+            thread.users -= 1
+            self.threads.shrink()
 
     def entry(self, thread: ThreadRuntime) -> GraphEntry:
         entry = self.registry.get(thread.record.graph)
@@ -278,7 +306,8 @@ class RunManager:
                 origin=origin,
             )
             with anyio.CancelScope(shield=True):  # a client leaving must not cut an acceptance in half
-                return await self._accept_start(thread, cmd, request, on_accepted)
+                accepted = await self._accept_start(thread, cmd, request, on_accepted)
+            return accepted
         finally:
             if thread is not None:
                 thread.users -= 1
@@ -374,7 +403,8 @@ class RunManager:
                         )
             named = list(cmd.answers) if cmd.answers is not None else ([cmd.interrupt_id] if cmd.interrupt_id else None)
             with anyio.CancelScope(shield=True):  # a client leaving must not cut an acceptance in half
-                return await self._accept_resume(thread, entry, cmd, named, on_accepted, origin)
+                accepted = await self._accept_resume(thread, entry, cmd, named, on_accepted, origin)
+            return accepted
 
     async def _accept_resume(
         self, thread: ThreadRuntime, entry: GraphEntry, cmd: Resume, named: list[str] | None,
@@ -395,7 +425,9 @@ class RunManager:
                         path=path if cmd.answers is None else f"answers.{unknown[0]}",
                         details={"resource": "interrupt", "interrupt_ids": unknown},
                     )
-                resume_map = dict(cmd.answers) if cmd.answers is not None else {cmd.interrupt_id: cmd.value}
+                resume_map: dict[str, Any] = (
+                    dict(cmd.answers) if cmd.answers is not None else {str(cmd.interrupt_id): cmd.value}
+                )
             else:
                 if not pending:
                     raise self._nothing_pending(thread)
@@ -511,7 +543,7 @@ class RunManager:
         queued_claim = frozenset(request.resume or ()) if request.claimed else frozenset()
         if request.resume:
             await self._check_not_answered(thread, list(request.resume), "interrupt_id", queued_claim)
-        command = Command(resume=request.resume, update=request.update, goto=request.goto or ())
+        command: Command[Any] = Command(resume=request.resume, update=request.update, goto=request.goto or ())
         ids = list(request.resume or ())
         before = set(thread.answered)
         request.recorded = True
@@ -584,7 +616,7 @@ class RunManager:
                             back = [i for i in request.claimed_interrupts if i not in thread.record.interrupts]
                             record = replace(thread.record, interrupts=thread.record.interrupts + back, updated_at=now_iso())
                             write.threads.append(record)
-                            write.after_commit.append(lambda: self._adopt(thread, record))
+                            write.after_commit.append(partial(self._adopt, thread, record))
                         with anyio.CancelScope(shield=True):
                             await self.storage.write(write)
                         return run_id
@@ -747,7 +779,7 @@ class RunManager:
         )
 
     def _started_data(self, thread: ThreadRuntime, request: RunRequest) -> dict[str, Any]:
-        data = {"graph": thread.record.graph, "kind": request.kind, "checkpoint_id": request.checkpoint_id}
+        data: dict[str, Any] = {"graph": thread.record.graph, "kind": request.kind, "checkpoint_id": request.checkpoint_id}
         if request.resume:
             data["answers"] = dict(request.resume)  # so every watcher sees what was answered
         return data

@@ -1,4 +1,5 @@
-"""The server's long-lived parts and their lifetime: storage, checkpointer, event hub, run manager.
+"""The server's long-lived parts and their lifetime: storage, checkpointer, event hub, run manager
+(plus thread metadata and run records, which the HTTP surfaces need).
 
 ``async with Runtime(...)`` opens the storage (SQLite file or memory), gives every graph the
 :class:`~.storage.saver.StorageSaver` over it (unless a checkpointer was given), starts the hub
@@ -22,10 +23,12 @@ from .hub import EventHub, HubStatistics
 from .limits import FailedAttempts, RunShares
 from .notices import ThreadNotifier
 from .registry import GraphRegistry
+from .run_records import RunRecords
 from .runs import RunManager
 from .threads import RunStatistics
 from .settings import ServerSettings
 from .storage import StorageSaver, storage_for
+from .thread_metadata import ThreadMetadata
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -102,6 +105,8 @@ class Runtime:
         self.failed_auth = FailedAttempts(self.settings.auth_failures_burst, self.settings.auth_failures_per_minute)
         self.notifier = ThreadNotifier(self.runs, self.counters)
         self.hub.taps.append(self.notifier.on_event)
+        self.thread_metadata = ThreadMetadata(self.store)
+        self.run_records = RunRecords(self.store, self.hub)
         self.checkpointer: BaseCheckpointSaver | None = checkpointer
         self.connections: dict[str, Connection] = {}
         self.slow_consumers = 0
@@ -116,10 +121,13 @@ class Runtime:
                     self.storage, take_write=self.hub.take, head_cache_size=self.settings.head_cache_size
                 )
             self.registry.bind(self.checkpointer)
+            await self.thread_metadata.load()
+            await self.run_records.load()
             tg = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(tg.cancel_scope.cancel)  # runs first on exit: stop the workers
             await tg.start(self.hub.run)
             await tg.start(self.storage.follow, self.hub.note_remote)  # other processes' events
+            await tg.start(self.run_records.run)
             await tg.start(self.runs.run)
             await tg.start(self.notifier.run)
             self._stack = stack.pop_all()

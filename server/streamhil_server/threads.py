@@ -149,6 +149,13 @@ class ThreadCache:
     def __iter__(self) -> Iterator[ThreadRuntime]:
         return iter(list(self._threads.values()))
 
+    def __contains__(self, thread_id: object) -> bool:
+        return thread_id in self._threads
+
+    def values(self) -> list[ThreadRuntime]:
+        """The threads in memory (not every stored thread: see :meth:`RunManager.load_thread`)."""
+        return list(self._threads.values())
+
     def get(self, thread_id: str) -> ThreadRuntime | None:
         thread = self._threads.get(thread_id)
         if thread is not None:

@@ -62,7 +62,7 @@ def _find(path: str) -> tuple[Traversable, str] | None:
     return node, media
 
 
-def _redirect(target: str):  # type: ignore[no-untyped-def]
+def _redirect(target: str):
     async def endpoint(request: Request) -> Response:
         return RedirectResponse(request.scope.get("root_path", "") + target, status_code=307)
 

@@ -155,7 +155,7 @@ def describe(conninfo: str) -> str:
     except psycopg.ProgrammingError:
         return "<unparsable connection string>"
     parts.pop("password", None)
-    return psycopg.conninfo.make_conninfo(**{k: v for k, v in parts.items() if v is not None})
+    return psycopg.conninfo.make_conninfo("", **{k: v for k, v in parts.items() if v is not None})
 
 
 _ATTEMPTS = (1, 2)
@@ -214,7 +214,7 @@ def _drive_sync(conn: psycopg.Connection[Any], tx: Tx[T], prepare: bool) -> T:
                 cursor = conn.execute(op.sql, op.params or None, **_statement_options(op, prepare))
                 op = tx.send(cursor.fetchall() if _has_rows(cursor) else [])
     except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+        return done.value
 
 
 def _has_rows(cursor: Any) -> bool:
@@ -317,7 +317,7 @@ async def _drive_async(conn: psycopg.AsyncConnection[Any], tx: Tx[T], prepare: b
                 cursor = await conn.execute(op.sql, op.params or None, **_statement_options(op, prepare))
                 op = tx.send(await cursor.fetchall() if _has_rows(cursor) else [])
     except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+        return done.value
 
 
 class AsyncPoolDriver:

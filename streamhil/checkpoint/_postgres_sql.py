@@ -539,8 +539,8 @@ def save_many(calls: Sequence[PutArgs | WritesArgs], known: Mapping[Key, StoredC
                 results = [(yield statements[0])]  # a pipeline of one only costs more CPU
             else:
                 results = yield Batch(tuple(statements))
-            for offset, (stored, rows) in enumerate(zip(planned, results)):
-                if stored is not None and not rows[0][0]:
+            for offset, (planned_put, rows) in enumerate(zip(planned, results)):
+                if planned_put is not None and not rows[0][0]:
                     gone = _parent_key(calls[position + offset].address)
                     for later in planned[offset:]:
                         if later is not None:
@@ -549,8 +549,8 @@ def save_many(calls: Sequence[PutArgs | WritesArgs], known: Mapping[Key, StoredC
                         known.pop(gone, None)
                     position += offset
                     break
-                if stored is not None:
-                    saved.append(stored)
+                if planned_put is not None:
+                    saved.append(planned_put)
             else:
                 position += len(statements)
             continue

@@ -75,7 +75,7 @@ def run_sync(conn: sqlite3.Connection, tx: Tx[T], mode: Mode) -> T:
         except StopIteration as done:
             if mode is not None:
                 conn.execute("COMMIT")
-            return done.value  # type: ignore[no-any-return]
+            return done.value
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
@@ -182,7 +182,7 @@ async def run_stepwise(db: aiosqlite.Connection, tx: Tx[T], mode: Mode) -> T:
         except StopIteration as done:
             if mode is not None:
                 await db.execute("COMMIT")
-            return done.value  # type: ignore[no-any-return]
+            return done.value
         except BaseException:
             if db.in_transaction:
                 await db.execute("ROLLBACK")

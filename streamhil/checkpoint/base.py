@@ -25,6 +25,8 @@ __all__ = [
     "Checkpoint",
     "CheckpointTuple",
     "PendingWrite",
+    "PutCall",
+    "WritesCall",
     "BaseCheckpointSaver",
     "new_checkpoint_id",
     "thread_config",
@@ -60,6 +62,26 @@ class CheckpointTuple:
     metadata: dict[str, Any]
     parent_config: dict[str, Any] | None = None
     pending_writes: list[PendingWrite] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PutCall:
+    """The arguments of one ``aput``, queued (see :meth:`BaseCheckpointSaver.asave_many`)."""
+
+    config: Mapping[str, Any]
+    checkpoint: Checkpoint
+    metadata: Mapping[str, Any]
+    new_versions: Mapping[str, int]
+    writes: Sequence[PendingWrite] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WritesCall:
+    """The arguments of one ``aput_writes``, queued."""
+
+    config: Mapping[str, Any]
+    writes: Sequence[tuple[str, Any]]
+    task_id: str
 
 
 def thread_config(thread_id: str, checkpoint_ns: str = "", checkpoint_id: str | None = None) -> dict[str, Any]:
@@ -153,6 +175,19 @@ class BaseCheckpointSaver(ABC):
         """Save ``writes`` (``(channel, value)`` pairs) as the outcome of ``task_id`` on the
         checkpoint ``config`` addresses, replacing that task's earlier writes there. Raises
         ``SerializationError`` (and writes nothing) for a value that cannot be stored."""
+
+    async def asave_many(self, calls: Sequence[PutCall | WritesCall]) -> None:
+        """Make the queued calls, in order, each as its own ``aput``/``aput_writes`` would; stop
+        at the first that raises (the calls before it are saved, the ones after it are not).
+
+        The executor hands a run's saves over in order; when several are waiting (durability
+        ``"async"``), it passes them here together, so a saver that talks to a server can send
+        them in one round trip. The default makes one call after another."""
+        for call in calls:
+            if isinstance(call, PutCall):
+                await self.aput(call.config, call.checkpoint, call.metadata, call.new_versions, writes=call.writes)
+            else:
+                await self.aput_writes(call.config, call.writes, call.task_id)
 
     @abstractmethod
     async def adelete_thread(self, thread_id: str) -> None:

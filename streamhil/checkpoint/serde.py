@@ -407,7 +407,7 @@ def _decode(x: Any) -> Any:
 
 def _decode_list(x: dict[str, Any]) -> list[Any]:
     items = x["v"]
-    return _decode(items)  # type: ignore[no-any-return]
+    return _decode(items)
 
 
 def _decode_datetime(x: dict[str, Any]) -> dt.datetime:
@@ -430,12 +430,12 @@ def _decode_dataclass(x: dict[str, Any]) -> Any:
 
 def _decode_enum(x: dict[str, Any]) -> enum.Enum:
     cls = _resolve(x["cls"], "enum")
-    return cls(_decode(x["v"]))  # type: ignore[no-any-return]
+    return cls(_decode(x["v"]))
 
 
 def _decode_namedtuple(x: dict[str, Any]) -> tuple[Any, ...]:
     cls = _resolve(x["cls"], "namedtuple")
-    return cls(*_decode(x["v"]))  # type: ignore[no-any-return]
+    return cls(*_decode(x["v"]))
 
 
 _DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .loop import RunScope
+    from .scope import RunScope
 
 __all__ = ["TaskContext", "get_stream_writer", "write_message_chunk", "get_config", "current_task", "require_task"]
 

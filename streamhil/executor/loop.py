@@ -651,7 +651,7 @@ def _answer_pairs(answers: dict[int, Any]) -> list[list[Any]]:
 
 
 async def record_command(
-    graph: Any, scope: RunScope, view: ThreadView, command: Command, recorded: list[PendingWrite] | None = None
+    graph: Any, scope: RunScope, view: ThreadView, command: Command[Any], recorded: list[PendingWrite] | None = None
 ) -> list[Interrupt]:
     """Validate a Command against the thread's pending interrupts and save it as command writes.
 

@@ -2,7 +2,9 @@
 
 - ``sync``: every save completes before the run goes on.
 - ``async``: saves go to one background task, strictly in order, overlapping the next step;
-  the run waits for all of them before it returns (even when cancelled).
+  the run waits for all of them before it returns (even when cancelled). Saves that queued up
+  while earlier ones were being written are handed to the saver together
+  (``BaseCheckpointSaver.asave_many``), so a saver on a server can send them in one round trip.
 - ``exit``: nothing is saved until the run ends; then only its last checkpoint and the
   writes attached to it.
 """
@@ -17,12 +19,12 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from ..checkpoint.base import BaseCheckpointSaver, Checkpoint, PendingWrite
+from ..checkpoint.base import BaseCheckpointSaver, Checkpoint, PendingWrite, PutCall, WritesCall
 from ..types import Durability
 
 __all__ = ["CheckpointWriter"]
 
-_Op = tuple[str, tuple[Any, ...]]
+_Op = PutCall | WritesCall
 
 
 class CheckpointWriter:
@@ -76,12 +78,12 @@ class CheckpointWriter:
     ) -> None:
         if self.saver is None:
             return
-        await self._submit(("put", (config, checkpoint, metadata, new_versions, writes)))
+        await self._submit(PutCall(config, checkpoint, metadata, new_versions, writes))
 
     async def put_writes(self, config: Mapping[str, Any], writes: Sequence[tuple[str, Any]], task_id: str) -> None:
         if self.saver is None:
             return
-        await self._submit(("writes", (config, writes, task_id)))
+        await self._submit(WritesCall(config, writes, task_id))
 
     async def _submit(self, op: _Op) -> None:
         self.raise_if_failed()
@@ -95,38 +97,46 @@ class CheckpointWriter:
 
     async def _apply(self, op: _Op) -> None:
         assert self.saver is not None
-        kind, args = op
-        if kind == "put":
-            config, checkpoint, metadata, new_versions, writes = args
-            await self.saver.aput(config, checkpoint, metadata, new_versions, writes=writes)
+        if isinstance(op, PutCall):
+            await self.saver.aput(op.config, op.checkpoint, op.metadata, op.new_versions, writes=op.writes)
         else:
-            await self.saver.aput_writes(*args)
+            await self.saver.aput_writes(op.config, op.writes, op.task_id)
 
     async def _drain(self, receive: MemoryObjectReceiveStream[_Op]) -> None:
-        # Shielded: a cancelled run still saves what it already handed over.
+        # Shielded: a cancelled run still saves what it already handed over. Saves that queued
+        # up while the previous ones were being written go to the saver together.
+        assert self.saver is not None
         with anyio.CancelScope(shield=True), receive:
             async for op in receive:
+                waiting = [op]
+                while True:
+                    try:
+                        waiting.append(receive.receive_nowait())
+                    except (anyio.WouldBlock, anyio.EndOfStream):
+                        break
                 if self._failure is not None:
                     continue  # a save failed: later ones would build on it
                 try:
-                    await self._apply(op)
+                    if len(waiting) == 1:
+                        await self._apply(op)
+                    else:
+                        await self.saver.asave_many(waiting)
                 except Exception as exc:  # surfaced to the run by raise_if_failed()
                     self._failure = exc
 
     async def _flush_exit(self) -> None:
         """Save the last checkpoint (with every channel changed since the saved one) and its writes."""
-        puts = [args for kind, args in self._buffer if kind == "put"]
+        puts = [op for op in self._buffer if isinstance(op, PutCall)]
         last_id: str | None = None
         if puts:
-            config, checkpoint, metadata, _, _ = puts[-1]
+            last = puts[-1]
             versions: dict[str, int] = {}
-            for args in puts:
-                versions.update(args[3])
-            await self.saver.aput(config, checkpoint, metadata, versions)  # type: ignore[union-attr]
-            last_id = checkpoint.id
-        for kind, args in self._buffer:
-            if kind == "writes":
-                config, writes, task_id = args
-                if last_id is None or config["configurable"].get("checkpoint_id") == last_id:
-                    await self.saver.aput_writes(config, writes, task_id)  # type: ignore[union-attr]
+            for put in puts:
+                versions.update(put.new_versions)
+            await self.saver.aput(last.config, last.checkpoint, last.metadata, versions)  # type: ignore[union-attr]
+            last_id = last.checkpoint.id
+        for op in self._buffer:
+            if isinstance(op, WritesCall):
+                if last_id is None or op.config["configurable"].get("checkpoint_id") == last_id:
+                    await self.saver.aput_writes(op.config, op.writes, op.task_id)  # type: ignore[union-attr]
         self._buffer.clear()

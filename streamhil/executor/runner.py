@@ -85,7 +85,7 @@ def _dict_writes(graph: CompiledStateGraph, node: str, update: dict[str, Any], l
     return writes
 
 
-def _command_writes(graph: CompiledStateGraph, node: str, command: Command) -> tuple[list[tuple[str, Any]], list[str | Send], Any]:
+def _command_writes(graph: CompiledStateGraph, node: str, command: Command[Any]) -> tuple[list[tuple[str, Any]], list[str | Send], Any]:
     if command.graph == Command.PARENT:
         raise ParentCommand(Command(update=command.update, goto=command.goto, resume=command.resume))
     update = command.update

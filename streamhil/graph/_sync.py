@@ -136,9 +136,9 @@ def iterate(make: Callable[[], AsyncIterator[T]]) -> Iterator[T]:
     async def pump() -> None:
         PRIVATE_LOOP.set(True)
         try:
-            async with contextlib.aclosing(make()) as parts:
+            async with contextlib.aclosing(make()) as parts:  # type: ignore[type-var]
                 while True:
-                    await credits.acquire()  # one item per request of the consumer thread
+                    await requested.acquire()  # one item per request of the consumer thread
                     try:
                         item = await parts.__anext__()
                     except StopAsyncIteration:
@@ -152,11 +152,11 @@ def iterate(make: Callable[[], AsyncIterator[T]]) -> Iterator[T]:
             items.put(_DONE)
 
     with anyio.from_thread.start_blocking_portal() as portal:
-        credits = portal.call(lambda: anyio.Semaphore(0))
+        requested: anyio.Semaphore = portal.call(lambda: anyio.Semaphore(0))
         future = portal.start_task_soon(pump)
         try:
             while True:
-                portal.call(credits.release)
+                portal.call(requested.release)
                 item = items.get()
                 if item is _DONE:
                     break

@@ -14,6 +14,19 @@ with new arguments; ``{"type": "response", "args": "text"}`` skips the tool and 
 the model; ``{"type": "ignore"}`` skips the tool. An answer that is malformed, not allowed by the
 config, or whose edited arguments do not fit the tool's schema is not an error: the human is
 asked again, and the new request carries an ``error`` field that says what was wrong.
+
+With ``schema="hitl_middleware"`` the request takes the shape of LangChain's HITL middleware,
+which Agent Chat UI renders (``interrupt(request)``, not a list)::
+
+    {"action_requests": [{"name": "book_hotel", "args": {...}, "description": "Please review the tool call"}],
+     "review_configs": [{"action_name": "book_hotel", "allowed_decisions": ["approve", "edit", "reject"]}],
+     "tool_call_id": "call_..."}
+
+and the answer is ``{"decisions": [decision]}``: ``{"type": "approve"}`` runs the call,
+``{"type": "edit", "edited_action": {"name": ..., "args": {...}}}`` runs it with new arguments,
+``{"type": "reject", "message": "text"}`` skips the tool and hands the text to the model (without
+a message: skips it with a standard note). ``allow_accept`` permits approve, ``allow_edit`` edit,
+``allow_respond`` or ``allow_ignore`` reject. Either answer shape is understood under either schema.
 """
 
 from __future__ import annotations
@@ -36,7 +49,11 @@ __all__ = [
     "add_human_in_the_loop",
     "parse_human_response",
     "IGNORED_TOOL_MESSAGE",
+    "REJECTED_TOOL_MESSAGE",
+    "ReviewSchema",
 ]
+
+ReviewSchema = Literal["agent_inbox", "hitl_middleware"]
 
 ResponseType = Literal["accept", "edit", "response", "ignore"]
 _ALLOW_KEY: dict[str, str] = {
@@ -47,6 +64,8 @@ _ALLOW_KEY: dict[str, str] = {
 }
 DEFAULT_DESCRIPTION = "Please review the tool call"
 IGNORED_TOOL_MESSAGE = "The reviewer chose to ignore this tool call; the tool was not run."
+REJECTED_TOOL_MESSAGE = "The reviewer rejected this tool call; the tool was not run."
+_DECISIONS = {"approve": "allow_accept", "edit": "allow_edit"}
 
 
 class ActionRequest(TypedDict):
@@ -125,8 +144,45 @@ def _allowed(config: Mapping[str, Any]) -> list[str]:
     return [kind for kind, key in _ALLOW_KEY.items() if config.get(key)]
 
 
+def _allowed_decisions(config: Mapping[str, Any]) -> list[str]:
+    allowed = [kind for kind, key in _DECISIONS.items() if config.get(key)]
+    if config.get("allow_respond") or config.get("allow_ignore"):
+        allowed.append("reject")
+    return allowed
+
+
+def _parse_decisions(decisions: Any, config: Mapping[str, Any], tool: Tool) -> Decision:
+    """A HITL-middleware answer ``{"decisions": [...]}`` as a :class:`Decision`."""
+    allowed = _allowed_decisions(config)
+    if not isinstance(decisions, list) or len(decisions) != 1:
+        count = len(decisions) if isinstance(decisions, list) else type(decisions).__name__
+        raise HumanResponseError(f"expected 'decisions' to hold one decision (one tool call is reviewed), got {count}")
+    decision = decisions[0]
+    kind = decision.get("type") if isinstance(decision, Mapping) else None
+    if kind not in ("approve", "edit", "reject"):
+        raise HumanResponseError(f"unknown decision type {kind!r}; decide with one of: {', '.join(allowed)}")
+    if kind not in allowed:
+        raise HumanResponseError(f"this review does not allow {kind!r}; decide with one of: {', '.join(allowed)}")
+    if kind == "approve":
+        return Decision("accept")
+    if kind == "edit":
+        action = decision.get("edited_action")
+        if not isinstance(action, Mapping) or not isinstance(action.get("args"), Mapping):
+            raise HumanResponseError("an 'edit' decision needs {'edited_action': {'name': ..., 'args': {...}}}")
+        return Decision("edit", args=_edited_args({"action": action.get("name", tool.name), "args": action["args"]}, tool))
+    message = decision.get("message")
+    if message is not None and (not isinstance(message, str) or not message.strip()):
+        raise HumanResponseError("a 'reject' decision's message must be non-empty text (or left out)")
+    if message is not None and config.get("allow_respond"):
+        return Decision("response", text=message)
+    return Decision("ignore", text=REJECTED_TOOL_MESSAGE)
+
+
 def parse_human_response(answer: Any, config: Mapping[str, Any], tool: Tool) -> Decision:
-    """Validate a reviewer's answer for ``tool``; raise :class:`HumanResponseError` saying why not."""
+    """Validate a reviewer's answer for ``tool`` (a HumanResponse, or ``{"decisions": [...]}`` as
+    HITL-middleware UIs send); raise :class:`HumanResponseError` saying why not."""
+    if isinstance(answer, Mapping) and "decisions" in answer:
+        return _parse_decisions(answer["decisions"], config, tool)
     allowed = _allowed(config)
     if isinstance(answer, list):
         if len(answer) != 1:
@@ -172,29 +228,40 @@ def add_human_in_the_loop(
     *,
     interrupt_config: Mapping[str, bool] | None = None,
     description: str | Callable[[dict[str, Any]], str] = DEFAULT_DESCRIPTION,
+    schema: ReviewSchema = "agent_inbox",
 ) -> Tool:
     """Wrap ``tool`` so that every call waits for a human's accept, edit, response or ignore.
 
     ``interrupt_config`` holds the ``allow_*`` flags (default: accept, edit and respond).
     ``description`` is the text shown to the reviewer, or a function of the call's arguments.
+    ``schema`` picks the request's shape: ``"agent_inbox"`` (a one-item list of HumanInterrupt)
+    or ``"hitl_middleware"`` (``action_requests``/``review_configs``, for Agent Chat UI).
     """
+    if schema not in ("agent_inbox", "hitl_middleware"):
+        raise ValueError(f"schema must be 'agent_inbox' or 'hitl_middleware', got {schema!r}")
     inner = tool if isinstance(tool, Tool) else create_tool(tool)
     config = _check_config(interrupt_config)
 
+    def build_request(args: dict[str, Any], text: str, call_id: str | None) -> dict[str, Any]:
+        if schema == "hitl_middleware":
+            request: dict[str, Any] = {
+                "action_requests": [{"name": inner.name, "args": args, "description": text}],
+                "review_configs": [{"action_name": inner.name, "allowed_decisions": _allowed_decisions(config)}],
+            }
+        else:
+            request = {"action_request": {"action": inner.name, "args": args}, "config": dict(config), "description": text}
+        if call_id is not None:
+            request["tool_call_id"] = call_id
+        return request
+
     async def call_tool_with_review(**args: Any) -> Any:
         text = description(dict(args)) if callable(description) else description
-        request: dict[str, Any] = {
-            "action_request": {"action": inner.name, "args": dict(args)},
-            "config": dict(config),
-            "description": text,
-        }
         call = _current_call.get()
-        if call is not None:
-            request["tool_call_id"] = call["id"]
+        request = build_request(dict(args), text, None if call is None else call["id"])
         problem: str | None = None
         while True:
             asked = request if problem is None else {**request, "error": problem}
-            answer = interrupt([asked])
+            answer = interrupt(asked if schema == "hitl_middleware" else [asked])
             try:
                 decision = parse_human_response(answer, config, inner)
             except HumanResponseError as exc:
@@ -207,7 +274,7 @@ def add_human_in_the_loop(
             return await inner.ainvoke(decision.args)
         if decision.type == "response":
             return decision.text
-        return ToolOutput(IGNORED_TOOL_MESSAGE, status="error")
+        return ToolOutput(decision.text or IGNORED_TOOL_MESSAGE, status="error")
 
     call_tool_with_review.__name__ = inner.name
     return Tool(

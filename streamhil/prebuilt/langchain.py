@@ -18,7 +18,7 @@ try:
     from langchain_core.messages import convert_to_messages
     from langchain_core.utils.function_calling import convert_to_openai_tool
 except ImportError:  # pragma: no cover - only reached when a LangChain object exists without it
-    langchain_core = None
+    langchain_core = None  # type: ignore[assignment]
 
 from .._backend import current_backend
 from ..executor.context import current_task, get_config

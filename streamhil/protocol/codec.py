@@ -4,7 +4,7 @@ naming the offending field; encoding uses orjson.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import is_dataclass
 from enum import Enum
 from typing import Any
@@ -101,6 +101,7 @@ def too_deep(value: Any, limit: int = MAX_NESTING_DEPTH) -> str | None:
     stack: list[tuple[Any, str, int]] = [(value, "", 0)]
     while stack:
         item, path, depth = stack.pop()
+        children: Iterable[tuple[Any, Any]]
         if isinstance(item, dict):
             children = item.items()
         elif isinstance(item, list):

@@ -193,7 +193,7 @@ class RunStartedEvent(BaseEvent):
     answers: dict[str, Any] | None = None
 
     def data_to_wire(self) -> Any:
-        data = {"graph": self.graph, "kind": self.run_kind, "checkpoint_id": self.checkpoint_id}
+        data: dict[str, Any] = {"graph": self.graph, "kind": self.run_kind, "checkpoint_id": self.checkpoint_id}
         if self.answers is not None:
             data["answers"] = dict(self.answers)
         return data
@@ -388,7 +388,7 @@ def make_event(
     ns: tuple[str, ...] | list[str] = (),
 ) -> BaseEvent:
     """Build a typed event from its wire pieces (server side: a stream part → an event)."""
-    common = {"thread_id": thread_id, "run_id": run_id, "seq": seq, "ns": tuple(ns)}
+    common: dict[str, Any] = {"thread_id": thread_id, "run_id": run_id, "seq": seq, "ns": tuple(ns)}
     cls = EVENT_TYPES.get(str(event))
     if cls is None:
         raise ValueError(f"unknown event kind {event!r}; expected one of {', '.join(EVENT_TYPES)}")

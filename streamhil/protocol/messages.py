@@ -241,7 +241,7 @@ def _goto(fields: Fields, key: str = "goto") -> str | tuple[str, ...] | None:
 
 
 def _config(fields: Fields) -> dict[str, Any] | None:
-    config = fields.mapping("config")
+    config: dict[str, Any] | None = fields.mapping("config")
     if config is None:
         return None
     configurable = config.get("configurable")

@@ -37,7 +37,7 @@ class NoticeKind(StrEnum):
 class ThreadCreatedNotice:
     """A thread of the caller's appeared (its first run was accepted)."""
 
-    kind: ClassVar[str] = NoticeKind.THREAD_CREATED
+    kind: ClassVar[NoticeKind] = NoticeKind.THREAD_CREATED
     thread: ThreadInfo
 
     def to_wire(self) -> dict[str, Any]:
@@ -48,7 +48,7 @@ class ThreadCreatedNotice:
 class ThreadStatusNotice:
     """A thread's status, active run or pending interrupts changed."""
 
-    kind: ClassVar[str] = NoticeKind.THREAD_STATUS
+    kind: ClassVar[NoticeKind] = NoticeKind.THREAD_STATUS
     thread: ThreadInfo
 
     def to_wire(self) -> dict[str, Any]:
@@ -59,7 +59,7 @@ class ThreadStatusNotice:
 class CountersNotice:
     """The server's counters changed (sent at most about once a second)."""
 
-    kind: ClassVar[str] = NoticeKind.COUNTERS
+    kind: ClassVar[NoticeKind] = NoticeKind.COUNTERS
     counters: Counters
 
     def to_wire(self) -> dict[str, Any]:

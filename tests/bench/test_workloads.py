@@ -43,6 +43,24 @@ def test_chain_sync(kind: Any) -> None:
         assert chain.run_chain_sync(lib, kind, threads=1, nodes=10) > 0
 
 
+async def test_postgres_workloads(lib: Lib, postgres_url: str) -> None:
+    """The PostgreSQL rows (each run opens its own schema on the server the URL names)."""
+    if lib is LANGGRAPH:
+        pytest.importorskip("langgraph.checkpoint.postgres", reason="langgraph-checkpoint-postgres (bench extra)")
+    with anyio.fail_after(60):
+        assert await chain.run_chain_async(lib, "postgres", threads=1, nodes=10) > 0
+        assert await interrupts.run_loop(lib, "postgres", threads=3) > 0
+        assert await interrupts.run_concurrent(lib, "postgres", threads=5) > 0
+        assert await interrupts.run_subgraph(lib, "postgres", threads=2) > 0
+
+
+def test_postgres_chain_sync(postgres_url: str) -> None:
+    pytest.importorskip("langgraph.checkpoint.postgres", reason="langgraph-checkpoint-postgres (bench extra)")
+    for lib in (LANGGRAPH, STREAMHIL):
+        assert lib is not None
+        assert chain.run_chain_sync(lib, "postgres", threads=1, nodes=10) > 0
+
+
 async def test_fanouts(lib: Lib) -> None:
     with anyio.fail_after(30):
         assert await fanout.run_sleep_fanout(lib, "memory") >= fanout.SLEEP_SECONDS

@@ -24,6 +24,8 @@ from streamhil.checkpoint.base import (
     BaseCheckpointSaver,
     Checkpoint,
     CheckpointTuple,
+    PutCall,
+    WritesCall,
     new_checkpoint_id,
     thread_config,
 )
@@ -488,6 +490,47 @@ async def check_concurrent_writers(saver: BaseCheckpointSaver) -> None:
         assert len(await collect(saver.alist(thread_config(thread)))) == 9
 
 
+async def check_save_many(saver: BaseCheckpointSaver) -> None:
+    """asave_many makes its calls in order, as the single calls would, and stops at the first
+    that fails: what came before is saved, what comes after is not."""
+    first = make_checkpoint({"a": 0, "big": [1, 2]}, {"a": 1, "big": 1})
+    second = make_checkpoint({"a": 1, "big": [1, 2]}, {"a": 2, "big": 1})
+    fork = make_checkpoint({"o": 1}, {"o": 1})
+    third = make_checkpoint({"a": 2, "big": [1, 2]}, {"a": 3, "big": 1})
+    root = thread_config("t")
+    at = [thread_config("t", "", c.id) for c in (first, second, third)]
+    await saver.asave_many([
+        PutCall(root, first, {"step": 0}, {"a": 1, "big": 1}),
+        WritesCall(at[0], [("a", "w1")], "t1"),
+        WritesCall(at[0], [("a", "w0")], "t0"),
+        PutCall(at[0], second, {"step": 1}, {"a": 2}, writes=[("t0", "a", "x"), ("t2", "a", "y")]),
+        PutCall(root, fork, {"step": 0}, {"o": 1}),  # a second root: history forks
+        WritesCall(at[1], [("a", "pending")], "t3"),
+        PutCall(at[1], third, {"step": 2}, {"a": 3}),
+        PutCall({"configurable": {"thread_id": "u"}}, make_checkpoint({"u": 1}, {"u": 1}), {}, {"u": 1}),
+    ])
+    got = await latest(saver, "t")
+    assert got.checkpoint.id == third.id and got.checkpoint.channel_values == {"a": 2, "big": [1, 2]}
+    assert got.metadata == {"step": 2} and got.parent_config == at[1]
+    by_first = await saver.aget_tuple(at[0])
+    assert by_first is not None
+    assert by_first.pending_writes == [("t1", "a", "w1"), ("t0", "a", "x"), ("t2", "a", "y")]
+    by_second = await saver.aget_tuple(at[1])
+    assert by_second is not None and by_second.pending_writes == [("t3", "a", "pending")]
+    assert len(await collect(saver.alist(thread_config("t")))) == 4
+    assert (await latest(saver, "u")).checkpoint.channel_values == {"u": 1}
+    # A call that cannot be stored: the ones before it are saved, the ones after it are not.
+    fourth = make_checkpoint({"a": 3, "big": [1, 2]}, {"a": 4, "big": 1})
+    with pytest.raises(SerializationError, match="Unstorable"):
+        await saver.asave_many([
+            PutCall(at[2], fourth, {"step": 3}, {"a": 4}),
+            WritesCall(thread_config("t", "", fourth.id), [("a", Unstorable())], "bad"),
+            PutCall(thread_config("t", "", fourth.id), make_checkpoint({"a": 9}, {"a": 9}), {}, {"a": 9}),
+        ])
+    got = await latest(saver, "t")
+    assert got.checkpoint.id == fourth.id and got.pending_writes == []
+
+
 CHECKS: list[Check] = [
     check_empty,
     check_put_and_get,
@@ -509,6 +552,7 @@ CHECKS: list[Check] = [
     check_list_threads,
     check_round_trip_every_type,
     check_concurrent_writers,
+    check_save_many,
 ]
 
 

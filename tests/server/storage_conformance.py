@@ -51,7 +51,7 @@ async def check_a_write_is_all_or_nothing(storage: Storage) -> None:
     )
     failures: list[BaseException] = []
     bad.after_failure.append(failures.append)
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 - each backend raises its own error for a duplicate seq
         await storage.write(bad)
     assert len(failures) == 1
     assert await storage.get_checkpoint(Address("t", "", None)) is None
@@ -131,9 +131,9 @@ async def check_checkpoints_latest_by_id_and_writes(storage: Storage) -> None:
     assert parent is not None and [w[0] for w in parent[2]] == ["task-a", "task-b", "task-c"]
     listed = [loaded[0].checkpoint_id async for loaded in storage.list_checkpoints(("t", ""))]
     assert listed == [second.checkpoint.id, first_id]
-    assert [l[0].checkpoint_id async for l in storage.list_checkpoints(("t", ""), before=second.checkpoint.id)] == [first_id]
-    assert [l[0].checkpoint_id async for l in storage.list_checkpoints(("t", ""), limit=1)] == [second.checkpoint.id]
-    assert [l async for l in storage.list_checkpoints(("t", ""), filter={"step": 7})] == []
+    assert [x[0].checkpoint_id async for x in storage.list_checkpoints(("t", ""), before=second.checkpoint.id)] == [first_id]
+    assert [x[0].checkpoint_id async for x in storage.list_checkpoints(("t", ""), limit=1)] == [second.checkpoint.id]
+    assert [x async for x in storage.list_checkpoints(("t", ""), filter={"step": 7})] == []
     assert await storage.get_checkpoint(Address("other", "", None)) is None
 
 

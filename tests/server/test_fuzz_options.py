@@ -26,6 +26,7 @@ INPUTS: dict[str, Any] = {
     "approve": {"request": "deploy v2"},
     "review_edit": {"text": "Otters hold hands while they sleep."},
     "tool_review": {"messages": [{"role": "user", "content": "book the Ritz"}]},
+    "tool_review_chat": {"messages": [{"type": "human", "content": [{"type": "text", "text": "book the Savoy"}]}]},
     "multi_turn": {"messages": []},
     "validation": {},
     "parallel": {"doc": "contract.pdf"},
@@ -38,7 +39,8 @@ KEYS = {name: sorted(graph.input_keys) for name, (graph, _) in GRAPHS.items()}
 TERMINAL = {"run_done", "run_interrupted", "run_error", "run_cancelled"}
 ANSWERS: list[Any] = ["yes", "no", "approve", "blog", "42", "", {"approved": True}, {"approved": False},
                       {"type": "accept"}, {"type": "ignore"}, {"type": "response", "args": "later"},
-                      [{"type": "accept"}], 30, None, "bye"]
+                      [{"type": "accept"}], {"decisions": [{"type": "approve"}]},
+                      {"decisions": [{"type": "reject", "message": "no"}]}, 30, None, "bye"]
 SMALL: list[Any] = [None, 1, "x", {"k": "v"}, [1, 2], True]
 STATUSES = ["idle", "running", "interrupted", "error"]
 

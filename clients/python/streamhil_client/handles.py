@@ -4,36 +4,42 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import anyio
-from anyio.abc import ObjectReceiveStream, ObjectSendStream
+from anyio.streams.memory import MemoryObjectSendStream
 
 from streamhil.protocol import UNSET, BaseEvent, Counters, InterruptInfo, ResumeResult, SubscribeResult, ThreadInfo, WatchThreadsResult
 
-from .events import ResyncEvent, ThreadsSnapshot
+from .events import ResyncEvent
+from .router import Failure, Listener
 
-if TYPE_CHECKING:
-    from .client import Client
-
-__all__ = ["Run", "ThreadWatch", "ThreadsWatch", "Failure", "ClientEvent"]
+__all__ = ["Run", "ThreadWatch", "ThreadsWatch", "Failure", "ClientEvent", "HandleOwner"]
 
 ClientEvent = BaseEvent | ResyncEvent
 
 
-@dataclass(frozen=True, slots=True)
-class Failure:
-    """Put in a listener's stream to make its iterator raise ``error``."""
+class HandleOwner(Protocol):
+    """What a handle needs of the client that made it (the :class:`~.client.Client`)."""
 
-    error: BaseException
+    def pending_interrupts(self, thread_id: str) -> tuple[InterruptInfo, ...]: ...
+
+    async def cancel(self, thread_id: str, run_id: str | None = None) -> None: ...
+
+    async def send_resume(self, thread_id: str, value: Any, **kwargs: Any) -> ResumeResult: ...
+
+    def release_listener(self, thread_id: str, send: MemoryObjectSendStream[Any]) -> None: ...
+
+    def release_notice_listener(self, send: MemoryObjectSendStream[Any]) -> None: ...
+
+    async def unwatch_threads_if_idle(self) -> None: ...
 
 
 class _Listening:
     """An async iterator over one listener stream the client feeds."""
 
     def __init__(
-        self, client: Client, thread_id: str, listener: tuple[ObjectSendStream[Any], ObjectReceiveStream[Any]]
+        self, client: HandleOwner, thread_id: str, listener: Listener
     ) -> None:
         self._client = client
         self.thread_id = thread_id
@@ -48,11 +54,12 @@ class _Listening:
         if isinstance(item, Failure):
             self._stream.close()
             raise item.error
-        return item  # type: ignore[no-any-return]
+        event: ClientEvent = item
+        return event
 
     async def aclose(self) -> None:
         """Stop receiving events (the server subscription is kept for other listeners)."""
-        self._client._remove_listener(self.thread_id, self._send)
+        self._client.release_listener(self.thread_id, self._send)
         await self._stream.aclose()
 
     async def __aenter__(self) -> Any:
@@ -73,13 +80,13 @@ class Run(_Listening):
 
     def __init__(
         self,
-        client: Client,
+        client: HandleOwner,
         *,
         thread_id: str,
         run_id: str,
         seq: int,
         queued: bool,
-        listener: tuple[ObjectSendStream[Any], ObjectReceiveStream[Any]],
+        listener: Listener,
     ) -> None:
         super().__init__(client, thread_id, listener)
         self.run_id = run_id
@@ -133,7 +140,7 @@ class Run(_Listening):
         """
         if stream_modes is None:
             stream_modes = self.stream_modes
-        result = await self._client._send_resume(
+        result = await self._client.send_resume(
             self.thread_id,
             value,
             answers=answers,
@@ -160,11 +167,11 @@ class ThreadWatch(_Listening):
 
     def __init__(
         self,
-        client: Client,
+        client: HandleOwner,
         *,
         thread_id: str,
         result: SubscribeResult,
-        listener: tuple[ObjectSendStream[Any], ObjectReceiveStream[Any]],
+        listener: Listener,
     ) -> None:
         super().__init__(client, thread_id, listener)
         self.result = result
@@ -190,9 +197,9 @@ class ThreadsWatch:
 
     def __init__(
         self,
-        client: Client,
+        client: HandleOwner,
         result: WatchThreadsResult,
-        listener: tuple[ObjectSendStream[Any], ObjectReceiveStream[Any]],
+        listener: Listener,
     ) -> None:
         self._client = client
         self.threads: tuple[ThreadInfo, ...] = result.threads
@@ -218,9 +225,9 @@ class ThreadsWatch:
 
     async def aclose(self) -> None:
         """Stop receiving notices (the server stops sending them when no watch is left)."""
-        self._client._remove_notice_listener(self._send)
+        self._client.release_notice_listener(self._send)
         await self._stream.aclose()
-        await self._client._unwatch_threads_if_idle()
+        await self._client.unwatch_threads_if_idle()
 
     async def __aenter__(self) -> ThreadsWatch:
         return self

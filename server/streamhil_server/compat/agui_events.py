@@ -202,12 +202,12 @@ class RunTranslator:
             self._steps[name] = self._steps.get(name, 0) + 1
             return [StepStartedEvent(step_name=name)] if self._steps[name] == 1 else []
         events = self._close_task(task_id)
-        name = self._task_steps.pop(task_id, None)
-        if name is not None and name in self._steps:
-            self._steps[name] -= 1
-            if self._steps[name] == 0:
-                del self._steps[name]
-                events.append(StepFinishedEvent(step_name=name))
+        step = self._task_steps.pop(task_id, "")
+        if step in self._steps:
+            self._steps[step] -= 1
+            if self._steps[step] == 0:
+                del self._steps[step]
+                events.append(StepFinishedEvent(step_name=step))
         return events
 
     def _close_task(self, task_id: str) -> list[BaseEvent]:
@@ -241,7 +241,7 @@ class RunTranslator:
         if text and (mid in self._open_text or mid not in self._messages):
             if mid not in self._open_text:
                 role = chunk.get("role") if chunk.get("role") in _TEXT_ROLES else "assistant"
-                events.append(TextMessageStartEvent(message_id=mid, role=role))
+                events.append(TextMessageStartEvent(message_id=mid, role=role))  # type: ignore[arg-type]
                 self._open_text[mid] = task
                 self._messages.add(mid)
             events.append(TextMessageContentEvent(message_id=mid, delta=text))
@@ -324,5 +324,5 @@ class RunTranslator:
         if not patch:
             return []
         if len(_dumps(patch)) < len(_dumps(values)):
-            return [StateDeltaEvent(delta=patch)]
+            return [StateDeltaEvent(delta=patch)]  # type: ignore[arg-type]  # JSON Patch dicts, validated by the model
         return [StateSnapshotEvent(snapshot=values)]

@@ -144,7 +144,7 @@ class AguiRun:
 
     async def _thread(self) -> ThreadRuntime | None:
         try:
-            return await self.runtime.runs.visible(self.identity, self.thread_id)
+            return await self.runtime.runs.require_thread(self.identity, self.thread_id)
         except CommandError:
             return None  # new (or another identity's, which start_run refuses)
 
@@ -152,7 +152,7 @@ class AguiRun:
         if thread is None or self.runtime.runs.thread_info(thread)["graph"] != self.graph:
             return {}, []
         state = await self.runtime.runs.get_state(self.identity, self.thread_id, None)
-        values = state.get("values") if isinstance(state.get("values"), dict) else {}
+        values: dict[str, Any] = state["values"] if isinstance(state.get("values"), dict) else {}
         messages = values.get(MESSAGES_KEY)
         return values, [m for m in messages if isinstance(m, dict)] if isinstance(messages, list) else []
 
@@ -194,8 +194,8 @@ class AguiRun:
                         details={"interrupt_ids": list(answers)},
                     ) from None
                 return None  # the same resume again: safe to replay (AG-UI contract rule 5)
-        cmd = StartRun(graph=self.graph, thread_id=self.thread_id, input=self._graph_input(thread, values), stream_modes=STREAM_MODES)
-        return await runs.start_run(self.identity, cmd, on_accepted=self._accepted(tail))
+        start = StartRun(graph=self.graph, thread_id=self.thread_id, input=self._graph_input(thread, values), stream_modes=STREAM_MODES)
+        return await runs.start_run(self.identity, start, on_accepted=self._accepted(tail))
 
     def _legacy_resume(self) -> Any:
         props = self.input.forwarded_props

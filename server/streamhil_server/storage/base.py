@@ -30,7 +30,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from anyio.abc import TaskStatus
@@ -40,6 +40,8 @@ from streamhil.checkpoint._records import Address, StoredCheckpoint
 from .records import OPEN_RUN_STATUSES, EventRow, RunRecord, RunStatus, ThreadRecord, Write, WritesPut
 
 __all__ = ["Storage", "Loaded", "ThreadCounts", "StorageClosedError"]
+
+T = TypeVar("T")
 
 Loaded = tuple[StoredCheckpoint, dict[str, bytes], list[tuple[str, str, bytes]]]
 """A checkpoint row, the blobs of all its channels, and its pending writes (task, channel,
@@ -139,6 +141,15 @@ class Storage(ABC):
         await self.write(
             Write(thread_id=run.thread_id, runs=[run], threads=[thread] if thread else [], events=list(events))
         )
+
+    async def run_sql(self, fn: Callable[[Any], T]) -> T:
+        """Run ``fn(connection)`` in the next write's transaction and return its result: for
+        modules that keep tables of their own (thread metadata, run records), created with
+        ``CREATE TABLE IF NOT EXISTS``. SQL backends only; the memory backend gives them an
+        in-memory SQLite database."""
+        results: list[T] = []
+        await self.write(Write(sql=[lambda db: results.append(fn(db))]))
+        return results[0]
 
     # --- checkpoints -------------------------------------------------------------------------
 

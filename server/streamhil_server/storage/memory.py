@@ -6,6 +6,7 @@ no other task runs in between). Values are kept serialised, as the SQLite backen
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from dataclasses import replace
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -38,6 +39,7 @@ class MemoryStorage(Storage):
         self._runs: dict[str, RunRecord] = {}
         self._answered: set[tuple[str, str]] = set()
         self.writes = 0
+        self._sql: sqlite3.Connection | None = None  # only for modules with tables of their own
 
     async def open(self) -> None:
         self._open = True
@@ -45,6 +47,9 @@ class MemoryStorage(Storage):
 
     async def aclose(self) -> None:
         self._open = False
+        if self._sql is not None:
+            self._sql.close()
+            self._sql = None
 
     def _check(self) -> None:
         if not self._open:
@@ -57,17 +62,15 @@ class MemoryStorage(Storage):
         try:
             self._apply(write)
         except BaseException as exc:
-            for callback in write.after_failure:
-                callback(exc)
+            for failed in write.after_failure:
+                failed(exc)
             raise
         self.writes += 1
-        for callback in write.after_commit:
-            callback()
+        for done in write.after_commit:
+            done()
 
     def _apply(self, write: Write) -> None:
         put = write.checkpoint
-        for thread_id in write.forget_threads:
-            self._forget(thread_id)
         planned = None
         if put is not None:  # plan first: the only step that can fail (serialising a value)
             lane = (put.parent.thread_id, put.parent.checkpoint_ns)
@@ -79,6 +82,19 @@ class MemoryStorage(Storage):
             if key in seen or row.seq in self._events.get(row.thread_id, {}):
                 raise ValueError(f"event {row.seq} of thread {row.thread_id!r} is stored already")
             seen.add(key)
+        if write.sql:  # last of what can fail: nothing else is applied yet
+            if self._sql is None:
+                self._sql = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            self._sql.execute("BEGIN")
+            try:
+                for statement in write.sql:
+                    statement(self._sql)
+            except BaseException:
+                self._sql.execute("ROLLBACK")
+                raise
+            self._sql.execute("COMMIT")
+        for thread_id in write.forget_threads:  # from here on nothing can fail
+            self._forget(thread_id)
         if put is not None and planned is not None:
             lane = (put.parent.thread_id, put.parent.checkpoint_ns)
             values_from, blobs = planned
@@ -117,8 +133,8 @@ class MemoryStorage(Storage):
             self._latest.pop(lane, None)
         for key in [k for k in self._blobs if k[0] == thread_id]:
             del self._blobs[key]
-        for key in [k for k in self._writes if k[0] == thread_id]:
-            del self._writes[key]
+        for writes_key in [k for k in self._writes if k[0] == thread_id]:
+            del self._writes[writes_key]
         self._events.pop(thread_id, None)
         self._threads.pop(thread_id, None)
         for run_id in [r for r, run in self._runs.items() if run.thread_id == thread_id]:

@@ -33,10 +33,12 @@ tables, versioned in ``streamhil_server_migrations``::
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 import uuid
 from collections import OrderedDict
+from dataclasses import replace
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -52,7 +54,7 @@ from streamhil.checkpoint._postgres_sql import Batch, IntArray, Sql, TextArray, 
 from streamhil.checkpoint._records import Address, StoredCheckpoint
 
 from .base import Loaded, Storage, StorageClosedError, ThreadCounts
-from .group import GroupCommit
+from .group import GroupCommit, run_callbacks
 from .records import OPEN_RUN_STATUSES, RunRecord, RunStatus, ThreadRecord, Write
 
 __all__ = ["PostgresStorage", "SchemaTooNewError", "DatabaseUnavailableError", "MIGRATIONS", "SCHEMA_VERSION", "is_postgres_url"]
@@ -279,6 +281,9 @@ class PostgresStorage(Storage):
         self._reads: AsyncPoolDriver | ThreadPoolDriver | None = None
         self._known: OrderedDict[tuple[str, str, str], StoredCheckpoint] = OrderedDict()
         self._group = GroupCommit(self._commit)
+        self._sql: sqlite3.Connection | None = None
+        """For modules with tables of their own (``Write.sql``, written for SQLite): in memory, in
+        this process only, as the memory backend does; see docs/deploy.md."""
 
     def __repr__(self) -> str:
         return f"PostgresStorage({self.where!r})"
@@ -350,6 +355,9 @@ class PostgresStorage(Storage):
 
     async def aclose(self) -> None:
         writer, reads, self._writer, self._reads = self._writer, self._reads, None, None
+        if self._sql is not None:
+            self._sql.close()
+            self._sql = None
         with anyio.CancelScope(shield=True):
             if isinstance(reads, AsyncPoolDriver):
                 await reads.aclose()
@@ -367,7 +375,29 @@ class PostgresStorage(Storage):
     async def write(self, write: Write) -> None:
         if self._writer is None:
             raise StorageClosedError(f"{self!r} is not open; use 'async with' first")
+        if write.sql:
+            self._apply_module_sql(write)
+            rest = replace(write, sql=[])
+            if rest.empty:
+                run_callbacks(write, None)
+                return
+            write = rest
         await self._group.submit(write)
+
+    def _apply_module_sql(self, write: Write) -> None:
+        """``write.sql`` on this process's in-memory SQLite database, in one transaction; if it
+        fails, the write fails before anything else of it is stored."""
+        if self._sql is None:
+            self._sql = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        self._sql.execute("BEGIN")
+        try:
+            for statement in write.sql:
+                statement(self._sql)
+        except BaseException as exc:
+            self._sql.execute("ROLLBACK")
+            run_callbacks(write, exc)
+            raise
+        self._sql.execute("COMMIT")
 
     def _commit(self, batch: list[Write]) -> list[BaseException | None]:
         """One transaction for the batch."""

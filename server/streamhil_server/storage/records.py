@@ -123,6 +123,9 @@ class Write:
     answered: list[tuple[str, str]] = field(default_factory=list)
     trim_events: list[tuple[str, int]] = field(default_factory=list)
     """``(thread_id, keep_after)``: discard that thread's events with ``seq <= keep_after``."""
+    sql: list[Callable[[Any], None]] = field(default_factory=list)
+    """Statements of modules that keep tables of their own (given the backend's SQL connection,
+    run in this write's transaction): see :meth:`~.base.Storage.run_sql`."""
     forget_threads: list[str] = field(default_factory=list)
     """Threads to delete entirely (checkpoints, writes, events, answers, runs, record), first."""
     after_commit: list[Callable[[], None]] = field(default_factory=list)
@@ -141,6 +144,7 @@ class Write:
         self.answered += other.answered
         self.trim_events += other.trim_events
         self.forget_threads += other.forget_threads
+        self.sql += other.sql
         self.after_commit += other.after_commit
         self.after_failure += other.after_failure
 
@@ -148,5 +152,5 @@ class Write:
     def empty(self) -> bool:
         return not (
             self.checkpoint or self.task_writes or self.events or self.threads or self.runs
-            or self.answered or self.trim_events or self.forget_threads
+            or self.answered or self.trim_events or self.forget_threads or self.sql
         )

@@ -26,6 +26,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 import anyio
@@ -110,6 +111,12 @@ def _thread(row: Sequence[Any]) -> ThreadRecord:
 
 def _run_row(r: RunRecord) -> tuple[Any, ...]:
     return (r.run_id, r.thread_id, r.kind, r.status, orjson.dumps(r.params).decode(), r.created_at, r.ended_at)
+
+
+def _list_page(
+    lane: tuple[str, str] | None, after: Any, filter: Mapping[str, Any] | None, want: int, db: sqlite3.Connection
+) -> Any:
+    return run_sync(db, sql.list_page(lane, after, filter, want, _PAGE), "read")
 
 
 class SqliteStorage(Storage):
@@ -244,6 +251,8 @@ class SqliteStorage(Storage):
             db.executemany("INSERT OR IGNORE INTO answered (thread_id, interrupt_id) VALUES (?, ?)", write.answered)
         for thread_id, keep_after in write.trim_events:
             db.execute("DELETE FROM events WHERE thread_id = ? AND seq <= ?", (thread_id, keep_after))
+        for statement in write.sql:
+            statement(db)
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -274,10 +283,7 @@ class SqliteStorage(Storage):
         remaining = limit
         while remaining is None or remaining > 0:
             want = _PAGE if remaining is None else min(remaining, _PAGE)
-            after = cursor
-            page, cursor = await self._read(
-                lambda db: run_sync(db, sql.list_page(lane, after, filter, want, _PAGE), "read")
-            )
+            page, cursor = await self._read(partial(_list_page, lane, cursor, filter, want))
             for loaded in page:
                 yield loaded
             if remaining is not None:

@@ -1,0 +1,400 @@
+"""LangGraph Agent Server runs over HTTP + SSE: stream, create (background), wait, join,
+join_stream, get, list, cancel — each a run of streamhil's run manager.
+
+A body with ``command.resume`` becomes a streamhil ``resume`` (an id map when every key is an
+interrupt id, else a plain value); any other body a ``start_run``. The SSE stream starts with
+``metadata {run_id, attempt}``, then one event per stream part named by its mode
+(``mode|ns1|ns2`` for subgraph parts, with ``stream_subgraphs``), each with ``id: <seq>`` (the
+thread log's ``seq``, the cursor for ``Last-Event-ID``); a failed run ends with ``error``. The
+run's record is finished before the stream closes, so the client's status check finds it done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from streamhil.protocol import ErrorCode, Resume, StartRun
+
+from ..errors import CommandError, not_found
+from ..hub import CursorError
+from ..run_records import RunInfo
+from ..runtime import Runtime
+from ..threads import Accepted
+from .http_access import invalid, json_response, read_json
+from .langgraph_views import (
+    assistant_id_for,
+    find_assistant,
+    is_resume_map,
+    lc_stream_data,
+    lc_values,
+    run_view,
+    sse_frame,
+)
+from .run_feed import RunFeed
+
+__all__ = ["LangGraphRuns", "RunLaunch", "MODES_IN"]
+
+MODES_IN = {
+    "values": "values",
+    "updates": "updates",
+    "messages-tuple": "messages",
+    "messages": "messages",
+    "custom": "custom",
+    "debug": "debug",
+    "tasks": "tasks",
+    "checkpoints": "checkpoints",
+}
+"""LangGraph stream modes → streamhil's; other modes (``events``, ``tools``) are accepted and
+produce nothing."""
+_BUSY = {"reject": "reject", "enqueue": "enqueue", "interrupt": "interrupt"}
+_HEARTBEAT = 5.0
+
+
+def _modes(value: Any, default: tuple[str, ...] = ("values",)) -> tuple[str, ...]:
+    """``stream_mode`` as sent: a string, a list, or nothing (``default``)."""
+    if value is None:
+        return default
+    modes = [value] if isinstance(value, str) else value
+    if not isinstance(modes, list) or not all(isinstance(m, str) for m in modes):
+        raise invalid("stream_mode must be a string or a list of strings", "stream_mode")
+    found = tuple(m for part in modes for m in part.split(",") if m)
+    return found or default
+
+
+@dataclass(slots=True)
+class RunLaunch:
+    """A run accepted for an HTTP caller: its record, and the feed of its events (if asked)."""
+
+    accepted: Accepted
+    info: RunInfo
+    feed: RunFeed | None
+    modes: tuple[str, ...]
+    subgraphs: bool
+
+
+class LangGraphRuns:
+    """The runs endpoints; each handler takes ``(request, identity)``."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    # --- starting ------------------------------------------------------------------------------
+
+    def _thread_graph(self, identity: str, thread_id: str, body: Mapping[str, Any]) -> str | None:
+        """The thread's graph (None for a thread not run yet); 404 for someone else's or an unknown one."""
+        rt = self.runtime
+        thread = rt.runs.threads.get(thread_id)
+        if thread is not None:
+            if thread.record.owner != identity:
+                raise not_found("thread", thread_id)
+            return thread.record.graph
+        meta = rt.thread_metadata.get(thread_id)
+        if meta is not None and meta.owner != identity:
+            raise not_found("thread", thread_id)
+        if meta is None and body.get("if_not_exists") != "create":
+            raise not_found("thread", thread_id)
+        return None
+
+    async def launch(self, identity: str, thread_id: str, body: Mapping[str, Any], *, feed: bool) -> RunLaunch:
+        """Validate ``body`` and start (or resume) a run on the thread through the run manager."""
+        rt = self.runtime
+        assistant = body.get("assistant_id")
+        if not isinstance(assistant, str) or not assistant:
+            raise invalid("assistant_id is required (an assistant id or a graph name)", "assistant_id")
+        entry = find_assistant(rt.registry, assistant)
+        if entry is None:
+            raise CommandError(
+                ErrorCode.NOT_FOUND, f"assistant {assistant!r} not found; graphs: {', '.join(rt.registry.names())}",
+                path="assistant_id", details={"resource": "assistant"},
+            )
+        strategy = body.get("multitask_strategy") or "enqueue"
+        if strategy not in _BUSY:
+            raise invalid(f"multitask_strategy {strategy!r} is not supported; use reject, enqueue or interrupt", "multitask_strategy")
+        requested = _modes(body.get("stream_mode"))
+        subgraphs = bool(body.get("stream_subgraphs"))
+        internal = tuple(dict.fromkeys(["values", "updates", *(MODES_IN[m] for m in requested if m in MODES_IN)]))
+        config = body.get("config")
+        if config is not None and not isinstance(config, dict):
+            raise invalid("config must be an object", "config")
+        metadata = body.get("metadata")
+        if metadata is not None and not isinstance(metadata, dict):
+            raise invalid("metadata must be an object", "metadata")
+        self._thread_graph(identity, thread_id, body)
+        run_feed = RunFeed("") if feed else None
+        holder: dict[str, RunInfo] = {}
+
+        def on_accepted(acc: Accepted) -> None:
+            holder["info"] = rt.run_records.accepted(
+                acc.run_id, acc.thread_id, acc.seq, assistant_id=assistant_id_for(entry.name),
+                metadata=metadata, multitask_strategy=strategy,
+            )
+            if run_feed is not None:
+                run_feed.run_id = acc.run_id
+                run_feed.attach_live(rt.hub, acc.thread_id, acc.seq + 1)
+
+        command = body.get("command")
+        if command is not None and not isinstance(command, dict):
+            raise invalid("command must be an object", "command")
+        try:
+            if command:
+                accepted = await rt.runs.resume(identity, self._resume(thread_id, command, internal, strategy), on_accepted)
+            else:
+                start = StartRun(
+                    graph=entry.name,
+                    thread_id=thread_id,
+                    input=body.get("input"),
+                    stream_modes=internal,
+                    config=config,
+                    interrupt_before=self._breakpoints(body.get("interrupt_before"), "interrupt_before"),
+                    interrupt_after=self._breakpoints(body.get("interrupt_after"), "interrupt_after"),
+                    checkpoint_id=self._checkpoint_id(body),
+                    if_busy=_BUSY[strategy],  # type: ignore[arg-type]
+                    subgraphs=True,
+                    metadata=metadata,
+                )
+                accepted = await rt.runs.start_run(identity, start, on_accepted)
+        except BaseException:
+            if run_feed is not None:
+                run_feed.close()
+            raise
+        if run_feed is not None:
+            run_feed.start()
+        await rt.thread_metadata.stamp(
+            thread_id, identity, {"graph_id": entry.name, "assistant_id": assistant_id_for(entry.name)}
+        )
+        return RunLaunch(accepted, holder["info"], run_feed, requested, subgraphs)
+
+    @staticmethod
+    def _resume(thread_id: str, command: Mapping[str, Any], modes: tuple[str, ...], strategy: str) -> Resume:
+        goto = command.get("goto")
+        if goto is not None and not (isinstance(goto, str) or (isinstance(goto, list) and all(isinstance(g, str) for g in goto))):
+            raise invalid("command.goto must be a node name or a list of node names (Send is not supported)", "command.goto")
+        if "resume" not in command:
+            raise invalid(
+                "command without resume is not supported: answer the pending interrupts with command.resume, "
+                "or change the state with POST /threads/{id}/state", "command.resume",
+            )
+        resume = command["resume"]
+        common: dict[str, Any] = {
+            "thread_id": thread_id,
+            "update": command.get("update"),
+            "goto": tuple(goto) if isinstance(goto, list) else goto,
+            "stream_modes": modes,
+            "if_busy": "reject" if strategy == "reject" else "enqueue",
+        }
+        if is_resume_map(resume):
+            return Resume(answers=dict(resume), **common)
+        return Resume(value=resume, **common)
+
+    @staticmethod
+    def _breakpoints(value: Any, path: str) -> Any:
+        if value is None or value == "*":
+            return value
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise invalid(f"{path} must be '*' or a list of node names", path)
+        return tuple(value)
+
+    @staticmethod
+    def _checkpoint_id(body: Mapping[str, Any]) -> str | None:
+        checkpoint = body.get("checkpoint")
+        if isinstance(checkpoint, dict) and checkpoint.get("checkpoint_id"):
+            return str(checkpoint["checkpoint_id"])
+        value = body.get("checkpoint_id")
+        return str(value) if value else None
+
+    # --- streaming -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _locations(request: Request, thread_id: str, run_id: str) -> dict[str, str]:
+        root = request.scope.get("root_path", "")
+        run = f"{root}/threads/{thread_id}/runs/{run_id}"
+        return {"content-location": run, "location": f"{run}/stream"}
+
+    def _sse(
+        self, identity: str, thread_id: str, feed: RunFeed, modes: tuple[str, ...], subgraphs: bool,
+        *, cancel_on_disconnect: bool, headers: dict[str, str], announce: bool = True,
+    ) -> Response:
+        wanted = {MODES_IN[m]: ("messages" if m == "messages-tuple" else m) for m in modes if m in MODES_IN}
+
+        async def body() -> AsyncIterator[bytes]:
+            finished = False
+            try:
+                if announce:
+                    yield sse_frame("metadata", {"run_id": feed.run_id, "attempt": 1})
+                while True:
+                    event = await feed.next(timeout=_HEARTBEAT)
+                    if event is None:
+                        if feed.done:
+                            break
+                        yield b": heartbeat\n\n"
+                        continue
+                    kind, ns, data = event["event"], event.get("ns") or [], event.get("data")
+                    if kind == "run_error":
+                        error = data.get("error") if isinstance(data, dict) else None
+                        error = error if isinstance(error, dict) else {"type": "Error", "message": str(error)}
+                        yield sse_frame("error", {"error": error.get("type"), "message": error.get("message")}, event["seq"])
+                    elif kind in wanted and (subgraphs or not ns):
+                        name = "|".join([wanted[kind], *ns])
+                        yield sse_frame(name, lc_stream_data(kind, data), event["seq"])
+                if feed.overflowed:
+                    yield sse_frame("error", {"error": "SlowConsumer", "message": "the client fell too far behind the run; rejoin with Last-Event-ID"})
+                finished = feed.done and not feed.overflowed
+            finally:
+                feed.close()
+                if cancel_on_disconnect and not finished:
+                    with anyio.CancelScope(shield=True):
+                        try:
+                            await self.runtime.runs.cancel(identity, thread_id, feed.run_id)
+                        except CommandError:
+                            pass  # it ended meanwhile
+
+        return StreamingResponse(
+            body(), media_type="text/event-stream",
+            headers={**headers, "cache-control": "no-store", "x-accel-buffering": "no"},
+        )
+
+    async def stream(self, request: Request, identity: str) -> Response:
+        """``POST /threads/{thread_id}/runs/stream``."""
+        thread_id = request.path_params["thread_id"]
+        body = await read_json(request)
+        launch = await self.launch(identity, thread_id, body, feed=True)
+        assert launch.feed is not None
+        return self._sse(
+            identity, thread_id, launch.feed, launch.modes, launch.subgraphs,
+            cancel_on_disconnect=body.get("on_disconnect") == "cancel",
+            headers=self._locations(request, thread_id, launch.accepted.run_id),
+        )
+
+    async def create(self, request: Request, identity: str) -> Response:
+        """``POST /threads/{thread_id}/runs``: a background run."""
+        thread_id = request.path_params["thread_id"]
+        launch = await self.launch(identity, thread_id, await read_json(request), feed=False)
+        headers = self._locations(request, thread_id, launch.accepted.run_id)
+        return json_response(run_view(launch.info), headers={"content-location": headers["content-location"]})
+
+    async def _final_values(self, identity: str, thread_id: str, info: RunInfo | None) -> Any:
+        """What ``wait``/``join`` return: the thread's values (+ ``__interrupt__``), or ``__error__``."""
+        if info is not None and info.status == "error":
+            error = info.error if isinstance(info.error, dict) else {"type": "Error", "message": str(info.error)}
+            return {"__error__": {"error": error.get("type"), "message": error.get("message")}}
+        thread = self.runtime.runs.visible(identity, thread_id)
+        state = await self.runtime.runs.current_state(thread)
+        values = lc_values(state.get("values"))
+        values = dict(values) if isinstance(values, Mapping) else {"__root__": values}
+        if state.get("interrupts"):
+            values["__interrupt__"] = state["interrupts"]
+        return values
+
+    async def wait(self, request: Request, identity: str) -> Response:
+        """``POST /threads/{thread_id}/runs/wait``: run to the end (or an interrupt), return the values."""
+        thread_id = request.path_params["thread_id"]
+        launch = await self.launch(identity, thread_id, await read_json(request), feed=True)
+        assert launch.feed is not None
+        try:
+            await launch.feed.drain()
+        finally:
+            launch.feed.close()
+        values = await self._final_values(identity, thread_id, launch.info)
+        return json_response(values, headers={"content-location": self._locations(request, thread_id, launch.accepted.run_id)["content-location"]})
+
+    # --- existing runs -------------------------------------------------------------------------
+
+    def _run(self, identity: str, thread_id: str, run_id: str) -> RunInfo:
+        self.runtime.runs.visible(identity, thread_id)
+        info = self.runtime.run_records.get(run_id)
+        if info is None or info.thread_id != thread_id:
+            raise not_found("run", run_id)
+        return info
+
+    async def get(self, request: Request, identity: str) -> Response:
+        """``GET /threads/{thread_id}/runs/{run_id}``."""
+        p = request.path_params
+        return json_response(run_view(self._run(identity, p["thread_id"], p["run_id"])))
+
+    async def list_runs(self, request: Request, identity: str) -> Response:
+        """``GET /threads/{thread_id}/runs?limit=&offset=&status=``."""
+        thread_id = request.path_params["thread_id"]
+        if self.runtime.runs.threads.get(thread_id) is None:
+            self._thread_graph(identity, thread_id, {})
+            return json_response([])
+        self.runtime.runs.visible(identity, thread_id)
+        q = request.query_params
+        runs = self.runtime.run_records.of_thread(thread_id)
+        if q.get("status"):
+            runs = [r for r in runs if r.status == q["status"]]
+        offset, limit = _int(q.get("offset"), 0), _int(q.get("limit"), 10)
+        return json_response([run_view(r) for r in runs[offset : offset + limit]])
+
+    async def _feed_from(self, thread_id: str, info: RunInfo, after: int) -> RunFeed:
+        feed = RunFeed(info.run_id)
+        try:
+            await feed.replay(self.runtime.hub, thread_id, max(after, info.first_seq) if after >= 0 else info.first_seq)
+        except CursorError as exc:
+            feed.close()
+            raise CommandError(ErrorCode.INVALID_ARGUMENT, f"cannot rejoin: {exc}", path="Last-Event-ID") from None
+        return feed
+
+    async def join(self, request: Request, identity: str) -> Response:
+        """``GET /threads/{thread_id}/runs/{run_id}/join``: wait for the run, return the values."""
+        p = request.path_params
+        info = self._run(identity, p["thread_id"], p["run_id"])
+        if not info.finished:
+            feed = await self._feed_from(p["thread_id"], info, -1)
+            try:
+                await feed.drain()
+            finally:
+                feed.close()
+        return json_response(await self._final_values(identity, p["thread_id"], info))
+
+    async def join_stream(self, request: Request, identity: str) -> Response:
+        """``GET /threads/{thread_id}/runs/{run_id}/stream``: the run's events after ``Last-Event-ID``
+        (all of them, after a ``metadata`` event, without it), then live ones until it ends."""
+        p = request.path_params
+        info = self._run(identity, p["thread_id"], p["run_id"])
+        last = request.headers.get("last-event-id")
+        after = -1
+        if last:
+            try:
+                after = int(last)
+            except ValueError:
+                raise invalid(f"Last-Event-ID must be a seq number, got {last!r}", "Last-Event-ID") from None
+        q = request.query_params
+        modes = _modes(q.getlist("stream_mode") or None, tuple(MODES_IN))
+        feed = await self._feed_from(p["thread_id"], info, after)
+        cancel = q.get("cancel_on_disconnect", "false").lower() in ("1", "true")
+        return self._sse(
+            identity, p["thread_id"], feed, modes, True, cancel_on_disconnect=cancel, headers={}, announce=after < 0,
+        )
+
+    async def cancel(self, request: Request, identity: str) -> Response:
+        """``POST /threads/{thread_id}/runs/{run_id}/cancel?wait=&action=interrupt``."""
+        p = request.path_params
+        q = request.query_params
+        if q.get("action", "interrupt") != "interrupt":
+            raise invalid("only action=interrupt is supported (rollback is not)", "action")
+        info = self._run(identity, p["thread_id"], p["run_id"])
+        if info.finished:
+            raise CommandError(ErrorCode.NO_ACTIVE_RUN, f"run {info.run_id} already ended ({info.status})")
+        feed = await self._feed_from(p["thread_id"], info, -1) if q.get("wait") in ("1", "true") else None
+        try:
+            await self.runtime.runs.cancel(identity, p["thread_id"], p["run_id"])
+            if feed is None:
+                return Response(status_code=202)
+            await feed.drain()
+        finally:
+            if feed is not None:
+                feed.close()
+        return json_response(run_view(info))
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return max(0, int(value)) if value is not None else default
+    except ValueError:
+        raise invalid(f"expected an integer, got {value!r}") from None
+

@@ -1,0 +1,100 @@
+"""Free-form thread metadata, and threads that exist before their first run.
+
+A thread made by the run manager has a graph from its first ``start_run``. HTTP clients (the
+LangGraph SDKs) create a thread first (``POST /threads``, no graph yet) and attach free-form
+``metadata`` to it, which they later search (``metadata.graph_id``). This module keeps both in
+its own table beside the store's (``thread_metadata``), loaded into memory at startup:
+
+    thread_metadata(thread_id, owner, metadata, created_at, updated_at)
+
+A thread with a metadata row but no :class:`~.store.ThreadRecord` is *graph-less*: it has no
+state yet and gets its graph at its first run.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from .storage.base import Storage
+from .storage.records import now_iso
+
+__all__ = ["ThreadMetadata", "MetadataRecord"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS thread_metadata (
+    thread_id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    metadata BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+)
+"""
+
+
+@dataclass(slots=True)
+class MetadataRecord:
+    """A thread's owner and metadata."""
+
+    thread_id: str
+    owner: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    created_at: str = field(default_factory=now_iso)
+    updated_at: str = field(default_factory=now_iso)
+
+
+class ThreadMetadata:
+    """The metadata of every thread that has some; :meth:`load` it before use."""
+
+    def __init__(self, store: Storage) -> None:
+        self.store = store
+        self.records: dict[str, MetadataRecord] = {}
+
+    async def load(self) -> None:
+        """Create the table if needed and read every row."""
+
+        def read(db: sqlite3.Connection) -> list[MetadataRecord]:
+            db.execute(_SCHEMA)
+            cur = db.execute("SELECT thread_id, owner, metadata, created_at, updated_at FROM thread_metadata")
+            return [MetadataRecord(t, o, orjson.loads(m), c, u) for t, o, m, c, u in cur]
+
+        self.records = {r.thread_id: r for r in await self.store.run_sql(read)}
+
+    def get(self, thread_id: str) -> MetadataRecord | None:
+        return self.records.get(thread_id)
+
+    async def _save(self, record: MetadataRecord) -> None:
+        row = (record.thread_id, record.owner, orjson.dumps(record.metadata), record.created_at, record.updated_at)
+        await self.store.run_sql(
+            lambda db: db.execute("INSERT OR REPLACE INTO thread_metadata VALUES (?, ?, ?, ?, ?)", row)
+        )
+
+    async def create(self, thread_id: str, owner: str, metadata: Mapping[str, Any] | None) -> MetadataRecord:
+        """Record a new thread (graph-less until its first run)."""
+        record = MetadataRecord(thread_id, owner, dict(metadata or {}))
+        self.records[thread_id] = record
+        await self._save(record)
+        return record
+
+    async def merge(self, thread_id: str, owner: str, patch: Mapping[str, Any]) -> MetadataRecord:
+        """Merge ``patch`` into the thread's metadata (creating its row if it has none)."""
+        record = self.records.get(thread_id)
+        if record is None:
+            record = self.records[thread_id] = MetadataRecord(thread_id, owner)
+        record.metadata.update(patch)
+        record.updated_at = now_iso()
+        await self._save(record)
+        return record
+
+    async def stamp(self, thread_id: str, owner: str, values: Mapping[str, Any]) -> None:
+        """Set the keys of ``values`` the metadata does not have yet (``graph_id`` and
+        ``assistant_id`` at a thread's first run); writes only when something changed."""
+        record = self.records.get(thread_id)
+        if record is not None and all(k in record.metadata for k in values):
+            return
+        missing = {k: v for k, v in values.items() if record is None or k not in record.metadata}
+        await self.merge(thread_id, owner, missing)

@@ -1,0 +1,323 @@
+"""PostgresSaver: checkpoints in PostgreSQL, shared by any number of processes.
+
+::
+
+    async with PostgresSaver.from_conn_string("postgresql://app@db/app") as saver:   # async code
+        graph = builder.compile(checkpointer=saver)
+
+    with PostgresSaver.from_conn_string("postgresql://app@db/app") as saver:         # a script
+        graph = builder.compile(checkpointer=saver)
+        graph.invoke(inputs, config)          # each call runs its own event loop
+
+Needs the ``postgres`` extra (psycopg 3 and psycopg_pool). The tables are created, or migrated,
+when the saver opens. Each ``aput`` (checkpoint row, changed channel values and the step's
+pending writes) and each ``aput_writes`` is one statement, so one atomic commit and one round
+trip; saves a run queued up (``asave_many``) go together in one pipelined round trip. A call
+whose connection was lost is made once more on a fresh one. On asyncio, ``async with`` opens a psycopg async pool on that loop; on trio, and on any
+other loop, calls run on a sync pool in worker threads. See ``docs/checkpointers.md``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from functools import partial
+from typing import Any, TypeVar
+
+import anyio
+import anyio.lowlevel
+
+from ..._backend import current_backend
+from ...errors import CheckpointError, ConfigError, SyncCallError
+from .. import _postgres_sql as sql
+from .._postgres_drivers import AsyncPoolDriver, ThreadPoolDriver, describe
+from .._postgres_sql import Mode, Tx
+from .._records import (
+    Address,
+    StoredCheckpoint,
+    build_tuple,
+    encode_changed,
+    encode_metadata,
+    encode_writes,
+    read_address,
+)
+from ..base import (
+    BaseCheckpointSaver,
+    Checkpoint,
+    CheckpointTuple,
+    PendingWrite,
+    PutCall,
+    WritesCall,
+    thread_config,
+)
+
+__all__ = ["PostgresSaver"]
+
+T = TypeVar("T")
+_PAGE = 50
+_CACHE_SIZE = 10_000
+
+
+def _in_event_loop() -> bool:
+    try:
+        anyio.lowlevel.current_token()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _encode_put(call: PutCall) -> sql.PutArgs:
+    """Check and serialise an ``aput``'s arguments (raising before anything is sent)."""
+    address = read_address(call.config)
+    metadata = encode_metadata(call.metadata)
+    changed = encode_changed(call.checkpoint, call.new_versions)
+    grouped = encode_writes(call.writes)
+    if grouped and address.checkpoint_id is None:
+        raise ConfigError("aput got writes but the config names no parent checkpoint_id")
+    return sql.PutArgs(address, call.checkpoint, metadata, changed, grouped)
+
+
+def _encode_writes(call: WritesCall) -> sql.WritesArgs:
+    """Check and serialise an ``aput_writes``'s arguments."""
+    address = read_address(call.config, need_id=True)
+    grouped = encode_writes((call.task_id, channel, value) for channel, value in call.writes)
+    return sql.WritesArgs(address, {call.task_id: grouped.get(call.task_id, [])})
+
+
+class _Ready:
+    """What :meth:`PostgresSaver.setup` returns: ignore it, or await it (that returns None)."""
+
+    def __await__(self) -> Any:
+        return iter(())
+
+
+_READY = _Ready()
+
+
+class _ParentCache:
+    """The last checkpoints this process saved or read, by address: a save whose parent is here
+    needs no read first. Checkpoints never change once saved, so an entry cannot go stale; a
+    parent deleted meanwhile is caught by the save itself (see ``_postgres_sql.put``)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._lock = threading.Lock()  # loops in several threads may share the saver
+        self._items: dict[tuple[str, str, str], StoredCheckpoint] = {}
+
+    def get_parent(self, address: Address) -> StoredCheckpoint | None:
+        """The checkpoint ``address`` names, if remembered (None for "the latest")."""
+        if address.checkpoint_id is None:
+            return None
+        return self._items.get((address.thread_id, address.checkpoint_ns, address.checkpoint_id))
+
+    def add(self, stored: StoredCheckpoint) -> None:
+        key = (stored.thread_id, stored.checkpoint_ns, stored.checkpoint_id)
+        with self._lock:
+            self._items.pop(key, None)
+            self._items[key] = stored
+            while len(self._items) > self._size:
+                del self._items[next(iter(self._items))]
+
+    def forget_thread(self, thread_id: str) -> None:
+        with self._lock:
+            for key in [key for key in self._items if key[0] == thread_id]:
+                del self._items[key]
+
+
+class PostgresSaver(BaseCheckpointSaver):
+    """Checkpoints in the PostgreSQL database ``conninfo`` names (a URL or ``key=value`` string).
+
+    ``max_connections`` bounds each pool; ``timeout`` is how many seconds a call waits for a free
+    connection (and a connection attempt for the server). ``prepare=False`` turns off
+    server-side prepared statements (for a pooler that cannot keep them). The tables go in the
+    connection's ``search_path`` schema (``?options=-csearch_path%3Dmyschema`` in a URL).
+    Use it as a context manager (``async with`` or ``with``) so its connections are closed.
+    """
+
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        max_connections: int = 10,
+        timeout: float = 30.0,
+        prepare: bool = True,
+    ) -> None:
+        if not isinstance(conninfo, str) or not conninfo.strip():
+            raise ConfigError(f"PostgresSaver needs a connection string, got {conninfo!r}")
+        if max_connections < 1:
+            raise ConfigError(f"max_connections must be at least 1, got {max_connections!r}")
+        self.conninfo = conninfo
+        self._where = describe(conninfo)
+        self._aio = AsyncPoolDriver(conninfo, max_size=max_connections, timeout=timeout, prepare=prepare)
+        self._threaded = ThreadPoolDriver(conninfo, max_size=max_connections, timeout=timeout, prepare=prepare)
+        self._parents = _ParentCache(_CACHE_SIZE)
+        self._closed = False
+
+    @classmethod
+    def from_conn_string(
+        cls,
+        conninfo: str,
+        *,
+        max_connections: int = 10,
+        timeout: float = 30.0,
+        prepare: bool = True,
+    ) -> PostgresSaver:
+        """A saver for ``conninfo``; enter it with ``async with`` or ``with``."""
+        return cls(conninfo, max_connections=max_connections, timeout=timeout, prepare=prepare)
+
+    def __repr__(self) -> str:
+        return f"PostgresSaver({self._where!r})"
+
+    def setup(self) -> _Ready:
+        """Nothing to do: the saver creates or migrates its tables when it opens. It is here
+        because LangGraph's savers need ``saver.setup()`` (sync) or ``await saver.setup()``
+        (async) once, and both spellings work on this one."""
+        return _READY
+
+    async def _run(self, make_tx: Callable[[], Tx[T]], mode: Mode = None) -> T:
+        """Run the operation ``make_tx()`` builds (again from the start if it must be retried)."""
+        if self._closed:
+            raise CheckpointError(f"{self!r} is closed")
+        if current_backend() == "asyncio" and self._aio.serves_current_loop():
+            return await self._aio.run(make_tx, mode)
+        return await self._threaded.run(make_tx, mode)
+
+    # -- the contract ----------------------------------------------------------------------
+
+    async def aget_tuple(self, config: Mapping[str, Any]) -> CheckpointTuple | None:
+        loaded = await self._run(partial(sql.get_tuple, read_address(config)))
+        if loaded is None:
+            return None
+        self._parents.add(loaded[0])
+        return build_tuple(*loaded)
+
+    async def alist(
+        self,
+        config: Mapping[str, Any] | None,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        before: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        lane = None
+        if config is not None:
+            address = read_address(config)
+            lane = (address.thread_id, address.checkpoint_ns)
+        bound = read_address(before).checkpoint_id if before is not None else None
+        cursor: sql.Cursor | None = (bound, "") if bound is not None else None
+        remaining = limit
+        while remaining is None or remaining > 0:
+            want = _PAGE if remaining is None else min(remaining, _PAGE)
+            page, cursor = await self._run(partial(sql.list_page, lane, cursor, filter, want, _PAGE))
+            for loaded in page:
+                yield build_tuple(*loaded)
+            if remaining is not None:
+                remaining -= len(page)
+            if cursor is None:
+                return
+
+    async def aput(
+        self,
+        config: Mapping[str, Any],
+        checkpoint: Checkpoint,
+        metadata: Mapping[str, Any],
+        new_versions: Mapping[str, int],
+        *,
+        writes: Sequence[PendingWrite] = (),
+    ) -> dict[str, Any]:
+        args = _encode_put(PutCall(config, checkpoint, metadata, new_versions, writes))
+        stored = await self._run(partial(sql.put, args, self._parents.get_parent(args.address)))
+        self._parents.add(stored)
+        return thread_config(args.address.thread_id, args.address.checkpoint_ns, checkpoint.id)
+
+    async def aput_writes(
+        self,
+        config: Mapping[str, Any],
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+    ) -> None:
+        args = _encode_writes(WritesCall(config, writes, task_id))
+        await self._run(partial(sql.put_writes, args.address, args.writes))
+
+    async def asave_many(self, calls: Sequence[PutCall | WritesCall]) -> None:
+        """Make the calls in order, sending each run of saves whose parents are known in one
+        round trip (psycopg's pipeline mode); each save is still one atomic statement."""
+        encoded: list[sql.PutArgs | sql.WritesArgs] = []
+        failure: Exception | None = None
+        for call in calls:
+            try:
+                encoded.append(_encode_put(call) if isinstance(call, PutCall) else _encode_writes(call))
+            except Exception as exc:  # a value that cannot be stored: save what came before it
+                failure = exc
+                break
+        if encoded:
+            known = {}
+            for args in encoded:
+                parent = self._parents.get_parent(args.address) if isinstance(args, sql.PutArgs) else None
+                if parent is not None:
+                    known[(parent.thread_id, parent.checkpoint_ns, parent.checkpoint_id)] = parent
+            for stored in await self._run(partial(sql.save_many, encoded, known)):
+                self._parents.add(stored)
+        if failure is not None:
+            raise failure
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        thread_id = str(thread_id)
+        self._parents.forget_thread(thread_id)
+        await self._run(partial(sql.delete_thread, thread_id))
+
+    async def alist_threads(self) -> list[str]:
+        """Every thread id with a checkpoint, most recently checkpointed first."""
+        return await self._run(sql.list_threads)
+
+    # -- opening and closing -----------------------------------------------------------------
+
+    async def __aenter__(self) -> PostgresSaver:
+        """Open now, so a bad URL or a newer schema fails here: an async pool bound to this
+        loop on asyncio, the thread pool on trio."""
+        if self._closed:
+            raise CheckpointError(f"{self!r} is closed")
+        if current_backend() == "asyncio":
+            if not self._aio.is_open:
+                await self._aio.open()
+        else:
+            await anyio.to_thread.run_sync(self._threaded.open)
+        return self
+
+    async def aclose(self) -> None:
+        """Close every connection; the saver cannot be used afterwards. Call it on the loop that
+        entered the saver (its async pool belongs there)."""
+        self._closed = True
+        await anyio.to_thread.run_sync(self._threaded.close)
+        if self._aio.is_open:
+            if current_backend() == "asyncio" and self._aio.serves_current_loop():
+                await self._aio.aclose()
+            else:
+                raise SyncCallError(
+                    f"{self!r} has an async pool that belongs to another event loop; close it there"
+                )
+
+    def __enter__(self) -> PostgresSaver:
+        self._refuse_inside_loop()
+        if self._closed:
+            raise CheckpointError(f"{self!r} is closed")
+        self._threaded.open()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close every connection from sync code (what ``with`` does on exit)."""
+        self._refuse_inside_loop()
+        self._closed = True
+        if self._aio.is_open:
+            raise SyncCallError(f"{self!r} was opened with 'async with'; close it with 'await saver.aclose()'")
+        self._threaded.close()
+
+    def _refuse_inside_loop(self) -> None:
+        if _in_event_loop():
+            raise SyncCallError(
+                "inside async code use 'async with PostgresSaver.from_conn_string(...)', not "
+                "'with', and 'await saver.aclose()', not 'close()'"
+            )
