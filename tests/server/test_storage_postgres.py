@@ -145,3 +145,30 @@ def test_a_url_selects_postgres_and_a_path_sqlite() -> None:
     assert isinstance(storage_for("postgres://u@h/d"), PostgresStorage)
     assert isinstance(storage_for("postgresql.sqlite"), SqliteStorage)  # a file that only looks like it
     assert isinstance(storage_for(None), MemoryStorage)
+
+
+async def test_modules_sql_runs_on_an_in_memory_database_of_the_process(postgres_url: str) -> None:
+    """``run_sql`` (tables of the HTTP surfaces, written for SQLite) works, in this process only."""
+    import sqlite3
+
+    from streamhil_server.storage import EventRow
+
+    async with PostgresStorage(postgres_url) as storage:
+        await storage.run_sql(lambda db: db.execute("CREATE TABLE IF NOT EXISTS notes (k TEXT PRIMARY KEY, v TEXT)"))
+        await storage.run_sql(lambda db: db.execute("INSERT OR REPLACE INTO notes VALUES ('a', 'one')"))
+        assert await storage.run_sql(lambda db: db.execute("SELECT v FROM notes").fetchall()) == [("one",)]
+        failures: list[BaseException] = []
+        bad = Write(thread_id="t", events=[EventRow("t", 1, None, "{}")],
+                    sql=[lambda db: db.execute("INSERT INTO notes VALUES ('b', 'two')"), lambda db: db.execute("nonsense")])
+        bad.after_failure.append(failures.append)
+        with pytest.raises(sqlite3.OperationalError):
+            await storage.write(bad)
+        assert len(failures) == 1 and await storage.event_bounds("t") is None  # nothing of it stored
+        assert await storage.run_sql(lambda db: db.execute("SELECT k FROM notes").fetchall()) == [("a",)]
+        both = Write(thread_id="t", events=[EventRow("t", 1, None, "{}")],
+                     sql=[lambda db: db.execute("INSERT INTO notes VALUES ('c', 'three')")])
+        await storage.write(both)
+        assert await storage.event_bounds("t") == (1, 1)
+    async with PostgresStorage(postgres_url) as again:  # another process does not see them
+        with pytest.raises(sqlite3.OperationalError, match="no such table"):
+            await again.run_sql(lambda db: db.execute("SELECT * FROM notes").fetchall())
