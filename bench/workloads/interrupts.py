@@ -192,7 +192,7 @@ async def _concurrent_saver(lib: Lib) -> Any:
             yield StorageSaver(storage)
 
 
-async def run_concurrent(lib: Lib, *, threads: int = CONCURRENT_THREADS) -> float:
+async def run_answers_at_once(lib: Lib, *, threads: int = CONCURRENT_THREADS) -> float:
     """Seconds per answer when ``threads`` interrupted threads are answered all at once."""
     import anyio
 
@@ -219,7 +219,7 @@ def cases(settings: Settings) -> list[Case]:
     out = []
 
     async def concurrent_body(lib: Lib) -> float:
-        return await run_concurrent(lib)
+        return await run_answers_at_once(lib)
 
     out.append(
         Case(
