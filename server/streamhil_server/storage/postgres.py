@@ -36,9 +36,9 @@ import logging
 import sqlite3
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from dataclasses import replace
+from functools import partial
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -50,80 +50,23 @@ import psycopg
 from streamhil._backend import current_backend
 from streamhil.checkpoint import _postgres_sql as sql
 from streamhil.checkpoint._postgres_drivers import ADAPTERS, AsyncPoolDriver, ThreadPoolDriver, describe, run_sync
-from streamhil.checkpoint._postgres_sql import Batch, IntArray, Sql, TextArray, Tx
+from streamhil.checkpoint._postgres_sql import Sql, TextArray, Tx
 from streamhil.checkpoint._records import Address, StoredCheckpoint
 
+from . import postgres_sql as pg
 from .base import Loaded, Storage, StorageClosedError, ThreadCounts
 from .group import GroupCommit, run_callbacks
 from .records import OPEN_RUN_STATUSES, RunRecord, RunStatus, ThreadRecord, Write
 
 __all__ = ["PostgresStorage", "SchemaTooNewError", "DatabaseUnavailableError", "MIGRATIONS", "SCHEMA_VERSION", "is_postgres_url"]
 
+CHANNEL, MIGRATIONS, SCHEMA_VERSION, SchemaTooNewError = pg.CHANNEL, pg.MIGRATIONS, pg.SCHEMA_VERSION, pg.SchemaTooNewError
+
 T = TypeVar("T")
 logger = logging.getLogger("streamhil_server.storage")
 _PAGE = 50
-CHANNEL = "streamhil_events"
-"""The channel a transaction that stores events notifies, with ``<thread_id>:<last seq>``."""
 _KNOWN_CHECKPOINTS = 4096
 """Checkpoints this process saved, remembered so a child's save needs no read of its parent."""
-
-MIGRATIONS: tuple[str, ...] = (
-    # 1: the server's tables. Ids and times are COLLATE "C": byte order, as in SQLite.
-    """
-    CREATE TABLE streamhil_meta (key text PRIMARY KEY, value text NOT NULL);
-    CREATE TABLE streamhil_threads (
-        thread_id    text COLLATE "C" PRIMARY KEY,
-        graph        text NOT NULL,
-        owner        text COLLATE "C" NOT NULL,
-        status       text NOT NULL,
-        interrupts   text NOT NULL,
-        error        text,
-        created_at   text COLLATE "C" NOT NULL,
-        updated_at   text COLLATE "C" NOT NULL,
-        metadata     text NOT NULL DEFAULT '{}',
-        n_interrupts integer NOT NULL DEFAULT 0
-    );
-    CREATE INDEX streamhil_threads_by_update ON streamhil_threads (owner, updated_at);
-    CREATE TABLE streamhil_events (
-        thread_id text COLLATE "C" NOT NULL,
-        seq       bigint NOT NULL,
-        run_id    text,
-        frame     text NOT NULL,
-        PRIMARY KEY (thread_id, seq)
-    );
-    CREATE TABLE streamhil_runs (
-        n          bigserial,
-        run_id     text COLLATE "C" PRIMARY KEY,
-        thread_id  text COLLATE "C" NOT NULL,
-        kind       text NOT NULL,
-        status     text NOT NULL,
-        params     text NOT NULL,
-        created_at text COLLATE "C" NOT NULL,
-        ended_at   text
-    );
-    CREATE INDEX streamhil_runs_by_status ON streamhil_runs (status, created_at, n);
-    CREATE INDEX streamhil_runs_by_thread ON streamhil_runs (thread_id, created_at);
-    CREATE TABLE streamhil_answered (
-        thread_id    text COLLATE "C" NOT NULL,
-        interrupt_id text COLLATE "C" NOT NULL,
-        PRIMARY KEY (thread_id, interrupt_id)
-    );
-    """,
-)
-"""Migration ``i`` takes the server's schema from version ``i`` to ``i + 1``. Append, never edit."""
-
-SCHEMA_VERSION = len(MIGRATIONS)
-_VERSION_TABLE = "streamhil_server_migrations"
-_MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(1397244755, 0)"  # 'SHSS': streamhil server schema
-
-_THREAD_COLUMNS = "thread_id, graph, owner, status, interrupts, error, created_at, updated_at, metadata, n_interrupts"
-_RUN_COLUMNS = "run_id, thread_id, kind, status, params, created_at, ended_at"
-_HEAD = "(SELECT max(seq) FROM streamhil_events e WHERE e.thread_id = t.thread_id)"
-_SELECT_THREAD = (
-    f"SELECT thread_id, graph, owner, status, interrupts, error, created_at, updated_at, metadata, {_HEAD}"
-    " FROM streamhil_threads t"
-)
-
 
 def is_postgres_url(db: str) -> bool:
     """Whether ``db`` names a PostgreSQL database (``postgresql://`` or ``postgres://``)."""
@@ -132,133 +75,6 @@ def is_postgres_url(db: str) -> bool:
 
 class DatabaseUnavailableError(RuntimeError):
     """The database could not be reached or refused the login (the message has no password)."""
-
-
-class SchemaTooNewError(RuntimeError):
-    """The database was migrated by a newer streamhil-server."""
-
-
-def _ensure_server_schema(where: str) -> Tx[int]:
-    """Bring the server's tables up to date under an advisory lock (other processes wait)."""
-    yield Sql(_MIGRATION_LOCK)
-    yield Sql(f"CREATE TABLE IF NOT EXISTS {_VERSION_TABLE} (v integer PRIMARY KEY)")
-    rows = yield Sql(f"SELECT coalesce(max(v), 0) FROM {_VERSION_TABLE}")
-    found = int(rows[0][0])
-    if found > SCHEMA_VERSION:
-        raise SchemaTooNewError(
-            f"{where} has server schema version {found}, but this streamhil-server knows up to "
-            f"{SCHEMA_VERSION}; upgrade streamhil to open it"
-        )
-    for version in range(found, SCHEMA_VERSION):
-        yield Sql(MIGRATIONS[version])
-        yield Sql(f"INSERT INTO {_VERSION_TABLE} (v) VALUES (%s)", (version + 1,))
-    return found
-
-
-def _load_epoch() -> Tx[str]:
-    epoch = "e-" + uuid.uuid4().hex[:16]
-    yield Sql("INSERT INTO streamhil_meta (key, value) VALUES ('epoch', %s) ON CONFLICT DO NOTHING", (epoch,))
-    rows = yield Sql("SELECT value FROM streamhil_meta WHERE key = 'epoch'")
-    return str(rows[0][0])
-
-
-def _thread(row: Sequence[Any]) -> ThreadRecord:
-    return ThreadRecord(
-        thread_id=row[0], graph=row[1], owner=row[2], status=row[3], interrupts=orjson.loads(row[4]), error=row[5],
-        created_at=row[6], updated_at=row[7], metadata=orjson.loads(row[8] or "{}"), head_seq=int(row[9] or 0),
-    )
-
-
-def _rows(statement: Sql) -> Tx[list[tuple[Any, ...]]]:
-    rows = yield statement
-    return list(rows)
-
-
-# --- one write's statements ----------------------------------------------------------------------
-
-
-def _upserts(write: Write) -> list[Sql]:
-    """The statements of ``write`` that need nothing read first (sent together, pipelined)."""
-    out: list[Sql] = []
-    if write.events:
-        out.append(Sql(
-            "INSERT INTO streamhil_events (thread_id, seq, run_id, frame)"
-            " SELECT * FROM unnest(%b::text[], %b::int4[]::int8[], %b::text[], %b::text[])",
-            (
-                TextArray(r.thread_id for r in write.events), IntArray(r.seq for r in write.events),
-                TextArray(r.run_id for r in write.events), TextArray(r.frame for r in write.events),
-            ),
-        ))
-    for t in write.threads:
-        out.append(Sql(
-            f"INSERT INTO streamhil_threads ({_THREAD_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (thread_id) DO UPDATE SET graph = EXCLUDED.graph, owner = EXCLUDED.owner,"
-            " status = EXCLUDED.status, interrupts = EXCLUDED.interrupts, error = EXCLUDED.error,"
-            " created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at,"
-            " metadata = EXCLUDED.metadata, n_interrupts = EXCLUDED.n_interrupts",
-            (
-                t.thread_id, t.graph, t.owner, t.status, orjson.dumps(t.interrupts).decode(), t.error,
-                t.created_at, t.updated_at, orjson.dumps(t.metadata).decode(), len(t.interrupts),
-            ),
-        ))
-    for r in write.runs:
-        out.append(Sql(
-            f"INSERT INTO streamhil_runs ({_RUN_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (run_id) DO UPDATE SET thread_id = EXCLUDED.thread_id, kind = EXCLUDED.kind,"
-            " status = EXCLUDED.status, params = EXCLUDED.params, created_at = EXCLUDED.created_at,"
-            " ended_at = EXCLUDED.ended_at",
-            (r.run_id, r.thread_id, r.kind, r.status, orjson.dumps(r.params).decode(), r.created_at, r.ended_at),
-        ))
-    if write.answered:
-        out.append(Sql(
-            "INSERT INTO streamhil_answered (thread_id, interrupt_id)"
-            " SELECT * FROM unnest(%b::text[], %b::text[]) ON CONFLICT DO NOTHING",
-            (TextArray(t for t, _ in write.answered), TextArray(i for _, i in write.answered)),
-        ))
-    if write.events:
-        heads: dict[str, int] = {}
-        for row in write.events:
-            heads[row.thread_id] = max(row.seq, heads.get(row.thread_id, 0))
-        out.append(Sql(
-            f"SELECT pg_notify('{CHANNEL}', t || ':' || s) FROM unnest(%b::text[], %b::int4[]) AS x(t, s)",
-            (TextArray(heads), IntArray(heads.values())),
-        ))
-    for thread_id, keep_after in write.trim_events:
-        out.append(Sql("DELETE FROM streamhil_events WHERE thread_id = %s AND seq <= %s", (thread_id, keep_after)))
-    return out
-
-
-def _apply(write: Write, known: Mapping[tuple[str, str, str], StoredCheckpoint]) -> Tx[StoredCheckpoint | None]:
-    """Every statement of ``write``, sent together when nothing must be read first; returns the
-    checkpoint it saved (for the parent cache)."""
-    for thread_id in write.forget_threads:
-        yield from sql.delete_thread(thread_id)
-        for table in ("events", "answered", "runs", "threads"):
-            yield Sql(f"DELETE FROM streamhil_{table} WHERE thread_id = %s", (thread_id,))
-    stored = None
-    statements: list[Sql] = []
-    put = write.checkpoint
-    args = None
-    if put is not None:
-        parent = put.parent
-        args = sql.PutArgs(parent, put.checkpoint, put.metadata, put.changed, put.writes)
-        cached = known.get((parent.thread_id, parent.checkpoint_ns, parent.checkpoint_id or ""))
-        if parent.checkpoint_id is None or cached is not None:
-            # the library's one-statement save, given the parent as this process saved it
-            statement, stored = sql._put_statement(args, cached)
-            statements.append(statement)
-        else:
-            stored = yield from sql.put(args, None)  # reads the parent first
-            args = None
-    statements += [sql.writes_statement(w.address, w.writes) for w in write.task_writes]
-    statements += _upserts(write)
-    if len(statements) == 1:
-        results = [(yield statements[0])]
-    elif statements:
-        results = yield Batch(tuple(statements))
-    if args is not None and not results[0][0][0]:  # the cached parent was deleted meanwhile
-        stored = yield from sql.put(args, None)
-    return stored
 
 
 class PostgresStorage(Storage):
@@ -309,14 +125,14 @@ class PostgresStorage(Storage):
             self._writer = await anyio.to_thread.run_sync(self._connect_and_migrate)
         except psycopg.OperationalError as exc:
             raise DatabaseUnavailableError(f"cannot open PostgreSQL at {self.where}: {exc}") from None
-        self.epoch = await anyio.to_thread.run_sync(self._run_writer, _load_epoch)
-        options = {"max_size": self.pool_size, "timeout": self.timeout, "prepare": self.prepare}
+        self.epoch = await anyio.to_thread.run_sync(self._run_writer, pg.load_epoch)
+        reads: AsyncPoolDriver | ThreadPoolDriver
         try:
             if current_backend() == "asyncio":
-                reads: AsyncPoolDriver | ThreadPoolDriver = AsyncPoolDriver(self.url, **options)
+                reads = AsyncPoolDriver(self.url, max_size=self.pool_size, timeout=self.timeout, prepare=self.prepare)
                 await reads.open()
             else:
-                reads = ThreadPoolDriver(self.url, **options)
+                reads = ThreadPoolDriver(self.url, max_size=self.pool_size, timeout=self.timeout, prepare=self.prepare)
                 await anyio.to_thread.run_sync(reads.open)
         except BaseException:
             await self.aclose()
@@ -332,7 +148,7 @@ class PostgresStorage(Storage):
         conn = self._connect()
         try:
             run_sync(conn, sql.ensure_schema(self.where), "tx", False)  # the checkpoint tables
-            run_sync(conn, _ensure_server_schema(self.where), "tx", False)
+            run_sync(conn, pg.ensure_server_schema(self.where), "tx", False)
         except BaseException:
             conn.close()
             raise
@@ -436,10 +252,10 @@ class PostgresStorage(Storage):
         of them fails, that is undone and each is made again in a savepoint of its own, so only
         the failing one fails (a savepoint per write costs two round trips, and failures are rare)."""
         if len(batch) == 1:
-            return [None], [run_sync(conn, _apply(batch[0], self._known), None, self.prepare)]
+            return [None], [run_sync(conn, pg.apply_write(batch[0], self._known), None, self.prepare)]
         try:
             with conn.transaction():
-                together = [run_sync(conn, _apply(write, self._known), None, self.prepare) for write in batch]
+                together = [run_sync(conn, pg.apply_write(write, self._known), None, self.prepare) for write in batch]
         except Exception:
             if conn.closed or conn.broken:
                 raise
@@ -450,7 +266,7 @@ class PostgresStorage(Storage):
         for write in batch:
             try:
                 with conn.transaction():  # a savepoint, inside the batch's transaction
-                    saved.append(run_sync(conn, _apply(write, self._known), None, self.prepare))
+                    saved.append(run_sync(conn, pg.apply_write(write, self._known), None, self.prepare))
             except psycopg.OperationalError as exc:
                 if conn.closed or conn.broken:
                     raise  # the connection, not this write: the whole batch fails
@@ -566,7 +382,7 @@ class PostgresStorage(Storage):
         while remaining is None or remaining > 0:
             want = _PAGE if remaining is None else min(remaining, _PAGE)
             after = cursor
-            page, cursor = await self._read(lambda: sql.list_page(lane, after, filter, want, _PAGE))
+            page, cursor = await self._read(partial(sql.list_page, lane, after, filter, want, _PAGE))
             for loaded in page:
                 yield loaded
             if remaining is not None:
@@ -575,8 +391,8 @@ class PostgresStorage(Storage):
                 return
 
     async def load_thread(self, thread_id: str) -> ThreadRecord | None:
-        rows = await self._read(lambda: _rows(Sql(_SELECT_THREAD + " WHERE thread_id = %s", (thread_id,))))
-        return _thread(rows[0]) if rows else None
+        rows = await self._read(lambda: pg.rows_of(Sql(pg.SELECT_THREAD + " WHERE thread_id = %s", (thread_id,))))
+        return pg.thread_from_row(rows[0]) if rows else None
 
     async def list_threads(
         self,
@@ -603,25 +419,25 @@ class PostgresStorage(Storage):
             where.append("NOT (thread_id = ANY(%b::text[]))")
             params.append(TextArray(exclude))
         query = (
-            f"{_SELECT_THREAD} WHERE {' AND '.join(where)}"
+            f"{pg.SELECT_THREAD} WHERE {' AND '.join(where)}"
             " ORDER BY updated_at DESC, thread_id DESC LIMIT %s OFFSET %s"
         )
-        rows = await self._read(lambda: _rows(Sql(query, (*params, limit, offset))))
-        return [_thread(r) for r in rows]
+        rows = await self._read(lambda: pg.rows_of(Sql(query, (*params, limit, offset))))
+        return [pg.thread_from_row(r) for r in rows]
 
     async def count_threads(self) -> ThreadCounts:
-        rows = await self._read(lambda: _rows(Sql("SELECT count(*), coalesce(sum(n_interrupts), 0) FROM streamhil_threads")))
+        rows = await self._read(lambda: pg.rows_of(Sql("SELECT count(*), coalesce(sum(n_interrupts), 0) FROM streamhil_threads")))
         return ThreadCounts(int(rows[0][0]), int(rows[0][1]))
 
     async def read_events(self, thread_id: str, after: int, upto: int) -> list[tuple[int, str]]:
-        rows = await self._read(lambda: _rows(Sql(
+        rows = await self._read(lambda: pg.rows_of(Sql(
             "SELECT seq, frame FROM streamhil_events WHERE thread_id = %s AND seq > %s AND seq <= %s ORDER BY seq",
             (thread_id, after, upto),
         )))
         return [(int(s), str(f)) for s, f in rows]
 
     async def event_bounds(self, thread_id: str) -> tuple[int, int] | None:
-        rows = await self._read(lambda: _rows(Sql(
+        rows = await self._read(lambda: pg.rows_of(Sql(
             "SELECT min(seq), max(seq) FROM streamhil_events WHERE thread_id = %s", (thread_id,)
         )))
         lo, hi = rows[0]
@@ -630,19 +446,19 @@ class PostgresStorage(Storage):
     async def load_runs(
         self, statuses: Sequence[RunStatus] = OPEN_RUN_STATUSES, thread_id: str | None = None
     ) -> list[RunRecord]:
-        query = f"SELECT {_RUN_COLUMNS} FROM streamhil_runs WHERE status = ANY(%b::text[])"
+        query = f"SELECT {pg.RUN_COLUMNS} FROM streamhil_runs WHERE status = ANY(%b::text[])"
         params: list[Any] = [TextArray(statuses)]
         if thread_id is not None:
             query += " AND thread_id = %s"
             params.append(thread_id)
-        rows = await self._read(lambda: _rows(Sql(query + " ORDER BY created_at, n", params)))
+        rows = await self._read(lambda: pg.rows_of(Sql(query + " ORDER BY created_at, n", params)))
         return [RunRecord(r, t, k, s, orjson.loads(p), c, e) for r, t, k, s, p, c, e in rows]
 
     async def answered_among(self, thread_id: str, interrupt_ids: Sequence[str]) -> list[str]:
         ids = list(interrupt_ids)
         if not ids:
             return []
-        rows = await self._read(lambda: _rows(Sql(
+        rows = await self._read(lambda: pg.rows_of(Sql(
             "SELECT interrupt_id FROM streamhil_answered WHERE thread_id = %s AND interrupt_id = ANY(%b::text[])",
             (thread_id, TextArray(ids)),
         )))
