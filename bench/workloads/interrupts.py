@@ -192,8 +192,9 @@ async def _concurrent_saver(lib: Lib) -> Any:
             yield StorageSaver(storage)
 
 
-async def run_answers_at_once(lib: Lib, *, threads: int = CONCURRENT_THREADS) -> float:
-    """Seconds per answer when ``threads`` interrupted threads are answered all at once."""
+async def run_concurrent_answers(lib: Lib, *, threads: int = CONCURRENT_THREADS) -> float:
+    """Seconds per answer when ``threads`` interrupted threads are answered all at once (one
+    SQLite saver: the server's StorageSaver for streamhil, AsyncSqliteSaver for LangGraph)."""
     import anyio
 
     async with _concurrent_saver(lib) as saver:
@@ -219,7 +220,7 @@ def cases(settings: Settings) -> list[Case]:
     out = []
 
     async def concurrent_body(lib: Lib) -> float:
-        return await run_answers_at_once(lib)
+        return await run_concurrent_answers(lib)
 
     out.append(
         Case(

@@ -43,6 +43,11 @@ def test_chain_sync(kind: Any) -> None:
         assert chain.run_chain_sync(lib, kind, threads=1, nodes=10) > 0
 
 
+async def test_concurrent_answers_on_one_sqlite_saver(lib: Lib) -> None:
+    with anyio.fail_after(60):
+        assert await interrupts.run_concurrent_answers(lib, threads=3) > 0
+
+
 async def test_postgres_workloads(lib: Lib, postgres_url: str) -> None:
     """The PostgreSQL rows (each run opens its own schema on the server the URL names)."""
     if lib is LANGGRAPH:

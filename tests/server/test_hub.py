@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sqlite3
+
 import anyio
 import anyio.lowlevel
 import orjson
@@ -162,7 +164,7 @@ async def test_a_failed_write_gives_its_events_back_to_the_journal(tmp_path: Pat
         hub.publish("t", "custom", "r", {"i": 1})
         bad = hub.take("t")
         bad.events.append(bad.events[0])  # the same seq twice: the transaction fails
-        with pytest.raises(Exception):
+        with pytest.raises(sqlite3.IntegrityError):
             await store.write(bad)
         assert await store.read_events("t", 0, 10) == []
         good = hub.take("t")

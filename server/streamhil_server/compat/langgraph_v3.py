@@ -16,6 +16,8 @@ the thread's latest run.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import re
 import time
 from collections import deque
@@ -186,10 +188,18 @@ _V3_CODES = {
 }
 
 
+@dataclass
+class _SocketState:
+    """What a v3 WebSocket's reader and writer share."""
+
+    wake: anyio.Event
+    next_id: int = 1
+
+
 def _error(command_id: Any, exc: CommandError) -> dict[str, Any]:
     code = _V3_CODES.get(exc.code, "invalid_argument")
     if exc.code == ErrorCode.NOT_FOUND:
-        resource = (exc.details or {}).get("resource")
+        resource = str((exc.details or {}).get("resource"))
         code = {"interrupt": "no_such_interrupt", "run": "no_such_run", "checkpoint": "no_such_checkpoint"}.get(resource, "invalid_argument")
     return {"type": "error", "id": command_id, "error": code, "message": exc.message, "streamhil_code": exc.code.value}
 
@@ -351,12 +361,11 @@ class LangGraphV3:
             await websocket.close(code=4401 if exc.code == ErrorCode.UNAUTHENTICATED else 4404, reason=exc.message[:120])
             return
         outbox: deque[bytes | str] = deque()
-        wake = anyio.Event()
         subscribers: dict[str, V3Subscriber] = {}
-        state = {"wake": wake, "next": 1}
+        state = _SocketState(wake=anyio.Event())
 
         def notify() -> None:
-            state["wake"].set()
+            state.wake.set()
 
         def send(message: dict[str, Any]) -> None:
             outbox.append(orjson.dumps(message, default=repr).decode())
@@ -374,8 +383,8 @@ class LangGraphV3:
                     await websocket.send_text(outbox.popleft())  # type: ignore[arg-type]
                 if any(s.queue for s in subscribers.values()):
                     continue
-                state["wake"] = anyio.Event()
-                await state["wake"].wait()
+                state.wake = anyio.Event()
+                await state.wake.wait()
 
         async def reader() -> None:
             while True:
@@ -393,18 +402,18 @@ class LangGraphV3:
                     except CommandError as exc:
                         send(_error(command_id, exc))
                         continue
-                    sub_id = f"sub-{state['next']}"
-                    state["next"] += 1
+                    sub_id = f"sub-{state.next_id}"
+                    state.next_id += 1
                     subscribers[sub_id] = sub
                     assert sub.subscription is not None
                     backlog = len(sub.subscription.backlog)
                     send(_reply(command_id, {"subscription_id": sub_id, "replayed_events": backlog}))
                     await sub.subscription.go_live(anyio.lowlevel.checkpoint, max_buffer=_MAX_QUEUE, overflow=sub.close)
                 elif method == "subscription.unsubscribe":
-                    sub_id = (command.get("params") or {}).get("subscription_id")
-                    found = subscribers.pop(sub_id, None) if isinstance(sub_id, str) else None
+                    named = (command.get("params") or {}).get("subscription_id")
+                    found = subscribers.pop(named, None) if isinstance(named, str) else None
                     if found is None:
-                        send({"type": "error", "id": command_id, "error": "no_such_subscription", "message": f"no subscription {sub_id!r}"})
+                        send({"type": "error", "id": command_id, "error": "no_such_subscription", "message": f"no subscription {named!r}"})
                     else:
                         found.close()
                         send(_reply(command_id, {}))

@@ -112,7 +112,7 @@ def lc_values(values: Any) -> Any:
     """A state (or an update) with every list of messages in LangChain's shape."""
     if not isinstance(values, Mapping):
         return values
-    out = {}
+    out: dict[str, Any] = {}
     for key, value in values.items():
         if isinstance(value, list) and value and all(_is_message(m) for m in value):
             out[key] = [lc_message(m) for m in value]
