@@ -10,10 +10,13 @@ the run, its checkpoints and the event fan-out are all inside it. The floor is a
     python bench/ws_bench.py                      # 100 and 1,000 sessions, < 3 minutes
     python bench/ws_bench.py --sessions 1 100 --store memory sqlite --rounds 20
     python bench/ws_bench.py --sessions 100 --store memory --profile prof.txt   # py-spy, server side
+    python bench/ws_bench.py --store sqlite postgres --postgres-url postgresql://u:p@127.0.0.1/db
 
 Besides round trips per second and latency, it reports the server process's CPU time (user +
 system, from /proc) spent during the load, per round trip: steadier than throughput on a
-machine shared with other work.
+machine shared with other work. With ``--store postgres`` each row gets a fresh schema in the
+``--postgres-url`` database (dropped afterwards), and the CPU time of the server's PostgreSQL
+backends (found by their ``application_name``) is reported beside the server's own.
 
 Not part of the test suite.
 """
@@ -191,6 +194,38 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _postgres_schema(url: str, schema: str) -> str:
+    """Create ``schema`` and return ``url`` with it as the search path and an application name."""
+    import psycopg
+    from urllib.parse import quote
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        conn.execute(f"CREATE SCHEMA {schema}")
+    joiner = "&" if "?" in url else "?"
+    return f"{url}{joiner}application_name={schema}&options={quote(f'-csearch_path={schema}', safe='')}"
+
+
+def _drop_schema(url: str, schema: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def _db_cpu(url: str, schema: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend serving the server (by application name)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        pids = [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s", (schema,))]
+    out = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            out[pid] = _cpu_seconds(pid)
+    return out
+
+
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
@@ -212,8 +247,12 @@ async def _main(args: argparse.Namespace) -> None:
             for sessions in args.sessions:
                 argv = [sys.executable, "-m", "streamhil_server", f"{here}:ask_forever", "--port", "0",
                         "--token", "bench:bench-token", "--log-level", "warning", *args.server_arg]
+                schema = None
                 if store == "sqlite":
                     argv += ["--db", str(Path(tmp) / f"bench-{sessions}.sqlite")]
+                elif store == "postgres":
+                    schema = f"bench_{os.getpid()}_{sessions}"
+                    argv += ["--db", _postgres_schema(args.postgres_url, schema)]
                 server, port = await _start(
                     argv, "listening on http://", env={"STREAMHIL_BENCH_SERVER": "1", "PYTHONPATH": _pythonpath(here)},
                 )
@@ -227,21 +266,27 @@ async def _main(args: argparse.Namespace) -> None:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                         )
                     cpu_before = _cpu_seconds(server.pid)
+                    db_before = _db_cpu(args.postgres_url, schema) if schema else {}
                     lat, elapsed = await _hitl_load(port, sessions, conns, args.rounds)
                     cpu = _cpu_seconds(server.pid) - cpu_before
+                    db_after = _db_cpu(args.postgres_url, schema) if schema else {}
+                    db_cpu = sum(v - db_before.get(pid, 0.0) for pid, v in db_after.items())
                     if profiler is not None:
                         profiler.send_signal(2)
                         with anyio.move_on_after(20):
                             await profiler.wait()
                     rows.append((f"streamhil {store}", sessions, conns, len(lat), len(lat) / elapsed, _pct(lat, 0.5),
-                                 _pct(lat, 0.99), cpu / len(lat) * 1000))
+                                 _pct(lat, 0.99), cpu / len(lat) * 1000, db_cpu / len(lat) * 1000 if schema else None))
                 finally:
                     await _stop(server)
+                    if schema:
+                        _drop_schema(args.postgres_url, schema)
     print()
-    print(f"{'workload':<28} {'sessions':>8} {'conns':>6} {'round trips':>11} {'rt/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'server CPU ms/rt':>17}")
+    print(f"{'workload':<28} {'sessions':>8} {'conns':>6} {'round trips':>11} {'rt/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'server CPU ms/rt':>17} {'PG CPU ms/rt':>13}")
     for name, sessions, conns, n, rate, p50, p99, *cpu in rows:
         shown = f"{cpu[0]:>17.3f}" if cpu else f"{'':>17}"
-        print(f"{name:<28} {sessions:>8} {conns:>6} {n:>11} {rate:>9.0f} {p50:>8.2f} {p99:>8.2f} {shown}")
+        db = f"{cpu[1]:>13.3f}" if len(cpu) > 1 and cpu[1] is not None else f"{'':>13}"
+        print(f"{name:<28} {sessions:>8} {conns:>6} {n:>11} {rate:>9.0f} {p50:>8.2f} {p99:>8.2f} {shown} {db}")
     print(f"\n{os.cpu_count()} CPUs; server and load generator share them. SQLite in WAL mode.")
 
 
@@ -250,13 +295,17 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--rounds", type=int, default=3, help="answers per session")
     parser.add_argument("--connections", type=int, default=50, help="SDK connections the sessions share")
-    parser.add_argument("--store", nargs="+", default=["sqlite"], choices=["memory", "sqlite"])
+    parser.add_argument("--store", nargs="+", default=["sqlite"], choices=["memory", "sqlite", "postgres"])
+    parser.add_argument("--postgres-url", default=os.environ.get("STREAMHIL_TEST_POSTGRES_URL"),
+                        help="database for --store postgres (default: $STREAMHIL_TEST_POSTGRES_URL)")
     parser.add_argument("--server-arg", action="append", default=[], help="extra streamhil-server argument (repeatable)")
     parser.add_argument("--server-path", default=None, help="PYTHONPATH for the server (another checkout, to compare)")
     parser.add_argument("--profile", default=None, metavar="PREFIX", help="py-spy raw profiles of the server, per row")
     parser.add_argument("--no-echo", action="store_true", help="skip the echo floor")
     parser.add_argument("--echo-server", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if "postgres" in args.store and not args.postgres_url:
+        parser.error("--store postgres needs --postgres-url (or STREAMHIL_TEST_POSTGRES_URL)")
     if args.echo_server:
         anyio.run(_echo_server)
         return

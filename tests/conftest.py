@@ -99,3 +99,19 @@ def postgres_url() -> Iterator[str]:
     finally:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def postgres_db_url(postgres_url: str) -> str:
+    """``postgres_url`` as a ``postgresql://`` URL (what ``--db`` and ``create_app(db=...)`` take)."""
+    from urllib.parse import quote, urlencode
+
+    from psycopg.conninfo import conninfo_to_dict
+
+    parts = {k: str(v) for k, v in conninfo_to_dict(postgres_url).items() if v is not None}
+    user = quote(parts.pop("user", ""), safe="")
+    password = parts.pop("password", None)
+    auth = f"{user}:{quote(password, safe='')}@" if password else (f"{user}@" if user else "")
+    host, port, dbname = parts.pop("host", "localhost"), parts.pop("port", "5432"), parts.pop("dbname", "")
+    query = f"?{urlencode(parts)}" if parts else ""
+    return f"postgresql://{auth}{host}:{port}/{quote(dbname, safe='')}{query}"

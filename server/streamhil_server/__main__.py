@@ -19,6 +19,17 @@ from .settings import ServerSettings
 __all__ = ["main", "build_parser"]
 
 
+def _describe_store(db: str | None) -> str:
+    """Where the server keeps its state, for the startup line (a URL without its password)."""
+    if db is None:
+        return "memory (nothing survives a restart; use --db)"
+    if db.startswith(("postgresql://", "postgres://")):
+        from streamhil.checkpoint._postgres_drivers import describe
+
+        return f"PostgreSQL {describe(db)}"
+    return f"SQLite file {db}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="streamhil-server",
@@ -30,7 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo-token-delay-ms", type=float, default=None, metavar="MS",
                         help="pause between the words the demo chat model streams (default: "
                              "$STREAMHIL_DEMO_TOKEN_DELAY_MS, else 60)")
-    parser.add_argument("--db", metavar="PATH", help="SQLite file for checkpoints and event logs (default: in memory)")
+    parser.add_argument("--db", metavar="PATH|URL",
+                        help="where checkpoints and event logs are kept: a SQLite file, or a PostgreSQL URL "
+                             "'postgresql://user@host:port/dbname' (the postgres extra); default: in memory")
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to bind; 0 picks a free one (default: 8000)")
     parser.add_argument("--token", action="append", default=[], metavar="[IDENTITY:]TOKEN",
@@ -176,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     base = f"http://{shown}:{port}"
 
     def announce() -> None:
-        store = f"SQLite file {args.db}" if args.db else "memory (nothing survives a restart; use --db)"
+        store = _describe_store(args.db)
         print(f"streamhil-server listening on {base} (graphs: {', '.join(registry.names())}; store: {store})", flush=True)
         print(f"  chat UI:    {base}/", flush=True)
         print(f"  dashboard:  {base}/dashboard", flush=True)

@@ -50,7 +50,8 @@ def create_app(
 ) -> Starlette:
     """A Starlette app serving ``graphs`` (name → compiled graph).
 
-    ``db`` is a SQLite file for checkpoints and the event logs (``None``: in memory);
+    ``db`` is where checkpoints and the event logs are kept: a SQLite file, a PostgreSQL URL
+    (``postgresql://user@host:port/dbname``), or ``None`` (in memory);
     ``checkpointer`` overrides the saver. ``tokens`` maps tokens to identities (or is a
     function doing so); without it anyone may connect. ``on_startup`` is called once the
     server is ready (runs recovered). ``app.state.runtime`` is the :class:`~.runtime.Runtime`.

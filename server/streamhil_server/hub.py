@@ -12,6 +12,12 @@ duplicate.
 A watcher is a :class:`Subscription` whose ``sink`` must never block (a connection puts the frame
 in its bounded send queue and closes itself when that overflows): a slow watcher never slows the
 run or the other watchers.
+
+On a database that several processes share, another process may store events of a thread this
+one has loaded. The storage's :meth:`~.storage.base.Storage.follow` says so
+(:meth:`EventHub.note_remote`); the hub then reads the new events from the table, which is the
+truth, and delivers them as its own, in ``seq`` order, to its watchers. A thread with events of
+this process not yet delivered is left alone: this process is writing it.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
+import orjson
 from anyio.abc import TaskStatus
 
 from .encoding import dumps_event
@@ -218,6 +225,8 @@ class EventHub:
         self._events_total = 0
         self._window: deque[tuple[int, int]] = deque()
         self._started = False
+        self._behind: set[str] = set()  # loaded threads another process may have written
+        self._following = False  # set once the storage reports other processes' events
         self.taps: list[Tap] = []
         """Called with ``(thread_id, event)`` as each event is delivered, once stored (must not block)."""
         self._listeners: list[Listener] = []
@@ -247,6 +256,56 @@ class EventHub:
         if bounds is not None:
             log.first_seq, log.assigned = bounds
             log.delivered = log.assigned
+        if self._following:  # a wake-up sent while the bounds were read found no log to update
+            self._behind.add(thread_id)
+            self._wake.set()
+
+    def note_remote(self, thread_id: str | None, seq: int) -> None:
+        """Another process stored events of ``thread_id`` up to ``seq`` (``None``: of any thread,
+        as far as this process knows). Never blocks; the hub's task reads them."""
+        self._following = True
+        if thread_id is None:
+            self._behind.update(tid for tid, log in self._logs.items() if log.watchers)
+        else:
+            log = self._logs.get(thread_id)
+            if log is None or seq <= log.assigned:
+                return
+            self._behind.add(thread_id)
+        if self._behind:
+            self._wake.set()
+
+    async def _catch_up(self) -> None:
+        """Read and deliver what other processes stored of the threads in ``_behind``."""
+        behind, self._behind = self._behind, set()
+        for thread_id in behind:
+            await self._read_remote(thread_id)
+        await self._deliver()
+
+    async def _read_remote(self, thread_id: str) -> None:
+        """Take the thread's events stored after its head by another process as committed (the
+        next :meth:`_deliver` hands them out). A failed read is left to the next wake-up."""
+        log = self._logs.get(thread_id)
+        if log is None or log.unwritten or log.committed or log.delivered != log.assigned:
+            return  # this process is writing the thread: its events are the log
+        try:
+            rows = await self.storage.read_events(thread_id, log.assigned, 2**62)
+        except Exception:
+            logger.exception("reading events of thread %r stored by another process failed", thread_id)
+            return
+        if self._logs.get(thread_id) is not log or log.unwritten or log.committed or log.delivered != log.assigned:
+            return  # this process started writing it meanwhile
+        entries: list[_Entry] = []
+        now = time.monotonic()
+        for seq, frame in rows:
+            if seq != log.assigned + 1:
+                break
+            log.assigned = seq
+            parsed = orjson.loads(frame)
+            event = str(parsed.get("event", ""))
+            entries.append((seq, parsed.get("run_id"), frame, event in _TERMINAL, now, event))
+        if entries:
+            self._published += len(entries)  # delivered as this hub's own (wait_written counts them)
+            self._committed(log, entries)
 
     def create(self, thread_id: str) -> None:
         """Start the log of a thread that has no stored events (a new thread)."""
@@ -375,6 +434,8 @@ class EventHub:
                 await self._wake.wait()
             self._wake = anyio.Event()
             await self._deliver()
+            if self._behind:
+                await self._catch_up()
             due = self._take_due()
             if due is not None:
                 try:
@@ -386,6 +447,8 @@ class EventHub:
 
     def _next_due(self) -> float:
         """Seconds until the oldest unwritten event must be stored by the hub itself."""
+        if self._behind:
+            return 0.0
         if not self._dirty or self.flush_delay <= 0:
             return 0.0 if self._dirty or self._trims else math.inf
         oldest = min(log.unwritten[0][4] for log in self._dirty.values())
@@ -462,6 +525,11 @@ class EventHub:
         ``go_live()``. Raises :class:`CursorError` when ``after`` cannot be served."""
         await self.ensure(thread_id)
         log = self._logs[thread_id]
+        if self._following and after is not None and after > log.assigned:
+            await self._read_remote(thread_id)  # a cursor from another process may be ahead of us
+            await self._deliver()
+            await self.ensure(thread_id)
+            log = self._logs[thread_id]
         if after is None:  # live: every event not delivered yet
             sub = Subscription(self, thread_id, sink, log.delivered + 1)
             log.watchers.append(sub)

@@ -130,6 +130,7 @@ class Runtime:
             tg = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(tg.cancel_scope.cancel)  # runs first on exit: stop the workers
             await tg.start(self.hub.run)
+            await tg.start(self.storage.follow, self.hub.note_remote)  # other processes' events
             await tg.start(self.run_records.run)
             await tg.start(self.runs.run)
             await tg.start(self.notifier.run)

@@ -104,3 +104,17 @@ def streaming(gate: Gate, count: int, size: int = 0, credit: Credit | None = Non
     g.add_edge("work", "ask")
     g.add_edge("ask", END)
     return g.compile()
+
+
+def _asks_twice() -> CompiledStateGraph:
+    """Two questions, one after the other (served by server subprocesses: ``graphs.py:asks_twice``)."""
+    g = StateGraph(S)
+    g.add_node("ask1", _ask("a1", "First question?"))
+    g.add_node("ask2", _ask("a2", "Second question?"))
+    g.add_edge(START, "ask1")
+    g.add_edge("ask1", "ask2")
+    g.add_edge("ask2", END)
+    return g.compile()
+
+
+asks_twice = _asks_twice()

@@ -1,4 +1,5 @@
-"""A server killed with SIGKILL mid-run and started again on the same SQLite file: the client
+"""A server killed with SIGKILL mid-run and started again on the same database (a SQLite file, or
+PostgreSQL): the client
 reconnects, the cut run is closed, the thread continues from its last checkpoint, and the
 conversation finishes with nothing acknowledged lost and no event missed or repeated."""
 
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.anyio
 GRAPHS = Path(__file__).with_name("graphs.py")
 
 
-async def start_server(db: Path, marker: Path, port: int = 0) -> tuple[Process, int]:
+async def start_server(db: Path | str, marker: Path, port: int = 0) -> tuple[Process, int]:
     env = {**os.environ, "STREAMHIL_E2E_MARKER": str(marker), "PYTHONUNBUFFERED": "1"}
     process = await anyio.open_process(
         [sys.executable, "-m", "streamhil_server", f"{GRAPHS}:restartable", "--db", str(db),
@@ -61,8 +62,16 @@ async def next_event(watch: Any, kind: str, **data: Any) -> tuple[Any, list[Any]
     raise AssertionError(f"the watch ended before a {kind} event")
 
 
-async def test_sigkill_mid_run_then_restart(tmp_path: Path) -> None:
-    db, marker = tmp_path / "hil.sqlite", tmp_path / "marker"
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """A SQLite file, or a PostgreSQL URL to a fresh schema (skipped when no server answers)."""
+    if request.param == "postgres":
+        return str(request.getfixturevalue("postgres_db_url"))
+    return tmp_path / "hil.sqlite"
+
+
+async def test_sigkill_mid_run_then_restart(db: Path | str, tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
     first, port = await start_server(db, marker)
     second = None
     try:

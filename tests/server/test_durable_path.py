@@ -9,6 +9,8 @@ import threading
 from pathlib import Path
 from typing import Any, TypedDict
 
+import anyio
+import pytest
 from streamhil import END, START, StateGraph, interrupt
 from streamhil.graph.compiled import CompiledStateGraph
 from streamhil_server import ServerSettings
@@ -38,8 +40,27 @@ def _answer_then_store(bad_answer: str) -> CompiledStateGraph:
     return g.compile()
 
 
-def test_one_threads_bad_value_fails_only_that_thread_under_group_commit(make_client: Any, tmp_path: Path) -> None:
-    db = str(tmp_path / "s.sqlite")
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A SQLite file, or a PostgreSQL URL to a fresh schema (skipped when no server answers)."""
+    if request.param == "postgres":
+        return str(request.getfixturevalue("postgres_db_url"))
+    return str(tmp_path / "s.sqlite")
+
+
+def _stored_threads_and_open_runs(db: str) -> tuple[dict[str, str], int]:
+    """What a fresh storage on ``db`` finds: each thread's status, and how many runs are open."""
+    from streamhil_server.storage import storage_for
+
+    async def read() -> tuple[dict[str, str], int]:
+        async with storage_for(db) as storage:
+            threads = await storage.list_threads(limit=1000)
+            return {t.thread_id: t.status for t in threads}, len(await storage.load_runs())
+
+    return anyio.run(read)
+
+
+def test_one_threads_bad_value_fails_only_that_thread_under_group_commit(make_client: Any, db: str) -> None:
     with make_client({"store": _answer_then_store("bad")}, db=db) as client, connect(client) as wire:
         storage = client.app.state.runtime.storage
         tids = [wire.request("start_run", graph="store", input={})["thread_id"] for _ in range(12)]
@@ -64,10 +85,9 @@ def test_one_threads_bad_value_fails_only_that_thread_under_group_commit(make_cl
             values = wire.request("get_state", thread_id=tid)["state"]["values"]
             assert values == ({} if n == 5 else {"answer": f"good-{n}", "value": f"good-{n}"})
         check_seqs(wire.events)
-    with sqlite3.connect(db) as check:
-        statuses = dict(check.execute("SELECT thread_id, status FROM threads"))
-        assert statuses[tids[5]] == "error" and all(statuses[t] == "idle" for t in tids if t != tids[5])
-        assert check.execute("SELECT COUNT(*) FROM runs WHERE status IN ('queued', 'running')").fetchone() == (0,)
+    statuses, open_runs = _stored_threads_and_open_runs(db)
+    assert statuses[tids[5]] == "error" and all(statuses[t] == "idle" for t in tids if t != tids[5])
+    assert open_runs == 0
 
 
 def test_every_event_a_client_saw_is_stored_with_its_run_end(make_client: Any, tmp_path: Path) -> None:
@@ -106,8 +126,7 @@ def test_a_cancelled_queued_answer_frees_its_interrupt(make_client: Any) -> None
         assert (values["a"], values["b"]) == ("A", "B3")
 
 
-def test_only_live_threads_stay_in_memory_and_the_others_load_on_demand(make_client: Any, tmp_path: Path) -> None:
-    db = str(tmp_path / "s.sqlite")
+def test_only_live_threads_stay_in_memory_and_the_others_load_on_demand(make_client: Any, db: str) -> None:
     settings = ServerSettings(max_idle_threads=3, head_cache_size=3)
     with make_client({"store": _answer_then_store("bad")}, db=db, settings=settings) as client, connect(client) as wire:
         runtime = client.app.state.runtime

@@ -1,10 +1,12 @@
-"""A server restarted on the same SQLite file: threads, answers, logs and unfinished runs survive."""
+"""A server restarted on the same database (a SQLite file, or PostgreSQL): threads, answers, logs
+and unfinished runs survive."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import pytest
 from streamhil_server.demo_graphs import demo_graphs
 
 from .conftest import connect
@@ -12,8 +14,15 @@ from .graphs import Gate, gated
 from .wire import check_seqs
 
 
-def test_interrupted_thread_survives_a_restart(make_client: Any, tmp_path: Path) -> None:
-    db = str(tmp_path / "s.sqlite")
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A SQLite file, or a PostgreSQL URL to a fresh schema (skipped when no server answers)."""
+    if request.param == "postgres":
+        return str(request.getfixturevalue("postgres_db_url"))
+    return str(tmp_path / "s.sqlite")
+
+
+def test_interrupted_thread_survives_a_restart(make_client: Any, db: str) -> None:
     with make_client(demo_graphs(), db=db) as client, connect(client) as wire:
         tid = wire.request("start_run", graph="publish", input={"topic": "otters"})["thread_id"]
         wire.run_end(tid)
@@ -39,8 +48,7 @@ def test_interrupted_thread_survives_a_restart(make_client: Any, tmp_path: Path)
         assert wire.request("get_state", thread_id=tid)["state"]["values"]["channel"] == "blog"
 
 
-def test_a_run_cut_by_shutdown_continues_at_startup(make_client: Any, tmp_path: Path) -> None:
-    db = str(tmp_path / "s.sqlite")
+def test_a_run_cut_by_shutdown_continues_at_startup(make_client: Any, db: str) -> None:
     stuck = Gate()  # never opened: the first server stops while the run waits in "work"
     with make_client({"gated": gated(stuck)}, db=db) as client, connect(client) as wire:
         run = wire.request("start_run", graph="gated", input={"n": 1}, stream_modes=["custom", "updates"])

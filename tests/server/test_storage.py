@@ -18,28 +18,37 @@ from .storage_conformance import CHECKS, StorageCheck
 
 pytestmark = pytest.mark.anyio
 
-BACKENDS = ["memory", "sqlite"]
+BACKENDS = ["memory", "sqlite", "postgres"]
 
 
 @asynccontextmanager
-async def open_storage(kind: str, tmp_path: Path) -> AsyncIterator[Storage]:
-    storage: Storage = MemoryStorage() if kind == "memory" else SqliteStorage(tmp_path / "s.sqlite")
+async def open_storage(kind: str, request: pytest.FixtureRequest) -> AsyncIterator[Storage]:
+    """A fresh storage; PostgreSQL in a schema of its own (skipped when no server answers)."""
+    storage: Storage
+    if kind == "memory":
+        storage = MemoryStorage()
+    elif kind == "sqlite":
+        storage = SqliteStorage(request.getfixturevalue("tmp_path") / "s.sqlite")
+    else:
+        from streamhil_server.storage.postgres import PostgresStorage
+
+        storage = PostgresStorage(request.getfixturevalue("postgres_url"))
     async with storage:
         yield storage
 
 
 @pytest.mark.parametrize("kind", BACKENDS)
 @pytest.mark.parametrize("check", CHECKS, ids=lambda check: check.__name__.removeprefix("check_"))
-async def test_storage_conformance(kind: str, check: StorageCheck, tmp_path: Path) -> None:
-    async with open_storage(kind, tmp_path) as storage:
+async def test_storage_conformance(kind: str, check: StorageCheck, request: pytest.FixtureRequest) -> None:
+    async with open_storage(kind, request) as storage:
         await check(storage)
 
 
 # alist_threads is an extra of the library's savers, not part of the checkpointer contract
 @pytest.mark.parametrize("kind", BACKENDS)
 @pytest.mark.parametrize("check", [c for c in SAVER_CHECKS if c.__name__ != "check_list_threads"], ids=lambda check: check.__name__.removeprefix("check_"))
-async def test_storage_saver_is_a_conforming_checkpointer(kind: str, check: Check, tmp_path: Path) -> None:
-    async with open_storage(kind, tmp_path) as storage:
+async def test_storage_saver_is_a_conforming_checkpointer(kind: str, check: Check, request: pytest.FixtureRequest) -> None:
+    async with open_storage(kind, request) as storage:
         await check(StorageSaver(storage))
 
 

@@ -1,6 +1,7 @@
 """The server's storage: one interface (:class:`Storage`), one module per backend.
 
-``open_storage(None)`` is in memory; ``open_storage("file.sqlite")`` is SQLite.
+``storage_for(None)`` is in memory, ``storage_for("postgresql://user@host/db")`` PostgreSQL (the
+``postgres`` extra), any other string a SQLite file.
 """
 
 from __future__ import annotations
@@ -25,5 +26,12 @@ __all__ = [
 
 
 def storage_for(db: str | None) -> Storage:
-    """SQLite in the file ``db``, or in memory when ``db`` is None."""
-    return MemoryStorage() if db is None else SqliteStorage(db)
+    """PostgreSQL when ``db`` is a ``postgresql://`` URL, SQLite in the file ``db`` otherwise, or in
+    memory when ``db`` is None."""
+    if db is None:
+        return MemoryStorage()
+    if db.startswith(("postgresql://", "postgres://")):
+        from .postgres import PostgresStorage  # imports psycopg: only when asked for
+
+        return PostgresStorage(db)
+    return SqliteStorage(db)

@@ -32,6 +32,9 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import anyio
+from anyio.abc import TaskStatus
+
 from streamhil.checkpoint._records import Address, StoredCheckpoint
 
 from .records import OPEN_RUN_STATUSES, EventRow, RunRecord, RunStatus, ThreadRecord, Write, WritesPut
@@ -80,6 +83,15 @@ class Storage(ABC):
     @abstractmethod
     async def aclose(self) -> None:
         """Release connections; the storage cannot be used afterwards."""
+
+    async def follow(
+        self, notify: Callable[[str | None, int], None], *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Tell ``notify(thread_id, seq)`` when another process stored events of a thread up to
+        ``seq``, and ``notify(None, 0)`` when any thread may have some (after a lost wake-up);
+        run in a task group. A backend that one process owns has nothing to follow: it returns
+        once started."""
+        task_status.started()
 
     # --- the one way to change anything ------------------------------------------------------
 

@@ -1,0 +1,467 @@
+"""PostgresStorage: the storage interface in one PostgreSQL database (psycopg 3, psycopg_pool).
+
+Connections:
+
+- the *writer* is one connection of its own. It commits :class:`~.records.Write` batches through
+  :class:`~.group.GroupCommit`, like the SQLite backend: one transaction per batch, each write in
+  its own savepoint when the batch holds more than one. It is a sync psycopg connection used from
+  a worker thread, on asyncio and on trio alike (one commit at a time, so one thread at a time).
+- *reads* go to a pool: psycopg's ``AsyncConnectionPool`` on asyncio, its sync ``ConnectionPool``
+  with each read run whole in a worker thread on trio (psycopg's async connections work on
+  asyncio only). These are the library's PostgresSaver drivers
+  (:mod:`streamhil.checkpoint._postgres_drivers`). Under MVCC a read sees the last committed
+  state and never waits for the writer's transaction.
+
+Checkpoints use the library's own tables and statements (:mod:`streamhil.checkpoint._postgres_sql`),
+so a database written by the server holds ordinary PostgresSaver checkpoints.
+
+Several processes on one database: a transaction that stores events also sends
+``NOTIFY streamhil_events, '<thread_id>:<last seq>'`` (delivered at commit). :meth:`follow` keeps a
+connection that listens (``LISTEN``) and tells the hub, which reads the events from the table: the table
+is the truth, a notification only says there is more. After (re)connecting, and every
+``poll_interval`` seconds, it says "any thread" so that a lost wake-up is caught up. The server's
+tables, versioned in ``streamhil_server_migrations``::
+
+    streamhil_meta(key, value)                   the epoch of the event logs
+    streamhil_threads(thread_id, graph, owner, status, interrupts, error, created_at,
+                      updated_at, metadata, n_interrupts)
+    streamhil_events(thread_id, seq, run_id, frame)
+    streamhil_runs(n, run_id, thread_id, kind, status, params, created_at, ended_at)
+    streamhil_answered(thread_id, interrupt_id)
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import replace
+from functools import partial
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+import orjson
+from anyio.abc import TaskStatus
+import psycopg
+from streamhil._backend import current_backend
+from streamhil.checkpoint import _postgres_sql as sql
+from streamhil.checkpoint._postgres_drivers import ADAPTERS, AsyncPoolDriver, ThreadPoolDriver, describe, run_sync
+from streamhil.checkpoint._postgres_sql import Sql, TextArray, Tx
+from streamhil.checkpoint._records import Address, StoredCheckpoint
+
+from . import postgres_sql as pg
+from .base import Loaded, Storage, StorageClosedError, ThreadCounts
+from .group import GroupCommit, run_callbacks
+from .records import OPEN_RUN_STATUSES, RunRecord, RunStatus, ThreadRecord, Write
+
+__all__ = ["PostgresStorage", "SchemaTooNewError", "DatabaseUnavailableError", "MIGRATIONS", "SCHEMA_VERSION", "is_postgres_url"]
+
+CHANNEL, MIGRATIONS, SCHEMA_VERSION, SchemaTooNewError = pg.CHANNEL, pg.MIGRATIONS, pg.SCHEMA_VERSION, pg.SchemaTooNewError
+
+T = TypeVar("T")
+logger = logging.getLogger("streamhil_server.storage")
+_PAGE = 50
+_KNOWN_CHECKPOINTS = 4096
+"""Checkpoints this process saved, remembered so a child's save needs no read of its parent."""
+
+def is_postgres_url(db: str) -> bool:
+    """Whether ``db`` names a PostgreSQL database (``postgresql://`` or ``postgres://``)."""
+    return db.startswith(("postgresql://", "postgres://"))
+
+
+class DatabaseUnavailableError(RuntimeError):
+    """The database could not be reached or refused the login (the message has no password)."""
+
+
+class PostgresStorage(Storage):
+    """The server's state in the PostgreSQL database ``url`` (tables created if missing)."""
+
+    durable = True
+
+    def __init__(
+        self, url: str, *, pool_size: int = 8, timeout: float = 30.0, prepare: bool = True, poll_interval: float = 30.0
+    ) -> None:
+        self.url = url
+        self.poll_interval = poll_interval
+        """Seconds between "any thread" wake-ups of :meth:`follow` (the net under lost notifications)."""
+        self.where = describe(url)
+        self.pool_size = pool_size
+        self.timeout = timeout
+        self.prepare = prepare
+        self._writer: psycopg.Connection[Any] | None = None
+        self._writer_lock = threading.Lock()
+        self._reads: AsyncPoolDriver | ThreadPoolDriver | None = None
+        self._known: OrderedDict[tuple[str, str, str], StoredCheckpoint] = OrderedDict()
+        self._group = GroupCommit(self._commit)
+        self._sql: sqlite3.Connection | None = None
+        """For modules with tables of their own (``Write.sql``, written for SQLite): in memory, in
+        this process only, as the memory backend does; see docs/deploy.md."""
+
+    def __repr__(self) -> str:
+        return f"PostgresStorage({self.where!r})"
+
+    @property
+    def batches(self) -> int:
+        """Commits made so far (each may hold several writes)."""
+        return self._group.batches
+
+    @property
+    def writes(self) -> int:
+        return self._group.writes
+
+    @property
+    def reads_on_threads(self) -> bool:
+        """True when reads use the sync pool in worker threads (trio), False for the async pool."""
+        return isinstance(self._reads, ThreadPoolDriver)
+
+    # --- opening -------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        try:
+            self._writer = await anyio.to_thread.run_sync(self._connect_and_migrate)
+        except psycopg.OperationalError as exc:
+            raise DatabaseUnavailableError(f"cannot open PostgreSQL at {self.where}: {exc}") from None
+        self.epoch = await anyio.to_thread.run_sync(self._run_writer, pg.load_epoch)
+        reads: AsyncPoolDriver | ThreadPoolDriver
+        try:
+            if current_backend() == "asyncio":
+                reads = AsyncPoolDriver(self.url, max_size=self.pool_size, timeout=self.timeout, prepare=self.prepare)
+                await reads.open()
+            else:
+                reads = ThreadPoolDriver(self.url, max_size=self.pool_size, timeout=self.timeout, prepare=self.prepare)
+                await anyio.to_thread.run_sync(reads.open)
+        except BaseException:
+            await self.aclose()
+            raise
+        self._reads = reads
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        return psycopg.Connection.connect(
+            self.url, autocommit=True, context=ADAPTERS, connect_timeout=max(2, int(self.timeout))
+        )
+
+    def _connect_and_migrate(self) -> psycopg.Connection[Any]:
+        conn = self._connect()
+        try:
+            run_sync(conn, sql.ensure_schema(self.where), "tx", False)  # the checkpoint tables
+            run_sync(conn, pg.ensure_server_schema(self.where), "tx", False)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _run_writer(self, make_tx: Callable[[], Tx[T]]) -> T:
+        with self._writer_lock:
+            conn = self._writer_connection()
+            return run_sync(conn, make_tx(), "tx", self.prepare)
+
+    def _writer_connection(self) -> psycopg.Connection[Any]:
+        """The writer, connected again if the last one was lost (server restart, failover)."""
+        conn = self._writer
+        if conn is None:
+            raise StorageClosedError(f"{self!r} was closed")
+        if conn.closed or conn.broken:
+            conn.close()
+            conn = self._writer = self._connect()
+        return conn
+
+    async def aclose(self) -> None:
+        writer, reads, self._writer, self._reads = self._writer, self._reads, None, None
+        if self._sql is not None:
+            self._sql.close()
+            self._sql = None
+        with anyio.CancelScope(shield=True):
+            if isinstance(reads, AsyncPoolDriver):
+                await reads.aclose()
+            elif reads is not None:
+                await anyio.to_thread.run_sync(reads.close)
+            if writer is not None:
+                await anyio.to_thread.run_sync(self._close_writer, writer)
+
+    def _close_writer(self, writer: psycopg.Connection[Any]) -> None:
+        with self._writer_lock:  # after a commit under way
+            writer.close()
+
+    # --- writing -------------------------------------------------------------------------------
+
+    async def write(self, write: Write) -> None:
+        if self._writer is None:
+            raise StorageClosedError(f"{self!r} is not open; use 'async with' first")
+        if write.sql:
+            self._apply_module_sql(write)
+            rest = replace(write, sql=[])
+            if rest.empty:
+                run_callbacks(write, None)
+                return
+            write = rest
+        await self._group.submit(write)
+
+    def _apply_module_sql(self, write: Write) -> None:
+        """``write.sql`` on this process's in-memory SQLite database, in one transaction; if it
+        fails, the write fails before anything else of it is stored."""
+        if self._sql is None:
+            self._sql = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        self._sql.execute("BEGIN")
+        try:
+            for statement in write.sql:
+                statement(self._sql)
+        except BaseException as exc:
+            self._sql.execute("ROLLBACK")
+            run_callbacks(write, exc)
+            raise
+        self._sql.execute("COMMIT")
+
+    def _commit(self, batch: list[Write]) -> list[BaseException | None]:
+        """One transaction for the batch."""
+        with self._writer_lock:
+            conn = self._begin()
+            try:
+                errors, saved = self._apply_batch(conn, batch)
+                conn.execute("COMMIT")
+            except BaseException:
+                if not (conn.closed or conn.broken):
+                    conn.execute("ROLLBACK")
+                raise
+            self._note_saved(batch, saved, errors)
+            return errors
+
+    def _begin(self) -> psycopg.Connection[Any]:
+        """The writer, in a new transaction. A connection found lost at ``BEGIN`` (the server
+        restarted, the backend was killed while idle) is replaced once: nothing was sent yet.
+        (``BEGIN`` is its own round trip for that reason: sent in a pipeline with the statements,
+        a loss could show only after ``COMMIT`` was queued, when the outcome is unknown.)"""
+        for attempt in (1, 2):
+            conn = self._writer_connection()
+            try:
+                conn.execute("BEGIN")
+            except psycopg.OperationalError:
+                if attempt == 2 or not (conn.closed or conn.broken):
+                    raise
+            else:
+                return conn
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _apply_batch(
+        self, conn: psycopg.Connection[Any], batch: list[Write]
+    ) -> tuple[list[BaseException | None], list[StoredCheckpoint | None]]:
+        """Every write of the batch. Several are first made together under one savepoint; if one
+        of them fails, that is undone and each is made again in a savepoint of its own, so only
+        the failing one fails (a savepoint per write costs two round trips, and failures are rare)."""
+        if len(batch) == 1:
+            return [None], [run_sync(conn, pg.apply_write(batch[0], self._known), None, self.prepare)]
+        try:
+            with conn.transaction():
+                together = [run_sync(conn, pg.apply_write(write, self._known), None, self.prepare) for write in batch]
+        except Exception:
+            if conn.closed or conn.broken:
+                raise
+        else:
+            return [None] * len(batch), together
+        errors: list[BaseException | None] = []
+        saved: list[StoredCheckpoint | None] = []
+        for write in batch:
+            try:
+                with conn.transaction():  # a savepoint, inside the batch's transaction
+                    saved.append(run_sync(conn, pg.apply_write(write, self._known), None, self.prepare))
+            except psycopg.OperationalError as exc:
+                if conn.closed or conn.broken:
+                    raise  # the connection, not this write: the whole batch fails
+                errors.append(exc)
+                saved.append(None)
+            except Exception as exc:
+                errors.append(exc)
+                saved.append(None)
+            else:
+                errors.append(None)
+        return errors, saved
+
+    def _note_saved(
+        self, batch: list[Write], saved: list[StoredCheckpoint | None], errors: list[BaseException | None]
+    ) -> None:
+        """After a commit: remember the checkpoints saved, forget those of deleted threads."""
+        forgotten: set[str] = set()
+        for write, stored, error in zip(batch, saved, errors, strict=True):
+            if error is not None:
+                continue
+            forgotten.update(write.forget_threads)
+            if stored is not None:
+                self._remember(stored)
+        if forgotten:
+            for key in [k for k in self._known if k[0] in forgotten]:
+                del self._known[key]
+
+    def _remember(self, stored: StoredCheckpoint) -> None:
+        key = (stored.thread_id, stored.checkpoint_ns, stored.checkpoint_id)
+        self._known[key] = stored
+        self._known.move_to_end(key)
+        while len(self._known) > _KNOWN_CHECKPOINTS:
+            self._known.popitem(last=False)
+
+    # --- other processes -----------------------------------------------------------------------
+
+    async def follow(
+        self, notify: Callable[[str | None, int], None], *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Listen for other processes' events until cancelled; reconnect when the connection is
+        lost (each time followed by an "any thread" wake-up)."""
+        task_status.started()
+        while True:
+            try:
+                if current_backend() == "asyncio":
+                    await self._listen_async(notify)
+                else:
+                    await self._listen_in_thread(notify)
+            except psycopg.OperationalError as exc:
+                logger.warning("listening for other processes' events at %s: %s; connecting again", self.where, exc)
+            await anyio.sleep(1.0)  # before connecting again: the database may be restarting
+
+    def _tell(self, notify: Callable[[str | None, int], None], channel: str, payload: str, pid: int) -> None:
+        writer = self._writer
+        if channel != CHANNEL or (writer is not None and pid == writer.info.backend_pid):
+            return  # this process's own writes
+        thread_id, _, seq = payload.rpartition(":")
+        notify(thread_id, int(seq) if seq.isdigit() else 0)
+
+    async def _listen_async(self, notify: Callable[[str | None, int], None]) -> None:
+        conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True, connect_timeout=max(2, int(self.timeout)))
+        async with conn:
+            await conn.execute(f"LISTEN {CHANNEL}")
+            notify(None, 0)
+            while True:
+                async for note in conn.notifies(timeout=self.poll_interval):
+                    self._tell(notify, note.channel, note.payload, note.pid)
+                notify(None, 0)
+
+    async def _listen_in_thread(self, notify: Callable[[str | None, int], None]) -> None:
+        """trio: a sync connection waited on in worker threads, half a second at a time."""
+        conn = await anyio.to_thread.run_sync(
+            lambda: psycopg.Connection.connect(self.url, autocommit=True, connect_timeout=max(2, int(self.timeout)))
+        )
+        try:
+            await anyio.to_thread.run_sync(conn.execute, f"LISTEN {CHANNEL}")
+            notify(None, 0)
+            polled = time.monotonic()
+            while True:
+                notes = await anyio.to_thread.run_sync(lambda: list(conn.notifies(timeout=0.5)))
+                for note in notes:
+                    self._tell(notify, note.channel, note.payload, note.pid)
+                if time.monotonic() - polled >= self.poll_interval:
+                    polled = time.monotonic()
+                    notify(None, 0)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(conn.close)
+
+    # --- reading -------------------------------------------------------------------------------
+
+    async def _read(self, make_tx: Callable[[], Tx[T]]) -> T:
+        reads = self._reads
+        if reads is None:
+            raise StorageClosedError(f"{self!r} is not open; use 'async with' first")
+        return await reads.run(make_tx, None)
+
+    async def get_checkpoint(self, address: Address) -> Loaded | None:
+        return await self._read(lambda: sql.get_tuple(address))
+
+    async def list_checkpoints(
+        self,
+        lane: tuple[str, str] | None,
+        *,
+        before: str | None = None,
+        filter: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[Loaded]:
+        cursor: sql.Cursor | None = None
+        if before is not None:  # strictly below ``before`` (every thread: below its id, any thread)
+            cursor = (before, "")
+        remaining = limit
+        while remaining is None or remaining > 0:
+            want = _PAGE if remaining is None else min(remaining, _PAGE)
+            after = cursor
+            page, cursor = await self._read(partial(sql.list_page, lane, after, filter, want, _PAGE))
+            for loaded in page:
+                yield loaded
+            if remaining is not None:
+                remaining -= len(page)
+            if cursor is None:
+                return
+
+    async def load_thread(self, thread_id: str) -> ThreadRecord | None:
+        rows = await self._read(lambda: pg.rows_of(Sql(pg.SELECT_THREAD + " WHERE thread_id = %s", (thread_id,))))
+        return pg.thread_from_row(rows[0]) if rows else None
+
+    async def list_threads(
+        self,
+        *,
+        owner: str | None = None,
+        statuses: Sequence[str] | None = None,
+        graph: str | None = None,
+        exclude: Sequence[str] = (),
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[ThreadRecord]:
+        where: list[str] = ["true"]
+        params: list[Any] = []
+        if owner is not None:
+            where.append("owner = %s")
+            params.append(owner)
+        if statuses is not None:
+            where.append("status = ANY(%b::text[])")
+            params.append(TextArray(statuses))
+        if graph is not None:
+            where.append("graph = %s")
+            params.append(graph)
+        if exclude:
+            where.append("NOT (thread_id = ANY(%b::text[]))")
+            params.append(TextArray(exclude))
+        query = (
+            f"{pg.SELECT_THREAD} WHERE {' AND '.join(where)}"
+            " ORDER BY updated_at DESC, thread_id DESC LIMIT %s OFFSET %s"
+        )
+        rows = await self._read(lambda: pg.rows_of(Sql(query, (*params, limit, offset))))
+        return [pg.thread_from_row(r) for r in rows]
+
+    async def count_threads(self) -> ThreadCounts:
+        rows = await self._read(lambda: pg.rows_of(Sql("SELECT count(*), coalesce(sum(n_interrupts), 0) FROM streamhil_threads")))
+        return ThreadCounts(int(rows[0][0]), int(rows[0][1]))
+
+    async def read_events(self, thread_id: str, after: int, upto: int) -> list[tuple[int, str]]:
+        rows = await self._read(lambda: pg.rows_of(Sql(
+            "SELECT seq, frame FROM streamhil_events WHERE thread_id = %s AND seq > %s AND seq <= %s ORDER BY seq",
+            (thread_id, after, upto),
+        )))
+        return [(int(s), str(f)) for s, f in rows]
+
+    async def event_bounds(self, thread_id: str) -> tuple[int, int] | None:
+        rows = await self._read(lambda: pg.rows_of(Sql(
+            "SELECT min(seq), max(seq) FROM streamhil_events WHERE thread_id = %s", (thread_id,)
+        )))
+        lo, hi = rows[0]
+        return None if hi is None else (int(lo), int(hi))
+
+    async def load_runs(
+        self, statuses: Sequence[RunStatus] = OPEN_RUN_STATUSES, thread_id: str | None = None
+    ) -> list[RunRecord]:
+        query = f"SELECT {pg.RUN_COLUMNS} FROM streamhil_runs WHERE status = ANY(%b::text[])"
+        params: list[Any] = [TextArray(statuses)]
+        if thread_id is not None:
+            query += " AND thread_id = %s"
+            params.append(thread_id)
+        rows = await self._read(lambda: pg.rows_of(Sql(query + " ORDER BY created_at, n", params)))
+        return [RunRecord(r, t, k, s, orjson.loads(p), c, e) for r, t, k, s, p, c, e in rows]
+
+    async def answered_among(self, thread_id: str, interrupt_ids: Sequence[str]) -> list[str]:
+        ids = list(interrupt_ids)
+        if not ids:
+            return []
+        rows = await self._read(lambda: pg.rows_of(Sql(
+            "SELECT interrupt_id FROM streamhil_answered WHERE thread_id = %s AND interrupt_id = ANY(%b::text[])",
+            (thread_id, TextArray(ids)),
+        )))
+        found = {str(r[0]) for r in rows}
+        return [i for i in ids if i in found]
+
