@@ -189,7 +189,9 @@ def module_graph() -> dict[str, set[str]]:
     for module, path in modules.items():
         root = PACKAGES[module.split(".")[0]]
         for _, name in imports(path, root):
-            if name in modules and name != module:
+            # ``from . import sibling`` names the module's own package: Python sets up a package
+            # before its modules anyway, so that is no circle; its sibling is the real edge.
+            if name in modules and name != module and not module.startswith(name + "."):
                 edges[module].add(name)
     return edges
 

@@ -52,8 +52,8 @@ def test_reconnect_replays_exactly_the_missed_events(make_client: Any) -> None:
             epoch = first.welcome["epoch"]
         # the run goes on while nobody watches
         with connect(client) as other:
+            other.request("subscribe", thread_id=tid)  # live from here: subscribe before the run ends
             other.call(gate.open)
-            other.request("subscribe", thread_id=tid)
             other.run_end(tid)
         with connect(client) as again:
             sub = again.request("subscribe", thread_id=tid, after=seen[-1], epoch=epoch)
