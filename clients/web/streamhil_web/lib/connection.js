@@ -11,16 +11,14 @@ import {
   ConnectionClosedError,
   ConnectionLostError,
   MessageType,
-  ProtocolViolationError,
   StreamhilError,
   UsageError,
   buildCommand,
-  buildHello,
   errorFromFrame,
   isRecoverable,
-  isTerminal,
-  parseServerFrame,
 } from "./protocol.js";
+import { EventIterator } from "./event_iterator.js";
+import { ClientSession, Received } from "./session.js";
 
 /** A command got no answer in time. */
 export class RequestTimeoutError extends StreamhilError {}
@@ -68,7 +66,7 @@ export class Connection {
     this.attempt = 0;
     this.stats = { duplicates: 0, gaps: 0, resyncs: 0, reconnects: 0, events: 0 };
     this._ws = null;
-    this._nextId = 1;
+    this._session = null; // the current socket's ClientSession (frames in and out)
     this._pending = new Map(); // id -> entry, for commands sent and not yet answered
     this._queue = []; // entries waiting for room in the in-flight window (or for the socket)
     this._listeners = new Map(); // name -> Set(fn)
@@ -158,7 +156,8 @@ export class Connection {
       return;
     }
     this._ws = ws;
-    ws.onopen = () => this._sendRaw(buildHello({ token: this.options.token, client: this.options.client }));
+    this._session = new ClientSession({ token: this.options.token, client: this.options.client });
+    ws.onopen = () => this._flush(); // the hello
     ws.onmessage = (msg) => this._onText(typeof msg.data === "string" ? msg.data : null);
     ws.onerror = () => {}; // a close event always follows
     ws.onclose = (ev) => {
@@ -229,47 +228,40 @@ export class Connection {
   // --- frames in --------------------------------------------------------------------------
 
   _onText(text) {
-    if (text === null) {
-      this._violation("binary frame from the server");
-      return;
-    }
-    let frame;
-    try {
-      frame = parseServerFrame(text);
-    } catch (err) {
-      this._violation(err.message);
-      return;
-    }
-    switch (frame.type) {
-      case MessageType.WELCOME:
-        this._onWelcome(frame);
+    const received = this._session.receive(text);
+    switch (received.kind) {
+      case Received.VIOLATION:
+        this._violation(received.error);
+        return;
+      case Received.WELCOME:
+        this._onWelcome(received.frame);
         break;
-      case MessageType.REPLY:
-        this._settle(frame.id, (p) => p.resolve(frame.result ?? {}));
+      case Received.REPLY:
+        this._settle(received.id, (p) => p.resolve(received.frame.result ?? {}));
         break;
-      case MessageType.ERROR:
-        this._onError(frame);
+      case Received.ERROR:
+        this._onError(received.frame, received.id);
         break;
-      case MessageType.EVENT:
-        this._onEvent(frame);
+      case Received.EVENT:
+        this._onEvent(received.frame);
         break;
-      case MessageType.NOTICE:
-        if (this._watchingThreads) this._emit("notice", frame);
+      case Received.NOTICE:
+        if (this._watchingThreads) this._emit("notice", received.frame);
         break;
-      default:
-        this._violation(`unsupported frame type ${frame.type}`);
+      default: // Received.STALE: the command timed out here already
+        break;
     }
     this._pingSentAt = null; // anything received proves the link is alive
   }
 
-  _violation(message) {
+  _violation(error) {
     const ws = this._ws;
-    this._handshakeError = new ProtocolViolationError(message, { code: "protocol_error" });
+    this._handshakeError = error;
     if (ws) {
       this._ws = null;
       detach(ws);
       try { ws.close(CloseCode.PROTOCOL_ERROR, "protocol error"); } catch { /* ignore */ }
-      this._onClose(CloseCode.PROTOCOL_ERROR, message);
+      this._onClose(CloseCode.PROTOCOL_ERROR, error.message);
     }
   }
 
@@ -300,9 +292,9 @@ export class Connection {
     for (const w of waiters) w.resolve();
   }
 
-  _onError(frame) {
-    if (frame.id !== null && frame.id !== undefined && this._pending.has(frame.id)) {
-      this._settle(frame.id, (p) => p.reject(errorFromFrame(frame)));
+  _onError(frame, id) {
+    if (id !== null && this._pending.has(id)) {
+      this._settle(id, (p) => p.reject(errorFromFrame(frame)));
       return;
     }
     const error = errorFromFrame(frame);
@@ -361,10 +353,11 @@ export class Connection {
 
   // --- frames out -------------------------------------------------------------------------
 
-  _sendRaw(frame) {
+  /** Write what the session has queued; false when there is no socket to write to. */
+  _flush() {
     const ws = this._ws;
-    if (!ws) return false;
-    ws.send(JSON.stringify(frame));
+    if (!ws || !this._session) return false;
+    for (const text of this._session.dataToSend()) ws.send(text);
     this._lastSent = Date.now();
     return true;
   }
@@ -395,6 +388,7 @@ export class Connection {
         const queued = this._queue.indexOf(entry);
         if (queued >= 0) this._queue.splice(queued, 1);
         else if (!this._pending.delete(entry.id)) return;
+        else this._session?.forget(entry.id); // a late answer is stale
         reject(new RequestTimeoutError(`no answer to ${type} within ${this.options.requestTimeoutMs} ms`, { code: "timeout", id: entry.id }));
         this._pump();
       }, this.options.requestTimeoutMs);
@@ -421,20 +415,16 @@ export class Connection {
 
   _transmit(entry) {
     let id;
-    do {
-      id = String(this._nextId++);
-    } while (this._pending.has(id));
-    entry.id = id;
-    let frame;
     try {
-      frame = buildCommand(entry.type, id, entry.fields);
+      id = this._session.send(entry.type, entry.fields);
     } catch (err) {
       clearTimeout(entry.timer);
       entry.reject(err);
       return;
     }
+    entry.id = id;
     this._pending.set(id, entry);
-    if (!this._sendRaw(frame)) this._settle(id, (p) => p.reject(new ConnectionLostError("not connected", { code: "connection_lost", id })));
+    if (!this._flush()) this._settle(id, (p) => p.reject(new ConnectionLostError("not connected", { code: "connection_lost", id })));
   }
 
   // --- commands ---------------------------------------------------------------------------
@@ -732,73 +722,4 @@ export class Connection {
 
 function detach(ws) {
   ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
-}
-
-class EventIterator {
-  constructor(onDone, untilTerminal) {
-    this._queue = [];
-    this._waiting = null;
-    this._done = false;
-    this._error = null;
-    this._onDone = onDone;
-    this._untilTerminal = untilTerminal;
-    this._sawTerminal = false;
-  }
-
-  push(item) {
-    if (this._done || this._sawTerminal) return;
-    if (this._untilTerminal && item.type === "event" && isTerminal(item)) this._sawTerminal = true;
-    if (this._waiting) {
-      const { resolve } = this._waiting;
-      this._waiting = null;
-      resolve({ value: item, done: false });
-    } else {
-      this._queue.push(item);
-    }
-  }
-
-  end() {
-    this._finish(null);
-  }
-
-  fail(error) {
-    this._finish(error);
-  }
-
-  _finish(error) {
-    if (this._done) return;
-    this._done = true;
-    this._error = error;
-    this._onDone();
-    if (this._waiting) {
-      const { resolve, reject } = this._waiting;
-      this._waiting = null;
-      if (error) reject(error);
-      else resolve({ value: undefined, done: true });
-    }
-  }
-
-  next() {
-    if (this._queue.length) return Promise.resolve({ value: this._queue.shift(), done: false });
-    if (this._sawTerminal || this._done) {
-      if (!this._done) this._finish(null);
-      if (this._error) {
-        const error = this._error;
-        this._error = null;
-        return Promise.reject(error);
-      }
-      return Promise.resolve({ value: undefined, done: true });
-    }
-    return new Promise((resolve, reject) => { this._waiting = { resolve, reject }; });
-  }
-
-  return() {
-    this._queue = [];
-    this._finish(null);
-    return Promise.resolve({ value: undefined, done: true });
-  }
-
-  [Symbol.asyncIterator]() {
-    return this;
-  }
 }

@@ -1,0 +1,92 @@
+// Node tests for lib/session.js: the client's side of a connection as a pure state machine.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+
+import { UsageError } from "../streamhil_web/lib/protocol.js";
+import { ClientSession, Received } from "../streamhil_web/lib/session.js";
+
+const WELCOME = JSON.stringify({
+  type: "welcome", protocol_version: 1, session_id: "s-1", epoch: "e-1", identity: null,
+  limits: { max_frame_bytes: 1048576, heartbeat_interval_ms: 20000, max_send_queue: 1000 },
+  server: { name: "streamhil", version: "0.1.0" },
+});
+
+function opened() {
+  const session = new ClientSession({ token: "tok" });
+  session.dataToSend();
+  assert.equal(session.receive(WELCOME).kind, Received.WELCOME);
+  return session;
+}
+
+describe("ClientSession", () => {
+  test("queues the hello first, with the token", () => {
+    const session = new ClientSession({ token: "tok", client: { name: "t" } });
+    const [hello, ...rest] = session.dataToSend();
+    assert.deepEqual(JSON.parse(hello), { type: "hello", protocol_version: 1, token: "tok", client: { name: "t" } });
+    assert.deepEqual(rest, []);
+    assert.deepEqual(session.dataToSend(), []); // each frame is handed out once
+    assert.equal(session.open, false);
+  });
+
+  test("numbers commands and matches their answers", () => {
+    const session = opened();
+    const a = session.send("ping", { payload: 1 });
+    const b = session.send("list_graphs");
+    assert.notEqual(a, b);
+    assert.equal(session.inFlight, 2);
+    assert.deepEqual(session.dataToSend().map((t) => JSON.parse(t).id), [a, b]);
+    const reply = session.receive(JSON.stringify({ type: "reply", id: b, result: { graphs: [] } }));
+    assert.equal(reply.kind, Received.REPLY);
+    assert.equal(reply.id, b);
+    assert.deepEqual(reply.frame.result, { graphs: [] });
+    const error = session.receive(JSON.stringify({ type: "error", id: a, code: "invalid_field", message: "m", path: null, details: null }));
+    assert.equal(error.kind, Received.ERROR);
+    assert.equal(error.id, a);
+    assert.equal(session.inFlight, 0);
+  });
+
+  test("a command that does not fit is refused before anything is queued", () => {
+    const session = opened();
+    assert.throws(() => session.send("ping", { colour: "red" }), UsageError);
+    assert.throws(() => session.send("launch_rocket"), UsageError);
+    assert.equal(session.inFlight, 0);
+    assert.deepEqual(session.dataToSend(), []);
+  });
+
+  test("an answer to a forgotten or unknown command is stale, not an error", () => {
+    const session = opened();
+    const id = session.send("ping");
+    session.forget(id);
+    assert.equal(session.receive(JSON.stringify({ type: "reply", id, result: {} })).kind, Received.STALE);
+    assert.equal(session.receive(JSON.stringify({ type: "reply", id: "999", result: {} })).kind, Received.STALE);
+  });
+
+  test("connection-level errors, events and notices are passed on", () => {
+    const session = opened();
+    const closing = session.receive(JSON.stringify({ type: "error", id: null, code: "slow_consumer", message: "m", path: null, details: null }));
+    assert.equal(closing.kind, Received.ERROR);
+    assert.equal(closing.id, null);
+    const event = session.receive(JSON.stringify({ type: "event", event: "run_started", thread_id: "t", run_id: "r", seq: 1, ns: [], data: {} }));
+    assert.equal(event.kind, Received.EVENT);
+    const notice = session.receive(JSON.stringify({ type: "notice", notice: "counters", counters: {} }));
+    assert.equal(notice.kind, Received.NOTICE);
+  });
+
+  test("protocol violations are named", () => {
+    for (const [text, message] of [
+      [null, /binary/],
+      ["{not json", /not JSON/],
+      ["[1]", /not a JSON object/],
+      [JSON.stringify({ type: "teleport" }), /teleport/],
+    ]) {
+      const got = opened().receive(text);
+      assert.equal(got.kind, Received.VIOLATION);
+      assert.match(got.error.message, message);
+      assert.equal(got.error.code, "protocol_error");
+    }
+    const session = opened();
+    assert.equal(session.receive(WELCOME).kind, Received.VIOLATION); // a second welcome
+    const early = new ClientSession();
+    assert.equal(early.receive(JSON.stringify({ type: "reply", id: "1", result: {} })).kind, Received.VIOLATION);
+  });
+});
