@@ -54,9 +54,9 @@ def test_an_unexpected_failure_in_the_run_path_ends_only_that_run(make_client: A
             raise RuntimeError("a bug in the server's own code")
         return real(interrupt)
 
-    import streamhil_server.runs as runs
+    import streamhil_server.runs.execution as execution
 
-    monkeypatch.setattr(runs, "interrupt_wire", broken_once)
+    monkeypatch.setattr(execution, "interrupt_wire", broken_once)
     with make_client(demo_graphs()) as client, connect(client) as wire:
         tid = wire.request("start_run", graph="publish", input={"topic": "otters"}, stream_modes=["updates"])["thread_id"]
         end = wire.run_end(tid)

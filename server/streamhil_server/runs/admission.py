@@ -1,0 +1,282 @@
+"""Admission: ``start_run``, ``resume`` and ``cancel`` validated, recorded and queued under the
+thread's lock, within the identity's share of runs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from functools import partial
+from typing import Any
+
+import anyio
+
+from streamhil.protocol import ErrorCode, Resume, StartRun
+
+from ..errors import CommandError, not_found
+from ..registry import GraphEntry
+from ..storage.records import ThreadRecord, Write, now_iso
+from ..threads import Accepted, RunRequest, ThreadRuntime
+from .core import OnAccepted, _new_id
+from .recovery import RunRecovery
+
+__all__ = ["RunAdmission"]
+
+
+class RunAdmission(RunRecovery):
+    """``start_run``, ``resume`` and ``cancel``."""
+
+    async def start_run(
+        self, identity: str, cmd: StartRun, on_accepted: OnAccepted | None = None, *, origin: str | None = None
+    ) -> Accepted:
+        """Validate and accept a ``start_run``; see spec 5.2.
+
+        ``on_accepted`` is called once the run is accepted and before it can emit any event
+        (the connection replies and subscribes there). ``origin`` is whose run limits it counts
+        against (default: the identity).
+        """
+        origin = identity if origin is None else origin
+        self._check_share(origin)
+        entry = self.registry.get(cmd.graph)
+        if entry is None:
+            raise CommandError(
+                ErrorCode.NOT_FOUND,
+                f"graph {cmd.graph!r} not found; this server serves: {', '.join(self.registry.names()) or 'none'}",
+                path="graph",
+                details={"resource": "graph"},
+            )
+        for key in ("interrupt_before", "interrupt_after"):
+            nodes = getattr(cmd, key)
+            if nodes is not None and nodes != "*":
+                for i, node in enumerate(nodes):
+                    if node not in entry.graph.nodes:
+                        raise CommandError(
+                            ErrorCode.INVALID_ARGUMENT,
+                            f"graph {cmd.graph!r} has no node {node!r}; nodes: {', '.join(entry.graph.nodes)}",
+                            path=f"{key}[{i}]",
+                        )
+        self._check_config(cmd.config)
+        thread_id = cmd.thread_id or _new_id("t")
+        thread = await self._load(thread_id) if cmd.thread_id else None
+        if thread is not None:
+            if thread.record.owner != identity:
+                raise CommandError(
+                    ErrorCode.FORBIDDEN, f"thread {thread_id!r} belongs to another identity", path="thread_id"
+                )
+            if thread.record.graph != cmd.graph:
+                raise CommandError(
+                    ErrorCode.INVALID_ARGUMENT,
+                    f"thread {thread_id!r} runs graph {thread.record.graph!r}, not {cmd.graph!r}",
+                    path="graph",
+                )
+            thread.users += 1
+        try:
+            if cmd.checkpoint_id is not None:
+                saver = entry.graph.saver
+                saved = None if saver is None or thread is None else await saver.aget_tuple(
+                    {"configurable": {"thread_id": thread_id, "checkpoint_ns": "", "checkpoint_id": cmd.checkpoint_id}}
+                )
+                if saved is None:
+                    raise CommandError(
+                        ErrorCode.NOT_FOUND,
+                        f"thread {thread_id!r} has no checkpoint {cmd.checkpoint_id!r}",
+                        path="checkpoint_id",
+                        details={"resource": "checkpoint"},
+                    )
+            if thread is None:
+                thread = self.threads.get(thread_id)  # created meanwhile by the same identity?
+                if thread is None:
+                    self.hub.create(thread_id)
+                    record = ThreadRecord(thread_id=thread_id, graph=cmd.graph, owner=identity)
+                    thread = self.threads.add(ThreadRuntime(record, stored=False))
+                elif thread.record.owner != identity:
+                    raise CommandError(ErrorCode.FORBIDDEN, f"thread {thread_id!r} belongs to another identity", path="thread_id")
+                thread.users += 1
+            request = RunRequest(
+                run_id=_new_id("r"),
+                thread_id=thread_id,
+                kind="start",
+                input=cmd.input,
+                stream_modes=tuple(cmd.stream_modes),
+                subgraphs=cmd.subgraphs,
+                config=cmd.config,
+                interrupt_before=cmd.interrupt_before if cmd.interrupt_before is None or cmd.interrupt_before == "*" else list(cmd.interrupt_before),
+                interrupt_after=cmd.interrupt_after if cmd.interrupt_after is None or cmd.interrupt_after == "*" else list(cmd.interrupt_after),
+                checkpoint_id=cmd.checkpoint_id,
+                metadata=cmd.metadata,
+                origin=origin,
+            )
+            with anyio.CancelScope(shield=True):  # a client leaving must not cut an acceptance in half
+                accepted = await self._accept_start(thread, cmd, request, on_accepted)
+            return accepted
+        finally:
+            if thread is not None:
+                thread.users -= 1
+
+    async def _accept_start(
+        self, thread: ThreadRuntime, cmd: StartRun, request: RunRequest, on_accepted: OnAccepted | None
+    ) -> Accepted:
+        async with thread.lock:
+            queued = False
+            if thread.busy:
+                if cmd.if_busy == "reject":
+                    raise self._busy(thread)
+                queued = True
+                request.check_pending = cmd.checkpoint_id is None
+            elif cmd.checkpoint_id is None and thread.record.interrupts:
+                raise self._interrupt_pending(thread)
+            # the run with its input (and a new thread's record) are stored before the reply
+            write = Write(thread_id=thread.thread_id, runs=[self._run_record(request, "queued")])
+            if not thread.stored:
+                write.threads.append(replace(thread.record))
+            await self.storage.write(write)
+            if not thread.stored:
+                thread.stored = True
+                self._thread_count += 1
+            self.shares.add(request.origin)  # checked before the thread was created
+            if cmd.if_busy == "interrupt" and thread.active is not None:
+                thread.queue.appendleft(request)
+                self._cancel_active(thread, "superseded")
+            else:
+                thread.queue.append(request)
+            accepted = Accepted(request.run_id, thread.thread_id, self.hub.head(thread.thread_id), queued)
+            if on_accepted is not None:
+                on_accepted(accepted)
+            self._spawn(thread)
+            return accepted
+
+    def _check_share(self, origin: str) -> None:
+        if self.shares.full(origin):
+            limit = self.shares.max_runs
+            raise CommandError(
+                ErrorCode.TOO_MANY_RUNS,
+                f"{limit} runs are already queued or active for this identity; retry when some have ended",
+                details={"max_runs_per_identity": limit},
+            )
+
+    def _check_config(self, config: Mapping[str, Any] | None) -> None:
+        if not config:
+            return
+        limit = config.get("recursion_limit")
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+            raise CommandError(
+                ErrorCode.INVALID_FIELD, f"recursion_limit must be an integer >= 1, got {limit!r}",
+                path="config.recursion_limit",
+            )
+
+    async def resume(
+        self, identity: str, cmd: Resume, on_accepted: OnAccepted | None = None, *, origin: str | None = None
+    ) -> Accepted:
+        """Validate, record durably, and accept a ``resume``; see spec 5.2 (and ``start_run``)."""
+        origin = identity if origin is None else origin
+        self._check_share(origin)
+        async with self.using(identity, cmd.thread_id) as thread:
+            entry = self.entry(thread)
+            if cmd.goto is not None:
+                targets = [cmd.goto] if isinstance(cmd.goto, str) else list(cmd.goto)
+                for i, target in enumerate(targets):
+                    if target not in entry.graph.nodes:
+                        raise CommandError(
+                            ErrorCode.INVALID_ARGUMENT,
+                            f"graph {thread.record.graph!r} has no node {target!r}",
+                            path="goto" if isinstance(cmd.goto, str) else f"goto[{i}]",
+                        )
+            named = list(cmd.answers) if cmd.answers is not None else ([cmd.interrupt_id] if cmd.interrupt_id else None)
+            with anyio.CancelScope(shield=True):  # a client leaving must not cut an acceptance in half
+                accepted = await self._accept_resume(thread, entry, cmd, named, on_accepted, origin)
+            return accepted
+
+    async def _accept_resume(
+        self, thread: ThreadRuntime, entry: GraphEntry, cmd: Resume, named: list[str] | None,
+        on_accepted: OnAccepted | None, origin: str,
+    ) -> Accepted:
+        path = "answers" if cmd.answers is not None else "interrupt_id"
+        async with thread.lock:
+            if named is not None:
+                await self._check_not_answered(thread, named, path if cmd.answers is None else "answers")
+            pending = thread.pending_ids
+            if named is not None:
+                unknown = [i for i in named if i not in pending]
+                if unknown:
+                    raise CommandError(
+                        ErrorCode.NOT_FOUND,
+                        f"thread {thread.thread_id} has no pending interrupt {', '.join(unknown)}; "
+                        f"pending: {', '.join(pending) or 'none'}",
+                        path=path if cmd.answers is None else f"answers.{unknown[0]}",
+                        details={"resource": "interrupt", "interrupt_ids": unknown},
+                    )
+                resume_map: dict[str, Any] = (
+                    dict(cmd.answers) if cmd.answers is not None else {str(cmd.interrupt_id): cmd.value}
+                )
+            else:
+                if not pending:
+                    raise self._nothing_pending(thread)
+                if len(pending) > 1:
+                    raise CommandError(
+                        ErrorCode.AMBIGUOUS_RESUME,
+                        f"thread {thread.thread_id} has {len(pending)} pending interrupts ({', '.join(pending)}); "
+                        "name the one you answer with interrupt_id or answers",
+                        path="value",
+                        details={"interrupt_ids": pending},
+                    )
+                resume_map = {pending[0]: cmd.value}
+            request = RunRequest(
+                run_id=_new_id("r"),
+                thread_id=thread.thread_id,
+                kind="resume",
+                resume=resume_map,
+                update=cmd.update,
+                goto=list(cmd.goto) if isinstance(cmd.goto, tuple) else cmd.goto,
+                recorded=False,
+                stream_modes=tuple(cmd.stream_modes),
+                origin=origin,
+            )
+            queued = thread.busy
+            if queued and cmd.if_busy == "reject":
+                raise self._busy(thread)
+            self._check_share(origin)
+            if not queued:
+                answered = await self._record(thread, entry, request)
+            else:
+                # The first acknowledged answer wins: the queued run claims its ids (stored with
+                # it), so a second answer to them is refused now, never after its reply.
+                answered = list(resume_map)
+                request.claimed = True
+                request.claimed_interrupts = [i for i in thread.record.interrupts if i["id"] in resume_map]
+                record = self._without_answered(thread, answered)
+                await self.storage.write(
+                    Write(thread_id=thread.thread_id, runs=[self._run_record(request, "queued")], threads=[record])
+                )
+                self._adopt(thread, record)
+            self.shares.add(origin)
+            thread.queue.append(request)
+            accepted = Accepted(request.run_id, thread.thread_id, self.hub.head(thread.thread_id), queued, tuple(answered))
+            if on_accepted is not None:
+                on_accepted(accepted)
+            self._spawn(thread)
+            return accepted
+
+    async def cancel(self, identity: str, thread_id: str, run_id: str | None) -> str:
+        """Cancel the active run (or drop a queued one named by ``run_id``); returns its id."""
+        async with self.using(identity, thread_id) as thread, thread.lock:
+            if run_id is not None:
+                for request in thread.queue:
+                    if request.run_id == run_id:
+                        # Its run_started and run_cancelled come when its turn comes, after the
+                        # active run's events: runs of a thread never interleave (spec 9.4).
+                        request.cancelled = True
+                        write = Write(thread_id=thread_id, runs=[self._run_record(request, "queued")])
+                        if request.claimed_interrupts:  # its answers are withdrawn: pending again
+                            back = [i for i in request.claimed_interrupts if i not in thread.record.interrupts]
+                            record = replace(thread.record, interrupts=thread.record.interrupts + back, updated_at=now_iso())
+                            write.threads.append(record)
+                            write.after_commit.append(partial(self._adopt, thread, record))
+                        with anyio.CancelScope(shield=True):
+                            await self.storage.write(write)
+                        return run_id
+                if thread.active is None or thread.active.request.run_id != run_id:
+                    raise not_found("run", run_id, path="run_id")
+            if thread.active is None:
+                raise CommandError(ErrorCode.NO_ACTIVE_RUN, f"thread {thread_id} has no active run to cancel")
+            active_id = thread.active.request.run_id
+            self._cancel_active(thread, "cancelled")
+            return active_id

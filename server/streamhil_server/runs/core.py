@@ -1,0 +1,198 @@
+"""The run manager's state and lookups: threads loaded on demand, graph entries, the refusals
+every command can meet, and the records a run writes."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from anyio.abc import TaskGroup
+
+from streamhil.protocol import ErrorCode
+
+from ..errors import CommandError, not_found
+from ..hub import EventHub
+from ..limits import RunShares
+from ..registry import GraphEntry, GraphRegistry
+from ..storage.base import Storage
+from ..storage.records import RunRecord, RunStatus, ThreadRecord, now_iso
+from ..threads import Accepted, RunRequest, ThreadCache, ThreadRuntime
+
+logger = logging.getLogger("streamhil_server.runs")
+
+__all__ = ["RunCore", "OnAccepted", "logger"]
+
+
+OnAccepted = Callable[["Accepted"], None]
+_TERMINAL_STATUS: dict[str, RunStatus] = {
+    "run_done": "done", "run_error": "error", "run_cancelled": "cancelled", "run_interrupted": "interrupted",
+}
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex}"
+
+
+class RunCore:
+    """The state every part of the run manager shares."""
+
+    def __init__(
+        self, registry: GraphRegistry, storage: Storage, hub: EventHub, *, shares: RunShares | None = None,
+        fair_share: bool = False, max_idle_threads: int = 1000, one_transaction: bool = True,
+    ) -> None:
+        self.registry = registry
+        self.storage = storage
+        self.hub = hub
+        self.shares = shares or RunShares(max_runs=1_000_000, max_concurrent=1_000_000)
+        self.fair_share = fair_share  # hold runs to their identity's execution slots
+        self.threads = ThreadCache(max_idle_threads, hub.forget)
+        # True when the graphs save through the storage (StorageSaver): an answer's command
+        # writes then commit with its run and ids. False with a checkpointer of the caller's.
+        self.one_transaction = one_transaction
+        self._tg: TaskGroup | None = None
+        self._started = 0
+        self._finished = 0
+        self._thread_count = 0
+        self._pending_count = 0
+
+    async def _load(self, thread_id: str) -> ThreadRuntime | None:
+        """The thread from memory, or loaded from the storage (None if there is no such thread)."""
+        thread = self.threads.get(thread_id)
+        if thread is not None:
+            return thread
+        record = await self.storage.load_thread(thread_id)
+        if record is None:
+            return None
+        await self.hub.ensure(thread_id)
+        thread = self.threads.get(thread_id)  # loaded meanwhile by another command?
+        return thread if thread is not None else self.threads.add(ThreadRuntime(record))
+
+    @contextlib.asynccontextmanager
+    async def using(self, identity: str, thread_id: str, *, path: str | None = "thread_id") -> AsyncIterator[ThreadRuntime]:
+        """The caller's thread, held in memory while the block runs; ``not_found`` if it does not
+        exist or belongs to another identity (which is not revealed)."""
+        thread = await self._load(thread_id)
+        if thread is None or thread.record.owner != identity:
+            raise not_found("thread", thread_id, path=path)
+        thread.users += 1
+        try:
+            yield thread
+        finally:
+            thread.users -= 1
+            self.threads.shrink()
+
+    async def require_thread(self, identity: str, thread_id: str, *, path: str | None = "thread_id") -> ThreadRuntime:
+        """The caller's thread (loaded if needed), or ``not_found``."""
+        async with self.using(identity, thread_id, path=path) as thread:
+            return thread
+
+    def visible(self, identity: str, thread_id: str, *, path: str | None = "thread_id") -> ThreadRuntime:
+        """The caller's thread if it is in memory (hold it with :meth:`holding` first), or
+        ``not_found``."""
+        thread = self.threads.get(thread_id)
+        if thread is None or thread.record.owner != identity:
+            raise not_found("thread", thread_id, path=path)
+        return thread
+
+    async def load_thread(self, thread_id: str) -> ThreadRuntime | None:
+        """The thread, loaded into memory if it exists (None if it does not)."""
+        return await self._load(thread_id)
+
+    @contextlib.asynccontextmanager
+    async def holding(self, thread_id: str) -> AsyncIterator[ThreadRuntime | None]:
+        """Load the thread (if it exists) and keep it in memory while the block runs, so sync
+        lookups (``threads.get``, :meth:`visible`) find it; for surfaces written that way."""
+        thread = await self._load(thread_id)
+        if thread is None:
+            yield None
+            return
+        thread.users += 1
+        try:
+            yield thread
+        finally:
+            thread.users -= 1
+            self.threads.shrink()
+
+    def entry(self, thread: ThreadRuntime) -> GraphEntry:
+        entry = self.registry.get(thread.record.graph)
+        if entry is None:
+            raise CommandError(
+                ErrorCode.INVALID_ARGUMENT,
+                f"thread {thread.thread_id!r} runs graph {thread.record.graph!r}, which this server no longer serves",
+            )
+        return entry
+
+    @staticmethod
+    def _config(thread_id: str, checkpoint_id: str | None = None) -> dict[str, Any]:
+        configurable: dict[str, Any] = {"thread_id": thread_id}
+        if checkpoint_id is not None:
+            configurable["checkpoint_id"] = checkpoint_id
+        return {"configurable": configurable}
+
+    @staticmethod
+    def _busy(thread: ThreadRuntime) -> CommandError:
+        return CommandError(
+            ErrorCode.THREAD_BUSY,
+            f"thread {thread.thread_id!r} has an active run ({thread.run_id}); retry when it ends, "
+            "or pass if_busy='enqueue'",
+            details={"run_id": thread.run_id},
+        )
+
+    @staticmethod
+    def _interrupt_pending(thread: ThreadRuntime) -> CommandError:
+        ids = thread.pending_ids
+        return CommandError(
+            ErrorCode.INTERRUPT_PENDING,
+            f"thread {thread.thread_id} has {len(ids)} pending interrupt{'s' if len(ids) != 1 else ''} "
+            f"({', '.join(ids)}); answer {'them' if len(ids) != 1 else 'it'} with resume instead of starting a run",
+            details={"interrupt_ids": ids},
+        )
+
+    @staticmethod
+    def _nothing_pending(thread: ThreadRuntime) -> CommandError:
+        hint = ""
+        if thread.record.status == "interrupted" and not thread.busy:
+            hint = "; it is paused at a breakpoint: continue it with start_run and input null"
+        return CommandError(
+            ErrorCode.NOTHING_PENDING, f"thread {thread.thread_id} has no pending interrupt to resume{hint}"
+        )
+
+    @staticmethod
+    def _claimed(thread: ThreadRuntime) -> set[str]:
+        """Interrupt ids answered by the thread's queued (not cancelled) resumes, and by its active
+        run while it has not recorded them yet."""
+        requests = list(thread.queue)
+        if thread.active is not None and not thread.active.request.recorded:
+            requests.append(thread.active.request)
+        return {i for r in requests if r.claimed and not r.cancelled for i in (r.resume or ())}
+
+    def _adopt(self, thread: ThreadRuntime, record: ThreadRecord) -> None:
+        """``record`` (just stored) is now the thread's record."""
+        self._pending_count += len(record.interrupts) - len(thread.record.interrupts)
+        thread.record.interrupts = list(record.interrupts)
+        thread.record.status, thread.record.error = record.status, record.error
+        thread.record.updated_at = record.updated_at
+
+    @staticmethod
+    def _cancel_active(thread: ThreadRuntime, reason: str) -> None:
+        active = thread.active
+        if active is not None:
+            active.cancel_reason = reason
+            active.cancel_requested = True
+            if active.scope is not None:
+                active.scope.cancel()
+
+    @staticmethod
+    def _run_record(request: RunRequest, status: RunStatus, *, ended: bool = False) -> RunRecord:
+        return RunRecord(
+            request.run_id, request.thread_id, request.kind, status, request.params(), ended_at=now_iso() if ended else None
+        )
+
+    def _started_data(self, thread: ThreadRuntime, request: RunRequest) -> dict[str, Any]:
+        data: dict[str, Any] = {"graph": thread.record.graph, "kind": request.kind, "checkpoint_id": request.checkpoint_id}
+        if request.resume:
+            data["answers"] = dict(request.resume)  # so every watcher sees what was answered
+        return data

@@ -1,0 +1,201 @@
+"""Running a thread's queue: one worker per thread, one run at a time, each step committed with
+its events, and exactly one terminal event per run."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import anyio
+
+from streamhil.protocol import ErrorCode
+
+from ..encoding import interrupt_wire, jsonable, stream_payload
+from ..errors import CommandError
+from ..registry import GraphEntry
+from ..storage.records import ThreadRecord, Write, now_iso
+from ..threads import ActiveRun, RunRequest, ThreadRuntime
+from .answers import RunAnswers
+from .core import _TERMINAL_STATUS, logger
+
+__all__ = ["RunExecution"]
+
+
+class RunExecution(RunAnswers):
+    """Workers and runs: a thread's queue, one run at a time."""
+
+    def _spawn(self, thread: ThreadRuntime) -> None:
+        if thread.worker:
+            return
+        if self._tg is None:
+            raise RuntimeError("the run manager is not running")
+        thread.worker = True
+        self._tg.start_soon(self._work, thread, name=f"streamhil thread {thread.thread_id}")
+
+    async def _work(self, thread: ThreadRuntime) -> None:
+        try:
+            while True:
+                async with thread.lock:
+                    if not thread.queue:
+                        return
+                    request = thread.queue.popleft()
+                    thread.active = ActiveRun(request)
+                try:
+                    if self.fair_share:
+                        async with self.shares.slot(request.origin):  # the identity's fair share
+                            await self._execute(thread, request)
+                    else:
+                        await self._execute(thread, request)
+                except Exception as exc:  # a bug on our side ends this run, never the server
+                    await self._fail_run(thread, request, exc)
+                finally:
+                    thread.active = None
+        finally:
+            thread.worker = False
+            self.threads.shrink()
+
+    async def _execute(self, thread: ThreadRuntime, request: RunRequest) -> None:
+        tid, run_id = thread.thread_id, request.run_id
+        entry = self.registry.get(thread.record.graph)
+        self._started += 1
+        self.hub.publish(tid, "run_started", run_id, self._started_data(thread, request))
+        if entry is not None and request.cancelled:
+            # its claim on the interrupts it answered is gone: list them as pending again
+            record = await self._settle(thread, entry.graph, error=None)
+            await self._finish(thread, request, "run_cancelled", {"reason": "cancelled"}, record)
+            return
+        if entry is None:
+            await self._finish(thread, request, "run_error", {"error": {"type": "GraphNotFound", "message": f"graph {thread.record.graph!r} is not served"}, "code": ErrorCode.NOT_FOUND.value}, None)
+            return
+        graph = entry.graph
+        problem = await self._precheck(thread, entry, request)
+        if problem is not None:
+            await self._finish(thread, request, "run_error", {"error": {"type": "CommandError", "message": problem.message}, "code": problem.code.value}, None)
+            return
+        # stored with the run's first write (its first step, or its first events)
+        self.hub.stage(tid, Write(thread_id=tid, runs=[self._run_record(request, "running")]))
+        config: dict[str, Any] = dict(request.config or {})
+        configurable = dict(config.get("configurable") or {})
+        configurable["thread_id"] = tid
+        if request.checkpoint_id is not None:
+            configurable["checkpoint_id"] = request.checkpoint_id
+        config["configurable"] = configurable
+        config["run_id"] = run_id
+        if request.metadata:
+            config["metadata"] = dict(request.metadata)
+        modes = [m for m in request.stream_modes]
+        wanted = set(modes)
+        active = thread.active
+        error: BaseException | None = None
+        with anyio.CancelScope() as scope:
+            if active is not None:
+                active.scope = scope
+                if active.cancel_requested:
+                    scope.cancel()
+            try:
+                # Always ask for (ns, mode, payload) triples; `subgraphs: false` keeps the root's.
+                async for ns, mode, payload in graph.astream(
+                    request.input if request.kind == "start" else None,
+                    config,
+                    stream_mode=modes,
+                    subgraphs=True,
+                    interrupt_before=request.interrupt_before,
+                    interrupt_after=request.interrupt_after,
+                ):
+                    if ns and not request.subgraphs:
+                        continue
+                    if mode in wanted:
+                        self.hub.publish(tid, mode, run_id, stream_payload(mode, payload), tuple(ns))
+            except Exception as exc:  # the graph failed: the run ends with run_error
+                error = exc
+        if scope.cancelled_caught:
+            record = await self._settle(thread, graph, error=None)
+            await self._finish(thread, request, "run_cancelled", {"reason": active.cancel_reason if active else "cancelled"}, record)
+            return
+        if error is not None:
+            record = await self._settle(thread, graph, error=f"{type(error).__name__}: {error}")
+            await self._finish(thread, request, "run_error", {"error": {"type": type(error).__name__, "message": str(error)}, "code": None}, record)
+            return
+        snapshot = await graph.aget_state(self._config(tid))
+        record = self._settled_record(thread, snapshot, error=None)
+        if snapshot.interrupts:
+            interrupts = [interrupt_wire(i) for i in snapshot.interrupts]
+            self.hub.publish(tid, "interrupt", run_id, {"interrupts": interrupts})
+            await self._finish(thread, request, "run_interrupted", {"interrupt_ids": [i["id"] for i in interrupts], "next": list(snapshot.next)}, record)
+        elif snapshot.next:
+            await self._finish(thread, request, "run_interrupted", {"interrupt_ids": [], "next": list(snapshot.next)}, record)
+        else:
+            checkpoint_id = snapshot.config.get("configurable", {}).get("checkpoint_id")
+            await self._finish(thread, request, "run_done", {"checkpoint_id": checkpoint_id}, record)
+
+    async def _fail_run(self, thread: ThreadRuntime, request: RunRequest, exc: Exception) -> None:
+        """End a run whose execution raised unexpectedly with ``run_error``, once."""
+        logger.exception("run %s on thread %s failed unexpectedly", request.run_id, thread.thread_id)
+        if thread.active is None or thread.active.request is not request:
+            return  # its terminal event is out already
+        error = {"type": type(exc).__name__, "message": str(exc)}
+        message = f"{error['type']}: {error['message']}"
+        entry = self.registry.get(thread.record.graph)
+        try:
+            if entry is None:
+                raise LookupError(thread.record.graph)
+            record = await self._settle(thread, entry.graph, error=message)
+        except Exception:
+            logger.exception("could not read thread %s after the failure", thread.thread_id)
+            record = replace(thread.record, status="error", error=message, updated_at=now_iso())
+        await self._finish(thread, request, "run_error", {"error": error, "code": ErrorCode.INTERNAL_ERROR.value}, record)
+
+    async def _precheck(self, thread: ThreadRuntime, entry: GraphEntry, request: RunRequest) -> CommandError | None:
+        """Checks a queued run could only make when its turn came."""
+        async with thread.lock:
+            if request.check_pending and thread.record.interrupts:
+                return self._interrupt_pending(thread)
+            if not request.recorded:
+                try:
+                    await self._record(thread, entry, request)
+                except CommandError as exc:
+                    return exc
+        return None
+
+    async def _settle(self, thread: ThreadRuntime, graph: Any, *, error: str | None) -> ThreadRecord:
+        """The thread's record after a run (or an update): its status and pending interrupts,
+        read from its latest checkpoint (the head cache holds it). Not stored here."""
+        snapshot = await graph.aget_state(self._config(thread.thread_id))
+        return self._settled_record(thread, snapshot, error=error)
+
+    def _settled_record(self, thread: ThreadRuntime, snapshot: Any, *, error: str | None) -> ThreadRecord:
+        claimed = self._claimed(thread)  # answered by a queued resume: not listed as pending
+        interrupts = [jsonable(interrupt_wire(i)) for i in snapshot.interrupts if i.id not in claimed]
+        if error is not None:
+            status = "error"
+        elif snapshot.interrupts or snapshot.next:
+            status = "interrupted"
+        else:
+            status = "idle"
+        return replace(thread.record, status=status, error=error, interrupts=interrupts, updated_at=now_iso())
+
+    async def _finish(
+        self, thread: ThreadRuntime, request: RunRequest, event: str, data: dict[str, Any], record: ThreadRecord | None
+    ) -> None:
+        """Publish the run's terminal event and store it with the run's end and the thread's
+        record, in one write."""
+        # Once the end is stored, and before its terminal event is delivered, the thread stops
+        # being busy and takes its new record: a client that answers as soon as it sees
+        # run_interrupted must not get thread_busy, nor a list_threads that shows the old state.
+        self.hub.publish(thread.thread_id, event, request.run_id, data)
+        self._finished += 1
+        self.shares.remove(request.origin)
+        write = self.hub.take(thread.thread_id, checkpoint=False)
+        write.runs.append(self._run_record(request, _TERMINAL_STATUS[event], ended=True))
+        if record is not None:
+            write.threads.append(record)
+
+        def ended() -> None:
+            if thread.active is not None and thread.active.request is request:
+                thread.active = None
+            if record is not None:
+                self._adopt(thread, record)
+
+        write.after_commit.insert(0, ended)
+        with anyio.CancelScope(shield=True):
+            await self.storage.write(write)

@@ -1,0 +1,157 @@
+"""State, history, ``update_state``, thread lists and counters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import orjson
+
+from streamhil.errors import (
+    CheckpointError,
+    InvalidUpdateError,
+)
+from streamhil.protocol import ErrorCode
+
+from ..encoding import state_wire
+from ..errors import CommandError
+from ..storage.records import ThreadRecord
+from ..threads import RunStatistics, ThreadRuntime
+from .admission import RunAdmission
+
+__all__ = ["RunQueries"]
+
+
+class RunQueries(RunAdmission):
+    """State, history, ``update_state``, thread lists and counters."""
+
+    async def get_state(self, identity: str, thread_id: str, checkpoint_id: str | None) -> dict[str, Any]:
+        async with self.using(identity, thread_id) as thread:
+            graph = self.entry(thread).graph
+            if checkpoint_id is not None:
+                await self._require_checkpoint(thread, graph, checkpoint_id)
+            snapshot = await graph.aget_state(self._config(thread_id, checkpoint_id))
+            return state_wire(snapshot)
+
+    async def _require_checkpoint(self, thread: ThreadRuntime, graph: Any, checkpoint_id: str, path: str = "checkpoint_id") -> None:
+        saver = graph.saver
+        saved = None if saver is None else await saver.aget_tuple(
+            {"configurable": {"thread_id": thread.thread_id, "checkpoint_ns": "", "checkpoint_id": checkpoint_id}}
+        )
+        if saved is None:
+            raise CommandError(
+                ErrorCode.NOT_FOUND,
+                f"thread {thread.thread_id!r} has no checkpoint {checkpoint_id!r}",
+                path=path,
+                details={"resource": "checkpoint"},
+            )
+
+    async def get_history(
+        self, identity: str, thread_id: str, limit: int, before: str | None, *, max_bytes: int | None = None
+    ) -> tuple[list[Any], str | None]:
+        """A page of the thread's checkpoints, newest first, of at most ``limit`` items and about
+        ``max_bytes`` of JSON (at least one item); and the ``before`` of the next page, if any."""
+        async with self.using(identity, thread_id) as thread:
+            graph = self.entry(thread).graph
+            before_config = None
+            if before is not None:
+                await self._require_checkpoint(thread, graph, before, "before")
+                before_config = self._config(thread_id, before)
+            history: list[Any] = []
+            size = 0
+            next_before: str | None = None
+            async for snapshot in graph.aget_state_history(self._config(thread_id), before=before_config, limit=limit + 1):
+                item = state_wire(snapshot)
+                item_size = len(orjson.dumps(item, default=str)) if max_bytes is not None else 0
+                if len(history) == limit or (history and max_bytes is not None and size + item_size > max_bytes):
+                    next_before = history[-1]["checkpoint_id"]
+                    break
+                history.append(item)
+                size += item_size
+            return history, next_before
+
+    async def update_state(
+        self, identity: str, thread_id: str, values: Any, as_node: str | None, checkpoint_id: str | None
+    ) -> tuple[str, int]:
+        """``update_state``; returns the new checkpoint id and the ``state_updated`` event's seq."""
+        async with self.using(identity, thread_id) as thread:
+            graph = self.entry(thread).graph
+            if as_node is not None and as_node not in graph.nodes and as_node not in ("__start__", "__end__", "__input__", "__copy__"):
+                raise CommandError(ErrorCode.INVALID_ARGUMENT, f"graph {thread.record.graph!r} has no node {as_node!r}", path="as_node")
+            async with thread.lock:
+                if thread.busy:
+                    raise self._busy(thread)
+                if checkpoint_id is not None:
+                    await self._require_checkpoint(thread, graph, checkpoint_id)
+                try:
+                    config = await graph.aupdate_state(self._config(thread_id, checkpoint_id), values, as_node=as_node)
+                except (InvalidUpdateError, CheckpointError, ValueError) as exc:
+                    raise CommandError(ErrorCode.INVALID_ARGUMENT, str(exc), path="values") from None
+                except Exception as exc:  # a reducer refused the values (user code): nothing was saved
+                    raise CommandError(
+                        ErrorCode.INVALID_ARGUMENT, f"the graph refused the update: {type(exc).__name__}: {exc}", path="values"
+                    ) from None
+                new_id = str(config["configurable"]["checkpoint_id"])
+                record = await self._settle(thread, graph, error=None)
+                seq = self.hub.publish(thread_id, "state_updated", None, {"checkpoint_id": new_id, "as_node": as_node})
+                write = self.hub.take(thread_id, checkpoint=False)
+                write.threads.append(record)
+                with anyio.CancelScope(shield=True):
+                    await self.storage.write(write)
+                self._adopt(thread, record)
+                return new_id, seq
+
+    async def list_threads(
+        self, identity: str, status: tuple[str, ...] | None, graph: str | None, limit: int, offset: int
+    ) -> list[dict[str, Any]]:
+        """The caller's threads, most recently updated first: busy ones from memory (their
+        stored status is the one before the run), the others from the storage."""
+        busy = [t for t in self.threads if t.busy and t.record.owner == identity and (graph is None or t.record.graph == graph)]
+        listed: list[tuple[ThreadRecord, ThreadRuntime | None]] = []
+        if status is None or "running" in status:
+            listed += [(t.record, t) for t in busy]
+        settled = None if status is None else [s for s in status if s != "running"]
+        if settled is None or settled:
+            stored = await self.storage.list_threads(
+                owner=identity, statuses=settled, graph=graph, exclude=[t.thread_id for t in busy], limit=offset + limit,
+            )
+            held_ids = {t.thread_id for t in self.threads}
+            for record in stored:
+                held = self.threads.get(record.thread_id) if record.thread_id in held_ids else None
+                if held is not None and held.busy:
+                    continue  # became busy meanwhile: listed above (or filtered out)
+                listed.append((held.record if held is not None else record, held))
+        listed.sort(key=lambda item: (item[0].updated_at, item[0].thread_id), reverse=True)
+        return [self._info(record, held) for record, held in listed[offset : offset + limit]]
+
+    def _info(self, record: ThreadRecord, held: ThreadRuntime | None) -> dict[str, Any]:
+        loaded = held is not None and self.hub.loaded(record.thread_id)
+        return {
+            "thread_id": record.thread_id,
+            "graph": record.graph,
+            "status": held.status if held is not None else record.status,
+            "run_id": held.run_id if held is not None else None,
+            "head_seq": self.hub.head(record.thread_id) if loaded else record.head_seq,
+            "interrupts": list(record.interrupts),
+            "created_at": record.created_at,
+            "updated_at": record.updated_at,
+        }
+
+    def thread_info(self, thread: ThreadRuntime) -> dict[str, Any]:
+        return self._info(thread.record, thread)
+
+    async def current_state(self, thread: ThreadRuntime) -> dict[str, Any]:
+        """The thread's current State as wire JSON (for resync)."""
+        snapshot = await self.entry(thread).graph.aget_state(self._config(thread.thread_id))
+        return state_wire(snapshot)
+
+    def statistics(self) -> RunStatistics:
+        threads = list(self.threads)
+        return RunStatistics(
+            threads=self._thread_count,
+            active_runs=sum(1 for t in threads if t.active is not None),
+            queued_runs=sum(len(t.queue) for t in threads),
+            runs_started=self._started,
+            runs_finished=self._finished,
+            interrupts_pending=self._pending_count,
+        )
