@@ -3,7 +3,6 @@ a breakpoint is hit, or a node fails; save a checkpoint after every step."""
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,9 +10,8 @@ from typing import Any
 import anyio
 
 from ..checkpoint.base import Checkpoint, CheckpointTuple, PendingWrite, new_checkpoint_id
-from ..constants import COMMAND_TASK, EDITED, ERROR, INTERRUPT, JOINS, LAST_NODES, NO_WRITES, RESUME, START, TASKS
+from ..constants import ERROR, INTERRUPT, JOINS, LAST_NODES, NO_WRITES, RESUME, START, TASKS
 from ..errors import (
-    CheckpointError,
     EmptyInputError,
     GraphRecursionError,
     InvalidUpdateError,
@@ -22,21 +20,13 @@ from ..errors import (
 from ..types import Command, Interrupt, Send
 from .apply import apply_writes
 from .persist import CheckpointWriter
-from .plan import Task, path_sort_key, plan_next, prepare_tasks, start_spec, unpin
-from .runner import TaskResult, group_writes, run_start, run_task
+from .plan import Task, path_sort_key, plan_next, start_spec, unpin
+from .runner import TaskResult, run_start, run_task
 from .scope import RunScope
+from .commands import record_command
+from .view import RESUME_MAP, ROUTES, UPDATE, TaskState, ThreadView, fresh_view, load_view, now_iso, state_values
 
-__all__ = ["RunOutcome", "execute", "ThreadView", "load_view", "ROUTES", "UPDATE", "GOTO", "RESUME_MAP"]
-
-ROUTES = "__routes__"  # pending-write channel: where a finished task's edges lead
-UPDATE = "__update__"  # command write: Command(update=...)
-GOTO = "__goto__"  # command write: Command(goto=...)
-RESUME_MAP = "__resume_map__"  # command write: answers, {interrupt id: value}
-CONTROL = frozenset({INTERRUPT, RESUME, ERROR, EDITED})
-
-
-def now_iso() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat()
+__all__ = ["RunOutcome", "execute"]
 
 
 @dataclass(slots=True)
@@ -46,120 +36,6 @@ class RunOutcome:
     values: dict[str, Any]
     interrupts: list[Interrupt] = field(default_factory=list)
     breakpoint: bool = False
-
-
-@dataclass(slots=True)
-class TaskState:
-    """A task of the current step with what its pending writes say about it."""
-
-    task: Task
-    writes: list[tuple[str, Any]]
-    finished: bool
-    interrupts: list[Interrupt]
-    answers: dict[int, Any]
-    error: str | None
-    edited: bool = False  # paused, then the state changed (update_state): runs again on None
-
-
-@dataclass(slots=True)
-class ThreadView:
-    """A checkpoint with its pending writes read into tasks: what ``get_state`` and the loop see."""
-
-    saved: CheckpointTuple
-    step: int
-    values: dict[str, Any]  # state keys at the start of the step, command updates applied
-    tasks: list[TaskState]
-    command_writes: list[tuple[str, list[tuple[str, Any]]]]
-    resume_map: dict[str, Any]
-    gotos: list[str | Send]
-
-    @property
-    def pending_interrupts(self) -> list[Interrupt]:
-        """Interrupts that wait for an answer (not yet answered by a recorded resume)."""
-        return [
-            i for t in self.tasks if not t.finished for i in t.interrupts if i.id not in self.resume_map
-        ]
-
-    def live_values(self, graph: Any) -> dict[str, Any]:
-        """The step-start values plus the writes of the tasks that already finished."""
-        values = dict(self.values)
-        finished = sorted((t for t in self.tasks if t.finished), key=lambda t: path_sort_key(t.task))
-        for t in finished:
-            writes = [(k, v) for k, v in t.writes if k in graph.channels]
-            try:
-                apply_writes(graph.channels, values, writes)
-            except InvalidUpdateError:
-                pass
-        return values
-
-
-def state_values(channel_values: dict[str, Any], graph: Any) -> dict[str, Any]:
-    channels = graph.channels
-    return {k: v for k, v in channel_values.items() if k in channels}
-
-
-def load_view(graph: Any, saved: CheckpointTuple, checkpoint_ns: str) -> ThreadView:
-    """Read a checkpoint and its pending writes into the tasks of its step."""
-    checkpoint = saved.checkpoint
-    step = int(saved.metadata.get("step", -1)) + 1
-    by_task = group_writes(saved.pending_writes)
-    values = state_values(checkpoint.channel_values, graph)
-    command_writes: list[tuple[str, list[tuple[str, Any]]]] = []
-    resume_map: dict[str, Any] = {}
-    gotos: list[str | Send] = []
-    updates: list[tuple[str, Any]] = []
-    for task_id, writes in by_task.items():
-        if not task_id.startswith(COMMAND_TASK):
-            continue
-        command_writes.append((task_id, writes))
-        for channel, value in writes:
-            if channel == RESUME_MAP:
-                resume_map.update(value)
-            elif channel == UPDATE:
-                updates.extend(value)
-            elif channel == GOTO:
-                gotos.extend(value)
-    if updates:
-        values = dict(values)
-        for key, value in updates:
-            apply_writes(graph.channels, values, [(key, value)])
-    tasks = prepare_tasks(checkpoint.channel_values.get(TASKS) or [], checkpoint.id, checkpoint_ns, step, gotos)
-    states = []
-    for task in tasks:
-        writes = by_task.get(task.id, [])
-        finished = any(ch not in CONTROL for ch, _ in writes)
-        interrupts: list[Interrupt] = []
-        answers: dict[int, Any] = {}
-        error = None
-        edited = False
-        for ch, value in writes:
-            if ch == EDITED:
-                edited = True
-            elif ch == INTERRUPT:
-                interrupts = list(value)
-            elif ch == RESUME:
-                answers = {int(k): v for k, v in value}
-            elif ch == ERROR:
-                error = value
-        states.append(TaskState(task, writes, finished, interrupts, answers, error, edited))
-    return ThreadView(saved, step, values, states, command_writes, resume_map, gotos)
-
-
-def fresh_view(graph: Any, saved: CheckpointTuple, checkpoint_ns: str, values: dict[str, Any]) -> ThreadView:
-    """The view of a checkpoint just written by this run: no pending writes to read."""
-    checkpoint = saved.checkpoint
-    step = int(saved.metadata["step"]) + 1
-    tasks = prepare_tasks(checkpoint.channel_values.get(TASKS) or [], checkpoint.id, checkpoint_ns, step)
-    states = [TaskState(task, [], False, [], {}, None) for task in tasks]
-    state_only = {k: v for k, v in values.items() if k in graph.channels}
-    return ThreadView(saved, step, state_only, states, [], {}, [])
-
-
-def is_resume_map(value: Any) -> bool:
-    """LangGraph's rule: a dict whose every key is a 32-character lowercase hex id is a map."""
-    return isinstance(value, dict) and all(
-        isinstance(k, str) and len(k) == 32 and all(c in "0123456789abcdef" for c in k) for k in value
-    )
 
 
 class Loop:
@@ -648,106 +524,6 @@ def task_writes(result: TaskResult) -> list[tuple[str, Any]]:
 def _answer_pairs(answers: dict[int, Any]) -> list[list[Any]]:
     """A task's answers as ``[[index, value], ...]`` (JSON objects only have string keys)."""
     return [[k, answers[k]] for k in sorted(answers)]
-
-
-async def record_command(
-    graph: Any, scope: RunScope, view: ThreadView, command: Command[Any], recorded: list[PendingWrite] | None = None
-) -> list[Interrupt]:
-    """Validate a Command against the thread's pending interrupts and save it as command writes.
-
-    Returns the interrupts it answers. Raises a ``ResumeError`` subclass and saves nothing when
-    the resume answers nothing, is ambiguous, or names ids that are unknown or already answered.
-    """
-    from ..errors import AlreadyAnsweredError, AmbiguousResumeError, NothingPendingError, UnknownInterruptError
-    from .ids import interrupt_id
-
-    writes: list[tuple[str, Any]] = []
-    answered: list[Interrupt] = []
-    if command.resume is not None:
-        pending = view.pending_interrupts
-        by_id = {i.id: i for i in pending}
-        if is_resume_map(command.resume):
-            resume_map = dict(command.resume)
-            if not resume_map:
-                raise UnknownInterruptError(
-                    "The resume map is empty: it answers no interrupt.",
-                    pending_ids=tuple(by_id),
-                )
-            consumed = {
-                interrupt_id(t.task.ns, k) for t in view.tasks for k in t.answers
-            }
-            already = [iid for iid in resume_map if iid in view.resume_map or iid in consumed]
-            if already:
-                raise AlreadyAnsweredError(
-                    f"Interrupt(s) {', '.join(already)} of thread {scope.thread_id!r} were already answered.",
-                    unknown_ids=tuple(already),
-                    pending_ids=tuple(by_id),
-                )
-            unknown = [iid for iid in resume_map if iid not in by_id]
-            if unknown:
-                raise UnknownInterruptError(
-                    f"No pending interrupt has id {', '.join(unknown)} on thread {scope.thread_id!r}; "
-                    f"pending: {', '.join(by_id) or 'none'}.",
-                    unknown_ids=tuple(unknown),
-                    pending_ids=tuple(by_id),
-                )
-            answered = [by_id[iid] for iid in resume_map]
-        else:
-            if not pending:
-                at_breakpoint = any(not t.finished for t in view.tasks)
-                hint = (
-                    " It is paused at a static breakpoint: continue it with invoke(None, config)."
-                    if at_breakpoint
-                    else ""
-                )
-                raise NothingPendingError(f"Thread {scope.thread_id!r} has no pending interrupt to resume.{hint}")
-            if len(pending) > 1:
-                raise AmbiguousResumeError(
-                    f"Thread {scope.thread_id!r} has {len(pending)} pending interrupts; resume with a map "
-                    "{interrupt_id: value} naming the one(s) you answer: "
-                    + ", ".join(f"{i.id} (node {i.node!r})" for i in pending)
-                )
-            resume_map = {pending[0].id: command.resume}
-            answered = [pending[0]]
-        from .ids import position_key
-
-        for interrupt in answered:
-            if interrupt.node is not None:
-                resume_map.setdefault(position_key(interrupt.ns, interrupt.node, interrupt.index), resume_map[interrupt.id])
-        writes.append((RESUME_MAP, resume_map))
-    if command.update is not None:
-        from .runner import writes_from_return
-
-        update_writes, _, _ = writes_from_return(graph, "Command input", Command(update=command.update))
-        try:  # the reducers must take it now: a write they refuse later would wedge the thread
-            apply_writes(graph.channels, dict(view.values), [(k, v) for k, v in update_writes if k in graph.channels])
-        except InvalidUpdateError:
-            raise
-        except Exception as exc:
-            raise InvalidUpdateError(
-                f"Command(update=...) is refused by the state's reducers: {type(exc).__name__}: {exc}"
-            ) from exc
-        writes.append((UPDATE, update_writes))
-    if command.goto:
-        targets = command.goto_targets()
-        for target in targets:
-            name = target.node if isinstance(target, Send) else target
-            if name not in graph.nodes:
-                raise InvalidUpdateError(f"Command(goto={name!r}) names an unknown node.")
-        writes.append((GOTO, targets))
-    if not writes:
-        raise EmptyInputError(
-            "Received an empty Command: give resume=..., update=... or goto=... "
-            "(None cannot be a resume value; answer None by id: Command(resume={interrupt_id: None}))."
-        )
-    if scope.saver is None:
-        raise CheckpointError("Cannot record a Command without a checkpointer.")
-    # Unique and time-ordered: answers recorded at the same time by two clients are both kept.
-    task_id = f"{COMMAND_TASK}:{new_checkpoint_id()}"
-    await scope.saver.aput_writes(view.saved.config, writes, task_id)
-    if recorded is not None:
-        recorded.extend((task_id, channel, value) for channel, value in writes)
-    return answered
 
 
 async def execute(

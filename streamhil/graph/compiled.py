@@ -13,7 +13,9 @@ from ..checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 from ..constants import END, INTERRUPT, START
 from ..errors import ConfigError
 from ..executor.context import TaskContext, current_task
-from ..executor.loop import RunOutcome, execute, load_view, record_command
+from ..executor.commands import record_command
+from ..executor.loop import RunOutcome, execute
+from ..executor.view import load_view
 from ..executor.scope import PRIVATE_LOOP, RunScope
 from ..types import Command, GraphOutput, Interrupt, StateSnapshot
 from .._backend import DetachedTask

@@ -8,7 +8,7 @@ from ..checkpoint.base import Checkpoint, CheckpointTuple, new_checkpoint_id
 from ..constants import EDITED, END, JOINS, LAST_NODES, START, TASKS
 from ..errors import InvalidUpdateError
 from ..executor.apply import apply_writes
-from ..executor.loop import RESUME_MAP, TaskState, ThreadView, load_view, now_iso
+from ..executor.view import RESUME_MAP, TaskState, ThreadView, load_view, now_iso
 from ..executor.plan import Task, pin, plan_next, prepare_tasks, start_spec
 from ..executor.runner import routes_for, writes_from_return
 from ..executor.scope import RunScope
