@@ -23,6 +23,8 @@ from .errors import ProtocolError as ProtocolError
 from .errors import family_of as family_of
 from .events import *  # noqa: F403
 from .events import __all__ as _events_all
+from .commands import *  # noqa: F403
+from .commands import __all__ as _commands_all
 from .messages import *  # noqa: F403
 from .messages import __all__ as _messages_all
 from .notices import *  # noqa: F403
@@ -59,6 +61,7 @@ __all__ = [
     "SessionState",
     *_events_all,
     *_messages_all,
+    *_commands_all,
     *_notices_all,
     *_objects_all,
     *_results_all,

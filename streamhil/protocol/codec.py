@@ -14,11 +14,10 @@ import orjson
 from ._fields import Fields
 from .errors import EncodeError, ErrorCode, ProtocolError
 from .events import BaseEvent, event_from_wire, make_event
+from .commands import COMMAND_TYPES, Command
 from .messages import (
-    COMMAND_TYPES,
     MAX_ID_LENGTH,
     MAX_NESTING_DEPTH,
-    Command,
     ErrorReply,
     Hello,
     MessageType,

@@ -31,11 +31,11 @@ from .codec import (
 from .errors import ErrorCode, InvalidState, ProtocolError
 from .events import BaseEvent
 from .notices import Notice
+from .commands import Command
 from .messages import (
     DEFAULT_MAX_FRAME_BYTES,
     PROTOCOL_VERSION,
     Capabilities,
-    Command,
     ErrorReply,
     Hello,
     Limits,
