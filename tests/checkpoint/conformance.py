@@ -531,6 +531,18 @@ async def check_save_many(saver: BaseCheckpointSaver) -> None:
     assert got.checkpoint.id == fourth.id and got.pending_writes == []
 
 
+async def check_list_pages_through_long_history(saver: BaseCheckpointSaver) -> None:
+    """Listings longer than a saver's page size come whole, in order, with limit, filter and
+    before applied across pages."""
+    configs = [s.config for s in await chain(saver, "t", 120)]
+    assert [t.config for t in await collect(saver.alist(thread_config("t")))] == configs[::-1]
+    assert [t.metadata["step"] for t in await collect(saver.alist(thread_config("t"), filter={"step": 3}))] == [3]
+    newest = [t.metadata["step"] for t in await collect(saver.alist(thread_config("t"), limit=70))]
+    assert newest == list(range(119, 49, -1))
+    everything = [t.config for t in await collect(saver.alist(None, before=configs[60]))]
+    assert everything == configs[59::-1]
+
+
 CHECKS: list[Check] = [
     check_empty,
     check_put_and_get,
@@ -553,6 +565,7 @@ CHECKS: list[Check] = [
     check_round_trip_every_type,
     check_concurrent_writers,
     check_save_many,
+    check_list_pages_through_long_history,
 ]
 
 

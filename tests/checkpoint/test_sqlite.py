@@ -190,18 +190,6 @@ async def test_two_savers_on_one_file(db: Path) -> None:
     assert query(db, "SELECT count(*) FROM checkpoints") == [(30,)]
 
 
-async def test_list_pages_through_long_history(db: Path) -> None:
-    async with SqliteSaver.from_path(db) as saver:
-        configs = await put_chain(saver, "t", 120)
-        listed = [t.config async for t in saver.alist(thread_config("t"))]
-        assert listed == configs[::-1]
-        assert [t.metadata["step"] async for t in saver.alist(thread_config("t"), filter={"step": 3})] == [3]
-        newest = [t.metadata["step"] async for t in saver.alist(thread_config("t"), limit=70)]
-        assert newest == list(range(119, 49, -1))
-        everything = [t.config async for t in saver.alist(None, before=configs[60])]
-        assert everything == configs[59::-1]
-
-
 _CHILD = textwrap.dedent(
     """
     import json, sys

@@ -10,7 +10,7 @@ import pytest
 
 from streamhil import Command
 
-from .test_sqlite_runs import build
+from .test_sqlite_runs import build, check_sync_review_flow
 
 pytest.importorskip("psycopg", reason="PostgresSaver needs the 'postgres' extra")
 
@@ -18,26 +18,8 @@ from streamhil.checkpoint.postgres import PostgresSaver  # noqa: E402
 
 
 def test_sync_api_with_postgres(postgres_url: str) -> None:
-    calls: dict[str, int] = {}
-    config = {"configurable": {"thread_id": "pg"}}
     with PostgresSaver.from_conn_string(postgres_url) as saver:
-        graph = build(saver, calls)
-        [first] = graph.invoke({"log": []}, config)["__interrupt__"]
-        assert graph.get_state(config).interrupts == (first,)
-        ix, iy = graph.invoke(Command(resume="Ann"), config)["__interrupt__"]
-        result = graph.invoke(Command(resume={iy.id: "no"}), config)
-        assert result["__interrupt__"] == [ix]
-        result = graph.invoke(Command(resume="yes"), config)
-        assert result == {"log": ["a", "ask:Ann", "x:yes", "y:no"]}
-        history = [(s.metadata["source"], s.metadata["step"], s.next) for s in graph.get_state_history(config)]
-        assert history == [
-            ("loop", 3, ()),
-            ("loop", 2, ("review", "review")),
-            ("loop", 1, ("ask",)),
-            ("loop", 0, ("a",)),
-            ("input", -1, ("__start__",)),
-        ]
-    assert calls == {"a": 1, "ask": 2, "review": 4}
+        check_sync_review_flow(saver, "pg")
 
 
 @pytest.mark.anyio

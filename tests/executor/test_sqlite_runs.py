@@ -44,27 +44,33 @@ def build(saver: Any, calls: dict[str, int]) -> Any:
     return builder.compile(checkpointer=saver)
 
 
-def test_sync_api_with_sqlite(tmp_path: Path) -> None:
+def check_sync_review_flow(saver: Any, thread_id: str) -> None:
+    """The sync API several calls in a row on ``saver``: interrupt, resume, parallel answers by id
+    and by value, then the history of checkpoints it saved."""
     calls: dict[str, int] = {}
-    config = {"configurable": {"thread_id": "sq"}}
-    with SqliteSaver.from_path(tmp_path / "x.db") as saver:
-        graph = build(saver, calls)
-        [first] = graph.invoke({"log": []}, config)["__interrupt__"]
-        assert graph.get_state(config).interrupts == (first,)
-        ix, iy = graph.invoke(Command(resume="Ann"), config)["__interrupt__"]
-        result = graph.invoke(Command(resume={iy.id: "no"}), config)
-        assert result["__interrupt__"] == [ix]
-        result = graph.invoke(Command(resume="yes"), config)
-        assert result == {"log": ["a", "ask:Ann", "x:yes", "y:no"]}
-        history = [(s.metadata["source"], s.metadata["step"], s.next) for s in graph.get_state_history(config)]
-        assert history == [
-            ("loop", 3, ()),
-            ("loop", 2, ("review", "review")),
-            ("loop", 1, ("ask",)),
-            ("loop", 0, ("a",)),
-            ("input", -1, ("__start__",)),
-        ]
+    config = {"configurable": {"thread_id": thread_id}}
+    graph = build(saver, calls)
+    [first] = graph.invoke({"log": []}, config)["__interrupt__"]
+    assert graph.get_state(config).interrupts == (first,)
+    ix, iy = graph.invoke(Command(resume="Ann"), config)["__interrupt__"]
+    result = graph.invoke(Command(resume={iy.id: "no"}), config)
+    assert result["__interrupt__"] == [ix]
+    result = graph.invoke(Command(resume="yes"), config)
+    assert result == {"log": ["a", "ask:Ann", "x:yes", "y:no"]}
+    history = [(s.metadata["source"], s.metadata["step"], s.next) for s in graph.get_state_history(config)]
+    assert history == [
+        ("loop", 3, ()),
+        ("loop", 2, ("review", "review")),
+        ("loop", 1, ("ask",)),
+        ("loop", 0, ("a",)),
+        ("input", -1, ("__start__",)),
+    ]
     assert calls == {"a": 1, "ask": 2, "review": 4}
+
+
+def test_sync_api_with_sqlite(tmp_path: Path) -> None:
+    with SqliteSaver.from_path(tmp_path / "x.db") as saver:
+        check_sync_review_flow(saver, "sq")
 
 
 def test_thread_survives_reopening_the_file(tmp_path: Path) -> None:
