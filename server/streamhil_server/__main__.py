@@ -68,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--event-flush-delay", type=float, default=None, metavar="SECONDS",
                         help="how long an event may wait to be stored with its step's checkpoint before it is "
                              "stored on its own (default 0.05)")
+    parser.add_argument("--lease-ttl", type=float, default=None, metavar="SECONDS",
+                        help="PostgreSQL with several processes: how long a process's lease on a thread lasts "
+                             "unless renewed; a killed process's threads are taken over within about 4/3 of it "
+                             "(default 6)")
     parser.add_argument("--agui-legacy-interrupts", action="store_true",
                         help="AG-UI runs that pause send CUSTOM on_interrupt events (CopilotKit v1-era apps) "
                              "instead of RUN_FINISHED's interrupt outcome")
@@ -179,6 +183,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         agui_legacy_interrupts=args.agui_legacy_interrupts,
         **({"max_send_queue": args.max_send_queue} if args.max_send_queue else {}),
         **({"event_flush_delay": args.event_flush_delay} if args.event_flush_delay is not None else {}),
+        **({"lease_ttl": args.lease_ttl} if args.lease_ttl is not None else {}),
     )
     if args.request_timeout <= 0:
         raise SystemExit("streamhil-server: --request-timeout must be > 0")

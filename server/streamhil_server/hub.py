@@ -307,6 +307,31 @@ class EventHub:
             self._published += len(entries)  # delivered as this hub's own (wait_written counts them)
             self._committed(log, entries)
 
+    async def resync(self, thread_id: str) -> None:
+        """This process just took the thread's lease from another: catch its log up with the
+        table (its seq counter continues from the stored head; watchers get what they missed)."""
+        if thread_id not in self._logs:
+            await self.ensure(thread_id)
+            return
+        await self._read_remote(thread_id)
+        await self._deliver()
+
+    def abandon(self, thread_id: str) -> None:
+        """This process lost the thread's lease: drop what it had not stored of it (never
+        delivered to anyone) and follow the table again, watchers kept."""
+        log = self._logs.get(thread_id)
+        if log is None:
+            return
+        self._dirty.pop(thread_id, None)
+        fresh = self._logs[thread_id] = _ThreadLog(
+            thread_id, assigned=log.delivered, delivered=log.delivered, first_seq=log.first_seq,
+            ring=log.ring, watchers=log.watchers,
+        )
+        log.watchers = []
+        if fresh.watchers:
+            self._behind.add(thread_id)
+            self._wake.set()
+
     def create(self, thread_id: str) -> None:
         """Start the log of a thread that has no stored events (a new thread)."""
         self._logs.setdefault(thread_id, _ThreadLog(thread_id))
@@ -414,6 +439,8 @@ class EventHub:
 
     def _unwritten_again(self, log: _ThreadLog, entries: list[_Entry]) -> None:
         """A write that held these events failed: the next write of the thread takes them."""
+        if self._logs.get(log.thread_id) is not log:
+            return  # abandoned (the lease was lost): they were never delivered, nor will be
         log.unwritten[:0] = entries
         self._dirty[log.thread_id] = log
         self._wake.set()
@@ -559,11 +586,15 @@ class EventHub:
         return sub, replayed
 
     def subscribe_live(self, thread_id: str, sink: Sink, next_seq: int) -> Subscription:
-        """Watch a loaded thread from ``next_seq`` on, with no replay (buffering until ``go_live``)."""
+        """Watch a loaded thread from ``next_seq`` on, with no replay from storage (buffering
+        until ``go_live``); events from ``next_seq`` already delivered come from the ring (a
+        run another process accepted may have begun)."""
         sub = Subscription(self, thread_id, sink, next_seq)
         log = self._logs.get(thread_id)
         if log is None:
             raise LogNotLoadedError(f"the event log of thread {thread_id!r} is not loaded: await hub.ensure() first")
+        if next_seq <= log.delivered:
+            sub.backlog = [(s, f) for s, f in log.ring if s >= next_seq]
         log.watchers.append(sub)
         return sub
 

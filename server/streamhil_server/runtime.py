@@ -90,7 +90,7 @@ class Runtime:
         self.db = db
         self.settings = settings or ServerSettings()
         self.auth = auth or Authenticator()
-        self.storage = storage_for(db)
+        self.storage = storage_for(db, lease_ttl=self.settings.lease_ttl)
         self.store = self.storage  # its epoch is the event logs'
         self.hub = EventHub(
             self.storage,
@@ -124,6 +124,9 @@ class Runtime:
                 self.checkpointer = StorageSaver(
                     self.storage, take_write=self.hub.take, head_cache_size=self.settings.head_cache_size
                 )
+            if isinstance(self.checkpointer, StorageSaver):
+                self.runs.invalidate.append(self.checkpointer.heads.drop)
+            self.storage.on_lease_lost = self.runs.on_lease_lost
             self.registry.bind(self.checkpointer)
             await self.thread_metadata.load()
             await self.run_records.load()

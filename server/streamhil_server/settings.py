@@ -34,6 +34,9 @@ class ServerSettings:
     once. ``get_history`` replies are cut to ``max_reply_bytes`` (with ``next_before``). An
     address that failed authentication ``auth_failures_burst`` times (refilled at
     ``auth_failures_per_minute``) is refused with 4429 until it has waited.
+    ``lease_ttl`` (PostgreSQL, several processes): seconds a process's lease on a thread lasts
+    unless renewed (every third of it); a process that dies has its threads taken over within
+    about ``lease_ttl * 4 / 3`` seconds.
     ``agui_legacy_interrupts``: AG-UI runs that pause send the legacy ``CUSTOM on_interrupt``
     events and a ``RUN_FINISHED`` without outcome (CopilotKit v1-era apps), not the outcome.
     """
@@ -60,6 +63,7 @@ class ServerSettings:
     auth_failures_burst: int = 10
     auth_failures_per_minute: int = 30
     agui_legacy_interrupts: bool = False
+    lease_ttl: float = 6.0
 
     def __post_init__(self) -> None:
         for name in ("max_frame_bytes", "max_send_queue", "heartbeat_interval_ms", "ring_size", "max_events_per_thread",
@@ -75,6 +79,8 @@ class ServerSettings:
             raise ValueError(f"ServerSettings.allowed_hosts must be non-empty host names, got {self.allowed_hosts!r}")
         if self.metrics_token is not None and not self.metrics_token:
             raise ValueError("ServerSettings.metrics_token must not be empty (None turns it off)")
+        if not 0.2 <= self.lease_ttl <= 3600:
+            raise ValueError(f"ServerSettings.lease_ttl must be between 0.2 and 3600 seconds, got {self.lease_ttl!r}")
         for name in ("hello_timeout", "close_timeout"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"ServerSettings.{name} must be > 0, got {getattr(self, name)!r}")

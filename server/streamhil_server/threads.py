@@ -169,6 +169,10 @@ class ThreadCache:
         self.shrink(keep=thread.thread_id)
         return held
 
+    def discard(self, thread_id: str) -> ThreadRuntime | None:
+        """Stop holding the thread (what this process knew of it is stale); returns it."""
+        return self._threads.pop(thread_id, None)
+
     def shrink(self, keep: str | None = None) -> None:
         """Let the least recently used threads at rest go (never ``keep``), down to
         ``max_idle`` threads."""

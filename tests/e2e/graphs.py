@@ -31,7 +31,7 @@ async def _slow(state: S) -> S:
     marker = Path(os.environ["STREAMHIL_E2E_MARKER"])
     get_stream_writer()({"status": "working", "attempt": 1 if not marker.exists() else 2})
     if not marker.exists():
-        marker.write_text("the first attempt started")
+        marker.write_text(f"the first attempt started in process {os.getpid()}")
         await anyio.sleep_forever()
     return {"steps": state.get("steps", 0) + 1}
 

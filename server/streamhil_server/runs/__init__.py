@@ -21,15 +21,16 @@ goes on from its last checkpoint in a new run). Only live threads are kept in me
 from __future__ import annotations
 
 from .core import OnAccepted
-from .queries import RunQueries
+from .shared import SharedRuns
 
 __all__ = ["RunManager", "OnAccepted"]
 
 
-class RunManager(RunQueries):
+class RunManager(SharedRuns):
     """Owns the runs of every thread; :meth:`run` must be running in a task group.
 
     Its parts, one module each: :mod:`.core` (state and lookups), :mod:`.answers` (recording
     answers), :mod:`.execution` (workers and runs), :mod:`.recovery` (startup), :mod:`.admission`
-    (start, resume, cancel) and :mod:`.queries` (state, history, lists).
+    (start, resume, cancel), :mod:`.queries` (state, history, lists) and :mod:`.shared` (several
+    processes on one database: leases, forwarding, takeover).
     """

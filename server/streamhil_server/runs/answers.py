@@ -20,6 +20,7 @@ from streamhil.types import Command
 
 from ..errors import CommandError
 from ..registry import GraphEntry
+from ..storage.base import AnswerConflictError
 from ..storage.records import ThreadRecord, Write, now_iso
 from ..threads import RunRequest, ThreadRuntime
 from .core import RunCore
@@ -102,6 +103,12 @@ class RunAnswers(RunCore):
             self._undo_answer(thread, request, before)
             raise CommandError(
                 ErrorCode.ALREADY_ANSWERED, str(exc), path="interrupt_id", details={"interrupt_ids": list(exc.unknown_ids)}
+            ) from None
+        except AnswerConflictError:  # the unique key on answered ids: another answer was stored first
+            self._undo_answer(thread, request, before)
+            raise CommandError(
+                ErrorCode.ALREADY_ANSWERED, f"an interrupt of thread {thread.thread_id} was already answered",
+                path="interrupt_id", details={"interrupt_ids": ids},
             ) from None
         except UnknownInterruptError as exc:
             self._undo_answer(thread, request, before)

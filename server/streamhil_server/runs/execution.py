@@ -13,6 +13,7 @@ from streamhil.protocol import ErrorCode
 from ..encoding import interrupt_wire, jsonable, stream_payload
 from ..errors import CommandError
 from ..registry import GraphEntry
+from ..storage.base import LeaseLostError
 from ..storage.records import ThreadRecord, Write, now_iso
 from ..threads import ActiveRun, RunRequest, ThreadRuntime
 from .answers import RunAnswers
@@ -46,13 +47,31 @@ class RunExecution(RunAnswers):
                             await self._execute(thread, request)
                     else:
                         await self._execute(thread, request)
+                except LeaseLostError:
+                    self._lost_thread(thread)  # another process took the thread over: it goes on there
+                    return
                 except Exception as exc:  # a bug on our side ends this run, never the server
-                    await self._fail_run(thread, request, exc)
+                    try:
+                        await self._fail_run(thread, request, exc)
+                    except LeaseLostError:
+                        self._lost_thread(thread)
+                        return
                 finally:
                     thread.active = None
         finally:
             thread.worker = False
             self.threads.shrink()
+
+    def _lost_thread(self, thread: ThreadRuntime) -> None:
+        """This process lost the thread's lease: stop its run, forget its queue (stored: the new
+        holder runs it) and what this process knew of it."""
+        self._cancel_active(thread, "lease_lost")
+        for request in thread.queue:
+            self.shares.remove(request.origin)
+        thread.queue.clear()
+        if self.threads.get(thread.thread_id) is thread:
+            self.threads.discard(thread.thread_id)
+        self.hub.abandon(thread.thread_id)
 
     async def _execute(self, thread: ThreadRuntime, request: RunRequest) -> None:
         tid, run_id = thread.thread_id, request.run_id

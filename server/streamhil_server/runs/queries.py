@@ -110,6 +110,14 @@ class RunQueries(RunAdmission):
         listed: list[tuple[ThreadRecord, ThreadRuntime | None]] = []
         if status is None or "running" in status:
             listed += [(t.record, t) for t in busy]
+        if self.storage.shared:
+            # Other processes run threads too: the table says which (a run queued or running).
+            stored = await self.storage.list_threads(
+                owner=identity, statuses=status, graph=graph, exclude=[t.thread_id for t in busy], limit=offset + limit,
+            )
+            listed += [(record, None) for record in stored]
+            listed.sort(key=lambda item: (item[0].updated_at, item[0].thread_id), reverse=True)
+            return [self._info(record, held) for record, held in listed[offset : offset + limit]]
         settled = None if status is None else [s for s in status if s != "running"]
         if settled is None or settled:
             stored = await self.storage.list_threads(
@@ -126,11 +134,17 @@ class RunQueries(RunAdmission):
 
     def _info(self, record: ThreadRecord, held: ThreadRuntime | None) -> dict[str, Any]:
         loaded = held is not None and self.hub.loaded(record.thread_id)
+        if held is not None:
+            status, run_id = held.status, held.run_id
+        elif record.open_run is not None:  # running on another process
+            status, run_id = "running", record.open_run
+        else:
+            status, run_id = record.status, None
         return {
             "thread_id": record.thread_id,
             "graph": record.graph,
-            "status": held.status if held is not None else record.status,
-            "run_id": held.run_id if held is not None else None,
+            "status": status,
+            "run_id": run_id,
             "head_seq": self.hub.head(record.thread_id) if loaded else record.head_seq,
             "interrupts": list(record.interrupts),
             "created_at": record.created_at,

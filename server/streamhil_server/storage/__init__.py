@@ -25,13 +25,14 @@ __all__ = [
 ]
 
 
-def storage_for(db: str | None) -> Storage:
-    """PostgreSQL when ``db`` is a ``postgresql://`` URL, SQLite in the file ``db`` otherwise, or in
+def storage_for(db: str | None, *, lease_ttl: float = 6.0) -> Storage:
+    """PostgreSQL when ``db`` is a ``postgresql://`` URL (shared: several server processes may use
+    it, each writing a thread only under its lease), SQLite in the file ``db`` otherwise, or in
     memory when ``db`` is None."""
     if db is None:
         return MemoryStorage()
     if db.startswith(("postgresql://", "postgres://")):
         from .postgres import PostgresStorage  # imports psycopg: only when asked for
 
-        return PostgresStorage(db)
+        return PostgresStorage(db, shared=True, lease_ttl=lease_ttl)
     return SqliteStorage(db)

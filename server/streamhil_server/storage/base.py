@@ -30,7 +30,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import anyio
 from anyio.abc import TaskStatus
@@ -39,7 +39,10 @@ from streamhil.checkpoint._records import Address, StoredCheckpoint
 
 from .records import OPEN_RUN_STATUSES, EventRow, RunRecord, RunStatus, ThreadRecord, Write, WritesPut
 
-__all__ = ["Storage", "Loaded", "ThreadCounts", "StorageClosedError"]
+__all__ = [
+    "Storage", "Loaded", "ThreadCounts", "StorageClosedError", "LeaseGrant", "LeaseLostError", "AnswerConflictError",
+    "written_threads", "CommandInbox",
+]
 
 T = TypeVar("T")
 
@@ -50,6 +53,60 @@ value) in saved order; values still serialised."""
 
 class StorageClosedError(RuntimeError):
     """The storage was used before ``open()`` or after ``aclose()``."""
+
+
+class LeaseLostError(RuntimeError):
+    """A write changed threads whose lease this process does not hold (any more): another
+    process took them over. Nothing of the write was stored."""
+
+    def __init__(self, thread_ids: Iterable[str]) -> None:
+        self.thread_ids = sorted(set(thread_ids))
+        super().__init__(f"this process no longer holds the lease of thread {', '.join(self.thread_ids)}")
+
+
+class AnswerConflictError(RuntimeError):
+    """A write recorded an interrupt id as answered that an earlier write had recorded (the
+    unique key on answered ids, the last line of defence): nothing of the write was stored."""
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseGrant:
+    """The outcome of :meth:`Storage.acquire_lease`.
+
+    ``token`` is the fencing token (None: ``holder`` holds the lease for ``expires_in`` more
+    seconds). ``fresh`` is True when no other process held the lease since this process last
+    did: what this process remembers of the thread is still right."""
+
+    token: int | None
+    holder: str | None = None
+    expires_in: float = 0.0
+    fresh: bool = True
+
+    @property
+    def held(self) -> bool:
+        return self.token is not None
+
+
+class CommandInbox(Protocol):
+    """Commands one process hands to another (the holder of a thread's lease), and replies.
+    ``on_note(kind, command_id)`` is told of a command for this process (``"q"``) and of a
+    reply to one of its own (``"a"``) as they arrive."""
+
+    on_note: Callable[[str, str], None] | None
+
+    async def post(self, command_id: str, target: str, thread_id: str, request: str) -> None: ...
+
+    async def claim(self, command_id: str) -> tuple[str, str] | None: ...
+
+    async def unclaimed(self) -> list[str]: ...
+
+    async def reply(self, command_id: str, reply: str) -> None: ...
+
+    async def withdraw(self, command_id: str) -> bool: ...
+
+    async def collect(self, command_id: str) -> str | None: ...
+
+    async def prune(self, max_age: float) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +149,50 @@ class Storage(ABC):
         run in a task group. A backend that one process owns has nothing to follow: it returns
         once started."""
         task_status.started()
+
+    # --- leases: one process changes a thread at a time ----------------------------------------
+
+    shared: bool = False
+    """Whether several processes may use this storage at once (then a process changes a thread
+    only while it holds the thread's lease; see :mod:`streamhil_server.runs.leases`). A storage
+    that one process owns holds every lease: the methods below are trivial."""
+
+    lease_owner: str = "local"
+    """This process's name in the lease table."""
+
+    lease_ttl: float = 6.0
+    """Seconds a lease lasts unless renewed."""
+
+    inbox: CommandInbox | None = None
+    """How commands reach the process holding a thread (a shared storage only)."""
+
+    on_lease_lost: Callable[[list[str]], None] | None = None
+    """Told of leases this process lost (a write found them taken over, or a renewal did)."""
+
+    def holds(self, thread_id: str) -> bool:
+        """Whether this process holds the thread's lease (as far as it knows)."""
+        return True
+
+    def held_leases(self) -> list[str]:
+        """The threads whose lease this process holds."""
+        return []
+
+    async def acquire_lease(self, thread_id: str) -> LeaseGrant:
+        """Take the thread's lease if it is free or expired (one statement), or say who holds it.
+        A write that changes the thread must then carry its token (the backend checks it)."""
+        return LeaseGrant(0)
+
+    async def renew_leases(self) -> list[str]:
+        """Extend every lease this process holds; returns the threads whose lease was lost."""
+        return []
+
+    async def release_leases(self, thread_ids: Sequence[str]) -> None:
+        """Give up these leases (another process may take them at once)."""
+
+    async def orphaned_threads(self) -> list[str]:
+        """Threads with queued or running runs whose lease is free or expired (their process
+        died): another process takes them over."""
+        return []
 
     # --- the one way to change anything ------------------------------------------------------
 
@@ -218,3 +319,16 @@ class Storage(ABC):
 def event_rows(rows: Iterable[EventRow]) -> list[tuple[str, int, str | None, str]]:
     """Event rows as plain tuples (for SQL drivers)."""
     return [(r.thread_id, r.seq, r.run_id, r.frame) for r in rows]
+
+
+def written_threads(write: Write) -> set[str]:
+    """The threads a write changes (trimming old events changes nothing a lease protects)."""
+    ids: set[str] = {r.thread_id for r in write.events}
+    if write.checkpoint is not None:
+        ids.add(write.checkpoint.parent.thread_id)
+    ids.update(w.address.thread_id for w in write.task_writes)
+    ids.update(t.thread_id for t in write.threads)
+    ids.update(r.thread_id for r in write.runs)
+    ids.update(t for t, _ in write.answered)
+    ids.update(write.forget_threads)
+    return ids

@@ -36,6 +36,7 @@ import logging
 import sqlite3
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from dataclasses import replace
 from functools import partial
@@ -53,8 +54,11 @@ from streamhil.checkpoint._postgres_drivers import ADAPTERS, AsyncPoolDriver, Th
 from streamhil.checkpoint._postgres_sql import Sql, TextArray, Tx
 from streamhil.checkpoint._records import Address, StoredCheckpoint
 
+from . import postgres_coordination as pgc
 from . import postgres_sql as pg
-from .base import Loaded, Storage, StorageClosedError, ThreadCounts
+from .base import (
+    AnswerConflictError, LeaseGrant, LeaseLostError, Loaded, Storage, StorageClosedError, ThreadCounts, written_threads,
+)
 from .group import GroupCommit, run_callbacks
 from .records import OPEN_RUN_STATUSES, RunRecord, RunStatus, ThreadRecord, Write
 
@@ -83,8 +87,11 @@ class PostgresStorage(Storage):
     durable = True
 
     def __init__(
-        self, url: str, *, pool_size: int = 8, timeout: float = 30.0, prepare: bool = True, poll_interval: float = 30.0
+        self, url: str, *, pool_size: int = 8, timeout: float = 30.0, prepare: bool = True, poll_interval: float = 30.0,
+        shared: bool = False, lease_ttl: float = 6.0,
     ) -> None:
+        """``shared``: other processes serve the same threads, so every write of a thread needs
+        its lease (the server sets it; without it this process acts as the database's only user)."""
         self.url = url
         self.poll_interval = poll_interval
         """Seconds between "any thread" wake-ups of :meth:`follow` (the net under lost notifications)."""
@@ -97,6 +104,15 @@ class PostgresStorage(Storage):
         self._reads: AsyncPoolDriver | ThreadPoolDriver | None = None
         self._known: OrderedDict[tuple[str, str, str], StoredCheckpoint] = OrderedDict()
         self._group = GroupCommit(self._commit)
+        if not 0.2 <= lease_ttl <= 3600:
+            raise ValueError(f"lease_ttl must be between 0.2 and 3600 seconds, got {lease_ttl!r}")
+        self.lease_ttl = lease_ttl
+        self.shared = shared
+        self.lease_owner = f"p-{uuid.uuid4().hex[:16]}"
+        self.leases = pgc.LeaseBook(self.lease_owner)
+        self._acquiring: dict[str, anyio.Event] = {}
+        self._inbox = pgc.PostgresInbox(self.lease_owner, partial(self._read_with, None))
+        self.inbox = self._inbox
         self._sql: sqlite3.Connection | None = None
         """For modules with tables of their own (``Write.sql``, written for SQLite): in memory, in
         this process only, as the memory backend does; see docs/deploy.md."""
@@ -198,7 +214,13 @@ class PostgresStorage(Storage):
                 run_callbacks(write, None)
                 return
             write = rest
-        await self._group.submit(write)
+        try:
+            await self._group.submit(write)
+        except LeaseLostError as exc:
+            self.leases.forget(exc.thread_ids)
+            if self.on_lease_lost is not None:
+                self.on_lease_lost(exc.thread_ids)
+            raise
 
     def _apply_module_sql(self, write: Write) -> None:
         """``write.sql`` on this process's in-memory SQLite database, in one transaction; if it
@@ -252,10 +274,10 @@ class PostgresStorage(Storage):
         of them fails, that is undone and each is made again in a savepoint of its own, so only
         the failing one fails (a savepoint per write costs two round trips, and failures are rare)."""
         if len(batch) == 1:
-            return [None], [run_sync(conn, pg.apply_write(batch[0], self._known), None, self.prepare)]
+            return [None], [self._apply_one(conn, batch[0])]
         try:
             with conn.transaction():
-                together = [run_sync(conn, pg.apply_write(write, self._known), None, self.prepare) for write in batch]
+                together = [self._apply_one(conn, write) for write in batch]
         except Exception:
             if conn.closed or conn.broken:
                 raise
@@ -266,7 +288,7 @@ class PostgresStorage(Storage):
         for write in batch:
             try:
                 with conn.transaction():  # a savepoint, inside the batch's transaction
-                    saved.append(run_sync(conn, pg.apply_write(write, self._known), None, self.prepare))
+                    saved.append(self._apply_one(conn, write))
             except psycopg.OperationalError as exc:
                 if conn.closed or conn.broken:
                     raise  # the connection, not this write: the whole batch fails
@@ -278,6 +300,22 @@ class PostgresStorage(Storage):
             else:
                 errors.append(None)
         return errors, saved
+
+    def _apply_one(self, conn: psycopg.Connection[Any], write: Write) -> StoredCheckpoint | None:
+        """One write's statements, behind the check of its threads' leases (their fence)."""
+        fenced = sorted(written_threads(write)) if self.shared else []
+        missing = [t for t in fenced if t not in self.leases.held]
+        if missing:
+            raise LeaseLostError(missing)
+        fence = pgc.fence_statement(fenced, self.leases, self.lease_ttl) if fenced else None
+        try:
+            return run_sync(conn, pg.apply_write(write, self._known, fence), None, self.prepare)
+        except psycopg.Error as exc:
+            if exc.sqlstate == pgc.FENCE_SQLSTATE:
+                raise LeaseLostError(fenced) from None
+            if isinstance(exc, psycopg.errors.UniqueViolation) and "streamhil_answered" in str(exc.diag.constraint_name):
+                raise AnswerConflictError(f"an interrupt of thread {write.thread_id} was already answered") from None
+            raise
 
     def _note_saved(
         self, batch: list[Write], saved: list[StoredCheckpoint | None], errors: list[BaseException | None]
@@ -320,6 +358,9 @@ class PostgresStorage(Storage):
             await anyio.sleep(1.0)  # before connecting again: the database may be restarting
 
     def _tell(self, notify: Callable[[str | None, int], None], channel: str, payload: str, pid: int) -> None:
+        if channel == pgc.COMMANDS_CHANNEL:
+            self._inbox.tell(payload)
+            return
         writer = self._writer
         if channel != CHANNEL or (writer is not None and pid == writer.info.backend_pid):
             return  # this process's own writes
@@ -330,6 +371,7 @@ class PostgresStorage(Storage):
         conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True, connect_timeout=max(2, int(self.timeout)))
         async with conn:
             await conn.execute(f"LISTEN {CHANNEL}")
+            await conn.execute(f"LISTEN {pgc.COMMANDS_CHANNEL}")
             notify(None, 0)
             while True:
                 async for note in conn.notifies(timeout=self.poll_interval):
@@ -343,6 +385,7 @@ class PostgresStorage(Storage):
         )
         try:
             await anyio.to_thread.run_sync(conn.execute, f"LISTEN {CHANNEL}")
+            await anyio.to_thread.run_sync(conn.execute, f"LISTEN {pgc.COMMANDS_CHANNEL}")
             notify(None, 0)
             polled = time.monotonic()
             while True:
@@ -356,13 +399,63 @@ class PostgresStorage(Storage):
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(conn.close)
 
+    # --- leases ------------------------------------------------------------------------------
+
+    def holds(self, thread_id: str) -> bool:
+        return not self.shared or thread_id in self.leases.held
+
+    def held_leases(self) -> list[str]:
+        return list(self.leases.held)
+
+    async def acquire_lease(self, thread_id: str) -> LeaseGrant:
+        if not self.shared:
+            return LeaseGrant(0)
+        while True:
+            token = self.leases.held.get(thread_id)
+            if token is not None:
+                return LeaseGrant(token)
+            pending = self._acquiring.get(thread_id)
+            if pending is None:
+                break
+            await pending.wait()  # another task of this process is taking it: its outcome is ours
+        done = self._acquiring[thread_id] = anyio.Event()
+        try:
+            grant = await self._read(partial(pgc.acquire, thread_id, self.lease_owner, self.lease_ttl))
+            if grant.token is not None:
+                return replace(grant, fresh=self.leases.grant(thread_id, grant.token))
+            return grant
+        finally:
+            del self._acquiring[thread_id]
+            done.set()
+
+    async def renew_leases(self) -> list[str]:
+        held = dict(self.leases.held)
+        if not held:
+            return []
+        kept = await self._read(partial(pgc.renew, self.leases, self.lease_ttl))
+        lost = [t for t, token in held.items() if t not in kept and self.leases.held.get(t) == token]
+        self.leases.forget(lost)
+        return lost
+
+    async def release_leases(self, thread_ids: Sequence[str]) -> None:
+        leases = {t: self.leases.held[t] for t in thread_ids if t in self.leases.held}
+        if leases:
+            self.leases.drop(leases)
+            await self._read(partial(pgc.release, leases, self.lease_owner))
+
+    async def orphaned_threads(self) -> list[str]:
+        return await self._read(pgc.orphans)
+
     # --- reading -------------------------------------------------------------------------------
 
     async def _read(self, make_tx: Callable[[], Tx[T]]) -> T:
+        return await self._read_with(None, make_tx)
+
+    async def _read_with(self, mode: None, make_tx: Callable[[], Tx[T]]) -> T:
         reads = self._reads
         if reads is None:
             raise StorageClosedError(f"{self!r} is not open; use 'async with' first")
-        return await reads.run(make_tx, None)
+        return await reads.run(make_tx, mode)
 
     async def get_checkpoint(self, address: Address) -> Loaded | None:
         return await self._read(lambda: sql.get_tuple(address))
@@ -409,8 +502,8 @@ class PostgresStorage(Storage):
         if owner is not None:
             where.append("owner = %s")
             params.append(owner)
-        if statuses is not None:
-            where.append("status = ANY(%b::text[])")
+        if statuses is not None:  # "running": a run is queued or running, on any process
+            where.append(f"(CASE WHEN {pg.OPEN_RUN} IS NULL THEN status ELSE 'running' END) = ANY(%b::text[])")
             params.append(TextArray(statuses))
         if graph is not None:
             where.append("graph = %s")

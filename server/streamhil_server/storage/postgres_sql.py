@@ -17,10 +17,11 @@ from streamhil.checkpoint import _postgres_sql as sql
 from streamhil.checkpoint._postgres_sql import Batch, IntArray, Sql, TextArray, Tx
 from streamhil.checkpoint._records import StoredCheckpoint
 
+from . import postgres_coordination as coordination
 from .records import ThreadRecord, Write
 
 __all__ = [
-    "CHANNEL", "MIGRATIONS", "SCHEMA_VERSION", "SchemaTooNewError", "SELECT_THREAD", "RUN_COLUMNS",
+    "CHANNEL", "MIGRATIONS", "OPEN_RUN", "SCHEMA_VERSION", "SchemaTooNewError", "SELECT_THREAD", "RUN_COLUMNS",
     "ensure_server_schema", "load_epoch", "thread_from_row", "rows_of", "apply_write",
 ]
 
@@ -68,6 +69,8 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (thread_id, interrupt_id)
     );
     """,
+    # 2: leases of threads, fencing, and the command inbox (several processes on one database)
+    coordination.MIGRATION,
 )
 """Migration ``i`` takes the server's schema from version ``i`` to ``i + 1``. Append, never edit."""
 
@@ -78,8 +81,12 @@ _MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(1397244755, 0)"  # 'SHSS': strea
 _THREAD_COLUMNS = "thread_id, graph, owner, status, interrupts, error, created_at, updated_at, metadata, n_interrupts"
 RUN_COLUMNS = "run_id, thread_id, kind, status, params, created_at, ended_at"
 _HEAD = "(SELECT max(seq) FROM streamhil_events e WHERE e.thread_id = t.thread_id)"
+OPEN_RUN = (
+    "(SELECT run_id FROM streamhil_runs r WHERE r.thread_id = t.thread_id AND r.status IN ('queued', 'running')"
+    " ORDER BY r.status DESC, r.created_at LIMIT 1)"
+)
 SELECT_THREAD = (
-    f"SELECT thread_id, graph, owner, status, interrupts, error, created_at, updated_at, metadata, {_HEAD}"
+    f"SELECT thread_id, graph, owner, status, interrupts, error, created_at, updated_at, metadata, {_HEAD}, {OPEN_RUN}"
     " FROM streamhil_threads t"
 )
 
@@ -116,6 +123,7 @@ def thread_from_row(row: Sequence[Any]) -> ThreadRecord:
     return ThreadRecord(
         thread_id=row[0], graph=row[1], owner=row[2], status=row[3], interrupts=orjson.loads(row[4]), error=row[5],
         created_at=row[6], updated_at=row[7], metadata=orjson.loads(row[8] or "{}"), head_seq=int(row[9] or 0),
+        open_run=row[10],
     )
 
 
@@ -161,8 +169,8 @@ def _upserts(write: Write) -> list[Sql]:
         ))
     if write.answered:
         out.append(Sql(
-            "INSERT INTO streamhil_answered (thread_id, interrupt_id)"
-            " SELECT * FROM unnest(%b::text[], %b::text[]) ON CONFLICT DO NOTHING",
+            # no ON CONFLICT: an interrupt answered twice fails the write (AnswerConflictError)
+            "INSERT INTO streamhil_answered (thread_id, interrupt_id) SELECT * FROM unnest(%b::text[], %b::text[])",
             (TextArray(t for t, _ in write.answered), TextArray(i for _, i in write.answered)),
         ))
     if write.events:
@@ -178,9 +186,14 @@ def _upserts(write: Write) -> list[Sql]:
     return out
 
 
-def apply_write(write: Write, known: Mapping[tuple[str, str, str], StoredCheckpoint]) -> Tx[StoredCheckpoint | None]:
+def apply_write(
+    write: Write, known: Mapping[tuple[str, str, str], StoredCheckpoint], fence: Sql | None = None
+) -> Tx[StoredCheckpoint | None]:
     """Every statement of ``write``, sent together when nothing must be read first; returns the
-    checkpoint it saved (for the parent cache)."""
+    checkpoint it saved (for the parent cache). ``fence`` (the lease check) goes first."""
+    if fence is not None and write.forget_threads:
+        yield fence
+        fence = None
     for thread_id in write.forget_threads:
         yield from sql.delete_thread(thread_id)
         for table in ("events", "answered", "runs", "threads"):
@@ -198,14 +211,21 @@ def apply_write(write: Write, known: Mapping[tuple[str, str, str], StoredCheckpo
             statement, stored = sql._put_statement(args, cached)
             statements.append(statement)
         else:
+            if fence is not None:
+                yield fence
+                fence = None
             stored = yield from sql.put(args, None)  # reads the parent first
             args = None
+    if fence is not None:
+        statements.insert(0, fence)
     statements += [sql.writes_statement(w.address, w.writes) for w in write.task_writes]
     statements += _upserts(write)
     if len(statements) == 1:
         results = [(yield statements[0])]
     elif statements:
         results = yield Batch(tuple(statements))
+    if fence is not None:
+        results = results[1:]
     if args is not None and not results[0][0][0]:  # the cached parent was deleted meanwhile
         stored = yield from sql.put(args, None)
     return stored

@@ -45,7 +45,9 @@ class ThreadRecord:
     ``status`` is the last settled status (``idle``, ``interrupted`` or ``error``); ``running``
     comes from the run manager. ``interrupts`` are the pending ones as wire dicts. ``metadata``
     is free-form JSON for layers above the server (compat APIs). ``head_seq`` is filled by reads
-    (the seq of the thread's latest stored event); writes ignore it.
+    (the seq of the thread's latest stored event); writes ignore it. So is ``open_run`` on a
+    storage several processes share: a queued or running run of the thread, whichever process
+    runs it.
     """
 
     thread_id: str
@@ -58,6 +60,7 @@ class ThreadRecord:
     updated_at: str = field(default_factory=now_iso)
     metadata: dict[str, Any] = field(default_factory=dict)
     head_seq: int = 0
+    open_run: str | None = None
 
 
 @dataclass(slots=True)

@@ -115,6 +115,9 @@ class StorageSaver(BaseCheckpointSaver):
         self.take_write = take_write
         self.saves_instantly = not storage.durable
         self.heads = HeadCache(head_cache_size if storage.durable else 0)
+        self.trusted: Callable[[str], bool] = storage.holds
+        """Whether the cached head of a thread may be served: on a storage several processes
+        share, only while this process holds the thread's lease (no other can write it)."""
 
     def __repr__(self) -> str:
         return f"StorageSaver({self.storage!r})"
@@ -124,7 +127,8 @@ class StorageSaver(BaseCheckpointSaver):
     async def aget_tuple(self, config: Mapping[str, Any]) -> CheckpointTuple | None:
         address = read_address(config)
         lane = (address.thread_id, address.checkpoint_ns)
-        head = self.heads.get(lane)
+        trusted = self.trusted(address.thread_id)
+        head = self.heads.get(lane) if trusted else None
         if head is not None and (address.checkpoint_id is None or address.checkpoint_id == head.stored.checkpoint_id):
             self.heads.hits += 1
             return build_tuple(*head.loaded())
@@ -133,7 +137,7 @@ class StorageSaver(BaseCheckpointSaver):
         loaded = await self.storage.get_checkpoint(address)
         if loaded is None:
             return None
-        if address.checkpoint_id is None and self.heads.version(lane) == version and self.heads.size > 0:
+        if address.checkpoint_id is None and self.heads.version(lane) == version and self.heads.size > 0 and trusted:
             stored, blobs, writes = loaded
             by_task: dict[str, list[tuple[str, bytes]]] = {}
             for task, channel, value in writes:

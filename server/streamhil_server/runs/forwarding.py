@@ -1,0 +1,145 @@
+"""Handing a command to the process that holds its thread's lease, and serving the commands
+other processes hand to this one, through the storage's :class:`~..storage.base.CommandInbox`.
+
+Why forward rather than share the thread: a thread's queue, its claims on interrupts and its
+active run live in the memory of the process running it, and every decision about the thread
+(``if_busy``, the first answer wins, cancel) is taken there under the thread's lock. Forwarding a
+command to that process keeps one place deciding, exactly as with one process; the database only
+carries the command and its reply (a row, and a ``NOTIFY`` each way).
+
+The sender waits for the reply; it takes the command back if the holder did not claim it within
+``wait`` seconds (the holder died: the sender then takes the thread over once its lease runs out).
+A claimed command is always answered, unless the holder dies meanwhile (then ``internal_error``
+after a second ``wait``: whether it was carried out is unknown, as with a lost connection).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import orjson
+from anyio.abc import TaskStatus
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from streamhil.protocol import ErrorCode
+
+from ..errors import CommandError
+from ..storage.base import CommandInbox
+
+__all__ = ["Forwarder", "Handler"]
+
+logger = logging.getLogger("streamhil_server.runs")
+
+Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+"""Carries out a forwarded request on this process; returns the reply (JSON-able)."""
+
+
+class Forwarder:
+    """Sends commands to other processes and serves theirs; :meth:`serve` runs in a task group."""
+
+    def __init__(self, inbox: CommandInbox, *, wait: float, poll: float) -> None:
+        self.inbox = inbox
+        self.wait = wait
+        self.poll = poll
+        self._replies: dict[str, anyio.Event] = {}
+        self._incoming: tuple[MemoryObjectSendStream[str], MemoryObjectReceiveStream[str]] = (
+            anyio.create_memory_object_stream[str](math.inf)
+        )
+        self.sent = 0
+        self.served = 0
+        inbox.on_note = self._note
+
+    def _note(self, kind: str, command_id: str) -> None:
+        if kind == "a":
+            waiting = self._replies.get(command_id)
+            if waiting is not None:
+                waiting.set()
+        else:
+            self._incoming[0].send_nowait(command_id)
+
+    async def send(self, target: str, thread_id: str, request: dict[str, Any]) -> dict[str, Any] | None:
+        """The reply of ``target`` to ``request``, or None if it did not take the command in time
+        (it was taken back: nothing of it was carried out)."""
+        command_id = f"c-{uuid.uuid4().hex}"
+        self._replies[command_id] = anyio.Event()
+        self.sent += 1
+        try:
+            with anyio.CancelScope(shield=True):  # once posted, its outcome must be collected
+                await self.inbox.post(command_id, target, thread_id, orjson.dumps(request).decode())
+                deadline = time.monotonic() + self.wait
+                claimed = False
+                while True:
+                    with anyio.move_on_after(min(1.0, max(0.0, deadline - time.monotonic()))):
+                        await self._replies[command_id].wait()  # else look anyway: a lost wake-up
+                    reply = await self.inbox.collect(command_id)
+                    if reply is not None:
+                        answer: dict[str, Any] = orjson.loads(reply)
+                        return answer
+                    self._replies[command_id] = anyio.Event()
+                    if time.monotonic() < deadline:
+                        continue
+                    if not claimed:
+                        if await self.inbox.withdraw(command_id):
+                            return None
+                        claimed, deadline = True, time.monotonic() + self.wait  # it is being carried out
+                        continue
+                    raise CommandError(
+                        ErrorCode.INTERNAL_ERROR,
+                        f"the server process running thread {thread_id} stopped answering while it carried out "
+                        "this command; whether it was done is unknown: look at the thread",
+                    )
+        finally:
+            del self._replies[command_id]
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def serve(self, handle: Handler, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Carry out commands sent to this process, each in its own task, until cancelled."""
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._look_for_missed)
+            task_status.started()
+            async for command_id in self._incoming[1]:
+                tg.start_soon(self._serve_one, command_id, handle)
+
+    async def _look_for_missed(self) -> None:
+        """Commands whose wake-up was lost (the listener reconnecting) are found by a poll."""
+        while True:
+            await anyio.sleep(self.poll)
+            try:
+                for command_id in await self.inbox.unclaimed():
+                    self._incoming[0].send_nowait(command_id)
+            except Exception:
+                logger.exception("looking for commands sent to this process failed")
+
+    async def _serve_one(self, command_id: str, handle: Handler) -> None:
+        try:
+            claimed = await self.inbox.claim(command_id)
+            if claimed is None:
+                return  # served already, or taken back by its sender
+            _sender, request = claimed
+            self.served += 1
+            try:
+                reply = await handle(orjson.loads(request))
+            except Exception as exc:
+                logger.exception("a command forwarded by another process failed")
+                reply = {"error": {"code": ErrorCode.INTERNAL_ERROR.value, "message": f"{type(exc).__name__}: {exc}"}}
+            with anyio.CancelScope(shield=True):
+                await self.inbox.reply(command_id, orjson.dumps(reply, default=str).decode())
+        except Exception:
+            logger.exception("serving command %s from another process failed", command_id)
+
+
+def error_reply(exc: CommandError) -> dict[str, Any]:
+    return {"error": {"code": exc.code.value, "message": exc.message, "path": exc.path, "details": exc.details}}
+
+
+def raise_error(reply: dict[str, Any]) -> None:
+    """Raise the :class:`CommandError` a reply carries, if any."""
+    error = reply.get("error")
+    if error is not None:
+        raise CommandError(ErrorCode(error["code"]), error["message"], path=error.get("path"), details=error.get("details"))

@@ -1,0 +1,253 @@
+"""Several processes on one PostgreSQL database: thread leases with fencing tokens, and the
+command inbox through which a process hands a command to the process holding a thread. Sans-I/O
+statements (run by :mod:`.postgres`) and the book of leases this process holds.
+
+A lease is a row ``streamhil_leases(thread_id, owner, token, expires_at)``. A process takes a
+free or expired lease in one statement, which adds one to its ``token``; every write of the
+thread then calls ``streamhil_fence(ids, tokens, owner, ttl)`` first, in the same transaction:
+it locks and extends the process's lease rows, and fails (SQLSTATE ``SH001``, nothing of the
+write stored) unless each still has the token the process holds. A takeover of that row waits
+for the write's commit, and once it is taken every later write with the old token fails: a
+process that lost a lease can never write the thread again. A released lease keeps its row
+(``expires_at = -infinity``), so tokens only grow and a process that takes a lease back with
+the next token knows nobody else held it meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from functools import partial
+from typing import Any
+
+from streamhil.checkpoint._postgres_sql import IntArray, Sql, TextArray, Tx
+
+from .base import LeaseGrant
+
+__all__ = [
+    "MIGRATION", "FENCE_SQLSTATE", "COMMANDS_CHANNEL", "LeaseBook", "fence_statement", "acquire", "renew", "release",
+    "orphans", "post_command", "claim_command", "unclaimed_commands", "reply_command", "withdraw_command",
+    "collect_reply", "prune_commands", "PostgresInbox",
+]
+
+FENCE_SQLSTATE = "SH001"
+COMMANDS_CHANNEL = "streamhil_commands"
+"""Payloads ``q:<target>:<id>`` (a command for ``target``) and ``a:<sender>:<id>`` (its answer)."""
+
+MIGRATION = """
+CREATE TABLE streamhil_leases (
+    thread_id  text COLLATE "C" PRIMARY KEY,
+    owner      text NOT NULL,
+    token      bigint NOT NULL,
+    expires_at timestamptz NOT NULL
+);
+CREATE TABLE streamhil_inbox (
+    id         text PRIMARY KEY,
+    target     text NOT NULL,
+    sender     text NOT NULL,
+    thread_id  text NOT NULL,
+    request    text NOT NULL,
+    claimed    boolean NOT NULL DEFAULT false,
+    reply      text,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX streamhil_inbox_unclaimed ON streamhil_inbox (target) WHERE NOT claimed;
+CREATE FUNCTION streamhil_fence(ids text[], tokens bigint[], me text, ttl double precision) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    kept integer;
+BEGIN
+    UPDATE streamhil_leases AS l
+       SET expires_at = CASE WHEN l.expires_at = '-infinity' THEN l.expires_at
+                             ELSE greatest(l.expires_at, now() + make_interval(secs => ttl)) END
+      FROM unnest(ids, tokens) AS f(thread_id, token)
+     WHERE l.thread_id = f.thread_id AND l.token = f.token AND l.owner = me;
+    GET DIAGNOSTICS kept = ROW_COUNT;
+    IF kept < cardinality(ids) THEN
+        RAISE EXCEPTION 'streamhil: the lease of a thread this write changes was taken over'
+            USING ERRCODE = 'SH001';
+    END IF;
+END $$;
+"""
+"""The server schema's migration 2 (see :mod:`.postgres_sql`)."""
+
+_REMEMBERED = 100_000
+
+
+class LeaseBook:
+    """The leases this process holds (thread → token), and the last token it held of threads
+    it gave up (to tell whether another process held them since)."""
+
+    def __init__(self, owner: str) -> None:
+        self.owner = owner
+        self.held: dict[str, int] = {}
+        self._last: OrderedDict[str, int] = OrderedDict()
+
+    def grant(self, thread_id: str, token: int) -> bool:
+        """Record a lease just taken; True when no other process held it since this one did."""
+        fresh = self._last.pop(thread_id, None) == token - 1
+        self.held[thread_id] = token
+        return fresh
+
+    def drop(self, thread_ids: Iterable[str]) -> None:
+        """Forget leases given up or lost (their last token is remembered)."""
+        for thread_id in thread_ids:
+            token = self.held.pop(thread_id, None)
+            if token is not None:
+                self._last[thread_id] = token
+                while len(self._last) > _REMEMBERED:
+                    self._last.popitem(last=False)
+
+    def forget(self, thread_ids: Iterable[str]) -> None:
+        """Lost leases: another process wrote the thread, nothing remembered of it is right."""
+        for thread_id in thread_ids:
+            self.held.pop(thread_id, None)
+            self._last.pop(thread_id, None)
+
+
+def fence_statement(thread_ids: Sequence[str], book: LeaseBook, ttl: float) -> Sql:
+    """The first statement of a write changing ``thread_ids`` (all held: checked before)."""
+    return Sql(
+        "SELECT streamhil_fence(%b::text[], %b::int4[]::int8[], %s, %s)",
+        (TextArray(thread_ids), IntArray(book.held[t] for t in thread_ids), book.owner, ttl),
+    )
+
+
+def acquire(thread_id: str, owner: str, ttl: float) -> Tx[LeaseGrant]:
+    rows = yield Sql(
+        "INSERT INTO streamhil_leases AS l (thread_id, owner, token, expires_at)"
+        " VALUES (%s, %s, 1, now() + make_interval(secs => %s))"
+        " ON CONFLICT (thread_id) DO UPDATE SET owner = EXCLUDED.owner, token = l.token + 1,"
+        " expires_at = EXCLUDED.expires_at WHERE l.expires_at < now() RETURNING token",
+        (thread_id, owner, ttl),
+    )
+    if rows:
+        return LeaseGrant(int(rows[0][0]))
+    rows = yield Sql(
+        "SELECT owner, extract(epoch FROM expires_at - now()) FROM streamhil_leases WHERE thread_id = %s", (thread_id,)
+    )
+    if not rows:  # released and deleted meanwhile: try again
+        return LeaseGrant(None, None, 0.0)
+    return LeaseGrant(None, str(rows[0][0]), max(0.0, float(rows[0][1])))
+
+
+def renew(book: LeaseBook, ttl: float) -> Tx[set[str]]:
+    """Extend every held lease; returns the threads whose lease was kept."""
+    ids = list(book.held)
+    rows = yield Sql(
+        "UPDATE streamhil_leases AS l SET expires_at = now() + make_interval(secs => %s)"
+        " FROM unnest(%b::text[], %b::int4[]::int8[]) AS f(thread_id, token)"
+        " WHERE l.thread_id = f.thread_id AND l.token = f.token AND l.owner = %s RETURNING l.thread_id",
+        (ttl, TextArray(ids), IntArray(book.held[t] for t in ids), book.owner),
+    )
+    return {str(r[0]) for r in rows}
+
+
+def release(leases: dict[str, int], owner: str) -> Tx[None]:
+    yield Sql(
+        "UPDATE streamhil_leases AS l SET expires_at = '-infinity'"
+        " FROM unnest(%b::text[], %b::int4[]::int8[]) AS f(thread_id, token)"
+        " WHERE l.thread_id = f.thread_id AND l.token = f.token AND l.owner = %s",
+        (TextArray(leases), IntArray(leases.values()), owner),
+    )
+
+
+def orphans(limit: int = 256) -> Tx[list[str]]:
+    rows = yield Sql(
+        "SELECT DISTINCT r.thread_id FROM streamhil_runs r LEFT JOIN streamhil_leases l ON l.thread_id = r.thread_id"
+        " WHERE r.status IN ('queued', 'running') AND (l.thread_id IS NULL OR l.expires_at < now()) LIMIT %s",
+        (limit,),
+    )
+    return [str(r[0]) for r in rows]
+
+
+# --- the command inbox ----------------------------------------------------------------------------
+
+
+def post_command(command_id: str, target: str, sender: str, thread_id: str, request: str) -> Tx[None]:
+    yield Sql(
+        "WITH posted AS (INSERT INTO streamhil_inbox (id, target, sender, thread_id, request)"
+        " VALUES (%s, %s, %s, %s, %s) RETURNING id, target)"
+        f" SELECT pg_notify('{COMMANDS_CHANNEL}', 'q:' || target || ':' || id) FROM posted",
+        (command_id, target, sender, thread_id, request),
+    )
+
+
+def claim_command(command_id: str, target: str) -> Tx[tuple[str, str] | None]:
+    """Take a command addressed to ``target`` (once): its sender and request."""
+    rows = yield Sql(
+        "UPDATE streamhil_inbox SET claimed = true WHERE id = %s AND target = %s AND NOT claimed"
+        " RETURNING sender, request",
+        (command_id, target),
+    )
+    return (str(rows[0][0]), str(rows[0][1])) if rows else None
+
+
+def unclaimed_commands(target: str) -> Tx[list[str]]:
+    rows = yield Sql("SELECT id FROM streamhil_inbox WHERE target = %s AND NOT claimed ORDER BY created_at", (target,))
+    return [str(r[0]) for r in rows]
+
+
+def reply_command(command_id: str, reply: str) -> Tx[None]:
+    yield Sql(
+        "WITH answered AS (UPDATE streamhil_inbox SET reply = %s WHERE id = %s RETURNING id, sender)"
+        f" SELECT pg_notify('{COMMANDS_CHANNEL}', 'a:' || sender || ':' || id) FROM answered",
+        (reply, command_id),
+    )
+
+
+def withdraw_command(command_id: str) -> Tx[bool]:
+    """Take back a command nobody claimed yet; False if its target claimed it."""
+    rows = yield Sql("DELETE FROM streamhil_inbox WHERE id = %s AND NOT claimed RETURNING id", (command_id,))
+    return bool(rows)
+
+
+def collect_reply(command_id: str) -> Tx[str | None]:
+    """The command's reply, removing the command (None: no reply yet)."""
+    rows = yield Sql("DELETE FROM streamhil_inbox WHERE id = %s AND reply IS NOT NULL RETURNING reply", (command_id,))
+    return str(rows[0][0]) if rows else None
+
+
+def prune_commands(max_age: float) -> Tx[None]:
+    """Drop commands whose sender never collected the reply (it died)."""
+    yield Sql("DELETE FROM streamhil_inbox WHERE created_at < now() - make_interval(secs => %s)", (max_age,))
+
+
+class PostgresInbox:
+    """The command inbox of one process (``owner``); statements run by ``run`` (autocommit)."""
+
+    def __init__(self, owner: str, run: Callable[[Callable[[], Tx[Any]]], Awaitable[Any]]) -> None:
+        self.owner = owner
+        self._run = run
+        self.on_note: Callable[[str, str], None] | None = None
+
+    def tell(self, payload: str) -> None:
+        """A notification on :data:`COMMANDS_CHANNEL`: pass on the ones for this process."""
+        kind, _, rest = payload.partition(":")
+        who, _, command_id = rest.partition(":")
+        if who == self.owner and self.on_note is not None and kind in ("q", "a"):
+            self.on_note(kind, command_id)
+
+    async def post(self, command_id: str, target: str, thread_id: str, request: str) -> None:
+        await self._run(partial(post_command, command_id, target, self.owner, thread_id, request))
+
+    async def claim(self, command_id: str) -> tuple[str, str] | None:
+        result: tuple[str, str] | None = await self._run(partial(claim_command, command_id, self.owner))
+        return result
+
+    async def unclaimed(self) -> list[str]:
+        result: list[str] = await self._run(partial(unclaimed_commands, self.owner))
+        return result
+
+    async def reply(self, command_id: str, reply: str) -> None:
+        await self._run(partial(reply_command, command_id, reply))
+
+    async def withdraw(self, command_id: str) -> bool:
+        return bool(await self._run(partial(withdraw_command, command_id)))
+
+    async def collect(self, command_id: str) -> str | None:
+        result: str | None = await self._run(partial(collect_reply, command_id))
+        return result
+
+    async def prune(self, max_age: float) -> None:
+        await self._run(partial(prune_commands, max_age))
