@@ -11,12 +11,19 @@ the run, its checkpoints and the event fan-out are all inside it. The floor is a
     python bench/ws_bench.py --sessions 1 100 --store memory sqlite --rounds 20
     python bench/ws_bench.py --sessions 100 --store memory --profile prof.txt   # py-spy, server side
     python bench/ws_bench.py --store sqlite postgres --postgres-url postgresql://u:p@127.0.0.1/db
+    python bench/ws_bench.py --store sqlite postgres --processes 1 2 --forwarded   # PostgreSQL, 1 and 2 processes
 
 Besides round trips per second and latency, it reports the server process's CPU time (user +
 system, from /proc) spent during the load, per round trip: steadier than throughput on a
 machine shared with other work. With ``--store postgres`` each row gets a fresh schema in the
 ``--postgres-url`` database (dropped afterwards), and the CPU time of the server's PostgreSQL
-backends (found by their ``application_name``) is reported beside the server's own.
+backends (found by their ``application_name``) is reported beside the server's own. With
+``--processes 1 2`` each PostgreSQL row is run with one and with two server processes on the same
+database, the SDK connections spread over them round-robin (a session stays on its connection's
+process, which holds its thread's lease: the steady state behind a load balancer); server CPU is
+the sum over processes. ``--forwarded`` adds rows where every answer is sent to a process that
+does not run its thread (it is forwarded to the one that does: the worst case without sticky
+sessions).
 
 Not part of the test suite.
 """
@@ -142,13 +149,14 @@ async def _echo_load(port: int, sessions: int, connections: int, rounds: int) ->
 # --- the HITL load -------------------------------------------------------------------------------
 
 
-async def _hitl_load(port: int, sessions: int, connections: int, rounds: int) -> tuple[list[float], float]:
+async def _hitl_load(
+    ports: list[int], sessions: int, connections: int, rounds: int, *, cross: bool = False
+) -> tuple[list[float], float]:
     from streamhil_client import open_client
 
     latencies: list[float] = []
-    url = f"ws://127.0.0.1:{port}/ws"
 
-    async def session(client: Any, ready: anyio.Event, go: anyio.Event) -> None:
+    async def session(client: Any, answerer: Any, ready: anyio.Event, go: anyio.Event) -> None:
         run = await client.start_run("ask_forever", {}, stream_modes=["updates"])
         async for _ in run:
             pass
@@ -156,21 +164,27 @@ async def _hitl_load(port: int, sessions: int, connections: int, rounds: int) ->
         await go.wait()
         for _ in range(rounds):
             start = time.perf_counter()
-            await run.resume("ok", stream_modes=["updates"])
-            async for _ in run:
-                pass
+            if answerer is client:
+                await run.resume("ok", stream_modes=["updates"])
+                async for _ in run:
+                    pass
+            else:  # answered through another process than the one running the thread
+                answer = await answerer.resume(run.thread_id, "ok", stream_modes=["updates"])
+                async for _ in answer:
+                    pass
             latencies.append(time.perf_counter() - start)
 
     async with contextlib.AsyncExitStack() as stack:
         clients = [
-            await stack.enter_async_context(open_client(url, token="bench-token"))  # pings: the start phase of 1,000 sessions can outlast the server's 60 s idle limit
-            for _ in range(connections)
+            await stack.enter_async_context(open_client(f"ws://127.0.0.1:{ports[i % len(ports)]}/ws", token="bench-token"))  # pings: the start phase of 1,000 sessions can outlast the server's 60 s idle limit
+            for i in range(connections)
         ]
         readies = [anyio.Event() for _ in range(sessions)]
         go = anyio.Event()
         async with anyio.create_task_group() as tg:
             for i in range(sessions):
-                tg.start_soon(session, clients[i % connections], readies[i], go)
+                client = clients[i % connections]
+                tg.start_soon(session, client, clients[(i + 1) % connections] if cross else client, readies[i], go)
             for ready in readies:
                 await ready.wait()
             started = time.perf_counter()
@@ -231,6 +245,51 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
+async def _row(
+    args: argparse.Namespace, here: Path, tmp: str, store: str, processes: int, sessions: int, cross: bool = False
+) -> tuple[Any, ...]:
+    argv = [sys.executable, "-m", "streamhil_server", f"{here}:ask_forever", "--port", "0",
+            "--token", "bench:bench-token", "--log-level", "warning", *args.server_arg]
+    schema = None
+    if store == "sqlite":
+        argv += ["--db", str(Path(tmp) / f"bench-{sessions}.sqlite")]
+    elif store == "postgres":
+        schema = f"bench_{os.getpid()}_{sessions}_{processes}"
+        argv += ["--db", _postgres_schema(args.postgres_url, schema)]
+    servers: list[tuple[Process, int]] = []
+    try:
+        for _ in range(processes):
+            servers.append(await _start(
+                argv, "listening on http://", env={"STREAMHIL_BENCH_SERVER": "1", "PYTHONPATH": _pythonpath(here)},
+            ))
+        conns = min(sessions, args.connections)
+        profiler = None
+        if args.profile:
+            profiler = await anyio.open_process(
+                ["py-spy", "record", "--pid", str(servers[0][0].pid), "--format", "raw", "--rate", "200",
+                 "-o", f"{args.profile}.{store}.{sessions}", "--nonblocking"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+        cpu_before = sum(_cpu_seconds(proc.pid) for proc, _ in servers)
+        db_before = _db_cpu(args.postgres_url, schema) if schema else {}
+        lat, elapsed = await _hitl_load([port for _, port in servers], sessions, conns, args.rounds, cross=cross)
+        cpu = sum(_cpu_seconds(proc.pid) for proc, _ in servers) - cpu_before
+        db_after = _db_cpu(args.postgres_url, schema) if schema else {}
+        db_cpu = sum(v - db_before.get(pid, 0.0) for pid, v in db_after.items())
+        if profiler is not None:
+            profiler.send_signal(2)
+            with anyio.move_on_after(20):
+                await profiler.wait()
+        name = f"streamhil {store}" + (f" x{processes}" if store == "postgres" else "") + (" forwarded" if cross else "")
+        return (name, sessions, conns, len(lat), len(lat) / elapsed, _pct(lat, 0.5),
+                _pct(lat, 0.99), cpu / len(lat) * 1000, db_cpu / len(lat) * 1000 if schema else None)
+    finally:
+        for proc, _ in servers:
+            await _stop(proc)
+        if schema:
+            _drop_schema(args.postgres_url, schema)
+
+
 async def _main(args: argparse.Namespace) -> None:
     here = Path(__file__).resolve()
     rows = []
@@ -244,43 +303,11 @@ async def _main(args: argparse.Namespace) -> None:
         finally:
             await _stop(echo)
         for store in args.store:
-            for sessions in args.sessions:
-                argv = [sys.executable, "-m", "streamhil_server", f"{here}:ask_forever", "--port", "0",
-                        "--token", "bench:bench-token", "--log-level", "warning", *args.server_arg]
-                schema = None
-                if store == "sqlite":
-                    argv += ["--db", str(Path(tmp) / f"bench-{sessions}.sqlite")]
-                elif store == "postgres":
-                    schema = f"bench_{os.getpid()}_{sessions}"
-                    argv += ["--db", _postgres_schema(args.postgres_url, schema)]
-                server, port = await _start(
-                    argv, "listening on http://", env={"STREAMHIL_BENCH_SERVER": "1", "PYTHONPATH": _pythonpath(here)},
-                )
-                try:
-                    conns = min(sessions, args.connections)
-                    profiler = None
-                    if args.profile:
-                        profiler = await anyio.open_process(
-                            ["py-spy", "record", "--pid", str(server.pid), "--format", "raw", "--rate", "200",
-                             "-o", f"{args.profile}.{store}.{sessions}", "--nonblocking"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                        )
-                    cpu_before = _cpu_seconds(server.pid)
-                    db_before = _db_cpu(args.postgres_url, schema) if schema else {}
-                    lat, elapsed = await _hitl_load(port, sessions, conns, args.rounds)
-                    cpu = _cpu_seconds(server.pid) - cpu_before
-                    db_after = _db_cpu(args.postgres_url, schema) if schema else {}
-                    db_cpu = sum(v - db_before.get(pid, 0.0) for pid, v in db_after.items())
-                    if profiler is not None:
-                        profiler.send_signal(2)
-                        with anyio.move_on_after(20):
-                            await profiler.wait()
-                    rows.append((f"streamhil {store}", sessions, conns, len(lat), len(lat) / elapsed, _pct(lat, 0.5),
-                                 _pct(lat, 0.99), cpu / len(lat) * 1000, db_cpu / len(lat) * 1000 if schema else None))
-                finally:
-                    await _stop(server)
-                    if schema:
-                        _drop_schema(args.postgres_url, schema)
+            for processes in args.processes if store == "postgres" else [1]:
+                for sessions in args.sessions:
+                    rows.append(await _row(args, here, tmp, store, processes, sessions))
+                    if processes > 1 and args.forwarded:
+                        rows.append(await _row(args, here, tmp, store, processes, sessions, cross=True))
     print()
     print(f"{'workload':<28} {'sessions':>8} {'conns':>6} {'round trips':>11} {'rt/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'server CPU ms/rt':>17} {'PG CPU ms/rt':>13}")
     for name, sessions, conns, n, rate, p50, p99, *cpu in rows:
@@ -296,6 +323,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="answers per session")
     parser.add_argument("--connections", type=int, default=50, help="SDK connections the sessions share")
     parser.add_argument("--store", nargs="+", default=["sqlite"], choices=["memory", "sqlite", "postgres"])
+    parser.add_argument("--processes", type=int, nargs="+", default=[1],
+                        help="server processes on one database, for each PostgreSQL row (e.g. 1 2)")
+    parser.add_argument("--forwarded", action="store_true",
+                        help="with several processes, also a row where each answer goes to another process than "
+                             "the one running its thread (forwarded to it)")
     parser.add_argument("--postgres-url", default=os.environ.get("STREAMHIL_TEST_POSTGRES_URL"),
                         help="database for --store postgres (default: $STREAMHIL_TEST_POSTGRES_URL)")
     parser.add_argument("--server-arg", action="append", default=[], help="extra streamhil-server argument (repeatable)")

@@ -114,11 +114,13 @@ def fence_statement(thread_ids: Sequence[str], book: LeaseBook, ttl: float) -> S
 
 
 def acquire(thread_id: str, owner: str, ttl: float) -> Tx[LeaseGrant]:
+    """Take the lease if it is free, expired, or this process's own (one it gave up whose
+    release found the row busy); called only for threads this process does not hold."""
     rows = yield Sql(
         "INSERT INTO streamhil_leases AS l (thread_id, owner, token, expires_at)"
         " VALUES (%s, %s, 1, now() + make_interval(secs => %s))"
         " ON CONFLICT (thread_id) DO UPDATE SET owner = EXCLUDED.owner, token = l.token + 1,"
-        " expires_at = EXCLUDED.expires_at WHERE l.expires_at < now() RETURNING token",
+        " expires_at = EXCLUDED.expires_at WHERE l.expires_at < now() OR l.owner = EXCLUDED.owner RETURNING token",
         (thread_id, owner, ttl),
     )
     if rows:
@@ -132,22 +134,40 @@ def acquire(thread_id: str, owner: str, ttl: float) -> Tx[LeaseGrant]:
 
 
 def renew(book: LeaseBook, ttl: float) -> Tx[set[str]]:
-    """Extend every held lease; returns the threads whose lease was kept."""
+    """Extend every held lease; returns the threads whose lease was kept. Rows a write of this
+    process has locked are skipped (its fence extends them), so a renewal never waits for, nor
+    deadlocks with, the writer; a second, non-locking read tells those from leases lost."""
     ids = list(book.held)
+    params = (TextArray(ids), IntArray(book.held[t] for t in ids), book.owner)
     rows = yield Sql(
-        "UPDATE streamhil_leases AS l SET expires_at = now() + make_interval(secs => %s)"
-        " FROM unnest(%b::text[], %b::int4[]::int8[]) AS f(thread_id, token)"
-        " WHERE l.thread_id = f.thread_id AND l.token = f.token AND l.owner = %s RETURNING l.thread_id",
-        (ttl, TextArray(ids), IntArray(book.held[t] for t in ids), book.owner),
+        "WITH mine AS (SELECT l.thread_id FROM streamhil_leases l"
+        " JOIN unnest(%b::text[], %b::int4[]::int8[]) AS f(thread_id, token)"
+        " ON l.thread_id = f.thread_id AND l.token = f.token WHERE l.owner = %s"
+        " ORDER BY l.thread_id FOR UPDATE OF l SKIP LOCKED)"
+        " UPDATE streamhil_leases AS l SET expires_at = now() + make_interval(secs => %s)"
+        " FROM mine WHERE l.thread_id = mine.thread_id RETURNING l.thread_id",
+        (*params, ttl),
     )
-    return {str(r[0]) for r in rows}
+    kept = {str(r[0]) for r in rows}
+    if len(kept) < len(ids):
+        rows = yield Sql(
+            "SELECT l.thread_id FROM streamhil_leases l JOIN unnest(%b::text[], %b::int4[]::int8[]) AS f(thread_id, token)"
+            " ON l.thread_id = f.thread_id AND l.token = f.token WHERE l.owner = %s",
+            params,
+        )
+        kept |= {str(r[0]) for r in rows}
+    return kept
 
 
 def release(leases: dict[str, int], owner: str) -> Tx[None]:
+    """Free these leases (rows a write has locked are skipped: they are not idle after all,
+    and run out on their own)."""
     yield Sql(
-        "UPDATE streamhil_leases AS l SET expires_at = '-infinity'"
-        " FROM unnest(%b::text[], %b::int4[]::int8[]) AS f(thread_id, token)"
-        " WHERE l.thread_id = f.thread_id AND l.token = f.token AND l.owner = %s",
+        "WITH mine AS (SELECT l.thread_id FROM streamhil_leases l"
+        " JOIN unnest(%b::text[], %b::int4[]::int8[]) AS f(thread_id, token)"
+        " ON l.thread_id = f.thread_id AND l.token = f.token WHERE l.owner = %s"
+        " ORDER BY l.thread_id FOR UPDATE OF l SKIP LOCKED)"
+        " UPDATE streamhil_leases AS l SET expires_at = '-infinity' FROM mine WHERE l.thread_id = mine.thread_id",
         (TextArray(leases), IntArray(leases.values()), owner),
     )
 
