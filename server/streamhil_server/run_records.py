@@ -4,7 +4,8 @@ The run manager forgets a run at its terminal event (its ``runs`` table holds on
 running ones). HTTP clients ask about runs afterwards (``GET /threads/{t}/runs/{r}``, ``join``),
 so this module keeps a record of every run it hears of, fed by the event hub's listener
 (``run_started`` and the terminal events, whichever surface started the run), and stores them
-in its own table (``run_records``) from a writer task:
+in its own table (``run_records``; ``streamhil_run_records`` on PostgreSQL, made by the server's
+migrations) from a writer task:
 
     run_records(run_id, thread_id, status, assistant_id, metadata, multitask_strategy,
                 first_seq, created_at, updated_at)
@@ -12,11 +13,15 @@ in its own table (``run_records``) from a writer task:
 ``status`` uses LangGraph's run vocabulary: ``pending``, ``running``, ``success`` (the graph
 ended or paused at an interrupt: the *thread* is then ``interrupted``), ``error``, and
 ``interrupted`` (cancelled by a user).
+
+On a database several processes share, the process that accepted a run (an HTTP surface: the
+assistant, metadata) and the one that ran it (the status) both write its row: PostgreSQL merges
+them (a status only moves forward, known fields are kept). :meth:`RunRecords.refresh_thread`
+reads a thread's rows again before the HTTP surfaces look them up.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -43,6 +48,31 @@ CREATE TABLE IF NOT EXISTS run_records (
     updated_at TEXT NOT NULL
 )
 """
+
+_COLUMNS = "run_id, thread_id, status, assistant_id, metadata, multitask_strategy, first_seq, created_at, updated_at"
+_RANK = "coalesce(array_position(ARRAY['pending', 'running'], {}), 3)"
+_STATEMENTS = {
+    "sqlite": {
+        "schema": _SCHEMA,
+        "all": f"SELECT {_COLUMNS} FROM run_records",
+        "thread": f"SELECT {_COLUMNS} FROM run_records WHERE thread_id = ?",
+        "save": "INSERT OR REPLACE INTO run_records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    },
+    "postgres": {  # the table is made by the server's migrations
+        "schema": "",
+        "all": f"SELECT {_COLUMNS} FROM streamhil_run_records",
+        "thread": f"SELECT {_COLUMNS} FROM streamhil_run_records WHERE thread_id = %s",
+        "save": f"INSERT INTO streamhil_run_records AS r ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (run_id) DO UPDATE SET"
+        f" status = CASE WHEN {_RANK.format('EXCLUDED.status')} >= {_RANK.format('r.status')}"
+        " THEN EXCLUDED.status ELSE r.status END,"
+        " assistant_id = coalesce(EXCLUDED.assistant_id, r.assistant_id),"
+        " metadata = CASE WHEN EXCLUDED.metadata = '\\x7b7d'::bytea THEN r.metadata ELSE EXCLUDED.metadata END,"
+        " multitask_strategy = coalesce(EXCLUDED.multitask_strategy, r.multitask_strategy),"
+        " first_seq = least(r.first_seq, EXCLUDED.first_seq), created_at = least(r.created_at, EXCLUDED.created_at),"
+        " updated_at = greatest(r.updated_at, EXCLUDED.updated_at)",
+    },
+}
 
 TERMINAL_STATUS = {
     "run_done": "success",
@@ -82,18 +112,34 @@ class RunRecords:
         self._dirty: dict[str, RunInfo] = {}
         self._wake = anyio.Event()
         self._remove = hub.add_listener(self._heard)
+        self._sql = _STATEMENTS[store.sql_dialect]
 
     async def load(self) -> None:
-        def read(db: sqlite3.Connection) -> list[RunInfo]:
-            db.execute(_SCHEMA)
-            cur = db.execute(
-                "SELECT run_id, thread_id, status, assistant_id, metadata, multitask_strategy, first_seq,"
-                " created_at, updated_at FROM run_records"
-            )
-            return [RunInfo(r, t, s, a, orjson.loads(m), ms, f, c, u) for r, t, s, a, m, ms, f, c, u in cur]
+        sql = self._sql
+
+        def read(db: Any) -> list[RunInfo]:
+            if sql["schema"]:
+                db.execute(sql["schema"])
+            return [_info(row) for row in db.execute(sql["all"])]
 
         for info in await self.store.run_sql(read):
             self.records[info.run_id] = info
+
+    async def refresh_thread(self, thread_id: str) -> None:
+        """Read the thread's runs again, as every process wrote them (a no-op on a storage that
+        one process owns). What this process knows but has not stored yet is stored first."""
+        if not self.store.shared:
+            return
+        await self._flush()
+        statement = self._sql["thread"]
+        rows = await self.store.run_sql(lambda db: [_info(row) for row in db.execute(statement, (thread_id,))])
+        for stored in rows:
+            known = self.records.get(stored.run_id)
+            if known is not None:
+                stored.error = known.error  # not stored: only the process that ran it knows it
+                if known.run_id in self._dirty:
+                    continue
+            self.records[stored.run_id] = stored
 
     def get(self, run_id: str) -> RunInfo | None:
         return self.records.get(run_id)
@@ -160,9 +206,13 @@ class RunRecords:
              i.first_seq, i.created_at, i.updated_at)
             for i in batch
         ]
+        statement = self._sql["save"]
         try:
-            await self.store.run_sql(
-                lambda db: db.executemany("INSERT OR REPLACE INTO run_records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            )
+            await self.store.run_sql(lambda db: db.cursor().executemany(statement, rows))
         except RuntimeError:  # the store closed first (shutdown): the records are lost with the process
             pass
+
+
+def _info(row: Any) -> RunInfo:
+    r, t, s, a, m, ms, f, c, u = row
+    return RunInfo(r, t, s, a, orjson.loads(bytes(m)), ms, int(f), c, u)

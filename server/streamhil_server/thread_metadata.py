@@ -3,9 +3,14 @@
 A thread made by the run manager has a graph from its first ``start_run``. HTTP clients (the
 LangGraph SDKs) create a thread first (``POST /threads``, no graph yet) and attach free-form
 ``metadata`` to it, which they later search (``metadata.graph_id``). This module keeps both in
-its own table beside the store's (``thread_metadata``), loaded into memory at startup:
+its own table beside the store's (``thread_metadata``; ``streamhil_thread_metadata`` on
+PostgreSQL, made by the server's migrations), loaded into memory at startup:
 
     thread_metadata(thread_id, owner, metadata, created_at, updated_at)
+
+On a database several processes share, another process may have made or changed a thread's row:
+:meth:`ThreadMetadata.refresh` reads it again (the HTTP surfaces call it before they look a
+thread up), and :meth:`load` reads every row again.
 
 A thread with a metadata row but no :class:`~.store.ThreadRecord` is *graph-less*: it has no
 state yet and gets its graph at its first run.
@@ -13,7 +18,6 @@ state yet and gets its graph at its first run.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +38,23 @@ CREATE TABLE IF NOT EXISTS thread_metadata (
     updated_at TEXT NOT NULL
 )
 """
+_COLUMNS = "thread_id, owner, metadata, created_at, updated_at"
+_STATEMENTS = {
+    "sqlite": {
+        "schema": _SCHEMA,
+        "all": f"SELECT {_COLUMNS} FROM thread_metadata",
+        "one": f"SELECT {_COLUMNS} FROM thread_metadata WHERE thread_id = ?",
+        "save": "INSERT OR REPLACE INTO thread_metadata VALUES (?, ?, ?, ?, ?)",
+    },
+    "postgres": {  # the table is made by the server's migrations
+        "schema": "",
+        "all": f"SELECT {_COLUMNS} FROM streamhil_thread_metadata",
+        "one": f"SELECT {_COLUMNS} FROM streamhil_thread_metadata WHERE thread_id = %s",
+        "save": f"INSERT INTO streamhil_thread_metadata ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s)"
+        " ON CONFLICT (thread_id) DO UPDATE SET owner = EXCLUDED.owner, metadata = EXCLUDED.metadata,"
+        " created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at",
+    },
+}
 
 
 @dataclass(slots=True)
@@ -53,25 +74,39 @@ class ThreadMetadata:
     def __init__(self, store: Storage) -> None:
         self.store = store
         self.records: dict[str, MetadataRecord] = {}
+        self._sql = _STATEMENTS[store.sql_dialect]
 
     async def load(self) -> None:
         """Create the table if needed and read every row."""
+        sql = self._sql
 
-        def read(db: sqlite3.Connection) -> list[MetadataRecord]:
-            db.execute(_SCHEMA)
-            cur = db.execute("SELECT thread_id, owner, metadata, created_at, updated_at FROM thread_metadata")
-            return [MetadataRecord(t, o, orjson.loads(m), c, u) for t, o, m, c, u in cur]
+        def read(db: Any) -> list[MetadataRecord]:
+            if sql["schema"]:
+                db.execute(sql["schema"])
+            return [_record(row) for row in db.execute(sql["all"])]
 
         self.records = {r.thread_id: r for r in await self.store.run_sql(read)}
+
+    async def refresh(self, thread_id: str) -> MetadataRecord | None:
+        """Read the thread's row again (other processes write it too); a no-op on a storage
+        that one process owns."""
+        if not self.store.shared:
+            return self.records.get(thread_id)
+        sql = self._sql
+        rows = await self.store.run_sql(lambda db: [_record(row) for row in db.execute(sql["one"], (thread_id,))])
+        if rows:
+            self.records[thread_id] = rows[0]
+        else:
+            self.records.pop(thread_id, None)
+        return rows[0] if rows else None
 
     def get(self, thread_id: str) -> MetadataRecord | None:
         return self.records.get(thread_id)
 
     async def _save(self, record: MetadataRecord) -> None:
         row = (record.thread_id, record.owner, orjson.dumps(record.metadata), record.created_at, record.updated_at)
-        await self.store.run_sql(
-            lambda db: db.execute("INSERT OR REPLACE INTO thread_metadata VALUES (?, ?, ?, ?, ?)", row)
-        )
+        statement = self._sql["save"]
+        await self.store.run_sql(lambda db: db.execute(statement, row))
 
     async def create(self, thread_id: str, owner: str, metadata: Mapping[str, Any] | None) -> MetadataRecord:
         """Record a new thread (graph-less until its first run)."""
@@ -82,7 +117,7 @@ class ThreadMetadata:
 
     async def merge(self, thread_id: str, owner: str, patch: Mapping[str, Any]) -> MetadataRecord:
         """Merge ``patch`` into the thread's metadata (creating its row if it has none)."""
-        record = self.records.get(thread_id)
+        record = await self.refresh(thread_id) if self.store.shared else self.records.get(thread_id)
         if record is None:
             record = self.records[thread_id] = MetadataRecord(thread_id, owner)
         record.metadata.update(patch)
@@ -98,3 +133,8 @@ class ThreadMetadata:
             return
         missing = {k: v for k, v in values.items() if record is None or k not in record.metadata}
         await self.merge(thread_id, owner, missing)
+
+
+def _record(row: Any) -> MetadataRecord:
+    t, o, m, c, u = row
+    return MetadataRecord(t, o, orjson.loads(bytes(m)), c, u)

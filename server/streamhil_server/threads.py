@@ -116,13 +116,13 @@ class ThreadRuntime:
 
     @property
     def status(self) -> str:
-        return "running" if self.busy else self.record.status
+        return "running" if self.busy or self.record.open_run else self.record.status
 
     @property
     def run_id(self) -> str | None:
         if self.active is not None:
             return self.active.request.run_id
-        return self.queue[0].run_id if self.queue else None
+        return self.queue[0].run_id if self.queue else self.record.open_run
 
     @property
     def pending_ids(self) -> list[str]:

@@ -147,21 +147,24 @@ def test_a_url_selects_postgres_and_a_path_sqlite() -> None:
     assert isinstance(storage_for(None), MemoryStorage)
 
 
-async def test_modules_sql_runs_on_an_in_memory_database_of_the_process(postgres_url: str) -> None:
-    """``run_sql`` (tables of the HTTP surfaces, written for SQLite) works, in this process only."""
-    import sqlite3
+async def test_modules_sql_runs_in_the_writes_transaction_and_every_process_sees_it(postgres_url: str) -> None:
+    """``run_sql`` (tables of the HTTP surfaces) runs PostgreSQL statements on the writer, in the
+    write's transaction: a failing statement stores nothing of its write; another process (another
+    storage on the database) reads what was committed."""
+    import psycopg
 
     from streamhil_server.storage import EventRow
 
     async with PostgresStorage(postgres_url) as storage:
-        await storage.run_sql(lambda db: db.execute("CREATE TABLE IF NOT EXISTS notes (k TEXT PRIMARY KEY, v TEXT)"))
-        await storage.run_sql(lambda db: db.execute("INSERT OR REPLACE INTO notes VALUES ('a', 'one')"))
+        assert storage.sql_dialect == "postgres"
+        await storage.run_sql(lambda db: db.execute("CREATE TABLE IF NOT EXISTS notes (k text PRIMARY KEY, v text)"))
+        await storage.run_sql(lambda db: db.execute("INSERT INTO notes VALUES (%s, %s)", ("a", "one")))
         assert await storage.run_sql(lambda db: db.execute("SELECT v FROM notes").fetchall()) == [("one",)]
         failures: list[BaseException] = []
         bad = Write(thread_id="t", events=[EventRow("t", 1, None, "{}")],
                     sql=[lambda db: db.execute("INSERT INTO notes VALUES ('b', 'two')"), lambda db: db.execute("nonsense")])
         bad.after_failure.append(failures.append)
-        with pytest.raises(sqlite3.OperationalError):
+        with pytest.raises(psycopg.errors.SyntaxError):
             await storage.write(bad)
         assert len(failures) == 1 and await storage.event_bounds("t") is None  # nothing of it stored
         assert await storage.run_sql(lambda db: db.execute("SELECT k FROM notes").fetchall()) == [("a",)]
@@ -169,6 +172,6 @@ async def test_modules_sql_runs_on_an_in_memory_database_of_the_process(postgres
                      sql=[lambda db: db.execute("INSERT INTO notes VALUES ('c', 'three')")])
         await storage.write(both)
         assert await storage.event_bounds("t") == (1, 1)
-    async with PostgresStorage(postgres_url) as again:  # another process does not see them
-        with pytest.raises(sqlite3.OperationalError, match="no such table"):
-            await again.run_sql(lambda db: db.execute("SELECT * FROM notes").fetchall())
+    async with PostgresStorage(postgres_url) as again:  # another process sees them
+        rows = await again.run_sql(lambda db: db.execute("SELECT k FROM notes ORDER BY k").fetchall())
+        assert rows == [("a",), ("c",)]

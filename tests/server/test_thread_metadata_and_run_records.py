@@ -1,4 +1,5 @@
-"""Thread metadata (threads made before their first run) and run records survive a restart."""
+"""Thread metadata (threads made before their first run) and run records survive a restart (SQLite
+and PostgreSQL), and on PostgreSQL every server process sees those another one wrote."""
 
 from __future__ import annotations
 
@@ -19,8 +20,14 @@ def registry() -> GraphRegistry:
     return GraphRegistry({name: graph for name, (graph, _) in demo_graphs().items()})
 
 
-async def test_metadata_and_run_records_survive_a_restart(tmp_path: Path) -> None:
-    db = str(tmp_path / "server.sqlite")
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgres":
+        return str(request.getfixturevalue("postgres_db_url"))
+    return str(tmp_path / "server.sqlite")
+
+
+async def test_metadata_and_run_records_survive_a_restart(db: str) -> None:
     async with Runtime(registry(), db=db) as runtime:
         await runtime.thread_metadata.create("t-early", "alice", {"team": "ops"})
         await runtime.thread_metadata.stamp("t-early", "alice", {"graph_id": "approve"})
@@ -41,3 +48,33 @@ async def test_metadata_and_run_records_survive_a_restart(tmp_path: Path) -> Non
         assert record is not None and record.status == "success" and record.metadata == {"k": "v"}
         assert record.assistant_id == "a-1" and record.first_seq == accepted.seq
         assert [r.run_id for r in runtime.run_records.of_thread("t-early")] == [accepted.run_id]
+
+
+async def test_every_process_sees_the_metadata_and_run_records_of_the_others(postgres_db_url: str) -> None:
+    async with Runtime(registry(), db=postgres_db_url) as first, Runtime(registry(), db=postgres_db_url) as second:
+        await first.thread_metadata.create("t-1", "alice", {"team": "ops"})
+        assert second.thread_metadata.get("t-1") is None
+        await second.refresh_thread("t-1")
+        meta = second.thread_metadata.get("t-1")
+        assert meta is not None and meta.metadata == {"team": "ops"}
+        await second.thread_metadata.merge("t-1", "alice", {"graph_id": "approve"})  # read first: nothing lost
+        await first.refresh_thread("t-1")
+        assert first.thread_metadata.get("t-1").metadata == {"team": "ops", "graph_id": "approve"}  # type: ignore[union-attr]
+
+        done = anyio.Event()
+        remove = first.hub.add_listener(lambda e: done.set() if e.event == "run_interrupted" else None)
+        accepted = await first.runs.start_run("alice", StartRun(graph="approve", thread_id="t-1", input={"request": "x"}))
+        with anyio.fail_after(10):
+            await done.wait()
+        remove()
+        # the second process accepted nothing but is told of the run's assistant (an HTTP surface there)
+        second.run_records.accepted(accepted.run_id, "t-1", accepted.seq, assistant_id="a-1", metadata={"k": "v"},
+                                    multitask_strategy=None)
+        await second.refresh_thread("t-1")  # each stores what it knows, then reads what all stored
+        await first.refresh_thread("t-1")
+        await second.refresh_thread("t-1")
+        for runtime in (first, second):  # both views merged: the status of one, the assistant of the other
+            record = runtime.run_records.get(accepted.run_id)
+            assert record is not None and (record.status, record.assistant_id, record.metadata) == ("success", "a-1", {"k": "v"})
+        listed = await second.runs.list_threads("alice", None, None, 10, 0)
+        assert [(t["thread_id"], t["status"]) for t in listed] == [("t-1", "interrupted")]

@@ -69,6 +69,7 @@ def _dispatch(runtime: Runtime, handlers: dict[str, Handler]) -> Any:
         thread_id = request.path_params.get("thread_id")
         if thread_id is None:
             return await endpoints.get(request.method, preflight)(request)
+        await runtime.refresh_thread(thread_id)  # several processes: what the others wrote
         async with runtime.runs.holding(thread_id):  # in memory while the handler looks it up
             return await endpoints.get(request.method, preflight)(request)
 
@@ -79,6 +80,7 @@ def _holding(runtime: Runtime, handler: Any) -> Any:
     """A WebSocket endpoint that keeps its path's thread in memory while it runs."""
 
     async def endpoint(websocket: Any) -> None:
+        await runtime.refresh_thread(websocket.path_params["thread_id"])
         async with runtime.runs.holding(websocket.path_params["thread_id"]):
             await handler(websocket)
 

@@ -203,6 +203,8 @@ class LangGraphThreads:
         limit, offset = _page(body)
         stored = await rt.storage.list_threads(owner=identity, limit=rt.runs.statistics().threads + 1)
         ids = {r.thread_id for r in stored} | {t.thread_id for t in rt.runs.threads.values() if t.record.owner == identity}
+        if rt.storage.shared:
+            await rt.thread_metadata.load()  # threads other processes made too
         ids |= {m.thread_id for m in rt.thread_metadata.records.values() if m.owner == identity}
         if body.get("ids") is not None:
             if not isinstance(body["ids"], list):

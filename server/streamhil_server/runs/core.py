@@ -62,6 +62,8 @@ class RunCore:
         """The thread from memory, or loaded from the storage (None if there is no such thread)."""
         thread = self.threads.get(thread_id)
         if thread is not None:
+            if not self.storage.holds(thread_id) and not thread.busy:
+                await self._refresh(thread)  # another process may run it: its record is the table's
             return thread
         record = await self.storage.load_thread(thread_id)
         if record is None:
@@ -69,6 +71,14 @@ class RunCore:
         await self.hub.ensure(thread_id)
         thread = self.threads.get(thread_id)  # loaded meanwhile by another command?
         return thread if thread is not None else self.threads.add(ThreadRuntime(record))
+
+    async def _refresh(self, thread: ThreadRuntime) -> None:
+        """Read the record of a thread this process does not hold the lease of (several
+        processes on one database): status, interrupts and its open run as stored."""
+        record = await self.storage.load_thread(thread.thread_id)
+        if record is not None:
+            for name in ("status", "interrupts", "error", "updated_at", "metadata", "open_run"):
+                setattr(thread.record, name, getattr(record, name))
 
     @contextlib.asynccontextmanager
     async def using(self, identity: str, thread_id: str, *, path: str | None = "thread_id") -> AsyncIterator[ThreadRuntime]:
@@ -175,6 +185,7 @@ class RunCore:
         thread.record.interrupts = list(record.interrupts)
         thread.record.status, thread.record.error = record.status, record.error
         thread.record.updated_at = record.updated_at
+        thread.record.open_run = None  # this process runs it: its queue says what is open
 
     @staticmethod
     def _cancel_active(thread: ThreadRuntime, reason: str) -> None:

@@ -15,6 +15,7 @@ after a second ``wait``: whether it was carried out is unknown, as with a lost c
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -61,7 +62,8 @@ class Forwarder:
             if waiting is not None:
                 waiting.set()
         else:
-            self._incoming[0].send_nowait(command_id)
+            with contextlib.suppress(anyio.ClosedResourceError):  # stopping: its sender takes it back
+                self._incoming[0].send_nowait(command_id)
 
     async def send(self, target: str, thread_id: str, request: dict[str, Any]) -> dict[str, Any] | None:
         """The reply of ``target`` to ``request``, or None if it did not take the command in time
@@ -100,11 +102,13 @@ class Forwarder:
 
     async def serve(self, handle: Handler, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Carry out commands sent to this process, each in its own task, until cancelled."""
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(self._look_for_missed)
-            task_status.started()
-            async for command_id in self._incoming[1]:
-                tg.start_soon(self._serve_one, command_id, handle)
+        sender, receiver = self._incoming
+        with sender, receiver:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._look_for_missed)
+                task_status.started()
+                async for command_id in receiver:
+                    tg.start_soon(self._serve_one, command_id, handle)
 
     async def _look_for_missed(self) -> None:
         """Commands whose wake-up was lost (the listener reconnecting) are found by a poll."""

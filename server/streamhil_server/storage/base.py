@@ -126,6 +126,10 @@ class Storage(ABC):
     epoch: str = ""
     """An id made once per database: event ``seq`` cursors are valid within one epoch."""
 
+    sql_dialect: str = "sqlite"
+    """Which SQL the connection given to ``Write.sql`` statements speaks: ``"sqlite"`` (the SQLite
+    and memory backends) or ``"postgres"``; modules with tables of their own pick their statements by it."""
+
     async def __aenter__(self) -> Storage:
         await self.open()
         return self
@@ -245,9 +249,9 @@ class Storage(ABC):
 
     async def run_sql(self, fn: Callable[[Any], T]) -> T:
         """Run ``fn(connection)`` in the next write's transaction and return its result: for
-        modules that keep tables of their own (thread metadata, run records), created with
-        ``CREATE TABLE IF NOT EXISTS``. SQL backends only; the memory backend gives them an
-        in-memory SQLite database."""
+        modules that keep tables of their own (thread metadata, run records), in the backend's
+        :attr:`sql_dialect`. The memory backend gives them an in-memory SQLite database; on
+        PostgreSQL their tables are created by the server's migrations."""
         results: list[T] = []
         await self.write(Write(sql=[lambda db: results.append(fn(db))]))
         return results[0]

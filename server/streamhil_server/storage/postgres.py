@@ -33,7 +33,6 @@ tables, versioned in ``streamhil_server_migrations``::
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 import uuid
@@ -59,7 +58,7 @@ from . import postgres_sql as pg
 from .base import (
     AnswerConflictError, LeaseGrant, LeaseLostError, Loaded, Storage, StorageClosedError, ThreadCounts, written_threads,
 )
-from .group import GroupCommit, run_callbacks
+from .group import GroupCommit
 from .records import OPEN_RUN_STATUSES, RunRecord, RunStatus, ThreadRecord, Write
 
 __all__ = ["PostgresStorage", "SchemaTooNewError", "DatabaseUnavailableError", "MIGRATIONS", "SCHEMA_VERSION", "is_postgres_url"]
@@ -85,6 +84,7 @@ class PostgresStorage(Storage):
     """The server's state in the PostgreSQL database ``url`` (tables created if missing)."""
 
     durable = True
+    sql_dialect = "postgres"
 
     def __init__(
         self, url: str, *, pool_size: int = 8, timeout: float = 30.0, prepare: bool = True, poll_interval: float = 30.0,
@@ -113,9 +113,6 @@ class PostgresStorage(Storage):
         self._acquiring: dict[str, anyio.Event] = {}
         self._inbox = pgc.PostgresInbox(self.lease_owner, partial(self._read_with, None))
         self.inbox = self._inbox
-        self._sql: sqlite3.Connection | None = None
-        """For modules with tables of their own (``Write.sql``, written for SQLite): in memory, in
-        this process only, as the memory backend does; see docs/deploy.md."""
 
     def __repr__(self) -> str:
         return f"PostgresStorage({self.where!r})"
@@ -187,9 +184,6 @@ class PostgresStorage(Storage):
 
     async def aclose(self) -> None:
         writer, reads, self._writer, self._reads = self._writer, self._reads, None, None
-        if self._sql is not None:
-            self._sql.close()
-            self._sql = None
         with anyio.CancelScope(shield=True):
             if isinstance(reads, AsyncPoolDriver):
                 await reads.aclose()
@@ -207,13 +201,6 @@ class PostgresStorage(Storage):
     async def write(self, write: Write) -> None:
         if self._writer is None:
             raise StorageClosedError(f"{self!r} is not open; use 'async with' first")
-        if write.sql:
-            self._apply_module_sql(write)
-            rest = replace(write, sql=[])
-            if rest.empty:
-                run_callbacks(write, None)
-                return
-            write = rest
         try:
             await self._group.submit(write)
         except LeaseLostError as exc:
@@ -221,21 +208,6 @@ class PostgresStorage(Storage):
             if self.on_lease_lost is not None:
                 self.on_lease_lost(exc.thread_ids)
             raise
-
-    def _apply_module_sql(self, write: Write) -> None:
-        """``write.sql`` on this process's in-memory SQLite database, in one transaction; if it
-        fails, the write fails before anything else of it is stored."""
-        if self._sql is None:
-            self._sql = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        self._sql.execute("BEGIN")
-        try:
-            for statement in write.sql:
-                statement(self._sql)
-        except BaseException as exc:
-            self._sql.execute("ROLLBACK")
-            run_callbacks(write, exc)
-            raise
-        self._sql.execute("COMMIT")
 
     def _commit(self, batch: list[Write]) -> list[BaseException | None]:
         """One transaction for the batch."""
@@ -309,7 +281,10 @@ class PostgresStorage(Storage):
             raise LeaseLostError(missing)
         fence = pgc.fence_statement(fenced, self.leases, self.lease_ttl) if fenced else None
         try:
-            return run_sync(conn, pg.apply_write(write, self._known, fence), None, self.prepare)
+            stored = run_sync(conn, pg.apply_write(write, self._known, fence), None, self.prepare)
+            for statement in write.sql:  # modules' own tables (thread metadata, run records)
+                statement(conn)
+            return stored
         except psycopg.Error as exc:
             if exc.sqlstate == pgc.FENCE_SQLSTATE:
                 raise LeaseLostError(fenced) from None

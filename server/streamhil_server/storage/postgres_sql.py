@@ -71,6 +71,28 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 2: leases of threads, fencing, and the command inbox (several processes on one database)
     coordination.MIGRATION,
+    # 3: the tables of the LangGraph HTTP API's thread metadata and run records
+    """
+    CREATE TABLE streamhil_thread_metadata (
+        thread_id  text COLLATE "C" PRIMARY KEY,
+        owner      text NOT NULL,
+        metadata   bytea NOT NULL,
+        created_at text NOT NULL,
+        updated_at text NOT NULL
+    );
+    CREATE TABLE streamhil_run_records (
+        run_id             text COLLATE "C" PRIMARY KEY,
+        thread_id          text COLLATE "C" NOT NULL,
+        status             text NOT NULL,
+        assistant_id       text,
+        metadata           bytea NOT NULL,
+        multitask_strategy text,
+        first_seq          bigint NOT NULL,
+        created_at         text COLLATE "C" NOT NULL,
+        updated_at         text COLLATE "C" NOT NULL
+    );
+    CREATE INDEX streamhil_run_records_by_thread ON streamhil_run_records (thread_id);
+    """,
 )
 """Migration ``i`` takes the server's schema from version ``i`` to ``i + 1``. Append, never edit."""
 
