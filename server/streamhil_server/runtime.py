@@ -50,8 +50,11 @@ class ServerStatistics:
     events: HubStatistics
     graphs: int
     epoch: str
+    leases: dict[str, Any] | None = None
+    """Several processes on one database: this process's leases, takeovers and forwarded commands."""
 
     def to_json(self) -> dict[str, Any]:
+        extra = {} if self.leases is None else {"leases": self.leases}
         return {
             "connections": self.connections,
             "slow_consumers_closed": self.slow_consumers_closed,
@@ -71,7 +74,7 @@ class ServerStatistics:
             },
             "graphs": self.graphs,
             "epoch": self.epoch,
-        }
+        } | extra
 
 
 class Runtime:
@@ -173,7 +176,18 @@ class Runtime:
             events=self.hub.statistics(),
             graphs=len(self.registry),
             epoch=self.store.epoch,
+            leases=self._lease_statistics() if self.storage.shared else None,
         )
+
+    def _lease_statistics(self) -> dict[str, Any]:
+        forwarder = self.runs.forwarder
+        return {
+            "owner": self.storage.lease_owner,
+            "held": len(self.storage.held_leases()),
+            "takeovers": self.runs.takeovers,
+            "forwarded": forwarder.sent if forwarder is not None else 0,
+            "served": forwarder.served if forwarder is not None else 0,
+        }
 
     def counters(self) -> Counters:
         """The figures a ``counters`` notice carries (a subset of :meth:`statistics`)."""

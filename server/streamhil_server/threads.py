@@ -38,6 +38,7 @@ class RunRequest:
     check_pending: bool = False
     cancelled: bool = False  # cancelled while queued: ends with run_cancelled when its turn comes
     origin: str = ""  # whose share of the run limits it counts against (identity, or connection)
+    ended: bool = False  # its terminal event is out (or its thread was lost): its share is given back
 
     def params(self) -> dict[str, Any]:
         return {

@@ -48,13 +48,13 @@ class RunExecution(RunAnswers):
                     else:
                         await self._execute(thread, request)
                 except LeaseLostError:
-                    self._lost_thread(thread)  # another process took the thread over: it goes on there
+                    self._lost_run(thread, request)  # another process took the thread over: it goes on there
                     return
                 except Exception as exc:  # a bug on our side ends this run, never the server
                     try:
                         await self._fail_run(thread, request, exc)
                     except LeaseLostError:
-                        self._lost_thread(thread)
+                        self._lost_run(thread, request)
                         return
                 finally:
                     thread.active = None
@@ -62,9 +62,18 @@ class RunExecution(RunAnswers):
             thread.worker = False
             self.threads.shrink()
 
+    def _lost_run(self, thread: ThreadRuntime, request: RunRequest) -> None:
+        """The run's writes were fenced: its thread is another process's now."""
+        if not request.ended:
+            request.ended = True
+            self.shares.remove(request.origin)
+        self._lost_thread(thread)
+
     def _lost_thread(self, thread: ThreadRuntime) -> None:
         """This process lost the thread's lease: stop its run, forget its queue (stored: the new
         holder runs it) and what this process knew of it."""
+        if self.storage.holds(thread.thread_id):
+            return  # taken back meanwhile (and reloaded): the thread goes on here
         self._cancel_active(thread, "lease_lost")
         for request in thread.queue:
             self.shares.remove(request.origin)
@@ -203,7 +212,9 @@ class RunExecution(RunAnswers):
         # run_interrupted must not get thread_busy, nor a list_threads that shows the old state.
         self.hub.publish(thread.thread_id, event, request.run_id, data)
         self._finished += 1
-        self.shares.remove(request.origin)
+        if not request.ended:
+            request.ended = True
+            self.shares.remove(request.origin)
         write = self.hub.take(thread.thread_id, checkpoint=False)
         write.runs.append(self._run_record(request, _TERMINAL_STATUS[event], ended=True))
         if record is not None:
