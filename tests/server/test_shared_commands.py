@@ -1,0 +1,54 @@
+"""Two servers on one PostgreSQL database, commands sent to the one that does not run the thread:
+each is forwarded to the process holding the thread's lease and answered as that process would
+(thread_busy, a queued run, cancel of the active run and of a queued one, update_state refused
+while busy), and the thread shows as running from either. (Three real processes, kill -9 and
+answers at once: tests/e2e/test_three_processes.py.)"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streamhil_server.settings import ServerSettings
+
+from .conftest import connect
+from .graphs import Gate, gated
+
+METRICS = {"authorization": "Bearer m"}
+
+
+def test_commands_reach_the_process_running_the_thread(make_client: Any, postgres_db_url: str) -> None:
+    stuck = Gate()  # never opened: the run stays in "work" on the first server
+    settings = ServerSettings(metrics_token="m")
+    with (
+        make_client({"gated": gated(stuck)}, db=postgres_db_url, settings=settings) as one, connect(one) as first,
+        make_client({"gated": gated(stuck)}, db=postgres_db_url, settings=settings) as two, connect(two) as second,
+    ):
+        run = first.request("start_run", graph="gated", input={"n": 1}, stream_modes=["custom"])
+        tid = run["thread_id"]
+        first.until(lambda f: f.get("event") == "custom")
+
+        listed = second.request("list_threads")["threads"]
+        assert [(t["thread_id"], t["status"], t["run_id"]) for t in listed] == [(tid, "running", run["run_id"])]
+        assert second.request("list_threads", status=["running"])["threads"][0]["thread_id"] == tid
+        assert second.request("list_threads", status=["idle"])["threads"] == []
+
+        busy = second.error("start_run", graph="gated", thread_id=tid, input={"n": 2})
+        assert busy["code"] == "thread_busy" and busy["details"]["run_id"] == run["run_id"]
+        assert second.error("update_state", thread_id=tid, values={"n": 5})["code"] == "thread_busy"
+        queued = second.request("start_run", graph="gated", thread_id=tid, input={"n": 3}, if_busy="enqueue")
+        assert queued["queued"] is True and queued["thread_id"] == tid
+
+        cancelled = second.request("cancel", thread_id=tid)  # the active run, on the first server
+        assert cancelled["run_id"] == run["run_id"]
+        end = first.run_end(tid, run["run_id"])
+        assert (end["event"], end["data"]) == ("run_cancelled", {"reason": "cancelled"})
+        # the queued run starts there, and the second server's client watches it (it accepted it)
+        second.until(lambda f: f.get("event") == "run_started" and f["run_id"] == queued["run_id"])
+        assert second.request("cancel", thread_id=tid)["run_id"] == queued["run_id"]
+        end = second.run_end(tid, queued["run_id"])
+        assert (end["event"], end["data"]) == ("run_cancelled", {"reason": "cancelled"})
+
+        assert second.error("cancel", thread_id=tid)["code"] == "no_active_run"
+        sent = two.get("/metrics", headers=METRICS).json()["leases"]
+        served = one.get("/metrics", headers=METRICS).json()["leases"]
+        assert sent["forwarded"] >= 5 and served["served"] >= 5 and served["held"] >= 1
