@@ -50,7 +50,7 @@ import psycopg
 from streamhil._backend import current_backend
 from streamhil.checkpoint import _postgres_sql as sql
 from streamhil.checkpoint._postgres_drivers import ADAPTERS, AsyncPoolDriver, ThreadPoolDriver, describe, run_sync
-from streamhil.checkpoint._postgres_sql import Sql, TextArray, Tx
+from streamhil.checkpoint._postgres_sql import Mode, Sql, TextArray, Tx
 from streamhil.checkpoint._records import Address, StoredCheckpoint
 
 from . import postgres_coordination as pgc
@@ -279,7 +279,7 @@ class PostgresStorage(Storage):
         missing = [t for t in fenced if t not in self.leases.held]
         if missing:
             raise LeaseLostError(missing)
-        fence = pgc.fence_statement(fenced, self.leases, self.lease_ttl) if fenced else None
+        fence = pgc.fence_statement(fenced, self.leases) if fenced else None
         try:
             stored = run_sync(conn, pg.apply_write(write, self._known, fence), None, self.prepare)
             for statement in write.sql:  # modules' own tables (thread metadata, run records)
@@ -395,7 +395,7 @@ class PostgresStorage(Storage):
             await pending.wait()  # another task of this process is taking it: its outcome is ours
         done = self._acquiring[thread_id] = anyio.Event()
         try:
-            grant = await self._read(partial(pgc.acquire, thread_id, self.lease_owner, self.lease_ttl))
+            grant = await self._read_with("tx", partial(pgc.acquire, thread_id, self.lease_owner, self.lease_ttl))
             if grant.token is not None:
                 return replace(grant, fresh=self.leases.grant(thread_id, grant.token))
             return grant
@@ -426,7 +426,7 @@ class PostgresStorage(Storage):
     async def _read(self, make_tx: Callable[[], Tx[T]]) -> T:
         return await self._read_with(None, make_tx)
 
-    async def _read_with(self, mode: None, make_tx: Callable[[], Tx[T]]) -> T:
+    async def _read_with(self, mode: Mode, make_tx: Callable[[], Tx[T]]) -> T:
         reads = self._reads
         if reads is None:
             raise StorageClosedError(f"{self!r} is not open; use 'async with' first")

@@ -4,11 +4,13 @@ statements (run by :mod:`.postgres`) and the book of leases this process holds.
 
 A lease is a row ``streamhil_leases(thread_id, owner, token, expires_at)``. A process takes a
 free or expired lease in one statement, which adds one to its ``token``; every write of the
-thread then calls ``streamhil_fence(ids, tokens, owner, ttl)`` first, in the same transaction:
-it locks and extends the process's lease rows, and fails (SQLSTATE ``SH001``, nothing of the
-write stored) unless each still has the token the process holds. A takeover of that row waits
-for the write's commit, and once it is taken every later write with the old token fails: a
-process that lost a lease can never write the thread again. A released lease keeps its row
+thread then calls ``streamhil_fence(ids, tokens, owner)`` first, in the same transaction: it
+locks the process's lease rows (``FOR KEY SHARE``) and fails (SQLSTATE ``SH001``, nothing of the
+write stored) unless each still has the token the process holds. A takeover locks the row
+``FOR UPDATE`` first, so it waits for the write's commit, and once it is taken every later write
+with the old token fails: a process that lost a lease can never write the thread again.
+Renewals and releases update only ``expires_at`` (``FOR NO KEY UPDATE``, which a write's
+``KEY SHARE`` does not block), so they never wait for the writer nor deadlock with it. A released lease keeps its row
 (``expires_at = -infinity``), so tokens only grow and a process that takes a lease back with
 the next token knows nobody else held it meanwhile.
 """
@@ -52,16 +54,15 @@ CREATE TABLE streamhil_inbox (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX streamhil_inbox_unclaimed ON streamhil_inbox (target) WHERE NOT claimed;
-CREATE FUNCTION streamhil_fence(ids text[], tokens bigint[], me text, ttl double precision) RETURNS void
+CREATE FUNCTION streamhil_fence(ids text[], tokens bigint[], me text) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     kept integer;
 BEGIN
-    UPDATE streamhil_leases AS l
-       SET expires_at = CASE WHEN l.expires_at = '-infinity' THEN l.expires_at
-                             ELSE greatest(l.expires_at, now() + make_interval(secs => ttl)) END
-      FROM unnest(ids, tokens) AS f(thread_id, token)
-     WHERE l.thread_id = f.thread_id AND l.token = f.token AND l.owner = me;
+    PERFORM 1 FROM streamhil_leases AS l
+      JOIN unnest(ids, tokens) AS f(thread_id, token) ON l.thread_id = f.thread_id AND l.token = f.token
+     WHERE l.owner = me
+       FOR KEY SHARE OF l;
     GET DIAGNOSTICS kept = ROW_COUNT;
     IF kept < cardinality(ids) THEN
         RAISE EXCEPTION 'streamhil: the lease of a thread this write changes was taken over'
@@ -105,17 +106,19 @@ class LeaseBook:
             self._last.pop(thread_id, None)
 
 
-def fence_statement(thread_ids: Sequence[str], book: LeaseBook, ttl: float) -> Sql:
+def fence_statement(thread_ids: Sequence[str], book: LeaseBook) -> Sql:
     """The first statement of a write changing ``thread_ids`` (all held: checked before)."""
     return Sql(
-        "SELECT streamhil_fence(%b::text[], %b::int4[]::int8[], %s, %s)",
-        (TextArray(thread_ids), IntArray(book.held[t] for t in thread_ids), book.owner, ttl),
+        "SELECT streamhil_fence(%b::text[], %b::int4[]::int8[], %s)",
+        (TextArray(thread_ids), IntArray(book.held[t] for t in thread_ids), book.owner),
     )
 
 
 def acquire(thread_id: str, owner: str, ttl: float) -> Tx[LeaseGrant]:
     """Take the lease if it is free, expired, or this process's own (one it gave up whose
-    release found the row busy); called only for threads this process does not hold."""
+    release found the row busy); called only for threads this process does not hold. Run in a
+    transaction: the row is locked ``FOR UPDATE`` first, after the writes fenced by it."""
+    yield Sql("SELECT 1 FROM streamhil_leases WHERE thread_id = %s FOR UPDATE", (thread_id,))  # after writes
     rows = yield Sql(
         "INSERT INTO streamhil_leases AS l (thread_id, owner, token, expires_at)"
         " VALUES (%s, %s, 1, now() + make_interval(secs => %s))"
@@ -134,16 +137,16 @@ def acquire(thread_id: str, owner: str, ttl: float) -> Tx[LeaseGrant]:
 
 
 def renew(book: LeaseBook, ttl: float) -> Tx[set[str]]:
-    """Extend every held lease; returns the threads whose lease was kept. Rows a write of this
-    process has locked are skipped (its fence extends them), so a renewal never waits for, nor
-    deadlocks with, the writer; a second, non-locking read tells those from leases lost."""
+    """Extend every held lease; returns the threads whose lease was kept. Rows another process
+    is taking over (locked ``FOR UPDATE``) are skipped; a second, non-locking read tells whether
+    they are still this process's."""
     ids = list(book.held)
     params = (TextArray(ids), IntArray(book.held[t] for t in ids), book.owner)
     rows = yield Sql(
         "WITH mine AS (SELECT l.thread_id FROM streamhil_leases l"
         " JOIN unnest(%b::text[], %b::int4[]::int8[]) AS f(thread_id, token)"
         " ON l.thread_id = f.thread_id AND l.token = f.token WHERE l.owner = %s"
-        " ORDER BY l.thread_id FOR UPDATE OF l SKIP LOCKED)"
+        " ORDER BY l.thread_id FOR NO KEY UPDATE OF l SKIP LOCKED)"
         " UPDATE streamhil_leases AS l SET expires_at = now() + make_interval(secs => %s)"
         " FROM mine WHERE l.thread_id = mine.thread_id RETURNING l.thread_id",
         (*params, ttl),
@@ -160,13 +163,12 @@ def renew(book: LeaseBook, ttl: float) -> Tx[set[str]]:
 
 
 def release(leases: dict[str, int], owner: str) -> Tx[None]:
-    """Free these leases (rows a write has locked are skipped: they are not idle after all,
-    and run out on their own)."""
+    """Free these leases (a row being taken over is skipped: it is the taker's)."""
     yield Sql(
         "WITH mine AS (SELECT l.thread_id FROM streamhil_leases l"
         " JOIN unnest(%b::text[], %b::int4[]::int8[]) AS f(thread_id, token)"
         " ON l.thread_id = f.thread_id AND l.token = f.token WHERE l.owner = %s"
-        " ORDER BY l.thread_id FOR UPDATE OF l SKIP LOCKED)"
+        " ORDER BY l.thread_id FOR NO KEY UPDATE OF l SKIP LOCKED)"
         " UPDATE streamhil_leases AS l SET expires_at = '-infinity' FROM mine WHERE l.thread_id = mine.thread_id",
         (TextArray(leases), IntArray(leases.values()), owner),
     )
