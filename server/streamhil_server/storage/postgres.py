@@ -249,7 +249,12 @@ class PostgresStorage(Storage):
             return [None], [self._apply_one(conn, batch[0])]
         try:
             with conn.transaction():
-                together = [self._apply_one(conn, write) for write in batch]
+                # one fence for the lot (the first write carries it); if it fails, each write
+                # is made again below with its own, and only those of lost threads fail
+                fenced: set[str] = set().union(*(written_threads(w) for w in batch)) if self.shared else set()
+                together = [
+                    self._apply_one(conn, write, fenced if n == 0 else set()) for n, write in enumerate(batch)
+                ]
         except Exception:
             if conn.closed or conn.broken:
                 raise
@@ -273,9 +278,14 @@ class PostgresStorage(Storage):
                 errors.append(None)
         return errors, saved
 
-    def _apply_one(self, conn: psycopg.Connection[Any], write: Write) -> StoredCheckpoint | None:
-        """One write's statements, behind the check of its threads' leases (their fence)."""
-        fenced = sorted(written_threads(write)) if self.shared else []
+    def _apply_one(
+        self, conn: psycopg.Connection[Any], write: Write, threads: set[str] | None = None
+    ) -> StoredCheckpoint | None:
+        """One write's statements, behind the check of its threads' leases (their fence; or of
+        ``threads``, when the batch's writes are fenced together)."""
+        if threads is None:
+            threads = written_threads(write) if self.shared else set()
+        fenced = sorted(threads)
         missing = [t for t in fenced if t not in self.leases.held]
         if missing:
             raise LeaseLostError(missing)
