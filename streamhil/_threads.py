@@ -36,7 +36,7 @@ from anyio.lowlevel import EventLoopToken
 
 from ._backend import current_backend
 
-__all__ = ["run_sync_node", "fast_path", "MAX_WORKERS"]
+__all__ = ["WorkerPool", "NODE_THREADS", "run_sync_node", "fast_path", "MAX_WORKERS"]
 
 T = TypeVar("T")
 
@@ -64,33 +64,50 @@ def fast_path() -> bool:
         _anyio_asyncio, _anyio_eventloop = backend, eventloop
     return True
 
-_pool: ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
+class WorkerPool:
+    """Worker threads of one kind (sync nodes; a storage's writer), created on first use.
+
+    ``await pool.run(fn, *args)`` runs ``fn(*args)`` in one of at most ``max_workers`` threads,
+    in a copy of the caller's context; more calls wait their turn (on trio, anyio's threads and
+    its default limiter). A pool of its own keeps
+    blocking nodes from delaying a storage's commits, and the reverse."""
+
+    def __init__(self, name: str, max_workers: int) -> None:
+        self.name = name
+        self.max_workers = max_workers
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self.max_workers, thread_name_prefix=self.name)
+            return self._executor
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` in a worker thread (see the module's docstring for cancellation)."""
+        if current_backend() != "asyncio" or not fast_path():
+            return await anyio.to_thread.run_sync(fn, *args, abandon_on_cancel=True)
+        assert _anyio_asyncio is not None and _anyio_eventloop is not None
+        asyncio = sys.modules["asyncio"]  # running, so loaded; the core never imports it itself
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        state = _anyio_asyncio._task_states.get(task) if task is not None else None
+        scope = state.cancel_scope if state is not None else None
+        context = contextvars.copy_context()
+        context.run(_anyio_eventloop.set_current_async_library, None)  # sniffio: none in the thread
+        token = EventLoopToken(_anyio_asyncio.AsyncIOBackend, loop)
+        result: T = await loop.run_in_executor(self._pool(), _claimed, token, scope, context, fn, args)
+        return result
 
 
-def _executor() -> ThreadPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="streamhil-node")
-        return _pool
+NODE_THREADS = WorkerPool("streamhil-node", MAX_WORKERS)
+"""Where sync nodes run."""
 
 
 async def run_sync_node(fn: Callable[..., T], *args: Any) -> T:
-    """``fn(*args)`` in a worker thread, in a copy of the caller's context."""
-    if current_backend() != "asyncio" or not fast_path():
-        return await anyio.to_thread.run_sync(fn, *args, abandon_on_cancel=True)
-    assert _anyio_asyncio is not None and _anyio_eventloop is not None
-    asyncio = sys.modules["asyncio"]  # running, so loaded; the core never imports it itself
-    loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
-    state = _anyio_asyncio._task_states.get(task) if task is not None else None
-    scope = state.cancel_scope if state is not None else None
-    context = contextvars.copy_context()
-    context.run(_anyio_eventloop.set_current_async_library, None)  # sniffio: none in the thread
-    token = EventLoopToken(_anyio_asyncio.AsyncIOBackend, loop)
-    result: T = await loop.run_in_executor(_executor(), _claimed, token, scope, context, fn, args)
-    return result
+    """``fn(*args)`` (a sync node) in a worker thread, in a copy of the caller's context."""
+    return await NODE_THREADS.run(fn, *args)
 
 
 def _claimed(token: EventLoopToken, scope: Any, context: contextvars.Context, fn: Callable[..., T],
