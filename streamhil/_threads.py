@@ -40,8 +40,10 @@ __all__ = ["WorkerPool", "NODE_THREADS", "run_sync_node", "fast_path", "MAX_WORK
 
 T = TypeVar("T")
 
-MAX_WORKERS = 40
-"""Worker threads at most, as anyio's default thread limiter: more sync nodes wait their turn."""
+MAX_WORKERS = 100
+"""Sync nodes running at once in the process (every event loop's together; anyio's default
+limiter allows 40 per loop, asyncio's default executor min(32, CPUs + 4)): more wait their turn.
+Threads are started only as needed and reused."""
 
 _anyio_asyncio: ModuleType | None = None
 _anyio_eventloop: ModuleType | None = None
