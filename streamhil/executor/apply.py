@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import InvalidUpdateError
-from ..graph.schema import ChannelSpec, reduce_value
+from .spec import ChannelSpec, reduce_value
 from ..types import Overwrite
 
 __all__ = ["apply_writes"]
@@ -18,7 +18,7 @@ _CONCURRENT = (
 
 
 def apply_writes(
-    channels: dict[str, ChannelSpec],
+    channels: Mapping[str, ChannelSpec],
     values: dict[str, Any],
     writes: Sequence[tuple[str, Any]],
 ) -> set[str]:

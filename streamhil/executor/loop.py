@@ -128,7 +128,7 @@ class Loop:
         """A new checkpoint id; without a saver (a stateless subgraph), one derived from the
         namespace and step, so a re-run plans the same task and interrupt ids."""
         if self.scope.saver is None and self.scope.nested:
-            from .ids import task_id as stable_id
+            from .._ids import task_id as stable_id
 
             return stable_id("stateless", self.scope.checkpoint_ns, step, "", "", "")
         return new_checkpoint_id(step)
@@ -406,7 +406,7 @@ class Loop:
         saved_values = view.saved.checkpoint.channel_values
         specs, joins = plan_next(
             [(task, routes) for task, _, routes in finished],
-            graph.builder.joins,
+            graph.joins,
             saved_values.get(JOINS) or {},
             graph.node_order,
         )

@@ -14,6 +14,7 @@ from ..types import Interrupt, Send
 from .apply import apply_writes
 from .plan import Task, path_sort_key, prepare_tasks
 from .runner import group_writes
+from .spec import GraphSpec
 
 __all__ = [
     "CONTROL", "GOTO", "RESUME_MAP", "ROUTES", "UPDATE", "TaskState", "ThreadView", "fresh_view",
@@ -63,7 +64,7 @@ class ThreadView:
             i for t in self.tasks if not t.finished for i in t.interrupts if i.id not in self.resume_map
         ]
 
-    def live_values(self, graph: Any) -> dict[str, Any]:
+    def live_values(self, graph: GraphSpec) -> dict[str, Any]:
         """The step-start values plus the writes of the tasks that already finished."""
         values = dict(self.values)
         finished = sorted((t for t in self.tasks if t.finished), key=lambda t: path_sort_key(t.task))
@@ -76,12 +77,12 @@ class ThreadView:
         return values
 
 
-def state_values(channel_values: dict[str, Any], graph: Any) -> dict[str, Any]:
+def state_values(channel_values: dict[str, Any], graph: GraphSpec) -> dict[str, Any]:
     channels = graph.channels
     return {k: v for k, v in channel_values.items() if k in channels}
 
 
-def load_view(graph: Any, saved: CheckpointTuple, checkpoint_ns: str) -> ThreadView:
+def load_view(graph: GraphSpec, saved: CheckpointTuple, checkpoint_ns: str) -> ThreadView:
     """Read a checkpoint and its pending writes into the tasks of its step."""
     checkpoint = saved.checkpoint
     step = int(saved.metadata.get("step", -1)) + 1
@@ -128,7 +129,7 @@ def load_view(graph: Any, saved: CheckpointTuple, checkpoint_ns: str) -> ThreadV
     return ThreadView(saved, step, values, states, command_writes, resume_map, gotos)
 
 
-def fresh_view(graph: Any, saved: CheckpointTuple, checkpoint_ns: str, values: dict[str, Any]) -> ThreadView:
+def fresh_view(graph: GraphSpec, saved: CheckpointTuple, checkpoint_ns: str, values: dict[str, Any]) -> ThreadView:
     """The view of a checkpoint just written by this run: no pending writes to read."""
     checkpoint = saved.checkpoint
     step = int(saved.metadata["step"]) + 1
