@@ -87,7 +87,7 @@ class Branch:
     name: str
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class NodeSpec:
     """A node as the executor runs it. A subgraph node's ``fn`` runs the child graph nested in the
     calling task; ``subgraph`` describes that child (for its checkpoints and snapshots)."""
