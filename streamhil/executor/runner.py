@@ -10,6 +10,7 @@ from typing import Any
 
 import anyio
 
+from .._threads import run_sync_node
 from ..constants import END, START
 from ..errors import GraphInterrupt, InvalidUpdateError, NodeTimeoutError, ParentCommand
 from ..types import Command, Interrupt, Send
@@ -221,8 +222,8 @@ async def _invoke(scope: RunScope, spec: NodeSpec, ctx: TaskContext, arg: Any) -
         return await fn(arg)
     if spec.takes_config:
         config = scope.task_config(ctx)
-        return await anyio.to_thread.run_sync(lambda: fn(arg, config), abandon_on_cancel=True)
-    return await anyio.to_thread.run_sync(fn, arg, abandon_on_cancel=True)
+        return await run_sync_node(fn, arg, config)
+    return await run_sync_node(fn, arg)
 
 
 def start_writes(graph: GraphSpec, value: Any) -> list[tuple[str, Any]]:

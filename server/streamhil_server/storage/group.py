@@ -13,11 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import anyio
-import anyio.to_thread
+from streamhil._threads import WorkerPool
 
 from .records import Write
 
-__all__ = ["GroupCommit", "CommitBatch", "run_callbacks"]
+__all__ = ["GroupCommit", "CommitBatch", "run_callbacks", "COMMIT_THREADS"]
+
+COMMIT_THREADS = WorkerPool("streamhil-commit", 8)
+"""Where batches are committed: threads of their own, so blocking sync nodes never delay a
+commit (each storage commits one batch at a time; the pool is shared by every storage)."""
 
 CommitBatch = Callable[[list[Write]], list[BaseException | None]]
 """Commit a batch in one transaction (blocking); the error of each write (None: stored)."""
@@ -65,7 +69,7 @@ class GroupCommit:
             if self._inline:
                 errors = self._commit(writes)
             else:
-                errors = await anyio.to_thread.run_sync(self._commit, writes)
+                errors = await COMMIT_THREADS.run(self._commit, writes)
         except BaseException as exc:  # the transaction itself failed: nothing of it is stored
             errors = [exc] * len(batch)
         self.batches += 1
