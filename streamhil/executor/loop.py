@@ -18,7 +18,7 @@ from ..errors import (
     ResumeError,
 )
 from ..types import Command, Interrupt, Send
-from .apply import apply_writes
+from .apply import apply_all_or_none, apply_writes
 from .persist import CheckpointWriter
 from .plan import Task, path_sort_key, plan_next, start_spec, unpin
 from .runner import TaskResult, run_start, run_task
@@ -360,10 +360,7 @@ class Loop:
         finished_writes += [(r.task, r.writes) for r in results.values() if r.status == "done"]
         finished_writes.sort(key=lambda item: path_sort_key(item[0]))
         for _, writes in finished_writes:
-            try:
-                apply_writes(self.graph.channels, values, [(k, v) for k, v in writes if k in self.graph.channels])
-            except InvalidUpdateError:
-                pass
+            apply_all_or_none(self.graph.channels, values, [(k, v) for k, v in writes if k in self.graph.channels])
         output = self._output(values)
         if scope.wants("updates"):
             # Interrupts still pending from tasks this run did not re-run (a partial resume): the

@@ -9,9 +9,8 @@ from typing import Any
 
 from ..checkpoint.base import CheckpointTuple
 from ..constants import COMMAND_TASK, EDITED, ERROR, INTERRUPT, RESUME, TASKS
-from ..errors import InvalidUpdateError
 from ..types import Interrupt, Send
-from .apply import apply_writes
+from .apply import apply_all_or_none, apply_writes
 from .plan import Task, path_sort_key, prepare_tasks
 from .runner import group_writes
 from .spec import GraphSpec
@@ -69,11 +68,7 @@ class ThreadView:
         values = dict(self.values)
         finished = sorted((t for t in self.tasks if t.finished), key=lambda t: path_sort_key(t.task))
         for t in finished:
-            writes = [(k, v) for k, v in t.writes if k in graph.channels]
-            try:
-                apply_writes(graph.channels, values, writes)
-            except InvalidUpdateError:
-                pass
+            apply_all_or_none(graph.channels, values, [(k, v) for k, v in t.writes if k in graph.channels])
         return values
 
 

@@ -82,3 +82,13 @@ def test_each_fresh_default_is_a_new_object() -> None:
 def test_folding_into_a_key_without_a_reducer_is_a_typed_error() -> None:
     with pytest.raises(TypeError, match="State key 'plain' has no reducer"):
         reduce_value(CHANNELS["plain"], 1, 2, True)
+
+
+def test_a_refused_batch_can_be_left_out_whole() -> None:
+    from streamhil.executor.apply import apply_all_or_none
+
+    values: dict[str, Any] = {"plain": 0, "log": ["a"]}
+    assert not apply_all_or_none(CHANNELS, values, [("log", ["b"]), ("plain", 1), ("plain", 2)])
+    assert values == {"plain": 0, "log": ["a"]}  # nothing of the refused batch, not half of it
+    assert apply_all_or_none(CHANNELS, values, [("log", ["b"]), ("total", 3)])
+    assert values == {"plain": 0, "log": ["a", "b"], "total": 3}
