@@ -33,10 +33,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .types import Command, Interrupt
+from typing import Any
 
 __all__ = [
     "StreamhilError",
@@ -165,17 +162,20 @@ class GraphBubbleUp(BaseException):
 
 
 class GraphInterrupt(GraphBubbleUp):
-    """Raised by :func:`streamhil.interrupt`; carries the interrupts that paused the task."""
+    """Raised by :func:`streamhil.interrupt`; carries the interrupts that paused the task
+    (``streamhil.types.Interrupt`` values: this module is the bottom layer and imports nothing of
+    streamhil, so the annotations name them loosely)."""
 
-    def __init__(self, interrupts: tuple[Interrupt, ...] = ()) -> None:
+    def __init__(self, interrupts: tuple[Any, ...] = ()) -> None:
         super().__init__(interrupts)
         self.interrupts = interrupts
 
 
 class ParentCommand(GraphBubbleUp):
-    """Carries a ``Command(graph=Command.PARENT)`` from a subgraph to its parent."""
+    """Carries a ``Command(graph=Command.PARENT)`` (a ``streamhil.types.Command``) from a
+    subgraph to its parent."""
 
-    def __init__(self, command: Command) -> None:
+    def __init__(self, command: Any) -> None:
         super().__init__(command)
         self.command = command
 

@@ -1,5 +1,9 @@
 """Public value types (Command, Send, Interrupt, Overwrite, RetryPolicy, StateSnapshot, PregelTask)
-and, as in ``langgraph.types``, the ``interrupt()`` function that raises one."""
+and, as in ``langgraph.types``, the ``interrupt()`` function that raises one.
+
+Below the executor and the graph package: it imports only ``errors`` and the task context
+(``_context``), never the executor. Checkpoints name these classes ``streamhil.types:<name>``.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,9 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypeVar
 
+from ._context import require_site
+from ._ids import interrupt_id, position_key
 from .errors import GraphInterrupt
-from .executor.context import require_task
-from .executor.ids import interrupt_id, position_key
 
 __all__ = [
     "interrupt",
@@ -176,13 +180,13 @@ def interrupt(value: Any = None) -> Any:
     this execution returns the n-th answer. ``GraphInterrupt`` derives from ``BaseException``,
     so an ``except Exception`` in the node cannot swallow it.
     """
-    ctx = require_task("interrupt()")
+    ctx = require_site("interrupt()")
     index = ctx.counter
     ctx.counter += 1
     if index in ctx.answers:
         return ctx.answers[index]
     iid = interrupt_id(ctx.ns, index)
-    resume_map = ctx.run.resume_map
+    resume_map = ctx.resume_map
     fallback = position_key(ctx.ns, ctx.node, index)
     if iid in resume_map or fallback in resume_map:
         # By id; or by position, when the question's id changed since it was answered

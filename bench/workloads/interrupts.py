@@ -179,9 +179,10 @@ CONCURRENT_THREADS = 50
 
 
 @contextlib.asynccontextmanager
-async def _concurrent_saver(lib: Lib) -> Any:
-    """One SQLite saver shared by every thread: LangGraph's async one, or the server's."""
-    if lib.name != "streamhil":
+async def _concurrent_saver(lib: Lib, server: bool = True) -> Any:
+    """One SQLite saver shared by every thread: LangGraph's async one, or the server's (the
+    library's ``SqliteSaver`` when not ``server``)."""
+    if lib.name != "streamhil" or not server:
         async with open_saver(lib, "sqlite-normal") as saver:
             yield saver
         return
@@ -192,12 +193,13 @@ async def _concurrent_saver(lib: Lib) -> Any:
             yield StorageSaver(storage)
 
 
-async def run_concurrent_answers(lib: Lib, *, threads: int = CONCURRENT_THREADS) -> float:
+async def run_concurrent_answers(lib: Lib, *, threads: int = CONCURRENT_THREADS, server: bool = True) -> float:
     """Seconds per answer when ``threads`` interrupted threads are answered all at once (one
-    SQLite saver: the server's StorageSaver for streamhil, AsyncSqliteSaver for LangGraph)."""
+    SQLite saver: the server's StorageSaver for streamhil, or with ``server=False`` the
+    library's SqliteSaver; AsyncSqliteSaver for LangGraph)."""
     import anyio
 
-    async with _concurrent_saver(lib) as saver:
+    async with _concurrent_saver(lib, server) as saver:
         graph = build_loop(lib).compile(checkpointer=saver)
         configs = [new_config() for _ in range(threads)]
         for config in configs:
@@ -232,6 +234,22 @@ def cases(settings: Settings) -> list[Case]:
             variants=async_variants(concurrent_body, trio=settings.trio),
             reps=settings.reps(7, 3),
             targets=[Target("concurrent answers >= 5x", "ratio", 5.0)],
+        )
+    )
+
+    async def concurrent_lib_body(lib: Lib) -> float:
+        return await run_concurrent_answers(lib, server=False)
+
+    out.append(
+        Case(
+            key="resume-concurrent-sqlite-lib",
+            title=f"{CONCURRENT_THREADS} threads answered at once on one SqliteSaver",
+            unit="answers/s",
+            scale=1.0,
+            per_second=True,
+            variants=async_variants(concurrent_lib_body, trio=settings.trio),
+            reps=settings.reps(7, 3),
+            targets=[Target("concurrent answers (library saver) >= 5x", "ratio", 5.0)],
         )
     )
     loops = (

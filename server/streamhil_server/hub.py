@@ -36,6 +36,8 @@ import anyio.lowlevel
 import orjson
 from anyio.abc import TaskStatus
 
+from streamhil.protocol import TERMINAL_EVENT_KINDS
+
 from .encoding import dumps_event
 from .storage.base import Storage
 from .storage.records import EventRow, Write
@@ -47,7 +49,7 @@ logger = logging.getLogger("streamhil_server.hub")
 Sink = Callable[[str], None]
 Listener = Callable[["HubEvent"], None]
 Tap = Callable[[str, str], None]
-_TERMINAL = frozenset({"run_interrupted", "run_done", "run_error", "run_cancelled"})
+_TERMINAL = TERMINAL_EVENT_KINDS
 
 
 class LogNotLoadedError(RuntimeError):

@@ -16,6 +16,7 @@ from typing import Any
 import anyio
 from anyio.abc import TaskStatus
 from streamhil.protocol import (
+    EventKind,
     Counters,
     CountersNotice,
     InterruptInfo,
@@ -32,7 +33,7 @@ __all__ = ["ThreadNotifier", "ThreadWatcher"]
 
 NoticeSink = Callable[[Notice], None]
 _LIFECYCLE = frozenset(
-    {"run_started", "interrupt", "run_interrupted", "run_done", "run_error", "run_cancelled", "state_updated"}
+    {EventKind.RUN_STARTED, EventKind.INTERRUPT, EventKind.RUN_INTERRUPTED, EventKind.RUN_DONE, EventKind.RUN_ERROR, EventKind.RUN_CANCELLED, EventKind.STATE_UPDATED}
 )
 
 

@@ -29,6 +29,7 @@ import anyio
 import orjson
 from anyio.abc import TaskStatus
 
+from streamhil.protocol import EventKind
 from .hub import EventHub, HubEvent
 from .storage.base import Storage
 from .storage.records import now_iso
@@ -74,13 +75,14 @@ _STATEMENTS = {
     },
 }
 
-TERMINAL_STATUS = {
-    "run_done": "success",
-    "run_interrupted": "success",
-    "run_error": "error",
-    "run_cancelled": "interrupted",
+TERMINAL_STATUS: dict[str, str] = {
+    EventKind.RUN_DONE: "success",
+    EventKind.RUN_INTERRUPTED: "success",
+    EventKind.RUN_ERROR: "error",
+    EventKind.RUN_CANCELLED: "interrupted",
 }
 """The hub's terminal events and the run status each leaves."""
+_LIFECYCLE = frozenset({EventKind.RUN_STARTED, *TERMINAL_STATUS})
 
 
 @dataclass(slots=True)
@@ -165,16 +167,16 @@ class RunRecords:
         return info
 
     def _heard(self, event: HubEvent) -> None:
-        if event.run_id is None or (event.event != "run_started" and event.event not in TERMINAL_STATUS):
+        if event.run_id is None or event.event not in _LIFECYCLE:
             return
         info = self.records.get(event.run_id)
         if info is None:
             info = self.records[event.run_id] = RunInfo(event.run_id, event.thread_id, first_seq=event.seq - 1)
-        if event.event == "run_started":
+        if event.event == EventKind.RUN_STARTED:
             info.status = "running"
         else:
             info.status = TERMINAL_STATUS[event.event]
-            if event.event == "run_error" and isinstance(event.data, dict):
+            if event.event == EventKind.RUN_ERROR and isinstance(event.data, dict):
                 info.error = event.data.get("error")
         info.updated_at = now_iso()
         self._mark(info)

@@ -9,6 +9,8 @@ from typing import Any
 
 import anyio
 
+from streamhil.protocol.objects import ThreadStatus
+
 from .storage.records import ThreadRecord
 
 __all__ = ["RunRequest", "ActiveRun", "ThreadRuntime", "ThreadCache", "Accepted", "RunStatistics"]
@@ -116,7 +118,7 @@ class ThreadRuntime:
         return self.active is not None or bool(self.queue)
 
     @property
-    def status(self) -> str:
+    def status(self) -> ThreadStatus:
         return "running" if self.busy or self.record.open_run else self.record.status
 
     @property

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import InvalidUpdateError
-from ..graph.schema import ChannelSpec, reduce_value
+from .spec import ChannelSpec, reduce_value
 from ..types import Overwrite
 
-__all__ = ["apply_writes"]
+__all__ = ["apply_writes", "apply_all_or_none"]
 
 _CONCURRENT = (
     "At key {key!r}: Can receive only one value per step. Use an Annotated key to handle multiple "
@@ -18,7 +18,7 @@ _CONCURRENT = (
 
 
 def apply_writes(
-    channels: dict[str, ChannelSpec],
+    channels: Mapping[str, ChannelSpec],
     values: dict[str, Any],
     writes: Sequence[tuple[str, Any]],
 ) -> set[str]:
@@ -50,6 +50,19 @@ def apply_writes(
         _apply_one(spec, values, key, value)
         changed.add(key)
     return changed
+
+
+def apply_all_or_none(channels: Mapping[str, ChannelSpec], values: dict[str, Any], writes: Sequence[tuple[str, Any]]) -> bool:
+    """Apply one task's ``writes`` to ``values``, or none of them when the state refuses the batch
+    (``InvalidUpdateError``); return whether they were applied. For the views that show what
+    finished tasks wrote, where a refused task is left out rather than half-applied."""
+    trial = {key: values[key] for key, _ in writes if key in values}
+    try:
+        apply_writes(channels, trial, writes)
+    except InvalidUpdateError:
+        return False
+    values.update(trial)
+    return True
 
 
 def _apply_one(spec: ChannelSpec, values: dict[str, Any], key: str, value: Any) -> None:

@@ -11,13 +11,14 @@ from ..errors import CheckpointError, EmptyInputError, InvalidUpdateError
 from ..types import Command, Interrupt, Send
 from .apply import apply_writes
 from .scope import RunScope
+from .spec import GraphSpec
 from .view import GOTO, RESUME_MAP, UPDATE, ThreadView, is_resume_map
 
 __all__ = ["record_command"]
 
 
 async def record_command(
-    graph: Any, scope: RunScope, view: ThreadView, command: Command[Any], recorded: list[PendingWrite] | None = None
+    graph: GraphSpec, scope: RunScope, view: ThreadView, command: Command[Any], recorded: list[PendingWrite] | None = None
 ) -> list[Interrupt]:
     """Validate a Command against the thread's pending interrupts and save it as command writes.
 
@@ -25,7 +26,7 @@ async def record_command(
     the resume answers nothing, is ambiguous, or names ids that are unknown or already answered.
     """
     from ..errors import AlreadyAnsweredError, AmbiguousResumeError, NothingPendingError, UnknownInterruptError
-    from .ids import interrupt_id
+    from .._ids import interrupt_id
 
     writes: list[tuple[str, Any]] = []
     answered: list[Interrupt] = []
@@ -75,7 +76,7 @@ async def record_command(
                 )
             resume_map = {pending[0].id: command.resume}
             answered = [pending[0]]
-        from .ids import position_key
+        from .._ids import position_key
 
         for interrupt in answered:
             if interrupt.node is not None:

@@ -1,5 +1,5 @@
-"""The running task's context, in a ContextVar: what ``interrupt()`` (in ``streamhil.types``) and the
-stream writers read.
+"""The running task's context: the accessors nodes call (``get_stream_writer``, ``get_config``,
+``write_message_chunk``) and the executor's typed view of ``streamhil._context.CURRENT_TASK``.
 
 anyio copies context variables into worker threads, so sync nodes see the same context.
 """
@@ -8,33 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, cast
 
-if TYPE_CHECKING:
-    from .scope import RunScope
+from .._context import CURRENT_TASK, outside_a_node
+from .scope import TaskContext
 
 __all__ = ["TaskContext", "get_stream_writer", "write_message_chunk", "get_config", "current_task", "require_task"]
 
-
-@dataclass(slots=True)
-class TaskContext:
-    """What one running task knows about itself and its run."""
-
-    run: RunScope
-    task_id: str
-    node: str
-    ns: str  # full namespace of the task, e.g. "child:<tid>|ask:<tid>"
-    step: int
-    path: tuple[Any, ...]
-    triggers: tuple[str, ...]
-    answers: dict[int, Any]  # answers already given to this task's interrupts, by position
-    consumed: list[str] = field(default_factory=list)  # interrupt ids answered during this execution
-    counter: int = 0  # interrupt() calls made during this execution
-    subgraph_calls: int = 0  # subgraphs invoked from inside this task, for their namespaces
-
-
-_current: ContextVar[TaskContext | None] = ContextVar("streamhil_task", default=None)
+# The executor only ever stores its TaskContext in the variable, so it reads one back.
+_current = cast("ContextVar[TaskContext | None]", CURRENT_TASK)
 
 
 def set_current_task(ctx: TaskContext | None) -> None:
@@ -51,9 +33,7 @@ def require_task(what: str) -> TaskContext:
     """The running task's context; a clear RuntimeError naming ``what`` outside a node."""
     ctx = _current.get()
     if ctx is None:
-        raise RuntimeError(
-            f"{what} was called outside a running graph node; call it from inside a node function."
-        )
+        raise outside_a_node(what)
     return ctx
 
 

@@ -18,7 +18,7 @@ from ..errors import (
     ResumeError,
 )
 from ..types import Command, Interrupt, Send
-from .apply import apply_writes
+from .apply import apply_all_or_none, apply_writes
 from .persist import CheckpointWriter
 from .plan import Task, path_sort_key, plan_next, start_spec, unpin
 from .runner import TaskResult, run_start, run_task
@@ -128,7 +128,7 @@ class Loop:
         """A new checkpoint id; without a saver (a stateless subgraph), one derived from the
         namespace and step, so a re-run plans the same task and interrupt ids."""
         if self.scope.saver is None and self.scope.nested:
-            from .ids import task_id as stable_id
+            from .._ids import task_id as stable_id
 
             return stable_id("stateless", self.scope.checkpoint_ns, step, "", "", "")
         return new_checkpoint_id(step)
@@ -360,10 +360,7 @@ class Loop:
         finished_writes += [(r.task, r.writes) for r in results.values() if r.status == "done"]
         finished_writes.sort(key=lambda item: path_sort_key(item[0]))
         for _, writes in finished_writes:
-            try:
-                apply_writes(self.graph.channels, values, [(k, v) for k, v in writes if k in self.graph.channels])
-            except InvalidUpdateError:
-                pass
+            apply_all_or_none(self.graph.channels, values, [(k, v) for k, v in writes if k in self.graph.channels])
         output = self._output(values)
         if scope.wants("updates"):
             # Interrupts still pending from tasks this run did not re-run (a partial resume): the
@@ -406,7 +403,7 @@ class Loop:
         saved_values = view.saved.checkpoint.channel_values
         specs, joins = plan_next(
             [(task, routes) for task, _, routes in finished],
-            graph.builder.joins,
+            graph.joins,
             saved_values.get(JOINS) or {},
             graph.node_order,
         )

@@ -8,13 +8,13 @@ it writes under its old id, so the task's interrupts keep their ids (see ``pinne
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..constants import END, JOINS, START, TASKS
 from ..types import Send
-from .ids import task_id
+from .._ids import task_id
 
 __all__ = ["Task", "prepare_tasks", "plan_next", "path_sort_key", "pinned", "pin", "unpin"]
 
@@ -100,7 +100,7 @@ def plan_next(
     finished: Sequence[tuple[Task, Sequence[str | Send]]],
     joins: Sequence[tuple[tuple[str, ...], str]],
     join_state: dict[str, list[str]],
-    node_order: dict[str, int],
+    node_order: Mapping[str, int],
 ) -> tuple[list[list[Any]], dict[str, list[str]]]:
     """The next step's task specs from this step's finished tasks (in path order) and their routes.
 

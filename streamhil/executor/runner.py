@@ -6,21 +6,19 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 
+from .._threads import run_sync_node
 from ..constants import END, START
 from ..errors import GraphInterrupt, InvalidUpdateError, NodeTimeoutError, ParentCommand
 from ..types import Command, Interrupt, Send
 from .apply import apply_writes
-from .context import TaskContext, _current
+from .context import _current
 from .plan import Task
-from .scope import RunScope
-
-if TYPE_CHECKING:
-    from ..graph.compiled import CompiledStateGraph
-    from ..graph.state_graph import NodeSpec
+from .scope import RunScope, TaskContext
+from .spec import GraphSpec, NodeSpec
 
 __all__ = ["TaskResult", "run_task", "routes_for", "writes_from_return"]
 
@@ -42,7 +40,7 @@ class TaskResult:
 
 
 def writes_from_return(
-    graph: CompiledStateGraph, node: str, result: Any, *, lenient: bool = False
+    graph: GraphSpec, node: str, result: Any, *, lenient: bool = False
 ) -> tuple[list[tuple[str, Any]], list[str | Send], Any]:
     """A node's return value as ``(writes, goto targets, update shown in the stream)``.
 
@@ -71,7 +69,7 @@ def writes_from_return(
     )
 
 
-def _dict_writes(graph: CompiledStateGraph, node: str, update: dict[str, Any], lenient: bool) -> list[tuple[str, Any]]:
+def _dict_writes(graph: GraphSpec, node: str, update: dict[str, Any], lenient: bool) -> list[tuple[str, Any]]:
     channels = graph.channels
     writes = []
     for key, value in update.items():
@@ -85,7 +83,7 @@ def _dict_writes(graph: CompiledStateGraph, node: str, update: dict[str, Any], l
     return writes
 
 
-def _command_writes(graph: CompiledStateGraph, node: str, command: Command[Any]) -> tuple[list[tuple[str, Any]], list[str | Send], Any]:
+def _command_writes(graph: GraphSpec, node: str, command: Command[Any]) -> tuple[list[tuple[str, Any]], list[str | Send], Any]:
     if command.graph == Command.PARENT:
         raise ParentCommand(Command(update=command.update, goto=command.goto, resume=command.resume))
     update = command.update
@@ -111,11 +109,11 @@ def _command_writes(graph: CompiledStateGraph, node: str, command: Command[Any])
 
 
 async def routes_for(
-    graph: CompiledStateGraph, node: str, values: dict[str, Any], writes: list[tuple[str, Any]]
+    graph: GraphSpec, node: str, values: dict[str, Any], writes: list[tuple[str, Any]]
 ) -> list[str | Send]:
     """Where ``node``'s edges and conditional edges lead, given the state with its own writes applied."""
     routes: list[str | Send] = list(graph.static_targets.get(node, ()))
-    branches = graph.builder.branches.get(node)
+    branches = graph.branches.get(node)
     if not branches:
         return routes
     view = dict(values)
@@ -129,7 +127,7 @@ async def routes_for(
 
 
 def _normalise_branch(
-    graph: CompiledStateGraph, node: str, name: str, path_map: dict[Hashable, str] | None, result: Any
+    graph: GraphSpec, node: str, name: str, path_map: dict[Hashable, str] | None, result: Any
 ) -> list[str | Send]:
     items = result if isinstance(result, (list, tuple)) else [result]
     out: list[str | Send] = []
@@ -217,20 +215,18 @@ async def _call(scope: RunScope, spec: NodeSpec, ctx: TaskContext, arg: Any) -> 
 
 
 async def _invoke(scope: RunScope, spec: NodeSpec, ctx: TaskContext, arg: Any) -> Any:
-    if spec.subgraph is not None:
-        return await spec.subgraph._arun_nested(arg, ctx, node_call=True)
-    fn = spec.fn
+    fn = spec.fn  # a subgraph node's runs the child graph nested in this task (nested.py)
     if spec.is_async:
         if spec.takes_config:
             return await fn(arg, scope.task_config(ctx))
         return await fn(arg)
     if spec.takes_config:
         config = scope.task_config(ctx)
-        return await anyio.to_thread.run_sync(lambda: fn(arg, config), abandon_on_cancel=True)
-    return await anyio.to_thread.run_sync(fn, arg, abandon_on_cancel=True)
+        return await run_sync_node(fn, arg, config)
+    return await run_sync_node(fn, arg)
 
 
-def start_writes(graph: CompiledStateGraph, value: Any) -> list[tuple[str, Any]]:
+def start_writes(graph: GraphSpec, value: Any) -> list[tuple[str, Any]]:
     """The writes the hidden ``__start__`` task makes from the graph input."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}

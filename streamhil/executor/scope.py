@@ -1,21 +1,19 @@
-"""RunScope: what one run of one graph (root or nested) shares with its tasks."""
+"""RunScope: what one run of one graph (root or nested) shares with its tasks; TaskContext: what
+one running task knows about itself and its run."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 
 from ..checkpoint.base import BaseCheckpointSaver, thread_config
+from .spec import GraphSpec
 
-if TYPE_CHECKING:
-    from ..graph.compiled import CompiledStateGraph
-    from .context import TaskContext
-
-__all__ = ["RunScope", "Sink", "PRIVATE_LOOP"]
+__all__ = ["RunScope", "TaskContext", "Sink", "PRIVATE_LOOP"]
 
 PRIVATE_LOOP: ContextVar[bool] = ContextVar("streamhil_private_loop", default=False)
 """True on an event loop the sync API started for one call: nothing else runs on it, so a step
@@ -35,7 +33,7 @@ _NOT_METADATA = frozenset({"thread_id", "checkpoint_id", "checkpoint_ns", "check
 class RunScope:
     """One run of one graph: its address, saver, stream sink and the answers it may deliver."""
 
-    graph: CompiledStateGraph
+    graph: GraphSpec
     saver: BaseCheckpointSaver | None
     thread_id: str | None
     checkpoint_ns: str = ""
@@ -89,6 +87,7 @@ class RunScope:
         return {**extra, "source": source, "step": step, "parents": dict(self.parents)}
 
     def task_config(self, ctx: TaskContext) -> dict[str, Any]:
+        """The config a node that takes ``config`` receives."""
         configurable = dict(self.config.get("configurable", {}))
         configurable.update(
             thread_id=self.thread_id,
@@ -98,3 +97,25 @@ class RunScope:
             langgraph_path=ctx.path,
         )
         return {**self.config, "configurable": configurable}
+
+
+@dataclass(slots=True)
+class TaskContext:
+    """What one running task knows about itself and its run (an ``InterruptSite`` for
+    ``interrupt()``)."""
+
+    run: RunScope
+    task_id: str
+    node: str
+    ns: str  # full namespace of the task, e.g. "child:<tid>|ask:<tid>"
+    step: int
+    path: tuple[Any, ...]
+    triggers: tuple[str, ...]
+    answers: dict[int, Any]  # answers already given to this task's interrupts, by position
+    consumed: list[str] = field(default_factory=list)  # interrupt ids answered during this execution
+    counter: int = 0  # interrupt() calls made during this execution
+    subgraph_calls: int = 0  # subgraphs invoked from inside this task, for their namespaces
+
+    @property
+    def resume_map(self) -> dict[str, Any]:
+        return self.run.resume_map

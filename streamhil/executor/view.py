@@ -9,11 +9,11 @@ from typing import Any
 
 from ..checkpoint.base import CheckpointTuple
 from ..constants import COMMAND_TASK, EDITED, ERROR, INTERRUPT, RESUME, TASKS
-from ..errors import InvalidUpdateError
 from ..types import Interrupt, Send
-from .apply import apply_writes
+from .apply import apply_all_or_none, apply_writes
 from .plan import Task, path_sort_key, prepare_tasks
 from .runner import group_writes
+from .spec import GraphSpec
 
 __all__ = [
     "CONTROL", "GOTO", "RESUME_MAP", "ROUTES", "UPDATE", "TaskState", "ThreadView", "fresh_view",
@@ -63,25 +63,21 @@ class ThreadView:
             i for t in self.tasks if not t.finished for i in t.interrupts if i.id not in self.resume_map
         ]
 
-    def live_values(self, graph: Any) -> dict[str, Any]:
+    def live_values(self, graph: GraphSpec) -> dict[str, Any]:
         """The step-start values plus the writes of the tasks that already finished."""
         values = dict(self.values)
         finished = sorted((t for t in self.tasks if t.finished), key=lambda t: path_sort_key(t.task))
         for t in finished:
-            writes = [(k, v) for k, v in t.writes if k in graph.channels]
-            try:
-                apply_writes(graph.channels, values, writes)
-            except InvalidUpdateError:
-                pass
+            apply_all_or_none(graph.channels, values, [(k, v) for k, v in t.writes if k in graph.channels])
         return values
 
 
-def state_values(channel_values: dict[str, Any], graph: Any) -> dict[str, Any]:
+def state_values(channel_values: dict[str, Any], graph: GraphSpec) -> dict[str, Any]:
     channels = graph.channels
     return {k: v for k, v in channel_values.items() if k in channels}
 
 
-def load_view(graph: Any, saved: CheckpointTuple, checkpoint_ns: str) -> ThreadView:
+def load_view(graph: GraphSpec, saved: CheckpointTuple, checkpoint_ns: str) -> ThreadView:
     """Read a checkpoint and its pending writes into the tasks of its step."""
     checkpoint = saved.checkpoint
     step = int(saved.metadata.get("step", -1)) + 1
@@ -128,7 +124,7 @@ def load_view(graph: Any, saved: CheckpointTuple, checkpoint_ns: str) -> ThreadV
     return ThreadView(saved, step, values, states, command_writes, resume_map, gotos)
 
 
-def fresh_view(graph: Any, saved: CheckpointTuple, checkpoint_ns: str, values: dict[str, Any]) -> ThreadView:
+def fresh_view(graph: GraphSpec, saved: CheckpointTuple, checkpoint_ns: str, values: dict[str, Any]) -> ThreadView:
     """The view of a checkpoint just written by this run: no pending writes to read."""
     checkpoint = saved.checkpoint
     step = int(saved.metadata["step"]) + 1

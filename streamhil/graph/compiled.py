@@ -4,79 +4,100 @@ methods are thin wrappers that run them on an event loop of their own."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 
 from ..checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 from ..constants import END, INTERRUPT, START
-from ..errors import ConfigError
-from ..executor.context import TaskContext, current_task
+from ..errors import CheckpointError, ConfigError, NothingPendingError
 from ..executor.commands import record_command
+from ..executor.context import current_task
 from ..executor.loop import RunOutcome, execute
-from ..executor.view import load_view
+from ..executor.nested import run_nested
 from ..executor.scope import PRIVATE_LOOP, RunScope
+from ..executor.spec import GraphSpec
+from ..executor.state import build_snapshot, spec_for_ns, update_state
+from ..executor.view import load_view
 from ..types import Command, GraphOutput, Interrupt, StateSnapshot
 from .._backend import DetachedTask
 from . import _sync
 from .drawing import DrawableGraph, graph_of
 from .streaming import PartStream, stream_modes
-from .state_api import build_snapshot, update_state
-
-if TYPE_CHECKING:
-    from .state_graph import StateGraph
+from .targets import branch_targets
 
 __all__ = ["CompiledStateGraph"]
 
-def _names(value: Any, graph: CompiledStateGraph) -> frozenset[str]:
+
+def _names(value: Any, nodes: Mapping[str, Any]) -> frozenset[str]:
     if value is None:
         return frozenset()
     if value == "*":
-        return frozenset(graph.nodes)
+        return frozenset(nodes)
     return frozenset(value)
 
 
+def _check_checkpointer(checkpointer: Any) -> None:
+    if checkpointer not in (None, True, False) and not isinstance(checkpointer, BaseCheckpointSaver):
+        raise TypeError(
+            f"Invalid checkpointer {checkpointer!r}: expected a BaseCheckpointSaver "
+            "(InMemorySaver, SqliteSaver), True, False or None."
+        )
+
+
 class CompiledStateGraph:
-    """A graph ready to run: ``invoke``/``stream`` it, read and edit its threads' state."""
+    """A graph ready to run: ``invoke``/``stream`` it, read and edit its threads' state.
+
+    Made by ``StateGraph.compile()``; it runs ``spec`` (the executor's frozen description of
+    the graph) and keeps the ``builder`` it came from, as LangGraph's does.
+    """
 
     def __init__(
         self,
-        builder: StateGraph,
+        spec: GraphSpec,
         *,
+        builder: Any = None,
         checkpointer: Any = None,
         interrupt_before: Any = None,
         interrupt_after: Any = None,
-        name: str = "LangGraph",
     ) -> None:
-        if checkpointer not in (None, True, False) and not isinstance(checkpointer, BaseCheckpointSaver):
-            raise TypeError(
-                f"Invalid checkpointer {checkpointer!r}: expected a BaseCheckpointSaver "
-                "(InMemorySaver, SqliteSaver), True, False or None."
-            )
-        self.builder = builder
-        self.name = name
-        self.checkpointer = checkpointer
-        self.schema = builder.schema
-        self.channels = builder.schema.channels
-        self.nodes = builder.nodes
-        self.node_order = {name: n for n, name in enumerate(builder.nodes)}
-        self.input_keys = tuple(k for k in builder.input_schema.channels if k in self.channels) or builder.input_schema.keys
-        self.output_keys = tuple(k for k in builder.output_schema.channels if k in self.channels)
-        self.interrupt_before = _names(interrupt_before, self)
-        self.interrupt_after = _names(interrupt_after, self)
-        static: dict[str, list[str]] = {}
-        for src, dst in builder.edges:
-            if dst != END:
-                static.setdefault(src, []).append(dst)
-        self.static_targets = static
+        _check_checkpointer(checkpointer)
+        self.spec = dataclasses.replace(
+            spec,
+            checkpointer=checkpointer,
+            interrupt_before=_names(interrupt_before, spec.nodes),
+            interrupt_after=_names(interrupt_after, spec.nodes),
+        )
+        self.builder = builder  # the StateGraph this was compiled from
+        self.name = spec.name
+        self.schema = spec.schema
+        self.channels = spec.channels
+        self.nodes = spec.nodes
+        self.input_keys = spec.input_keys
+        self.output_keys = spec.output_keys
+        self.interrupt_before = self.spec.interrupt_before
+        self.interrupt_after = self.spec.interrupt_after
 
     def __repr__(self) -> str:
         return f"<CompiledStateGraph {self.name!r} nodes={list(self.nodes)}>"
 
     @property
+    def checkpointer(self) -> Any:
+        """A saver, ``True``/``False`` (a subgraph's own thread / none) or None (the parent's)."""
+        return self.spec.checkpointer
+
+    @checkpointer.setter
+    def checkpointer(self, value: Any) -> None:
+        # A server gives a registered graph its saver after compile. Parents this graph was
+        # already added to as a subgraph keep the setting it had then.
+        _check_checkpointer(value)
+        self.spec = dataclasses.replace(self.spec, checkpointer=value)
+
+    @property
     def saver(self) -> BaseCheckpointSaver | None:
-        return self.checkpointer if isinstance(self.checkpointer, BaseCheckpointSaver) else None
+        return self.spec.saver
 
     # -- configuration ------------------------------------------------------------------------
     def _scope(self, config: Mapping[str, Any] | None, *, need_thread: bool) -> tuple[RunScope, str | None]:
@@ -94,7 +115,7 @@ class CompiledStateGraph:
             )
         max_concurrency = config.get("max_concurrency")
         scope = RunScope(
-            graph=self,
+            graph=self.spec,
             saver=saver,
             thread_id=str(thread_id) if thread_id is not None else None,
             checkpoint_ns=configurable.get("checkpoint_ns", "") or "",
@@ -113,8 +134,6 @@ class CompiledStateGraph:
         if checkpoint_id is None:
             return saved, False
         if saved is None:
-            from ..errors import CheckpointError
-
             raise CheckpointError(f"Thread {scope.thread_id!r} has no checkpoint {checkpoint_id!r}.")
         head = await scope.saver.aget_tuple(scope.address())
         return saved, head is None or head.checkpoint.id != saved.checkpoint.id
@@ -136,7 +155,7 @@ class CompiledStateGraph:
         if parent is not None and not (config or {}).get("configurable", {}).get("thread_id"):
             # Called from inside a node: a nested run on the parent's thread.
             own = (modes, sink, subgraphs, pace) if modes else None  # sub.stream(...) in a node: its own stream
-            return await self._arun_nested(graph_input, parent, node_call=False, own_stream=own)
+            return await run_nested(self.spec, graph_input, parent, node_call=False, own_stream=own)
         scope, checkpoint_id = self._scope(config, need_thread=True)
         scope.modes = modes
         scope.sink = sink
@@ -145,76 +164,15 @@ class CompiledStateGraph:
         scope.durability = durability or "async"
         scope.inline_sync = PRIVATE_LOOP.get()
         saved, replay = await self._load(scope, checkpoint_id)
+        spec = self.spec
         return await execute(
             scope,
             graph_input,
             saved,
             replay=replay,
-            interrupt_before=_names(interrupt_before, self) if interrupt_before is not None else self.interrupt_before,
-            interrupt_after=_names(interrupt_after, self) if interrupt_after is not None else self.interrupt_after,
+            interrupt_before=_names(interrupt_before, spec.nodes) if interrupt_before is not None else spec.interrupt_before,
+            interrupt_after=_names(interrupt_after, spec.nodes) if interrupt_after is not None else spec.interrupt_after,
         )
-
-    async def _arun_nested(
-        self, graph_input: Any, parent: TaskContext, *, node_call: bool, own_stream: tuple[Any, Any, bool, Any] | None = None
-    ) -> Any:
-        """Run as a subgraph of the task ``parent``: same thread, namespace under the task."""
-        from ..errors import GraphInterrupt
-
-        outer = parent.run
-        if self.checkpointer is True:
-            ns = parent.node if not outer.checkpoint_ns else f"{outer.checkpoint_ns}|{parent.node}"
-        else:
-            ns = parent.ns
-        if not node_call:
-            parent.subgraph_calls += 1
-            if parent.subgraph_calls > 1:
-                ns = f"{ns}|{parent.subgraph_calls - 1}"
-        if self.checkpointer is False:
-            saver = None
-        elif isinstance(self.checkpointer, BaseCheckpointSaver):
-            saver = self.checkpointer
-        else:
-            saver = outer.saver
-        prefix = f"{outer.checkpoint_ns}|" if outer.checkpoint_ns else ""
-        segment = ns[len(prefix):] if prefix and ns.startswith(prefix) else ns
-        scope = RunScope(
-            graph=self,
-            saver=saver,
-            thread_id=outer.thread_id,
-            checkpoint_ns=ns,
-            ns_tuple=outer.ns_tuple + (segment,),
-            modes=outer.modes,
-            subgraphs=outer.subgraphs,
-            sink=outer.sink,
-            resume_map=outer.resume_map,
-            dropped_answers=outer.dropped_answers,
-            config=outer.config,
-            recursion_limit=outer.recursion_limit,
-            durability=outer.durability,
-            limiter=outer.limiter,
-            parents={**outer.parents, outer.checkpoint_ns: outer.checkpoint_id},
-            nested=True,
-            inline_sync=outer.inline_sync,
-        )
-        if own_stream is not None:
-            scope.modes, scope.sink, scope.subgraphs, scope.pace = own_stream
-            scope.ns_tuple = ()
-        saved = await saver.aget_tuple(scope.address()) if saver is not None else None
-        if isinstance(graph_input, dict):  # the parent's state, restricted to this graph's input keys
-            graph_input = {k: v for k, v in graph_input.items() if k in self.input_keys}
-        if saved is not None:
-            pending = bool(saved.checkpoint.channel_values.get("__tasks__"))
-            if pending or self.checkpointer is not True:
-                graph_input = None  # resume it, or replay its finished output
-            # checkpointer=True: a finished subgraph thread takes the new input, keeping its state
-        outcome = await execute(
-            scope, graph_input, saved, replay=False,
-            interrupt_before=self.interrupt_before, interrupt_after=self.interrupt_after,
-        )
-        if outcome.interrupts or outcome.breakpoint:
-            # Its interrupts (or its static breakpoint, with no payload) pause the calling task.
-            raise GraphInterrupt(tuple(outcome.interrupts))
-        return outcome.values
 
     # -- async API ----------------------------------------------------------------------------
     @contextlib.asynccontextmanager
@@ -363,16 +321,12 @@ class CompiledStateGraph:
         """
         scope, _ = self._scope(config, need_thread=True)
         if scope.saver is None:
-            from ..errors import CheckpointError
-
             raise CheckpointError("arecord_command needs a checkpointer.")
         saved = await scope.saver.aget_tuple(scope.address())
         if saved is None:
-            from ..errors import NothingPendingError
-
             raise NothingPendingError(f"Thread {scope.thread_id!r} has no checkpoint, so nothing to resume.")
-        view = load_view(self, saved, scope.checkpoint_ns)
-        return await record_command(self, scope, view, command)
+        view = load_view(self.spec, saved, scope.checkpoint_ns)
+        return await record_command(self.spec, scope, view, command)
 
     async def aget_state(self, config: Mapping[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
         """The thread's state: live (latest, finished siblings applied) or the record of a checkpoint_id."""
@@ -383,7 +337,7 @@ class CompiledStateGraph:
         if saved is None:  # a thread with nothing saved: its config, with the id as a string
             configurable = {**config.get("configurable", {}), "thread_id": scope.thread_id}
             return StateSnapshot({}, (), {**config, "configurable": configurable}, None, None, None, (), ())
-        graph = self._graph_for_ns(scope.checkpoint_ns)
+        graph = spec_for_ns(self.spec, scope.checkpoint_ns)
         scope.graph = graph
         return await build_snapshot(graph, scope, saved, live=checkpoint_id is None, subgraphs=subgraphs)
 
@@ -400,7 +354,7 @@ class CompiledStateGraph:
         if scope.saver is None:
             raise ConfigError("get_state_history needs a checkpointer.")
         async for saved in scope.saver.alist(scope.address(), filter=filter, before=before, limit=limit):
-            yield await build_snapshot(self, scope, saved, live=False, subgraphs=False)
+            yield await build_snapshot(self.spec, scope, saved, live=False, subgraphs=False)
 
     async def aupdate_state(
         self, config: Mapping[str, Any], values: Any, as_node: str | None = None
@@ -409,30 +363,21 @@ class CompiledStateGraph:
         scope, checkpoint_id = self._scope(config, need_thread=True)
         if scope.saver is None:
             raise ConfigError("update_state needs a checkpointer.")
-        graph = self._graph_for_ns(scope.checkpoint_ns)
+        graph = spec_for_ns(self.spec, scope.checkpoint_ns)
         return await update_state(graph, scope, checkpoint_id, values, as_node)
-
-    def _graph_for_ns(self, checkpoint_ns: str) -> CompiledStateGraph:
-        """The (sub)graph whose checkpoints live in ``checkpoint_ns`` ("child:<task>|inner:<task>")."""
-        graph: CompiledStateGraph = self
-        for segment in checkpoint_ns.split("|") if checkpoint_ns else ():
-            spec = graph.nodes.get(segment.split(":", 1)[0])
-            if spec is None or spec.subgraph is None:
-                break
-            graph = spec.subgraph
-        return graph
 
     def graph_structure(self) -> dict[str, Any]:
         """Nodes and edges, for drawing: ``{"nodes": [...], "edges": [{"source", "target", "conditional"}]}``."""
         nodes = [{"id": START, "kind": "start"}]
         nodes += [{"id": n, "kind": "subgraph" if s.subgraph is not None else "node"} for n, s in self.nodes.items()]
         nodes.append({"id": END, "kind": "end"})
-        edges = [{"source": s, "target": d, "conditional": False} for s, d in self.builder.edges]
-        for sources, dst in self.builder.joins:
+        graph = self.spec
+        edges = [{"source": s, "target": d, "conditional": False} for s, d in graph.edges]
+        for sources, dst in graph.joins:
             edges += [{"source": s, "target": dst, "conditional": False} for s in sources]
-        for src, branches in self.builder.branches.items():
+        for src, branches in graph.branches.items():
             for branch in branches:
-                for target in branch.targets() or []:
+                for target in branch_targets(branch) or []:
                     edges.append({"source": src, "target": target, "conditional": True})
         for name, spec in self.nodes.items():
             for target in spec.destinations:

@@ -1,4 +1,5 @@
-"""Reads a state schema (TypedDict or dataclass) and its ``Annotated`` reducers into channel specs."""
+"""Reads a state schema (TypedDict or dataclass) and its ``Annotated`` reducers into channel specs
+(``ChannelSpec`` and ``StateSchema`` are the executor's, in ``streamhil.executor.spec``)."""
 
 from __future__ import annotations
 
@@ -6,55 +7,14 @@ import dataclasses
 import inspect
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Annotated, get_args, get_origin, get_type_hints
 
 from ..errors import InvalidSchemaError
-from ..types import Overwrite
+from ..executor.spec import MISSING, ChannelSpec, StateSchema
 
 __all__ = ["ChannelSpec", "StateSchema", "read_schema"]
 
-_MISSING = object()
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelSpec:
-    """One state key: a plain value (at most one write per step) or a reducer that folds writes."""
-
-    key: str
-    reducer: Callable[[Any, Any], Any] | None = None
-    default: Any = _MISSING  # the initial value, when the key has one
-
-    @property
-    def has_default(self) -> bool:
-        return self.default is not _MISSING
-
-
-@dataclass(frozen=True, slots=True)
-class StateSchema:
-    """The channels of a schema, plus how to build a node's input from the values."""
-
-    cls: Any
-    channels: dict[str, ChannelSpec]
-    is_dataclass: bool = False
-
-    @property
-    def keys(self) -> tuple[str, ...]:
-        return tuple(self.channels)
-
-    def initial_values(self) -> dict[str, Any]:
-        """Values a fresh thread starts with: reducer keys whose type can be built empty."""
-        out = {}
-        for key, spec in self.channels.items():
-            if spec.has_default:
-                default = spec.default
-                out[key] = default() if callable(default) else default
-        return out
-
-    def node_input(self, values: dict[str, Any]) -> Any:
-        if self.is_dataclass:
-            return self.cls(**{k: v for k, v in values.items() if k in self.channels})
-        return {k: v for k, v in values.items() if k in self.channels}
+_MISSING = MISSING  # a channel without a default
 
 
 def _reducer_of(annotation: Any, key: str) -> Callable[[Any, Any], Any] | None:
@@ -132,16 +92,3 @@ def read_schema(cls: Any) -> StateSchema:
     if not channels:
         raise InvalidSchemaError(f"State schema {cls!r} declares no keys.")
     return StateSchema(cls, channels, is_dc)
-
-
-def reduce_value(spec: ChannelSpec, current: Any, update: Any, has_current: bool) -> Any:
-    """Apply one write to a reducer channel."""
-    if isinstance(update, Overwrite):
-        return update.value
-    if not has_current:
-        if spec.has_default:
-            current = spec.default() if callable(spec.default) else spec.default
-        else:
-            return update
-    assert spec.reducer is not None
-    return spec.reducer(current, update)

@@ -5,67 +5,19 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, get_args, get_origin, get_type_hints
+from typing import Any, Literal, get_type_hints
 
 from ..constants import END, RESERVED_CHARACTERS, RESERVED_NAMES, START
 from ..errors import DuplicateNodeError, GraphBuildError, ReservedNameError
-from ..types import Command, RetryPolicy
+from ..executor.nested import subgraph_node
+from ..executor.spec import Branch, GraphSpec, NodeSpec
+from ..types import RetryPolicy
+from .compiled import CompiledStateGraph
 from .schema import StateSchema, read_schema
+from .targets import return_literal
+from .validate import validate_graph
 
 __all__ = ["StateGraph", "NodeSpec", "Branch"]
-
-
-@dataclass(slots=True)
-class Branch:
-    """A conditional edge: ``router(state)`` picks the next nodes (names, ``Send``s or END)."""
-
-    router: Callable[..., Any]
-    path_map: dict[Hashable, str] | None
-    is_async: bool
-    name: str
-
-    def targets(self) -> list[str] | None:
-        """The nodes this branch can reach, when the path map or the return annotation says."""
-        if self.path_map is not None:
-            return list(self.path_map.values())
-        hint = _return_literal(self.router)
-        return hint
-
-
-@dataclass(slots=True)
-class NodeSpec:
-    """A node as the executor runs it."""
-
-    name: str
-    fn: Callable[..., Any]
-    is_async: bool
-    takes_config: bool
-    subgraph: Any = None  # a CompiledStateGraph added as a node
-    retry: RetryPolicy | None = None
-    timeout: float | None = None
-    input_schema: StateSchema | None = None
-    destinations: tuple[str, ...] = ()
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-
-def _return_literal(fn: Callable[..., Any]) -> list[str] | None:
-    """Names in a ``-> Literal[...]`` or ``-> Command[Literal[...]]`` return annotation."""
-    try:
-        hints = get_type_hints(fn)
-    except Exception:
-        return None
-    ret = hints.get("return")
-    if ret is None:
-        return None
-    if get_origin(ret) is Command or (isinstance(ret, type) and issubclass(ret, Command)):
-        args = get_args(ret)
-        if not args:
-            return None
-        ret = args[0]
-    if get_origin(ret) is Literal:
-        return [a for a in get_args(ret) if isinstance(a, str)]
-    return None
 
 
 def _is_async_callable(fn: Any) -> bool:
@@ -158,19 +110,17 @@ class StateGraph:
                 raise ReservedNameError(f"Node name {name!r} holds {ch!r}, a reserved character; choose another name.")
         if name in self.nodes:
             raise DuplicateNodeError(f"Node {name!r} is already present; node names must be unique.")
-        from .compiled import CompiledStateGraph  # a compiled graph added as a node
-
-        subgraph = action if isinstance(action, CompiledStateGraph) else None
+        subgraph = action.spec if isinstance(action, CompiledStateGraph) else None
         if subgraph is None and not callable(action):
             raise GraphBuildError(f"Node {name!r} must be callable, got {action!r}.")
         declared: tuple[str, ...] = ()
         if destinations is not None:
             declared = tuple(destinations.keys() if isinstance(destinations, dict) else destinations)
         elif subgraph is None:
-            declared = tuple(_return_literal(action) or ())
+            declared = tuple(return_literal(action) or ())
         self.nodes[name] = NodeSpec(
             name=name,
-            fn=action,
+            fn=subgraph_node(subgraph) if subgraph is not None else action,
             is_async=True if subgraph is not None else _is_async_callable(action),
             takes_config=False if subgraph is not None else _takes_config(action),
             subgraph=subgraph,
@@ -272,15 +222,27 @@ class StateGraph:
         cache: Any = None,
     ) -> Any:
         """Check the graph and return a runnable ``CompiledStateGraph``."""
-        from .compiled import CompiledStateGraph
-        from .validate import validate_graph
-
-        validate_graph(self, interrupt_before, interrupt_after)
+        spec = self._spec(name=name or "LangGraph", checkpointer=checkpointer)
+        validate_graph(spec, interrupt_before, interrupt_after)
         self.compiled = True
         return CompiledStateGraph(
-            self,
+            spec,
+            builder=self,
             checkpointer=checkpointer,
             interrupt_before=interrupt_before,
             interrupt_after=interrupt_after,
-            name=name or "LangGraph",
+        )
+
+    def _spec(self, *, name: str = "LangGraph", checkpointer: Any = None) -> GraphSpec:
+        """The graph as it stands, frozen for the executor (breakpoints are set by compile)."""
+        return GraphSpec(
+            name=name,
+            schema=self.schema,
+            nodes=dict(self.nodes),
+            edges=tuple(self.edges),
+            joins=tuple(self.joins),
+            branches={src: tuple(branches) for src, branches in self.branches.items()},
+            input_schema=self.input_schema,
+            output_schema=self.output_schema,
+            checkpointer=checkpointer,
         )

@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..constants import END, START
 from ..errors import GraphBuildError, NoEntryPointError, UnknownNodeError, UnreachableNodeError
-
-if TYPE_CHECKING:
-    from .state_graph import StateGraph
+from ..executor.spec import GraphSpec
+from .targets import branch_targets
 
 __all__ = ["validate_graph"]
 
 
-def _check_known(graph: StateGraph, name: str, where: str) -> None:
+def _check_known(graph: GraphSpec, name: str, where: str) -> None:
     if name not in graph.nodes:
         known = ", ".join(sorted(graph.nodes)) or "none"
         raise UnknownNodeError(f"{where} names unknown node {name!r} (known nodes: {known}).")
 
 
-def validate_graph(graph: StateGraph, interrupt_before: Any, interrupt_after: Any) -> None:
+def validate_graph(graph: GraphSpec, interrupt_before: Any, interrupt_after: Any) -> None:
     """Raise the first broken rule: unknown nodes, no entry point, unreachable nodes, bad breakpoints."""
-    from ..checkpoint.base import BaseCheckpointSaver  # noqa: F401  (kept cheap: module is tiny)
-
     for src, dst in graph.edges:
         if src != START:
             _check_known(graph, src, f"An edge {src!r} -> {dst!r}")
@@ -38,7 +35,7 @@ def validate_graph(graph: StateGraph, interrupt_before: Any, interrupt_after: An
         if src != START:
             _check_known(graph, src, f"A conditional edge from {src!r}")
         for branch in branches:
-            for target in branch.targets() or ():
+            for target in branch_targets(branch) or ():
                 if target != END:
                     _check_known(graph, target, f"Branch {branch.name!r} from {src!r}")
     for node in graph.nodes.values():
@@ -62,13 +59,13 @@ def validate_graph(graph: StateGraph, interrupt_before: Any, interrupt_after: An
     _check_reachable(graph)
 
 
-def _successors(graph: StateGraph, name: str) -> tuple[set[str], bool]:
+def _successors(graph: GraphSpec, name: str) -> tuple[set[str], bool]:
     """Nodes reachable in one hop from ``name``, and whether the set is open-ended (Send/unknown router)."""
     out = {dst for src, dst in graph.edges if src == name}
     out |= {dst for sources, dst in graph.joins if name in sources}
     open_ended = False
     for branch in graph.branches.get(name, ()):
-        targets = branch.targets()
+        targets = branch_targets(branch)
         if targets is None:
             open_ended = True
         else:
@@ -82,7 +79,7 @@ def _successors(graph: StateGraph, name: str) -> tuple[set[str], bool]:
     return out, open_ended
 
 
-def _check_reachable(graph: StateGraph) -> None:
+def _check_reachable(graph: GraphSpec) -> None:
     seen: set[str] = set()
     frontier = [START]
     while frontier:

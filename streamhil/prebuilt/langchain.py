@@ -24,7 +24,7 @@ from .._backend import current_backend
 from ..executor.context import current_task, get_config
 from ..messages import Message, coerce_message, langchain_message_dict
 from .chat_models import ChatModelError, emit_chunk
-from .tools import Tool, ToolSchemaError, derives_from
+from ._tool import Tool, ToolSchemaError, derives_from
 
 __all__ = ["is_langchain_tool", "is_langchain_chat_model", "tool_from_langchain", "chat_model_from_langchain"]
 

@@ -15,6 +15,7 @@ from .messages import (
     MessageType,
     _omit_none,
 )
+from .objects import THREAD_STATUSES, ThreadStatus
 
 __all__ = [
     "StartRun",
@@ -34,7 +35,6 @@ __all__ = [
     "COMMAND_TYPES",
 ]
 
-_THREAD_STATUSES = ("idle", "running", "interrupted", "error")
 
 
 # --- commands --------------------------------------------------------------------------------
@@ -356,7 +356,7 @@ class ListThreads:
     """The caller's threads, filtered by status and graph."""
 
     type: ClassVar[MessageType] = MessageType.LIST_THREADS
-    status: tuple[str, ...] | None = None
+    status: tuple[ThreadStatus, ...] | None = None
     graph: str | None = None
     limit: int = 100
     offset: int = 0
@@ -378,9 +378,9 @@ class ListThreads:
     def from_wire(cls, fields: Fields) -> ListThreads:
         raw = fields.raw("status")
         if isinstance(raw, str):
-            status: tuple[str, ...] | None = (fields.text("status", choices=_THREAD_STATUSES),)
+            status: tuple[ThreadStatus, ...] | None = (fields.text("status", choices=THREAD_STATUSES),)
         else:
-            status = fields.texts("status", choices=_THREAD_STATUSES)
+            status = fields.texts("status", choices=THREAD_STATUSES)
         return cls(
             id=fields.id or "",
             status=status,

@@ -11,15 +11,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any, ClassVar, Literal, TypeAlias
 
 from ._fields import Fields, Unset
-from .objects import InterruptInfo, _interrupts_from
+from .objects import InterruptInfo, ThreadStatus, _interrupts_from
 
 __all__ = [
     "EventKind",
     "STREAM_EVENT_KINDS",
     "TERMINAL_EVENT_KINDS",
+    "THREAD_STATUS_AFTER",
     "BaseEvent",
     "StreamEvent",
     "ValuesEvent",
@@ -77,6 +79,16 @@ STREAM_EVENT_KINDS = frozenset(
 TERMINAL_EVENT_KINDS = frozenset(
     {EventKind.RUN_INTERRUPTED, EventKind.RUN_DONE, EventKind.RUN_ERROR, EventKind.RUN_CANCELLED}
 )
+THREAD_STATUS_AFTER: Mapping[str, ThreadStatus] = MappingProxyType(
+    {
+        EventKind.RUN_STARTED: "running",
+        EventKind.RUN_INTERRUPTED: "interrupted",
+        EventKind.RUN_DONE: "idle",
+        EventKind.RUN_ERROR: "error",
+        EventKind.RUN_CANCELLED: "idle",
+    }
+)
+"""A thread's status after each lifecycle event (a queued run may start right after)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

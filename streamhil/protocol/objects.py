@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from ._fields import Fields
 
@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 ThreadStatus = Literal["idle", "running", "interrupted", "error"]
-THREAD_STATUSES: tuple[ThreadStatus, ...] = ("idle", "running", "interrupted", "error")
+THREAD_STATUSES: tuple[ThreadStatus, ...] = get_args(ThreadStatus)
 
 
 def split_ns(ns: str | Sequence[str] | None) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ from streamhil.errors import (
     ResumeError,
     UnknownInterruptError,
 )
-from streamhil.executor.ids import interrupt_id
+from streamhil._ids import interrupt_id
 
 from .helpers import Calls, LogState, thread
 

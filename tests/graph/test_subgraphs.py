@@ -11,7 +11,7 @@ import pytest
 
 from streamhil import START, Command, InMemorySaver, Send, StateGraph, get_stream_writer, interrupt
 from streamhil.checkpoint.base import thread_config
-from streamhil.executor.ids import interrupt_id
+from streamhil._ids import interrupt_id
 
 from .helpers import Calls, LogState, thread
 

@@ -9,7 +9,7 @@ from typing import Any, Literal, TypedDict
 import pytest
 
 from streamhil import END, START, Command, InMemorySaver, Interrupt, StateGraph, interrupt
-from streamhil.executor.ids import interrupt_id
+from streamhil._ids import interrupt_id
 
 
 class State(TypedDict):

@@ -37,6 +37,7 @@ from streamhil.protocol import (
     Subscribe,
     SubscribeResult,
     ThreadInfo,
+    ThreadStatus,
     Unsubscribe,
     UnwatchThreads,
     UpdateState,
@@ -234,7 +235,7 @@ class Client:
                 thread_id=thread_id,
                 epoch=thread.cursor.epoch,
                 head_seq=thread.cursor.seq,
-                status=thread.status,  # type: ignore[arg-type]
+                status=thread.status,
             )
             return ThreadWatch(self, thread_id=thread_id, result=result, listener=listener)
         command = Subscribe(thread_id=thread_id, after=after)
@@ -273,7 +274,7 @@ class Client:
     async def list_threads(
         self,
         *,
-        status: str | list[str] | tuple[str, ...] | None = None,
+        status: ThreadStatus | list[ThreadStatus] | tuple[ThreadStatus, ...] | None = None,
         graph: str | None = None,
         limit: int = 100,
         offset: int = 0,

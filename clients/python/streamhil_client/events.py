@@ -26,6 +26,7 @@ from streamhil.protocol import (
     TasksEvent,
     ThreadCreatedNotice,
     ThreadInfo,
+    ThreadStatus,
     ThreadStatusNotice,
     UnknownEvent,
     UnknownNotice,
@@ -85,7 +86,7 @@ class ResyncEvent:
     thread_id: str
     epoch: str
     head_seq: int
-    status: str
+    status: ThreadStatus
     reason: str | None
     state: StateView | None
     interrupts: tuple[InterruptInfo, ...] = ()

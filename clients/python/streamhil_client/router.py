@@ -15,7 +15,7 @@ from typing import Any
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from streamhil.protocol import BaseEvent, InterruptEvent, InterruptInfo, SubscribeResult
+from streamhil.protocol import THREAD_STATUS_AFTER, BaseEvent, InterruptEvent, InterruptInfo, SubscribeResult, ThreadStatus
 
 from .cursor import ThreadCursor, Verdict
 from .events import ResyncEvent
@@ -40,17 +40,9 @@ class FollowedThread:
     subscribed: bool = False
     listeners: list[Listener] = field(default_factory=list)
     pending: dict[str, InterruptInfo] = field(default_factory=dict)
-    status: str = "running"
+    status: ThreadStatus = "running"
 
 
-STATUS_AFTER = {
-    "run_started": "running",
-    "run_interrupted": "interrupted",
-    "run_done": "idle",
-    "run_error": "error",
-    "run_cancelled": "idle",
-}
-"""A thread's status after each lifecycle event (a queued run may start right after)."""
 
 
 def _new_listener() -> Listener:
@@ -174,7 +166,7 @@ class ThreadRouter:
             return f"gap in thread {event.thread_id}: seq {event.seq} after {thread.cursor.seq}"
         if isinstance(event, InterruptEvent):
             thread.pending = {i.id: i for i in event.interrupts}
-        thread.status = STATUS_AFTER.get(event.event, thread.status)
+        thread.status = THREAD_STATUS_AFTER.get(event.event, thread.status)
         self.delivered += 1
         self.deliver(thread, event)
         return None

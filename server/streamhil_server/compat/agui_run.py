@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ag_ui.core import BaseEvent, RunAgentInput
 from ag_ui.encoder import EventEncoder
-from streamhil.protocol import ErrorCode, Resume, StartRun
+from streamhil.protocol import ErrorCode, EventKind, Resume, StartRun
 
 from ..errors import CommandError
 from .agui_events import RunTranslator
@@ -37,7 +37,7 @@ MESSAGES_KEY = "messages"
 """The state key that new user messages are appended to."""
 KEEPALIVE_SECONDS = 15.0
 logger = logging.getLogger("streamhil_server.agui")
-_TERMINAL = {"run_done": "success", "run_interrupted": "interrupt", "run_cancelled": "cancelled", "run_error": "error"}
+_TERMINAL = {EventKind.RUN_DONE: "success", EventKind.RUN_INTERRUPTED: EventKind.INTERRUPT, EventKind.RUN_CANCELLED: "cancelled", EventKind.RUN_ERROR: "error"}
 _UNSET: Any = object()
 
 Emit = Callable[[str], Awaitable[None]]

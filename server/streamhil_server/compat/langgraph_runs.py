@@ -18,7 +18,7 @@ from typing import Any
 import anyio
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from streamhil.protocol import ErrorCode, Resume, StartRun
+from streamhil.protocol import ErrorCode, EventKind, Resume, StartRun
 
 from ..errors import CommandError, not_found
 from ..hub import CursorError
@@ -234,7 +234,7 @@ class LangGraphRuns:
                         yield b": heartbeat\n\n"
                         continue
                     kind, ns, data = event["event"], event.get("ns") or [], event.get("data")
-                    if kind == "run_error":
+                    if kind == EventKind.RUN_ERROR:
                         error = data.get("error") if isinstance(data, dict) else None
                         error = error if isinstance(error, dict) else {"type": "Error", "message": str(error)}
                         yield sse_frame("error", {"error": error.get("type"), "message": error.get("message")}, event["seq"])

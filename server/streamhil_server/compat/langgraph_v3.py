@@ -29,7 +29,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
-from streamhil.protocol import ErrorCode
+from streamhil.protocol import ErrorCode, EventKind
 
 from ..errors import CommandError, not_found
 from ..hub import CursorError, Subscription
@@ -40,7 +40,7 @@ from .langgraph_views import lc_values
 
 __all__ = ["LangGraphV3", "translate", "EventFilter"]
 
-_LIFECYCLE = {"run_done": "completed", "run_interrupted": "interrupted", "run_error": "failed", "run_cancelled": "failed"}
+_LIFECYCLE = {EventKind.RUN_DONE: "completed", EventKind.RUN_INTERRUPTED: "interrupted", EventKind.RUN_ERROR: "failed", EventKind.RUN_CANCELLED: "failed"}
 _PASS_THROUGH = {"values", "custom", "tasks", "checkpoints"}
 _CHANNELS = frozenset({"values", "updates", "messages", "tools", "lifecycle", "input", "checkpoints", "tasks", "custom"})
 _INTERRUPT_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -69,17 +69,17 @@ def translate(frame: Mapping[str, Any], epoch: str) -> Iterator[dict[str, Any]]:
         v3_seq = int(seq or 0) * SEQ_SCALE + min(count, SEQ_SCALE - 1)
         return {"type": "event", "event_id": f"{epoch}:{v3_seq}", "seq": v3_seq, "method": method, "params": params}
 
-    if kind == "run_started":
+    if kind == EventKind.RUN_STARTED:
         yield event("lifecycle", {"event": "running", "graph_name": (data or {}).get("graph")}, [])
     elif kind in _LIFECYCLE:
         payload: dict[str, Any] = {"event": _LIFECYCLE[kind]}
-        if kind == "run_error" and isinstance(data, dict):
+        if kind == EventKind.RUN_ERROR and isinstance(data, dict):
             error = data.get("error")
             payload["error"] = error.get("message") if isinstance(error, dict) else str(error)
-        elif kind == "run_cancelled":
+        elif kind == EventKind.RUN_CANCELLED:
             payload["error"] = f"run cancelled ({(data or {}).get('reason', 'cancelled')})"
         yield event("lifecycle", payload, [])
-    elif kind == "interrupt" and isinstance(data, dict):
+    elif kind == EventKind.INTERRUPT and isinstance(data, dict):
         for item in data.get("interrupts") or ():
             body = {"interrupt_id": item["id"], "payload": item.get("value"), "value": item.get("value"),
                     "node": item.get("node"), "task_id": item.get("task_id")}

@@ -11,7 +11,7 @@ from typing import Any
 
 from anyio.abc import TaskGroup
 
-from streamhil.protocol import ErrorCode
+from streamhil.protocol import ErrorCode, EventKind
 
 from ..errors import CommandError, not_found
 from ..hub import EventHub
@@ -28,7 +28,7 @@ __all__ = ["RunCore", "OnAccepted", "logger"]
 
 OnAccepted = Callable[["Accepted"], None]
 _TERMINAL_STATUS: dict[str, RunStatus] = {
-    "run_done": "done", "run_error": "error", "run_cancelled": "cancelled", "run_interrupted": "interrupted",
+    EventKind.RUN_DONE: "done", EventKind.RUN_ERROR: "error", EventKind.RUN_CANCELLED: "cancelled", EventKind.RUN_INTERRUPTED: "interrupted",
 }
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import anyio
 
-from streamhil.protocol import ErrorCode
+from streamhil.protocol import ErrorCode, EventKind, ThreadStatus
 
 from ..encoding import interrupt_wire, jsonable, stream_payload
 from ..errors import CommandError
@@ -86,19 +86,19 @@ class RunExecution(RunAnswers):
         tid, run_id = thread.thread_id, request.run_id
         entry = self.registry.get(thread.record.graph)
         self._started += 1
-        self.hub.publish(tid, "run_started", run_id, self._started_data(thread, request))
+        self.hub.publish(tid, EventKind.RUN_STARTED, run_id, self._started_data(thread, request))
         if entry is not None and request.cancelled:
             # its claim on the interrupts it answered is gone: list them as pending again
             record = await self._settle(thread, entry.graph, error=None)
-            await self._finish(thread, request, "run_cancelled", {"reason": "cancelled"}, record)
+            await self._finish(thread, request, EventKind.RUN_CANCELLED, {"reason": "cancelled"}, record)
             return
         if entry is None:
-            await self._finish(thread, request, "run_error", {"error": {"type": "GraphNotFound", "message": f"graph {thread.record.graph!r} is not served"}, "code": ErrorCode.NOT_FOUND.value}, None)
+            await self._finish(thread, request, EventKind.RUN_ERROR, {"error": {"type": "GraphNotFound", "message": f"graph {thread.record.graph!r} is not served"}, "code": ErrorCode.NOT_FOUND.value}, None)
             return
         graph = entry.graph
         problem = await self._precheck(thread, entry, request)
         if problem is not None:
-            await self._finish(thread, request, "run_error", {"error": {"type": "CommandError", "message": problem.message}, "code": problem.code.value}, None)
+            await self._finish(thread, request, EventKind.RUN_ERROR, {"error": {"type": "CommandError", "message": problem.message}, "code": problem.code.value}, None)
             return
         # stored with the run's first write (its first step, or its first events)
         self.hub.stage(tid, Write(thread_id=tid, runs=[self._run_record(request, "running")]))
@@ -138,23 +138,23 @@ class RunExecution(RunAnswers):
                 error = exc
         if scope.cancelled_caught:
             record = await self._settle(thread, graph, error=None)
-            await self._finish(thread, request, "run_cancelled", {"reason": active.cancel_reason if active else "cancelled"}, record)
+            await self._finish(thread, request, EventKind.RUN_CANCELLED, {"reason": active.cancel_reason if active else "cancelled"}, record)
             return
         if error is not None:
             record = await self._settle(thread, graph, error=f"{type(error).__name__}: {error}")
-            await self._finish(thread, request, "run_error", {"error": {"type": type(error).__name__, "message": str(error)}, "code": None}, record)
+            await self._finish(thread, request, EventKind.RUN_ERROR, {"error": {"type": type(error).__name__, "message": str(error)}, "code": None}, record)
             return
         snapshot = await graph.aget_state(self._config(tid))
         record = self._settled_record(thread, snapshot, error=None)
         if snapshot.interrupts:
             interrupts = [interrupt_wire(i) for i in snapshot.interrupts]
-            self.hub.publish(tid, "interrupt", run_id, {"interrupts": interrupts})
-            await self._finish(thread, request, "run_interrupted", {"interrupt_ids": [i["id"] for i in interrupts], "next": list(snapshot.next)}, record)
+            self.hub.publish(tid, EventKind.INTERRUPT, run_id, {"interrupts": interrupts})
+            await self._finish(thread, request, EventKind.RUN_INTERRUPTED, {"interrupt_ids": [i["id"] for i in interrupts], "next": list(snapshot.next)}, record)
         elif snapshot.next:
-            await self._finish(thread, request, "run_interrupted", {"interrupt_ids": [], "next": list(snapshot.next)}, record)
+            await self._finish(thread, request, EventKind.RUN_INTERRUPTED, {"interrupt_ids": [], "next": list(snapshot.next)}, record)
         else:
             checkpoint_id = snapshot.config.get("configurable", {}).get("checkpoint_id")
-            await self._finish(thread, request, "run_done", {"checkpoint_id": checkpoint_id}, record)
+            await self._finish(thread, request, EventKind.RUN_DONE, {"checkpoint_id": checkpoint_id}, record)
 
     async def _fail_run(self, thread: ThreadRuntime, request: RunRequest, exc: Exception) -> None:
         """End a run whose execution raised unexpectedly with ``run_error``, once."""
@@ -171,7 +171,7 @@ class RunExecution(RunAnswers):
         except Exception:
             logger.exception("could not read thread %s after the failure", thread.thread_id)
             record = replace(thread.record, status="error", error=message, updated_at=now_iso())
-        await self._finish(thread, request, "run_error", {"error": error, "code": ErrorCode.INTERNAL_ERROR.value}, record)
+        await self._finish(thread, request, EventKind.RUN_ERROR, {"error": error, "code": ErrorCode.INTERNAL_ERROR.value}, record)
 
     async def _precheck(self, thread: ThreadRuntime, entry: GraphEntry, request: RunRequest) -> CommandError | None:
         """Checks a queued run could only make when its turn came."""
@@ -194,6 +194,7 @@ class RunExecution(RunAnswers):
     def _settled_record(self, thread: ThreadRuntime, snapshot: Any, *, error: str | None) -> ThreadRecord:
         claimed = self._claimed(thread)  # answered by a queued resume: not listed as pending
         interrupts = [jsonable(interrupt_wire(i)) for i in snapshot.interrupts if i.id not in claimed]
+        status: ThreadStatus
         if error is not None:
             status = "error"
         elif snapshot.interrupts or snapshot.next:
@@ -203,7 +204,7 @@ class RunExecution(RunAnswers):
         return replace(thread.record, status=status, error=error, interrupts=interrupts, updated_at=now_iso())
 
     async def _finish(
-        self, thread: ThreadRuntime, request: RunRequest, event: str, data: dict[str, Any], record: ThreadRecord | None
+        self, thread: ThreadRuntime, request: RunRequest, event: EventKind, data: dict[str, Any], record: ThreadRecord | None
     ) -> None:
         """Publish the run's terminal event and store it with the run's end and the thread's
         record, in one write."""

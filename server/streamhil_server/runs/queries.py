@@ -11,7 +11,7 @@ from streamhil.errors import (
     CheckpointError,
     InvalidUpdateError,
 )
-from streamhil.protocol import ErrorCode
+from streamhil.protocol import ErrorCode, EventKind
 
 from ..encoding import state_wire
 from ..errors import CommandError
@@ -93,7 +93,7 @@ class RunQueries(RunAdmission):
                     ) from None
                 new_id = str(config["configurable"]["checkpoint_id"])
                 record = await self._settle(thread, graph, error=None)
-                seq = self.hub.publish(thread_id, "state_updated", None, {"checkpoint_id": new_id, "as_node": as_node})
+                seq = self.hub.publish(thread_id, EventKind.STATE_UPDATED, None, {"checkpoint_id": new_id, "as_node": as_node})
                 write = self.hub.take(thread_id, checkpoint=False)
                 write.threads.append(record)
                 with anyio.CancelScope(shield=True):

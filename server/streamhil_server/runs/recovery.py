@@ -8,6 +8,7 @@ from dataclasses import replace
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
 
+from streamhil.protocol import EventKind
 from ..storage.records import RunRecord, now_iso
 from ..threads import RunRequest, ThreadRuntime
 from .core import _new_id
@@ -61,7 +62,7 @@ class RunRecovery(RunExecution):
             if run.status == "running":
                 # The process died (or stopped) during this run: close it, and continue the
                 # thread from its last checkpoint in a new run, in one write.
-                self.hub.publish(run.thread_id, "run_cancelled", run.run_id, {"reason": "shutdown"})
+                self.hub.publish(run.thread_id, EventKind.RUN_CANCELLED, run.run_id, {"reason": "shutdown"})
                 request = RunRequest(
                     run_id=_new_id("r"),
                     thread_id=run.thread_id,

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from streamhil.checkpoint._records import Address, EncodedWrites
 from streamhil.checkpoint.base import Checkpoint
+from streamhil.protocol.objects import ThreadStatus
 
 __all__ = [
     "ThreadRecord",
@@ -53,7 +54,7 @@ class ThreadRecord:
     thread_id: str
     graph: str
     owner: str
-    status: str = "idle"
+    status: ThreadStatus = "idle"
     interrupts: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     created_at: str = field(default_factory=now_iso)

@@ -11,7 +11,9 @@
         graph.invoke(None, config)
 
 The file is in WAL mode with ``synchronous=NORMAL``; each ``aput`` (checkpoint row, changed
-channel values and the step's pending writes) and each ``aput_writes`` is one transaction.
+channel values and the step's pending writes) and each ``aput_writes`` is atomic: its own
+transaction, or, when several threads write at once on asyncio, its own savepoint in a commit
+they share (group commit).
 Several savers, threads and processes can share a file. On asyncio it talks to SQLite through
 aiosqlite; on trio through the stdlib module in a worker thread. See ``docs/checkpointers.md``.
 """

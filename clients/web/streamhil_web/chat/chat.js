@@ -1,19 +1,18 @@
 // The chat page: pick a graph, start or reopen a thread, talk to it, answer its interrupts,
-// travel back in its history and fork it.
+// travel back in its history and fork it. This module wires the page (events, threads, sending,
+// rendering); chat/composer.js says what the message box does, chat/memory.js what the tab keeps
+// across reloads, chat/history.js is the time-travel panel.
 
-import { composerAnswer, composerHint, questionOf } from "../lib/cards.js";
+import { composerAnswer } from "../lib/cards.js";
 import { InputFormError, inputForm, singleTextField, typedValue } from "../lib/input_form.js";
 import { flash, openConnection, topBar } from "../lib/page.js";
-import { clock, h, preview, statusBadge } from "../lib/render.js";
+import { clock, h, statusBadge } from "../lib/render.js";
 import { Transcript } from "../lib/transcript.js";
+import { composerPrompt, inputFor, takesMessages } from "./composer.js";
 import { historyPanel } from "./history.js";
+import { AnsweredHere, EventLog, storeThread, storedThread } from "./memory.js";
 
 const STREAM_MODES = ["values", "updates", "messages", "custom"];
-const CURRENT_KEY = "streamhil.chat.current";
-const LOG_PREFIX = "streamhil.chat.log.";
-const MAX_CACHED_EVENTS = 500;
-const MINE_KEY = "streamhil.chat.mine"; // interrupt ids this tab answered (others: "answered elsewhere")
-const MAX_MINE = 500;
 
 const $ = (id) => document.getElementById(id);
 const els = {
@@ -51,35 +50,16 @@ const page = {
   threads: new Map(), // thread_id -> Thread (list_threads)
   current: null, // thread id
   currentGraph: null,
-  cache: null, // {epoch, events}
+  cache: null, // the open thread's EventLog (chat/memory.js)
   form: null, // the input form of the selected graph (new conversations on non-chat graphs)
   composerTarget: null, // the interrupt a typed message answers now
 };
 
-const mine = new Set(loadMine());
-
-function loadMine() {
-  try {
-    const ids = JSON.parse(sessionStorage.getItem(MINE_KEY) ?? "[]");
-    return Array.isArray(ids) ? ids.filter((id) => typeof id === "string") : [];
-  } catch {
-    return [];
-  }
-}
-
-function rememberMine(id) {
-  mine.add(id);
-  const ids = [...mine].slice(-MAX_MINE);
-  try {
-    sessionStorage.setItem(MINE_KEY, JSON.stringify(ids));
-  } catch {
-    // best effort: without it, this tab's own answers replayed later read "answered elsewhere"
-  }
-}
+const mine = new AnsweredHere(); // interrupts this tab answered (others: "answered elsewhere")
 
 const transcript = new Transcript(els.transcript, (interrupt) => async (value) => {
   const threadId = page.current;
-  rememberMine(interrupt.id);
+  mine.add(interrupt.id);
   const accepted = await conn.resume({ thread_id: threadId, interrupt_id: interrupt.id, value, stream_modes: STREAM_MODES });
   transcript.answered(interrupt.id);
   if (page.current === threadId) transcript.runAccepted(accepted.run_id);
@@ -111,8 +91,8 @@ conn.on("event", (ev) => {
 
 conn.on("resync", (info) => {
   if (info.thread_id !== page.current) return;
-  page.cache = { epoch: conn.epoch, events: [] };
-  saveCache();
+  page.cache = new EventLog(page.current, { epoch: conn.epoch });
+  if (!page.cache.save()) page.cache = null;
   transcript.applyResync(info);
   renderStatus();
   scrollToEnd();
@@ -124,34 +104,7 @@ conn.on("welcome", () => {
 });
 
 function remember(ev) {
-  if (!page.cache) return;
-  page.cache.epoch = conn.epoch;
-  page.cache.events.push(ev);
-  if (page.cache.events.length > MAX_CACHED_EVENTS) {
-    page.cache = null; // too long to keep: a reload replays from the server instead
-    sessionStorage.removeItem(LOG_PREFIX + page.current);
-    return;
-  }
-  saveCache();
-}
-
-function saveCache() {
-  if (!page.cache || !page.current) return;
-  try {
-    sessionStorage.setItem(LOG_PREFIX + page.current, JSON.stringify(page.cache));
-  } catch {
-    page.cache = null;
-    sessionStorage.removeItem(LOG_PREFIX + page.current);
-  }
-}
-
-function loadCache(threadId) {
-  try {
-    const cache = JSON.parse(sessionStorage.getItem(LOG_PREFIX + threadId) ?? "null");
-    return cache && Array.isArray(cache.events) ? cache : null;
-  } catch {
-    return null;
-  }
+  if (page.cache && !page.cache.remember(ev, conn.epoch)) page.cache = null;
 }
 
 // --- threads ----------------------------------------------------------------------------------
@@ -163,12 +116,12 @@ function loadCache(threadId) {
  */
 async function openThread(threadId, { fresh = null, push = true } = {}) {
   if (page.current && page.current !== threadId) {
-    sessionStorage.removeItem(LOG_PREFIX + page.current);
+    EventLog.drop(page.current);
     conn.unwatch(page.current).catch(() => {});
   }
   page.current = threadId;
   page.currentGraph = page.threads.get(threadId)?.graph ?? fresh?.graph ?? null;
-  sessionStorage.setItem(CURRENT_KEY, threadId);
+  storeThread(threadId);
   setUrl(`#thread=${encodeURIComponent(threadId)}`, push);
   syncGraphPicker();
   flash(els.flash, "", "");
@@ -176,13 +129,13 @@ async function openThread(threadId, { fresh = null, push = true } = {}) {
   closeHistory();
   els.historyBtn.disabled = false;
   if (fresh) {
-    page.cache = { epoch: conn.epoch, events: [] };
-    saveCache();
+    page.cache = new EventLog(threadId, { epoch: conn.epoch });
+    if (!page.cache.save()) page.cache = null;
     transcript.runAccepted(fresh.runId);
     renderAll();
     return;
   }
-  const cache = loadCache(threadId);
+  const cache = EventLog.load(threadId);
   const cursor = conn.cursor(threadId);
   const last = cache?.events.at(-1);
   const consistent = cache && cursor && cursor.epoch === cache.epoch && cursor.seq === (last ? last.seq : cursor.seq);
@@ -193,7 +146,7 @@ async function openThread(threadId, { fresh = null, push = true } = {}) {
     scrollToEnd();
     watch(threadId, {});
   } else {
-    page.cache = { epoch: null, events: [] };
+    page.cache = new EventLog(threadId);
     renderAll();
     watch(threadId, { after: 0 });
   }
@@ -211,13 +164,13 @@ async function watch(threadId, options) {
 
 function newConversation({ push = true } = {}) {
   if (page.current) {
-    sessionStorage.removeItem(LOG_PREFIX + page.current);
+    EventLog.drop(page.current);
     conn.unwatch(page.current).catch(() => {});
   }
   page.current = null;
   page.currentGraph = null;
   page.cache = null;
-  sessionStorage.removeItem(CURRENT_KEY);
+  storeThread(null);
   setUrl(location.pathname + location.search, push);
   flash(els.flash, "", "");
   transcript.reset();
@@ -296,39 +249,6 @@ async function loadGraphs() {
 
 // --- sending ----------------------------------------------------------------------------------
 
-/**
- * What a typed message becomes as graph input: a JSON object as it is; for a graph whose input
- * has `messages`, a user message; otherwise the value of its single text field (see
- * lib/input_form.js), the other fields taken from the input form.
- */
-function inputFor(text, graphName) {
-  const trimmed = text.trim();
-  if (trimmed.startsWith("{")) {
-    try {
-      const value = JSON.parse(trimmed);
-      if (value && typeof value === "object" && !Array.isArray(value)) return { input: value, message: null };
-    } catch {
-      // not JSON: a message like any other
-    }
-  }
-  const graph = page.graphs.get(graphName);
-  if (graph && !takesMessages(graph)) {
-    const field = singleTextField(graph.input_schema ?? []);
-    if (!field) throw new InputFormError(`${graphName} takes structured input: fill the form above (or type it as JSON).`);
-    const rest = page.form ? page.form.read({ skip: field.name }) : { value: {} };
-    if (rest.error) throw new InputFormError(rest.error);
-    return { input: { ...rest.value, [field.name]: typedValue(field, text) }, message: null };
-  }
-  const message = { role: "user", content: text, id: `user-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}` };
-  return { input: { messages: [message] }, message };
-}
-
-/** Whether a graph's input is a chat (`messages`), as list_graphs describes it. */
-function takesMessages(graph) {
-  const keys = Array.isArray(graph?.input_keys) ? graph.input_keys : null;
-  return !keys || keys.includes("messages");
-}
-
 async function send(text) {
   flash(els.flash, "", "");
   if (page.current && transcript.pending.length) {
@@ -352,7 +272,7 @@ async function send(text) {
   let input;
   let message;
   try {
-    ({ input, message } = inputFor(text, graph));
+    ({ input, message } = inputFor(text, graph, page.graphs.get(graph), page.form));
   } catch (err) {
     flash(els.flash, "warn", err.message);
     throw err;
@@ -561,35 +481,12 @@ function renderStatus() {
   els.status.replaceChildren(status ? statusBadge(status) : "");
   els.cancelBtn.hidden = status !== "running";
   const pending = page.current ? transcript.pending : [];
-  page.composerTarget = pending[0]?.id ?? null;
-  if (pending.length) {
-    const first = pending[0];
-    const more = pending.length > 1 ? ` (1 of ${pending.length}; the others are answered one at a time)` : "";
-    const question = preview(questionOf(first.value), 90).replace(/[.:;!]+$/, "");
-    els.hint.textContent = `Your message answers node ${first.node ?? "?"} (“${question}”)${more}. ${composerHint(first.value)}`;
-    els.input.placeholder = "Type your answer…";
-    els.input.setAttribute("aria-label", "Answer");
-  } else if (status === "running") {
-    els.hint.textContent = "The graph is running…";
-    els.input.placeholder = "Wait for the graph to finish…";
-    els.input.setAttribute("aria-label", "Message");
-  } else {
-    const name = page.current ? page.currentGraph : els.graphSelect.value;
-    const graph = page.graphs.get(name);
-    const field = graph && !takesMessages(graph) ? singleTextField(graph.input_schema ?? []) : null;
-    if (!page.current && graph && !takesMessages(graph)) {
-      els.hint.textContent = field
-        ? `Starts a new thread on ${name}: your message is its ${field.name}; the form above has the input's fields.`
-        : `Starts a new thread on ${name}: fill the form above (a message starting with { is sent as JSON input).`;
-      els.input.placeholder = field ? `Type the ${field.name}…` : "Fill the form above…";
-    } else {
-      els.hint.textContent = page.current
-        ? "Continue the conversation. A message starting with { is sent as JSON input."
-        : `Starts a new thread on ${name || "the selected graph"}. A message starting with { is sent as JSON input.`;
-      els.input.placeholder = "Write a message…";
-    }
-    els.input.setAttribute("aria-label", "Message");
-  }
+  const graphName = page.current ? page.currentGraph : els.graphSelect.value;
+  const prompt = composerPrompt({ thread: page.current, graphName, graph: page.graphs.get(graphName), status, pending });
+  page.composerTarget = prompt.target;
+  els.hint.textContent = prompt.hint;
+  els.input.placeholder = prompt.placeholder;
+  els.input.setAttribute("aria-label", prompt.label);
   const entry = page.threads.get(page.current);
   if (entry && status && entry.status !== status) {
     entry.status = status === "paused" ? "interrupted" : status;
@@ -631,7 +528,7 @@ function scrollToEnd() {
 // --- start ------------------------------------------------------------------------------------
 
 function start() {
-  const threadId = threadFromUrl() || sessionStorage.getItem(CURRENT_KEY);
+  const threadId = threadFromUrl() || storedThread();
   // threads the connection restored but this page does not show are dropped
   for (const id of conn.watched()) if (id !== threadId) conn.unwatch(id).catch(() => {});
   if (threadId) openThread(threadId, { push: false });

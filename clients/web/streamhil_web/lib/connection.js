@@ -1,4 +1,8 @@
 // The streamhil JavaScript client: one WebSocket, many threads, reconnect with replay.
+// This module owns the socket and its supervision (open, handshake, close, backoff, reconnect)
+// and the command API; it builds on lib/session.js (frames in and out), lib/requests.js (the
+// in-flight window and answer matching), lib/threads.js (cursors and their persistence) and
+// lib/heartbeat.js.
 //
 // Runs in browsers and in Node (pass a WebSocket constructor with `WebSocket:` where there is no
 // global one). Every watched thread keeps a cursor `{epoch, seq}`: events at or below it are
@@ -11,17 +15,18 @@ import {
   ConnectionClosedError,
   ConnectionLostError,
   MessageType,
-  StreamhilError,
   UsageError,
   buildCommand,
   errorFromFrame,
   isRecoverable,
 } from "./protocol.js";
 import { EventIterator } from "./event_iterator.js";
+import { Heartbeat } from "./heartbeat.js";
+import { Requests } from "./requests.js";
 import { ClientSession, Received } from "./session.js";
+import { ThreadTable, Verdict, verdict } from "./threads.js";
 
-/** A command got no answer in time. */
-export class RequestTimeoutError extends StreamhilError {}
+export { RequestTimeoutError } from "./requests.js";
 
 export const ConnectionState = Object.freeze({
   IDLE: "idle",
@@ -67,18 +72,28 @@ export class Connection {
     this.stats = { duplicates: 0, gaps: 0, resyncs: 0, reconnects: 0, events: 0 };
     this._ws = null;
     this._session = null; // the current socket's ClientSession (frames in and out)
-    this._pending = new Map(); // id -> entry, for commands sent and not yet answered
-    this._queue = []; // entries waiting for room in the in-flight window (or for the socket)
     this._listeners = new Map(); // name -> Set(fn)
-    this._threads = new Map(); // thread_id -> {cursor, subscribed, resubscribing, iterators:Set}
     this._openWaiters = [];
     this._reconnectTimer = null;
-    this._heartbeatTimer = null;
     this._lastSent = 0;
-    this._pingSentAt = null;
     this._handshakeError = null;
     this._watchingThreads = false;
-    this._restore();
+    this._requests = new Requests(this.options.requestTimeoutMs, {
+      isOpen: () => this.state === ConnectionState.OPEN,
+      canSend: () => this.state === ConnectionState.OPEN && this._ws !== null,
+      window: () => this._window(),
+      send: (type, fields) => this._session.send(type, fields),
+      flush: () => this._flush(),
+      forget: (id) => this._session?.forget(id),
+    });
+    this._threads = new ThreadTable(this.options.storage, this.options.storageKey);
+    this._threads.restore();
+    this._heartbeat = new Heartbeat({
+      isOpen: () => this.state === ConnectionState.OPEN,
+      lastSent: () => this._lastSent,
+      ping: () => this._send(MessageType.PING, { payload: null }, { bypass: true }).catch(() => {}),
+      abandon: (reason) => this._abandon(reason),
+    });
   }
 
   // --- events for the application -------------------------------------------------------
@@ -127,7 +142,7 @@ export class Connection {
   close() {
     if (this.state === ConnectionState.CLOSED) return;
     clearTimeout(this._reconnectTimer);
-    this._stopHeartbeat();
+    this._heartbeat.stop();
     const ws = this._ws;
     this._ws = null;
     if (ws) {
@@ -136,8 +151,8 @@ export class Connection {
     }
     const error = new ConnectionClosedError("connection closed by the client");
     this.closeInfo = { code: CloseCode.NORMAL, reason: "client closed", error };
-    this._failPending(error);
-    this._failQueued(error);
+    this._requests.failPending(error);
+    this._requests.failQueued(error);
     this._failWaiters(error);
     this._endIterators(error);
     this._setState(ConnectionState.CLOSED, { code: CloseCode.NORMAL, reason: "client closed", error });
@@ -168,12 +183,12 @@ export class Connection {
   }
 
   _onClose(code, reason) {
-    this._stopHeartbeat();
+    this._heartbeat.stop();
     const wasOpen = this.state === ConnectionState.OPEN;
     const lost = new ConnectionLostError(`connection lost (${code ?? "no close code"}${reason ? `: ${reason}` : ""})`, {
       code: "connection_lost",
     });
-    this._failPending(lost);
+    this._requests.failPending(lost);
     for (const thread of this._threads.values()) {
       thread.subscribed = false;
       thread.resubscribing = false;
@@ -183,7 +198,7 @@ export class Connection {
         code: code === CloseCode.PROTOCOL_ERROR ? "protocol_error" : null,
       });
       this.closeInfo = { code, reason, error };
-      this._failQueued(error);
+      this._requests.failQueued(error);
       this._failWaiters(error);
       this._endIterators(error);
       this._setState(ConnectionState.CLOSED, { code, reason, error });
@@ -237,7 +252,7 @@ export class Connection {
         this._onWelcome(received.frame);
         break;
       case Received.REPLY:
-        this._settle(received.id, (p) => p.resolve(received.frame.result ?? {}));
+        this._requests.settle(received.id, (p) => p.resolve(received.frame.result ?? {}));
         break;
       case Received.ERROR:
         this._onError(received.frame, received.id);
@@ -251,7 +266,7 @@ export class Connection {
       default: // Received.STALE: the command timed out here already
         break;
     }
-    this._pingSentAt = null; // anything received proves the link is alive
+    this._heartbeat.alive();
   }
 
   _violation(error) {
@@ -271,7 +286,7 @@ export class Connection {
     this.epoch = frame.epoch;
     this._setState(ConnectionState.OPEN, { epochChanged });
     this._emit("welcome", frame);
-    this._startHeartbeat();
+    this._heartbeat.start(this.options.heartbeatIntervalMs ?? this.welcome?.limits?.heartbeat_interval_ms);
     // re-subscribe first: ahead of commands queued while the socket was down
     const socket = this._ws;
     const resubscribes = [...this._threads.keys()].reverse().map((threadId) => this._subscribe(threadId, { front: true }));
@@ -286,15 +301,15 @@ export class Connection {
         .then((result) => this._emit("threads", { ...result, reconnected: true }))
         .catch((err) => this._emit("error", err));
     }
-    this._pump();
+    this._requests.pump();
     const waiters = this._openWaiters;
     this._openWaiters = [];
     for (const w of waiters) w.resolve();
   }
 
   _onError(frame, id) {
-    if (id !== null && this._pending.has(id)) {
-      this._settle(id, (p) => p.reject(errorFromFrame(frame)));
+    if (id !== null && this._requests.has(id)) {
+      this._requests.settle(id, (p) => p.reject(errorFromFrame(frame)));
       return;
     }
     const error = errorFromFrame(frame);
@@ -302,50 +317,21 @@ export class Connection {
     this._emit("error", error);
   }
 
-  _settle(id, fn) {
-    const pending = this._pending.get(id);
-    if (!pending) return;
-    this._pending.delete(id);
-    clearTimeout(pending.timer);
-    fn(pending);
-    this._pump();
-  }
-
-  _failQueued(error) {
-    const queued = this._queue;
-    this._queue = [];
-    for (const entry of queued) {
-      clearTimeout(entry.timer);
-      entry.reject(error);
-    }
-  }
-
-  _failPending(error) {
-    const pending = [...this._pending.values()];
-    this._pending.clear();
-    for (const p of pending) {
-      clearTimeout(p.timer);
-      p.reject(error);
-    }
-  }
-
   _onEvent(frame) {
     const thread = this._threads.get(frame.thread_id);
     if (!thread || thread.resubscribing) return; // not watched, or a replay is on its way
-    const cursor = thread.cursor;
-    if (cursor && cursor.epoch === this.epoch) {
-      if (frame.seq <= cursor.seq) {
+    switch (verdict(thread.cursor, this.epoch, frame.seq)) {
+      case Verdict.DUPLICATE:
         this.stats.duplicates += 1;
         return;
-      }
-      if (frame.seq > cursor.seq + 1) {
+      case Verdict.GAP:
         this.stats.gaps += 1;
         this._resubscribe(frame.thread_id);
         return;
-      }
+      default:
+        break;
     }
-    thread.cursor = { epoch: this.epoch, seq: frame.seq };
-    this._saveCursor(frame.thread_id);
+    this._threads.setCursor(frame.thread_id, { epoch: this.epoch, seq: frame.seq });
     this.stats.events += 1;
     this._emit("event", frame);
     for (const it of thread.iterators) it.push(frame);
@@ -381,22 +367,8 @@ export class Connection {
    * reconnect); `bypass` sends it at once (heartbeat pings). Commands not yet sent survive a
    * reconnect; sent ones fail with ConnectionLostError.
    */
-  _send(type, fields, { front = false, bypass = false } = {}) {
-    return new Promise((resolve, reject) => {
-      const entry = { type, fields, resolve, reject, id: null, timer: null };
-      entry.timer = setTimeout(() => {
-        const queued = this._queue.indexOf(entry);
-        if (queued >= 0) this._queue.splice(queued, 1);
-        else if (!this._pending.delete(entry.id)) return;
-        else this._session?.forget(entry.id); // a late answer is stale
-        reject(new RequestTimeoutError(`no answer to ${type} within ${this.options.requestTimeoutMs} ms`, { code: "timeout", id: entry.id }));
-        this._pump();
-      }, this.options.requestTimeoutMs);
-      if (bypass && this.state === ConnectionState.OPEN) this._transmit(entry);
-      else if (front) this._queue.unshift(entry);
-      else this._queue.push(entry);
-      this._pump();
-    });
+  _send(type, fields, options) {
+    return this._requests.add(type, fields, options);
   }
 
   _window() {
@@ -405,26 +377,6 @@ export class Connection {
     if (configured) return Math.min(configured, serverMax);
     const queue = this.welcome?.limits?.max_send_queue ?? 1000;
     return Math.max(1, Math.min(64, Math.floor(queue / 16), serverMax));
-  }
-
-  _pump() {
-    while (this.state === ConnectionState.OPEN && this._ws && this._queue.length && this._pending.size < this._window()) {
-      this._transmit(this._queue.shift());
-    }
-  }
-
-  _transmit(entry) {
-    let id;
-    try {
-      id = this._session.send(entry.type, entry.fields);
-    } catch (err) {
-      clearTimeout(entry.timer);
-      entry.reject(err);
-      return;
-    }
-    entry.id = id;
-    this._pending.set(id, entry);
-    if (!this._flush()) this._settle(id, (p) => p.reject(new ConnectionLostError("not connected", { code: "connection_lost", id })));
   }
 
   // --- commands ---------------------------------------------------------------------------
@@ -482,11 +434,11 @@ export class Connection {
   _adopt(result) {
     const thread = this._threads.get(result.thread_id);
     if (thread && (thread.subscribed || thread.subscribing)) return;
-    const entry = thread ?? this._newThread(result.thread_id);
+    const entry = thread ?? this._threads.add(result.thread_id);
     entry.subscribed = true;
     entry.cursor = { epoch: this.epoch, seq: result.seq };
-    this._saveCursor(result.thread_id);
-    this._saveWatched();
+    this._threads.saveCursor(result.thread_id);
+    this._threads.saveWatched();
   }
 
   /**
@@ -505,11 +457,11 @@ export class Connection {
         await thread.subscribing?.catch(() => {});
         await this._unsubscribeQuietly(threadId);
       }
-      thread = this._threads.get(threadId) ?? this._newThread(threadId);
+      thread = this._threads.get(threadId) ?? this._threads.add(threadId);
       if (after !== undefined) thread.cursor = { epoch: epoch ?? this.epoch, seq: after };
-      this._saveCursor(threadId);
+      this._threads.saveCursor(threadId);
     }
-    this._saveWatched();
+    this._threads.saveWatched();
     if (this.state === ConnectionState.IDLE) this._open();
     await this._whenOpen();
     return this._subscribe(threadId);
@@ -520,7 +472,7 @@ export class Connection {
     const thread = this._threads.get(threadId);
     if (!thread) return;
     const wasSubscribed = thread.subscribed;
-    this._forget(threadId);
+    this._threads.forget(threadId);
     if (wasSubscribed && this.state === ConnectionState.OPEN) {
       await this._send(MessageType.UNSUBSCRIBE, { thread_id: threadId }).catch(() => {});
     }
@@ -564,7 +516,7 @@ export class Connection {
         return { thread_id: threadId, already: true };
       }
       if (err.code === "not_found" && this._threads.get(threadId) === thread) {
-        this._forget(threadId);
+        this._threads.forget(threadId);
         this._emit("error", err);
       }
       throw err;
@@ -575,7 +527,7 @@ export class Connection {
     if (result.resync) {
       this.stats.resyncs += 1;
       thread.cursor = { epoch: result.epoch, seq: result.head_seq };
-      this._saveCursor(threadId);
+      this._threads.saveCursor(threadId);
       const info = {
         type: "resync",
         thread_id: threadId,
@@ -589,7 +541,7 @@ export class Connection {
       for (const it of thread.iterators) it.push(info);
     } else {
       thread.cursor = { epoch: result.epoch, seq: thread.cursor ? thread.cursor.seq : result.head_seq };
-      this._saveCursor(threadId);
+      this._threads.saveCursor(threadId);
     }
     return result;
   }
@@ -612,21 +564,6 @@ export class Connection {
     if (thread) thread.subscribed = false;
   }
 
-  _newThread(threadId) {
-    const thread = { cursor: null, subscribed: false, subscribing: null, resubscribing: false, iterators: new Set() };
-    this._threads.set(threadId, thread);
-    return thread;
-  }
-
-  _forget(threadId) {
-    const thread = this._threads.get(threadId);
-    if (!thread) return;
-    this._threads.delete(threadId);
-    for (const it of thread.iterators) it.end();
-    this._storage("removeItem", `${this.options.storageKey}.cursor.${threadId}`);
-    this._saveWatched();
-  }
-
   // --- iteration --------------------------------------------------------------------------
 
   /**
@@ -645,77 +582,6 @@ export class Connection {
   _endIterators(error) {
     for (const thread of this._threads.values()) {
       for (const it of thread.iterators) it.fail(error);
-    }
-  }
-
-  // --- heartbeat --------------------------------------------------------------------------
-
-  _startHeartbeat() {
-    this._stopHeartbeat();
-    const interval = this.options.heartbeatIntervalMs ?? this.welcome?.limits?.heartbeat_interval_ms;
-    if (!interval) return;
-    this._pingSentAt = null;
-    const tick = Math.max(10, Math.floor(interval / 2));
-    this._heartbeatTimer = setInterval(() => {
-      if (this.state !== ConnectionState.OPEN) return;
-      const now = Date.now();
-      if (this._pingSentAt !== null && now - this._pingSentAt >= interval) {
-        this._abandon("heartbeat: no answer from the server");
-        return;
-      }
-      if (this._pingSentAt === null && now - this._lastSent >= interval) {
-        this._pingSentAt = now;
-        this._send(MessageType.PING, { payload: null }, { bypass: true }).catch(() => {});
-      }
-    }, tick);
-  }
-
-  _stopHeartbeat() {
-    clearInterval(this._heartbeatTimer);
-    this._heartbeatTimer = null;
-    this._pingSentAt = null;
-  }
-
-  // --- persistence ------------------------------------------------------------------------
-
-  _storage(method, ...args) {
-    const storage = this.options.storage;
-    if (!storage) return null;
-    try {
-      return storage[method](...args);
-    } catch {
-      return null; // quota or privacy mode: persistence is best effort
-    }
-  }
-
-  _saveCursor(threadId) {
-    const cursor = this._threads.get(threadId)?.cursor;
-    if (cursor) this._storage("setItem", `${this.options.storageKey}.cursor.${threadId}`, JSON.stringify(cursor));
-  }
-
-  _saveWatched() {
-    this._storage("setItem", `${this.options.storageKey}.watched`, JSON.stringify([...this._threads.keys()]));
-  }
-
-  _restore() {
-    const raw = this._storage("getItem", `${this.options.storageKey}.watched`);
-    if (!raw) return;
-    let ids;
-    try {
-      ids = JSON.parse(raw);
-    } catch {
-      return;
-    }
-    if (!Array.isArray(ids)) return;
-    for (const id of ids) {
-      if (typeof id !== "string") continue;
-      const thread = this._newThread(id);
-      try {
-        const cursor = JSON.parse(this._storage("getItem", `${this.options.storageKey}.cursor.${id}`) ?? "null");
-        if (cursor && Number.isInteger(cursor.seq)) thread.cursor = { epoch: cursor.epoch ?? null, seq: cursor.seq };
-      } catch {
-        // a damaged cursor means live-only for that thread
-      }
     }
   }
 }

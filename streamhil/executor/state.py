@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..checkpoint.base import Checkpoint, CheckpointTuple, new_checkpoint_id
 from ..constants import EDITED, END, JOINS, LAST_NODES, START, TASKS
 from ..errors import InvalidUpdateError
-from ..executor.apply import apply_writes
-from ..executor.view import RESUME_MAP, TaskState, ThreadView, load_view, now_iso
-from ..executor.plan import Task, pin, plan_next, prepare_tasks, start_spec
-from ..executor.runner import routes_for, writes_from_return
-from ..executor.scope import RunScope
 from ..types import PregelTask, StateSnapshot
+from .apply import apply_writes
+from .plan import Task, pin, plan_next, prepare_tasks, start_spec
+from .runner import routes_for, writes_from_return
+from .scope import RunScope
+from .spec import GraphSpec
+from .view import RESUME_MAP, TaskState, ThreadView, load_view, now_iso
 
-if TYPE_CHECKING:
-    from .compiled import CompiledStateGraph
+__all__ = ["build_snapshot", "spec_for_ns", "update_state"]
 
-__all__ = ["build_snapshot", "update_state"]
+
+def spec_for_ns(graph: GraphSpec, checkpoint_ns: str) -> GraphSpec:
+    """The (sub)graph whose checkpoints live in ``checkpoint_ns`` ("child:<task>|inner:<task>")."""
+    for segment in checkpoint_ns.split("|") if checkpoint_ns else ():
+        node = graph.nodes.get(segment.split(":", 1)[0])
+        if node is None or node.subgraph is None:
+            break
+        graph = node.subgraph
+    return graph
 
 
 async def build_snapshot(
-    graph: CompiledStateGraph, scope: RunScope, saved: CheckpointTuple, *, live: bool, subgraphs: bool
+    graph: GraphSpec, scope: RunScope, saved: CheckpointTuple, *, live: bool, subgraphs: bool
 ) -> StateSnapshot:
     """A StateSnapshot of ``saved``. Live: finished siblings applied, only what still waits.
     Record: the step-start values, every task and every interrupt of the step."""
@@ -42,7 +50,7 @@ async def build_snapshot(
             child_config = {"configurable": {"thread_id": scope.thread_id, "checkpoint_ns": t.task.ns}}
             if subgraphs:
                 child = spec.subgraph
-                child_scope = RunScope(graph=child, saver=child.saver or scope.saver, thread_id=scope.thread_id, checkpoint_ns=t.task.ns)
+                child_scope = RunScope(graph=child, saver=child.saver if child.saver is not None else scope.saver, thread_id=scope.thread_id, checkpoint_ns=t.task.ns)
                 child_saved = await child_scope.saver.aget_tuple(child_scope.address()) if child_scope.saver else None
                 state = (
                     await build_snapshot(child, child_scope, child_saved, live=True, subgraphs=True)
@@ -74,7 +82,7 @@ async def build_snapshot(
 
 
 async def update_state(
-    graph: CompiledStateGraph, scope: RunScope, checkpoint_id: str | None, values: Any, as_node: str | None
+    graph: GraphSpec, scope: RunScope, checkpoint_id: str | None, values: Any, as_node: str | None
 ) -> dict[str, Any]:
     """Write ``values`` as ``as_node``'s output on the addressed checkpoint; save and return a new one."""
     saver = scope.saver
@@ -140,7 +148,7 @@ async def update_state(
         carried_pulls = {t.task.name for t in carried if t.task.kind == "pull"}
         kept = [s for s in specs if s[1] != as_node and s[0] == "pull" and s[1] not in carried_pulls]
         fake_task = prepare_tasks([["pull", as_node, []]], "update", scope.checkpoint_ns, new_step)[0]
-        planned, joins = plan_next([(fake_task, routes)], graph.builder.joins, joins, graph.node_order)
+        planned, joins = plan_next([(fake_task, routes)], graph.joins, joins, graph.node_order)
         planned_names = {s[1] for s in planned if s[0] == "pull"} | carried_pulls
         specs = [s for s in planned if s[0] == "push"] + [s for s in kept if s[1] not in planned_names] + [
             s for s in planned if s[0] == "pull" and s[1] not in carried_pulls

@@ -1,4 +1,4 @@
-"""Deterministic ids: a task's id from where it was planned, an interrupt's id from its task and position."""
+"""Deterministic ids (used by the executor and by ``interrupt()``): a task's id from where it was planned, an interrupt's id from its task and position."""
 
 from __future__ import annotations
 

@@ -1,0 +1,150 @@
+"""What the executor runs: a frozen description of a compiled graph (``GraphSpec``) with its
+channels, nodes, edges and breakpoints, as plain data and callables.
+
+The ``graph`` package builds one per ``compile()``; the executor reads only this, never the
+builder or the public ``CompiledStateGraph``. A subgraph node carries its child's ``GraphSpec``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..checkpoint.base import BaseCheckpointSaver
+from ..constants import END
+from ..types import Overwrite, RetryPolicy
+
+__all__ = ["ChannelSpec", "StateSchema", "Branch", "NodeSpec", "GraphSpec", "reduce_value", "MISSING"]
+
+MISSING: Any = object()
+"""A channel's ``default`` when it has none."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSpec:
+    """One state key: a plain value (at most one write per step) or a reducer that folds writes."""
+
+    key: str
+    reducer: Callable[[Any, Any], Any] | None = None
+    default: Any = MISSING  # the initial value (or a factory of it), when the key has one
+
+    @property
+    def has_default(self) -> bool:
+        return self.default is not MISSING
+
+
+def reduce_value(spec: ChannelSpec, current: Any, update: Any, has_current: bool) -> Any:
+    """Apply one write to a reducer channel: ``Overwrite`` replaces, a first write folds into the
+    default (or is taken as is when the key has none)."""
+    if isinstance(update, Overwrite):
+        return update.value
+    if not has_current:
+        if spec.has_default:
+            current = spec.default() if callable(spec.default) else spec.default
+        else:
+            return update
+    if spec.reducer is None:
+        raise TypeError(f"State key {spec.key!r} has no reducer to fold a write into.")
+    return spec.reducer(current, update)
+
+
+@dataclass(frozen=True, slots=True)
+class StateSchema:
+    """The channels of a state schema (a TypedDict or dataclass), and how to build a node's
+    input from the values."""
+
+    cls: Any
+    channels: dict[str, ChannelSpec]
+    is_dataclass: bool = False
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(self.channels)
+
+    def initial_values(self) -> dict[str, Any]:
+        """Values a fresh thread starts with: reducer keys whose type can be built empty."""
+        out = {}
+        for key, spec in self.channels.items():
+            if spec.has_default:
+                default = spec.default
+                out[key] = default() if callable(default) else default
+        return out
+
+    def node_input(self, values: dict[str, Any]) -> Any:
+        if self.is_dataclass:
+            return self.cls(**{k: v for k, v in values.items() if k in self.channels})
+        return {k: v for k, v in values.items() if k in self.channels}
+
+
+@dataclass(frozen=True, slots=True)
+class Branch:
+    """A conditional edge: ``router(state)`` picks the next nodes (names, ``Send``s or END)."""
+
+    router: Callable[..., Any]
+    path_map: dict[Hashable, str] | None
+    is_async: bool
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSpec:
+    """A node as the executor runs it. A subgraph node's ``fn`` runs the child graph nested in the
+    calling task; ``subgraph`` describes that child (for its checkpoints and snapshots)."""
+
+    name: str
+    fn: Callable[..., Any]
+    is_async: bool
+    takes_config: bool
+    subgraph: GraphSpec | None = None
+    retry: RetryPolicy | None = None
+    timeout: float | None = None
+    input_schema: StateSchema | None = None
+    destinations: tuple[str, ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class GraphSpec:
+    """A compiled graph, as the executor runs it.
+
+    ``checkpointer`` is the graph's own setting: a saver, ``True`` (a subgraph keeping a thread
+    of its own), ``False`` (no checkpoints) or ``None`` (the parent's saver, if any).
+    """
+
+    name: str
+    schema: StateSchema
+    nodes: Mapping[str, NodeSpec]
+    edges: tuple[tuple[str, str], ...] = ()  # static edges, END included (drawing)
+    joins: tuple[tuple[tuple[str, ...], str], ...] = ()  # (sources, target): target runs after all
+    branches: Mapping[str, tuple[Branch, ...]] = field(default_factory=dict)
+    input_schema: StateSchema | None = None  # None: the state schema
+    output_schema: StateSchema | None = None  # None: the state schema
+    interrupt_before: frozenset[str] = frozenset()
+    interrupt_after: frozenset[str] = frozenset()
+    checkpointer: BaseCheckpointSaver | bool | None = None
+    # Derived from the fields above in __post_init__ (read on every step):
+    channels: Mapping[str, ChannelSpec] = field(init=False)
+    node_order: Mapping[str, int] = field(init=False)
+    static_targets: Mapping[str, tuple[str, ...]] = field(init=False)
+    input_keys: tuple[str, ...] = field(init=False)
+    output_keys: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        channels = self.schema.channels
+        static: dict[str, list[str]] = {}
+        for src, dst in self.edges:
+            if dst != END:
+                static.setdefault(src, []).append(dst)
+        inputs = self.input_schema or self.schema
+        set_ = object.__setattr__  # frozen: set the derived fields once, here
+        set_(self, "channels", channels)
+        set_(self, "node_order", {name: n for n, name in enumerate(self.nodes)})
+        set_(self, "static_targets", {src: tuple(dsts) for src, dsts in static.items()})
+        set_(self, "input_keys", tuple(k for k in inputs.channels if k in channels) or inputs.keys)
+        set_(self, "output_keys", tuple(k for k in (self.output_schema or self.schema).channels if k in channels))
+
+    @property
+    def saver(self) -> BaseCheckpointSaver | None:
+        """The graph's own saver, when it was compiled with one."""
+        return self.checkpointer if isinstance(self.checkpointer, BaseCheckpointSaver) else None
