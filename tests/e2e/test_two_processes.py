@@ -3,8 +3,8 @@ sees, in order and with no gap or duplicate, the events of a run made on the oth
 table is the truth, ``LISTEN/NOTIFY`` the wake-up); after its connections to the database are
 killed it catches up; a client that moves to the other process replays exactly what it missed.
 
-Only watching crosses processes so far: runs of one thread must still be started and answered
-on one process (see docs/deploy.md)."""
+Commands for a thread sent to any process, takeover after kill -9 and answers at once on two
+processes: tests/e2e/test_three_processes.py."""
 
 from __future__ import annotations
 
