@@ -226,3 +226,62 @@ async def test_three_processes_share_threads(postgres_db_url: str, tmp_path: Pat
         for proc, _ in servers:
             if proc.stdout is not None:
                 await proc.stdout.aclose()
+
+
+async def test_a_process_that_stalls_past_its_lease_never_writes_the_thread_again(
+    postgres_db_url: str, tmp_path: Path
+) -> None:
+    """SIGSTOP the process running a thread mid-run: another takes the thread over; SIGCONT: the
+    stalled process finds its lease lost and writes nothing more (its run's writes are fenced)."""
+    marker = tmp_path / "marker"
+    servers = [await start_server(postgres_db_url, marker) for _ in range(2)]
+    ports = [port for _, port in servers]
+    try:
+        with anyio.fail_after(TIMEOUT * 2):
+            async with AsyncExitStack() as stack:
+                clients = [
+                    await stack.enter_async_context(open_client(f"ws://127.0.0.1:{p}/ws", token=TOKEN, backoff=fast_backoff))
+                    for p in ports
+                ]
+                async with anyio.create_task_group() as tg:
+                    run = await clients[0].start_run("restartable", {}, stream_modes=["custom", "updates"])
+                    tid = run.thread_id
+                    seen = Observer(tid)
+                    await tg.start(seen.watch, ports[1], 1)
+                    first = await seen.until(lambda e: e.event == "run_interrupted")
+                    await clients[0].resume(tid, "one", interrupt_id=first.interrupt_ids[0], stream_modes=["custom", "updates"])
+                    await seen.until(lambda e: e.event == "custom" and _attempt(e) == 1)
+                    pid = int(re.findall(r"\d+", marker.read_text())[-1])
+                    stalled = next(i for i, (proc, _) in enumerate(servers) if proc.pid == pid)
+                    if stalled == 1:  # the watcher must stay on the process that goes on
+                        seen.stop()
+                        await tg.start(seen.watch, ports[0], 0)
+                    servers[stalled][0].send_signal(signal.SIGSTOP)
+                    try:
+                        cut = await seen.until(lambda e: e.event == "run_cancelled")
+                        second = await seen.until(lambda e: e.event == "run_interrupted" and e.seq > cut.seq)
+                    finally:
+                        servers[stalled][0].send_signal(signal.SIGCONT)
+                    # the stalled process wakes up, finds its lease taken and stops its run; an answer
+                    # sent to it reaches the new holder (or takes the thread back, reloaded)
+                    await clients[stalled].resume(tid, "two", interrupt_id=second.interrupt_ids[0])
+                    done = await seen.until(lambda e: e.event == "run_done")
+                    assert [e.seq for e in seen.events] == list(range(1, done.seq + 1))
+                    stale_run = next(e.run_id for e in seen.events if e.event == "run_cancelled")
+                    after_cut = [e for e in seen.events if e.seq > cut.seq and e.run_id == stale_run]
+                    assert after_cut == []  # nothing of the stalled run after the takeover
+                    assert cut.reason == "shutdown"
+                    state = await clients[1 - stalled].get_state(tid)
+                    assert state.values["a2"] == "two" and state.values["steps"] == 1
+                    seen.stop()
+                    tg.cancel_scope.cancel()
+    finally:
+        for proc, _ in servers:
+            proc.send_signal(signal.SIGCONT)
+            proc.terminate()
+        with anyio.move_on_after(TIMEOUT):
+            for proc, _ in servers:
+                await proc.wait()
+        for proc, _ in servers:
+            if proc.stdout is not None:
+                await proc.stdout.aclose()

@@ -109,7 +109,7 @@ class PostgresStorage(Storage):
         self.lease_ttl = lease_ttl
         self.shared = shared
         self.lease_owner = f"p-{uuid.uuid4().hex[:16]}"
-        self.leases = pgc.LeaseBook(self.lease_owner)
+        self.leases = pgc.LeaseBook(self.lease_owner, lease_ttl)
         self._acquiring: dict[str, anyio.Event] = {}
         self._inbox = pgc.PostgresInbox(self.lease_owner, partial(self._read_with, None))
         self.inbox = self._inbox
@@ -204,9 +204,7 @@ class PostgresStorage(Storage):
         try:
             await self._group.submit(write)
         except LeaseLostError as exc:
-            self.leases.forget(exc.thread_ids)
-            if self.on_lease_lost is not None:
-                self.on_lease_lost(exc.thread_ids)
+            self._lost(exc.thread_ids)
             raise
 
     def _commit(self, batch: list[Write]) -> list[BaseException | None]:
@@ -387,7 +385,7 @@ class PostgresStorage(Storage):
     # --- leases ------------------------------------------------------------------------------
 
     def holds(self, thread_id: str) -> bool:
-        return not self.shared or thread_id in self.leases.held
+        return not self.shared or self.leases.valid(thread_id)
 
     def held_leases(self) -> list[str]:
         return list(self.leases.held)
@@ -397,7 +395,7 @@ class PostgresStorage(Storage):
             return LeaseGrant(0)
         while True:
             token = self.leases.held.get(thread_id)
-            if token is not None:
+            if token is not None and self.leases.valid(thread_id):
                 return LeaseGrant(token)
             pending = self._acquiring.get(thread_id)
             if pending is None:
@@ -405,19 +403,32 @@ class PostgresStorage(Storage):
             await pending.wait()  # another task of this process is taking it: its outcome is ours
         done = self._acquiring[thread_id] = anyio.Event()
         try:
+            asked_at = time.monotonic()
+            if token is not None:  # held, but not renewed for a while (this process stalled?): ask
+                if thread_id in await self._read(partial(pgc.renew, {thread_id: token}, self.lease_owner, self.lease_ttl)):
+                    self.leases.extend([thread_id], asked_at)
+                    return LeaseGrant(token)
+                self._lost([thread_id])
             grant = await self._read_with("tx", partial(pgc.acquire, thread_id, self.lease_owner, self.lease_ttl))
             if grant.token is not None:
-                return replace(grant, fresh=self.leases.grant(thread_id, grant.token))
+                return replace(grant, fresh=self.leases.grant(thread_id, grant.token, asked_at))
             return grant
         finally:
             del self._acquiring[thread_id]
             done.set()
 
+    def _lost(self, thread_ids: list[str]) -> None:
+        self.leases.forget(thread_ids)
+        if self.on_lease_lost is not None:
+            self.on_lease_lost(thread_ids)
+
     async def renew_leases(self) -> list[str]:
         held = dict(self.leases.held)
         if not held:
             return []
-        kept = await self._read(partial(pgc.renew, self.leases, self.lease_ttl))
+        asked_at = time.monotonic()
+        kept = await self._read(partial(pgc.renew, held, self.lease_owner, self.lease_ttl))
+        self.leases.extend([t for t in kept if self.leases.held.get(t) == held[t]], asked_at)
         lost = [t for t, token in held.items() if t not in kept and self.leases.held.get(t) == token]
         self.leases.forget(lost)
         return lost

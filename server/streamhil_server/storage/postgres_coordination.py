@@ -17,6 +17,7 @@ the next token knows nobody else held it meanwhile.
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from functools import partial
@@ -76,24 +77,40 @@ _REMEMBERED = 100_000
 
 
 class LeaseBook:
-    """The leases this process holds (thread → token), and the last token it held of threads
-    it gave up (to tell whether another process held them since)."""
+    """The leases this process holds (thread → token) and until when (monotonic clock) it may
+    believe so without asking the database; and the last token it held of threads it gave up (to
+    tell whether another process held them since)."""
 
-    def __init__(self, owner: str) -> None:
+    def __init__(self, owner: str, ttl: float) -> None:
         self.owner = owner
+        self.ttl = ttl
         self.held: dict[str, int] = {}
+        self.until: dict[str, float] = {}
         self._last: OrderedDict[str, int] = OrderedDict()
 
-    def grant(self, thread_id: str, token: int) -> bool:
+    def valid(self, thread_id: str) -> bool:
+        """Held, and surely not expired: the database extended it less than ``0.9 * ttl``
+        seconds ago (a process that stalled longer asks again before it trusts its memory)."""
+        return thread_id in self.held and time.monotonic() < self.until.get(thread_id, 0.0)
+
+    def extend(self, thread_ids: Iterable[str], asked_at: float) -> None:
+        """The database extended these leases by a statement sent at ``asked_at``."""
+        for thread_id in thread_ids:
+            if thread_id in self.held:
+                self.until[thread_id] = asked_at + 0.9 * self.ttl
+
+    def grant(self, thread_id: str, token: int, asked_at: float) -> bool:
         """Record a lease just taken; True when no other process held it since this one did."""
         fresh = self._last.pop(thread_id, None) == token - 1
         self.held[thread_id] = token
+        self.extend([thread_id], asked_at)
         return fresh
 
     def drop(self, thread_ids: Iterable[str]) -> None:
-        """Forget leases given up or lost (their last token is remembered)."""
+        """Forget leases given up (their last token is remembered)."""
         for thread_id in thread_ids:
             token = self.held.pop(thread_id, None)
+            self.until.pop(thread_id, None)
             if token is not None:
                 self._last[thread_id] = token
                 while len(self._last) > _REMEMBERED:
@@ -103,6 +120,7 @@ class LeaseBook:
         """Lost leases: another process wrote the thread, nothing remembered of it is right."""
         for thread_id in thread_ids:
             self.held.pop(thread_id, None)
+            self.until.pop(thread_id, None)
             self._last.pop(thread_id, None)
 
 
@@ -136,12 +154,12 @@ def acquire(thread_id: str, owner: str, ttl: float) -> Tx[LeaseGrant]:
     return LeaseGrant(None, str(rows[0][0]), max(0.0, float(rows[0][1])))
 
 
-def renew(book: LeaseBook, ttl: float) -> Tx[set[str]]:
+def renew(leases: dict[str, int], owner: str, ttl: float) -> Tx[set[str]]:
     """Extend every held lease; returns the threads whose lease was kept. Rows another process
     is taking over (locked ``FOR UPDATE``) are skipped; a second, non-locking read tells whether
     they are still this process's."""
-    ids = list(book.held)
-    params = (TextArray(ids), IntArray(book.held[t] for t in ids), book.owner)
+    ids = list(leases)
+    params = (TextArray(ids), IntArray(leases[t] for t in ids), owner)
     rows = yield Sql(
         "WITH mine AS (SELECT l.thread_id FROM streamhil_leases l"
         " JOIN unnest(%b::text[], %b::int4[]::int8[]) AS f(thread_id, token)"
