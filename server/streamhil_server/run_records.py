@@ -182,6 +182,8 @@ class RunRecords:
         self._mark(info)
 
     def _mark(self, info: RunInfo) -> None:
+        if not self.store.durable:
+            return  # nothing outlives the process: the records above are all there is
         self._dirty[info.run_id] = info
         self._wake.set()
 
