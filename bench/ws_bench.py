@@ -74,7 +74,11 @@ ask_forever = _ask_forever() if os.environ.get("STREAMHIL_BENCH_SERVER") else No
 
 
 async def _start(argv: list[str], marker: str, env: dict[str, str] | None = None) -> tuple[Process, int]:
-    process = await anyio.open_process(argv, stdout=subprocess.PIPE, stderr=None, env={**os.environ, **(env or {})})
+    # Not in this checkout's folder: ``python -m`` puts the working directory first on the path,
+    # which would load this checkout's packages instead of --server-path's.
+    process = await anyio.open_process(
+        argv, stdout=subprocess.PIPE, stderr=None, env={**os.environ, **(env or {})}, cwd=tempfile.gettempdir()
+    )
     assert process.stdout is not None
     text = ""
     with anyio.fail_after(30):
