@@ -78,18 +78,14 @@ def run_sync(conn: sqlite3.Connection, tx: Tx[T], mode: Mode) -> T:
         if mode is not None:
             conn.execute(_BEGIN[mode])
         try:
-            op = next(tx)
-            while True:
-                run = conn.executemany if op.many else conn.execute
-                op = tx.send(run(op.sql, op.params).fetchall())
-        except StopIteration as done:
+            result = _steps(conn, tx)
             if mode is not None:
                 conn.execute("COMMIT")
-            return done.value
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+        return result
     except sqlite3.Error as exc:
         raise _failed(exc) from exc
 

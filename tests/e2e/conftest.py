@@ -5,7 +5,10 @@ uvicorn and the SDK are asyncio-only, so these tests pin the asyncio backend.
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,10 +16,29 @@ from typing import Any
 import anyio
 import pytest
 import uvicorn
+from anyio.abc import Process
+from anyio.streams.text import TextReceiveStream
 from streamhil_server import create_app
 
 TOKENS = {"alice-token": "alice", "bob-token": "bob"}
 TIMEOUT = 20
+
+
+async def start_server_process(args: list[str], env: dict[str, str] | None = None) -> tuple[Process, int]:
+    """``streamhil-server *args`` as a real process (stdout piped); returns it and its port once
+    it says it is listening."""
+    process = await anyio.open_process(
+        [sys.executable, "-m", "streamhil_server", *args],
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}, stdout=subprocess.PIPE, stderr=None,
+    )
+    assert process.stdout is not None
+    text = ""
+    with anyio.fail_after(TIMEOUT):
+        async for chunk in TextReceiveStream(process.stdout):
+            text += chunk
+            if "\n" in text and "listening on http://" in text:
+                break
+    return process, int(text.split("listening on http://", 1)[1].split()[0].rsplit(":", 1)[1])
 
 
 @pytest.fixture

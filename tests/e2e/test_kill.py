@@ -7,18 +7,15 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 from anyio.abc import Process
-from anyio.streams.text import TextReceiveStream
 from streamhil_client import open_client
 
-from .conftest import TIMEOUT, fast_backoff
+from .conftest import TIMEOUT, fast_backoff, start_server_process
 
 pytestmark = pytest.mark.anyio
 
@@ -26,21 +23,11 @@ GRAPHS = Path(__file__).with_name("graphs.py")
 
 
 async def start_server(db: Path | str, marker: Path, port: int = 0) -> tuple[Process, int]:
-    env = {**os.environ, "STREAMHIL_E2E_MARKER": str(marker), "PYTHONUNBUFFERED": "1"}
-    process = await anyio.open_process(
-        [sys.executable, "-m", "streamhil_server", f"{GRAPHS}:restartable", "--db", str(db),
-         "--port", str(port), "--token", "alice:alice-token", "--log-level", "warning"],
-        env=env, stdout=subprocess.PIPE, stderr=None,
+    return await start_server_process(
+        [f"{GRAPHS}:restartable", "--db", str(db), "--port", str(port), "--token", "alice:alice-token",
+         "--log-level", "warning"],
+        env={"STREAMHIL_E2E_MARKER": str(marker)},
     )
-    assert process.stdout is not None
-    text = ""
-    with anyio.fail_after(TIMEOUT):
-        async for chunk in TextReceiveStream(process.stdout):
-            text += chunk
-            if "\n" in text and "listening on http://" in text:
-                break
-    line = text.split("listening on http://", 1)[1].split()[0]
-    return process, int(line.rsplit(":", 1)[1])
 
 
 async def stop(process: Process) -> None:

@@ -10,12 +10,9 @@ Each seed picks which process does what and how the two answers are timed, so th
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import signal
-import subprocess
-import sys
 import time
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -24,10 +21,9 @@ from typing import Any
 import anyio
 import pytest
 from anyio.abc import Process
-from anyio.streams.text import TextReceiveStream
 from streamhil_client import StreamhilClientError, open_client
 
-from .conftest import TIMEOUT, fast_backoff
+from .conftest import TIMEOUT, fast_backoff, start_server_process
 
 pytestmark = pytest.mark.anyio
 
@@ -38,20 +34,11 @@ TOKEN = "alice-token"
 
 
 async def start_server(db: str, marker: Path) -> tuple[Process, int]:
-    process = await anyio.open_process(
-        [sys.executable, "-m", "streamhil_server", f"{GRAPHS}:restartable", "--db", db, "--port", "0",
-         "--token", f"alice:{TOKEN}", "--log-level", "warning", "--lease-ttl", str(LEASE_TTL)],
-        env={**os.environ, "PYTHONUNBUFFERED": "1", "STREAMHIL_E2E_MARKER": str(marker)},
-        stdout=subprocess.PIPE, stderr=None,
+    return await start_server_process(
+        [f"{GRAPHS}:restartable", "--db", db, "--port", "0", "--token", f"alice:{TOKEN}", "--log-level", "warning",
+         "--lease-ttl", str(LEASE_TTL)],
+        env={"STREAMHIL_E2E_MARKER": str(marker)},
     )
-    assert process.stdout is not None
-    text = ""
-    with anyio.fail_after(TIMEOUT):
-        async for chunk in TextReceiveStream(process.stdout):
-            text += chunk
-            if "\n" in text and "listening on http://" in text:
-                break
-    return process, int(text.split("listening on http://", 1)[1].split()[0].rsplit(":", 1)[1])
 
 
 class Observer:

@@ -8,9 +8,6 @@ processes: tests/e2e/test_three_processes.py."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -18,10 +15,9 @@ from typing import Any
 import anyio
 import pytest
 from anyio.abc import Process
-from anyio.streams.text import TextReceiveStream
 from streamhil_client import open_client
 
-from .conftest import TIMEOUT, fast_backoff
+from .conftest import TIMEOUT, fast_backoff, start_server_process
 
 pytestmark = pytest.mark.anyio
 
@@ -29,19 +25,9 @@ GRAPHS = Path(__file__).with_name("graphs.py")
 
 
 async def start_server(db: str) -> tuple[Process, int]:
-    process = await anyio.open_process(
-        [sys.executable, "-m", "streamhil_server", f"{GRAPHS}:asks_twice", "--db", db, "--port", "0",
-         "--token", "alice:alice-token", "--log-level", "warning"],
-        env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE, stderr=None,
+    return await start_server_process(
+        [f"{GRAPHS}:asks_twice", "--db", db, "--port", "0", "--token", "alice:alice-token", "--log-level", "warning"]
     )
-    assert process.stdout is not None
-    text = ""
-    with anyio.fail_after(TIMEOUT):
-        async for chunk in TextReceiveStream(process.stdout):
-            text += chunk
-            if "\n" in text and "listening on http://" in text:
-                break
-    return process, int(text.split("listening on http://", 1)[1].split()[0].rsplit(":", 1)[1])
 
 
 async def stop(process: Process) -> None:
