@@ -22,6 +22,7 @@ reads a thread's rows again before the HTTP surfaces look them up.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -55,13 +56,13 @@ _RANK = "coalesce(array_position(ARRAY['pending', 'running'], {}), 3)"
 _STATEMENTS = {
     "sqlite": {
         "schema": _SCHEMA,
-        "all": f"SELECT {_COLUMNS} FROM run_records",
+        "index": "CREATE INDEX IF NOT EXISTS run_records_by_thread ON run_records (thread_id)",
         "thread": f"SELECT {_COLUMNS} FROM run_records WHERE thread_id = ?",
         "save": "INSERT OR REPLACE INTO run_records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     },
-    "postgres": {  # the table is made by the server's migrations
+    "postgres": {  # the table (and its index by thread) is made by the server's migrations
         "schema": "",
-        "all": f"SELECT {_COLUMNS} FROM streamhil_run_records",
+        "index": "",
         "thread": f"SELECT {_COLUMNS} FROM streamhil_run_records WHERE thread_id = %s",
         "save": f"INSERT INTO streamhil_run_records AS r ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (run_id) DO UPDATE SET"
@@ -106,51 +107,101 @@ class RunInfo:
 
 
 class RunRecords:
-    """Every run's record; :meth:`load` at startup, then keep :meth:`run` running."""
+    """Run records; :meth:`load` at startup, then keep :meth:`run` running.
 
-    def __init__(self, store: Storage, hub: EventHub) -> None:
+    On durable storage only the records of recently used threads are in memory (at most
+    ``max_threads`` threads, least recently used forgotten first, never with a run still going
+    or a change not yet stored): a thread's are read from the table by :meth:`refresh_thread`,
+    which every HTTP surface calls before it looks a thread up. A server answering for weeks
+    so keeps a bounded number of records, not one per run it ever ran. On storage that does not
+    outlive the process (memory) every record stays: there is nowhere else to read it from.
+    """
+
+    def __init__(self, store: Storage, hub: EventHub, *, max_threads: int = 1000) -> None:
+        if max_threads < 1:
+            raise ValueError("max_threads must be at least 1")
         self.store = store
+        self.max_threads = max_threads
         self.records: dict[str, RunInfo] = {}
+        self._by_thread: dict[str, dict[str, RunInfo]] = {}
+        self._used: OrderedDict[str, None] = OrderedDict()  # threads, least recently used first
+        self._loaded: set[str] = set()  # threads whose stored records were read
         self._dirty: dict[str, RunInfo] = {}
         self._wake = anyio.Event()
         self._remove = hub.add_listener(self._heard)
         self._sql = _STATEMENTS[store.sql_dialect]
 
     async def load(self) -> None:
+        """Make the table if it is missing (records are read per thread, on demand)."""
         sql = self._sql
 
-        def read(db: Any) -> list[RunInfo]:
-            if sql["schema"]:
-                db.execute(sql["schema"])
-            return [_info(row) for row in db.execute(sql["all"])]
+        def prepare(db: Any) -> None:
+            for statement in (sql["schema"], sql["index"]):
+                if statement:
+                    db.execute(statement)
 
-        for info in await self.store.run_sql(read):
-            self.records[info.run_id] = info
+        await self.store.run_sql(prepare)
 
     async def refresh_thread(self, thread_id: str) -> None:
-        """Read the thread's runs again, as every process wrote them (a no-op on a storage that
-        one process owns). What this process knows but has not stored yet is stored first."""
-        if not self.store.shared:
+        """Have the thread's records in memory: read from the table the first time, and every
+        time on a database several processes share (another process may have written them;
+        what this process knows but has not stored yet is stored first)."""
+        if not self.store.durable:
             return
-        await self._flush()
+        if thread_id in self._loaded and not self.store.shared:
+            self._touch(thread_id)
+            return
+        if self.store.shared:
+            await self._flush()
         statement = self._sql["thread"]
         rows = await self.store.run_sql(lambda db: [_info(row) for row in db.execute(statement, (thread_id,))])
         for stored in rows:
             known = self.records.get(stored.run_id)
             if known is not None:
+                if not self.store.shared:
+                    continue  # this process's record is the newer one
                 stored.error = known.error  # not stored: only the process that ran it knows it
                 if known.run_id in self._dirty:
                     continue
-            self.records[stored.run_id] = stored
+            self._keep(stored)
+        self._loaded.add(thread_id)
+        self._touch(thread_id)
+        self._forget_unused()
 
     def get(self, run_id: str) -> RunInfo | None:
         return self.records.get(run_id)
 
     def of_thread(self, thread_id: str) -> list[RunInfo]:
         """The thread's runs, newest first."""
-        runs = [r for r in self.records.values() if r.thread_id == thread_id]
+        runs = list(self._by_thread.get(thread_id, {}).values())
         runs.sort(key=lambda r: (r.created_at, r.first_seq), reverse=True)
         return runs
+
+    def _keep(self, info: RunInfo) -> None:
+        self.records[info.run_id] = info
+        self._by_thread.setdefault(info.thread_id, {})[info.run_id] = info
+
+    def _touch(self, thread_id: str) -> None:
+        self._used[thread_id] = None
+        self._used.move_to_end(thread_id)
+
+    def _forget_unused(self) -> None:
+        """Forget the least recently used threads' records beyond ``max_threads`` (durable
+        storage only), skipping threads with a run going or a change not stored yet."""
+        if not self.store.durable:
+            return
+        if len(self._used) <= self.max_threads:
+            return
+        for thread_id in list(self._used):  # least recently used first
+            if len(self._used) <= self.max_threads:
+                return
+            runs = self._by_thread.get(thread_id, {})
+            if any(not r.finished or r.run_id in self._dirty for r in runs.values()):
+                continue  # busy: kept for now
+            del self._used[thread_id]
+            self._loaded.discard(thread_id)
+            for run_id in self._by_thread.pop(thread_id, {}):
+                del self.records[run_id]
 
     def accepted(
         self, run_id: str, thread_id: str, first_seq: int, *, assistant_id: str | None,
@@ -159,7 +210,9 @@ class RunRecords:
         """Note a run accepted by an HTTP surface (called before it can emit any event)."""
         info = self.records.get(run_id)
         if info is None:
-            info = self.records[run_id] = RunInfo(run_id, thread_id, first_seq=first_seq)
+            info = RunInfo(run_id, thread_id, first_seq=first_seq)
+            self._keep(info)
+        self._touch(thread_id)
         info.assistant_id = assistant_id
         info.metadata = dict(metadata or {})
         info.multitask_strategy = multitask_strategy
@@ -171,7 +224,9 @@ class RunRecords:
             return
         info = self.records.get(event.run_id)
         if info is None:
-            info = self.records[event.run_id] = RunInfo(event.run_id, event.thread_id, first_seq=event.seq - 1)
+            info = RunInfo(event.run_id, event.thread_id, first_seq=event.seq - 1)
+            self._keep(info)
+        self._touch(event.thread_id)
         if event.event == EventKind.RUN_STARTED:
             info.status = "running"
         else:
@@ -201,7 +256,9 @@ class RunRecords:
             self._remove()
 
     async def _flush(self) -> None:
+        """Store the changed records, then forget what :meth:`_forget_unused` may."""
         if not self._dirty:
+            self._forget_unused()
             return
         batch = [replace(info) for info in self._dirty.values()]
         self._dirty = {}
@@ -214,7 +271,8 @@ class RunRecords:
         try:
             await self.store.run_sql(lambda db: db.cursor().executemany(statement, rows))
         except RuntimeError:  # the store closed first (shutdown): the records are lost with the process
-            pass
+            return
+        self._forget_unused()  # what was stored may be forgotten now
 
 
 def _info(row: Any) -> RunInfo:

@@ -159,11 +159,12 @@ class Runtime:
                     tg.start_soon(conn.drain)
 
     async def refresh_thread(self, thread_id: str) -> None:
-        """Before an HTTP surface looks a thread up: on a database several processes share, read
-        its metadata and run records again (another process may have written them)."""
+        """Before an HTTP surface looks a thread up: have its run records in memory (read on
+        demand), and on a database several processes share read its metadata and run records
+        again (another process may have written them)."""
         if self.storage.shared:
             await self.thread_metadata.refresh(thread_id)
-            await self.run_records.refresh_thread(thread_id)
+        await self.run_records.refresh_thread(thread_id)
 
     def origin_allowed(self, conn: HTTPConnection) -> bool:
         return origin_allowed(conn, self.settings.allowed_origins)

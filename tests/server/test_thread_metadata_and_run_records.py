@@ -4,6 +4,7 @@ and PostgreSQL), and on PostgreSQL every server process sees those another one w
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -44,6 +45,8 @@ async def test_metadata_and_run_records_survive_a_restart(db: str) -> None:
     async with Runtime(registry(), db=db) as runtime:
         meta = runtime.thread_metadata.get("t-early")
         assert meta is not None and meta.owner == "alice" and meta.metadata == {"team": "ops", "graph_id": "approve"}
+        assert runtime.run_records.get(accepted.run_id) is None  # read per thread, when asked
+        await runtime.refresh_thread("t-early")  # as every HTTP surface does first
         record = runtime.run_records.get(accepted.run_id)
         assert record is not None and record.status == "success" and record.metadata == {"k": "v"}
         assert record.assistant_id == "a-1" and record.first_seq == accepted.seq
@@ -78,3 +81,38 @@ async def test_every_process_sees_the_metadata_and_run_records_of_the_others(pos
             assert record is not None and (record.status, record.assistant_id, record.metadata) == ("success", "a-1", {"k": "v"})
         listed = await second.runs.list_threads("alice", None, None, 10, 0)
         assert [(t["thread_id"], t["status"]) for t in listed] == [("t-1", "interrupted")]
+
+
+async def test_only_recently_used_threads_keep_their_run_records_in_memory(tmp_path: Path) -> None:
+    """A long-running server does not keep a record per run it ever ran: beyond ``max_threads``
+    the least recently used threads' stored records are forgotten and read again when asked."""
+    db = str(tmp_path / "server.sqlite")
+    async with Runtime(registry(), db=db) as runtime:
+        runtime.run_records.max_threads = 2
+        ended: dict[str, str] = {}
+        all_ended = anyio.Event()
+        tids = [f"t-{i}" for i in range(5)]
+
+        def heard(event: Any) -> None:
+            if event.event == "run_interrupted":
+                ended[event.thread_id] = event.run_id
+                if len(ended) == len(tids):
+                    all_ended.set()
+
+        remove = runtime.hub.add_listener(heard)
+        for tid in tids:
+            await runtime.runs.start_run("alice", StartRun(graph="approve", thread_id=tid, input={"request": tid}))
+        with anyio.fail_after(10):
+            await all_ended.wait()
+        remove()
+        records = runtime.run_records
+        with anyio.fail_after(10):
+            await records._flush()  # store what it heard (if the writer has not yet), forget what it may
+        kept = {r.thread_id for r in records.records.values()}
+        assert len(kept) <= 2 and kept <= set(tids)
+        forgotten = next(t for t in tids if t not in kept)
+        assert records.of_thread(forgotten) == []
+        await runtime.refresh_thread(forgotten)  # read back from the table, as stored
+        [back] = records.of_thread(forgotten)
+        assert (back.run_id, back.status) == (ended[forgotten], "success")
+        assert len({r.thread_id for r in records.records.values()}) <= 2  # still bounded
