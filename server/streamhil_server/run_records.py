@@ -58,12 +58,14 @@ _STATEMENTS = {
         "schema": _SCHEMA,
         "index": "CREATE INDEX IF NOT EXISTS run_records_by_thread ON run_records (thread_id)",
         "thread": f"SELECT {_COLUMNS} FROM run_records WHERE thread_id = ?",
+        "one": f"SELECT {_COLUMNS} FROM run_records WHERE run_id = ?",
         "save": "INSERT OR REPLACE INTO run_records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     },
     "postgres": {  # the table (and its index by thread) is made by the server's migrations
         "schema": "",
         "index": "",
         "thread": f"SELECT {_COLUMNS} FROM streamhil_run_records WHERE thread_id = %s",
+        "one": f"SELECT {_COLUMNS} FROM streamhil_run_records WHERE run_id = %s",
         "save": f"INSERT INTO streamhil_run_records AS r ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (run_id) DO UPDATE SET"
         f" status = CASE WHEN {_RANK.format('EXCLUDED.status')} >= {_RANK.format('r.status')}"
@@ -109,19 +111,23 @@ class RunInfo:
 class RunRecords:
     """Run records; :meth:`load` at startup, then keep :meth:`run` running.
 
-    On durable storage only the records of recently used threads are in memory (at most
-    ``max_threads`` threads, least recently used forgotten first, never with a run still going
-    or a change not yet stored): a thread's are read from the table by :meth:`refresh_thread`,
-    which every HTTP surface calls before it looks a thread up. A server answering for weeks
-    so keeps a bounded number of records, not one per run it ever ran. On storage that does not
+    On durable storage only recent records are in memory: those of at most ``max_threads``
+    recently used threads (least recently used forgotten first), and of each at most its
+    ``max_runs_per_thread`` newest runs; never one of a run still going or with a change not
+    yet stored. A thread's are read from the table by :meth:`refresh_thread`, which every HTTP
+    surface calls before it looks a thread up; older runs by :meth:`find` and
+    :meth:`all_of_thread`. A server answering for weeks so keeps a bounded number of records,
+    not one per run it ever ran (it was about 0.5 KB per round trip). On storage that does not
     outlive the process (memory) every record stays: there is nowhere else to read it from.
     """
 
-    def __init__(self, store: Storage, hub: EventHub, *, max_threads: int = 1000) -> None:
-        if max_threads < 1:
-            raise ValueError("max_threads must be at least 1")
+    def __init__(self, store: Storage, hub: EventHub, *, max_threads: int = 1000, max_runs_per_thread: int = 100) -> None:
+        if max_threads < 1 or max_runs_per_thread < 1:
+            raise ValueError("max_threads and max_runs_per_thread must be at least 1")
         self.store = store
         self.max_threads = max_threads
+        self.max_runs_per_thread = max_runs_per_thread
+        self._trimmed: set[str] = set()  # threads with older runs in the table only
         self.records: dict[str, RunInfo] = {}
         self._by_thread: dict[str, dict[str, RunInfo]] = {}
         self._used: OrderedDict[str, None] = OrderedDict()  # threads, least recently used first
@@ -166,13 +172,37 @@ class RunRecords:
             self._keep(stored)
         self._loaded.add(thread_id)
         self._touch(thread_id)
+        self._trim(thread_id)
         self._forget_unused()
 
     def get(self, run_id: str) -> RunInfo | None:
+        """A run's record if it is in memory (see :meth:`find`)."""
         return self.records.get(run_id)
 
+    async def find(self, thread_id: str, run_id: str) -> RunInfo | None:
+        """A run of the thread: from memory, else (durable storage) from the table."""
+        info = self.records.get(run_id)
+        if info is None and self.store.durable:
+            statement = self._sql["one"]
+            rows = await self.store.run_sql(lambda db: [_info(row) for row in db.execute(statement, (run_id,))])
+            info = rows[0] if rows else None
+        return info if info is not None and info.thread_id == thread_id else None
+
+    async def all_of_thread(self, thread_id: str) -> list[RunInfo]:
+        """Every run of the thread, newest first: older ones than memory keeps are read from
+        the table."""
+        if thread_id not in self._trimmed:
+            return self.of_thread(thread_id)
+        statement = self._sql["thread"]
+        rows = await self.store.run_sql(lambda db: [_info(row) for row in db.execute(statement, (thread_id,))])
+        merged = {r.run_id: r for r in rows}
+        merged.update(self._by_thread.get(thread_id, {}))  # what this process holds is newer
+        runs = list(merged.values())
+        runs.sort(key=lambda r: (r.created_at, r.first_seq), reverse=True)
+        return runs
+
     def of_thread(self, thread_id: str) -> list[RunInfo]:
-        """The thread's runs, newest first."""
+        """The thread's runs in memory (its newest), newest first."""
         runs = list(self._by_thread.get(thread_id, {}).values())
         runs.sort(key=lambda r: (r.created_at, r.first_seq), reverse=True)
         return runs
@@ -184,6 +214,18 @@ class RunRecords:
     def _touch(self, thread_id: str) -> None:
         self._used[thread_id] = None
         self._used.move_to_end(thread_id)
+
+    def _trim(self, thread_id: str) -> None:
+        """Forget a thread's oldest stored, finished runs beyond ``max_runs_per_thread``."""
+        runs = self._by_thread.get(thread_id)
+        if runs is None or len(runs) <= self.max_runs_per_thread:
+            return
+        oldest_first = sorted(runs.values(), key=lambda r: (r.created_at, r.first_seq))
+        for info in oldest_first[: len(runs) - self.max_runs_per_thread]:
+            if info.finished and info.run_id not in self._dirty:
+                del runs[info.run_id]
+                del self.records[info.run_id]
+                self._trimmed.add(thread_id)
 
     def _forget_unused(self) -> None:
         """Forget the least recently used threads' records beyond ``max_threads`` (durable
@@ -200,6 +242,7 @@ class RunRecords:
                 continue  # busy: kept for now
             del self._used[thread_id]
             self._loaded.discard(thread_id)
+            self._trimmed.discard(thread_id)  # read again (and trimmed again) when next asked for
             for run_id in self._by_thread.pop(thread_id, {}):
                 del self.records[run_id]
 
@@ -272,7 +315,9 @@ class RunRecords:
             await self.store.run_sql(lambda db: db.cursor().executemany(statement, rows))
         except RuntimeError:  # the store closed first (shutdown): the records are lost with the process
             return
-        self._forget_unused()  # what was stored may be forgotten now
+        for thread_id in {info.thread_id for info in batch}:  # what was stored may be forgotten now
+            self._trim(thread_id)
+        self._forget_unused()
 
 
 def _info(row: Any) -> RunInfo:

@@ -116,3 +116,24 @@ async def test_only_recently_used_threads_keep_their_run_records_in_memory(tmp_p
         [back] = records.of_thread(forgotten)
         assert (back.run_id, back.status) == (ended[forgotten], "success")
         assert len({r.thread_id for r in records.records.values()}) <= 2  # still bounded
+
+
+async def test_a_thread_keeps_only_its_newest_run_records_in_memory(tmp_path: Path) -> None:
+    """A thread answered thousands of times keeps its newest ``max_runs_per_thread`` records in
+    memory; older ones are still found and listed, from the table."""
+    async with Runtime(registry(), db=str(tmp_path / "server.sqlite")) as runtime:
+        records = runtime.run_records
+        records.max_runs_per_thread = 2
+        await runtime.hub.ensure("t-long")
+        run_ids = [f"r-{n}" for n in range(5)]
+        for run_id in run_ids:  # five runs, one after another, as the run manager reports them
+            runtime.hub.publish("t-long", "run_started", run_id, {})
+            runtime.hub.publish("t-long", "run_done", run_id, {})
+        with anyio.fail_after(10):
+            await records._flush()
+        assert [r.run_id for r in records.of_thread("t-long")] == ["r-4", "r-3"]  # in memory: the newest
+        assert [r.run_id for r in await records.all_of_thread("t-long")] == run_ids[::-1]
+        oldest = await records.find("t-long", "r-0")
+        assert oldest is not None and oldest.status == "success"
+        assert await records.find("t-other", "r-0") is None  # a run is found only under its thread
+        assert await records.find("t-long", "r-missing") is None

@@ -304,17 +304,17 @@ class LangGraphRuns:
 
     # --- existing runs -------------------------------------------------------------------------
 
-    def _run(self, identity: str, thread_id: str, run_id: str) -> RunInfo:
+    async def _run(self, identity: str, thread_id: str, run_id: str) -> RunInfo:
         self.runtime.runs.visible(identity, thread_id)
-        info = self.runtime.run_records.get(run_id)
-        if info is None or info.thread_id != thread_id:
+        info = await self.runtime.run_records.find(thread_id, run_id)
+        if info is None:
             raise not_found("run", run_id)
         return info
 
     async def get(self, request: Request, identity: str) -> Response:
         """``GET /threads/{thread_id}/runs/{run_id}``."""
         p = request.path_params
-        return json_response(run_view(self._run(identity, p["thread_id"], p["run_id"])))
+        return json_response(run_view(await self._run(identity, p["thread_id"], p["run_id"])))
 
     async def list_runs(self, request: Request, identity: str) -> Response:
         """``GET /threads/{thread_id}/runs?limit=&offset=&status=``."""
@@ -324,7 +324,7 @@ class LangGraphRuns:
             return json_response([])
         self.runtime.runs.visible(identity, thread_id)
         q = request.query_params
-        runs = self.runtime.run_records.of_thread(thread_id)
+        runs = await self.runtime.run_records.all_of_thread(thread_id)
         if q.get("status"):
             runs = [r for r in runs if r.status == q["status"]]
         offset, limit = _int(q.get("offset"), 0), _int(q.get("limit"), 10)
@@ -342,7 +342,7 @@ class LangGraphRuns:
     async def join(self, request: Request, identity: str) -> Response:
         """``GET /threads/{thread_id}/runs/{run_id}/join``: wait for the run, return the values."""
         p = request.path_params
-        info = self._run(identity, p["thread_id"], p["run_id"])
+        info = await self._run(identity, p["thread_id"], p["run_id"])
         if not info.finished:
             feed = await self._feed_from(p["thread_id"], info, -1)
             try:
@@ -355,7 +355,7 @@ class LangGraphRuns:
         """``GET /threads/{thread_id}/runs/{run_id}/stream``: the run's events after ``Last-Event-ID``
         (all of them, after a ``metadata`` event, without it), then live ones until it ends."""
         p = request.path_params
-        info = self._run(identity, p["thread_id"], p["run_id"])
+        info = await self._run(identity, p["thread_id"], p["run_id"])
         last = request.headers.get("last-event-id")
         after = -1
         if last:
@@ -377,7 +377,7 @@ class LangGraphRuns:
         q = request.query_params
         if q.get("action", "interrupt") != "interrupt":
             raise invalid("only action=interrupt is supported (rollback is not)", "action")
-        info = self._run(identity, p["thread_id"], p["run_id"])
+        info = await self._run(identity, p["thread_id"], p["run_id"])
         if info.finished:
             raise CommandError(ErrorCode.NO_ACTIVE_RUN, f"run {info.run_id} already ended ({info.status})")
         feed = await self._feed_from(p["thread_id"], info, -1) if q.get("wait") in ("1", "true") else None
