@@ -418,3 +418,26 @@ def test_a_partial_resume_streams_the_still_pending_interrupt(make_client: Any) 
         assert run[1]["data"] == {"legal": {"legal": "signed"}}
         parked = run[2]["data"]["__interrupt__"]
         assert [i["id"] for i in parked] == [pending["finance"]] and parked[0]["node"] == "finance"
+
+
+def test_an_answer_to_an_interrupt_answered_long_ago_is_refused(make_client: Any, monkeypatch: Any) -> None:
+    """The answered ids a thread keeps in memory are a bounded cache (a long-lived thread must not
+    grow by one per answer): once it is started again, an old interrupt is refused from the
+    storage's record just the same."""
+    from streamhil_server.runs import answers
+
+    monkeypatch.setattr(answers, "_REMEMBERED_ANSWERS", 2)
+    with make_client(demo_graphs()) as client, connect(client) as wire:
+        chat = start(wire, "multi_turn", {"messages": []})["thread_id"]
+        wire.run_end(chat)
+        asked: list[str] = []
+        for text in ["one", "two", "three", "four"]:
+            question = [e for e in wire.thread_events(chat) if e["event"] == "interrupt"][-1]["data"]["interrupts"][0]
+            asked.append(question["id"])
+            wire.request("resume", thread_id=chat, interrupt_id=question["id"], value=text)
+            wire.run_end(chat)
+        for old in asked:  # the first ones are no longer in memory: the storage says they were answered
+            refused = wire.error("resume", thread_id=chat, interrupt_id=old, value="again")
+            assert refused["code"] == "already_answered" and refused["details"]["interrupt_ids"] == [old]
+        state = wire.request("get_state", thread_id=chat)["state"]
+        assert [m["content"] for m in state["values"]["messages"] if m["role"] == "user"] == ["one", "two", "three", "four"]

@@ -28,6 +28,10 @@ from .core import RunCore
 __all__ = ["RunAnswers"]
 
 
+_REMEMBERED_ANSWERS = 1024
+"""Answered interrupt ids a thread keeps in memory; older ones are looked up in the storage."""
+
+
 class RunAnswers(RunCore):
     """Recording answers, and which interrupts are answered or claimed."""
 
@@ -128,6 +132,10 @@ class RunAnswers(RunCore):
         except BaseException:
             self._undo_answer(thread, request, before)
             raise
+        if len(thread.answered) >= _REMEMBERED_ANSWERS:
+            # A cache of the storage's answered ids, not the truth: start it again rather than
+            # grow (and copy, above) by one id per answer for as long as the thread lives.
+            thread.answered.clear()
         thread.answered.update(ids)
         self._adopt(thread, record)
         return [i.id for i in answered]
