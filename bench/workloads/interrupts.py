@@ -221,37 +221,27 @@ async def run_concurrent_answers(lib: Lib, *, threads: int = CONCURRENT_THREADS,
 def cases(settings: Settings) -> list[Case]:
     out = []
 
-    async def concurrent_body(lib: Lib) -> float:
-        return await run_concurrent_answers(lib)
-
-    out.append(
-        Case(
-            key="resume-concurrent-sqlite",
-            title=f"{CONCURRENT_THREADS} threads answered at once on one SQLite saver",
-            unit="answers/s",
-            scale=1.0,
-            per_second=True,
-            variants=async_variants(concurrent_body, trio=settings.trio),
-            reps=settings.reps(7, 3),
-            targets=[Target("concurrent answers >= 5x", "ratio", 5.0)],
-        )
+    savers = (
+        ("resume-concurrent-sqlite", "one SQLite saver", "concurrent answers >= 5x", True),
+        ("resume-concurrent-sqlite-lib", "one SqliteSaver", "concurrent answers (library saver) >= 5x", False),
     )
+    for key, saver, target, server in savers:
 
-    async def concurrent_lib_body(lib: Lib) -> float:
-        return await run_concurrent_answers(lib, server=False)
+        async def concurrent_body(lib: Lib, server: bool = server) -> float:
+            return await run_concurrent_answers(lib, server=server)
 
-    out.append(
-        Case(
-            key="resume-concurrent-sqlite-lib",
-            title=f"{CONCURRENT_THREADS} threads answered at once on one SqliteSaver",
-            unit="answers/s",
-            scale=1.0,
-            per_second=True,
-            variants=async_variants(concurrent_lib_body, trio=settings.trio),
-            reps=settings.reps(7, 3),
-            targets=[Target("concurrent answers (library saver) >= 5x", "ratio", 5.0)],
+        out.append(
+            Case(
+                key=key,
+                title=f"{CONCURRENT_THREADS} threads answered at once on {saver}",
+                unit="answers/s",
+                scale=1.0,
+                per_second=True,
+                variants=async_variants(concurrent_body, trio=settings.trio),
+                reps=settings.reps(7, 3),
+                targets=[Target(target, "ratio", 5.0)],
+            )
         )
-    )
     loops = (
         ("memory", 4.0, (7, 3)),
         ("sqlite", 5.0, (5, 2)),
