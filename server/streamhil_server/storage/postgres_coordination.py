@@ -30,7 +30,7 @@ from .base import LeaseGrant
 __all__ = [
     "MIGRATION", "FENCE_SQLSTATE", "COMMANDS_CHANNEL", "LeaseBook", "fence_statement", "acquire", "renew", "release",
     "orphans", "post_command", "claim_command", "unclaimed_commands", "reply_command", "withdraw_command",
-    "collect_reply", "prune_commands", "PostgresInbox",
+    "collect_reply", "settle_command", "prune_commands", "OUTCOME_MIGRATION", "PostgresInbox",
 ]
 
 FENCE_SQLSTATE = "SH001"
@@ -72,6 +72,12 @@ BEGIN
 END $$;
 """
 """The server schema's migration 2 (see :mod:`.postgres_sql`)."""
+
+OUTCOME_MIGRATION = """
+ALTER TABLE streamhil_inbox ADD COLUMN outcome text;
+"""
+"""Migration 4: a forwarded command's reply, stored by the holder in the transaction that makes
+the command's effect durable (so its sender learns it even if the holder dies before replying)."""
 
 _REMEMBERED = 100_000
 
@@ -248,6 +254,16 @@ def collect_reply(command_id: str) -> Tx[str | None]:
     return str(rows[0][0]) if rows else None
 
 
+def settle_command(command_id: str) -> Tx[tuple[bool, str | None]]:
+    """Close a command whose holder lost the thread's lease (it can store nothing more of it):
+    whether its row was still there, and its reply, or the outcome stored with its effect (None:
+    it was not carried out). The row is removed."""
+    rows = yield Sql("DELETE FROM streamhil_inbox WHERE id = %s RETURNING coalesce(reply, outcome)", (command_id,))
+    if not rows:
+        return False, None
+    return True, None if rows[0][0] is None else str(rows[0][0])
+
+
 def prune_commands(max_age: float) -> Tx[None]:
     """Drop commands whose sender never collected the reply (it died)."""
     yield Sql("DELETE FROM streamhil_inbox WHERE created_at < now() - make_interval(secs => %s)", (max_age,))
@@ -288,6 +304,28 @@ class PostgresInbox:
     async def collect(self, command_id: str) -> str | None:
         result: str | None = await self._run(partial(collect_reply, command_id))
         return result
+
+    async def settle(self, command_id: str) -> tuple[bool, str | None]:
+        result: tuple[bool, str | None] = await self._run(partial(settle_command, command_id))
+        return result
+
+    def outcome_statement(self, command_id: str, reply: str, *, checkpoint_of: str | None = None) -> Callable[[Any], None]:
+        """A statement for the effect's write (run in its transaction, fenced with it): the
+        command's reply, stored as its outcome. ``checkpoint_of``: the reply's ``result[0]`` is
+        the id of that thread's newest checkpoint (the one the same write saves)."""
+
+        def store(conn: Any) -> None:
+            if checkpoint_of is None:
+                conn.execute("UPDATE streamhil_inbox SET outcome = %s WHERE id = %s", (reply, command_id))
+                return
+            conn.execute(
+                "UPDATE streamhil_inbox SET outcome = jsonb_set(%s::jsonb, '{result,0}', to_jsonb(("
+                "SELECT checkpoint_id FROM streamhil_checkpoints WHERE thread_id = %s AND checkpoint_ns = ''"
+                " ORDER BY checkpoint_id DESC LIMIT 1)))::text WHERE id = %s",
+                (reply, checkpoint_of, command_id),
+            )
+
+        return store
 
     async def prune(self, max_age: float) -> None:
         await self._run(partial(prune_commands, max_age))
