@@ -28,7 +28,7 @@ from streamhil.checkpoint._postgres_sql import IntArray, Sql, TextArray, Tx
 from .base import LeaseGrant
 
 __all__ = [
-    "MIGRATION", "FENCE_SQLSTATE", "COMMANDS_CHANNEL", "LeaseBook", "fence_statement", "acquire", "renew", "release",
+    "MIGRATION", "FENCE_SQLSTATE", "COMMANDS_CHANNEL", "LeaseBook", "fence_statement", "acquire", "holder", "renew", "release",
     "orphans", "post_command", "claim_command", "unclaimed_commands", "reply_command", "withdraw_command",
     "collect_reply", "settle_command", "prune_commands", "OUTCOME_MIGRATION", "PostgresInbox",
 ]
@@ -138,10 +138,13 @@ def fence_statement(thread_ids: Sequence[str], book: LeaseBook) -> Sql:
     )
 
 
-def acquire(thread_id: str, owner: str, ttl: float) -> Tx[LeaseGrant]:
+def acquire(thread_id: str, owner: str, ttl: float, lock_timeout: float | None = None) -> Tx[LeaseGrant]:
     """Take the lease if it is free, expired, or this process's own (one it gave up whose
     release found the row busy); called only for threads this process does not hold. Run in a
-    transaction: the row is locked ``FOR UPDATE`` first, after the writes fenced by it."""
+    transaction: the row is locked ``FOR UPDATE`` first, after the writes fenced by it, waiting
+    at most ``lock_timeout`` seconds for them (then SQLSTATE 55P03: ask again later)."""
+    if lock_timeout is not None:
+        yield Sql("SELECT set_config('lock_timeout', %s, true)", (f"{int(lock_timeout * 1000)}ms",))
     yield Sql("SELECT 1 FROM streamhil_leases WHERE thread_id = %s FOR UPDATE", (thread_id,))  # after writes
     rows = yield Sql(
         "INSERT INTO streamhil_leases AS l (thread_id, owner, token, expires_at)"
@@ -156,6 +159,16 @@ def acquire(thread_id: str, owner: str, ttl: float) -> Tx[LeaseGrant]:
         "SELECT owner, extract(epoch FROM expires_at - now()) FROM streamhil_leases WHERE thread_id = %s", (thread_id,)
     )
     if not rows:  # released and deleted meanwhile: try again
+        return LeaseGrant(None, None, 0.0)
+    return LeaseGrant(None, str(rows[0][0]), max(0.0, float(rows[0][1])))
+
+
+def holder(thread_id: str) -> Tx[LeaseGrant]:
+    """Who holds the lease as last committed (no lock: a write of theirs may be under way)."""
+    rows = yield Sql(
+        "SELECT owner, extract(epoch FROM expires_at - now()) FROM streamhil_leases WHERE thread_id = %s", (thread_id,)
+    )
+    if not rows:
         return LeaseGrant(None, None, 0.0)
     return LeaseGrant(None, str(rows[0][0]), max(0.0, float(rows[0][1])))
 
