@@ -81,3 +81,36 @@ def test_an_update_forwarded_to_a_holder_that_stops_answering_is_acknowledged_fr
         assert len(history) == before + 1 and history[0]["checkpoint_id"] == updated["checkpoint_id"]
         assert second.request("get_state", thread_id=tid)["state"]["values"]["n"] == 40
         assert one.get("/metrics", headers=METRICS).json()["leases"]["served"] == 1  # it was forwarded
+
+
+def test_every_process_shows_the_whole_cluster_in_its_metrics(make_client: Any, postgres_db_url: str) -> None:
+    stuck = Gate()
+    settings = ServerSettings(metrics_token="m")
+    with make_client({"gated": gated(stuck)}, db=postgres_db_url, settings=settings) as one, connect(one) as first:
+        mine = one.get("/metrics", headers=METRICS).json()["leases"]["owner"]
+        with make_client({"gated": gated(stuck)}, db=postgres_db_url, settings=settings) as two:
+            theirs = two.get("/metrics", headers=METRICS).json()["leases"]["owner"]
+            tid = first.request("start_run", graph="gated", input={"n": 1}, stream_modes=["custom"])["thread_id"]
+            first.until(lambda f: f.get("event") == "custom")
+            views = [c.get("/metrics", headers=METRICS).json()["cluster"] for c in (one, two)]
+            for view in views:
+                by_owner = {p["owner"]: p for p in view["processes"]}
+                assert set(by_owner) == {mine, theirs} and all(p["alive"] for p in by_owner.values())
+                assert (by_owner[mine]["leases"], by_owner[theirs]["leases"]) == (1, 0)
+                assert by_owner[mine]["seconds_since_seen"] < 6 and by_owner[mine]["pid"] > 0
+                assert (view["alive"], view["leases_held"], view["takeovers_due"]) == (2, 1, 0)
+                assert view["commands"] == {"waiting": 0, "in_progress": 0}
+            text = two.get("/metrics?format=prometheus", headers=METRICS).text
+            assert "\nstreamhil_cluster_processes_alive 2\n" in text and "\nstreamhil_cluster_leases_held 1\n" in text
+            assert "\nstreamhil_leases_held 0\n" in text
+            assert first.request("cancel", thread_id=tid)
+        # the second stopped cleanly: no longer listed
+        view = one.get("/metrics", headers=METRICS).json()["cluster"]
+        assert [p["owner"] for p in view["processes"]] == [mine] and view["alive"] == 1
+
+
+def test_one_process_on_its_own_storage_shows_no_cluster(make_client: Any) -> None:
+    with make_client({"counter": counter()}, settings=ServerSettings(metrics_token="m")) as client:
+        body = client.get("/metrics", headers=METRICS).json()
+        assert "cluster" not in body and "leases" not in body
+        assert "streamhil_cluster" not in client.get("/metrics?format=prometheus", headers=METRICS).text

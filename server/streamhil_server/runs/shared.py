@@ -308,6 +308,10 @@ class SharedRuns(RunQueries):
                 await self.storage.release_leases(held)
             except Exception:
                 logger.exception("releasing the leases of this process failed; they run out in %s s", self.storage.lease_ttl)
+        try:
+            await self.storage.leave()
+        except Exception:
+            logger.exception("removing this process from the list of live ones failed; it shows as gone in %s s", self.storage.lease_ttl)
 
     async def _keep_leases(self) -> None:
         """Renew, release idle leases and take over orphaned threads, every ``lease_ttl / 3`` s."""
@@ -321,6 +325,7 @@ class SharedRuns(RunQueries):
                 logger.exception("keeping the leases of this process failed; trying again")
 
     async def _keep_round(self, *, first: bool = False, prune: bool = False) -> None:
+        await self.storage.announce(prune=prune)
         lost = await self.storage.renew_leases()
         if lost:
             logger.warning("lost the lease of %d threads to another process", len(lost))

@@ -199,6 +199,17 @@ class Storage(ABC):
     async def release_leases(self, thread_ids: Sequence[str]) -> None:
         """Give up these leases (another process may take them at once)."""
 
+    async def announce(self, *, prune: bool = False) -> None:
+        """Say that this process is alive for another lease time (each round of its keeper);
+        ``prune``: forget processes gone for an hour."""
+
+    async def leave(self) -> None:
+        """This process stops: it is no longer listed among the live ones."""
+
+    async def cluster(self) -> dict[str, Any] | None:
+        """What operators see of every process on the database (None: one process owns it)."""
+        return None
+
     async def orphaned_threads(self) -> list[str]:
         """Threads with queued or running runs whose lease is free or expired (their process
         died): another process takes them over."""

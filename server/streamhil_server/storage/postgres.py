@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 import time
 import uuid
@@ -450,8 +451,15 @@ class PostgresStorage(Storage):
             except CheckpointError as exc:
                 if not isinstance(exc.__cause__, psycopg.errors.LockNotAvailable):
                     raise
-                # a write of the holder's is under way (or frozen: PostgreSQL ends it soon): say who holds it
-                return await self._read(partial(pgc.holder, thread_id))
+                # a write of the holder's is under way, or the holder froze inside one
+                grant = await self._read(partial(pgc.holder, thread_id))
+                if grant.holder is not None and grant.expires_in == 0.0:
+                    if await self._read(partial(pgc.end_frozen_writer, grant.holder)):
+                        logger.warning(
+                            "ended the database session of process %s: its lease of thread %s ran out while it "
+                            "held a write open (the process is frozen or gone)", grant.holder, thread_id,
+                        )
+                return grant
             if grant.token is not None:
                 return replace(grant, fresh=self.leases.grant(thread_id, grant.token, asked_at))
             return grant
@@ -483,6 +491,25 @@ class PostgresStorage(Storage):
 
     async def orphaned_threads(self) -> list[str]:
         return await self._read(pgc.orphans)
+
+    async def announce(self, *, prune: bool = False) -> None:
+        if self.shared:
+            writer = self._writer
+            writer_pid = writer.info.backend_pid if writer is not None and not writer.closed else None
+            await self._read(partial(
+                pgc.announce, self.lease_owner, socket.gethostname(), os.getpid(), self.lease_ttl, writer_pid,
+                3600.0 if prune else None,
+            ))
+
+    async def leave(self) -> None:
+        if self.shared:
+            await self._read(partial(pgc.leave, self.lease_owner))
+
+    async def cluster(self) -> dict[str, Any] | None:
+        if not self.shared:
+            return None
+        result: dict[str, Any] = await self._read_with("tx", pgc.cluster)
+        return result
 
     # --- reading -------------------------------------------------------------------------------
 

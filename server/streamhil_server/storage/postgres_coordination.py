@@ -30,7 +30,8 @@ from .base import LeaseGrant
 __all__ = [
     "MIGRATION", "FENCE_SQLSTATE", "COMMANDS_CHANNEL", "LeaseBook", "fence_statement", "acquire", "holder", "renew", "release",
     "orphans", "post_command", "claim_command", "unclaimed_commands", "reply_command", "withdraw_command",
-    "collect_reply", "settle_command", "prune_commands", "OUTCOME_MIGRATION", "PostgresInbox",
+    "collect_reply", "settle_command", "prune_commands", "CLUSTER_MIGRATION", "PostgresInbox", "announce",
+    "end_frozen_writer", "leave", "cluster",
 ]
 
 FENCE_SQLSTATE = "SH001"
@@ -73,11 +74,23 @@ END $$;
 """
 """The server schema's migration 2 (see :mod:`.postgres_sql`)."""
 
-OUTCOME_MIGRATION = """
+CLUSTER_MIGRATION = """
 ALTER TABLE streamhil_inbox ADD COLUMN outcome text;
+CREATE TABLE streamhil_processes (
+    owner      text PRIMARY KEY,
+    host       text NOT NULL,
+    pid        integer NOT NULL,
+    started_at timestamptz NOT NULL DEFAULT now(),
+    seen_at    timestamptz NOT NULL DEFAULT now(),
+    expires_at timestamptz NOT NULL,
+    writer_pid     integer,
+    writer_started timestamptz
+);
 """
 """Migration 4: a forwarded command's reply, stored by the holder in the transaction that makes
-the command's effect durable (so its sender learns it even if the holder dies before replying)."""
+the command's effect durable (so its sender learns it even if the holder dies before replying);
+and the processes serving the database, each announced by its keeper every round (for
+operators: see :func:`cluster`)."""
 
 _REMEMBERED = 100_000
 
@@ -218,6 +231,75 @@ def orphans(limit: int = 256) -> Tx[list[str]]:
         (limit,),
     )
     return [str(r[0]) for r in rows]
+
+
+# --- the processes, for operators ----------------------------------------------------------------
+
+
+def announce(
+    owner: str, host: str, pid: int, ttl: float, writer_pid: int | None, prune_after: float | None = None
+) -> Tx[None]:
+    """This process is alive for ``ttl`` more seconds, and its writer is the database session
+    ``writer_pid``; ``prune_after``: forget processes gone that long."""
+    yield Sql(
+        "INSERT INTO streamhil_processes AS p (owner, host, pid, expires_at, writer_pid, writer_started)"
+        " VALUES (%s, %s, %s, now() + make_interval(secs => %s), %s,"
+        " (SELECT backend_start FROM pg_stat_activity WHERE pid = %s))"
+        " ON CONFLICT (owner) DO UPDATE SET seen_at = now(), expires_at = EXCLUDED.expires_at,"
+        " writer_pid = EXCLUDED.writer_pid, writer_started = EXCLUDED.writer_started",
+        (owner, host, pid, ttl, writer_pid, writer_pid),
+    )
+    if prune_after is not None:
+        yield Sql("DELETE FROM streamhil_processes WHERE expires_at < now() - make_interval(secs => %s)", (prune_after,))
+
+
+def end_frozen_writer(owner: str) -> Tx[bool]:
+    """End the writer session of ``owner`` if that process is gone (it has not said it is alive
+    for a lease time): a process frozen inside a write holds its lease rows' locks, and
+    ``idle_in_transaction_session_timeout`` does not end a session that stopped in the middle of
+    a pipeline. True if a session was ended."""
+    rows = yield Sql(
+        "SELECT pg_terminate_backend(a.pid) FROM streamhil_processes p"
+        " JOIN pg_stat_activity a ON a.pid = p.writer_pid AND a.backend_start = p.writer_started"
+        " WHERE p.owner = %s AND p.expires_at < now()",
+        (owner,),
+    )
+    return any(bool(r[0]) for r in rows)
+
+
+def leave(owner: str) -> Tx[None]:
+    yield Sql("DELETE FROM streamhil_processes WHERE owner = %s", (owner,))
+
+
+def cluster() -> Tx[dict[str, Any]]:
+    """What every process sees alike: the processes (alive: announced within their lease time),
+    the leases each holds, takeovers due and forwarded commands not answered yet."""
+    processes = yield Sql(
+        "SELECT p.owner, p.host, p.pid, p.started_at, extract(epoch FROM now() - p.seen_at), p.expires_at > now(),"
+        " (SELECT count(*) FROM streamhil_leases l WHERE l.owner = p.owner AND l.expires_at > now())"
+        " FROM streamhil_processes p ORDER BY p.started_at, p.owner"
+    )
+    totals = yield Sql(
+        "SELECT (SELECT count(*) FROM streamhil_leases WHERE expires_at > now()),"
+        " (SELECT count(DISTINCT r.thread_id) FROM streamhil_runs r LEFT JOIN streamhil_leases l ON l.thread_id = r.thread_id"
+        "   WHERE r.status IN ('queued', 'running') AND (l.thread_id IS NULL OR l.expires_at < now())),"
+        " (SELECT count(*) FROM streamhil_inbox WHERE NOT claimed),"
+        " (SELECT count(*) FROM streamhil_inbox WHERE claimed AND reply IS NULL)"
+    )
+    held, due, waiting, in_progress = (int(v) for v in totals[0])
+    return {
+        "processes": [
+            {
+                "owner": str(owner), "host": str(host), "pid": int(pid), "started_at": started.isoformat(),
+                "seconds_since_seen": round(float(since), 3), "alive": bool(alive), "leases": int(leases),
+            }
+            for owner, host, pid, started, since, alive, leases in processes
+        ],
+        "alive": sum(1 for row in processes if row[5]),
+        "leases_held": held,
+        "takeovers_due": due,
+        "commands": {"waiting": waiting, "in_progress": in_progress},
+    }
 
 
 # --- the command inbox ----------------------------------------------------------------------------
