@@ -41,6 +41,8 @@ __all__ = ["SharedRuns"]
 
 T = TypeVar("T")
 _MOVED: dict[str, Any] = {"moved": True}
+_AGAIN: Any = object()
+"""What :meth:`SharedRuns._forward` returns when the command must be routed again at once."""
 
 
 class SharedRuns(RunQueries):
@@ -123,6 +125,8 @@ class SharedRuns(RunQueries):
                     pass  # taken over meanwhile: ask again who holds it
             elif grant.holder is not None and grant.holder != self.storage.lease_owner and self.forwarder is not None:
                 reply = await self._forward(grant.holder, thread_id, request, on_accepted)
+                if reply is _AGAIN:
+                    continue  # the lease moved: ask who holds it now, at once
                 if reply is not None:
                     return reply
                 # not taken in time: its holder died or hangs; its lease runs out soon
@@ -137,7 +141,9 @@ class SharedRuns(RunQueries):
     async def _forward(
         self, holder: str, thread_id: str, request: dict[str, Any], on_accepted: OnAccepted | None
     ) -> Any:
-        """The holder's answer (raised if an error), or None to route again."""
+        """The holder's answer (raised if an error); None if it did not take the command or no
+        longer holds the thread (route again once its lease has run out); :data:`_AGAIN` if it
+        took it and lost the lease before carrying it out (route again now)."""
         assert self.forwarder is not None
         guard = None
         if on_accepted is not None:
@@ -150,6 +156,8 @@ class SharedRuns(RunQueries):
             reply = await self.forwarder.send(holder, thread_id, request)
             if isinstance(reply, Unanswered):
                 reply = await self._settle_forwarded(holder, thread_id, reply.command_id)
+                if reply is None:
+                    return _AGAIN  # never carried out, and now it cannot be: send it again
             if reply is None or reply.get("moved"):
                 return None
             raise_error(reply)
