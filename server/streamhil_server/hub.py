@@ -401,6 +401,14 @@ class EventHub:
                 log.staged = Write(thread_id=thread_id)
             log.staged.merge(write)
 
+    def stage_for_next(self, thread_id: str, write: Write) -> bool:
+        """:meth:`stage` ``write`` with the thread's next write if its log is loaded here;
+        whether it was."""
+        if thread_id not in self._logs:
+            return False
+        self.stage(thread_id, write)
+        return True
+
     def unstage(self, thread_id: str) -> Write | None:
         """Take back what was staged to go with the next checkpoint write (it was not made)."""
         log = self._logs.get(thread_id)
