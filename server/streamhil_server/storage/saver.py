@@ -200,7 +200,9 @@ class StorageSaver(BaseCheckpointSaver):
         if grouped and address.checkpoint_id is None:
             raise ConfigError("aput got writes but the config names no parent checkpoint_id")
         lane = (address.thread_id, address.checkpoint_ns)
-        put = CheckpointPut(address, checkpoint, encoded_metadata, changed, grouped)
+        head = self.heads.get(lane) if address.checkpoint_id is not None and self.trusted(address.thread_id) else None
+        parent_stored = head.stored if head is not None and head.stored.checkpoint_id == address.checkpoint_id else None
+        put = CheckpointPut(address, checkpoint, encoded_metadata, changed, grouped, parent_stored)
         write = self.take_write(address.thread_id)
         write.checkpoint = put
         write.after_commit.insert(0, lambda: self._new_head(lane, put))
