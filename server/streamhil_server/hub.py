@@ -467,8 +467,13 @@ class EventHub:
         task_status.started()
         while True:
             timeout = self._next_due()
-            with anyio.move_on_after(timeout):
+            if timeout == math.inf:  # nothing due: no timer (nor its cancel scope) needed
                 await self._wake.wait()
+            elif timeout > 0:
+                with anyio.move_on_after(timeout):
+                    await self._wake.wait()
+            else:
+                await anyio.lowlevel.checkpoint()  # due now: let the others run first all the same
             self._wake = anyio.Event()
             await self._deliver()
             if self._behind:
