@@ -34,8 +34,9 @@ from .test_three_processes import GRAPHS, TOKEN, Observer
 pytestmark = pytest.mark.anyio
 
 LEASE_TTL = 3.0
-"""Long enough that the holder keeps the thread's lease (idle leases go after a round of
-``LEASE_TTL / 3`` seconds) from the first answer's acceptance to the forwarded second one."""
+"""The holder lets an idle thread's lease go after one to two rounds of ``LEASE_TTL / 3``
+seconds: far longer than the test takes to send the second answer (if it did let it go first,
+the answer is not forwarded, and the test tries again on a new thread)."""
 
 
 async def _start(db: str, marker: Path, stall: str) -> tuple[Process, int]:
@@ -44,6 +45,18 @@ async def _start(db: str, marker: Path, stall: str) -> tuple[Process, int]:
          "--lease-ttl", str(LEASE_TTL)],
         env={"STREAMHIL_E2E_MARKER": str(marker), STALL_HOOK: stall},
     )
+
+
+async def _second_question(clients: list[Any], ports: list[int], tg: Any) -> tuple[Observer, str, str]:
+    """A new thread answered once on the first process (which holds it from then on), at its
+    second question; watched from the second process."""
+    run = await clients[0].start_run("restartable", {}, stream_modes=["custom", "updates"])
+    seen = Observer(run.thread_id)
+    await tg.start(seen.watch, ports[1], 1)
+    first = await seen.until(lambda e: e.event == "run_interrupted")
+    await clients[0].resume(run.thread_id, "one", interrupt_id=first.interrupt_ids[0])
+    second = await seen.until(lambda e: e.event == "run_interrupted" and e.seq > first.seq)
+    return seen, run.thread_id, second.interrupt_ids[0]
 
 
 async def _until_stalled(process: Process) -> None:
@@ -73,26 +86,35 @@ async def test_an_answer_forwarded_to_a_holder_killed_mid_command_is_acknowledge
                     for p in ports
                 ]
                 async with anyio.create_task_group() as tg:
-                    seen = Observer("")
-                    # the first answer, on the first process: it holds the thread from then on
-                    run = await clients[0].start_run("restartable", {}, stream_modes=["custom", "updates"])
-                    tid = seen.tid = run.thread_id
-                    await tg.start(seen.watch, ports[1], 1)
-                    first = await seen.until(lambda e: e.event == "run_interrupted")
-                    await clients[0].resume(tid, "one", interrupt_id=first.interrupt_ids[0])
-                    second = await seen.until(lambda e: e.event == "run_interrupted" and e.seq > first.seq)
-                    ask2 = second.interrupt_ids[0]
+                    for _attempt in range(5):
+                        seen, tid, ask2 = await _second_question(clients, ports, tg)
+                        # the second answer, on the second process: forwarded to the first, killed there
+                        acked: list[Any] = []
+                        answered, outcome, stalled = anyio.Event(), anyio.Event(), anyio.Event()
+                        watching = anyio.CancelScope()
 
-                    # the second answer, on the second process: forwarded to the first, killed there
-                    acked: list[Any] = []
-                    answered = anyio.Event()
+                        async def answer(tid: str, ask2: str, acked: list[Any], answered: anyio.Event, outcome: anyio.Event) -> None:
+                            acked.append(await clients[1].resume(tid, "two", interrupt_id=ask2))
+                            answered.set()
+                            outcome.set()
 
-                    async def answer() -> None:
-                        acked.append(await clients[1].resume(tid, "two", interrupt_id=ask2))
-                        answered.set()
+                        async def watch_holder(watching: anyio.CancelScope, stalled: anyio.Event, outcome: anyio.Event) -> None:
+                            with watching:
+                                await _until_stalled(holder)
+                                stalled.set()
+                                outcome.set()
 
-                    tg.start_soon(answer)
-                    await _until_stalled(holder)
+                        tg.start_soon(watch_holder, watching, stalled, outcome)
+                        tg.start_soon(answer, tid, ask2, acked, answered, outcome)
+                        await outcome.wait()
+                        if stalled.is_set():
+                            break
+                        # the first process had let the idle thread go before the answer came:
+                        # nothing was forwarded; try again on a new thread
+                        watching.cancel()
+                        seen.stop()
+                    else:
+                        raise AssertionError("the answer was never forwarded to the first process")
                     holder.send_signal(signal.SIGKILL)
                     await holder.wait()
 
