@@ -89,10 +89,10 @@ class Forwarder:
     async def send(
         self, target: str, thread_id: str, request: dict[str, Any]
     ) -> dict[str, Any] | None | Unanswered:
-        """The reply of ``target`` to ``request``; None if it did not take the command in time (it
-        was taken back: nothing of it was carried out); :class:`Unanswered` if it took it but did
-        not answer within ``wait`` more seconds (settle it with :meth:`await_reply` and
-        :meth:`settle`)."""
+        """The reply of ``target`` to ``request`` if it comes within ``wait`` seconds; else None if
+        ``target`` did not take the command (it was taken back: nothing of it was carried out), or
+        :class:`Unanswered` if it took it (wait on with :meth:`await_reply`, :meth:`settle` it
+        once ``target`` lost the thread's lease)."""
         command_id = f"c-{uuid.uuid4().hex}"
         self.sent += 1
         with self._listening(command_id), anyio.CancelScope(shield=True):  # once posted, its outcome must be collected
@@ -102,8 +102,7 @@ class Forwarder:
                 return reply
             if await self.inbox.withdraw(command_id):
                 return None
-            reply = await self._await(command_id, self.wait)  # claimed: it is being carried out
-            return reply if reply is not None else Unanswered(command_id)
+            return Unanswered(command_id)  # claimed: it is being carried out (or its holder died)
         raise AssertionError("unreachable")  # pragma: no cover (a shielded scope is never cancelled)
 
     async def await_reply(self, command_id: str, timeout: float) -> dict[str, Any] | None:
