@@ -39,7 +39,7 @@ from anyio.abc import TaskStatus
 from streamhil.protocol import TERMINAL_EVENT_KINDS
 
 from .encoding import dumps_event
-from .storage.base import Storage
+from .storage.base import LeaseLostError, Storage
 from .storage.records import EventRow, Write
 
 __all__ = ["EventHub", "Subscription", "CursorError", "HubStatistics", "HubEvent", "LogNotLoadedError"]
@@ -325,6 +325,10 @@ class EventHub:
         if log is None:
             return
         self._dirty.pop(thread_id, None)
+        lost = LeaseLostError([thread_id])
+        for staged in (log.staged, log.staged_for_checkpoint):  # never stored: say so to who staged it
+            for failed in staged.after_failure if staged is not None else ():
+                failed(lost)
         fresh = self._logs[thread_id] = _ThreadLog(
             thread_id, assigned=log.delivered, delivered=log.delivered, first_seq=log.first_seq,
             ring=log.ring, watchers=log.watchers,
