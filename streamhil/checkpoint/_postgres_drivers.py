@@ -14,13 +14,24 @@ parameters are prepared on first use on each connection and read back in binary.
 A statement that has started is finished even if the caller is cancelled (a shielded scope on
 asyncio; a worker thread always runs to the end). A call whose connection is lost (the server
 restarted, a backend was killed) is made once more on a new connection; see ``_ATTEMPTS``.
+
+Group commit (``run_batch``): PostgresSaver hands the drivers batches of operations that arrived
+together (:mod:`streamhil._group_commit`). A batch of one runs exactly as ``run`` does. A larger
+batch runs in one pipeline inside one transaction (``BEGIN`` ... ``COMMIT``: one round trip per
+step of the operations, one WAL flush for all of them); if anything in it fails, the transaction
+is rolled back whole and each operation is then run alone, so only the one at fault fails. Every
+operation is idempotent, so running again what the failed transaction had done changes nothing.
+Batches run on a connection the driver keeps checked out between batches (``_take`` /
+``_give_back``): taking one from the pool per call cost about 60 µs of client CPU, as much as
+the statement itself.
 """
 
 from __future__ import annotations
 
 import struct
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, TypeVar
 
 import anyio
@@ -28,6 +39,7 @@ import anyio.lowlevel
 
 from ..errors import CheckpointError
 from . import _postgres_sql as sql
+from . import _postgres_wire as wire
 from ._postgres_sql import Mode, Tx
 
 try:
@@ -38,9 +50,13 @@ except ImportError as exc:  # pragma: no cover - depends on the install
         "PostgresSaver needs psycopg 3 and psycopg_pool: pip install 'streamhil[postgres]'"
     ) from exc
 
-__all__ = ["AsyncPoolDriver", "ThreadPoolDriver", "ADAPTERS", "describe", "failed"]
+__all__ = ["AsyncPoolDriver", "ThreadPoolDriver", "ADAPTERS", "describe", "failed", "run_together_sync", "run_together_async"]
 
 T = TypeVar("T")
+Maker = Callable[[], Tx[Any]]
+"""Builds an operation's generator (again from the start when it must be run again)."""
+_IDLE = psycopg.pq.TransactionStatus.IDLE
+_COMMAND_OK = psycopg.pq.ExecStatus.COMMAND_OK
 
 
 # -- one-dimensional arrays, in binary -----------------------------------------------------------
@@ -217,10 +233,132 @@ def _drive_sync(conn: psycopg.Connection[Any], tx: Tx[T], prepare: bool) -> T:
         return done.value
 
 
+def _statements(op: sql.Sql | sql.Batch) -> tuple[sql.Sql, ...]:
+    return op.statements if isinstance(op, sql.Batch) else (op,)
+
+
+def _start(txs: list[Tx[Any]], results: list[Any]) -> list[tuple[int, sql.Sql | sql.Batch]]:
+    """The first statement of each operation (one that yields none is done at once)."""
+    pending = []
+    for index, tx in enumerate(txs):
+        try:
+            pending.append((index, next(tx)))
+        except StopIteration as done:
+            results[index] = done.value
+    return pending
+
+
+def _advance(tx: Tx[Any], op: sql.Sql | sql.Batch, rows: list[Any], index: int, results: list[Any], pending: list[Any]) -> None:
+    """Send ``rows`` to ``tx``; note its next statement, or its result when it is done."""
+    try:
+        pending.append((index, tx.send(rows if isinstance(op, sql.Batch) else rows[0])))
+    except StopIteration as done:
+        results[index] = done.value
+
+
+def _not_rows(exc: Exception, cursor: Any) -> bool:
+    """Whether ``fetchall`` refused only because the statement returns no rows."""
+    result = cursor.pgresult
+    return isinstance(exc, psycopg.ProgrammingError) and result is not None and result.status == _COMMAND_OK
+
+
+def _pipeline_rows_sync(cursor: psycopg.Cursor[Any]) -> list[Any]:
+    try:
+        return cursor.fetchall()
+    except psycopg.ProgrammingError as exc:
+        if _not_rows(exc, cursor):
+            return []
+        raise
+
+
+def run_together_sync(conn: psycopg.Connection[Any], makers: list[Maker], prepare: bool) -> list[Any]:
+    """Run the operations ``makers`` build in one transaction and one pipeline, advancing them
+    together: each round trip carries the next statement(s) of every one not yet done. Any error
+    rolls the whole transaction back and is raised."""
+    txs = [make() for make in makers]
+    results: list[Any] = [None] * len(txs)
+    try:
+        with conn.pipeline(), conn.transaction():
+            pending = _start(txs, results)
+            while pending:
+                sent = [
+                    (index, op, [
+                        conn.execute(one.sql, one.params or None, **_statement_options(one, prepare))
+                        for one in _statements(op)
+                    ])
+                    for index, op in pending
+                ]
+                pending = []
+                for index, op, cursors in sent:
+                    _advance(txs[index], op, [_pipeline_rows_sync(c) for c in cursors], index, results, pending)
+    finally:
+        for tx in txs:
+            tx.close()
+    return results
+
+
+def run_alone_sync(conn: psycopg.Connection[Any], make: Maker, prepare: bool) -> Any:
+    """Run one operation as :meth:`ThreadPoolDriver.run` does (its statements in autocommit)."""
+    tx = make()
+    try:
+        return _drive_sync(conn, tx, prepare)
+    finally:
+        tx.close()
+
+
 def _has_rows(cursor: Any) -> bool:
     # Not ``cursor.description``: it builds a Column object per column on every call.
     result = cursor.pgresult
     return result is not None and result.status == psycopg.pq.ExecStatus.TUPLES_OK
+
+
+# -- one operation on this loop, statement by statement (group commit's lone calls) -------------
+
+Pipeline = Callable[[Any, sql.Batch, bool], Awaitable[list[Any]]]
+"""Runs a :class:`~._postgres_sql.Batch` on a connection (psycopg's pipeline mode)."""
+
+
+async def run_alone_native(conn: Any, make: Maker, prepare: bool, pipeline: Pipeline) -> Any:
+    """Run one operation in autocommit as ``run`` does, but through :mod:`._postgres_wire` on
+    the running loop (asyncio or trio, a sync or an async connection): a statement with
+    :func:`~._postgres_wire.execute`, a :class:`~._postgres_sql.Batch` with
+    :func:`~._postgres_wire.execute_batch` (one implicit transaction, as psycopg's pipeline), or
+    through ``pipeline`` if some of its statements have no parameters."""
+    tx = make()
+    try:
+        op = next(tx)
+        while True:
+            if isinstance(op, sql.Batch):
+                if all(one.params for one in op.statements):
+                    for one in op.statements:
+                        _statement_options(one, prepare)
+                    op = tx.send(await wire.execute_batch(conn, op.statements, prepare))
+                else:
+                    op = tx.send(await pipeline(conn, op, prepare))
+            else:
+                op = tx.send(await wire.execute(conn, op, _statement_options(op, prepare).get("prepare", False)))
+    except StopIteration as done:
+        return done.value
+    finally:
+        tx.close()
+
+
+async def pipeline_async(conn: psycopg.AsyncConnection[Any], batch: sql.Batch, prepare: bool) -> list[Any]:
+    async with conn.pipeline():
+        cursors = [
+            await conn.execute(one.sql, one.params or None, **_statement_options(one, prepare)) for one in batch.statements
+        ]
+    return [await cursor.fetchall() if _has_rows(cursor) else [] for cursor in cursors]
+
+
+def pipeline_sync(conn: psycopg.Connection[Any], batch: sql.Batch, prepare: bool) -> list[Any]:
+    with conn.pipeline():
+        cursors = [conn.execute(one.sql, one.params or None, **_statement_options(one, prepare)) for one in batch.statements]
+    return [cursor.fetchall() if _has_rows(cursor) else [] for cursor in cursors]
+
+
+async def pipeline_in_thread(conn: psycopg.Connection[Any], batch: sql.Batch, prepare: bool) -> list[Any]:
+    return await anyio.to_thread.run_sync(pipeline_sync, conn, batch, prepare)
 
 
 class ThreadPoolDriver:
@@ -234,6 +372,8 @@ class ThreadPoolDriver:
         self._prepare = prepare
         self._lock = threading.Lock()
         self._pool: psycopg_pool.ConnectionPool[Any] | None = None
+        self._kept: psycopg.Connection[Any] | None = None
+        """A connection kept checked out between batches (see :meth:`run_batch`)."""
 
     async def run(self, make_tx: Callable[[], Tx[T]], mode: Mode) -> T:
         return await anyio.to_thread.run_sync(self.run_blocking, make_tx, mode)
@@ -253,6 +393,108 @@ class ThreadPoolDriver:
             finally:
                 tx.close()
         raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- group commit: batches on a kept connection --------------------------------------------
+
+    async def run_batch(self, makers: list[Maker]) -> list[Any]:
+        """Run a batch (see the module docstring): each operation's result, or the exception it
+        failed with. A lone operation runs on the calling loop (:func:`run_alone_native`, no
+        worker thread but for a pipeline); a larger batch in one worker-thread trip."""
+        if len(makers) > 1:
+            return await anyio.to_thread.run_sync(self.run_batch_blocking, makers)
+        body = partial(run_alone_native, make=makers[0], prepare=self._prepare, pipeline=pipeline_in_thread)
+        try:
+            return [await self._on_kept_native(body)]
+        except Exception as exc:
+            return [exc]
+
+    async def _on_kept_native(self, body: Callable[[psycopg.Connection[Any]], Awaitable[T]]) -> T:
+        """``await body(conn)`` on the kept connection, on this loop; once more on a new
+        connection if it was lost. The pool's blocking calls go to a worker thread."""
+        with anyio.CancelScope(shield=True):
+            for attempt in _ATTEMPTS:
+                conn: psycopg.Connection[Any] | None = None
+                try:
+                    with self._lock:
+                        conn, self._kept = self._kept, None
+                    if conn is None:
+                        conn = await anyio.to_thread.run_sync(self._take)
+                    result = await body(conn)
+                except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+                    await anyio.to_thread.run_sync(self._give_back, conn)
+                    if attempt == _ATTEMPTS[-1] or not _lost(exc, conn):
+                        raise failed(exc, self._where) from exc
+                    await anyio.to_thread.run_sync(lambda: self.open().check())
+                    continue
+                except BaseException:
+                    await anyio.to_thread.run_sync(self._give_back, conn)
+                    raise
+                if not self._keep(conn):
+                    await anyio.to_thread.run_sync(self._give_back, conn)
+                return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _keep(self, conn: psycopg.Connection[Any]) -> bool:
+        """Keep ``conn`` for the next batch if it is healthy and none is kept (not blocking)."""
+        if conn.closed or conn.broken or conn.pgconn.transaction_status != _IDLE:
+            return False
+        with self._lock:
+            if self._kept is None and self._pool is not None:
+                self._kept = conn
+                return True
+        return False
+
+    def run_batch_blocking(self, makers: list[Maker]) -> list[Any]:
+        if len(makers) > 1:
+            try:
+                return self._on_kept(partial(run_together_sync, makers=makers, prepare=self._prepare))
+            except Exception:  # rolled back whole (nothing of it stored): each alone, below
+                pass
+        results: list[Any] = []
+        for make in makers:
+            try:
+                results.append(self._on_kept(partial(run_alone_sync, make=make, prepare=self._prepare)))
+            except Exception as exc:
+                results.append(exc)
+        return results
+
+    def _on_kept(self, body: Callable[[psycopg.Connection[Any]], T]) -> T:
+        """``body(conn)`` on the kept connection; once more on a new one if it was lost."""
+        for attempt in _ATTEMPTS:
+            conn: psycopg.Connection[Any] | None = None
+            try:
+                conn = self._take()
+                result = body(conn)
+            except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+                self._give_back(conn)
+                if attempt == _ATTEMPTS[-1] or not _lost(exc, conn):
+                    raise failed(exc, self._where) from exc
+                self.open().check()  # the other idle connections may be gone too
+                continue
+            except BaseException:
+                self._give_back(conn)
+                raise
+            self._give_back(conn)
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _take(self) -> psycopg.Connection[Any]:
+        with self._lock:
+            conn, self._kept = self._kept, None
+        if conn is None:
+            conn = self.open().getconn(timeout=self._timeout)
+        return conn
+
+    def _give_back(self, conn: psycopg.Connection[Any] | None) -> None:
+        """Keep ``conn`` for the next batch if it is healthy and none is kept; else return it to
+        the pool (which drops a broken one)."""
+        if conn is None or self._keep(conn):
+            return
+        pool = self._pool
+        if pool is not None:
+            pool.putconn(conn)
+        else:
+            conn.close()
 
     def open(self) -> psycopg_pool.ConnectionPool[Any]:
         """The pool, opened (and the schema migrated) on the first call. Blocking."""
@@ -283,7 +525,10 @@ class ThreadPoolDriver:
         """Close the pool and its connections (blocking; from a worker thread in async code)."""
         with self._lock:
             pool, self._pool = self._pool, None
+            kept, self._kept = self._kept, None
         if pool is not None:
+            if kept is not None:
+                pool.putconn(kept)
             pool.close()
 
     @property
@@ -320,6 +565,40 @@ async def _drive_async(conn: psycopg.AsyncConnection[Any], tx: Tx[T], prepare: b
         return done.value
 
 
+async def _pipeline_rows_async(cursor: psycopg.AsyncCursor[Any]) -> list[Any]:
+    try:
+        return await cursor.fetchall()
+    except psycopg.ProgrammingError as exc:
+        if _not_rows(exc, cursor):
+            return []
+        raise
+
+
+async def run_together_async(conn: psycopg.AsyncConnection[Any], makers: list[Maker], prepare: bool) -> list[Any]:
+    """:func:`run_together_sync` on an async connection; call it inside a shielded scope."""
+    txs = [make() for make in makers]
+    results: list[Any] = [None] * len(txs)
+    try:
+        async with conn.pipeline(), conn.transaction():
+            pending = _start(txs, results)
+            while pending:
+                sent = [
+                    (index, op, [
+                        await conn.execute(one.sql, one.params or None, **_statement_options(one, prepare))
+                        for one in _statements(op)
+                    ])
+                    for index, op in pending
+                ]
+                pending = []
+                for index, op, cursors in sent:
+                    rows = [await _pipeline_rows_async(c) for c in cursors]
+                    _advance(txs[index], op, rows, index, results, pending)
+    finally:
+        for tx in txs:
+            tx.close()
+    return results
+
+
 class AsyncPoolDriver:
     """An async pool bound to the asyncio loop that opened it."""
 
@@ -330,6 +609,8 @@ class AsyncPoolDriver:
         self._timeout = timeout
         self._prepare = prepare
         self._pool: psycopg_pool.AsyncConnectionPool[Any] | None = None
+        self._kept: psycopg.AsyncConnection[Any] | None = None
+        """A connection kept checked out between batches (see :meth:`run_batch`)."""
         self.loop: Any = None
         """The loop's anyio native token (the asyncio loop) once open."""
 
@@ -378,10 +659,67 @@ class AsyncPoolDriver:
                     tx.close()
         raise AssertionError("unreachable")  # pragma: no cover
 
+    # -- group commit: batches on a kept connection --------------------------------------------
+
+    async def run_batch(self, makers: list[Maker]) -> list[Any]:
+        """Run a batch (see the module docstring): each operation's result, or the exception it
+        failed with. Call it on the pool's loop; one batch at a time (the group commit's carrier)."""
+        with anyio.CancelScope(shield=True):
+            if len(makers) > 1:
+                try:
+                    return await self._on_kept(partial(run_together_async, makers=makers, prepare=self._prepare))
+                except Exception:  # rolled back whole (nothing of it stored): each alone, below
+                    pass
+            results: list[Any] = []
+            for make in makers:
+                body = partial(run_alone_native, make=make, prepare=self._prepare, pipeline=pipeline_async)
+                try:
+                    results.append(await self._on_kept(body))
+                except Exception as exc:
+                    results.append(exc)
+            return results
+
+    async def _on_kept(self, body: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
+        """``body(conn)`` on the kept connection; once more on a new one if it was lost."""
+        assert self._pool is not None
+        for attempt in _ATTEMPTS:
+            conn: psycopg.AsyncConnection[Any] | None = None
+            try:
+                conn, self._kept = self._kept, None
+                if conn is None:
+                    conn = await self._pool.getconn(timeout=self._timeout)
+                result = await body(conn)
+            except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+                await self._give_back(conn)
+                if attempt == _ATTEMPTS[-1] or not _lost(exc, conn):
+                    raise failed(exc, self._where) from exc
+                await self._pool.check()  # the other idle connections may be gone too
+                continue
+            except BaseException:
+                await self._give_back(conn)
+                raise
+            await self._give_back(conn)
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _give_back(self, conn: psycopg.AsyncConnection[Any] | None) -> None:
+        if conn is None:
+            return
+        healthy = not conn.closed and not conn.broken and conn.pgconn.transaction_status == _IDLE
+        if healthy and self._kept is None and self._pool is not None:
+            self._kept = conn
+        elif self._pool is not None:
+            await self._pool.putconn(conn)
+        else:
+            await conn.close()
+
     async def aclose(self) -> None:
         pool, self._pool = self._pool, None
+        kept, self._kept = self._kept, None
         if pool is not None:
             with anyio.CancelScope(shield=True):
+                if kept is not None:
+                    await pool.putconn(kept)
                 await pool.close()
 
     @property
