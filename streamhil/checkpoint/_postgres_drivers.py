@@ -50,7 +50,7 @@ except ImportError as exc:  # pragma: no cover - depends on the install
         "PostgresSaver needs psycopg 3 and psycopg_pool: pip install 'streamhil[postgres]'"
     ) from exc
 
-__all__ = ["AsyncPoolDriver", "ThreadPoolDriver", "ADAPTERS", "describe", "failed", "run_together_sync", "run_together_async"]
+__all__ = ["AsyncPoolDriver", "ThreadPoolDriver", "ADAPTERS", "describe", "failed", "run_alone_native", "run_together_native"]
 
 T = TypeVar("T")
 Maker = Callable[[], Tx[Any]]
@@ -256,54 +256,38 @@ def _advance(tx: Tx[Any], op: sql.Sql | sql.Batch, rows: list[Any], index: int, 
         results[index] = done.value
 
 
-def _not_rows(exc: Exception, cursor: Any) -> bool:
-    """Whether ``fetchall`` refused only because the statement returns no rows."""
-    result = cursor.pgresult
-    return isinstance(exc, psycopg.ProgrammingError) and result is not None and result.status == _COMMAND_OK
+class _NotBatchable(Exception):
+    """An operation yielded a statement without parameters: run the batch's calls alone."""
 
 
-def _pipeline_rows_sync(cursor: psycopg.Cursor[Any]) -> list[Any]:
-    try:
-        return cursor.fetchall()
-    except psycopg.ProgrammingError as exc:
-        if _not_rows(exc, cursor):
-            return []
-        raise
-
-
-def run_together_sync(conn: psycopg.Connection[Any], makers: list[Maker], prepare: bool) -> list[Any]:
-    """Run the operations ``makers`` build in one transaction and one pipeline, advancing them
-    together: each round trip carries the next statement(s) of every one not yet done. Any error
-    rolls the whole transaction back and is raised."""
+async def run_together_native(conn: Any, makers: list[Maker], prepare: bool) -> list[Any]:
+    """Run the operations ``makers`` build together, advancing them in step: each round trip
+    carries the next statement(s) of every one not yet done, as one
+    :func:`~._postgres_wire.execute_batch` (one implicit transaction, one commit). Most
+    operations are one statement, so a batch is usually one round trip and one commit. Each
+    operation's statements are atomic one by one (they run in autocommit when alone), so a
+    commit per round keeps every promise a lone call makes. Any error is raised: the round
+    that failed is rolled back whole, and the caller then runs each operation alone."""
     txs = [make() for make in makers]
     results: list[Any] = [None] * len(txs)
     try:
-        with conn.pipeline(), conn.transaction():
-            pending = _start(txs, results)
-            while pending:
-                sent = [
-                    (index, op, [
-                        conn.execute(one.sql, one.params or None, **_statement_options(one, prepare))
-                        for one in _statements(op)
-                    ])
-                    for index, op in pending
-                ]
-                pending = []
-                for index, op, cursors in sent:
-                    _advance(txs[index], op, [_pipeline_rows_sync(c) for c in cursors], index, results, pending)
+        pending = _start(txs, results)
+        while pending:
+            statements = [one for _, op in pending for one in _statements(op)]
+            if not all(one.params for one in statements):
+                raise _NotBatchable
+            for one in statements:
+                _statement_options(one, prepare)
+            rows = await wire.execute_batch(conn, statements, prepare)
+            was, pending, position = pending, [], 0
+            for index, op in was:
+                count = len(_statements(op))
+                _advance(txs[index], op, rows[position : position + count], index, results, pending)
+                position += count
     finally:
         for tx in txs:
             tx.close()
     return results
-
-
-def run_alone_sync(conn: psycopg.Connection[Any], make: Maker, prepare: bool) -> Any:
-    """Run one operation as :meth:`ThreadPoolDriver.run` does (its statements in autocommit)."""
-    tx = make()
-    try:
-        return _drive_sync(conn, tx, prepare)
-    finally:
-        tx.close()
 
 
 def _has_rows(cursor: Any) -> bool:
@@ -361,6 +345,23 @@ async def pipeline_in_thread(conn: psycopg.Connection[Any], batch: sql.Batch, pr
     return await anyio.to_thread.run_sync(pipeline_sync, conn, batch, prepare)
 
 
+async def _run_batch(on_kept: Callable[[Any], Awaitable[Any]], makers: list[Maker], prepare: bool, pipeline: Pipeline) -> list[Any]:
+    """A batch together (:func:`run_together_native`) on the connection ``on_kept`` lends; if
+    that fails, each operation alone, so only the one at fault fails."""
+    if len(makers) > 1:
+        try:
+            return await on_kept(partial(run_together_native, makers=makers, prepare=prepare))  # type: ignore[no-any-return]
+        except Exception:  # the failed round was rolled back whole: each alone, below
+            pass
+    results: list[Any] = []
+    for make in makers:
+        try:
+            results.append(await on_kept(partial(run_alone_native, make=make, prepare=prepare, pipeline=pipeline)))
+        except Exception as exc:
+            results.append(exc)
+    return results
+
+
 class ThreadPoolDriver:
     """A sync pool, opened on first use; each operation runs whole in a worker thread."""
 
@@ -397,41 +398,36 @@ class ThreadPoolDriver:
     # -- group commit: batches on a kept connection --------------------------------------------
 
     async def run_batch(self, makers: list[Maker]) -> list[Any]:
-        """Run a batch (see the module docstring): each operation's result, or the exception it
-        failed with. A lone operation runs on the calling loop (:func:`run_alone_native`, no
-        worker thread but for a pipeline); a larger batch in one worker-thread trip."""
-        if len(makers) > 1:
-            return await anyio.to_thread.run_sync(self.run_batch_blocking, makers)
-        body = partial(run_alone_native, make=makers[0], prepare=self._prepare, pipeline=pipeline_in_thread)
-        try:
-            return [await self._on_kept_native(body)]
-        except Exception as exc:
-            return [exc]
+        """Run a batch (see the module docstring) on the calling loop, on the kept sync
+        connection through :mod:`._postgres_wire` (no worker thread but for the pool's blocking
+        calls): each operation's result, or the exception it failed with. Call it inside a
+        shielded scope (the group commit's)."""
+        return await _run_batch(self._on_kept, makers, self._prepare, pipeline_in_thread)
 
-    async def _on_kept_native(self, body: Callable[[psycopg.Connection[Any]], Awaitable[T]]) -> T:
+    async def _on_kept(self, body: Callable[[psycopg.Connection[Any]], Awaitable[T]]) -> T:
         """``await body(conn)`` on the kept connection, on this loop; once more on a new
-        connection if it was lost. The pool's blocking calls go to a worker thread."""
-        with anyio.CancelScope(shield=True):
-            for attempt in _ATTEMPTS:
-                conn: psycopg.Connection[Any] | None = None
-                try:
-                    with self._lock:
-                        conn, self._kept = self._kept, None
-                    if conn is None:
-                        conn = await anyio.to_thread.run_sync(self._take)
-                    result = await body(conn)
-                except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
-                    await anyio.to_thread.run_sync(self._give_back, conn)
-                    if attempt == _ATTEMPTS[-1] or not _lost(exc, conn):
-                        raise failed(exc, self._where) from exc
-                    await anyio.to_thread.run_sync(lambda: self.open().check())
-                    continue
-                except BaseException:
-                    await anyio.to_thread.run_sync(self._give_back, conn)
-                    raise
-                if not self._keep(conn):
-                    await anyio.to_thread.run_sync(self._give_back, conn)
-                return result
+        connection if it was lost. The pool's blocking calls go to a worker thread. Call it
+        inside a shielded scope (the group commit's)."""
+        for attempt in _ATTEMPTS:
+            conn: psycopg.Connection[Any] | None = None
+            try:
+                with self._lock:
+                    conn, self._kept = self._kept, None
+                if conn is None:
+                    conn = await anyio.to_thread.run_sync(self._take)
+                result = await body(conn)
+            except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+                await anyio.to_thread.run_sync(self._give_back, conn)
+                if attempt == _ATTEMPTS[-1] or not _lost(exc, conn):
+                    raise failed(exc, self._where) from exc
+                await anyio.to_thread.run_sync(lambda: self.open().check())
+                continue
+            except BaseException:
+                await anyio.to_thread.run_sync(self._give_back, conn)
+                raise
+            if not self._keep(conn):
+                await anyio.to_thread.run_sync(self._give_back, conn)
+            return result
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _keep(self, conn: psycopg.Connection[Any]) -> bool:
@@ -443,40 +439,6 @@ class ThreadPoolDriver:
                 self._kept = conn
                 return True
         return False
-
-    def run_batch_blocking(self, makers: list[Maker]) -> list[Any]:
-        if len(makers) > 1:
-            try:
-                return self._on_kept(partial(run_together_sync, makers=makers, prepare=self._prepare))
-            except Exception:  # rolled back whole (nothing of it stored): each alone, below
-                pass
-        results: list[Any] = []
-        for make in makers:
-            try:
-                results.append(self._on_kept(partial(run_alone_sync, make=make, prepare=self._prepare)))
-            except Exception as exc:
-                results.append(exc)
-        return results
-
-    def _on_kept(self, body: Callable[[psycopg.Connection[Any]], T]) -> T:
-        """``body(conn)`` on the kept connection; once more on a new one if it was lost."""
-        for attempt in _ATTEMPTS:
-            conn: psycopg.Connection[Any] | None = None
-            try:
-                conn = self._take()
-                result = body(conn)
-            except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
-                self._give_back(conn)
-                if attempt == _ATTEMPTS[-1] or not _lost(exc, conn):
-                    raise failed(exc, self._where) from exc
-                self.open().check()  # the other idle connections may be gone too
-                continue
-            except BaseException:
-                self._give_back(conn)
-                raise
-            self._give_back(conn)
-            return result
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def _take(self) -> psycopg.Connection[Any]:
         with self._lock:
@@ -565,40 +527,6 @@ async def _drive_async(conn: psycopg.AsyncConnection[Any], tx: Tx[T], prepare: b
         return done.value
 
 
-async def _pipeline_rows_async(cursor: psycopg.AsyncCursor[Any]) -> list[Any]:
-    try:
-        return await cursor.fetchall()
-    except psycopg.ProgrammingError as exc:
-        if _not_rows(exc, cursor):
-            return []
-        raise
-
-
-async def run_together_async(conn: psycopg.AsyncConnection[Any], makers: list[Maker], prepare: bool) -> list[Any]:
-    """:func:`run_together_sync` on an async connection; call it inside a shielded scope."""
-    txs = [make() for make in makers]
-    results: list[Any] = [None] * len(txs)
-    try:
-        async with conn.pipeline(), conn.transaction():
-            pending = _start(txs, results)
-            while pending:
-                sent = [
-                    (index, op, [
-                        await conn.execute(one.sql, one.params or None, **_statement_options(one, prepare))
-                        for one in _statements(op)
-                    ])
-                    for index, op in pending
-                ]
-                pending = []
-                for index, op, cursors in sent:
-                    rows = [await _pipeline_rows_async(c) for c in cursors]
-                    _advance(txs[index], op, rows, index, results, pending)
-    finally:
-        for tx in txs:
-            tx.close()
-    return results
-
-
 class AsyncPoolDriver:
     """An async pool bound to the asyncio loop that opened it."""
 
@@ -663,21 +591,8 @@ class AsyncPoolDriver:
 
     async def run_batch(self, makers: list[Maker]) -> list[Any]:
         """Run a batch (see the module docstring): each operation's result, or the exception it
-        failed with. Call it on the pool's loop; one batch at a time (the group commit's carrier)."""
-        with anyio.CancelScope(shield=True):
-            if len(makers) > 1:
-                try:
-                    return await self._on_kept(partial(run_together_async, makers=makers, prepare=self._prepare))
-                except Exception:  # rolled back whole (nothing of it stored): each alone, below
-                    pass
-            results: list[Any] = []
-            for make in makers:
-                body = partial(run_alone_native, make=make, prepare=self._prepare, pipeline=pipeline_async)
-                try:
-                    results.append(await self._on_kept(body))
-                except Exception as exc:
-                    results.append(exc)
-            return results
+        failed with. Call it on the pool's loop, inside a shielded scope (the group commit's)."""
+        return await _run_batch(self._on_kept, makers, self._prepare, pipeline_async)
 
     async def _on_kept(self, body: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
         """``body(conn)`` on the kept connection; once more on a new one if it was lost."""
