@@ -22,8 +22,10 @@ step of the operations, one WAL flush for all of them); if anything in it fails,
 is rolled back whole and each operation is then run alone, so only the one at fault fails. Every
 operation is idempotent, so running again what the failed transaction had done changes nothing.
 Batches run on a connection the driver keeps checked out between batches (``_take`` /
-``_give_back``): taking one from the pool per call cost about 60 µs of client CPU, as much as
-the statement itself.
+``_give_back``; not with a pool of one, whose only connection lists need too), and their
+statements go through :mod:`._postgres_wire` on the running loop: on trio too, with no worker
+thread. psycopg's ``execute`` and a pool checkout per call cost as much client CPU as the
+statement itself.
 """
 
 from __future__ import annotations
@@ -432,8 +434,8 @@ class ThreadPoolDriver:
 
     def _keep(self, conn: psycopg.Connection[Any]) -> bool:
         """Keep ``conn`` for the next batch if it is healthy and none is kept (not blocking)."""
-        if conn.closed or conn.broken or conn.pgconn.transaction_status != _IDLE:
-            return False
+        if self._max_size < 2 or conn.closed or conn.broken or conn.pgconn.transaction_status != _IDLE:
+            return False  # a pool of one keeps nothing back: lists need a connection too
         with self._lock:
             if self._kept is None and self._pool is not None:
                 self._kept = conn
@@ -621,7 +623,7 @@ class AsyncPoolDriver:
         if conn is None:
             return
         healthy = not conn.closed and not conn.broken and conn.pgconn.transaction_status == _IDLE
-        if healthy and self._kept is None and self._pool is not None:
+        if healthy and self._max_size > 1 and self._kept is None and self._pool is not None:
             self._kept = conn
         elif self._pool is not None:
             await self._pool.putconn(conn)
