@@ -24,12 +24,16 @@ from collections.abc import Generator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import anyio
-import psycopg
-from psycopg import generators, pq
-from psycopg.adapt import PyFormat, Transformer
-from psycopg.waiting import Ready, Wait
 
 from ._postgres_sql import Sql
+
+try:
+    import psycopg
+    from psycopg import generators, pq
+    from psycopg.adapt import PyFormat, Transformer
+    from psycopg.waiting import Ready, Wait
+except ImportError as exc:  # pragma: no cover - depends on the install
+    raise ImportError("PostgresSaver needs psycopg 3: pip install 'streamhil[postgres]'") from exc
 
 __all__ = ["execute", "execute_batch", "Shape", "shape_of"]
 

@@ -12,9 +12,14 @@
 Needs the ``postgres`` extra (psycopg 3 and psycopg_pool). The tables are created, or migrated,
 when the saver opens. Each ``aput`` (checkpoint row, changed channel values and the step's
 pending writes) and each ``aput_writes`` is one statement, so one atomic commit and one round
-trip; saves a run queued up (``asave_many``) go together in one pipelined round trip. A call
-whose connection was lost is made once more on a fresh one. On asyncio, ``async with`` opens a psycopg async pool on that loop; on trio, and on any
-other loop, calls run on a sync pool in worker threads. See ``docs/checkpointers.md``.
+trip; saves a run queued up (``asave_many``) go together in one pipelined round trip. Calls of
+several threads that arrive together are group-committed: they share round trips and commits,
+none returns before the commit that holds it, and one that fails fails alone (the batch is
+rolled back and each call run alone). A call whose connection was lost is made once more on a
+fresh one. On asyncio, ``async with`` opens a psycopg async pool on that loop; on trio, and on
+any other loop, a sync pool. Either way saves and reads run on the calling loop, on a kept
+connection (``_postgres_wire``); lists borrow a pool connection (a worker thread off the
+entering loop). See ``docs/checkpointers.md``.
 """
 
 from __future__ import annotations
