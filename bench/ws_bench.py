@@ -10,6 +10,7 @@ the run, its checkpoints and the event fan-out are all inside it. The floor is a
     python bench/ws_bench.py                      # 100 and 1,000 sessions, < 3 minutes
     python bench/ws_bench.py --sessions 1 100 --store memory sqlite --rounds 20
     python bench/ws_bench.py --sessions 100 --store memory --profile prof.txt   # py-spy, server side
+    python bench/ws_bench.py --sessions 100 --store memory --node async         # an async def node
     python bench/ws_bench.py --store sqlite postgres --postgres-url postgresql://u:p@127.0.0.1/db
     python bench/ws_bench.py --store sqlite postgres --processes 1 2 --forwarded   # PostgreSQL, 1 and 2 processes
 
@@ -53,7 +54,11 @@ def _ask_forever() -> Any:
     class State(TypedDict, total=False):
         answers: int
 
-    def ask(state: State) -> State:
+    def ask(state: State) -> State:  # a plain def: it runs in a worker thread, as in LangGraph
+        interrupt({"question": "next?", "n": state.get("answers", 0)})
+        return {"answers": state.get("answers", 0) + 1}
+
+    async def ask_async(state: State) -> State:  # --node async: runs on the event loop itself
         interrupt({"question": "next?", "n": state.get("answers", 0)})
         return {"answers": state.get("answers", 0) + 1}
 
@@ -61,7 +66,7 @@ def _ask_forever() -> Any:
         return "ask"
 
     g = StateGraph(State)
-    g.add_node("ask", ask)
+    g.add_node("ask", ask_async if os.environ.get("STREAMHIL_BENCH_NODE") == "async" else ask)
     g.add_edge(START, "ask")
     g.add_conditional_edges("ask", route, ["ask"])
     return g.compile()
@@ -264,7 +269,8 @@ async def _row(
     try:
         for _ in range(processes):
             servers.append(await _start(
-                argv, "listening on http://", env={"STREAMHIL_BENCH_SERVER": "1", "PYTHONPATH": _pythonpath(here)},
+                argv, "listening on http://",
+                env={"STREAMHIL_BENCH_SERVER": "1", "STREAMHIL_BENCH_NODE": args.node, "PYTHONPATH": _pythonpath(here)},
             ))
         conns = min(sessions, args.connections)
         profiler = None
@@ -285,6 +291,7 @@ async def _row(
             with anyio.move_on_after(20):
                 await profiler.wait()
         name = f"streamhil {store}" + (f" x{processes}" if store == "postgres" else "") + (" forwarded" if cross else "")
+        name += " (async node)" if args.node == "async" else ""
         return (name, sessions, conns, len(lat), len(lat) / elapsed, _pct(lat, 0.5),
                 _pct(lat, 0.99), cpu / len(lat) * 1000, db_cpu / len(lat) * 1000 if schema else None)
     finally:
@@ -337,6 +344,8 @@ def main() -> None:
     parser.add_argument("--server-arg", action="append", default=[], help="extra streamhil-server argument (repeatable)")
     parser.add_argument("--server-path", default=None, help="PYTHONPATH for the server (another checkout, to compare)")
     parser.add_argument("--profile", default=None, metavar="PREFIX", help="py-spy raw profiles of the server, per row")
+    parser.add_argument("--node", choices=["sync", "async"], default="sync",
+                        help="the graph's node: a plain def (run in a worker thread, the default) or an async def")
     parser.add_argument("--no-echo", action="store_true", help="skip the echo floor")
     parser.add_argument("--echo-server", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

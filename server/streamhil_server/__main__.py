@@ -137,7 +137,27 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def _run(main: Any, loop: str) -> None:
-    """Run the coroutine ``main`` on uvloop (``auto``: if installed) or plain asyncio."""
+    """Run the coroutine ``main`` on uvloop (``auto``: if installed) or plain asyncio.
+
+    While it runs, this thread tells sniffio that asyncio runs here, as event loop runners are
+    meant to (trio does the same): anyio asks which library runs at almost every call (a cancel
+    scope, an event, a checkpoint), and sniffio would otherwise look for the current asyncio task
+    each time.
+    """
+    try:
+        import sniffio
+    except ImportError:  # anyio then asks asyncio directly, which is cheap
+        _run_loop(main, loop)
+        return
+    previous = sniffio.thread_local.name
+    sniffio.thread_local.name = "asyncio"
+    try:
+        _run_loop(main, loop)
+    finally:
+        sniffio.thread_local.name = previous
+
+
+def _run_loop(main: Any, loop: str) -> None:
     import asyncio
 
     if loop != "asyncio":

@@ -338,7 +338,14 @@ class Connection:
     async def _write_loop(self) -> None:
         try:
             async with self._receive:
-                async for frame in self._receive:
+                while True:
+                    try:
+                        try:  # what is queued goes out without a trip through the event loop per frame
+                            frame = self._receive.receive_nowait()
+                        except anyio.WouldBlock:
+                            frame = await self._receive.receive()
+                    except anyio.EndOfStream:
+                        break
                     await self.ws.send_text(frame)
                     self._queued_bytes -= len(frame)
                     self.frames_sent += 1

@@ -401,6 +401,14 @@ class EventHub:
                 log.staged = Write(thread_id=thread_id)
             log.staged.merge(write)
 
+    def stage_for_next(self, thread_id: str, write: Write) -> bool:
+        """:meth:`stage` ``write`` with the thread's next write if its log is loaded here;
+        whether it was."""
+        if thread_id not in self._logs:
+            return False
+        self.stage(thread_id, write)
+        return True
+
     def unstage(self, thread_id: str) -> Write | None:
         """Take back what was staged to go with the next checkpoint write (it was not made)."""
         log = self._logs.get(thread_id)
@@ -459,8 +467,13 @@ class EventHub:
         task_status.started()
         while True:
             timeout = self._next_due()
-            with anyio.move_on_after(timeout):
+            if timeout == math.inf:  # nothing due: no timer (nor its cancel scope) needed
                 await self._wake.wait()
+            elif timeout > 0:
+                with anyio.move_on_after(timeout):
+                    await self._wake.wait()
+            else:
+                await anyio.lowlevel.checkpoint()  # due now: let the others run first all the same
             self._wake = anyio.Event()
             await self._deliver()
             if self._behind:

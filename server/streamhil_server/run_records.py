@@ -33,7 +33,7 @@ from anyio.abc import TaskStatus
 from streamhil.protocol import EventKind
 from .hub import EventHub, HubEvent
 from .storage.base import Storage
-from .storage.records import now_iso
+from .storage.records import Write, now_iso
 
 __all__ = ["RunRecords", "RunInfo", "TERMINAL_STATUS"]
 
@@ -133,7 +133,9 @@ class RunRecords:
         self._used: OrderedDict[str, None] = OrderedDict()  # threads, least recently used first
         self._loaded: set[str] = set()  # threads whose stored records were read
         self._dirty: dict[str, RunInfo] = {}
+        self._riding: dict[str, int] = {}  # run id: its changes staged with a thread write, not stored yet
         self._wake = anyio.Event()
+        self._hub = hub
         self._remove = hub.add_listener(self._heard)
         self._sql = _STATEMENTS[store.sql_dialect]
 
@@ -167,7 +169,7 @@ class RunRecords:
                 if not self.store.shared:
                     continue  # this process's record is the newer one
                 stored.error = known.error  # not stored: only the process that ran it knows it
-                if known.run_id in self._dirty:
+                if known.run_id in self._dirty or known.run_id in self._riding:
                     continue
             self._keep(stored)
         self._loaded.add(thread_id)
@@ -222,7 +224,7 @@ class RunRecords:
             return
         oldest_first = sorted(runs.values(), key=lambda r: (r.created_at, r.first_seq))
         for info in oldest_first[: len(runs) - self.max_runs_per_thread]:
-            if info.finished and info.run_id not in self._dirty:
+            if info.finished and info.run_id not in self._dirty and info.run_id not in self._riding:
                 del runs[info.run_id]
                 del self.records[info.run_id]
                 self._trimmed.add(thread_id)
@@ -238,7 +240,7 @@ class RunRecords:
             if len(self._used) <= self.max_threads:
                 return
             runs = self._by_thread.get(thread_id, {})
-            if any(not r.finished or r.run_id in self._dirty for r in runs.values()):
+            if any(not r.finished or r.run_id in self._dirty or r.run_id in self._riding for r in runs.values()):
                 continue  # busy: kept for now
             del self._used[thread_id]
             self._loaded.discard(thread_id)
@@ -277,13 +279,43 @@ class RunRecords:
             if event.event == EventKind.RUN_ERROR and isinstance(event.data, dict):
                 info.error = event.data.get("error")
         info.updated_at = now_iso()
-        self._mark(info)
+        self._ride(info)
 
     def _mark(self, info: RunInfo) -> None:
         if not self.store.durable:
             return  # nothing outlives the process: the records above are all there is
         self._dirty[info.run_id] = info
         self._wake.set()
+
+    def _ride(self, info: RunInfo) -> None:
+        """Store a change heard from the run's event with the write that stores that event (one
+        transaction, no commit of its own); by the writer task if there is none to ride."""
+        if not self.store.durable:
+            return
+        if info.run_id in self._dirty:  # a change still waits for the writer: it takes this one too
+            self._mark(info)
+            return
+        statement, row = self._sql["save"], _row(info)
+        run_id = info.run_id
+        staged = Write(thread_id=info.thread_id, sql=[lambda db: db.cursor().execute(statement, row)])
+        staged.after_commit.append(lambda: self._rode(info))
+        staged.after_failure.append(lambda exc: self._rode(info, failed=True))
+        if not self._hub.stage_for_next(info.thread_id, staged):
+            self._mark(info)
+            return
+        self._riding[run_id] = self._riding.get(run_id, 0) + 1
+
+    def _rode(self, info: RunInfo, *, failed: bool = False) -> None:
+        """A write that carried the run's change committed (or failed: the writer stores it)."""
+        left = self._riding.get(info.run_id, 0) - 1
+        if left > 0:
+            self._riding[info.run_id] = left
+        else:
+            self._riding.pop(info.run_id, None)
+        if failed:
+            self._mark(info)
+        elif info.run_id not in self._dirty:
+            self._trim(info.thread_id)
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """The writer: store changed records, in batches, until cancelled (then once more)."""
@@ -305,11 +337,7 @@ class RunRecords:
             return
         batch = [replace(info) for info in self._dirty.values()]
         self._dirty = {}
-        rows = [
-            (i.run_id, i.thread_id, i.status, i.assistant_id, orjson.dumps(i.metadata), i.multitask_strategy,
-             i.first_seq, i.created_at, i.updated_at)
-            for i in batch
-        ]
+        rows = [_row(i) for i in batch]
         statement = self._sql["save"]
         try:
             await self.store.run_sql(lambda db: db.cursor().executemany(statement, rows))
@@ -318,6 +346,12 @@ class RunRecords:
         for thread_id in {info.thread_id for info in batch}:  # what was stored may be forgotten now
             self._trim(thread_id)
         self._forget_unused()
+
+
+def _row(i: RunInfo) -> tuple[Any, ...]:
+    """The table's row of a record (as it is now)."""
+    return (i.run_id, i.thread_id, i.status, i.assistant_id, orjson.dumps(i.metadata), i.multitask_strategy,
+            i.first_seq, i.created_at, i.updated_at)
 
 
 def _info(row: Any) -> RunInfo:

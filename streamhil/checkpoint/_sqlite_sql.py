@@ -236,12 +236,19 @@ def put(
     metadata: bytes,
     changed: dict[str, bytes],
     writes: EncodedWrites,
+    cached_parent: StoredCheckpoint | None = None,
 ) -> Tx[None]:
-    """The checkpoint row, its new blobs, and the parent's pending writes. Mode: write."""
+    """The checkpoint row, its new blobs, and the parent's pending writes. Mode: write.
+
+    ``cached_parent``: the parent as the caller last saw it stored (checkpoints never change),
+    so it is not read again; used only if it is the addressed parent.
+    """
     lane = (address.thread_id, address.checkpoint_ns)
     parent_id = address.checkpoint_id
     parent = None
-    if parent_id is not None:
+    if cached_parent is not None and parent_id is not None and cached_parent.checkpoint_id == parent_id:
+        parent = cached_parent
+    elif parent_id is not None:
         rows = yield Sql(
             f"SELECT {_COLUMNS} FROM checkpoints WHERE {_LANE} AND checkpoint_id = ?",
             (*lane, parent_id),

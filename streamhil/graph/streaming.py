@@ -100,7 +100,10 @@ class PartStream:
                 event.set()
             self._waiting.clear()
         try:
-            item = await self._receive.receive()
+            try:  # a buffered part is taken without a trip through the event loop
+                item = self._receive.receive_nowait()
+            except anyio.WouldBlock:
+                item = await self._receive.receive()
         except anyio.EndOfStream:
             raise StopAsyncIteration from None
         finally:

@@ -155,3 +155,48 @@ def test_only_live_threads_stay_in_memory_and_the_others_load_on_demand(make_cli
         assert runtime.statistics().runs.threads == 10
         sub = wire.request("subscribe", thread_id=tids[3], after=0)
         assert sub["replayed"] == heads[tids[3]] and sub["status"] == "interrupted"
+
+
+def _ask_twice() -> CompiledStateGraph:
+    """Asks, takes the answer, and asks again (a round trip like ``bench/ws_bench.py``'s)."""
+
+    def first(state: V) -> V:
+        return {"answer": interrupt("first?")}
+
+    def second(state: V) -> V:
+        return {"value": interrupt("second?")}
+
+    g = StateGraph(V)
+    g.add_node("first", first)
+    g.add_node("second", second)
+    g.add_edge(START, "first")
+    g.add_edge("first", "second")
+    g.add_edge("second", END)
+    return g.compile()
+
+
+def test_an_answer_round_trip_is_three_commits_with_run_records_and_interrupt(make_client: Any, tmp_path: Path) -> None:
+    """The answer (before its reply), the step that takes it, and the step that asks again
+    together with the run's end: the interrupt's pending write, the run records of the LangGraph
+    API and the run's events ride in that last commit rather than in commits of their own."""
+    db = str(tmp_path / "s.sqlite")
+    settings = ServerSettings(event_flush_delay=30)  # the hub never stores events by itself here
+    with make_client({"twice": _ask_twice()}, db=db, settings=settings) as client, connect(client) as wire:
+        storage = client.app.state.runtime.storage
+        tid = wire.request("start_run", graph="twice", input={})["thread_id"]
+        assert wire.run_end(tid)["event"] == "run_interrupted"
+        before = storage.batches
+        wire.request("resume", thread_id=tid, value="yes")
+        end = wire.run_end(tid)
+        assert end["event"] == "run_interrupted"
+        assert storage.batches - before == 3
+        with sqlite3.connect(db) as check:  # stored by the time its terminal event was delivered
+            status = check.execute("SELECT status FROM run_records WHERE run_id=?", (end["run_id"],)).fetchone()
+            writes = check.execute("SELECT count(*) FROM writes WHERE thread_id=?", (tid,)).fetchone()
+        assert status == ("success",)
+        assert writes[0] >= 1
+        state = wire.request("get_state", thread_id=tid)["state"]
+        assert [i["value"] for i in state["interrupts"]] == ["second?"]
+        assert state["values"] == {"answer": "yes"}
+    statuses, open_runs = _stored_threads_and_open_runs(db)
+    assert statuses[tid] == "interrupted" and open_runs == 0

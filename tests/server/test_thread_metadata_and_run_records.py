@@ -130,6 +130,7 @@ async def test_a_thread_keeps_only_its_newest_run_records_in_memory(tmp_path: Pa
             runtime.hub.publish("t-long", "run_started", run_id, {})
             runtime.hub.publish("t-long", "run_done", run_id, {})
         with anyio.fail_after(10):
+            await runtime.hub.wait_written()  # the records are stored with the events they were heard from
             await records._flush()
         assert [r.run_id for r in records.of_thread("t-long")] == ["r-4", "r-3"]  # in memory: the newest
         assert [r.run_id for r in await records.all_of_thread("t-long")] == run_ids[::-1]

@@ -122,18 +122,19 @@ class RunExecution(RunAnswers):
                     scope.cancel()
             try:
                 # Always ask for (ns, mode, payload) triples; `subgraphs: false` keeps the root's.
-                async for ns, mode, payload in graph.astream(
+                async with graph.open_stream(  # the run is a task of this block's own task group
                     request.input if request.kind == "start" else None,
                     config,
                     stream_mode=modes,
                     subgraphs=True,
                     interrupt_before=request.interrupt_before,
                     interrupt_after=request.interrupt_after,
-                ):
-                    if ns and not request.subgraphs:
-                        continue
-                    if mode in wanted:
-                        self.hub.publish(tid, mode, run_id, stream_payload(mode, payload), tuple(ns))
+                ) as parts:
+                    async for ns, mode, payload in parts:
+                        if ns and not request.subgraphs:
+                            continue
+                        if mode in wanted:
+                            self.hub.publish(tid, mode, run_id, stream_payload(mode, payload), tuple(ns))
             except Exception as exc:  # the graph failed: the run ends with run_error
                 error = exc
         if scope.cancelled_caught:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from streamhil.checkpoint._records import Address, EncodedWrites
+from streamhil.checkpoint._records import Address, EncodedWrites, StoredCheckpoint
 from streamhil.checkpoint.base import Checkpoint
 from streamhil.protocol.objects import ThreadStatus
 
@@ -98,6 +98,9 @@ class CheckpointPut:
     metadata: bytes
     changed: dict[str, bytes]
     writes: EncodedWrites
+    parent_stored: StoredCheckpoint | None = None
+    """The parent as stored, when the caller knows it (its head cache): a backend may then save
+    without reading it first (checkpoints never change once stored)."""
 
 
 @dataclass(slots=True)

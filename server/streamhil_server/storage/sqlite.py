@@ -204,6 +204,14 @@ class SqliteStorage(Storage):
         errors: list[BaseException | None] = []
         db.execute("BEGIN IMMEDIATE")
         try:
+            if len(batch) == 1:  # alone: its failure is the transaction's, no savepoint needed
+                try:
+                    self._apply(db, batch[0])
+                except Exception as exc:
+                    db.execute("ROLLBACK")
+                    return [exc]
+                db.execute("COMMIT")
+                return [None]
             for write in batch:
                 db.execute("SAVEPOINT w")
                 try:
@@ -229,7 +237,7 @@ class SqliteStorage(Storage):
                 db.execute(f"DELETE FROM {table} WHERE thread_id = ?", (thread_id,))
         put = write.checkpoint
         if put is not None:
-            run_sync(db, sql.put(put.parent, put.checkpoint, put.metadata, put.changed, put.writes), None)
+            run_sync(db, sql.put(put.parent, put.checkpoint, put.metadata, put.changed, put.writes, put.parent_stored), None)
         for writes_put in write.task_writes:
             run_sync(db, sql.put_writes(writes_put.address, writes_put.writes), None)
         if write.events:
