@@ -17,11 +17,11 @@ asyncio; a worker thread always runs to the end). A call whose connection is los
 restarted, a backend was killed) is made once more on a new connection; see ``_ATTEMPTS``.
 
 Group commit (``run_batch``): PostgresSaver hands the drivers batches of operations that arrived
-together (:mod:`streamhil._group_commit`). A batch of one runs exactly as ``run`` does. A larger
-batch runs in one pipeline inside one transaction (``BEGIN`` ... ``COMMIT``: one round trip per
-step of the operations, one WAL flush for all of them); if anything in it fails, the transaction
-is rolled back whole and each operation is then run alone, so only the one at fault fails. Every
-operation is idempotent, so running again what the failed transaction had done changes nothing.
+together (:mod:`streamhil._group_commit`). A batch of one runs as ``run`` would, in autocommit. A
+larger batch advances its operations in step, each round trip one pipeline with one ``Sync`` (so
+one implicit transaction, one WAL flush for all of them); if anything in it fails, that round is
+rolled back whole and each operation is then run alone, so only the one at fault fails. Every
+operation is idempotent, so running again what a failed round had done changes nothing.
 Batches run on a connection the driver keeps checked out between batches (``_take`` /
 ``_give_back``; not with a pool of one, whose only connection lists need too), and their
 statements go through :mod:`._postgres_wire` on the running loop: on trio too, with no worker
@@ -154,10 +154,6 @@ def _advance(tx: Tx[Any], op: sql.Sql | sql.Batch, rows: list[Any], index: int, 
         results[index] = done.value
 
 
-class _NotBatchable(Exception):
-    """An operation yielded a statement without parameters: run the batch's calls alone."""
-
-
 async def run_together_native(conn: Any, makers: list[Maker], prepare: bool) -> list[Any]:
     """Run the operations ``makers`` build together, advancing them in step: each round trip
     carries the next statement(s) of every one not yet done, as one
@@ -172,8 +168,6 @@ async def run_together_native(conn: Any, makers: list[Maker], prepare: bool) -> 
         pending = _start(txs, results)
         while pending:
             statements = [one for _, op in pending for one in _statements(op)]
-            if not all(one.params for one in statements):
-                raise _NotBatchable
             for one in statements:
                 _statement_options(one, prepare)
             rows = await wire.execute_batch(conn, statements, prepare)
@@ -196,27 +190,19 @@ def _has_rows(cursor: Any) -> bool:
 
 # -- one operation on this loop, statement by statement (group commit's lone calls) -------------
 
-Pipeline = Callable[[Any, sql.Batch, bool], Awaitable[list[Any]]]
-"""Runs a :class:`~._postgres_sql.Batch` on a connection (psycopg's pipeline mode)."""
-
-
-async def run_alone_native(conn: Any, make: Maker, prepare: bool, pipeline: Pipeline) -> Any:
+async def run_alone_native(conn: Any, make: Maker, prepare: bool) -> Any:
     """Run one operation in autocommit as ``run`` does, but through :mod:`._postgres_wire` on
     the running loop (asyncio or trio, a sync or an async connection): a statement with
     :func:`~._postgres_wire.execute`, a :class:`~._postgres_sql.Batch` with
-    :func:`~._postgres_wire.execute_batch` (one implicit transaction, as psycopg's pipeline), or
-    through ``pipeline`` if some of its statements have no parameters."""
+    :func:`~._postgres_wire.execute_batch` (one implicit transaction, as psycopg's pipeline)."""
     tx = make()
     try:
         op = next(tx)
         while True:
             if isinstance(op, sql.Batch):
-                if all(one.params for one in op.statements):
-                    for one in op.statements:
-                        _statement_options(one, prepare)
-                    op = tx.send(await wire.execute_batch(conn, op.statements, prepare))
-                else:
-                    op = tx.send(await pipeline(conn, op, prepare))
+                for one in op.statements:
+                    _statement_options(one, prepare)
+                op = tx.send(await wire.execute_batch(conn, op.statements, prepare))
             else:
                 op = tx.send(await wire.execute(conn, op, _statement_options(op, prepare).get("prepare", False)))
     except StopIteration as done:
@@ -225,25 +211,7 @@ async def run_alone_native(conn: Any, make: Maker, prepare: bool, pipeline: Pipe
         tx.close()
 
 
-async def pipeline_async(conn: psycopg.AsyncConnection[Any], batch: sql.Batch, prepare: bool) -> list[Any]:
-    async with conn.pipeline():
-        cursors = [
-            await conn.execute(one.sql, one.params or None, **_statement_options(one, prepare)) for one in batch.statements
-        ]
-    return [await cursor.fetchall() if _has_rows(cursor) else [] for cursor in cursors]
-
-
-def pipeline_sync(conn: psycopg.Connection[Any], batch: sql.Batch, prepare: bool) -> list[Any]:
-    with conn.pipeline():
-        cursors = [conn.execute(one.sql, one.params or None, **_statement_options(one, prepare)) for one in batch.statements]
-    return [cursor.fetchall() if _has_rows(cursor) else [] for cursor in cursors]
-
-
-async def pipeline_in_thread(conn: psycopg.Connection[Any], batch: sql.Batch, prepare: bool) -> list[Any]:
-    return await anyio.to_thread.run_sync(pipeline_sync, conn, batch, prepare)
-
-
-async def _run_batch(on_kept: Callable[[Any], Awaitable[Any]], makers: list[Maker], prepare: bool, pipeline: Pipeline) -> list[Any]:
+async def _run_batch(on_kept: Callable[[Any], Awaitable[Any]], makers: list[Maker], prepare: bool) -> list[Any]:
     """A batch together (:func:`run_together_native`) on the connection ``on_kept`` lends; if
     that fails, each operation alone, so only the one at fault fails."""
     if len(makers) > 1:
@@ -254,7 +222,7 @@ async def _run_batch(on_kept: Callable[[Any], Awaitable[Any]], makers: list[Make
     results: list[Any] = []
     for make in makers:
         try:
-            results.append(await on_kept(partial(run_alone_native, make=make, prepare=prepare, pipeline=pipeline)))
+            results.append(await on_kept(partial(run_alone_native, make=make, prepare=prepare)))
         except Exception as exc:
             results.append(exc)
     return results
@@ -297,10 +265,10 @@ class ThreadPoolDriver:
 
     async def run_batch(self, makers: list[Maker]) -> list[Any]:
         """Run a batch (see the module docstring) on the calling loop, on the kept sync
-        connection through :mod:`._postgres_wire` (no worker thread but for the pool's blocking
-        calls): each operation's result, or the exception it failed with. Call it inside a
+        connection through :mod:`._postgres_wire` (no worker thread but for the pool's own
+        blocking calls): each operation's result, or the exception it failed with. Call it inside a
         shielded scope (the group commit's)."""
-        return await _run_batch(self._on_kept, makers, self._prepare, pipeline_in_thread)
+        return await _run_batch(self._on_kept, makers, self._prepare)
 
     async def _on_kept(self, body: Callable[[psycopg.Connection[Any]], Awaitable[T]]) -> T:
         """``await body(conn)`` on the kept connection, on this loop; once more on a new
@@ -490,7 +458,7 @@ class AsyncPoolDriver:
     async def run_batch(self, makers: list[Maker]) -> list[Any]:
         """Run a batch (see the module docstring): each operation's result, or the exception it
         failed with. Call it on the pool's loop, inside a shielded scope (the group commit's)."""
-        return await _run_batch(self._on_kept, makers, self._prepare, pipeline_async)
+        return await _run_batch(self._on_kept, makers, self._prepare)
 
     async def _on_kept(self, body: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
         """``body(conn)`` on the kept connection; once more on a new one if it was lost."""

@@ -107,6 +107,9 @@ class _Bound(NamedTuple):
 
 
 def _bind(conn: Connection, statement: Sql) -> _Bound:
+    if not statement.params:  # sent as it is, as psycopg does (no placeholders, no prepare)
+        transformer = Transformer(conn)
+        return _Bound(statement, Shape(statement.sql.encode(), (), ()), transformer, [], [], [], (statement.sql, ()))
     shape = shape_of(statement.sql)
     params = statement.params
     if isinstance(params, Mapping):
@@ -166,13 +169,14 @@ async def execute(conn: Connection, statement: Sql, prepare: bool) -> list[tuple
 
 
 async def execute_batch(conn: Connection, statements: Sequence[Sql], prepare: bool) -> list[list[tuple[Any, ...]]]:
-    """Run ``statements`` (each with parameters) in one round trip: libpq's pipeline mode with
-    one Sync at the end, so they run in one implicit transaction, all or nothing. Returns each
-    one's rows; raises the first error (nothing of the batch is then kept)."""
+    """Run ``statements`` in one round trip: libpq's pipeline mode with one Sync at the end, so
+    they run in one implicit transaction, all or nothing. Returns each one's rows; raises the
+    first error (nothing of the batch is then kept). A statement without parameters goes
+    unprepared and must be a single statement."""
     bound = [_bind(conn, statement) for statement in statements]
     pgconn = conn.pgconn
     for attempt in (1, 2):
-        names = [await _prepared_name(conn, b) if prepare else None for b in bound]
+        names = [await _prepared_name(conn, b) if prepare and b.statement.params else None for b in bound]
         pgconn.enter_pipeline_mode()
         try:
             for one, name in zip(bound, names):

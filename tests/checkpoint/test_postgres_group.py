@@ -225,3 +225,39 @@ def test_statement_shapes() -> None:
         wire.shape_of("SELECT %(a)s, %(a)b")
     with pytest.raises(ValueError, match="mixes"):
         wire.shape_of("SELECT %(a)s, %s")
+
+
+async def test_the_wire_path_on_sync_and_async_connections(postgres_url: str, anyio_backend: str) -> None:
+    """_postgres_wire on a sync connection (any loop) and on an async one (asyncio): prepared and
+    unprepared statements, statements without parameters, a batch with one implicit transaction
+    (a failing statement leaves nothing of it), a connection that goes on working afterwards."""
+    from streamhil.checkpoint._postgres_codecs import ADAPTERS
+    from streamhil.checkpoint._postgres_sql import Sql, TextArray
+
+    sync_conn = await anyio.to_thread.run_sync(lambda: psycopg.connect(postgres_url, autocommit=True, context=ADAPTERS))
+    conns: list[Any] = [sync_conn]
+    if anyio_backend == "asyncio":
+        conns.append(await psycopg.AsyncConnection.connect(postgres_url, autocommit=True, context=ADAPTERS))
+    try:
+        for conn in conns:
+            table = f"wire_{len(conns)}_{type(conn).__name__.lower()}"
+            assert await wire.execute(conn, Sql(f"CREATE TABLE {table} (k text PRIMARY KEY, n int); SELECT 1"), True) == [(1,)]
+            for prepare in (True, False):
+                rows = await wire.execute(conn, Sql("SELECT %(a)s::int + %(b)s::int, %(a)s::int", {"a": 2, "b": 3}), prepare)
+                assert rows == [(5, 2)]
+                assert await wire.execute(conn, Sql("SELECT unnest(%s)", (TextArray(["x", None, "é"]),)), prepare) == [
+                    ("x",), (None,), ("é",)
+                ]
+            insert = f"INSERT INTO {table} (k, n) VALUES (%s, %s)"
+            assert await wire.execute_batch(conn, [Sql(insert, ("a", 1)), Sql("SELECT 7"), Sql(insert, ("b", 2))], True) == [[], [(7,)], []]
+            with pytest.raises(psycopg.errors.UniqueViolation):
+                await wire.execute_batch(conn, [Sql(insert, ("c", 3)), Sql(insert, ("a", 4))], True)
+            rows = await wire.execute(conn, Sql(f"SELECT k, n FROM {table} WHERE true = %s ORDER BY k", (True,)), True)
+            assert rows == [("a", 1), ("b", 2)]  # nothing of the failed batch, not even "c"
+            with pytest.raises(psycopg.errors.UndefinedColumn):
+                await wire.execute(conn, Sql("SELECT nope FROM " + table + " WHERE n = %s", (1,)), True)
+            assert await wire.execute(conn, Sql("SELECT count(*) FROM " + table + " WHERE n > %s", (0,)), True) == [(2,)]
+    finally:
+        await anyio.to_thread.run_sync(sync_conn.close)
+        for conn in conns[1:]:
+            await conn.close()
