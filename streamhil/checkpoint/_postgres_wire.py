@@ -18,6 +18,7 @@ it out of pipeline mode; errors are psycopg's own exceptions, as ``execute`` rai
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import weakref
 from collections.abc import Generator, Mapping, Sequence
@@ -90,6 +91,8 @@ def shape_of(text: str) -> Shape:
 
 _names: weakref.WeakKeyDictionary[Any, dict[tuple[str, tuple[int, ...]], bytes]] = weakref.WeakKeyDictionary()
 """Per connection: our prepared statements there, by (text, parameter types)."""
+_serial = itertools.count()
+"""Names are never reused (in this process), so one prepared again cannot clash with a survivor."""
 
 Connection = psycopg.Connection[Any] | psycopg.AsyncConnection[Any]
 
@@ -129,7 +132,7 @@ async def _prepared_name(conn: Connection, bound: _Bound) -> bytes:
         names = _names[conn] = {}
     name = names.get(bound.key)
     if name is None:
-        name = f"streamhil_{len(names)}".encode()
+        name = f"streamhil_{next(_serial)}".encode()
         conn.pgconn.send_prepare(name, bound.shape.query, param_types=bound.types)
         _check(conn, await _results(conn.pgconn))
         names[bound.key] = name

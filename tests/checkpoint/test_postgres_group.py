@@ -261,3 +261,27 @@ async def test_the_wire_path_on_sync_and_async_connections(postgres_url: str, an
         await anyio.to_thread.run_sync(sync_conn.close)
         for conn in conns[1:]:
             await conn.close()
+
+
+async def test_one_prepared_statement_dropped_is_prepared_again(postgres_url: str) -> None:
+    """Only some of the session's prepared statements gone (``DEALLOCATE name``): the lost one is
+    prepared again under a new name, and the survivors do not clash with it."""
+    async with PostgresSaver.from_conn_string(postgres_url) as saver:
+        config = await saver.aput(thread_config("t"), make_checkpoint({"a": 0}, {"a": 1}), {}, {"a": 1})
+        await saver.aput_writes(config, [("x", 1)], "task")
+        assert await saver.aget_tuple(config) is not None
+        kept = saver._aio._kept if saver._aio.is_open else saver._threaded._kept
+        names = sorted(wire._names[kept].values())
+        assert len(names) >= 3
+        statement = f"DEALLOCATE {names[0].decode()}"
+        if isinstance(kept, psycopg.AsyncConnection):
+            await kept.execute(statement)
+        else:
+            await anyio.to_thread.run_sync(kept.execute, statement)
+        for _ in range(2):
+            await saver.aput_writes(config, [("x", 2)], "task")
+            found = await saver.aget_tuple(config)
+            assert found is not None and found.pending_writes == [("task", "x", 2)]
+        child = make_checkpoint({"a": 1}, {"a": 2}, step=1)
+        await saver.aput(config, child, {}, {"a": 2})
+        assert (await saver.aget_tuple(thread_config("t"))).checkpoint.id == child.id  # type: ignore[union-attr]
