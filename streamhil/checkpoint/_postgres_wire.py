@@ -20,9 +20,10 @@ from __future__ import annotations
 import functools
 import itertools
 import re
+import sys
 import weakref
 from collections.abc import Generator, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import anyio
 
@@ -38,6 +39,7 @@ except ImportError as exc:  # pragma: no cover - depends on the install
 
 __all__ = ["execute", "execute_batch", "Shape", "shape_of"]
 
+T = TypeVar("T")
 _PLACEHOLDER = re.compile(r"%\((\w+)\)([sb])|%([sb])|%%")
 _FORMATS = {"s": PyFormat.AUTO, "b": PyFormat.BINARY}
 _BINARY = pq.Format.BINARY
@@ -89,10 +91,30 @@ def shape_of(text: str) -> Shape:
     return Shape(query.encode(), tuple(keys), tuple(formats))
 
 
-_names: weakref.WeakKeyDictionary[Any, dict[tuple[str, tuple[int, ...]], bytes]] = weakref.WeakKeyDictionary()
-"""Per connection: our prepared statements there, by (text, parameter types)."""
+class _Session:
+    """What this module keeps per connection."""
+
+    __slots__ = ("names", "transformers")
+
+    def __init__(self) -> None:
+        self.names: dict[tuple[str, tuple[int, ...]], bytes] = {}
+        """Our prepared statements on the connection, by (text, parameter types)."""
+        self.transformers: dict[str, Transformer] = {}
+        """One psycopg Transformer per statement text, reused as a cursor reuses its own: it
+        keeps the dumpers and loaders it found, instead of looking them up on every call."""
+
+
+_sessions: weakref.WeakKeyDictionary[Any, _Session] = weakref.WeakKeyDictionary()
 _serial = itertools.count()
 """Names are never reused (in this process), so one prepared again cannot clash with a survivor."""
+
+
+def _session(conn: Any) -> _Session:
+    session = _sessions.get(conn)
+    if session is None:
+        session = _sessions[conn] = _Session()
+    return session
+
 
 Connection = psycopg.Connection[Any] | psycopg.AsyncConnection[Any]
 
@@ -110,31 +132,31 @@ class _Bound(NamedTuple):
 
 
 def _bind(conn: Connection, statement: Sql) -> _Bound:
+    transformers = _session(conn).transformers
+    transformer = transformers.get(statement.sql)
+    if transformer is None:
+        transformer = transformers[statement.sql] = Transformer(conn)
     if not statement.params:  # sent as it is, as psycopg does (no placeholders, no prepare)
-        transformer = Transformer(conn)
-        return _Bound(statement, Shape(statement.sql.encode(), (), ()), transformer, [], [], [], (statement.sql, ()))
+        return _Bound(statement, Shape(statement.sql.encode(), (), ()), transformer, [], (), (), (statement.sql, ()))
     shape = shape_of(statement.sql)
     params = statement.params
     if isinstance(params, Mapping):
         values = [params[key] for key in shape.keys]
     else:
         values = list(params)
-    transformer = Transformer(conn)
     dumped = transformer.dump_sequence(values, shape.formats)
-    types = transformer.types
-    return _Bound(statement, shape, transformer, dumped, types, transformer.formats, (statement.sql, tuple(types)))
+    types = tuple(transformer.types)  # copies: the next statement dumped here replaces them
+    return _Bound(statement, shape, transformer, dumped, types, tuple(transformer.formats), (statement.sql, types))
 
 
 async def _prepared_name(conn: Connection, bound: _Bound) -> bytes:
     """Our name for ``bound``'s statement on ``conn``, preparing it there first if new."""
-    names = _names.get(conn)
-    if names is None:
-        names = _names[conn] = {}
+    names = _session(conn).names
     name = names.get(bound.key)
     if name is None:
         name = f"streamhil_{next(_serial)}".encode()
         conn.pgconn.send_prepare(name, bound.shape.query, param_types=bound.types)
-        _check(conn, await _results(conn.pgconn))
+        _check(conn, await _results(conn))
         names[bound.key] = name
     return name
 
@@ -157,15 +179,14 @@ async def execute(conn: Connection, statement: Sql, prepare: bool) -> list[tuple
     """Run ``statement`` on ``conn`` and return its rows (``[]`` for a statement without).
     Without parameters it goes as a simple query (several statements allowed), as psycopg does."""
     if not statement.params:
-        transformer = Transformer(conn)
         conn.pgconn.send_query(statement.sql.encode())
-        return _rows(conn, transformer, await _results(conn.pgconn))
+        return _rows(conn, Transformer(conn), await _results(conn))
     bound = _bind(conn, statement)
     for attempt in (1, 2):
         _send(conn, bound, await _prepared_name(conn, bound) if prepare else None)
-        results = await _results(conn.pgconn)
+        results = await _results(conn)
         if attempt == 1 and prepare and _lost_statement(results):
-            _names.pop(conn, None)
+            _session(conn).names.clear()
             continue
         return _rows(conn, bound.transformer, results)
     raise AssertionError("unreachable")  # pragma: no cover
@@ -185,15 +206,15 @@ async def execute_batch(conn: Connection, statements: Sequence[Sql], prepare: bo
             for one, name in zip(bound, names):
                 _send(conn, one, name)
             pgconn.pipeline_sync()
-            await _drive(generators.send(pgconn), pgconn.socket)
-            results = [await _drive(generators.fetch_many(pgconn), pgconn.socket) for _ in bound]
-            await _drive(generators.fetch_many(pgconn), pgconn.socket)  # the Sync's own result
+            await _drive(conn, generators.send(pgconn))
+            results = [await _drive(conn, generators.fetch_many(pgconn)) for _ in bound]
+            await _drive(conn, generators.fetch_many(pgconn))  # the Sync's own result
         except BaseException:
             conn.pgconn.finish()  # mid-pipeline, the session's state is unknown: drop it
             raise
         pgconn.exit_pipeline_mode()
         if attempt == 1 and prepare and any(_lost_statement(r) for r in results):
-            _names.pop(conn, None)
+            _session(conn).names.clear()
             continue
         for one_results in results:
             _check(conn, one_results)  # the first error (later ones only say "aborted")
@@ -227,22 +248,52 @@ def _rows(conn: Any, transformer: Transformer, results: Sequence[pq.abc.PGresult
     return transformer.load_rows(0, result.ntuples, tuple)
 
 
-async def _results(pgconn: pq.abc.PGconn) -> list[pq.abc.PGresult]:
-    """Flush what was sent and collect every result, waiting on the socket with anyio."""
-    return await _drive(generators.execute(pgconn), pgconn.socket)
+async def _results(conn: Connection) -> list[pq.abc.PGresult]:
+    """Flush what was sent and collect every result."""
+    return await _drive(conn, generators.execute(conn.pgconn))
 
 
-async def _drive(gen: Generator[Wait, Ready | int, list[pq.abc.PGresult]], fileno: int) -> list[pq.abc.PGresult]:
+async def _drive(conn: Connection, gen: Generator[Wait, Ready | int, T]) -> T:
+    """Run one of psycopg's non-blocking libpq generators to the end, waiting on the socket:
+    with asyncio's own reader/writer callbacks for an async connection (always on asyncio), with
+    :func:`anyio.wait_readable` / :func:`anyio.wait_writable` otherwise."""
     try:
         wait = next(gen)
+        fileno = conn.pgconn.socket
+        loop = _asyncio_loop() if isinstance(conn, psycopg.AsyncConnection) else None
         while True:
             if wait == Wait.R:
-                await anyio.wait_readable(fileno)
+                await (_on_asyncio(loop, fileno, False) if loop is not None else anyio.wait_readable(fileno))
                 wait = gen.send(Ready.R)
             else:
                 # Sending (Wait.W, or Wait.RW while libpq's buffer is full): wait until it can
                 # write, and let it read too (a non-blocking read of whatever has arrived).
-                await anyio.wait_writable(fileno)
+                await (_on_asyncio(loop, fileno, True) if loop is not None else anyio.wait_writable(fileno))
                 wait = gen.send(Ready.RW)
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
+
+
+def _asyncio_loop() -> Any:
+    # Not ``import asyncio``: the core imports no event loop (tests/test_layering.py); an async
+    # psycopg connection only runs on asyncio, which is then loaded.
+    return sys.modules["asyncio"].get_running_loop()
+
+
+async def _on_asyncio(loop: Any, fileno: int, write: bool) -> None:
+    """Wait for ``fileno`` to be readable (writable) on the asyncio ``loop``: anyio's
+    ``wait_readable`` does the same with a per-loop table on top, a third of the wait's cost."""
+    future = loop.create_future()
+    add, remove = (loop.add_writer, loop.remove_writer) if write else (loop.add_reader, loop.remove_reader)
+
+    def ready() -> None:
+        remove(fileno)
+        if not future.done():
+            future.set_result(None)
+
+    add(fileno, ready)
+    try:
+        await future
+    finally:
+        if not future.done():
+            remove(fileno)

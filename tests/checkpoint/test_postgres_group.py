@@ -271,7 +271,7 @@ async def test_one_prepared_statement_dropped_is_prepared_again(postgres_url: st
         await saver.aput_writes(config, [("x", 1)], "task")
         assert await saver.aget_tuple(config) is not None
         kept = saver._aio._kept if saver._aio.is_open else saver._threaded._kept
-        names = sorted(wire._names[kept].values())
+        names = sorted(wire._sessions[kept].names.values())
         assert len(names) >= 3
         statement = f"DEALLOCATE {names[0].decode()}"
         if isinstance(kept, psycopg.AsyncConnection):
