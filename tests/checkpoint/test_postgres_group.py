@@ -285,3 +285,33 @@ async def test_one_prepared_statement_dropped_is_prepared_again(postgres_url: st
         child = make_checkpoint({"a": 1}, {"a": 2}, step=1)
         await saver.aput(config, child, {}, {"a": 2})
         assert (await saver.aget_tuple(thread_config("t"))).checkpoint.id == child.id  # type: ignore[union-attr]
+
+
+async def test_a_killed_connection_under_a_pipeline_and_a_batch(postgres_url: str) -> None:
+    """The kept connection killed by the server: the next pipelined save, then the next batch of
+    several threads, are made again on a fresh connection, whole and once."""
+    import uuid
+
+    from psycopg.conninfo import make_conninfo
+
+    name = f"saver-{uuid.uuid4().hex[:12]}"
+    kill = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s"
+    async with PostgresSaver.from_conn_string(make_conninfo(postgres_url, application_name=name)) as saver:
+        roots = [await saver.aput(thread_config(f"t{n}"), make_checkpoint({"n": n}, {"n": 1}), {}, {"n": 1}) for n in range(5)]
+        assert query(postgres_url, kill, name)
+        child = make_checkpoint({"n": 10}, {"n": 2}, step=1)
+        await saver.asave_many([WritesCall(roots[0], [("w", 1)], "task"), PutCall(roots[0], child, {}, {"n": 2})])
+        assert query(postgres_url, kill, name)
+
+        async def write(n: int) -> None:
+            await saver.aput_writes(roots[n], [("w", n)], "task")
+
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as tg:
+                for n in range(1, 5):
+                    tg.start_soon(write, n)
+        for n in range(5):
+            found = await saver.aget_tuple(roots[n])
+            assert found is not None and found.pending_writes == [("task", "w", n if n else 1)]
+        assert (await saver.aget_tuple(thread_config("t0"))).checkpoint.id == child.id  # type: ignore[union-attr]
+    assert query(postgres_url, "SELECT count(*) FROM streamhil_checkpoints") == [(6,)]
