@@ -59,7 +59,6 @@ T = TypeVar("T")
 Maker = Callable[[], Tx[Any]]
 """Builds an operation's generator (again from the start when it must be run again)."""
 _IDLE = psycopg.pq.TransactionStatus.IDLE
-_COMMAND_OK = psycopg.pq.ExecStatus.COMMAND_OK
 
 
 def describe(conninfo: str) -> str:
@@ -216,7 +215,8 @@ async def _run_batch(on_kept: Callable[[Any], Awaitable[Any]], makers: list[Make
     that fails, each operation alone, so only the one at fault fails."""
     if len(makers) > 1:
         try:
-            return await on_kept(partial(run_together_native, makers=makers, prepare=prepare))  # type: ignore[no-any-return]
+            together: list[Any] = await on_kept(partial(run_together_native, makers=makers, prepare=prepare))
+            return together
         except Exception:  # the failed round was rolled back whole: each alone, below
             pass
     results: list[Any] = []

@@ -32,6 +32,7 @@ from ._postgres_sql import Sql
 try:
     import psycopg
     from psycopg import generators, pq
+    from psycopg.abc import Transformer as Transformer_
     from psycopg.adapt import PyFormat, Transformer
     from psycopg.waiting import Ready, Wait
 except ImportError as exc:  # pragma: no cover - depends on the install
@@ -99,7 +100,7 @@ class _Session:
     def __init__(self) -> None:
         self.names: dict[tuple[str, tuple[int, ...]], bytes] = {}
         """Our prepared statements on the connection, by (text, parameter types)."""
-        self.transformers: dict[str, Transformer] = {}
+        self.transformers: dict[str, Transformer_] = {}
         """One psycopg Transformer per statement text, reused as a cursor reuses its own: it
         keeps the dumpers and loaders it found, instead of looking them up on every call."""
 
@@ -124,8 +125,8 @@ class _Bound(NamedTuple):
 
     statement: Sql
     shape: Shape
-    transformer: Transformer
-    values: list[Any]
+    transformer: Transformer_
+    values: Sequence[Any]
     types: Sequence[int]
     formats: Sequence[pq.Format]
     key: tuple[str, tuple[int, ...]]
@@ -141,12 +142,13 @@ def _bind(conn: Connection, statement: Sql) -> _Bound:
     shape = shape_of(statement.sql)
     params = statement.params
     if isinstance(params, Mapping):
-        values = [params[key] for key in shape.keys]
+        values = [params[key] for key in shape.keys]  # type: ignore[index]  # str keys here
     else:
         values = list(params)
     dumped = transformer.dump_sequence(values, shape.formats)
-    types = tuple(transformer.types)  # copies: the next statement dumped here replaces them
-    return _Bound(statement, shape, transformer, dumped, types, tuple(transformer.formats), (statement.sql, types))
+    types = tuple(transformer.types or ())  # copies: the next statement dumped here replaces them
+    formats = tuple(transformer.formats or ())
+    return _Bound(statement, shape, transformer, dumped, types, formats, (statement.sql, types))
 
 
 async def _prepared_name(conn: Connection, bound: _Bound) -> bytes:
@@ -240,7 +242,7 @@ def _check(conn: Any, results: Sequence[pq.abc.PGresult]) -> pq.abc.PGresult:
     return results[-1]
 
 
-def _rows(conn: Any, transformer: Transformer, results: Sequence[pq.abc.PGresult]) -> list[tuple[Any, ...]]:
+def _rows(conn: Any, transformer: Transformer_, results: Sequence[pq.abc.PGresult]) -> list[tuple[Any, ...]]:
     result = _check(conn, results)
     if result.status != _TUPLES_OK:
         return []
@@ -271,7 +273,7 @@ async def _drive(conn: Connection, gen: Generator[Wait, Ready | int, T]) -> T:
                 await (_on_asyncio(loop, fileno, True) if loop is not None else anyio.wait_writable(fileno))
                 wait = gen.send(Ready.RW)
     except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
+        return done.value
 
 
 def _asyncio_loop() -> Any:
