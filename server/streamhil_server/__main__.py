@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import sys
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from typing import Any
 from .http_timeouts import descriptor_limit, stalling_protocol
 from .registry import GraphLoadError, GraphRegistry, load_reference
 from .settings import ServerSettings
+from .workers import check_workers, supervise, tell_ready
 
 __all__ = ["main", "build_parser"]
 
@@ -75,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--agui-legacy-interrupts", action="store_true",
                         help="AG-UI runs that pause send CUSTOM on_interrupt events (CopilotKit v1-era apps) "
                              "instead of RUN_FINISHED's interrupt outcome")
+    parser.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="serve with N processes on one port (PostgreSQL --db only: each is a process of its "
+                             "own on the database; restarted if it dies)")
+    parser.add_argument("--worker-fd", type=int, default=None, help=argparse.SUPPRESS)  # set by the supervisor
+    parser.add_argument("--worker-name", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--worker-ready-fd", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     return parser
 
@@ -190,7 +198,20 @@ def _draining_server(uvicorn: Any, config: Any, runtime: Any) -> Any:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse the command line and serve until interrupted."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    check_workers(args.workers, args.db)
+    if args.workers > 1 and args.worker_fd is None:
+        sock = _bind(args.host, args.port)
+        host, port = sock.getsockname()[:2]
+        shown = f"[{host}]" if ":" in host else host
+        print(f"streamhil-server: {args.workers} worker processes on http://{shown}:{port} "
+              f"(store: {_describe_store(args.db)})", flush=True)
+        try:
+            code = supervise(argv, sock, args.workers)
+        finally:
+            sock.close()
+        raise SystemExit(code)
     import uvicorn
 
     from .app import create_app
@@ -208,14 +229,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.request_timeout <= 0:
         raise SystemExit("streamhil-server: --request-timeout must be > 0")
     files = descriptor_limit()
-    sock = _bind(args.host, args.port)
+    sock = _bind(args.host, args.port) if args.worker_fd is None else socket.socket(fileno=args.worker_fd)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     base = f"http://{shown}:{port}"
 
     def announce() -> None:
         store = _describe_store(args.db)
-        print(f"streamhil-server listening on {base} (graphs: {', '.join(registry.names())}; store: {store})", flush=True)
+        worker = "" if args.worker_name is None else f"worker {args.worker_name}, pid {os.getpid()}; "
+        print(f"streamhil-server listening on {base} ({worker}graphs: {', '.join(registry.names())}; store: {store})",
+              flush=True)
         print(f"  chat UI:    {base}/", flush=True)
         print(f"  dashboard:  {base}/dashboard", flush=True)
         print(f"  WebSocket:  ws://{shown}:{port}/ws", flush=True)
@@ -226,6 +249,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         if not args.token and settings.allowed_hosts is None and args.host in ("0.0.0.0", "::", ""):
             print("  note: without --token this server answers loopback host names only (DNS-rebinding "
                   "defence); name the others with --allow-host", flush=True)
+        if args.worker_ready_fd is not None:
+            tell_ready(args.worker_ready_fd)
 
     app = create_app(registry, db=args.db, tokens=_tokens(args.token), settings=settings, on_startup=announce)
     connections = max(16, files - 64)

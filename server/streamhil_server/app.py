@@ -11,6 +11,7 @@ does not run a mounted app's lifespan)::
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
@@ -94,6 +95,12 @@ def create_app(
         if refusal is not None:
             return refusal
         stats = runtime.statistics()
+        try:
+            cluster = await runtime.cluster_statistics()
+        except Exception as exc:  # the database is away: this process's own figures still count
+            cluster = {"error": f"{type(exc).__name__}: {exc}"}
+        if cluster is not None:
+            stats = dataclasses.replace(stats, cluster=cluster)
         if request.query_params.get("format") == "prometheus":
             return PlainTextResponse(prometheus_text(stats), media_type="text/plain; version=0.0.4")
         return JSONResponse(stats.to_json())

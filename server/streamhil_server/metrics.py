@@ -50,7 +50,19 @@ def prometheus_text(stats: ServerStatistics) -> str:
         ("streamhil_watchers", "gauge", "thread subscriptions", stats.events.watchers),
         ("streamhil_slow_consumers_closed_total", "counter", "connections closed with 4008", stats.slow_consumers_closed),
     ]
+    cluster = stats.cluster
+    if cluster is not None and "error" not in cluster:
+        rows += [
+            ("streamhil_cluster_processes_alive", "gauge", "processes serving the database (every process reports it)", cluster["alive"]),
+            ("streamhil_cluster_leases_held", "gauge", "thread leases held by any process", cluster["leases_held"]),
+            ("streamhil_cluster_takeovers_due", "gauge", "threads with open runs whose lease ran out", cluster["takeovers_due"]),
+            ("streamhil_cluster_commands_waiting", "gauge", "forwarded commands not taken yet", cluster["commands"]["waiting"]),
+            ("streamhil_cluster_commands_in_progress", "gauge", "forwarded commands taken, not answered", cluster["commands"]["in_progress"]),
+        ]
     lines = []
     for name, kind, help_text, value in rows:
         lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {value}"]
+    if stats.leases is not None:
+        name = "streamhil_leases_held"
+        lines += [f"# HELP {name} thread leases this process holds", f"# TYPE {name} gauge", f"{name} {stats.leases['held']}"]
     return "\n".join(lines) + "\n"

@@ -52,9 +52,14 @@ class ServerStatistics:
     epoch: str
     leases: dict[str, Any] | None = None
     """Several processes on one database: this process's leases, takeovers and forwarded commands."""
+    cluster: dict[str, Any] | None = None
+    """Several processes on one database: every process, as the database sees them (the same on
+    every process; see :func:`~.storage.postgres_coordination.cluster`)."""
 
     def to_json(self) -> dict[str, Any]:
-        extra = {} if self.leases is None else {"leases": self.leases}
+        extra: dict[str, Any] = {} if self.leases is None else {"leases": self.leases}
+        if self.cluster is not None:
+            extra["cluster"] = self.cluster
         return {
             "connections": self.connections,
             "slow_consumers_closed": self.slow_consumers_closed,
@@ -180,6 +185,10 @@ class Runtime:
             epoch=self.store.epoch,
             leases=self._lease_statistics() if self.storage.shared else None,
         )
+
+    async def cluster_statistics(self) -> dict[str, Any] | None:
+        """Every process on the database, read from it (None: this process owns its storage)."""
+        return await self.storage.cluster()
 
     def _lease_statistics(self) -> dict[str, Any]:
         forwarder = self.runs.forwarder

@@ -208,7 +208,8 @@ class CompiledStateGraph:
                 try:
                     yield stream
                 finally:
-                    tg.cancel_scope.cancel()
+                    if not stream.produced:  # left early: stop the run (a cancel is not free)
+                        tg.cancel_scope.cancel()
                     stream.close()
         except BaseExceptionGroup as group:  # the block's own error, not a group of one
             if len(group.exceptions) == 1:

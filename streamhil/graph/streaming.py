@@ -55,6 +55,7 @@ class PartStream:
         self._loop_thread = threading.get_ident()
         self._waiting: list[anyio.Event] = []  # the run, waiting for the reader to catch up
         self._reader_waiting = False  # the reader asked for more and nothing is buffered
+        self.produced = False  # the run has ended (its parts are all buffered or taken)
 
     # -- the run's side -------------------------------------------------------------------
     def sink(self, ns: tuple[str, ...], mode: str, payload: Any) -> None:
@@ -89,6 +90,7 @@ class PartStream:
         except BaseException as exc:
             self._send.send_nowait(_Failure(exc))
         finally:
+            self.produced = True
             self._send.close()
 
     # -- the reader's side -----------------------------------------------------------------

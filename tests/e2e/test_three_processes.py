@@ -19,9 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 from anyio.abc import Process
+from anyio.streams.text import TextReceiveStream
 from streamhil_client import StreamhilClientError, open_client
+
+from streamhil_server.storage.postgres import FREEZE_HOOK
 
 from .conftest import TIMEOUT, fast_backoff, start_server_process
 
@@ -33,11 +37,11 @@ TAKEOVER_BOUND = LEASE_TTL * 4 / 3 + 4.0  # the keeper's round after expiry, plu
 TOKEN = "alice-token"
 
 
-async def start_server(db: str, marker: Path) -> tuple[Process, int]:
+async def start_server(db: str, marker: Path, env: dict[str, str] | None = None) -> tuple[Process, int]:
     return await start_server_process(
         [f"{GRAPHS}:restartable", "--db", db, "--port", "0", "--token", f"alice:{TOKEN}", "--log-level", "warning",
-         "--lease-ttl", str(LEASE_TTL)],
-        env={"STREAMHIL_E2E_MARKER": str(marker)},
+         "--lease-ttl", str(LEASE_TTL), "--metrics-token", "m"],
+        env={"STREAMHIL_E2E_MARKER": str(marker), **(env or {})},
     )
 
 
@@ -113,6 +117,14 @@ def check_one_wins(outcomes: list[Any]) -> int:
     assert len(errors) == 1, outcomes
     assert errors[0].code == "already_answered", errors[0]
     return next(i for i, o in enumerate(outcomes) if not isinstance(o, StreamhilClientError))
+
+
+async def _check_cluster(port: int, dead: int, alive: set[int]) -> None:
+    """Any process lists every process, the killed one as not alive."""
+    async with httpx.AsyncClient() as http:
+        view = (await http.get(f"http://127.0.0.1:{port}/metrics", headers={"authorization": "Bearer m"})).json()["cluster"]
+    by_pid = {p["pid"]: p["alive"] for p in view["processes"]}
+    assert by_pid == {dead: False, **{pid: True for pid in alive}} and view["alive"] == len(alive)
 
 
 async def _check(seen_by_c: Observer, done: Any, rng: random.Random, ports: list[int], survivors: list[int], tid: str) -> None:
@@ -202,6 +214,7 @@ async def test_three_processes_share_threads(postgres_db_url: str, tmp_path: Pat
                     done = await seen_by_c.until(lambda e: e.event == "run_done")
 
                     await _check(seen_by_c, done, rng, ports, survivors, tid)
+                    await _check_cluster(ports[survivors[0]], servers[victim][0].pid, {servers[i][0].pid for i in survivors})
                     seen_by_c.stop()
                     tg.cancel_scope.cancel()
     finally:
@@ -266,6 +279,68 @@ async def test_a_process_that_stalls_past_its_lease_never_writes_the_thread_agai
         for proc, _ in servers:
             proc.send_signal(signal.SIGCONT)
             proc.terminate()
+        with anyio.move_on_after(TIMEOUT):
+            for proc, _ in servers:
+                await proc.wait()
+        for proc, _ in servers:
+            if proc.stdout is not None:
+                await proc.stdout.aclose()
+
+
+async def test_a_process_frozen_inside_a_transaction_is_taken_over_within_the_bound(
+    postgres_db_url: str, tmp_path: Path
+) -> None:
+    """The process running a thread is stopped (SIGSTOP) inside a write's transaction, so its
+    session holds the lock of the thread's lease row, which a takeover must take: PostgreSQL ends
+    that session after ``idle_in_transaction_session_timeout`` (set from the lease), and another
+    process takes the thread over within the usual bound while the first is still stopped. The
+    frozen write (the slow node's first ``custom`` event) is never stored."""
+    marker = tmp_path / "marker"
+    frozen = await start_server(postgres_db_url, marker, {FREEZE_HOOK: '"attempt":1'})
+    other = await start_server(postgres_db_url, marker)
+    servers = [frozen, other]
+    ports = [port for _, port in servers]
+    try:
+        with anyio.fail_after(TIMEOUT * 2):
+            async with AsyncExitStack() as stack:
+                clients = [
+                    await stack.enter_async_context(open_client(f"ws://127.0.0.1:{p}/ws", token=TOKEN, backoff=fast_backoff))
+                    for p in ports
+                ]
+                async with anyio.create_task_group() as tg:
+                    run = await clients[0].start_run("restartable", {}, stream_modes=["custom", "updates"])
+                    tid = run.thread_id
+                    seen = Observer(tid)
+                    await tg.start(seen.watch, ports[1], 1)
+                    first = await seen.until(lambda e: e.event == "run_interrupted")
+                    await clients[0].resume(tid, "one", interrupt_id=first.interrupt_ids[0], stream_modes=["custom", "updates"])
+                    assert frozen[0].stdout is not None
+                    said = ""
+                    async for chunk in TextReceiveStream(frozen[0].stdout):
+                        said += chunk
+                        if "frozen in a transaction" in said:
+                            break
+                    frozen[0].send_signal(signal.SIGSTOP)
+                    stopped_at = time.monotonic()
+                    # the other process goes on with the thread: its slow node's second attempt
+                    again = await seen.until(lambda e: e.event == "custom" and _attempt(e) == 2)
+                    assert time.monotonic() - stopped_at < TAKEOVER_BOUND + 2
+                    assert frozen[0].returncode is None  # still there, still stopped
+                    # the run was closed (reason shutdown) and continued, or, if the frozen write
+                    # was the one that said it was running, run again from its queued record
+                    assert [e.reason for e in seen.events if e.event == "run_cancelled"] in ([], ["shutdown"])
+                    second = await seen.until(lambda e: e.event == "run_interrupted" and e.seq > again.seq)
+                    assert [_attempt(e) for e in seen.events if e.event == "custom"] == [2]  # the frozen one: never stored
+                    await clients[1].resume(tid, "two", interrupt_id=second.interrupt_ids[0])
+                    done = await seen.until(lambda e: e.event == "run_done")
+                    assert [e.seq for e in seen.events] == list(range(1, done.seq + 1))
+                    state = await clients[1].get_state(tid)
+                    assert (state.values["a1"], state.values["a2"], state.values["steps"]) == ("one", "two", 1)
+                    seen.stop()
+                    tg.cancel_scope.cancel()
+    finally:
+        frozen[0].send_signal(signal.SIGKILL)  # its writer never comes back
+        other[0].terminate()
         with anyio.move_on_after(TIMEOUT):
             for proc, _ in servers:
                 await proc.wait()

@@ -200,3 +200,46 @@ def test_an_answer_round_trip_is_three_commits_with_run_records_and_interrupt(ma
         assert state["values"] == {"answer": "yes"}
     statuses, open_runs = _stored_threads_and_open_runs(db)
     assert statuses[tid] == "interrupted" and open_runs == 0
+
+
+def _asks_while_a_sibling_works(gate: Gate) -> CompiledStateGraph:
+    """One step, two tasks: ``ask`` interrupts at once, ``work`` waits for the gate."""
+
+    def ask(state: V) -> V:
+        return {"answer": interrupt("now?")}
+
+    async def work(state: V) -> V:
+        await gate.wait()
+        return {"value": "worked"}
+
+    g = StateGraph(V)
+    g.add_node("ask", ask)
+    g.add_node("work", work)
+    g.add_edge(START, "ask")
+    g.add_edge(START, "work")
+    g.add_edge("ask", END)
+    g.add_edge("work", END)
+    return g.compile()
+
+
+def test_an_interrupt_that_waits_for_its_sibling_is_stored_with_the_step(make_client: Any, tmp_path: Path) -> None:
+    """A task's interrupt writes are not committed alone: they go with the thread's next write,
+    here the run's end once the sibling task is done. After a restart the interrupt is pending,
+    the sibling's result kept, and the answer resumes only the task that asked."""
+    db = str(tmp_path / "s.sqlite")
+    gate = Gate()
+    settings = ServerSettings(event_flush_delay=30)  # nothing stored by the hub on its own
+    with make_client({"par": _asks_while_a_sibling_works(gate)}, db=db, settings=settings) as client, connect(client) as wire:
+        tid = wire.request("start_run", graph="par", input={})["thread_id"]
+        wire.call(gate.open)
+        end = wire.run_end(tid)
+        assert end["event"] == "run_interrupted" and len(end["data"]["interrupt_ids"]) == 1
+    gate = Gate()  # a new process: nothing of the first in memory
+    with make_client({"par": _asks_while_a_sibling_works(gate)}, db=db, settings=settings) as client, connect(client) as wire:
+        state = wire.request("get_state", thread_id=tid)["state"]
+        assert [i["value"] for i in state["interrupts"]] == ["now?"]
+        assert [i["id"] for i in state["interrupts"]] == end["data"]["interrupt_ids"]
+        assert state["values"] == {"value": "worked"}  # the sibling's write, not run again
+        wire.request("resume", thread_id=tid, value="yes")
+        assert wire.run_end(tid)["event"] == "run_done"
+        assert wire.request("get_state", thread_id=tid)["state"]["values"] == {"answer": "yes", "value": "worked"}

@@ -5,12 +5,17 @@ an interrupt answered twice fails the second write (AnswerConflictError)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
+import psycopg
 import pytest
 
+from streamhil.checkpoint._postgres_sql import Sql
 from streamhil_server.storage import EventRow, RunRecord, ThreadRecord, Write
 from streamhil_server.storage.base import AnswerConflictError, LeaseLostError
-from streamhil_server.storage.postgres import PostgresStorage
+from streamhil_server.storage.postgres import PostgresStorage, with_session_settings
+from streamhil_server.storage.postgres_sql import rows_of
 
 pytestmark = pytest.mark.anyio
 
@@ -120,3 +125,48 @@ async def test_an_interrupt_answered_twice_fails_the_second_write(postgres_url: 
         with pytest.raises(AnswerConflictError):
             await storage.write(Write(thread_id="t", answered=[("t", "i1")], runs=[RunRecord("r9", "t", "resume", "queued", {})]))
         assert await storage.load_runs(("queued",), "t") == []  # nothing of it was stored
+
+
+async def test_a_takeover_does_not_wait_for_a_holder_frozen_inside_a_transaction(postgres_url: str) -> None:
+    """A session of the holder's that sits inside a write's transaction (the process is frozen)
+    holds the lock of the lease row a takeover must take. The server's sessions are ended by
+    PostgreSQL after ``transaction_limit`` seconds idle in a transaction, and a takeover waits at
+    most that long for the lock (then it is told who holds the lease, and asks again later)."""
+    async with (
+        PostgresStorage(postgres_url, shared=True, lease_ttl=0.4) as first,
+        PostgresStorage(postgres_url, shared=True, lease_ttl=0.4) as second,
+    ):
+        assert second.transaction_limit == 1.0
+        shown = await second._read(lambda: rows_of(Sql("SHOW idle_in_transaction_session_timeout")))
+        assert shown == [("1s",)]
+        for thread_id in ("a", "b"):
+            assert (await first.acquire_lease(thread_id)).token == 1
+
+        def frozen_write(conninfo: str, thread_id: str) -> psycopg.Connection[Any]:
+            conn = psycopg.connect(conninfo)  # a transaction, locking the row as a write's fence does
+            conn.execute("SELECT 1 FROM streamhil_leases WHERE thread_id = %s FOR KEY SHARE", (thread_id,))
+            return conn
+
+        # a session without the setting (say, a process of an older streamhil): never ended,
+        # but the takeover gives up waiting after the limit instead of hanging with it
+        plain = await anyio.to_thread.run_sync(frozen_write, postgres_url, "a")
+        # one of the server's own sessions: PostgreSQL ends it, and the takeover goes through
+        own = await anyio.to_thread.run_sync(frozen_write, first._conninfo, "b")
+        try:
+            await anyio.sleep(0.5)  # both leases run out
+            refused = await second.acquire_lease("a")
+            assert not refused.held and refused.holder == first.lease_owner
+            taken = await second.acquire_lease("b")
+            assert taken.held and taken.token == 2
+            with pytest.raises(psycopg.errors.IdleInTransactionSessionTimeout):
+                await anyio.to_thread.run_sync(own.execute, "SELECT 1")  # its session was ended
+        finally:
+            await anyio.to_thread.run_sync(plain.close)
+            await anyio.to_thread.run_sync(own.close)
+        assert (await second.acquire_lease("a")).token == 2  # the lock is free: taken at once
+
+
+def test_session_settings_keep_the_options_of_the_url() -> None:
+    conninfo = with_session_settings("postgresql://u:p@h:5/d?options=-csearch_path%3Dmine", {"lock_timeout": "5s"})
+    assert psycopg.conninfo.conninfo_to_dict(conninfo)["options"] == "-csearch_path=mine -c lock_timeout=5s"
+    assert psycopg.conninfo.conninfo_to_dict(with_session_settings("postgresql://h/d", {"a": "1"}))["options"] == "-c a=1"

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from streamhil_server.runs.forwarding import STALL_HOOK
 from streamhil_server.settings import ServerSettings
 
 from .conftest import connect
-from .graphs import Gate, gated
+from .graphs import Gate, counter, gated
 
 METRICS = {"authorization": "Bearer m"}
 
@@ -54,3 +55,62 @@ def test_commands_reach_the_process_running_the_thread(make_client: Any, postgre
         sent = two.get("/metrics", headers=METRICS).json()["leases"]
         served = one.get("/metrics", headers=METRICS).json()["leases"]
         assert sent["forwarded"] >= 5 and served["served"] >= 5 and served["held"] >= 1
+
+
+def test_an_update_forwarded_to_a_holder_that_stops_answering_is_acknowledged_from_its_stored_outcome(
+    make_client: Any, postgres_db_url: str, monkeypatch: Any
+) -> None:
+    """The holder carries out a forwarded ``update_state`` and then stops answering (the test
+    hook stalls it before its reply): its reply was stored with the new checkpoint, so once it
+    lets the idle thread's lease go the sender acknowledges with it: the right checkpoint id and
+    seq, and the update applied once. (Killed holders, and one stopped before carrying the
+    command out: tests/e2e/test_forwarded_holder_dies.py.)"""
+    settings = ServerSettings(lease_ttl=1.5, metrics_token="m")
+    with (
+        make_client({"counter": counter()}, db=postgres_db_url, settings=settings) as one, connect(one) as first,
+        make_client({"counter": counter()}, db=postgres_db_url, settings=settings) as two, connect(two) as second,
+    ):
+        tid = first.request("start_run", graph="counter", input={"n": 1})["thread_id"]
+        first.run_end(tid)  # the first server holds the idle thread for a round or two
+        before = len(second.request("get_history", thread_id=tid, limit=50)["history"])
+        monkeypatch.setenv(STALL_HOOK, "after")
+        updated = second.request("update_state", thread_id=tid, values={"n": 40}, as_node="inc")
+        event = first.until(lambda f: f.get("event") == "state_updated")
+        assert event["seq"] == updated["seq"] and event["data"]["checkpoint_id"] == updated["checkpoint_id"]
+        history = second.request("get_history", thread_id=tid, limit=50)["history"]
+        assert len(history) == before + 1 and history[0]["checkpoint_id"] == updated["checkpoint_id"]
+        assert second.request("get_state", thread_id=tid)["state"]["values"]["n"] == 40
+        assert one.get("/metrics", headers=METRICS).json()["leases"]["served"] == 1  # it was forwarded
+
+
+def test_every_process_shows_the_whole_cluster_in_its_metrics(make_client: Any, postgres_db_url: str) -> None:
+    stuck = Gate()
+    settings = ServerSettings(metrics_token="m")
+    with make_client({"gated": gated(stuck)}, db=postgres_db_url, settings=settings) as one, connect(one) as first:
+        mine = one.get("/metrics", headers=METRICS).json()["leases"]["owner"]
+        with make_client({"gated": gated(stuck)}, db=postgres_db_url, settings=settings) as two:
+            theirs = two.get("/metrics", headers=METRICS).json()["leases"]["owner"]
+            tid = first.request("start_run", graph="gated", input={"n": 1}, stream_modes=["custom"])["thread_id"]
+            first.until(lambda f: f.get("event") == "custom")
+            views = [c.get("/metrics", headers=METRICS).json()["cluster"] for c in (one, two)]
+            for view in views:
+                by_owner = {p["owner"]: p for p in view["processes"]}
+                assert set(by_owner) == {mine, theirs} and all(p["alive"] for p in by_owner.values())
+                assert (by_owner[mine]["leases"], by_owner[theirs]["leases"]) == (1, 0)
+                assert by_owner[mine]["seconds_since_seen"] < 6 and by_owner[mine]["pid"] > 0
+                assert (view["alive"], view["leases_held"], view["takeovers_due"]) == (2, 1, 0)
+                assert view["commands"] == {"waiting": 0, "in_progress": 0}
+            text = two.get("/metrics?format=prometheus", headers=METRICS).text
+            assert "\nstreamhil_cluster_processes_alive 2\n" in text and "\nstreamhil_cluster_leases_held 1\n" in text
+            assert "\nstreamhil_leases_held 0\n" in text
+            assert first.request("cancel", thread_id=tid)
+        # the second stopped cleanly: no longer listed
+        view = one.get("/metrics", headers=METRICS).json()["cluster"]
+        assert [p["owner"] for p in view["processes"]] == [mine] and view["alive"] == 1
+
+
+def test_one_process_on_its_own_storage_shows_no_cluster(make_client: Any) -> None:
+    with make_client({"counter": counter()}, settings=ServerSettings(metrics_token="m")) as client:
+        body = client.get("/metrics", headers=METRICS).json()
+        assert "cluster" not in body and "leases" not in body
+        assert "streamhil_cluster" not in client.get("/metrics?format=prometheus", headers=METRICS).text

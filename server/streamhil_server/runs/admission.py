@@ -26,13 +26,15 @@ class RunAdmission(RunRecovery):
     """``start_run``, ``resume`` and ``cancel``."""
 
     async def start_run(
-        self, identity: str, cmd: StartRun, on_accepted: OnAccepted | None = None, *, origin: str | None = None
+        self, identity: str, cmd: StartRun, on_accepted: OnAccepted | None = None, *, origin: str | None = None,
+        command_id: str | None = None,
     ) -> Accepted:
         """Validate and accept a ``start_run``; see spec 5.2.
 
         ``on_accepted`` is called once the run is accepted and before it can emit any event
         (the connection replies and subscribes there). ``origin`` is whose run limits it counts
-        against (default: the identity).
+        against (default: the identity). ``command_id``: the forwarded command this carries out
+        (its reply is stored with the run, see :mod:`.forwarding`).
         """
         origin = identity if origin is None else origin
         self._check_share(origin)
@@ -106,14 +108,15 @@ class RunAdmission(RunRecovery):
                 origin=origin,
             )
             with anyio.CancelScope(shield=True):  # a client leaving must not cut an acceptance in half
-                accepted = await self._accept_start(thread, cmd, request, on_accepted)
+                accepted = await self._accept_start(thread, cmd, request, on_accepted, command_id)
             return accepted
         finally:
             if thread is not None:
                 thread.users -= 1
 
     async def _accept_start(
-        self, thread: ThreadRuntime, cmd: StartRun, request: RunRequest, on_accepted: OnAccepted | None
+        self, thread: ThreadRuntime, cmd: StartRun, request: RunRequest, on_accepted: OnAccepted | None,
+        command_id: str | None,
     ) -> Accepted:
         async with thread.lock:
             queued = False
@@ -128,6 +131,8 @@ class RunAdmission(RunRecovery):
             write = Write(thread_id=thread.thread_id, runs=[self._run_record(request, "queued")])
             if not thread.stored:
                 write.threads.append(replace(thread.record))
+            head = self.hub.head(thread.thread_id)
+            self._store_outcome(write, command_id, Accepted(request.run_id, thread.thread_id, head, queued))
             await self.storage.write(write)
             if not thread.stored:
                 thread.stored = True
@@ -138,7 +143,7 @@ class RunAdmission(RunRecovery):
                 self._cancel_active(thread, "superseded")
             else:
                 thread.queue.append(request)
-            accepted = Accepted(request.run_id, thread.thread_id, self.hub.head(thread.thread_id), queued)
+            accepted = Accepted(request.run_id, thread.thread_id, head, queued)
             if on_accepted is not None:
                 on_accepted(accepted)
             self._spawn(thread)
@@ -164,7 +169,8 @@ class RunAdmission(RunRecovery):
             )
 
     async def resume(
-        self, identity: str, cmd: Resume, on_accepted: OnAccepted | None = None, *, origin: str | None = None
+        self, identity: str, cmd: Resume, on_accepted: OnAccepted | None = None, *, origin: str | None = None,
+        command_id: str | None = None,
     ) -> Accepted:
         """Validate, record durably, and accept a ``resume``; see spec 5.2 (and ``start_run``)."""
         origin = identity if origin is None else origin
@@ -182,12 +188,12 @@ class RunAdmission(RunRecovery):
                         )
             named = list(cmd.answers) if cmd.answers is not None else ([cmd.interrupt_id] if cmd.interrupt_id else None)
             with anyio.CancelScope(shield=True):  # a client leaving must not cut an acceptance in half
-                accepted = await self._accept_resume(thread, entry, cmd, named, on_accepted, origin)
+                accepted = await self._accept_resume(thread, entry, cmd, named, on_accepted, origin, command_id)
             return accepted
 
     async def _accept_resume(
         self, thread: ThreadRuntime, entry: GraphEntry, cmd: Resume, named: list[str] | None,
-        on_accepted: OnAccepted | None, origin: str,
+        on_accepted: OnAccepted | None, origin: str, command_id: str | None,
     ) -> Accepted:
         path = "answers" if cmd.answers is not None else "interrupt_id"
         async with thread.lock:
@@ -234,8 +240,10 @@ class RunAdmission(RunRecovery):
             if queued and cmd.if_busy == "reject":
                 raise self._busy(thread)
             self._check_share(origin)
+            head = self.hub.head(thread.thread_id)
+            reply = Accepted(request.run_id, thread.thread_id, head, queued, tuple(resume_map))
             if not queued:
-                answered = await self._record(thread, entry, request)
+                answered = await self._record(thread, entry, request, self._outcome(command_id, reply))
             else:
                 # The first acknowledged answer wins: the queued run claims its ids (stored with
                 # it), so a second answer to them is refused now, never after its reply.
@@ -243,20 +251,22 @@ class RunAdmission(RunRecovery):
                 request.claimed = True
                 request.claimed_interrupts = [i for i in thread.record.interrupts if i["id"] in resume_map]
                 record = self._without_answered(thread, answered)
-                await self.storage.write(
-                    Write(thread_id=thread.thread_id, runs=[self._run_record(request, "queued")], threads=[record])
-                )
+                write = Write(thread_id=thread.thread_id, runs=[self._run_record(request, "queued")], threads=[record])
+                self._store_outcome(write, command_id, reply)
+                await self.storage.write(write)
                 self._adopt(thread, record)
             self.shares.add(origin)
             thread.queue.append(request)
-            accepted = Accepted(request.run_id, thread.thread_id, self.hub.head(thread.thread_id), queued, tuple(answered))
+            accepted = Accepted(request.run_id, thread.thread_id, head, queued, tuple(answered))
             if on_accepted is not None:
                 on_accepted(accepted)
             self._spawn(thread)
             return accepted
 
-    async def cancel(self, identity: str, thread_id: str, run_id: str | None) -> str:
-        """Cancel the active run (or drop a queued one named by ``run_id``); returns its id."""
+    async def cancel(self, identity: str, thread_id: str, run_id: str | None, *, command_id: str | None = None) -> str:
+        """Cancel the active run (or drop a queued one named by ``run_id``); returns its id.
+        (Cancelling the active run stores nothing: a forwarded cancel whose holder died is sent
+        again to the next holder, which closed that run already, reason ``shutdown``.)"""
         async with self.using(identity, thread_id) as thread, thread.lock:
             if run_id is not None:
                 for request in thread.queue:
@@ -270,6 +280,7 @@ class RunAdmission(RunRecovery):
                             record = replace(thread.record, interrupts=thread.record.interrupts + back, updated_at=now_iso())
                             write.threads.append(record)
                             write.after_commit.append(partial(self._adopt, thread, record))
+                        self._store_outcome(write, command_id, run_id)
                         with anyio.CancelScope(shield=True):
                             await self.storage.write(write)
                         return run_id

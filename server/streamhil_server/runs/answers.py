@@ -4,6 +4,7 @@ answer)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -68,9 +69,12 @@ class RunAnswers(RunCore):
         record = thread.record
         return replace(record, interrupts=[i for i in record.interrupts if i["id"] not in gone], updated_at=now_iso())
 
-    async def _record(self, thread: ThreadRuntime, entry: GraphEntry, request: RunRequest) -> list[str]:
+    async def _record(
+        self, thread: ThreadRuntime, entry: GraphEntry, request: RunRequest, outcome: Callable[[Any], None] | None = None
+    ) -> list[str]:
         """Store the request's answers as command writes on the thread's head checkpoint, with
-        the answered ids, the run and the thread's record, in one write.
+        the answered ids, the run and the thread's record, in one write (and ``outcome``, the
+        reply of a forwarded command).
 
         Must be called with ``thread.lock`` held and no run active on the thread.
         """
@@ -87,6 +91,7 @@ class RunAnswers(RunCore):
             runs=[self._run_record(request, "queued")],
             answered=[(thread.thread_id, i) for i in ids],
             threads=[record],
+            sql=[outcome] if outcome is not None else [],
         )
         try:
             if self.one_transaction:

@@ -6,8 +6,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import asdict
+from typing import Any, TypeVar
+
+import orjson
 
 from anyio.abc import TaskGroup
 
@@ -18,7 +21,7 @@ from ..hub import EventHub
 from ..limits import RunShares
 from ..registry import GraphEntry, GraphRegistry
 from ..storage.base import Storage
-from ..storage.records import RunRecord, RunStatus, ThreadRecord, now_iso
+from ..storage.records import RunRecord, RunStatus, ThreadRecord, Write, now_iso
 from ..threads import Accepted, RunRequest, ThreadCache, ThreadRuntime
 
 logger = logging.getLogger("streamhil_server.runs")
@@ -26,6 +29,7 @@ logger = logging.getLogger("streamhil_server.runs")
 __all__ = ["RunCore", "OnAccepted", "logger"]
 
 
+T = TypeVar("T")
 OnAccepted = Callable[["Accepted"], None]
 _TERMINAL_STATUS: dict[str, RunStatus] = {
     EventKind.RUN_DONE: "done", EventKind.RUN_ERROR: "error", EventKind.RUN_CANCELLED: "cancelled", EventKind.RUN_INTERRUPTED: "interrupted",
@@ -195,6 +199,42 @@ class RunCore:
             active.cancel_requested = True
             if active.scope is not None:
                 active.scope.cancel()
+
+    def _outcome(
+        self, command_id: str | None, result: Accepted | str | list[Any], *, checkpoint_of: str | None = None
+    ) -> Callable[[Any], None] | None:
+        """The statement that stores a forwarded command's reply with its effect, in the same
+        transaction (None when the command was not forwarded); see :mod:`.forwarding`."""
+        inbox = self.storage.inbox
+        if command_id is None or inbox is None:
+            return None
+        payload = asdict(result) if isinstance(result, Accepted) else result
+        return inbox.outcome_statement(command_id, orjson.dumps({"result": payload}).decode(), checkpoint_of=checkpoint_of)
+
+    async def _with_checkpoint_write(self, thread_id: str, statement: Callable[[Any], None] | None, work: Awaitable[T]) -> T:
+        """Await ``work``, which saves a checkpoint of the thread, with ``statement`` in that
+        checkpoint's write (stored right after it if the graph saves through a checkpointer of
+        the caller's)."""
+        if statement is None:
+            return await work
+        extras = Write(thread_id=thread_id, sql=[statement])
+        if not self.one_transaction:
+            result = await work
+            await self.storage.write(extras)
+            return result
+        self.hub.stage(thread_id, extras, with_checkpoint=True)
+        try:
+            result = await work
+        finally:
+            left = self.hub.unstage(thread_id)
+        if left is not None and not left.empty:  # the graph saved elsewhere: store it now
+            await self.storage.write(left)
+        return result
+
+    def _store_outcome(self, write: Write, command_id: str | None, result: Accepted | str | list[Any]) -> None:
+        statement = self._outcome(command_id, result)
+        if statement is not None:
+            write.sql.append(statement)
 
     @staticmethod
     def _run_record(request: RunRequest, status: RunStatus, *, ended: bool = False) -> RunRecord:

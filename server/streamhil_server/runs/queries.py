@@ -71,9 +71,12 @@ class RunQueries(RunAdmission):
             return history, next_before
 
     async def update_state(
-        self, identity: str, thread_id: str, values: Any, as_node: str | None, checkpoint_id: str | None
+        self, identity: str, thread_id: str, values: Any, as_node: str | None, checkpoint_id: str | None,
+        *, command_id: str | None = None,
     ) -> tuple[str, int]:
-        """``update_state``; returns the new checkpoint id and the ``state_updated`` event's seq."""
+        """``update_state``; returns the new checkpoint id and the ``state_updated`` event's seq.
+        ``command_id``: the forwarded command this carries out (its reply goes with the new
+        checkpoint's write)."""
         async with self.using(identity, thread_id) as thread:
             graph = self.entry(thread).graph
             if as_node is not None and as_node not in graph.nodes and as_node not in ("__start__", "__end__", "__input__", "__copy__"):
@@ -83,8 +86,12 @@ class RunQueries(RunAdmission):
                     raise self._busy(thread)
                 if checkpoint_id is not None:
                     await self._require_checkpoint(thread, graph, checkpoint_id)
+                # the seq its state_updated event will have: nothing else publishes on the thread meanwhile
+                outcome = self._outcome(command_id, [None, self.hub.head(thread_id) + 1], checkpoint_of=thread_id)
                 try:
-                    config = await graph.aupdate_state(self._config(thread_id, checkpoint_id), values, as_node=as_node)
+                    config = await self._with_checkpoint_write(
+                        thread_id, outcome, graph.aupdate_state(self._config(thread_id, checkpoint_id), values, as_node=as_node)
+                    )
                 except (InvalidUpdateError, CheckpointError, ValueError) as exc:
                     raise CommandError(ErrorCode.INVALID_ARGUMENT, str(exc), path="values") from None
                 except Exception as exc:  # a reducer refused the values (user code): nothing was saved

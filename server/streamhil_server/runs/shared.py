@@ -18,6 +18,7 @@ On a storage that one process owns (SQLite, memory) none of this runs: every lea
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, replace
@@ -33,13 +34,15 @@ from ..errors import CommandError
 from ..storage.base import LeaseGrant, LeaseLostError
 from ..threads import Accepted
 from .core import OnAccepted, _new_id, logger
-from .forwarding import Forwarder, error_reply, raise_error
+from .forwarding import STALL_HOOK, Forwarder, Unanswered, error_reply, raise_error, stall_for_tests
 from .queries import RunQueries
 
 __all__ = ["SharedRuns"]
 
 T = TypeVar("T")
 _MOVED: dict[str, Any] = {"moved": True}
+_AGAIN: Any = object()
+"""What :meth:`SharedRuns._forward` returns when the command must be routed again at once."""
 
 
 class SharedRuns(RunQueries):
@@ -57,10 +60,11 @@ class SharedRuns(RunQueries):
     # --- the commands ----------------------------------------------------------------------------
 
     async def start_run(
-        self, identity: str, cmd: StartRun, on_accepted: OnAccepted | None = None, *, origin: str | None = None
+        self, identity: str, cmd: StartRun, on_accepted: OnAccepted | None = None, *, origin: str | None = None,
+        command_id: str | None = None,
     ) -> Accepted:
-        if not self.storage.shared:
-            return await RunQueries.start_run(self, identity, cmd, on_accepted, origin=origin)
+        if not self.storage.shared or command_id is not None:
+            return await RunQueries.start_run(self, identity, cmd, on_accepted, origin=origin, command_id=command_id)
         if cmd.thread_id is None:
             cmd = replace(cmd, thread_id=_new_id("t"))
         assert cmd.thread_id is not None
@@ -71,26 +75,30 @@ class SharedRuns(RunQueries):
         )
 
     async def resume(
-        self, identity: str, cmd: Resume, on_accepted: OnAccepted | None = None, *, origin: str | None = None
+        self, identity: str, cmd: Resume, on_accepted: OnAccepted | None = None, *, origin: str | None = None,
+        command_id: str | None = None,
     ) -> Accepted:
-        if not self.storage.shared:
-            return await RunQueries.resume(self, identity, cmd, on_accepted, origin=origin)
+        if not self.storage.shared or command_id is not None:
+            return await RunQueries.resume(self, identity, cmd, on_accepted, origin=origin, command_id=command_id)
         request = {"kind": "resume", "identity": identity, "origin": origin, "command": cmd.to_wire()}
         return await self._routed(
             cmd.thread_id, lambda: RunQueries.resume(self, identity, cmd, on_accepted, origin=origin), request, on_accepted
         )
 
-    async def cancel(self, identity: str, thread_id: str, run_id: str | None) -> str:
-        if not self.storage.shared:
-            return await RunQueries.cancel(self, identity, thread_id, run_id)
+    async def cancel(self, identity: str, thread_id: str, run_id: str | None, *, command_id: str | None = None) -> str:
+        if not self.storage.shared or command_id is not None:
+            return await RunQueries.cancel(self, identity, thread_id, run_id, command_id=command_id)
         request = {"kind": "cancel", "identity": identity, "thread_id": thread_id, "run_id": run_id}
         return await self._routed(thread_id, lambda: RunQueries.cancel(self, identity, thread_id, run_id), request)
 
     async def update_state(
-        self, identity: str, thread_id: str, values: Any, as_node: str | None, checkpoint_id: str | None
+        self, identity: str, thread_id: str, values: Any, as_node: str | None, checkpoint_id: str | None,
+        *, command_id: str | None = None,
     ) -> tuple[str, int]:
-        if not self.storage.shared:
-            return await RunQueries.update_state(self, identity, thread_id, values, as_node, checkpoint_id)
+        if not self.storage.shared or command_id is not None:
+            return await RunQueries.update_state(
+                self, identity, thread_id, values, as_node, checkpoint_id, command_id=command_id
+            )
         request = {
             "kind": "update_state", "identity": identity, "thread_id": thread_id, "values": values,
             "as_node": as_node, "checkpoint_id": checkpoint_id,
@@ -117,6 +125,8 @@ class SharedRuns(RunQueries):
                     pass  # taken over meanwhile: ask again who holds it
             elif grant.holder is not None and grant.holder != self.storage.lease_owner and self.forwarder is not None:
                 reply = await self._forward(grant.holder, thread_id, request, on_accepted)
+                if reply is _AGAIN:
+                    continue  # the lease moved: ask who holds it now, at once
                 if reply is not None:
                     return reply
                 # not taken in time: its holder died or hangs; its lease runs out soon
@@ -131,7 +141,9 @@ class SharedRuns(RunQueries):
     async def _forward(
         self, holder: str, thread_id: str, request: dict[str, Any], on_accepted: OnAccepted | None
     ) -> Any:
-        """The holder's answer (raised if an error), or None to route again."""
+        """The holder's answer (raised if an error); None if it did not take the command or no
+        longer holds the thread (route again once its lease has run out); :data:`_AGAIN` if it
+        took it and lost the lease before carrying it out (route again now)."""
         assert self.forwarder is not None
         guard = None
         if on_accepted is not None:
@@ -142,6 +154,10 @@ class SharedRuns(RunQueries):
             guard.start_live()
         try:
             reply = await self.forwarder.send(holder, thread_id, request)
+            if isinstance(reply, Unanswered):
+                reply = await self._settle_forwarded(holder, thread_id, reply.command_id)
+                if reply is None:
+                    return _AGAIN  # never carried out, and now it cannot be: send it again
             if reply is None or reply.get("moved"):
                 return None
             raise_error(reply)
@@ -161,27 +177,69 @@ class SharedRuns(RunQueries):
             if guard is not None:
                 guard.close()
 
-    async def _serve(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Carry out a command another process forwarded (it found this one holding the lease)."""
+    async def _settle_forwarded(self, holder: str, thread_id: str, command_id: str) -> dict[str, Any] | None:
+        """The outcome of a command ``holder`` took and has not answered: its reply while it holds
+        the thread. Once another process holds the thread (``holder`` died, or stalled past its
+        lease) ``holder`` can store nothing more of it, so the command's row is final: the outcome
+        stored with its effect (the reply it would have sent), or nothing, and then it was never
+        carried out and is routed again (None). So an answer is acknowledged only if stored, and
+        stored at most once."""
+        assert self.forwarder is not None
+        give_up = time.monotonic() + 3 * self.storage.lease_ttl + 30
+        while True:
+            reply = await self.forwarder.await_reply(command_id, self.storage.lease_ttl / 2)
+            if reply is not None:
+                return reply
+            grant = await self._take(thread_id)
+            if grant.held or grant.holder != holder:
+                found, reply = await self.forwarder.settle(command_id)
+                if not found:  # pruned (an hour old): nothing says what became of it
+                    raise CommandError(
+                        ErrorCode.INTERNAL_ERROR,
+                        f"the server process running thread {thread_id} stopped while it carried out this "
+                        "command, and its outcome is lost: look at the thread",
+                    )
+                return reply
+            if time.monotonic() > give_up:
+                raise CommandError(
+                    ErrorCode.INTERNAL_ERROR,
+                    f"the server process running thread {thread_id} holds it but does not answer this command; "
+                    "whether it was done is unknown: look at the thread",
+                )
+
+    async def _serve(self, command_id: str, request: dict[str, Any]) -> dict[str, Any]:
+        """Carry out a command another process forwarded (it found this one holding the lease);
+        the reply of a command that changes the thread is stored with that change."""
         thread_id = str(request["thread_id"])
         if not self.storage.holds(thread_id):
             return _MOVED  # released meanwhile: the sender takes it, or finds the new holder
         await self._settled(thread_id)
+        if os.environ.get(STALL_HOOK) == "before":
+            async with self.holding(thread_id):
+                await stall_for_tests("before", command_id)
         kind, identity = request["kind"], str(request["identity"])
         try:
             if kind == "start_run":
                 cmd = StartRun.from_wire(Fields(request["command"], strict=False))
-                accepted = await RunQueries.start_run(self, identity, cmd, None, origin=request.get("origin"))
+                accepted = await RunQueries.start_run(
+                    self, identity, cmd, None, origin=request.get("origin"), command_id=command_id
+                )
                 return {"result": asdict(accepted)}
             if kind == "resume":
                 resume = Resume.from_wire(Fields(request["command"], strict=False))
-                accepted = await RunQueries.resume(self, identity, resume, None, origin=request.get("origin"))
+                accepted = await RunQueries.resume(
+                    self, identity, resume, None, origin=request.get("origin"), command_id=command_id
+                )
                 return {"result": asdict(accepted)}
             if kind == "cancel":
-                return {"result": await RunQueries.cancel(self, identity, thread_id, request.get("run_id"))}
+                cancelled = await RunQueries.cancel(
+                    self, identity, thread_id, request.get("run_id"), command_id=command_id
+                )
+                return {"result": cancelled}
             if kind == "update_state":
                 new_id, seq = await RunQueries.update_state(
-                    self, identity, thread_id, request.get("values"), request.get("as_node"), request.get("checkpoint_id")
+                    self, identity, thread_id, request.get("values"), request.get("as_node"), request.get("checkpoint_id"),
+                    command_id=command_id,
                 )
                 return {"result": [new_id, seq]}
         except CommandError as exc:
@@ -258,6 +316,10 @@ class SharedRuns(RunQueries):
                 await self.storage.release_leases(held)
             except Exception:
                 logger.exception("releasing the leases of this process failed; they run out in %s s", self.storage.lease_ttl)
+        try:
+            await self.storage.leave()
+        except Exception:
+            logger.exception("removing this process from the list of live ones failed; it shows as gone in %s s", self.storage.lease_ttl)
 
     async def _keep_leases(self) -> None:
         """Renew, release idle leases and take over orphaned threads, every ``lease_ttl / 3`` s."""
@@ -271,6 +333,7 @@ class SharedRuns(RunQueries):
                 logger.exception("keeping the leases of this process failed; trying again")
 
     async def _keep_round(self, *, first: bool = False, prune: bool = False) -> None:
+        await self.storage.announce(prune=prune)
         lost = await self.storage.renew_leases()
         if lost:
             logger.warning("lost the lease of %d threads to another process", len(lost))

@@ -106,6 +106,12 @@ class CommandInbox(Protocol):
 
     async def collect(self, command_id: str) -> str | None: ...
 
+    async def settle(self, command_id: str) -> tuple[bool, str | None]: ...
+
+    def outcome_statement(
+        self, command_id: str, reply: str, *, checkpoint_of: str | None = None
+    ) -> Callable[[Any], None]: ...
+
     async def prune(self, max_age: float) -> None: ...
 
 
@@ -192,6 +198,17 @@ class Storage(ABC):
 
     async def release_leases(self, thread_ids: Sequence[str]) -> None:
         """Give up these leases (another process may take them at once)."""
+
+    async def announce(self, *, prune: bool = False) -> None:
+        """Say that this process is alive for another lease time (each round of its keeper);
+        ``prune``: forget processes gone for an hour."""
+
+    async def leave(self) -> None:
+        """This process stops: it is no longer listed among the live ones."""
+
+    async def cluster(self) -> dict[str, Any] | None:
+        """What operators see of every process on the database (None: one process owns it)."""
+        return None
 
     async def orphaned_threads(self) -> list[str]:
         """Threads with queued or running runs whose lease is free or expired (their process

@@ -33,6 +33,8 @@ tables, versioned in ``streamhil_server_migrations``::
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 import uuid
@@ -52,6 +54,7 @@ from streamhil.checkpoint import _postgres_sql as sql
 from streamhil.checkpoint._postgres_drivers import ADAPTERS, AsyncPoolDriver, ThreadPoolDriver, describe, run_sync
 from streamhil.checkpoint._postgres_sql import Mode, Sql, TextArray, Tx
 from streamhil.checkpoint._records import Address, StoredCheckpoint
+from streamhil.errors import CheckpointError
 
 from . import postgres_coordination as pgc
 from . import postgres_sql as pg
@@ -70,6 +73,27 @@ logger = logging.getLogger("streamhil_server.storage")
 _PAGE = 50
 _KNOWN_CHECKPOINTS = 4096
 """Checkpoints this process saved, remembered so a child's save needs no read of its parent."""
+
+FREEZE_HOOK = "STREAMHIL_TEST_FREEZE_IN_TRANSACTION"
+"""For tests only: the writer stops for good inside the transaction of the first write with an
+event whose frame contains this text, before ``COMMIT`` (having printed ``frozen in a
+transaction``): a process frozen mid-transaction, holding its lease rows' locks."""
+
+
+def _freeze_for_tests(text: str, batch: list[Write]) -> None:
+    if any(text in event.frame for write in batch for event in write.events):
+        print("frozen in a transaction", flush=True)
+        threading.Event().wait()
+
+
+def with_session_settings(url: str, settings: Mapping[str, str]) -> str:
+    """``url`` as a connection string whose sessions start with these settings (added to the
+    ``options`` it may have)."""
+    parts = psycopg.conninfo.conninfo_to_dict(url)
+    extra = " ".join(f"-c {name}={value}" for name, value in settings.items())
+    parts["options"] = f"{parts['options']} {extra}" if parts.get("options") else extra
+    return psycopg.conninfo.make_conninfo("", **{k: v for k, v in parts.items() if v is not None})
+
 
 def is_postgres_url(db: str) -> bool:
     """Whether ``db`` names a PostgreSQL database (``postgresql://`` or ``postgres://``)."""
@@ -93,6 +117,16 @@ class PostgresStorage(Storage):
         """``shared``: other processes serve the same threads, so every write of a thread needs
         its lease (the server sets it; without it this process acts as the database's only user)."""
         self.url = url
+        if not 0.2 <= lease_ttl <= 3600:
+            raise ValueError(f"lease_ttl must be between 0.2 and 3600 seconds, got {lease_ttl!r}")
+        self.transaction_limit = max(1.0, lease_ttl / 2) if shared else None
+        """Seconds a session of this process may sit idle inside a transaction, and a takeover
+        may wait for a lease row's lock, before PostgreSQL ends it (several processes only): a
+        process frozen mid-transaction (stopped, swapped out) holds the lock of its threads'
+        lease rows, so without it a takeover would wait until its TCP connection died."""
+        self._conninfo = url if self.transaction_limit is None else with_session_settings(
+            url, {"idle_in_transaction_session_timeout": f"{int(self.transaction_limit * 1000)}"}
+        )
         self.poll_interval = poll_interval
         """Seconds between "any thread" wake-ups of :meth:`follow` (the net under lost notifications)."""
         self.where = describe(url)
@@ -104,8 +138,7 @@ class PostgresStorage(Storage):
         self._reads: AsyncPoolDriver | ThreadPoolDriver | None = None
         self._known: OrderedDict[tuple[str, str, str], StoredCheckpoint] = OrderedDict()
         self._group = GroupCommit(self._commit)
-        if not 0.2 <= lease_ttl <= 3600:
-            raise ValueError(f"lease_ttl must be between 0.2 and 3600 seconds, got {lease_ttl!r}")
+        self._freeze_on = os.environ.get(FREEZE_HOOK) or None
         self.lease_ttl = lease_ttl
         self.shared = shared
         self.lease_owner = f"p-{uuid.uuid4().hex[:16]}"
@@ -142,10 +175,10 @@ class PostgresStorage(Storage):
         reads: AsyncPoolDriver | ThreadPoolDriver
         try:
             if current_backend() == "asyncio":
-                reads = AsyncPoolDriver(self.url, max_size=self.pool_size, timeout=self.timeout, prepare=self.prepare)
+                reads = AsyncPoolDriver(self._conninfo, max_size=self.pool_size, timeout=self.timeout, prepare=self.prepare)
                 await reads.open()
             else:
-                reads = ThreadPoolDriver(self.url, max_size=self.pool_size, timeout=self.timeout, prepare=self.prepare)
+                reads = ThreadPoolDriver(self._conninfo, max_size=self.pool_size, timeout=self.timeout, prepare=self.prepare)
                 await anyio.to_thread.run_sync(reads.open)
         except BaseException:
             await self.aclose()
@@ -154,7 +187,7 @@ class PostgresStorage(Storage):
 
     def _connect(self) -> psycopg.Connection[Any]:
         return psycopg.Connection.connect(
-            self.url, autocommit=True, context=ADAPTERS, connect_timeout=max(2, int(self.timeout))
+            self._conninfo, autocommit=True, context=ADAPTERS, connect_timeout=max(2, int(self.timeout))
         )
 
     def _connect_and_migrate(self) -> psycopg.Connection[Any]:
@@ -213,6 +246,8 @@ class PostgresStorage(Storage):
             conn = self._begin()
             try:
                 errors, saved = self._apply_batch(conn, batch)
+                if self._freeze_on is not None:
+                    _freeze_for_tests(self._freeze_on, batch)
                 conn.execute("COMMIT")
             except BaseException:
                 if not (conn.closed or conn.broken):
@@ -351,7 +386,7 @@ class PostgresStorage(Storage):
         notify(thread_id, int(seq) if seq.isdigit() else 0)
 
     async def _listen_async(self, notify: Callable[[str | None, int], None]) -> None:
-        conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True, connect_timeout=max(2, int(self.timeout)))
+        conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True, connect_timeout=max(2, int(self.timeout)))
         async with conn:
             await conn.execute(f"LISTEN {CHANNEL}")
             await conn.execute(f"LISTEN {pgc.COMMANDS_CHANNEL}")
@@ -364,7 +399,7 @@ class PostgresStorage(Storage):
     async def _listen_in_thread(self, notify: Callable[[str | None, int], None]) -> None:
         """trio: a sync connection waited on in worker threads, half a second at a time."""
         conn = await anyio.to_thread.run_sync(
-            lambda: psycopg.Connection.connect(self.url, autocommit=True, connect_timeout=max(2, int(self.timeout)))
+            lambda: psycopg.Connection.connect(self._conninfo, autocommit=True, connect_timeout=max(2, int(self.timeout)))
         )
         try:
             await anyio.to_thread.run_sync(conn.execute, f"LISTEN {CHANNEL}")
@@ -409,7 +444,22 @@ class PostgresStorage(Storage):
                     self.leases.extend([thread_id], asked_at)
                     return LeaseGrant(token)
                 self._lost([thread_id])
-            grant = await self._read_with("tx", partial(pgc.acquire, thread_id, self.lease_owner, self.lease_ttl))
+            try:
+                grant = await self._read_with(
+                    "tx", partial(pgc.acquire, thread_id, self.lease_owner, self.lease_ttl, self.transaction_limit)
+                )
+            except CheckpointError as exc:
+                if not isinstance(exc.__cause__, psycopg.errors.LockNotAvailable):
+                    raise
+                # a write of the holder's is under way, or the holder froze inside one
+                grant = await self._read(partial(pgc.holder, thread_id))
+                if grant.holder is not None and grant.expires_in == 0.0:
+                    if await self._read(partial(pgc.end_frozen_writer, grant.holder)):
+                        logger.warning(
+                            "ended the database session of process %s: its lease of thread %s ran out while it "
+                            "held a write open (the process is frozen or gone)", grant.holder, thread_id,
+                        )
+                return grant
             if grant.token is not None:
                 return replace(grant, fresh=self.leases.grant(thread_id, grant.token, asked_at))
             return grant
@@ -441,6 +491,25 @@ class PostgresStorage(Storage):
 
     async def orphaned_threads(self) -> list[str]:
         return await self._read(pgc.orphans)
+
+    async def announce(self, *, prune: bool = False) -> None:
+        if self.shared:
+            writer = self._writer
+            writer_pid = writer.info.backend_pid if writer is not None and not writer.closed else None
+            await self._read(partial(
+                pgc.announce, self.lease_owner, socket.gethostname(), os.getpid(), self.lease_ttl, writer_pid,
+                3600.0 if prune else None,
+            ))
+
+    async def leave(self) -> None:
+        if self.shared:
+            await self._read(partial(pgc.leave, self.lease_owner))
+
+    async def cluster(self) -> dict[str, Any] | None:
+        if not self.shared:
+            return None
+        result: dict[str, Any] = await self._read_with("tx", pgc.cluster)
+        return result
 
     # --- reading -------------------------------------------------------------------------------
 

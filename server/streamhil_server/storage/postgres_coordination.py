@@ -28,9 +28,10 @@ from streamhil.checkpoint._postgres_sql import IntArray, Sql, TextArray, Tx
 from .base import LeaseGrant
 
 __all__ = [
-    "MIGRATION", "FENCE_SQLSTATE", "COMMANDS_CHANNEL", "LeaseBook", "fence_statement", "acquire", "renew", "release",
+    "MIGRATION", "FENCE_SQLSTATE", "COMMANDS_CHANNEL", "LeaseBook", "fence_statement", "acquire", "holder", "renew", "release",
     "orphans", "post_command", "claim_command", "unclaimed_commands", "reply_command", "withdraw_command",
-    "collect_reply", "prune_commands", "PostgresInbox",
+    "collect_reply", "settle_command", "prune_commands", "CLUSTER_MIGRATION", "PostgresInbox", "announce",
+    "end_frozen_writer", "leave", "cluster",
 ]
 
 FENCE_SQLSTATE = "SH001"
@@ -72,6 +73,24 @@ BEGIN
 END $$;
 """
 """The server schema's migration 2 (see :mod:`.postgres_sql`)."""
+
+CLUSTER_MIGRATION = """
+ALTER TABLE streamhil_inbox ADD COLUMN outcome text;
+CREATE TABLE streamhil_processes (
+    owner      text PRIMARY KEY,
+    host       text NOT NULL,
+    pid        integer NOT NULL,
+    started_at timestamptz NOT NULL DEFAULT now(),
+    seen_at    timestamptz NOT NULL DEFAULT now(),
+    expires_at timestamptz NOT NULL,
+    writer_pid     integer,
+    writer_started timestamptz
+);
+"""
+"""Migration 4: a forwarded command's reply, stored by the holder in the transaction that makes
+the command's effect durable (so its sender learns it even if the holder dies before replying);
+and the processes serving the database, each announced by its keeper every round (for
+operators: see :func:`cluster`)."""
 
 _REMEMBERED = 100_000
 
@@ -132,10 +151,13 @@ def fence_statement(thread_ids: Sequence[str], book: LeaseBook) -> Sql:
     )
 
 
-def acquire(thread_id: str, owner: str, ttl: float) -> Tx[LeaseGrant]:
+def acquire(thread_id: str, owner: str, ttl: float, lock_timeout: float | None = None) -> Tx[LeaseGrant]:
     """Take the lease if it is free, expired, or this process's own (one it gave up whose
     release found the row busy); called only for threads this process does not hold. Run in a
-    transaction: the row is locked ``FOR UPDATE`` first, after the writes fenced by it."""
+    transaction: the row is locked ``FOR UPDATE`` first, after the writes fenced by it, waiting
+    at most ``lock_timeout`` seconds for them (then SQLSTATE 55P03: ask again later)."""
+    if lock_timeout is not None:
+        yield Sql("SELECT set_config('lock_timeout', %s, true)", (f"{int(lock_timeout * 1000)}ms",))
     yield Sql("SELECT 1 FROM streamhil_leases WHERE thread_id = %s FOR UPDATE", (thread_id,))  # after writes
     rows = yield Sql(
         "INSERT INTO streamhil_leases AS l (thread_id, owner, token, expires_at)"
@@ -150,6 +172,16 @@ def acquire(thread_id: str, owner: str, ttl: float) -> Tx[LeaseGrant]:
         "SELECT owner, extract(epoch FROM expires_at - now()) FROM streamhil_leases WHERE thread_id = %s", (thread_id,)
     )
     if not rows:  # released and deleted meanwhile: try again
+        return LeaseGrant(None, None, 0.0)
+    return LeaseGrant(None, str(rows[0][0]), max(0.0, float(rows[0][1])))
+
+
+def holder(thread_id: str) -> Tx[LeaseGrant]:
+    """Who holds the lease as last committed (no lock: a write of theirs may be under way)."""
+    rows = yield Sql(
+        "SELECT owner, extract(epoch FROM expires_at - now()) FROM streamhil_leases WHERE thread_id = %s", (thread_id,)
+    )
+    if not rows:
         return LeaseGrant(None, None, 0.0)
     return LeaseGrant(None, str(rows[0][0]), max(0.0, float(rows[0][1])))
 
@@ -201,6 +233,75 @@ def orphans(limit: int = 256) -> Tx[list[str]]:
     return [str(r[0]) for r in rows]
 
 
+# --- the processes, for operators ----------------------------------------------------------------
+
+
+def announce(
+    owner: str, host: str, pid: int, ttl: float, writer_pid: int | None, prune_after: float | None = None
+) -> Tx[None]:
+    """This process is alive for ``ttl`` more seconds, and its writer is the database session
+    ``writer_pid``; ``prune_after``: forget processes gone that long."""
+    yield Sql(
+        "INSERT INTO streamhil_processes AS p (owner, host, pid, expires_at, writer_pid, writer_started)"
+        " VALUES (%s, %s, %s, now() + make_interval(secs => %s), %s,"
+        " (SELECT backend_start FROM pg_stat_activity WHERE pid = %s))"
+        " ON CONFLICT (owner) DO UPDATE SET seen_at = now(), expires_at = EXCLUDED.expires_at,"
+        " writer_pid = EXCLUDED.writer_pid, writer_started = EXCLUDED.writer_started",
+        (owner, host, pid, ttl, writer_pid, writer_pid),
+    )
+    if prune_after is not None:
+        yield Sql("DELETE FROM streamhil_processes WHERE expires_at < now() - make_interval(secs => %s)", (prune_after,))
+
+
+def end_frozen_writer(owner: str) -> Tx[bool]:
+    """End the writer session of ``owner`` if that process is gone (it has not said it is alive
+    for a lease time): a process frozen inside a write holds its lease rows' locks, and
+    ``idle_in_transaction_session_timeout`` does not end a session that stopped in the middle of
+    a pipeline. True if a session was ended."""
+    rows = yield Sql(
+        "SELECT pg_terminate_backend(a.pid) FROM streamhil_processes p"
+        " JOIN pg_stat_activity a ON a.pid = p.writer_pid AND a.backend_start = p.writer_started"
+        " WHERE p.owner = %s AND p.expires_at < now()",
+        (owner,),
+    )
+    return any(bool(r[0]) for r in rows)
+
+
+def leave(owner: str) -> Tx[None]:
+    yield Sql("DELETE FROM streamhil_processes WHERE owner = %s", (owner,))
+
+
+def cluster() -> Tx[dict[str, Any]]:
+    """What every process sees alike: the processes (alive: announced within their lease time),
+    the leases each holds, takeovers due and forwarded commands not answered yet."""
+    processes = yield Sql(
+        "SELECT p.owner, p.host, p.pid, p.started_at, extract(epoch FROM now() - p.seen_at), p.expires_at > now(),"
+        " (SELECT count(*) FROM streamhil_leases l WHERE l.owner = p.owner AND l.expires_at > now())"
+        " FROM streamhil_processes p ORDER BY p.started_at, p.owner"
+    )
+    totals = yield Sql(
+        "SELECT (SELECT count(*) FROM streamhil_leases WHERE expires_at > now()),"
+        " (SELECT count(DISTINCT r.thread_id) FROM streamhil_runs r LEFT JOIN streamhil_leases l ON l.thread_id = r.thread_id"
+        "   WHERE r.status IN ('queued', 'running') AND (l.thread_id IS NULL OR l.expires_at < now())),"
+        " (SELECT count(*) FROM streamhil_inbox WHERE NOT claimed),"
+        " (SELECT count(*) FROM streamhil_inbox WHERE claimed AND reply IS NULL)"
+    )
+    held, due, waiting, in_progress = (int(v) for v in totals[0])
+    return {
+        "processes": [
+            {
+                "owner": str(owner), "host": str(host), "pid": int(pid), "started_at": started.isoformat(),
+                "seconds_since_seen": round(float(since), 3), "alive": bool(alive), "leases": int(leases),
+            }
+            for owner, host, pid, started, since, alive, leases in processes
+        ],
+        "alive": sum(1 for row in processes if row[5]),
+        "leases_held": held,
+        "takeovers_due": due,
+        "commands": {"waiting": waiting, "in_progress": in_progress},
+    }
+
+
 # --- the command inbox ----------------------------------------------------------------------------
 
 
@@ -248,6 +349,16 @@ def collect_reply(command_id: str) -> Tx[str | None]:
     return str(rows[0][0]) if rows else None
 
 
+def settle_command(command_id: str) -> Tx[tuple[bool, str | None]]:
+    """Close a command whose holder lost the thread's lease (it can store nothing more of it):
+    whether its row was still there, and its reply, or the outcome stored with its effect (None:
+    it was not carried out). The row is removed."""
+    rows = yield Sql("DELETE FROM streamhil_inbox WHERE id = %s RETURNING coalesce(reply, outcome)", (command_id,))
+    if not rows:
+        return False, None
+    return True, None if rows[0][0] is None else str(rows[0][0])
+
+
 def prune_commands(max_age: float) -> Tx[None]:
     """Drop commands whose sender never collected the reply (it died)."""
     yield Sql("DELETE FROM streamhil_inbox WHERE created_at < now() - make_interval(secs => %s)", (max_age,))
@@ -288,6 +399,28 @@ class PostgresInbox:
     async def collect(self, command_id: str) -> str | None:
         result: str | None = await self._run(partial(collect_reply, command_id))
         return result
+
+    async def settle(self, command_id: str) -> tuple[bool, str | None]:
+        result: tuple[bool, str | None] = await self._run(partial(settle_command, command_id))
+        return result
+
+    def outcome_statement(self, command_id: str, reply: str, *, checkpoint_of: str | None = None) -> Callable[[Any], None]:
+        """A statement for the effect's write (run in its transaction, fenced with it): the
+        command's reply, stored as its outcome. ``checkpoint_of``: the reply's ``result[0]`` is
+        the id of that thread's newest checkpoint (the one the same write saves)."""
+
+        def store(conn: Any) -> None:
+            if checkpoint_of is None:
+                conn.execute("UPDATE streamhil_inbox SET outcome = %s WHERE id = %s", (reply, command_id))
+                return
+            conn.execute(
+                "UPDATE streamhil_inbox SET outcome = jsonb_set(%s::jsonb, '{result,0}', to_jsonb(("
+                "SELECT checkpoint_id FROM streamhil_checkpoints WHERE thread_id = %s AND checkpoint_ns = ''"
+                " ORDER BY checkpoint_id DESC LIMIT 1)))::text WHERE id = %s",
+                (reply, checkpoint_of, command_id),
+            )
+
+        return store
 
     async def prune(self, max_age: float) -> None:
         await self._run(partial(prune_commands, max_age))

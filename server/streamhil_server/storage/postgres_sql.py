@@ -93,6 +93,8 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX streamhil_run_records_by_thread ON streamhil_run_records (thread_id);
     """,
+    # 4: the outcome of a forwarded command, stored with its effect; the processes serving the database
+    coordination.CLUSTER_MIGRATION,
 )
 """Migration ``i`` takes the server's schema from version ``i`` to ``i + 1``. Append, never edit."""
 
