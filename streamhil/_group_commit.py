@@ -34,7 +34,7 @@ class _Waiter(Generic[I]):
     def __init__(self, item: I) -> None:
         self.item = item
         self.result: Any = None
-        self.wake = anyio.Event()
+        self.wake: anyio.Event | None = None  # made only by a caller that has to wait
         self.done = False
 
 
@@ -55,6 +55,7 @@ class GroupCommit(Generic[I]):
         self._queue.append(waiter)
         with anyio.CancelScope(shield=True):  # a commit is never cut in half, nor left unawaited
             if self._carrying:
+                waiter.wake = anyio.Event()
                 await waiter.wake.wait()  # done, or asked to carry the next batch
             else:
                 self._carrying = True
@@ -80,8 +81,11 @@ class GroupCommit(Generic[I]):
             if self._settled is not None:
                 self._settled(waiter.item, result)
         for waiter in batch:
-            waiter.wake.set()
+            if waiter.wake is not None:
+                waiter.wake.set()
         if self._queue:
-            self._queue[0].wake.set()  # it carries the next batch
+            wake = self._queue[0].wake
+            assert wake is not None  # queued while this batch was carried, so it waits
+            wake.set()  # it carries the next batch
         else:
             self._carrying = False

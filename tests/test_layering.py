@@ -88,6 +88,8 @@ OPTIONAL = {
     ("streamhil/prebuilt/langchain.py", "langchain_core"),
     ("streamhil/checkpoint/_postgres_drivers.py", "psycopg"),
     ("streamhil/checkpoint/_postgres_drivers.py", "psycopg_pool"),
+    ("streamhil/checkpoint/_postgres_wire.py", "psycopg"),
+    ("streamhil/checkpoint/_postgres_codecs.py", "psycopg"),
 }
 
 

@@ -12,14 +12,21 @@
 Needs the ``postgres`` extra (psycopg 3 and psycopg_pool). The tables are created, or migrated,
 when the saver opens. Each ``aput`` (checkpoint row, changed channel values and the step's
 pending writes) and each ``aput_writes`` is one statement, so one atomic commit and one round
-trip; saves a run queued up (``asave_many``) go together in one pipelined round trip. A call
-whose connection was lost is made once more on a fresh one. On asyncio, ``async with`` opens a psycopg async pool on that loop; on trio, and on any
-other loop, calls run on a sync pool in worker threads. See ``docs/checkpointers.md``.
+trip; saves a run queued up (``asave_many``) go together in one pipelined round trip. Calls of
+several threads that arrive together are group-committed: they share round trips and commits,
+none returns before the commit that holds it, and one that fails fails alone (the batch is
+rolled back and each call run alone). A call whose connection was lost is made once more on a
+fresh one. On asyncio, ``async with`` opens a psycopg async pool on that loop; on trio, and on
+any other loop, a sync pool. Either way saves and reads run on the calling loop, on a kept
+connection (``_postgres_wire``); lists borrow a pool connection (a worker thread off the
+entering loop). See ``docs/checkpointers.md``.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
+import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, TypeVar
@@ -28,9 +35,10 @@ import anyio
 import anyio.lowlevel
 
 from ..._backend import current_backend
+from ..._group_commit import GroupCommit
 from ...errors import CheckpointError, ConfigError, SyncCallError
 from .. import _postgres_sql as sql
-from .._postgres_drivers import AsyncPoolDriver, ThreadPoolDriver, describe
+from .._postgres_drivers import AsyncPoolDriver, Maker, ThreadPoolDriver, describe
 from .._postgres_sql import Mode, Tx
 from .._records import (
     Address,
@@ -58,6 +66,11 @@ __all__ = ["PostgresSaver"]
 T = TypeVar("T")
 _PAGE = 50
 _CACHE_SIZE = 10_000
+
+_LOOP_GROUPS: anyio.lowlevel.RunVar[weakref.WeakKeyDictionary[ThreadPoolDriver, GroupCommit[Maker]]] = (
+    anyio.lowlevel.RunVar("streamhil_postgres_groups")
+)
+"""Each event loop's group commit for each thread-pool driver (its events belong to that loop)."""
 
 
 def _in_event_loop() -> bool:
@@ -153,6 +166,7 @@ class PostgresSaver(BaseCheckpointSaver):
         self._aio = AsyncPoolDriver(conninfo, max_size=max_connections, timeout=timeout, prepare=prepare)
         self._threaded = ThreadPoolDriver(conninfo, max_size=max_connections, timeout=timeout, prepare=prepare)
         self._parents = _ParentCache(_CACHE_SIZE)
+        self._aio_group: GroupCommit[Maker] = GroupCommit(self._aio.run_batch)
         self._closed = False
 
     @classmethod
@@ -177,17 +191,45 @@ class PostgresSaver(BaseCheckpointSaver):
         return _READY
 
     async def _run(self, make_tx: Callable[[], Tx[T]], mode: Mode = None) -> T:
-        """Run the operation ``make_tx()`` builds (again from the start if it must be retried)."""
+        """Run the operation ``make_tx()`` builds (again from the start if it must be retried),
+        on a pool connection of its own: for long reads (lists) that should not hold up saves."""
         if self._closed:
             raise CheckpointError(f"{self!r} is closed")
         if current_backend() == "asyncio" and self._aio.serves_current_loop():
             return await self._aio.run(make_tx, mode)
         return await self._threaded.run(make_tx, mode)
 
+    async def _commit(self, make_tx: Callable[[], Tx[T]]) -> T:
+        """Run the operation ``make_tx()`` builds in the group commit of this loop: with the
+        other calls that arrive while a batch is on the wire, in the next batch."""
+        if self._closed:
+            raise CheckpointError(f"{self!r} is closed")
+        group = self._aio_group if self._on_aio_loop() else self._threaded_group()
+        result: T = await group.submit(make_tx)
+        return result
+
+    def _on_aio_loop(self) -> bool:
+        """Whether this runs on the asyncio loop whose async pool is open (``_run``'s test, in a
+        form cheap enough for every call: no trio probe, no anyio token)."""
+        loop = self._aio.loop
+        asyncio = sys.modules.get("asyncio") if loop is not None else None  # not imported here
+        return asyncio is not None and self._aio.is_open and asyncio._get_running_loop() is loop
+
+    def _threaded_group(self) -> GroupCommit[Maker]:
+        try:
+            groups = _LOOP_GROUPS.get()
+        except LookupError:
+            groups = weakref.WeakKeyDictionary()
+            _LOOP_GROUPS.set(groups)
+        group = groups.get(self._threaded)
+        if group is None:
+            group = groups[self._threaded] = GroupCommit(self._threaded.run_batch)
+        return group
+
     # -- the contract ----------------------------------------------------------------------
 
     async def aget_tuple(self, config: Mapping[str, Any]) -> CheckpointTuple | None:
-        loaded = await self._run(partial(sql.get_tuple, read_address(config)))
+        loaded = await self._commit(partial(sql.get_tuple, read_address(config)))
         if loaded is None:
             return None
         self._parents.add(loaded[0])
@@ -219,7 +261,7 @@ class PostgresSaver(BaseCheckpointSaver):
         writes: Sequence[PendingWrite] = (),
     ) -> dict[str, Any]:
         args = _encode_put(PutCall(config, checkpoint, metadata, new_versions, writes))
-        stored = await self._run(partial(sql.put, args, self._parents.get_parent(args.address)))
+        stored = await self._commit(partial(sql.put, args, self._parents.get_parent(args.address)))
         self._parents.add(stored)
         return thread_config(args.address.thread_id, args.address.checkpoint_ns, checkpoint.id)
 
@@ -230,7 +272,7 @@ class PostgresSaver(BaseCheckpointSaver):
         task_id: str,
     ) -> None:
         args = _encode_writes(WritesCall(config, writes, task_id))
-        await self._run(partial(sql.put_writes, args.address, args.writes))
+        await self._commit(partial(sql.put_writes, args.address, args.writes))
 
     async def asave_many(self, calls: Sequence[PutCall | WritesCall]) -> None:
         """Make the calls in order, sending each run of saves whose parents are known in one
@@ -249,7 +291,7 @@ class PostgresSaver(BaseCheckpointSaver):
                 parent = self._parents.get_parent(args.address) if isinstance(args, sql.PutArgs) else None
                 if parent is not None:
                     known[(parent.thread_id, parent.checkpoint_ns, parent.checkpoint_id)] = parent
-            for stored in await self._run(partial(sql.save_many, encoded, known)):
+            for stored in await self._commit(partial(sql.save_many, encoded, known)):
                 self._parents.add(stored)
         if failure is not None:
             raise failure
