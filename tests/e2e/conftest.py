@@ -9,8 +9,8 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import anyio
@@ -51,6 +51,16 @@ def fast_backoff() -> Iterator[float]:
     yield 0.0
     while True:
         yield 0.05
+
+
+async def open_clients(stack: AsyncExitStack, ports: Sequence[int], token: str) -> list[Any]:
+    """One SDK client per server process (reconnecting fast), closed with ``stack``."""
+    from streamhil_client import open_client
+
+    return [
+        await stack.enter_async_context(open_client(f"ws://127.0.0.1:{port}/ws", token=token, backoff=fast_backoff))
+        for port in ports
+    ]
 
 
 def bound_socket() -> socket.socket:

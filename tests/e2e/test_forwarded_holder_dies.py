@@ -24,11 +24,11 @@ import anyio
 import pytest
 from anyio.abc import Process
 from anyio.streams.text import TextReceiveStream
-from streamhil_client import StreamhilClientError, open_client
+from streamhil_client import StreamhilClientError
 
 from streamhil_server.runs.forwarding import STALL_HOOK
 
-from .conftest import TIMEOUT, fast_backoff, start_server_process
+from .conftest import TIMEOUT, open_clients, start_server_process
 from .test_three_processes import GRAPHS, TOKEN, Observer
 
 pytestmark = pytest.mark.anyio
@@ -81,10 +81,7 @@ async def test_an_answer_forwarded_to_a_holder_killed_mid_command_is_acknowledge
     try:
         with anyio.fail_after(TIMEOUT * 2):
             async with AsyncExitStack() as stack:
-                clients = [
-                    await stack.enter_async_context(open_client(f"ws://127.0.0.1:{p}/ws", token=TOKEN, backoff=fast_backoff))
-                    for p in ports
-                ]
+                clients = await open_clients(stack, ports, TOKEN)
                 async with anyio.create_task_group() as tg:
                     for _attempt in range(5):
                         seen, tid, ask2 = await _second_question(clients, ports, tg)

@@ -27,7 +27,7 @@ from streamhil_client import StreamhilClientError, open_client
 
 from streamhil_server.storage.postgres import FREEZE_HOOK
 
-from .conftest import TIMEOUT, fast_backoff, start_server_process
+from .conftest import TIMEOUT, fast_backoff, open_clients, start_server_process
 
 pytestmark = pytest.mark.anyio
 
@@ -168,10 +168,7 @@ async def test_three_processes_share_threads(postgres_db_url: str, tmp_path: Pat
     try:
         with anyio.fail_after(TIMEOUT * 2):
             async with AsyncExitStack() as stack:
-                clients = [
-                    await stack.enter_async_context(open_client(f"ws://127.0.0.1:{p}/ws", token=TOKEN, backoff=fast_backoff))
-                    for p in ports
-                ]
+                clients = await open_clients(stack, ports, TOKEN)
                 async with anyio.create_task_group() as tg:
                     # client A on one process starts the run
                     run = await clients[a_at].start_run("restartable", {}, stream_modes=["custom", "updates"])
@@ -239,10 +236,7 @@ async def test_a_process_that_stalls_past_its_lease_never_writes_the_thread_agai
     try:
         with anyio.fail_after(TIMEOUT * 2):
             async with AsyncExitStack() as stack:
-                clients = [
-                    await stack.enter_async_context(open_client(f"ws://127.0.0.1:{p}/ws", token=TOKEN, backoff=fast_backoff))
-                    for p in ports
-                ]
+                clients = await open_clients(stack, ports, TOKEN)
                 async with anyio.create_task_group() as tg:
                     run = await clients[0].start_run("restartable", {}, stream_modes=["custom", "updates"])
                     tid = run.thread_id
@@ -303,10 +297,7 @@ async def test_a_process_frozen_inside_a_transaction_is_taken_over_within_the_bo
     try:
         with anyio.fail_after(TIMEOUT * 2):
             async with AsyncExitStack() as stack:
-                clients = [
-                    await stack.enter_async_context(open_client(f"ws://127.0.0.1:{p}/ws", token=TOKEN, backoff=fast_backoff))
-                    for p in ports
-                ]
+                clients = await open_clients(stack, ports, TOKEN)
                 async with anyio.create_task_group() as tg:
                     run = await clients[0].start_run("restartable", {}, stream_modes=["custom", "updates"])
                     tid = run.thread_id
