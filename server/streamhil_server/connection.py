@@ -41,6 +41,7 @@ from streamhil.protocol import (
     UpdateState,
     WatchThreads,
 )
+from streamhil._channel import Channel
 from streamhil.protocol.session import ConnectionClosed
 
 from .errors import CommandError
@@ -78,7 +79,7 @@ class Connection:
         self.thread_watcher: ThreadWatcher | None = None
         self.frames_sent = 0
         self.slow = False
-        self._send, self._receive = anyio.create_memory_object_stream[str](self.settings.max_send_queue)
+        self._outgoing: Channel[str] = Channel(self.settings.max_send_queue)  # frames for the writer
         self._queued_bytes = 0  # UTF-8-ish size of the frames waiting in the send queue
         self._rate = FrameRate(rate=self.settings.max_frames_per_second, burst=self.settings.max_frames_per_second)
         self._lanes: dict[str, deque[Any]] = {}
@@ -109,7 +110,7 @@ class Connection:
                 self._tg = tg
                 tg.start_soon(self._write_loop)
                 drain = await self._read_loop(upgrade_identity)
-                self._send.close()  # the writer sends what is queued, then ends
+                self._outgoing.close()  # the writer sends what is queued, then ends
                 if drain:
                     with anyio.move_on_after(self.settings.close_timeout):
                         await self._writer_done.wait()
@@ -200,7 +201,7 @@ class Connection:
 
     def _half_full(self) -> bool:
         return (
-            self._receive.statistics().current_buffer_used >= max(1, self.settings.max_send_queue // 2)
+            len(self._outgoing) >= max(1, self.settings.max_send_queue // 2)
             or self._queued_bytes >= self.settings.max_send_queue_bytes // 2
         )
 
@@ -290,7 +291,7 @@ class Connection:
                 self._overflow()
                 return
             try:
-                self._send.send_nowait(frame)
+                self._outgoing.put_nowait(frame)
             except anyio.WouldBlock:
                 self._overflow()
                 return
@@ -305,7 +306,7 @@ class Connection:
         self.runtime.slow_consumers += 1
         self._log.info(
             "send queue overflowed (%d frames / %d bytes queued): closing with 4008",
-            self._receive.statistics().current_buffer_used, self._queued_bytes,
+            len(self._outgoing), self._queued_bytes,
         )
         self.session.close(CloseCode.SLOW_CONSUMER, "slow consumer")
         for sub in self.subscriptions.values():
@@ -337,26 +338,23 @@ class Connection:
 
     async def _write_loop(self) -> None:
         try:
-            async with self._receive:
-                while True:
-                    try:
-                        try:  # what is queued goes out without a trip through the event loop per frame
-                            frame = self._receive.receive_nowait()
-                        except anyio.WouldBlock:
-                            frame = await self._receive.receive()
-                    except anyio.EndOfStream:
-                        break
-                    await self.ws.send_text(frame)
-                    self._queued_bytes -= len(frame)
-                    self.frames_sent += 1
-                    if self._room_wanted:  # no event per frame unless someone waits for room
-                        self._room_wanted = False
-                        progress, self._progress = self._progress, anyio.Event()
-                        progress.set()
+            while True:
+                try:  # what is queued goes out without a trip through the event loop per frame
+                    frame = await self._outgoing.get()
+                except anyio.EndOfStream:
+                    break
+                await self.ws.send_text(frame)
+                self._queued_bytes -= len(frame)
+                self.frames_sent += 1
+                if self._room_wanted:  # no event per frame unless someone waits for room
+                    self._room_wanted = False
+                    progress, self._progress = self._progress, anyio.Event()
+                    progress.set()
         except (WebSocketDisconnect, OSError, RuntimeError):
             if self._tg is not None:  # the client is gone: stop reading too
                 self._tg.cancel_scope.cancel()
         finally:
+            self._outgoing.close_reader()  # frames queued later fail: nobody would send them
             self._writer_done.set()
 
     # --- commands ------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ way (break, return, exception, cancellation, garbage collection).
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -19,6 +18,7 @@ import anyio
 import anyio.from_thread
 
 from .._backend import in_worker_thread
+from .._channel import Channel
 
 __all__ = ["PartStream", "STREAM_MODES", "stream_modes"]
 
@@ -51,7 +51,7 @@ class PartStream:
     def __init__(self, *, single: bool, subgraphs: bool) -> None:
         self._single = single
         self._subgraphs = subgraphs
-        self._send, self._receive = anyio.create_memory_object_stream[Any](math.inf)
+        self._parts: Channel[Any] = Channel()
         self._loop_thread = threading.get_ident()
         self._waiting: list[anyio.Event] = []  # the run, waiting for the reader to catch up
         self._reader_waiting = False  # the reader asked for more and nothing is buffered
@@ -71,11 +71,11 @@ class PartStream:
 
     def _deliver(self, item: Any) -> None:
         self._reader_waiting = False  # it has something now: the next step waits for it to ask again
-        self._send.send_nowait(item)
+        self._parts.put_nowait(item)
 
     async def pace(self) -> None:
         """Called by the run between steps: wait until the reader has taken what is buffered."""
-        if self._reader_waiting and not self._receive.statistics().current_buffer_used:
+        if self._reader_waiting and not len(self._parts):
             return
         event = anyio.Event()
         self._waiting.append(event)
@@ -88,24 +88,21 @@ class PartStream:
         except anyio.get_cancelled_exc_class():
             raise
         except BaseException as exc:
-            self._send.send_nowait(_Failure(exc))
+            self._parts.put_nowait(_Failure(exc))
         finally:
             self.produced = True
-            self._send.close()
+            self._parts.close()
 
     # -- the reader's side -----------------------------------------------------------------
     async def next(self) -> Any:
         """The next part; StopAsyncIteration at the end; the run's own error if it failed."""
         self._reader_waiting = True
-        if self._waiting and not self._receive.statistics().current_buffer_used:
+        if self._waiting and not len(self._parts):
             for event in self._waiting:
                 event.set()
             self._waiting.clear()
         try:
-            try:  # a buffered part is taken without a trip through the event loop
-                item = self._receive.receive_nowait()
-            except anyio.WouldBlock:
-                item = await self._receive.receive()
+            item = await self._parts.get()  # a buffered part: no trip through the event loop
         except anyio.EndOfStream:
             raise StopAsyncIteration from None
         finally:
@@ -116,7 +113,7 @@ class PartStream:
 
     def close(self) -> None:
         """The reader is gone."""
-        self._receive.close()
+        self._parts.close_reader()
 
     def __aiter__(self) -> PartStream:
         return self

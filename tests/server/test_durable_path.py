@@ -175,10 +175,10 @@ def _ask_twice() -> CompiledStateGraph:
     return g.compile()
 
 
-def test_an_answer_round_trip_is_three_commits_with_run_records_and_interrupt(make_client: Any, tmp_path: Path) -> None:
-    """The answer (before its reply), the step that takes it, and the step that asks again
-    together with the run's end: the interrupt's pending write, the run records of the LangGraph
-    API and the run's events ride in that last commit rather than in commits of their own."""
+def test_an_answer_round_trip_is_four_commits_with_the_run_records_inside(make_client: Any, tmp_path: Path) -> None:
+    """The answer (before its reply), the step that takes it, the next task's interrupt writes
+    with the events so far, and the run's end: the run records of the LangGraph API ride in those
+    commits rather than in commits of their own."""
     db = str(tmp_path / "s.sqlite")
     settings = ServerSettings(event_flush_delay=30)  # the hub never stores events by itself here
     with make_client({"twice": _ask_twice()}, db=db, settings=settings) as client, connect(client) as wire:
@@ -189,7 +189,7 @@ def test_an_answer_round_trip_is_three_commits_with_run_records_and_interrupt(ma
         wire.request("resume", thread_id=tid, value="yes")
         end = wire.run_end(tid)
         assert end["event"] == "run_interrupted"
-        assert storage.batches - before == 3
+        assert storage.batches - before == 4
         with sqlite3.connect(db) as check:  # stored by the time its terminal event was delivered
             status = check.execute("SELECT status FROM run_records WHERE run_id=?", (end["run_id"],)).fetchone()
             writes = check.execute("SELECT count(*) FROM writes WHERE thread_id=?", (tid,)).fetchone()
@@ -223,9 +223,9 @@ def _asks_while_a_sibling_works(gate: Gate) -> CompiledStateGraph:
 
 
 def test_an_interrupt_that_waits_for_its_sibling_is_stored_with_the_step(make_client: Any, tmp_path: Path) -> None:
-    """A task's interrupt writes are not committed alone: they go with the thread's next write,
-    here the run's end once the sibling task is done. After a restart the interrupt is pending,
-    the sibling's result kept, and the answer resumes only the task that asked."""
+    """A task that interrupts while its sibling still works: after the step and a restart the
+    interrupt is pending, the sibling's result kept (not run again), and the answer resumes only
+    the task that asked."""
     db = str(tmp_path / "s.sqlite")
     gate = Gate()
     settings = ServerSettings(event_flush_delay=30)  # nothing stored by the hub on its own

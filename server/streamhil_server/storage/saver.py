@@ -8,14 +8,6 @@ checkpoint, its pending writes, its run status change and its events commit toge
 Reads of a thread namespace's latest checkpoint are served from a write-through head cache
 (bounded, least recently used first out): no read-back on the hot path. Older checkpoints, and
 heads not in the cache, are read through the storage's reader.
-
-A task's writes that hold an interrupt end their step (the run stops at the interrupt once the
-step's other tasks are done), so they are not committed alone: ``stage_write`` hands them to the
-thread's next write (the run's end, a sibling task's writes, or the hub's flush of the step's
-events), and the head cache shows them at once. Nobody sees them before they are stored: the
-events that announce them commit in that same write. A crash before it loses the step's
-interrupt with the step's events, as if the crash had come while the task still ran; the task
-runs again and asks again.
 """
 
 from __future__ import annotations
@@ -38,7 +30,6 @@ from streamhil.checkpoint._records import (
     read_address,
 )
 from streamhil.checkpoint.base import BaseCheckpointSaver, Checkpoint, CheckpointTuple, PendingWrite, thread_config
-from streamhil.constants import INTERRUPT
 from streamhil.errors import ConfigError
 
 from .base import Loaded, Storage
@@ -48,7 +39,6 @@ __all__ = ["StorageSaver", "HeadCache"]
 
 _Lane = tuple[str, str]
 TakeWrite = Callable[[str], Write]
-StageWrite = Callable[[str, Write], bool]
 
 
 @dataclass(slots=True)
@@ -111,17 +101,11 @@ def _no_journal(thread_id: str) -> Write:
     return Write(thread_id=thread_id)
 
 
-def _no_staging(thread_id: str, write: Write) -> bool:
-    return False
-
-
 class StorageSaver(BaseCheckpointSaver):
     """A LangGraph-style checkpointer over a :class:`~.base.Storage`.
 
     ``take_write(thread_id)`` returns what must be stored with the thread's next checkpoint
     write (its journal); the saver adds the checkpoint or writes to it and commits the whole.
-    ``stage_write(thread_id, write)`` hands ``write`` to the thread's next write instead, and
-    says whether it could (see the module's docstring: a task's interrupt writes).
     """
 
     inline_saves = True  # saves go in step order, inline: events of a step commit with its checkpoint
@@ -131,12 +115,10 @@ class StorageSaver(BaseCheckpointSaver):
         storage: Storage,
         *,
         take_write: TakeWrite = _no_journal,
-        stage_write: StageWrite = _no_staging,
         head_cache_size: int = 10_000,
     ) -> None:
         self.storage = storage
         self.take_write = take_write
-        self.stage_write = stage_write
         self.saves_instantly = not storage.durable
         self.heads = HeadCache(head_cache_size if storage.durable else 0)
         self.trusted: Callable[[str], bool] = storage.holds
@@ -213,27 +195,10 @@ class StorageSaver(BaseCheckpointSaver):
         address = read_address(config, need_id=True)
         grouped = encode_writes((task_id, channel, value) for channel, value in writes)
         grouped = {task_id: grouped.get(task_id, [])}
-        if any(channel == INTERRUPT for channel, _ in writes) and self._stage_writes(address, grouped):
-            return
         write = self.take_write(address.thread_id)
         write.task_writes.append(WritesPut(address, grouped))
         write.after_commit.insert(0, lambda: self._new_writes(address, grouped))
         await self.storage.write(write)
-
-    def _stage_writes(self, address: Address, grouped: EncodedWrites) -> bool:
-        """Hand a task's interrupt writes to the thread's next write, shown by the head cache
-        now; False (commit them now) when the head is not cached here."""
-        lane = (address.thread_id, address.checkpoint_ns)
-        head = self.heads.get(lane) if self.trusted(address.thread_id) else None
-        if head is None or head.stored.checkpoint_id != address.checkpoint_id:
-            return False
-        staged = Write(thread_id=address.thread_id, task_writes=[WritesPut(address, grouped)])
-        # not stored after all: what the cache shows is not what is stored, read it again
-        staged.after_failure.append(lambda exc: self.heads.drop_lane(lane))
-        if not self.stage_write(address.thread_id, staged):
-            return False
-        self._new_writes(address, grouped)
-        return True
 
     async def adelete_thread(self, thread_id: str) -> None:
         self.heads.drop(str(thread_id))

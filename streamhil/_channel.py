@@ -1,0 +1,89 @@
+"""A queue with one reader, for the hot paths where anyio's memory object streams cost too much.
+
+``anyio.create_memory_object_stream`` serves any number of senders and receivers; a receive
+that finds an item still yields to the event loop, and one that waits builds a generic waiter
+object and an event. A run's stream parts and a connection's outgoing frames have one reader and
+senders that never wait (they put or fail), so :class:`Channel` keeps just a deque and, only
+while the reader waits, one event. Its errors are anyio's, with the same meanings.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import Generic, TypeVar
+
+import anyio
+
+__all__ = ["Channel"]
+
+T = TypeVar("T")
+
+
+class Channel(Generic[T]):
+    """Items in order, put without waiting (on the event loop's thread), taken by one reader.
+
+    ``put_nowait`` raises ``WouldBlock`` when ``max_items`` are waiting, ``ClosedResourceError``
+    once :meth:`close` was called and ``BrokenResourceError`` once the reader left
+    (:meth:`close_reader`). The reader gets ``EndOfStream`` when the channel is closed and
+    empty.
+    """
+
+    __slots__ = ("_items", "_max_items", "_closed", "_reader_gone", "_wake")
+
+    def __init__(self, max_items: float = math.inf) -> None:
+        self._items: deque[T] = deque()
+        self._max_items = max_items
+        self._closed = False
+        self._reader_gone = False
+        self._wake: anyio.Event | None = None  # set while the reader waits
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    # -- the senders' side -------------------------------------------------------------------
+    def put_nowait(self, item: T) -> None:
+        if self._reader_gone:
+            raise anyio.BrokenResourceError
+        if self._closed:
+            raise anyio.ClosedResourceError
+        if len(self._items) >= self._max_items:
+            raise anyio.WouldBlock
+        self._items.append(item)
+        self._wake_reader()
+
+    def close(self) -> None:
+        """No more items: the reader takes what is left, then gets ``EndOfStream``."""
+        self._closed = True
+        self._wake_reader()
+
+    def _wake_reader(self) -> None:
+        wake, self._wake = self._wake, None
+        if wake is not None:
+            wake.set()
+
+    # -- the reader's side ---------------------------------------------------------------------
+    def get_nowait(self) -> T:
+        """The next item; ``WouldBlock`` if none is waiting, ``EndOfStream`` after the last."""
+        if self._items:
+            return self._items.popleft()
+        if self._reader_gone:
+            raise anyio.ClosedResourceError
+        if self._closed:
+            raise anyio.EndOfStream
+        raise anyio.WouldBlock
+
+    async def get(self) -> T:
+        """The next item, waiting for it (returns at once, without yielding, if one waits)."""
+        while True:
+            try:
+                return self.get_nowait()
+            except anyio.WouldBlock:
+                wake = self._wake = anyio.Event()
+                await wake.wait()
+
+    def close_reader(self) -> None:
+        """The reader is gone: what is waiting is dropped, later puts fail."""
+        self._reader_gone = True
+        self._items.clear()
+        self._wake_reader()
