@@ -373,12 +373,19 @@ class LangGraphV3:
 
         async def writer() -> None:
             while True:
+                # Every subscription's events in the thread's order (by seq), not one subscription
+                # after another: a client rotating subscriptions (langgraph-sdk opens a wider one
+                # before it drops the old) must not see a later event on one before an earlier
+                # event on the other.
+                ready: list[dict[str, Any]] = []
                 for sub in list(subscribers.values()):
-                    while sub.queue:
-                        outbox.append(orjson.dumps(sub.queue.popleft(), default=repr).decode())
+                    ready.extend(sub.queue)
+                    sub.queue.clear()
                     if sub.overflowed:
                         await websocket.close(code=4008, reason="slow consumer: resubscribe with since")
                         return
+                ready.sort(key=lambda event: event["seq"])
+                outbox.extend(orjson.dumps(event, default=repr).decode() for event in ready)
                 while outbox:
                     await websocket.send_text(outbox.popleft())  # type: ignore[arg-type]
                 if any(s.queue for s in subscribers.values()):
