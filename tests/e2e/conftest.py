@@ -9,7 +9,7 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -51,6 +51,17 @@ def fast_backoff() -> Iterator[float]:
     yield 0.0
     while True:
         yield 0.05
+
+
+async def reap(processes: Iterable[Process]) -> None:
+    """Wait (at most TIMEOUT) for server processes already told to stop, then close their pipes."""
+    processes = list(processes)
+    with anyio.move_on_after(TIMEOUT):
+        for process in processes:
+            await process.wait()
+    for process in processes:
+        if process.stdout is not None:
+            await process.stdout.aclose()
 
 
 async def open_clients(stack: AsyncExitStack, ports: Sequence[int], token: str) -> list[Any]:

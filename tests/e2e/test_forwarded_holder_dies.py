@@ -28,7 +28,7 @@ from streamhil_client import StreamhilClientError
 
 from streamhil_server.runs.forwarding import STALL_HOOK
 
-from .conftest import TIMEOUT, open_clients, start_server_process
+from .conftest import TIMEOUT, open_clients, reap, start_server_process
 from .test_three_processes import GRAPHS, TOKEN, Observer
 
 pytestmark = pytest.mark.anyio
@@ -135,10 +135,5 @@ async def test_an_answer_forwarded_to_a_holder_killed_mid_command_is_acknowledge
         for process, _ in servers:
             if process.returncode is None:
                 process.terminate()
-        with anyio.move_on_after(TIMEOUT):
-            for process, _ in servers:
-                await process.wait()
-        for process, _ in servers:
-            if process.stdout is not None:
-                await process.stdout.aclose()
+        await reap(process for process, _ in servers)
     assert sender.returncode is not None

@@ -27,7 +27,7 @@ from streamhil_client import StreamhilClientError, open_client
 
 from streamhil_server.storage.postgres import FREEZE_HOOK
 
-from .conftest import TIMEOUT, fast_backoff, open_clients, start_server_process
+from .conftest import TIMEOUT, fast_backoff, open_clients, reap, start_server_process
 
 pytestmark = pytest.mark.anyio
 
@@ -217,12 +217,18 @@ async def test_three_processes_share_threads(postgres_db_url: str, tmp_path: Pat
     finally:
         for i in alive:
             servers[i][0].terminate()
-        with anyio.move_on_after(TIMEOUT):
-            for proc, _ in servers:
-                await proc.wait()
-        for proc, _ in servers:
-            if proc.stdout is not None:
-                await proc.stdout.aclose()
+        await reap(proc for proc, _ in servers)
+
+
+async def _answered_once(clients: list[Any], ports: list[int], tg: Any) -> tuple[str, Observer]:
+    """A new thread started on the first process and watched from the second; its first
+    question answered on the first (which runs the slow node next)."""
+    run = await clients[0].start_run("restartable", {}, stream_modes=["custom", "updates"])
+    seen = Observer(run.thread_id)
+    await tg.start(seen.watch, ports[1], 1)
+    first = await seen.until(lambda e: e.event == "run_interrupted")
+    await clients[0].resume(run.thread_id, "one", interrupt_id=first.interrupt_ids[0], stream_modes=["custom", "updates"])
+    return run.thread_id, seen
 
 
 async def test_a_process_that_stalls_past_its_lease_never_writes_the_thread_again(
@@ -238,12 +244,7 @@ async def test_a_process_that_stalls_past_its_lease_never_writes_the_thread_agai
             async with AsyncExitStack() as stack:
                 clients = await open_clients(stack, ports, TOKEN)
                 async with anyio.create_task_group() as tg:
-                    run = await clients[0].start_run("restartable", {}, stream_modes=["custom", "updates"])
-                    tid = run.thread_id
-                    seen = Observer(tid)
-                    await tg.start(seen.watch, ports[1], 1)
-                    first = await seen.until(lambda e: e.event == "run_interrupted")
-                    await clients[0].resume(tid, "one", interrupt_id=first.interrupt_ids[0], stream_modes=["custom", "updates"])
+                    tid, seen = await _answered_once(clients, ports, tg)
                     await seen.until(lambda e: e.event == "custom" and _attempt(e) == 1)
                     pid = int(re.findall(r"\d+", marker.read_text())[-1])
                     stalled = next(i for i, (proc, _) in enumerate(servers) if proc.pid == pid)
@@ -273,12 +274,7 @@ async def test_a_process_that_stalls_past_its_lease_never_writes_the_thread_agai
         for proc, _ in servers:
             proc.send_signal(signal.SIGCONT)
             proc.terminate()
-        with anyio.move_on_after(TIMEOUT):
-            for proc, _ in servers:
-                await proc.wait()
-        for proc, _ in servers:
-            if proc.stdout is not None:
-                await proc.stdout.aclose()
+        await reap(proc for proc, _ in servers)
 
 
 async def test_a_process_frozen_inside_a_transaction_is_taken_over_within_the_bound(
@@ -299,12 +295,7 @@ async def test_a_process_frozen_inside_a_transaction_is_taken_over_within_the_bo
             async with AsyncExitStack() as stack:
                 clients = await open_clients(stack, ports, TOKEN)
                 async with anyio.create_task_group() as tg:
-                    run = await clients[0].start_run("restartable", {}, stream_modes=["custom", "updates"])
-                    tid = run.thread_id
-                    seen = Observer(tid)
-                    await tg.start(seen.watch, ports[1], 1)
-                    first = await seen.until(lambda e: e.event == "run_interrupted")
-                    await clients[0].resume(tid, "one", interrupt_id=first.interrupt_ids[0], stream_modes=["custom", "updates"])
+                    tid, seen = await _answered_once(clients, ports, tg)
                     assert frozen[0].stdout is not None
                     said = ""
                     async for chunk in TextReceiveStream(frozen[0].stdout):
@@ -332,9 +323,4 @@ async def test_a_process_frozen_inside_a_transaction_is_taken_over_within_the_bo
     finally:
         frozen[0].send_signal(signal.SIGKILL)  # its writer never comes back
         other[0].terminate()
-        with anyio.move_on_after(TIMEOUT):
-            for proc, _ in servers:
-                await proc.wait()
-        for proc, _ in servers:
-            if proc.stdout is not None:
-                await proc.stdout.aclose()
+        await reap(proc for proc, _ in servers)
