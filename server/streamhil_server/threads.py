@@ -38,6 +38,7 @@ class RunRequest:
     checkpoint_id: str | None = None
     metadata: dict[str, Any] | None = None
     check_pending: bool = False
+    continuation: bool = False  # continues a run a crash (or a lost process) cut short
     cancelled: bool = False  # cancelled while queued: ends with run_cancelled when its turn comes
     origin: str = ""  # whose share of the run limits it counts against (identity, or connection)
     ended: bool = False  # its terminal event is out (or its thread was lost): its share is given back
@@ -59,6 +60,7 @@ class RunRequest:
             "checkpoint_id": self.checkpoint_id,
             "metadata": self.metadata,
             "check_pending": self.check_pending,
+            "continuation": self.continuation,
             "cancelled": self.cancelled,
             "origin": self.origin,
         }
@@ -83,6 +85,7 @@ class RunRequest:
             checkpoint_id=params.get("checkpoint_id"),
             metadata=params.get("metadata"),
             check_pending=bool(params.get("check_pending", False)),
+            continuation=bool(params.get("continuation", False)),
             cancelled=bool(params.get("cancelled", False)),
             origin=str(params.get("origin") or ""),
         )

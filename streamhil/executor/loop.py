@@ -35,7 +35,12 @@ class RunOutcome:
 
     values: dict[str, Any]
     interrupts: list[Interrupt] = field(default_factory=list)
+    """Every interrupt still waiting for an answer on the thread's latest checkpoint."""
     breakpoint: bool = False
+    next: tuple[str, ...] = ()
+    """The nodes still to run on the latest checkpoint (``StateSnapshot.next``)."""
+    checkpoint_id: str | None = None
+    """The thread's latest checkpoint when the run ended (set by :func:`execute`)."""
 
 
 class Loop:
@@ -223,7 +228,8 @@ class Loop:
         if scope.wants("updates"):
             scope.emit(scope.ns_tuple, "updates", {INTERRUPT: ()})
         values = self.view.live_values(self.graph)
-        return RunOutcome(self._output(values), [], breakpoint=True)
+        waiting = tuple(t.task.name for t in self.view.tasks if not t.finished)
+        return RunOutcome(self._output(values), [], breakpoint=True, next=waiting)
 
     async def _run_step(self) -> RunOutcome | None:
         """Run the step's runnable tasks at once; apply the barrier or stop for interrupts/errors."""
@@ -374,7 +380,9 @@ class Loop:
                 scope.emit(scope.ns_tuple, "updates", {INTERRUPT: tuple(interrupts)})
         if scope.wants("values"):
             scope.emit(scope.ns_tuple, "values", {**output, INTERRUPT: tuple(pending)})
-        return RunOutcome(output, pending)
+        done = {r.task.id for r in results.values() if r.status == "done"}
+        to_run = tuple(t.task.name for t in view.tasks if not t.finished and t.task.id not in done)
+        return RunOutcome(output, pending, next=to_run)
 
     async def _barrier(self, tasks: Sequence[TaskState], results: dict[str, TaskResult]) -> None:
         """Apply the step's writes in path order, plan the next step, save the next checkpoint."""
@@ -544,4 +552,5 @@ async def execute(
     if failure is not None:
         raise failure
     assert outcome is not None
+    outcome.checkpoint_id = scope.checkpoint_id
     return outcome

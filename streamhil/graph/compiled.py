@@ -25,7 +25,7 @@ from ..types import Command, GraphOutput, Interrupt, StateSnapshot
 from .._backend import DetachedTask
 from . import _sync
 from .drawing import DrawableGraph, graph_of
-from .streaming import PartStream, stream_modes
+from .streaming import PartStream, Sink, on_loop_thread, stream_modes
 from .targets import branch_targets
 
 __all__ = ["CompiledStateGraph"]
@@ -175,6 +175,33 @@ class CompiledStateGraph:
         )
 
     # -- async API ----------------------------------------------------------------------------
+    async def arun(
+        self,
+        input: Any,
+        config: Mapping[str, Any] | None = None,
+        *,
+        sink: Sink,
+        stream_mode: str | Sequence[str] | None = None,
+        interrupt_before: Any = None,
+        interrupt_after: Any = None,
+        durability: str | None = None,
+    ) -> RunOutcome:
+        """Run the graph on the calling task, handing every stream part to ``sink(ns, mode, payload)``
+        (on the event loop's thread, subgraphs' parts included), and return how it ended.
+
+        A streamhil extension for hosts such as servers, which forward parts as they come: no
+        producer task and no buffer between the run and the reader, so the run is not paced by a
+        reader either. The :class:`~streamhil.executor.loop.RunOutcome` gives the final values,
+        the interrupts still waiting, the nodes still to run (``next``) and the latest
+        checkpoint's id, which ``aget_state`` would otherwise read back. Cancelling the calling
+        task cancels the run (its last checkpoint stays intact).
+        """
+        _, modes = stream_modes(stream_mode)
+        return await self._run(
+            input, config, modes=modes, sink=on_loop_thread(sink), subgraphs=True,
+            interrupt_before=interrupt_before, interrupt_after=interrupt_after, durability=durability,
+        )
+
     @contextlib.asynccontextmanager
     async def open_stream(
         self,

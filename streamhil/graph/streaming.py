@@ -20,7 +20,7 @@ import anyio.from_thread
 from .._backend import in_worker_thread
 from .._channel import Channel
 
-__all__ = ["PartStream", "STREAM_MODES", "stream_modes"]
+__all__ = ["PartStream", "STREAM_MODES", "on_loop_thread", "stream_modes"]
 
 STREAM_MODES = frozenset({"values", "updates", "custom", "messages", "debug", "tasks", "checkpoints"})
 
@@ -36,6 +36,20 @@ def stream_modes(stream_mode: Any) -> tuple[bool, frozenset[str]]:
     if bad:
         raise ValueError(f"Unknown stream_mode {sorted(bad)!r}; choose from {sorted(STREAM_MODES)}.")
     return single, modes
+
+
+def on_loop_thread(sink: Sink) -> Sink:
+    """``sink``, always called on the event loop's thread: a part a sync node emits from its
+    worker thread (``get_stream_writer()``, ``messages``) is handed over to the loop first."""
+    loop_thread = threading.get_ident()
+
+    def call(ns: tuple[str, ...], mode: str, payload: Any) -> None:
+        if threading.get_ident() != loop_thread and in_worker_thread():
+            anyio.from_thread.run_sync(sink, ns, mode, payload)
+        else:  # the loop's thread, or a nested graph's helper thread while the loop waits on it
+            sink(ns, mode, payload)
+
+    return call
 
 
 class _Failure:

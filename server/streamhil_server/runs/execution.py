@@ -3,12 +3,16 @@ its events, and exactly one terminal event per run."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 import anyio
 
+from streamhil.constants import INTERRUPT
+from streamhil.executor.loop import RunOutcome
 from streamhil.protocol import ErrorCode, EventKind, ThreadStatus
+from streamhil.types import Interrupt
 
 from ..encoding import interrupt_wire, jsonable, stream_payload
 from ..errors import CommandError
@@ -20,6 +24,13 @@ from .answers import RunAnswers
 from .core import _TERMINAL_STATUS, logger
 
 __all__ = ["RunExecution"]
+
+
+def _only_interrupts(payload: Any, ids: frozenset[str]) -> bool:
+    """Whether ``payload`` is an ``updates`` part announcing only interrupts among ``ids``."""
+    if not isinstance(payload, dict) or set(payload) != {INTERRUPT}:
+        return False
+    return all(getattr(i, "id", None) in ids for i in payload[INTERRUPT])
 
 
 class RunExecution(RunAnswers):
@@ -111,30 +122,35 @@ class RunExecution(RunAnswers):
         config["run_id"] = run_id
         if request.metadata:
             config["metadata"] = dict(request.metadata)
-        modes = [m for m in request.stream_modes]
-        wanted = set(modes)
+        wanted = frozenset(request.stream_modes)
+        subgraphs = request.subgraphs
+        publish = self.hub.publish
+        announced = await self._announced(graph, tid) if request.continuation else frozenset()
+
+        def forward(ns: tuple[str, ...], mode: str, payload: Any) -> None:
+            # Parts of every namespace come; `subgraphs: false` keeps the root's.
+            if mode in wanted and (subgraphs or not ns):
+                if announced and mode == "updates" and _only_interrupts(payload, announced):
+                    return
+                publish(tid, mode, run_id, stream_payload(mode, payload), ns)
+
         active = thread.active
         error: BaseException | None = None
+        outcome: RunOutcome | None = None
         with anyio.CancelScope() as scope:
             if active is not None:
                 active.scope = scope
                 if active.cancel_requested:
                     scope.cancel()
             try:
-                # Always ask for (ns, mode, payload) triples; `subgraphs: false` keeps the root's.
-                async with graph.open_stream(  # the run is a task of this block's own task group
+                outcome = await graph.arun(  # on this task: each part is published as it comes
                     request.input if request.kind == "start" else None,
                     config,
-                    stream_mode=modes,
-                    subgraphs=True,
+                    sink=forward,
+                    stream_mode=list(wanted),
                     interrupt_before=request.interrupt_before,
                     interrupt_after=request.interrupt_after,
-                ) as parts:
-                    async for ns, mode, payload in parts:
-                        if ns and not request.subgraphs:
-                            continue
-                        if mode in wanted:
-                            self.hub.publish(tid, mode, run_id, stream_payload(mode, payload), tuple(ns))
+                )
             except Exception as exc:  # the graph failed: the run ends with run_error
                 error = exc
         if scope.cancelled_caught:
@@ -145,17 +161,24 @@ class RunExecution(RunAnswers):
             record = await self._settle(thread, graph, error=f"{type(error).__name__}: {error}")
             await self._finish(thread, request, EventKind.RUN_ERROR, {"error": {"type": type(error).__name__, "message": str(error)}, "code": None}, record)
             return
-        snapshot = await graph.aget_state(self._config(tid))
-        record = self._settled_record(thread, snapshot, error=None)
-        if snapshot.interrupts:
-            interrupts = [interrupt_wire(i) for i in snapshot.interrupts]
+        assert outcome is not None
+        # How the run ended is what the thread's latest checkpoint says: no read back.
+        record = self._settled_record(thread, outcome.interrupts, outcome.next, error=None)
+        if outcome.interrupts:
+            interrupts = [interrupt_wire(i) for i in outcome.interrupts]
             self.hub.publish(tid, EventKind.INTERRUPT, run_id, {"interrupts": interrupts})
-            await self._finish(thread, request, EventKind.RUN_INTERRUPTED, {"interrupt_ids": [i["id"] for i in interrupts], "next": list(snapshot.next)}, record)
-        elif snapshot.next:
-            await self._finish(thread, request, EventKind.RUN_INTERRUPTED, {"interrupt_ids": [], "next": list(snapshot.next)}, record)
+            await self._finish(thread, request, EventKind.RUN_INTERRUPTED, {"interrupt_ids": [i["id"] for i in interrupts], "next": list(outcome.next)}, record)
+        elif outcome.next:
+            await self._finish(thread, request, EventKind.RUN_INTERRUPTED, {"interrupt_ids": [], "next": list(outcome.next)}, record)
         else:
-            checkpoint_id = snapshot.config.get("configurable", {}).get("checkpoint_id")
-            await self._finish(thread, request, EventKind.RUN_DONE, {"checkpoint_id": checkpoint_id}, record)
+            await self._finish(thread, request, EventKind.RUN_DONE, {"checkpoint_id": outcome.checkpoint_id}, record)
+
+    async def _announced(self, graph: Any, thread_id: str) -> frozenset[str]:
+        """Interrupts pending when a continuation starts. Their ``updates`` part is in the log
+        already: a part is published before the writes that save the interrupt, so both
+        committed. The graph shows them again as waiting; the continuation does not repeat it."""
+        snapshot = await graph.aget_state(self._config(thread_id))
+        return frozenset(i.id for i in snapshot.interrupts)
 
     async def _fail_run(self, thread: ThreadRuntime, request: RunRequest, exc: Exception) -> None:
         """End a run whose execution raised unexpectedly with ``run_error``, once."""
@@ -190,15 +213,17 @@ class RunExecution(RunAnswers):
         """The thread's record after a run (or an update): its status and pending interrupts,
         read from its latest checkpoint (the head cache holds it). Not stored here."""
         snapshot = await graph.aget_state(self._config(thread.thread_id))
-        return self._settled_record(thread, snapshot, error=error)
+        return self._settled_record(thread, snapshot.interrupts, snapshot.next, error=error)
 
-    def _settled_record(self, thread: ThreadRuntime, snapshot: Any, *, error: str | None) -> ThreadRecord:
+    def _settled_record(
+        self, thread: ThreadRuntime, pending: Sequence[Interrupt], next: Sequence[str], *, error: str | None
+    ) -> ThreadRecord:
         claimed = self._claimed(thread)  # answered by a queued resume: not listed as pending
-        interrupts = [jsonable(interrupt_wire(i)) for i in snapshot.interrupts if i.id not in claimed]
+        interrupts = [jsonable(interrupt_wire(i)) for i in pending if i.id not in claimed]
         status: ThreadStatus
         if error is not None:
             status = "error"
-        elif snapshot.interrupts or snapshot.next:
+        elif pending or next:
             status = "interrupted"
         else:
             status = "idle"

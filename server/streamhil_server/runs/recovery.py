@@ -72,6 +72,7 @@ class RunRecovery(RunExecution):
                     config=request.config,
                     metadata=request.metadata,
                     origin=request.origin,
+                    continuation=True,
                 )
                 write = self.hub.take(run.thread_id)
                 write.runs += [replace(run, status="cancelled", ended_at=now_iso()), self._run_record(request, "queued")]
