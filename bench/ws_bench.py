@@ -11,6 +11,7 @@ the run, its checkpoints and the event fan-out are all inside it. The floor is a
     python bench/ws_bench.py --sessions 1 100 --store memory sqlite --rounds 20
     python bench/ws_bench.py --sessions 100 --store memory --profile prof.txt   # py-spy, server side
     python bench/ws_bench.py --sessions 100 --store memory --node async         # an async def node
+    python bench/ws_bench.py --sessions 100 --server-arg=--cpu-affinity=auto    # the server on one CPU
     python bench/ws_bench.py --store sqlite postgres --postgres-url postgresql://u:p@127.0.0.1/db
     python bench/ws_bench.py --store sqlite postgres --processes 1 2 --forwarded   # PostgreSQL, 1 and 2 processes
 
@@ -292,6 +293,7 @@ async def _row(
                 await profiler.wait()
         name = f"streamhil {store}" + (f" x{processes}" if store == "postgres" else "") + (" forwarded" if cross else "")
         name += " (async node)" if args.node == "async" else ""
+        name += "".join(f" {arg}" for arg in args.server_arg)  # e.g. --cpu-affinity=auto
         return (name, sessions, conns, len(lat), len(lat) / elapsed, _pct(lat, 0.5),
                 _pct(lat, 0.99), cpu / len(lat) * 1000, db_cpu / len(lat) * 1000 if schema else None)
     finally:

@@ -65,7 +65,8 @@ class _Supervisor:
         ready, told = os.pipe()
         command = [
             sys.executable, "-m", "streamhil_server", *self.argv,
-            "--worker-fd", str(fd), "--worker-name", f"{slot + 1}/{self.workers}", "--worker-ready-fd", str(told),
+            "--worker-fd", str(fd), "--worker-name", f"{slot + 1}/{self.workers}", "--worker-slot", str(slot),
+            "--worker-ready-fd", str(told),
         ]
         try:
             # A process group of its own: a Ctrl-C in the terminal reaches the supervisor only,

@@ -7,7 +7,16 @@ from typing import Any
 
 from ..checkpoint.base import PendingWrite, new_checkpoint_id
 from ..constants import COMMAND_TASK
-from ..errors import CheckpointError, EmptyInputError, InvalidUpdateError
+from .._ids import interrupt_id, position_key
+from ..errors import (
+    AlreadyAnsweredError,
+    AmbiguousResumeError,
+    CheckpointError,
+    EmptyInputError,
+    InvalidUpdateError,
+    NothingPendingError,
+    UnknownInterruptError,
+)
 from ..types import Command, Interrupt, Send
 from .apply import apply_writes
 from .scope import RunScope
@@ -25,9 +34,6 @@ async def record_command(
     Returns the interrupts it answers. Raises a ``ResumeError`` subclass and saves nothing when
     the resume answers nothing, is ambiguous, or names ids that are unknown or already answered.
     """
-    from ..errors import AlreadyAnsweredError, AmbiguousResumeError, NothingPendingError, UnknownInterruptError
-    from .._ids import interrupt_id
-
     writes: list[tuple[str, Any]] = []
     answered: list[Interrupt] = []
     if command.resume is not None:
@@ -76,7 +82,6 @@ async def record_command(
                 )
             resume_map = {pending[0].id: command.resume}
             answered = [pending[0]]
-        from .._ids import position_key
 
         for interrupt in answered:
             if interrupt.node is not None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,8 +135,9 @@ def fresh_view(graph: GraphSpec, saved: CheckpointTuple, checkpoint_ns: str, val
     return ThreadView(saved, step, state_only, states, [], {}, [])
 
 
+_INTERRUPT_ID = re.compile("[0-9a-f]{32}")
+
+
 def is_resume_map(value: Any) -> bool:
     """LangGraph's rule: a dict whose every key is a 32-character lowercase hex id is a map."""
-    return isinstance(value, dict) and all(
-        isinstance(k, str) and len(k) == 32 and all(c in "0123456789abcdef" for c in k) for k in value
-    )
+    return isinstance(value, dict) and all(isinstance(k, str) and _INTERRUPT_ID.fullmatch(k) for k in value)

@@ -54,6 +54,13 @@ def _parent_of(pid: int) -> int:
     return int(fields[1])
 
 
+def _cpus_of(pid: int) -> set[int]:
+    """The CPUs every thread of process ``pid`` may run on (one set if they all agree)."""
+    sets = {frozenset(os.sched_getaffinity(int(tid))) for tid in os.listdir(f"/proc/{pid}/task")}
+    assert len(sets) == 1, sets
+    return set(next(iter(sets)))
+
+
 class Supervised:
     """The supervisor process and the banners its workers print."""
 
@@ -86,10 +93,11 @@ async def test_workers_share_the_port_and_the_database_and_are_replaced_when_kil
     process = await anyio.open_process(
         [sys.executable, "-m", "streamhil_server", f"{GRAPHS}:asks_twice", "--db", postgres_db_url, "--port", "0",
          "--workers", "2", "--token", f"alice:{TOKEN}", "--metrics-token", "m", "--log-level", "warning",
-         "--lease-ttl", "1.5"],
+         "--lease-ttl", "1.5", "--cpu-affinity", "auto"],
         env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE, stderr=None,
     )
     supervised = Supervised(process)
+    cpus = sorted(os.sched_getaffinity(0))
     try:
         with anyio.fail_after(TIMEOUT * 2):
             await supervised.until(2)
@@ -98,6 +106,11 @@ async def test_workers_share_the_port_and_the_database_and_are_replaced_when_kil
             workers = {p["pid"]: p for p in cluster["processes"]}
             assert cluster["alive"] == 2 and len({p["owner"] for p in workers.values()}) == 2
             assert {_parent_of(pid) for pid in workers} == {process.pid}
+            # --cpu-affinity auto: each worker (every thread of it) on one CPU, taken in turn
+            placed = {pid: _cpus_of(pid) for pid in workers}
+            assert all(len(on) == 1 for on in placed.values())
+            assert sorted(cpu for on in placed.values() for cpu in on) == sorted(cpus[i % len(cpus)] for i in range(2))
+            assert _cpus_of(process.pid) == set(cpus)  # the supervisor is not pinned
 
             # a run, and each answer on a connection of its own (any worker)
             async with open_client(f"ws://127.0.0.1:{port}/ws", token=TOKEN, backoff=fast_backoff) as first:
@@ -126,6 +139,7 @@ async def test_workers_share_the_port_and_the_database_and_are_replaced_when_kil
             assert len(replacement) == 1 and victim in listed
             new = replacement.pop()
             assert listed[new]["alive"] and _parent_of(new) == process.pid
+            assert _cpus_of(new) == placed[victim]  # the replacement takes the dead worker's slot
 
             process.send_signal(signal.SIGTERM)
             assert await process.wait() == 0

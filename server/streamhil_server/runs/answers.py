@@ -65,9 +65,10 @@ class RunAnswers(RunCore):
     def _without_answered(self, thread: ThreadRuntime, ids: list[str]) -> ThreadRecord:
         """A copy of the thread's record without the interrupts answered so far and ``ids``
         (to store; :meth:`_adopt` makes it the in-memory record once stored)."""
-        gone = thread.answered | set(ids) | self._claimed(thread)
+        answered, named, claimed = thread.answered, set(ids), self._claimed(thread)
         record = thread.record
-        return replace(record, interrupts=[i for i in record.interrupts if i["id"] not in gone], updated_at=now_iso())
+        kept = [i for i in record.interrupts if not (i["id"] in named or i["id"] in answered or i["id"] in claimed)]
+        return replace(record, interrupts=kept, updated_at=now_iso())
 
     async def _record(
         self, thread: ThreadRuntime, entry: GraphEntry, request: RunRequest, outcome: Callable[[Any], None] | None = None
@@ -83,7 +84,6 @@ class RunAnswers(RunCore):
             await self._check_not_answered(thread, list(request.resume), "interrupt_id", queued_claim)
         command: Command[Any] = Command(resume=request.resume, update=request.update, goto=request.goto or ())
         ids = list(request.resume or ())
-        before = set(thread.answered)
         request.recorded = True
         record = self._without_answered(thread, ids)
         extras = Write(
@@ -109,42 +109,42 @@ class RunAnswers(RunCore):
                 answered = await entry.graph.arecord_command(self._config(thread.thread_id), command)
                 await self.storage.write(extras)
         except AlreadyAnsweredError as exc:
-            self._undo_answer(thread, request, before)
+            self._undo_answer(request)
             raise CommandError(
                 ErrorCode.ALREADY_ANSWERED, str(exc), path="interrupt_id", details={"interrupt_ids": list(exc.unknown_ids)}
             ) from None
         except AnswerConflictError:  # the unique key on answered ids: another answer was stored first
-            self._undo_answer(thread, request, before)
+            self._undo_answer(request)
             raise CommandError(
                 ErrorCode.ALREADY_ANSWERED, f"an interrupt of thread {thread.thread_id} was already answered",
                 path="interrupt_id", details={"interrupt_ids": ids},
             ) from None
         except UnknownInterruptError as exc:
-            self._undo_answer(thread, request, before)
+            self._undo_answer(request)
             raise CommandError(
                 ErrorCode.NOT_FOUND, str(exc), path="interrupt_id",
                 details={"resource": "interrupt", "interrupt_ids": list(exc.unknown_ids)},
             ) from None
         except NothingPendingError:
-            self._undo_answer(thread, request, before)
+            self._undo_answer(request)
             raise self._nothing_pending(thread) from None
         except AmbiguousResumeError as exc:
-            self._undo_answer(thread, request, before)
+            self._undo_answer(request)
             raise CommandError(ErrorCode.AMBIGUOUS_RESUME, str(exc), path="value", details={"interrupt_ids": thread.pending_ids}) from None
         except (InvalidUpdateError, ResumeError) as exc:
-            self._undo_answer(thread, request, before)
+            self._undo_answer(request)
             raise CommandError(ErrorCode.INVALID_ARGUMENT, str(exc), path="update") from None
         except BaseException:
-            self._undo_answer(thread, request, before)
+            self._undo_answer(request)
             raise
         if len(thread.answered) >= _REMEMBERED_ANSWERS:
             # A cache of the storage's answered ids, not the truth: start it again rather than
-            # grow (and copy, above) by one id per answer for as long as the thread lives.
+            # grow by one id per answer for as long as the thread lives.
             thread.answered.clear()
         thread.answered.update(ids)
         self._adopt(thread, record)
         return [i.id for i in answered]
 
-    def _undo_answer(self, thread: ThreadRuntime, request: RunRequest, before: set[str]) -> None:
+    def _undo_answer(self, request: RunRequest) -> None:
         """An answer that was not stored: forget what :meth:`_record` assumed in memory."""
         request.recorded = False

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import uuid
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict
 from typing import Any, TypeVar
@@ -37,7 +37,10 @@ _TERMINAL_STATUS: dict[str, RunStatus] = {
 
 
 def _new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex}"
+    """A new run (or command) id: 128 random bits, as a uuid4's hex. Ids name, they do not
+    guard (tokens do), so Python's generator does: no system call per id (``random`` seeds
+    itself again in a forked child)."""
+    return f"{prefix}-{random.getrandbits(128):032x}"
 
 
 class RunCore:
