@@ -10,10 +10,13 @@ while the reader waits, one event. Its errors are anyio's, with the same meaning
 from __future__ import annotations
 
 import math
+import sys
 from collections import deque
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import anyio
+
+from ._backend import current_backend
 
 __all__ = ["Channel"]
 
@@ -29,14 +32,15 @@ class Channel(Generic[T]):
     empty.
     """
 
-    __slots__ = ("_items", "_max_items", "_closed", "_reader_gone", "_wake")
+    __slots__ = ("_items", "_max_items", "_closed", "_reader_gone", "_wake", "_loop")
 
     def __init__(self, max_items: float = math.inf) -> None:
         self._items: deque[T] = deque()
         self._max_items = max_items
         self._closed = False
         self._reader_gone = False
-        self._wake: anyio.Event | None = None  # set while the reader waits
+        self._wake: Any = None  # while the reader waits: an asyncio future, or an anyio Event
+        self._loop: Any = None  # the asyncio loop the reader runs on (found at its first wait)
 
     def __len__(self) -> int:
         return len(self._items)
@@ -59,8 +63,12 @@ class Channel(Generic[T]):
 
     def _wake_reader(self) -> None:
         wake, self._wake = self._wake, None
-        if wake is not None:
+        if wake is None:
+            return
+        if self._loop is None:
             wake.set()
+        elif not wake.done():  # a reader cancelled meanwhile left a cancelled future
+            wake.set_result(None)
 
     # -- the reader's side ---------------------------------------------------------------------
     def get_nowait(self) -> T:
@@ -79,8 +87,23 @@ class Channel(Generic[T]):
             try:
                 return self.get_nowait()
             except anyio.WouldBlock:
-                wake = self._wake = anyio.Event()
-                await wake.wait()
+                await self._wait()
+
+    async def _wait(self) -> None:
+        # On asyncio a bare future: an anyio Event looks its backend up and wraps an asyncio
+        # Event, per wait. Cancellation reaches the awaiting task the same way either way.
+        if self._loop is None and current_backend() == "asyncio":
+            self._loop = sys.modules["asyncio"].get_running_loop()
+        if self._loop is not None:
+            future = self._wake = self._loop.create_future()
+            try:
+                await future
+            finally:
+                if self._wake is future:
+                    self._wake = None
+        else:
+            event = self._wake = anyio.Event()
+            await event.wait()
 
     def close_reader(self) -> None:
         """The reader is gone: what is waiting is dropped, later puts fail."""

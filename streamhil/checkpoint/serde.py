@@ -316,15 +316,16 @@ def _type_name(x: Any, *, is_type: bool = False) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _describe(where: str | None, exc: _Unstorable) -> str:
+def _describe(where: object, exc: _Unstorable) -> str:
     path = "".join(reversed(exc.path))
     subject = where or "value"
     at = f"the value at {path}" if path else "the value"
     return f"cannot store {subject}: {at} {exc.problem}"
 
 
-def dumps(value: Any, *, where: str | None = None) -> bytes:
-    """Serialise ``value`` to JSON bytes. ``where`` names it in errors (e.g. "channel 'x'").
+def dumps(value: Any, *, where: object = None) -> bytes:
+    """Serialise ``value`` to JSON bytes. ``where`` names it in errors (e.g. "channel 'x'"; any
+    object whose ``str()`` does, formatted only when an error happens).
 
     :raises ~streamhil.errors.SerializationError: the value holds something that cannot be
         stored; the message names its place and type.
