@@ -199,6 +199,8 @@ class RunExecution(RunAnswers):
 
     async def _precheck(self, thread: ThreadRuntime, entry: GraphEntry, request: RunRequest) -> CommandError | None:
         """Checks a queued run could only make when its turn came."""
+        if not request.check_pending and request.recorded:
+            return None  # nothing to check (an answer recorded when it was accepted)
         async with thread.lock:
             if request.check_pending and thread.record.interrupts:
                 return self._interrupt_pending(thread)
