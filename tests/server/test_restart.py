@@ -73,3 +73,31 @@ def test_a_run_cut_by_shutdown_continues_at_startup(make_client: Any, db: str) -
         assert state["values"]["n"] == 2 and state["next"] == ["ask"]
         metrics = client.app.state.runtime.statistics().to_json()
         assert metrics["interrupts_pending"] == 1 and metrics["runs"]["active"] == 0
+
+
+def test_a_continuation_does_not_repeat_the_interrupt_its_cut_run_announced(make_client: Any, db: str) -> None:
+    """A task interrupts while its sibling still works; the server stops before the step ends.
+    The continuation runs the sibling and stops at the interrupt, which it finds waiting: the
+    `updates` part announcing it is in the log once (it was stored with the interrupt's writes),
+    and the continuation still ends listing it."""
+    from .test_durable_path import _asks_while_a_sibling_works
+
+    stuck = Gate()
+    with make_client({"par": _asks_while_a_sibling_works(stuck)}, db=db) as client, connect(client) as wire:
+        run = wire.request("start_run", graph="par", input={}, stream_modes=["updates"])
+        tid = run["thread_id"]
+        asked = wire.until(lambda f: f.get("event") == "updates" and "__interrupt__" in f["data"])
+        [interrupt_id] = [i["id"] for i in asked["data"]["__interrupt__"]]
+    free = Gate()
+    free.opened = True
+    with make_client({"par": _asks_while_a_sibling_works(free)}, db=db) as client, connect(client) as wire:
+        wire.request("subscribe", thread_id=tid, after=0)
+        wire.run_end(tid)  # the cut run: run_cancelled (shutdown)
+        end = wire.run_end(tid)
+        assert end["event"] == "run_interrupted" and end["data"]["interrupt_ids"] == [interrupt_id]
+        log = wire.thread_events(tid)
+        check_seqs(log)
+        announced = [e for e in log if e["event"] == "updates" and "__interrupt__" in e["data"]]
+        assert [[i["id"] for i in e["data"]["__interrupt__"]] for e in announced] == [[interrupt_id]]
+        assert any(e["event"] == "updates" and "work" in e["data"] and e["run_id"] == end["run_id"] for e in log)
+        assert [i["id"] for e in log if e["event"] == "interrupt" for i in e["data"]["interrupts"]] == [interrupt_id]

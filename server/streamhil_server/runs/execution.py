@@ -125,7 +125,7 @@ class RunExecution(RunAnswers):
         wanted = frozenset(request.stream_modes)
         subgraphs = request.subgraphs
         publish = self.hub.publish
-        announced = await self._announced(graph, tid) if request.continuation else frozenset()
+        announced = await self._announced(graph, tid) if request.continuation and self.one_transaction else frozenset()
 
         def forward(ns: tuple[str, ...], mode: str, payload: Any) -> None:
             # Parts of every namespace come; `subgraphs: false` keeps the root's.
@@ -175,8 +175,10 @@ class RunExecution(RunAnswers):
 
     async def _announced(self, graph: Any, thread_id: str) -> frozenset[str]:
         """Interrupts pending when a continuation starts. Their ``updates`` part is in the log
-        already: a part is published before the writes that save the interrupt, so both
-        committed. The graph shows them again as waiting; the continuation does not repeat it."""
+        already: a part is published before the writes that save the interrupt, and with the
+        server's own checkpointer they commit together. The graph shows them again as waiting;
+        the continuation does not repeat it. (With a checkpointer of the graph's own, the two
+        commit apart, and a repeat is kept rather than risk a loss.)"""
         snapshot = await graph.aget_state(self._config(thread_id))
         return frozenset(i.id for i in snapshot.interrupts)
 
