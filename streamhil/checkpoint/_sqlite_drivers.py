@@ -14,7 +14,8 @@ statement (``BEGIN``, each query, ``COMMIT``) made a checkpoint cost 5-8 thread 
 a step's time. ``_execute`` is not public API, so :data:`WHOLE_TX_ON_AIOSQLITE` checks it is
 there and falls back to one aiosqlite call per statement if a release removes it.
 
-On aiosqlite, transactions of one loop's connection are also group-committed
+On aiosqlite, transactions of one loop's connection are also group-committed (and under trio,
+those of one loop on the shared connection)
 (:mod:`streamhil._group_commit`): those arriving while a batch is on the connection's thread wait
 and then run together as the next batch, one ``BEGIN`` ... ``COMMIT`` with a savepoint each
 (:func:`run_batch`), so one that fails is rolled back alone and every caller returns only after
@@ -157,22 +158,45 @@ def open_sqlite3(path: str, busy_timeout: float) -> sqlite3.Connection:
 
 
 class ThreadDriver:
-    """One sqlite3 connection, each transaction run whole in a worker thread under a lock."""
+    """One sqlite3 connection; transactions run whole in a worker thread under a lock, those of
+    one event loop group-committed as on aiosqlite (loops in other threads share the lock)."""
 
     def __init__(self, path: str, busy_timeout: float) -> None:
         self._path = path
         self._busy_timeout = busy_timeout
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        self._guard = threading.Lock()  # guards the table below
+        self._groups: dict[int, tuple[Any, GroupCommit[tuple[Tx[Any], Mode]]]] = {}
+        """Per thread: the loop running in it, and that loop's group commit."""
 
     async def run(self, tx: Tx[T], mode: Mode) -> T:
-        return await anyio.to_thread.run_sync(self._run, tx, mode)
+        result: T = await self._group().submit((tx, mode))
+        return result
 
-    def _run(self, tx: Tx[T], mode: Mode) -> T:
+    def _group(self) -> GroupCommit[tuple[Tx[Any], Mode]]:
+        """The group commit of the loop running in this thread (a thread runs one loop at a
+        time: a loop found in the table that is not this one has ended)."""
+        loop = anyio.lowlevel.current_token().native_token
+        thread = threading.get_ident()
+        with self._guard:
+            entry = self._groups.get(thread)
+            if entry is None or entry[0] is not loop:
+                entry = self._groups[thread] = (loop, GroupCommit(self._commit))
+            return entry[1]
+
+    async def _commit(self, batch: list[tuple[Tx[Any], Mode]]) -> list[Any]:
+        results: list[Any] = await anyio.to_thread.run_sync(self._run_batch, batch)
+        return results
+
+    def _run_batch(self, batch: list[tuple[Tx[Any], Mode]]) -> list[Any]:
         with self._lock:
             if self._conn is None:
-                self._conn = open_sqlite3(self._path, self._busy_timeout)
-            return run_sync(self._conn, tx, mode)
+                try:
+                    self._conn = open_sqlite3(self._path, self._busy_timeout)
+                except BaseException as exc:
+                    return [exc] * len(batch)
+            return run_batch(self._conn, batch)
 
     def close(self) -> None:
         """Close the connection (blocking; call from a worker thread inside async code)."""

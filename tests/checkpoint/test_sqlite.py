@@ -388,3 +388,51 @@ async def test_langgraph_names_async_sqlite_saver_and_from_conn_string(db: Path)
     assert loaded is not None and loaded.config == parent
     with pytest.raises(ConfigError, match="InMemorySaver"):
         AsyncSqliteSaver.from_conn_string(":memory:")
+
+
+def _group_of(saver: SqliteSaver) -> Any:
+    """This loop's group commit: aiosqlite's connection on asyncio, the shared one on trio."""
+    if drivers.on_asyncio():
+        (entry,) = saver._aio._by_loop.values()
+        return entry.group
+    (entry,) = saver._threaded._groups.values()
+    return entry[1]
+
+
+def _insert_bad_row(thread_id: str) -> sql.Tx[None]:
+    """A transaction SQLite refuses (a checkpoint row without its NOT NULL columns)."""
+    yield sql.Sql("INSERT INTO checkpoints (thread_id) VALUES (?)", (thread_id,))
+
+
+async def test_threads_writing_at_once_share_commits_and_a_refused_one_fails_alone(db: Path) -> None:
+    """On asyncio and trio alike: writes of many threads arriving together are committed in
+    fewer transactions than writes; one SQLite refuses fails only its caller; each caller's
+    row is on disk, seen from another connection, the moment its call returns."""
+    async with SqliteSaver.from_path(db) as saver:
+        await saver.aput(thread_config("warm"), make_checkpoint({}, {}), {}, {})
+        group = _group_of(saver)
+        before = group.batches
+        seen: dict[str, bool] = {}
+        refused: list[BaseException] = []
+
+        async def write(n: int) -> None:
+            tid = f"t-{n}"
+            await saver.aput(thread_config(tid), make_checkpoint({"v": n}, {"v": 1}), {}, {"v": 1})
+            seen[tid] = query(db, "SELECT count(*) FROM checkpoints WHERE thread_id=?", tid) == [(1,)]
+
+        async def bad() -> None:
+            try:
+                await saver._run(_insert_bad_row("bad"), "write")
+            except CheckpointError as exc:
+                refused.append(exc)
+
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as tg:
+                for n in range(20):
+                    tg.start_soon(write, n)
+                    if n == 10:
+                        tg.start_soon(bad)
+        assert len(refused) == 1
+        assert seen == {f"t-{n}": True for n in range(20)}
+        assert group.batches - before < 21  # some commits were shared
+        assert query(db, "SELECT count(*) FROM checkpoints WHERE thread_id='bad'") == [(0,)]
