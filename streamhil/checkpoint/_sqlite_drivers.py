@@ -182,6 +182,10 @@ class ThreadDriver:
         with self._guard:
             entry = self._groups.get(thread)
             if entry is None or entry[0] is not loop:
+                if entry is None:  # a new thread: forget those that have ended
+                    alive = {t.ident for t in threading.enumerate()}
+                    for ended in [t for t in self._groups if t not in alive]:
+                        del self._groups[ended]
                 entry = self._groups[thread] = (loop, GroupCommit(self._commit))
             return entry[1]
 

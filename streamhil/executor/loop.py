@@ -41,6 +41,10 @@ class RunOutcome:
     """The nodes still to run on the latest checkpoint (``StateSnapshot.next``)."""
     checkpoint_id: str | None = None
     """The thread's latest checkpoint when the run ended (set by :func:`execute`)."""
+    at_head: bool = True
+    """Whether ``interrupts``, ``next`` and ``checkpoint_id`` describe the thread's latest
+    checkpoint. False for a replay that found nothing to run: it forked nothing, so they are
+    the latest checkpoint's, which this run did not load (the caller reads them)."""
 
 
 class Loop:
@@ -116,7 +120,7 @@ class Loop:
             saved = await self._fork_for_replay(saved)
             if saved is None:
                 assert self.view is not None
-                return RunOutcome(self._output(self.view.values))
+                return RunOutcome(self._output(self.view.values), at_head=False)
         if resuming:
             assert saved is not None
             view = self._set_view(saved)

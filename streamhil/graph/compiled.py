@@ -194,13 +194,24 @@ class CompiledStateGraph:
         reader either. The :class:`~streamhil.executor.loop.RunOutcome` gives the final values,
         the interrupts still waiting, the nodes still to run (``next``) and the latest
         checkpoint's id, which ``aget_state`` would otherwise read back. Cancelling the calling
-        task cancels the run (its last checkpoint stays intact).
+        task cancels the run (its last checkpoint stays intact). Not for use inside a node.
         """
         _, modes = stream_modes(stream_mode)
-        return await self._run(
+        outcome = await self._run(
             input, config, modes=modes, sink=on_loop_thread(sink), subgraphs=True,
             interrupt_before=interrupt_before, interrupt_after=interrupt_after, durability=durability,
         )
+        if not isinstance(outcome, RunOutcome):
+            raise TypeError("arun() is for hosts running a graph on a thread; inside a node, run a subgraph "
+                            "with ainvoke() or astream(), or add it as a node")
+        if not outcome.at_head:  # a replay that ran nothing: describe the thread's latest checkpoint
+            configurable = {k: v for k, v in (config or {}).get("configurable", {}).items() if k != "checkpoint_id"}
+            head = await self.aget_state({**(config or {}), "configurable": configurable})
+            outcome.interrupts = list(head.interrupts)
+            outcome.next = tuple(head.next)
+            outcome.checkpoint_id = (head.config or {}).get("configurable", {}).get("checkpoint_id")
+            outcome.at_head = True
+        return outcome
 
     @contextlib.asynccontextmanager
     async def open_stream(

@@ -148,3 +148,40 @@ async def test_the_graph_error_is_raised_to_the_caller() -> None:
     graph = builder.compile()
     with pytest.raises(Exception, match="expected dict"):
         await graph.arun({"log": []}, sink=lambda *a: None)
+
+
+async def test_a_replay_that_runs_nothing_describes_the_latest_checkpoint() -> None:
+    """Replaying a finished checkpoint forks nothing; the outcome names the thread's latest
+    checkpoint (here waiting for an answer), as aget_state does."""
+    builder = StateGraph(LogState)
+    builder.add_node("ask", lambda s: {"log": [f"ask:{interrupt('q')}"]})
+    builder.add_edge(START, "ask")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config = thread()
+    await graph.arun({"log": []}, config, sink=lambda *a: None)
+    finished = await graph.arun(Command(resume="a"), config, sink=lambda *a: None)
+    assert finished.next == () and finished.interrupts == []
+    asking = await graph.arun({"log": ["again"]}, config, sink=lambda *a: None)
+    assert len(asking.interrupts) == 1
+    replay = {"configurable": {**config["configurable"], "checkpoint_id": finished.checkpoint_id}}
+    outcome = await graph.arun(None, replay, sink=lambda *a: None)
+    head = await graph.aget_state(config)
+    assert outcome.checkpoint_id == asking.checkpoint_id == head.config["configurable"]["checkpoint_id"]
+    assert [i.id for i in outcome.interrupts] == [i.id for i in asking.interrupts] and outcome.next == ("ask",)
+
+
+async def test_inside_a_node_it_is_refused() -> None:
+    inner = StateGraph(LogState)
+    inner.add_node("x", lambda s: {"log": ["x"]})
+    inner.add_edge(START, "x")
+    sub = inner.compile()
+
+    async def calls(state: LogState) -> dict[str, Any]:
+        await sub.arun({"log": []}, sink=lambda *a: None)
+        return {}
+
+    outer = StateGraph(LogState)
+    outer.add_node("calls", calls)
+    outer.add_edge(START, "calls")
+    with pytest.raises(TypeError, match="arun"):
+        await outer.compile().ainvoke({"log": []})

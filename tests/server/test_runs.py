@@ -242,6 +242,31 @@ def test_update_state_history_and_fork(make_client: Any) -> None:
         assert wire.request("get_state", thread_id=tid)["state"]["values"]["n"] == 101
 
 
+def test_replaying_a_finished_checkpoint_leaves_a_waiting_interrupt_waiting(make_client: Any) -> None:
+    """A replay of a checkpoint with nothing left to run forks nothing: the thread's latest
+    checkpoint, which waits for an answer, is what the run's end and the thread's record show."""
+    with make_client(demo_graphs()) as client, connect(client) as wire:
+        tid = start(wire, "publish", {"topic": "otters"})["thread_id"]
+        wire.run_end(tid)
+        wire.request("resume", thread_id=tid, value={"approved": True})
+        wire.run_end(tid)
+        wire.request("resume", thread_id=tid, value="blog")
+        done = wire.run_end(tid)
+        assert done["event"] == "run_done"
+        finished = done["data"]["checkpoint_id"]
+        start(wire, "publish", {"topic": "seals"}, thread_id=tid)
+        asked = wire.run_end(tid)
+        assert asked["event"] == "run_interrupted"
+        waiting = asked["data"]["interrupt_ids"]
+        start(wire, "publish", None, thread_id=tid, checkpoint_id=finished)
+        end = wire.run_end(tid)
+        assert end["event"] == "run_interrupted" and end["data"]["interrupt_ids"] == waiting
+        [listed] = [t for t in wire.request("list_threads")["threads"] if t["thread_id"] == tid]
+        assert listed["status"] == "interrupted" and [i["id"] for i in listed["interrupts"]] == waiting
+        wire.request("resume", thread_id=tid, value={"approved": True})
+        assert wire.run_end(tid)["event"] == "run_interrupted"  # the answer was taken: the next question
+
+
 def test_static_breakpoint_then_continue(make_client: Any) -> None:
     with make_client(demo_graphs()) as client, connect(client) as wire:
         tid = start(wire, "review_edit", {"text": "a b c"}, interrupt_before=["human_edit"])["thread_id"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import random
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict
 from typing import Any, TypeVar
@@ -37,10 +37,10 @@ _TERMINAL_STATUS: dict[str, RunStatus] = {
 
 
 def _new_id(prefix: str) -> str:
-    """A new run (or command) id: 128 random bits, as a uuid4's hex. Ids name, they do not
-    guard (tokens do), so Python's generator does: no system call per id (``random`` seeds
-    itself again in a forked child)."""
-    return f"{prefix}-{random.getrandbits(128):032x}"
+    """A new thread, run or command id: 128 bits from the system's generator. Not Python's
+    ``random``: a thread id must not be predictable from the ids a client has seen, or it could
+    create another client's next thread before it does."""
+    return f"{prefix}-{secrets.token_hex(16)}"
 
 
 class RunCore:

@@ -28,8 +28,8 @@ __all__ = ["RunExecution"]
 
 def _only_interrupts(payload: Any, ids: frozenset[str]) -> bool:
     """Whether ``payload`` is an ``updates`` part announcing only interrupts among ``ids``."""
-    if not isinstance(payload, dict) or set(payload) != {INTERRUPT}:
-        return False
+    if not isinstance(payload, dict) or set(payload) != {INTERRUPT} or not payload[INTERRUPT]:
+        return False  # (an empty one marks a static breakpoint: never announced before)
     return all(getattr(i, "id", None) in ids for i in payload[INTERRUPT])
 
 
@@ -178,7 +178,9 @@ class RunExecution(RunAnswers):
         already: a part is published before the writes that save the interrupt, and with the
         server's own checkpointer they commit together. The graph shows them again as waiting;
         the continuation does not repeat it. (With a checkpointer of the graph's own, the two
-        commit apart, and a repeat is kept rather than risk a loss.)"""
+        commit apart, and a repeat is kept rather than risk a loss.) An interrupt left waiting
+        by an older run that did not stream ``updates`` is not re-announced in this run's
+        ``updates`` either; its ``interrupt`` event lists it as always."""
         snapshot = await graph.aget_state(self._config(thread_id))
         return frozenset(i.id for i in snapshot.interrupts)
 
