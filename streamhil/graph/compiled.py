@@ -196,14 +196,15 @@ class CompiledStateGraph:
         checkpoint's id, which ``aget_state`` would otherwise read back. Cancelling the calling
         task cancels the run (its last checkpoint stays intact). Not for use inside a node.
         """
+        if current_task() is not None and not (config or {}).get("configurable", {}).get("thread_id"):
+            raise TypeError("arun() is for hosts running a graph on a thread; inside a node, run a subgraph "
+                            "with ainvoke() or astream(), or add it as a node")
         _, modes = stream_modes(stream_mode)
         outcome = await self._run(
             input, config, modes=modes, sink=on_loop_thread(sink), subgraphs=True,
             interrupt_before=interrupt_before, interrupt_after=interrupt_after, durability=durability,
         )
-        if not isinstance(outcome, RunOutcome):
-            raise TypeError("arun() is for hosts running a graph on a thread; inside a node, run a subgraph "
-                            "with ainvoke() or astream(), or add it as a node")
+        assert isinstance(outcome, RunOutcome)
         if not outcome.at_head:  # a replay that ran nothing: describe the thread's latest checkpoint
             configurable = {k: v for k, v in (config or {}).get("configurable", {}).items() if k != "checkpoint_id"}
             head = await self.aget_state({**(config or {}), "configurable": configurable})

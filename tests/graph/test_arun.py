@@ -176,8 +176,10 @@ async def test_inside_a_node_it_is_refused() -> None:
     inner.add_edge(START, "x")
     sub = inner.compile()
 
+    ran: list[str] = []
+
     async def calls(state: LogState) -> dict[str, Any]:
-        await sub.arun({"log": []}, sink=lambda *a: None)
+        await sub.arun({"log": []}, sink=lambda *a: ran.append("part"))
         return {}
 
     outer = StateGraph(LogState)
@@ -185,3 +187,4 @@ async def test_inside_a_node_it_is_refused() -> None:
     outer.add_edge(START, "calls")
     with pytest.raises(TypeError, match="arun"):
         await outer.compile().ainvoke({"log": []})
+    assert ran == []  # refused before anything ran
