@@ -66,22 +66,19 @@ class PartStream:
         self._single = single
         self._subgraphs = subgraphs
         self._parts: Channel[Any] = Channel()
-        self._loop_thread = threading.get_ident()
+        self.sink: Sink = on_loop_thread(self._shape_and_deliver)
+        """Called by the run for every part it emits (from the loop or a sync node's thread)."""
         self._waiting: list[anyio.Event] = []  # the run, waiting for the reader to catch up
         self._reader_waiting = False  # the reader asked for more and nothing is buffered
         self.produced = False  # the run has ended (its parts are all buffered or taken)
 
     # -- the run's side -------------------------------------------------------------------
-    def sink(self, ns: tuple[str, ...], mode: str, payload: Any) -> None:
-        """Called by the run for every part it emits (from the loop or a sync node's thread)."""
+    def _shape_and_deliver(self, ns: tuple[str, ...], mode: str, payload: Any) -> None:
         if self._single:
             item = (ns, payload) if self._subgraphs else payload
         else:
             item = (ns, mode, payload) if self._subgraphs else (mode, payload)
-        if threading.get_ident() != self._loop_thread and in_worker_thread():
-            anyio.from_thread.run_sync(self._deliver, item)  # a sync node's worker thread
-        else:  # the loop's thread, or a nested graph's helper thread while the loop waits on it
-            self._deliver(item)
+        self._deliver(item)
 
     def _deliver(self, item: Any) -> None:
         self._reader_waiting = False  # it has something now: the next step waits for it to ask again
