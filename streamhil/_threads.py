@@ -5,8 +5,8 @@ parallel nodes truly run at once. ``anyio.to_thread.run_sync`` does that on ever
 asyncio it cost the event loop about 0.2 ms of CPU per call under load (a checkpoint, a
 capacity limiter, a cancel scope and its own thread pool; ``bench/ws_bench.py`` runs two sync
 nodes per round trip, and this module took about 0.4 ms off the server's CPU per round trip).
-So on asyncio :func:`run_sync_node` submits the call to a thread pool of its own through
-``loop.run_in_executor`` and claims the worker thread exactly as anyio claims its own: the
+So on asyncio :func:`run_sync_node` hands the call to a thread of a pool of its own
+(:class:`WorkerPool`) and claims that thread exactly as anyio claims its own: the
 thread carries the loop's token and the calling task's cancel scope, so inside the node
 ``anyio.from_thread.run`` / ``run_sync`` reach the loop and ``anyio.from_thread.check_cancelled``
 sees the run's cancellation, as in an anyio worker thread.
@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import contextvars
 import importlib
+import queue
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
 from typing import Any, TypeVar
 
@@ -73,19 +73,24 @@ class WorkerPool:
     ``await pool.run(fn, *args)`` runs ``fn(*args)`` in one of at most ``max_workers`` threads,
     in a copy of the caller's context; more calls wait their turn (on trio: anyio's threads and
     its default limiter). A pool per kind keeps blocking nodes from delaying a storage's
-    commits, and the reverse."""
+    commits, and the reverse.
+
+    On asyncio the hand-over is as small as it can be: the caller's loop future goes through a
+    queue to a pool thread, which sets it through ``loop.call_soon_threadsafe``; no
+    ``concurrent.futures`` future, condition or semaphore per call. A thread that finishes a call
+    takes the next queued one without sleeping. Threads are not bound to one loop: several loops
+    (in threads of their own) share them. At interpreter exit, as with ``concurrent.futures``,
+    idle threads stop and running calls end first."""
 
     def __init__(self, name: str, max_workers: int) -> None:
         self.name = name
         self.max_workers = max_workers
-        self._executor: ThreadPoolExecutor | None = None
+        self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
-
-    def _pool(self) -> ThreadPoolExecutor:
-        with self._lock:
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(self.max_workers, thread_name_prefix=self.name)
-            return self._executor
+        self._idle = 0  # threads waiting for a call, less the calls already promised to them
+        self._started = 0
+        self._closed = False
+        _POOLS.append(self)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` in a worker thread (see the module's docstring for cancellation)."""
@@ -96,12 +101,121 @@ class WorkerPool:
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         state = _anyio_asyncio._task_states.get(task) if task is not None else None
-        scope = state.cancel_scope if state is not None else None
         context = contextvars.copy_context()
         context.run(_anyio_eventloop.set_current_async_library, None)  # sniffio: none in the thread
-        token = EventLoopToken(_anyio_asyncio.AsyncIOBackend, loop)
-        result: T = await loop.run_in_executor(self._pool(), _claimed, token, scope, context, fn, args)
+        future = loop.create_future()
+        self._submit(_Call(loop, future, _token(loop), state.cancel_scope if state is not None else None, context, fn, args))
+        result: T = await future
         return result
+
+    def _submit(self, call: _Call) -> None:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(f"the {self.name} threads are shut down (the interpreter is exiting)")
+            if self._idle:
+                self._idle -= 1  # a waiting thread (or one about to wait) takes it
+                start = False
+            else:  # a new thread, unless all are started: then the first to finish takes it
+                start = self._started < self.max_workers
+                self._started += start
+            self._calls.put(call)
+        if start:
+            threading.Thread(target=self._work, name=f"{self.name}_{self._started}").start()
+
+    def _work(self) -> None:
+        """A pool thread: the calls queued, one after the other, until the pool shuts down."""
+        calls, lock = self._calls, self._lock
+        while True:
+            call = calls.get()
+            if call is None:
+                calls.put(None)  # the next thread stops too
+                return
+            call.run()
+            del call
+            with lock:
+                self._idle += 1
+
+    def _shut_down(self) -> None:
+        """At interpreter exit: idle threads stop; busy ones stop after their call."""
+        with self._lock:
+            self._closed = True
+        self._calls.put(None)
+
+
+class _Call:
+    """One call handed to a worker thread, and where its outcome goes."""
+
+    __slots__ = ("loop", "future", "token", "scope", "context", "fn", "args")
+
+    def __init__(self, loop: Any, future: Any, token: EventLoopToken, scope: Any, context: contextvars.Context,
+                 fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.loop, self.future, self.token, self.scope = loop, future, token, scope
+        self.context, self.fn, self.args = context, fn, args
+
+    def run(self) -> None:
+        """In the worker: run the call unless its caller stopped waiting first; post the outcome
+        to the caller's loop."""
+        if self.future.cancelled():  # (read across threads: at worst the call runs and is dropped)
+            return
+        assert _anyio_eventloop is not None
+        local = _anyio_eventloop.threadlocals
+        local.current_token, local.current_cancel_scope = self.token, self.scope
+        try:
+            result = self.context.run(self.fn, *self.args)
+        except BaseException as exc:
+            self._post(_fail, exc)
+        else:
+            self._post(_succeed, result)
+        finally:
+            del local.current_token, local.current_cancel_scope
+
+    def _post(self, settle: Callable[[Any, Any], None], outcome: Any) -> None:
+        try:
+            self.loop.call_soon_threadsafe(settle, self.future, outcome)
+        except RuntimeError:  # the loop closed meanwhile: nobody waits for the outcome
+            pass
+
+
+def _succeed(future: Any, result: Any) -> None:
+    if not future.cancelled():
+        future.set_result(result)
+
+
+def _fail(future: Any, exc: BaseException) -> None:
+    if not future.cancelled():
+        if isinstance(exc, StopIteration):  # a future cannot carry StopIteration
+            error = RuntimeError("the function raised StopIteration")
+            error.__cause__ = exc
+            exc = error
+        future.set_exception(exc)
+
+
+_token_cache: tuple[Any, EventLoopToken] | None = None
+
+
+def _token(loop: Any) -> EventLoopToken:
+    """The loop's anyio token (the same object for every call on one loop)."""
+    global _token_cache
+    cached = _token_cache
+    if cached is not None and cached[0] is loop:
+        return cached[1]
+    assert _anyio_asyncio is not None
+    token = EventLoopToken(_anyio_asyncio.AsyncIOBackend, loop)
+    _token_cache = (loop, token)
+    return token
+
+
+_POOLS: list[WorkerPool] = []
+
+
+def _shut_down_pools() -> None:
+    for pool in _POOLS:
+        pool._shut_down()
+
+
+# Before the interpreter joins its threads at exit, as concurrent.futures does (idle workers
+# would otherwise keep it waiting forever).
+threading._register_atexit(_shut_down_pools)  # type: ignore[attr-defined]
 
 
 NODE_THREADS = WorkerPool("streamhil-node", MAX_WORKERS)
@@ -111,16 +225,3 @@ NODE_THREADS = WorkerPool("streamhil-node", MAX_WORKERS)
 async def run_sync_node(fn: Callable[..., T], *args: Any) -> T:
     """``fn(*args)`` (a sync node) in a worker thread, in a copy of the caller's context."""
     return await NODE_THREADS.run(fn, *args)
-
-
-def _claimed(token: EventLoopToken, scope: Any, context: contextvars.Context, fn: Callable[..., T],
-             args: tuple[Any, ...]) -> T:
-    """Run ``fn`` in this pool thread, claimed for the loop as anyio claims its worker threads:
-    the loop's token, and the calling task's cancel scope for ``check_cancelled``."""
-    assert _anyio_eventloop is not None
-    local = _anyio_eventloop.threadlocals
-    local.current_token, local.current_cancel_scope = token, scope
-    try:
-        return context.run(fn, *args)
-    finally:
-        del local.current_token, local.current_cancel_scope

@@ -5,6 +5,8 @@ and on trio's."""
 from __future__ import annotations
 
 import contextvars
+import subprocess
+import sys
 import threading
 from typing import Any, TypedDict
 
@@ -14,7 +16,7 @@ import pytest
 import sniffio
 
 from streamhil import END, START, StateGraph
-from streamhil._threads import fast_path, run_sync_node
+from streamhil._threads import WorkerPool, fast_path, run_sync_node
 
 pytestmark = pytest.mark.anyio
 
@@ -119,3 +121,102 @@ async def test_parallel_sync_nodes_run_at_once() -> None:
     g.add_edge("right", END)
     with anyio.fail_after(20):
         await g.compile().ainvoke({})
+
+
+# --- the pool itself (asyncio's path; trio uses its own threads) ---------------------------------
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_calls_beyond_the_pools_size_wait_their_turn() -> None:
+    pool = WorkerPool("test-small", 2)
+    running = 0
+    most = 0
+    guard = threading.Lock()
+    two_in = threading.Barrier(2, timeout=10)
+
+    def call(i: int) -> int:
+        nonlocal running, most
+        with guard:
+            running += 1
+            most = max(most, running)
+        if i < 2:
+            two_in.wait()  # the first two run at once (two threads)
+        with guard:
+            running -= 1
+        return i * 10
+
+    results: dict[int, int] = {}
+
+    async def one(i: int) -> None:
+        results[i] = await pool.run(call, i)
+
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as tg:
+            for i in range(8):
+                tg.start_soon(one, i)
+    assert results == {i: i * 10 for i in range(8)}
+    assert most == 2  # never more threads than the pool's size
+    assert pool._started == 2
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_call_cancelled_while_queued_never_runs() -> None:
+    pool = WorkerPool("test-one", 1)
+    release = threading.Event()
+    started = threading.Event()
+    ran: list[str] = []
+
+    def blocker() -> None:
+        started.set()
+        release.wait(10)
+
+    def queued() -> None:
+        ran.append("queued")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(pool.run, blocker)
+        await anyio.to_thread.run_sync(started.wait, 10)
+        with anyio.CancelScope() as scope:
+            scope.cancel()
+            await pool.run(queued)  # queued behind the blocker, then cancelled
+        release.set()
+    assert await pool.run(lambda: "after") == "after"  # the thread goes on with the next call
+    assert ran == []
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_function_raising_stop_iteration_fails_with_runtime_error() -> None:
+    def stop() -> None:
+        raise StopIteration
+
+    with pytest.raises(RuntimeError, match="StopIteration"):
+        await run_sync_node(stop)
+
+
+def test_the_interpreter_exits_at_once_with_idle_threads_and_waits_for_a_running_call(tmp_path: Any) -> None:
+    # Idle pool threads must not keep the interpreter waiting; a call still running when the
+    # loop ends finishes its work before the process exits (as with concurrent.futures).
+    done = tmp_path / "done"
+    script = f"""
+import asyncio, threading, time
+from streamhil._threads import run_sync_node
+
+started = threading.Event()
+
+def slow():
+    started.set()
+    time.sleep(0.3)
+    open({str(done)!r}, "w").write("finished")
+
+async def main():
+    for _ in range(5):
+        await run_sync_node(int, "1")  # leaves idle threads behind
+    task = asyncio.ensure_future(run_sync_node(slow))
+    await asyncio.to_thread(started.wait, 10)
+    task.cancel()  # abandoned: the loop ends while the call runs
+
+asyncio.run(main())
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert done.read_text() == "finished"
