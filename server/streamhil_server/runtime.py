@@ -130,7 +130,8 @@ class Runtime:
             await stack.enter_async_context(self.storage)
             if self.checkpointer is None:
                 self.checkpointer = StorageSaver(
-                    self.storage, take_write=self.hub.take, head_cache_size=self.settings.head_cache_size,
+                    self.storage, take_write=self.hub.take, stage_write=self.hub.stage_for_next,
+                    head_cache_size=self.settings.head_cache_size,
                 )
             if isinstance(self.checkpointer, StorageSaver):
                 self.runs.invalidate.append(self.checkpointer.heads.drop)

@@ -282,8 +282,10 @@ class Loop:
                 if cancel_scope is not None:
                     cancel_scope.cancel()
                 return
-            if persist_each or result.status == "interrupt":
+            if persist_each:
                 await self._persist_task(result)
+            elif result.status == "interrupt":  # the step's only task: the run stops after it
+                await self._persist_last(result)
 
         if len(runnable) == 1:
             await run_one(runnable[0])  # no sibling to cancel
@@ -319,6 +321,15 @@ class Loop:
         with anyio.CancelScope(shield=True):  # a finished task's outcome is saved even if a sibling fails
             await self.writer.put_writes(self.view.saved.config, writes, result.task.id)
         self.saved_task_ids.add(result.task.id)
+
+    async def _persist_last(self, result: TaskResult) -> None:
+        """Save the writes of a task after which the run saves nothing more: held by a saver
+        that commits them with its host's write of the run's end, else saved now."""
+        assert self.view is not None
+        if self.writer.hold_last_writes(self.view.saved.config, task_writes(result), result.task.id):
+            self.saved_task_ids.add(result.task.id)
+        else:
+            await self._persist_task(result)
 
     async def _fail(self, failed: list[TaskResult], results: dict[str, TaskResult]) -> None:
         """Save what finished, drop answers the failing tasks consumed, and raise the first error."""

@@ -85,6 +85,17 @@ class CheckpointWriter:
             return
         await self._submit(WritesCall(config, writes, task_id))
 
+    def hold_last_writes(self, config: Mapping[str, Any], writes: Sequence[tuple[str, Any]], task_id: str) -> bool:
+        """Hand the saver pending writes after which the run saves nothing more, for it to commit
+        with its host's next write of the thread (a server's write of the run's end) instead of
+        in a transaction of their own. False when the saver cannot (no ``hold_last_writes``) or
+        saves are not inline: save them with :meth:`put_writes` then."""
+        hold = getattr(self.saver, "hold_last_writes", None)
+        if hold is None or self.durability != "sync":
+            return False
+        self.raise_if_failed()
+        return bool(hold(config, writes, task_id))
+
     async def _submit(self, op: _Op) -> None:
         self.raise_if_failed()
         if self.durability == "sync":

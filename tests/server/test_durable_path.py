@@ -175,10 +175,10 @@ def _ask_twice() -> CompiledStateGraph:
     return g.compile()
 
 
-def test_an_answer_round_trip_is_four_commits_with_the_run_records_inside(make_client: Any, tmp_path: Path) -> None:
-    """The answer (before its reply), the step that takes it, the next task's interrupt writes
-    with the events so far, and the run's end: the run records of the LangGraph API ride in those
-    commits rather than in commits of their own."""
+def test_an_answer_round_trip_is_three_commits_with_the_run_records_inside(make_client: Any, tmp_path: Path) -> None:
+    """The answer (before its reply), the step that takes it, and the run's end, which carries
+    the next task's interrupt writes with the events so far: the run records of the LangGraph API
+    ride in those commits rather than in commits of their own."""
     db = str(tmp_path / "s.sqlite")
     settings = ServerSettings(event_flush_delay=30)  # the hub never stores events by itself here
     with make_client({"twice": _ask_twice()}, db=db, settings=settings) as client, connect(client) as wire:
@@ -189,7 +189,7 @@ def test_an_answer_round_trip_is_four_commits_with_the_run_records_inside(make_c
         wire.request("resume", thread_id=tid, value="yes")
         end = wire.run_end(tid)
         assert end["event"] == "run_interrupted"
-        assert storage.batches - before == 4
+        assert storage.batches - before == 3
         with sqlite3.connect(db) as check:  # stored by the time its terminal event was delivered
             status = check.execute("SELECT status FROM run_records WHERE run_id=?", (end["run_id"],)).fetchone()
             writes = check.execute("SELECT count(*) FROM writes WHERE thread_id=?", (tid,)).fetchone()
@@ -243,3 +243,40 @@ def test_an_interrupt_that_waits_for_its_sibling_is_stored_with_the_step(make_cl
         wire.request("resume", thread_id=tid, value="yes")
         assert wire.run_end(tid)["event"] == "run_done"
         assert wire.request("get_state", thread_id=tid)["state"]["values"] == {"answer": "yes", "value": "worked"}
+
+
+def test_an_interrupts_writes_held_for_the_runs_end_survive_a_failed_end_write(make_client: Any, tmp_path: Path) -> None:
+    """The writes of an interrupt that ends a run commit with the run's end. When that write
+    fails, nothing of it is lost or told twice: it is tried again with the same events, the
+    interrupt's writes and the records, so the thread waits for the answer and takes it."""
+    db = str(tmp_path / "s.sqlite")
+    with make_client({"twice": _ask_twice()}, db=db) as client, connect(client) as wire:
+        storage = client.app.state.runtime.storage
+        real = storage.write
+        failed: list[Any] = []
+
+        async def failing_once(write: Any) -> None:
+            if not failed and write.task_writes and any(r.status == "interrupted" for r in write.runs):
+                failed.append(write)
+                for undo in write.after_failure:
+                    undo(OSError("disk full"))
+                raise OSError("disk full")
+            await real(write)
+
+        tid = wire.request("start_run", graph="twice", input={})["thread_id"]
+        assert wire.run_end(tid)["event"] == "run_interrupted"
+        storage.write = failing_once
+        wire.request("resume", thread_id=tid, value="yes")
+        end = wire.run_end(tid)
+        assert failed, "the run's end did not carry the interrupt's writes"
+        assert end["event"] == "run_interrupted"
+        storage.write = real
+        events = wire.thread_events(tid)
+        check_seqs(events)  # no gap, no repeat
+        ends = [e["event"] for e in events if e["event"].startswith("run_") and e["event"] != "run_started"]
+        assert ends == ["run_interrupted", "run_interrupted"]  # one terminal event per run
+        state = wire.request("get_state", thread_id=tid)["state"]
+        assert [i["value"] for i in state["interrupts"]] == ["second?"]
+        wire.request("resume", thread_id=tid, value="again")
+        assert wire.run_end(tid)["event"] == "run_done"
+        assert wire.request("get_state", thread_id=tid)["state"]["values"] == {"answer": "yes", "value": "again"}

@@ -17,13 +17,16 @@ from streamhil.types import Interrupt
 from ..encoding import interrupt_wire, jsonable, stream_payload
 from ..errors import CommandError
 from ..registry import GraphEntry
-from ..storage.base import LeaseLostError
+from ..storage.base import LeaseLostError, StorageClosedError
 from ..storage.records import ThreadRecord, Write, now_iso
 from ..threads import ActiveRun, RunRequest, ThreadRuntime
 from .answers import RunAnswers
 from .core import _TERMINAL_STATUS, logger
 
 __all__ = ["RunExecution"]
+
+_END_WRITE_ATTEMPTS = 4
+"""Tries to store a run's end (0.05, 0.1, 0.2 s apart) before the run ends with ``run_error``."""
 
 
 def _only_interrupts(payload: Any, ids: frozenset[str]) -> bool:
@@ -248,10 +251,7 @@ class RunExecution(RunAnswers):
         if not request.ended:
             request.ended = True
             self.shares.remove(request.origin)
-        write = self.hub.take(thread.thread_id, checkpoint=False)
-        write.runs.append(self._run_record(request, _TERMINAL_STATUS[event], ended=True))
-        if record is not None:
-            write.threads.append(record)
+        run_record = self._run_record(request, _TERMINAL_STATUS[event], ended=True)
 
         def ended() -> None:
             if thread.active is not None and thread.active.request is request:
@@ -259,6 +259,22 @@ class RunExecution(RunAnswers):
             if record is not None:
                 self._adopt(thread, record)
 
-        write.after_commit.insert(0, ended)
-        with anyio.CancelScope(shield=True):
-            await self.storage.write(write)
+        for attempt in range(_END_WRITE_ATTEMPTS):
+            # What failed goes back to the journal (events, an interrupt's held writes): each
+            # attempt takes it again, with the run's end, so no event is told twice or lost.
+            write = self.hub.take(thread.thread_id, checkpoint=False)
+            write.runs.append(run_record)
+            if record is not None:
+                write.threads.append(record)
+            write.after_commit.insert(0, ended)
+            try:
+                with anyio.CancelScope(shield=True):
+                    await self.storage.write(write)
+                return
+            except (LeaseLostError, StorageClosedError):
+                raise
+            except Exception:
+                if attempt == _END_WRITE_ATTEMPTS - 1:
+                    raise
+                logger.warning("storing the end of run %s failed; retrying", request.run_id, exc_info=True)
+                await anyio.sleep(0.05 * 2**attempt)

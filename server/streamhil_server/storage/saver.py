@@ -39,6 +39,7 @@ __all__ = ["StorageSaver", "HeadCache"]
 
 _Lane = tuple[str, str]
 TakeWrite = Callable[[str], Write]
+StageWrite = Callable[[str, Write], bool]
 
 
 @dataclass(slots=True)
@@ -106,6 +107,9 @@ class StorageSaver(BaseCheckpointSaver):
 
     ``take_write(thread_id)`` returns what must be stored with the thread's next checkpoint
     write (its journal); the saver adds the checkpoint or writes to it and commits the whole.
+    ``stage_write(thread_id, write)`` puts ``write`` in the journal for the thread's next write
+    (False if the thread has none here): the writes of an interrupt that ends a run wait there
+    for the run's end rather than take a transaction of their own.
     """
 
     inline_saves = True  # saves go in step order, inline: events of a step commit with its checkpoint
@@ -115,10 +119,12 @@ class StorageSaver(BaseCheckpointSaver):
         storage: Storage,
         *,
         take_write: TakeWrite = _no_journal,
+        stage_write: StageWrite | None = None,
         head_cache_size: int = 10_000,
     ) -> None:
         self.storage = storage
         self.take_write = take_write
+        self.stage_write = stage_write
         self.saves_instantly = not storage.durable
         self.heads = HeadCache(head_cache_size if storage.durable else 0)
         self.trusted: Callable[[str], bool] = storage.holds
@@ -199,6 +205,25 @@ class StorageSaver(BaseCheckpointSaver):
         write.task_writes.append(WritesPut(address, grouped))
         write.after_commit.insert(0, lambda: self._new_writes(address, grouped))
         await self.storage.write(write)
+
+    def hold_last_writes(self, config: Mapping[str, Any], writes: Sequence[tuple[str, Any]], task_id: str) -> bool:
+        """Pending writes after which the run saves nothing more (an interrupt ending it): staged
+        to commit with the thread's next write, the run's end, instead of a transaction of their
+        own. False (save them with :meth:`aput_writes`) without a journal to stage them in."""
+        if self.stage_write is None:
+            return False
+        address = read_address(config, need_id=True)
+        grouped = encode_writes((task_id, channel, value) for channel, value in writes)
+        grouped = {task_id: grouped.get(task_id, [])}
+        held = Write(thread_id=address.thread_id, task_writes=[WritesPut(address, grouped)])
+        held.after_commit.append(lambda: self._new_writes(address, grouped))
+        stage = self.stage_write
+
+        def stage_again(exc: BaseException) -> None:  # the write that took them failed: the next one takes them
+            stage(address.thread_id, held)
+
+        held.after_failure.append(stage_again)
+        return stage(address.thread_id, held)
 
     async def adelete_thread(self, thread_id: str) -> None:
         self.heads.drop(str(thread_id))
