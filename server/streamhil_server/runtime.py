@@ -130,7 +130,7 @@ class Runtime:
             await stack.enter_async_context(self.storage)
             if self.checkpointer is None:
                 self.checkpointer = StorageSaver(
-                    self.storage, take_write=self.hub.take, stage_write=self.hub.stage_for_next,
+                    self.storage, take_write=self.hub.take, stage_write=self.runs.hold_for_run_end,
                     head_cache_size=self.settings.head_cache_size,
                 )
             if isinstance(self.checkpointer, StorageSaver):

@@ -175,21 +175,26 @@ def _ask_twice() -> CompiledStateGraph:
     return g.compile()
 
 
-def test_an_answer_round_trip_is_three_commits_with_the_run_records_inside(make_client: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("modes", "commits"), [(["updates"], 3), (["values", "updates"], 4)])
+def test_an_answer_round_trip_is_three_commits_with_the_run_records_inside(
+    make_client: Any, tmp_path: Path, modes: list[str], commits: int
+) -> None:
     """The answer (before its reply), the step that takes it, and the run's end, which carries
     the next task's interrupt writes with the events so far: the run records of the LangGraph API
-    ride in those commits rather than in commits of their own."""
+    ride in those commits rather than in commits of their own. A run streaming ``values`` stores
+    the interrupt's writes in a commit of their own (its last values reach clients apart from the
+    interrupt: see docs/server.md, "The durable path")."""
     db = str(tmp_path / "s.sqlite")
     settings = ServerSettings(event_flush_delay=30)  # the hub never stores events by itself here
     with make_client({"twice": _ask_twice()}, db=db, settings=settings) as client, connect(client) as wire:
         storage = client.app.state.runtime.storage
-        tid = wire.request("start_run", graph="twice", input={})["thread_id"]
+        tid = wire.request("start_run", graph="twice", input={}, stream_modes=modes)["thread_id"]
         assert wire.run_end(tid)["event"] == "run_interrupted"
         before = storage.batches
-        wire.request("resume", thread_id=tid, value="yes")
+        wire.request("resume", thread_id=tid, value="yes", stream_modes=modes)
         end = wire.run_end(tid)
         assert end["event"] == "run_interrupted"
-        assert storage.batches - before == 3
+        assert storage.batches - before == commits
         with sqlite3.connect(db) as check:  # stored by the time its terminal event was delivered
             status = check.execute("SELECT status FROM run_records WHERE run_id=?", (end["run_id"],)).fetchone()
             writes = check.execute("SELECT count(*) FROM writes WHERE thread_id=?", (tid,)).fetchone()
@@ -263,10 +268,10 @@ def test_an_interrupts_writes_held_for_the_runs_end_survive_a_failed_end_write(m
                 raise OSError("disk full")
             await real(write)
 
-        tid = wire.request("start_run", graph="twice", input={})["thread_id"]
+        tid = wire.request("start_run", graph="twice", input={}, stream_modes=["updates"])["thread_id"]
         assert wire.run_end(tid)["event"] == "run_interrupted"
         storage.write = failing_once
-        wire.request("resume", thread_id=tid, value="yes")
+        wire.request("resume", thread_id=tid, value="yes", stream_modes=["updates"])
         end = wire.run_end(tid)
         assert failed, "the run's end did not carry the interrupt's writes"
         assert end["event"] == "run_interrupted"
