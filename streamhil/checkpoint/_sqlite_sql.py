@@ -107,6 +107,9 @@ def configure(busy_timeout_ms: int) -> Tx[None]:
     if rows and str(rows[0][0]).lower() != "wal":
         raise CheckpointError(f"SQLite refused WAL mode (journal_mode is {rows[0][0]!r})")
     yield Sql("PRAGMA synchronous = NORMAL")
+    # Statement journals (a savepoint per caller under group commit) in memory, not in a temp
+    # file created and deleted for each: they only undo a statement inside a transaction.
+    yield Sql("PRAGMA temp_store = MEMORY")
 
 
 def schema_is_current(path: str) -> Tx[bool]:

@@ -57,6 +57,16 @@ def _short(value: object, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _fits(value: object, min_len: int, max_len: int | None, choices: Collection[str] | None) -> bool:
+    """Whether ``value`` passes :meth:`Fields.check_str` (checked without building its path)."""
+    return (
+        type(value) is str
+        and len(value) >= min_len
+        and (max_len is None or len(value) <= max_len)
+        and (choices is None or value in choices)
+    )
+
+
 class Fields:
     """Reads fields of ``obj``; with ``strict``, :meth:`finish` refuses fields never read.
 
@@ -88,7 +98,8 @@ class Fields:
         return ProtocolError(self.code, f"{path}: {message}", path=path, id=self.id)
 
     def _get(self, key: str, required: bool) -> Any:
-        self._seen.add(key)
+        if self.strict:
+            self._seen.add(key)
         value = self.obj.get(key, UNSET)
         if required and (value is UNSET or value is None):
             raise self.fail(self.path(key), "required field is missing")
@@ -119,6 +130,8 @@ class Fields:
         value = self._get(key, required)
         if value is UNSET or value is None:
             return default
+        if _fits(value, min_len, max_len, choices):
+            return value  # the usual case: no error path built
         return self.check_str(self.path(key), value, min_len=min_len, max_len=max_len, choices=choices)
 
     def check_str(
@@ -152,6 +165,8 @@ class Fields:
         value = self._get(key, required)
         if value is UNSET or value is None:
             return default
+        if type(value) is int and (minimum is None or value >= minimum) and (maximum is None or value <= maximum):
+            return value  # the usual case
         if isinstance(value, bool) or not isinstance(value, int):
             raise self._expected(key, "integer", value)
         if minimum is not None and value < minimum:
@@ -212,6 +227,12 @@ class Fields:
         items = self.array(key, required=required)
         if items is None:
             return None
+        if (
+            (items or not non_empty)
+            and all(_fits(item, 1, max_len, choices) for item in items)
+            and (not unique or len(set(items)) == len(items))
+        ):
+            return tuple(items)  # the usual case: no error path built
         base = self.path(key)
         out: list[str] = []
         for i, item in enumerate(items):
