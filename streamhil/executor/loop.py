@@ -457,14 +457,15 @@ class Loop:
         step = view.step
         metadata = scope.checkpoint_metadata("loop", step)
         checkpoint = Checkpoint(self._new_id(step), now_iso(), channel_values, versions)
+        if changed and scope.wants("values"):
+            # Before the save, as LangGraph emits it: a server commits it with this checkpoint.
+            scope.emit(scope.ns_tuple, "values", self._output(values))
         await self.writer.put(view.saved.config, checkpoint, metadata, new_versions, unsaved)
         config = scope.address(checkpoint.id)
         new = CheckpointTuple(config, checkpoint, metadata, view.saved.config, [])
         self.view = fresh_view(graph, new, scope.checkpoint_ns, values)
         scope.checkpoint_id = checkpoint.id
         self.saved_task_ids = set()
-        if changed and scope.wants("values"):
-            scope.emit(scope.ns_tuple, "values", self._output(self.view.values))
         if scope.wants("checkpoints") or scope.wants("debug"):
             self._emit_checkpoint(config, metadata, self.view, view.saved.config)
 

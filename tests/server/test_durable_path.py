@@ -175,15 +175,14 @@ def _ask_twice() -> CompiledStateGraph:
     return g.compile()
 
 
-@pytest.mark.parametrize(("modes", "commits"), [(["updates"], 3), (["values", "updates"], 4)])
+@pytest.mark.parametrize("modes", [["updates"], ["values", "updates"]])
 def test_an_answer_round_trip_is_three_commits_with_the_run_records_inside(
-    make_client: Any, tmp_path: Path, modes: list[str], commits: int
+    make_client: Any, tmp_path: Path, modes: list[str]
 ) -> None:
     """The answer (before its reply), the step that takes it, and the run's end, which carries
     the next task's interrupt writes with the events so far: the run records of the LangGraph API
-    ride in those commits rather than in commits of their own. A run streaming ``values`` stores
-    the interrupt's writes in a commit of their own (its last values reach clients apart from the
-    interrupt: see docs/server.md, "The durable path")."""
+    ride in those commits rather than in commits of their own. A step's ``values`` event commits
+    with that step's checkpoint (docs/server.md, "The durable path")."""
     db = str(tmp_path / "s.sqlite")
     settings = ServerSettings(event_flush_delay=30)  # the hub never stores events by itself here
     with make_client({"twice": _ask_twice()}, db=db, settings=settings) as client, connect(client) as wire:
@@ -194,7 +193,7 @@ def test_an_answer_round_trip_is_three_commits_with_the_run_records_inside(
         wire.request("resume", thread_id=tid, value="yes", stream_modes=modes)
         end = wire.run_end(tid)
         assert end["event"] == "run_interrupted"
-        assert storage.batches - before == commits
+        assert storage.batches - before == 3
         with sqlite3.connect(db) as check:  # stored by the time its terminal event was delivered
             status = check.execute("SELECT status FROM run_records WHERE run_id=?", (end["run_id"],)).fetchone()
             writes = check.execute("SELECT count(*) FROM writes WHERE thread_id=?", (tid,)).fetchone()
@@ -285,3 +284,27 @@ def test_an_interrupts_writes_held_for_the_runs_end_survive_a_failed_end_write(m
         wire.request("resume", thread_id=tid, value="again")
         assert wire.run_end(tid)["event"] == "run_done"
         assert wire.request("get_state", thread_id=tid)["state"]["values"] == {"answer": "yes", "value": "again"}
+
+
+def test_a_steps_values_event_commits_with_its_checkpoint(make_client: Any, tmp_path: Path) -> None:
+    """The state after a step is reported in the transaction that saves it: a client that saw the
+    ``values`` event finds that checkpoint stored, and no write lags it into the next one."""
+    db = str(tmp_path / "s.sqlite")
+    settings = ServerSettings(event_flush_delay=30)  # the hub never stores events by itself here
+    with make_client({"twice": _ask_twice()}, db=db, settings=settings) as client, connect(client) as wire:
+        storage = client.app.state.runtime.storage
+        real = storage.write
+        with_checkpoint: list[list[str]] = []
+
+        async def watched(write: Any) -> None:
+            await real(write)
+            if write.checkpoint is not None:
+                with_checkpoint.append([row.frame for row in write.events])
+
+        storage.write = watched
+        tid = wire.request("start_run", graph="twice", input={}, stream_modes=["values"])["thread_id"]
+        assert wire.run_end(tid)["event"] == "run_interrupted"
+        wire.request("resume", thread_id=tid, value="yes", stream_modes=["values"])
+        assert wire.run_end(tid)["event"] == "run_interrupted"
+        step = with_checkpoint[-1]  # the step that took the answer
+        assert any('"answer":"yes"' in frame for frame in step if '"event":"values"' in frame)

@@ -178,15 +178,10 @@ class RunExecution(RunAnswers):
 
     def hold_for_run_end(self, thread_id: str, write: Write) -> bool:
         """Stage ``write`` (an interrupt's writes after which the run saves nothing more) to
-        commit with the end of the run now active on the thread; False if it must be stored now.
-
-        Not for a run that streams ``values``: its last values would reach clients in the same
-        delivery as the interrupt, and langgraph-sdk's v3 thread stream, which may read two SSE
-        responses out of order while it widens its stream, then ends ``thread.values`` before
-        them. Two commits keep the two deliveries apart, as before.
-        """
+        commit with the end of the run now active on the thread; False if it must be stored now
+        (no run of this process is active there)."""
         thread = self.threads.get(thread_id)
-        if thread is None or thread.active is None or "values" in thread.active.request.stream_modes:
+        if thread is None or thread.active is None:
             return False
         return self.hub.stage_for_next(thread_id, write)
 
