@@ -134,7 +134,7 @@ class Runtime:
                     head_cache_size=self.settings.head_cache_size,
                 )
             if isinstance(self.checkpointer, StorageSaver):
-                self.runs.invalidate.append(self.checkpointer.heads.drop)
+                self.runs.invalidate.append(self.checkpointer.forget)
             self.storage.on_lease_lost = self.runs.on_lease_lost
             self.registry.bind(self.checkpointer)
             await self.thread_metadata.load()

@@ -10,7 +10,7 @@ from typing import Any
 
 import anyio
 
-from ..checkpoint.base import BaseCheckpointSaver, CheckpointTuple
+from ..checkpoint.base import BaseCheckpointSaver, CheckpointTuple, PendingWrite
 from ..constants import END, INTERRUPT, START
 from ..errors import CheckpointError, ConfigError, NothingPendingError
 from ..executor.commands import record_command
@@ -20,7 +20,7 @@ from ..executor.nested import run_nested
 from ..executor.scope import PRIVATE_LOOP, RunScope
 from ..executor.spec import GraphSpec
 from ..executor.state import build_snapshot, spec_for_ns, update_state
-from ..executor.view import load_view
+from ..executor.view import UPDATE, load_view
 from ..types import Command, GraphOutput, Interrupt, StateSnapshot
 from .._backend import DetachedTask
 from . import _sync
@@ -366,7 +366,18 @@ class CompiledStateGraph:
         if saved is None:
             raise NothingPendingError(f"Thread {scope.thread_id!r} has no checkpoint, so nothing to resume.")
         view = load_view(self.spec, saved, scope.checkpoint_ns)
-        return await record_command(self.spec, scope, view, command)
+        recorded: list[PendingWrite] = []
+        answered = await record_command(self.spec, scope, view, command, recorded)
+        offer = getattr(scope.saver, "offer_head", None)
+        if offer is not None and command.update is None and not any(
+            ch == UPDATE for _, writes in view.command_writes for ch, _ in writes
+        ):
+            # The head as a read would now build it, for the run that takes the answer. Not
+            # with updates: applying them may change the values' objects in place (a reducer
+            # that mutates), and the run applies them again.
+            offer(CheckpointTuple(saved.config, saved.checkpoint, saved.metadata, saved.parent_config,
+                                  [*saved.pending_writes, *recorded]))
+        return answered
 
     async def aget_state(self, config: Mapping[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
         """The thread's state: live (latest, finished siblings applied) or the record of a checkpoint_id."""

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator
+from typing import Annotated, Any, TypedDict
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
 import pytest
+from streamhil import START, StateGraph, interrupt
+from streamhil.types import Command
 from streamhil_server.storage import MemoryStorage, SqliteStorage, Storage, StorageSaver, ThreadRecord, Write
 
 from checkpoint.conformance import CHECKS as SAVER_CHECKS
@@ -135,3 +138,77 @@ async def test_a_write_on_a_closed_storage_says_so(tmp_path: Path) -> None:
     memory = MemoryStorage()
     with pytest.raises(RuntimeError, match="not open"):
         await memory.write(Write(thread_id="t"))
+
+
+# --- an answer's head handed to the run that takes it -------------------------------------------
+
+
+def _keep_appending(left: list[str], right: list[str]) -> list[str]:
+    left.extend(right)  # a reducer that changes its left value in place
+    return left
+
+
+class _AskState(TypedDict, total=False):
+    items: Annotated[list[str], _keep_appending]
+    answer: str
+
+
+def _asking_graph(saver: StorageSaver) -> Any:
+    def ask(state: _AskState) -> _AskState:
+        return {"answer": interrupt("value?")}
+
+    g = StateGraph(_AskState)
+    g.add_node("ask", ask)
+    g.add_edge(START, "ask")
+    return g.compile(checkpointer=saver)
+
+
+class _CountingStorage(MemoryStorage):
+    reads = 0
+
+    async def get_checkpoint(self, address: Any) -> Any:
+        self.reads += 1
+        return await super().get_checkpoint(address)
+
+
+def _sink(ns: Any, mode: str, payload: Any) -> None:
+    return None
+
+
+async def test_an_answers_head_goes_to_the_run_that_takes_it_without_a_read() -> None:
+    async with _CountingStorage() as storage:
+        graph = _asking_graph(StorageSaver(storage))
+        config = {"configurable": {"thread_id": "t"}}
+        await graph.ainvoke({"items": ["a"]}, config)
+        await graph.arecord_command(config, Command(resume="yes"))
+        reads = storage.reads
+        outcome = await graph.arun(None, config, sink=_sink)
+        assert storage.reads == reads  # the run started from the head the answer was checked on
+        assert outcome.values == {"items": ["a"], "answer": "yes"}
+        state = await graph.aget_state(config)
+        assert state.values == {"items": ["a"], "answer": "yes"} and storage.reads == reads + 1
+
+
+async def test_a_write_between_answer_and_run_voids_the_handed_head() -> None:
+    async with _CountingStorage() as storage:
+        graph = _asking_graph(StorageSaver(storage))
+        config = {"configurable": {"thread_id": "t"}}
+        await graph.ainvoke({"items": ["a"]}, config)
+        await graph.arecord_command(config, Command(resume="yes"))
+        await graph.aupdate_state(config, {"items": ["b"]})  # a write of the lane in between
+        reads = storage.reads
+        await graph.arun(None, config, sink=_sink)
+        assert storage.reads > reads  # read again: the handed head was out of date
+        assert (await graph.aget_state(config)).values["items"] == ["a", "b"]
+
+
+async def test_an_update_command_is_not_handed_over() -> None:
+    # Checking Command(update=...) applies it once with the reducers; one that changes its
+    # value in place would otherwise see it applied twice by a run sharing those values.
+    async with _CountingStorage() as storage:
+        graph = _asking_graph(StorageSaver(storage))
+        config = {"configurable": {"thread_id": "t"}}
+        await graph.ainvoke({"items": ["a"]}, config)
+        await graph.arecord_command(config, Command(resume="yes", update={"items": ["u"]}))
+        outcome = await graph.arun(None, config, sink=_sink)
+        assert outcome.values["items"] == ["a", "u"] and outcome.values["answer"] == "yes"

@@ -39,6 +39,7 @@ __all__ = ["StorageSaver", "HeadCache"]
 
 _Lane = tuple[str, str]
 TakeWrite = Callable[[str], Write]
+_MAX_OFFERED = 1_000
 StageWrite = Callable[[str, Write], bool]
 
 
@@ -127,6 +128,7 @@ class StorageSaver(BaseCheckpointSaver):
         self.stage_write = stage_write
         self.saves_instantly = not storage.durable
         self.heads = HeadCache(head_cache_size if storage.durable else 0)
+        self._offered: dict[_Lane, tuple[int, CheckpointTuple]] = {}
         self.trusted: Callable[[str], bool] = storage.holds
         """Whether the cached head of a thread may be served: on a storage several processes
         share, only while this process holds the thread's lease (no other can write it)."""
@@ -136,10 +138,31 @@ class StorageSaver(BaseCheckpointSaver):
 
     # --- reads ---------------------------------------------------------------------------------
 
+    def offer_head(self, head: CheckpointTuple) -> None:
+        """A lane's head just built and written by its reader (an answer recorded on it), for the
+        next read of that head to take instead of building it again: once, and only while no
+        write of the lane came in between."""
+        address = read_address(head.config)
+        lane = (address.thread_id, address.checkpoint_ns)
+        self._offered.pop(lane, None)
+        self._offered[lane] = (self.heads.version(lane), head)
+        while len(self._offered) > _MAX_OFFERED:
+            del self._offered[next(iter(self._offered))]
+
+    def forget(self, thread_id: str) -> None:
+        """Drop what is kept of the thread in memory (its storage may have changed)."""
+        self.heads.drop(thread_id)
+        for lane in [k for k in self._offered if k[0] == thread_id]:
+            del self._offered[lane]
+
     async def aget_tuple(self, config: Mapping[str, Any]) -> CheckpointTuple | None:
         address = read_address(config)
         lane = (address.thread_id, address.checkpoint_ns)
         trusted = self.trusted(address.thread_id)
+        if self._offered and (offered := self._offered.pop(lane, None)) is not None:
+            version, built = offered
+            if trusted and version == self.heads.version(lane) and address.checkpoint_id in (None, built.checkpoint.id):
+                return built
         head = self.heads.get(lane) if trusted else None
         if head is not None and (address.checkpoint_id is None or address.checkpoint_id == head.stored.checkpoint_id):
             self.heads.hits += 1
@@ -226,9 +249,9 @@ class StorageSaver(BaseCheckpointSaver):
         return stage(address.thread_id, held)
 
     async def adelete_thread(self, thread_id: str) -> None:
-        self.heads.drop(str(thread_id))
+        self.forget(str(thread_id))
         await self.storage.delete_thread(str(thread_id))
-        self.heads.drop(str(thread_id))
+        self.forget(str(thread_id))
 
     # --- the head cache, written through after each commit -------------------------------------
 
