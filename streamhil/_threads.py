@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextvars
 import importlib
+import os
 import queue
 import sys
 import threading
@@ -135,6 +136,12 @@ class WorkerPool:
             with lock:
                 self._idle += 1
 
+    def _reset_after_fork(self) -> None:
+        """In a forked child: the parent's threads are not there; start afresh."""
+        self._calls = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = self._started = 0
+
     def _shut_down(self) -> None:
         """At interpreter exit: idle threads stop; busy ones stop after their call."""
         with self._lock:
@@ -213,9 +220,16 @@ def _shut_down_pools() -> None:
         pool._shut_down()
 
 
+def _reset_pools_after_fork() -> None:
+    for pool in _POOLS:
+        pool._reset_after_fork()
+
+
 # Before the interpreter joins its threads at exit, as concurrent.futures does (idle workers
 # would otherwise keep it waiting forever).
 threading._register_atexit(_shut_down_pools)  # type: ignore[attr-defined]
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_pools_after_fork)
 
 
 NODE_THREADS = WorkerPool("streamhil-node", MAX_WORKERS)

@@ -220,3 +220,28 @@ asyncio.run(main())
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert done.read_text() == "finished"
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_a_forked_child_starts_its_own_threads() -> None:
+    # The parent's pool threads do not exist in a forked child: its sync nodes must still run.
+    script = """
+import asyncio, os, sys
+from streamhil._threads import run_sync_node
+
+async def main():
+    return await run_sync_node(int, "7")
+
+assert asyncio.run(main()) == 7  # the parent now has an idle pool thread
+pid = os.fork()
+if pid == 0:
+    try:
+        ok = asyncio.run(asyncio.wait_for(main(), 10)) == 7
+    except BaseException:
+        ok = False
+    os._exit(0 if ok else 1)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
