@@ -175,12 +175,21 @@ def _sink(ns: Any, mode: str, payload: Any) -> None:
     return None
 
 
+_T = {"configurable": {"thread_id": "t"}}
+
+
+async def _answered(storage: MemoryStorage, command: Command[Any]) -> Any:
+    """A graph on ``storage`` that asked once (state ``items: ["a"]``), with ``command`` recorded."""
+    graph = _asking_graph(StorageSaver(storage))
+    await graph.ainvoke({"items": ["a"]}, _T)
+    await graph.arecord_command(_T, command)
+    return graph
+
+
 async def test_an_answers_head_goes_to_the_run_that_takes_it_without_a_read() -> None:
     async with _CountingStorage() as storage:
-        graph = _asking_graph(StorageSaver(storage))
-        config = {"configurable": {"thread_id": "t"}}
-        await graph.ainvoke({"items": ["a"]}, config)
-        await graph.arecord_command(config, Command(resume="yes"))
+        graph = await _answered(storage, Command(resume="yes"))
+        config = _T
         reads = storage.reads
         outcome = await graph.arun(None, config, sink=_sink)
         assert storage.reads == reads  # the run started from the head the answer was checked on
@@ -191,10 +200,8 @@ async def test_an_answers_head_goes_to_the_run_that_takes_it_without_a_read() ->
 
 async def test_a_write_between_answer_and_run_voids_the_handed_head() -> None:
     async with _CountingStorage() as storage:
-        graph = _asking_graph(StorageSaver(storage))
-        config = {"configurable": {"thread_id": "t"}}
-        await graph.ainvoke({"items": ["a"]}, config)
-        await graph.arecord_command(config, Command(resume="yes"))
+        graph = await _answered(storage, Command(resume="yes"))
+        config = _T
         await graph.aupdate_state(config, {"items": ["b"]})  # a write of the lane in between
         reads = storage.reads
         await graph.arun(None, config, sink=_sink)
@@ -206,9 +213,6 @@ async def test_an_update_command_is_not_handed_over() -> None:
     # Checking Command(update=...) applies it once with the reducers; one that changes its
     # value in place would otherwise see it applied twice by a run sharing those values.
     async with _CountingStorage() as storage:
-        graph = _asking_graph(StorageSaver(storage))
-        config = {"configurable": {"thread_id": "t"}}
-        await graph.ainvoke({"items": ["a"]}, config)
-        await graph.arecord_command(config, Command(resume="yes", update={"items": ["u"]}))
-        outcome = await graph.arun(None, config, sink=_sink)
+        graph = await _answered(storage, Command(resume="yes", update={"items": ["u"]}))
+        outcome = await graph.arun(None, _T, sink=_sink)
         assert outcome.values["items"] == ["a", "u"] and outcome.values["answer"] == "yes"
