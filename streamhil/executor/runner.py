@@ -189,6 +189,10 @@ async def run_task(
             routes = await routes_for(graph, task.name, values, writes) + gotos
             return TaskResult(task, "done", writes, routes, update, answers=ctx.answers, consumed=ctx.consumed)
         except GraphInterrupt as gi:
+            # Control flow, not an error: its traceback (the node's frames, which hold the
+            # exception again through the futures they awaited) would only be a cycle for the
+            # garbage collector to find, once per interrupt.
+            gi.__traceback__ = None
             return TaskResult(task, "interrupt", interrupts=gi.interrupts, answers=ctx.answers, consumed=ctx.consumed)
         except anyio.get_cancelled_exc_class():
             raise

@@ -237,16 +237,21 @@ class StorageSaver(BaseCheckpointSaver):
             return False
         address = read_address(config, need_id=True)
         grouped = encode_writes((task_id, channel, value) for channel, value in writes)
-        grouped = {task_id: grouped.get(task_id, [])}
+        return self._stage_held(address, {task_id: grouped.get(task_id, [])})
+
+    def _stage_held(self, address: Address, grouped: EncodedWrites) -> bool:
+        """Stage held writes; if the write that takes them fails, the next one takes them. A new
+        :class:`Write` each time: its hooks never reach back to it, so once taken it is freed at
+        once rather than left as a cycle for the garbage collector."""
+        if self.stage_write is None:
+            return False
         held = Write(thread_id=address.thread_id, task_writes=[WritesPut(address, grouped)])
         held.after_commit.append(lambda: self._new_writes(address, grouped))
-        stage = self.stage_write
+        held.after_failure.append(lambda exc: self._restage_held(address, grouped))
+        return self.stage_write(address.thread_id, held)
 
-        def stage_again(exc: BaseException) -> None:  # the write that took them failed: the next one takes them
-            stage(address.thread_id, held)
-
-        held.after_failure.append(stage_again)
-        return stage(address.thread_id, held)
+    def _restage_held(self, address: Address, grouped: EncodedWrites) -> None:
+        self._stage_held(address, grouped)
 
     async def adelete_thread(self, thread_id: str) -> None:
         self.forget(str(thread_id))

@@ -1,0 +1,67 @@
+"""The hot path leaves no reference cycles: what a round trip allocates is freed by reference
+counting, not left for the garbage collector (whose collections cost a serving process ~10% of
+its CPU when each interrupt left its node's frames in a cycle)."""
+
+from __future__ import annotations
+
+import collections
+import gc
+from collections.abc import Iterator
+from typing import Any, TypedDict
+
+import pytest
+
+from streamhil import START, Command, InMemorySaver, StateGraph, interrupt
+
+pytestmark = pytest.mark.anyio
+
+
+class Count(TypedDict):
+    n: int
+
+
+def ask_twice(state: Count) -> dict[str, Any]:
+    interrupt("first?")
+    interrupt("second?")
+    return {"n": state["n"] + 1}
+
+
+async def ask_twice_async(state: Count) -> dict[str, Any]:
+    interrupt("first?")
+    interrupt("second?")
+    return {"n": state["n"] + 1}
+
+
+@pytest.fixture
+def no_automatic_collection() -> Iterator[None]:
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+
+
+@pytest.mark.parametrize("node", [ask_twice, ask_twice_async], ids=["def", "async def"])
+async def test_interrupts_and_answers_leave_no_cycle_to_collect(node: Any, no_automatic_collection: None) -> None:
+    builder = StateGraph(Count)
+    builder.add_node("ask", node)
+    builder.add_edge(START, "ask")
+    app = builder.compile(checkpointer=InMemorySaver())
+
+    async def one_thread(thread_id: str) -> None:
+        config = {"configurable": {"thread_id": thread_id}}
+        assert "__interrupt__" in await app.ainvoke({"n": 0}, config)
+        assert "__interrupt__" in await app.ainvoke(Command(resume="yes"), config)
+        assert await app.ainvoke(Command(resume="no"), config) == {"n": 1}
+
+    await one_thread("warm-up")  # first calls fill caches and start worker threads
+    gc.collect()
+    for i in range(5):
+        await one_thread(f"thread-{i}")
+    gc.set_debug(gc.DEBUG_SAVEALL)  # keep what a collection finds, to name it if any
+    found = gc.collect()
+    kinds = collections.Counter(type(o).__name__ for o in gc.garbage).most_common(6)
+    assert found == 0, f"cycles left for the collector: {kinds}"
