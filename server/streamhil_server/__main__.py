@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .affinity import parse_cpu_affinity, pin
+from .gc_tuning import DEFAULT_THRESHOLD, tune_garbage_collector
 from .http_timeouts import descriptor_limit, stalling_protocol
 from .registry import GraphLoadError, GraphRegistry, load_reference
 from .settings import ServerSettings
@@ -85,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="keep the process (each of --workers) on one CPU: auto takes them in turn from the "
                              "CPUs it may use, '0,2' or '0-3' names them (Linux; default none). Hand-offs between "
                              "the event loop and its threads stay on one CPU: faster, see docs/deploy.md")
+    parser.add_argument("--gc-threshold", type=int, default=DEFAULT_THRESHOLD, metavar="N",
+                        help="collect the youngest generation of garbage every N new objects "
+                             f"(default: {DEFAULT_THRESHOLD}; Python's own is 700): fewer collections "
+                             "that find nothing under load, see docs/server.md")
     parser.add_argument("--worker-fd", type=int, default=None, help=argparse.SUPPRESS)  # set by the supervisor
     parser.add_argument("--worker-slot", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--worker-name", default=None, help=argparse.SUPPRESS)
@@ -236,6 +241,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     if args.request_timeout <= 0:
         raise SystemExit("streamhil-server: --request-timeout must be > 0")
+    if args.gc_threshold < 1:
+        raise SystemExit("streamhil-server: --gc-threshold must be at least 1")
     files = descriptor_limit()
     sock = _bind(args.host, args.port) if args.worker_fd is None else socket.socket(fileno=args.worker_fd)
     host, port = sock.getsockname()[:2]
@@ -278,6 +285,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "limit_concurrency": connections,
     }
     server = _draining_server(uvicorn, uvicorn.Config(app, **config), app.state.runtime)
+    tune_garbage_collector(args.gc_threshold)  # last: what is loaded by now lives as long as the process
     try:
         _run(server.serve(sockets=[sock]), args.loop)
     except KeyboardInterrupt:  # pragma: no cover - interactive

@@ -134,3 +134,25 @@ def test_command_line_defences() -> None:
     assert _allowed_hosts("0.0.0.0", []) is None  # loopback names only, on a server without tokens
     assert _allowed_hosts("0.0.0.0", ["hil.example"]) == ("hil.example",)
     assert _allowed_hosts("192.168.1.5", []) == ("192.168.1.5",)  # the address the user chose
+
+
+def test_garbage_collector_settings_of_the_command_line() -> None:
+    import gc
+
+    from streamhil_server.__main__ import main
+    from streamhil_server.gc_tuning import DEFAULT_THRESHOLD, tune_garbage_collector
+
+    assert build_parser().parse_args(["--demo"]).gc_threshold == DEFAULT_THRESHOLD
+    assert build_parser().parse_args(["--demo", "--gc-threshold", "700"]).gc_threshold == 700
+    with pytest.raises(SystemExit, match="--gc-threshold must be at least 1"):
+        main(["--demo", "--port", "0", "--gc-threshold", "0"])
+    with pytest.raises(ValueError, match="at least 1"):
+        tune_garbage_collector(0)
+    before = gc.get_threshold()
+    try:
+        tune_garbage_collector(12_345)
+        assert gc.get_threshold() == (12_345, *before[1:])
+        assert gc.get_freeze_count() > 0  # what was loaded is left out of later collections
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
