@@ -55,6 +55,30 @@ async def test_storage_saver_is_a_conforming_checkpointer(kind: str, check: Chec
         await check(StorageSaver(storage))
 
 
+
+async def test_a_sqlite_batch_with_a_failing_write_commits_the_others(tmp_path: Path) -> None:
+    """A batch is first made under one savepoint; a failure undoes that and makes each write
+    again in a savepoint of its own: only the failing write fails, nothing of it is stored."""
+    from streamhil_server.storage.records import EventRow
+
+    def events(thread_id: str, seqs: range) -> list[EventRow]:
+        return [EventRow(thread_id, seq, None, f'{{"seq": {seq}}}') for seq in seqs]
+
+    async with SqliteStorage(tmp_path / "s.sqlite") as storage:
+        await storage.write(Write(thread_id="b", events=events("b", range(1, 2))))
+        batch = [
+            Write(thread_id="a", events=events("a", range(1, 3)), threads=[ThreadRecord("a", "g", "alice")]),
+            Write(thread_id="b", events=events("b", range(1, 2)), threads=[ThreadRecord("b", "g", "alice")]),  # seq 1 again
+            Write(thread_id="c", events=events("c", range(1, 4))),
+        ]
+        errors = await anyio.to_thread.run_sync(storage._commit, batch)
+        assert [error is None for error in errors] == [True, False, True]
+        assert isinstance(errors[1], sqlite3.IntegrityError)
+    with sqlite3.connect(tmp_path / "s.sqlite") as db:
+        rows = db.execute("SELECT thread_id, COUNT(*) FROM events GROUP BY thread_id ORDER BY thread_id").fetchall()
+        assert rows == [("a", 2), ("b", 1), ("c", 3)]
+        assert db.execute("SELECT thread_id FROM threads").fetchall() == [("a",)]  # none of b's write
+
 async def test_group_commit_shares_commits_and_a_lone_write_is_not_delayed(tmp_path: Path) -> None:
     async with SqliteStorage(tmp_path / "s.sqlite") as storage:
         before = storage.batches

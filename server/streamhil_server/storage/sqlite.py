@@ -201,7 +201,6 @@ class SqliteStorage(Storage):
         db = self._writer
         if db is None:
             return [StorageClosedError(f"{self!r} was closed")] * len(batch)
-        errors: list[BaseException | None] = []
         db.execute("BEGIN IMMEDIATE")
         try:
             if len(batch) == 1:  # alone: its failure is the transaction's, no savepoint needed
@@ -212,21 +211,39 @@ class SqliteStorage(Storage):
                     return [exc]
                 db.execute("COMMIT")
                 return [None]
-            for write in batch:
-                db.execute("SAVEPOINT w")
-                try:
-                    self._apply(db, write)
-                except Exception as exc:
-                    db.execute("ROLLBACK TO w")
-                    errors.append(exc)
-                else:
-                    errors.append(None)
-                db.execute("RELEASE w")
+            errors = self._apply_batch(db, batch)
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
+        return errors
+
+    def _apply_batch(self, db: sqlite3.Connection, batch: list[Write]) -> list[BaseException | None]:
+        """Every write of the batch. They are first made together under one savepoint; if one of
+        them fails, that is undone and each is made again in a savepoint of its own, so only the
+        failing one fails (a savepoint per write costs two statements, and failures are rare)."""
+        db.execute("SAVEPOINT batch")
+        try:
+            for write in batch:
+                self._apply(db, write)
+        except Exception:
+            db.execute("ROLLBACK TO batch")
+            db.execute("RELEASE batch")
+        else:
+            db.execute("RELEASE batch")
+            return [None] * len(batch)
+        errors: list[BaseException | None] = []
+        for write in batch:
+            db.execute("SAVEPOINT w")
+            try:
+                self._apply(db, write)
+            except Exception as exc:
+                db.execute("ROLLBACK TO w")
+                errors.append(exc)
+            else:
+                errors.append(None)
+            db.execute("RELEASE w")
         return errors
 
     @staticmethod
