@@ -292,10 +292,12 @@ def put_writes(address: Address, writes: EncodedWrites) -> Tx[None]:
     )
     positions: dict[str, int] = {task_id: position for task_id, position in rows}
     next_pos = max(positions.values(), default=-1) + 1
-    yield Sql(
-        f"DELETE FROM writes WHERE {_LANE} AND checkpoint_id = ? AND task_id IN (SELECT value FROM json_each(?))",
-        (*key, orjson.dumps(list(writes)).decode()),
-    )
+    replaced = [task_id for task_id in writes if task_id in positions]  # the others have no rows yet
+    if replaced:
+        yield Sql(
+            f"DELETE FROM writes WHERE {_LANE} AND checkpoint_id = ? AND task_id IN (SELECT value FROM json_each(?))",
+            (*key, orjson.dumps(replaced).decode()),
+        )
     new_rows: list[Row] = []
     for task_id, task_writes in writes.items():
         if not task_writes:
