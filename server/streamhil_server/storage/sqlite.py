@@ -95,6 +95,20 @@ _RUN_COLUMNS = "run_id, thread_id, kind, status, params, created_at, ended_at"
 _HEAD = "(SELECT MAX(seq) FROM events AS e WHERE e.thread_id = threads.thread_id)"
 
 
+
+def _upsert(table: str, columns: str) -> str:
+    """Insert a row, or update the one with its key (the first column) in place: unlike
+    ``INSERT OR REPLACE``, which deletes the row and inserts it anew, this leaves the row's
+    rowid and the index entries of unchanged columns alone (fewer pages written per commit)."""
+    names = [c.strip() for c in columns.split(",")]
+    updates = ", ".join(f"{name} = excluded.{name}" for name in names[1:])
+    marks = ", ".join("?" * len(names))
+    return f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT ({names[0]}) DO UPDATE SET {updates}"
+
+
+_SAVE_THREAD = _upsert("threads", _THREAD_COLUMNS)
+_SAVE_RUN = _upsert("runs", _RUN_COLUMNS)
+
 def _thread_row(t: ThreadRecord) -> tuple[Any, ...]:
     return (
         t.thread_id, t.graph, t.owner, t.status, orjson.dumps(t.interrupts).decode(), t.error,
@@ -263,15 +277,9 @@ class SqliteStorage(Storage):
                 [(r.thread_id, r.seq, r.run_id, r.frame) for r in write.events],
             )
         if write.threads:
-            db.executemany(
-                f"INSERT OR REPLACE INTO threads ({_THREAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [_thread_row(t) for t in write.threads],
-            )
+            db.executemany(_SAVE_THREAD, [_thread_row(t) for t in write.threads])
         if write.runs:
-            db.executemany(
-                f"INSERT OR REPLACE INTO runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [_run_row(r) for r in write.runs],
-            )
+            db.executemany(_SAVE_RUN, [_run_row(r) for r in write.runs])
         if write.answered:
             db.executemany("INSERT OR IGNORE INTO answered (thread_id, interrupt_id) VALUES (?, ?)", write.answered)
         for thread_id, keep_after in write.trim_events:
