@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
-from anyio.streams.memory import MemoryObjectSendStream
 
 from streamhil.protocol import (
     UNSET,
@@ -51,7 +50,7 @@ from .backoff import backoff_delays
 from .connection import Connection, open_connection
 from .errors import ClientClosedError, ConflictError, ConnectionLostError
 from .handles import Run, ThreadsWatch, ThreadWatch
-from .router import ThreadRouter
+from .router import Listener, ThreadRouter
 from .supervisor import Supervisor
 
 __all__ = ["Client", "ClientStatistics", "open_client"]
@@ -301,7 +300,7 @@ class Client:
             result: WatchThreadsResult = await self._request(WatchThreads())
             router.watching_threads = True
         except BaseException:
-            router.remove_notice_listener(listener[0])
+            router.remove_notice_listener(listener)
             raise
         return ThreadsWatch(self, result, listener)
 
@@ -317,13 +316,13 @@ class Client:
 
     # --- what handles call (see handles.HandleOwner) -------------------------------------
 
-    def release_listener(self, thread_id: str, send: MemoryObjectSendStream[Any]) -> None:
+    def release_listener(self, thread_id: str, listener: Listener) -> None:
         """A :class:`Run` or :class:`ThreadWatch` was closed."""
-        self._router.remove_listener(thread_id, send)
+        self._router.remove_listener(thread_id, listener)
 
-    def release_notice_listener(self, send: MemoryObjectSendStream[Any]) -> None:
+    def release_notice_listener(self, listener: Listener) -> None:
         """A :class:`ThreadsWatch` was closed."""
-        self._router.remove_notice_listener(send)
+        self._router.remove_notice_listener(listener)
 
     async def unwatch_threads_if_idle(self) -> None:
         """The last :class:`ThreadsWatch` closed: stop the server's notices."""

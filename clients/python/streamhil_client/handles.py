@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 import anyio
-from anyio.streams.memory import MemoryObjectSendStream
 
 from streamhil.protocol import UNSET, BaseEvent, Counters, InterruptInfo, ResumeResult, SubscribeResult, ThreadInfo, WatchThreadsResult
 
@@ -28,39 +27,39 @@ class HandleOwner(Protocol):
 
     async def send_resume(self, thread_id: str, value: Any, **kwargs: Any) -> ResumeResult: ...
 
-    def release_listener(self, thread_id: str, send: MemoryObjectSendStream[Any]) -> None: ...
+    def release_listener(self, thread_id: str, listener: Listener) -> None: ...
 
-    def release_notice_listener(self, send: MemoryObjectSendStream[Any]) -> None: ...
+    def release_notice_listener(self, listener: Listener) -> None: ...
 
     async def unwatch_threads_if_idle(self) -> None: ...
 
 
 class _Listening:
-    """An async iterator over one listener stream the client feeds."""
+    """An async iterator over one listener queue the client feeds."""
 
     def __init__(
         self, client: HandleOwner, thread_id: str, listener: Listener
     ) -> None:
         self._client = client
         self.thread_id = thread_id
-        self._send, self._stream = listener
+        self._listener = listener
 
     async def _next(self) -> ClientEvent:
         try:
-            item = await self._stream.receive()
+            item = await self._listener.get()
         except (anyio.EndOfStream, anyio.ClosedResourceError):  # the client closed
-            self._stream.close()
+            self._listener.close_reader()
             raise StopAsyncIteration from None
         if isinstance(item, Failure):
-            self._stream.close()
+            self._listener.close_reader()
             raise item.error
         event: ClientEvent = item
         return event
 
     async def aclose(self) -> None:
         """Stop receiving events (the server subscription is kept for other listeners)."""
-        self._client.release_listener(self.thread_id, self._send)
-        await self._stream.aclose()
+        self._client.release_listener(self.thread_id, self._listener)
+        self._listener.close_reader()
 
     async def __aenter__(self) -> Any:
         return self
@@ -204,7 +203,7 @@ class ThreadsWatch:
         self._client = client
         self.threads: tuple[ThreadInfo, ...] = result.threads
         self.counters: Counters = result.counters
-        self._send, self._stream = listener
+        self._listener = listener
 
     def __repr__(self) -> str:
         return f"ThreadsWatch(threads={len(self.threads)})"
@@ -214,19 +213,19 @@ class ThreadsWatch:
 
     async def __anext__(self) -> Any:
         try:
-            item = await self._stream.receive()
+            item = await self._listener.get()
         except (anyio.EndOfStream, anyio.ClosedResourceError):
-            self._stream.close()
+            self._listener.close_reader()
             raise StopAsyncIteration from None
         if isinstance(item, Failure):
-            self._stream.close()
+            self._listener.close_reader()
             raise item.error
         return item
 
     async def aclose(self) -> None:
         """Stop receiving notices (the server stops sending them when no watch is left)."""
-        self._client.release_notice_listener(self._send)
-        await self._stream.aclose()
+        self._client.release_notice_listener(self._listener)
+        self._listener.close_reader()
         await self._client.unwatch_threads_if_idle()
 
     async def __aenter__(self) -> ThreadsWatch:

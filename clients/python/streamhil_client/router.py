@@ -8,13 +8,12 @@ the listener streams it hands out.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from streamhil._channel import Channel
 from streamhil.protocol import THREAD_STATUS_AFTER, BaseEvent, InterruptEvent, InterruptInfo, SubscribeResult, ThreadStatus
 
 from .cursor import ThreadCursor, Verdict
@@ -22,7 +21,10 @@ from .events import ResyncEvent
 
 __all__ = ["Failure", "FollowedThread", "Listener", "ThreadRouter"]
 
-Listener = tuple[MemoryObjectSendStream[Any], MemoryObjectReceiveStream[Any]]
+Listener = Channel[Any]
+"""One listener's queue: the router puts into it without waiting, one handle reads it (a
+:class:`~streamhil._channel.Channel`: an item that waits is taken without a trip through the event
+loop, unlike anyio's memory object streams)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,15 +48,15 @@ class FollowedThread:
 
 
 def _new_listener() -> Listener:
-    return anyio.create_memory_object_stream[Any](math.inf)
+    return Channel()
 
 
 def _send_all(listeners: list[Listener], item: Any) -> None:
-    for pair in list(listeners):
+    for listener in list(listeners):
         try:
-            pair[0].send_nowait(item)
-        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-            listeners.remove(pair)
+            listener.put_nowait(item)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):  # its handle left
+            listeners.remove(listener)
 
 
 class ThreadRouter:
@@ -142,11 +144,11 @@ class ThreadRouter:
         thread.listeners.append(listener)
         return listener
 
-    def remove_listener(self, thread_id: str, send: MemoryObjectSendStream[Any]) -> None:
+    def remove_listener(self, thread_id: str, listener: Listener) -> None:
         thread = self.threads.get(thread_id)
         if thread is not None:
-            thread.listeners = [pair for pair in thread.listeners if pair[0] is not send]
-        send.close()
+            thread.listeners = [other for other in thread.listeners if other is not listener]
+        listener.close()
 
     def deliver(self, thread: FollowedThread, item: Any) -> None:
         _send_all(thread.listeners, item)
@@ -178,9 +180,9 @@ class ThreadRouter:
         self.notice_listeners.append(listener)
         return listener
 
-    def remove_notice_listener(self, send: MemoryObjectSendStream[Any]) -> None:
-        self.notice_listeners = [pair for pair in self.notice_listeners if pair[0] is not send]
-        send.close()
+    def remove_notice_listener(self, listener: Listener) -> None:
+        self.notice_listeners = [other for other in self.notice_listeners if other is not listener]
+        listener.close()
 
     def deliver_notice(self, item: Any) -> None:
         _send_all(self.notice_listeners, item)
@@ -190,13 +192,13 @@ class ThreadRouter:
     def fail_all(self, error: BaseException) -> None:
         """Make every iterator raise ``error`` once it has read what was delivered before."""
         self.deliver_notice(Failure(error))
-        for send, _ in self.notice_listeners:
-            send.close()
+        for listener in self.notice_listeners:
+            listener.close()
         self.notice_listeners.clear()
         for thread in self.threads.values():
             self.deliver(thread, Failure(error))
-            for send, _ in thread.listeners:
-                send.close()
+            for listener in thread.listeners:
+                listener.close()
             thread.listeners.clear()
 
     def close_all(self) -> None:
@@ -206,7 +208,7 @@ class ThreadRouter:
 
 
 def _close(thread: FollowedThread) -> None:
-    for send, receive in thread.listeners:
-        send.close()
-        receive.close()
+    """End the thread's listeners now: what they had not read is dropped."""
+    for listener in thread.listeners:
+        listener.close_reader()
     thread.listeners.clear()
