@@ -34,6 +34,7 @@ from streamhil.protocol import EventKind
 from .hub import EventHub, HubEvent
 from .storage.base import Storage
 from .storage.records import Write, now_iso
+from .storage.sqlite import upsert_statement
 
 __all__ = ["RunRecords", "RunInfo", "TERMINAL_STATUS"]
 
@@ -59,11 +60,7 @@ _STATEMENTS = {
         "index": "CREATE INDEX IF NOT EXISTS run_records_by_thread ON run_records (thread_id)",
         "thread": f"SELECT {_COLUMNS} FROM run_records WHERE thread_id = ?",
         "one": f"SELECT {_COLUMNS} FROM run_records WHERE run_id = ?",
-        # in place (INSERT OR REPLACE would delete the row and insert it anew: more pages written)
-        "save": f"INSERT INTO run_records ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO UPDATE SET"
-        " thread_id = excluded.thread_id, status = excluded.status, assistant_id = excluded.assistant_id,"
-        " metadata = excluded.metadata, multitask_strategy = excluded.multitask_strategy,"
-        " first_seq = excluded.first_seq, created_at = excluded.created_at, updated_at = excluded.updated_at",
+        "save": upsert_statement("run_records", _COLUMNS),
     },
     "postgres": {  # the table (and its index by thread) is made by the server's migrations
         "schema": "",
