@@ -4,12 +4,10 @@ its CPU when each interrupt left its node's frames in a cycle)."""
 
 from __future__ import annotations
 
-import collections
-import gc
-from collections.abc import Iterator
 from typing import Any, TypedDict
 
 import pytest
+from cycles import collector_off
 
 from streamhil import START, Command, InMemorySaver, StateGraph, interrupt
 
@@ -32,20 +30,8 @@ async def ask_twice_async(state: Count) -> dict[str, Any]:
     return {"n": state["n"] + 1}
 
 
-@pytest.fixture
-def no_automatic_collection() -> Iterator[None]:
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-        gc.enable()
-
-
 @pytest.mark.parametrize("node", [ask_twice, ask_twice_async], ids=["def", "async def"])
-async def test_interrupts_and_answers_leave_no_cycle_to_collect(node: Any, no_automatic_collection: None) -> None:
+async def test_interrupts_and_answers_leave_no_cycle_to_collect(node: Any) -> None:
     builder = StateGraph(Count)
     builder.add_node("ask", node)
     builder.add_edge(START, "ask")
@@ -58,10 +44,7 @@ async def test_interrupts_and_answers_leave_no_cycle_to_collect(node: Any, no_au
         assert await app.ainvoke(Command(resume="no"), config) == {"n": 1}
 
     await one_thread("warm-up")  # first calls fill caches and start worker threads
-    gc.collect()
-    for i in range(5):
-        await one_thread(f"thread-{i}")
-    gc.set_debug(gc.DEBUG_SAVEALL)  # keep what a collection finds, to name it if any
-    found = gc.collect()
-    kinds = collections.Counter(type(o).__name__ for o in gc.garbage).most_common(6)
-    assert found == 0, f"cycles left for the collector: {kinds}"
+    with collector_off() as found:
+        for i in range(5):
+            await one_thread(f"thread-{i}")
+    assert found == [], f"cycles left for the collector: {found}"

@@ -324,8 +324,7 @@ def _ask_three_times() -> CompiledStateGraph:
 def test_answer_round_trips_leave_no_cycle_to_collect(make_client: Any, db: str) -> None:
     """What a round trip allocates (its staged writes and their hooks, the interrupt) is freed by
     reference counting: under load, collections that find work cost the server ~10% of its CPU."""
-    import collections
-    import gc
+    from cycles import collector_off
 
     with make_client({"ask": _ask_three_times()}, db=db) as client, connect(client) as wire:
 
@@ -337,16 +336,7 @@ def test_answer_round_trips_leave_no_cycle_to_collect(make_client: Any, db: str)
                 assert wire.run_end(tid)["event"] == ("run_done" if n == 2 else "run_interrupted")
 
         one_thread()  # warm-up: caches, worker threads, prepared statements
-        gc.collect()
-        gc.disable()
-        try:
+        with collector_off() as found:
             for _ in range(3):
                 one_thread()
-            gc.set_debug(gc.DEBUG_SAVEALL)
-            found = gc.collect()
-            kinds = collections.Counter(type(o).__name__ for o in gc.garbage).most_common(6)
-        finally:
-            gc.set_debug(0)
-            gc.garbage.clear()
-            gc.enable()
-        assert found == 0, f"cycles left for the collector: {kinds}"
+        assert found == [], f"cycles left for the collector: {found}"

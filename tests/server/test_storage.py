@@ -55,7 +55,6 @@ async def test_storage_saver_is_a_conforming_checkpointer(kind: str, check: Chec
         await check(StorageSaver(storage))
 
 
-
 async def test_a_sqlite_batch_with_a_failing_write_commits_the_others(tmp_path: Path) -> None:
     """A batch is first made under one savepoint; a failure undoes that and makes each write
     again in a savepoint of its own: only the failing write fails, nothing of it is stored."""
@@ -78,6 +77,7 @@ async def test_a_sqlite_batch_with_a_failing_write_commits_the_others(tmp_path: 
         rows = db.execute("SELECT thread_id, COUNT(*) FROM events GROUP BY thread_id ORDER BY thread_id").fetchall()
         assert rows == [("a", 2), ("b", 1), ("c", 3)]
         assert db.execute("SELECT thread_id FROM threads").fetchall() == [("a",)]  # none of b's write
+
 
 async def test_group_commit_shares_commits_and_a_lone_write_is_not_delayed(tmp_path: Path) -> None:
     async with SqliteStorage(tmp_path / "s.sqlite") as storage:
