@@ -7,11 +7,13 @@ Below the executor and the graph package: it imports only ``errors`` and the tas
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypeVar
 
 from ._context import require_site
+from ._retry import default_retry_on, matches
 from ._ids import interrupt_id, position_key
 from .errors import GraphInterrupt
 
@@ -120,24 +122,32 @@ class Overwrite:
     value: Any
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How often and how soon a node that raised is tried again."""
+class RetryPolicy(NamedTuple):
+    """How often and how soon a node that raised is tried again (LangGraph's fields, order and
+    defaults). ``retry_on``: an exception class, a list or tuple of them, or a predicate; by
+    default lost connections and HTTP 5xx answers, not programming errors such as
+    ``ValueError`` or ``KeyError`` (see ``streamhil._retry.default_retry_on``). ``jitter`` adds
+    up to one second at random to each wait. A node may have several policies: the first whose
+    ``retry_on`` covers the failure applies."""
 
-    max_attempts: int = 3
     initial_interval: float = 0.5
     backoff_factor: float = 2.0
     max_interval: float = 128.0
-    retry_on: type[BaseException] | tuple[type[BaseException], ...] | Callable[[BaseException], bool] = Exception
+    max_attempts: int = 3
+    jitter: bool = True
+    retry_on: type[BaseException] | Sequence[type[BaseException]] | Callable[[BaseException], bool] = default_retry_on
 
     def should_retry(self, exc: BaseException) -> bool:
-        if isinstance(self.retry_on, (type, tuple)):
-            return isinstance(exc, self.retry_on)
-        return bool(self.retry_on(exc))
+        """Whether this policy covers ``exc``."""
+        return matches(self.retry_on, exc)
 
     def delay(self, attempt: int) -> float:
-        """Seconds to wait before attempt number ``attempt + 1`` (``attempt`` starts at 1)."""
+        """Seconds to wait after failed attempt number ``attempt`` (from 1), before jitter."""
         return min(self.max_interval, self.initial_interval * self.backoff_factor ** (attempt - 1))
+
+    def wait(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt number ``attempt``, jitter included."""
+        return self.delay(attempt) + (random.uniform(0, 1) if self.jitter else 0.0)
 
 
 @dataclass(frozen=True, slots=True)

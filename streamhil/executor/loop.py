@@ -21,7 +21,7 @@ from ..types import Command, Interrupt, Send
 from .apply import apply_all_or_none, apply_writes
 from .persist import CheckpointWriter
 from .plan import Task, path_sort_key, plan_next, start_spec, unpin
-from .runner import TaskResult, run_start, run_task
+from .runner import TaskResult, check_start_command, run_start, run_task
 from .scope import RunScope
 from .commands import record_command
 from .view import RESUME_MAP, ROUTES, UPDATE, TaskState, ThreadView, fresh_view, load_view, now_iso, state_values
@@ -93,9 +93,10 @@ class Loop:
                         f"Thread {scope.thread_id!r} has no checkpoint, so there is no interrupt to resume; "
                         "start it with an input dict first."
                     )
-                if graph_input.update is None:
-                    raise EmptyInputError("Command(goto=...) on a new thread has no state to run on; give an input dict.")
-                graph_input = graph_input.update  # an update on a new thread is its input (applied once)
+                if not graph_input.goto:
+                    graph_input = graph_input.update  # an update on a new thread is its input (applied once)
+                else:  # the __start__ task applies it: its update, START's edges and its goto
+                    check_start_command(self.graph, graph_input)
             else:
                 if replay:
                     raise ResumeError(
@@ -126,7 +127,7 @@ class Loop:
             view = self._set_view(saved)
             scope.resume_map.update(view.resume_map)
             if scope.wants("values"):
-                scope.emit(scope.ns_tuple, "values", self._output(view.live_values(self.graph)))
+                scope.emit(scope.ns_tuple, "values", self._state(view.live_values(self.graph)))
             if scope.wants("checkpoints") or scope.wants("debug"):
                 self._emit_checkpoint(view.saved.config, view.saved.metadata, view, view.saved.parent_config)
         else:
@@ -394,7 +395,7 @@ class Loop:
             for interrupts in waiting.values():
                 scope.emit(scope.ns_tuple, "updates", {INTERRUPT: tuple(interrupts)})
         if scope.wants("values"):
-            scope.emit(scope.ns_tuple, "values", {**output, INTERRUPT: tuple(pending)})
+            scope.emit(scope.ns_tuple, "values", {**self._state(values), INTERRUPT: tuple(pending)})
         done = {r.task.id for r in results.values() if r.status == "done"}
         to_run = tuple(t.task.name for t in view.tasks if not t.finished and t.task.id not in done)
         return RunOutcome(output, pending, next=to_run)
@@ -459,7 +460,7 @@ class Loop:
         checkpoint = Checkpoint(self._new_id(step), now_iso(), channel_values, versions)
         if changed and scope.wants("values"):
             # Before the save, as LangGraph emits it: a server commits it with this checkpoint.
-            scope.emit(scope.ns_tuple, "values", self._output(values))
+            scope.emit(scope.ns_tuple, "values", self._state(values))
         await self.writer.put(view.saved.config, checkpoint, metadata, new_versions, unsaved)
         config = scope.address(checkpoint.id)
         new = CheckpointTuple(config, checkpoint, metadata, view.saved.config, [])
@@ -471,7 +472,14 @@ class Loop:
 
     # -- stream helpers -----------------------------------------------------------------------
     def _output(self, values: dict[str, Any]) -> dict[str, Any]:
+        """What the run returns: the output schema's keys."""
         keys = self.graph.output_keys
+        return {k: values[k] for k in keys if k in values}
+
+    def _state(self, values: dict[str, Any]) -> dict[str, Any]:
+        """What the `values` stream and the debug events show: the whole state, as in LangGraph
+        (an output schema narrows only what the run returns)."""
+        keys = self.graph.state_keys
         return {k: values[k] for k in keys if k in values}
 
     def _emit_result(self, result: TaskResult) -> None:
@@ -495,7 +503,7 @@ class Loop:
     def _emit_task_start(self, task: Task, view: ThreadView) -> None:
         if task.name == START:
             return
-        payload = {"id": task.id, "name": task.name, "input": task.arg if task.kind == "push" else self._output(view.values), "triggers": list(task.triggers)}
+        payload = {"id": task.id, "name": task.name, "input": task.arg if task.kind == "push" else self._state(view.values), "triggers": list(task.triggers)}
         self._emit_debuggable("tasks", "task", payload)
 
     def _emit_checkpoint(self, config: dict[str, Any], metadata: dict[str, Any], view: ThreadView | None, parent_config: dict[str, Any] | None) -> None:
@@ -503,7 +511,7 @@ class Loop:
         payload = {
             "config": config,
             "metadata": metadata,
-            "values": self._output(view.values),
+            "values": self._state(view.values),
             "next": [t.task.name for t in view.tasks],
             "parent_config": parent_config,
             "tasks": [

@@ -10,6 +10,7 @@ from typing import Any
 
 import anyio
 
+from .._retry import retries
 from .._threads import run_sync_node
 from ..constants import END, START
 from ..errors import GraphInterrupt, InvalidUpdateError, NodeTimeoutError, ParentCommand
@@ -108,6 +109,12 @@ def _command_writes(graph: GraphSpec, node: str, command: Command[Any]) -> tuple
     return writes, gotos, update
 
 
+def check_start_command(graph: GraphSpec, command: Command[Any]) -> None:
+    """Refuse a thread-starting ``Command`` whose update or goto the ``__start__`` task would
+    refuse, before its input checkpoint is saved."""
+    _command_writes(graph, START, command)
+
+
 async def routes_for(
     graph: GraphSpec, node: str, values: dict[str, Any], writes: list[tuple[str, Any]]
 ) -> list[str | Send]:
@@ -199,9 +206,9 @@ async def run_task(
         except ParentCommand:
             raise
         except Exception as exc:
-            policy = spec.retry
-            if policy is not None and attempt < policy.max_attempts and policy.should_retry(exc):
-                await anyio.sleep(policy.delay(attempt))
+            policy = retries(spec.retry, exc) if spec.retry else None
+            if policy is not None and attempt < policy.max_attempts:
+                await anyio.sleep(policy.wait(attempt))
                 continue
             return TaskResult(task, "error", error=exc, answers=answers, consumed=ctx.consumed)
         finally:
@@ -251,10 +258,14 @@ def start_writes(graph: GraphSpec, value: Any) -> list[tuple[str, Any]]:
 
 
 async def run_start(scope: RunScope, task: Task, values: dict[str, Any], graph_input: Any) -> TaskResult:
-    """The hidden ``__start__`` task: write the input, then follow START's edges."""
+    """The hidden ``__start__`` task: write the input, then follow START's edges (and, for a
+    ``Command(update=..., goto=...)`` that starts a new thread, its goto targets too)."""
     try:
-        writes = start_writes(scope.graph, graph_input)
-        routes = await routes_for(scope.graph, START, values, writes)
+        if isinstance(graph_input, Command):
+            writes, gotos, _ = _command_writes(scope.graph, START, graph_input)
+        else:
+            writes, gotos = start_writes(scope.graph, graph_input), []
+        routes = await routes_for(scope.graph, START, values, writes) + gotos
     except Exception as exc:
         return TaskResult(task, "error", error=exc)
     return TaskResult(task, "done", writes, routes, None)

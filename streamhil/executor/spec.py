@@ -97,7 +97,7 @@ class NodeSpec:
     is_async: bool
     takes_config: bool
     subgraph: GraphSpec | None = None
-    retry: RetryPolicy | None = None
+    retry: tuple[RetryPolicy, ...] = ()  # the first whose retry_on covers a failure applies
     timeout: float | None = None
     input_schema: StateSchema | None = None
     destinations: tuple[str, ...] = ()
@@ -128,7 +128,8 @@ class GraphSpec:
     node_order: Mapping[str, int] = field(init=False)
     static_targets: Mapping[str, tuple[str, ...]] = field(init=False)
     input_keys: tuple[str, ...] = field(init=False)
-    output_keys: tuple[str, ...] = field(init=False)
+    output_keys: tuple[str, ...] = field(init=False)  # what invoke returns
+    state_keys: tuple[str, ...] = field(init=False)  # what get_state and the `values` stream show
 
     def __post_init__(self) -> None:
         channels = self.schema.channels
@@ -143,6 +144,7 @@ class GraphSpec:
         set_(self, "static_targets", {src: tuple(dsts) for src, dsts in static.items()})
         set_(self, "input_keys", tuple(k for k in inputs.channels if k in channels) or inputs.keys)
         set_(self, "output_keys", tuple(k for k in (self.output_schema or self.schema).channels if k in channels))
+        set_(self, "state_keys", tuple(channels))
 
     @property
     def saver(self) -> BaseCheckpointSaver | None:

@@ -68,9 +68,9 @@ async def build_snapshot(
     else:
         next_names = tuple(t.task.name for t in view.tasks)
         interrupts = tuple(i for t in view.tasks for i in t.interrupts)
-    output = {k: values[k] for k in graph.output_keys if k in values}
+    shown = {k: values[k] for k in graph.state_keys if k in values}  # the whole state, as in LangGraph
     return StateSnapshot(
-        values=output,
+        values=shown,
         next=next_names,
         config=saved.config,
         metadata=saved.metadata,

@@ -84,8 +84,8 @@ class StateGraph:
         node: str | Callable[..., Any],
         action: Callable[..., Any] | None = None,
         *,
-        retry_policy: RetryPolicy | None = None,
-        retry: RetryPolicy | None = None,
+        retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
+        retry: RetryPolicy | Sequence[RetryPolicy] | None = None,
         timeout: float | None = None,
         destinations: Sequence[str] | dict[str, str] | None = None,
         metadata: dict[str, Any] | None = None,
@@ -124,7 +124,7 @@ class StateGraph:
             is_async=True if subgraph is not None else _is_async_callable(action),
             takes_config=False if subgraph is not None else _takes_config(action),
             subgraph=subgraph,
-            retry=retry_policy or retry,
+            retry=_retry_policies(name, retry_policy or retry),
             timeout=timeout,
             input_schema=read_schema(input_schema) if input_schema is not None else (
                 None if subgraph is not None else _node_input_schema(action, self.schema)
@@ -246,3 +246,12 @@ class StateGraph:
             output_schema=self.output_schema,
             checkpointer=checkpointer,
         )
+
+
+def _retry_policies(node: str, given: RetryPolicy | Sequence[RetryPolicy] | None) -> tuple[RetryPolicy, ...]:
+    """A node's retry policies as a tuple (LangGraph takes one or a sequence)."""
+    policies = () if given is None else (given,) if isinstance(given, RetryPolicy) else tuple(given)
+    for policy in policies:
+        if not isinstance(policy, RetryPolicy):
+            raise GraphBuildError(f"Node {node!r}: retry_policy must be a RetryPolicy or a list of them, got {policy!r}.")
+    return policies

@@ -6,16 +6,24 @@ import operator
 from typing import Annotated, Any, TypedDict
 
 import anyio
+import httpx
 import pytest
+import requests
 
 from streamhil import START, Command, InMemorySaver, RetryPolicy, StateGraph, interrupt
-from streamhil.errors import NodeTimeoutError
+from streamhil.errors import GraphBuildError, NodeTimeoutError
 
 pytestmark = pytest.mark.anyio
 
 
 class LogState(TypedDict):
     log: Annotated[list, operator.add]
+
+
+def _requests_response(status: int) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    return response
 
 
 def config() -> dict[str, Any]:
@@ -109,7 +117,7 @@ async def test_retry_policy_retries_then_succeeds() -> None:
         return {"log": [f"ok after {len(attempts)}"]}
 
     builder = StateGraph(LogState)
-    builder.add_node("shaky", shaky, retry_policy=RetryPolicy(max_attempts=3, initial_interval=0.0))
+    builder.add_node("shaky", shaky, retry_policy=RetryPolicy(max_attempts=3, initial_interval=0.0, jitter=False))
     builder.add_edge(START, "shaky")
     graph = builder.compile(checkpointer=InMemorySaver())
     with anyio.fail_after(5):
@@ -125,7 +133,7 @@ async def test_retry_policy_gives_up() -> None:
         raise ConnectionError("down")
 
     builder = StateGraph(LogState)
-    builder.add_node("always", always, retry_policy=RetryPolicy(max_attempts=2, initial_interval=0.0))
+    builder.add_node("always", always, retry_policy=RetryPolicy(max_attempts=2, initial_interval=0.0, jitter=False))
     builder.add_edge(START, "always")
     with anyio.fail_after(5), pytest.raises(ConnectionError, match="down"):
         await builder.compile().ainvoke({"log": []})
@@ -152,8 +160,86 @@ async def test_retry_on_filters_exceptions() -> None:
 def test_retry_policy_delays() -> None:
     policy = RetryPolicy(initial_interval=0.5, backoff_factor=2.0, max_interval=1.5)
     assert [policy.delay(n) for n in (1, 2, 3, 4)] == [0.5, 1.0, 1.5, 1.5]
+    assert all(0.5 <= policy.wait(1) <= 1.5 for _ in range(50))  # up to a second of jitter
+    assert RetryPolicy(jitter=False).wait(2) == 1.0
     assert RetryPolicy(retry_on=lambda e: "x" in str(e)).should_retry(ValueError("x"))
     assert not RetryPolicy(retry_on=(KeyError,)).should_retry(ValueError("x"))
+    assert RetryPolicy(retry_on=[KeyError, ValueError]).should_retry(ValueError("x"))  # a list, as in LangGraph
+
+
+def test_retry_policy_is_langgraphs_named_tuple() -> None:
+    """Same fields, order and defaults as LangGraph's, so positional and keyword uses carry over."""
+    from langgraph.types import RetryPolicy as LangGraphRetryPolicy
+
+    assert RetryPolicy._fields == LangGraphRetryPolicy._fields
+    ours, theirs = RetryPolicy(), LangGraphRetryPolicy()
+    assert ours[:5] == theirs[:5]
+    assert RetryPolicy(1.0, 3.0, 9.0, 4, False)[:5] == LangGraphRetryPolicy(1.0, 3.0, 9.0, 4, False)[:5]
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ValueError("bad input"), TypeError("bug"), KeyError("missing"), ZeroDivisionError(), RuntimeError("x"),
+        FileNotFoundError("gone"), ConnectionError("reset"), TimeoutError("slow"), Exception("other"),
+        httpx.HTTPStatusError("503", request=httpx.Request("GET", "http://x"), response=httpx.Response(503)),
+        httpx.HTTPStatusError("404", request=httpx.Request("GET", "http://x"), response=httpx.Response(404)),
+        requests.HTTPError("no response"),
+        requests.HTTPError("502", response=_requests_response(502)),
+    ],
+    ids=repr,
+)
+def test_default_retry_on_matches_langgraph(exc: Exception) -> None:
+    from langgraph._internal._retry import default_retry_on as langgraph_default
+
+    assert RetryPolicy().should_retry(exc) is langgraph_default(exc)
+
+
+def test_default_retry_on_does_not_retry_a_requests_4xx() -> None:
+    """LangGraph retries it (it tests the response's truth, which is False for a 4xx answer);
+    a client error would only fail again: not retried (docs/langgraph-differences.md)."""
+    assert not RetryPolicy().should_retry(requests.HTTPError("400", response=_requests_response(400)))
+
+
+async def test_default_policy_does_not_retry_a_bug() -> None:
+    """A node's ValueError is a bug, not a flaky call: run once, as in LangGraph (not three times)."""
+    attempts: list[int] = []
+
+    def buggy(state: LogState) -> dict[str, Any]:
+        attempts.append(1)
+        raise ValueError("bug")
+
+    builder = StateGraph(LogState)
+    builder.add_node("buggy", buggy, retry_policy=RetryPolicy(initial_interval=0.0, jitter=False))
+    builder.add_edge(START, "buggy")
+    with pytest.raises(ValueError, match="bug"):
+        await builder.compile().ainvoke({"log": []})
+    assert attempts == [1]
+
+
+async def test_first_matching_policy_of_several_applies() -> None:
+    attempts: list[str] = []
+
+    def flaky(state: LogState) -> dict[str, Any]:
+        attempts.append("try")
+        raise KeyError("k") if len(attempts) < 4 else ConnectionError("c")
+
+    policies = [
+        RetryPolicy(max_attempts=2, initial_interval=0.0, jitter=False, retry_on=ConnectionError),
+        RetryPolicy(max_attempts=4, initial_interval=0.0, jitter=False, retry_on=KeyError),
+    ]
+    builder = StateGraph(LogState)
+    builder.add_node("flaky", flaky, retry_policy=policies)
+    builder.add_edge(START, "flaky")
+    with pytest.raises(ConnectionError):  # KeyErrors: retried up to 4 attempts; the 4th fails with a
+        await builder.compile().ainvoke({"log": []})  # ConnectionError, whose policy allows 2: no more
+    assert len(attempts) == 4
+
+
+def test_retry_policy_must_be_a_policy() -> None:
+    builder = StateGraph(LogState)
+    with pytest.raises(GraphBuildError, match="retry_policy must be a RetryPolicy"):
+        builder.add_node("n", lambda s: {}, retry_policy=[{"max_attempts": 2}])  # type: ignore[list-item]
 
 
 async def test_interrupt_is_not_retried() -> None:

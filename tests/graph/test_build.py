@@ -222,3 +222,50 @@ def test_input_and_output_schemas() -> None:
     builder.add_edge(START, "think")
     builder.add_edge("think", "say")
     assert builder.compile().invoke({"question": "hi"}) == {"answer": "HIHI"}
+
+
+def _narrow_output_run(library: str) -> dict[str, Any]:
+    """The same asking graph with an output schema, built with ``library`` (streamhil or
+    langgraph): what each surface shows."""
+    import importlib
+
+    graph_mod = importlib.import_module(f"{library}.graph")
+    types = importlib.import_module(f"{library}.types")
+    memory = importlib.import_module(f"{library}.checkpoint.memory")
+
+    class Full(TypedDict):
+        secret: str
+        answer: str
+
+    class Out(TypedDict):
+        answer: str
+
+    def think(state: Full) -> dict[str, Any]:
+        return {"answer": f"{state['secret']}:{types.interrupt('ok?')}"}
+
+    builder = graph_mod.StateGraph(Full, output_schema=Out)
+    builder.add_node("think", think)
+    builder.add_edge(graph_mod.START, "think")
+    graph = builder.compile(checkpointer=memory.InMemorySaver())
+    config = thread()
+    paused = graph.invoke({"secret": "s"}, config)
+    seen: dict[str, Any] = {"paused": sorted(paused), "state": graph.get_state(config).values}
+    chunks = list(graph.stream(types.Command(resume="y"), config, stream_mode=["values", "checkpoints"]))
+    seen["values"] = [chunk for mode, chunk in chunks if mode == "values"]
+    seen["checkpoints"] = [chunk["values"] for mode, chunk in chunks if mode == "checkpoints"]
+    seen["final_state"] = graph.get_state(config).values
+    other = thread()
+    graph.invoke({"secret": "t"}, other)
+    seen["returned"] = graph.invoke(types.Command(resume="z"), other)
+    return seen
+
+
+def test_an_output_schema_narrows_only_what_the_run_returns() -> None:
+    """get_state, the `values` stream and checkpoints show the whole state; invoke returns the
+    output schema's keys (as LangGraph 1.2.22 does)."""
+    ours = _narrow_output_run("streamhil")
+    assert ours["state"] == {"secret": "s"}
+    assert ours["values"] == [{"secret": "s"}, {"secret": "s", "answer": "s:y"}]
+    assert ours["final_state"] == {"secret": "s", "answer": "s:y"}
+    assert ours["returned"] == {"answer": "t:z"}
+    assert ours == _narrow_output_run("langgraph")

@@ -91,6 +91,52 @@ def test_command_update_on_a_fresh_thread_applies_once() -> None:
     assert graph.invoke(Command(update={"log": ["u"]}), thread()) == {"log": ["u", "n"]}
 
 
+def _start_and_other(checkpointer: Any = None) -> Any:
+    builder = StateGraph(XState)
+    builder.add_node("first", lambda s: {"log": ["first"]})
+    builder.add_node("other", lambda s: {"log": [f"other:{s.get('x', '')}"]})
+    builder.add_edge(START, "first")
+    return builder.compile(checkpointer=checkpointer or InMemorySaver())
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        (Command(goto="other"), {"log": ["first", "other:"]}),
+        (Command(goto="other", update={"x": "5"}), {"x": "5", "log": ["first", "other:5"]}),
+        (Command(goto=["other", "first"], update={"x": "1"}), {"x": "1", "log": ["first", "other:1"]}),
+        (Command(goto=Send("other", {"x": "sent", "log": []})), {"log": ["first", "other:sent"]}),
+    ],
+    ids=["goto", "goto+update", "goto list", "goto Send"],
+)
+def test_command_with_goto_starts_a_new_thread(command: Command, expected: dict[str, Any]) -> None:
+    """As in LangGraph: START's edges run, and the goto targets beside them, in the first step."""
+    graph = _start_and_other()
+    config = thread()
+    assert graph.invoke(command, config) == expected
+    snapshot = graph.get_state(config)
+    assert snapshot.values == expected and snapshot.next == () and snapshot.metadata["step"] == 1
+
+
+def test_command_with_goto_on_a_new_thread_survives_a_sqlite_checkpoint(tmp_path: Any) -> None:
+    from streamhil.checkpoint.sqlite import SqliteSaver
+
+    with SqliteSaver.from_conn_string(str(tmp_path / "g.sqlite")) as saver:
+        graph = _start_and_other(saver)
+        config = thread()
+        assert graph.invoke(Command(goto="other", update={"x": "s"}), config) == {"x": "s", "log": ["first", "other:s"]}
+        assert [s.metadata["source"] for s in graph.get_state_history(config)] == ["loop", "loop", "input"]
+
+
+@pytest.mark.parametrize("command", [Command(goto="nope"), Command(goto="other", update={"nope": 1})], ids=repr)
+def test_a_new_threads_bad_command_saves_nothing(command: Command) -> None:
+    graph = _start_and_other()
+    config = thread()
+    with pytest.raises(InvalidUpdateError, match="nope"):
+        graph.invoke(command, config)
+    assert graph.get_state(config).values == {} and list(graph.get_state_history(config)) == []
+
+
 def test_goto_on_a_finished_thread_reruns_the_node() -> None:
     """T29."""
     calls = Calls()
