@@ -67,13 +67,9 @@ async def record_command(
             answered = [by_id[iid] for iid in resume_map]
         else:
             if not pending:
-                at_breakpoint = any(not t.finished for t in view.tasks)
-                hint = (
-                    " It is paused at a static breakpoint: continue it with invoke(None, config)."
-                    if at_breakpoint
-                    else ""
+                raise NothingPendingError(
+                    f"Thread {scope.thread_id!r} has no pending interrupt to resume.{_why_nothing_pending(view)}"
                 )
-                raise NothingPendingError(f"Thread {scope.thread_id!r} has no pending interrupt to resume.{hint}")
             if len(pending) > 1:
                 raise AmbiguousResumeError(
                     f"Thread {scope.thread_id!r} has {len(pending)} pending interrupts; resume with a map "
@@ -120,3 +116,18 @@ async def record_command(
     if recorded is not None:
         recorded.extend((task_id, channel, value) for channel, value in writes)
     return answered
+
+
+def _why_nothing_pending(view: ThreadView) -> str:
+    """What the thread is doing instead of waiting for an answer, and how to go on."""
+    unfinished = [t for t in view.tasks if not t.finished]
+    failed = [t for t in unfinished if t.error is not None]
+    if failed:
+        names = ", ".join(repr(t.task.name) for t in failed)
+        return (
+            f" Its last run failed in node {names} ({failed[0].error}): run the step again with "
+            "invoke(None, config), or change the state first with update_state."
+        )
+    if unfinished:
+        return " It is paused at a static breakpoint: continue it with invoke(None, config)."
+    return " Its run has ended: start it again with an input."

@@ -85,10 +85,28 @@ async def test_recording_on_threads_with_nothing_pending() -> None:
         await graph.arecord_command(thread(), Command(resume="x"))
     config = thread()
     await graph.ainvoke({"log": []}, config)
-    with pytest.raises(NothingPendingError):
+    with pytest.raises(NothingPendingError, match="Its run has ended: start it again with an input"):
         await graph.arecord_command(config, Command(resume="x"))
     with pytest.raises(EmptyInputError):
         await graph.ainvoke(Command(), config)
+
+
+async def test_resuming_a_thread_whose_node_failed_says_so() -> None:
+    """Not "paused at a static breakpoint": the node failed, and invoke(None) runs it again."""
+    def boom(state: Any) -> dict[str, Any]:
+        raise RuntimeError("api down")
+
+    builder = StateGraph(LogState)
+    builder.add_node("boom", boom)
+    builder.add_edge(START, "boom")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    config = thread()
+    with pytest.raises(RuntimeError, match="api down"):
+        await graph.ainvoke({"log": []}, config)
+    with pytest.raises(NothingPendingError, match=r"failed in node 'boom' \(RuntimeError\('api down'\)\): run the step again"):
+        await graph.ainvoke(Command(resume="retry"), config)
+    with pytest.raises(RuntimeError, match="api down"):  # the advice holds: the node runs again
+        await graph.ainvoke(None, config)
 
 
 async def test_recording_needs_a_checkpointer() -> None:
