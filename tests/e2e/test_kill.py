@@ -93,7 +93,13 @@ async def test_sigkill_mid_run_then_restart(db: Path | str, tmp_path: Path) -> N
                 assert any(e.event == "custom" and e.data["attempt"] == 2 for e in seen)
                 assert [i.value for i in client.pending_interrupts(run.thread_id)] == [{"question": "Second question?"}]
 
-                await client.resume(run.thread_id, "answer two", stream_modes=["custom", "updates"])
+                # The Run handle follows the thread through the cut: it does not end at the
+                # cancellation but at the continuation's interrupt, and answers it.
+                followed = [event async for event in run]
+                assert ("run_cancelled", acked.run_id) in [(e.event, e.run_id) for e in followed]
+                assert followed[-1].event == "run_interrupted" and run.run_id == continuation[0].run_id
+                assert [i.value for i in run.interrupts] == [{"question": "Second question?"}]
+                await run.resume("answer two", stream_modes=["custom", "updates"])
                 _, seen = await next_event(watch, "run_done")
                 events += seen
                 state = await client.get_state(run.thread_id)

@@ -8,7 +8,10 @@ from typing import Any, Protocol
 
 import anyio
 
-from streamhil.protocol import UNSET, BaseEvent, Counters, InterruptInfo, ResumeResult, SubscribeResult, ThreadInfo, WatchThreadsResult
+from streamhil.protocol import (
+    UNSET, BaseEvent, Counters, InterruptInfo, ResumeResult, RunCancelledEvent, RunStartedEvent, SubscribeResult, ThreadInfo,
+    WatchThreadsResult,
+)
 
 from .events import ResyncEvent
 from .router import Failure, Listener
@@ -75,6 +78,11 @@ class Run(_Listening):
     the terminal event of the current run (``run_done``, ``run_error``, ``run_cancelled``, or
     ``run_interrupted`` when nothing resumed it before the next event is asked for).
     A :class:`ResyncEvent` whose status is not ``running`` ends it the same way.
+
+    A run the server cut short by stopping or restarting (``run_cancelled`` with reason
+    ``shutdown``) does not end the iteration: the server continues the thread in a new run,
+    whose ``run_started`` is the next run event of the thread; the handle follows it
+    (``run_id`` becomes the new run's), as a reconnecting client would want.
     """
 
     def __init__(
@@ -94,6 +102,7 @@ class Run(_Listening):
         self.stream_modes: tuple[str, ...] | None = None
         """The stream modes this run was started (or last resumed) with; a resume keeps them."""
         self._ended: str | None = None
+        self._cut_by_shutdown = False  # the run ended with the server's stop: follow its continuation
 
     def __repr__(self) -> str:
         return f"Run(thread_id={self.thread_id!r}, run_id={self.run_id!r})"
@@ -111,8 +120,14 @@ class Run(_Listening):
             raise StopAsyncIteration
         event = await self._next()
         if isinstance(event, ResyncEvent):
-            if event.status != "running" and event.head_seq > self.seq:  # not from before a resume
-                self._ended = self.run_id
+            if event.status != "running" and event.head_seq > self.seq and not self._cut_by_shutdown:
+                self._ended = self.run_id  # (not from before a resume, nor between a cut and its continuation)
+        elif isinstance(event, RunCancelledEvent) and event.reason == "shutdown" and event.run_id == self.run_id:
+            self._cut_by_shutdown = True
+        elif isinstance(event, RunStartedEvent) and self._cut_by_shutdown:
+            self._cut_by_shutdown = False
+            self.run_id = event.run_id or self.run_id
+            self.seq = event.seq
         elif event.is_terminal and event.run_id == self.run_id:
             self._ended = self.run_id
         return event
