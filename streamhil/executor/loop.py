@@ -23,6 +23,7 @@ from .persist import CheckpointWriter
 from .plan import Task, path_sort_key, plan_next, start_spec, unpin
 from .runner import TaskResult, run_start, run_task
 from .scope import RunScope
+from .state_objects import is_state_object, object_updates
 from .commands import record_command
 from .view import RESUME_MAP, ROUTES, UPDATE, TaskState, ThreadView, fresh_view, load_view, now_iso, state_values
 
@@ -179,7 +180,8 @@ class Loop:
             step = int(saved.metadata.get("step", -1)) + 1
             parent_config = saved.config
         channel_values[TASKS] = [start_spec()]
-        channel_values[START] = graph_input
+        # A dataclass or pydantic input is stored as the updates it stands for (plain data).
+        channel_values[START] = object_updates(graph_input) if is_state_object(graph_input) else graph_input
         top = max(versions.values(), default=0) + 1
         versions[TASKS] = top
         versions[START] = top

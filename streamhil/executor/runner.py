@@ -19,6 +19,7 @@ from .context import _current
 from .plan import Task
 from .scope import RunScope, TaskContext
 from .spec import GraphSpec, NodeSpec
+from .state_objects import is_state_object, object_updates
 
 __all__ = ["TaskResult", "run_task", "routes_for", "writes_from_return"]
 
@@ -60,8 +61,8 @@ def writes_from_return(
             writes += w
             gotos += g
         return writes, gotos, [c.update for c in result]
-    if dataclasses.is_dataclass(result) and not isinstance(result, type):
-        values = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
+    if is_state_object(result):
+        values = object_updates(result)
         return _dict_writes(graph, node, values, True), [], values
     raise InvalidUpdateError(
         f"Node {node!r} returned {result!r}: expected dict, got {type(result).__name__}. "
@@ -96,8 +97,8 @@ def _command_writes(graph: GraphSpec, node: str, command: Command[Any]) -> tuple
         writes = _dict_writes(graph, node, {}, False)
         for key, value in update:
             writes += _dict_writes(graph, node, {key: value}, False)
-    elif dataclasses.is_dataclass(update) and not isinstance(update, type):
-        writes = _dict_writes(graph, node, {f.name: getattr(update, f.name) for f in dataclasses.fields(update)}, True)
+    elif is_state_object(update):
+        writes = _dict_writes(graph, node, object_updates(update), True)
     else:
         raise InvalidUpdateError(f"Node {node!r} returned Command(update={update!r}): expected a dict.")
     gotos = command.goto_targets()
@@ -168,8 +169,10 @@ async def run_task(
     if task.kind == "push":
         arg = task.arg
     else:
-        schema = spec.input_schema or graph.schema
-        arg = schema.node_input(values)
+        try:  # a pydantic schema validates the state here; a failure is not retried
+            arg = (spec.input_schema or graph.schema).node_input(values)
+        except Exception as exc:
+            return TaskResult(task, "error", error=exc, answers=answers)
     attempt = 0
     while True:
         attempt += 1
@@ -232,8 +235,8 @@ async def _invoke(scope: RunScope, spec: NodeSpec, ctx: TaskContext, arg: Any) -
 
 def start_writes(graph: GraphSpec, value: Any) -> list[tuple[str, Any]]:
     """The writes the hidden ``__start__`` task makes from the graph input."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if is_state_object(value):
+        value = object_updates(value)
     if not isinstance(value, dict):
         raise InvalidUpdateError(
             f"Expected dict as graph input, got {type(value).__name__}: {value!r}. "

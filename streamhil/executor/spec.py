@@ -51,12 +51,18 @@ def reduce_value(spec: ChannelSpec, current: Any, update: Any, has_current: bool
 
 @dataclass(frozen=True, slots=True)
 class StateSchema:
-    """The channels of a state schema (a TypedDict or dataclass), and how to build a node's
-    input from the values."""
+    """The channels of a state schema (a TypedDict, dataclass or pydantic model), and how to
+    build a node's input from the values."""
 
     cls: Any
     channels: dict[str, ChannelSpec]
     is_dataclass: bool = False
+    is_pydantic: bool = False
+
+    @property
+    def builds_objects(self) -> bool:
+        """Whether nodes receive an instance of ``cls`` (a dataclass or a pydantic model)."""
+        return self.is_dataclass or self.is_pydantic
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -72,9 +78,16 @@ class StateSchema:
         return out
 
     def node_input(self, values: dict[str, Any]) -> Any:
-        if self.is_dataclass:
+        """What a node reading this schema receives: a dict of its keys, or an instance of
+        ``cls`` built from them (a pydantic model validates them here and may raise)."""
+        if self.builds_objects:
             return self.cls(**{k: v for k, v in values.items() if k in self.channels})
         return {k: v for k, v in values.items() if k in self.channels}
+
+    def as_output(self, values: dict[str, Any]) -> Any:
+        """``values`` as ``version="v2"`` outputs give them: an instance of ``cls`` for a
+        dataclass or pydantic schema, else the dict itself."""
+        return self.cls(**values) if self.builds_objects else values
 
 
 @dataclass(frozen=True, slots=True)

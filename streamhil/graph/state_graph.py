@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import typing
 from collections.abc import Callable, Hashable, Sequence
@@ -11,6 +12,7 @@ from ..constants import END, RESERVED_CHARACTERS, RESERVED_NAMES, START
 from ..errors import DuplicateNodeError, GraphBuildError, ReservedNameError
 from ..executor.nested import subgraph_node
 from ..executor.spec import Branch, GraphSpec, NodeSpec
+from ..executor.state_objects import is_pydantic_model
 from ..types import RetryPolicy
 from .compiled import CompiledStateGraph
 from .schema import StateSchema, read_schema
@@ -46,7 +48,7 @@ def _node_input_schema(fn: Any, state: StateSchema) -> StateSchema | None:
     annotation = hints[params[0].name]
     if annotation is state.cls or not isinstance(annotation, type) or not hasattr(annotation, "__annotations__"):
         return None
-    if typing.is_typeddict(annotation):
+    if typing.is_typeddict(annotation) or is_pydantic_model(annotation) or dataclasses.is_dataclass(annotation):
         try:
             return read_schema(annotation)
         except GraphBuildError:
@@ -57,7 +59,7 @@ def _node_input_schema(fn: Any, state: StateSchema) -> StateSchema | None:
 class StateGraph:
     """A graph whose nodes read and write a shared state.
 
-    ``schema`` is a TypedDict or dataclass; a key annotated ``Annotated[T, reducer]`` folds the
+    ``schema`` is a TypedDict, dataclass or pydantic model; a key annotated ``Annotated[T, reducer]`` folds the
     writes of one step through ``reducer``, any other key takes at most one write per step.
     """
 
