@@ -3,7 +3,7 @@ value into writes and routes, and reports how it ended. Never raises except on c
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +17,7 @@ from ..types import Command, Interrupt, Send
 from .apply import apply_writes
 from .context import _current
 from .plan import Task
+from .runtime import injected_kwargs
 from .scope import RunScope, TaskContext
 from .spec import GraphSpec, NodeSpec
 from .state_objects import is_state_object, object_updates
@@ -181,10 +182,11 @@ async def run_task(
         token = _current.set(ctx)
         try:
             try:
+                kwargs = injected_kwargs(ctx, spec.inject, attempt) if spec.inject else {}
                 if inline and not spec.is_async and spec.subgraph is None and spec.timeout is None:
-                    result = spec.fn(arg, scope.task_config(ctx)) if spec.takes_config else spec.fn(arg)
+                    result = spec.fn(arg, **kwargs)
                 else:
-                    result = await _call(scope, spec, ctx, arg)
+                    result = await _call(spec, arg, kwargs)
             except ParentCommand as pc:
                 # A graph this node called sent a Command to its parent: it is this node's result.
                 result = pc.command
@@ -211,25 +213,22 @@ async def run_task(
             _current.reset(token)
 
 
-async def _call(scope: RunScope, spec: NodeSpec, ctx: TaskContext, arg: Any) -> Any:
+async def _call(spec: NodeSpec, arg: Any, kwargs: dict[str, Any]) -> Any:
     if spec.timeout is None:
-        return await _invoke(scope, spec, ctx, arg)
+        return await _invoke(spec, arg, kwargs)
     try:
         with anyio.fail_after(spec.timeout):
-            return await _invoke(scope, spec, ctx, arg)
+            return await _invoke(spec, arg, kwargs)
     except TimeoutError as exc:
         raise NodeTimeoutError(f"Node {spec.name!r} ran longer than its timeout of {spec.timeout} s.") from exc
 
 
-async def _invoke(scope: RunScope, spec: NodeSpec, ctx: TaskContext, arg: Any) -> Any:
+async def _invoke(spec: NodeSpec, arg: Any, kwargs: dict[str, Any]) -> Any:
     fn = spec.fn  # a subgraph node's runs the child graph nested in this task (nested.py)
     if spec.is_async:
-        if spec.takes_config:
-            return await fn(arg, scope.task_config(ctx))
-        return await fn(arg)
-    if spec.takes_config:
-        config = scope.task_config(ctx)
-        return await run_sync_node(fn, arg, config)
+        return await fn(arg, **kwargs)
+    if kwargs:
+        return await run_sync_node(functools.partial(fn, **kwargs), arg)
     return await run_sync_node(fn, arg)
 
 

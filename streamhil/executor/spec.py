@@ -110,11 +110,17 @@ class NodeSpec:
     is_async: bool
     takes_config: bool
     subgraph: GraphSpec | None = None
+    inject: tuple[str, ...] = ()  # keyword parameters the runtime passes (executor/runtime.py)
     retry: RetryPolicy | None = None
     timeout: float | None = None
     input_schema: StateSchema | None = None
     destinations: tuple[str, ...] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
+    defer: bool = False  # runs only once nothing else is left to run
+
+    def __post_init__(self) -> None:
+        if self.takes_config and "config" not in self.inject:  # ``takes_config`` predates ``inject``
+            object.__setattr__(self, "inject", (*self.inject, "config"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,12 +142,14 @@ class GraphSpec:
     interrupt_before: frozenset[str] = frozenset()
     interrupt_after: frozenset[str] = frozenset()
     checkpointer: BaseCheckpointSaver | bool | None = None
+    store: Any = None  # compile(store=...): handed to nodes that take ``store`` / ``runtime``
     # Derived from the fields above in __post_init__ (read on every step):
     channels: Mapping[str, ChannelSpec] = field(init=False)
     node_order: Mapping[str, int] = field(init=False)
     static_targets: Mapping[str, tuple[str, ...]] = field(init=False)
     input_keys: tuple[str, ...] = field(init=False)
     output_keys: tuple[str, ...] = field(init=False)
+    deferred: frozenset[str] = field(init=False)  # nodes added with defer=True
 
     def __post_init__(self) -> None:
         channels = self.schema.channels
@@ -155,6 +163,7 @@ class GraphSpec:
         set_(self, "node_order", {name: n for n, name in enumerate(self.nodes)})
         set_(self, "static_targets", {src: tuple(dsts) for src, dsts in static.items()})
         set_(self, "input_keys", tuple(k for k in inputs.channels if k in channels) or inputs.keys)
+        set_(self, "deferred", frozenset(name for name, node in self.nodes.items() if node.defer))
         set_(self, "output_keys", tuple(k for k in (self.output_schema or self.schema).channels if k in channels))
 
     @property
