@@ -430,7 +430,7 @@ class Loop:
             [(task, routes) for task, _, routes in finished],
             graph.joins,
             saved_values.get(JOINS) or {},
-            graph.node_order,
+            graph.node_order, graph.deferred,
         )
         channel_values = values
         channel_values[TASKS] = specs

@@ -149,7 +149,7 @@ async def update_state(
         carried_pulls = {t.task.name for t in carried if t.task.kind == "pull"}
         kept = [s for s in specs if s[1] != as_node and s[0] == "pull" and s[1] not in carried_pulls]
         fake_task = prepare_tasks([["pull", as_node, []]], "update", scope.checkpoint_ns, new_step)[0]
-        planned, joins = plan_next([(fake_task, routes)], graph.joins, joins, graph.node_order)
+        planned, joins = plan_next([(fake_task, routes)], graph.joins, joins, graph.node_order, graph.deferred)
         planned_names = {s[1] for s in planned if s[0] == "pull"} | carried_pulls
         specs = [s for s in planned if s[0] == "push"] + [s for s in kept if s[1] not in planned_names] + [
             s for s in planned if s[0] == "pull" and s[1] not in carried_pulls
