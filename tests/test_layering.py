@@ -4,7 +4,7 @@
   no third-party package that pyproject.toml does not declare for it;
 - ``streamhil.protocol`` imports only the stdlib, orjson and itself;
 - ``streamhil_client`` never imports starlette or ``streamhil.executor``;
-- the core is layered: ``errors``, ``_context`` and ``_ids`` at the bottom, ``types`` on them,
+- the core is layered: ``errors``, ``_context``, ``_ids`` and ``_retry`` at the bottom, ``types`` on them,
   the executor on those (it runs a ``GraphSpec``, never the ``graph`` package), ``graph`` on top;
 - no import circle anywhere in the three packages (lazy and ``TYPE_CHECKING`` imports count).
 
@@ -146,10 +146,10 @@ def test_executor_never_imports_the_graph_package() -> None:
 
 def test_the_bottom_layer_imports_nothing_above_it() -> None:
     """``errors`` imports nothing of streamhil; ``types`` only ``errors`` and the bottom helpers
-    (``_context``, ``_ids``), never the executor or the graph package."""
-    for bottom in ("errors.py", "_context.py", "_ids.py"):
+    (``_context``, ``_ids``, ``_retry``), never the executor or the graph package."""
+    for bottom in ("errors.py", "_context.py", "_ids.py", "_retry.py"):
         assert violations(CORE / bottom, lambda path, name: top(name) != "streamhil", CORE) == []
-    below = {"streamhil.errors", "streamhil._context", "streamhil._ids"}
+    below = {"streamhil.errors", "streamhil._context", "streamhil._ids", "streamhil._retry"}
 
     def allowed(path: Path, name: str) -> bool:
         return top(name) != "streamhil" or name in below or name.rpartition(".")[0] in below

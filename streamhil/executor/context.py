@@ -13,7 +13,7 @@ from typing import Any, cast
 from .._context import CURRENT_TASK, outside_a_node
 from .scope import TaskContext
 
-__all__ = ["TaskContext", "get_stream_writer", "write_message_chunk", "get_config", "current_task", "require_task"]
+__all__ = ["TaskContext", "get_stream_writer", "stream_writer_for", "write_message_chunk", "get_config", "current_task", "require_task"]
 
 # The executor only ever stores its TaskContext in the variable, so it reads one back.
 _current = cast("ContextVar[TaskContext | None]", CURRENT_TASK)
@@ -39,7 +39,11 @@ def require_task(what: str) -> TaskContext:
 
 def get_stream_writer() -> Callable[[Any], None]:
     """A function that sends any value to the ``custom`` stream mode (a no-op when it is off)."""
-    ctx = require_task("get_stream_writer()")
+    return stream_writer_for(require_task("get_stream_writer()"))
+
+
+def stream_writer_for(ctx: TaskContext) -> Callable[[Any], None]:
+    """The ``custom`` stream writer of the task ``ctx`` (a no-op when the mode is off)."""
     run = ctx.run
     if not run.wants("custom"):
         return _noop

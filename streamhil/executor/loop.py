@@ -23,6 +23,7 @@ from .persist import CheckpointWriter
 from .plan import Task, path_sort_key, plan_next, start_spec, unpin
 from .runner import TaskResult, check_start_command, run_start, run_task
 from .scope import RunScope
+from .state_objects import is_state_object, object_updates
 from .commands import record_command
 from .view import RESUME_MAP, ROUTES, UPDATE, TaskState, ThreadView, fresh_view, load_view, now_iso, state_values
 
@@ -180,6 +181,9 @@ class Loop:
             step = int(saved.metadata.get("step", -1)) + 1
             parent_config = saved.config
         channel_values[TASKS] = [start_spec()]
+        # A dataclass or pydantic input is stored as the updates it stands for (plain data).
+        if is_state_object(graph_input) and not isinstance(graph_input, Command):  # (a Command is a dataclass)
+            graph_input = object_updates(graph_input)
         channel_values[START] = graph_input
         top = max(versions.values(), default=0) + 1
         versions[TASKS] = top
@@ -429,7 +433,7 @@ class Loop:
             [(task, routes) for task, _, routes in finished],
             graph.joins,
             saved_values.get(JOINS) or {},
-            graph.node_order,
+            graph.node_order, graph.deferred,
         )
         channel_values = values
         channel_values[TASKS] = specs

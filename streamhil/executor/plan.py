@@ -16,6 +16,9 @@ from ..constants import END, JOINS, START, TASKS
 from ..types import Send
 from .._ids import task_id
 
+DEFER_PREFIX = "defer:"
+"""``join_state`` key prefix of a deferred node's waiting triggers."""
+
 __all__ = ["Task", "prepare_tasks", "plan_next", "path_sort_key", "pinned", "pin", "unpin"]
 
 
@@ -101,10 +104,14 @@ def plan_next(
     joins: Sequence[tuple[tuple[str, ...], str]],
     join_state: dict[str, list[str]],
     node_order: Mapping[str, int],
+    deferred: frozenset[str] = frozenset(),
 ) -> tuple[list[list[Any]], dict[str, list[str]]]:
     """The next step's task specs from this step's finished tasks (in path order) and their routes.
 
-    ``routes`` are node names and ``Send``s; joins fire once every source has finished.
+    ``routes`` are node names and ``Send``s; joins fire once every source has finished. A
+    ``deferred`` node's triggers wait in ``join_state`` (under ``defer:<node>``) until a step
+    plans no other edge-triggered task (Sends may still run beside it), as LangGraph's
+    ``defer=True``.
     """
     triggers: dict[str, set[str]] = {}
     sends: list[list[Any]] = []
@@ -129,6 +136,12 @@ def plan_next(
                 triggers.setdefault(target, set()).add(key)
         else:
             new_joins[key] = seen
+    for name in [n for n in triggers if n in deferred]:
+        waiting = set(new_joins.get(f"{DEFER_PREFIX}{name}", [])) | triggers.pop(name)
+        new_joins[f"{DEFER_PREFIX}{name}"] = sorted(waiting)
+    if not triggers:
+        for key in [k for k in new_joins if k.startswith(DEFER_PREFIX)]:
+            triggers[key.removeprefix(DEFER_PREFIX)] = set(new_joins.pop(key))
     pulls = [
         ["pull", name, sorted(trig)]
         for name, trig in sorted(triggers.items(), key=lambda item: node_order.get(item[0], 1 << 30))

@@ -3,7 +3,7 @@ value into writes and routes, and reports how it ended. Never raises except on c
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,8 +18,10 @@ from ..types import Command, Interrupt, Send
 from .apply import apply_writes
 from .context import _current
 from .plan import Task
+from .runtime import injected_kwargs
 from .scope import RunScope, TaskContext
 from .spec import GraphSpec, NodeSpec
+from .state_objects import is_state_object, object_updates
 
 __all__ = ["TaskResult", "run_task", "routes_for", "writes_from_return"]
 
@@ -61,8 +63,8 @@ def writes_from_return(
             writes += w
             gotos += g
         return writes, gotos, [c.update for c in result]
-    if dataclasses.is_dataclass(result) and not isinstance(result, type):
-        values = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
+    if is_state_object(result):
+        values = object_updates(result)
         return _dict_writes(graph, node, values, True), [], values
     raise InvalidUpdateError(
         f"Node {node!r} returned {result!r}: expected dict, got {type(result).__name__}. "
@@ -97,8 +99,8 @@ def _command_writes(graph: GraphSpec, node: str, command: Command[Any]) -> tuple
         writes = _dict_writes(graph, node, {}, False)
         for key, value in update:
             writes += _dict_writes(graph, node, {key: value}, False)
-    elif dataclasses.is_dataclass(update) and not isinstance(update, type):
-        writes = _dict_writes(graph, node, {f.name: getattr(update, f.name) for f in dataclasses.fields(update)}, True)
+    elif is_state_object(update):
+        writes = _dict_writes(graph, node, object_updates(update), True)
     else:
         raise InvalidUpdateError(f"Node {node!r} returned Command(update={update!r}): expected a dict.")
     gotos = command.goto_targets()
@@ -175,8 +177,10 @@ async def run_task(
     if task.kind == "push":
         arg = task.arg
     else:
-        schema = spec.input_schema or graph.schema
-        arg = schema.node_input(values)
+        try:  # a pydantic schema validates the state here; a failure is not retried
+            arg = (spec.input_schema or graph.schema).node_input(values)
+        except Exception as exc:
+            return TaskResult(task, "error", error=exc, answers=answers)
     attempt = 0
     while True:
         attempt += 1
@@ -185,10 +189,11 @@ async def run_task(
         token = _current.set(ctx)
         try:
             try:
+                kwargs = injected_kwargs(ctx, spec.inject, attempt) if spec.inject else {}
                 if inline and not spec.is_async and spec.subgraph is None and spec.timeout is None:
-                    result = spec.fn(arg, scope.task_config(ctx)) if spec.takes_config else spec.fn(arg)
+                    result = spec.fn(arg, **kwargs)
                 else:
-                    result = await _call(scope, spec, ctx, arg)
+                    result = await _call(spec, arg, kwargs)
             except ParentCommand as pc:
                 # A graph this node called sent a Command to its parent: it is this node's result.
                 result = pc.command
@@ -215,32 +220,29 @@ async def run_task(
             _current.reset(token)
 
 
-async def _call(scope: RunScope, spec: NodeSpec, ctx: TaskContext, arg: Any) -> Any:
+async def _call(spec: NodeSpec, arg: Any, kwargs: dict[str, Any]) -> Any:
     if spec.timeout is None:
-        return await _invoke(scope, spec, ctx, arg)
+        return await _invoke(spec, arg, kwargs)
     try:
         with anyio.fail_after(spec.timeout):
-            return await _invoke(scope, spec, ctx, arg)
+            return await _invoke(spec, arg, kwargs)
     except TimeoutError as exc:
         raise NodeTimeoutError(f"Node {spec.name!r} ran longer than its timeout of {spec.timeout} s.") from exc
 
 
-async def _invoke(scope: RunScope, spec: NodeSpec, ctx: TaskContext, arg: Any) -> Any:
+async def _invoke(spec: NodeSpec, arg: Any, kwargs: dict[str, Any]) -> Any:
     fn = spec.fn  # a subgraph node's runs the child graph nested in this task (nested.py)
     if spec.is_async:
-        if spec.takes_config:
-            return await fn(arg, scope.task_config(ctx))
-        return await fn(arg)
-    if spec.takes_config:
-        config = scope.task_config(ctx)
-        return await run_sync_node(fn, arg, config)
+        return await fn(arg, **kwargs)
+    if kwargs:
+        return await run_sync_node(functools.partial(fn, **kwargs), arg)
     return await run_sync_node(fn, arg)
 
 
 def start_writes(graph: GraphSpec, value: Any) -> list[tuple[str, Any]]:
     """The writes the hidden ``__start__`` task makes from the graph input."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if is_state_object(value):
+        value = object_updates(value)
     if not isinstance(value, dict):
         raise InvalidUpdateError(
             f"Expected dict as graph input, got {type(value).__name__}: {value!r}. "

@@ -51,12 +51,18 @@ def reduce_value(spec: ChannelSpec, current: Any, update: Any, has_current: bool
 
 @dataclass(frozen=True, slots=True)
 class StateSchema:
-    """The channels of a state schema (a TypedDict or dataclass), and how to build a node's
-    input from the values."""
+    """The channels of a state schema (a TypedDict, dataclass or pydantic model), and how to
+    build a node's input from the values."""
 
     cls: Any
     channels: dict[str, ChannelSpec]
     is_dataclass: bool = False
+    is_pydantic: bool = False
+
+    @property
+    def builds_objects(self) -> bool:
+        """Whether nodes receive an instance of ``cls`` (a dataclass or a pydantic model)."""
+        return self.is_dataclass or self.is_pydantic
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -72,9 +78,16 @@ class StateSchema:
         return out
 
     def node_input(self, values: dict[str, Any]) -> Any:
-        if self.is_dataclass:
+        """What a node reading this schema receives: a dict of its keys, or an instance of
+        ``cls`` built from them (a pydantic model validates them here and may raise)."""
+        if self.builds_objects:
             return self.cls(**{k: v for k, v in values.items() if k in self.channels})
         return {k: v for k, v in values.items() if k in self.channels}
+
+    def as_output(self, values: dict[str, Any]) -> Any:
+        """``values`` as ``version="v2"`` outputs give them: an instance of ``cls`` for a
+        dataclass or pydantic schema, else the dict itself."""
+        return self.cls(**values) if self.builds_objects else values
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,11 +110,17 @@ class NodeSpec:
     is_async: bool
     takes_config: bool
     subgraph: GraphSpec | None = None
+    inject: tuple[str, ...] = ()  # keyword parameters the runtime passes (executor/runtime.py)
     retry: tuple[RetryPolicy, ...] = ()  # the first whose retry_on covers a failure applies
     timeout: float | None = None
     input_schema: StateSchema | None = None
     destinations: tuple[str, ...] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
+    defer: bool = False  # runs only once nothing else is left to run
+
+    def __post_init__(self) -> None:
+        if self.takes_config and "config" not in self.inject:  # ``takes_config`` predates ``inject``
+            object.__setattr__(self, "inject", (*self.inject, "config"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +142,7 @@ class GraphSpec:
     interrupt_before: frozenset[str] = frozenset()
     interrupt_after: frozenset[str] = frozenset()
     checkpointer: BaseCheckpointSaver | bool | None = None
+    store: Any = None  # compile(store=...): handed to nodes that take ``store`` / ``runtime``
     # Derived from the fields above in __post_init__ (read on every step):
     channels: Mapping[str, ChannelSpec] = field(init=False)
     node_order: Mapping[str, int] = field(init=False)
@@ -130,6 +150,7 @@ class GraphSpec:
     input_keys: tuple[str, ...] = field(init=False)
     output_keys: tuple[str, ...] = field(init=False)  # what invoke returns
     state_keys: tuple[str, ...] = field(init=False)  # what get_state and the `values` stream show
+    deferred: frozenset[str] = field(init=False)  # nodes added with defer=True
 
     def __post_init__(self) -> None:
         channels = self.schema.channels
@@ -143,6 +164,7 @@ class GraphSpec:
         set_(self, "node_order", {name: n for n, name in enumerate(self.nodes)})
         set_(self, "static_targets", {src: tuple(dsts) for src, dsts in static.items()})
         set_(self, "input_keys", tuple(k for k in inputs.channels if k in channels) or inputs.keys)
+        set_(self, "deferred", frozenset(name for name, node in self.nodes.items() if node.defer))
         set_(self, "output_keys", tuple(k for k in (self.output_schema or self.schema).channels if k in channels))
         set_(self, "state_keys", tuple(channels))
 

@@ -13,6 +13,7 @@ from .plan import Task, pin, plan_next, prepare_tasks, start_spec
 from .runner import routes_for, writes_from_return
 from .scope import RunScope
 from .spec import GraphSpec
+from .state_objects import is_state_object, object_updates
 from .view import RESUME_MAP, TaskState, ThreadView, load_view, now_iso
 
 __all__ = ["build_snapshot", "spec_for_ns", "update_state"]
@@ -133,7 +134,7 @@ async def update_state(
         source = "input"
         new_step = step + 1 if saved is not None else -1
         specs = [start_spec()]
-        new_values[START] = values
+        new_values[START] = object_updates(values) if is_state_object(values) else values
         changed.add(START)
     elif as_node == END:
         if saved is not None:
@@ -148,7 +149,7 @@ async def update_state(
         carried_pulls = {t.task.name for t in carried if t.task.kind == "pull"}
         kept = [s for s in specs if s[1] != as_node and s[0] == "pull" and s[1] not in carried_pulls]
         fake_task = prepare_tasks([["pull", as_node, []]], "update", scope.checkpoint_ns, new_step)[0]
-        planned, joins = plan_next([(fake_task, routes)], graph.joins, joins, graph.node_order)
+        planned, joins = plan_next([(fake_task, routes)], graph.joins, joins, graph.node_order, graph.deferred)
         planned_names = {s[1] for s in planned if s[0] == "pull"} | carried_pulls
         specs = [s for s in planned if s[0] == "push"] + [s for s in kept if s[1] not in planned_names] + [
             s for s in planned if s[0] == "pull" and s[1] not in carried_pulls

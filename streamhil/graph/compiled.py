@@ -18,7 +18,7 @@ from ..executor.context import current_task
 from ..executor.loop import RunOutcome, execute
 from ..executor.nested import run_nested
 from ..executor.scope import PRIVATE_LOOP, RunScope
-from ..executor.spec import GraphSpec
+from ..executor.spec import GraphSpec, StateSchema
 from ..executor.state import build_snapshot, spec_for_ns, update_state
 from ..executor.view import UPDATE, load_view
 from ..types import Command, GraphOutput, Interrupt, StateSnapshot
@@ -98,6 +98,12 @@ class CompiledStateGraph:
     @property
     def saver(self) -> BaseCheckpointSaver | None:
         return self.spec.saver
+
+    @property
+    def _output_schema(self) -> StateSchema:
+        """What ``version="v2"`` outputs are built from (a pydantic or dataclass output schema
+        gives instances of it)."""
+        return self.spec.output_schema or self.spec.schema
 
     # -- configuration ------------------------------------------------------------------------
     def _scope(self, config: Mapping[str, Any] | None, *, need_thread: bool) -> tuple[RunScope, str | None]:
@@ -305,7 +311,7 @@ class CompiledStateGraph:
                     if mode == "values" and isinstance(payload, dict):
                         data = dict(payload)
                         item["interrupts"] = tuple(data.pop(INTERRUPT, ()))
-                        item["data"] = data
+                        item["data"] = data if ns else self._output_schema.as_output(data)
                 yield item
         finally:
             producer.cancel()
@@ -347,7 +353,7 @@ class CompiledStateGraph:
             return chunks
         assert isinstance(outcome, RunOutcome)
         if version == "v2":
-            return GraphOutput(outcome.values, tuple(outcome.interrupts))
+            return GraphOutput(self._output_schema.as_output(outcome.values), tuple(outcome.interrupts))
         if outcome.interrupts:
             return {**outcome.values, INTERRUPT: list(outcome.interrupts)}
         return outcome.values

@@ -1,4 +1,4 @@
-"""Reads a state schema (TypedDict or dataclass) and its ``Annotated`` reducers into channel specs
+"""Reads a state schema (TypedDict, dataclass or pydantic model) and its ``Annotated`` reducers into channel specs
 (``ChannelSpec`` and ``StateSchema`` are the executor's, in ``streamhil.executor.spec``)."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any, Annotated, get_args, get_origin, get_type_hints
 
 from ..errors import InvalidSchemaError
 from ..executor.spec import MISSING, ChannelSpec, StateSchema
+from ..executor.state_objects import is_pydantic_model
 
 __all__ = ["ChannelSpec", "StateSchema", "read_schema"]
 
@@ -61,19 +62,22 @@ def _empty_of(annotation: Any) -> Any:
 
 
 def read_schema(cls: Any) -> StateSchema:
-    """Turn a TypedDict or dataclass into channel specs; raise InvalidSchemaError otherwise."""
+    """Turn a TypedDict, dataclass or pydantic model into channel specs; raise
+    InvalidSchemaError otherwise."""
     if isinstance(cls, StateSchema):
         return cls
     is_dc = dataclasses.is_dataclass(cls) and isinstance(cls, type)
-    if not is_dc and not (isinstance(cls, type) and hasattr(cls, "__annotations__")):
+    is_model = is_pydantic_model(cls)
+    if not is_dc and not is_model and not (isinstance(cls, type) and hasattr(cls, "__annotations__")):
         raise InvalidSchemaError(
-            f"A state schema must be a TypedDict or a dataclass; got {cls!r}."
+            f"A state schema must be a TypedDict, a dataclass or a pydantic model; got {cls!r}."
         )
     try:
         hints = get_type_hints(cls, include_extras=True)
     except Exception as exc:  # unresolvable forward references
         raise InvalidSchemaError(f"Cannot read the annotations of {cls!r}: {exc}") from exc
-    channels: dict[str, ChannelSpec] = {}
+    if is_model:  # its fields only, not BaseModel's own class variables
+        hints = {key: hints.get(key, field.annotation) for key, field in cls.model_fields.items()}
     dc_defaults: dict[str, Any] = {}
     if is_dc:
         for f in dataclasses.fields(cls):
@@ -81,14 +85,16 @@ def read_schema(cls: Any) -> StateSchema:
                 dc_defaults[f.name] = f.default
             elif f.default_factory is not dataclasses.MISSING:
                 dc_defaults[f.name] = f.default_factory
+    channels: dict[str, ChannelSpec] = {}
     for key, annotation in hints.items():
         if key.startswith("__"):
             raise InvalidSchemaError(f"State key {key!r} is reserved: names starting with '__' are the runtime's.")
         reducer = _reducer_of(annotation, key)
         default: Any = _MISSING
         if reducer is not None:
+            # A pydantic reducer key starts empty, as in LangGraph; its model default is not used.
             default = dc_defaults.get(key, _empty_of(annotation))
         channels[key] = ChannelSpec(key, reducer, default)
     if not channels:
         raise InvalidSchemaError(f"State schema {cls!r} declares no keys.")
-    return StateSchema(cls, channels, is_dc)
+    return StateSchema(cls, channels, is_dc, is_model)

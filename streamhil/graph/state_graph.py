@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import inspect
 import typing
 from collections.abc import Callable, Hashable, Sequence
@@ -11,8 +13,10 @@ from ..constants import END, RESERVED_CHARACTERS, RESERVED_NAMES, START
 from ..errors import DuplicateNodeError, GraphBuildError, ReservedNameError
 from ..executor.nested import subgraph_node
 from ..executor.spec import Branch, GraphSpec, NodeSpec
+from ..executor.state_objects import is_pydantic_model
 from ..types import RetryPolicy
 from .compiled import CompiledStateGraph
+from .node_params import injected_parameters, is_runnable, runnable_name, runnable_node
 from .schema import StateSchema, read_schema
 from .targets import return_literal
 from .validate import validate_graph
@@ -26,13 +30,13 @@ def _is_async_callable(fn: Any) -> bool:
     return callable(fn) and inspect.iscoroutinefunction(type(fn).__call__)
 
 
-def _takes_config(fn: Any) -> bool:
-    try:
-        params = list(inspect.signature(fn).parameters.values())
-    except (TypeError, ValueError):
-        return False
-    # Only a parameter named ``config`` gets it (as LangGraph): ``def node(state, i=i)`` keeps its default.
-    return any(p.name == "config" for p in params)
+def _refuse_unsupported(**options: Any) -> None:
+    """add_node options of LangGraph that streamhil does not implement: a TypeError, not silence."""
+    for option, value in options.items():
+        if value is not None:
+            raise TypeError(
+                f"add_node({option}=...) is not supported by streamhil (see docs/langgraph-differences.md)."
+            )
 
 
 def _node_input_schema(fn: Any, state: StateSchema) -> StateSchema | None:
@@ -46,7 +50,7 @@ def _node_input_schema(fn: Any, state: StateSchema) -> StateSchema | None:
     annotation = hints[params[0].name]
     if annotation is state.cls or not isinstance(annotation, type) or not hasattr(annotation, "__annotations__"):
         return None
-    if typing.is_typeddict(annotation):
+    if typing.is_typeddict(annotation) or is_pydantic_model(annotation) or dataclasses.is_dataclass(annotation):
         try:
             return read_schema(annotation)
         except GraphBuildError:
@@ -57,7 +61,7 @@ def _node_input_schema(fn: Any, state: StateSchema) -> StateSchema | None:
 class StateGraph:
     """A graph whose nodes read and write a shared state.
 
-    ``schema`` is a TypedDict or dataclass; a key annotated ``Annotated[T, reducer]`` folds the
+    ``schema`` is a TypedDict, dataclass or pydantic model; a key annotated ``Annotated[T, reducer]`` folds the
     writes of one step through ``reducer``, any other key takes at most one write per step.
     """
 
@@ -84,19 +88,34 @@ class StateGraph:
         node: str | Callable[..., Any],
         action: Callable[..., Any] | None = None,
         *,
-        retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
-        retry: RetryPolicy | Sequence[RetryPolicy] | None = None,
-        timeout: float | None = None,
-        destinations: Sequence[str] | dict[str, str] | None = None,
+        defer: bool = False,
         metadata: dict[str, Any] | None = None,
         input_schema: Any = None,
+        retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
+        cache_policy: Any = None,
+        error_handler: Any = None,
+        destinations: Sequence[str] | dict[str, str] | None = None,
+        timeout: float | datetime.timedelta | None = None,
+        trace_policy: Any = None,
+        retry: RetryPolicy | Sequence[RetryPolicy] | None = None,
     ) -> StateGraph:
-        """Add ``action`` under the name ``node`` (or add a function under its own ``__name__``)."""
+        """Add ``action`` under the name ``node`` (or add a function under its own ``__name__``).
+
+        ``action`` is a function (sync or async), a compiled graph (a subgraph) or a LangChain
+        Runnable. A ``defer=True`` node runs only once nothing else is left to run.
+        """
+        _refuse_unsupported(cache_policy=cache_policy, error_handler=error_handler, trace_policy=trace_policy)
+        if isinstance(timeout, datetime.timedelta):
+            timeout = timeout.total_seconds()
+        elif timeout is not None and not isinstance(timeout, (int, float)):
+            raise TypeError(f"timeout must be seconds or a timedelta, got {timeout!r} (no TimeoutPolicy).")
         if action is None:
             if isinstance(node, str):
                 raise GraphBuildError(f"add_node({node!r}) needs the node's function as its second argument.")
             action = node
-            name = getattr(node, "name", None) or getattr(node, "__name__", None)
+            name = (runnable_name(node) if is_runnable(node) else None) or getattr(node, "name", None) or getattr(
+                node, "__name__", None
+            )
             if not isinstance(name, str):
                 raise GraphBuildError(f"Cannot infer a name for node {node!r}; pass it: add_node('name', fn).")
         else:
@@ -111,26 +130,35 @@ class StateGraph:
         if name in self.nodes:
             raise DuplicateNodeError(f"Node {name!r} is already present; node names must be unique.")
         subgraph = action.spec if isinstance(action, CompiledStateGraph) else None
-        if subgraph is None and not callable(action):
-            raise GraphBuildError(f"Node {name!r} must be callable, got {action!r}.")
+        runnable = subgraph is None and is_runnable(action)
+        if subgraph is None and not runnable and not callable(action):
+            raise GraphBuildError(f"Node {name!r} must be callable or a LangChain Runnable, got {action!r}.")
         declared: tuple[str, ...] = ()
         if destinations is not None:
             declared = tuple(destinations.keys() if isinstance(destinations, dict) else destinations)
-        elif subgraph is None:
+        elif subgraph is None and not runnable:
             declared = tuple(return_literal(action) or ())
+        if subgraph is not None:
+            fn, is_async, inject = subgraph_node(subgraph), True, ()
+        elif runnable:
+            fn, is_async, inject = runnable_node(action), False, ("config",)
+        else:
+            fn, is_async, inject = action, _is_async_callable(action), injected_parameters(action)
         self.nodes[name] = NodeSpec(
             name=name,
-            fn=subgraph_node(subgraph) if subgraph is not None else action,
-            is_async=True if subgraph is not None else _is_async_callable(action),
-            takes_config=False if subgraph is not None else _takes_config(action),
+            fn=fn,
+            is_async=is_async,
+            takes_config=False,
             subgraph=subgraph,
             retry=_retry_policies(name, retry_policy or retry),
             timeout=timeout,
             input_schema=read_schema(input_schema) if input_schema is not None else (
-                None if subgraph is not None else _node_input_schema(action, self.schema)
+                None if subgraph is not None or runnable else _node_input_schema(action, self.schema)
             ),
             destinations=declared,
             metadata=dict(metadata or {}),
+            inject=inject,
+            defer=defer,
         )
         return self
 
@@ -222,7 +250,7 @@ class StateGraph:
         cache: Any = None,
     ) -> Any:
         """Check the graph and return a runnable ``CompiledStateGraph``."""
-        spec = self._spec(name=name or "LangGraph", checkpointer=checkpointer)
+        spec = self._spec(name=name or "LangGraph", checkpointer=checkpointer, store=store)
         validate_graph(spec, interrupt_before, interrupt_after)
         self.compiled = True
         return CompiledStateGraph(
@@ -233,7 +261,7 @@ class StateGraph:
             interrupt_after=interrupt_after,
         )
 
-    def _spec(self, *, name: str = "LangGraph", checkpointer: Any = None) -> GraphSpec:
+    def _spec(self, *, name: str = "LangGraph", checkpointer: Any = None, store: Any = None) -> GraphSpec:
         """The graph as it stands, frozen for the executor (breakpoints are set by compile)."""
         return GraphSpec(
             name=name,
@@ -245,6 +273,7 @@ class StateGraph:
             input_schema=self.input_schema,
             output_schema=self.output_schema,
             checkpointer=checkpointer,
+            store=store,
         )
 
 

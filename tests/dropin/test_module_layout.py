@@ -28,6 +28,7 @@ MODULES = [
     "langgraph.constants",
     "langgraph.errors",
     "langgraph.config",
+    "langgraph.runtime",
     "langgraph.checkpoint.memory",
     "langgraph.checkpoint.sqlite",
     "langgraph.checkpoint.sqlite.aio",
