@@ -258,7 +258,7 @@ class ThreadDriver:
         result = self._run_batch([(tx, mode)])[0]
         if isinstance(result, BaseException):
             raise result
-        return result  # type: ignore[no-any-return]
+        return result
 
     def close(self) -> None:
         """Close the connection if it is the driver's own, and forget it (blocking; call from a
@@ -469,7 +469,7 @@ class SharedAioDriver:
         """Start the connection if the caller has not awaited it yet, then ready it (idempotent:
         two loops doing it at once is harmless)."""
         try:
-            self._db.in_transaction  # raises ValueError until the connection is started
+            _ = self._db.in_transaction  # raises ValueError until the connection is started
         except ValueError:
             try:
                 await self._db

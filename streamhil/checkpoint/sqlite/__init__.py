@@ -15,7 +15,9 @@ channel values and the step's pending writes) and each ``aput_writes`` is atomic
 transaction, or, when several threads write at once on asyncio, its own savepoint in a commit
 they share (group commit).
 Several savers, threads and processes can share a file. On asyncio it talks to SQLite through
-aiosqlite; on trio through the stdlib module in a worker thread. See ``docs/checkpointers.md``.
+aiosqlite; on trio through the stdlib module in a worker thread. Given a connection instead of a
+path (as LangGraph's savers are), it uses that one alone and leaves it open for its owner; see
+``docs/checkpointers.md``.
 """
 
 from __future__ import annotations
@@ -61,10 +63,14 @@ def _in_event_loop() -> bool:
 
 
 class SqliteSaver(BaseCheckpointSaver):
-    """Checkpoints in the SQLite file at ``path`` (created if missing).
+    """Checkpoints in the SQLite file at the path ``conn`` (created if missing), in memory for
+    ``":memory:"``, or on a connection the caller opened and keeps owning: a ``sqlite3.Connection``
+    opened with ``check_same_thread=False`` (used from worker threads, on any loop) or an
+    ``aiosqlite.Connection`` (asyncio only).
 
-    ``busy_timeout`` is how many seconds a write waits for another connection's transaction.
-    Use it as a context manager (``async with`` or ``with``) so its connections are closed.
+    ``busy_timeout`` is how many seconds a write waits for another connection's transaction (on
+    a connection given to the saver, its own timeout applies). Use it as a context manager
+    (``async with`` or ``with``) so the saver's own connections are closed.
     """
 
     def __init__(
@@ -116,7 +122,8 @@ class SqliteSaver(BaseCheckpointSaver):
     @classmethod
     def from_conn_string(cls, conn_string: str | os.PathLike[str]) -> SqliteSaver:
         """LangGraph's name for :meth:`from_path` (``with SqliteSaver.from_conn_string("x.db")
-        as saver:``, or ``async with`` as LangGraph's ``AsyncSqliteSaver``); a file path only."""
+        as saver:``, or ``async with`` as LangGraph's ``AsyncSqliteSaver``); a file path or
+        ``":memory:"``."""
         return cls.from_path(conn_string)
 
     def __repr__(self) -> str:
