@@ -22,6 +22,12 @@ and then run together as the next batch, one ``BEGIN`` ... ``COMMIT`` with a sav
 the commit that holds its transaction. Fifty threads answering at once then share a few commits
 instead of queueing for fifty (``python bench/run_core.py --only resume-concurrent-sqlite-lib``).
 
+A saver given a connection (LangGraph's ``SqliteSaver(sqlite3.connect(...))`` and
+``AsyncSqliteSaver(aiosqlite_connection)``) runs on it alone: :class:`ThreadDriver` on a stdlib
+connection, on every loop; :class:`SharedAioDriver` on an aiosqlite connection, on every asyncio
+loop (aiosqlite answers on the loop that awaits it). The caller owns such a connection: the saver
+never closes it, and changes only the file's journal mode (WAL) on it (:func:`adopt_sqlite3`).
+
 A transaction is never left half-done: the aiosqlite one runs under a shielded cancel scope,
 and a worker thread always runs to the end; on an error it is rolled back.
 """
@@ -33,6 +39,7 @@ import sqlite3
 import threading
 from dataclasses import dataclass, field
 from functools import partial
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import aiosqlite
@@ -41,12 +48,15 @@ import anyio.lowlevel
 
 from .._backend import current_backend
 from .._group_commit import GroupCommit
-from ..errors import CheckpointError
+from ..errors import CheckpointError, ConfigError
 from . import _sqlite_sql as sql
 from ._sqlite_sql import Mode, Tx
 
 __all__ = [
     "AioDriver",
+    "SharedAioDriver",
+    "adopt_sqlite3",
+    "check_shareable",
     "run_batch",
     "ThreadDriver",
     "WHOLE_TX_ON_AIOSQLITE",
@@ -106,6 +116,12 @@ def run_batch(conn: sqlite3.Connection, batch: list[tuple[Tx[Any], Mode]]) -> li
     """Run several transactions as one (group commit): each in a savepoint of one ``BEGIN`` ...
     ``COMMIT``, so one that fails is rolled back alone. Returns each one's result, or the
     exception it failed with; if the transaction itself fails, that error for every one."""
+    if conn.in_transaction:  # only a connection the caller gave the saver can be left like this
+        busy = CheckpointError(
+            "SqliteSaver's connection is inside a transaction the saver did not start; commit or "
+            "roll it back before the saver uses the connection"
+        )
+        return [busy] * len(batch)
     if len(batch) == 1:
         tx, mode = batch[0]
         try:
@@ -157,13 +173,48 @@ def open_sqlite3(path: str, busy_timeout: float) -> sqlite3.Connection:
     return conn
 
 
+def adopt_sqlite3(conn: sqlite3.Connection, name: str) -> sqlite3.Connection:
+    """Ready a connection the caller opened (and keeps owning): the file in WAL mode, as LangGraph's
+    saver sets it too (a file-wide setting; an in-memory database keeps its own journal), the
+    schema checked and created if new. Its per-connection settings (busy timeout, ``synchronous``)
+    stay the caller's. ``name`` names the database in errors."""
+    run_sync(conn, sql.configure_shared(), None)
+    if not run_sync(conn, sql.schema_is_current(name), None):
+        run_sync(conn, sql.ensure_schema(name), "write")
+    return conn
+
+
+def check_shareable(conn: sqlite3.Connection) -> None:
+    """Refuse a connection that only its own thread may use: the saver runs every transaction in
+    a worker thread, and LangGraph's saver is documented with ``check_same_thread=False`` too."""
+    refused: list[sqlite3.ProgrammingError] = []
+
+    def probe() -> None:
+        try:
+            conn.cursor().close()
+        except sqlite3.ProgrammingError as exc:
+            refused.append(exc)
+
+    thread = threading.Thread(target=probe, name="streamhil-sqlite-probe")
+    thread.start()
+    thread.join()
+    if refused:
+        raise ConfigError(
+            "SqliteSaver runs its transactions in worker threads, so the connection must be opened "
+            f"with sqlite3.connect(..., check_same_thread=False) ({refused[0]})"
+        )
+
+
 class ThreadDriver:
     """One sqlite3 connection; transactions run whole in a worker thread under a lock, those of
-    one event loop group-committed as on aiosqlite (loops in other threads share the lock)."""
+    one event loop group-committed as on aiosqlite (loops in other threads share the lock).
 
-    def __init__(self, path: str, busy_timeout: float) -> None:
-        self._path = path
-        self._busy_timeout = busy_timeout
+    The connection is ``connect()``'s, made on first use; ``owns_connection=False`` leaves it open
+    on :meth:`close` (a connection the caller gave the saver)."""
+
+    def __init__(self, connect: Callable[[], sqlite3.Connection], *, owns_connection: bool = True) -> None:
+        self._connect = connect
+        self._owns_connection = owns_connection
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._guard = threading.Lock()  # guards the table below
@@ -197,17 +248,25 @@ class ThreadDriver:
         with self._lock:
             if self._conn is None:
                 try:
-                    self._conn = open_sqlite3(self._path, self._busy_timeout)
+                    self._conn = self._connect()
                 except BaseException as exc:
                     return [exc] * len(batch)
             return run_batch(self._conn, batch)
 
+    def run_blocking(self, tx: Tx[T], mode: Mode) -> T:
+        """Run ``tx`` in this thread (blocking), after any batch in progress."""
+        result = self._run_batch([(tx, mode)])[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
     def close(self) -> None:
-        """Close the connection (blocking; call from a worker thread inside async code)."""
+        """Close the connection if it is the driver's own, and forget it (blocking; call from a
+        worker thread inside async code)."""
         with self._lock:
-            if self._conn is not None:
+            if self._conn is not None and self._owns_connection:
                 self._conn.close()
-                self._conn = None
+            self._conn = None
 
     @property
     def is_open(self) -> bool:
@@ -375,3 +434,70 @@ class AioDriver:
                 if entry.db is not None:
                     await entry.db.close()
 
+
+
+class SharedAioDriver:
+    """An aiosqlite connection the caller opened and owns, used from any asyncio loop; each loop's
+    transactions are group-committed, each batch one trip to the connection's thread."""
+
+    def __init__(self, db: aiosqlite.Connection, name: str) -> None:
+        self._db = db
+        self._name = name
+        self._ready = False
+        self._guard = threading.Lock()
+        self._groups: dict[int, tuple[Any, GroupCommit[tuple[Tx[Any], Mode]]]] = {}
+        """Per loop id: the loop and its group commit (loops that closed are dropped)."""
+
+    async def run(self, tx: Tx[T], mode: Mode) -> T:
+        if not self._ready:
+            with anyio.CancelScope(shield=True):
+                await self._adopt()
+        result: T = await self._group().submit((tx, mode))
+        return result
+
+    def _group(self) -> GroupCommit[tuple[Tx[Any], Mode]]:
+        loop = anyio.lowlevel.current_token().native_token
+        with self._guard:
+            entry = self._groups.get(id(loop))
+            if entry is None or entry[0] is not loop:
+                for key in [k for k, (old, _) in self._groups.items() if old.is_closed()]:
+                    del self._groups[key]
+                entry = self._groups[id(loop)] = (loop, GroupCommit(self._commit))
+            return entry[1]
+
+    async def _adopt(self) -> None:
+        """Start the connection if the caller has not awaited it yet, then ready it (idempotent:
+        two loops doing it at once is harmless)."""
+        try:
+            _ = self._db.in_transaction  # raises ValueError until the connection is started
+        except ValueError:
+            try:
+                await self._db
+            except RuntimeError as exc:  # its thread was started and has ended: closed
+                raise CheckpointError(f"the aiosqlite connection given to SqliteSaver is closed ({exc})") from exc
+        try:
+            if WHOLE_TX_ON_AIOSQLITE:
+                await self._db._execute(adopt_sqlite3, self._db._conn, self._name)
+            else:
+                await run_stepwise(self._db, sql.configure_shared(), None)
+                if not await run_stepwise(self._db, sql.schema_is_current(self._name), None):
+                    await run_stepwise(self._db, sql.ensure_schema(self._name), "write")
+        except ValueError as exc:  # aiosqlite's "Connection closed"
+            raise CheckpointError(f"the aiosqlite connection given to SqliteSaver is closed ({exc})") from exc
+        self._ready = True
+
+    async def _commit(self, batch: list[tuple[Tx[Any], Mode]]) -> list[Any]:
+        try:
+            if WHOLE_TX_ON_AIOSQLITE:
+                results: list[Any] = await self._db._execute(_run_batch_on_connection_thread, self._db, batch)
+                return results
+            outcome: list[Any] = []
+            for tx, mode in batch:  # aiosqlite without the internals: one transaction each
+                try:
+                    outcome.append(await run_stepwise(self._db, tx, mode))
+                except Exception as exc:
+                    outcome.append(exc)
+            return outcome
+        except ValueError as exc:  # aiosqlite's "Connection closed"
+            closed = CheckpointError(f"the aiosqlite connection given to SqliteSaver is closed ({exc})")
+            return [closed] * len(batch)

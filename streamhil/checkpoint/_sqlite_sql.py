@@ -24,6 +24,7 @@ __all__ = [
     "Mode",
     "Loaded",
     "configure",
+    "configure_shared",
     "schema_is_current",
     "ensure_schema",
     "ping",
@@ -110,6 +111,13 @@ def configure(busy_timeout_ms: int) -> Tx[None]:
     # Statement journals (a savepoint per caller under group commit) in memory, not in a temp
     # file created and deleted for each: they only undo a statement inside a transaction.
     yield Sql("PRAGMA temp_store = MEMORY")
+
+
+def configure_shared() -> Tx[None]:
+    """The one setting made on a connection the caller owns: the file in WAL mode (readers and a
+    writer at once), kept by the file itself. An in-memory database answers ``memory``, which is
+    fine for its one connection. Mode: None."""
+    yield Sql("PRAGMA journal_mode = WAL")
 
 
 def schema_is_current(path: str) -> Tx[bool]:

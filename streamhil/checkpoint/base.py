@@ -8,7 +8,9 @@ newer outcome replaces its older one. When the step completes, the next checkpoi
 together with the step's task writes, in one call (``aput(..., writes=...)``) so a saver can make
 it one transaction.
 
-Every method is async; savers are used from asyncio and trio alike.
+Every method a saver implements is async; savers are used from asyncio and trio alike. The base
+class adds LangGraph's sync forms (``get_tuple``, ``list``, ``get``, ``put``, ``put_writes``,
+``delete_thread``) on top of them, for every saver (:mod:`._blocking` says where they run).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ import os
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from ._blocking import collect_blocking, run_blocking
 
 __all__ = [
     "Checkpoint",
@@ -192,6 +196,61 @@ class BaseCheckpointSaver(ABC):
     @abstractmethod
     async def adelete_thread(self, thread_id: str) -> None:
         """Forget every checkpoint and write of ``thread_id``, in every namespace."""
+
+    async def aget(self, config: Mapping[str, Any]) -> Checkpoint | None:
+        """The checkpoint ``config`` addresses (see :meth:`aget_tuple`), without its metadata and
+        pending writes; ``None`` if there is none."""
+        found = await self.aget_tuple(config)
+        return None if found is None else found.checkpoint
+
+    # -- LangGraph's sync forms: each makes the async call, see ._blocking -----------------------
+
+    def get_tuple(self, config: Mapping[str, Any]) -> CheckpointTuple | None:
+        """:meth:`aget_tuple` from sync code."""
+        return run_blocking(lambda: self.aget_tuple(config))
+
+    def get(self, config: Mapping[str, Any]) -> Checkpoint | None:
+        """:meth:`aget` from sync code."""
+        return run_blocking(lambda: self.aget(config))
+
+    def list(
+        self,
+        config: Mapping[str, Any] | None,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        before: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        """:meth:`alist` from sync code. Nothing is read until the first item is asked for; then
+        every matching checkpoint is read at once (pass ``limit`` for a long history)."""
+        yield from collect_blocking(lambda: self.alist(config, filter=filter, before=before, limit=limit))
+
+    def put(
+        self,
+        config: Mapping[str, Any],
+        checkpoint: Checkpoint,
+        metadata: Mapping[str, Any],
+        new_versions: Mapping[str, int],
+        *,
+        writes: Sequence[PendingWrite] = (),
+    ) -> dict[str, Any]:
+        """:meth:`aput` from sync code."""
+        return run_blocking(lambda: self.aput(config, checkpoint, metadata, new_versions, writes=writes))
+
+    def put_writes(
+        self,
+        config: Mapping[str, Any],
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """:meth:`aput_writes` from sync code. ``task_path`` is accepted for LangGraph's signature
+        and not stored (a task id already names the task)."""
+        run_blocking(lambda: self.aput_writes(config, writes, task_id))
+
+    def delete_thread(self, thread_id: str) -> None:
+        """:meth:`adelete_thread` from sync code."""
+        run_blocking(lambda: self.adelete_thread(thread_id))
 
     async def aclose(self) -> None:
         """Release connections; the default does nothing."""

@@ -32,7 +32,16 @@ from streamhil.checkpoint.base import (
 from streamhil.errors import ConfigError, SerializationError
 from streamhil.types import Command, Interrupt, Overwrite, Send
 
-__all__ = ["CHECKS", "Check", "check_saver", "make_checkpoint", "Saved", "every_kind", "assert_same"]
+__all__ = [
+    "CHECKS",
+    "Check",
+    "check_saver",
+    "make_checkpoint",
+    "Saved",
+    "every_kind",
+    "assert_same",
+    "use_sync_methods",
+]
 
 Check = Callable[[BaseCheckpointSaver], Awaitable[None]]
 
@@ -543,6 +552,48 @@ async def check_list_pages_through_long_history(saver: BaseCheckpointSaver) -> N
     assert everything == configs[59::-1]
 
 
+def use_sync_methods(saver: BaseCheckpointSaver) -> None:
+    """LangGraph's sync forms (``put``, ``put_writes``, ``get_tuple``, ``get``, ``list``,
+    ``delete_thread``) from sync code: each does what its async form does."""
+    first = make_checkpoint({"a": 1}, {"a": 1})
+    first_config = saver.put(thread_config("sync"), first, {"source": "input", "step": -1}, {"a": 1})
+    assert first_config == thread_config("sync", "", first.id)
+    saver.put_writes(first_config, [("a", 5), ("b", [6])], "task-1", "ignored/task/path")
+    second = make_checkpoint({"a": 2}, {"a": 2})
+    second_config = saver.put(first_config, second, {"source": "loop", "step": 0}, {"a": 2},
+                              writes=[("task-2", "a", 2)])
+    got = saver.get_tuple(thread_config("sync"))
+    assert got is not None and got.checkpoint.id == second.id and got.parent_config == first_config
+    assert got.metadata == {"source": "loop", "step": 0} and got.pending_writes == []
+    by_id = saver.get_tuple(first_config)
+    assert by_id is not None
+    assert by_id.pending_writes == [("task-1", "a", 5), ("task-1", "b", [6]), ("task-2", "a", 2)]
+    checkpoint = saver.get(first_config)
+    assert checkpoint is not None and checkpoint.channel_values == {"a": 1}
+    assert saver.get(thread_config("nobody")) is None and saver.get_tuple(thread_config("nobody")) is None
+    listed = saver.list(thread_config("sync"))
+    assert not isinstance(listed, list)  # an iterator, as LangGraph's
+    assert [t.metadata["step"] for t in listed] == [0, -1]
+    assert ids(list(saver.list(thread_config("sync"), before=second_config))) == [first.id]
+    assert first.id in ids(list(saver.list(None)))
+    assert ids(list(saver.list(thread_config("sync"), filter={"source": "input"}))) == [first.id]
+    assert ids(list(saver.list(thread_config("sync"), limit=1))) == [second.id]
+    with pytest.raises(ConfigError, match="checkpoint_id"):
+        saver.put_writes(thread_config("sync"), [("a", 1)], "task")
+    saver.delete_thread("sync")
+    assert saver.get_tuple(thread_config("sync")) is None and list(saver.list(thread_config("sync"))) == []
+
+
+async def check_sync_methods_from_a_worker_thread(saver: BaseCheckpointSaver) -> None:
+    """The sync forms called from a worker thread of a running loop (a sync node) run on that
+    loop, and see what the async forms saved."""
+    saved = await put(saver, thread_config("async"), {"x": 1}, {"x": 1})
+    seen = await anyio.to_thread.run_sync(lambda: saver.get_tuple(thread_config("async")))
+    assert seen is not None and seen.checkpoint.id == saved.checkpoint.id
+    await anyio.to_thread.run_sync(use_sync_methods, saver)
+    assert (await latest(saver, "async")).checkpoint.id == saved.checkpoint.id
+
+
 CHECKS: list[Check] = [
     check_empty,
     check_put_and_get,
@@ -566,6 +617,7 @@ CHECKS: list[Check] = [
     check_concurrent_writers,
     check_save_many,
     check_list_pages_through_long_history,
+    check_sync_methods_from_a_worker_thread,
 ]
 
 

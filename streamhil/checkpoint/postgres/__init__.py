@@ -157,6 +157,13 @@ class PostgresSaver(BaseCheckpointSaver):
         timeout: float = 30.0,
         prepare: bool = True,
     ) -> None:
+        if type(conninfo).__module__.split(".")[0] in ("psycopg", "psycopg_pool"):
+            raise ConfigError(
+                f"PostgresSaver needs a connection string, got a {type(conninfo).__name__}: it opens "
+                "and owns its connections (group commit keeps some checked out), so give it the "
+                "URL you opened that one with: 'with PostgresSaver.from_conn_string(url) as saver:' "
+                "(or 'async with')"
+            )
         if not isinstance(conninfo, str) or not conninfo.strip():
             raise ConfigError(f"PostgresSaver needs a connection string, got {conninfo!r}")
         if max_connections < 1:

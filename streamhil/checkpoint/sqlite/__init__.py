@@ -15,25 +15,36 @@ channel values and the step's pending writes) and each ``aput_writes`` is atomic
 transaction, or, when several threads write at once on asyncio, its own savepoint in a commit
 they share (group commit).
 Several savers, threads and processes can share a file. On asyncio it talks to SQLite through
-aiosqlite; on trio through the stdlib module in a worker thread. See ``docs/checkpointers.md``.
+aiosqlite; on trio through the stdlib module in a worker thread. Given a connection instead of a
+path (as LangGraph's savers are), it uses that one alone and leaves it open for its owner; see
+``docs/checkpointers.md``.
 """
 
 from __future__ import annotations
 
-import contextvars
 import os
-import threading
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+import sqlite3
+from collections.abc import AsyncIterator, Mapping, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
+import aiosqlite
 import anyio
 import anyio.lowlevel
 
 from ...errors import CheckpointError, ConfigError
 from .. import _sqlite_sql as sql
 from .._records import build_tuple, encode_changed, encode_metadata, encode_writes, list_pages, list_scope, read_address
-from .._sqlite_drivers import AioDriver, ThreadDriver, on_asyncio, open_sqlite3
+from .._blocking import run_in_helper_thread
+from .._sqlite_drivers import (
+    AioDriver,
+    SharedAioDriver,
+    ThreadDriver,
+    adopt_sqlite3,
+    check_shareable,
+    on_asyncio,
+    open_sqlite3,
+)
 from .._sqlite_sql import Mode, Tx
 from ..base import BaseCheckpointSaver, Checkpoint, CheckpointTuple, PendingWrite, thread_config
 
@@ -52,24 +63,56 @@ def _in_event_loop() -> bool:
 
 
 class SqliteSaver(BaseCheckpointSaver):
-    """Checkpoints in the SQLite file at ``path`` (created if missing).
+    """Checkpoints in the SQLite file at the path ``conn`` (created if missing), in memory for
+    ``":memory:"``, or on a connection the caller opened and keeps owning: a ``sqlite3.Connection``
+    opened with ``check_same_thread=False`` (used from worker threads, on any loop) or an
+    ``aiosqlite.Connection`` (asyncio only).
 
-    ``busy_timeout`` is how many seconds a write waits for another connection's transaction.
-    Use it as a context manager (``async with`` or ``with``) so its connections are closed.
+    ``busy_timeout`` is how many seconds a write waits for another connection's transaction (on
+    a connection given to the saver, its own timeout applies). Use it as a context manager
+    (``async with`` or ``with``) so the saver's own connections are closed.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 5.0) -> None:
-        path = os.fspath(path)
-        if not path or path == ":memory:" or path.startswith("file:"):
-            raise ConfigError(
-                f"SqliteSaver needs a file path, got {path!r}; for a store that lives in memory "
-                "use InMemorySaver"
-            )
-        self.path = path
-        self._aio = AioDriver(path, busy_timeout)
-        self._threaded = ThreadDriver(path, busy_timeout)
+    def __init__(
+        self,
+        conn: str | os.PathLike[str] | sqlite3.Connection | aiosqlite.Connection,
+        *,
+        busy_timeout: float = 5.0,
+    ) -> None:
+        self.path: str | None = None
+        self.conn: sqlite3.Connection | aiosqlite.Connection | None = None
+        """The connection the saver was given (or opened for ``":memory:"``); None for a path."""
+        self._aio: AioDriver | SharedAioDriver | None = None
+        self._threaded: ThreadDriver | None = None
         self._busy_timeout = busy_timeout
         self._closed = False
+        if isinstance(conn, sqlite3.Connection):
+            check_shareable(conn)
+            self.conn = conn
+            self._threaded = ThreadDriver(partial(adopt_sqlite3, conn, _database_name(conn)), owns_connection=False)
+        elif isinstance(conn, aiosqlite.Connection):
+            self.conn = conn
+            self._aio = SharedAioDriver(conn, "the aiosqlite connection's database")
+        elif isinstance(conn, (str, os.PathLike)):
+            path = os.fspath(conn)
+            if path == ":memory:":
+                self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+                self._threaded = ThreadDriver(partial(adopt_sqlite3, self.conn, path))
+            elif not path or path.startswith("file:"):
+                raise ConfigError(
+                    f"SqliteSaver needs a file path, \":memory:\" or a connection, got {path!r}; for "
+                    "a URI, open it yourself: SqliteSaver(sqlite3.connect(uri, uri=True, "
+                    "check_same_thread=False))"
+                )
+            else:
+                self.path = path
+                self._aio = AioDriver(path, busy_timeout)
+                self._threaded = ThreadDriver(partial(open_sqlite3, path, busy_timeout))
+        else:
+            raise ConfigError(
+                "SqliteSaver takes a file path, a sqlite3.Connection or an aiosqlite.Connection, "
+                f"got {type(conn).__name__}"
+            )
 
     @classmethod
     def from_path(cls, path: str | os.PathLike[str], *, busy_timeout: float = 5.0) -> SqliteSaver:
@@ -79,18 +122,26 @@ class SqliteSaver(BaseCheckpointSaver):
     @classmethod
     def from_conn_string(cls, conn_string: str | os.PathLike[str]) -> SqliteSaver:
         """LangGraph's name for :meth:`from_path` (``with SqliteSaver.from_conn_string("x.db")
-        as saver:``, or ``async with`` as LangGraph's ``AsyncSqliteSaver``); a file path only."""
+        as saver:``, or ``async with`` as LangGraph's ``AsyncSqliteSaver``); a file path or
+        ``":memory:"``."""
         return cls.from_path(conn_string)
 
     def __repr__(self) -> str:
-        return f"SqliteSaver({self.path!r})"
+        return f"SqliteSaver({self.path if self.path is not None else self.conn!r})"
 
     async def _run(self, tx: Tx[T], mode: Mode) -> T:
         if self._closed:
             tx.close()
             raise CheckpointError(f"{self!r} is closed")
-        driver = self._aio if on_asyncio() else self._threaded
-        return await driver.run(tx, mode)
+        if self._aio is not None and on_asyncio():
+            return await self._aio.run(tx, mode)
+        if self._threaded is None:
+            tx.close()
+            raise CheckpointError(
+                "an aiosqlite connection works on asyncio only; on trio give SqliteSaver a file "
+                "path or a sqlite3 connection"
+            )
+        return await self._threaded.run(tx, mode)
 
     # -- the contract ----------------------------------------------------------------------
 
@@ -156,48 +207,49 @@ class SqliteSaver(BaseCheckpointSaver):
         return self
 
     async def aclose(self) -> None:
-        """Close every connection; the saver cannot be used afterwards."""
+        """Close the saver's connections; one it was given stays open (its owner closes it).
+        The saver cannot be used afterwards."""
         self._closed = True
-        if on_asyncio():
-            await self._aio.aclose()
-        elif self._aio.connection_count:
-            # Connections left by earlier asyncio loops need an asyncio loop to close.
-            await anyio.to_thread.run_sync(partial(anyio.run, self._aio.aclose, backend="asyncio"))
-        await anyio.to_thread.run_sync(self._threaded.close)
+        if isinstance(self._aio, AioDriver):
+            if on_asyncio():
+                await self._aio.aclose()
+            elif self._aio.connection_count:
+                # Connections left by earlier asyncio loops need an asyncio loop to close.
+                await anyio.to_thread.run_sync(partial(anyio.run, self._aio.aclose, backend="asyncio"))
+        if self._threaded is not None:
+            await anyio.to_thread.run_sync(self._threaded.close)
 
     def __enter__(self) -> SqliteSaver:
-        open_sqlite3(self.path, self._busy_timeout).close()  # create or check the file now
+        if self.path is not None:
+            open_sqlite3(self.path, self._busy_timeout).close()  # create or check the file now
+        elif self._threaded is not None:
+            self._threaded.run_blocking(sql.ping(), "read")  # ready the connection now
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def close(self) -> None:
-        """Close every connection from sync code (what ``with`` does on exit). Inside a running
-        event loop (a Jupyter cell) the asyncio connections are closed on a loop of their own in
-        a helper thread, as the graph's sync API runs there."""
+        """Close the saver's connections from sync code (what ``with`` does on exit); one it was
+        given stays open. Inside a running event loop (a Jupyter cell) the asyncio connections
+        are closed on a loop of their own in a helper thread, as the graph's sync API runs
+        there."""
         self._closed = True
-        if self._aio.connection_count:
+        if isinstance(self._aio, AioDriver) and self._aio.connection_count:
             close_aio = partial(anyio.run, self._aio.aclose, backend="asyncio")
             if _in_event_loop():
-                _run_in_helper_thread(close_aio)
+                run_in_helper_thread(close_aio)
             else:
                 close_aio()
-        self._threaded.close()
+        if self._threaded is not None:
+            self._threaded.close()
 
 
-def _run_in_helper_thread(fn: Callable[[], None]) -> None:
-    """``fn()`` in a thread with a fresh context (no loop running there), waited for here."""
-    failure: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            contextvars.Context().run(fn)
-        except BaseException as exc:  # re-raised in the caller
-            failure.append(exc)
-
-    thread = threading.Thread(target=target, name="streamhil-sqlite-close")
-    thread.start()
-    thread.join()
-    if failure:
-        raise failure[0]
+def _database_name(conn: sqlite3.Connection) -> str:
+    """How errors name the database a connection is on: its file, or "an in-memory database"."""
+    try:
+        rows = conn.execute("PRAGMA database_list").fetchall()
+    except sqlite3.Error:
+        return "the sqlite3 connection's database"
+    path = next((row[2] for row in rows if row[1] == "main"), "")
+    return path or "an in-memory database"

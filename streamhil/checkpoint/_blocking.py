@@ -1,0 +1,64 @@
+"""Call a saver's async methods from sync code (its ``get_tuple``, ``list``, ``put``...).
+
+Where the call comes from decides where it runs:
+
+- a worker thread of a running graph (a sync node): on that graph's event loop, so the saver
+  uses the connection it already has there;
+- a thread with no event loop (a plain script): on a fresh event loop of its own;
+- a thread whose event loop is running (async code, a Jupyter cell): on a fresh loop in a helper
+  thread, the caller blocking as on any sync I/O. Savers keep no state tied to a loop a sync
+  call would need, so this cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any, TypeVar
+
+import anyio
+import anyio.from_thread
+
+from .._backend import current_backend, in_worker_thread
+
+__all__ = ["run_blocking", "collect_blocking", "run_in_helper_thread"]
+
+T = TypeVar("T")
+
+
+def run_blocking(fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """``await fn()`` to completion from sync code, on the loop the module docstring names."""
+    if in_worker_thread():
+        return anyio.from_thread.run(fn)
+    if current_backend() is not None:
+        return run_in_helper_thread(lambda: anyio.run(fn))
+    return anyio.run(fn)
+
+
+def collect_blocking(make: Callable[[], AsyncIterator[T]]) -> list[T]:
+    """Every item of the async iterator ``make()``, read from sync code as :func:`run_blocking`."""
+
+    async def collect() -> list[T]:
+        return [item async for item in make()]
+
+    return run_blocking(collect)
+
+
+def run_in_helper_thread(fn: Callable[[], T]) -> T:
+    """``fn()`` in a thread with a fresh context (so no event loop counts as running there),
+    waited for here; what it raises is raised here."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = contextvars.Context().run(fn)
+        except BaseException as exc:  # re-raised in the caller
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name="streamhil-saver-sync-call")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
