@@ -13,7 +13,7 @@ langgraph_sdk = pytest.importorskip("langgraph_sdk")
 from langgraph_sdk import get_client  # noqa: E402
 from langgraph_sdk.errors import ConflictError, NotFoundError, UnprocessableEntityError  # noqa: E402
 
-from .conftest import KEY_ALICE, KEY_BOB, UI_ORIGIN, LangGraphServer  # noqa: E402
+from .conftest import KEY_ALICE, KEY_BOB, UI_ORIGIN, LangGraphServer, launch, shut_down  # noqa: E402
 
 pytestmark = pytest.mark.anyio
 
@@ -245,6 +245,48 @@ async def test_background_run_and_join_stream_replays_exactly_what_was_missed(cl
     assert run["run_id"] in [r["run_id"] for r in listed]
 
 
+async def test_join_stream_sends_the_modes_and_namespaces_the_run_was_started_with(client: Any) -> None:
+    tid = (await client.threads.create())["thread_id"]
+    parts = await _stream(client, tid, "subgraph", input={}, stream_mode="values", stream_resumable=True)
+    original = [(p.id, p.event) for p in parts]
+    assert {e for _, e in original} == {"metadata", "values"}
+    assert all(i is not None for i, _ in original)  # the metadata event too: a reconnect cursor
+    run_id = parts[0].data["run_id"]
+    assert [(p.id, p.event) async for p in client.runs.join_stream(tid, run_id)] == original
+    after_metadata = [(p.id, p.event) async for p in client.runs.join_stream(tid, run_id, last_event_id=original[0][0])]
+    assert after_metadata == original[1:]
+    # the join's stream_mode narrows to the run's modes; one the run was not started with sends nothing
+    assert [p.event async for p in client.runs.join_stream(tid, run_id, stream_mode="updates")] == ["metadata"]
+
+    tid2 = (await client.threads.create())["thread_id"]
+    run = await client.runs.create(tid2, "subgraph", input={}, stream_mode=["values", "updates"], stream_subgraphs=True)
+    joined = [p.event async for p in client.runs.join_stream(tid2, run["run_id"])]
+    assert any(e.startswith("updates|shipping:") for e in joined) and "values" in joined
+    only_updates = [p.event async for p in client.runs.join_stream(tid2, run["run_id"], stream_mode=["updates"])]
+    assert only_updates[0] == "metadata" and {e.split("|")[0] for e in only_updates[1:]} == {"updates"}
+    assert any("|" in e for e in only_updates)
+
+
+async def test_rejoin_after_a_restart_keeps_the_runs_stream_modes(tmp_path: Any) -> None:
+    db = tmp_path / "restart.sqlite"
+    server = launch(db, "--token", f"alice:{KEY_ALICE}")
+    try:
+        async with get_client(url=server.base_url, api_key=KEY_ALICE) as first:
+            tid = (await first.threads.create())["thread_id"]
+            parts = await _stream(first, tid, "subgraph", input={}, stream_mode=["updates"])
+            before = [(p.id, p.event) for p in parts]
+    finally:
+        shut_down(server)
+    server = launch(db, "--token", f"alice:{KEY_ALICE}")
+    try:
+        async with get_client(url=server.base_url, api_key=KEY_ALICE) as second:
+            again = [(p.id, p.event) async for p in second.runs.join_stream(tid, parts[0].data["run_id"])]
+    finally:
+        shut_down(server)
+    assert {e for _, e in before} == {"metadata", "updates"}
+    assert again == before
+
+
 async def test_runs_wait_returns_state_with_interrupt_then_the_final_values(client: Any) -> None:
     tid = (await client.threads.create())["thread_id"]
     paused = await client.runs.wait(tid, "approve", input={"request": "waiting"})
@@ -296,7 +338,7 @@ async def test_errors_are_status_codes_with_detail_and_code(lg_server: LangGraph
         assert stream.headers["content-type"].startswith("text/event-stream")
         run_id = stream.headers["content-location"].rsplit("/", 1)[1]
         assert stream.headers["content-location"] == f"/threads/{tid}/runs/{run_id}"
-        assert stream.text.startswith("event: metadata\ndata: ")
+        assert stream.text.startswith("id: ") and "\nevent: metadata\ndata: " in stream.text.split("\n\n")[0]
         # the UI's catch-all does not take these paths, and still serves the UI
         assert (await raw.get("/chat/")).status_code == 200
 

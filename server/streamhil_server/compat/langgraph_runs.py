@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from streamhil.protocol import ErrorCode, EventKind, Resume, StartRun
@@ -131,7 +132,7 @@ class LangGraphRuns:
         def on_accepted(acc: Accepted) -> None:
             holder["info"] = rt.run_records.accepted(
                 acc.run_id, acc.thread_id, acc.seq, assistant_id=assistant_id_for(entry.name),
-                metadata=metadata, multitask_strategy=strategy,
+                metadata=metadata, multitask_strategy=strategy, stream_modes=requested, stream_subgraphs=subgraphs,
             )
             if run_feed is not None:
                 run_feed.run_id = acc.run_id
@@ -217,15 +218,17 @@ class LangGraphRuns:
 
     def _sse(
         self, identity: str, thread_id: str, feed: RunFeed, modes: tuple[str, ...], subgraphs: bool,
-        *, cancel_on_disconnect: bool, headers: dict[str, str], announce: bool = True,
+        *, cancel_on_disconnect: bool, headers: dict[str, str], announce: int | None,
     ) -> Response:
+        """The SSE response; ``announce`` is the ``id`` of its opening ``metadata`` event (the
+        run's first seq: a rejoin after it replays the run's first event on), None for none."""
         wanted = {MODES_IN[m]: ("messages" if m == "messages-tuple" else m) for m in modes if m in MODES_IN}
 
         async def body() -> AsyncIterator[bytes]:
             finished = False
             try:
-                if announce:
-                    yield sse_frame("metadata", {"run_id": feed.run_id, "attempt": 1})
+                if announce is not None:
+                    yield sse_frame("metadata", {"run_id": feed.run_id, "attempt": 1}, announce)
                 while True:
                     event = await feed.next(timeout=_HEARTBEAT)
                     if event is None:
@@ -267,7 +270,7 @@ class LangGraphRuns:
         return self._sse(
             identity, thread_id, launch.feed, launch.modes, launch.subgraphs,
             cancel_on_disconnect=body.get("on_disconnect") == "cancel",
-            headers=self._locations(request, thread_id, launch.accepted.run_id),
+            headers=self._locations(request, thread_id, launch.accepted.run_id), announce=launch.info.first_seq,
         )
 
     async def create(self, request: Request, identity: str) -> Response:
@@ -364,11 +367,12 @@ class LangGraphRuns:
             except ValueError:
                 raise invalid(f"Last-Event-ID must be a seq number, got {last!r}", "Last-Event-ID") from None
         q = request.query_params
-        modes = _modes(q.getlist("stream_mode") or None, tuple(MODES_IN))
+        modes, subgraphs = _join_modes(info, _join_filter(q.getlist("stream_mode")))
         feed = await self._feed_from(p["thread_id"], info, after)
-        cancel = q.get("cancel_on_disconnect", "false").lower() in ("1", "true")
+        cancel = q.get("cancel_on_disconnect", "false").lower() in ("1", "true", "yes")
         return self._sse(
-            identity, p["thread_id"], feed, modes, True, cancel_on_disconnect=cancel, headers={}, announce=after < 0,
+            identity, p["thread_id"], feed, modes, subgraphs, cancel_on_disconnect=cancel, headers={},
+            announce=info.first_seq if after < 0 else None,
         )
 
     async def cancel(self, request: Request, identity: str) -> Response:
@@ -390,6 +394,33 @@ class LangGraphRuns:
             if feed is not None:
                 feed.close()
         return json_response(run_view(info))
+
+
+def _join_filter(values: list[str]) -> tuple[str, ...]:
+    """A join's ``stream_mode`` query: repeated, comma-separated or a JSON array; empty for none."""
+    found: list[str] = []
+    for value in values:
+        if value.startswith("["):
+            try:
+                parsed = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                parsed = None
+            if isinstance(parsed, list) and all(isinstance(m, str) for m in parsed):
+                found.extend(parsed)
+                continue
+        found.extend(m for m in value.split(",") if m)
+    return tuple(found)
+
+
+def _join_modes(info: RunInfo, wanted: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
+    """What a rejoin streams, as LangGraph's server does: the modes (and subgraph events) the run
+    was started with, narrowed to the join's ``stream_mode`` when it names some. A run started
+    by another surface (no modes recorded) streams every mode, subgraphs included."""
+    started, subgraphs = (info.stream_modes, info.stream_subgraphs) if info.stream_modes is not None else (tuple(MODES_IN), True)
+    if not wanted:
+        return started, subgraphs
+    asks_messages = "messages" in wanted or "messages-tuple" in wanted
+    return tuple(m for m in started if m in wanted or (asks_messages and m.startswith("messages"))), subgraphs
 
 
 def _int(value: str | None, default: int) -> int:
