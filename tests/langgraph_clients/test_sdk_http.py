@@ -287,6 +287,24 @@ async def test_rejoin_after_a_restart_keeps_the_runs_stream_modes(tmp_path: Any)
     assert again == before
 
 
+async def test_input_keys_the_graph_lacks_are_dropped_as_langgraph_does(client: Any) -> None:
+    # Agent Chat UI sends `context` beside the messages; LangGraph's server ignores it
+    tid = (await client.threads.create())["thread_id"]
+    chat = {"messages": [{"type": "human", "content": "book the Ritz"}], "context": {"tz": "UTC"}}
+    parts = await _stream(client, tid, "tool_review_chat", input=chat, stream_mode=["values"])
+    assert "error" not in [p.event for p in parts]
+    assert _interrupts(parts, "values") and "context" not in parts[-1].data
+    assert (await client.threads.get(tid))["status"] == "interrupted"
+    waited = await client.runs.wait((await client.threads.create())["thread_id"], "approve", input={"request": "r", "extra": 1})
+    assert waited["proposal"] == "Refund the customer for: r" and "extra" not in waited
+    async with client.threads.stream(assistant_id="approve", headers={"x-api-key": KEY_ALICE}) as thread:  # v3
+        await thread.run.start(input={"request": "v3", "context": {}})
+        async for _ in thread.values:
+            pass
+        assert thread.interrupted
+    assert (await client.threads.get_state(thread.thread_id))["values"] == {"request": "v3", "proposal": "Refund the customer for: v3"}
+
+
 async def test_runs_wait_returns_state_with_interrupt_then_the_final_values(client: Any) -> None:
     tid = (await client.threads.create())["thread_id"]
     paused = await client.runs.wait(tid, "approve", input={"request": "waiting"})

@@ -23,6 +23,7 @@ from streamhil.protocol import ErrorCode, EventKind, Resume, StartRun
 from ..errors import CommandError
 from .agui_events import RunTranslator
 from .agui_views import agui_interrupt, answer_for, from_agui_message, to_agui_messages
+from .langgraph_views import known_input
 from .tail import RunTail
 
 if TYPE_CHECKING:
@@ -262,11 +263,12 @@ class AguiRun:
             k: v for k, v in state.items()
             if k != MESSAGES_KEY and not k.startswith("__") and (thread is None or k not in values or values[k] != v)
         }
+        entry = self.runtime.registry.get(self.graph)
+        data = known_input(entry.graph, data) if entry is not None else data  # state keys the input lacks: dropped
         have = {m.get("id") for m in values.get(MESSAGES_KEY) or () if isinstance(m, Mapping)}
         new = [from_agui_message(m) for m in self.input.messages if m.role == "user" and m.id not in have]
         if new:
-            graph = self.runtime.registry.get(self.graph)
-            if MESSAGES_KEY not in tuple(getattr(graph.graph, "input_keys", ()) if graph is not None else ()):
+            if MESSAGES_KEY not in tuple(getattr(entry.graph, "input_keys", ()) if entry is not None else ()):
                 raise CommandError(
                     ErrorCode.INVALID_ARGUMENT,
                     f"graph {self.graph!r} has no {MESSAGES_KEY!r} key for the new user messages; send its input in state",

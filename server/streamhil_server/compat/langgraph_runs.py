@@ -31,6 +31,7 @@ from .langgraph_views import (
     assistant_id_for,
     find_assistant,
     is_resume_map,
+    known_input,
     lc_stream_data,
     lc_values,
     run_view,
@@ -148,7 +149,7 @@ class LangGraphRuns:
                 start = StartRun(
                     graph=entry.name,
                     thread_id=thread_id,
-                    input=body.get("input"),
+                    input=known_input(entry.graph, body.get("input")),
                     stream_modes=internal,
                     config=config,
                     interrupt_before=self._breakpoints(body.get("interrupt_before"), "interrupt_before"),

@@ -31,6 +31,7 @@ __all__ = [
     "state_view",
     "run_view",
     "is_resume_map",
+    "known_input",
     "error_status",
     "error_body",
     "sse_frame",
@@ -213,6 +214,16 @@ def is_resume_map(resume: Any) -> bool:
     return isinstance(resume, Mapping) and bool(resume) and all(
         isinstance(k, str) and _INTERRUPT_ID.match(k) for k in resume
     )
+
+
+def known_input(graph: Any, value: Any) -> Any:
+    """A run's input with the keys the graph's input schema lacks dropped, as LangGraph's server
+    ignores them (Agent Chat UI sends ``context`` with its messages); the core library refuses
+    them. Anything but a dict passes as it is."""
+    keys = getattr(graph, "input_keys", None)
+    if not isinstance(value, Mapping) or keys is None:
+        return value
+    return {k: v for k, v in value.items() if k in keys}
 
 
 # --- errors ------------------------------------------------------------------------------------
