@@ -23,6 +23,7 @@ from streamhil.protocol import ErrorCode, EventKind, Resume, StartRun
 from ..errors import CommandError
 from .agui_events import RunTranslator
 from .agui_views import agui_interrupt, answer_for, from_agui_message, to_agui_messages
+from .answer_log import earlier_answers
 from .langgraph_views import known_input
 from .tail import RunTail
 
@@ -187,6 +188,7 @@ class AguiRun:
                 answered = set((exc.details or {}).get("interrupt_ids") or ())
                 if exc.code is not ErrorCode.ALREADY_ANSWERED or not self.input.resume or not set(answers) <= answered:
                     raise
+                await self._check_same_answers()
                 if runs.thread_info(thread)["status"] == "running":  # its run is not over: no state to report yet
                     raise CommandError(
                         ErrorCode.THREAD_BUSY,
@@ -197,6 +199,27 @@ class AguiRun:
                 return None  # the same resume again: safe to replay (AG-UI contract rule 5)
         start = StartRun(graph=self.graph, thread_id=self.thread_id, input=self._graph_input(thread, values), stream_modes=STREAM_MODES)
         return await runs.start_run(self.identity, start, on_accepted=self._accepted(tail))
+
+    async def _check_same_answers(self) -> None:
+        """A resume of interrupts answered before is a safe replay only if it gives the same
+        answers (a stale tab sending a different one must not be told it succeeded):
+        ``already_answered`` otherwise. Answers the thread's log no longer holds pass as a replay."""
+        entries = self.input.resume or []
+        earlier = await earlier_answers(self.runtime.hub, self.thread_id, [e.interrupt_id for e in entries])
+        if earlier is None:
+            return
+        differ = [
+            e.interrupt_id for e in entries
+            if e.interrupt_id in earlier.answers and e.interrupt_id in earlier.asked
+            and answer_for(e, earlier.asked[e.interrupt_id]) != earlier.answers[e.interrupt_id]
+        ]
+        if differ:
+            raise CommandError(
+                ErrorCode.ALREADY_ANSWERED,
+                f"interrupt {', '.join(differ)} of thread {self.thread_id} was already answered, with a different "
+                "answer; its run went on with that one",
+                path="resume", details={"interrupt_ids": differ},
+            )
 
     def _legacy_resume(self) -> Any:
         props = self.input.forwarded_props
