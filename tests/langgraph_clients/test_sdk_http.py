@@ -151,6 +151,17 @@ async def test_stream_subgraphs_names_events_by_namespace(client: Any) -> None:
     assert any(p["ns"] and p["ns"][0].startswith("shipping:") for p in v2)
 
 
+async def test_thread_interrupts_of_a_subgraph_are_keyed_by_the_root_task(client: Any) -> None:
+    tid = (await client.threads.create())["thread_id"]
+    await client.runs.wait(tid, "subgraph", input={})
+    thread, state = await client.threads.get(tid), await client.threads.get_state(tid)
+    [task] = [t for t in state["tasks"] if t["interrupts"]]
+    assert task["name"] == "shipping"
+    assert list(thread["interrupts"]) == [task["id"]]  # LangGraph's key: the root graph's task
+    [asked] = thread["interrupts"][task["id"]]
+    assert asked["ns"][0] == f"shipping:{task['id']}" and asked["task_id"] != task["id"]  # the inner task
+
+
 async def test_plain_input_on_an_interrupted_thread_is_refused_with_409(client: Any) -> None:
     tid = (await client.threads.create())["thread_id"]
     await _stream(client, tid, "approve", input={"request": "a"})

@@ -144,14 +144,23 @@ def thread_status(status: str) -> str:
 
 
 def interrupts_by_task(interrupts: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Pending interrupts grouped by the task that asked, as ``Thread.interrupts`` is.
+    """Pending interrupts grouped by the root graph's task that asked, as ``Thread.interrupts`` is:
+    an interrupt inside a subgraph under the task of the subgraph's node in the root graph (the
+    first segment of its ``ns``, ``node:task_id``), as LangGraph's server keys it.
 
     Each keeps streamhil's provenance (``node``, ``task_id``, ``ns``) beside ``value`` and ``id``.
     """
     grouped: dict[str, list[dict[str, Any]]] = {}
     for item in interrupts:
-        grouped.setdefault(str(item.get("task_id") or ""), []).append(dict(item))
+        grouped.setdefault(_root_task(item), []).append(dict(item))
     return grouped
+
+
+def _root_task(interrupt: Mapping[str, Any]) -> str:
+    ns = interrupt.get("ns")
+    if isinstance(ns, (list, tuple)) and ns and isinstance(ns[0], str) and ":" in ns[0]:
+        return ns[0].split(":", 1)[1]
+    return str(interrupt.get("task_id") or "")
 
 
 def _checkpoint(thread_id: str, checkpoint_id: str | None) -> dict[str, Any] | None:
