@@ -372,6 +372,57 @@ async def test_errors_are_status_codes_with_detail_and_code(lg_server: LangGraph
         assert (await raw.get("/chat/")).status_code == 200
 
 
+async def test_fields_with_a_list_of_values_are_checked_as_langgraph_does(lg_server: LangGraphServer) -> None:
+    async with httpx.AsyncClient(base_url=lg_server.base_url, headers={"x-api-key": KEY_ALICE}) as raw:
+        tid = (await raw.post("/threads", json={})).json()["thread_id"]
+        run = {"assistant_id": "approve", "input": {"request": "r"}}
+        for field, value in [("if_not_exists", "bogus"), ("on_disconnect", "bogus"), ("durability", "never"),
+                             ("stream_mode", "bogus"), ("stream_mode", ["values", "bogus"]), ("webhook", "not a url"),
+                             ("webhook", "https://example.com/hook")]:
+            refused = await raw.post(f"/threads/{tid}/runs/wait", json={**run, field: value})
+            assert refused.status_code == 422 and refused.json()["path"] == field, (field, value, refused.text)
+        assert "not supported" in refused.json()["detail"]  # a webhook, even a valid one: never called
+        assert (await raw.get(f"/threads/{tid}/runs")).json() == []  # nothing was run
+        accepted = await raw.post(f"/threads/{tid}/runs/wait", json={**run, "stream_mode": ["events", "tools"], "durability": "sync"})
+        assert accepted.status_code == 200  # LangGraph's other modes: accepted, they send nothing
+        for query in ("limit=-5", "offset=-1", "limit=abc", "status=bogus"):
+            listed = await raw.get(f"/threads/{tid}/runs?{query}")
+            assert listed.status_code == 422 and listed.json()["path"] == query.split("=")[0], query
+        assert (await raw.get(f"/threads/{tid}/runs?status=success&limit=1")).status_code == 200
+        bad_status = await raw.post("/threads/search", json={"status": "bogus"})
+        assert bad_status.status_code == 422 and bad_status.json()["path"] == "status"
+        bad_values = await raw.post("/threads/search", json={"values": "x"})
+        assert bad_values.status_code == 422 and bad_values.json()["path"] == "values" and "values" in bad_values.json()["detail"]
+        bad_if_exists = await raw.post("/threads", json={"thread_id": tid, "if_exists": "bogus"})
+        assert bad_if_exists.status_code == 422 and bad_if_exists.json()["path"] == "if_exists"
+
+
+async def test_busy_thread_says_multitask_strategy(client: Any) -> None:
+    tid = (await client.threads.create())["thread_id"]
+    run = await client.runs.create(tid, "hold", input={})
+    with pytest.raises(ConflictError) as busy:
+        await client.runs.create(tid, "hold", input={}, multitask_strategy="reject")
+    assert "multitask_strategy='enqueue'" in str(busy.value) and "if_busy" not in str(busy.value)
+    async with httpx.AsyncClient(base_url=client.http.client.base_url, headers={"x-api-key": KEY_ALICE}) as raw:
+        v3 = (await raw.post(f"/threads/{tid}/commands", json={"id": 1, "method": "run.start", "params": {"assistant_id": "hold", "input": {}}})).json()
+    assert v3["type"] == "error" and "multitask_strategy" in v3["message"] and "if_busy" not in v3["message"]
+    await client.runs.cancel(tid, run["run_id"], wait=True)
+
+
+async def test_another_identitys_thread_id_cannot_be_taken_and_is_not_described(lg_server: LangGraphServer, client: Any) -> None:
+    tid = (await client.threads.create(metadata={"secret": "alice's"}))["thread_id"]
+    async with httpx.AsyncClient(base_url=lg_server.base_url, headers={"x-api-key": KEY_BOB}) as bob:
+        for body in ({"thread_id": tid}, {"thread_id": tid, "if_exists": "do_nothing"}, {"thread_id": tid, "if_exists": "raise"}):
+            taken = await bob.post("/threads", json=body)
+            assert taken.status_code == 403 and taken.json()["code"] == "forbidden", taken.text
+            assert "secret" not in taken.text and "exists" not in taken.json()["detail"]
+        by_run = await bob.post(f"/threads/{tid}/runs/wait", json={"assistant_id": "approve", "input": {}, "if_not_exists": "create"})
+        assert by_run.status_code == 403 and by_run.json()["code"] == "forbidden"
+        assert (await bob.post(f"/threads/{tid}/runs/wait", json={"assistant_id": "approve", "input": {}})).status_code == 404
+        assert (await bob.get(f"/threads/{tid}")).status_code == 404
+    assert (await client.threads.get(tid))["metadata"] == {"secret": "alice's"}  # untouched
+
+
 async def test_cors_preflight_from_the_allow_list_only(lg_server: LangGraphServer) -> None:
     async with httpx.AsyncClient(base_url=lg_server.base_url) as raw:
         ask = {"origin": UI_ORIGIN, "access-control-request-method": "POST",

@@ -24,7 +24,7 @@ from ..errors import CommandError
 from .agui_events import RunTranslator
 from .agui_views import agui_interrupt, answer_for, from_agui_message, to_agui_messages
 from .answer_log import earlier_answers
-from .langgraph_views import known_input
+from .langgraph_views import for_surface, known_input
 from .tail import RunTail
 
 if TYPE_CHECKING:
@@ -77,6 +77,7 @@ class AguiRun:
         try:
             await self._stream(tr)
         except CommandError as exc:
+            exc = for_surface(exc, "AG-UI runs do not queue")
             await self._fail(tr, exc.message, exc.code.value)
         except OSError:
             raise  # the client is gone

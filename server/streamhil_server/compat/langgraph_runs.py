@@ -51,8 +51,9 @@ MODES_IN = {
     "tasks": "tasks",
     "checkpoints": "checkpoints",
 }
-"""LangGraph stream modes → streamhil's; other modes (``events``, ``tools``) are accepted and
-produce nothing."""
+"""LangGraph stream modes → streamhil's; LangGraph's other modes are accepted and produce nothing."""
+STREAM_MODES = (*MODES_IN, "events", "tools")
+"""Every ``stream_mode`` LangGraph's server accepts on a run (others are a 422, as there)."""
 _BUSY = {"reject": "reject", "enqueue": "enqueue", "interrupt": "interrupt"}
 _HEARTBEAT = 5.0
 
@@ -65,7 +66,32 @@ def _modes(value: Any, default: tuple[str, ...] = ("values",)) -> tuple[str, ...
     if not isinstance(modes, list) or not all(isinstance(m, str) for m in modes):
         raise invalid("stream_mode must be a string or a list of strings", "stream_mode")
     found = tuple(m for part in modes for m in part.split(",") if m)
+    unknown = [m for m in found if m not in STREAM_MODES]
+    if unknown:
+        raise invalid(f"stream_mode {unknown[0]!r} is not one of {', '.join(STREAM_MODES)}", "stream_mode")
     return found or default
+
+
+_CHOICES = {
+    "if_not_exists": ("create", "reject"),
+    "on_disconnect": ("cancel", "continue"),
+    "durability": ("sync", "async", "exit"),
+}
+"""The body fields LangGraph's server checks against a list of values (422 otherwise)."""
+
+
+def _check_choices(body: Mapping[str, Any]) -> None:
+    """422 for a field outside its choices, and for a ``webhook`` (not supported: a run that was
+    asked to call one must not quietly never call it)."""
+    for name, allowed in _CHOICES.items():
+        value = body.get(name)
+        if value is not None and value not in allowed:
+            raise invalid(f"{name} must be one of {', '.join(allowed)}, got {value!r}", name)
+    if body.get("webhook") is not None:
+        raise CommandError(
+            ErrorCode.INVALID_ARGUMENT, "webhooks are not supported by streamhil-server: follow the run with "
+            "join / join_stream, or watch the thread, instead", path="webhook",
+        )
 
 
 @dataclass(slots=True)
@@ -91,13 +117,17 @@ class LangGraphRuns:
         """The thread's graph (None for a thread not run yet); 404 for someone else's or an unknown one."""
         rt = self.runtime
         thread = rt.runs.threads.get(thread_id)
-        if thread is not None:
-            if thread.record.owner != identity:
-                raise not_found("thread", thread_id)
-            return thread.record.graph
         meta = rt.thread_metadata.get(thread_id)
-        if meta is not None and meta.owner != identity:
+        owner = thread.record.owner if thread is not None else meta.owner if meta is not None else None
+        if owner is not None and owner != identity:
+            if body.get("if_not_exists") == "create":  # creating under a taken id: as POST /threads answers
+                raise CommandError(
+                    ErrorCode.FORBIDDEN, f"thread id {thread_id!r} is not available to you; use another id",
+                    path="thread_id",
+                )
             raise not_found("thread", thread_id)
+        if thread is not None:
+            return thread.record.graph
         if meta is None and body.get("if_not_exists") != "create":
             raise not_found("thread", thread_id)
         return None
@@ -117,6 +147,7 @@ class LangGraphRuns:
         strategy = body.get("multitask_strategy") or "enqueue"
         if strategy not in _BUSY:
             raise invalid(f"multitask_strategy {strategy!r} is not supported; use reject, enqueue or interrupt", "multitask_strategy")
+        _check_choices(body)
         requested = _modes(body.get("stream_mode"))
         subgraphs = bool(body.get("stream_subgraphs"))
         internal = tuple(dict.fromkeys(["values", "updates", *(MODES_IN[m] for m in requested if m in MODES_IN)]))
@@ -330,8 +361,10 @@ class LangGraphRuns:
         q = request.query_params
         runs = await self.runtime.run_records.all_of_thread(thread_id)
         if q.get("status"):
+            if q["status"] not in _RUN_STATUSES:
+                raise invalid(f"status must be one of {', '.join(_RUN_STATUSES)}, got {q['status']!r}", "status")
             runs = [r for r in runs if r.status == q["status"]]
-        offset, limit = _int(q.get("offset"), 0), _int(q.get("limit"), 10)
+        offset, limit = _int(q.get("offset"), 0, "offset"), _int(q.get("limit"), 10, "limit")
         return json_response([run_view(r) for r in runs[offset : offset + limit]])
 
     async def _feed_from(self, thread_id: str, info: RunInfo, after: int) -> RunFeed:
@@ -424,9 +457,18 @@ def _join_modes(info: RunInfo, wanted: tuple[str, ...]) -> tuple[tuple[str, ...]
     return tuple(m for m in started if m in wanted or (asks_messages and m.startswith("messages"))), subgraphs
 
 
-def _int(value: str | None, default: int) -> int:
+_RUN_STATUSES = ("pending", "running", "error", "success", "timeout", "interrupted")
+
+
+def _int(value: str | None, default: int, name: str) -> int:
+    """A query parameter that is an integer >= 0."""
+    if value is None:
+        return default
     try:
-        return max(0, int(value)) if value is not None else default
+        number = int(value)
     except ValueError:
-        raise invalid(f"expected an integer, got {value!r}") from None
+        number = -1
+    if number < 0:
+        raise invalid(f"{name} must be an integer >= 0, got {value!r}", name)
+    return number
 

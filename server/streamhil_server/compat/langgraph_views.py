@@ -36,6 +36,7 @@ __all__ = [
     "error_body",
     "sse_frame",
     "ThreadExists",
+    "for_surface",
     "CREATED_AT",
 ]
 
@@ -255,6 +256,19 @@ _STATUS = {
     ErrorCode.SHUTTING_DOWN: 503,
     ErrorCode.NOT_READY: 503,
 }
+
+
+_WS_BUSY_HINT = "or pass if_busy='enqueue'"
+"""How the run manager's ``thread_busy`` ends: ``if_busy`` is the ``/ws`` parameter."""
+
+
+def for_surface(error: CommandError, busy_hint: str) -> CommandError:
+    """``error`` as a client of this surface should read it: a ``thread_busy`` that names
+    ``/ws``'s ``if_busy`` names this surface's way (``busy_hint``) instead."""
+    if error.code is not ErrorCode.THREAD_BUSY or not error.message.endswith(_WS_BUSY_HINT):
+        return error
+    message = error.message[: -len(_WS_BUSY_HINT)] + busy_hint
+    return CommandError(error.code, message, path=error.path, details=error.details)
 
 
 def error_status(error: CommandError) -> int:
