@@ -162,6 +162,21 @@ async def test_thread_interrupts_of_a_subgraph_are_keyed_by_the_root_task(client
     assert asked["ns"][0] == f"shipping:{task['id']}" and asked["task_id"] != task["id"]  # the inner task
 
 
+async def test_get_state_with_subgraphs_holds_the_subgraphs_state(client: Any) -> None:
+    tid = (await client.threads.create())["thread_id"]
+    await client.runs.wait(tid, "subgraph", input={})
+    flat = await client.threads.get_state(tid)
+    [task] = flat["tasks"]
+    assert task["state"] is None and task["checkpoint"] == {"thread_id": tid, "checkpoint_ns": f"shipping:{task['id']}"}
+    deep = await client.threads.get_state(tid, subgraphs=True)
+    inner = deep["tasks"][0]["state"]
+    assert inner is not None and inner["next"] == ["ask_address"]
+    assert inner["checkpoint"]["checkpoint_ns"] == f"shipping:{task['id']}" and inner["checkpoint"]["checkpoint_id"]
+    assert [i["id"] for t in inner["tasks"] for i in t["interrupts"]] == [i["id"] for i in flat["interrupts"]]
+    at = await client.threads.get_state(tid, checkpoint=flat["checkpoint"], subgraphs=True)
+    assert at["tasks"][0]["state"] == inner
+
+
 async def test_plain_input_on_an_interrupted_thread_is_refused_with_409(client: Any) -> None:
     tid = (await client.threads.create())["thread_id"]
     await _stream(client, tid, "approve", input={"request": "a"})

@@ -25,6 +25,7 @@ from .langgraph_views import (
     find_assistant,
     interrupts_by_task,
     lc_values,
+    snapshot_view,
     state_view,
     thread_status,
     ThreadExists,
@@ -252,24 +253,29 @@ class LangGraphThreads:
 
     # --- state ---------------------------------------------------------------------------------
 
-    async def _state(self, identity: str, thread_id: str, checkpoint_id: str | None) -> dict[str, Any]:
+    async def _state(self, identity: str, thread_id: str, checkpoint_id: str | None, subgraphs: bool) -> dict[str, Any]:
         self._require(identity, thread_id)
         if thread_id not in self.runtime.runs.threads:
             if checkpoint_id is not None:
                 raise not_found("checkpoint", checkpoint_id)
             return state_view(thread_id, None)
-        return state_view(thread_id, await self.runtime.runs.get_state(identity, thread_id, checkpoint_id))
+        snapshot = await self.runtime.runs.get_snapshot(identity, thread_id, checkpoint_id, subgraphs=subgraphs)
+        return snapshot_view(thread_id, snapshot)
 
     async def get_state(self, request: Request, identity: str) -> Response:
-        """``GET /threads/{thread_id}/state`` and ``.../state/{checkpoint_id}``."""
+        """``GET /threads/{thread_id}/state?subgraphs=`` and ``.../state/{checkpoint_id}``."""
         p = request.path_params
-        return json_response(await self._state(identity, p["thread_id"], p.get("checkpoint_id")))
+        subgraphs = request.query_params.get("subgraphs", "false").lower() in ("1", "true", "yes")
+        return json_response(await self._state(identity, p["thread_id"], p.get("checkpoint_id"), subgraphs))
 
     async def state_at(self, request: Request, identity: str) -> Response:
-        """``POST /threads/{thread_id}/state/checkpoint {checkpoint}``."""
+        """``POST /threads/{thread_id}/state/checkpoint {checkpoint, subgraphs?}``."""
         body = await read_json(request)
         checkpoint = _checkpoint_id(body.get("checkpoint"), "checkpoint")
-        return json_response(await self._state(identity, request.path_params["thread_id"], checkpoint))
+        subgraphs = body.get("subgraphs") or False
+        if not isinstance(subgraphs, bool):
+            raise invalid("subgraphs must be true or false", "subgraphs")
+        return json_response(await self._state(identity, request.path_params["thread_id"], checkpoint, subgraphs))
 
     async def update_state(self, request: Request, identity: str) -> Response:
         """``POST /threads/{thread_id}/state {values, as_node?, checkpoint?, checkpoint_id?}``."""

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 from streamhil.protocol import ErrorCode
 
+from ..encoding import state_wire
 from ..errors import CommandError
 from ..registry import GraphEntry, GraphRegistry
 from ..run_records import RunInfo
@@ -29,6 +30,7 @@ __all__ = [
     "interrupts_by_task",
     "thread_status",
     "state_view",
+    "snapshot_view",
     "run_view",
     "is_resume_map",
     "known_input",
@@ -201,6 +203,23 @@ def state_view(thread_id: str, state: Mapping[str, Any] | None) -> dict[str, Any
         "tasks": tasks,
         "interrupts": list(state.get("interrupts") or ()),
     }
+
+
+def snapshot_view(thread_id: str, snapshot: Any) -> dict[str, Any]:
+    """A ``StateSnapshot`` as LangGraph's ``ThreadState``, as its server shows one: a subgraph
+    task's ``checkpoint`` is its namespace (``{thread_id, checkpoint_ns}``), or, when the
+    snapshot was read with ``subgraphs``, its ``state`` is the subgraph's own ``ThreadState``."""
+    view = state_view(thread_id, state_wire(snapshot))
+    configurable = (getattr(snapshot, "config", None) or {}).get("configurable") or {}
+    if configurable.get("checkpoint_ns") and view["checkpoint"] is not None:
+        view["checkpoint"]["checkpoint_ns"] = configurable["checkpoint_ns"]
+    for task_view, task in zip(view["tasks"], snapshot.tasks, strict=True):
+        inner = task.state
+        if isinstance(inner, Mapping):
+            task_view["checkpoint"] = dict(inner.get("configurable") or {})
+        elif inner is not None:
+            task_view["state"] = snapshot_view(thread_id, inner)
+    return view
 
 
 def run_view(info: RunInfo) -> dict[str, Any]:
