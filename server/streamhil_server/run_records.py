@@ -48,11 +48,14 @@ CREATE TABLE IF NOT EXISTS run_records (
     multitask_strategy TEXT,
     first_seq INTEGER NOT NULL,
     created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    stream TEXT
 )
 """
+_ADDED = (("stream", "TEXT"),)
+"""Columns added after the table first shipped: added to an older SQLite file when it is opened."""
 
-_COLUMNS = "run_id, thread_id, status, assistant_id, metadata, multitask_strategy, first_seq, created_at, updated_at"
+_COLUMNS = "run_id, thread_id, status, assistant_id, metadata, multitask_strategy, first_seq, created_at, updated_at, stream"
 _RANK = "coalesce(array_position(ARRAY['pending', 'running'], {}), 3)"
 _STATEMENTS = {
     "sqlite": {
@@ -67,7 +70,7 @@ _STATEMENTS = {
         "index": "",
         "thread": f"SELECT {_COLUMNS} FROM streamhil_run_records WHERE thread_id = %s",
         "one": f"SELECT {_COLUMNS} FROM streamhil_run_records WHERE run_id = %s",
-        "save": f"INSERT INTO streamhil_run_records AS r ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        "save": f"INSERT INTO streamhil_run_records AS r ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (run_id) DO UPDATE SET"
         f" status = CASE WHEN {_RANK.format('EXCLUDED.status')} >= {_RANK.format('r.status')}"
         " THEN EXCLUDED.status ELSE r.status END,"
@@ -75,7 +78,7 @@ _STATEMENTS = {
         " metadata = CASE WHEN EXCLUDED.metadata = '\\x7b7d'::bytea THEN r.metadata ELSE EXCLUDED.metadata END,"
         " multitask_strategy = coalesce(EXCLUDED.multitask_strategy, r.multitask_strategy),"
         " first_seq = least(r.first_seq, EXCLUDED.first_seq), created_at = least(r.created_at, EXCLUDED.created_at),"
-        " updated_at = greatest(r.updated_at, EXCLUDED.updated_at)",
+        " updated_at = greatest(r.updated_at, EXCLUDED.updated_at), stream = coalesce(EXCLUDED.stream, r.stream)",
     },
 }
 
@@ -102,6 +105,9 @@ class RunInfo:
     first_seq: int = 0
     created_at: str = field(default_factory=now_iso)
     updated_at: str = field(default_factory=now_iso)
+    stream_modes: tuple[str, ...] | None = None
+    """The ``stream_mode`` the run was started with over the HTTP API (None: started elsewhere)."""
+    stream_subgraphs: bool = False
     error: Any = None
 
     @property
@@ -148,6 +154,11 @@ class RunRecords:
             for statement in (sql["schema"], sql["index"]):
                 if statement:
                     db.execute(statement)
+            if sql["schema"]:  # SQLite: a file made by an older server lacks the newer columns
+                have = {row[1] for row in db.execute("PRAGMA table_info(run_records)")}
+                for name, decl in _ADDED:
+                    if name not in have:
+                        db.execute(f"ALTER TABLE run_records ADD COLUMN {name} {decl}")
 
         await self.store.run_sql(prepare)
 
@@ -252,8 +263,10 @@ class RunRecords:
     def accepted(
         self, run_id: str, thread_id: str, first_seq: int, *, assistant_id: str | None,
         metadata: dict[str, Any] | None, multitask_strategy: str | None,
+        stream_modes: tuple[str, ...] | None = None, stream_subgraphs: bool = False,
     ) -> RunInfo:
-        """Note a run accepted by an HTTP surface (called before it can emit any event)."""
+        """Note a run accepted by an HTTP surface (called before it can emit any event), with
+        the stream modes it was started with (what a rejoin sends)."""
         info = self.records.get(run_id)
         if info is None:
             info = RunInfo(run_id, thread_id, first_seq=first_seq)
@@ -262,6 +275,9 @@ class RunRecords:
         info.assistant_id = assistant_id
         info.metadata = dict(metadata or {})
         info.multitask_strategy = multitask_strategy
+        if stream_modes is not None:
+            info.stream_modes = tuple(stream_modes)
+            info.stream_subgraphs = stream_subgraphs
         self._mark(info)
         return info
 
@@ -351,10 +367,18 @@ class RunRecords:
 
 def _row(i: RunInfo) -> tuple[Any, ...]:
     """The table's row of a record (as it is now)."""
+    stream = None
+    if i.stream_modes is not None:
+        stream = orjson.dumps({"modes": list(i.stream_modes), "subgraphs": i.stream_subgraphs}).decode()
     return (i.run_id, i.thread_id, i.status, i.assistant_id, orjson.dumps(i.metadata), i.multitask_strategy,
-            i.first_seq, i.created_at, i.updated_at)
+            i.first_seq, i.created_at, i.updated_at, stream)
 
 
 def _info(row: Any) -> RunInfo:
-    r, t, s, a, m, ms, f, c, u = row
-    return RunInfo(r, t, s, a, orjson.loads(bytes(m)), ms, int(f), c, u)
+    r, t, s, a, m, ms, f, c, u, stream = row
+    info = RunInfo(r, t, s, a, orjson.loads(bytes(m)), ms, int(f), c, u)
+    if stream:
+        parsed = orjson.loads(stream)
+        info.stream_modes = tuple(parsed.get("modes") or ())
+        info.stream_subgraphs = bool(parsed.get("subgraphs"))
+    return info

@@ -28,7 +28,8 @@ async def test_http_run_watched_and_answered_over_ws(lg_server: LangGraphServer)
         tid = (await lg.threads.create())["thread_id"]
         parts = [p async for p in lg.runs.stream(tid, "approve", input={"request": "shared"},
                                                  stream_mode=["values", "updates"], stream_resumable=True)]
-        sse = [(int(p.id), p.event) for p in parts if p.id is not None]
+        sse = [(int(p.id), p.event) for p in parts if p.id is not None and p.event != "metadata"]
+        assert parts[0].event == "metadata" and int(parts[0].id) < sse[0][0]  # the run's first seq: a cursor before it
         watch = await hil.subscribe(tid, after=0)
         seen = []
         async for event in watch:

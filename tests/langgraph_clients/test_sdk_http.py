@@ -13,7 +13,7 @@ langgraph_sdk = pytest.importorskip("langgraph_sdk")
 from langgraph_sdk import get_client  # noqa: E402
 from langgraph_sdk.errors import ConflictError, NotFoundError, UnprocessableEntityError  # noqa: E402
 
-from .conftest import KEY_ALICE, KEY_BOB, UI_ORIGIN, LangGraphServer  # noqa: E402
+from .conftest import KEY_ALICE, KEY_BOB, UI_ORIGIN, LangGraphServer, launch, shut_down  # noqa: E402
 
 pytestmark = pytest.mark.anyio
 
@@ -151,6 +151,32 @@ async def test_stream_subgraphs_names_events_by_namespace(client: Any) -> None:
     assert any(p["ns"] and p["ns"][0].startswith("shipping:") for p in v2)
 
 
+async def test_thread_interrupts_of_a_subgraph_are_keyed_by_the_root_task(client: Any) -> None:
+    tid = (await client.threads.create())["thread_id"]
+    await client.runs.wait(tid, "subgraph", input={})
+    thread, state = await client.threads.get(tid), await client.threads.get_state(tid)
+    [task] = [t for t in state["tasks"] if t["interrupts"]]
+    assert task["name"] == "shipping"
+    assert list(thread["interrupts"]) == [task["id"]]  # LangGraph's key: the root graph's task
+    [asked] = thread["interrupts"][task["id"]]
+    assert asked["ns"][0] == f"shipping:{task['id']}" and asked["task_id"] != task["id"]  # the inner task
+
+
+async def test_get_state_with_subgraphs_holds_the_subgraphs_state(client: Any) -> None:
+    tid = (await client.threads.create())["thread_id"]
+    await client.runs.wait(tid, "subgraph", input={})
+    flat = await client.threads.get_state(tid)
+    [task] = flat["tasks"]
+    assert task["state"] is None and task["checkpoint"] == {"thread_id": tid, "checkpoint_ns": f"shipping:{task['id']}"}
+    deep = await client.threads.get_state(tid, subgraphs=True)
+    inner = deep["tasks"][0]["state"]
+    assert inner is not None and inner["next"] == ["ask_address"]
+    assert inner["checkpoint"]["checkpoint_ns"] == f"shipping:{task['id']}" and inner["checkpoint"]["checkpoint_id"]
+    assert [i["id"] for t in inner["tasks"] for i in t["interrupts"]] == [i["id"] for i in flat["interrupts"]]
+    at = await client.threads.get_state(tid, checkpoint=flat["checkpoint"], subgraphs=True)
+    assert at["tasks"][0]["state"] == inner
+
+
 async def test_plain_input_on_an_interrupted_thread_is_refused_with_409(client: Any) -> None:
     tid = (await client.threads.create())["thread_id"]
     await _stream(client, tid, "approve", input={"request": "a"})
@@ -245,6 +271,66 @@ async def test_background_run_and_join_stream_replays_exactly_what_was_missed(cl
     assert run["run_id"] in [r["run_id"] for r in listed]
 
 
+async def test_join_stream_sends_the_modes_and_namespaces_the_run_was_started_with(client: Any) -> None:
+    tid = (await client.threads.create())["thread_id"]
+    parts = await _stream(client, tid, "subgraph", input={}, stream_mode="values", stream_resumable=True)
+    original = [(p.id, p.event) for p in parts]
+    assert {e for _, e in original} == {"metadata", "values"}
+    assert all(i is not None for i, _ in original)  # the metadata event too: a reconnect cursor
+    run_id = parts[0].data["run_id"]
+    assert [(p.id, p.event) async for p in client.runs.join_stream(tid, run_id)] == original
+    after_metadata = [(p.id, p.event) async for p in client.runs.join_stream(tid, run_id, last_event_id=original[0][0])]
+    assert after_metadata == original[1:]
+    # the join's stream_mode narrows to the run's modes; one the run was not started with sends nothing
+    assert [p.event async for p in client.runs.join_stream(tid, run_id, stream_mode="updates")] == ["metadata"]
+
+    tid2 = (await client.threads.create())["thread_id"]
+    run = await client.runs.create(tid2, "subgraph", input={}, stream_mode=["values", "updates"], stream_subgraphs=True)
+    joined = [p.event async for p in client.runs.join_stream(tid2, run["run_id"])]
+    assert any(e.startswith("updates|shipping:") for e in joined) and "values" in joined
+    only_updates = [p.event async for p in client.runs.join_stream(tid2, run["run_id"], stream_mode=["updates"])]
+    assert only_updates[0] == "metadata" and {e.split("|")[0] for e in only_updates[1:]} == {"updates"}
+    assert any("|" in e for e in only_updates)
+
+
+async def test_rejoin_after_a_restart_keeps_the_runs_stream_modes(tmp_path: Any) -> None:
+    db = tmp_path / "restart.sqlite"
+    server = launch(db, "--token", f"alice:{KEY_ALICE}")
+    try:
+        async with get_client(url=server.base_url, api_key=KEY_ALICE) as first:
+            tid = (await first.threads.create())["thread_id"]
+            parts = await _stream(first, tid, "subgraph", input={}, stream_mode=["updates"])
+            before = [(p.id, p.event) for p in parts]
+    finally:
+        shut_down(server)
+    server = launch(db, "--token", f"alice:{KEY_ALICE}")
+    try:
+        async with get_client(url=server.base_url, api_key=KEY_ALICE) as second:
+            again = [(p.id, p.event) async for p in second.runs.join_stream(tid, parts[0].data["run_id"])]
+    finally:
+        shut_down(server)
+    assert {e for _, e in before} == {"metadata", "updates"}
+    assert again == before
+
+
+async def test_input_keys_the_graph_lacks_are_dropped_as_langgraph_does(client: Any) -> None:
+    # Agent Chat UI sends `context` beside the messages; LangGraph's server ignores it
+    tid = (await client.threads.create())["thread_id"]
+    chat = {"messages": [{"type": "human", "content": "book the Ritz"}], "context": {"tz": "UTC"}}
+    parts = await _stream(client, tid, "tool_review_chat", input=chat, stream_mode=["values"])
+    assert "error" not in [p.event for p in parts]
+    assert _interrupts(parts, "values") and "context" not in parts[-1].data
+    assert (await client.threads.get(tid))["status"] == "interrupted"
+    waited = await client.runs.wait((await client.threads.create())["thread_id"], "approve", input={"request": "r", "extra": 1})
+    assert waited["proposal"] == "Refund the customer for: r" and "extra" not in waited
+    async with client.threads.stream(assistant_id="approve", headers={"x-api-key": KEY_ALICE}) as thread:  # v3
+        await thread.run.start(input={"request": "v3", "context": {}})
+        async for _ in thread.values:
+            pass
+        assert thread.interrupted
+    assert (await client.threads.get_state(thread.thread_id))["values"] == {"request": "v3", "proposal": "Refund the customer for: v3"}
+
+
 async def test_runs_wait_returns_state_with_interrupt_then_the_final_values(client: Any) -> None:
     tid = (await client.threads.create())["thread_id"]
     paused = await client.runs.wait(tid, "approve", input={"request": "waiting"})
@@ -296,9 +382,60 @@ async def test_errors_are_status_codes_with_detail_and_code(lg_server: LangGraph
         assert stream.headers["content-type"].startswith("text/event-stream")
         run_id = stream.headers["content-location"].rsplit("/", 1)[1]
         assert stream.headers["content-location"] == f"/threads/{tid}/runs/{run_id}"
-        assert stream.text.startswith("event: metadata\ndata: ")
+        assert stream.text.startswith("id: ") and "\nevent: metadata\ndata: " in stream.text.split("\n\n")[0]
         # the UI's catch-all does not take these paths, and still serves the UI
         assert (await raw.get("/chat/")).status_code == 200
+
+
+async def test_fields_with_a_list_of_values_are_checked_as_langgraph_does(lg_server: LangGraphServer) -> None:
+    async with httpx.AsyncClient(base_url=lg_server.base_url, headers={"x-api-key": KEY_ALICE}) as raw:
+        tid = (await raw.post("/threads", json={})).json()["thread_id"]
+        run = {"assistant_id": "approve", "input": {"request": "r"}}
+        for field, value in [("if_not_exists", "bogus"), ("on_disconnect", "bogus"), ("durability", "never"),
+                             ("stream_mode", "bogus"), ("stream_mode", ["values", "bogus"]), ("webhook", "not a url"),
+                             ("webhook", "https://example.com/hook")]:
+            refused = await raw.post(f"/threads/{tid}/runs/wait", json={**run, field: value})
+            assert refused.status_code == 422 and refused.json()["path"] == field, (field, value, refused.text)
+        assert "not supported" in refused.json()["detail"]  # a webhook, even a valid one: never called
+        assert (await raw.get(f"/threads/{tid}/runs")).json() == []  # nothing was run
+        accepted = await raw.post(f"/threads/{tid}/runs/wait", json={**run, "stream_mode": ["events", "tools"], "durability": "sync"})
+        assert accepted.status_code == 200  # LangGraph's other modes: accepted, they send nothing
+        for query in ("limit=-5", "offset=-1", "limit=abc", "status=bogus"):
+            listed = await raw.get(f"/threads/{tid}/runs?{query}")
+            assert listed.status_code == 422 and listed.json()["path"] == query.split("=")[0], query
+        assert (await raw.get(f"/threads/{tid}/runs?status=success&limit=1")).status_code == 200
+        bad_status = await raw.post("/threads/search", json={"status": "bogus"})
+        assert bad_status.status_code == 422 and bad_status.json()["path"] == "status"
+        bad_values = await raw.post("/threads/search", json={"values": "x"})
+        assert bad_values.status_code == 422 and bad_values.json()["path"] == "values" and "values" in bad_values.json()["detail"]
+        bad_if_exists = await raw.post("/threads", json={"thread_id": tid, "if_exists": "bogus"})
+        assert bad_if_exists.status_code == 422 and bad_if_exists.json()["path"] == "if_exists"
+
+
+async def test_busy_thread_says_multitask_strategy(client: Any) -> None:
+    tid = (await client.threads.create())["thread_id"]
+    run = await client.runs.create(tid, "hold", input={})
+    with pytest.raises(ConflictError) as busy:
+        await client.runs.create(tid, "hold", input={}, multitask_strategy="reject")
+    assert "multitask_strategy='enqueue'" in str(busy.value) and "if_busy" not in str(busy.value)
+    async with httpx.AsyncClient(base_url=client.http.client.base_url, headers={"x-api-key": KEY_ALICE}) as raw:
+        v3 = (await raw.post(f"/threads/{tid}/commands", json={"id": 1, "method": "run.start", "params": {"assistant_id": "hold", "input": {}}})).json()
+    assert v3["type"] == "error" and "multitask_strategy" in v3["message"] and "if_busy" not in v3["message"]
+    await client.runs.cancel(tid, run["run_id"], wait=True)
+
+
+async def test_another_identitys_thread_id_cannot_be_taken_and_is_not_described(lg_server: LangGraphServer, client: Any) -> None:
+    tid = (await client.threads.create(metadata={"secret": "alice's"}))["thread_id"]
+    async with httpx.AsyncClient(base_url=lg_server.base_url, headers={"x-api-key": KEY_BOB}) as bob:
+        for body in ({"thread_id": tid}, {"thread_id": tid, "if_exists": "do_nothing"}, {"thread_id": tid, "if_exists": "raise"}):
+            taken = await bob.post("/threads", json=body)
+            assert taken.status_code == 403 and taken.json()["code"] == "forbidden", taken.text
+            assert "secret" not in taken.text and "exists" not in taken.json()["detail"]
+        by_run = await bob.post(f"/threads/{tid}/runs/wait", json={"assistant_id": "approve", "input": {}, "if_not_exists": "create"})
+        assert by_run.status_code == 403 and by_run.json()["code"] == "forbidden"
+        assert (await bob.post(f"/threads/{tid}/runs/wait", json={"assistant_id": "approve", "input": {}})).status_code == 404
+        assert (await bob.get(f"/threads/{tid}")).status_code == 404
+    assert (await client.threads.get(tid))["metadata"] == {"secret": "alice's"}  # untouched
 
 
 async def test_cors_preflight_from_the_allow_list_only(lg_server: LangGraphServer) -> None:

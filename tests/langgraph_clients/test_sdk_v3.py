@@ -102,6 +102,20 @@ async def test_stale_answer_is_refused_with_a_protocol_error(lg_server: LangGrap
         assert unknown["error"] == "unknown_command"
         bogus = (await raw.post(f"/threads/{tid}/commands", json={"id": 5, "method": "input.respond", "params": {"interrupt_id": "nope", "response": 1}})).json()
         assert bogus["error"] == "no_such_interrupt"
+        without_id = (await raw.post(f"/threads/{tid}/commands", json={"id": 6, "method": "input.respond", "params": {"response": 1}})).json()
+        assert without_id["error"] == "invalid_argument" and "interrupt_id" in without_id["message"] and "None" not in without_id["message"]
+
+
+async def test_a_command_without_an_unsigned_integer_id_is_refused_and_not_run(lg_server: LangGraphServer) -> None:
+    async with httpx.AsyncClient(base_url=lg_server.base_url, headers=AUTH) as raw:
+        tid = (await raw.post("/threads", json={})).json()["thread_id"]
+        start = {"method": "run.start", "params": {"assistant_id": "approve", "input": {"request": "x"}}}
+        for bad in ({}, {"id": "a"}, {"id": -1}, {"id": True}, {"id": 1.5}, {"id": None}):
+            reply = (await raw.post(f"/threads/{tid}/commands", json={**start, **bad})).json()
+            assert reply["type"] == "error" and reply["id"] is None and reply["error"] == "invalid_argument", bad
+            assert "id" in reply["message"]
+        assert (await raw.get(f"/threads/{tid}/runs")).json() == []  # none of them ran
+        assert (await raw.post(f"/threads/{tid}/commands", json={**start, "id": 0})).json()["type"] == "success"
 
 
 async def test_websocket_refuses_a_missing_key_with_4401(lg_server: LangGraphServer) -> None:

@@ -130,6 +130,10 @@ def test_pause_then_resume_by_streamhil_id(client: TestClient) -> None:
         again = run(client, "approve", body(tid, resume=resume))
         assert again[-1]["outcome"] == {"type": "success"} and again[-3]["snapshot"] == final["values"]
         assert "metadata" not in again[0]
+        # a stale tab answering it differently is told, not given a success that discards its answer
+        differ = error_of(run(client, "approve", body(tid, resume=[{**resume[0], "payload": "reject"}])))
+        assert differ["code"] == "already_answered" and pending["id"] in differ["message"]
+        assert wire.request("get_state", thread_id=tid)["state"]["values"] == final["values"]
         head = wire.request("subscribe", thread_id=tid, after=0)["head_seq"]
         wire.until(lambda f: f.get("seq") == head)
         kinds = [e["data"]["kind"] for e in wire.thread_events(tid) if e["event"] == "run_started"]
@@ -300,7 +304,7 @@ def test_run_error_and_input_errors(client: TestClient) -> None:
     refused = error_of(run(client, "approve", body(messages=[{"id": "m1", "role": "user", "content": "refund order 7"}])))
     assert refused["code"] == "invalid_argument" and "state" in refused["message"]
 
-    done = run(client, "counter", body(state={"n": 41}))
+    done = run(client, "counter", body(state={"n": 41, "not_an_input_key": 1}))  # dropped, as LangGraph's server does
     assert done[-3]["snapshot"] == {"n": 42} and done[-1]["outcome"] == {"type": "success"}
     tid = done[0]["threadId"]
     again = run(client, "counter", body(tid, state={"n": 42}))  # the client's state equals the thread's: no input

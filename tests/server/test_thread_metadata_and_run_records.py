@@ -37,7 +37,8 @@ async def test_metadata_and_run_records_survive_a_restart(db: str) -> None:
         remove = runtime.hub.add_listener(lambda e: done.set() if e.event == "run_interrupted" else None)
         accepted = await runtime.runs.start_run("alice", StartRun(graph="approve", thread_id="t-early", input={"request": "x"}))
         runtime.run_records.accepted(accepted.run_id, "t-early", accepted.seq, assistant_id="a-1",
-                                     metadata={"k": "v"}, multitask_strategy="enqueue")
+                                     metadata={"k": "v"}, multitask_strategy="enqueue",
+                                     stream_modes=("values", "messages-tuple"), stream_subgraphs=True)
         with anyio.fail_after(10):
             await done.wait()
         remove()
@@ -50,7 +51,24 @@ async def test_metadata_and_run_records_survive_a_restart(db: str) -> None:
         record = runtime.run_records.get(accepted.run_id)
         assert record is not None and record.status == "success" and record.metadata == {"k": "v"}
         assert record.assistant_id == "a-1" and record.first_seq == accepted.seq
+        assert (record.stream_modes, record.stream_subgraphs) == (("values", "messages-tuple"), True)
         assert [r.run_id for r in runtime.run_records.of_thread("t-early")] == [accepted.run_id]
+
+
+async def test_an_older_sqlite_file_gets_the_stream_column(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "old.sqlite"
+    with sqlite3.connect(db) as old:  # the table as servers before the ``stream`` column made it
+        old.execute(
+            "CREATE TABLE run_records (run_id TEXT PRIMARY KEY, thread_id TEXT NOT NULL, status TEXT NOT NULL,"
+            " assistant_id TEXT, metadata BLOB NOT NULL, multitask_strategy TEXT, first_seq INTEGER NOT NULL,"
+            " created_at TEXT NOT NULL, updated_at TEXT NOT NULL)"
+        )
+        old.execute("INSERT INTO run_records VALUES ('r-old', 't-old', 'success', NULL, X'7b7d', NULL, 0, 'a', 'b')")
+    async with Runtime(registry(), db=str(db)) as runtime:
+        record = await runtime.run_records.find("t-old", "r-old")
+        assert record is not None and record.status == "success" and record.stream_modes is None
 
 
 async def test_every_process_sees_the_metadata_and_run_records_of_the_others(postgres_db_url: str) -> None:

@@ -23,6 +23,8 @@ from streamhil.protocol import ErrorCode, EventKind, Resume, StartRun
 from ..errors import CommandError
 from .agui_events import RunTranslator
 from .agui_views import agui_interrupt, answer_for, from_agui_message, to_agui_messages
+from .answer_log import earlier_answers
+from .langgraph_views import for_surface, known_input
 from .tail import RunTail
 
 if TYPE_CHECKING:
@@ -75,6 +77,7 @@ class AguiRun:
         try:
             await self._stream(tr)
         except CommandError as exc:
+            exc = for_surface(exc, "AG-UI runs do not queue")
             await self._fail(tr, exc.message, exc.code.value)
         except OSError:
             raise  # the client is gone
@@ -186,6 +189,7 @@ class AguiRun:
                 answered = set((exc.details or {}).get("interrupt_ids") or ())
                 if exc.code is not ErrorCode.ALREADY_ANSWERED or not self.input.resume or not set(answers) <= answered:
                     raise
+                await self._check_same_answers()
                 if runs.thread_info(thread)["status"] == "running":  # its run is not over: no state to report yet
                     raise CommandError(
                         ErrorCode.THREAD_BUSY,
@@ -196,6 +200,27 @@ class AguiRun:
                 return None  # the same resume again: safe to replay (AG-UI contract rule 5)
         start = StartRun(graph=self.graph, thread_id=self.thread_id, input=self._graph_input(thread, values), stream_modes=STREAM_MODES)
         return await runs.start_run(self.identity, start, on_accepted=self._accepted(tail))
+
+    async def _check_same_answers(self) -> None:
+        """A resume of interrupts answered before is a safe replay only if it gives the same
+        answers (a stale tab sending a different one must not be told it succeeded):
+        ``already_answered`` otherwise. Answers the thread's log no longer holds pass as a replay."""
+        entries = self.input.resume or []
+        earlier = await earlier_answers(self.runtime.hub, self.thread_id, [e.interrupt_id for e in entries])
+        if earlier is None:
+            return
+        differ = [
+            e.interrupt_id for e in entries
+            if e.interrupt_id in earlier.answers and e.interrupt_id in earlier.asked
+            and answer_for(e, earlier.asked[e.interrupt_id]) != earlier.answers[e.interrupt_id]
+        ]
+        if differ:
+            raise CommandError(
+                ErrorCode.ALREADY_ANSWERED,
+                f"interrupt {', '.join(differ)} of thread {self.thread_id} was already answered, with a different "
+                "answer; its run went on with that one",
+                path="resume", details={"interrupt_ids": differ},
+            )
 
     def _legacy_resume(self) -> Any:
         props = self.input.forwarded_props
@@ -262,11 +287,12 @@ class AguiRun:
             k: v for k, v in state.items()
             if k != MESSAGES_KEY and not k.startswith("__") and (thread is None or k not in values or values[k] != v)
         }
+        entry = self.runtime.registry.get(self.graph)
+        data = known_input(entry.graph, data) if entry is not None else data  # state keys the input lacks: dropped
         have = {m.get("id") for m in values.get(MESSAGES_KEY) or () if isinstance(m, Mapping)}
         new = [from_agui_message(m) for m in self.input.messages if m.role == "user" and m.id not in have]
         if new:
-            graph = self.runtime.registry.get(self.graph)
-            if MESSAGES_KEY not in tuple(getattr(graph.graph, "input_keys", ()) if graph is not None else ()):
+            if MESSAGES_KEY not in tuple(getattr(entry.graph, "input_keys", ()) if entry is not None else ()):
                 raise CommandError(
                     ErrorCode.INVALID_ARGUMENT,
                     f"graph {self.graph!r} has no {MESSAGES_KEY!r} key for the new user messages; send its input in state",

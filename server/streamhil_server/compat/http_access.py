@@ -24,12 +24,14 @@ from streamhil.protocol import ErrorCode
 from ..auth import COOKIE_NAME, origin_allowed
 from ..errors import CommandError
 from ..runtime import Runtime
-from .langgraph_views import error_body, error_status
+from .langgraph_views import error_body, error_status, for_surface
 
 __all__ = ["Handler", "http_endpoint", "json_response", "read_json", "identify", "invalid"]
 
 Handler = Callable[[Request, str], Awaitable[Response]]
 _ALLOW_HEADERS = "authorization, content-type, x-api-key, x-auth-scheme, last-event-id, cache-control, accept"
+HTTP_BUSY_HINT = "or send multitask_strategy='enqueue' to queue the run behind it ('interrupt' to cancel it)"
+"""The end of a ``thread_busy`` detail on the LangGraph HTTP API and v3."""
 _EXPOSE_HEADERS = "content-location, location, x-pagination-next, x-pagination-total"
 
 
@@ -112,6 +114,7 @@ def http_endpoint(runtime: Runtime, handler: Handler) -> Callable[[Request], Awa
         try:
             response = await handler(request, identify(runtime, request))
         except CommandError as exc:
+            exc = for_surface(exc, HTTP_BUSY_HINT)
             response = json_response(error_body(exc), error_status(exc))
         if cors is not None:
             response.headers.update(cors)

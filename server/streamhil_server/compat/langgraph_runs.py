@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from streamhil.protocol import ErrorCode, EventKind, Resume, StartRun
@@ -30,6 +31,7 @@ from .langgraph_views import (
     assistant_id_for,
     find_assistant,
     is_resume_map,
+    known_input,
     lc_stream_data,
     lc_values,
     run_view,
@@ -49,8 +51,9 @@ MODES_IN = {
     "tasks": "tasks",
     "checkpoints": "checkpoints",
 }
-"""LangGraph stream modes → streamhil's; other modes (``events``, ``tools``) are accepted and
-produce nothing."""
+"""LangGraph stream modes → streamhil's; LangGraph's other modes are accepted and produce nothing."""
+STREAM_MODES = (*MODES_IN, "events", "tools")
+"""Every ``stream_mode`` LangGraph's server accepts on a run (others are a 422, as there)."""
 _BUSY = {"reject": "reject", "enqueue": "enqueue", "interrupt": "interrupt"}
 _HEARTBEAT = 5.0
 
@@ -63,7 +66,32 @@ def _modes(value: Any, default: tuple[str, ...] = ("values",)) -> tuple[str, ...
     if not isinstance(modes, list) or not all(isinstance(m, str) for m in modes):
         raise invalid("stream_mode must be a string or a list of strings", "stream_mode")
     found = tuple(m for part in modes for m in part.split(",") if m)
+    unknown = [m for m in found if m not in STREAM_MODES]
+    if unknown:
+        raise invalid(f"stream_mode {unknown[0]!r} is not one of {', '.join(STREAM_MODES)}", "stream_mode")
     return found or default
+
+
+_CHOICES = {
+    "if_not_exists": ("create", "reject"),
+    "on_disconnect": ("cancel", "continue"),
+    "durability": ("sync", "async", "exit"),
+}
+"""The body fields LangGraph's server checks against a list of values (422 otherwise)."""
+
+
+def _check_choices(body: Mapping[str, Any]) -> None:
+    """422 for a field outside its choices, and for a ``webhook`` (not supported: a run that was
+    asked to call one must not quietly never call it)."""
+    for name, allowed in _CHOICES.items():
+        value = body.get(name)
+        if value is not None and value not in allowed:
+            raise invalid(f"{name} must be one of {', '.join(allowed)}, got {value!r}", name)
+    if body.get("webhook") is not None:
+        raise CommandError(
+            ErrorCode.INVALID_ARGUMENT, "webhooks are not supported by streamhil-server: follow the run with "
+            "join / join_stream, or watch the thread, instead", path="webhook",
+        )
 
 
 @dataclass(slots=True)
@@ -89,13 +117,17 @@ class LangGraphRuns:
         """The thread's graph (None for a thread not run yet); 404 for someone else's or an unknown one."""
         rt = self.runtime
         thread = rt.runs.threads.get(thread_id)
-        if thread is not None:
-            if thread.record.owner != identity:
-                raise not_found("thread", thread_id)
-            return thread.record.graph
         meta = rt.thread_metadata.get(thread_id)
-        if meta is not None and meta.owner != identity:
+        owner = thread.record.owner if thread is not None else meta.owner if meta is not None else None
+        if owner is not None and owner != identity:
+            if body.get("if_not_exists") == "create":  # creating under a taken id: as POST /threads answers
+                raise CommandError(
+                    ErrorCode.FORBIDDEN, f"thread id {thread_id!r} is not available to you; use another id",
+                    path="thread_id",
+                )
             raise not_found("thread", thread_id)
+        if thread is not None:
+            return thread.record.graph
         if meta is None and body.get("if_not_exists") != "create":
             raise not_found("thread", thread_id)
         return None
@@ -115,6 +147,7 @@ class LangGraphRuns:
         strategy = body.get("multitask_strategy") or "enqueue"
         if strategy not in _BUSY:
             raise invalid(f"multitask_strategy {strategy!r} is not supported; use reject, enqueue or interrupt", "multitask_strategy")
+        _check_choices(body)
         requested = _modes(body.get("stream_mode"))
         subgraphs = bool(body.get("stream_subgraphs"))
         internal = tuple(dict.fromkeys(["values", "updates", *(MODES_IN[m] for m in requested if m in MODES_IN)]))
@@ -131,7 +164,7 @@ class LangGraphRuns:
         def on_accepted(acc: Accepted) -> None:
             holder["info"] = rt.run_records.accepted(
                 acc.run_id, acc.thread_id, acc.seq, assistant_id=assistant_id_for(entry.name),
-                metadata=metadata, multitask_strategy=strategy,
+                metadata=metadata, multitask_strategy=strategy, stream_modes=requested, stream_subgraphs=subgraphs,
             )
             if run_feed is not None:
                 run_feed.run_id = acc.run_id
@@ -147,7 +180,7 @@ class LangGraphRuns:
                 start = StartRun(
                     graph=entry.name,
                     thread_id=thread_id,
-                    input=body.get("input"),
+                    input=known_input(entry.graph, body.get("input")),
                     stream_modes=internal,
                     config=config,
                     interrupt_before=self._breakpoints(body.get("interrupt_before"), "interrupt_before"),
@@ -217,15 +250,17 @@ class LangGraphRuns:
 
     def _sse(
         self, identity: str, thread_id: str, feed: RunFeed, modes: tuple[str, ...], subgraphs: bool,
-        *, cancel_on_disconnect: bool, headers: dict[str, str], announce: bool = True,
+        *, cancel_on_disconnect: bool, headers: dict[str, str], announce: int | None,
     ) -> Response:
+        """The SSE response; ``announce`` is the ``id`` of its opening ``metadata`` event (the
+        run's first seq: a rejoin after it replays the run's first event on), None for none."""
         wanted = {MODES_IN[m]: ("messages" if m == "messages-tuple" else m) for m in modes if m in MODES_IN}
 
         async def body() -> AsyncIterator[bytes]:
             finished = False
             try:
-                if announce:
-                    yield sse_frame("metadata", {"run_id": feed.run_id, "attempt": 1})
+                if announce is not None:
+                    yield sse_frame("metadata", {"run_id": feed.run_id, "attempt": 1}, announce)
                 while True:
                     event = await feed.next(timeout=_HEARTBEAT)
                     if event is None:
@@ -267,7 +302,7 @@ class LangGraphRuns:
         return self._sse(
             identity, thread_id, launch.feed, launch.modes, launch.subgraphs,
             cancel_on_disconnect=body.get("on_disconnect") == "cancel",
-            headers=self._locations(request, thread_id, launch.accepted.run_id),
+            headers=self._locations(request, thread_id, launch.accepted.run_id), announce=launch.info.first_seq,
         )
 
     async def create(self, request: Request, identity: str) -> Response:
@@ -326,8 +361,10 @@ class LangGraphRuns:
         q = request.query_params
         runs = await self.runtime.run_records.all_of_thread(thread_id)
         if q.get("status"):
+            if q["status"] not in _RUN_STATUSES:
+                raise invalid(f"status must be one of {', '.join(_RUN_STATUSES)}, got {q['status']!r}", "status")
             runs = [r for r in runs if r.status == q["status"]]
-        offset, limit = _int(q.get("offset"), 0), _int(q.get("limit"), 10)
+        offset, limit = _int(q.get("offset"), 0, "offset"), _int(q.get("limit"), 10, "limit")
         return json_response([run_view(r) for r in runs[offset : offset + limit]])
 
     async def _feed_from(self, thread_id: str, info: RunInfo, after: int) -> RunFeed:
@@ -364,11 +401,12 @@ class LangGraphRuns:
             except ValueError:
                 raise invalid(f"Last-Event-ID must be a seq number, got {last!r}", "Last-Event-ID") from None
         q = request.query_params
-        modes = _modes(q.getlist("stream_mode") or None, tuple(MODES_IN))
+        modes, subgraphs = _join_modes(info, _join_filter(q.getlist("stream_mode")))
         feed = await self._feed_from(p["thread_id"], info, after)
-        cancel = q.get("cancel_on_disconnect", "false").lower() in ("1", "true")
+        cancel = q.get("cancel_on_disconnect", "false").lower() in ("1", "true", "yes")
         return self._sse(
-            identity, p["thread_id"], feed, modes, True, cancel_on_disconnect=cancel, headers={}, announce=after < 0,
+            identity, p["thread_id"], feed, modes, subgraphs, cancel_on_disconnect=cancel, headers={},
+            announce=info.first_seq if after < 0 else None,
         )
 
     async def cancel(self, request: Request, identity: str) -> Response:
@@ -392,9 +430,45 @@ class LangGraphRuns:
         return json_response(run_view(info))
 
 
-def _int(value: str | None, default: int) -> int:
+def _join_filter(values: list[str]) -> tuple[str, ...]:
+    """A join's ``stream_mode`` query: repeated, comma-separated or a JSON array; empty for none."""
+    found: list[str] = []
+    for value in values:
+        if value.startswith("["):
+            try:
+                parsed = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                parsed = None
+            if isinstance(parsed, list) and all(isinstance(m, str) for m in parsed):
+                found.extend(parsed)
+                continue
+        found.extend(m for m in value.split(",") if m)
+    return tuple(found)
+
+
+def _join_modes(info: RunInfo, wanted: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
+    """What a rejoin streams, as LangGraph's server does: the modes (and subgraph events) the run
+    was started with, narrowed to the join's ``stream_mode`` when it names some. A run started
+    by another surface (no modes recorded) streams every mode, subgraphs included."""
+    started, subgraphs = (info.stream_modes, info.stream_subgraphs) if info.stream_modes is not None else (tuple(MODES_IN), True)
+    if not wanted:
+        return started, subgraphs
+    asks_messages = "messages" in wanted or "messages-tuple" in wanted
+    return tuple(m for m in started if m in wanted or (asks_messages and m.startswith("messages"))), subgraphs
+
+
+_RUN_STATUSES = ("pending", "running", "error", "success", "timeout", "interrupted")
+
+
+def _int(value: str | None, default: int, name: str) -> int:
+    """A query parameter that is an integer >= 0."""
+    if value is None:
+        return default
     try:
-        return max(0, int(value)) if value is not None else default
+        number = int(value)
     except ValueError:
-        raise invalid(f"expected an integer, got {value!r}") from None
+        number = -1
+    if number < 0:
+        raise invalid(f"{name} must be an integer >= 0, got {value!r}", name)
+    return number
 

@@ -25,6 +25,7 @@ from .langgraph_views import (
     find_assistant,
     interrupts_by_task,
     lc_values,
+    snapshot_view,
     state_view,
     thread_status,
     ThreadExists,
@@ -43,12 +44,21 @@ def _page(body: Mapping[str, Any]) -> tuple[int, int]:
     return limit, offset
 
 
-def _matches(metadata: Mapping[str, Any], wanted: Any) -> bool:
+def _matches(metadata: Mapping[str, Any], wanted: Any, path: str = "metadata") -> bool:
+    """Whether ``metadata`` holds every key of the filter ``wanted`` (the body field ``path``)."""
     if wanted is None:
         return True
     if not isinstance(wanted, Mapping):
-        raise invalid("metadata must be an object", "metadata")
+        raise invalid(f"{path} must be an object", path)
     return all(metadata.get(k) == v for k, v in wanted.items())
+
+
+def _choice(body: Mapping[str, Any], name: str, allowed: tuple[str, ...]) -> Any:
+    """The field ``name`` of ``body``: None, or one of ``allowed`` (422 otherwise)."""
+    value = body.get(name)
+    if value is not None and value not in allowed:
+        raise invalid(f"{name} must be one of {', '.join(allowed)}, got {value!r}", name)
+    return value
 
 
 def _checkpoint_id(value: Any, path: str) -> str | None:
@@ -169,11 +179,15 @@ class LangGraphThreads:
             raise invalid("metadata must be an object", "metadata")
         if body.get("graph_id"):
             metadata = {**metadata, "graph_id": body["graph_id"]}
+        if_exists = _choice(body, "if_exists", ("raise", "do_nothing"))
         owner = self._owner(thread_id)
         if owner is not None:
-            if owner != identity:
-                raise ThreadExists(thread_id)
-            if body.get("if_exists") != "do_nothing":
+            if owner != identity:  # the id is taken: forbidden, as /ws's start_run answers (docs/server.md, thread ids)
+                raise CommandError(
+                    ErrorCode.FORBIDDEN, f"thread id {thread_id!r} is not available to you; omit thread_id to have "
+                    "the server mint one", path="thread_id",
+                )
+            if if_exists != "do_nothing":
                 raise ThreadExists(thread_id, "; pass if_exists='do_nothing' to get it")
             return json_response(await self.thread_view(thread_id))
         await self.runtime.thread_metadata.create(thread_id, identity, metadata)
@@ -201,6 +215,9 @@ class LangGraphThreads:
         rt = self.runtime
         body = await read_json(request, required=False)
         limit, offset = _page(body)
+        _choice(body, "status", ("idle", "busy", "interrupted", "error"))
+        if body.get("values") is not None and not isinstance(body["values"], Mapping):
+            raise invalid("values must be an object", "values")
         stored = await rt.storage.list_threads(owner=identity, limit=rt.runs.statistics().threads + 1)
         ids = {r.thread_id for r in stored} | {t.thread_id for t in rt.runs.threads.values() if t.record.owner == identity}
         if rt.storage.shared:
@@ -228,7 +245,7 @@ class LangGraphThreads:
             if thread is not None:
                 state = await rt.runs.current_state(thread)
                 view["values"] = lc_values(state.get("values")) if state.get("values") is not None else {}
-            if wanted_values is None or _matches(view["values"] if isinstance(view["values"], Mapping) else {}, wanted_values):
+            if wanted_values is None or _matches(view["values"] if isinstance(view["values"], Mapping) else {}, wanted_values, "values"):
                 page.append(view)
             if len(page) >= offset + limit:
                 break
@@ -236,24 +253,29 @@ class LangGraphThreads:
 
     # --- state ---------------------------------------------------------------------------------
 
-    async def _state(self, identity: str, thread_id: str, checkpoint_id: str | None) -> dict[str, Any]:
+    async def _state(self, identity: str, thread_id: str, checkpoint_id: str | None, subgraphs: bool) -> dict[str, Any]:
         self._require(identity, thread_id)
         if thread_id not in self.runtime.runs.threads:
             if checkpoint_id is not None:
                 raise not_found("checkpoint", checkpoint_id)
             return state_view(thread_id, None)
-        return state_view(thread_id, await self.runtime.runs.get_state(identity, thread_id, checkpoint_id))
+        snapshot = await self.runtime.runs.get_snapshot(identity, thread_id, checkpoint_id, subgraphs=subgraphs)
+        return snapshot_view(thread_id, snapshot)
 
     async def get_state(self, request: Request, identity: str) -> Response:
-        """``GET /threads/{thread_id}/state`` and ``.../state/{checkpoint_id}``."""
+        """``GET /threads/{thread_id}/state?subgraphs=`` and ``.../state/{checkpoint_id}``."""
         p = request.path_params
-        return json_response(await self._state(identity, p["thread_id"], p.get("checkpoint_id")))
+        subgraphs = request.query_params.get("subgraphs", "false").lower() in ("1", "true", "yes")
+        return json_response(await self._state(identity, p["thread_id"], p.get("checkpoint_id"), subgraphs))
 
     async def state_at(self, request: Request, identity: str) -> Response:
-        """``POST /threads/{thread_id}/state/checkpoint {checkpoint}``."""
+        """``POST /threads/{thread_id}/state/checkpoint {checkpoint, subgraphs?}``."""
         body = await read_json(request)
         checkpoint = _checkpoint_id(body.get("checkpoint"), "checkpoint")
-        return json_response(await self._state(identity, request.path_params["thread_id"], checkpoint))
+        subgraphs = body.get("subgraphs") or False
+        if not isinstance(subgraphs, bool):
+            raise invalid("subgraphs must be true or false", "subgraphs")
+        return json_response(await self._state(identity, request.path_params["thread_id"], checkpoint, subgraphs))
 
     async def update_state(self, request: Request, identity: str) -> Response:
         """``POST /threads/{thread_id}/state {values, as_node?, checkpoint?, checkpoint_id?}``."""

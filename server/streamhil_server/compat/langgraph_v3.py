@@ -34,9 +34,9 @@ from streamhil.protocol import ErrorCode, EventKind
 from ..errors import CommandError, not_found
 from ..hub import CursorError, Subscription
 from ..runtime import Runtime
-from .http_access import identify, invalid, json_response, read_json
+from .http_access import HTTP_BUSY_HINT, identify, invalid, json_response, read_json
 from .langgraph_runs import LangGraphRuns
-from .langgraph_views import lc_values
+from .langgraph_views import for_surface, lc_values
 
 __all__ = ["LangGraphV3", "translate", "EventFilter"]
 
@@ -197,6 +197,7 @@ class _SocketState:
 
 
 def _error(command_id: Any, exc: CommandError) -> dict[str, Any]:
+    exc = for_surface(exc, HTTP_BUSY_HINT)
     code = _V3_CODES.get(exc.code, "invalid_argument")
     if exc.code == ErrorCode.NOT_FOUND:
         resource = str((exc.details or {}).get("resource"))
@@ -221,6 +222,9 @@ class LangGraphV3:
         if not isinstance(command, dict) or not isinstance(command.get("method"), str):
             return {"type": "error", "id": None, "error": "invalid_argument", "message": "a command is {id, method, params}"}
         command_id, method = command.get("id"), command["method"]
+        if not isinstance(command_id, int) or isinstance(command_id, bool) or command_id < 0:
+            return {"type": "error", "id": None, "error": "invalid_argument",
+                    "message": f"a command's id must be a non-negative integer, got {command_id!r}; nothing was done"}
         params = command.get("params") or {}
         try:
             if not isinstance(params, dict):
@@ -256,6 +260,9 @@ class LangGraphV3:
         answers: dict[str, Any] = {}
         for i, item in enumerate(items):
             interrupt_id = item.get("interrupt_id") if isinstance(item, dict) else None
+            where = "interrupt_id" if "responses" not in params else f"responses[{i}].interrupt_id"
+            if interrupt_id is None:
+                raise invalid("input.respond needs the interrupt_id of the interrupt it answers", where)
             if not isinstance(interrupt_id, str) or not _INTERRUPT_ID.match(interrupt_id):
                 raise CommandError(ErrorCode.NOT_FOUND, f"no interrupt {interrupt_id!r}", path=f"responses[{i}].interrupt_id",
                                    details={"resource": "interrupt"})

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 from streamhil.protocol import ErrorCode
 
+from ..encoding import state_wire
 from ..errors import CommandError
 from ..registry import GraphEntry, GraphRegistry
 from ..run_records import RunInfo
@@ -29,12 +30,15 @@ __all__ = [
     "interrupts_by_task",
     "thread_status",
     "state_view",
+    "snapshot_view",
     "run_view",
     "is_resume_map",
+    "known_input",
     "error_status",
     "error_body",
     "sse_frame",
     "ThreadExists",
+    "for_surface",
     "CREATED_AT",
 ]
 
@@ -143,14 +147,23 @@ def thread_status(status: str) -> str:
 
 
 def interrupts_by_task(interrupts: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Pending interrupts grouped by the task that asked, as ``Thread.interrupts`` is.
+    """Pending interrupts grouped by the root graph's task that asked, as ``Thread.interrupts`` is:
+    an interrupt inside a subgraph under the task of the subgraph's node in the root graph (the
+    first segment of its ``ns``, ``node:task_id``), as LangGraph's server keys it.
 
     Each keeps streamhil's provenance (``node``, ``task_id``, ``ns``) beside ``value`` and ``id``.
     """
     grouped: dict[str, list[dict[str, Any]]] = {}
     for item in interrupts:
-        grouped.setdefault(str(item.get("task_id") or ""), []).append(dict(item))
+        grouped.setdefault(_root_task(item), []).append(dict(item))
     return grouped
+
+
+def _root_task(interrupt: Mapping[str, Any]) -> str:
+    ns = interrupt.get("ns")
+    if isinstance(ns, (list, tuple)) and ns and isinstance(ns[0], str) and ":" in ns[0]:
+        return ns[0].split(":", 1)[1]
+    return str(interrupt.get("task_id") or "")
 
 
 def _checkpoint(thread_id: str, checkpoint_id: str | None) -> dict[str, Any] | None:
@@ -192,6 +205,23 @@ def state_view(thread_id: str, state: Mapping[str, Any] | None) -> dict[str, Any
     }
 
 
+def snapshot_view(thread_id: str, snapshot: Any) -> dict[str, Any]:
+    """A ``StateSnapshot`` as LangGraph's ``ThreadState``, as its server shows one: a subgraph
+    task's ``checkpoint`` is its namespace (``{thread_id, checkpoint_ns}``), or, when the
+    snapshot was read with ``subgraphs``, its ``state`` is the subgraph's own ``ThreadState``."""
+    view = state_view(thread_id, state_wire(snapshot))
+    configurable = (getattr(snapshot, "config", None) or {}).get("configurable") or {}
+    if configurable.get("checkpoint_ns") and view["checkpoint"] is not None:
+        view["checkpoint"]["checkpoint_ns"] = configurable["checkpoint_ns"]
+    for task_view, task in zip(view["tasks"], snapshot.tasks, strict=True):
+        inner = task.state
+        if isinstance(inner, Mapping):
+            task_view["checkpoint"] = dict(inner.get("configurable") or {})
+        elif inner is not None:
+            task_view["state"] = snapshot_view(thread_id, inner)
+    return view
+
+
 def run_view(info: RunInfo) -> dict[str, Any]:
     """A run record as LangGraph's ``Run``."""
     return {
@@ -215,6 +245,16 @@ def is_resume_map(resume: Any) -> bool:
     )
 
 
+def known_input(graph: Any, value: Any) -> Any:
+    """A run's input with the keys the graph's input schema lacks dropped, as LangGraph's server
+    ignores them (Agent Chat UI sends ``context`` with its messages); the core library refuses
+    them. Anything but a dict passes as it is."""
+    keys = getattr(graph, "input_keys", None)
+    if not isinstance(value, Mapping) or keys is None:
+        return value
+    return {k: v for k, v in value.items() if k in keys}
+
+
 # --- errors ------------------------------------------------------------------------------------
 
 _STATUS = {
@@ -235,6 +275,19 @@ _STATUS = {
     ErrorCode.SHUTTING_DOWN: 503,
     ErrorCode.NOT_READY: 503,
 }
+
+
+_WS_BUSY_HINT = "or pass if_busy='enqueue'"
+"""How the run manager's ``thread_busy`` ends: ``if_busy`` is the ``/ws`` parameter."""
+
+
+def for_surface(error: CommandError, busy_hint: str) -> CommandError:
+    """``error`` as a client of this surface should read it: a ``thread_busy`` that names
+    ``/ws``'s ``if_busy`` names this surface's way (``busy_hint``) instead."""
+    if error.code is not ErrorCode.THREAD_BUSY or not error.message.endswith(_WS_BUSY_HINT):
+        return error
+    message = error.message[: -len(_WS_BUSY_HINT)] + busy_hint
+    return CommandError(error.code, message, path=error.path, details=error.details)
 
 
 def error_status(error: CommandError) -> int:

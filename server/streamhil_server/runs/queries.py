@@ -26,12 +26,18 @@ class RunQueries(RunAdmission):
     """State, history, ``update_state``, thread lists and counters."""
 
     async def get_state(self, identity: str, thread_id: str, checkpoint_id: str | None) -> dict[str, Any]:
+        return state_wire(await self.get_snapshot(identity, thread_id, checkpoint_id))
+
+    async def get_snapshot(
+        self, identity: str, thread_id: str, checkpoint_id: str | None, *, subgraphs: bool = False
+    ) -> Any:
+        """The thread's ``StateSnapshot`` (at ``checkpoint_id``), with its subgraphs' states
+        in ``tasks[].state`` when ``subgraphs``."""
         async with self.using(identity, thread_id) as thread:
             graph = self.entry(thread).graph
             if checkpoint_id is not None:
                 await self._require_checkpoint(thread, graph, checkpoint_id)
-            snapshot = await graph.aget_state(self._config(thread_id, checkpoint_id))
-            return state_wire(snapshot)
+            return await graph.aget_state(self._config(thread_id, checkpoint_id), subgraphs=subgraphs)
 
     async def _require_checkpoint(self, thread: ThreadRuntime, graph: Any, checkpoint_id: str, path: str = "checkpoint_id") -> None:
         saver = graph.saver

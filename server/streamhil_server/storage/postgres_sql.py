@@ -95,6 +95,8 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 4: the outcome of a forwarded command, stored with its effect; the processes serving the database
     coordination.CLUSTER_MIGRATION,
+    # 5: the stream modes (and subgraphs flag) a LangGraph API run was started with, for rejoins
+    "ALTER TABLE streamhil_run_records ADD COLUMN stream text;",
 )
 """Migration ``i`` takes the server's schema from version ``i`` to ``i + 1``. Append, never edit."""
 
