@@ -24,6 +24,7 @@ import orjson
 
 from ..constants import END
 from ..errors import GraphBubbleUp, GraphInterrupt
+from ..executor.context import stream_returned_messages
 from ..messages import Message, coerce_message
 from ..types import Send
 from .tools import Tool, ToolArgumentError, ToolOutput, _reset_tool_call, _set_tool_call, create_tool
@@ -132,6 +133,7 @@ class ToolNode:
     async def __call__(self, value: Any) -> Any:
         calls = tool_calls_of(value, self.messages_key)
         messages = await self.run_calls(calls)
+        stream_returned_messages(messages)
         if isinstance(value, list):
             return messages
         return {self.messages_key: messages}
