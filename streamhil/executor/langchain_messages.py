@@ -49,6 +49,8 @@ NOSTREAM_TAG = "nostream"
 _METADATA_FROM_CONFIGURABLE = ("thread_id", "checkpoint_id", "checkpoint_ns", "task_id", "run_id", "assistant_id", "graph_id")
 """Configurable keys LangGraph copies into the metadata of its runs."""
 
+_PUSH_TRIGGERS = ("__pregel_push",)
+
 T = TypeVar("T")
 
 
@@ -70,25 +72,25 @@ def task_metadata(ctx: TaskContext) -> dict[str, Any]:
     for key in _METADATA_FROM_CONFIGURABLE:
         if key not in metadata and configurable.get(key):
             metadata[key] = configurable[key]
-    if scope.ns_tuple and "checkpoint_ns" not in metadata:
-        metadata["checkpoint_ns"] = ctx.ns.split("|", 1)[0]  # the outermost task's, as LangGraph's subgraphs inherit it
     metadata.setdefault("ls_integration", "langgraph")
     metadata.update(
         langgraph_step=ctx.step,
         langgraph_node=ctx.node,
-        langgraph_triggers=ctx.triggers,
+        langgraph_triggers=ctx.triggers or _PUSH_TRIGGERS,  # a Send's task: LangGraph names its channel
         langgraph_path=ctx.path,
         langgraph_checkpoint_ns=ctx.ns,
     )
+    if scope.ns_tuple and "checkpoint_ns" not in metadata:
+        metadata["checkpoint_ns"] = ctx.ns.split("|", 1)[0]  # the outermost task's, as LangGraph's subgraphs inherit it
     return metadata
 
 
-def task_callbacks(tap: MessageTap, ctx: TaskContext) -> dict[str, Any]:
-    """The config keys a task adds for LangChain: ``callbacks`` (its handler), ``metadata``,
-    ``tags`` (the run's)."""
+def task_callbacks(tap: MessageTap, ctx: TaskContext, *, emit: bool) -> dict[str, Any]:
+    """The config keys a task adds for LangChain: ``callbacks`` (its handler, streaming to the
+    run if ``emit``), ``metadata``, ``tags`` (the run's)."""
     metadata = task_metadata(ctx)
     return {
-        "callbacks": [TaskMessagesHandler(tap, ctx.run, metadata)],
+        "callbacks": [TaskMessagesHandler(tap, ctx.run, metadata, emit=emit)],
         "metadata": metadata,
         "tags": list(ctx.run.config.get("tags") or ()),
     }
@@ -121,10 +123,11 @@ class TaskMessagesHandler(BaseCallbackHandler):
     run_inline = True  # called on the model's own thread, in order (a sync node's worker thread
     # hands the part over to the event loop, see streaming.on_loop_thread)
 
-    def __init__(self, tap: MessageTap, scope: RunScope, metadata: dict[str, Any]) -> None:
+    def __init__(self, tap: MessageTap, scope: RunScope, metadata: dict[str, Any], *, emit: bool = True) -> None:
         self._tap = tap
         self._scope = scope
         self._metadata = metadata
+        self._emit = emit  # False: models stream (as under LangGraph), their chunks go nowhere
         self._runs: dict[UUID, dict[str, Any]] = {}  # chat model runs being streamed
 
     # Having these two makes the handler one of LangChain's streaming handlers, for which
@@ -145,7 +148,7 @@ class TaskMessagesHandler(BaseCallbackHandler):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        if tags and NOSTREAM_TAG in tags:
+        if not self._emit or (tags and NOSTREAM_TAG in tags):
             return
         run_metadata = dict(metadata) if metadata else dict(self._metadata)
         user_tags = [t for t in tags or () if not t.startswith("seq:step")]

@@ -42,17 +42,15 @@ class MessageTap:
 
     def start_task(self, ctx: TaskContext, node_input: Any) -> Token[Any] | None:
         """Before ``ctx``'s node runs: give LangChain models called inside it a config whose
-        callbacks stream to this run (none in a subgraph streamed without ``subgraphs=True``).
+        callbacks stream to this run (they stream nothing in a subgraph of a run streamed without
+        ``subgraphs=True``, but the models still stream, as under LangGraph).
         Returns the token :meth:`end_task` takes, or None when LangChain is not loaded."""
         lc = self.langchain()
         if lc is None:
             return None
-        scope = ctx.run
-        if scope.ns_tuple and not scope.subgraphs:
-            ctx.lc_config = None
-            return lc.use_config(None)  # not the calling node's callbacks either
-        remember_ids(node_input, self.seen)
-        ctx.lc_config = lc.task_callbacks(self, ctx)
+        if streams(ctx):
+            remember_ids(node_input, self.seen)
+        ctx.lc_config = lc.task_callbacks(self, ctx, emit=streams(ctx))
         return lc.use_config(lc.child_config(ctx))
 
     def end_task(self, token: Token[Any]) -> None:
@@ -66,8 +64,13 @@ class MessageTap:
         messages (a subgraph's state, a prebuilt node's reply); they are streamed as LangChain
         messages too.
         """
-        if ctx.lc_config is not None and self._langchain is not None:
+        if ctx.lc_config is not None and self._langchain is not None and streams(ctx):
             self._langchain.emit_returned(self, ctx, result, plain_messages=plain_messages)
+
+
+def streams(ctx: TaskContext) -> bool:
+    """Whether the task's messages reach the stream: a subgraph's only with ``subgraphs=True``."""
+    return not ctx.run.ns_tuple or ctx.run.subgraphs
 
 
 def remember_ids(node_input: Any, seen: set[str]) -> None:
