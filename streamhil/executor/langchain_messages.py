@@ -29,7 +29,6 @@ except ImportError as exc:  # pragma: no cover - the tap imports this module onl
 from ..types import Command
 
 if TYPE_CHECKING:
-    from .message_tap import MessageTap
     from .scope import RunScope, TaskContext
 
 __all__ = [
@@ -85,12 +84,12 @@ def task_metadata(ctx: TaskContext) -> dict[str, Any]:
     return metadata
 
 
-def task_callbacks(tap: MessageTap, ctx: TaskContext, *, emit: bool) -> dict[str, Any]:
+def task_callbacks(seen: set[str], ctx: TaskContext, *, emit: bool) -> dict[str, Any]:
     """The config keys a task adds for LangChain: ``callbacks`` (its handler, streaming to the
     run if ``emit``), ``metadata``, ``tags`` (the run's)."""
     metadata = task_metadata(ctx)
     return {
-        "callbacks": [TaskMessagesHandler(tap, ctx.run, metadata, emit=emit)],
+        "callbacks": [TaskMessagesHandler(seen, ctx.run, metadata, emit=emit)],
         "metadata": metadata,
         "tags": list(ctx.run.config.get("tags") or ()),
     }
@@ -106,13 +105,13 @@ def child_config(ctx: TaskContext) -> dict[str, Any]:
     }
 
 
-def _emit(tap: MessageTap, scope: RunScope, message: BaseMessage, metadata: dict[str, Any], *, dedupe: bool) -> None:
-    """Put ``message`` on the stream (with an id; unless ``dedupe`` and its id was seen)."""
-    if dedupe and message.id in tap.seen:
+def _emit(seen: set[str], scope: RunScope, message: BaseMessage, metadata: dict[str, Any], *, dedupe: bool) -> None:
+    """Put ``message`` on the stream (with an id; unless ``dedupe`` and its id is ``seen``)."""
+    if dedupe and message.id in seen:
         return
     if message.id is None:
         message.id = str(uuid4())
-    tap.seen.add(message.id)
+    seen.add(message.id)
     scope.emit_message(scope.ns_tuple, (message, metadata))
 
 
@@ -123,8 +122,8 @@ class TaskMessagesHandler(BaseCallbackHandler):
     run_inline = True  # called on the model's own thread, in order (a sync node's worker thread
     # hands the part over to the event loop, see streaming.on_loop_thread)
 
-    def __init__(self, tap: MessageTap, scope: RunScope, metadata: dict[str, Any], *, emit: bool = True) -> None:
-        self._tap = tap
+    def __init__(self, seen: set[str], scope: RunScope, metadata: dict[str, Any], *, emit: bool = True) -> None:
+        self._seen = seen  # ids already on the stream, shared by the run's tasks
         self._scope = scope
         self._metadata = metadata
         self._emit = emit  # False: models stream (as under LangGraph), their chunks go nowhere
@@ -159,7 +158,7 @@ class TaskMessagesHandler(BaseCallbackHandler):
     def on_llm_new_token(self, token: str, *, chunk: Any = None, run_id: UUID, **kwargs: Any) -> None:
         metadata = self._runs.get(run_id)
         if metadata is not None and isinstance(chunk, ChatGenerationChunk):
-            _emit(self._tap, self._scope, chunk.message, metadata, dedupe=False)
+            _emit(self._seen, self._scope, chunk.message, metadata, dedupe=False)
 
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
         metadata = self._runs.pop(run_id, None)
@@ -167,13 +166,13 @@ class TaskMessagesHandler(BaseCallbackHandler):
             return
         generation = response.generations[0][0]
         if isinstance(generation, ChatGeneration):  # the whole reply, unless its chunks were streamed
-            _emit(self._tap, self._scope, generation.message, metadata, dedupe=True)
+            _emit(self._seen, self._scope, generation.message, metadata, dedupe=True)
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         self._runs.pop(run_id, None)
 
 
-def emit_returned(tap: MessageTap, ctx: TaskContext, result: Any, *, plain_messages: bool) -> None:
+def emit_returned(seen: set[str], ctx: TaskContext, result: Any, *, plain_messages: bool) -> None:
     """Stream the messages of a node's return value (a state update, a ``Command`` or a list of
     them) not seen yet, with the task's metadata."""
     assert ctx.lc_config is not None
@@ -184,7 +183,7 @@ def emit_returned(tap: MessageTap, ctx: TaskContext, result: Any, *, plain_messa
     )
     for update in updates:
         for message in _messages_in(update, plain_messages):
-            _emit(tap, ctx.run, message, metadata, dedupe=True)
+            _emit(seen, ctx.run, message, metadata, dedupe=True)
 
 
 def _messages_in(value: Any, plain_messages: bool) -> Iterator[BaseMessage]:

@@ -50,7 +50,7 @@ class MessageTap:
             return None
         if streams(ctx):
             remember_ids(node_input, self.seen)
-        ctx.lc_config = lc.task_callbacks(self, ctx, emit=streams(ctx))
+        ctx.lc_config = lc.task_callbacks(self.seen, ctx, emit=streams(ctx))
         return lc.use_config(lc.child_config(ctx))
 
     def end_task(self, token: Token[Any]) -> None:
@@ -65,7 +65,7 @@ class MessageTap:
         messages too.
         """
         if ctx.lc_config is not None and self._langchain is not None and streams(ctx):
-            self._langchain.emit_returned(self, ctx, result, plain_messages=plain_messages)
+            self._langchain.emit_returned(self.seen, ctx, result, plain_messages=plain_messages)
 
 
 def streams(ctx: TaskContext) -> bool:

@@ -6,15 +6,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 
 from ..checkpoint.base import BaseCheckpointSaver, thread_config
 from .spec import GraphSpec
-
-if TYPE_CHECKING:
-    from .message_tap import MessageTap
 
 __all__ = ["RunScope", "TaskContext", "Sink", "PRIVATE_LOOP"]
 
@@ -56,7 +53,7 @@ class RunScope:
     inline_sync: bool = False
     checkpoint_id: str = ""  # the checkpoint the current step started from
     pace: Callable[[], Awaitable[None]] | None = None  # waits until the stream's reader caught up
-    messages: MessageTap | None = None  # set when the run streams ``messages`` (shared with subgraphs)
+    messages: Any = None  # a message_tap.MessageTap when the run streams ``messages`` (shared with subgraphs)
 
     def wants(self, mode: str) -> bool:
         """Whether events of ``mode`` from this graph reach the stream."""
