@@ -2,8 +2,9 @@
 
 Graph state may hold anything. The server sends what orjson can encode as is (dicts, lists,
 strings, numbers, dataclasses, datetimes, UUIDs), turns tuples and sets into arrays, interrupts
-into the protocol's Interrupt object (spec 4.1), and any other object into its ``repr`` string,
-so one odd value never breaks a stream.
+into the protocol's Interrupt object (spec 4.1), LangChain messages (``AIMessageChunk``s of the
+``messages`` mode, ``AIMessage``s a node returns) into streamhil message dicts, and any other
+object into its ``repr`` string, so one odd value never breaks a stream.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from streamhil.messages import is_langchain_message, langchain_message_dict
 from streamhil.protocol import InterruptInfo
 from streamhil.types import Interrupt
 
-__all__ = ["dumps_event", "jsonable", "interrupt_wire", "stream_payload", "state_wire"]
+__all__ = ["dumps_event", "jsonable", "interrupt_wire", "message_wire", "stream_payload", "state_wire"]
 
 _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
@@ -29,8 +31,24 @@ def interrupt_wire(interrupt: Any) -> dict[str, Any]:
     return InterruptInfo.from_interrupt(interrupt).to_wire()
 
 
+def message_wire(message: Any) -> dict[str, Any]:
+    """A LangChain message as a streamhil message dict; a chunk keeps its ``tool_call_chunks``
+    (``{"index", "id", "name", "args": "<json text>"}``), as the ``messages`` mode's chunks have."""
+    out = langchain_message_dict(message)
+    pieces = getattr(message, "tool_call_chunks", None)
+    if pieces:
+        out["tool_call_chunks"] = [
+            {"index": p.get("index"), "id": p.get("id"), "name": p.get("name"), "args": p.get("args") or ""}
+            for p in pieces
+        ]
+    return out
+
+
 def stream_payload(mode: str, payload: Any) -> Any:
-    """A stream part's payload with its ``__interrupt__`` entries as wire Interrupt objects."""
+    """A stream part's payload with its ``__interrupt__`` entries as wire Interrupt objects and a
+    ``messages`` part's LangChain message as a message dict."""
+    if mode == "messages" and isinstance(payload, tuple) and len(payload) == 2 and is_langchain_message(payload[0]):
+        return (message_wire(payload[0]), payload[1])
     if mode in ("updates", "values") and isinstance(payload, dict) and "__interrupt__" in payload:
         payload = dict(payload)
         payload["__interrupt__"] = [
@@ -44,6 +62,8 @@ def _default(value: Any) -> Any:
         return interrupt_wire(value)
     if isinstance(value, (tuple, set, frozenset)):
         return list(value)
+    if is_langchain_message(value):  # e.g. an AIMessage in a node's update
+        return message_wire(value)
     to_wire = getattr(value, "to_wire", None)
     if callable(to_wire):
         return to_wire()

@@ -13,7 +13,16 @@ from typing import Any, cast
 from .._context import CURRENT_TASK, outside_a_node
 from .scope import TaskContext
 
-__all__ = ["TaskContext", "get_stream_writer", "stream_writer_for", "write_message_chunk", "get_config", "current_task", "require_task"]
+__all__ = [
+    "TaskContext",
+    "get_stream_writer",
+    "stream_writer_for",
+    "write_message_chunk",
+    "stream_returned_messages",
+    "get_config",
+    "current_task",
+    "require_task",
+]
 
 # The executor only ever stores its TaskContext in the variable, so it reads one back.
 _current = cast("ContextVar[TaskContext | None]", CURRENT_TASK)
@@ -74,6 +83,15 @@ def write_message_chunk(chunk: dict[str, Any]) -> None:
         "thread_id": ctx.run.thread_id,
     }
     ctx.run.emit_message(ctx.run.ns_tuple, (chunk, metadata))
+
+
+def stream_returned_messages(messages: list[dict[str, Any]]) -> None:
+    """For a prebuilt node about to return ``messages`` (plain message dicts, such as a ToolNode's
+    tool messages): when the run streams ``messages`` with LangChain loaded, they go to that mode
+    as LangChain messages (those not seen yet), as LangGraph's node returning them would."""
+    ctx = _current.get()
+    if ctx is not None and ctx.run.messages is not None:
+        ctx.run.messages.node_returned(ctx, messages, plain_messages=True)
 
 
 def get_config() -> dict[str, Any]:

@@ -12,6 +12,7 @@ from ..constants import TASKS
 from ..errors import GraphInterrupt
 from .context import require_task
 from .loop import execute
+from .message_tap import MessageTap
 from .scope import RunScope, Sink, TaskContext
 from .spec import GraphSpec
 
@@ -81,10 +82,12 @@ async def run_nested(
         parents={**outer.parents, outer.checkpoint_ns: outer.checkpoint_id},
         nested=True,
         inline_sync=outer.inline_sync,
+        messages=outer.messages,
     )
     if own_stream is not None:
         scope.modes, scope.sink, scope.subgraphs, scope.pace = own_stream
         scope.ns_tuple = ()
+        scope.messages = MessageTap() if "messages" in scope.modes else None
     saved = await saver.aget_tuple(scope.address()) if saver is not None else None
     if isinstance(graph_input, dict):  # the parent's state, restricted to this graph's input keys
         graph_input = {k: v for k, v in graph_input.items() if k in spec.input_keys}

@@ -181,12 +181,14 @@ async def run_task(
             arg = (spec.input_schema or graph.schema).node_input(values)
         except Exception as exc:
             return TaskResult(task, "error", error=exc, answers=answers)
+    tap = scope.messages  # None unless the run streams ``messages``
     attempt = 0
     while True:
         attempt += 1
         ctx.counter = 0
         ctx.subgraph_calls = 0
         token = _current.set(ctx)
+        lc_token = tap.start_task(ctx, arg) if tap is not None else None
         try:
             try:
                 kwargs = injected_kwargs(ctx, spec.inject, attempt) if spec.inject else {}
@@ -197,6 +199,8 @@ async def run_task(
             except ParentCommand as pc:
                 # A graph this node called sent a Command to its parent: it is this node's result.
                 result = pc.command
+            if tap is not None:
+                tap.node_returned(ctx, result, plain_messages=spec.subgraph is not None)
             writes, gotos, update = writes_from_return(graph, task.name, result, lenient=spec.subgraph is not None)
             routes = await routes_for(graph, task.name, values, writes) + gotos
             return TaskResult(task, "done", writes, routes, update, answers=ctx.answers, consumed=ctx.consumed)
@@ -217,6 +221,8 @@ async def run_task(
                 continue
             return TaskResult(task, "error", error=exc, answers=answers, consumed=ctx.consumed)
         finally:
+            if lc_token is not None:
+                tap.end_task(lc_token)  # type: ignore[union-attr]
             _current.reset(token)
 
 

@@ -53,6 +53,7 @@ class RunScope:
     inline_sync: bool = False
     checkpoint_id: str = ""  # the checkpoint the current step started from
     pace: Callable[[], Awaitable[None]] | None = None  # waits until the stream's reader caught up
+    messages: Any = None  # a message_tap.MessageTap when the run streams ``messages`` (shared with subgraphs)
 
     def wants(self, mode: str) -> bool:
         """Whether events of ``mode`` from this graph reach the stream."""
@@ -96,7 +97,10 @@ class RunScope:
             langgraph_step=ctx.step,
             langgraph_path=ctx.path,
         )
-        return {**self.config, "configurable": configurable}
+        config = {**self.config, "configurable": configurable}
+        if ctx.lc_config is not None:  # the run streams LangChain messages: callbacks, metadata, tags
+            config.update(ctx.lc_config)
+        return config
 
 
 @dataclass(slots=True)
@@ -115,6 +119,7 @@ class TaskContext:
     consumed: list[str] = field(default_factory=list)  # interrupt ids answered during this execution
     counter: int = 0  # interrupt() calls made during this execution
     subgraph_calls: int = 0  # subgraphs invoked from inside this task, for their namespaces
+    lc_config: dict[str, Any] | None = None  # LangChain config keys, when the run streams its messages
 
     @property
     def resume_map(self) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from ..errors import CheckpointError, ConfigError, NothingPendingError
 from ..executor.commands import record_command
 from ..executor.context import current_task
 from ..executor.loop import RunOutcome, execute
+from ..executor.message_tap import MessageTap
 from ..executor.nested import run_nested
 from ..executor.scope import PRIVATE_LOOP, RunScope
 from ..executor.spec import GraphSpec, StateSchema
@@ -167,6 +168,7 @@ class CompiledStateGraph:
         scope.sink = sink
         scope.pace = pace
         scope.subgraphs = subgraphs
+        scope.messages = MessageTap() if "messages" in modes else None
         scope.durability = durability or "async"
         scope.inline_sync = PRIVATE_LOOP.get()
         saved, replay = await self._load(scope, checkpoint_id)

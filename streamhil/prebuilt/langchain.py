@@ -22,8 +22,8 @@ except ImportError:  # pragma: no cover - only reached when a LangChain object e
 
 from .._backend import current_backend
 from ..executor.context import current_task, get_config
+from ..executor.langchain_messages import langchain_dict
 from ..messages import Message, coerce_message, langchain_message_dict
-from .chat_models import ChatModelError, emit_chunk
 from ._tool import Tool, ToolSchemaError, derives_from
 
 __all__ = ["is_langchain_tool", "is_langchain_chat_model", "tool_from_langchain", "chat_model_from_langchain"]
@@ -80,8 +80,8 @@ def tool_from_langchain(lc_tool: Any, *, name: str | None = None, description: s
 def chat_model_from_langchain(model: Any) -> Any:
     """A streamhil chat model (``(messages, tools) -> reply``) calling a LangChain chat model:
     tools are bound with ``bind_tools`` when the model supports it (LangChain's fake models do
-    not, and then get the messages alone). When the run streams ``messages``, the reply is
-    streamed and each chunk reaches that mode as it arrives."""
+    not, and then get the messages alone). When the run streams ``messages``, the node's
+    LangChain callbacks (see :mod:`streamhil.executor.langchain_messages`) stream the reply."""
     _require_langchain()
 
     async def call(messages: list[Message], tools: list[dict[str, Any]]) -> Message:
@@ -91,41 +91,10 @@ def chat_model_from_langchain(model: Any) -> Any:
                 bound = model.bind_tools(tools)
             except NotImplementedError:
                 bound = model
-        lc_messages = convert_to_messages([_for_langchain(m) for m in messages])
+        lc_messages = convert_to_messages([langchain_dict(m) for m in messages])
         config = _run_config()
-        ctx = current_task()
-        if ctx is not None and ctx.run.wants_messages():
-            reply = await anyio.to_thread.run_sync(lambda: _stream_reply(bound, lc_messages, config))
-        else:
-            reply = await anyio.to_thread.run_sync(lambda: bound.invoke(lc_messages, config))
+        reply = await anyio.to_thread.run_sync(lambda: bound.invoke(lc_messages, config))
         return coerce_message(langchain_message_dict(reply))
 
     call.__name__ = f"langchain:{type(model).__name__}"
     return call
-
-
-def _stream_reply(model: Any, messages: list[Any], config: dict[str, Any] | None) -> Any:
-    """Stream the model's reply (in a worker thread), sending each chunk to the ``messages``
-    stream mode as it comes; return the whole reply (the chunks added up)."""
-    whole = None
-    for chunk in model.stream(messages, config):
-        whole = chunk if whole is None else whole + chunk
-        piece: dict[str, Any] = {"id": chunk.id or whole.id, "role": "assistant", "content": chunk.content}
-        calls = getattr(chunk, "tool_call_chunks", None)
-        if calls:
-            piece["tool_call_chunks"] = [
-                {"index": c.get("index"), "id": c.get("id"), "name": c.get("name"), "args": c.get("args") or ""}
-                for c in calls
-            ]
-        emit_chunk(piece)
-    if whole is None:
-        raise ChatModelError(f"{type(model).__name__} streamed no reply")
-    return whole
-
-
-def _for_langchain(message: Message) -> dict[str, Any]:
-    """A message dict in the shape ``convert_to_messages`` takes."""
-    out = {k: v for k, v in message.items() if k in ("role", "content", "id", "name", "tool_calls", "tool_call_id")}
-    if message.get("role") == "tool" and message.get("status") == "error":
-        out["status"] = "error"
-    return out

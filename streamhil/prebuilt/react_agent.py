@@ -82,6 +82,8 @@ def create_react_agent(
     """
     chat_model = resolve_model(model)
     tool_node = tools if isinstance(tools, ToolNode) else ToolNode(tools, handle_tool_errors=handle_tool_errors)
+    if derives_from(model, "langchain_core.language_models", "BaseChatModel"):
+        tool_node.langchain_messages = True  # LangGraph streams its ToolMessages
     specs = tool_node.specs
     messages_key = tool_node.messages_key
 

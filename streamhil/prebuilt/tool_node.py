@@ -24,9 +24,10 @@ import orjson
 
 from ..constants import END
 from ..errors import GraphBubbleUp, GraphInterrupt
+from ..executor.context import stream_returned_messages
 from ..messages import Message, coerce_message
 from ..types import Send
-from .tools import Tool, ToolArgumentError, ToolOutput, _reset_tool_call, _set_tool_call, create_tool
+from .tools import Tool, ToolArgumentError, ToolOutput, _reset_tool_call, _is_langchain_tool, _set_tool_call, create_tool
 
 __all__ = ["ToolNode", "tool_calls_of", "tool_message", "tools_condition", "send_tool_calls", "messages_of"]
 
@@ -111,6 +112,10 @@ class ToolNode:
         self.messages_key = messages_key
         self.handle_tool_errors = handle_tool_errors
         self.tools_by_name: dict[str, Tool] = {}
+        self.langchain_messages = any(_is_langchain_tool(item) for item in tools)
+        """Whether the tool messages also go to the ``messages`` stream mode, as LangChain
+        ``ToolMessage``s (LangGraph's ToolNode returns those): on when a tool is a LangChain tool;
+        ``create_react_agent`` turns it on for a LangChain chat model."""
         for item in tools:
             built = item if isinstance(item, Tool) else create_tool(item)
             if built.name in self.tools_by_name:
@@ -132,6 +137,8 @@ class ToolNode:
     async def __call__(self, value: Any) -> Any:
         calls = tool_calls_of(value, self.messages_key)
         messages = await self.run_calls(calls)
+        if self.langchain_messages:
+            stream_returned_messages(messages)
         if isinstance(value, list):
             return messages
         return {self.messages_key: messages}

@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("langchain_core", reason="langchain-core is not installed (pip install 'streamhil[langchain]')")
 
 from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel, GenericFakeChatModel
-from langchain_core.messages import AIMessage, HumanMessage, RemoveMessage, ToolMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, RemoveMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langchain_core.tools import tool as create_tool
@@ -240,6 +240,6 @@ def test_langchain_model_tokens_reach_the_messages_stream_mode() -> None:
     agent = create_react_agent(model=model, tools=[])
     parts = list(agent.stream({"messages": [HumanMessage("go")]}, stream_mode="messages"))
     chunks = [chunk for chunk, metadata in parts if metadata["langgraph_node"] == "agent"]
-    assert len(chunks) > 1
-    assert "".join(c["content"] for c in chunks) == "streamed word by word"
-    assert {c["id"] for c in chunks} == {chunks[0]["id"]}
+    assert len(chunks) > 1 and all(isinstance(c, AIMessageChunk) for c in chunks)  # as LangGraph's
+    assert "".join(c.content for c in chunks) == "streamed word by word"
+    assert {c.id for c in chunks} == {chunks[0].id}

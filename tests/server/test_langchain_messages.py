@@ -1,0 +1,75 @@
+"""A graph whose node calls a LangChain chat model, served: its tokens reach the ``messages``
+mode of the WebSocket protocol (as message-dict chunks) and of the LangGraph-compatible SSE
+endpoint (``messages-tuple``, as LangChain's serialized ``AIMessageChunk``), with the node's
+metadata; a node's update holding LangChain messages is sent as message dicts, not their repr."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+
+pytest.importorskip("langchain_core")
+
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel  # noqa: E402
+from langchain_core.messages import AIMessage  # noqa: E402
+from streamhil.graph import START, MessagesState, StateGraph  # noqa: E402
+
+from .conftest import connect  # noqa: E402
+
+REPLY = "tokens from a chat model"
+
+
+def chat_graph() -> Any:
+    model = GenericFakeChatModel(messages=iter([AIMessage(REPLY, id="reply-1")]))
+
+    def chat(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [model.invoke(state["messages"])]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node("chat", chat)
+    builder.add_edge(START, "chat")
+    return builder.compile()
+
+
+def test_websocket_messages_mode_streams_the_models_tokens(make_client: Any) -> None:
+    with make_client({"chat": chat_graph()}) as client, connect(client) as wire:
+        tid = wire.request("start_run", graph="chat", input={"messages": [{"role": "user", "content": "hi"}]},
+                           stream_modes=["messages", "updates"])["thread_id"]
+        assert wire.run_end(tid)["event"] == "run_done"
+        events = wire.thread_events(tid)
+        chunks = [e["data"] for e in events if e["event"] == "messages"]
+        assert len(chunks) > 1
+        assert "".join(chunk["content"] for chunk, _ in chunks) == REPLY
+        assert {chunk["role"] for chunk, _ in chunks} == {"assistant"} and {chunk["id"] for chunk, _ in chunks} == {"reply-1"}
+        assert {meta["langgraph_node"] for _, meta in chunks} == {"chat"}
+        [update] = [e["data"] for e in events if e["event"] == "updates"]
+        assert update["chat"]["messages"][0] == {"role": "assistant", "content": REPLY, "id": "reply-1"}
+
+
+def test_langgraph_sse_messages_tuple_streams_the_models_tokens(make_client: Any) -> None:
+    headers = {"authorization": "Bearer alice-token"}
+    with make_client({"chat": chat_graph()}) as client:
+        tid = client.post("/threads", json={}, headers=headers).json()["thread_id"]
+        body = {"assistant_id": "chat", "input": {"messages": [{"type": "human", "content": "hi"}]},
+                "stream_mode": ["messages-tuple"]}
+        reply = client.post(f"/threads/{tid}/runs/stream", json=body, headers=headers)
+        assert reply.status_code == 200
+        parts = [_sse_event(block) for block in reply.text.split("\n\n") if "event: " in block]
+        chunks = [data for event, data in parts if event == "messages"]
+        assert len(chunks) > 1
+        assert all(chunk["type"] == "AIMessageChunk" and chunk["id"] == "reply-1" for chunk, _ in chunks)
+        assert "".join(chunk["content"] for chunk, _ in chunks) == REPLY
+        assert {meta["langgraph_node"] for _, meta in chunks} == {"chat"}
+
+
+def _sse_event(block: str) -> tuple[str, Any]:
+    event = data = None
+    for line in block.splitlines():
+        if line.startswith("event: "):
+            event = line[7:]
+        elif line.startswith("data: "):
+            data = orjson.loads(line[6:])
+    assert event is not None
+    return event, data
