@@ -24,6 +24,7 @@ from ..executor.view import UPDATE, load_view
 from ..types import Command, GraphOutput, Interrupt, StateSnapshot
 from .._backend import DetachedTask
 from . import _sync
+from ._runnable_api import RunnableAPI
 from .drawing import DrawableGraph, graph_of
 from .streaming import PartStream, Sink, on_loop_thread, stream_modes
 from .targets import branch_targets
@@ -47,11 +48,22 @@ def _check_checkpointer(checkpointer: Any) -> None:
         )
 
 
-class CompiledStateGraph:
+def _v2_part(ns: tuple[str, ...], mode: str, payload: Any) -> dict[str, Any]:
+    """A stream part in LangGraph's ``version="v2"`` shape; a values part carries its interrupts."""
+    if mode == "values" and isinstance(payload, dict):
+        data = dict(payload)
+        interrupts = tuple(data.pop(INTERRUPT, ()))
+        return {"type": mode, "ns": ns, "data": data, "interrupts": interrupts}
+    return {"type": mode, "ns": ns, "data": payload}
+
+
+class CompiledStateGraph(RunnableAPI):
     """A graph ready to run: ``invoke``/``stream`` it, read and edit its threads' state.
 
     Made by ``StateGraph.compile()``; it runs ``spec`` (the executor's frozen description of
-    the graph) and keeps the ``builder`` it came from, as LangGraph's does.
+    the graph) and keeps the ``builder`` it came from, as LangGraph's does. LangChain's
+    ``Runnable`` extras (``with_config``, ``batch``, ``get_subgraphs``, schemas) come from
+    :class:`~streamhil.graph._runnable_api.RunnableAPI`.
     """
 
     def __init__(
@@ -71,6 +83,7 @@ class CompiledStateGraph:
             interrupt_after=_names(interrupt_after, spec.nodes),
         )
         self.builder = builder  # the StateGraph this was compiled from
+        self.config: dict[str, Any] | None = None  # set on the copies with_config() makes
         self.name = spec.name
         self.schema = spec.schema
         self.channels = spec.channels
@@ -101,7 +114,7 @@ class CompiledStateGraph:
 
     # -- configuration ------------------------------------------------------------------------
     def _scope(self, config: Mapping[str, Any] | None, *, need_thread: bool) -> tuple[RunScope, str | None]:
-        config = dict(config or {})
+        config = dict(self._bound_config(config) or {})
         configurable = dict(config.get("configurable") or {})
         limit = config.get("recursion_limit", 25)
         if not isinstance(limit, int) or limit < 1:
@@ -151,6 +164,7 @@ class CompiledStateGraph:
         interrupt_after: Any,
         durability: str | None,
     ) -> RunOutcome:
+        config = self._bound_config(config)
         parent = current_task()
         if parent is not None and not (config or {}).get("configurable", {}).get("thread_id"):
             # Called from inside a node: a nested run on the parent's thread.
@@ -301,11 +315,7 @@ class CompiledStateGraph:
                     ns, mode, payload = item
                     if ns and not subgraphs:
                         continue
-                    item = {"type": mode, "ns": ns, "data": payload}
-                    if mode == "values" and isinstance(payload, dict):
-                        data = dict(payload)
-                        item["interrupts"] = tuple(data.pop(INTERRUPT, ()))
-                        item["data"] = data
+                    item = _v2_part(ns, mode, payload)
                 yield item
         finally:
             producer.cancel()
@@ -317,7 +327,7 @@ class CompiledStateGraph:
         input: Any,
         config: Mapping[str, Any] | None = None,
         *,
-        stream_mode: str = "values",
+        stream_mode: str | Sequence[str] = "values",
         interrupt_before: Any = None,
         interrupt_after: Any = None,
         durability: str | None = None,
@@ -327,25 +337,28 @@ class CompiledStateGraph:
         """Run the graph to its end (or its next interrupt) and return the final state.
 
         When the run paused on interrupts, the result has an ``__interrupt__`` list
-        (``version="v2"``: a ``GraphOutput(value, interrupts)``).
+        (``version="v2"``: a ``GraphOutput(value, interrupts)``). Any other ``stream_mode`` (a
+        mode or a list of modes) returns the list of parts ``astream`` would yield for it.
         """
         if version not in ("v1", "v2"):
             raise ValueError(f"version must be 'v1' or 'v2', got {version!r}.")
+        run_args = dict(interrupt_before=interrupt_before, interrupt_after=interrupt_after, durability=durability)
+        if stream_mode != "values" and version == "v2":
+            return [part async for part in self.astream(input, config, stream_mode=stream_mode, version="v2", **run_args)]
         chunks: list[Any] = []
-        modes = frozenset() if stream_mode == "values" else frozenset([stream_mode])
+        if stream_mode == "values":
+            single, modes = True, frozenset()
+        else:
+            single, modes = stream_modes(stream_mode)
 
         def sink(ns: tuple[str, ...], mode: str, payload: Any) -> None:
-            chunks.append(payload)
+            chunks.append(payload if single else (mode, payload))
 
-        outcome = await self._run(
-            input, config, modes=modes, sink=sink, subgraphs=False,
-            interrupt_before=interrupt_before, interrupt_after=interrupt_after, durability=durability,
-        )
-        if current_task() is not None and isinstance(outcome, dict):
-            return outcome  # nested call from a node: the subgraph's output
+        outcome = await self._run(input, config, modes=modes, sink=sink, subgraphs=False, **run_args)
         if stream_mode != "values":
             return chunks
-        assert isinstance(outcome, RunOutcome)
+        if isinstance(outcome, dict):  # nested call from a node: the subgraph's output
+            return GraphOutput(outcome, ()) if version == "v2" else outcome
         if version == "v2":
             return GraphOutput(outcome.values, tuple(outcome.interrupts))
         if outcome.interrupts:
