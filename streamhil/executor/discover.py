@@ -26,8 +26,9 @@ _cache: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 
 def called_graph(fn: Callable[..., Any]) -> Any | None:
-    """The compiled graph (an object with a ``GraphSpec`` as ``.spec``) that ``fn`` refers to by
-    a global, closure or ``self`` attribute name, or None. Cached per function."""
+    """The compiled graph (an object with a ``GraphSpec`` as ``.spec``) that ``fn`` names as a
+    global or closure variable, or None (``self.sub`` is not looked at, as in LangGraph).
+    Cached per function."""
     try:
         found = _cache.get(fn, _MISSING)
     except TypeError:  # not weak-referenceable: look every time
@@ -44,12 +45,11 @@ def _is_graph(value: Any) -> bool:
 
 
 def _find(fn: Callable[..., Any]) -> Any | None:
-    owner: Any = None
     while True:
         if isinstance(fn, functools.partial):
             fn = fn.func
         elif inspect.ismethod(fn):
-            owner, fn = fn.__self__, fn.__func__
+            fn = fn.__func__
         elif hasattr(fn, "__wrapped__") and callable(fn.__wrapped__):
             fn = fn.__wrapped__
         else:
@@ -57,13 +57,8 @@ def _find(fn: Callable[..., Any]) -> Any | None:
     if not isinstance(fn, FunctionType):
         return None
     closure = dict(zip(fn.__code__.co_freevars, map(_contents, fn.__closure__ or ()), strict=False))
-    for op, name in _names(fn.__code__):
-        if op == "LOAD_ATTR":
-            value = getattr(owner, name, None) if owner is not None else None
-        elif name in closure:
-            value = closure[name]
-        else:
-            value = fn.__globals__.get(name)
+    for name in _names(fn.__code__):
+        value = closure[name] if name in closure else fn.__globals__.get(name)
         if value is not None and _is_graph(value):
             return value
     return None
@@ -76,12 +71,12 @@ def _contents(cell: Any) -> Any:
         return None
 
 
-def _names(code: CodeType) -> Iterator[tuple[str, str]]:
-    """``(opname, name)`` of the loads of globals, closure variables and attributes in ``code``
-    and the functions, lambdas and comprehensions defined in it."""
+def _names(code: CodeType) -> Iterator[str]:
+    """The globals and closure variables ``code`` loads, and those of the functions, lambdas and
+    comprehensions defined in it."""
     for instruction in dis.get_instructions(code):
-        if instruction.opname in _LOADS or instruction.opname == "LOAD_ATTR":
-            yield instruction.opname, str(instruction.argval)
+        if instruction.opname in _LOADS:
+            yield str(instruction.argval)
     for const in code.co_consts:
         if isinstance(const, CodeType):
             yield from _names(const)

@@ -11,8 +11,9 @@ from ..types import PregelTask, StateSnapshot
 from .apply import apply_writes
 from .plan import Task, pin, plan_next, prepare_tasks, start_spec
 from .runner import routes_for, writes_from_return
+from .discover import called_graph
 from .scope import RunScope
-from .spec import GraphSpec
+from .spec import GraphSpec, NodeSpec
 from .view import RESUME_MAP, TaskState, ThreadView, load_view, now_iso
 
 __all__ = ["build_snapshot", "spec_for_ns", "update_state"]
@@ -45,20 +46,9 @@ async def build_snapshot(
         else:
             interrupts = tuple(t.interrupts)
         state: Any = None
-        spec = graph.nodes.get(t.task.name)
-        if spec is not None and spec.subgraph is not None and not t.finished:
-            child_config = {"configurable": {"thread_id": scope.thread_id, "checkpoint_ns": t.task.ns}}
-            if subgraphs:
-                child = spec.subgraph
-                child_scope = RunScope(graph=child, saver=child.saver if child.saver is not None else scope.saver, thread_id=scope.thread_id, checkpoint_ns=t.task.ns)
-                child_saved = await child_scope.saver.aget_tuple(child_scope.address()) if child_scope.saver else None
-                state = (
-                    await build_snapshot(child, child_scope, child_saved, live=True, subgraphs=True)
-                    if child_saved is not None
-                    else child_config
-                )
-            else:
-                state = child_config
+        child = child_graph(graph.nodes.get(t.task.name))
+        if child is not None:  # finished or not, as LangGraph
+            state = await _child_state(child, scope, t.task.ns, subgraphs)
         tasks.append(PregelTask(t.task.id, t.task.name, t.task.path, t.error, interrupts, state, result))
     # Both views list every task of the step (finished ones with their result); they differ in
     # what still waits: the live view names only unfinished tasks and unanswered interrupts.
@@ -69,16 +59,55 @@ async def build_snapshot(
         next_names = tuple(t.task.name for t in view.tasks)
         interrupts = tuple(i for t in view.tasks for i in t.interrupts)
     output = {k: values[k] for k in graph.output_keys if k in values}
+    parents = (saved.metadata or {}).get("parents") or {}
     return StateSnapshot(
         values=output,
         next=next_names,
-        config=saved.config,
+        config=with_checkpoint_map(saved.config, parents),
         metadata=saved.metadata,
         created_at=saved.checkpoint.ts,
-        parent_config=saved.parent_config,
+        parent_config=with_checkpoint_map(saved.parent_config, parents),
         tasks=tuple(tasks),
         interrupts=interrupts,
     )
+
+
+def child_graph(node: NodeSpec | None) -> GraphSpec | None:
+    """The subgraph whose checkpoints live under ``node``'s tasks, as LangGraph sees it: one
+    added as the node, or one the node's function calls; None when its checkpoints are off."""
+    if node is None:
+        return None
+    if node.subgraph is not None:
+        return node.subgraph if node.subgraph.checkpointer is not False else None
+    called = called_graph(node.fn)
+    return called.spec if called is not None else None
+
+
+async def _child_state(child: GraphSpec, scope: RunScope, ns: str, subgraphs: bool) -> Any:
+    """A task's ``state``: the config of its subgraph's checkpoints, or (``subgraphs``) their
+    live snapshot (empty when the subgraph has not run yet)."""
+    child_config = {"configurable": {"thread_id": scope.thread_id, "checkpoint_ns": ns}}
+    if not subgraphs:
+        return child_config
+    saver = child.saver if child.saver is not None else scope.saver
+    child_scope = RunScope(graph=child, saver=saver, thread_id=scope.thread_id, checkpoint_ns=ns)
+    child_saved = await saver.aget_tuple(child_scope.address()) if saver is not None else None
+    if child_saved is None:
+        return StateSnapshot({}, (), child_config, None, None, None, (), ())
+    return await build_snapshot(child, child_scope, child_saved, live=True, subgraphs=True)
+
+
+def with_checkpoint_map(config: dict[str, Any] | None, parents: dict[str, str]) -> dict[str, Any] | None:
+    """A subgraph checkpoint's config with LangGraph's ``checkpoint_map``: the checkpoint id of
+    every enclosing graph by namespace, then its own. A root config is returned as it is."""
+    if config is None:
+        return None
+    configurable = config.get("configurable") or {}
+    ns = configurable.get("checkpoint_ns")
+    if not ns:
+        return config
+    checkpoint_map = {**parents, ns: configurable.get("checkpoint_id")}
+    return {**config, "configurable": {**configurable, "checkpoint_map": checkpoint_map}}
 
 
 async def update_state(
