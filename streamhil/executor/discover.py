@@ -16,13 +16,24 @@ from collections.abc import Callable, Iterator
 from types import CodeType, FunctionType
 from typing import Any
 
-from .spec import GraphSpec
+from .spec import GraphSpec, NodeSpec
 
-__all__ = ["called_graph"]
+__all__ = ["called_graph", "child_graph"]
 
 _LOADS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF", "LOAD_CLASSDEREF"})
 _MISSING = object()
 _cache: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def child_graph(node: NodeSpec | None) -> GraphSpec | None:
+    """The subgraph whose checkpoints live under ``node``'s tasks, as LangGraph sees it: one
+    added as the node, or one the node's function calls; None when its checkpoints are off."""
+    if node is None:
+        return None
+    if node.subgraph is not None:
+        return node.subgraph if node.subgraph.checkpointer is not False else None
+    called = called_graph(node.fn)
+    return called.spec if called is not None else None
 
 
 def called_graph(fn: Callable[..., Any]) -> Any | None:

@@ -6,17 +6,17 @@ from typing import Any
 
 from ..checkpoint.base import Checkpoint, CheckpointTuple, new_checkpoint_id
 from ..constants import EDITED, END, JOINS, LAST_NODES, START, TASKS
-from ..errors import InvalidUpdateError
+from ..errors import CheckpointNotFoundError, InvalidUpdateError
 from ..types import PregelTask, StateSnapshot
 from .apply import apply_writes
 from .plan import Task, pin, plan_next, prepare_tasks, start_spec
 from .runner import routes_for, writes_from_return
-from .discover import called_graph
+from .discover import child_graph
 from .scope import RunScope
-from .spec import GraphSpec, NodeSpec
+from .spec import GraphSpec
 from .view import RESUME_MAP, TaskState, ThreadView, load_view, now_iso
 
-__all__ = ["build_snapshot", "spec_for_ns", "update_state"]
+__all__ = ["build_snapshot", "spec_for_ns", "update_state", "with_checkpoint_map"]
 
 
 def spec_for_ns(graph: GraphSpec, checkpoint_ns: str) -> GraphSpec:
@@ -72,17 +72,6 @@ async def build_snapshot(
     )
 
 
-def child_graph(node: NodeSpec | None) -> GraphSpec | None:
-    """The subgraph whose checkpoints live under ``node``'s tasks, as LangGraph sees it: one
-    added as the node, or one the node's function calls; None when its checkpoints are off."""
-    if node is None:
-        return None
-    if node.subgraph is not None:
-        return node.subgraph if node.subgraph.checkpointer is not False else None
-    called = called_graph(node.fn)
-    return called.spec if called is not None else None
-
-
 async def _child_state(child: GraphSpec, scope: RunScope, ns: str, subgraphs: bool) -> Any:
     """A task's ``state``: the config of its subgraph's checkpoints, or (``subgraphs``) their
     live snapshot (empty when the subgraph has not run yet)."""
@@ -118,9 +107,7 @@ async def update_state(
     assert saver is not None
     saved = await saver.aget_tuple(scope.address(checkpoint_id))
     if checkpoint_id is not None and saved is None:
-        from ..errors import CheckpointError
-
-        raise CheckpointError(f"Thread {scope.thread_id!r} has no checkpoint {checkpoint_id!r}.")
+        raise CheckpointNotFoundError(f"Thread {scope.thread_id!r} has no checkpoint {checkpoint_id!r}.")
     if as_node is not None and as_node not in graph.nodes and as_node not in (START, END, "__copy__", "__input__"):
         raise InvalidUpdateError(f"Node {as_node} does not exist; as_node must name a node of the graph.")
     if saved is None:

@@ -12,7 +12,7 @@ import anyio
 
 from ..checkpoint.base import BaseCheckpointSaver, CheckpointTuple, PendingWrite
 from ..constants import END, INTERRUPT, START
-from ..errors import CheckpointError, ConfigError, NothingPendingError
+from ..errors import CheckpointError, CheckpointNotFoundError, ConfigError, NothingPendingError
 from ..executor.commands import record_command
 from ..executor.context import current_task
 from ..executor.loop import RunOutcome, execute
@@ -147,7 +147,7 @@ class CompiledStateGraph(RunnableAPI):
         if checkpoint_id is None:
             return saved, False
         if saved is None:
-            raise CheckpointError(f"Thread {scope.thread_id!r} has no checkpoint {checkpoint_id!r}.")
+            raise CheckpointNotFoundError(f"Thread {scope.thread_id!r} has no checkpoint {checkpoint_id!r}.")
         head = await scope.saver.aget_tuple(scope.address())
         return saved, head is None or head.checkpoint.id != saved.checkpoint.id
 
