@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 from ..checkpoint.base import Checkpoint, CheckpointTuple, new_checkpoint_id
 from ..constants import EDITED, END, JOINS, LAST_NODES, START, TASKS
@@ -86,6 +86,10 @@ async def _child_state(child: GraphSpec, scope: RunScope, ns: str, subgraphs: bo
     return await build_snapshot(child, child_scope, child_saved, live=True, subgraphs=True)
 
 
+@overload
+def with_checkpoint_map(config: dict[str, Any], parents: dict[str, str]) -> dict[str, Any]: ...
+@overload
+def with_checkpoint_map(config: None, parents: dict[str, str]) -> None: ...
 def with_checkpoint_map(config: dict[str, Any] | None, parents: dict[str, str]) -> dict[str, Any] | None:
     """A subgraph checkpoint's config with LangGraph's ``checkpoint_map``: the checkpoint id of
     every enclosing graph by namespace, then its own. A root config is returned as it is."""

@@ -346,9 +346,8 @@ class CompiledStateGraph(RunnableAPI):
         if stream_mode != "values" and version == "v2":
             return [part async for part in self.astream(input, config, stream_mode=stream_mode, version="v2", **run_args)]
         chunks: list[Any] = []
-        if stream_mode == "values":
-            single, modes = True, frozenset()
-        else:
+        single, modes = True, frozenset[str]()
+        if stream_mode != "values":
             single, modes = stream_modes(stream_mode)
 
         def sink(ns: tuple[str, ...], mode: str, payload: Any) -> None:

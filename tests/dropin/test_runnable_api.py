@@ -141,7 +141,7 @@ def test_with_config_recursion_limit() -> None:
         builder = graph.StateGraph(S)
         builder.add_node("loop", lambda s: {"x": s["x"] + 1})
         builder.add_edge(graph.START, "loop")
-        builder.add_conditional_edges("loop", lambda s: "loop" if s["x"] < 100 else graph.END)
+        builder.add_conditional_edges("loop", lambda s, end=graph.END: "loop" if s["x"] < 100 else end)
         with pytest.raises(Exception) as caught:
             builder.compile().with_config(recursion_limit=3).invoke({"x": 0, "log": []})
         errors[name] = type(caught.value).__name__
