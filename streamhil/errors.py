@@ -20,6 +20,7 @@
      │    │    └── AlreadyAnsweredError
      │    └── AmbiguousResumeError
      ├── CheckpointError                       the checkpointer failed or is missing
+     │    ├── CheckpointNotFoundError (EmptyInputError) a checkpoint_id the thread does not have
      │    ├── NoCheckpointerError (RuntimeError) resuming a graph that has no checkpointer
      │    └── SerializationError (TypeError)  a value that cannot be stored
      ├── NodeTimeoutError (TimeoutError)       a node ran past its timeout
@@ -54,6 +55,7 @@ __all__ = [
     "AlreadyAnsweredError",
     "AmbiguousResumeError",
     "CheckpointError",
+    "CheckpointNotFoundError",
     "NoCheckpointerError",
     "SerializationError",
     "NodeTimeoutError",
@@ -139,6 +141,11 @@ class AmbiguousResumeError(ResumeError):
 
 class CheckpointError(StreamhilError):
     """The checkpointer is missing where one is needed, or failed."""
+
+
+class CheckpointNotFoundError(CheckpointError, EmptyInputError):
+    """A config names a ``checkpoint_id`` the thread does not have. Also an ``EmptyInputError``
+    (and a ``ValueError``), what LangGraph raises when such a run has nothing to start from."""
 
 
 class NoCheckpointerError(CheckpointError, RuntimeError):

@@ -25,6 +25,8 @@ from .runner import TaskResult, check_start_command, run_start, run_task
 from .scope import RunScope
 from .state_objects import is_state_object, object_updates
 from .commands import record_command
+from .discover import child_graph
+from .state import with_checkpoint_map
 from .view import RESUME_MAP, ROUTES, UPDATE, TaskState, ThreadView, fresh_view, load_view, now_iso, state_values
 
 __all__ = ["RunOutcome", "execute"]
@@ -499,31 +501,43 @@ class Loop:
                 "id": result.task.id,
                 "name": name,
                 "error": repr(result.error) if result.error is not None else None,
-                "interrupts": [{"id": i.id, "value": i.value} for i in result.interrupts],
                 "result": dict(result.writes) if result.status == "done" else {},
+                "interrupts": [_interrupt_payload(i) for i in result.interrupts],
             }
             self._emit_debuggable("tasks", "task_result", payload)
 
     def _emit_task_start(self, task: Task, view: ThreadView) -> None:
         if task.name == START:
             return
-        payload = {"id": task.id, "name": task.name, "input": task.arg if task.kind == "push" else self._state(view.values), "triggers": list(task.triggers)}
+        payload = {"id": task.id, "name": task.name, "input": task.arg if task.kind == "push" else self._state(view.values), "triggers": tuple(task.triggers)}
         self._emit_debuggable("tasks", "task", payload)
 
     def _emit_checkpoint(self, config: dict[str, Any], metadata: dict[str, Any], view: ThreadView | None, parent_config: dict[str, Any] | None) -> None:
         assert view is not None
+        parents = metadata.get("parents") or {}
         payload = {
-            "config": config,
-            "metadata": metadata,
+            "config": with_checkpoint_map(config, parents),
+            "parent_config": with_checkpoint_map(parent_config, parents),
             "values": self._state(view.values),
+            "metadata": metadata,
             "next": [t.task.name for t in view.tasks],
-            "parent_config": parent_config,
             "tasks": [
-                {"id": t.task.id, "name": t.task.name, "interrupts": [i.to_dict() for i in t.interrupts], "state": None}
+                {
+                    "id": t.task.id,
+                    "name": t.task.name,
+                    "interrupts": tuple(_interrupt_payload(i) for i in t.interrupts),
+                    "state": self._subgraph_config(t.task),
+                }
                 for t in view.tasks
             ],
         }
         self._emit_debuggable("checkpoints", "checkpoint", payload, step=int(metadata.get("step", -1)))
+
+    def _subgraph_config(self, task: Task) -> dict[str, Any] | None:
+        """The config of the checkpoints of the subgraph ``task`` runs, if its node has one."""
+        if child_graph(self.graph.nodes.get(task.name)) is None:
+            return None
+        return {"configurable": {"thread_id": self.scope.thread_id, "checkpoint_ns": task.ns}}
 
     def _emit_debuggable(self, mode: str, debug_type: str, payload: Any, step: int | None = None) -> None:
         scope = self.scope
@@ -536,6 +550,12 @@ class Loop:
                 "debug",
                 {"step": self.view.step if step is None else step, "timestamp": now_iso(), "type": debug_type, "payload": payload},
             )
+
+
+def _interrupt_payload(interrupt: Interrupt) -> dict[str, Any]:
+    """An interrupt in a ``tasks``/``debug``/``checkpoints`` part, shaped as LangGraph's
+    (``interrupt(response_schema=...)`` is not implemented, so that is always None)."""
+    return {"value": interrupt.value, "id": interrupt.id, "response_schema": None}
 
 
 def task_writes(result: TaskResult) -> list[tuple[str, Any]]:

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 from ..checkpoint.base import Checkpoint, CheckpointTuple, new_checkpoint_id
 from ..constants import EDITED, END, JOINS, LAST_NODES, START, TASKS
-from ..errors import InvalidUpdateError
+from ..errors import CheckpointNotFoundError, InvalidUpdateError
 from ..types import PregelTask, StateSnapshot
 from .apply import apply_writes
 from .plan import Task, pin, plan_next, prepare_tasks, start_spec
 from .runner import routes_for, writes_from_return
+from .discover import child_graph
 from .scope import RunScope
 from .spec import GraphSpec
 from .state_objects import is_state_object, object_updates
 from .view import RESUME_MAP, TaskState, ThreadView, load_view, now_iso
 
-__all__ = ["build_snapshot", "spec_for_ns", "update_state"]
+__all__ = ["build_snapshot", "spec_for_ns", "update_state", "with_checkpoint_map"]
 
 
 def spec_for_ns(graph: GraphSpec, checkpoint_ns: str) -> GraphSpec:
@@ -46,20 +47,9 @@ async def build_snapshot(
         else:
             interrupts = tuple(t.interrupts)
         state: Any = None
-        spec = graph.nodes.get(t.task.name)
-        if spec is not None and spec.subgraph is not None and not t.finished:
-            child_config = {"configurable": {"thread_id": scope.thread_id, "checkpoint_ns": t.task.ns}}
-            if subgraphs:
-                child = spec.subgraph
-                child_scope = RunScope(graph=child, saver=child.saver if child.saver is not None else scope.saver, thread_id=scope.thread_id, checkpoint_ns=t.task.ns)
-                child_saved = await child_scope.saver.aget_tuple(child_scope.address()) if child_scope.saver else None
-                state = (
-                    await build_snapshot(child, child_scope, child_saved, live=True, subgraphs=True)
-                    if child_saved is not None
-                    else child_config
-                )
-            else:
-                state = child_config
+        child = child_graph(graph.nodes.get(t.task.name))
+        if child is not None:  # finished or not, as LangGraph
+            state = await _child_state(child, scope, t.task.ns, subgraphs)
         tasks.append(PregelTask(t.task.id, t.task.name, t.task.path, t.error, interrupts, state, result))
     # Both views list every task of the step (finished ones with their result); they differ in
     # what still waits: the live view names only unfinished tasks and unanswered interrupts.
@@ -70,16 +60,48 @@ async def build_snapshot(
         next_names = tuple(t.task.name for t in view.tasks)
         interrupts = tuple(i for t in view.tasks for i in t.interrupts)
     shown = {k: values[k] for k in graph.state_keys if k in values}  # the whole state, as in LangGraph
+    parents = (saved.metadata or {}).get("parents") or {}
     return StateSnapshot(
         values=shown,
         next=next_names,
-        config=saved.config,
+        config=with_checkpoint_map(saved.config, parents),
         metadata=saved.metadata,
         created_at=saved.checkpoint.ts,
-        parent_config=saved.parent_config,
+        parent_config=with_checkpoint_map(saved.parent_config, parents),
         tasks=tuple(tasks),
         interrupts=interrupts,
     )
+
+
+async def _child_state(child: GraphSpec, scope: RunScope, ns: str, subgraphs: bool) -> Any:
+    """A task's ``state``: the config of its subgraph's checkpoints, or (``subgraphs``) their
+    live snapshot (empty when the subgraph has not run yet)."""
+    child_config = {"configurable": {"thread_id": scope.thread_id, "checkpoint_ns": ns}}
+    if not subgraphs:
+        return child_config
+    saver = child.saver if child.saver is not None else scope.saver
+    child_scope = RunScope(graph=child, saver=saver, thread_id=scope.thread_id, checkpoint_ns=ns)
+    child_saved = await saver.aget_tuple(child_scope.address()) if saver is not None else None
+    if child_saved is None:
+        return StateSnapshot({}, (), child_config, None, None, None, (), ())
+    return await build_snapshot(child, child_scope, child_saved, live=True, subgraphs=True)
+
+
+@overload
+def with_checkpoint_map(config: dict[str, Any], parents: dict[str, str]) -> dict[str, Any]: ...
+@overload
+def with_checkpoint_map(config: None, parents: dict[str, str]) -> None: ...
+def with_checkpoint_map(config: dict[str, Any] | None, parents: dict[str, str]) -> dict[str, Any] | None:
+    """A subgraph checkpoint's config with LangGraph's ``checkpoint_map``: the checkpoint id of
+    every enclosing graph by namespace, then its own. A root config is returned as it is."""
+    if config is None:
+        return None
+    configurable = config.get("configurable") or {}
+    ns = configurable.get("checkpoint_ns")
+    if not ns:
+        return config
+    checkpoint_map = {**parents, ns: configurable.get("checkpoint_id")}
+    return {**config, "configurable": {**configurable, "checkpoint_map": checkpoint_map}}
 
 
 async def update_state(
@@ -90,9 +112,7 @@ async def update_state(
     assert saver is not None
     saved = await saver.aget_tuple(scope.address(checkpoint_id))
     if checkpoint_id is not None and saved is None:
-        from ..errors import CheckpointError
-
-        raise CheckpointError(f"Thread {scope.thread_id!r} has no checkpoint {checkpoint_id!r}.")
+        raise CheckpointNotFoundError(f"Thread {scope.thread_id!r} has no checkpoint {checkpoint_id!r}.")
     if as_node is not None and as_node not in graph.nodes and as_node not in (START, END, "__copy__", "__input__"):
         raise InvalidUpdateError(f"Node {as_node} does not exist; as_node must name a node of the graph.")
     if saved is None:

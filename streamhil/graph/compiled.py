@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import anyio
 
 from ..checkpoint.base import BaseCheckpointSaver, CheckpointTuple, PendingWrite
 from ..constants import END, INTERRUPT, START
-from ..errors import CheckpointError, ConfigError, NothingPendingError
+from ..errors import CheckpointError, CheckpointNotFoundError, ConfigError, NothingPendingError
 from ..executor.commands import record_command
 from ..executor.context import current_task
 from ..executor.loop import RunOutcome, execute
@@ -25,6 +25,7 @@ from ..executor.view import UPDATE, load_view
 from ..types import Command, GraphOutput, Interrupt, StateSnapshot
 from .._backend import DetachedTask
 from . import _sync
+from ._runnable_api import RunnableAPI
 from .drawing import DrawableGraph, graph_of
 from .streaming import PartStream, Sink, on_loop_thread, stream_modes
 from .targets import branch_targets
@@ -48,11 +49,25 @@ def _check_checkpointer(checkpointer: Any) -> None:
         )
 
 
-class CompiledStateGraph:
+def _v2_part(
+    ns: tuple[str, ...], mode: str, payload: Any, shape: Callable[[dict[str, Any]], Any] | None = None
+) -> dict[str, Any]:
+    """A stream part in LangGraph's ``version="v2"`` shape; a values part carries its interrupts
+    (and its data goes through ``shape``, the root graph's output form, when given)."""
+    if mode == "values" and isinstance(payload, dict):
+        data = dict(payload)
+        interrupts = tuple(data.pop(INTERRUPT, ()))
+        return {"type": mode, "ns": ns, "data": shape(data) if shape is not None else data, "interrupts": interrupts}
+    return {"type": mode, "ns": ns, "data": payload}
+
+
+class CompiledStateGraph(RunnableAPI):
     """A graph ready to run: ``invoke``/``stream`` it, read and edit its threads' state.
 
     Made by ``StateGraph.compile()``; it runs ``spec`` (the executor's frozen description of
-    the graph) and keeps the ``builder`` it came from, as LangGraph's does.
+    the graph) and keeps the ``builder`` it came from, as LangGraph's does. LangChain's
+    ``Runnable`` extras (``with_config``, ``batch``, ``get_subgraphs``, schemas) come from
+    :class:`~streamhil.graph._runnable_api.RunnableAPI`.
     """
 
     def __init__(
@@ -72,6 +87,7 @@ class CompiledStateGraph:
             interrupt_after=_names(interrupt_after, spec.nodes),
         )
         self.builder = builder  # the StateGraph this was compiled from
+        self.config: dict[str, Any] | None = None  # set on the copies with_config() makes
         self.name = spec.name
         self.schema = spec.schema
         self.channels = spec.channels
@@ -106,9 +122,17 @@ class CompiledStateGraph:
         gives instances of it)."""
         return self.spec.output_schema or self.spec.schema
 
+    def _v2_values(self, values: dict[str, Any]) -> Any:
+        """A ``values`` part's data in ``version="v2"``: the whole state as a dict, or an instance
+        of a dataclass or pydantic output schema built from its keys."""
+        schema = self._output_schema
+        if not schema.builds_objects:
+            return values
+        return schema.as_output({k: values[k] for k in self.spec.output_keys if k in values})
+
     # -- configuration ------------------------------------------------------------------------
     def _scope(self, config: Mapping[str, Any] | None, *, need_thread: bool) -> tuple[RunScope, str | None]:
-        config = dict(config or {})
+        config = dict(self._bound_config(config) or {})
         configurable = dict(config.get("configurable") or {})
         limit = config.get("recursion_limit", 25)
         if not isinstance(limit, int) or limit < 1:
@@ -141,7 +165,7 @@ class CompiledStateGraph:
         if checkpoint_id is None:
             return saved, False
         if saved is None:
-            raise CheckpointError(f"Thread {scope.thread_id!r} has no checkpoint {checkpoint_id!r}.")
+            raise CheckpointNotFoundError(f"Thread {scope.thread_id!r} has no checkpoint {checkpoint_id!r}.")
         head = await scope.saver.aget_tuple(scope.address())
         return saved, head is None or head.checkpoint.id != saved.checkpoint.id
 
@@ -158,6 +182,7 @@ class CompiledStateGraph:
         interrupt_after: Any,
         durability: str | None,
     ) -> RunOutcome:
+        config = self._bound_config(config)
         parent = current_task()
         if parent is not None and not (config or {}).get("configurable", {}).get("thread_id"):
             # Called from inside a node: a nested run on the parent's thread.
@@ -309,11 +334,7 @@ class CompiledStateGraph:
                     ns, mode, payload = item
                     if ns and not subgraphs:
                         continue
-                    item = {"type": mode, "ns": ns, "data": payload}
-                    if mode == "values" and isinstance(payload, dict):
-                        data = dict(payload)
-                        item["interrupts"] = tuple(data.pop(INTERRUPT, ()))
-                        item["data"] = data if ns else self._output_schema.as_output(data)
+                    item = _v2_part(ns, mode, payload, None if ns else self._v2_values)
                 yield item
         finally:
             producer.cancel()
@@ -325,7 +346,7 @@ class CompiledStateGraph:
         input: Any,
         config: Mapping[str, Any] | None = None,
         *,
-        stream_mode: str = "values",
+        stream_mode: str | Sequence[str] = "values",
         interrupt_before: Any = None,
         interrupt_after: Any = None,
         durability: str | None = None,
@@ -335,25 +356,27 @@ class CompiledStateGraph:
         """Run the graph to its end (or its next interrupt) and return the final state.
 
         When the run paused on interrupts, the result has an ``__interrupt__`` list
-        (``version="v2"``: a ``GraphOutput(value, interrupts)``).
+        (``version="v2"``: a ``GraphOutput(value, interrupts)``). Any other ``stream_mode`` (a
+        mode or a list of modes) returns the list of parts ``astream`` would yield for it.
         """
         if version not in ("v1", "v2"):
             raise ValueError(f"version must be 'v1' or 'v2', got {version!r}.")
+        run_args = dict(interrupt_before=interrupt_before, interrupt_after=interrupt_after, durability=durability)
+        if stream_mode != "values" and version == "v2":
+            return [part async for part in self.astream(input, config, stream_mode=stream_mode, version="v2", **run_args)]
         chunks: list[Any] = []
-        modes = frozenset() if stream_mode == "values" else frozenset([stream_mode])
+        single, modes = True, frozenset[str]()
+        if stream_mode != "values":
+            single, modes = stream_modes(stream_mode)
 
         def sink(ns: tuple[str, ...], mode: str, payload: Any) -> None:
-            chunks.append(payload)
+            chunks.append(payload if single else (mode, payload))
 
-        outcome = await self._run(
-            input, config, modes=modes, sink=sink, subgraphs=False,
-            interrupt_before=interrupt_before, interrupt_after=interrupt_after, durability=durability,
-        )
-        if current_task() is not None and isinstance(outcome, dict):
-            return outcome  # nested call from a node: the subgraph's output
+        outcome = await self._run(input, config, modes=modes, sink=sink, subgraphs=False, **run_args)
         if stream_mode != "values":
             return chunks
-        assert isinstance(outcome, RunOutcome)
+        if isinstance(outcome, dict):  # nested call from a node: the subgraph's output
+            return GraphOutput(outcome, ()) if version == "v2" else outcome
         if version == "v2":
             return GraphOutput(self._output_schema.as_output(outcome.values), tuple(outcome.interrupts))
         if outcome.interrupts:

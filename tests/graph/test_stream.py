@@ -66,7 +66,7 @@ def test_tasks_mode() -> None:
     parts = list(a_then_b().stream({"log": ["in"]}, thread(), stream_mode="tasks"))
     assert [(p["name"], "input" in p) for p in parts] == [("a", True), ("a", False), ("b", True), ("b", False)]
     start_a, result_a, start_b, result_b = parts
-    assert start_a["input"] == {"log": ["in"]} and start_a["triggers"] == ["branch:to:a"]
+    assert start_a["input"] == {"log": ["in"]} and start_a["triggers"] == ("branch:to:a",)
     assert start_b["input"] == {"log": ["in", "a"]}
     assert result_a == {"id": start_a["id"], "name": "a", "error": None, "interrupts": [], "result": {"log": ["a"]}}
     assert result_b["result"] == {"log": ["b"]} and result_b["id"] == start_b["id"] != start_a["id"]

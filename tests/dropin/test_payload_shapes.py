@@ -1,0 +1,97 @@
+"""Small shapes side by side with LangGraph 1.2.22: ``tasks``/``debug``/``checkpoints`` payloads
+(triggers a tuple, interrupts as LangGraph's dicts, a subgraph task's ``state`` config), and the
+error an unknown ``checkpoint_id`` raises (an ``EmptyInputError`` in both)."""
+
+from __future__ import annotations
+
+import importlib
+import uuid
+from typing import Any, TypedDict
+
+import pytest
+
+pytest.importorskip("langgraph.graph", reason="langgraph is not installed (it is in the `test` and `bench` extras)")
+
+from streamhil.errors import CheckpointError, CheckpointNotFoundError
+
+LIBRARIES = ["langgraph", "streamhil"]
+
+
+class S(TypedDict):
+    x: int
+
+
+def lib(name: str, module: str) -> Any:
+    return importlib.import_module(f"{name}.{module}")
+
+
+def thread() -> dict[str, Any]:
+    return {"configurable": {"thread_id": uuid.uuid4().hex}}
+
+
+def asking(name: str, *, as_subgraph: bool = False) -> Any:
+    graph = lib(name, "graph")
+
+    def ask(state: S) -> dict[str, Any]:
+        return {"x": lib(name, "types").interrupt("q?")}
+
+    builder = graph.StateGraph(S)
+    builder.add_node("ask", ask)
+    builder.add_edge(graph.START, "ask")
+    if not as_subgraph:
+        return builder.compile(checkpointer=lib(name, "checkpoint.memory").InMemorySaver())
+    outer = graph.StateGraph(S)
+    outer.add_node("child", builder.compile())
+    outer.add_edge(graph.START, "child")
+    return outer.compile(checkpointer=lib(name, "checkpoint.memory").InMemorySaver())
+
+
+def shape(value: Any) -> Any:
+    """Types and keys, with ids, thread ids, namespaces and timestamps left out."""
+    if isinstance(value, dict):
+        return {k: shape(v) for k, v in value.items() if k not in ("id", "timestamp", "thread_id", "checkpoint_id", "checkpoint_ns")}
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, [shape(v) for v in value])
+    return value
+
+
+def test_tasks_payloads() -> None:
+    seen = {name: [shape(p) for p in asking(name).stream({"x": 1}, thread(), stream_mode="tasks")] for name in LIBRARIES}
+    assert seen["streamhil"] == seen["langgraph"]
+    started, result = seen["streamhil"]
+    assert started["triggers"] == ("tuple", ["branch:to:ask"])
+    assert result["interrupts"] == ("list", [{"value": "q?", "response_schema": None}])
+
+
+def test_debug_payloads_of_a_subgraph_task() -> None:
+    seen = {}
+    for name in LIBRARIES:
+        parts = asking(name, as_subgraph=True).stream({"x": 1}, thread(), stream_mode="debug")
+        seen[name] = [(p["type"], shape(p["payload"])) for p in parts]
+    assert seen["streamhil"] == seen["langgraph"]
+    checkpoint = [payload for kind, payload in seen["streamhil"] if kind == "checkpoint"][-1]
+    assert checkpoint["tasks"] == ("list", [{"name": "child", "interrupts": ("tuple", []), "state": {"configurable": {}}}])
+
+
+def test_a_subgraph_checkpoint_config_in_the_checkpoints_mode_has_its_checkpoint_map() -> None:
+    parts = list(asking("streamhil", as_subgraph=True).stream({"x": 1}, thread(), stream_mode="checkpoints", subgraphs=True))
+    nested = [(ns, payload) for ns, payload in parts if ns]
+    assert nested
+    for ns, payload in nested:
+        configurable = payload["config"]["configurable"]
+        assert configurable["checkpoint_map"] == {**payload["metadata"]["parents"], ns[0]: configurable["checkpoint_id"]}
+
+
+def test_an_unknown_checkpoint_id_is_an_empty_input_error() -> None:
+    for name in LIBRARIES:
+        graph = asking(name)
+        config = thread()
+        graph.invoke({"x": 1}, config)
+        config["configurable"]["checkpoint_id"] = "1f0-nope"
+        with pytest.raises(lib(name, "errors").EmptyInputError):
+            graph.invoke(None, config)
+    with pytest.raises(CheckpointNotFoundError) as caught:
+        graph.invoke(None, config)
+    assert isinstance(caught.value, CheckpointError) and isinstance(caught.value, ValueError)
+    with pytest.raises(CheckpointNotFoundError):
+        graph.update_state(config, {"x": 2})
