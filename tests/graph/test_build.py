@@ -269,3 +269,27 @@ def test_an_output_schema_narrows_only_what_the_run_returns() -> None:
     assert ours["final_state"] == {"secret": "s", "answer": "s:y"}
     assert ours["returned"] == {"answer": "t:z"}
     assert ours == _narrow_output_run("langgraph")
+
+
+def test_v2_values_parts_with_a_dataclass_output_schema_are_instances_of_it() -> None:
+    """(LangGraph 1.2.22 raises TypeError here: it builds the output class from the whole state.)"""
+
+    @dataclass
+    class Full:
+        secret: str = ""
+        answer: str = ""
+
+    @dataclass
+    class Out:
+        answer: str = ""
+
+    builder = StateGraph(Full, output_schema=Out)
+    builder.add_node("n", lambda s: {"answer": s.secret.upper()})
+    builder.add_edge(START, "n")
+    graph = builder.compile()
+    parts = list(graph.stream(Full(secret="x"), stream_mode="values", version="v2"))
+    assert [p["data"] for p in parts] == [Out(answer=""), Out(answer="X")]
+    assert list(graph.stream(Full(secret="x"), stream_mode="values")) == [
+        {"secret": "x", "answer": ""}, {"secret": "x", "answer": "X"}
+    ]
+    assert graph.invoke(Full(secret="y"), version="v2").value == Out(answer="Y")
