@@ -230,7 +230,9 @@ class RunAdmission(RunRecovery):
                 )
             else:
                 if not pending:
-                    raise self._nothing_pending(thread)
+                    stopped = thread.record.status == "idle" and not thread.busy
+                    next = (await entry.graph.aget_state(self._config(thread.thread_id))).next if stopped else ()
+                    raise self._nothing_pending(thread, next)
                 if len(pending) > 1:
                     raise CommandError(
                         ErrorCode.AMBIGUOUS_RESUME,
@@ -285,7 +287,7 @@ class RunAdmission(RunRecovery):
         async with self.using(identity, thread_id) as thread, thread.lock:
             if run_id is not None:
                 for request in thread.queue:
-                    if request.run_id == run_id:
+                    if request.run_id == run_id and not request.cancelled:  # cancelled: no longer queued
                         # Its run_started and run_cancelled come when its turn comes, after the
                         # active run's events: runs of a thread never interleave (spec 9.4).
                         request.cancelled = True
