@@ -267,6 +267,31 @@ def test_replaying_a_finished_checkpoint_leaves_a_waiting_interrupt_waiting(make
         assert wire.run_end(tid)["event"] == "run_interrupted"  # the answer was taken: the next question
 
 
+def test_a_fork_from_an_older_checkpoint_discards_the_pending_interrupts_and_says_so(make_client: Any) -> None:
+    """Time travel while a question waits: naming the latest checkpoint is a plain start_run
+    (refused, interrupt_pending); an older one forks, its run_started lists the interrupts it
+    discards, and the thread's record, its state and a late answer agree afterwards."""
+    with make_client(demo_graphs()) as client, connect(client) as wire:
+        tid = start(wire, "publish", {"topic": "otters"})["thread_id"]
+        wire.run_end(tid)
+        wire.request("resume", thread_id=tid, value={"approved": True})
+        waiting = wire.run_end(tid)["data"]["interrupt_ids"]
+        history = wire.request("get_history", thread_id=tid, limit=100)["history"]
+        at_head = wire.error("start_run", graph="publish", thread_id=tid, input=None, checkpoint_id=history[0]["checkpoint_id"])
+        assert at_head["code"] == "interrupt_pending" and at_head["details"]["interrupt_ids"] == waiting
+        older = next(s["checkpoint_id"] for s in history if s["next"] == ["draft"])
+        fork = start(wire, "publish", None, thread_id=tid, checkpoint_id=older)
+        started = wire.until(lambda f: f.get("event") == "run_started" and f["run_id"] == fork["run_id"])
+        assert started["data"]["discarded_interrupts"] == waiting
+        asked = wire.run_end(tid, fork["run_id"])["data"]["interrupt_ids"]
+        assert asked and set(asked).isdisjoint(waiting)
+        [listed] = wire.request("list_threads")["threads"]
+        assert [i["id"] for i in listed["interrupts"]] == asked
+        assert [i["id"] for i in wire.request("get_state", thread_id=tid)["state"]["interrupts"]] == asked
+        late = wire.error("resume", thread_id=tid, interrupt_id=waiting[0], value="blog")
+        assert late["code"] == "not_found" and late["details"]["resource"] == "interrupt"
+
+
 def test_static_breakpoint_then_continue(make_client: Any) -> None:
     with make_client(demo_graphs()) as client, connect(client) as wire:
         tid = start(wire, "review_edit", {"text": "a b c"}, interrupt_before=["human_edit"])["thread_id"]

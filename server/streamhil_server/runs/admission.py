@@ -127,8 +127,8 @@ class RunAdmission(RunRecovery):
                 if cmd.if_busy == "reject":
                     raise self._busy(thread)
                 queued = True
-                request.check_pending = cmd.checkpoint_id is None
-            elif cmd.checkpoint_id is None and thread.record.interrupts:
+                request.check_pending = True  # when its turn comes
+            elif thread.record.interrupts and not await self._forks(thread, request):
                 raise self._interrupt_pending(thread)
             # the run with its input (and a new thread's record) are stored before the reply
             write = Write(thread_id=thread.thread_id, runs=[self._run_record(request, "queued")])

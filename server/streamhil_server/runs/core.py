@@ -254,8 +254,10 @@ class RunCore:
             request.run_id, request.thread_id, request.kind, status, request.params(), ended_at=now_iso() if ended else None
         )
 
-    def _started_data(self, thread: ThreadRuntime, request: RunRequest) -> dict[str, Any]:
+    def _started_data(self, thread: ThreadRuntime, request: RunRequest, discarded: Sequence[str] = ()) -> dict[str, Any]:
         data: dict[str, Any] = {"graph": thread.record.graph, "kind": request.kind, "checkpoint_id": request.checkpoint_id}
         if request.resume:
             data["answers"] = dict(request.resume)  # so every watcher sees what was answered
+        if discarded:
+            data["discarded_interrupts"] = list(discarded)  # a fork: these can no longer be answered
         return data
