@@ -11,6 +11,7 @@ from streamhil.protocol import (
     ErrorCode,
     ErrorFamily,
     InvalidState,
+    Ping,
     PingResult,
     SessionState,
     family_of,
@@ -31,6 +32,24 @@ class TestBadFrames:
         session = open_server_session()
         assert send_to(session, '{"type": "ping", "id": ') == []
         assert_error_sent(session, ErrorCode.BAD_JSON)
+        assert_connection_goes_on(session)
+
+    @pytest.mark.parametrize("levels", [99, 100])
+    def test_nesting_up_to_the_limit_is_accepted(self, levels: int) -> None:
+        """Spec 1: the frame is level 0, so ``payload``'s innermost array may sit at level 100."""
+        session = open_server_session()
+        [ping] = send_to(session, '{"type": "ping", "id": "p", "payload": %s}' % ("[" * levels + "]" * levels))
+        assert isinstance(ping, Ping) and ping.id == "p"
+
+    @pytest.mark.parametrize("levels", [101, 1100, 20_000])
+    def test_deeper_nesting_names_the_path_and_the_limit(self, levels: int) -> None:
+        """Also deeper than the JSON parser goes (about 1024 levels): the same answer, with the id."""
+        session = open_server_session()
+        text = '{"type": "ping", "id": "p", "payload": {"a\\"[": %s}}' % ("[" * levels + "]" * levels)
+        assert send_to(session, text) == []
+        error = assert_error_sent(session, ErrorCode.INVALID_FIELD, id="p")
+        assert error["path"] == 'payload.a"[' + "[0]" * 99  # the key decoded, brackets and all
+        assert error["details"] == {"max_nesting_depth": 100}
         assert_connection_goes_on(session)
 
     def test_lone_surrogate_is_bad_json(self) -> None:
