@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from ._fields import Fields
+from ._fields import Fields, json_type
 from .errors import EncodeError, ErrorCode, ProtocolError
 from .events import BaseEvent, event_from_wire, make_event
 from .commands import COMMAND_TYPES, Command
@@ -96,8 +96,7 @@ def loads_object(text: str | bytes) -> dict[str, Any]:
         error = _TooDeepToParse if "depth limit" in str(exc) else ProtocolError
         raise error(ErrorCode.BAD_JSON, f"frame is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
-        kind = "array" if isinstance(value, list) else type(value).__name__
-        raise ProtocolError(ErrorCode.BAD_FRAME, f"frame must be a JSON object, got {kind}")
+        raise ProtocolError(ErrorCode.BAD_FRAME, f"frame must be a JSON object, got {json_type(value)}")
     return value
 
 
@@ -173,9 +172,14 @@ def _frame_type(obj: Mapping[str, Any], id: str | None) -> str:
     return kind
 
 
+_MAX_ECHOED_ID = 256
+"""An ``id`` that is not a valid one (1-64 characters) is still echoed in the error about the
+frame when it is a string up to this long, so the client can match the answer."""
+
+
 def _readable_id(obj: Mapping[str, Any]) -> str | None:
     value = obj.get("id")
-    if isinstance(value, str) and 1 <= len(value) <= MAX_ID_LENGTH:
+    if isinstance(value, str) and len(value) <= _MAX_ECHOED_ID:
         return value
     return None
 
@@ -213,10 +217,10 @@ def decode_client_frame(text: str, *, max_frame_bytes: int) -> ClientFrame:
             id=id,
             details={"type": kind[:64]},
         ) from None
-    if id is None:
+    if id is None or not 1 <= len(id) <= MAX_ID_LENGTH:
         raw = obj.get("id")
         problem = "required field is missing" if raw is None else f"must be a string of 1-{MAX_ID_LENGTH} characters"
-        raise ProtocolError(ErrorCode.INVALID_FIELD, f"id: {problem}", path="id")
+        raise ProtocolError(ErrorCode.INVALID_FIELD, f"id: {problem}", path="id", id=id)
     fields = Fields(obj, id=id)
     fields.text("type")
     fields.text("id")

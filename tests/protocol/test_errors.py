@@ -83,12 +83,25 @@ class TestBadFrames:
         send_to(session, {"type": kind, "id": "1"})
         assert_error_sent(session, ErrorCode.UNKNOWN_TYPE, id="1")
 
-    @pytest.mark.parametrize("bad_id", [None, 5, "", "x" * 65, ["1"]])
-    def test_missing_or_bad_id(self, bad_id: object) -> None:
+    @pytest.mark.parametrize(
+        ("bad_id", "echoed"), [(None, None), (5, None), ("", ""), ("x" * 65, "x" * 65), ("x" * 257, None), (["1"], None)]
+    )
+    def test_missing_or_bad_id(self, bad_id: object, echoed: str | None) -> None:
+        """A string id that is not 1-64 characters is echoed (up to 256), so the client can match it."""
         session = open_server_session()
         obj = {"type": "ping"} if bad_id is None else {"type": "ping", "id": bad_id}
         send_to(session, obj)
-        assert_error_sent(session, ErrorCode.INVALID_FIELD, id=None, path="id")
+        assert_error_sent(session, ErrorCode.INVALID_FIELD, id=echoed, path="id")
+        assert_connection_goes_on(session)
+
+    @pytest.mark.parametrize("raw", ["null", "[1]", "3", '"hello"'])
+    def test_a_frame_that_is_not_an_object_names_its_json_type(self, raw: str) -> None:
+        session = open_server_session()
+        send_to(session, raw)
+        error = assert_error_sent(session, ErrorCode.BAD_FRAME)
+        assert "NoneType" not in error["message"] and error["message"].endswith(
+            {"null": "null", "[1]": "array", "3": "integer", '"hello"': "string"}[raw]
+        )
 
     def test_oversize_frame_is_refused_and_the_connection_goes_on(self) -> None:
         session = open_server_session(max_frame_bytes=100)
