@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .affinity import parse_cpu_affinity, pin
+from .cli_checks import check_db, check_flags, check_tokens
 from .gc_tuning import DEFAULT_THRESHOLD, tune_garbage_collector
 from .http_timeouts import descriptor_limit, stalling_protocol
 from .registry import GraphLoadError, GraphRegistry, load_reference
@@ -98,16 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _tokens(values: Sequence[str]) -> dict[str, str] | None:
-    tokens: dict[str, str] = {}
-    for value in values:
-        identity, sep, token = value.partition(":")
-        if not sep:
-            identity, token = "user", value
-        if not identity or not token:
-            raise SystemExit(f"streamhil-server: --token {value!r}: expected IDENTITY:TOKEN or TOKEN")
-        tokens[token] = identity
-    return tokens or None
+_tokens = check_tokens  # the name the tests know
 
 
 def _allowed_hosts(bind: str, names: Sequence[str]) -> tuple[str, ...] | None:
@@ -208,10 +200,22 @@ def _draining_server(uvicorn: Any, config: Any, runtime: Any) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Parse the command line and serve until interrupted."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """Parse the command line and serve until interrupted. A value the server cannot use is
+    refused before anything starts, with one line on stderr and exit status 2 (as argparse)."""
+    try:
+        _main(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as exc:
+        if not isinstance(exc.code, str):
+            raise
+        print(exc.code, file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
+
+
+def _main(argv: list[str]) -> None:
     args = build_parser().parse_args(argv)
+    check_flags(args)
     check_workers(args.workers, args.db)
+    check_db(args.db)
     affinity = parse_cpu_affinity(args.cpu_affinity)
     if args.workers > 1 and args.worker_fd is None:
         sock = _bind(args.host, args.port)
@@ -235,14 +239,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         allowed_hosts=_allowed_hosts(args.host, args.allow_host),
         metrics_token=args.metrics_token,
         agui_legacy_interrupts=args.agui_legacy_interrupts,
-        **({"max_send_queue": args.max_send_queue} if args.max_send_queue else {}),
+        **({"max_send_queue": args.max_send_queue} if args.max_send_queue is not None else {}),
         **({"event_flush_delay": args.event_flush_delay} if args.event_flush_delay is not None else {}),
         **({"lease_ttl": args.lease_ttl} if args.lease_ttl is not None else {}),
     )
-    if args.request_timeout <= 0:
-        raise SystemExit("streamhil-server: --request-timeout must be > 0")
-    if args.gc_threshold < 1:
-        raise SystemExit("streamhil-server: --gc-threshold must be at least 1")
     files = descriptor_limit()
     sock = _bind(args.host, args.port) if args.worker_fd is None else socket.socket(fileno=args.worker_fd)
     host, port = sock.getsockname()[:2]

@@ -162,6 +162,13 @@ async def update_state(
             changed = {k for k in new_values if new_values.get(k) is not base_values.get(k)}
         specs = []
     else:
+        if isinstance(values, dict):
+            unknown = next((key for key in values if key not in graph.channels), None)
+            if unknown is not None:
+                known = ", ".join(repr(k) for k in graph.channels)
+                raise InvalidUpdateError(
+                    f"update_state: the graph's state has no key {unknown!r}; its keys are {known}."
+                )
         writes, gotos, _ = writes_from_return(graph, as_node, values) if values is not None else ([], [], None)
         changed = apply_writes(graph.channels, new_values, writes)
         routes = await routes_for(graph, as_node, base_values, writes) + gotos

@@ -4,6 +4,7 @@ naming the offending field; encoding uses orjson.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import is_dataclass
 from enum import Enum
@@ -11,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from ._fields import Fields
+from ._fields import Fields, json_type
 from .errors import EncodeError, ErrorCode, ProtocolError
 from .events import BaseEvent, event_from_wire, make_event
 from .commands import COMMAND_TYPES, Command
@@ -83,20 +84,54 @@ def _too_large(text: str, limit: int) -> bool:
     return frame_size(text) > limit
 
 
+class _TooDeepToParse(ProtocolError):
+    """``bad_json`` only because the text nests deeper than the parser goes (1024 levels)."""
+
+
 def loads_object(text: str | bytes) -> dict[str, Any]:
     """Parse one frame into a JSON object, or raise ``bad_json`` / ``bad_frame``."""
     try:
         value = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
-        raise ProtocolError(ErrorCode.BAD_JSON, f"frame is not valid JSON: {exc}") from None
+        error = _TooDeepToParse if "depth limit" in str(exc) else ProtocolError
+        raise error(ErrorCode.BAD_JSON, f"frame is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
-        kind = "array" if isinstance(value, list) else type(value).__name__
-        raise ProtocolError(ErrorCode.BAD_FRAME, f"frame must be a JSON object, got {kind}")
+        raise ProtocolError(ErrorCode.BAD_FRAME, f"frame must be a JSON object, got {json_type(value)}")
     return value
 
 
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+"""Strings (skipped whole) and the brackets that open and close arrays and objects."""
+
+
+def _cut_below(text: str, level: int) -> str:
+    """``text`` with every array or object at nesting ``level`` (the outermost is level 0)
+    replaced by ``[]``: parseable by a parser with a depth limit, and still nested one level
+    deeper than ``level - 1``, at the same path, so :func:`too_deep` names it."""
+    out: list[str] = []
+    depth, start, skipping = 0, 0, False
+    for match in _TOKENS.finditer(text):
+        token = match.group()
+        if token[0] == '"':
+            continue
+        if token in "[{":
+            if depth == level and not skipping:
+                out.append(text[start : match.start()])
+                skipping = True
+            depth += 1
+        else:
+            depth -= 1
+            if depth == level and skipping:
+                out.append("[]")
+                start = match.end()
+                skipping = False
+    out.append(text[start:] if not skipping else "")
+    return "".join(out)
+
+
 def too_deep(value: Any, limit: int = MAX_NESTING_DEPTH) -> str | None:
-    """The path of the first array or object nested deeper than ``limit``, or None."""
+    """The path of the first array or object nested deeper than ``limit`` (the value itself is
+    level 0), or None."""
     stack: list[tuple[Any, str, int]] = [(value, "", 0)]
     while stack:
         item, path, depth = stack.pop()
@@ -107,7 +142,7 @@ def too_deep(value: Any, limit: int = MAX_NESTING_DEPTH) -> str | None:
             children = enumerate(item)
         else:
             continue
-        if depth >= limit:
+        if depth > limit:
             return path or "$"
         for key, child in children:
             if isinstance(child, (dict, list)):
@@ -137,9 +172,14 @@ def _frame_type(obj: Mapping[str, Any], id: str | None) -> str:
     return kind
 
 
+_MAX_ECHOED_ID = 256
+"""An ``id`` that is not a valid one (1-64 characters) is still echoed in the error about the
+frame when it is a string up to this long, so the client can match the answer."""
+
+
 def _readable_id(obj: Mapping[str, Any]) -> str | None:
     value = obj.get("id")
-    if isinstance(value, str) and 1 <= len(value) <= MAX_ID_LENGTH:
+    if isinstance(value, str) and len(value) <= _MAX_ECHOED_ID:
         return value
     return None
 
@@ -152,7 +192,12 @@ def decode_client_frame(text: str, *, max_frame_bytes: int) -> ClientFrame:
             f"frame of {frame_size(text)} bytes is larger than max_frame_bytes={max_frame_bytes}",
             details={"max_frame_bytes": max_frame_bytes},
         )
-    obj = loads_object(text)
+    try:
+        obj = loads_object(text)
+    except _TooDeepToParse:
+        # deeper than the parser goes: parse it cut at one level below the limit, so the
+        # answer names the command, the path and the limit as for any too-deep frame
+        obj = loads_object(_cut_below(text if isinstance(text, str) else text.decode(), MAX_NESTING_DEPTH + 1))
     id = _readable_id(obj)
     _check_depth(obj, id)
     kind = _frame_type(obj, id)
@@ -172,10 +217,10 @@ def decode_client_frame(text: str, *, max_frame_bytes: int) -> ClientFrame:
             id=id,
             details={"type": kind[:64]},
         ) from None
-    if id is None:
+    if id is None or not 1 <= len(id) <= MAX_ID_LENGTH:
         raw = obj.get("id")
         problem = "required field is missing" if raw is None else f"must be a string of 1-{MAX_ID_LENGTH} characters"
-        raise ProtocolError(ErrorCode.INVALID_FIELD, f"id: {problem}", path="id")
+        raise ProtocolError(ErrorCode.INVALID_FIELD, f"id: {problem}", path="id", id=id)
     fields = Fields(obj, id=id)
     fields.text("type")
     fields.text("id")

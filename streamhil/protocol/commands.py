@@ -3,10 +3,11 @@ JSON-ready dict, ``from_wire(fields)`` validates one strictly (the server decode
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, TypeAlias
 
-from ._fields import UNSET, Fields, Unset
+from ._fields import UNSET, Fields, Unset, json_type
 from .messages import (
     DEFAULT_STREAM_MODES,
     IF_BUSY_POLICIES,
@@ -33,6 +34,7 @@ __all__ = [
     "UnwatchThreads",
     "Command",
     "COMMAND_TYPES",
+    "run_config_problem",
 ]
 
 
@@ -56,18 +58,66 @@ def _goto(fields: Fields, key: str = "goto") -> str | tuple[str, ...] | None:
     return fields.texts(key, non_empty=True)  # type: ignore[no-any-return]
 
 
+_OWN_FIELDS = ("thread_id", "checkpoint_id")
+"""``configurable`` keys that have a command field of their own."""
+
+_RUNTIME_KEYS = ("checkpoint_map",)
+"""``configurable`` keys the runtime sets itself, as every ``__``-prefixed one (``checkpoint_ns``
+may only name the root namespace, ``""``)."""
+
+
+def run_config_problem(config: Mapping[str, Any]) -> tuple[str, str] | None:
+    """What is wrong with a run's ``config`` (``start_run``'s, spec 5.2), as ``(path, message)``,
+    or ``None``. Checked before anything is created, so a bad value never becomes a failed run
+    on a new thread: ``configurable`` must not set what the command's fields or the runtime own
+    (a run in another ``checkpoint_ns`` would save its checkpoints where the thread never looks);
+    ``recursion_limit`` and ``max_concurrency`` are integers, ``metadata`` an object, ``tags`` an
+    array of strings and ``run_name`` a string."""
+    configurable = config.get("configurable")
+    if configurable is not None:
+        if not isinstance(configurable, Mapping):
+            return "config.configurable", f"expected object, got {json_type(configurable)}"
+        for key, value in configurable.items():
+            path = f"config.configurable.{key}"
+            if key in _OWN_FIELDS:
+                return path, f"not allowed here; use the command's {key} field"
+            if key == "checkpoint_ns":
+                if value in ("", None):
+                    continue  # the root namespace, where every run of a thread starts anyway
+                return path, 'reserved: a run always starts in the thread\'s root namespace ("")'
+            if key in _RUNTIME_KEYS or str(key).startswith("__"):
+                return path, "reserved: the runtime sets this key itself"
+    limit = config.get("recursion_limit")
+    if limit is not None and (type(limit) is not int or limit < 1):
+        return "config.recursion_limit", f"expected an integer >= 1, got {json_type(limit)} {limit!r}"
+    concurrency = config.get("max_concurrency")
+    if concurrency is not None and (type(concurrency) is not int or concurrency < 0):
+        return "config.max_concurrency", (
+            f"expected an integer >= 1 (0 or null: no limit), got {json_type(concurrency)} {concurrency!r}"
+        )
+    metadata = config.get("metadata")
+    if metadata is not None and not isinstance(metadata, Mapping):
+        return "config.metadata", f"expected object, got {json_type(metadata)}"
+    tags = config.get("tags")
+    if tags is not None:
+        if not isinstance(tags, list):
+            return "config.tags", f"expected an array of strings, got {json_type(tags)}"
+        for i, tag in enumerate(tags):
+            if not isinstance(tag, str):
+                return f"config.tags[{i}]", f"expected string, got {json_type(tag)}"
+    name = config.get("run_name")
+    if name is not None and not isinstance(name, str):
+        return "config.run_name", f"expected string, got {json_type(name)}"
+    return None
+
+
 def _config(fields: Fields) -> dict[str, Any] | None:
     config: dict[str, Any] | None = fields.mapping("config")
     if config is None:
         return None
-    configurable = config.get("configurable")
-    if configurable is not None and not isinstance(configurable, dict):
-        raise fields.fail("config.configurable", "expected object")
-    for key in ("thread_id", "checkpoint_id"):
-        if configurable and key in configurable:
-            raise fields.fail(
-                f"config.configurable.{key}", f"not allowed here; use the command's {key} field"
-            )
+    problem = run_config_problem(config)
+    if problem is not None:
+        raise fields.fail(*problem)
     return config
 
 

@@ -204,6 +204,18 @@ def test_overwrite_in_update_state() -> None:
     assert graph.invoke(None, config) == {"log": ["fresh", "b"]}
 
 
+def test_update_state_with_an_unknown_key_names_the_key_not_a_node() -> None:
+    """The caller named no node: the error says which key the state lacks (a documented
+    difference: LangGraph drops it silently)."""
+    graph = chain(["a", "b"], Calls(), interrupt_before=["b"])
+    config = thread()
+    graph.invoke({"log": ["in"]}, config)
+    with pytest.raises(InvalidUpdateError, match="update_state: the graph's state has no key 'logg'; its keys are 'log'") as refused:
+        graph.update_state(config, {"logg": ["x"]})
+    assert "Node" not in str(refused.value)
+    assert graph.get_state(config).next == ("b",)  # nothing saved
+
+
 def join_graph(calls: Calls, *, join: bool) -> Any:
     """T70: x -> z and y -> y2 -> z; z runs twice with plain edges, once with a join."""
     builder = StateGraph(LogState)

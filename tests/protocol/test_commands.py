@@ -79,6 +79,19 @@ class TestStartRun:
             ({"interrupt_after": ["a", 1]}, "interrupt_after[1]"),
             ({"config": {"configurable": {"thread_id": "x"}}}, "config.configurable.thread_id"),
             ({"config": {"configurable": {"checkpoint_id": "x"}}}, "config.configurable.checkpoint_id"),
+            ({"config": {"configurable": {"checkpoint_ns": "zzz"}}}, "config.configurable.checkpoint_ns"),
+            ({"config": {"configurable": {"checkpoint_map": {}}}}, "config.configurable.checkpoint_map"),
+            ({"config": {"configurable": {"__pregel_send": 1}}}, "config.configurable.__pregel_send"),
+            ({"config": {"configurable": {"__streamhil_anything": 1}}}, "config.configurable.__streamhil_anything"),
+            ({"config": {"configurable": []}}, "config.configurable"),
+            ({"config": {"recursion_limit": 0}}, "config.recursion_limit"),
+            ({"config": {"recursion_limit": True}}, "config.recursion_limit"),
+            ({"config": {"max_concurrency": -3}}, "config.max_concurrency"),
+            ({"config": {"max_concurrency": 1.5}}, "config.max_concurrency"),
+            ({"config": {"metadata": "x"}}, "config.metadata"),
+            ({"config": {"tags": "a"}}, "config.tags"),
+            ({"config": {"tags": ["a", 1]}}, "config.tags[1]"),
+            ({"config": {"run_name": 1}}, "config.run_name"),
             ({"config": []}, "config"),
             ({"subgraphs": 1}, "subgraphs"),
             ({"threadid": "t"}, "threadid"),
@@ -92,6 +105,18 @@ class TestStartRun:
         error = assert_error_sent(session, ErrorCode.INVALID_FIELD, id="7", path=path)
         assert error["message"].startswith(path)
         assert_connection_goes_on(session)
+
+
+    @pytest.mark.parametrize(
+        "config",
+        [
+            {"configurable": {"checkpoint_ns": ""}},
+            {"configurable": {"user_id": "u", "langgraph_x": 1}},
+            {"max_concurrency": 0, "recursion_limit": 1, "tags": [], "run_name": "r", "metadata": {}},
+        ],
+    )
+    def test_good_config_is_kept(self, config: dict[str, Any]) -> None:
+        assert decode_one({"type": "start_run", "id": "1", "graph": "g", "config": config}).config == config
 
 
 class TestResume:

@@ -11,6 +11,7 @@ from streamhil.protocol import (
     ErrorCode,
     ErrorFamily,
     InvalidState,
+    Ping,
     PingResult,
     SessionState,
     family_of,
@@ -31,6 +32,24 @@ class TestBadFrames:
         session = open_server_session()
         assert send_to(session, '{"type": "ping", "id": ') == []
         assert_error_sent(session, ErrorCode.BAD_JSON)
+        assert_connection_goes_on(session)
+
+    @pytest.mark.parametrize("levels", [99, 100])
+    def test_nesting_up_to_the_limit_is_accepted(self, levels: int) -> None:
+        """Spec 1: the frame is level 0, so ``payload``'s innermost array may sit at level 100."""
+        session = open_server_session()
+        [ping] = send_to(session, '{"type": "ping", "id": "p", "payload": %s}' % ("[" * levels + "]" * levels))
+        assert isinstance(ping, Ping) and ping.id == "p"
+
+    @pytest.mark.parametrize("levels", [101, 1100, 20_000])
+    def test_deeper_nesting_names_the_path_and_the_limit(self, levels: int) -> None:
+        """Also deeper than the JSON parser goes (about 1024 levels): the same answer, with the id."""
+        session = open_server_session()
+        text = '{"type": "ping", "id": "p", "payload": {"a\\"[": %s}}' % ("[" * levels + "]" * levels)
+        assert send_to(session, text) == []
+        error = assert_error_sent(session, ErrorCode.INVALID_FIELD, id="p")
+        assert error["path"] == 'payload.a"[' + "[0]" * 99  # the key decoded, brackets and all
+        assert error["details"] == {"max_nesting_depth": 100}
         assert_connection_goes_on(session)
 
     def test_lone_surrogate_is_bad_json(self) -> None:
@@ -64,12 +83,25 @@ class TestBadFrames:
         send_to(session, {"type": kind, "id": "1"})
         assert_error_sent(session, ErrorCode.UNKNOWN_TYPE, id="1")
 
-    @pytest.mark.parametrize("bad_id", [None, 5, "", "x" * 65, ["1"]])
-    def test_missing_or_bad_id(self, bad_id: object) -> None:
+    @pytest.mark.parametrize(
+        ("bad_id", "echoed"), [(None, None), (5, None), ("", ""), ("x" * 65, "x" * 65), ("x" * 257, None), (["1"], None)]
+    )
+    def test_missing_or_bad_id(self, bad_id: object, echoed: str | None) -> None:
+        """A string id that is not 1-64 characters is echoed (up to 256), so the client can match it."""
         session = open_server_session()
         obj = {"type": "ping"} if bad_id is None else {"type": "ping", "id": bad_id}
         send_to(session, obj)
-        assert_error_sent(session, ErrorCode.INVALID_FIELD, id=None, path="id")
+        assert_error_sent(session, ErrorCode.INVALID_FIELD, id=echoed, path="id")
+        assert_connection_goes_on(session)
+
+    @pytest.mark.parametrize("raw", ["null", "[1]", "3", '"hello"'])
+    def test_a_frame_that_is_not_an_object_names_its_json_type(self, raw: str) -> None:
+        session = open_server_session()
+        send_to(session, raw)
+        error = assert_error_sent(session, ErrorCode.BAD_FRAME)
+        assert "NoneType" not in error["message"] and error["message"].endswith(
+            {"null": "null", "[1]": "array", "3": "integer", '"hello"': "string"}[raw]
+        )
 
     def test_oversize_frame_is_refused_and_the_connection_goes_on(self) -> None:
         session = open_server_session(max_frame_bytes=100)

@@ -139,13 +139,13 @@ def test_command_line_defences() -> None:
 def test_garbage_collector_settings_of_the_command_line() -> None:
     import gc
 
-    from streamhil_server.__main__ import main
+    from streamhil_server.__main__ import _main
     from streamhil_server.gc_tuning import DEFAULT_THRESHOLD, tune_garbage_collector
 
     assert build_parser().parse_args(["--demo"]).gc_threshold == DEFAULT_THRESHOLD
     assert build_parser().parse_args(["--demo", "--gc-threshold", "700"]).gc_threshold == 700
     with pytest.raises(SystemExit, match="--gc-threshold must be at least 1"):
-        main(["--demo", "--port", "0", "--gc-threshold", "0"])
+        _main(["--demo", "--port", "0", "--gc-threshold", "0"])
     with pytest.raises(ValueError, match="at least 1"):
         tune_garbage_collector(0)
     before = gc.get_threshold()
@@ -156,3 +156,53 @@ def test_garbage_collector_settings_of_the_command_line() -> None:
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (["--port", "70000"], "--port"),
+        (["--port", "-1"], "--port"),
+        (["--max-send-queue", "0"], "--max-send-queue"),
+        (["--max-send-queue", "-5"], "--max-send-queue"),
+        (["--event-flush-delay", "-1"], "--event-flush-delay"),
+        (["--event-flush-delay", "nan"], "--event-flush-delay"),
+        (["--request-timeout", "nan"], "--request-timeout"),
+        (["--request-timeout", "0"], "--request-timeout"),
+        (["--lease-ttl", "0"], "--lease-ttl"),
+        (["--allow-host="], "--allow-host"),
+        (["--allow-origin", ""], "--allow-origin"),
+        (["--metrics-token", ""], "--metrics-token"),
+        (["--token", "alice:same", "--token", "bob:same"], "two identities"),
+        (["--db", "mysql://x/y"], "mysql:// is not supported"),
+        (["--db", "/nonexistent/dir/x.sqlite"], "does not exist"),
+        (["--db", "."], "is a directory"),
+        (["--db", "postgresql://nobody@127.0.0.1:1/x"], "cannot connect to PostgreSQL"),
+        (["--workers", "0"], "--workers"),
+        (["--gc-threshold", "0"], "--gc-threshold"),
+        (["--demo-token-delay-ms", "-5"], "--demo-token-delay-ms"),
+    ],
+)
+def test_a_bad_flag_value_is_one_line_and_exit_status_2(flags: list[str], named: str, capsys: Any) -> None:
+    """As argparse's own refusals: nothing starts, no traceback."""
+    from streamhil_server.__main__ import main
+
+    if "postgresql://" in " ".join(flags):
+        pytest.importorskip("psycopg")
+    with pytest.raises(SystemExit) as stopped:
+        main(["--demo", "--port", "0", *flags])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("streamhil-server: ") and named in err, err
+    assert "Traceback" not in err
+
+
+def test_the_flag_values_that_are_fine(tmp_path: Path) -> None:
+    from streamhil_server.cli_checks import check_db, check_flags
+
+    args = build_parser().parse_args(["--demo", "--port", "0", "--max-send-queue", "1", "--event-flush-delay", "0",
+                                      "--lease-ttl", "0.2", "--allow-origin", "*", "--allow-host", ".example.com"])
+    check_flags(args)
+    check_db(None)
+    check_db(str(tmp_path / "new.sqlite"))
+    assert _tokens(["alice:t", "alice:t", "bob:u"]) == {"t": "alice", "u": "bob"}

@@ -267,6 +267,31 @@ def test_replaying_a_finished_checkpoint_leaves_a_waiting_interrupt_waiting(make
         assert wire.run_end(tid)["event"] == "run_interrupted"  # the answer was taken: the next question
 
 
+def test_a_fork_from_an_older_checkpoint_discards_the_pending_interrupts_and_says_so(make_client: Any) -> None:
+    """Time travel while a question waits: naming the latest checkpoint is a plain start_run
+    (refused, interrupt_pending); an older one forks, its run_started lists the interrupts it
+    discards, and the thread's record, its state and a late answer agree afterwards."""
+    with make_client(demo_graphs()) as client, connect(client) as wire:
+        tid = start(wire, "publish", {"topic": "otters"})["thread_id"]
+        wire.run_end(tid)
+        wire.request("resume", thread_id=tid, value={"approved": True})
+        waiting = wire.run_end(tid)["data"]["interrupt_ids"]
+        history = wire.request("get_history", thread_id=tid, limit=100)["history"]
+        at_head = wire.error("start_run", graph="publish", thread_id=tid, input=None, checkpoint_id=history[0]["checkpoint_id"])
+        assert at_head["code"] == "interrupt_pending" and at_head["details"]["interrupt_ids"] == waiting
+        older = next(s["checkpoint_id"] for s in history if s["next"] == ["draft"])
+        fork = start(wire, "publish", None, thread_id=tid, checkpoint_id=older)
+        started = wire.until(lambda f: f.get("event") == "run_started" and f["run_id"] == fork["run_id"])
+        assert started["data"]["discarded_interrupts"] == waiting
+        asked = wire.run_end(tid, fork["run_id"])["data"]["interrupt_ids"]
+        assert asked and set(asked).isdisjoint(waiting)
+        [listed] = wire.request("list_threads")["threads"]
+        assert [i["id"] for i in listed["interrupts"]] == asked
+        assert [i["id"] for i in wire.request("get_state", thread_id=tid)["state"]["interrupts"]] == asked
+        late = wire.error("resume", thread_id=tid, interrupt_id=waiting[0], value="blog")
+        assert late["code"] == "not_found" and late["details"]["resource"] == "interrupt"
+
+
 def test_static_breakpoint_then_continue(make_client: Any) -> None:
     with make_client(demo_graphs()) as client, connect(client) as wire:
         tid = start(wire, "review_edit", {"text": "a b c"}, interrupt_before=["human_edit"])["thread_id"]
@@ -411,7 +436,8 @@ def test_cancelling_a_queued_run_never_interleaves_runs(make_client: Any) -> Non
         queued = wire.request("start_run", graph="gated", thread_id=tid, input=None, if_busy="enqueue", stream_modes=["custom"])
         later = wire.request("start_run", graph="gated", thread_id=tid, input=None, if_busy="enqueue", stream_modes=["custom"])
         assert wire.request("cancel", thread_id=tid, run_id=queued["run_id"]) == {"run_id": queued["run_id"], "thread_id": tid}
-        assert wire.request("cancel", thread_id=tid, run_id=queued["run_id"])["run_id"] == queued["run_id"]  # twice: same answer
+        again = wire.error("cancel", thread_id=tid, run_id=queued["run_id"])  # no longer queued (spec 5.2)
+        assert again["code"] == "not_found" and again["details"] == {"resource": "run"} and again["path"] == "run_id"
         wire.request("ping")
         assert not [e for e in wire.thread_events(tid) if e["run_id"] == queued["run_id"]]  # nothing yet
         wire.call(gate.open)
@@ -426,6 +452,32 @@ def test_cancelling_a_queued_run_never_interleaves_runs(make_client: Any) -> Non
         # each run's events are contiguous: started ... terminal, then the next run
         assert order == [first["run_id"]] * 2 + [queued["run_id"]] * 2 + [later["run_id"]] * 2
         check_seqs(wire.events)
+
+
+def test_a_thread_whose_run_was_cancelled_midway_is_idle_and_says_how_to_go_on(make_client: Any) -> None:
+    """Not "interrupted" with no interrupt (that is a static breakpoint): idle, and resume's
+    nothing_pending names the nodes a start_run with input null runs; a queued run cancelled
+    behind it changes nothing."""
+    gate = Gate()
+    with make_client({"gated": gated(gate)}) as client, connect(client) as wire:
+        first = start(wire, "gated", {"n": 0}, stream_modes=["custom"])
+        tid = first["thread_id"]
+        wire.until(lambda f: f.get("event") == "custom")
+        queued = wire.request("start_run", graph="gated", thread_id=tid, input=None, if_busy="enqueue")
+        wire.request("cancel", thread_id=tid, run_id=queued["run_id"])
+        wire.request("cancel", thread_id=tid)
+        assert wire.run_end(tid)["event"] == "run_cancelled"
+        assert wire.run_end(tid, queued["run_id"])["event"] == "run_cancelled"
+        [thread] = wire.request("list_threads")["threads"]
+        assert (thread["status"], thread["interrupts"]) == ("idle", [])
+        assert wire.request("get_state", thread_id=tid)["state"]["next"] == ["work"]
+        refused = wire.error("resume", thread_id=tid, value=1)
+        assert refused["code"] == "nothing_pending"
+        assert "breakpoint" not in refused["message"] and "next: work" in refused["message"]
+        wire.call(gate.open)
+        again = start(wire, "gated", None, thread_id=tid)  # goes on from where it stopped
+        assert wire.run_end(tid, again["run_id"])["event"] == "run_interrupted"
+        assert wire.request("list_threads")["threads"][0]["status"] == "interrupted"
 
 
 def test_a_partial_resume_streams_the_still_pending_interrupt(make_client: Any) -> None:

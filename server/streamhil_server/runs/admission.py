@@ -10,7 +10,9 @@ from typing import Any
 
 import anyio
 
-from streamhil.protocol import ErrorCode, Resume, StartRun
+from streamhil.errors import InvalidUpdateError
+from streamhil.executor.runner import start_writes
+from streamhil.protocol import ErrorCode, Resume, StartRun, run_config_problem
 
 from ..errors import CommandError, not_found
 from ..registry import GraphEntry
@@ -57,6 +59,7 @@ class RunAdmission(RunRecovery):
                             path=f"{key}[{i}]",
                         )
         self._check_config(cmd.config)
+        self._check_input(entry, cmd)
         thread_id = cmd.thread_id or _new_id("t")
         thread = await self._load(thread_id) if cmd.thread_id else None
         if thread is not None:
@@ -124,8 +127,8 @@ class RunAdmission(RunRecovery):
                 if cmd.if_busy == "reject":
                     raise self._busy(thread)
                 queued = True
-                request.check_pending = cmd.checkpoint_id is None
-            elif cmd.checkpoint_id is None and thread.record.interrupts:
+                request.check_pending = True  # when its turn comes
+            elif thread.record.interrupts and not await self._forks(thread, request):
                 raise self._interrupt_pending(thread)
             # the run with its input (and a new thread's record) are stored before the reply
             write = Write(thread_id=thread.thread_id, runs=[self._run_record(request, "queued")])
@@ -158,15 +161,27 @@ class RunAdmission(RunRecovery):
                 details={"max_runs_per_identity": limit},
             )
 
-    def _check_config(self, config: Mapping[str, Any] | None) -> None:
-        if not config:
+    @staticmethod
+    def _check_config(config: Mapping[str, Any] | None) -> None:
+        """Refuse a bad run config before anything is created (every surface's ``start_run``
+        comes here; the WebSocket decoder makes the same check)."""
+        problem = run_config_problem(config) if config else None
+        if problem is not None:
+            path, message = problem
+            raise CommandError(ErrorCode.INVALID_FIELD, f"{path}: {message}", path=path)
+
+    @staticmethod
+    def _check_input(entry: GraphEntry, cmd: StartRun) -> None:
+        """Refuse an input the graph's input schema refuses (not a dict, an unknown key) before
+        anything is created: the run's first step would fail on it, leaving a thread in error."""
+        if cmd.input is None:
             return
-        limit = config.get("recursion_limit")
-        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
-            raise CommandError(
-                ErrorCode.INVALID_FIELD, f"recursion_limit must be an integer >= 1, got {limit!r}",
-                path="config.recursion_limit",
-            )
+        try:
+            start_writes(entry.graph.spec, cmd.input)
+        except InvalidUpdateError as exc:
+            key = _unknown_key(cmd.input, entry)
+            path = "input" if key is None else f"input.{key}"
+            raise CommandError(ErrorCode.INVALID_FIELD, f"{path}: {exc}", path=path) from None
 
     async def resume(
         self, identity: str, cmd: Resume, on_accepted: OnAccepted | None = None, *, origin: str | None = None,
@@ -215,7 +230,9 @@ class RunAdmission(RunRecovery):
                 )
             else:
                 if not pending:
-                    raise self._nothing_pending(thread)
+                    stopped = thread.record.status == "idle" and not thread.busy
+                    next = (await entry.graph.aget_state(self._config(thread.thread_id))).next if stopped else ()
+                    raise self._nothing_pending(thread, next)
                 if len(pending) > 1:
                     raise CommandError(
                         ErrorCode.AMBIGUOUS_RESUME,
@@ -270,7 +287,7 @@ class RunAdmission(RunRecovery):
         async with self.using(identity, thread_id) as thread, thread.lock:
             if run_id is not None:
                 for request in thread.queue:
-                    if request.run_id == run_id:
+                    if request.run_id == run_id and not request.cancelled:  # cancelled: no longer queued
                         # Its run_started and run_cancelled come when its turn comes, after the
                         # active run's events: runs of a thread never interleave (spec 9.4).
                         request.cancelled = True
@@ -291,3 +308,11 @@ class RunAdmission(RunRecovery):
             active_id = thread.active.request.run_id
             self._cancel_active(thread, "cancelled")
             return active_id
+
+
+def _unknown_key(value: Any, entry: GraphEntry) -> str | None:
+    """The first key of a dict input that the graph does not take as input."""
+    if not isinstance(value, dict):
+        return None
+    allowed = entry.graph.spec.input_keys
+    return next((str(key) for key in value if key not in allowed), None)

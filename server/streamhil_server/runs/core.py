@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import asdict
 from typing import Any, TypeVar
 
@@ -169,10 +169,19 @@ class RunCore:
         )
 
     @staticmethod
-    def _nothing_pending(thread: ThreadRuntime) -> CommandError:
+    def _nothing_pending(thread: ThreadRuntime, next: Sequence[str] = ()) -> CommandError:
+        """``nothing_pending``, saying how the thread can go on: ``next`` are the nodes its
+        latest checkpoint would run (a run stopped before it finished, e.g. cancelled)."""
         hint = ""
-        if thread.record.status == "interrupted" and not thread.busy:
+        if thread.busy:
+            hint = ""
+        elif thread.record.status == "interrupted":
             hint = "; it is paused at a breakpoint: continue it with start_run and input null"
+        elif next:
+            hint = (
+                f"; its last run stopped before it finished (next: {', '.join(next)}): "
+                "continue it with start_run and input null, or start a run with a new input"
+            )
         return CommandError(
             ErrorCode.NOTHING_PENDING, f"thread {thread.thread_id} has no pending interrupt to resume{hint}"
         )
@@ -245,8 +254,10 @@ class RunCore:
             request.run_id, request.thread_id, request.kind, status, request.params(), ended_at=now_iso() if ended else None
         )
 
-    def _started_data(self, thread: ThreadRuntime, request: RunRequest) -> dict[str, Any]:
+    def _started_data(self, thread: ThreadRuntime, request: RunRequest, discarded: Sequence[str] = ()) -> dict[str, Any]:
         data: dict[str, Any] = {"graph": thread.record.graph, "kind": request.kind, "checkpoint_id": request.checkpoint_id}
         if request.resume:
             data["answers"] = dict(request.resume)  # so every watcher sees what was answered
+        if discarded:
+            data["discarded_interrupts"] = list(discarded)  # a fork: these can no longer be answered
         return data

@@ -100,10 +100,14 @@ class RunExecution(RunAnswers):
         tid, run_id = thread.thread_id, request.run_id
         entry = self.registry.get(thread.record.graph)
         self._started += 1
-        self.hub.publish(tid, EventKind.RUN_STARTED, run_id, self._started_data(thread, request))
+        discarded = await self._discarded_by(thread, entry, request) if entry is not None else []
+        self.hub.publish(tid, EventKind.RUN_STARTED, run_id, self._started_data(thread, request, discarded))
         if entry is not None and request.cancelled:
-            # its claim on the interrupts it answered is gone: list them as pending again
+            # its claim on the interrupts it answered is gone: list them as pending again; it
+            # ran nothing, so the thread is otherwise as the run before it left it
             record = await self._settle(thread, entry.graph, error=None)
+            if not record.interrupts:
+                record = replace(record, status=thread.record.status, error=thread.record.error)
             await self._finish(thread, request, EventKind.RUN_CANCELLED, {"reason": "cancelled"}, record)
             return
         if entry is None:
@@ -157,7 +161,7 @@ class RunExecution(RunAnswers):
             except Exception as exc:  # the graph failed: the run ends with run_error
                 error = exc
         if scope.cancelled_caught:
-            record = await self._settle(thread, graph, error=None)
+            record = await self._settle(thread, graph, error=None, cancelled=True)
             await self._finish(thread, request, EventKind.RUN_CANCELLED, {"reason": active.cancel_reason if active else "cancelled"}, record)
             return
         if error is not None:
@@ -218,7 +222,7 @@ class RunExecution(RunAnswers):
         if not request.check_pending and request.recorded:
             return None  # nothing to check (an answer recorded when it was accepted)
         async with thread.lock:
-            if request.check_pending and thread.record.interrupts:
+            if request.check_pending and thread.record.interrupts and not await self._forks(thread, request):
                 return self._interrupt_pending(thread)
             if not request.recorded:
                 try:
@@ -227,21 +231,50 @@ class RunExecution(RunAnswers):
                     return exc
         return None
 
-    async def _settle(self, thread: ThreadRuntime, graph: Any, *, error: str | None) -> ThreadRecord:
+    async def _forks(self, thread: ThreadRuntime, request: RunRequest) -> bool:
+        """Whether ``request`` starts from an older checkpoint than the thread's latest (time
+        travel: a fork, LangGraph's ``checkpoint_id``), which may start while interrupts are
+        pending; naming the latest checkpoint is the same as naming none."""
+        if request.kind != "start" or request.checkpoint_id is None:
+            return False
+        entry = self.registry.get(thread.record.graph)
+        if entry is None:
+            return False
+        head = await entry.graph.aget_state(self._config(thread.thread_id))
+        return (head.config or {}).get("configurable", {}).get("checkpoint_id") != request.checkpoint_id
+
+    async def _discarded_by(self, thread: ThreadRuntime, entry: GraphEntry, request: RunRequest) -> list[str]:
+        """The pending interrupts a fork leaves behind (its ``run_started`` lists them): all of
+        them, unless it replays a finished checkpoint with no input (that runs nothing)."""
+        if request.cancelled or not thread.record.interrupts or not await self._forks(thread, request):
+            return []
+        if request.input is None:
+            target = await entry.graph.aget_state(self._config(thread.thread_id, request.checkpoint_id))
+            if not target.next:
+                return []
+        return thread.pending_ids
+
+    async def _settle(
+        self, thread: ThreadRuntime, graph: Any, *, error: str | None, cancelled: bool = False
+    ) -> ThreadRecord:
         """The thread's record after a run (or an update): its status and pending interrupts,
         read from its latest checkpoint (the head cache holds it). Not stored here."""
         snapshot = await graph.aget_state(self._config(thread.thread_id))
-        return self._settled_record(thread, snapshot.interrupts, snapshot.next, error=error)
+        return self._settled_record(thread, snapshot.interrupts, snapshot.next, error=error, cancelled=cancelled)
 
     def _settled_record(
-        self, thread: ThreadRuntime, pending: Sequence[Interrupt], next: Sequence[str], *, error: str | None
+        self, thread: ThreadRuntime, pending: Sequence[Interrupt], next: Sequence[str], *, error: str | None,
+        cancelled: bool = False,
     ) -> ThreadRecord:
+        """``interrupted`` when interrupts are pending, or the run paused at a static breakpoint
+        (nodes left to run and not ``cancelled``); a run cancelled midway leaves the thread
+        ``idle`` (``start_run`` with input null goes on from where it stopped)."""
         claimed = self._claimed(thread)  # answered by a queued resume: not listed as pending
         interrupts = [jsonable(interrupt_wire(i)) for i in pending if i.id not in claimed]
         status: ThreadStatus
         if error is not None:
             status = "error"
-        elif pending or next:
+        elif pending or (next and not cancelled):
             status = "interrupted"
         else:
             status = "idle"

@@ -48,6 +48,7 @@ export class Transcript {
         this.activeNodes = new Set(["__start__"]);
         this._divider(data.kind === "resume" ? "Resumed" : "Run started", ev);
         this._answersOf(data.answers);
+        this._discard(data.discarded_interrupts);
         this.inputRun = data.kind === "start" && !data.checkpoint_id ? ev.run_id : null;
         break;
       case "values":
@@ -169,6 +170,16 @@ export class Transcript {
       }
       this.pending = this.pending.filter((i) => i.id !== id);
     }
+  }
+
+  /** Interrupts a fork from an older checkpoint left behind (`run_started.discarded_interrupts`). */
+  _discard(ids) {
+    if (!Array.isArray(ids)) return;
+    for (const id of ids) {
+      const card = this.cards.get(id);
+      if (card && !card.classList.contains("answered")) markAnswered(card, "Discarded — the thread went back to an earlier checkpoint");
+    }
+    this.pending = this.pending.filter((i) => !ids.includes(i.id));
   }
 
   /** A structured input (not a chat message) as the user's bubble, once per run. */
