@@ -155,7 +155,7 @@ class TaskMessagesHandler(BaseCallbackHandler):
             run_metadata["tags"] = user_tags
         self._runs[run_id] = run_metadata
 
-    def on_llm_new_token(self, token: str, *, chunk: Any = None, run_id: UUID, **kwargs: Any) -> None:
+    def on_llm_new_token(self, token: Any, *, chunk: Any = None, run_id: UUID, **kwargs: Any) -> None:
         metadata = self._runs.get(run_id)
         if metadata is not None and isinstance(chunk, ChatGenerationChunk):
             _emit(self._seen, self._scope, chunk.message, metadata, dedupe=False)

@@ -51,7 +51,8 @@ class MessageTap:
         if streams(ctx):
             remember_ids(node_input, self.seen)
         ctx.lc_config = lc.task_callbacks(self.seen, ctx, emit=streams(ctx))
-        return lc.use_config(lc.child_config(ctx))
+        token: Token[Any] = lc.use_config(lc.child_config(ctx))
+        return token
 
     def end_task(self, token: Token[Any]) -> None:
         assert self._langchain is not None

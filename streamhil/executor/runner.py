@@ -222,7 +222,7 @@ async def run_task(
             return TaskResult(task, "error", error=exc, answers=answers, consumed=ctx.consumed)
         finally:
             if lc_token is not None:
-                tap.end_task(lc_token)  # type: ignore[union-attr]
+                tap.end_task(lc_token)
             _current.reset(token)
 
 

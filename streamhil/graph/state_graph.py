@@ -138,6 +138,7 @@ class StateGraph:
             declared = tuple(destinations.keys() if isinstance(destinations, dict) else destinations)
         elif subgraph is None and not runnable:
             declared = tuple(return_literal(action) or ())
+        inject: tuple[str, ...]
         if subgraph is not None:
             fn, is_async, inject = subgraph_node(subgraph), True, ()
         elif runnable:
