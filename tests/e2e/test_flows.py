@@ -161,9 +161,10 @@ async def test_cancel_a_run() -> None:
             await run.cancel()
             rest = await until_end(run)
             assert rest[-1].event == "run_cancelled" and rest[-1].reason == "cancelled"
-            # stopped mid-step: the thread can be continued from its last checkpoint
+            # stopped mid-step: the thread is idle (nothing asks the human anything) and can be
+            # continued from its last checkpoint
             threads = await client.list_threads()
-            assert [t.status for t in threads] == ["interrupted"]
+            assert [t.status for t in threads] == ["idle"]
             assert (await client.get_state(run.thread_id)).next == ("work",)
             gate.open()
             again = await client.start_run("streaming", None, thread_id=run.thread_id, stream_modes=["custom"])

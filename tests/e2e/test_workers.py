@@ -34,10 +34,13 @@ METRICS = {"authorization": "Bearer m"}
 )
 def test_workers_are_refused_where_one_process_owns_the_state(db: str | None, reason: str, capsys: Any) -> None:
     argv = ["--demo", "--workers", "2", "--port", "0"] + ([] if db is None else ["--db", db])
-    with pytest.raises(SystemExit, match=f"--workers 2 needs a PostgreSQL --db: this server keeps its state {reason}"):
+    with pytest.raises(SystemExit) as stopped:  # one line on stderr, exit status 2 (as argparse)
         main(argv)
-    with pytest.raises(SystemExit, match="--workers must be at least 1, got 0"):
+    assert stopped.value.code == 2
+    assert f"--workers 2 needs a PostgreSQL --db: this server keeps its state {reason}" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:
         main(["--demo", "--workers", "0"])
+    assert stopped.value.code == 2 and "--workers must be at least 1, got 0" in capsys.readouterr().err
 
 
 def test_a_refused_workers_option_stops_the_command_with_its_reason(tmp_path: Path) -> None:
@@ -45,7 +48,7 @@ def test_a_refused_workers_option_stops_the_command_with_its_reason(tmp_path: Pa
         [sys.executable, "-m", "streamhil_server", "--demo", "--workers", "3", "--db", str(tmp_path / "x.sqlite")],
         capture_output=True, text=True, timeout=TIMEOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
-    assert done.returncode == 1 and "needs a PostgreSQL --db" in done.stderr and "listening" not in done.stdout
+    assert done.returncode == 2 and "needs a PostgreSQL --db" in done.stderr and "listening" not in done.stdout
     assert not (tmp_path / "x.sqlite").exists()  # nothing was opened
 
 
