@@ -108,7 +108,7 @@ class TaskFuture(Generic[T]):
             raise GraphInterrupt(self.interrupts)
         if self._error is not None:
             raise self._error
-        return self._value  # type: ignore[no-any-return]
+        return self._value
 
     # -- set on the event loop's thread by the call's runner ----------------------------------
     def _arm(self) -> None:
@@ -277,7 +277,7 @@ async def _save(run: RunScope, call_id: str, record: list[Any]) -> None:
 
 
 def _emit_result(run: RunScope, call: TaskContext, *, value: Any = None, error: BaseException | None = None) -> None:
-    payload = {
+    payload: dict[str, Any] = {
         "id": call.task_id,
         "name": call.node,
         "error": repr(error) if error is not None else None,
@@ -320,7 +320,7 @@ def _call_in_node(ctx: TaskContext, spec: TaskSpec, args: tuple[Any, ...], kwarg
                 ctx.run.emit(ctx.run.ns_tuple, "updates", {spec.name: value})
             future._finish(value)
             return future
-    return _AwaitedCall(ctx, spec, args, kwargs)  # type: ignore[return-value]
+    return _AwaitedCall(ctx, spec, args, kwargs)
 
 
 class _AwaitedCall(TaskFuture[Any]):

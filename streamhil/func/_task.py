@@ -58,7 +58,7 @@ class TaskFunction(Generic[P, T]):
                  timeout: float | None) -> None:
         functools.update_wrapper(self, func)
         self.func = func
-        self.name = name or getattr(func, "__name__", type(func).__name__)
+        self.name: str = name or str(getattr(func, "__name__", type(func).__name__))
         self.spec = TaskSpec(self.name, func, is_async_callable(func), retry, timeout)
 
     def __repr__(self) -> str:
