@@ -35,8 +35,12 @@ JOINS = "__joins__"
 LAST_NODES = "__last__"
 """Checkpoint channel holding the names of the nodes that ran in the step that produced it."""
 
+CALL = "__call__"
+"""Pending-write channel of a functional-API task call (``streamhil.func.task``): its saved
+outcome, under the call's own task id, so a resumed entrypoint gets it back without running it."""
+
 COMMAND_TASK = "__command__"
 """Task-id prefix of the writes a ``Command`` input makes (LangGraph's null task)."""
 
-RESERVED_NAMES = frozenset({START, END, INTERRUPT, RESUME, ERROR, EDITED, NO_WRITES, TASKS, JOINS, LAST_NODES})
+RESERVED_NAMES = frozenset({START, END, INTERRUPT, RESUME, ERROR, EDITED, NO_WRITES, TASKS, JOINS, LAST_NODES, CALL})
 RESERVED_CHARACTERS = ("|", ":")

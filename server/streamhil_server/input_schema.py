@@ -68,7 +68,10 @@ def _required_keys(cls: Any, keys: Sequence[str], hints: Mapping[str, Any]) -> f
 
 
 def input_fields(graph: CompiledStateGraph) -> tuple[InputField, ...]:
-    """The fields a run's ``input`` may set, in declaration order."""
+    """The fields a run's ``input`` may set, in declaration order (none for an ``@entrypoint``,
+    whose input is any value)."""
+    if graph.spec.entry is not None:
+        return ()
     schema = graph.builder.input_schema
     cls = schema.cls
     try:

@@ -10,7 +10,7 @@ from typing import Any
 import anyio
 
 from ..checkpoint.base import Checkpoint, CheckpointTuple, PendingWrite, new_checkpoint_id
-from ..constants import ERROR, INTERRUPT, JOINS, LAST_NODES, NO_WRITES, RESUME, START, TASKS
+from ..constants import END, ERROR, INTERRUPT, JOINS, LAST_NODES, NO_WRITES, RESUME, START, TASKS
 from ..errors import (
     EmptyInputError,
     GraphRecursionError,
@@ -23,6 +23,7 @@ from .persist import CheckpointWriter
 from .plan import Task, path_sort_key, plan_next, start_spec, unpin
 from .runner import TaskResult, check_start_command, run_start, run_task
 from .scope import RunScope
+from .spec import ENTRY_INPUT
 from .state_objects import is_state_object, object_updates
 from .commands import record_command
 from .discover import child_graph
@@ -36,7 +37,8 @@ __all__ = ["RunOutcome", "execute"]
 class RunOutcome:
     """How a run ended."""
 
-    values: dict[str, Any]
+    values: Any
+    """The output schema's keys (a dict); for an entrypoint graph, its return value."""
     interrupts: list[Interrupt] = field(default_factory=list)
     """Every interrupt still waiting for an answer on the thread's latest checkpoint."""
     breakpoint: bool = False
@@ -68,6 +70,7 @@ class Loop:
         self.view: ThreadView | None = None
         self.saved_task_ids: set[str] = set()  # tasks whose writes on the current checkpoint are saved
         self.start_input: Any = None
+        scope.writer = writer
 
     # -- entry --------------------------------------------------------------------------------
     async def run(self, graph_input: Any, saved: CheckpointTuple | None, replay: bool) -> RunOutcome:
@@ -149,6 +152,7 @@ class Loop:
     def _set_view(self, saved: CheckpointTuple) -> ThreadView:
         self.view = load_view(self.graph, saved, self.scope.checkpoint_ns)
         self.scope.checkpoint_id = saved.checkpoint.id
+        self.scope.calls = self.view.calls
         self.saved_task_ids = {t.task.id for t in self.view.tasks if t.finished}
         return self.view
 
@@ -182,15 +186,22 @@ class Loop:
             versions = dict(saved.checkpoint.channel_versions)
             step = int(saved.metadata.get("step", -1)) + 1
             parent_config = saved.config
-        channel_values[TASKS] = [start_spec()]
-        # A dataclass or pydantic input is stored as the updates it stands for (plain data).
-        if is_state_object(graph_input) and not isinstance(graph_input, Command):  # (a Command is a dataclass)
-            graph_input = object_updates(graph_input)
-        channel_values[START] = graph_input
         top = max(versions.values(), default=0) + 1
-        versions[TASKS] = top
-        versions[START] = top
-        new_versions = {TASKS: top, START: top, **{k: v for k, v in versions.items() if saved is None}}
+        if self.graph.entry is not None:
+            # The functional API: the input, whatever it is, goes straight to the entrypoint.
+            channel_values[TASKS] = [["pull", self.graph.entry, [START]]]
+            channel_values[ENTRY_INPUT] = graph_input
+            written = (TASKS, ENTRY_INPUT)
+        else:
+            channel_values[TASKS] = [start_spec()]
+            # A dataclass or pydantic input is stored as the updates it stands for (plain data).
+            if is_state_object(graph_input) and not isinstance(graph_input, Command):  # (a Command is a dataclass)
+                graph_input = object_updates(graph_input)
+            channel_values[START] = graph_input
+            written = (TASKS, START)
+        for key in written:
+            versions[key] = top
+        new_versions = {**{k: top for k in written}, **{k: v for k, v in versions.items() if saved is None}}
         metadata = self.scope.checkpoint_metadata("input", step)
         checkpoint = Checkpoint(self._new_id(step), now_iso(), channel_values, versions)
         config = self.scope.address(checkpoint.id)
@@ -401,7 +412,8 @@ class Loop:
             for interrupts in waiting.values():
                 scope.emit(scope.ns_tuple, "updates", {INTERRUPT: tuple(interrupts)})
         if scope.wants("values"):
-            scope.emit(scope.ns_tuple, "values", {**self._state(values), INTERRUPT: tuple(pending)})
+            shown = self._state(values)  # an entrypoint's return value need not be a dict
+            scope.emit(scope.ns_tuple, "values", {**(shown if isinstance(shown, dict) else {}), INTERRUPT: tuple(pending)})
         done = {r.task.id for r in results.values() if r.status == "done"}
         to_run = tuple(t.task.name for t in view.tasks if not t.finished and t.task.id not in done)
         return RunOutcome(output, pending, next=to_run)
@@ -472,28 +484,31 @@ class Loop:
         new = CheckpointTuple(config, checkpoint, metadata, view.saved.config, [])
         self.view = fresh_view(graph, new, scope.checkpoint_ns, values)
         scope.checkpoint_id = checkpoint.id
+        scope.calls = {}
         self.saved_task_ids = set()
         if scope.wants("checkpoints") or scope.wants("debug"):
             self._emit_checkpoint(config, metadata, self.view, view.saved.config)
 
     # -- stream helpers -----------------------------------------------------------------------
-    def _output(self, values: dict[str, Any]) -> dict[str, Any]:
-        """What the run returns: the output schema's keys."""
+    def _output(self, values: dict[str, Any]) -> Any:
+        """What the run returns: the output schema's keys (an entrypoint's return value)."""
+        if self.graph.entry is not None:
+            return self.graph.shown(values)
         keys = self.graph.output_keys
         return {k: values[k] for k in keys if k in values}
 
-    def _state(self, values: dict[str, Any]) -> dict[str, Any]:
+    def _state(self, values: dict[str, Any]) -> Any:
         """What the `values` stream and the debug events show: the whole state, as in LangGraph
-        (an output schema narrows only what the run returns)."""
-        keys = self.graph.state_keys
-        return {k: values[k] for k in keys if k in values}
+        (an output schema narrows only what the run returns); an entrypoint's return value."""
+        return self.graph.shown(values)
 
     def _emit_result(self, result: TaskResult) -> None:
         scope = self.scope
         name = result.task.name
         if name != START and scope.wants("updates"):
             if result.status == "done":
-                scope.emit(scope.ns_tuple, "updates", {name: result.update})
+                update = result.update if self.graph.entry is None else self.graph.shown(dict(result.writes))
+                scope.emit(scope.ns_tuple, "updates", {name: update})
             elif result.status == "interrupt":
                 scope.emit(scope.ns_tuple, "updates", {INTERRUPT: result.interrupts})
         if name != START and (scope.wants("tasks") or scope.wants("debug")):
@@ -501,15 +516,27 @@ class Loop:
                 "id": result.task.id,
                 "name": name,
                 "error": repr(result.error) if result.error is not None else None,
-                "result": dict(result.writes) if result.status == "done" else {},
+                "result": self._task_result(result),
                 "interrupts": [_interrupt_payload(i) for i in result.interrupts],
             }
             self._emit_debuggable("tasks", "task_result", payload)
 
+    def _task_result(self, result: TaskResult) -> dict[str, Any]:
+        """A finished task's writes, as a ``tasks`` part shows them (an entrypoint: its return value)."""
+        if result.status != "done":
+            return {}
+        if self.graph.entry is not None:
+            return {END: self.graph.shown(dict(result.writes))}
+        return dict(result.writes)
+
     def _emit_task_start(self, task: Task, view: ThreadView) -> None:
         if task.name == START:
             return
-        payload = {"id": task.id, "name": task.name, "input": task.arg if task.kind == "push" else self._state(view.values), "triggers": tuple(task.triggers)}
+        if task.kind == "push":
+            arg = task.arg
+        else:
+            arg = view.values.get(ENTRY_INPUT) if self.graph.entry is not None else self._state(view.values)
+        payload = {"id": task.id, "name": task.name, "input": arg, "triggers": tuple(task.triggers)}
         self._emit_debuggable("tasks", "task", payload)
 
     def _emit_checkpoint(self, config: dict[str, Any], metadata: dict[str, Any], view: ThreadView | None, parent_config: dict[str, Any] | None) -> None:

@@ -20,7 +20,7 @@ from .context import _current
 from .plan import Task
 from .runtime import injected_kwargs
 from .scope import RunScope, TaskContext
-from .spec import GraphSpec, NodeSpec
+from .spec import ENTRY_INPUT, GraphSpec, NodeSpec
 from .state_objects import is_state_object, object_updates
 
 __all__ = ["TaskResult", "run_task", "routes_for", "writes_from_return"]
@@ -246,7 +246,10 @@ async def _invoke(spec: NodeSpec, arg: Any, kwargs: dict[str, Any]) -> Any:
 
 
 def start_writes(graph: GraphSpec, value: Any) -> list[tuple[str, Any]]:
-    """The writes the hidden ``__start__`` task makes from the graph input."""
+    """The writes the hidden ``__start__`` task makes from the graph input (an entrypoint graph
+    takes any value as its input)."""
+    if graph.entry is not None:
+        return [(ENTRY_INPUT, value)]
     if is_state_object(value):
         value = object_updates(value)
     if not isinstance(value, dict):

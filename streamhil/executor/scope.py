@@ -54,6 +54,10 @@ class RunScope:
     checkpoint_id: str = ""  # the checkpoint the current step started from
     pace: Callable[[], Awaitable[None]] | None = None  # waits until the stream's reader caught up
     messages: Any = None  # a message_tap.MessageTap when the run streams ``messages`` (shared with subgraphs)
+    # The functional API (streamhil.func): task calls' saved outcomes on the current checkpoint,
+    # by call id, and the run's persist.CheckpointWriter that saves a finished call's.
+    calls: dict[str, Any] = field(default_factory=dict)
+    writer: Any = None
 
     def wants(self, mode: str) -> bool:
         """Whether events of ``mode`` from this graph reach the stream."""

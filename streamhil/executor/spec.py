@@ -15,10 +15,20 @@ from ..checkpoint.base import BaseCheckpointSaver
 from ..constants import END
 from ..types import Overwrite, RetryPolicy
 
-__all__ = ["ChannelSpec", "StateSchema", "Branch", "NodeSpec", "GraphSpec", "reduce_value", "MISSING"]
+__all__ = [
+    "ChannelSpec", "StateSchema", "Branch", "NodeSpec", "GraphSpec", "reduce_value", "MISSING",
+    "ENTRY_INPUT", "ENTRY_OUTPUT", "ENTRY_SAVE",
+]
 
 MISSING: Any = object()
 """A channel's ``default`` when it has none."""
+
+ENTRY_INPUT = "input"
+"""State key of an entrypoint graph (``GraphSpec.entry``): the run's input."""
+ENTRY_OUTPUT = "output"
+"""State key of an entrypoint graph: what its function returned (what the graph shows)."""
+ENTRY_SAVE = "previous"
+"""State key of an entrypoint graph: what the next run receives as ``previous``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +153,9 @@ class GraphSpec:
     interrupt_after: frozenset[str] = frozenset()
     checkpointer: BaseCheckpointSaver | bool | None = None
     store: Any = None  # compile(store=...): handed to nodes that take ``store`` / ``runtime``
+    # The functional API's entrypoint graph: any value is its input (saved under ENTRY_INPUT,
+    # the input checkpoint plans this node directly), and it shows ENTRY_OUTPUT, not a dict.
+    entry: str | None = None
     # Derived from the fields above in __post_init__ (read on every step):
     channels: Mapping[str, ChannelSpec] = field(init=False)
     node_order: Mapping[str, int] = field(init=False)
@@ -167,6 +180,13 @@ class GraphSpec:
         set_(self, "deferred", frozenset(name for name, node in self.nodes.items() if node.defer))
         set_(self, "output_keys", tuple(k for k in (self.output_schema or self.schema).channels if k in channels))
         set_(self, "state_keys", tuple(channels))
+
+    def shown(self, values: dict[str, Any]) -> Any:
+        """The state as runs return it and snapshots show it: the whole dict, or an entrypoint
+        graph's return value."""
+        if self.entry is not None:
+            return values.get(ENTRY_OUTPUT)
+        return {k: values[k] for k in self.state_keys if k in values}
 
     @property
     def saver(self) -> BaseCheckpointSaver | None:

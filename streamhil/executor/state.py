@@ -59,7 +59,7 @@ async def build_snapshot(
     else:
         next_names = tuple(t.task.name for t in view.tasks)
         interrupts = tuple(i for t in view.tasks for i in t.interrupts)
-    shown = {k: values[k] for k in graph.state_keys if k in values}  # the whole state, as in LangGraph
+    shown = graph.shown(values)  # the whole state, as in LangGraph
     parents = (saved.metadata or {}).get("parents") or {}
     return StateSnapshot(
         values=shown,

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..checkpoint.base import CheckpointTuple
-from ..constants import COMMAND_TASK, EDITED, ERROR, INTERRUPT, RESUME, TASKS
+from ..constants import CALL, COMMAND_TASK, EDITED, ERROR, INTERRUPT, RESUME, TASKS
 from ..types import Interrupt, Send
 from .apply import apply_all_or_none, apply_writes
 from .plan import Task, path_sort_key, prepare_tasks
@@ -56,6 +56,7 @@ class ThreadView:
     command_writes: list[tuple[str, list[tuple[str, Any]]]]
     resume_map: dict[str, Any]
     gotos: list[str | Send]
+    calls: dict[str, Any] = field(default_factory=dict)  # functional-API task calls' outcomes, by call id
 
     @property
     def pending_interrupts(self) -> list[Interrupt]:
@@ -88,8 +89,11 @@ def load_view(graph: GraphSpec, saved: CheckpointTuple, checkpoint_ns: str) -> T
     resume_map: dict[str, Any] = {}
     gotos: list[str | Send] = []
     updates: list[tuple[str, Any]] = []
+    calls: dict[str, Any] = {}
     for task_id, writes in by_task.items():
         if not task_id.startswith(COMMAND_TASK):
+            if writes[0][0] == CALL:
+                calls[task_id] = writes[0][1]
             continue
         command_writes.append((task_id, writes))
         for channel, value in writes:
@@ -122,7 +126,7 @@ def load_view(graph: GraphSpec, saved: CheckpointTuple, checkpoint_ns: str) -> T
             elif ch == ERROR:
                 error = value
         states.append(TaskState(task, writes, finished, interrupts, answers, error, edited))
-    return ThreadView(saved, step, values, states, command_writes, resume_map, gotos)
+    return ThreadView(saved, step, values, states, command_writes, resume_map, gotos, calls)
 
 
 def fresh_view(graph: GraphSpec, saved: CheckpointTuple, checkpoint_ns: str, values: dict[str, Any]) -> ThreadView:

@@ -379,8 +379,9 @@ class CompiledStateGraph(RunnableAPI):
             return GraphOutput(outcome, ()) if version == "v2" else outcome
         if version == "v2":
             return GraphOutput(self._output_schema.as_output(outcome.values), tuple(outcome.interrupts))
-        if outcome.interrupts:
-            return {**outcome.values, INTERRUPT: list(outcome.interrupts)}
+        if outcome.interrupts:  # (an entrypoint's return value, shown here, need not be a dict)
+            shown = outcome.values if isinstance(outcome.values, dict) else {}
+            return {**shown, INTERRUPT: list(outcome.interrupts)}
         return outcome.values
 
     async def arecord_command(self, config: Mapping[str, Any], command: Command) -> list[Interrupt]:

@@ -248,7 +248,9 @@ def is_resume_map(resume: Any) -> bool:
 def known_input(graph: Any, value: Any) -> Any:
     """A run's input with the keys the graph's input schema lacks dropped, as LangGraph's server
     ignores them (Agent Chat UI sends ``context`` with its messages); the core library refuses
-    them. Anything but a dict passes as it is."""
+    them. Anything but a dict, or any input of an ``@entrypoint`` (any value), passes as it is."""
+    if getattr(getattr(graph, "spec", None), "entry", None) is not None:
+        return value
     keys = getattr(graph, "input_keys", None)
     if not isinstance(value, Mapping) or keys is None:
         return value

@@ -1,0 +1,117 @@
+"""``@entrypoint``: a function compiled into a one-node graph.
+
+The node runs the function; its input is the run's input (any value), its return value is the
+graph's output and state, and ``entrypoint.final(value=..., save=...)`` saves something else for
+the next run's ``previous``. The executor sees a ``GraphSpec`` with ``entry`` set, so the server,
+checkpointers, ``get_state`` and the stream modes treat it as any compiled graph.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from ..constants import END, START
+from ..executor.context import require_task
+from ..executor.runtime import injected_kwargs
+from ..executor.spec import ENTRY_INPUT, ENTRY_OUTPUT, ENTRY_SAVE, ChannelSpec, GraphSpec, NodeSpec, StateSchema
+from ..graph.compiled import CompiledStateGraph
+from ..graph.node_params import injected_parameters
+from ..types import RetryPolicy
+from ._calls import run_with_calls
+from ._task import is_async_callable, refuse_cache, retry_policies, timeout_seconds
+
+__all__ = ["entrypoint"]
+
+R = TypeVar("R")
+S = TypeVar("S")
+
+
+class entrypoint:
+    """Turn a function into a workflow graph: ``@entrypoint(checkpointer=InMemorySaver())``.
+
+    The function takes one input (any value; a dict for several) and may also take ``config``,
+    ``writer``, ``store``, ``runtime`` and ``previous`` (the value the last run on this thread
+    returned or saved). It may call ``interrupt()`` and ``@task`` functions. A resumed run
+    (``Command(resume=...)``) runs the function again from its first line: tasks that finished
+    return their saved results, and each ``interrupt()`` already answered returns its answer.
+    """
+
+    @dataclass(frozen=True)
+    class final(Generic[R, S]):
+        """Return ``value`` to the caller and save ``save`` as the next run's ``previous``."""
+
+        value: R
+        save: S
+
+    def __init__(
+        self,
+        checkpointer: Any = None,
+        store: Any = None,
+        cache: Any = None,
+        context_schema: Any = None,
+        cache_policy: Any = None,
+        retry_policy: RetryPolicy | Sequence[RetryPolicy] | None = None,
+        timeout: float | datetime.timedelta | None = None,
+        **kwargs: Any,
+    ) -> None:
+        refuse_cache(cache=cache, cache_policy=cache_policy)
+        if context_schema is not None or kwargs.get("config_schema") is not None:
+            raise TypeError("context_schema=... is not supported by streamhil: runs have no context "
+                            "(see docs/langgraph-differences.md).")
+        if "retry" in kwargs and retry_policy is None:  # LangGraph's deprecated spelling
+            retry_policy = kwargs.pop("retry")
+        kwargs.pop("config_schema", None)
+        if kwargs:
+            raise TypeError(f"entrypoint() got unexpected keyword argument(s): {', '.join(kwargs)}.")
+        self.checkpointer = checkpointer
+        self.store = store
+        self.retry_policy = retry_policies(retry_policy)
+        self.timeout = timeout_seconds(timeout)
+
+    def __call__(self, func: Callable[..., Any]) -> CompiledStateGraph:
+        """Compile ``func`` into a graph with one node named after it."""
+        if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
+            raise NotImplementedError("Generators are not supported in the functional API.")
+        try:
+            params = list(inspect.signature(func).parameters)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"Cannot read the signature of entrypoint {func!r}.") from exc
+        if not params:
+            raise ValueError("Entrypoint function must have at least one parameter (its input).")
+        name = getattr(func, "__name__", type(func).__name__)
+        inject = tuple(p for p in injected_parameters(func) if p != params[0])
+        node = NodeSpec(
+            name, _entry_node(func, is_async_callable(func), inject), is_async=True, takes_config=False,
+            retry=self.retry_policy, timeout=self.timeout,
+        )
+        channels = {key: ChannelSpec(key) for key in (ENTRY_INPUT, ENTRY_OUTPUT, ENTRY_SAVE)}
+        spec = GraphSpec(
+            name, StateSchema(dict, channels), {name: node}, edges=((START, name), (name, END)),
+            store=self.store, entry=name,
+        )
+        return CompiledStateGraph(spec, checkpointer=self.checkpointer)
+
+
+def _entry_node(func: Callable[..., Any], is_async: bool, inject: tuple[str, ...]) -> Callable[..., Any]:
+    """The node running ``func``: its input and ``previous`` from the state, its return value
+    (or ``entrypoint.final``) as the writes of the output and what the next run gets."""
+
+    async def run_entrypoint(state: dict[str, Any]) -> dict[str, Any]:
+        ctx = require_task("entrypoint")
+        kwargs = injected_kwargs(ctx, inject, 1) if inject else {}
+        if "previous" in kwargs:
+            kwargs["previous"] = state.get(ENTRY_SAVE)
+        if "runtime" in kwargs:
+            kwargs["runtime"] = dataclasses.replace(kwargs["runtime"], previous=state.get(ENTRY_SAVE))
+        value = await run_with_calls(ctx, func, is_async, state.get(ENTRY_INPUT), kwargs)
+        if isinstance(value, entrypoint.final):
+            return {ENTRY_OUTPUT: value.value, ENTRY_SAVE: value.save}
+        return {ENTRY_OUTPUT: value, ENTRY_SAVE: value}
+
+    run_entrypoint.__name__ = getattr(func, "__name__", "entrypoint")
+    return run_entrypoint

@@ -1,0 +1,396 @@
+"""The functional API (``@entrypoint``, ``@task``) side by side with LangGraph 1.2.22: the same
+program under both libraries gives the same outputs, stream parts, state, interrupts and the same
+number of runs of each task body across interrupt and resume (interrupt ids aside: they are
+hashes of different algorithms). Where streamhil differs on purpose (parallel interrupts), the
+test says so."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import anyio
+import pytest
+
+HAS_LANGGRAPH = importlib.util.find_spec("langgraph") is not None
+needs_langgraph = pytest.mark.skipif(not HAS_LANGGRAPH, reason="langgraph is not installed")
+
+
+def mod(lib: str, name: str) -> ModuleType:
+    return importlib.import_module(f"{lib}.{name}")
+
+
+def norm(value: Any) -> Any:
+    """Comparable across libraries: interrupts by value, task ids and interrupt ids dropped."""
+    if type(value).__name__ == "Interrupt":
+        return ("interrupt", norm(value.value))
+    if type(value).__name__ == "PregelTask":
+        return ("task", value.name, norm(value.interrupts), norm(value.result))
+    if isinstance(value, dict):
+        return {k: norm(v) for k, v in value.items() if k != "id"}
+    if isinstance(value, (list, tuple)):
+        return [norm(v) for v in value]
+    return value
+
+
+def state_of(graph: Any, config: dict[str, Any]) -> Any:
+    s = graph.get_state(config)
+    return norm({"values": s.values, "next": s.next, "tasks": s.tasks, "interrupts": s.interrupts})
+
+
+def side_by_side(program: Callable[[str], Any]) -> Any:
+    """``program("streamhil")``, asserted equal to ``program("langgraph")``."""
+    got = program("streamhil")
+    if HAS_LANGGRAPH:
+        assert got == program("langgraph")
+    return got
+
+
+# -- an essay review: a task, the entrypoint's own interrupt, an interrupt inside a task ---------
+
+
+def essay_review(lib: str) -> dict[str, Any]:
+    func, types = mod(lib, "func"), mod(lib, "types")
+    interrupt, Command = types.interrupt, types.Command
+    runs = {"compose": 0, "confirm": 0}
+
+    @func.task
+    def compose(topic: str) -> str:
+        runs["compose"] += 1
+        return f"An essay about {topic}"
+
+    @func.task
+    def confirm(essay: str) -> Any:
+        runs["confirm"] += 1
+        return interrupt({"publish?": essay})
+
+    @func.entrypoint(checkpointer=mod(lib, "checkpoint.memory").InMemorySaver())
+    def review(topic: str, *, previous: Any = None, writer=None) -> dict[str, Any]:
+        writer({"topic": topic})
+        essay = compose(topic).result()
+        verdict = interrupt({"essay": essay})
+        published = confirm(essay).result()
+        return {"essay": essay, "verdict": verdict, "published": published, "previous": previous}
+
+    config = {"configurable": {"thread_id": "1"}}
+    modes = ["updates", "values", "custom"]
+    out: dict[str, Any] = {}
+    out["first"] = norm(list(review.stream("cats", config, stream_mode=modes)))
+    out["state1"] = state_of(review, config)
+    out["second"] = norm(list(review.stream(Command(resume="good"), config, stream_mode=modes)))
+    out["state2"] = state_of(review, config)
+    out["third"] = norm(review.invoke(Command(resume=True), config))
+    out["state3"] = state_of(review, config)
+    out["runs"] = dict(runs)
+    out["next_run"] = norm(review.invoke("dogs", config))  # the last output, with the new question
+    out["tasks_mode"] = norm(list(review.stream(Command(resume="ok"), config, stream_mode="tasks")))
+    out["last"] = norm(review.invoke(Command(resume=False), config))
+    out["history"] = [
+        (norm(s.values), s.next, s.metadata["source"], s.metadata["step"])
+        for s in review.get_state_history(config)
+    ]
+    out["runs_at_end"] = dict(runs)
+    return out
+
+
+@needs_langgraph
+def test_essay_review_matches_langgraph() -> None:
+    out = side_by_side(essay_review)
+    assert out["state1"]["next"] == ["review"] and out["state1"]["values"] is None
+    assert out["third"]["published"] is True
+    assert out["runs"] == {"compose": 1, "confirm": 2}  # compose ran once across two resumes
+    assert out["last"]["previous"] == out["third"]
+
+
+def test_essay_review_without_langgraph() -> None:
+    out = essay_review("streamhil")
+    assert out["first"] == [
+        ["custom", {"topic": "cats"}],
+        ["updates", {"compose": "An essay about cats"}],
+        ["updates", {"__interrupt__": [("interrupt", {"essay": "An essay about cats"})]}],
+        ["values", {"__interrupt__": [("interrupt", {"essay": "An essay about cats"})]}],
+    ]
+    assert out["third"] == {"essay": "An essay about cats", "verdict": "good", "published": True, "previous": None}
+    assert out["runs"] == {"compose": 1, "confirm": 2}
+
+
+# -- parallel tasks, entrypoint.final, previous, config -----------------------------------------
+
+
+def parallel_sum(lib: str) -> Any:
+    func = mod(lib, "func")
+    runs: list[int] = []
+
+    @func.task
+    def square(x: int) -> int:
+        runs.append(x)
+        return x * x
+
+    @func.entrypoint(checkpointer=mod(lib, "checkpoint.memory").InMemorySaver())
+    def total(xs: list[int], *, previous: Any = None, config=None) -> Any:
+        squares = [f.result() for f in [square(x) for x in xs]]
+        user = config["configurable"]["user"]
+        return func.entrypoint.final(value={"squares": squares, "previous": previous, "user": user},
+                                     save=sum(squares))
+
+    config = {"configurable": {"thread_id": "t", "user": "ann"}}
+    first = total.invoke([1, 2, 3], config)
+    second = list(total.stream([4], config, stream_mode=["updates", "values"]))
+    return norm([first, second, state_of(total, config), sorted(runs)])
+
+
+@needs_langgraph
+def test_parallel_tasks_final_and_previous_match_langgraph() -> None:
+    first, second, state, runs = side_by_side(parallel_sum)
+    assert first == {"squares": [1, 4, 9], "previous": None, "user": "ann"}
+    assert second[-1] == ["values", {"squares": [16], "previous": 14, "user": "ann"}]
+    assert runs == [1, 2, 3, 4]
+
+
+def test_entrypoint_without_checkpointer() -> None:
+    func = mod("streamhil", "func")
+
+    @func.entrypoint()
+    def plus_one(x: int) -> int:
+        return x + 1
+
+    assert plus_one.invoke(1) == 2
+    assert list(plus_one.stream(1)) == [{"plus_one": 2}]
+    assert list(plus_one.stream(1, stream_mode="values")) == [2]
+
+
+# -- a task asking two questions: its first answer is kept while it asks the second ------------
+
+
+def two_questions(lib: str) -> Any:
+    func, types = mod(lib, "func"), mod(lib, "types")
+    interrupt, Command = types.interrupt, types.Command
+    runs = {"ask": 0}
+
+    @func.task
+    def ask() -> list[Any]:
+        runs["ask"] += 1
+        return [interrupt("name?"), interrupt("age?")]
+
+    @func.entrypoint(checkpointer=mod(lib, "checkpoint.memory").InMemorySaver())
+    def form(_: Any) -> Any:
+        return ask().result()
+
+    config = {"configurable": {"thread_id": "q"}}
+    steps = [form.invoke({}, config)]
+    steps.append(form.invoke(Command(resume="Ann"), config))
+    steps.append(form.invoke(Command(resume=41), config))
+    return norm(steps + [runs])
+
+
+@needs_langgraph
+def test_interrupts_inside_a_task_match_langgraph() -> None:
+    *_, last, runs = side_by_side(two_questions)
+    assert last == ["Ann", 41] and runs == {"ask": 3}
+
+
+# -- retry policy on a task, a task called from a StateGraph node --------------------------------
+
+
+def flaky(lib: str) -> Any:
+    func, types = mod(lib, "func"), mod(lib, "types")
+    calls: list[int] = []
+
+    @func.task(retry_policy=types.RetryPolicy(max_attempts=3, initial_interval=0.0, jitter=False,
+                                              retry_on=ValueError))
+    def shaky(x: int) -> int:
+        calls.append(x)
+        if len(calls) < 3:
+            raise ValueError("not yet")
+        return x
+
+    @func.entrypoint()
+    def wf(x: int) -> int:
+        return shaky(x).result()
+
+    return [wf.invoke(5), len(calls)]
+
+
+@needs_langgraph
+def test_task_retry_policy_matches_langgraph() -> None:
+    assert side_by_side(flaky) == [5, 3]
+
+
+def task_in_a_node(lib: str) -> Any:
+    func, g = mod(lib, "func"), mod(lib, "graph")
+    from typing import TypedDict
+
+    class S(TypedDict):
+        x: int
+
+    @func.task
+    def double(x: int) -> int:
+        return 2 * x
+
+    def node(s: S) -> dict[str, Any]:
+        return {"x": double(s["x"]).result()}
+
+    graph = g.StateGraph(S).add_node("node", node).add_edge(g.START, "node").compile()
+    return list(graph.stream({"x": 3}, stream_mode="updates"))
+
+
+@needs_langgraph
+def test_task_called_from_a_graph_node_matches_langgraph() -> None:
+    assert side_by_side(task_in_a_node) == [{"double": 6}, {"node": {"x": 6}}]
+
+
+# -- async entrypoints: asyncio and trio ----------------------------------------------------------
+
+
+def async_workflow(lib: str) -> tuple[Any, dict[Any, int]]:
+    func, types = mod(lib, "func"), mod(lib, "types")
+    interrupt = types.interrupt
+    runs: dict[Any, int] = {}
+
+    @func.task
+    async def fetch(x: int) -> int:
+        runs[x] = runs.get(x, 0) + 1
+        await anyio.sleep(0.01)
+        return 2 * x
+
+    @func.task
+    def approve(total: int) -> Any:  # a sync task called from async code
+        runs["approve"] = runs.get("approve", 0) + 1
+        return interrupt(f"ok {total}?")
+
+    @func.entrypoint(checkpointer=mod(lib, "checkpoint.memory").InMemorySaver())
+    async def wf(xs: list[int], *, previous: Any = None) -> dict[str, Any]:
+        futures = [fetch(x) for x in xs]
+        values = [await f for f in futures]
+        ok = await approve(sum(values))
+        mine = interrupt("sure?")
+        return {"values": values, "ok": ok, "mine": mine}
+
+    return wf, runs
+
+
+async def drive_async(lib: str) -> Any:
+    wf, runs = async_workflow(lib)
+    Command = mod(lib, "types").Command
+    config = {"configurable": {"thread_id": "a"}}
+    out = [await wf.ainvoke([1, 2, 3], config)]
+    out.append([p async for p in wf.astream(Command(resume="yes"), config, stream_mode=["updates", "values"])])
+    state = await wf.aget_state(config)
+    out.append([state.values, state.next, state.interrupts])
+    out.append(await wf.ainvoke(Command(resume="sure"), config))
+    return norm(out + [runs])
+
+
+ASYNC_EXPECTED = [
+    {"__interrupt__": [("interrupt", "ok 12?")]},
+    [
+        ["values", None],
+        ["updates", {"approve": "yes"}],
+        ["updates", {"__interrupt__": [("interrupt", "sure?")]}],
+        ["values", {"__interrupt__": [("interrupt", "sure?")]}],
+    ],
+    [None, ["wf"], [("interrupt", "sure?")]],
+    {"values": [2, 4, 6], "ok": "yes", "mine": "sure"},
+    {1: 1, 2: 1, 3: 1, "approve": 2},
+]
+
+
+@pytest.mark.anyio
+async def test_async_entrypoint(anyio_backend: str) -> None:
+    assert await drive_async("streamhil") == ASYNC_EXPECTED
+
+
+@needs_langgraph
+def test_async_entrypoint_matches_langgraph() -> None:
+    assert anyio.run(drive_async, "langgraph", backend="asyncio") == ASYNC_EXPECTED
+
+
+# -- where streamhil differs on purpose -----------------------------------------------------------
+
+
+def test_parallel_interrupts_all_pending_and_answered_one_at_a_time() -> None:
+    """Two task calls waiting at once: both questions are pending (LangGraph surfaces one), and
+    answering one runs only that task again (LangGraph re-runs the other too)."""
+    from streamhil.checkpoint.memory import InMemorySaver
+    from streamhil.errors import AmbiguousResumeError
+    from streamhil.func import entrypoint, task
+    from streamhil.types import Command, interrupt
+
+    runs: dict[str, int] = {}
+
+    @task
+    def approve(who: str) -> Any:
+        runs[who] = runs.get(who, 0) + 1
+        return interrupt(f"{who}?")
+
+    @entrypoint(checkpointer=InMemorySaver())
+    def sign_off(people: list[str]) -> list[Any]:
+        futures = [approve(p) for p in people]
+        return [f.result() for f in futures]
+
+    config = {"configurable": {"thread_id": "p"}}
+    first = sign_off.invoke(["legal", "finance"], config)["__interrupt__"]
+    assert [(i.value, i.node) for i in first] == [("legal?", "approve"), ("finance?", "approve")]
+    with pytest.raises(AmbiguousResumeError):
+        sign_off.invoke(Command(resume="yes"), config)
+    second = sign_off.invoke(Command(resume={first[1].id: "paid"}), config)["__interrupt__"]
+    assert [i.id for i in second] == [first[0].id]  # the same question, same id
+    assert runs == {"legal": 1, "finance": 2}
+    assert sign_off.invoke(Command(resume={first[0].id: "signed"}), config) == ["signed", "paid"]
+    assert runs == {"legal": 2, "finance": 2}
+
+
+def test_finished_tasks_survive_a_restart(tmp_path: Any) -> None:
+    """A task's result is saved when it finishes: a new process (a new graph on the same
+    SQLite file) resuming the thread does not run it again."""
+    from streamhil.checkpoint.sqlite import SqliteSaver
+    from streamhil.func import entrypoint, task
+    from streamhil.types import Command, interrupt
+
+    runs: list[str] = []
+
+    def build(saver: Any) -> Any:
+        @task
+        def draft(topic: str) -> dict[str, Any]:
+            runs.append(topic)
+            return {"text": f"about {topic}", "tags": ("a", "b")}
+
+        @entrypoint(checkpointer=saver)
+        def wf(topic: str) -> Any:
+            d = draft(topic).result()
+            return {**d, "ok": interrupt(d["text"])}
+
+        return wf
+
+    path = str(tmp_path / "wf.sqlite")
+    config = {"configurable": {"thread_id": "r"}}
+    with SqliteSaver.from_path(path) as saver:
+        assert build(saver).invoke("otters", config)["__interrupt__"][0].value == "about otters"
+    with SqliteSaver.from_path(path) as saver:
+        assert build(saver).invoke(Command(resume=True), config) == {"text": "about otters", "tags": ("a", "b"), "ok": True}
+    assert runs == ["otters"]
+
+
+def test_bad_definitions_are_refused() -> None:
+    from streamhil.func import entrypoint, task
+
+    with pytest.raises(NotImplementedError):
+        entrypoint()(lambda: (yield))  # type: ignore[arg-type]
+
+    def no_input() -> None: ...
+
+    with pytest.raises(ValueError, match="at least one parameter"):
+        entrypoint()(no_input)
+    with pytest.raises(TypeError, match="cache"):
+        task(cache_policy=object())
+    with pytest.raises(TypeError, match="cache"):
+        entrypoint(cache=object())
+
+    @task
+    def t(x: int) -> int:
+        return x
+
+    with pytest.raises(RuntimeError, match="outside of an entrypoint"):
+        t(1)
