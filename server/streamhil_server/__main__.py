@@ -269,7 +269,17 @@ def _main(argv: list[str]) -> None:
         if args.worker_ready_fd is not None:
             tell_ready(args.worker_ready_fd)
 
-    app = create_app(registry, db=args.db, tokens=_tokens(args.token), settings=settings, on_startup=announce)
+    failures: list[BaseException] = []
+
+    def stop_serving(exc: BaseException) -> None:
+        """The runtime stopped by itself (a background worker failed): exit with status 1 rather
+        than keep a process that refuses everything (a supervisor, or --workers, restarts it)."""
+        failures.append(exc)
+        print(f"streamhil-server: the server's runtime stopped ({_describe(exc)}); exiting", file=sys.stderr, flush=True)
+        server.should_exit = True
+
+    app = create_app(registry, db=args.db, tokens=_tokens(args.token), settings=settings, on_startup=announce,
+                     on_failure=stop_serving)
     connections = max(16, files - 64)
     config: dict[str, Any] = {
         "log_level": args.log_level,
@@ -292,6 +302,15 @@ def _main(argv: list[str]) -> None:
         pass
     finally:
         sock.close()
+    if failures:
+        raise SystemExit(1)
+
+
+def _describe(exc: BaseException) -> str:
+    """The first real error inside ``exc`` (exception groups unwrapped), as ``Type: message``."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return f"{type(exc).__name__}: {exc}"
 
 
 if __name__ == "__main__":  # pragma: no cover

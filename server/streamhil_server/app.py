@@ -48,6 +48,7 @@ def create_app(
     web: bool = True,
     langgraph_api: bool = True,
     on_startup: Callable[[], None] | None = None,
+    on_failure: Callable[[BaseException], None] | None = None,
 ) -> Starlette:
     """A Starlette app serving ``graphs`` (name → compiled graph).
 
@@ -55,7 +56,10 @@ def create_app(
     (``postgresql://user@host:port/dbname``), or ``None`` (in memory);
     ``checkpointer`` overrides the saver. ``tokens`` maps tokens to identities (or is a
     function doing so); without it anyone may connect. ``on_startup`` is called once the
-    server is ready (runs recovered). ``app.state.runtime`` is the :class:`~.runtime.Runtime`.
+    server is ready (runs recovered); ``on_failure`` if its runtime stops by itself afterwards
+    (a background worker failed): the app then refuses connections (``/healthz`` says
+    ``stopped``), and the host should exit so that its supervisor starts it again
+    (``streamhil-server`` does). ``app.state.runtime`` is the :class:`~.runtime.Runtime`.
     ``langgraph_api`` serves LangGraph's Agent Server HTTP API at the root
     (docs/langgraph-clients.md), so ``langgraph_sdk.get_client(url=...)`` works against it.
     """
@@ -64,17 +68,26 @@ def create_app(
         registry, db=db, checkpointer=checkpointer, settings=settings, auth=Authenticator(tokens)
     )
     running = {"yes": False}
+    stopped: dict[str, BaseException | None] = {"by": None}
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any = None) -> AsyncIterator[None]:
-        async with runtime:
-            running["yes"] = True
-            if on_startup is not None:
-                on_startup()
-            try:
-                yield
-            finally:
-                running["yes"] = False
+        started = False
+        try:
+            async with runtime:
+                running["yes"] = started = True
+                if on_startup is not None:
+                    on_startup()
+                try:
+                    yield
+                finally:
+                    running["yes"] = False
+        except BaseException as exc:
+            if started:  # not a shutdown: a worker of the runtime failed while serving
+                stopped["by"] = exc
+                if on_failure is not None:
+                    on_failure(exc)
+            raise
 
     async def websocket_endpoint(websocket: WebSocket) -> None:
         if not running["yes"]:
@@ -84,7 +97,8 @@ def create_app(
 
     async def healthz(request: Request) -> Response:
         if not running["yes"]:
-            return JSONResponse({"status": "starting"}, status_code=503)
+            status = "starting" if stopped["by"] is None else "stopped"
+            return JSONResponse({"status": status}, status_code=503)
         body: dict[str, Any] = {"status": "ok", "epoch": runtime.store.epoch}
         if runtime.auth.open:  # a server with tokens does not name its graphs to strangers
             body["graphs"] = registry.names()

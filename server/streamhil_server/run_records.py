@@ -22,6 +22,7 @@ reads a thread's rows again before the HTTP surfaces look them up.
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -32,9 +33,11 @@ from anyio.abc import TaskStatus
 
 from streamhil.protocol import EventKind
 from .hub import EventHub, HubEvent
-from .storage.base import Storage
+from .storage.base import Storage, StorageClosedError
 from .storage.records import Write, now_iso
 from .storage.sqlite import upsert_statement
+
+logger = logging.getLogger("streamhil_server.run_records")
 
 __all__ = ["RunRecords", "RunInfo", "TERMINAL_STATUS"]
 
@@ -335,34 +338,49 @@ class RunRecords:
             self._trim(info.thread_id)
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """The writer: store changed records, in batches, until cancelled (then once more)."""
+        """The writer: store changed records, in batches, until cancelled (then once more). A
+        write the database refuses (it restarted, a connection was cut) is tried again, after
+        waits growing from 0.1 to 5 s: the records stay in memory meanwhile."""
         task_status.started()
+        pause = 0.0
         try:
             while True:
                 await self._wake.wait()
                 self._wake = anyio.Event()
-                await self._flush()
+                if await self._flush():
+                    pause = 0.0
+                    continue
+                pause = min(5.0, max(0.1, pause * 2))
+                await anyio.sleep(pause)
+                self._wake.set()
         finally:
             with anyio.CancelScope(shield=True):
                 await self._flush()
             self._remove()
 
-    async def _flush(self) -> None:
-        """Store the changed records, then forget what :meth:`_forget_unused` may."""
+    async def _flush(self) -> bool:
+        """Store the changed records, then forget what :meth:`_forget_unused` may. False when
+        the database refused the write (the records are changed again, to be tried later)."""
         if not self._dirty:
             self._forget_unused()
-            return
-        batch = [replace(info) for info in self._dirty.values()]
-        self._dirty = {}
+            return True
+        pending, self._dirty = self._dirty, {}
+        batch = [replace(info) for info in pending.values()]
         rows = [_row(i) for i in batch]
         statement = self._sql["save"]
         try:
             await self.store.run_sql(lambda db: db.cursor().executemany(statement, rows))
-        except RuntimeError:  # the store closed first (shutdown): the records are lost with the process
-            return
+        except StorageClosedError:  # the store closed first (shutdown): the records are lost with the process
+            return True
+        except Exception as exc:
+            logger.warning("could not store %d run records (%s: %s); trying again", len(rows), type(exc).__name__, exc)
+            for run_id, info in pending.items():
+                self._dirty.setdefault(run_id, info)  # (a newer change of the run keeps its place)
+            return False
         for thread_id in {info.thread_id for info in batch}:  # what was stored may be forgotten now
             self._trim(thread_id)
         self._forget_unused()
+        return True
 
 
 def _row(i: RunInfo) -> tuple[Any, ...]:

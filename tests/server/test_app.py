@@ -85,6 +85,41 @@ def test_not_started_app_refuses(anyio_backend: str) -> None:
         assert client.get("/hil/healthz").status_code == 503
 
 
+def test_a_runtime_that_stops_by_itself_is_reported_and_refuses(anyio_backend: str) -> None:
+    """A background worker of the runtime fails while serving: ``on_failure`` hears it (the
+    command line exits on it) and the app stops answering as if it were fine."""
+    import threading
+
+    import anyio
+
+    failed: list[BaseException] = []
+    heard = threading.Event()
+
+    def on_failure(exc: BaseException) -> None:
+        failed.append(exc)
+        heard.set()
+
+    app = create_app({"counter": counter()}, web=False, on_failure=on_failure)
+    runtime = app.state.runtime
+    trigger = anyio.Event()
+
+    async def failing_worker(*, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        await trigger.wait()
+        raise ValueError("a worker's bug")
+
+    runtime.notifier.run = failing_worker  # started with the runtime's other workers
+    with pytest.raises(BaseExceptionGroup) as raised:  # the lifespan ends with the failure, for the host
+        with TestClient(app, backend=anyio_backend, base_url="http://localhost") as client:
+            assert client.get("/healthz").json()["status"] == "ok"
+            client.portal.call(trigger.set)  # type: ignore[union-attr]
+            assert heard.wait(10)
+            stopped = client.get("/healthz")
+            assert (stopped.status_code, stopped.json()["status"]) == (503, "stopped")
+    assert raised.group_contains(ValueError, match="a worker's bug")
+    assert failed[0] is raised.value
+
+
 def test_registry_errors(tmp_path: Path) -> None:
     with pytest.raises(GraphLoadError, match="not a graph"):
         GraphRegistry({"x": object()})

@@ -156,3 +156,49 @@ async def test_a_thread_keeps_only_its_newest_run_records_in_memory(tmp_path: Pa
         assert oldest is not None and oldest.status == "success"
         assert await records.find("t-other", "r-0") is None  # a run is found only under its thread
         assert await records.find("t-long", "r-missing") is None
+
+
+async def test_run_records_outlive_a_database_that_refuses_writes_for_a_while(db: str) -> None:
+    """The database restarts, or cuts the writer's connection: the run records' writer tries
+    again later (it used to die, and the whole runtime with it), and nothing is lost."""
+
+    class Refused(Exception):
+        pass
+
+    async with Runtime(registry(), db=db) as runtime:
+        store = runtime.run_records.store
+        real_run_sql = store.run_sql
+        refusals = {"left": 2}
+        stored = anyio.Event()
+
+        async def flaky_run_sql(fn: Any) -> Any:
+            if refusals["left"]:
+                refusals["left"] -= 1
+                raise Refused("the database system is shutting down")
+            result = await real_run_sql(fn)
+            stored.set()
+            return result
+
+        store.run_sql = flaky_run_sql  # type: ignore[method-assign]
+        done = anyio.Event()
+        remove = runtime.hub.add_listener(lambda e: done.set() if e.event == "run_interrupted" else None)
+        accepted = await runtime.runs.start_run("alice", StartRun(graph="approve", thread_id="t-flaky", input={"request": "x"}))
+        runtime.run_records.accepted(accepted.run_id, "t-flaky", accepted.seq, assistant_id="a-1", metadata={},
+                                     multitask_strategy="reject")
+        with anyio.fail_after(20):
+            await done.wait()
+            await stored.wait()  # after two refusals, the third attempt stored them
+        remove()
+        assert refusals["left"] == 0
+        # The runtime still serves: another run starts and pauses.
+        done = anyio.Event()
+        remove = runtime.hub.add_listener(lambda e: done.set() if e.event == "run_interrupted" else None)
+        await runtime.runs.start_run("alice", StartRun(graph="approve", thread_id="t-after", input={"request": "y"}))
+        with anyio.fail_after(10):
+            await done.wait()
+        remove()
+        store.run_sql = real_run_sql  # type: ignore[method-assign]
+    async with Runtime(registry(), db=db) as runtime:
+        await runtime.refresh_thread("t-flaky")
+        record = runtime.run_records.get(accepted.run_id)
+        assert record is not None and record.status == "success" and record.assistant_id == "a-1"
