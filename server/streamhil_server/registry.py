@@ -68,6 +68,11 @@ class GraphRegistry:
         if isinstance(graph, StateGraph):
             graph = graph.compile()
         if not isinstance(graph, CompiledStateGraph):
+            if type(graph).__module__.split(".")[0] == "langgraph":
+                raise GraphLoadError(
+                    f"graph {name!r} was built with LangGraph ({type(graph).__module__}.{type(graph).__name__}): "
+                    "build it with streamhil instead (rename langgraph to streamhil in its imports)"
+                )
             raise GraphLoadError(
                 f"graph {name!r} is a {type(graph).__name__}, not a graph: give a StateGraph or its .compile() result"
             )

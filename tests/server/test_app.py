@@ -123,6 +123,15 @@ def test_a_runtime_that_stops_by_itself_is_reported_and_refuses(anyio_backend: s
 def test_registry_errors(tmp_path: Path) -> None:
     with pytest.raises(GraphLoadError, match="not a graph"):
         GraphRegistry({"x": object()})
+    from langgraph.graph import START as LG_START, StateGraph as LangGraphStateGraph
+
+    from .graphs import S as CounterState
+
+    built = LangGraphStateGraph(CounterState)
+    built.add_node("n", lambda s: s)
+    built.add_edge(LG_START, "n")
+    with pytest.raises(GraphLoadError, match="built with LangGraph .*rename langgraph to streamhil"):
+        GraphRegistry({"x": built.compile()})
     registry = GraphRegistry({"x": counter()})
     assert registry.add("built", counter().builder).graph.nodes  # a StateGraph is compiled
     with pytest.raises(GraphLoadError, match="two graphs are named"):
