@@ -159,3 +159,30 @@ def test_a_tool_call_answer_the_review_refuses_is_not_shown_as_answered(context,
     again.get_by_role("button", name="Ignore").click()
     expect(page.locator(".divider.done")).to_be_visible()
     expect(page.locator(".bubble-tool")).to_contain_text("ignore")
+
+
+def bubble_texts(page) -> list[str]:  # type: ignore[no-untyped-def]
+    return page.eval_on_selector_all("#transcript .bubble", "es => es.map(e => e.dataset.role + ': ' + e.querySelector('.bubble-text').textContent)")
+
+
+def test_the_same_words_said_twice_are_two_messages_live_and_after_a_reload(context, demo_server: DemoServer) -> None:
+    # multi_turn's messages have no id: they are told apart by their place in the thread, not by their text
+    page = open_chat(context, demo_server)
+    start(page, "multi_turn", "ok")
+    for turn in (1, 2):
+        expect(pending_cards(page)).to_have_count(1)
+        send(page, "ok")
+        expect(page.locator(".card.interrupt.answered")).to_have_count(turn)
+    expect(pending_cards(page)).to_have_count(1)
+    said = ["user: ok", "assistant: You said 'ok' (1 words)."] * 3
+    expect(page.locator("#transcript .bubble")).to_have_count(6)
+    assert bubble_texts(page) == said
+    page.reload()  # replayed from the tab's copy of the events
+    expect(page.locator(".live-dot[data-state=open]")).to_be_visible()
+    expect(page.locator("#transcript .bubble")).to_have_count(6)
+    assert bubble_texts(page) == said
+    other = context.new_page()  # replayed from the server's log
+    other.goto(page.url)
+    expect(other.locator("#transcript .bubble")).to_have_count(6)
+    expect(pending_cards(other)).to_have_count(1)
+    assert bubble_texts(other) == said

@@ -1,8 +1,10 @@
 // A thread's conversation as DOM: events in, bubbles, step notes and interrupt cards out.
 //
 // The same code renders live events and replayed ones, so a reload or a reconnect shows the same
-// transcript. Messages are de-duplicated by id (they arrive in `updates`, `values` and, streamed
-// token by token, in `messages`).
+// transcript. A message arrives several times (in `updates`, in `values` and, streamed token by
+// token, in `messages`) and is shown once: a message with an id is known by its id; one without
+// is known by its place in the thread's `messages` list (the root `values` events carry the
+// whole list), never by its text, so two equal messages ("ok", "ok") are two bubbles.
 
 import { answerSummary, interruptCard, interruptError, markAnswered, markAnsweredElsewhere, markRefused } from "./cards.js";
 import { h, messageText, preview } from "./render.js";
@@ -25,7 +27,9 @@ export class Transcript {
 
   reset() {
     this.root.replaceChildren();
-    this.messages = new Map(); // message key -> bubble element
+    this.messages = new Map(); // message id -> bubble element
+    this.slots = new Map(); // index in the root state's messages list -> bubble (messages without an id)
+    this.unplaced = []; // bubbles of id-less messages shown from `updates`, not yet found in a `values` list
     this.cards = new Map(); // interrupt id -> card
     this.pending = []; // interrupt objects, in the order they appeared
     this.status = "idle";
@@ -53,7 +57,7 @@ export class Transcript {
         break;
       case "values":
         if (this.inputRun === ev.run_id && (ev.ns ?? []).length === 0) this._input(data, ev.run_id);
-        if (data && Array.isArray(data.messages)) for (const m of data.messages) this.showMessage(m, null);
+        if (data && Array.isArray(data.messages)) this._stateMessages(data.messages, (ev.ns ?? []).length === 0);
         break;
       case "updates":
         if ((ev.ns ?? []).length === 0) this.inputRun = null;
@@ -118,7 +122,7 @@ export class Transcript {
     this._note(`Restored from the saved state (${info.reason?.replaceAll("_", " ") ?? "resync"}); earlier steps are not replayed.`, "info");
     const values = info.state?.values;
     if (values && Array.isArray(values.messages)) {
-      for (const m of values.messages) this.showMessage(m, null);
+      this._stateMessages(values.messages, true);
     } else if (values !== undefined && values !== null) {
       this.root.append(h("div", { class: "step" }, h("span", { class: "step-node", text: "state" }), h("pre", { class: "json", text: JSON.stringify(values, null, 2) })));
     }
@@ -138,7 +142,7 @@ export class Transcript {
       if (update && typeof update === "object" && !Array.isArray(update)) {
         const messages = update.messages;
         const list = Array.isArray(messages) ? messages : messages && typeof messages === "object" ? [messages] : [];
-        for (const m of list) this.showMessage(m, node);
+        for (const m of list) this._updateMessage(m, node, ev);
         rest = Object.fromEntries(Object.entries(update).filter(([k]) => k !== "messages"));
         if (!Object.keys(rest).length) continue;
       }
@@ -202,30 +206,81 @@ export class Transcript {
 
   /** Show a chat message (once per id; a streamed bubble with that id is completed). */
   showMessage(message, node) {
-    if (!message || typeof message !== "object") return;
+    if (!message || typeof message !== "object") return null;
     if (message.role === "remove") {
       this.messages.get(message.id)?.remove();
-      return;
+      return null;
     }
-    const key = message.id ?? `${message.role}:${messageText(message)}`;
-    const existing = this.messages.get(key);
+    if (message.id === undefined || message.id === null) return this._bubble(message, node);
+    const existing = this.messages.get(message.id);
     if (existing) {
       if (existing.classList.contains("streaming")) {
         existing.classList.remove("streaming");
         existing.querySelector(".bubble-text").textContent = messageText(message);
       }
+      return existing;
+    }
+    const bubble = this._bubble(message, node);
+    if (bubble) this.messages.set(message.id, bubble);
+    return bubble;
+  }
+
+  /**
+   * A message a node returned (`updates`). One without an id is shown at once and waits for the
+   * root `values` event of the same step, which gives it its place in the list (subgraphs' own
+   * lists are not the thread's: their messages are shown as they come).
+   */
+  _updateMessage(message, node, ev) {
+    if (!message || typeof message !== "object" || (message.id !== undefined && message.id !== null) || message.role === "remove") {
+      this.showMessage(message, node);
       return;
     }
+    const bubble = this._bubble(message, node);
+    if (bubble && (ev.ns ?? []).length === 0) this.unplaced.push({ bubble, message });
+  }
+
+  /**
+   * The state's whole `messages` list. Messages with an id are shown once by id; the others by
+   * their index: a new index takes the oldest bubble still waiting from `updates` (redrawn if the
+   * list holds something else there) or gets a new bubble. Bubbles left waiting were not new
+   * messages (a node that returned the whole list again) and are removed. `root`: the thread's
+   * own list (a subgraph's `values` only adds messages with an id).
+   */
+  _stateMessages(list, root) {
+    list.forEach((message, index) => {
+      if (!message || typeof message !== "object") return;
+      if ((message.id !== undefined && message.id !== null) || message.role === "remove") {
+        this.showMessage(message, null);
+        return;
+      }
+      if (!root || this.slots.has(index)) return;
+      const waiting = this.unplaced.shift();
+      if (waiting && sameMessage(waiting.message, message)) {
+        this.slots.set(index, waiting.bubble);
+        return;
+      }
+      const bubble = this._bubble(message, null);
+      if (!bubble) return;
+      if (waiting) waiting.bubble.replaceWith(bubble);
+      this.slots.set(index, bubble);
+    });
+    if (!root) return;
+    for (const { bubble } of this.unplaced) bubble.remove();
+    this.unplaced = [];
+  }
+
+  /** A new bubble for `message` at the end of the transcript (null when it has nothing to show). */
+  _bubble(message, node) {
     const role = normaliseRole(message.role);
     const text = messageText(message);
     const calls = Array.isArray(message.tool_calls) ? message.tool_calls : [];
-    if (!text && !calls.length) return;
+    if (!text && !calls.length) return null;
     const bubble = h("div", { class: `bubble bubble-${role}`, dataset: { role } },
       h("div", { class: "bubble-meta", text: roleLabel(role, message, node) }),
       text ? h("div", { class: "bubble-text", text }) : h("div", { class: "bubble-text" }),
       calls.map((c) => h("div", { class: "tool-call" }, "calls ", h("code", { text: c.name ?? "tool" }), h("span", { class: "tool-args", text: ` ${preview(c.args ?? {}, 160)}` }))));
-    this.messages.set(key, bubble);
     this.root.append(bubble);
+    return bubble;
   }
 
   _chunk(data) {
@@ -311,6 +366,11 @@ function stepBody(update) {
     h("dt", { text: k }),
     h("dd", { text: typeof v === "string" ? v : preview(v, 300) }),
   ]));
+}
+
+/** Whether two deliveries of an id-less message (its update and its place in the list) agree. */
+function sameMessage(a, b) {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 function normaliseRole(role) {
