@@ -186,3 +186,63 @@ def test_the_same_words_said_twice_are_two_messages_live_and_after_a_reload(cont
     expect(other.locator("#transcript .bubble")).to_have_count(6)
     expect(pending_cards(other)).to_have_count(1)
     assert bubble_texts(other) == said
+
+
+def hold_incoming_frames(page):  # type: ignore[no-untyped-def]
+    """Route the page's WebSocket so the frames from the server can be held back: returns
+    ``release()``, which delivers what was held and lets the rest through."""
+    held: list[object] = []
+    state = {"hold": True}
+    routes: list[object] = []
+
+    def route(ws) -> None:  # type: ignore[no-untyped-def]
+        server = ws.connect_to_server()
+        routes.append(ws)
+
+        def from_server(message) -> None:  # type: ignore[no-untyped-def]
+            if state["hold"]:
+                held.append(message)
+            else:
+                ws.send(message)
+
+        server.on_message(from_server)
+
+    page.route_web_socket(re.compile(r"/ws$"), route)
+
+    def hold() -> None:
+        state["hold"] = True
+
+    def release() -> None:
+        state["hold"] = False
+        for message in held:
+            routes[-1].send(message)  # type: ignore[attr-defined]
+        held.clear()
+
+    release.hold = hold  # type: ignore[attr-defined]
+    return release
+
+
+def test_a_tab_that_loses_an_answer_race_shows_the_winning_answer_and_never_claims_it(context, demo_server: DemoServer) -> None:
+    a = open_chat(context, demo_server)
+    start(a, "publish", "a race")
+    expect(pending_cards(a)).to_have_count(1)
+    b = context.new_page()
+    release = hold_incoming_frames(b)
+    release()  # B opens the thread normally
+    b.goto(a.url)
+    expect(pending_cards(b)).to_have_count(1)
+
+    release.hold()  # B stops hearing the server: it answers without knowing A did
+    pending_cards(a).get_by_role("button", name="Approve").click()
+    expect(a.locator(".card.interrupt").first.locator(".card-status")).to_have_text("Answered — approved")
+    pending_cards(b).get_by_role("button", name="Reject").click()
+    expect(b.locator(".card.interrupt").first).to_have_class(re.compile("sending"))
+    release()
+    card_b = b.locator(".card.interrupt").first
+    expect(card_b.locator(".card-status")).to_have_text("Answered elsewhere — approved")
+    b.reload()  # B never sent the answer that counted, so it does not claim it
+    expect(b.locator(".live-dot[data-state=open]")).to_be_visible()
+    expect(b.locator(".card.interrupt").first.locator(".card-status")).to_have_text("Answered elsewhere — approved")
+    a.reload()
+    expect(a.locator(".live-dot[data-state=open]")).to_be_visible()
+    expect(a.locator(".card.interrupt").first.locator(".card-status")).to_have_text("Answered — approved")

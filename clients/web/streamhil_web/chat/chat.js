@@ -5,7 +5,7 @@
 
 import { composerAnswer } from "../lib/cards.js";
 import { InputFormError, inputForm, singleTextField, typedValue } from "../lib/input_form.js";
-import { flash, openConnection, topBar } from "../lib/page.js";
+import { flash, isUncertain, openConnection, topBar } from "../lib/page.js";
 import { clock, h, statusBadge } from "../lib/render.js";
 import { Transcript } from "../lib/transcript.js";
 import { composerPrompt, inputFor, takesMessages } from "./composer.js";
@@ -59,8 +59,16 @@ const mine = new AnsweredHere(); // interrupts this tab answered (others: "answe
 
 const transcript = new Transcript(els.transcript, (interrupt) => async (value) => {
   const threadId = page.current;
-  mine.add(interrupt.id);
-  const accepted = await conn.resume({ thread_id: threadId, interrupt_id: interrupt.id, value, stream_modes: STREAM_MODES });
+  mine.add(interrupt.id); // before sending: a reload while it is in flight still knows it
+  let accepted;
+  try {
+    accepted = await conn.resume({ thread_id: threadId, interrupt_id: interrupt.id, value, stream_modes: STREAM_MODES });
+  } catch (err) {
+    // the server refused it (e.g. another tab answered first): not this tab's answer; a lost
+    // connection or a timeout leaves it unknown, and the thread's events will tell
+    if (!isUncertain(err)) mine.delete(interrupt.id);
+    throw err;
+  }
   transcript.answered(interrupt.id);
   if (page.current === threadId) transcript.runAccepted(accepted.run_id);
   renderStatus();

@@ -191,7 +191,7 @@ export function interruptCard(interrupt, { onAnswer, thread = null } = {}) {
       busy = false;
       card.classList.remove("sending");
       if (err?.code === "already_answered") {
-        markAnsweredElsewhere(card, undefined);
+        markAnsweredElsewhere(card, err.answer); // the winning answer, when it is known already
         return;
       }
       for (const c of controls()) c.disabled = false;
@@ -227,6 +227,7 @@ export function cardDraft(card) {
 export function markAnsweredElsewhere(card, answer) {
   const draft = cardDraft(card);
   const what = answer === undefined ? "" : ` — ${answerSummary(answer)}`;
+  if (answer !== undefined) card.elsewhereAnswer = answer;
   markAnswered(card, `Answered elsewhere${what}`);
   card.classList.add("elsewhere");
   card.querySelector(".card-draft")?.remove();

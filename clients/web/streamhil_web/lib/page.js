@@ -1,7 +1,8 @@
 // What both pages need: the WebSocket URL, the token, one Connection, and the banner that says
 // when the connection drops and comes back.
 
-import { Connection, ConnectionState } from "./connection.js";
+import { Connection, ConnectionState, RequestTimeoutError } from "./connection.js";
+import { ConnectionClosedError, ConnectionLostError } from "./protocol.js";
 import { h } from "./render.js";
 
 // One token per app (prefix) of this origin, shared by its tabs: see takeToken.
@@ -97,6 +98,11 @@ function showBanner(banner, tone, message) {
   banner.className = `banner banner-${tone}`;
   banner.textContent = message;
   banner.hidden = false;
+}
+
+/** Whether a command that failed with `err` may still have been applied (no answer came). */
+export function isUncertain(err) {
+  return err instanceof ConnectionLostError || err instanceof ConnectionClosedError || err instanceof RequestTimeoutError;
 }
 
 /** A small text message near a control, cleared on the next call. */

@@ -36,6 +36,7 @@ export class Transcript {
     this.lastRun = null;
     this.activeNodes = new Set();
     this.interrupts = new Map(); // interrupt id -> interrupt object (every one shown)
+    this.answers = new Map(); // interrupt id -> the answer a resume delivered (run_started.answers)
     this.justAnswered = []; // cards the current run's answers went to (to spot a refusal)
     this.inputRun = null; // a start run whose input (its first `values`) is still to be shown
     this.inputShownFor = null; // the run whose input bubble is shown already
@@ -161,9 +162,14 @@ export class Transcript {
     this.justAnswered = [];
     if (!answers || typeof answers !== "object") return;
     for (const [id, value] of Object.entries(answers)) {
+      this.answers.set(id, value);
       const card = this.cards.get(id);
       if (!card) continue;
       this.justAnswered.push({ card, interrupt: this.interrupts.get(id) });
+      if (card.classList.contains("elsewhere") && !("elsewhereAnswer" in card)) {
+        markAnsweredElsewhere(card, value); // it lost a race: now the winning answer is known
+        continue;
+      }
       if (card.classList.contains("answered") || card.classList.contains("sending")) continue;
       if (this.isMine(id)) {
         card.answer = value;
@@ -307,7 +313,7 @@ export class Transcript {
     for (const interrupt of list) {
       if (!this.cards.has(interrupt.id)) {
         this._refusal(interrupt);
-        const card = interruptCard(interrupt, { onAnswer: this.answerer(interrupt) });
+        const card = interruptCard(interrupt, { onAnswer: this._answering(interrupt) });
         this.cards.set(interrupt.id, card);
         this.interrupts.set(interrupt.id, interrupt);
         this.root.append(card);
@@ -315,6 +321,22 @@ export class Transcript {
     }
     this.pending = list.filter((i) => !this.cards.get(i.id)?.classList.contains("answered"));
     if (list.length) this.status = "interrupted";
+  }
+
+  /**
+   * The card's onAnswer: the page's answerer, and when the answer lost a race
+   * (`already_answered`) the error carries the answer that won, if the events said it already.
+   */
+  _answering(interrupt) {
+    const send = this.answerer(interrupt);
+    return async (value) => {
+      try {
+        return await send(value);
+      } catch (err) {
+        if (err?.code === "already_answered" && this.answers.has(interrupt.id)) err.answer = this.answers.get(interrupt.id);
+        throw err;
+      }
+    };
   }
 
   /**
