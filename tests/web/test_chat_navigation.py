@@ -191,3 +191,23 @@ def test_the_token_is_needed_once_for_every_tab_and_page(context, token_server: 
         assert fresh_ok.evaluate("Object.keys(localStorage).filter((k) => k.startsWith('streamhil.token')).length") == 0
     finally:
         fresh.close()
+
+
+def test_a_link_to_a_missing_thread_says_so_and_back_leaves_it(context, demo_server: DemoServer) -> None:
+    page = open_chat(context, demo_server)
+    start(page, "approve", "a wobbly chair")
+    good = page.url
+    length = page.evaluate("history.length")
+    page.evaluate("location.hash = '#thread=t-doesnotexist'")  # an edited address: one history step
+    expect(page.locator("#composer-flash")).to_contain_text("This thread no longer exists")
+    expect(page.locator("#thread-title")).to_have_text("New conversation")
+    expect(page).not_to_have_url(re.compile("doesnotexist"))  # the bad entry was replaced, not added to
+    assert page.evaluate("history.length") == length + 1
+    expect(page.locator("#composer-flash")).to_contain_text("t-doesnotexist")  # and the message stays
+    page.go_back()
+    expect(page).to_have_url(good)
+    expect(page.locator("#thread-sub")).to_have_text(f"Thread {good.rsplit('=', 1)[1]}")
+    expect(pending_cards(page)).to_have_count(1)
+    page.go_forward()
+    expect(page.locator("#thread-title")).to_have_text("New conversation")
+    expect(page).not_to_have_url(re.compile("doesnotexist"))

@@ -165,8 +165,13 @@ async function watch(threadId, options) {
     await conn.watch(threadId, options);
   } catch (err) {
     if (page.current !== threadId) return;
-    flash(els.flash, "error", err.code === "not_found" ? "This thread no longer exists." : `Cannot open the thread: ${err.message}`);
-    if (err.code === "not_found") newConversation();
+    if (err.code === "not_found") {
+      // the address names no thread: replace that history entry (Back must not lead to it again)
+      newConversation({ push: false });
+      flash(els.flash, "error", `This thread no longer exists (${threadId}). You can start a new conversation.`);
+      return;
+    }
+    flash(els.flash, "error", `Cannot open the thread: ${err.message}`);
   }
 }
 
