@@ -246,3 +246,60 @@ def test_a_tab_that_loses_an_answer_race_shows_the_winning_answer_and_never_clai
     a.reload()
     expect(a.locator(".live-dot[data-state=open]")).to_be_visible()
     expect(a.locator(".card.interrupt").first.locator(".card-status")).to_have_text("Answered — approved")
+
+
+def test_a_hitl_middleware_review_gets_buttons_and_typed_answers(context, demo_server: DemoServer) -> None:
+    # tool_review_chat asks in the shape of LangChain's HITL middleware (action_requests /
+    # review_configs) and takes {"decisions": [...]}
+    page = open_chat(context, demo_server)
+    start(page, "tool_review_chat", "book the Ritz and the Savoy and the Plaza")
+    cards = pending_cards(page)
+    expect(cards).to_have_count(3)
+    first = cards.first
+    expect(first.locator(".kind-tag")).to_have_text("Tool call")
+    expect(first.locator(".tool-line code")).to_have_text("book_hotel")
+    for name in ("Approve", "Edit", "Reject"):
+        expect(first.get_by_role("button", name=name, exact=True)).to_be_visible()
+    expect(page.locator("#composer-hint")).to_contain_text("rejects book_hotel")
+
+    send(page, '{"decisions": [{"type": "approve"}]}')  # JSON typed for a structured answer is sent as JSON
+    expect(page.locator(".card.interrupt").nth(0).locator(".card-status")).to_have_text("Answered — approved")
+    send(page, "too expensive")  # text: a rejection with the reason for the model
+    expect(page.locator(".card.interrupt").nth(1).locator(".card-status")).to_have_text("Answered — rejected: too expensive")
+    third = page.locator(".card.interrupt").nth(2)
+    third.get_by_role("button", name="Edit", exact=True).click()
+    third.locator('.field input[type="text"]').fill("the Plaza Athénée")
+    third.get_by_role("button", name="Save & run").click()
+    expect(third.locator(".card-status")).to_contain_text("Answered — edited")
+    expect(page.locator(".divider.done")).to_be_visible()
+    tools = page.locator(".bubble-tool")
+    expect(tools).to_have_count(3)
+    expect(tools.nth(0)).to_contain_text("booked 1 night(s) at the Ritz")
+    expect(tools.nth(1)).to_contain_text("too expensive")
+    expect(tools.nth(2)).to_contain_text("the Plaza Athénée")
+    expect(page.locator(".card.interrupt.refused")).to_have_count(0)
+
+
+def test_a_card_shown_as_json_takes_typed_json(context, demo_server: DemoServer) -> None:
+    # what the message box sends for each card, computed by the page's own module in the browser
+    page = open_chat(context, demo_server)
+    answers = page.evaluate(
+        """async () => {
+            const { composerAnswer, interruptKind } = await import(new URL('../lib/cards.js', location.href).href);
+            const raw = { numbers: [1, 2], nested: { deep: true } };
+            return {
+              kind: interruptKind(raw),
+              object: composerAnswer(raw, '{"decisions": [{"type": "approve"}]}'),
+              number: composerAnswer(raw, ' 42 '),
+              quoted: composerAnswer(raw, '"yes"'),
+              bare: composerAnswer(raw, 'yes'),
+              text: composerAnswer({ question: "Why?" }, '{"not": "parsed"}'),
+            };
+        }"""
+    )
+    assert answers["kind"] == "json"
+    assert answers["object"] == {"answer": {"decisions": [{"type": "approve"}]}}
+    assert answers["number"] == {"answer": 42}
+    assert answers["quoted"] == {"answer": "yes"}
+    assert "wants JSON" in answers["bare"]["refused"]
+    assert answers["text"] == {"answer": '{"not": "parsed"}'}  # a text question takes the text as it is
