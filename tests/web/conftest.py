@@ -84,6 +84,13 @@ class DemoServer:
             process.kill()
             process.wait(timeout=10)
 
+    def kill(self) -> None:
+        """Kill the server at once (SIGKILL): no shutdown, as when the machine dies."""
+        process, self.process = self.process, None
+        if process is not None:
+            process.kill()
+            process.wait(timeout=10)
+
     def restart(self) -> None:
         self.stop()
         self.start()

@@ -322,3 +322,30 @@ def test_typing_before_the_question_arrives_is_refused_and_kept_until_it_is_aske
     expect(pending_cards(page).locator(".question")).to_have_text("Which channel?")
     send(page, "blog")
     expect(page.locator(".divider.done")).to_be_visible()
+
+
+def test_a_reply_cut_by_a_server_crash_is_closed_and_the_rerun_is_a_continuation(context, tmp_path: Path) -> None:
+    server = DemoServer(tmp_path / "crash.sqlite", "--demo-token-delay-ms", "150")
+    server.start()
+    try:
+        page = open_chat(context, server)
+        start(page, "tool_review", "book the Ritz and the Savoy")
+        expect(page.locator(".bubble.streaming .bubble-text")).to_have_text(re.compile(r"\S+ \S+"))  # mid-reply
+        server.kill()
+        expect(page.locator("#banner")).to_contain_text("Connection lost")
+        server.start()
+        expect(pending_cards(page)).to_have_count(2)  # the re-run asked again
+        for view in (page, context.new_page()):
+            if view is not page:
+                view.goto(page.url)  # a fresh tab replays the same log
+                expect(pending_cards(view)).to_have_count(2)
+            expect(view.locator(".bubble.streaming")).to_have_count(0)  # nothing looks live any more
+            cut = view.locator(".bubble.cut")
+            expect(cut).to_have_count(1)
+            expect(cut).to_contain_text("Cut off: the server stopped.")
+            expect(view.locator(".bubble-assistant:not(.cut)")).to_contain_text("Booking the Ritz, the Savoy: please review.")
+            dividers = view.locator("#transcript .divider")
+            expect(dividers.last).to_contain_text("Continued after a server restart")
+            expect(view.locator("#transcript .divider", has_text="Resumed")).to_have_count(0)  # nobody answered
+    finally:
+        server.stop()

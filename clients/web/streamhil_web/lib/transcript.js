@@ -40,6 +40,7 @@ export class Transcript {
     this.justAnswered = []; // cards the current run's answers went to (to spot a refusal)
     this.inputRun = null; // a start run whose input (its first `values`) is still to be shown
     this.inputShownFor = null; // the run whose input bubble is shown already
+    this.stoppedBy = null; // why the last run was cancelled, until the next run starts
   }
 
   /** Apply one event frame (live or replayed). Returns true if the thread status changed. */
@@ -51,7 +52,8 @@ export class Transcript {
         this.status = "running";
         this.lastRun = ev.run_id;
         this.activeNodes = new Set(["__start__"]);
-        this._divider(data.kind === "resume" ? "Resumed" : "Run started", ev);
+        this._divider(runLabel(data, this.stoppedBy), ev);
+        this.stoppedBy = null;
         this._answersOf(data.answers);
         this._discard(data.discarded_interrupts);
         this.inputRun = data.kind === "start" && !data.checkpoint_id ? ev.run_id : null;
@@ -79,20 +81,26 @@ export class Transcript {
         if (!data.interrupt_ids?.length) this._note(`Paused before ${(data.next ?? []).join(", ")} (breakpoint)`, "info");
         break;
       case "run_done":
+        this._closeStreaming("");
         this.status = "idle";
         this.activeNodes = new Set(["__end__"]);
         this._settleCards([]);
         this._divider("Run finished", ev, "done");
         break;
       case "run_error":
+        this._closeStreaming("the run failed");
         this.status = "error";
         this.activeNodes = new Set();
         this._note(`Run failed — ${data.error?.type ?? "Error"}: ${data.error?.message ?? ""}`, "error");
         break;
       case "run_cancelled":
+        this._closeStreaming(data.reason === "shutdown" ? "the server stopped" : "the run was cancelled");
         this.status = "idle";
         this.activeNodes = new Set();
-        this._note(`Run cancelled (${data.reason ?? "cancelled"})`, "info");
+        this.stoppedBy = data.reason ?? "cancelled";
+        this._note(data.reason === "shutdown"
+          ? "Run stopped: the server stopped during it (it continues from its last checkpoint when the server is back)"
+          : `Run cancelled (${data.reason ?? "cancelled"})`, "info");
         break;
       case "state_updated":
         this._note(`State edited${data.as_node ? ` as ${data.as_node}` : ""} — new checkpoint ${preview(data.checkpoint_id, 14)}`, "info");
@@ -371,6 +379,19 @@ export class Transcript {
     this.pending = this.pending.filter((i) => i.id !== interruptId);
   }
 
+  /**
+   * A run ended while a message was still streaming (no final message came): the bubble stops
+   * looking live and says it was cut off; `why` is empty when the run simply ended.
+   */
+  _closeStreaming(why) {
+    for (const bubble of this.root.querySelectorAll(".bubble.streaming")) {
+      bubble.classList.remove("streaming");
+      if (!why) continue;
+      bubble.classList.add("cut");
+      bubble.append(h("div", { class: "bubble-cut muted small", text: `Cut off: ${why}.` }));
+    }
+  }
+
   _divider(label, ev, tone = "") {
     const run = ev.run_id ? ` · ${String(ev.run_id).slice(0, 10)}` : "";
     this.root.append(h("div", { class: `divider ${tone}`, role: "separator" }, h("span", { text: `${label}${run}` })));
@@ -388,6 +409,15 @@ function stepBody(update) {
     h("dt", { text: k }),
     h("dd", { text: typeof v === "string" ? v : preview(v, 300) }),
   ]));
+}
+
+/** A run's divider: a start, an answer's resume, or the continuation of a stopped run. */
+function runLabel(data, stoppedBy) {
+  if (data.kind !== "resume") return data.checkpoint_id ? "Run started from a checkpoint" : "Run started";
+  const answered = data.answers && typeof data.answers === "object" && Object.keys(data.answers).length > 0;
+  if (answered) return "Resumed";
+  if (stoppedBy === "shutdown") return "Continued after a server restart";
+  return "Continued";
 }
 
 /** Whether two deliveries of an id-less message (its update and its place in the list) agree. */
