@@ -349,3 +349,22 @@ def test_a_reply_cut_by_a_server_crash_is_closed_and_the_rerun_is_a_continuation
             expect(view.locator("#transcript .divider", has_text="Resumed")).to_have_count(0)  # nobody answered
     finally:
         server.stop()
+
+
+def test_a_question_a_fork_left_behind_reads_discarded_not_answered(context, demo_server: DemoServer) -> None:
+    page = open_chat(context, demo_server)
+    start(page, "publish", '{"topic": "puffins"}')
+    expect(pending_cards(page).locator(".question")).to_have_text("Approve the draft?")
+    page.get_by_role("button", name="History").click()  # fork while the question waits
+    oldest = page.locator("#history .checkpoint").last
+    oldest.get_by_role("button", name="Fork from here").click()
+    oldest.get_by_role("button", name="Fork & run").click()
+    first = page.locator(".card.interrupt").first
+    for view in (page, None):
+        if view is None:
+            page.reload()
+            expect(page.locator(".live-dot[data-state=open]")).to_be_visible()
+        expect(first).to_have_class(re.compile(r"\bdiscarded\b"))
+        expect(first.locator(".card-status")).to_have_text("Discarded — the thread went back to an earlier checkpoint")
+        expect(page.locator(".card.interrupt.elsewhere")).to_have_count(0)
+        expect(pending_cards(page)).to_have_count(1)  # the fork's own question

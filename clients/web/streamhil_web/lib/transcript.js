@@ -195,7 +195,9 @@ export class Transcript {
     if (!Array.isArray(ids)) return;
     for (const id of ids) {
       const card = this.cards.get(id);
-      if (card && !card.classList.contains("answered")) markAnswered(card, "Discarded — the thread went back to an earlier checkpoint");
+      if (!card || card.classList.contains("answered")) continue;
+      markAnswered(card, "Discarded — the thread went back to an earlier checkpoint");
+      card.classList.add("discarded");
     }
     this.pending = this.pending.filter((i) => !ids.includes(i.id));
   }
