@@ -238,7 +238,25 @@ def test_keyboard_only_answer_with_visible_focus(context, demo_server: DemoServe
     assert outline and outline != "none", "focused buttons must show a focus ring"
     page.keyboard.press("Enter")
     expect(card.locator(".card-status")).to_have_text("Answered — approve")
+    expect(page.locator("#composer-input")).to_be_focused()  # not <body>: nothing else is asked
     expect(page.locator(".divider.done")).to_be_visible()
+
+
+def test_after_a_keyboard_answer_the_focus_moves_to_the_next_question(context, demo_server: DemoServer) -> None:
+    page = open_chat(context, demo_server)
+    start(page, "parallel", "an NDA")  # two questions at once
+    cards = pending_cards(page)
+    expect(cards).to_have_count(2)
+    first, second = page.locator(".card.interrupt").nth(0), page.locator(".card.interrupt").nth(1)
+    first.locator("textarea.answer-text").fill("legal ok")
+    first.get_by_role("button", name="Send answer").focus()
+    page.keyboard.press("Enter")
+    expect(first).to_have_class(re.compile(r"\banswered\b"))
+    expect(second.locator("textarea.answer-text")).to_be_focused()
+    page.keyboard.type("finance ok")
+    page.keyboard.press("Enter")  # Enter in the card's box sends it
+    expect(second).to_have_class(re.compile(r"\banswered\b"))
+    expect(page.locator("#composer-input")).to_be_focused()
 
 
 def _json(text: str) -> str:

@@ -3,7 +3,7 @@
 // rendering); chat/composer.js says what the message box does, chat/memory.js what the tab keeps
 // across reloads, chat/history.js is the time-travel panel.
 
-import { composerAnswer } from "../lib/cards.js";
+import { composerAnswer, firstControl } from "../lib/cards.js";
 import { InputFormError, inputForm, singleTextField, typedValue } from "../lib/input_form.js";
 import { flash, isUncertain, openConnection, topBar } from "../lib/page.js";
 import { clock, h, statusBadge } from "../lib/render.js";
@@ -79,6 +79,15 @@ const transcript = new Transcript(els.transcript, (interrupt) => async (value) =
       flash(els.flash, "warn", "That question was answered in another tab or the dashboard: your draft was not sent (it is still in the box).");
     }
   },
+});
+
+// A card answered from the keyboard keeps the focus until the answer is accepted; then it moves
+// to the next question already shown, or to the message box (which answers the next one).
+els.transcript.addEventListener("card-answered", (ev) => {
+  if (!ev.detail?.hadFocus || document.activeElement !== ev.target) return;
+  const next = transcript.pending.map((i) => transcript.cards.get(i.id)).find((card) => card && card !== ev.target);
+  const target = (next && firstControl(next)) || els.input;
+  target.focus({ preventScroll: false });
 });
 
 // --- the event stream -------------------------------------------------------------------------

@@ -6,7 +6,7 @@
 // thread is subscribed, from seq 0, so its timeline is back-filled from its log. Events mark what
 // changed; the page redraws at most once per animation frame, reusing rows and cards.
 
-import { interruptCard } from "../lib/cards.js";
+import { firstControl, interruptCard } from "../lib/cards.js";
 import { openConnection, topBar } from "../lib/page.js";
 import { clock, formatDuration, graphSvg, h, preview, statusBadge } from "../lib/render.js";
 
@@ -440,6 +440,15 @@ function select(threadId) {
   dirty.detail = dirty.threads = dirty.timelineReset = true;
   schedule();
 }
+
+// An inbox card answered from the keyboard hands the focus to the next question (or the inbox),
+// before the notice that removes the answered card arrives.
+$("inbox-list").addEventListener("card-answered", (ev) => {
+  if (!ev.detail?.hadFocus || document.activeElement !== ev.target) return;
+  const cards = [...$("inbox-list").querySelectorAll(".card.interrupt:not(.answered)")];
+  const next = cards.find((card) => card.compareDocumentPosition(ev.target) & Node.DOCUMENT_POSITION_PRECEDING) ?? cards[0];
+  ((next && firstControl(next)) || $("inbox")).focus();
+});
 
 // --- controls ---------------------------------------------------------------------------------
 

@@ -268,6 +268,9 @@ export function interruptCard(interrupt, { onAnswer, thread = null } = {}) {
     if (busy || card.classList.contains("answered")) return;
     busy = true;
     card.classList.add("sending");
+    // a focused control that gets disabled would drop the focus to <body>: keep it on the card
+    const hadFocus = card.contains(document.activeElement);
+    if (hadFocus) card.focus({ preventScroll: true });
     for (const c of controls()) c.disabled = true;
     status.className = "card-status";
     status.textContent = "Sending…";
@@ -276,6 +279,8 @@ export function interruptCard(interrupt, { onAnswer, thread = null } = {}) {
       card.classList.remove("sending");
       card.answer = answer;
       markAnswered(card, `Answered — ${answerSummary(answer)}`);
+      // the page moves the focus on (the next question, or the message box)
+      card.dispatchEvent(new CustomEvent("card-answered", { bubbles: true, detail: { hadFocus } }));
     } catch (err) {
       busy = false;
       card.classList.remove("sending");
@@ -284,6 +289,7 @@ export function interruptCard(interrupt, { onAnswer, thread = null } = {}) {
         return;
       }
       for (const c of controls()) c.disabled = false;
+      if (hadFocus && document.activeElement === card) firstControl(card)?.focus();
       status.className = "card-status error";
       status.textContent = `${err?.code ? `${err.code}: ` : ""}${err?.message ?? err}`;
     }
@@ -292,6 +298,12 @@ export function interruptCard(interrupt, { onAnswer, thread = null } = {}) {
   BUILDERS[kind](body, value, submit);
   card.submitAnswer = submit;
   return card;
+}
+
+/** The first control of a card that can take the focus (its answer box or first button), or null. */
+export function firstControl(card) {
+  return [...card.querySelectorAll(".card-body button, .card-body input, .card-body textarea, .card-body select, details.raw summary")]
+    .find((c) => !c.disabled && !c.hidden && !c.readOnly && c.getClientRects().length > 0) ?? null;
 }
 
 /** Mark a card as answered (disables its controls). */
