@@ -227,18 +227,26 @@ def test_a_filter_that_matches_nothing_says_so(context, demo_server: DemoServer)
         expect(empty).not_to_contain_text("No threads yet")
 
 
-def test_an_inbox_answer_from_the_keyboard_moves_the_focus_to_the_next_question(context, demo_server: DemoServer) -> None:
-    chat = open_chat(context, demo_server)
-    ids = []
-    for what in ("a dented can", "a torn box"):
-        start(chat, "approve", what)
-        expect(pending_cards(chat)).to_have_count(1)
-        ids.append(chat.locator("#thread-sub").inner_text().removeprefix("Thread "))
-    dash = open_dashboard(context, demo_server)
-    first = dash.locator(f'#inbox-list .inbox-item[data-thread-id="{ids[0]}"] .card')
-    second = dash.locator(f'#inbox-list .inbox-item[data-thread-id="{ids[1]}"] .card')
-    expect(second).to_be_visible()
-    first.get_by_role("button", name="reject").focus()
-    dash.keyboard.press("Enter")
-    expect(first).to_have_count(0)  # answered, and gone from the inbox
-    expect(second.get_by_role("button", name="approve")).to_be_focused()
+def test_an_inbox_answer_from_the_keyboard_moves_the_focus_to_the_next_question(context, tmp_path: Path) -> None:
+    server = DemoServer(tmp_path / "inbox.sqlite")  # its own server: an inbox with just these two
+    server.start()
+    try:
+        chat = open_chat(context, server)
+        ids = []
+        for what in ("a dented can", "a torn box"):
+            start(chat, "approve", what)
+            expect(pending_cards(chat)).to_have_count(1)
+            ids.append(chat.locator("#thread-sub").inner_text().removeprefix("Thread "))
+        dash = open_dashboard(context, server)
+        first = dash.locator(f'#inbox-list .inbox-item[data-thread-id="{ids[0]}"] .card')
+        second = dash.locator(f'#inbox-list .inbox-item[data-thread-id="{ids[1]}"] .card')
+        expect(second).to_be_visible()
+        first.get_by_role("button", name="reject").focus()
+        dash.keyboard.press("Enter")
+        expect(first).to_have_count(0)  # answered, and gone from the inbox
+        expect(second.get_by_role("button", name="approve")).to_be_focused()
+        second.get_by_role("button", name="approve").press("Enter")
+        expect(dash.locator("#inbox-empty")).to_be_visible()
+        expect(dash.locator("#inbox")).to_be_focused()  # nothing left: the inbox itself
+    finally:
+        server.stop()
