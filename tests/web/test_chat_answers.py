@@ -303,3 +303,25 @@ def test_a_card_shown_as_json_takes_typed_json(context, demo_server: DemoServer)
     assert answers["quoted"] == {"answer": "yes"}
     assert "wants JSON" in answers["bare"]["refused"]
     assert answers["text"] == {"answer": '{"not": "parsed"}'}  # a text question takes the text as it is
+
+
+def test_offline_the_page_says_so_and_an_answer_that_got_through_reads_answered(context, demo_server: DemoServer) -> None:
+    page = open_chat(context, demo_server)
+    start(page, "parallel", "a lease")
+    expect(pending_cards(page)).to_have_count(2)
+    card = page.locator(".card.interrupt").first
+    context.set_offline(True)
+    expect(page.locator("#banner")).to_contain_text("offline")  # said at once, not after 30 s
+    card.locator("textarea.answer-text").fill("legal ok")
+    card.get_by_role("button", name="Send answer").click()
+    # the link is checked at once: the page reconnects instead of waiting for the request timeout
+    expect(page.locator("#banner")).to_contain_text("Connection lost", timeout=10_000)
+    expect(card.locator(".card-status")).to_contain_text("The connection dropped before the server confirmed", timeout=10_000)
+    context.set_offline(False)
+    expect(page.locator(".live-dot[data-state=open]")).to_be_visible()
+    status = card.locator(".card-status")
+    expect(status).to_have_text(re.compile("^(Answered — legal ok|The connection dropped)"))
+    if not status.inner_text().startswith("Answered"):  # it did not get through: send it again
+        card.get_by_role("button", name="Send answer").click()
+    expect(status).to_have_text("Answered — legal ok")  # never an error for an answer that was applied
+    expect(page.locator(".card.interrupt.answered")).to_have_count(1)

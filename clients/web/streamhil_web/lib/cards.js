@@ -291,7 +291,9 @@ export function interruptCard(interrupt, { onAnswer, thread = null } = {}) {
       for (const c of controls()) c.disabled = false;
       if (hadFocus && document.activeElement === card) firstControl(card)?.focus();
       status.className = "card-status error";
-      status.textContent = `${err?.code ? `${err.code}: ` : ""}${err?.message ?? err}`;
+      status.textContent = ["connection_lost", "timeout"].includes(err?.code)
+        ? "The connection dropped before the server confirmed this answer. If it got through, this card will say so once the connection is back; if not, send it again."
+        : `${err?.code ? `${err.code}: ` : ""}${err?.message ?? err}`;
     }
   }
 

@@ -91,6 +91,15 @@ export function openConnection({ storageKey, banner, dot, storage = sessionStora
       showBanner(banner, "error", why);
     }
   });
+  // the browser knows before the socket does: say so, and check the link at once
+  window.addEventListener("offline", () => {
+    showBanner(banner, "warn", "You are offline. Answers are not sent until the connection is back; nothing is lost.");
+    conn.checkLink();
+  });
+  window.addEventListener("online", () => {
+    if (conn.state === ConnectionState.OPEN) banner.hidden = true;
+    conn.checkLink();
+  });
   return conn;
 }
 
