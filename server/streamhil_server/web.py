@@ -1,9 +1,10 @@
 """The browser UI: ``streamhil_web``'s files, found with importlib.resources.
 
-``/`` redirects to ``/chat/`` (the chat UI, ``chat/index.html``) and ``/dashboard`` to
-``/dashboard/``; every other file of the package is served at its path inside the package
-(``/lib/protocol.js``, ``/style.css``), so pages can use relative links and the app can be
-mounted under any prefix. Only web file types are served, never the package's Python files.
+``/`` redirects to ``/chat/`` (the chat UI, ``chat/index.html``) and a folder without its slash
+(``/dashboard``) to the folder, keeping the query string (``?token=``, ``?ws=``); every other
+file of the package is served at its path inside the package (``/lib/protocol.js``,
+``/style.css``), so pages can use relative links and the app can be mounted under any prefix.
+Only web file types are served, never the package's Python files.
 """
 
 from __future__ import annotations
@@ -40,16 +41,27 @@ def _root() -> Traversable | None:
         return None
 
 
-def _find(path: str) -> tuple[Traversable, str] | None:
+def _node(parts: list[str]) -> Traversable | None:
+    """The package's file or folder at ``parts``; None outside it (``..``, hidden names)."""
     root = _root()
-    if root is None:
-        return None
-    parts = [p for p in path.split("/") if p]
-    if any(p in (".", "..") or p.startswith(".") or "\\" in p for p in parts):
+    if root is None or any(p in (".", "..") or p.startswith(".") or "\\" in p for p in parts):
         return None
     node: Traversable = root
     for part in parts:
         node = node.joinpath(part)
+    return node
+
+
+def _is_folder(path: str) -> bool:
+    node = _node([p for p in path.split("/") if p])
+    return node is not None and node.is_dir()
+
+
+def _find(path: str) -> tuple[Traversable, str] | None:
+    parts = [p for p in path.split("/") if p]
+    node = _node(parts)
+    if node is None:
+        return None
     if node.is_dir():
         node = node.joinpath("index.html")
         parts.append("index.html")
@@ -62,17 +74,24 @@ def _find(path: str) -> tuple[Traversable, str] | None:
     return node, media
 
 
+def _moved(request: Request, target: str) -> RedirectResponse:
+    """A redirect to ``target`` under the app's prefix that keeps the query string (``?token=``,
+    ``?ws=``); a fragment never reaches the server, and the browser keeps it across a redirect."""
+    query = request.url.query
+    return RedirectResponse(request.scope.get("root_path", "") + target + (f"?{query}" if query else ""), status_code=307)
+
+
 def _redirect(target: str):
     async def endpoint(request: Request) -> Response:
-        return RedirectResponse(request.scope.get("root_path", "") + target, status_code=307)
+        return _moved(request, target)
 
     return endpoint
 
 
 async def _asset(request: Request) -> Response:
     path = request.path_params.get("path", "")
-    if path and not path.endswith("/") and _find(path + "/") is not None and _find(path) is None:
-        return RedirectResponse(request.scope.get("root_path", "") + "/" + path + "/", status_code=307)
+    if path and not path.endswith("/") and _is_folder(path):  # relative links need the slash
+        return _moved(request, "/" + path + "/")
     found = _find(path)
     if found is None:
         return PlainTextResponse(f"not found: /{path}", status_code=404)

@@ -57,6 +57,10 @@ def test_web_assets(make_client: Any) -> None:
         root = client.get("/", follow_redirects=False)
         assert root.status_code == 307 and root.headers["location"] == "/chat/"
         assert client.get("/dashboard", follow_redirects=False).headers["location"] == "/dashboard/"
+        # the query string survives the redirects (the token and ?ws= the pages read)
+        assert client.get("/?token=s3cret&ws=x", follow_redirects=False).headers["location"] == "/chat/?token=s3cret&ws=x"
+        assert client.get("/dashboard?token=a%26b", follow_redirects=False).headers["location"] == "/dashboard/?token=a%26b"
+        assert client.get("/chat?token=t", follow_redirects=False).headers["location"] == "/chat/?token=t"
         chat = client.get("/chat/")
         assert chat.status_code == 200 and chat.headers["content-type"].startswith("text/html")
         assert "<" in chat.text

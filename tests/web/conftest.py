@@ -32,8 +32,9 @@ _LISTENING = re.compile(r"listening on (http://\S+)")
 class DemoServer:
     """``streamhil-server --demo`` as a subprocess that can be stopped and started again."""
 
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: Path, *args: str) -> None:
         self.db = db
+        self.args = list(args)  # more command-line flags (e.g. --token)
         self.port = 0
         self.base_url = ""
         self.process: subprocess.Popen[str] | None = None
@@ -43,7 +44,7 @@ class DemoServer:
         if self.process is not None:
             raise RuntimeError("the server is already running; stop() it first")
         cmd = [sys.executable, "-m", "streamhil_server", "--demo", "--db", str(self.db),
-               "--port", str(self.port), "--log-level", "warning"]
+               "--port", str(self.port), "--log-level", "warning", *self.args]
         self.process = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -83,6 +84,13 @@ class DemoServer:
             process.kill()
             process.wait(timeout=10)
 
+    def kill(self) -> None:
+        """Kill the server at once (SIGKILL): no shutdown, as when the machine dies."""
+        process, self.process = self.process, None
+        if process is not None:
+            process.kill()
+            process.wait(timeout=10)
+
     def restart(self) -> None:
         self.stop()
         self.start()
@@ -91,6 +99,17 @@ class DemoServer:
 @pytest.fixture(scope="session")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
     server = DemoServer(tmp_path_factory.mktemp("server") / "demo.sqlite")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def token_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
+    """A demo server that wants a token: ``alice`` with ``s3cret``."""
+    server = DemoServer(tmp_path_factory.mktemp("token-server") / "demo.sqlite", "--token", "alice:s3cret")
     server.start()
     try:
         yield server

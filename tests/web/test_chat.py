@@ -238,7 +238,25 @@ def test_keyboard_only_answer_with_visible_focus(context, demo_server: DemoServe
     assert outline and outline != "none", "focused buttons must show a focus ring"
     page.keyboard.press("Enter")
     expect(card.locator(".card-status")).to_have_text("Answered — approve")
+    expect(page.locator("#composer-input")).to_be_focused()  # not <body>: nothing else is asked
     expect(page.locator(".divider.done")).to_be_visible()
+
+
+def test_after_a_keyboard_answer_the_focus_moves_to_the_next_question(context, demo_server: DemoServer) -> None:
+    page = open_chat(context, demo_server)
+    start(page, "parallel", "an NDA")  # two questions at once
+    cards = pending_cards(page)
+    expect(cards).to_have_count(2)
+    first, second = page.locator(".card.interrupt").nth(0), page.locator(".card.interrupt").nth(1)
+    first.locator("textarea.answer-text").fill("legal ok")
+    first.get_by_role("button", name="Send answer").focus()
+    page.keyboard.press("Enter")
+    expect(first).to_have_class(re.compile(r"\banswered\b"))
+    expect(second.locator("textarea.answer-text")).to_be_focused()
+    page.keyboard.type("finance ok")
+    page.keyboard.press("Enter")  # Enter in the card's box sends it
+    expect(second).to_have_class(re.compile(r"\banswered\b"))
+    expect(page.locator("#composer-input")).to_be_focused()
 
 
 def _json(text: str) -> str:
@@ -322,3 +340,49 @@ def test_typing_before_the_question_arrives_is_refused_and_kept_until_it_is_aske
     expect(pending_cards(page).locator(".question")).to_have_text("Which channel?")
     send(page, "blog")
     expect(page.locator(".divider.done")).to_be_visible()
+
+
+def test_a_reply_cut_by_a_server_crash_is_closed_and_the_rerun_is_a_continuation(context, tmp_path: Path) -> None:
+    server = DemoServer(tmp_path / "crash.sqlite", "--demo-token-delay-ms", "150")
+    server.start()
+    try:
+        page = open_chat(context, server)
+        start(page, "tool_review", "book the Ritz and the Savoy")
+        expect(page.locator(".bubble.streaming .bubble-text")).to_have_text(re.compile(r"\S+ \S+"))  # mid-reply
+        server.kill()
+        expect(page.locator("#banner")).to_contain_text("Connection lost")
+        server.start()
+        expect(pending_cards(page)).to_have_count(2)  # the re-run asked again
+        for view in (page, context.new_page()):
+            if view is not page:
+                view.goto(page.url)  # a fresh tab replays the same log
+                expect(pending_cards(view)).to_have_count(2)
+            expect(view.locator(".bubble.streaming")).to_have_count(0)  # nothing looks live any more
+            cut = view.locator(".bubble.cut")
+            expect(cut).to_have_count(1)
+            expect(cut).to_contain_text("Cut off: the server stopped.")
+            expect(view.locator(".bubble-assistant:not(.cut)")).to_contain_text("Booking the Ritz, the Savoy: please review.")
+            dividers = view.locator("#transcript .divider")
+            expect(dividers.last).to_contain_text("Continued after a server restart")
+            expect(view.locator("#transcript .divider", has_text="Resumed")).to_have_count(0)  # nobody answered
+    finally:
+        server.stop()
+
+
+def test_a_question_a_fork_left_behind_reads_discarded_not_answered(context, demo_server: DemoServer) -> None:
+    page = open_chat(context, demo_server)
+    start(page, "publish", '{"topic": "puffins"}')
+    expect(pending_cards(page).locator(".question")).to_have_text("Approve the draft?")
+    page.get_by_role("button", name="History").click()  # fork while the question waits
+    oldest = page.locator("#history .checkpoint").last
+    oldest.get_by_role("button", name="Fork from here").click()
+    oldest.get_by_role("button", name="Fork & run").click()
+    first = page.locator(".card.interrupt").first
+    for view in (page, None):
+        if view is None:
+            page.reload()
+            expect(page.locator(".live-dot[data-state=open]")).to_be_visible()
+        expect(first).to_have_class(re.compile(r"\bdiscarded\b"))
+        expect(first.locator(".card-status")).to_have_text("Discarded — the thread went back to an earlier checkpoint")
+        expect(page.locator(".card.interrupt.elsewhere")).to_have_count(0)
+        expect(pending_cards(page)).to_have_count(1)  # the fork's own question

@@ -144,3 +144,70 @@ def test_phone_width_drawer_closes_by_button_escape_and_backdrop(chromium, demo_
     finally:
         ctx.close()
     assert not errors, errors
+
+
+def banner_text(page) -> str | None:  # type: ignore[no-untyped-def]
+    return page.eval_on_selector("#banner", "e => e.hidden ? null : e.textContent")
+
+
+def test_the_token_is_needed_once_for_every_tab_and_page(context, token_server: DemoServer) -> None:
+    base = token_server.base_url
+    page = context.new_page()
+    page.goto(base + "/?token=s3cret&ws=" + base.replace("http", "ws") + "/ws")  # the redirect keeps both
+    expect(page.locator(".live-dot[data-state=open]")).to_be_visible()
+    expect(page).to_have_url(base + "/chat/?ws=" + base.replace("http", "ws") + "/ws")  # the token left the address bar
+    expect(page.locator("#graph-select option")).not_to_have_count(0)
+
+    # a new tab on the dashboard, typed by hand: no token in its URL, none asked for
+    dashboard = context.new_page()
+    dashboard.goto(base + "/dashboard")
+    expect(dashboard.locator(".live-dot[data-state=open]")).to_be_visible()
+    expect(dashboard).to_have_url(base + "/dashboard/")
+    assert banner_text(dashboard) is None
+    other = context.new_page()  # and a new chat tab
+    other.goto(base + "/")
+    expect(other.locator(".live-dot[data-state=open]")).to_be_visible()
+
+    # the dashboard link given with the token works too
+    fresh = context.browser.new_context()
+    try:
+        direct = fresh.new_page()
+        direct.goto(base + "/dashboard?token=s3cret")
+        expect(direct.locator(".live-dot[data-state=open]")).to_be_visible()
+        expect(direct).to_have_url(base + "/dashboard/")
+        # a refused token is said, and not kept for the next tab
+        wrong = fresh.new_page()
+        wrong.goto(base + "/?token=wrong")
+        expect(wrong.locator("#banner")).to_contain_text("did not accept the access token")
+        after = fresh.new_page()
+        after.goto(base + "/")
+        expect(after.locator("#banner")).to_contain_text("did not accept the access token")
+        # `?token=` with no value forgets it
+        fresh_ok = fresh.new_page()
+        fresh_ok.goto(base + "/?token=s3cret")
+        expect(fresh_ok.locator(".live-dot[data-state=open]")).to_be_visible()
+        fresh_ok.goto(base + "/?token=")
+        expect(fresh_ok.locator("#banner")).to_contain_text("did not accept the access token")
+        assert fresh_ok.evaluate("Object.keys(localStorage).filter((k) => k.startsWith('streamhil.token')).length") == 0
+    finally:
+        fresh.close()
+
+
+def test_a_link_to_a_missing_thread_says_so_and_back_leaves_it(context, demo_server: DemoServer) -> None:
+    page = open_chat(context, demo_server)
+    start(page, "approve", "a wobbly chair")
+    good = page.url
+    length = page.evaluate("history.length")
+    page.evaluate("location.hash = '#thread=t-doesnotexist'")  # an edited address: one history step
+    expect(page.locator("#composer-flash")).to_contain_text("This thread no longer exists")
+    expect(page.locator("#thread-title")).to_have_text("New conversation")
+    expect(page).not_to_have_url(re.compile("doesnotexist"))  # the bad entry was replaced, not added to
+    assert page.evaluate("history.length") == length + 1
+    expect(page.locator("#composer-flash")).to_contain_text("t-doesnotexist")  # and the message stays
+    page.go_back()
+    expect(page).to_have_url(good)
+    expect(page.locator("#thread-sub")).to_have_text(f"Thread {good.rsplit('=', 1)[1]}")
+    expect(pending_cards(page)).to_have_count(1)
+    page.go_forward()
+    expect(page.locator("#thread-title")).to_have_text("New conversation")
+    expect(page).not_to_have_url(re.compile("doesnotexist"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -183,5 +184,69 @@ def test_after_a_server_restart_the_dashboard_watches_again(context, tmp_path: P
         pending_cards(chat).get_by_role("button", name="reject").click()
         expect(dash.locator(f'#threads-body tr[data-thread-id="{second}"] .badge')).to_have_text("idle")
         assert dash.evaluate("streamhilDashboard.conn.stats.reconnects") >= 1
+    finally:
+        server.stop()
+
+
+def test_a_thread_created_while_the_dashboard_is_open_has_no_events_from_before_it(context, demo_server: DemoServer) -> None:
+    dash = open_dashboard(context, demo_server)
+    chat = open_chat(context, demo_server)
+    start(chat, "publish", '{"topic": "voles"}')  # after the dashboard opened, before it is selected
+    expect(pending_cards(chat)).to_have_count(1)
+    thread_id = chat.locator("#thread-sub").inner_text().removeprefix("Thread ")
+    row = dash.locator(f'#threads-body tr[data-thread-id="{thread_id}"]')
+    expect(row.locator(".badge")).to_have_text("waiting")
+    row.click()
+    timeline = dash.locator("#timeline .tl")
+    expect(timeline.first.locator(".tl-seq")).to_have_text("#1")
+    expect(dash.locator("#timeline .tl-logged")).to_have_count(0)  # nothing is "earlier" than the page
+    expect(timeline.first.locator(".tl-time")).to_have_text("replayed")
+    expect(dash.locator("#detail-sub")).not_to_contain_text("before this page opened")
+    expect(dash.locator("#detail-sub")).to_contain_text("from before you selected it")
+    pending_cards(chat).get_by_role("button", name="Approve").click()  # live from now on: a clock time
+    live = dash.locator("#timeline .tl-run_started").last
+    expect(live.locator(".tl-time")).to_have_text(re.compile(r"^\d{1,2}:\d{2}"))
+
+
+def test_a_filter_that_matches_nothing_says_so(context, demo_server: DemoServer) -> None:
+    chat = open_chat(context, demo_server)
+    start(chat, "approve", "a thread to list")
+    expect(pending_cards(chat)).to_have_count(1)
+    dash = open_dashboard(context, demo_server)
+    expect(dash.locator("#threads-body tr")).not_to_have_count(0)
+    total = dash.evaluate("streamhilDashboard.model.threads.size")
+    dash.locator("#thread-search").fill("no-such-thread-anywhere")
+    empty = dash.locator("#threads-empty")
+    expect(empty).to_be_visible()
+    expect(empty).to_have_text(f"No thread matches “no-such-thread-anywhere” ({total} threads in all).")
+    dash.locator("#thread-search").fill("")
+    expect(empty).to_be_hidden()
+    if not dash.evaluate("[...streamhilDashboard.model.threads.values()].some((t) => t.status === 'error')"):
+        dash.locator('.chip[data-filter="error"]').click()
+        expect(empty).to_contain_text("No thread matches the status “Error”")
+        expect(empty).not_to_contain_text("No threads yet")
+
+
+def test_an_inbox_answer_from_the_keyboard_moves_the_focus_to_the_next_question(context, tmp_path: Path) -> None:
+    server = DemoServer(tmp_path / "inbox.sqlite")  # its own server: an inbox with just these two
+    server.start()
+    try:
+        chat = open_chat(context, server)
+        ids = []
+        for what in ("a dented can", "a torn box"):
+            start(chat, "approve", what)
+            expect(pending_cards(chat)).to_have_count(1)
+            ids.append(chat.locator("#thread-sub").inner_text().removeprefix("Thread "))
+        dash = open_dashboard(context, server)
+        first = dash.locator(f'#inbox-list .inbox-item[data-thread-id="{ids[0]}"] .card')
+        second = dash.locator(f'#inbox-list .inbox-item[data-thread-id="{ids[1]}"] .card')
+        expect(second).to_be_visible()
+        first.get_by_role("button", name="reject").focus()
+        dash.keyboard.press("Enter")
+        expect(first).to_have_count(0)  # answered, and gone from the inbox
+        expect(second.get_by_role("button", name="approve")).to_be_focused()
+        second.get_by_role("button", name="approve").press("Enter")
+        expect(dash.locator("#inbox-empty")).to_be_visible()
+        expect(dash.locator("#inbox")).to_be_focused()  # nothing left: the inbox itself
     finally:
         server.stop()

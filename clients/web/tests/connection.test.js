@@ -456,4 +456,23 @@ describe("heartbeat", () => {
     assert.match(info.reason, /heartbeat/);
     await once(conn, "state", (s) => s.state === ConnectionState.OPEN);
   });
+
+  test("checkLink pings at once and drops a socket that does not answer in time", T, async () => {
+    const server = new FakeServer();
+    const conn = connect(server); // the welcome's interval (20 s): only checkLink can be this quick
+    await conn.connect();
+    let ping = server.next((f) => f.type === "ping");
+    conn.checkLink(50);
+    await ping;
+    await new Promise((resolve) => setTimeout(resolve, 100)); // past the probe's time: it was answered
+    assert.equal(conn.state, ConnectionState.OPEN);
+    server.silent = true;
+    const reconnecting = once(conn, "state", (s) => s.state === ConnectionState.RECONNECTING);
+    ping = server.next((f) => f.type === "ping");
+    conn.checkLink(50);
+    await ping;
+    server.silent = false;
+    assert.match((await reconnecting).reason, /probe/);
+    await once(conn, "state", (s) => s.state === ConnectionState.OPEN);
+  });
 });

@@ -3,9 +3,9 @@
 // rendering); chat/composer.js says what the message box does, chat/memory.js what the tab keeps
 // across reloads, chat/history.js is the time-travel panel.
 
-import { composerAnswer } from "../lib/cards.js";
+import { composerAnswer, firstControl } from "../lib/cards.js";
 import { InputFormError, inputForm, singleTextField, typedValue } from "../lib/input_form.js";
-import { flash, openConnection, topBar } from "../lib/page.js";
+import { flash, isUncertain, openConnection, topBar } from "../lib/page.js";
 import { clock, h, statusBadge } from "../lib/render.js";
 import { Transcript } from "../lib/transcript.js";
 import { composerPrompt, inputFor, takesMessages } from "./composer.js";
@@ -59,8 +59,16 @@ const mine = new AnsweredHere(); // interrupts this tab answered (others: "answe
 
 const transcript = new Transcript(els.transcript, (interrupt) => async (value) => {
   const threadId = page.current;
-  mine.add(interrupt.id);
-  const accepted = await conn.resume({ thread_id: threadId, interrupt_id: interrupt.id, value, stream_modes: STREAM_MODES });
+  mine.add(interrupt.id); // before sending: a reload while it is in flight still knows it
+  let accepted;
+  try {
+    accepted = await conn.resume({ thread_id: threadId, interrupt_id: interrupt.id, value, stream_modes: STREAM_MODES });
+  } catch (err) {
+    // the server refused it (e.g. another tab answered first): not this tab's answer; a lost
+    // connection or a timeout leaves it unknown, and the thread's events will tell
+    if (!isUncertain(err)) mine.delete(interrupt.id);
+    throw err;
+  }
   transcript.answered(interrupt.id);
   if (page.current === threadId) transcript.runAccepted(accepted.run_id);
   renderStatus();
@@ -71,6 +79,15 @@ const transcript = new Transcript(els.transcript, (interrupt) => async (value) =
       flash(els.flash, "warn", "That question was answered in another tab or the dashboard: your draft was not sent (it is still in the box).");
     }
   },
+});
+
+// A card answered from the keyboard keeps the focus until the answer is accepted; then it moves
+// to the next question already shown, or to the message box (which answers the next one).
+els.transcript.addEventListener("card-answered", (ev) => {
+  if (!ev.detail?.hadFocus || document.activeElement !== ev.target) return;
+  const next = transcript.pending.map((i) => transcript.cards.get(i.id)).find((card) => card && card !== ev.target);
+  const target = (next && firstControl(next)) || els.input;
+  target.focus({ preventScroll: false });
 });
 
 // --- the event stream -------------------------------------------------------------------------
@@ -157,8 +174,13 @@ async function watch(threadId, options) {
     await conn.watch(threadId, options);
   } catch (err) {
     if (page.current !== threadId) return;
-    flash(els.flash, "error", err.code === "not_found" ? "This thread no longer exists." : `Cannot open the thread: ${err.message}`);
-    if (err.code === "not_found") newConversation();
+    if (err.code === "not_found") {
+      // the address names no thread: replace that history entry (Back must not lead to it again)
+      newConversation({ push: false });
+      flash(els.flash, "error", `This thread no longer exists (${threadId}). You can start a new conversation.`);
+      return;
+    }
+    flash(els.flash, "error", `Cannot open the thread: ${err.message}`);
   }
 }
 

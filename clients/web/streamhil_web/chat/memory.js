@@ -100,4 +100,9 @@ export class AnsweredHere {
     this.ids.add(id);
     write(MINE_KEY, [...this.ids].slice(-MAX_MINE));
   }
+
+  /** The answer sent for `id` was refused (another tab answered first): it is not this tab's. */
+  delete(id) {
+    if (this.ids.delete(id)) write(MINE_KEY, [...this.ids].slice(-MAX_MINE));
+  }
 }

@@ -6,7 +6,7 @@
 // thread is subscribed, from seq 0, so its timeline is back-filled from its log. Events mark what
 // changed; the page redraws at most once per animation frame, reusing rows and cards.
 
-import { interruptCard } from "../lib/cards.js";
+import { firstControl, interruptCard } from "../lib/cards.js";
 import { openConnection, topBar } from "../lib/page.js";
 import { clock, formatDuration, graphSvg, h, preview, statusBadge } from "../lib/render.js";
 
@@ -28,6 +28,7 @@ const model = {
   search: "",
   counters: null, // the server's Counters (watch_threads, then `counters` notices)
   notices: 0,
+  hadSnapshot: false,
 };
 
 /** The dashboard's view of one thread, kept up to date by watch_threads and its notices. */
@@ -41,8 +42,11 @@ function threadView(t) {
     updatedAt: t.updated_at ? new Date(t.updated_at) : new Date(),
     interrupts: [],
     waitingSince: new Map(),
-    events: [], // the selected thread's timeline: {ev, at, logged}
+    events: [], // the selected thread's timeline: {ev, at, logged, replayed}
     backfillUpTo: 0, // events up to this seq were in the log before the thread was selected
+    // events up to this seq happened before this page opened: the head of the threads in the
+    // first snapshot; 0 for a thread first seen later (it was created while the page was open)
+    seqAtOpen: 0,
     active: new Set(),
   };
   setInterrupts(view, t.interrupts ?? [], view.updatedAt);
@@ -52,10 +56,11 @@ function threadView(t) {
 // --- data in ----------------------------------------------------------------------------------
 
 /** A Thread (4.3) from the snapshot or a notice, merged into the model. */
-function applyThread(t, { fresh = false } = {}) {
+function applyThread(t, { fresh = false, initial = false } = {}) {
   let view = model.threads.get(t.thread_id);
   if (!view) {
     view = threadView(t);
+    if (initial) view.seqAtOpen = view.headSeq;
     model.threads.set(t.thread_id, view);
   } else {
     view.graph = t.graph;
@@ -74,9 +79,11 @@ function applyThread(t, { fresh = false } = {}) {
 /** The whole list (watch_threads' reply, or the snapshot after a reconnect). */
 function applySnapshot({ threads, counters }) {
   const seen = new Set();
+  const initial = !model.hadSnapshot; // later snapshots follow a reconnect
+  model.hadSnapshot = true;
   for (const t of threads ?? []) {
     seen.add(t.thread_id);
-    applyThread(t, { fresh: true });
+    applyThread(t, { fresh: true, initial });
   }
   for (const id of [...model.threads.keys()]) if (!seen.has(id)) model.threads.delete(id);
   model.counters = counters ?? null;
@@ -151,7 +158,7 @@ conn.on("event", (ev) => {
       break;
   }
   if (ev.seq > view.headSeq) view.headSeq = ev.seq;
-  view.events.push({ ev, at: new Date(), logged: ev.seq <= view.backfillUpTo });
+  view.events.push({ ev, at: new Date(), logged: ev.seq <= view.seqAtOpen, replayed: ev.seq > view.seqAtOpen && ev.seq <= view.backfillUpTo });
   if (view.events.length > MAX_TIMELINE) view.events.splice(0, view.events.length - MAX_TIMELINE);
   dirty.detail = dirty.threads = true;
   pendingTimeline.push(view.events.at(-1));
@@ -265,10 +272,23 @@ function renderThreads() {
     if (expected !== tr) body.insertBefore(tr, expected);
     previous = tr;
   }
-  $("threads-empty").hidden = list.length > 0;
+  const empty = $("threads-empty");
+  empty.hidden = list.length > 0;
+  const filtered = model.filter !== "all" || model.search;
+  setText(empty, model.threads.size && filtered
+    ? `No thread matches ${describeFilter()} (${model.threads.size} thread${model.threads.size > 1 ? "s" : ""} in all).`
+    : "No threads yet. Start one from the chat.");
   const more = $("threads-more");
   more.hidden = list.length <= MAX_ROWS;
   more.textContent = `Showing the ${MAX_ROWS} most recent of ${list.length}; filter to find others.`;
+}
+
+function describeFilter() {
+  const parts = [];
+  const chip = document.querySelector(`.chip[data-filter="${model.filter}"]`);
+  if (model.filter !== "all") parts.push(`the status “${chip?.textContent ?? model.filter}”`);
+  if (model.search) parts.push(`“${model.search}”`);
+  return parts.join(" and ");
 }
 
 function setText(el, value) {
@@ -343,8 +363,10 @@ function renderDetail() {
   }
   $("detail-title").textContent = `${view.graph} · ${view.id.slice(0, 12)}`;
   const logged = view.events.filter((e) => e.logged).length;
+  const replayed = view.events.filter((e) => e.replayed).length;
+  const before = [logged ? `${logged} from before this page opened` : "", replayed ? `${replayed} from before you selected it` : ""].filter(Boolean).join(", ");
   $("detail-sub").replaceChildren(statusBadge(view.status),
-    ` run ${view.runId ? view.runId.slice(0, 12) : "–"} · ${view.headSeq} events${logged ? ` (${logged} from before this page opened)` : ""}`);
+    ` run ${view.runId ? view.runId.slice(0, 12) : "–"} · ${view.headSeq} events${before ? ` (${before})` : ""}`);
   const graph = model.graphs.get(view.graph);
   if (graph && (drawn.thread !== view.id || drawn.graph !== graph)) {
     drawn = { thread: view.id, graph, svg: graphSvg(graph, view.active) };
@@ -365,11 +387,19 @@ function renderDetail() {
   timeline.scrollTop = timeline.scrollHeight;
 }
 
-function timelineItem({ ev, at, logged }) {
+/** When a timeline row happened, as far as the page knows (events carry no time). */
+function rowTime(at, logged, replayed) {
+  if (logged) return { text: "earlier", title: "from the thread's log: before this page opened" };
+  if (replayed) return { text: "replayed", title: "from the thread's log: after this page opened, before the thread was selected" };
+  return { text: clock(at), title: null };
+}
+
+function timelineItem({ ev, at, logged, replayed }) {
   const ns = (ev.ns ?? []).map((part) => String(part).split(":")[0]);
-  return h("li", { class: `tl tl-${ev.event}${logged ? " tl-logged" : ""}`, dataset: { seq: ev.seq ?? "", ns: ns.join("/") } },
+  const when = rowTime(at, logged, replayed);
+  return h("li", { class: `tl tl-${ev.event}${logged ? " tl-logged" : ""}${replayed ? " tl-replayed" : ""}`, dataset: { seq: ev.seq ?? "", ns: ns.join("/") } },
     h("span", { class: "tl-seq mono", text: ev.seq !== undefined ? `#${ev.seq}` : "" }),
-    h("span", { class: "tl-time muted", text: logged ? "earlier" : clock(at), title: logged ? "from the thread's log (before this page opened)" : null }),
+    h("span", { class: "tl-time muted", text: when.text, title: when.title }),
     h("span", { class: "tl-kind", text: ev.event }),
     h("span", { class: "tl-summary" },
       ns.length ? h("span", { class: "tl-ns", text: `${ns.join(" › ")} › ` }) : null,
@@ -410,6 +440,15 @@ function select(threadId) {
   dirty.detail = dirty.threads = dirty.timelineReset = true;
   schedule();
 }
+
+// An inbox card answered from the keyboard hands the focus to the next question (or the inbox),
+// before the notice that removes the answered card arrives.
+$("inbox-list").addEventListener("card-answered", (ev) => {
+  if (!ev.detail?.hadFocus || document.activeElement !== ev.target) return;
+  const cards = [...$("inbox-list").querySelectorAll(".card.interrupt:not(.answered)")];
+  const next = cards.find((card) => card.compareDocumentPosition(ev.target) & Node.DOCUMENT_POSITION_PRECEDING) ?? cards[0];
+  ((next && firstControl(next)) || $("inbox")).focus();
+});
 
 // --- controls ---------------------------------------------------------------------------------
 

@@ -3,12 +3,15 @@
 //   HumanInterrupt (Agent Inbox), alone or as a one-item list → tool-call review: accept / edit /
 //       respond / ignore, as its `config` allows; answered with a HumanResponse (a list if the
 //       request was a list)
+//   a HITL-middleware review ({action_requests, review_configs}) → approve / edit / reject per
+//       call, as its allowed_decisions say; answered with {decisions: [one per call]}
 //   {options: [...]}                     → one button per option; the answer is the option
 //   {kind: "approve"}                    → Approve / Reject; the answer is true / false
 //   {kind: "edit"}, {edit: {...}}, or an instruction that says "edit" → an editable form of the
 //       value's other fields; the answer is the edited object
 //   a string, or {question | prompt}     → a free-text answer
 //   anything else                        → the value as JSON, answered with typed JSON
+// A message typed in the chat's box answers the first pending card: see composerAnswer.
 // Every card also offers "answer with JSON" for shapes the UI does not know.
 
 import { h, interruptOrigin, preview, prettyJson } from "./render.js";
@@ -27,9 +30,28 @@ export function isHumanInterrupt(v) {
   return isObject(v) && isObject(v.action_request) && typeof v.action_request.action === "string" && isObject(v.config);
 }
 
+/**
+ * Whether `v` is a review in the shape of LangChain's HITL middleware: `action_requests` (each
+ * `{name, args, description?}`) and `review_configs` (each `{action_name, allowed_decisions}`).
+ */
+export function isHitlReview(v) {
+  return isObject(v) && Array.isArray(v.action_requests) && v.action_requests.length > 0
+    && v.action_requests.every((a) => isObject(a) && typeof a.name === "string")
+    && Array.isArray(v.review_configs) && v.review_configs.every((c) => isObject(c) && Array.isArray(c.allowed_decisions));
+}
+
+const DECISIONS = ["approve", "edit", "reject"];
+
+/** The decisions a HITL review allows for its action `action` (all three when it says nothing). */
+function allowedDecisions(value, action) {
+  const config = value.review_configs.find((c) => c.action_name === action.name);
+  return config ? DECISIONS.filter((d) => config.allowed_decisions.includes(d)) : DECISIONS;
+}
+
 /** The card kind for an interrupt value. */
 export function interruptKind(value) {
   if (isHumanInterrupt(value) || (Array.isArray(value) && value.length === 1 && isHumanInterrupt(value[0]))) return "tool_call";
+  if (isHitlReview(value)) return "tool_review";
   if (typeof value === "string") return "text";
   if (!isObject(value)) return "json";
   const kind = typeof value.kind === "string" ? value.kind : typeof value.ui === "string" ? value.ui : null;
@@ -48,6 +70,11 @@ export function questionOf(value) {
   if (typeof value === "string") return value;
   if (Array.isArray(value) && isHumanInterrupt(value[0])) return questionOf(value[0]);
   if (isHumanInterrupt(value)) return value.description || `Review the call to ${value.action_request.action}`;
+  if (isHitlReview(value)) {
+    const [first] = value.action_requests;
+    if (value.action_requests.length > 1) return `Review ${value.action_requests.length} tool calls`;
+    return typeof first.description === "string" && first.description ? first.description : `Review the call to ${first.name}`;
+  }
   if (isObject(value)) {
     for (const key of TEXT_KEYS) if (typeof value[key] === "string") return value[key];
   }
@@ -67,16 +94,40 @@ function toolActions(config) {
     .filter(([, flag]) => config?.[flag]).map(([word]) => word);
 }
 
+/** `text` as a JSON object or array, or undefined when it is not one. */
+function typedJson(text) {
+  const trimmed = text.trim();
+  if (!trimmed.startsWith("{") && !trimmed.startsWith("[")) return undefined;
+  try {
+    const value = JSON.parse(trimmed);
+    return value !== null && typeof value === "object" ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * What the chat composer sends when the user types `text` while this interrupt waits:
  * `{answer}`, or `{refused: "why"}` when typing cannot mean anything the card allows. A word
  * that names one of the card's buttons does what that button does (typing "accept" accepts);
- * nothing typed is ever turned into a different action than the buttons offer.
+ * nothing typed is ever turned into a different action than the buttons offer. Where the card
+ * wants a structured answer (a tool-call review, a value shown as JSON), a message that is a JSON
+ * object or array is sent as that JSON.
  */
 export function composerAnswer(value, text) {
   const kind = interruptKind(value);
   const word = text.trim().replace(WORD_PUNCTUATION, "").toLowerCase();
+  const json = typedJson(text);
+  if (kind === "json") {
+    if (json !== undefined) return { answer: json };
+    try {
+      return { answer: JSON.parse(text) };
+    } catch (err) {
+      return { refused: `This question wants JSON (its value is shown as JSON): ${err.message}. Type a string in quotes, e.g. "yes".` };
+    }
+  }
   if (kind === "tool_call") {
+    if (json !== undefined) return { answer: json };
     const request = toolRequest(value);
     const wrap = (response) => (Array.isArray(value) ? [response] : response);
     const actions = toolActions(request.config);
@@ -90,6 +141,23 @@ export function composerAnswer(value, text) {
     }
     if (!actions.includes("respond")) return { refused: `Use the card's buttons: ${describeActions(actions)}.` };
     return { answer: wrap({ type: "response", args: text }) };
+  }
+  if (kind === "tool_review") {
+    if (json !== undefined) return { answer: json };
+    if (value.action_requests.length > 1) return { refused: "This review has several tool calls: decide each one on the card." };
+    const allowed = allowedDecisions(value, value.action_requests[0]);
+    const decide = (decision) => ({ answer: { decisions: [decision] } });
+    if (["approve", "accept"].includes(word) && allowed.includes("approve")) return decide({ type: "approve" });
+    if (word === "reject" && allowed.includes("reject")) return decide({ type: "reject" });
+    if (["approve", "accept", "reject", "edit"].includes(word)) {
+      return {
+        refused: word === "edit" && allowed.includes("edit")
+          ? "Use the card's Edit button to change the arguments."
+          : `This tool call cannot be answered with ${word}: ${describeActions(allowed)}.`,
+      };
+    }
+    if (!allowed.includes("reject")) return { refused: `Use the card's buttons: ${describeActions(allowed)}.` };
+    return decide({ type: "reject", message: text });
   }
   if (kind === "choice") {
     const match = value.options.find((o) => optionLabel(o).toLowerCase() === word);
@@ -120,6 +188,17 @@ export function composerHint(value) {
       : "Typing cannot answer this tool call";
     return `${typed}${words.length ? `; type ${words.join(" or ")} to do just that` : ""}, or use the card's buttons.`;
   }
+  if (kind === "tool_review") {
+    if (value.action_requests.length > 1) return "Decide each tool call on the card (or type the decisions as JSON).";
+    const [action] = value.action_requests;
+    const allowed = allowedDecisions(value, action);
+    const words = allowed.filter((d) => d !== "edit").map((d) => `"${d}"`);
+    const typed = allowed.includes("reject")
+      ? `Your message rejects ${action.name} and is sent to the model as the reason`
+      : "Typing cannot answer this tool call";
+    return `${typed}${words.length ? `; type ${words.join(" or ")} to do just that` : ""}, or use the card's buttons.`;
+  }
+  if (kind === "json") return "Type the answer as JSON (the card shows the value it answers).";
   if (kind === "approve") return "Type yes or no, or use the Approve / Reject buttons.";
   if (kind === "choice") return `Type one of: ${value.options.map(optionLabel).join(", ")}.`;
   if (kind === "edit") return "Your message replaces the value being edited; the card's form edits it field by field.";
@@ -136,6 +215,9 @@ function optionValue(option) {
 
 /** A short description of an answer for the "answered" line. */
 export function answerSummary(answer) {
+  if (isObject(answer) && Array.isArray(answer.decisions) && answer.decisions.every(isObject)) {
+    return answer.decisions.map(decisionSummary).join("; ");
+  }
   const one = Array.isArray(answer) && answer.length === 1 ? answer[0] : answer;
   if (isObject(one) && typeof one.type === "string" && ["accept", "edit", "response", "ignore"].includes(one.type)) {
     if (one.type === "response") return `responded: ${preview(one.args, 80)}`;
@@ -145,6 +227,13 @@ export function answerSummary(answer) {
   if (answer === true) return "approved";
   if (answer === false) return "rejected";
   return preview(answer, 100);
+}
+
+function decisionSummary(decision) {
+  if (decision.type === "approve") return "approved";
+  if (decision.type === "edit") return `edited: ${preview(decision.edited_action?.args ?? {}, 80)}`;
+  if (decision.type === "reject") return typeof decision.message === "string" ? `rejected: ${preview(decision.message, 80)}` : "rejected";
+  return preview(decision, 80);
 }
 
 /**
@@ -179,6 +268,9 @@ export function interruptCard(interrupt, { onAnswer, thread = null } = {}) {
     if (busy || card.classList.contains("answered")) return;
     busy = true;
     card.classList.add("sending");
+    // a focused control that gets disabled would drop the focus to <body>: keep it on the card
+    const hadFocus = card.contains(document.activeElement);
+    if (hadFocus) card.focus({ preventScroll: true });
     for (const c of controls()) c.disabled = true;
     status.className = "card-status";
     status.textContent = "Sending…";
@@ -187,22 +279,33 @@ export function interruptCard(interrupt, { onAnswer, thread = null } = {}) {
       card.classList.remove("sending");
       card.answer = answer;
       markAnswered(card, `Answered — ${answerSummary(answer)}`);
+      // the page moves the focus on (the next question, or the message box)
+      card.dispatchEvent(new CustomEvent("card-answered", { bubbles: true, detail: { hadFocus } }));
     } catch (err) {
       busy = false;
       card.classList.remove("sending");
       if (err?.code === "already_answered") {
-        markAnsweredElsewhere(card, undefined);
+        markAnsweredElsewhere(card, err.answer); // the winning answer, when it is known already
         return;
       }
       for (const c of controls()) c.disabled = false;
+      if (hadFocus && document.activeElement === card) firstControl(card)?.focus();
       status.className = "card-status error";
-      status.textContent = `${err?.code ? `${err.code}: ` : ""}${err?.message ?? err}`;
+      status.textContent = ["connection_lost", "timeout"].includes(err?.code)
+        ? "The connection dropped before the server confirmed this answer. If it got through, this card will say so once the connection is back; if not, send it again."
+        : `${err?.code ? `${err.code}: ` : ""}${err?.message ?? err}`;
     }
   }
 
   BUILDERS[kind](body, value, submit);
   card.submitAnswer = submit;
   return card;
+}
+
+/** The first control of a card that can take the focus (its answer box or first button), or null. */
+export function firstControl(card) {
+  return [...card.querySelectorAll(".card-body button, .card-body input, .card-body textarea, .card-body select, details.raw summary")]
+    .find((c) => !c.disabled && !c.hidden && !c.readOnly && c.getClientRects().length > 0) ?? null;
 }
 
 /** Mark a card as answered (disables its controls). */
@@ -227,6 +330,7 @@ export function cardDraft(card) {
 export function markAnsweredElsewhere(card, answer) {
   const draft = cardDraft(card);
   const what = answer === undefined ? "" : ` — ${answerSummary(answer)}`;
+  if (answer !== undefined) card.elsewhereAnswer = answer;
   markAnswered(card, `Answered elsewhere${what}`);
   card.classList.add("elsewhere");
   card.querySelector(".card-draft")?.remove();
@@ -253,6 +357,7 @@ export function interruptError(value) {
 
 const KIND_LABEL = {
   tool_call: "Tool call",
+  tool_review: "Tool call",
   choice: "Choose",
   approve: "Approve / reject",
   edit: "Review & edit",
@@ -374,6 +479,57 @@ const BUILDERS = {
     if (config.allow_respond) buttons.append(h("button", { type: "button", text: "Respond", on: { click: showResponder } }));
     if (config.allow_ignore) buttons.append(h("button", { type: "button", class: "danger", text: "Ignore", on: { click: () => submit(wrap({ type: "ignore" })) } }));
     body.append(buttons);
+  },
+
+  tool_review(body, value, submit) {
+    body.append(...[errorNote(value)].filter(Boolean));
+    const many = value.action_requests.length > 1;
+    const decisions = new Array(value.action_requests.length).fill(null);
+    const send = h("button", { type: "button", class: "primary", text: `Send ${decisions.length} decisions`, disabled: true, hidden: !many,
+      on: { click: () => decisions.every(Boolean) && submit({ decisions }) } });
+    const decide = (i, decision, chosen) => {
+      if (!many) {
+        submit({ decisions: [decision] });
+        return;
+      }
+      decisions[i] = decision;
+      for (const b of chosen.parentElement.querySelectorAll("button")) b.setAttribute("aria-pressed", String(b === chosen));
+      send.disabled = !decisions.every(Boolean);
+    };
+    value.action_requests.forEach((action, i) => {
+      const allowed = allowedDecisions(value, action);
+      const section = h("section", { class: "tool-action" });
+      if (many && action.description) section.append(h("p", { class: "muted small", text: action.description }));
+      section.append(h("p", { class: "tool-line" }, "Call ", h("code", { text: action.name }), " with:"));
+      const form = fieldForm(isObject(action.args) ? action.args : {}, { readOnly: true });
+      const extra = h("div", { class: "tool-extra" });
+      const problem = h("p", { class: "card-error", hidden: true });
+      const buttons = h("div", { class: "row buttons" });
+      section.append(form.element, extra, problem, buttons);
+      const editButton = h("button", { type: "button", text: "Edit", on: { click: (ev) => {
+        ev.target.hidden = true;
+        form.setReadOnly(false);
+        form.element.querySelector("input, textarea")?.focus();
+        buttons.prepend(h("button", { type: "button", class: "primary", text: many ? "Use these arguments" : "Save & run", on: { click: (e) => {
+          const result = form.read();
+          problem.hidden = !result.error;
+          problem.textContent = result.error ?? "";
+          if (!result.error) decide(i, { type: "edit", edited_action: { name: action.name, args: result.value } }, e.target);
+        } } }));
+      } } });
+      const rejectButton = h("button", { type: "button", class: "danger", text: "Reject", on: { click: (ev) => {
+        const message = extra.querySelector("textarea")?.value.trim();
+        decide(i, message ? { type: "reject", message } : { type: "reject" }, ev.target);
+      } } });
+      if (allowed.includes("approve")) buttons.append(h("button", { type: "button", class: "primary", text: "Approve", on: { click: (ev) => decide(i, { type: "approve" }, ev.target) } }));
+      if (allowed.includes("edit")) buttons.append(editButton);
+      if (allowed.includes("reject")) {
+        buttons.append(rejectButton);
+        extra.append(h("textarea", { rows: "2", class: "answer-text", "aria-label": `Why reject ${action.name} (sent to the model)`, placeholder: "Optional: why reject (sent to the model)…" }));
+      }
+      body.append(section);
+    });
+    if (many) body.append(h("div", { class: "row buttons" }, send));
   },
 
   json(body, value) {

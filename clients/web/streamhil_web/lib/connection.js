@@ -216,6 +216,15 @@ export class Connection {
     }, delay);
   }
 
+  /**
+   * Check that the open socket still reaches the server (say, when the browser reports it went
+   * offline or back online): a ping now, and the socket is dropped and reconnected when no frame
+   * arrives within `timeoutMs`.
+   */
+  checkLink(timeoutMs = 5000) {
+    this._heartbeat.probe(timeoutMs);
+  }
+
   /** Drop a socket that looks dead (no heartbeat answer) and reconnect without waiting for TCP. */
   _abandon(reason) {
     const ws = this._ws;

@@ -10,6 +10,7 @@ export class Heartbeat {
   constructor(io) {
     this.io = io;
     this._timer = null;
+    this._probe = null;
     this._pingSentAt = null;
   }
 
@@ -32,14 +33,31 @@ export class Heartbeat {
     }, tick);
   }
 
+  /**
+   * Check the link now (the browser went offline or online): ping at once, and drop the socket
+   * when nothing at all arrives within `timeoutMs`.
+   */
+  probe(timeoutMs) {
+    if (!this.io.isOpen() || this._probe !== null) return;
+    this._probe = setTimeout(() => {
+      this._probe = null;
+      if (this.io.isOpen()) this.io.abandon("probe: no answer from the server");
+    }, timeoutMs);
+    this.io.ping();
+  }
+
   /** Anything received proves the link is alive. */
   alive() {
     this._pingSentAt = null;
+    clearTimeout(this._probe);
+    this._probe = null;
   }
 
   stop() {
     clearInterval(this._timer);
+    clearTimeout(this._probe);
     this._timer = null;
+    this._probe = null;
     this._pingSentAt = null;
   }
 }

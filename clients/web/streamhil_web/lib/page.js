@@ -1,10 +1,12 @@
 // What both pages need: the WebSocket URL, the token, one Connection, and the banner that says
 // when the connection drops and comes back.
 
-import { Connection, ConnectionState } from "./connection.js";
+import { Connection, ConnectionState, RequestTimeoutError } from "./connection.js";
+import { ConnectionClosedError, ConnectionLostError } from "./protocol.js";
 import { h } from "./render.js";
 
-const TOKEN_KEY = "streamhil.token";
+// One token per app (prefix) of this origin, shared by its tabs: see takeToken.
+const TOKEN_KEY = `streamhil.token:${new URL("../", import.meta.url).pathname}`;
 
 /**
  * The server's WebSocket URL. This module is served at `<prefix>/lib/page.js` and the socket at
@@ -19,23 +21,45 @@ export function webSocketUrl() {
   return url.href;
 }
 
-/** The token from `?token=` (then kept in sessionStorage and removed from the address bar). */
+/**
+ * The access token. `?token=…` stores it in this origin's localStorage (under the app's prefix),
+ * so every tab and both pages find it, and removes it from the address bar (and so from the
+ * history and any link copied from it); `?token=` with no value forgets it. Without `?token=`
+ * the stored one is used, or none.
+ */
 export function takeToken() {
   const params = new URLSearchParams(location.search);
   const fromQuery = params.get("token");
-  if (fromQuery !== null) {
-    sessionStorage.setItem(TOKEN_KEY, fromQuery);
-    params.delete("token");
-    const rest = params.toString();
-    history.replaceState(history.state, "", `${location.pathname}${rest ? `?${rest}` : ""}${location.hash}`);
-    return fromQuery;
+  if (fromQuery === null) return storedToken();
+  // the other parameters are kept as they were written (URLSearchParams would re-encode them)
+  const rest = location.search.slice(1).split("&").filter((part) => part && new URLSearchParams(part).get("token") === null).join("&");
+  history.replaceState(history.state, "", `${location.pathname}${rest ? `?${rest}` : ""}${location.hash}`);
+  storeToken(fromQuery || null);
+  return fromQuery || null;
+}
+
+function storedToken() {
+  try {
+    return localStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null; // storage blocked: the page asks for ?token= each time
   }
-  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+/** Keep `token` for the next pages (or forget it: null). */
+export function storeToken(token) {
+  try {
+    if (token) localStorage.setItem(TOKEN_KEY, token);
+    else localStorage.removeItem(TOKEN_KEY);
+  } catch {
+    // storage blocked: nothing is kept
+  }
 }
 
 /** Open the page's connection; the banner and the status dot follow its state. */
 export function openConnection({ storageKey, banner, dot, storage = sessionStorage }) {
-  const conn = new Connection(webSocketUrl(), { token: takeToken(), storage, storageKey });
+  const token = takeToken();
+  const conn = new Connection(webSocketUrl(), { token, storage, storageKey });
   let hadOpen = false;
   let hideTimer = null;
   conn.on("state", (info) => {
@@ -59,11 +83,22 @@ export function openConnection({ storageKey, banner, dot, storage = sessionStora
       dot.querySelector(".dot-label").textContent = "Connecting";
     } else if (info.state === ConnectionState.CLOSED) {
       dot.querySelector(".dot-label").textContent = "Offline";
-      const why = info.error?.code === "unauthenticated"
+      const refused = info.error?.code === "unauthenticated";
+      if (refused && token && storedToken() === token) storeToken(null); // a refused token is not kept
+      const why = refused
         ? "The server did not accept the access token. Open this page with ?token=YOUR_TOKEN."
         : `Disconnected: ${info.error?.message ?? info.reason ?? "closed"}. Reload the page to try again.`;
       showBanner(banner, "error", why);
     }
+  });
+  // the browser knows before the socket does: say so, and check the link at once
+  window.addEventListener("offline", () => {
+    showBanner(banner, "warn", "You are offline. Answers are not sent until the connection is back; nothing is lost.");
+    conn.checkLink();
+  });
+  window.addEventListener("online", () => {
+    if (conn.state === ConnectionState.OPEN) banner.hidden = true;
+    conn.checkLink();
   });
   return conn;
 }
@@ -72,6 +107,11 @@ function showBanner(banner, tone, message) {
   banner.className = `banner banner-${tone}`;
   banner.textContent = message;
   banner.hidden = false;
+}
+
+/** Whether a command that failed with `err` may still have been applied (no answer came). */
+export function isUncertain(err) {
+  return err instanceof ConnectionLostError || err instanceof ConnectionClosedError || err instanceof RequestTimeoutError;
 }
 
 /** A small text message near a control, cleared on the next call. */

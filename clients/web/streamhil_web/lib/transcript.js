@@ -1,8 +1,10 @@
 // A thread's conversation as DOM: events in, bubbles, step notes and interrupt cards out.
 //
 // The same code renders live events and replayed ones, so a reload or a reconnect shows the same
-// transcript. Messages are de-duplicated by id (they arrive in `updates`, `values` and, streamed
-// token by token, in `messages`).
+// transcript. A message arrives several times (in `updates`, in `values` and, streamed token by
+// token, in `messages`) and is shown once: a message with an id is known by its id; one without
+// is known by its place in the thread's `messages` list (the root `values` events carry the
+// whole list), never by its text, so two equal messages ("ok", "ok") are two bubbles.
 
 import { answerSummary, interruptCard, interruptError, markAnswered, markAnsweredElsewhere, markRefused } from "./cards.js";
 import { h, messageText, preview } from "./render.js";
@@ -25,16 +27,20 @@ export class Transcript {
 
   reset() {
     this.root.replaceChildren();
-    this.messages = new Map(); // message key -> bubble element
+    this.messages = new Map(); // message id -> bubble element
+    this.slots = new Map(); // index in the root state's messages list -> bubble (messages without an id)
+    this.unplaced = []; // bubbles of id-less messages shown from `updates`, not yet found in a `values` list
     this.cards = new Map(); // interrupt id -> card
     this.pending = []; // interrupt objects, in the order they appeared
     this.status = "idle";
     this.lastRun = null;
     this.activeNodes = new Set();
     this.interrupts = new Map(); // interrupt id -> interrupt object (every one shown)
+    this.answers = new Map(); // interrupt id -> the answer a resume delivered (run_started.answers)
     this.justAnswered = []; // cards the current run's answers went to (to spot a refusal)
     this.inputRun = null; // a start run whose input (its first `values`) is still to be shown
     this.inputShownFor = null; // the run whose input bubble is shown already
+    this.stoppedBy = null; // why the last run was cancelled, until the next run starts
   }
 
   /** Apply one event frame (live or replayed). Returns true if the thread status changed. */
@@ -46,14 +52,15 @@ export class Transcript {
         this.status = "running";
         this.lastRun = ev.run_id;
         this.activeNodes = new Set(["__start__"]);
-        this._divider(data.kind === "resume" ? "Resumed" : "Run started", ev);
+        this._divider(runLabel(data, this.stoppedBy), ev);
+        this.stoppedBy = null;
         this._answersOf(data.answers);
         this._discard(data.discarded_interrupts);
         this.inputRun = data.kind === "start" && !data.checkpoint_id ? ev.run_id : null;
         break;
       case "values":
         if (this.inputRun === ev.run_id && (ev.ns ?? []).length === 0) this._input(data, ev.run_id);
-        if (data && Array.isArray(data.messages)) for (const m of data.messages) this.showMessage(m, null);
+        if (data && Array.isArray(data.messages)) this._stateMessages(data.messages, (ev.ns ?? []).length === 0);
         break;
       case "updates":
         if ((ev.ns ?? []).length === 0) this.inputRun = null;
@@ -74,20 +81,26 @@ export class Transcript {
         if (!data.interrupt_ids?.length) this._note(`Paused before ${(data.next ?? []).join(", ")} (breakpoint)`, "info");
         break;
       case "run_done":
+        this._closeStreaming("");
         this.status = "idle";
         this.activeNodes = new Set(["__end__"]);
         this._settleCards([]);
         this._divider("Run finished", ev, "done");
         break;
       case "run_error":
+        this._closeStreaming("the run failed");
         this.status = "error";
         this.activeNodes = new Set();
         this._note(`Run failed — ${data.error?.type ?? "Error"}: ${data.error?.message ?? ""}`, "error");
         break;
       case "run_cancelled":
+        this._closeStreaming(data.reason === "shutdown" ? "the server stopped" : "the run was cancelled");
         this.status = "idle";
         this.activeNodes = new Set();
-        this._note(`Run cancelled (${data.reason ?? "cancelled"})`, "info");
+        this.stoppedBy = data.reason ?? "cancelled";
+        this._note(data.reason === "shutdown"
+          ? "Run stopped: the server stopped during it (it continues from its last checkpoint when the server is back)"
+          : `Run cancelled (${data.reason ?? "cancelled"})`, "info");
         break;
       case "state_updated":
         this._note(`State edited${data.as_node ? ` as ${data.as_node}` : ""} — new checkpoint ${preview(data.checkpoint_id, 14)}`, "info");
@@ -118,7 +131,7 @@ export class Transcript {
     this._note(`Restored from the saved state (${info.reason?.replaceAll("_", " ") ?? "resync"}); earlier steps are not replayed.`, "info");
     const values = info.state?.values;
     if (values && Array.isArray(values.messages)) {
-      for (const m of values.messages) this.showMessage(m, null);
+      this._stateMessages(values.messages, true);
     } else if (values !== undefined && values !== null) {
       this.root.append(h("div", { class: "step" }, h("span", { class: "step-node", text: "state" }), h("pre", { class: "json", text: JSON.stringify(values, null, 2) })));
     }
@@ -138,7 +151,7 @@ export class Transcript {
       if (update && typeof update === "object" && !Array.isArray(update)) {
         const messages = update.messages;
         const list = Array.isArray(messages) ? messages : messages && typeof messages === "object" ? [messages] : [];
-        for (const m of list) this.showMessage(m, node);
+        for (const m of list) this._updateMessage(m, node, ev);
         rest = Object.fromEntries(Object.entries(update).filter(([k]) => k !== "messages"));
         if (!Object.keys(rest).length) continue;
       }
@@ -157,9 +170,14 @@ export class Transcript {
     this.justAnswered = [];
     if (!answers || typeof answers !== "object") return;
     for (const [id, value] of Object.entries(answers)) {
+      this.answers.set(id, value);
       const card = this.cards.get(id);
       if (!card) continue;
       this.justAnswered.push({ card, interrupt: this.interrupts.get(id) });
+      if (card.classList.contains("elsewhere") && !("elsewhereAnswer" in card)) {
+        markAnsweredElsewhere(card, value); // it lost a race: now the winning answer is known
+        continue;
+      }
       if (card.classList.contains("answered") || card.classList.contains("sending")) continue;
       if (this.isMine(id)) {
         card.answer = value;
@@ -177,7 +195,9 @@ export class Transcript {
     if (!Array.isArray(ids)) return;
     for (const id of ids) {
       const card = this.cards.get(id);
-      if (card && !card.classList.contains("answered")) markAnswered(card, "Discarded — the thread went back to an earlier checkpoint");
+      if (!card || card.classList.contains("answered")) continue;
+      markAnswered(card, "Discarded — the thread went back to an earlier checkpoint");
+      card.classList.add("discarded");
     }
     this.pending = this.pending.filter((i) => !ids.includes(i.id));
   }
@@ -202,30 +222,81 @@ export class Transcript {
 
   /** Show a chat message (once per id; a streamed bubble with that id is completed). */
   showMessage(message, node) {
-    if (!message || typeof message !== "object") return;
+    if (!message || typeof message !== "object") return null;
     if (message.role === "remove") {
       this.messages.get(message.id)?.remove();
-      return;
+      return null;
     }
-    const key = message.id ?? `${message.role}:${messageText(message)}`;
-    const existing = this.messages.get(key);
+    if (message.id === undefined || message.id === null) return this._bubble(message, node);
+    const existing = this.messages.get(message.id);
     if (existing) {
       if (existing.classList.contains("streaming")) {
         existing.classList.remove("streaming");
         existing.querySelector(".bubble-text").textContent = messageText(message);
       }
+      return existing;
+    }
+    const bubble = this._bubble(message, node);
+    if (bubble) this.messages.set(message.id, bubble);
+    return bubble;
+  }
+
+  /**
+   * A message a node returned (`updates`). One without an id is shown at once and waits for the
+   * root `values` event of the same step, which gives it its place in the list (subgraphs' own
+   * lists are not the thread's: their messages are shown as they come).
+   */
+  _updateMessage(message, node, ev) {
+    if (!message || typeof message !== "object" || (message.id !== undefined && message.id !== null) || message.role === "remove") {
+      this.showMessage(message, node);
       return;
     }
+    const bubble = this._bubble(message, node);
+    if (bubble && (ev.ns ?? []).length === 0) this.unplaced.push({ bubble, message });
+  }
+
+  /**
+   * The state's whole `messages` list. Messages with an id are shown once by id; the others by
+   * their index: a new index takes the oldest bubble still waiting from `updates` (redrawn if the
+   * list holds something else there) or gets a new bubble. Bubbles left waiting were not new
+   * messages (a node that returned the whole list again) and are removed. `root`: the thread's
+   * own list (a subgraph's `values` only adds messages with an id).
+   */
+  _stateMessages(list, root) {
+    list.forEach((message, index) => {
+      if (!message || typeof message !== "object") return;
+      if ((message.id !== undefined && message.id !== null) || message.role === "remove") {
+        this.showMessage(message, null);
+        return;
+      }
+      if (!root || this.slots.has(index)) return;
+      const waiting = this.unplaced.shift();
+      if (waiting && sameMessage(waiting.message, message)) {
+        this.slots.set(index, waiting.bubble);
+        return;
+      }
+      const bubble = this._bubble(message, null);
+      if (!bubble) return;
+      if (waiting) waiting.bubble.replaceWith(bubble);
+      this.slots.set(index, bubble);
+    });
+    if (!root) return;
+    for (const { bubble } of this.unplaced) bubble.remove();
+    this.unplaced = [];
+  }
+
+  /** A new bubble for `message` at the end of the transcript (null when it has nothing to show). */
+  _bubble(message, node) {
     const role = normaliseRole(message.role);
     const text = messageText(message);
     const calls = Array.isArray(message.tool_calls) ? message.tool_calls : [];
-    if (!text && !calls.length) return;
+    if (!text && !calls.length) return null;
     const bubble = h("div", { class: `bubble bubble-${role}`, dataset: { role } },
       h("div", { class: "bubble-meta", text: roleLabel(role, message, node) }),
       text ? h("div", { class: "bubble-text", text }) : h("div", { class: "bubble-text" }),
       calls.map((c) => h("div", { class: "tool-call" }, "calls ", h("code", { text: c.name ?? "tool" }), h("span", { class: "tool-args", text: ` ${preview(c.args ?? {}, 160)}` }))));
-    this.messages.set(key, bubble);
     this.root.append(bubble);
+    return bubble;
   }
 
   _chunk(data) {
@@ -252,7 +323,7 @@ export class Transcript {
     for (const interrupt of list) {
       if (!this.cards.has(interrupt.id)) {
         this._refusal(interrupt);
-        const card = interruptCard(interrupt, { onAnswer: this.answerer(interrupt) });
+        const card = interruptCard(interrupt, { onAnswer: this._answering(interrupt) });
         this.cards.set(interrupt.id, card);
         this.interrupts.set(interrupt.id, interrupt);
         this.root.append(card);
@@ -260,6 +331,22 @@ export class Transcript {
     }
     this.pending = list.filter((i) => !this.cards.get(i.id)?.classList.contains("answered"));
     if (list.length) this.status = "interrupted";
+  }
+
+  /**
+   * The card's onAnswer: the page's answerer, and when the answer lost a race
+   * (`already_answered`) the error carries the answer that won, if the events said it already.
+   */
+  _answering(interrupt) {
+    const send = this.answerer(interrupt);
+    return async (value) => {
+      try {
+        return await send(value);
+      } catch (err) {
+        if (err?.code === "already_answered" && this.answers.has(interrupt.id)) err.answer = this.answers.get(interrupt.id);
+        throw err;
+      }
+    };
   }
 
   /**
@@ -294,6 +381,19 @@ export class Transcript {
     this.pending = this.pending.filter((i) => i.id !== interruptId);
   }
 
+  /**
+   * A run ended while a message was still streaming (no final message came): the bubble stops
+   * looking live and says it was cut off; `why` is empty when the run simply ended.
+   */
+  _closeStreaming(why) {
+    for (const bubble of this.root.querySelectorAll(".bubble.streaming")) {
+      bubble.classList.remove("streaming");
+      if (!why) continue;
+      bubble.classList.add("cut");
+      bubble.append(h("div", { class: "bubble-cut muted small", text: `Cut off: ${why}.` }));
+    }
+  }
+
   _divider(label, ev, tone = "") {
     const run = ev.run_id ? ` · ${String(ev.run_id).slice(0, 10)}` : "";
     this.root.append(h("div", { class: `divider ${tone}`, role: "separator" }, h("span", { text: `${label}${run}` })));
@@ -311,6 +411,20 @@ function stepBody(update) {
     h("dt", { text: k }),
     h("dd", { text: typeof v === "string" ? v : preview(v, 300) }),
   ]));
+}
+
+/** A run's divider: a start, an answer's resume, or the continuation of a stopped run. */
+function runLabel(data, stoppedBy) {
+  if (data.kind !== "resume") return data.checkpoint_id ? "Run started from a checkpoint" : "Run started";
+  const answered = data.answers && typeof data.answers === "object" && Object.keys(data.answers).length > 0;
+  if (answered) return "Resumed";
+  if (stoppedBy === "shutdown") return "Continued after a server restart";
+  return "Continued";
+}
+
+/** Whether two deliveries of an id-less message (its update and its place in the list) agree. */
+function sameMessage(a, b) {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 function normaliseRole(role) {
