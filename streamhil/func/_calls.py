@@ -190,24 +190,42 @@ async def run_with_calls(ctx: TaskContext, fn: Callable[..., Any], is_async: boo
     """Run an entrypoint's function (``fn(arg, **kwargs)``) with the task calls it makes; the
     calls still running when it ends are waited for (and cancelled if it failed)."""
     interrupted: GraphInterrupt | None = None
+    failure: Exception | None = None
     value: Any = None
     thread = threading.get_ident()
-    async with anyio.create_task_group() as group:
-        site = CallSite(ctx, group, anyio.lowlevel.current_token(), thread)
-        token = _SITE.set(site)
-        try:
-            value = await _invoke(fn, is_async, (arg,), kwargs)
-        except GraphInterrupt as gi:
-            interrupted = gi
-        except BaseException:
-            group.cancel_scope.cancel()
-            raise
-        finally:
-            _SITE.reset(token)
+    try:
+        async with anyio.create_task_group() as group:
+            site = CallSite(ctx, group, anyio.lowlevel.current_token(), thread)
+            token = _SITE.set(site)
+            try:
+                value = await _invoke(fn, is_async, (arg,), kwargs)
+            except GraphInterrupt as gi:
+                interrupted = gi
+            except Exception as exc:  # raised once the group is closed: the error, not a group of it
+                failure = exc
+                group.cancel_scope.cancel()
+            except BaseException:
+                group.cancel_scope.cancel()
+                raise
+            finally:
+                _SITE.reset(token)
+    except BaseExceptionGroup as group_error:
+        raise _sole_error(group_error) from None
+    if failure is not None:
+        raise failure
     if interrupted is not None:
         interrupted.__traceback__ = None
         raise GraphInterrupt(site.interrupts(interrupted))
     return value
+
+
+def _sole_error(group: BaseExceptionGroup) -> BaseException:
+    """The error a task group raised: its only one (as LangGraph raises a node's error), else
+    the group itself (the calls' runner settles its errors in the futures, so it has one)."""
+    errors = group.exceptions
+    while len(errors) == 1 and isinstance(errors[0], BaseExceptionGroup):
+        errors = errors[0].exceptions
+    return errors[0] if len(errors) == 1 else group
 
 
 async def _invoke(fn: Callable[..., Any], is_async: bool, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

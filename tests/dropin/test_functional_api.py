@@ -394,3 +394,107 @@ def test_bad_definitions_are_refused() -> None:
 
     with pytest.raises(RuntimeError, match="outside of an entrypoint"):
         t(1)
+
+
+# -- errors: the exception the entrypoint or a task raised, not a group of it -----------------------
+
+
+def failing_workflows(lib: str) -> list[Any]:
+    func, types = mod(lib, "func"), mod(lib, "types")
+    attempts = {"flaky": 0, "entry": 0}
+
+    @func.task
+    def add_one(x: int) -> int:
+        return x + 1
+
+    @func.task
+    def bad(x: int) -> int:
+        raise ValueError(f"task failed {x}")
+
+    @func.task
+    async def abad(x: int) -> int:
+        raise ValueError(f"async task failed {x}")
+
+    @func.task(retry_policy=types.RetryPolicy(max_attempts=2, initial_interval=0.01, retry_on=RuntimeError))
+    def flaky(x: int) -> int:
+        attempts["flaky"] += 1
+        raise RuntimeError("always")
+
+    @func.entrypoint(checkpointer=mod(lib, "checkpoint.memory").InMemorySaver())
+    def body_raises(x: int) -> int:
+        add_one(x).result()
+        raise KeyError("boom")
+
+    @func.entrypoint()
+    def task_raises(x: int) -> int:
+        return bad(x).result()
+
+    @func.entrypoint()
+    async def async_task_raises(x: int) -> int:
+        return await abad(x)
+
+    @func.entrypoint()
+    def retried_task_raises(x: int) -> int:
+        return flaky(x).result()
+
+    @func.entrypoint(retry_policy=types.RetryPolicy(max_attempts=3, initial_interval=0.01, retry_on=KeyError))
+    def entry_retried(x: int) -> int:  # the entrypoint's policy sees the KeyError itself
+        attempts["entry"] += 1
+        if attempts["entry"] < 3:
+            raise KeyError("again")
+        return attempts["entry"]
+
+    out: list[Any] = []
+    config = {"configurable": {"thread_id": "1"}}
+    for wf in (body_raises, task_raises, retried_task_raises, entry_retried):
+        try:
+            out.append(wf.invoke(1, config))
+        except Exception as exc:
+            out.append((type(exc).__name__, str(exc)))
+    for wf in (body_raises, task_raises, async_task_raises):
+        try:
+            out.append(anyio.run(wf.ainvoke, 1, {"configurable": {"thread_id": "2"}}))
+        except Exception as exc:
+            out.append(("async", type(exc).__name__, str(exc)))
+    return out + [attempts]
+
+
+FAILING_EXPECTED = [
+    ("KeyError", "'boom'"),
+    ("ValueError", "task failed 1"),
+    ("RuntimeError", "always"),
+    3,
+    ("async", "KeyError", "'boom'"),
+    ("async", "ValueError", "task failed 1"),
+    ("async", "ValueError", "async task failed 1"),
+    {"flaky": 2, "entry": 3},
+]
+
+
+def test_errors_are_raised_as_themselves() -> None:
+    assert failing_workflows("streamhil") == FAILING_EXPECTED
+
+
+@needs_langgraph
+def test_errors_match_langgraph() -> None:
+    assert failing_workflows("langgraph") == FAILING_EXPECTED
+
+
+def test_a_task_error_keeps_its_traceback() -> None:
+    """The task body's frame is in the traceback of the error the entrypoint raises."""
+    import traceback
+
+    from streamhil.func import entrypoint, task
+
+    @task
+    def broken(x: int) -> int:
+        return {}[x]
+
+    @entrypoint()
+    def wf(x: int) -> int:
+        return broken(x).result()
+
+    with pytest.raises(KeyError) as info:
+        wf.invoke(1)
+    frames = [f.name for f in traceback.extract_tb(info.value.__traceback__)]
+    assert "wf" in frames and "broken" in frames
