@@ -142,8 +142,9 @@ class CallSite:
         self.futures.append(future)
         run = self.ctx.run
         cid = task_id(self.ctx.task_id, self.ctx.ns, self.ctx.step, spec.name, "call", str(index))
-        ns = f"{run.checkpoint_ns}|{spec.name}:{cid}" if run.checkpoint_ns else f"{spec.name}:{cid}"
-        call = TaskContext(run, cid, spec.name, ns, self.ctx.step, (PUSH, index), (PUSH,), {})
+        # As LangGraph's: the call's namespace and path nest under its caller's.
+        ns = f"{self.ctx.ns}|{spec.name}:{cid}"
+        call = TaskContext(run, cid, spec.name, ns, self.ctx.step, (PUSH, self.ctx.path, index, True), (PUSH,), {})
         _emit_task(run, call, "task", {"id": cid, "name": spec.name, "input": (args, kwargs), "triggers": (PUSH,)})
         saved = run.calls.get(cid)
         if saved is not None:
@@ -240,6 +241,8 @@ async def _run_call(site: CallSite, call: TaskContext, spec: TaskSpec, args: tup
     run = call.run
     set_current_task(call)
     _SITE.set(CallSite(call, site.group, site.token, site.loop_thread))  # calls the body makes
+    tap = run.messages  # None unless the run streams ``messages``
+    lc_token = tap.start_task(call, None) if tap is not None else None  # its models stream as the call
     attempt = 0
     try:
         while True:
@@ -263,6 +266,8 @@ async def _run_call(site: CallSite, call: TaskContext, spec: TaskSpec, args: tup
                 _emit_result(run, call, error=exc)
                 future._finish(error=exc)
                 return
+            if tap is not None:
+                tap.node_returned(call, value, plain_messages=False)
             try:
                 await _save(run, call.task_id, ["done", value])
             except Exception as exc:  # e.g. a value the checkpointer cannot store
@@ -274,6 +279,8 @@ async def _run_call(site: CallSite, call: TaskContext, spec: TaskSpec, args: tup
             future._finish(value)
             return
     finally:
+        if lc_token is not None:
+            tap.end_task(lc_token)
         if not future.done():
             future._finish(error=CallCancelledError(f"Task {spec.name!r} was cancelled before it finished."))
 

@@ -498,3 +498,83 @@ def test_a_task_error_keeps_its_traceback() -> None:
         wf.invoke(1)
     frames = [f.name for f in traceback.extract_tb(info.value.__traceback__)]
     assert "wf" in frames and "broken" in frames
+
+
+# -- the messages stream mode: a task's chat model and returned message, as the task's ------------
+
+
+def task_messages(lib: str) -> list[Any]:
+    pytest.importorskip("langchain_core")
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage, HumanMessage
+
+    func, types = mod(lib, "func"), mod(lib, "types")
+    llm = GenericFakeChatModel(messages=iter([AIMessage(content=t, id=f"ai-{i}") for i, t in enumerate(["a b", "c d"])]))
+
+    @func.task
+    def ask_llm(question: str) -> str:
+        return str(llm.invoke([HumanMessage(question)]).content)
+
+    @func.task
+    def reply(text: str) -> Any:
+        return AIMessage(content="whole " + text, id="whole-1")
+
+    @func.task
+    def outer(text: str) -> Any:  # a call made by a call: its namespace and path nest twice
+        return reply(text).result()
+
+    @func.entrypoint(checkpointer=mod(lib, "checkpoint.memory").InMemorySaver())
+    def wf(question: str) -> dict[str, Any]:
+        first = ask_llm(question).result()
+        outer(first).result()
+        answer = types.interrupt("ok?")
+        return {"first": first, "second": ask_llm(first + answer).result()}
+
+    def shape(part: Any) -> Any:
+        mode, payload = part
+        if mode != "messages":
+            return [mode, norm(payload)] if "__interrupt__" not in payload else [mode, "interrupt"]
+        message, meta = payload
+        names = [[s.split(":")[0] for s in str(meta.get(k)).split("|")] for k in ("langgraph_checkpoint_ns", "checkpoint_ns")]
+        keys = ("langgraph_node", "langgraph_step", "langgraph_triggers", "langgraph_path")
+        return [mode, type(message).__name__, message.content, [meta.get(k) for k in keys], names]
+
+    config = {"configurable": {"thread_id": "1"}}
+    out = [shape(p) for p in wf.stream("hi", config, stream_mode=["messages", "updates"])]
+    out += [shape(p) for p in wf.stream(types.Command(resume="!"), config, stream_mode=["messages", "updates"])]
+    return out
+
+
+def test_task_messages_carry_the_tasks_metadata() -> None:
+    parts = side_by_side(task_messages)
+    chunk_meta = ["ask_llm", 0, ("__pregel_push",), ("__pregel_push", ("__pregel_pull", "wf"), 0, True)]
+    assert parts[0] == ["messages", "AIMessageChunk", "a", chunk_meta, [["wf", "ask_llm"], ["wf", "ask_llm"]]]
+    whole = [p for p in parts if p[1] == "AIMessage"]
+    nested_path = ("__pregel_push", ("__pregel_push", ("__pregel_pull", "wf"), 1, True), 0, True)
+    assert whole == [  # streamed once: its saved result is handed back on the resume
+        ["messages", "AIMessage", "whole a b", ["reply", 0, ("__pregel_push",), nested_path], [["wf", "outer", "reply"], ["None"]]]
+    ]
+    assert parts[-1] == ["updates", {"wf": {"first": "a b", "second": "c d"}}]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # LangChain's ainvoke runs on asyncio only
+async def test_async_task_messages_carry_the_tasks_metadata(anyio_backend: str) -> None:
+    pytest.importorskip("langchain_core")
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage, HumanMessage
+
+    from streamhil.func import entrypoint, task
+
+    llm = GenericFakeChatModel(messages=iter([AIMessage(content="x y", id="ai-0")]))
+
+    @task
+    async def ask_llm(question: str) -> str:
+        return str((await llm.ainvoke([HumanMessage(question)])).content)
+
+    @entrypoint()
+    async def wf(question: str) -> str:
+        return await ask_llm(question)
+
+    parts = [(m.content, meta["langgraph_node"], meta["langgraph_triggers"]) async for m, meta in wf.astream("hi", stream_mode="messages")]
+    assert parts == [("x", "ask_llm", ("__pregel_push",)), (" ", "ask_llm", ("__pregel_push",)), ("y", "ask_llm", ("__pregel_push",))]
