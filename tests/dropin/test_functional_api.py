@@ -578,3 +578,61 @@ async def test_async_task_messages_carry_the_tasks_metadata(anyio_backend: str) 
 
     parts = [(m.content, meta["langgraph_node"], meta["langgraph_triggers"]) async for m, meta in wf.astream("hi", stream_mode="messages")]
     assert parts == [("x", "ask_llm", ("__pregel_push",)), (" ", "ask_llm", ("__pregel_push",)), ("y", "ask_llm", ("__pregel_push",))]
+
+
+# -- update_state on an entrypoint's thread: as if the function had returned the value -------------
+
+
+def updated_entrypoint(lib: str) -> list[Any]:
+    func, types = mod(lib, "func"), mod(lib, "types")
+
+    @func.entrypoint(checkpointer=mod(lib, "checkpoint.memory").InMemorySaver())
+    def wf(x: int, *, previous: Any = None) -> dict[str, Any]:
+        return {"x": x, "prev": previous}
+
+    @func.entrypoint(checkpointer=mod(lib, "checkpoint.memory").InMemorySaver())
+    def asks(x: int) -> Any:
+        return types.interrupt("q")
+
+    def snapshot(graph: Any, config: dict[str, Any]) -> Any:
+        s = graph.get_state(config)
+        return [s.values, s.next, norm(s.interrupts), s.metadata["source"]]
+
+    one, fresh = {"configurable": {"thread_id": "1"}}, {"configurable": {"thread_id": "2"}}
+    out: list[Any] = [wf.invoke(1, one)]
+    wf.update_state(one, 5)
+    out += [snapshot(wf, one), wf.invoke(2, one)]
+    wf.update_state(one, {"a": 1}, as_node="wf")
+    out += [snapshot(wf, one), wf.invoke(3, one)]
+    wf.update_state(one, func.entrypoint.final(value="shown", save="kept"))
+    out += [snapshot(wf, one), wf.invoke(4, one)]
+    wf.update_state(fresh, 7)  # a thread with nothing saved yet
+    out += [snapshot(wf, fresh), wf.invoke(3, fresh)]
+    out.append(norm(asks.invoke(1, one)))
+    asks.update_state(one, 9)  # the paused run is over: its question is gone
+    out.append(snapshot(asks, one))
+    return out
+
+
+UPDATED_EXPECTED = [
+    {"x": 1, "prev": None},
+    [5, (), [], "update"],
+    {"x": 2, "prev": 5},
+    [{"a": 1}, (), [], "update"],
+    {"x": 3, "prev": {"a": 1}},
+    ["shown", (), [], "update"],
+    {"x": 4, "prev": "kept"},
+    [7, (), [], "update"],
+    {"x": 3, "prev": 7},
+    {"__interrupt__": [("interrupt", "q")]},
+    [9, (), [], "update"],
+]
+
+
+def test_update_state_writes_what_the_entrypoint_returns() -> None:
+    assert updated_entrypoint("streamhil") == UPDATED_EXPECTED
+
+
+@needs_langgraph
+def test_update_state_matches_langgraph() -> None:
+    assert updated_entrypoint("langgraph") == UPDATED_EXPECTED
