@@ -142,8 +142,9 @@ class CallSite:
         self.futures.append(future)
         run = self.ctx.run
         cid = task_id(self.ctx.task_id, self.ctx.ns, self.ctx.step, spec.name, "call", str(index))
-        ns = f"{run.checkpoint_ns}|{spec.name}:{cid}" if run.checkpoint_ns else f"{spec.name}:{cid}"
-        call = TaskContext(run, cid, spec.name, ns, self.ctx.step, (PUSH, index), (PUSH,), {})
+        # As LangGraph's: the call's namespace and path nest under its caller's.
+        ns = f"{self.ctx.ns}|{spec.name}:{cid}"
+        call = TaskContext(run, cid, spec.name, ns, self.ctx.step, (PUSH, self.ctx.path, index, True), (PUSH,), {})
         _emit_task(run, call, "task", {"id": cid, "name": spec.name, "input": (args, kwargs), "triggers": (PUSH,)})
         saved = run.calls.get(cid)
         if saved is not None:
@@ -190,24 +191,42 @@ async def run_with_calls(ctx: TaskContext, fn: Callable[..., Any], is_async: boo
     """Run an entrypoint's function (``fn(arg, **kwargs)``) with the task calls it makes; the
     calls still running when it ends are waited for (and cancelled if it failed)."""
     interrupted: GraphInterrupt | None = None
+    failure: Exception | None = None
     value: Any = None
     thread = threading.get_ident()
-    async with anyio.create_task_group() as group:
-        site = CallSite(ctx, group, anyio.lowlevel.current_token(), thread)
-        token = _SITE.set(site)
-        try:
-            value = await _invoke(fn, is_async, (arg,), kwargs)
-        except GraphInterrupt as gi:
-            interrupted = gi
-        except BaseException:
-            group.cancel_scope.cancel()
-            raise
-        finally:
-            _SITE.reset(token)
+    try:
+        async with anyio.create_task_group() as group:
+            site = CallSite(ctx, group, anyio.lowlevel.current_token(), thread)
+            token = _SITE.set(site)
+            try:
+                value = await _invoke(fn, is_async, (arg,), kwargs)
+            except GraphInterrupt as gi:
+                interrupted = gi
+            except Exception as exc:  # raised once the group is closed: the error, not a group of it
+                failure = exc
+                group.cancel_scope.cancel()
+            except BaseException:
+                group.cancel_scope.cancel()
+                raise
+            finally:
+                _SITE.reset(token)
+    except BaseExceptionGroup as group_error:
+        raise _sole_error(group_error) from None
+    if failure is not None:
+        raise failure
     if interrupted is not None:
         interrupted.__traceback__ = None
         raise GraphInterrupt(site.interrupts(interrupted))
     return value
+
+
+def _sole_error(group: BaseExceptionGroup) -> BaseException:
+    """The error a task group raised: its only one (as LangGraph raises a node's error), else
+    the group itself (the calls' runner settles its errors in the futures, so it has one)."""
+    errors = group.exceptions
+    while len(errors) == 1 and isinstance(errors[0], BaseExceptionGroup):
+        errors = errors[0].exceptions
+    return errors[0] if len(errors) == 1 else group
 
 
 async def _invoke(fn: Callable[..., Any], is_async: bool, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -222,6 +241,8 @@ async def _run_call(site: CallSite, call: TaskContext, spec: TaskSpec, args: tup
     run = call.run
     set_current_task(call)
     _SITE.set(CallSite(call, site.group, site.token, site.loop_thread))  # calls the body makes
+    tap = run.messages  # None unless the run streams ``messages``
+    lc_token = tap.start_task(call, None) if tap is not None else None  # its models stream as the call
     attempt = 0
     try:
         while True:
@@ -245,6 +266,8 @@ async def _run_call(site: CallSite, call: TaskContext, spec: TaskSpec, args: tup
                 _emit_result(run, call, error=exc)
                 future._finish(error=exc)
                 return
+            if tap is not None:
+                tap.node_returned(call, value, plain_messages=False)
             try:
                 await _save(run, call.task_id, ["done", value])
             except Exception as exc:  # e.g. a value the checkpointer cannot store
@@ -256,6 +279,8 @@ async def _run_call(site: CallSite, call: TaskContext, spec: TaskSpec, args: tup
             future._finish(value)
             return
     finally:
+        if lc_token is not None:
+            tap.end_task(lc_token)
         if not future.done():
             future._finish(error=CallCancelledError(f"Task {spec.name!r} was cancelled before it finished."))
 

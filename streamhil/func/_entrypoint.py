@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -21,11 +21,11 @@ from ..executor.runtime import injected_kwargs
 from ..executor.spec import ENTRY_INPUT, ENTRY_OUTPUT, ENTRY_SAVE, ChannelSpec, GraphSpec, NodeSpec, StateSchema
 from ..graph.compiled import CompiledStateGraph
 from ..graph.node_params import injected_parameters
-from ..types import RetryPolicy
+from ..types import Command, RetryPolicy
 from ._calls import run_with_calls
 from ._task import is_async_callable, refuse_cache, retry_policies, timeout_seconds
 
-__all__ = ["entrypoint"]
+__all__ = ["EntrypointGraph", "entrypoint"]
 
 R = TypeVar("R")
 S = TypeVar("S")
@@ -94,7 +94,31 @@ class entrypoint:
             name, StateSchema(dict, channels), {name: node}, edges=((START, name), (name, END)),
             store=self.store, entry=name,
         )
-        return CompiledStateGraph(spec, checkpointer=self.checkpointer)
+        return EntrypointGraph(spec, checkpointer=self.checkpointer)
+
+
+class EntrypointGraph(CompiledStateGraph):
+    """The graph ``@entrypoint`` makes: a compiled graph whose ``update_state`` takes what the
+    function could have returned, as LangGraph's does."""
+
+    async def aupdate_state(
+        self, config: Mapping[str, Any], values: Any, as_node: str | None = None
+    ) -> dict[str, Any]:
+        """Write ``values`` as if the entrypoint had returned them (an ``entrypoint.final`` too):
+        the thread's state and the next run's ``previous``; a paused run is then over."""
+        entry = self.spec.entry
+        own_thread = not (config.get("configurable") or {}).get("checkpoint_ns")  # not a subgraph run's
+        if own_thread and as_node in (None, entry) and values is not None and not isinstance(values, Command):
+            return await super().aupdate_state(config, entry_writes(values), entry)
+        return await super().aupdate_state(config, values, as_node)
+
+
+def entry_writes(value: Any) -> dict[str, Any]:
+    """The state writes of an entrypoint returning ``value``: the output, and the next run's
+    ``previous`` (``entrypoint.final`` sets them apart)."""
+    if isinstance(value, entrypoint.final):
+        return {ENTRY_OUTPUT: value.value, ENTRY_SAVE: value.save}
+    return {ENTRY_OUTPUT: value, ENTRY_SAVE: value}
 
 
 def _entry_node(func: Callable[..., Any], is_async: bool, inject: tuple[str, ...]) -> Callable[..., Any]:
@@ -108,10 +132,7 @@ def _entry_node(func: Callable[..., Any], is_async: bool, inject: tuple[str, ...
             kwargs["previous"] = state.get(ENTRY_SAVE)
         if "runtime" in kwargs:
             kwargs["runtime"] = dataclasses.replace(kwargs["runtime"], previous=state.get(ENTRY_SAVE))
-        value = await run_with_calls(ctx, func, is_async, state.get(ENTRY_INPUT), kwargs)
-        if isinstance(value, entrypoint.final):
-            return {ENTRY_OUTPUT: value.value, ENTRY_SAVE: value.save}
-        return {ENTRY_OUTPUT: value, ENTRY_SAVE: value}
+        return entry_writes(await run_with_calls(ctx, func, is_async, state.get(ENTRY_INPUT), kwargs))
 
     run_entrypoint.__name__ = getattr(func, "__name__", "entrypoint")
     return run_entrypoint

@@ -394,3 +394,245 @@ def test_bad_definitions_are_refused() -> None:
 
     with pytest.raises(RuntimeError, match="outside of an entrypoint"):
         t(1)
+
+
+# -- errors: the exception the entrypoint or a task raised, not a group of it -----------------------
+
+
+def failing_workflows(lib: str) -> list[Any]:
+    func, types = mod(lib, "func"), mod(lib, "types")
+    attempts = {"flaky": 0, "entry": 0}
+
+    @func.task
+    def add_one(x: int) -> int:
+        return x + 1
+
+    @func.task
+    def bad(x: int) -> int:
+        raise ValueError(f"task failed {x}")
+
+    @func.task
+    async def abad(x: int) -> int:
+        raise ValueError(f"async task failed {x}")
+
+    @func.task(retry_policy=types.RetryPolicy(max_attempts=2, initial_interval=0.01, retry_on=RuntimeError))
+    def flaky(x: int) -> int:
+        attempts["flaky"] += 1
+        raise RuntimeError("always")
+
+    @func.entrypoint(checkpointer=mod(lib, "checkpoint.memory").InMemorySaver())
+    def body_raises(x: int) -> int:
+        add_one(x).result()
+        raise KeyError("boom")
+
+    @func.entrypoint()
+    def task_raises(x: int) -> int:
+        return bad(x).result()
+
+    @func.entrypoint()
+    async def async_task_raises(x: int) -> int:
+        return await abad(x)
+
+    @func.entrypoint()
+    def retried_task_raises(x: int) -> int:
+        return flaky(x).result()
+
+    @func.entrypoint(retry_policy=types.RetryPolicy(max_attempts=3, initial_interval=0.01, retry_on=KeyError))
+    def entry_retried(x: int) -> int:  # the entrypoint's policy sees the KeyError itself
+        attempts["entry"] += 1
+        if attempts["entry"] < 3:
+            raise KeyError("again")
+        return attempts["entry"]
+
+    out: list[Any] = []
+    config = {"configurable": {"thread_id": "1"}}
+    for wf in (body_raises, task_raises, retried_task_raises, entry_retried):
+        try:
+            out.append(wf.invoke(1, config))
+        except Exception as exc:
+            out.append((type(exc).__name__, str(exc)))
+    for wf in (body_raises, task_raises, async_task_raises):
+        try:
+            out.append(anyio.run(wf.ainvoke, 1, {"configurable": {"thread_id": "2"}}))
+        except Exception as exc:
+            out.append(("async", type(exc).__name__, str(exc)))
+    return out + [attempts]
+
+
+FAILING_EXPECTED = [
+    ("KeyError", "'boom'"),
+    ("ValueError", "task failed 1"),
+    ("RuntimeError", "always"),
+    3,
+    ("async", "KeyError", "'boom'"),
+    ("async", "ValueError", "task failed 1"),
+    ("async", "ValueError", "async task failed 1"),
+    {"flaky": 2, "entry": 3},
+]
+
+
+def test_errors_are_raised_as_themselves() -> None:
+    assert failing_workflows("streamhil") == FAILING_EXPECTED
+
+
+@needs_langgraph
+def test_errors_match_langgraph() -> None:
+    assert failing_workflows("langgraph") == FAILING_EXPECTED
+
+
+def test_a_task_error_keeps_its_traceback() -> None:
+    """The task body's frame is in the traceback of the error the entrypoint raises."""
+    import traceback
+
+    from streamhil.func import entrypoint, task
+
+    @task
+    def broken(x: int) -> int:
+        return {}[x]
+
+    @entrypoint()
+    def wf(x: int) -> int:
+        return broken(x).result()
+
+    with pytest.raises(KeyError) as info:
+        wf.invoke(1)
+    frames = [f.name for f in traceback.extract_tb(info.value.__traceback__)]
+    assert "wf" in frames and "broken" in frames
+
+
+# -- the messages stream mode: a task's chat model and returned message, as the task's ------------
+
+
+def task_messages(lib: str) -> list[Any]:
+    pytest.importorskip("langchain_core")
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage, HumanMessage
+
+    func, types = mod(lib, "func"), mod(lib, "types")
+    llm = GenericFakeChatModel(messages=iter([AIMessage(content=t, id=f"ai-{i}") for i, t in enumerate(["a b", "c d"])]))
+
+    @func.task
+    def ask_llm(question: str) -> str:
+        return str(llm.invoke([HumanMessage(question)]).content)
+
+    @func.task
+    def reply(text: str) -> Any:
+        return AIMessage(content="whole " + text, id="whole-1")
+
+    @func.task
+    def outer(text: str) -> Any:  # a call made by a call: its namespace and path nest twice
+        return reply(text).result()
+
+    @func.entrypoint(checkpointer=mod(lib, "checkpoint.memory").InMemorySaver())
+    def wf(question: str) -> dict[str, Any]:
+        first = ask_llm(question).result()
+        outer(first).result()
+        answer = types.interrupt("ok?")
+        return {"first": first, "second": ask_llm(first + answer).result()}
+
+    def shape(part: Any) -> Any:
+        mode, payload = part
+        if mode != "messages":
+            return [mode, norm(payload)] if "__interrupt__" not in payload else [mode, "interrupt"]
+        message, meta = payload
+        names = [[s.split(":")[0] for s in str(meta.get(k)).split("|")] for k in ("langgraph_checkpoint_ns", "checkpoint_ns")]
+        keys = ("langgraph_node", "langgraph_step", "langgraph_triggers", "langgraph_path")
+        return [mode, type(message).__name__, message.content, [meta.get(k) for k in keys], names]
+
+    config = {"configurable": {"thread_id": "1"}}
+    out = [shape(p) for p in wf.stream("hi", config, stream_mode=["messages", "updates"])]
+    out += [shape(p) for p in wf.stream(types.Command(resume="!"), config, stream_mode=["messages", "updates"])]
+    return out
+
+
+def test_task_messages_carry_the_tasks_metadata() -> None:
+    parts = side_by_side(task_messages)
+    chunk_meta = ["ask_llm", 0, ("__pregel_push",), ("__pregel_push", ("__pregel_pull", "wf"), 0, True)]
+    assert parts[0] == ["messages", "AIMessageChunk", "a", chunk_meta, [["wf", "ask_llm"], ["wf", "ask_llm"]]]
+    whole = [p for p in parts if p[1] == "AIMessage"]
+    nested_path = ("__pregel_push", ("__pregel_push", ("__pregel_pull", "wf"), 1, True), 0, True)
+    assert whole == [  # streamed once: its saved result is handed back on the resume
+        ["messages", "AIMessage", "whole a b", ["reply", 0, ("__pregel_push",), nested_path], [["wf", "outer", "reply"], ["None"]]]
+    ]
+    assert parts[-1] == ["updates", {"wf": {"first": "a b", "second": "c d"}}]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # LangChain's ainvoke runs on asyncio only
+async def test_async_task_messages_carry_the_tasks_metadata(anyio_backend: str) -> None:
+    pytest.importorskip("langchain_core")
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage, HumanMessage
+
+    from streamhil.func import entrypoint, task
+
+    llm = GenericFakeChatModel(messages=iter([AIMessage(content="x y", id="ai-0")]))
+
+    @task
+    async def ask_llm(question: str) -> str:
+        return str((await llm.ainvoke([HumanMessage(question)])).content)
+
+    @entrypoint()
+    async def wf(question: str) -> str:
+        return await ask_llm(question)
+
+    parts = [(m.content, meta["langgraph_node"], meta["langgraph_triggers"]) async for m, meta in wf.astream("hi", stream_mode="messages")]
+    assert parts == [("x", "ask_llm", ("__pregel_push",)), (" ", "ask_llm", ("__pregel_push",)), ("y", "ask_llm", ("__pregel_push",))]
+
+
+# -- update_state on an entrypoint's thread: as if the function had returned the value -------------
+
+
+def updated_entrypoint(lib: str) -> list[Any]:
+    func, types = mod(lib, "func"), mod(lib, "types")
+
+    @func.entrypoint(checkpointer=mod(lib, "checkpoint.memory").InMemorySaver())
+    def wf(x: int, *, previous: Any = None) -> dict[str, Any]:
+        return {"x": x, "prev": previous}
+
+    @func.entrypoint(checkpointer=mod(lib, "checkpoint.memory").InMemorySaver())
+    def asks(x: int) -> Any:
+        return types.interrupt("q")
+
+    def snapshot(graph: Any, config: dict[str, Any]) -> Any:
+        s = graph.get_state(config)
+        return [s.values, s.next, norm(s.interrupts), s.metadata["source"]]
+
+    one, fresh = {"configurable": {"thread_id": "1"}}, {"configurable": {"thread_id": "2"}}
+    out: list[Any] = [wf.invoke(1, one)]
+    wf.update_state(one, 5)
+    out += [snapshot(wf, one), wf.invoke(2, one)]
+    wf.update_state(one, {"a": 1}, as_node="wf")
+    out += [snapshot(wf, one), wf.invoke(3, one)]
+    wf.update_state(one, func.entrypoint.final(value="shown", save="kept"))
+    out += [snapshot(wf, one), wf.invoke(4, one)]
+    wf.update_state(fresh, 7)  # a thread with nothing saved yet
+    out += [snapshot(wf, fresh), wf.invoke(3, fresh)]
+    out.append(norm(asks.invoke(1, one)))
+    asks.update_state(one, 9)  # the paused run is over: its question is gone
+    out.append(snapshot(asks, one))
+    return out
+
+
+UPDATED_EXPECTED = [
+    {"x": 1, "prev": None},
+    [5, (), [], "update"],
+    {"x": 2, "prev": 5},
+    [{"a": 1}, (), [], "update"],
+    {"x": 3, "prev": {"a": 1}},
+    ["shown", (), [], "update"],
+    {"x": 4, "prev": "kept"},
+    [7, (), [], "update"],
+    {"x": 3, "prev": 7},
+    {"__interrupt__": [("interrupt", "q")]},
+    [9, (), [], "update"],
+]
+
+
+def test_update_state_writes_what_the_entrypoint_returns() -> None:
+    assert updated_entrypoint("streamhil") == UPDATED_EXPECTED
+
+
+@needs_langgraph
+def test_update_state_matches_langgraph() -> None:
+    assert updated_entrypoint("langgraph") == UPDATED_EXPECTED
