@@ -5,14 +5,15 @@ Plain JSON values (``dict`` with ``str`` keys, ``list``, ``str``, ``int``, ``flo
 ``{"__sh__": <tag>, ...}``: ``tuple``, ``set``, ``frozenset``, ``bytes``, ``bytearray``,
 ``datetime`` (offset or zoneinfo zone kept), ``date``, ``time``, ``timedelta``, ``UUID``,
 ``Decimal``, integers beyond 64 bits, NaN and infinities, and instances of module-level
-dataclasses, enums and named tuples (streamhil's ``Interrupt``, ``Send``, ``Command`` and
-``Overwrite`` among them), which are rebuilt as the same class, imported by module and qualified
-name. Subclasses of ``dict``, ``list``, ``tuple``, ``str``, ``int`` and ``float`` are stored as
-their base type. Anything else raises :class:`~streamhil.errors.SerializationError`, naming where
-the value sits and its type, before anything is written.
+dataclasses, enums, named tuples and pydantic models (v2 and v1; streamhil's ``Interrupt``,
+``Send``, ``Command`` and ``Overwrite`` are dataclasses, LangChain's messages and documents are
+pydantic models), which are rebuilt as the same class, imported by module and qualified name.
+Subclasses of ``dict``, ``list``, ``tuple``, ``str``, ``int`` and ``float`` are stored as their
+base type. Anything else raises :class:`~streamhil.errors.SerializationError`, naming where the
+value sits and its type, before anything is written.
 
-Loading imports the classes named in the data; it refuses a name that is not a dataclass, enum
-or named tuple. Load only data your own application wrote.
+Loading imports the classes named in the data; it refuses a name that is not a dataclass, enum,
+named tuple or pydantic model. Load only data your own application wrote.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from ..errors import SerializationError
-from ..messages import is_langchain_message, langchain_message_dict
+from . import _pydantic
 
 __all__ = ["dumps", "loads", "dumps_channels", "TAG"]
 
@@ -48,8 +49,8 @@ _INT_MIN = -(2**63)
 _INT_MAX = 2**64 - 1
 _NoneType = type(None)
 _SUPPORTED = (
-    "JSON types, tuples, sets, bytes, datetimes, UUID, Decimal, enums, named tuples "
-    "or module-level dataclasses"
+    "JSON types, tuples, sets, bytes, datetimes, UUID, Decimal, enums, named tuples, "
+    "or module-level dataclasses or pydantic models"
 )
 
 
@@ -245,7 +246,7 @@ _ENCODERS: dict[type, Callable[[Any], Any]] = {
 
 
 def _encode_other(x: Any) -> Any:
-    """Dataclasses, enums, named tuples, and subclasses of the plain types."""
+    """Dataclasses, enums, named tuples, pydantic models, and subclasses of the plain types."""
     cls = type(x)
     if isinstance(x, enum.Enum):
         return {TAG: "enum", "cls": _class_ref(cls), "v": _encode(x.value)}
@@ -253,23 +254,36 @@ def _encode_other(x: Any) -> Any:
         return {TAG: "namedtuple", "cls": _class_ref(cls), "v": _encode_items(x)}
     names = _dataclass_fields(cls)
     if names is not None:
+        return {TAG: "dataclass", "cls": _class_ref(cls), "v": _encode_fields(x, names)}
+    model = _pydantic.model_kind(cls)
+    if model is not None:
+        tag, names = model
         ref = _class_ref(cls)
-        values: dict[str, Any] = {}
-        name = ""
-        try:
-            for name in names:
-                values[name] = _encode(getattr(x, name))
-        except _Unstorable as exc:
-            exc.path.append(f".{name}")
-            raise
-        return {TAG: "dataclass", "cls": ref, "v": values}
+        values = _encode_fields(x, names)
+        extra = _pydantic.extra_values(x, tag)
+        if extra:
+            values.update(_encode_fields(extra, tuple(extra), dict.__getitem__))
+        return {TAG: tag, "cls": ref, "v": values, "set": _pydantic.fields_set(x, tag)}
     for base in (dict, list, tuple, str, int, float):
         if isinstance(x, base):
             plain: Any = base
             return _encode(plain(x))
-    if is_langchain_message(x):  # stored as the message dict it becomes in the state
-        return _encode(langchain_message_dict(x))
     raise _Unstorable(f"has type {_type_name(x)}, which streamhil cannot store; use {_SUPPORTED}")
+
+
+def _encode_fields(
+    x: Any, names: tuple[str, ...], get: Callable[[Any, str], Any] = getattr
+) -> dict[str, Any]:
+    """``get(x, name)`` for each name, encoded; an error's path names the attribute."""
+    values: dict[str, Any] = {}
+    name = ""
+    try:
+        for name in names:
+            values[name] = _encode(get(x, name))
+    except _Unstorable as exc:
+        exc.path.append(f".{name}")
+        raise
+    return values
 
 
 _field_cache: dict[type, tuple[str, ...] | None] = {}
@@ -429,6 +443,17 @@ def _decode_dataclass(x: dict[str, Any]) -> Any:
     return obj
 
 
+def _decode_model(x: dict[str, Any]) -> Any:
+    """A pydantic model, rebuilt with its validation-free constructor (as LangGraph does)."""
+    tag = x[TAG]
+    cls = _resolve(x["cls"], tag)
+    values = {name: _decode(value) for name, value in x["v"].items()}
+    try:
+        return _pydantic.construct(cls, tag, values, x.get("set"))
+    except Exception as exc:
+        raise SerializationError(f"cannot load {x['cls']}: {exc!r} (has the class changed?)") from None
+
+
 def _decode_enum(x: dict[str, Any]) -> enum.Enum:
     cls = _resolve(x["cls"], "enum")
     return cls(_decode(x["v"]))
@@ -457,6 +482,8 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "dataclass": _decode_dataclass,
     "enum": _decode_enum,
     "namedtuple": _decode_namedtuple,
+    _pydantic.V2: _decode_model,
+    _pydantic.V1: _decode_model,
 }
 
 
@@ -472,6 +499,8 @@ _KIND_CHECKS: dict[str, Callable[[Any], bool]] = {
     "dataclass": lambda obj: dataclasses.is_dataclass(obj),
     "enum": lambda obj: issubclass(obj, enum.Enum),
     "namedtuple": lambda obj: issubclass(obj, tuple) and hasattr(obj, "_fields"),
+    _pydantic.V2: lambda obj: _pydantic.is_model(obj, _pydantic.V2),
+    _pydantic.V1: lambda obj: _pydantic.is_model(obj, _pydantic.V1),
 }
 _resolved: dict[tuple[str, str], type] = {}
 

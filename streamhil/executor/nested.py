@@ -15,6 +15,7 @@ from .loop import execute
 from .message_tap import MessageTap
 from .scope import RunScope, Sink, TaskContext
 from .spec import GraphSpec
+from .state_objects import is_state_object, object_updates
 
 __all__ = ["OwnStream", "run_nested", "subgraph_node"]
 
@@ -89,6 +90,8 @@ async def run_nested(
         scope.ns_tuple = ()
         scope.messages = MessageTap() if "messages" in scope.modes else None
     saved = await saver.aget_tuple(scope.address()) if saver is not None else None
+    if node_call and is_state_object(graph_input):  # a dataclass or pydantic parent state
+        graph_input = object_updates(graph_input)
     if isinstance(graph_input, dict):  # the parent's state, restricted to this graph's input keys
         graph_input = {k: v for k, v in graph_input.items() if k in spec.input_keys}
     if saved is not None:

@@ -68,6 +68,9 @@ class StateSchema:
     channels: dict[str, ChannelSpec]
     is_dataclass: bool = False
     is_pydantic: bool = False
+    prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    """Turns the state's values into what ``cls`` accepts, when they differ (a pydantic field
+    of LangChain messages: see ``model_messages``)."""
 
     @property
     def builds_objects(self) -> bool:
@@ -91,13 +94,18 @@ class StateSchema:
         """What a node reading this schema receives: a dict of its keys, or an instance of
         ``cls`` built from them (a pydantic model validates them here and may raise)."""
         if self.builds_objects:
-            return self.cls(**{k: v for k, v in values.items() if k in self.channels})
+            return self._build({k: v for k, v in values.items() if k in self.channels})
         return {k: v for k, v in values.items() if k in self.channels}
 
     def as_output(self, values: dict[str, Any]) -> Any:
         """``values`` as ``version="v2"`` outputs give them: an instance of ``cls`` for a
         dataclass or pydantic schema, else the dict itself."""
-        return self.cls(**values) if self.builds_objects else values
+        return self._build(values) if self.builds_objects else values
+
+    def _build(self, values: dict[str, Any]) -> Any:
+        if self.prepare is not None:
+            values = self.prepare(values)
+        return self.cls(**values)
 
 
 @dataclass(frozen=True, slots=True)

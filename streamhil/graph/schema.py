@@ -11,6 +11,7 @@ from typing import Any, Annotated, get_args, get_origin, get_type_hints
 
 from ..errors import InvalidSchemaError
 from ..executor.spec import MISSING, ChannelSpec, StateSchema
+from ..executor.model_messages import langchain_messages_for, message_fields
 from ..executor.state_objects import is_pydantic_model
 
 __all__ = ["ChannelSpec", "StateSchema", "read_schema"]
@@ -97,4 +98,7 @@ def read_schema(cls: Any) -> StateSchema:
         channels[key] = ChannelSpec(key, reducer, default)
     if not channels:
         raise InvalidSchemaError(f"State schema {cls!r} declares no keys.")
-    return StateSchema(cls, channels, is_dc, is_model)
+    # pydantic validates a field of LangChain messages: nodes get them as LangChain objects
+    message_keys = message_fields(hints) if is_model else ()
+    prepare = langchain_messages_for(message_keys) if message_keys else None
+    return StateSchema(cls, channels, is_dc, is_model, prepare)
