@@ -67,6 +67,9 @@ def _default(value: Any) -> Any:
     to_wire = getattr(value, "to_wire", None)
     if callable(to_wire):
         return to_wire()
+    model_dump = getattr(value, "model_dump", None)  # a pydantic model (v2) in the state: its JSON fields
+    if callable(model_dump) and not isinstance(value, type):
+        return model_dump(mode="json")
     return repr(value)
 
 
