@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypeVar
 
 from ._context import require_site
@@ -57,8 +57,9 @@ class Send:
 class Interrupt:
     """A question a node asked with :func:`streamhil.interrupt`, waiting for an answer.
 
-    Beyond LangGraph's ``value`` and ``id``, it says where it was raised: the ``node``,
-    the ``task_id`` and the checkpoint namespace ``ns`` (``""`` at the root graph).
+    Beyond LangGraph's ``value``, ``id`` and ``response_schema`` (the JSON Schema of the answer
+    the node expects, or None), it says where it was raised: the ``node``, the ``task_id`` and
+    the checkpoint namespace ``ns`` (``""`` at the root graph).
     """
 
     value: Any
@@ -67,9 +68,16 @@ class Interrupt:
     task_id: str | None = None
     ns: str = ""
     index: int = 0
+    response_schema: dict[str, Any] | None = field(default=None, compare=False)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for an unset slot: an Interrupt saved before ``response_schema`` existed.
+        if name == "response_schema":
+            return None
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __repr__(self) -> str:
-        return f"Interrupt(value={self.value!r}, id={self.id!r})"
+        return f"Interrupt(value={self.value!r}, id={self.id!r}, response_schema={self.response_schema!r})"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -183,18 +191,25 @@ class StateSnapshot(NamedTuple):
     interrupts: tuple[Interrupt, ...] = ()
 
 
-def interrupt(value: Any = None) -> Any:
+def interrupt(value: Any = None, *, response_schema: dict[str, Any] | type | None = None) -> Any:
     """Pause the graph and surface ``value`` to the human; return their answer once resumed.
 
     On resume the node runs again from its first line, and the n-th ``interrupt()`` call of
     this execution returns the n-th answer. ``GraphInterrupt`` derives from ``BaseException``,
     so an ``except Exception`` in the node cannot swallow it.
+
+    ``response_schema``, as in LangGraph, describes the answer: a JSON Schema ``dict`` is put on
+    the ``Interrupt`` as it is (answers are not checked); a pydantic model, ``TypedDict`` or
+    dataclass (this needs pydantic) is put there as its JSON Schema, and the answer is validated
+    and converted with it: the node gets the converted value, and an answer that does not fit
+    raises ``pydantic.ValidationError`` from the node, leaving the question pending with its id.
     """
     ctx = require_site("interrupt()")
+    adapter = None if response_schema is None or isinstance(response_schema, dict) else _type_adapter(response_schema)
     index = ctx.counter
     ctx.counter += 1
     if index in ctx.answers:
-        return ctx.answers[index]
+        return ctx.answers[index] if adapter is None else adapter.validate_python(ctx.answers[index])
     iid = interrupt_id(ctx.ns, index)
     resume_map = ctx.resume_map
     fallback = position_key(ctx.ns, ctx.node, index)
@@ -205,7 +220,20 @@ def interrupt(value: Any = None) -> Any:
         resume_map.pop(fallback, None)
         ctx.answers[index] = answer
         ctx.consumed.append(iid)
-        return answer
+        return answer if adapter is None else adapter.validate_python(answer)
+    schema = adapter.json_schema() if adapter is not None else response_schema
     raise GraphInterrupt(
-        (Interrupt(value=value, id=iid, node=ctx.node, task_id=ctx.task_id, ns=ctx.ns, index=index),)
+        (Interrupt(value=value, id=iid, node=ctx.node, task_id=ctx.task_id, ns=ctx.ns, index=index, response_schema=schema),)
     )
+
+
+def _type_adapter(schema: type) -> Any:
+    """A pydantic ``TypeAdapter`` for ``interrupt(response_schema=...)`` (pydantic is optional)."""
+    try:
+        import pydantic
+    except ImportError as exc:
+        raise ImportError(
+            "interrupt(response_schema=<a type>) needs pydantic (pip install pydantic); "
+            "a JSON Schema dict works without it"
+        ) from exc
+    return pydantic.TypeAdapter(schema)

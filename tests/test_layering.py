@@ -88,6 +88,7 @@ OPTIONAL = {
     ("streamhil/prebuilt/langchain.py", "langchain_core"),
     ("streamhil/executor/langchain_messages.py", "langchain_core"),
     ("streamhil/graph/_json_schema.py", "pydantic"),
+    ("streamhil/types.py", "pydantic"),
     ("streamhil/checkpoint/_postgres_drivers.py", "psycopg"),
     ("streamhil/checkpoint/_postgres_drivers.py", "psycopg_pool"),
     ("streamhil/checkpoint/_postgres_wire.py", "psycopg"),

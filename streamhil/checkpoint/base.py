@@ -11,6 +11,11 @@ it one transaction.
 Every method a saver implements is async; savers are used from asyncio and trio alike. The base
 class adds LangGraph's sync forms (``get_tuple``, ``list``, ``get``, ``put``, ``put_writes``,
 ``delete_thread``) on top of them, for every saver (:mod:`._blocking` says where they run).
+
+A :class:`Checkpoint` also reads as LangGraph's checkpoint dict (``checkpoint["channel_values"]``),
+and ``put``/``aput`` take such a dict too (:func:`as_checkpoint`), so code written against
+LangGraph's ``Checkpoint`` TypedDict works; :func:`empty_checkpoint` and :func:`create_checkpoint`
+make one as LangGraph's do.
 """
 
 from __future__ import annotations
@@ -18,11 +23,13 @@ from __future__ import annotations
 import os
 import threading
 import time
+from datetime import datetime, timezone
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import ConfigError
 from ._blocking import collect_blocking, run_blocking
 
 __all__ = [
@@ -32,6 +39,9 @@ __all__ = [
     "PutCall",
     "WritesCall",
     "BaseCheckpointSaver",
+    "as_checkpoint",
+    "create_checkpoint",
+    "empty_checkpoint",
     "new_checkpoint_id",
     "thread_config",
 ]
@@ -40,14 +50,22 @@ PendingWrite = tuple[str, str, Any]
 """``(task_id, channel, value)``."""
 
 
+_FIELD_KEYS = frozenset(("v", "id", "ts", "channel_values", "channel_versions"))
+_MAPPING_KEYS = ("v", "id", "ts", "channel_values", "channel_versions", "versions_seen", "updated_channels")
+
+
 @dataclass(slots=True)
-class Checkpoint:
+class Checkpoint(Mapping[str, Any]):
     """The state of one thread namespace at the start of a superstep.
 
     ``channel_values`` maps each non-empty channel (state keys and the hidden ``__tasks__``,
     ``__joins__``, ``__last__``) to its value. ``channel_versions`` maps each channel to an int that
     grows whenever the channel changes; a saver need only store again the channels whose version
     is in ``new_versions``.
+
+    It is also a read-only mapping with the keys of LangGraph's ``Checkpoint`` TypedDict:
+    ``checkpoint["id"]`` is ``checkpoint.id`` (the same objects, not copies); ``versions_seen`` is
+    always ``{}`` and ``updated_channels`` always ``None``, as streamhil tracks neither.
     """
 
     id: str
@@ -55,6 +73,104 @@ class Checkpoint:
     channel_values: dict[str, Any] = field(default_factory=dict)
     channel_versions: dict[str, int] = field(default_factory=dict)
     v: int = 1
+
+    def __getitem__(self, key: str) -> Any:
+        if key in _FIELD_KEYS:
+            return getattr(self, key)
+        if key == "versions_seen":
+            return {}
+        if key == "updated_channels":
+            return None
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_MAPPING_KEYS)
+
+    def __len__(self) -> int:
+        return len(_MAPPING_KEYS)
+
+
+def as_checkpoint(checkpoint: Checkpoint | Mapping[str, Any]) -> Checkpoint:
+    """``checkpoint`` itself, or a :class:`Checkpoint` made from a LangGraph-style checkpoint dict.
+
+    The dict needs ``id``, ``ts``, ``channel_values`` and ``channel_versions``; its
+    ``versions_seen``, ``updated_channels`` and ``v`` (LangGraph's format version) are not kept.
+    Versions may be ints or LangGraph's version strings (``"00000000000000000000000000000002.0.42"``),
+    whose leading number is the version. Raises ``TypeError`` for anything but a mapping and
+    ``ConfigError`` naming a missing or malformed key.
+    """
+    if type(checkpoint) is Checkpoint:
+        return checkpoint
+    if not isinstance(checkpoint, Mapping):
+        raise TypeError(f"a checkpoint must be a Checkpoint or a LangGraph checkpoint dict, got {checkpoint!r}")
+    missing = [key for key in ("id", "ts", "channel_values", "channel_versions") if key not in checkpoint]
+    if missing:
+        raise ConfigError(f"the checkpoint dict has no {', '.join(map(repr, missing))}; it has {sorted(checkpoint)}")
+    checkpoint_id, ts = checkpoint["id"], checkpoint["ts"]
+    values, versions = checkpoint["channel_values"], checkpoint["channel_versions"]
+    if not isinstance(checkpoint_id, str) or not isinstance(ts, str):
+        raise ConfigError(f"a checkpoint's 'id' and 'ts' must be str, got {checkpoint_id!r} and {ts!r}")
+    if not isinstance(values, Mapping) or not isinstance(versions, Mapping):
+        raise ConfigError("a checkpoint's 'channel_values' and 'channel_versions' must be mappings")
+    return Checkpoint(
+        id=checkpoint_id,
+        ts=ts,
+        channel_values=dict(values),
+        channel_versions={channel: _version_number(channel, version) for channel, version in versions.items()},
+    )
+
+
+def _version_number(channel: str, version: Any) -> int:
+    """A channel version as streamhil's int: an int, or the leading number of LangGraph's string."""
+    if isinstance(version, int) and not isinstance(version, bool):
+        return version
+    if isinstance(version, float) and version.is_integer():
+        return int(version)
+    if isinstance(version, str) and version.split(".", 1)[0].isdigit():
+        return int(version.split(".", 1)[0])
+    raise ConfigError(f"the version of channel {channel!r} must be an int or a LangGraph version string, got {version!r}")
+
+
+def empty_checkpoint() -> dict[str, Any]:
+    """A new checkpoint with no channels, as LangGraph's ``empty_checkpoint()``: a plain dict with
+    the keys of LangGraph's ``Checkpoint``, which ``put``/``aput`` accept."""
+    return _checkpoint_dict(new_checkpoint_id(-2), {}, {}, {})
+
+
+def create_checkpoint(
+    checkpoint: Mapping[str, Any],
+    channels: Mapping[str, Any] | None,
+    step: int,
+    *,
+    id: str | None = None,
+) -> dict[str, Any]:
+    """A copy of ``checkpoint`` under a new id (made for ``step``, or ``id``) and timestamp, as
+    LangGraph's ``create_checkpoint``. With ``channels=None`` the values are ``checkpoint``'s;
+    otherwise they are taken from ``channels`` (name -> value; streamhil has no channel objects),
+    for the channels ``checkpoint`` has a version of."""
+    versions = checkpoint["channel_versions"]
+    if channels is None:
+        values = checkpoint["channel_values"]
+    else:
+        values = {channel: value for channel, value in channels.items() if channel in versions}
+    return _checkpoint_dict(
+        id or new_checkpoint_id(step), values, versions, checkpoint.get("versions_seen") or {}
+    )
+
+
+def _checkpoint_dict(
+    checkpoint_id: str, values: dict[str, Any], versions: Mapping[str, Any], seen: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "v": 1,
+        "id": checkpoint_id,
+        "ts": datetime.now(timezone.utc).isoformat(),
+        "channel_values": values,
+        "channel_versions": versions,
+        "versions_seen": seen,
+        "pending_sends": [],  # LangGraph's functions still add this legacy key
+        "updated_channels": None,
+    }
 
 
 @dataclass(slots=True)
@@ -157,17 +273,19 @@ class BaseCheckpointSaver(ABC):
     async def aput(
         self,
         config: Mapping[str, Any],
-        checkpoint: Checkpoint,
+        checkpoint: Checkpoint | Mapping[str, Any],
         metadata: Mapping[str, Any],
-        new_versions: Mapping[str, int],
+        new_versions: Mapping[str, Any],
         *,
         writes: Sequence[PendingWrite] = (),
     ) -> dict[str, Any]:
         """Save ``checkpoint`` as a child of the checkpoint ``config`` addresses (if any), and
         ``writes`` as pending writes of that parent, atomically. Values of channels not in
-        ``new_versions`` are unchanged since the parent. Every value is serialised before
-        anything is written: a value that cannot be stored raises ``SerializationError`` naming
-        its channel, and nothing is saved. Returns the config of the new checkpoint."""
+        ``new_versions`` (only its keys are read) are unchanged since the parent. Every value is
+        serialised before anything is written: a value that cannot be stored raises
+        ``SerializationError`` naming its channel, and nothing is saved. A LangGraph checkpoint
+        dict is accepted too (see :func:`as_checkpoint`). Returns the config of the new
+        checkpoint."""
 
     @abstractmethod
     async def aput_writes(
@@ -228,14 +346,15 @@ class BaseCheckpointSaver(ABC):
     def put(
         self,
         config: Mapping[str, Any],
-        checkpoint: Checkpoint,
+        checkpoint: Checkpoint | Mapping[str, Any],
         metadata: Mapping[str, Any],
-        new_versions: Mapping[str, int],
+        new_versions: Mapping[str, Any],
         *,
         writes: Sequence[PendingWrite] = (),
     ) -> dict[str, Any]:
-        """:meth:`aput` from sync code."""
-        return run_blocking(lambda: self.aput(config, checkpoint, metadata, new_versions, writes=writes))
+        """:meth:`aput` from sync code (a LangGraph checkpoint dict is converted first)."""
+        saved = as_checkpoint(checkpoint)
+        return run_blocking(lambda: self.aput(config, saved, metadata, new_versions, writes=writes))
 
     def put_writes(
         self,

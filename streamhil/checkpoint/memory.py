@@ -30,7 +30,7 @@ from ._records import (
     plan_values,
     read_address,
 )
-from .base import BaseCheckpointSaver, Checkpoint, CheckpointTuple, PendingWrite, thread_config
+from .base import BaseCheckpointSaver, Checkpoint, CheckpointTuple, PendingWrite, as_checkpoint, thread_config
 
 __all__ = ["InMemorySaver", "MemorySaver"]
 
@@ -103,12 +103,13 @@ class InMemorySaver(BaseCheckpointSaver):
     async def aput(
         self,
         config: Mapping[str, Any],
-        checkpoint: Checkpoint,
+        checkpoint: Checkpoint | Mapping[str, Any],
         metadata: Mapping[str, Any],
-        new_versions: Mapping[str, int],
+        new_versions: Mapping[str, Any],
         *,
         writes: Sequence[PendingWrite] = (),
     ) -> dict[str, Any]:
+        checkpoint = as_checkpoint(checkpoint)
         address = read_address(config)
         lane = (address.thread_id, address.checkpoint_ns)
         encoded_metadata = encode_metadata(metadata)

@@ -19,7 +19,7 @@ from uuid import UUID, uuid4
 
 try:
     import langchain_core  # noqa: F401 - the extra this module needs
-    from langchain_core.callbacks import BaseCallbackHandler
+    from langchain_core.callbacks import BaseCallbackHandler, CallbackManager
     from langchain_core.messages import BaseMessage, convert_to_messages
     from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, LLMResult
     from langchain_core.runnables.config import var_child_runnable_config
@@ -45,10 +45,9 @@ __all__ = [
 NOSTREAM_TAG = "nostream"
 """A chat model with this tag (``model.with_config(tags=["nostream"])``) is not streamed."""
 
-_METADATA_FROM_CONFIGURABLE = ("thread_id", "checkpoint_id", "checkpoint_ns", "task_id", "run_id", "assistant_id", "graph_id")
-"""Configurable keys LangGraph copies into the metadata of its runs."""
-
-_PUSH_TRIGGERS = ("__pregel_push",)
+_INTEGRATION = {"ls_integration": "langgraph"}
+"""What LangGraph adds to the metadata of its tasks' callback manager (not to a node's
+``config["metadata"]``); a chat model then does not put its own ``ls_integration`` there."""
 
 T = TypeVar("T")
 
@@ -62,35 +61,15 @@ def reset_config(token: Token[Any]) -> None:
     var_child_runnable_config.reset(token)
 
 
-def task_metadata(ctx: TaskContext) -> dict[str, Any]:
-    """The metadata of a task's runs, as LangGraph gives it: the run's ``metadata``, addressing
-    keys of its ``configurable``, then the task's node, step, triggers, path and namespace."""
-    scope = ctx.run
-    metadata = dict(scope.config.get("metadata") or {})
-    configurable = scope.config.get("configurable") or {}
-    for key in _METADATA_FROM_CONFIGURABLE:
-        if key not in metadata and configurable.get(key):
-            metadata[key] = configurable[key]
-    metadata.setdefault("ls_integration", "langgraph")
-    metadata.update(
-        langgraph_step=ctx.step,
-        langgraph_node=ctx.node,
-        langgraph_triggers=ctx.triggers or _PUSH_TRIGGERS,  # a Send's task: LangGraph names its channel
-        langgraph_path=ctx.path,
-        langgraph_checkpoint_ns=ctx.ns,
-    )
-    if scope.ns_tuple and "checkpoint_ns" not in metadata:
-        metadata["checkpoint_ns"] = ctx.ns.split("|", 1)[0]  # the outermost task's, as LangGraph's subgraphs inherit it
-    return metadata
-
-
 def task_callbacks(seen: set[str], ctx: TaskContext, *, emit: bool) -> dict[str, Any]:
     """The config keys a task adds for LangChain: ``callbacks`` (its handler, streaming to the
-    run if ``emit``), ``metadata``, ``tags`` (the run's)."""
-    metadata = task_metadata(ctx)
+    run if ``emit``, in a callback manager whose metadata adds ``ls_integration``, as LangGraph's),
+    ``metadata`` (the task's, see ``RunScope.task_metadata``), ``tags`` (the run's)."""
+    traced = ctx.run.task_metadata(ctx, run_keys=_INTEGRATION)
+    handler = TaskMessagesHandler(seen, ctx.run, traced, emit=emit)
     return {
-        "callbacks": [TaskMessagesHandler(seen, ctx.run, metadata, emit=emit)],
-        "metadata": metadata,
+        "callbacks": CallbackManager([handler], [handler], metadata=traced, inheritable_metadata=dict(traced)),
+        "metadata": ctx.run.task_metadata(ctx),
         "tags": list(ctx.run.config.get("tags") or ()),
     }
 
@@ -176,7 +155,7 @@ def emit_returned(seen: set[str], ctx: TaskContext, result: Any, *, plain_messag
     """Stream the messages of a node's return value (a state update, a ``Command`` or a list of
     them) not seen yet, with the task's metadata."""
     assert ctx.lc_config is not None
-    metadata = ctx.lc_config["metadata"]
+    metadata = ctx.run.task_metadata(ctx, run_keys=_INTEGRATION)
     updates = [result.update] if isinstance(result, Command) else (
         [r.update if isinstance(r, Command) else r for r in result]
         if isinstance(result, Sequence) and any(isinstance(r, Command) for r in result) else [result]

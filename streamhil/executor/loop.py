@@ -580,9 +580,8 @@ class Loop:
 
 
 def _interrupt_payload(interrupt: Interrupt) -> dict[str, Any]:
-    """An interrupt in a ``tasks``/``debug``/``checkpoints`` part, shaped as LangGraph's
-    (``interrupt(response_schema=...)`` is not implemented, so that is always None)."""
-    return {"value": interrupt.value, "id": interrupt.id, "response_schema": None}
+    """An interrupt in a ``tasks``/``debug``/``checkpoints`` part, shaped as LangGraph's."""
+    return {"value": interrupt.value, "id": interrupt.id, "response_schema": interrupt.response_schema}
 
 
 def task_writes(result: TaskResult) -> list[tuple[str, Any]]:

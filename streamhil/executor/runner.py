@@ -52,24 +52,37 @@ def writes_from_return(
     if result is None:
         return [], [], None
     if isinstance(result, Command):
-        return _command_writes(graph, node, result)
+        writes, gotos, _ = _command_writes(graph, node, result)
+        return writes, gotos, _shown_update(writes)
     if isinstance(result, dict):
-        return _dict_writes(graph, node, result, lenient), [], result
+        writes = _dict_writes(graph, node, result, lenient)
+        return writes, [], result if writes else None
     if isinstance(result, (list, tuple)) and result and all(isinstance(r, Command) for r in result):
-        writes: list[tuple[str, Any]] = []
+        writes = []
         gotos: list[str | Send] = []
         for command in result:
             w, g, _ = _command_writes(graph, node, command)
             writes += w
             gotos += g
-        return writes, gotos, [c.update for c in result]
+        return writes, gotos, _shown_update(writes)
     if is_state_object(result):
         values = object_updates(result)
-        return _dict_writes(graph, node, values, True), [], values
+        writes = _dict_writes(graph, node, values, True)
+        return writes, [], values if writes else None
     raise InvalidUpdateError(
         f"Node {node!r} returned {result!r}: expected dict, got {type(result).__name__}. "
         "A node returns a dict of state updates, None, or a Command."
     )
+
+
+def _shown_update(writes: list[tuple[str, Any]]) -> Any:
+    """What the ``updates`` stream shows for a task's state writes, as LangGraph: None for none,
+    a dict of them, or a list of one-key dicts when a key was written more than once."""
+    if not writes:
+        return None
+    if len({key for key, _ in writes}) == len(writes):
+        return dict(writes)
+    return [{key: value} for key, value in writes]
 
 
 def _dict_writes(graph: GraphSpec, node: str, update: dict[str, Any], lenient: bool) -> list[tuple[str, Any]]:

@@ -3,7 +3,7 @@ one running task knows about itself and its run."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +27,11 @@ def _drop(ns: tuple[str, ...], mode: str, payload: Any) -> None:
 
 
 _NOT_METADATA = frozenset({"thread_id", "checkpoint_id", "checkpoint_ns", "checkpoint_map"})
+
+_METADATA_FROM_CONFIGURABLE = ("thread_id", "checkpoint_id", "checkpoint_ns", "task_id", "run_id", "assistant_id", "graph_id")
+"""Configurable keys LangGraph copies into a run's metadata (when set and not already there)."""
+
+_PUSH_TRIGGERS = ("__pregel_push",)
 
 
 @dataclass(slots=True)
@@ -77,7 +82,8 @@ class RunScope:
 
     def checkpoint_metadata(self, source: str, step: int) -> dict[str, Any]:
         """A checkpoint's metadata: the run's ``config["metadata"]`` and scalar ``configurable``
-        values (as LangGraph's savers store them), then ``source``, ``step`` and ``parents``."""
+        values (as LangGraph's savers store them; not the addressing or ``langgraph_*`` keys),
+        then ``source``, ``step`` and ``parents``."""
         extra: dict[str, Any] = {}
         for key, value in (self.config.get("configurable") or {}).items():
             if key in _NOT_METADATA or key.startswith(("__", "langgraph_")):
@@ -87,12 +93,13 @@ class RunScope:
         if self.run_id is not None:
             extra["run_id"] = self.run_id
         for key, value in (self.config.get("metadata") or {}).items():
-            if not str(key).startswith("__"):
-                extra[key] = value
+            if key not in _NOT_METADATA and not str(key).startswith(("__", "langgraph_")):
+                extra[key] = value  # not a task's keys: a node passing its config on (sub.invoke(x, config))
         return {**extra, "source": source, "step": step, "parents": dict(self.parents)}
 
     def task_config(self, ctx: TaskContext) -> dict[str, Any]:
-        """The config a node that takes ``config`` receives."""
+        """The config a node that takes ``config`` receives (and ``get_config()`` returns): the
+        run's, its ``metadata`` saying which task this is (:meth:`task_metadata`)."""
         configurable = dict(self.config.get("configurable", {}))
         configurable.update(
             thread_id=self.thread_id,
@@ -104,7 +111,31 @@ class RunScope:
         config = {**self.config, "configurable": configurable}
         if ctx.lc_config is not None:  # the run streams LangChain messages: callbacks, metadata, tags
             config.update(ctx.lc_config)
+        else:
+            config["metadata"] = self.task_metadata(ctx)
         return config
+
+    def task_metadata(self, ctx: TaskContext, run_keys: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """A task's ``config["metadata"]``, as LangGraph gives it: the run's ``metadata``, the
+        addressing keys of its ``configurable`` (and ``run_keys`` the run lacks), then the task's
+        node, step, triggers, path and namespace (``langgraph_node``, ...)."""
+        metadata = dict(self.config.get("metadata") or {})
+        configurable = self.config.get("configurable") or {}
+        for key in _METADATA_FROM_CONFIGURABLE:
+            if key not in metadata and configurable.get(key):
+                metadata[key] = configurable[key]
+        for key, value in (run_keys or {}).items():
+            metadata.setdefault(key, value)
+        metadata.update(
+            langgraph_step=ctx.step,
+            langgraph_node=ctx.node,
+            langgraph_triggers=ctx.triggers or _PUSH_TRIGGERS,  # a Send's task: LangGraph names its channel
+            langgraph_path=ctx.path,
+            langgraph_checkpoint_ns=ctx.ns,
+        )
+        if self.ns_tuple and "checkpoint_ns" not in metadata:
+            metadata["checkpoint_ns"] = ctx.ns.split("|", 1)[0]  # the outermost task's, as LangGraph's subgraphs inherit it
+        return metadata
 
 
 @dataclass(slots=True)

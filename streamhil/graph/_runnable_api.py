@@ -14,6 +14,7 @@ from typing import Any
 import anyio
 
 from ..executor.discover import called_graph
+from ..executor.scope import PRIVATE_LOOP
 from . import _json_schema, _sync
 
 __all__ = ["RunnableAPI", "merge_configs"]
@@ -98,7 +99,8 @@ class RunnableAPI:
         self, inputs: Sequence[Any], config: Any = None, *, return_exceptions: bool = False, **kwargs: Any
     ) -> list[Any]:
         """``ainvoke`` every input at once (at most ``config["max_concurrency"]`` at a time); the
-        results in input order. With ``return_exceptions`` a failed run's exception takes its place,
+        results in input order. Inputs given one thread's config race on it, as in LangGraph: each
+        run starts from the checkpoint that is latest when it starts. With ``return_exceptions`` a failed run's exception takes its place,
         else the first failure is raised and the other runs are cancelled."""
         inputs = list(inputs)
         if not inputs:
@@ -109,6 +111,9 @@ class RunnableAPI:
         results: list[Any] = [None] * len(inputs)
 
         async def run(index: int) -> None:
+            # Several runs share the loop (even the sync API's own): their sync nodes go to worker
+            # threads rather than inline, so the runs really run at once, as LangGraph's batch.
+            PRIVATE_LOOP.set(len(inputs) == 1 and PRIVATE_LOOP.get())
             async with limiter if limiter is not None else contextlib.nullcontext():
                 try:
                     results[index] = await self.ainvoke(inputs[index], configs[index], **kwargs)  # type: ignore[attr-defined]

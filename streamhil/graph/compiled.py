@@ -450,7 +450,8 @@ class CompiledStateGraph(RunnableAPI):
         return await update_state(graph, scope, checkpoint_id, values, as_node)
 
     def graph_structure(self) -> dict[str, Any]:
-        """Nodes and edges, for drawing: ``{"nodes": [...], "edges": [{"source", "target", "conditional"}]}``."""
+        """Nodes and edges, for drawing: ``{"nodes": [...], "edges": [{"source", "target", "conditional"}]}``
+        (a conditional edge also has ``"data"``, its path map's key, when that differs from the target)."""
         nodes = [{"id": START, "kind": "start"}]
         nodes += [{"id": n, "kind": "subgraph" if s.subgraph is not None else "node"} for n, s in self.nodes.items()]
         nodes.append({"id": END, "kind": "end"})
@@ -460,8 +461,12 @@ class CompiledStateGraph(RunnableAPI):
             edges += [{"source": s, "target": dst, "conditional": False} for s in sources]
         for src, branches in graph.branches.items():
             for branch in branches:
+                labels = {target: key for key, target in (branch.path_map or {}).items() if key != target}
                 for target in branch_targets(branch) or []:
-                    edges.append({"source": src, "target": target, "conditional": True})
+                    edge = {"source": src, "target": target, "conditional": True}
+                    if target in labels:
+                        edge["data"] = labels[target]
+                    edges.append(edge)
         for name, spec in self.nodes.items():
             for target in spec.destinations:
                 edges.append({"source": name, "target": target, "conditional": True})

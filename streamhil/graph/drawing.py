@@ -32,22 +32,33 @@ class DrawingError(StreamhilError, RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Node:
+    """A node, with the fields of langchain_core's ``Node`` (``data`` is None: streamhil does not
+    hand out its node objects) and ``kind``: "start", "end", "node" or "subgraph"."""
+
     id: str
-    kind: str  # "start", "end", "node" or "subgraph"
+    name: str
+    data: Any = None
+    metadata: dict[str, Any] | None = None
+    kind: str = "node"
 
 
 @dataclass(frozen=True, slots=True)
 class Edge:
+    """An edge, with the fields of langchain_core's ``Edge``: ``data`` is the label of a
+    conditional edge (its path map's key, when that differs from the target)."""
+
     source: str
     target: str
+    data: Any = None
     conditional: bool = False
 
 
 class DrawableGraph:
-    """A graph's nodes and edges, with the drawing methods LangGraph's ``get_graph()`` offers."""
+    """A graph's nodes (a dict by id) and edges, with the methods of the langchain_core ``Graph``
+    LangGraph's ``get_graph()`` returns that streamhil has (no ``add_node``, ``extend``, ...)."""
 
     def __init__(self, nodes: Iterable[Node], edges: Iterable[Edge]) -> None:
-        self.nodes = list(nodes)
+        self.nodes: dict[str, Node] = {node.id: node for node in nodes}
         unique: dict[tuple[str, str], Edge] = {}
         for edge in edges:  # one edge per pair; a static edge wins over a conditional one
             known = unique.get((edge.source, edge.target))
@@ -56,21 +67,44 @@ class DrawableGraph:
         self.edges = list(unique.values())
 
     def __repr__(self) -> str:
-        return f"DrawableGraph(nodes={[n.id for n in self.nodes]}, edges={len(self.edges)})"
+        return f"DrawableGraph(nodes={list(self.nodes)}, edges={len(self.edges)})"
+
+    def first_node(self) -> Node | None:
+        """The one node no edge leads to (START), or None when there is not exactly one."""
+        targets = {edge.target for edge in self.edges}
+        found = [node for node in self.nodes.values() if node.id not in targets]
+        return found[0] if len(found) == 1 else None
+
+    def last_node(self) -> Node | None:
+        """The one node no edge leaves (END), or None when there is not exactly one."""
+        sources = {edge.source for edge in self.edges}
+        found = [node for node in self.nodes.values() if node.id not in sources]
+        return found[0] if len(found) == 1 else None
 
     def to_json(self) -> dict[str, Any]:
-        """``{"nodes": [{"id", "kind"}], "edges": [{"source", "target", "conditional"}]}``."""
-        return {
-            "nodes": [{"id": n.id, "kind": n.kind} for n in self.nodes],
-            "edges": [{"source": e.source, "target": e.target, "conditional": e.conditional} for e in self.edges],
-        }
+        """langchain_core's JSON form: ``{"nodes": [{"id", "type", "data"}], "edges": [{"source",
+        "target"}]}``, an edge with ``"data"`` when labelled and ``"conditional": True`` when it is;
+        END is ``{"id"}`` alone, as in LangGraph."""
+        nodes = [
+            {"id": n.id} if n.kind == "end" else {"id": n.id, "type": "runnable", "data": {"name": n.name}}
+            for n in self.nodes.values()
+        ]
+        edges = []
+        for e in self.edges:
+            edge: dict[str, Any] = {"source": e.source, "target": e.target}
+            if e.data is not None:
+                edge["data"] = e.data
+            if e.conditional:
+                edge["conditional"] = True
+            edges.append(edge)
+        return {"nodes": nodes, "edges": edges}
 
     # -- text -------------------------------------------------------------------------------
 
     def draw_mermaid(self) -> str:
         """Mermaid flowchart text (paste it into any Mermaid renderer, e.g. mermaid.live)."""
         lines = ["graph TD;"]
-        for node in self.nodes:
+        for node in self.nodes.values():
             ident = _mermaid_id(node.id)
             label = _mermaid_label(node.id)
             if node.kind == "start":
@@ -83,6 +117,9 @@ class DrawableGraph:
                 lines.append(f"\t{ident}({label})")
         for edge in self.edges:
             arrow = "-.->" if edge.conditional else "-->"
+            if edge.data is not None:  # a labelled edge, as LangGraph draws it
+                label = f"&nbsp;{edge.data}&nbsp;"
+                arrow = f"-. {label} .->" if edge.conditional else f"-- {label} -->"
             lines.append(f"\t{_mermaid_id(edge.source)} {arrow} {_mermaid_id(edge.target)};")
         lines.append("\tclassDef default fill:#f2f0ff,line-height:1.2")
         lines.append("\tclassDef first fill-opacity:0")
@@ -123,7 +160,9 @@ class DrawableGraph:
                         below[centers[name]] = "|" if any(not e.conditional for e in out) else ":"
                 rows.append("".join(below).rstrip())
         level = {name: i for i, layer in enumerate(layers) for name in layer}
-        others = [e for e in self.edges if level[e.target] != level[e.source] + 1]
+        others = sorted(  # static ones first
+            (e for e in self.edges if level[e.target] != level[e.source] + 1), key=lambda e: e.conditional
+        )
         if others:
             rows.append("")
             rows += [f"{e.source} {'-.->' if e.conditional else '-->'} {e.target}" for e in others]
@@ -169,7 +208,7 @@ class DrawableGraph:
 
     def _layers(self) -> list[list[str]]:
         """Node names by layer: the longest forward path from START (back edges ignored)."""
-        order = [n.id for n in self.nodes]
+        order = list(self.nodes)
         successors: dict[str, list[str]] = {name: [] for name in order}
         for edge in self.edges:
             if edge.source in successors and edge.target in successors:
@@ -221,7 +260,7 @@ class DrawableGraph:
             for name in layer:
                 boxes[name] = (x, y, widths[name])
                 x += widths[name] + col_gap
-        kinds = {n.id: n.kind for n in self.nodes}
+        kinds = {n.id: n.kind for n in self.nodes.values()}
         level = {name: i for i, layer in enumerate(layers) for name in layer}
         parts = [
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -337,8 +376,17 @@ def _mermaid_label(name: str) -> str:
 
 def graph_of(structure: dict[str, Any]) -> DrawableGraph:
     """A :class:`DrawableGraph` from ``CompiledStateGraph.graph_structure()``'s dict."""
-    nodes = [Node(n["id"], n["kind"]) for n in structure["nodes"]]
+    nodes = [Node(n["id"], n["id"], kind=n["kind"]) for n in structure["nodes"]]
     known = {n.id for n in nodes}
-    edges = [Edge(e["source"], e["target"], e["conditional"]) for e in structure["edges"] if e["target"] in known]
-    return DrawableGraph(nodes, edges)
+    edges = sorted(  # in LangGraph's order: by source, then target
+        (
+            Edge(e["source"], e["target"], e.get("data"), e["conditional"])
+            for e in structure["edges"]
+            if e["target"] in known
+        ),
+        key=lambda e: (e.source, e.target, e.conditional, e.target if e.data is None else str(e.data)),
+    )
+    # A node some edge reaches and none leaves ends the run: LangGraph draws its edge to END.
+    ends = sorted({e.target for e in edges if e.target != END} - {e.source for e in edges})
+    return DrawableGraph(nodes, edges + [Edge(name, END) for name in ends])
 

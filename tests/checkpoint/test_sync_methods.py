@@ -159,3 +159,136 @@ def test_same_answers_as_langgraph_in_memory() -> None:
     ours = run(streamhil.graph, InMemorySaver(), interrupt)
     theirs = run(langgraph_graph, langgraph_memory.InMemorySaver(), langgraph_types.interrupt)
     assert ours == theirs == ([0, -1], 0, True)
+
+
+# -- LangGraph's checkpoint dict ----------------------------------------------------------------
+
+LANGGRAPH_CHECKPOINT_KEYS = ["v", "id", "ts", "channel_values", "channel_versions", "versions_seen", "updated_channels"]
+
+
+def _counter_graph(graph_module: Any, saver: Any) -> Any:
+    class State(TypedDict):
+        x: int
+
+    builder = graph_module.StateGraph(State)
+    builder.add_node("a", lambda state: {"x": state["x"] + 1})
+    builder.add_edge(graph_module.START, "a")
+    return builder.compile(checkpointer=saver)
+
+
+def test_langgraph_checkpoint_keys_are_the_typeddicts() -> None:
+    base = pytest.importorskip("langgraph.checkpoint.base")
+    assert list(base.Checkpoint.__annotations__) == LANGGRAPH_CHECKPOINT_KEYS
+
+
+def test_a_saved_checkpoint_reads_as_langgraph_dict(saver: BaseCheckpointSaver) -> None:
+    import streamhil.graph
+
+    graph = _counter_graph(streamhil.graph, saver)
+    config = {"configurable": {"thread_id": "d"}}
+    graph.invoke({"x": 10}, config)
+    found = saver.get_tuple(config)
+    assert found is not None
+    checkpoint = found.checkpoint
+    assert checkpoint["id"] == found.config["configurable"]["checkpoint_id"] == checkpoint.id
+    assert checkpoint["channel_values"] is checkpoint.channel_values  # no copy
+    assert checkpoint["channel_values"]["x"] == 11
+    assert list(checkpoint) == list(checkpoint.keys()) == LANGGRAPH_CHECKPOINT_KEYS
+    assert "ts" in checkpoint and "nope" not in checkpoint
+    assert checkpoint.get("versions_seen") == {} and checkpoint.get("updated_channels", 1) is None
+    assert checkpoint.get("nope", 5) == 5
+    assert dict(checkpoint)["channel_versions"] == checkpoint.channel_versions
+    latest = saver.get(config)
+    assert latest is not None and latest["channel_values"]["x"] == 11
+    with pytest.raises(KeyError):
+        checkpoint["pending_sends"]
+
+
+def test_put_copies_a_checkpoint_to_another_thread(saver: BaseCheckpointSaver) -> None:
+    """LangGraph's pattern: ``put(other_thread, tup.checkpoint, tup.metadata, versions)``."""
+    import streamhil.graph
+
+    graph = _counter_graph(streamhil.graph, saver)
+    graph.invoke({"x": 1}, {"configurable": {"thread_id": "from"}})
+    source = saver.get_tuple({"configurable": {"thread_id": "from"}})
+    assert source is not None
+    target = {"configurable": {"thread_id": "to", "checkpoint_ns": ""}}
+    saved = saver.put(target, source.checkpoint, source.metadata, source.checkpoint["channel_versions"])
+    assert saved == {"configurable": {"thread_id": "to", "checkpoint_ns": "", "checkpoint_id": source.checkpoint.id}}
+    assert graph.get_state({"configurable": {"thread_id": "to"}}).values == {"x": 2}
+
+
+def test_put_takes_a_langgraph_checkpoint_dict(saver: BaseCheckpointSaver) -> None:
+    from streamhil.checkpoint.base import create_checkpoint, empty_checkpoint
+
+    checkpoint = empty_checkpoint()
+    checkpoint["channel_values"]["x"] = 1
+    checkpoint["channel_versions"]["x"] = "00000000000000000000000000000002.0.123"  # LangGraph's form
+    config = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
+    saved = saver.put(config, checkpoint, {"source": "input", "step": -1, "parents": {}}, {"x": 2})
+    assert saved["configurable"]["checkpoint_id"] == checkpoint["id"]
+    found = saver.get_tuple(config)
+    assert found is not None and found.checkpoint.channel_values == {"x": 1}
+    assert found.checkpoint.channel_versions == {"x": 2}
+    child = create_checkpoint(found.checkpoint, {"x": 5, "y": 6}, 1)
+    assert child["channel_values"] == {"x": 5}  # only channels the checkpoint has a version of
+    saver.put(saved, child, {"source": "loop", "step": 0, "parents": {}}, {"x": 2})
+    assert saver.get(config)["channel_values"] == {"x": 5}  # type: ignore[index]
+    assert [t.checkpoint["id"] for t in saver.list(config)] == [child["id"], checkpoint["id"]]
+
+
+def test_put_refuses_what_is_not_a_checkpoint() -> None:
+    from streamhil.checkpoint.base import empty_checkpoint
+    from streamhil.errors import ConfigError
+
+    saver = InMemorySaver()
+    config = {"configurable": {"thread_id": "t"}}
+    with pytest.raises(TypeError, match="LangGraph checkpoint dict"):
+        saver.put(config, ["not", "a", "checkpoint"], {}, {})  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="no 'ts'"):
+        saver.put(config, {"id": "x", "channel_values": {}, "channel_versions": {}}, {}, {})
+    bad = empty_checkpoint()
+    bad["channel_versions"]["x"] = object()
+    with pytest.raises(ConfigError, match="channel 'x'"):
+        saver.put(config, bad, {}, {})
+    assert saver.get_tuple(config) is None
+
+
+def test_empty_and_create_checkpoint_match_langgraph() -> None:
+    base = pytest.importorskip("langgraph.checkpoint.base")
+    from streamhil.checkpoint.base import create_checkpoint, empty_checkpoint
+
+    ours, theirs = empty_checkpoint(), base.empty_checkpoint()
+    assert sorted(ours) == sorted(theirs)
+    assert {k: v for k, v in ours.items() if k not in ("v", "id", "ts")} == {
+        k: v for k, v in theirs.items() if k not in ("v", "id", "ts")
+    }
+    source = {**theirs, "channel_values": {"x": 1}, "channel_versions": {"x": 1}}
+    for copy in (create_checkpoint(source, None, 3), base.create_checkpoint(source, None, 3)):
+        assert copy["channel_values"] == {"x": 1} and copy["id"] != source["id"]
+        assert copy["id"].split("-")[3] == "8003"  # the step is in the id, as LangGraph's
+    assert create_checkpoint(source, None, 3, id="given")["id"] == "given"
+
+
+def test_same_saver_dict_answers_as_langgraph() -> None:
+    """Reading a checkpoint by key and copying it to another thread, under both libraries."""
+    langgraph_graph = pytest.importorskip("langgraph.graph")
+    langgraph_memory = pytest.importorskip("langgraph.checkpoint.memory")
+    import streamhil.graph
+
+    def run(graph_module: Any, saver: Any) -> tuple[Any, ...]:
+        graph = _counter_graph(graph_module, saver)
+        config = {"configurable": {"thread_id": "1"}}
+        graph.invoke({"x": 1}, config)
+        graph.invoke({"x": 10}, config)
+        latest = saver.get_tuple(config)
+        other = {"configurable": {"thread_id": "2", "checkpoint_ns": ""}}
+        saver.put(other, latest.checkpoint, latest.metadata, latest.checkpoint["channel_versions"])
+        return (
+            saver.get(config)["channel_values"]["x"],
+            latest.checkpoint["id"] == latest.config["configurable"]["checkpoint_id"],
+            sorted(k for k in ("v", "id", "ts", "versions_seen", "nope") if k in latest.checkpoint),
+            graph.get_state({"configurable": {"thread_id": "2"}}).values,
+        )
+
+    assert run(streamhil.graph, InMemorySaver()) == run(langgraph_graph, langgraph_memory.InMemorySaver())

@@ -107,3 +107,52 @@ def test_draw_mermaid_png_without_a_renderer_says_how(monkeypatch: pytest.Monkey
     message = str(info.value)
     assert "mermaid-cli" in message and "Chromium" in message and "draw_mermaid()" in message
     assert isinstance(info.value, RuntimeError)
+
+
+# -- the Graph object, side by side with LangGraph ------------------------------------------------
+
+
+def _graphs(lib: str) -> list[object]:
+    """A chain with no edge to END, a tool loop, a labelled path map, ``Command`` destinations."""
+    import importlib
+
+    g = importlib.import_module(f"{lib}.graph")
+    Command = importlib.import_module(f"{lib}.types").Command
+
+    class S(TypedDict):
+        x: int
+
+    def route(state: S) -> object:
+        return Command(goto="c")
+
+    chain = g.StateGraph(S).add_node("a", lambda s: {}).add_node("b", lambda s: {})
+    chain.add_edge(g.START, "a").add_edge("a", "b")
+    loop = g.StateGraph(S).add_node("a", lambda s: {}).add_node("tools", lambda s: {}).add_edge(g.START, "a")
+    loop.add_conditional_edges("a", lambda s: g.END, ["tools", g.END]).add_edge("tools", "a")
+    labelled = g.StateGraph(S).add_node("a", lambda s: {}).add_node("c", lambda s: {}).add_edge(g.START, "a")
+    labelled.add_conditional_edges("a", lambda s: g.END, {"go": "c", "stop": g.END}).add_edge("c", g.END)
+    commands = g.StateGraph(S).add_node("a", route, destinations=("c", "d")).add_node("c", lambda s: {}).add_node("d", lambda s: {})
+    commands.add_edge(g.START, "a")
+    return [b.compile().get_graph() for b in (chain, loop, labelled, commands)]
+
+
+def _surface(graph: object) -> tuple[object, ...]:
+    mermaid_edges = [line for line in graph.draw_mermaid().splitlines() if "->" in line]  # type: ignore[attr-defined]
+    data = graph.to_json()  # type: ignore[attr-defined]
+    return (
+        list(graph.nodes),  # type: ignore[attr-defined]
+        [(n.id, n.name, n.metadata) for n in graph.nodes.values()],  # type: ignore[attr-defined]
+        [(e.source, e.target, e.data, e.conditional) for e in graph.edges],  # type: ignore[attr-defined]
+        graph.first_node().id, graph.last_node().id,  # type: ignore[attr-defined]
+        mermaid_edges,
+        [n["id"] for n in data["nodes"]], data["edges"],
+    )
+
+
+def test_get_graph_has_langgraphs_graph_surface() -> None:
+    pytest.importorskip("langgraph")
+    ours = [_surface(graph) for graph in _graphs("streamhil")]
+    assert ours == [_surface(graph) for graph in _graphs("langgraph")]
+    chain = _graphs("streamhil")[0]
+    assert "a" in chain.nodes and chain.nodes["a"].name == "a"  # type: ignore[attr-defined]
+    assert ("b", "__end__", None, False) in ours[0][2]  # the implicit end of the chain

@@ -189,3 +189,83 @@ def test_a_sequence_of_retry_policies_is_taken() -> None:
 
     builder = StateGraph(S).add_node("n", lambda s: None, retry_policy=[RetryPolicy(), RetryPolicy(max_attempts=5)])
     assert [p.max_attempts for p in builder.nodes["n"].retry] == [3, 5]
+
+
+# -- a node's config["metadata"] -----------------------------------------------------------------
+
+
+def _shown_metadata(metadata: Any) -> dict[str, Any]:
+    """A node's metadata with the task ids in namespaces (which differ by design) masked."""
+    def mask(ns: Any) -> Any:
+        return "|".join(part.split(":")[0] + ":<id>" for part in ns.split("|")) if isinstance(ns, str) else ns
+
+    return {k: mask(v) if k in ("langgraph_checkpoint_ns", "checkpoint_ns") else v for k, v in metadata.items()}
+
+
+def metadata_graph(lib: str, seen: list[Any]) -> Any:
+    """``a`` (takes config) -> a subgraph -> a ``Send`` to ``c`` (reads ``get_config()``)."""
+    g, types, config_mod = mod(lib, "graph"), mod(lib, "types"), mod(lib, "config")
+
+    def a(s: S, config) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+        seen.append(("a", _shown_metadata(config["metadata"]), config["metadata"] == config_mod.get_config()["metadata"]))
+        return {"x": 1}
+
+    def inner(s: S, config) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+        seen.append(("inner", _shown_metadata(config["metadata"])))
+        return {"x": 2}
+
+    def c(s: S) -> dict[str, Any]:
+        seen.append(("c", _shown_metadata(config_mod.get_config()["metadata"])))
+        return {"x": 3}
+
+    sub = g.StateGraph(S).add_node("inner", inner).add_edge(g.START, "inner").compile()
+    builder = g.StateGraph(S).add_node("a", a).add_node("sub", sub).add_node("c", c)
+    builder.add_edge(g.START, "a").add_edge("a", "sub")
+    builder.add_conditional_edges("sub", lambda s: [types.Send("c", {"x": 5})])
+    return builder.compile(checkpointer=mod(lib, "checkpoint.memory").InMemorySaver())
+
+
+@pytest.mark.parametrize("mode", ["values", "updates", "messages"])
+def test_node_metadata_is_langgraphs_in_every_stream_mode(mode: str) -> None:
+    """``langgraph_node``, ``_step``, ``_triggers``, ``_path``, ``_checkpoint_ns`` and the run's
+    addressing keys (``thread_id``, ``run_id``; a subgraph's ``checkpoint_ns``), not only when the
+    run streams ``messages``; other configurable keys stay out."""
+    pytest.importorskip("langgraph")
+    pytest.importorskip("langchain_core")
+    config = {"configurable": {"thread_id": "T", "user": "u", "run_id": "r"}, "metadata": {"m": 1}}
+    got: dict[str, list[Any]] = {}
+    for lib in ("streamhil", "langgraph"):
+        got[lib] = []
+        list(metadata_graph(lib, got[lib]).stream({"x": 0}, config, stream_mode=mode))
+    assert got["streamhil"] == got["langgraph"]
+    assert got["streamhil"][0] == ("a", {
+        "m": 1, "thread_id": "T", "run_id": "r", "langgraph_step": 1, "langgraph_node": "a",
+        "langgraph_triggers": ("branch:to:a",), "langgraph_path": ("__pregel_pull", "a"),
+        "langgraph_checkpoint_ns": "a:<id>",
+    }, True)
+
+
+@pytest.mark.parametrize("lib", LIBS)
+def test_node_metadata_without_a_checkpointer_and_in_checkpoints(lib: str) -> None:
+    """No thread, no ``thread_id``; a node passing its config on to a graph does not put its
+    task's keys into that graph's checkpoint metadata."""
+    g, memory = mod(lib, "graph"), mod(lib, "checkpoint.memory")
+    seen: list[Any] = []
+
+    def n(s: S, config) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+        seen.append(sorted(config["metadata"]))
+        return {"x": 1}
+
+    single(lib, n).invoke({"x": 0})
+    assert seen == [["langgraph_checkpoint_ns", "langgraph_node", "langgraph_path", "langgraph_step", "langgraph_triggers"]]
+
+    saver = memory.InMemorySaver()
+    inner = single(lib, lambda s: {"x": 2}, checkpointer=saver)
+
+    def outer(s: S, config) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+        return inner.invoke(s, {**config, "configurable": {"thread_id": "other"}})
+
+    single(lib, outer).invoke({"x": 0}, {"metadata": {"m": 1}})
+    assert [sorted(t.metadata) for t in saver.list({"configurable": {"thread_id": "other"}})] == [
+        ["m", "parents", "source", "step"]
+    ] * 3

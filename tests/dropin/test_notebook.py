@@ -71,7 +71,7 @@ def test_seed_001_runs_as_a_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert not [o for c in code_cells for o in c.get("outputs", []) if o["output_type"] == "error"]
     outputs = [shown(c) for c in code_cells[2:]]
     # In [None]: print(result['__interrupt__'])
-    assert outputs[1] == "[Interrupt(value={'text_to_revise': 'original text'}, id='<id>')]"
+    assert outputs[1] == "[Interrupt(value={'text_to_revise': 'original text'}, id='<id>', response_schema=None)]"
     assert outputs[2] == "{'some_text': 'Edited text'}"
     assert outputs[3].startswith("StateSnapshot(values={'some_text': 'Edited text'}, next=(), config=")
     # In [27]: the parallel interrupts, shown by get_state; In [28]: both answered by id.

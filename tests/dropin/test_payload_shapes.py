@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import importlib
 import uuid
-from typing import Any, TypedDict
+import operator
+from typing import Annotated, Any, TypedDict
 
 import pytest
 
@@ -95,3 +96,40 @@ def test_an_unknown_checkpoint_id_is_an_empty_input_error() -> None:
     assert isinstance(caught.value, CheckpointError) and isinstance(caught.value, ValueError)
     with pytest.raises(CheckpointNotFoundError):
         graph.update_state(config, {"x": 2})
+
+
+class Logged(TypedDict):
+    x: int
+    log: Annotated[list, operator.add]
+
+
+def returning(name: str, value: Any) -> Any:
+    """``n`` returns ``value`` (routing to ``m`` when it is a Command), then ``m`` returns None."""
+    graph = lib(name, "graph")
+    builder = graph.StateGraph(Logged)
+    builder.add_node("n", lambda state: value, destinations=("m",))
+    builder.add_node("m", lambda state: None)
+    builder.add_edge(graph.START, "n")
+    if not isinstance(value, lib("streamhil", "types").Command) and not isinstance(value, lib("langgraph", "types").Command):
+        builder.add_edge("n", "m")
+    return builder.compile()
+
+
+@pytest.mark.parametrize("make", [
+    lambda t: {},
+    lambda t: None,
+    lambda t: {"x": 1},
+    lambda t: t.Command(goto="m"),
+    lambda t: t.Command(update={}, goto="m"),
+    lambda t: t.Command(update={"x": 2}, goto="m"),
+    lambda t: [t.Command(update={"x": 3}, goto="m"), t.Command(update={"log": ["a"]})],
+    lambda t: t.Command(update=[("log", ["a"]), ("log", ["b"])], goto="m"),
+], ids=["empty", "none", "dict", "goto", "empty-update", "update", "commands", "key-twice"])
+def test_what_the_updates_mode_shows_for_a_nodes_return(make: Any) -> None:
+    """LangGraph's rule: the task's state writes; None when it wrote none (``{}`` included), a
+    list of one-key dicts when it wrote a key twice."""
+    parts = {
+        name: list(returning(name, make(lib(name, "types"))).stream({"x": 0, "log": []}, stream_mode="updates"))
+        for name in LIBRARIES
+    }
+    assert parts["streamhil"] == parts["langgraph"]

@@ -181,6 +181,39 @@ def test_batch_return_exceptions() -> None:
     assert kinds["streamhil"] == kinds["langgraph"] == ["dict", "KeyError"]
 
 
+def test_batch_runs_sync_nodes_at_once() -> None:
+    """Each run's sync node waits for the other at a barrier: only runs that really run at once
+    get through (the sync API's inline shortcut for a lone sync node must not serialise them)."""
+    import threading
+
+    for name in LIBRARIES:
+        barrier = threading.Barrier(2, timeout=5)
+
+        def meet(state: S) -> dict[str, Any]:
+            barrier.wait()
+            return {"x": state["x"] + 1}
+
+        graph = lib(name, "graph")
+        builder = graph.StateGraph(S).add_node("meet", meet).add_edge(graph.START, "meet")
+        compiled = builder.compile(checkpointer=lib(name, "checkpoint.memory").InMemorySaver())
+        configs = [{"configurable": {"thread_id": f"t{i}"}} for i in range(2)]
+        assert compiled.batch([{"x": 1, "log": []}, {"x": 5, "log": []}], configs) == [
+            {"x": 2, "log": []}, {"x": 6, "log": []},
+        ]
+
+
+def test_batch_on_one_thread_starts_every_run_from_the_same_checkpoint() -> None:
+    """One config for every input: the runs race on the thread, as in LangGraph; each starts from
+    the checkpoint latest when it starts (here none), so each sees only its own input."""
+    results = {}
+    for name in LIBRARIES:
+        graph = lib(name, "graph")
+        builder = graph.StateGraph(S).add_node("a", lambda s: {"log": [s["x"]]}).add_edge(graph.START, "a")
+        compiled = builder.compile(checkpointer=lib(name, "checkpoint.memory").InMemorySaver())
+        results[name] = compiled.batch([{"x": 1, "log": []}, {"x": 2, "log": []}], {"configurable": {"thread_id": "one"}})
+    assert results["streamhil"] == results["langgraph"] == [{"x": 1, "log": [1]}, {"x": 2, "log": [2]}]
+
+
 def test_get_subgraphs() -> None:
     found = {}
     for name in LIBRARIES:

@@ -40,31 +40,31 @@ ANSWER = (
     "successfully booked. Enjoy your stay!', 'id': 'lc_run--<uuid>-0'}]}}"
 )
 FULL_CODE = """\
-{'__interrupt__': (Interrupt(value={'text_to_revise': 'Original text'}, id='<id>'),)}
+{'__interrupt__': (Interrupt(value={'text_to_revise': 'Original text'}, id='<id>', response_schema=None),)}
 {'human_node': {'some_text': 'Edited text'}}"""
 SUBGRAPH_COUNTERS = """\
 Entered `parent_node` a total of 1 times
 Entered `node_in_subgraph` a total of 1 times
 Entered human_node in sub-graph a total of 1 times
-{'__interrupt__': (Interrupt(value='what is your name?', id='<id>'),)}
+{'__interrupt__': (Interrupt(value='what is your name?', id='<id>', response_schema=None),)}
 --- Resuming ---
 Entered `parent_node` a total of 2 times
 Entered human_node in sub-graph a total of 2 times
 Got an answer of 35
 {'parent_node': {'state_counter': 1}}"""
 PITFALL = """\
-{'__interrupt__': (Interrupt(value='what is your name?', id='<id>'),)}
+{'__interrupt__': (Interrupt(value='what is your name?', id='<id>', response_schema=None),)}
 Name: N/A. Age: John
 {'human_node': {'age': 'John', 'name': 'N/A'}}"""
 SNAPSHOT_CONFIG = "config={'configurable': {'thread_id': '<uuid>', 'checkpoint_ns': '', 'checkpoint_id': '<uuid>'}}"
 PARENT_CONFIG = "parent_config={'configurable': {'thread_id': '<uuid>', 'checkpoint_ns': '', 'checkpoint_id': '<uuid>'}}"
 TWO_TEXTS = "{'text_1': \"human input for {'text_to_revise': 'original text 1'}\", 'text_2': \"human input for {'text_to_revise': 'original text 2'}\"}"
 APPROVAL = """\
-[Interrupt(value={'question': 'Do you approve the following output?', 'llm_output': 'This is the generated output.'}, id='<id>')]
+[Interrupt(value={'question': 'Do you approve the following output?', 'llm_output': 'This is the generated output.'}, id='<id>', response_schema=None)]
 ✅ Approved path taken.
 {'llm_output': 'This is the generated output.', 'decision': 'approved'}"""
 EDIT = """\
-[Interrupt(value={'task': 'Please review and edit the generated summary if necessary.', 'generated_summary': 'The cat sat on the mat and looked at the stars.'}, id='<id>')]
+[Interrupt(value={'task': 'Please review and edit the generated summary if necessary.', 'generated_summary': 'The cat sat on the mat and looked at the stars.'}, id='<id>', response_schema=None)]
 ✅ Using edited summary: The cat lay on the rug, gazing peacefully at the night sky.
 {'summary': 'The cat lay on the rug, gazing peacefully at the night sky.'}"""
 
@@ -80,14 +80,14 @@ EXPECTED: dict[str, str] = {
     "000-comment-messages-state": (
         "{'messages': [{'role': 'user', 'content': 'Hello!', 'id': '<uuid>'}], '__interrupt__': "
         "[Interrupt(value=\"What should I say in response to [{'role': 'user', 'content': 'Hello!', "
-        "'id': '<uuid>'}]\", id='<id>')]}\n"
+        "'id': '<uuid>'}]\", id='<id>', response_schema=None)]}\n"
         "{'messages': [{'role': 'user', 'content': 'Hello!', 'id': '<uuid>'}, "
         "{'role': 'user', 'content': 'Hello, How can i help you?', 'id': '<uuid>'}]}"
     ),
     # The notebook's printouts; its metadata also has 'thread_id' (LangGraph copies configurable
     # values into metadata, streamhil does not: R23 in docs/langgraph-differences.md).
     "001-dynamic-interrupt": (
-        "[Interrupt(value={'text_to_revise': 'original text'}, id='<id>')]\n"
+        "[Interrupt(value={'text_to_revise': 'original text'}, id='<id>', response_schema=None)]\n"
         "{'some_text': 'Edited text'}\n"
         f"StateSnapshot(values={{'some_text': 'Edited text'}}, next=(), {SNAPSHOT_CONFIG}, "
         "metadata={'source': 'loop', 'step': 1, 'parents': {}}, created_at='<time>', "
@@ -99,11 +99,11 @@ EXPECTED: dict[str, str] = {
         "metadata={'source': 'loop', 'step': 0, 'parents': {}}, created_at='<time>', "
         f"{PARENT_CONFIG}, tasks=(PregelTask(id='<uuid>', name='human_node_1', "
         "path=('__pregel_pull', 'human_node_1'), error=None, interrupts=(Interrupt(value={'text_to_revise': "
-        "'original text 1'}, id='<id>'),), state=None, result=None), PregelTask(id='<uuid>', "
+        "'original text 1'}, id='<id>', response_schema=None),), state=None, result=None), PregelTask(id='<uuid>', "
         "name='human_node_2', path=('__pregel_pull', 'human_node_2'), error=None, "
-        "interrupts=(Interrupt(value={'text_to_revise': 'original text 2'}, id='<id>'),), state=None, "
-        "result=None)), interrupts=(Interrupt(value={'text_to_revise': 'original text 1'}, id='<id>'), "
-        "Interrupt(value={'text_to_revise': 'original text 2'}, id='<id>')))\n"
+        "interrupts=(Interrupt(value={'text_to_revise': 'original text 2'}, id='<id>', response_schema=None),), state=None, "
+        "result=None)), interrupts=(Interrupt(value={'text_to_revise': 'original text 1'}, id='<id>', response_schema=None), "
+        "Interrupt(value={'text_to_revise': 'original text 2'}, id='<id>', response_schema=None)))\n"
         f"{TWO_TEXTS}\n"
         f"StateSnapshot(values={TWO_TEXTS}, next=(), {SNAPSHOT_CONFIG}, "
         "metadata={'source': 'loop', 'step': 1, 'parents': {}}, created_at='<time>', "
@@ -115,7 +115,7 @@ EXPECTED: dict[str, str] = {
     "001-review-tool-calls": (
         f"{TOOL_CALL}\n\n\n"
         "{'__interrupt__': (Interrupt(value=\"Trying to call `book_hotel` with args {'hotel_name': "
-        "McKittrick hotel}. Please approve or suggest edits.\", id='<id>'),)}\n\n\n"
+        "McKittrick hotel}. Please approve or suggest edits.\", id='<id>', response_schema=None),)}\n\n\n"
         f"{BOOKED}\n\n\n{ANSWER}"
     ),
     "003-full-code": FULL_CODE,
@@ -123,27 +123,27 @@ EXPECTED: dict[str, str] = {
     # this code has no print for, and `{'parent_node': None}`); 1.2.22 prints this, as page 000.
     "003-subgraph-counters": SUBGRAPH_COUNTERS,
     "003-multiple-interrupts-pitfall": PITFALL,
-    "004-extended-interrupt": "[Interrupt(value={'text_to_revise': 'original text'}, id='<id>')]\n{'some_text': 'Edited text'}",
+    "004-extended-interrupt": "[Interrupt(value={'text_to_revise': 'original text'}, id='<id>', response_schema=None)]\n{'some_text': 'Edited text'}",
     "004-resume-multiple": "{'text_1': 'edited text for original text 1', 'text_2': 'edited text for original text 2'}",
     "004-approve-or-reject": APPROVAL,
     "004-edit-state": EDIT,
     "004-review-tool-calls": (
         f"{TOOL_CALL}\n\n\n"
         "{'__interrupt__': (Interrupt(value=\"Trying to call `book_hotel` with args {'hotel_name': "
-        "McKittrick hotel}. Please approve or suggest edits.\", id='<id>'),)}\n\n\n"
+        "McKittrick hotel}. Please approve or suggest edits.\", id='<id>', response_schema=None),)}\n\n\n"
         f"{BOOKED}\n\n\n{ANSWER}"
     ),
     "004-add-human-in-the-loop": (
         f"{TOOL_CALL}\n\n\n"
         "{'__interrupt__': (Interrupt(value=[{'action_request': {'action': 'book_hotel', 'args': "
         "{'hotel_name': 'McKittrick hotel'}}, 'config': {'allow_accept': True, 'allow_edit': True, "
-        "'allow_respond': True}, 'description': 'Please review the tool call'}], id='<id>'),)}\n\n\n"
+        "'allow_respond': True}, 'description': 'Please review the tool call'}], id='<id>', response_schema=None),)}\n\n\n"
         f"{BOOKED}\n\n\n{ANSWER}"
     ),
     "004-validate-input": (
-        "[Interrupt(value='Please enter your age (must be a non-negative integer).', id='<id>')]\n"
-        "[Interrupt(value=\"'not a number' is not valid. Please enter a non-negative integer for age.\", id='<id>')]\n"
-        "[Interrupt(value=\"'-10' is not valid. Please enter a non-negative integer for age.\", id='<id>')]\n"
+        "[Interrupt(value='Please enter your age (must be a non-negative integer).', id='<id>', response_schema=None)]\n"
+        "[Interrupt(value=\"'not a number' is not valid. Please enter a non-negative integer for age.\", id='<id>', response_schema=None)]\n"
+        "[Interrupt(value=\"'-10' is not valid. Please enter a non-negative integer for age.\", id='<id>', response_schema=None)]\n"
         "✅ Human is 25 years old.\n"
         "{'age': 25}"
     ),

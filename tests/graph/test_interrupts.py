@@ -70,7 +70,7 @@ def test_interrupt_result_shape() -> None:
     assert (intr.node, intr.task_id, intr.ns, intr.index) == ("ask", task.id, f"ask:{task.id}", 0)
     assert intr.id == interrupt_id(f"ask:{task.id}", 0)
     assert len(intr.id) == 32 and int(intr.id, 16) >= 0
-    assert repr(intr) == f"Interrupt(value={intr.value!r}, id={intr.id!r})"
+    assert repr(intr) == f"Interrupt(value={intr.value!r}, id={intr.id!r}, response_schema=None)"
     assert calls == {"pre": 1, "ask": 1}
 
 

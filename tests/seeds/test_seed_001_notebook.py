@@ -32,7 +32,7 @@ def test_dynamic_interrupt_example() -> None:
 
     # [Interrupt(value={'text_to_revise': 'original text'}, id='061d...')]
     [intr] = result["__interrupt__"]
-    assert repr(result["__interrupt__"]) == f"[Interrupt(value={{'text_to_revise': 'original text'}}, id='{intr.id}')]"
+    assert repr(result["__interrupt__"]) == f"[Interrupt(value={{'text_to_revise': 'original text'}}, id='{intr.id}', response_schema=None)]"
     assert intr.id == interrupt_id(intr.ns, 0)
 
     assert graph.invoke(Command(resume="Edited text"), config=config) == {"some_text": "Edited text"}

@@ -40,7 +40,7 @@ def test_pause_using_interrupt(thread_id: Any, capsys: pytest.CaptureFixture[str
     first, second = capsys.readouterr().out.splitlines()
     # > [Interrupt(value={'text_to_revise': 'original text'}, id='a0d9dd40440ac7be2720dc5c20858627')]
     iid = result["__interrupt__"][0].id
-    assert first == f"[Interrupt(value={{'text_to_revise': 'original text'}}, id='{iid}')]"
+    assert first == f"[Interrupt(value={{'text_to_revise': 'original text'}}, id='{iid}', response_schema=None)]"
     # > {'some_text': 'Edited text'}
     assert second == "{'some_text': 'Edited text'}"
 
@@ -254,7 +254,7 @@ def test_subgraph_called_as_a_function(capsys: pytest.CaptureFixture[str]) -> No
     lines = capsys.readouterr().out.splitlines()
     # {'__interrupt__': (Interrupt(value='what is your name?', id='...'),)}
     assert graph.get_state(config).next == ()
-    assert lines[3].startswith("{'__interrupt__': (Interrupt(value='what is your name?', id='") and lines[3].endswith("'),)}")
+    assert lines[3].startswith("{'__interrupt__': (Interrupt(value='what is your name?', id='") and lines[3].endswith("', response_schema=None),)}")
     assert lines[4:] == [
         "--- Resuming ---",
         "Entered `parent_node` a total of 2 times",

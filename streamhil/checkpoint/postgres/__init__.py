@@ -58,6 +58,7 @@ from ..base import (
     PendingWrite,
     PutCall,
     WritesCall,
+    as_checkpoint,
     thread_config,
 )
 
@@ -261,12 +262,13 @@ class PostgresSaver(BaseCheckpointSaver):
     async def aput(
         self,
         config: Mapping[str, Any],
-        checkpoint: Checkpoint,
+        checkpoint: Checkpoint | Mapping[str, Any],
         metadata: Mapping[str, Any],
-        new_versions: Mapping[str, int],
+        new_versions: Mapping[str, Any],
         *,
         writes: Sequence[PendingWrite] = (),
     ) -> dict[str, Any]:
+        checkpoint = as_checkpoint(checkpoint)
         args = _encode_put(PutCall(config, checkpoint, metadata, new_versions, writes))
         stored = await self._commit(partial(sql.put, args, self._parents.get_parent(args.address)))
         self._parents.add(stored)

@@ -46,7 +46,7 @@ from .._sqlite_drivers import (
     open_sqlite3,
 )
 from .._sqlite_sql import Mode, Tx
-from ..base import BaseCheckpointSaver, Checkpoint, CheckpointTuple, PendingWrite, thread_config
+from ..base import BaseCheckpointSaver, Checkpoint, CheckpointTuple, PendingWrite, as_checkpoint, thread_config
 
 __all__ = ["SqliteSaver"]
 
@@ -168,12 +168,13 @@ class SqliteSaver(BaseCheckpointSaver):
     async def aput(
         self,
         config: Mapping[str, Any],
-        checkpoint: Checkpoint,
+        checkpoint: Checkpoint | Mapping[str, Any],
         metadata: Mapping[str, Any],
-        new_versions: Mapping[str, int],
+        new_versions: Mapping[str, Any],
         *,
         writes: Sequence[PendingWrite] = (),
     ) -> dict[str, Any]:
+        checkpoint = as_checkpoint(checkpoint)
         address = read_address(config)
         encoded_metadata = encode_metadata(metadata)
         changed = encode_changed(checkpoint, new_versions)
