@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypeVar
+from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypeVar, cast
 
 from ._context import require_site
 from ._retry import default_retry_on, matches
@@ -221,7 +221,7 @@ def interrupt(value: Any = None, *, response_schema: dict[str, Any] | type | Non
         ctx.answers[index] = answer
         ctx.consumed.append(iid)
         return answer if adapter is None else adapter.validate_python(answer)
-    schema = adapter.json_schema() if adapter is not None else response_schema
+    schema = adapter.json_schema() if adapter is not None else cast("dict[str, Any] | None", response_schema)
     raise GraphInterrupt(
         (Interrupt(value=value, id=iid, node=ctx.node, task_id=ctx.task_id, ns=ctx.ns, index=index, response_schema=schema),)
     )

@@ -63,7 +63,7 @@ def _read_kind(cls: type) -> ModelKind | None:
 def extra_values(model: Any, tag: str) -> dict[str, Any] | None:
     """The values a model holds beyond its fields (``extra="allow"``), or None."""
     if tag == V2:
-        return model.__pydantic_extra__  # type: ignore[no-any-return]
+        return model.__pydantic_extra__
     fields = type(model).__fields__
     extra = {key: value for key, value in model.__dict__.items() if key not in fields}
     return extra or None

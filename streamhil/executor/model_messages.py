@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any, get_args
+from typing import Any, TypeGuard, get_args
 
 __all__ = ["message_fields", "langchain_messages_for", "with_langchain_messages"]
 
@@ -62,5 +62,5 @@ def with_langchain_messages(values: dict[str, Any], keys: tuple[str, ...]) -> di
     return out
 
 
-def _is_message_dict(value: Any) -> bool:
+def _is_message_dict(value: Any) -> TypeGuard[Mapping[str, Any]]:
     return isinstance(value, Mapping) and value.get("role") in _ROLES

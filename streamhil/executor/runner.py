@@ -52,8 +52,8 @@ def writes_from_return(
     if result is None:
         return [], [], None
     if isinstance(result, Command):
-        writes, gotos, _ = _command_writes(graph, node, result)
-        return writes, gotos, _shown_update(writes)
+        writes, targets, _ = _command_writes(graph, node, result)
+        return writes, targets, _shown_update(writes)
     if isinstance(result, dict):
         writes = _dict_writes(graph, node, result, lenient)
         return writes, [], result if writes else None

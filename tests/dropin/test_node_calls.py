@@ -249,7 +249,7 @@ def test_node_metadata_is_langgraphs_in_every_stream_mode(mode: str) -> None:
 def test_node_metadata_without_a_checkpointer_and_in_checkpoints(lib: str) -> None:
     """No thread, no ``thread_id``; a node passing its config on to a graph does not put its
     task's keys into that graph's checkpoint metadata."""
-    g, memory = mod(lib, "graph"), mod(lib, "checkpoint.memory")
+    memory = mod(lib, "checkpoint.memory")
     seen: list[Any] = []
 
     def n(s: S, config) -> dict[str, Any]:  # type: ignore[no-untyped-def]

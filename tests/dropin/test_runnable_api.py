@@ -189,7 +189,7 @@ def test_batch_runs_sync_nodes_at_once() -> None:
     for name in LIBRARIES:
         barrier = threading.Barrier(2, timeout=5)
 
-        def meet(state: S) -> dict[str, Any]:
+        def meet(state: S, barrier: threading.Barrier = barrier) -> dict[str, Any]:
             barrier.wait()
             return {"x": state["x"] + 1}
 

@@ -29,7 +29,7 @@ from streamhil.checkpoint._records import (
     plan_values,
     read_address,
 )
-from streamhil.checkpoint.base import BaseCheckpointSaver, Checkpoint, CheckpointTuple, PendingWrite, thread_config
+from streamhil.checkpoint.base import BaseCheckpointSaver, Checkpoint, CheckpointTuple, PendingWrite, as_checkpoint, thread_config
 from streamhil.errors import ConfigError
 
 from .base import Loaded, Storage
@@ -198,12 +198,13 @@ class StorageSaver(BaseCheckpointSaver):
     async def aput(
         self,
         config: Mapping[str, Any],
-        checkpoint: Checkpoint,
+        checkpoint: Checkpoint | Mapping[str, Any],
         metadata: Mapping[str, Any],
-        new_versions: Mapping[str, int],
+        new_versions: Mapping[str, Any],
         *,
         writes: Sequence[PendingWrite] = (),
     ) -> dict[str, Any]:
+        checkpoint = as_checkpoint(checkpoint)  # (a LangGraph-style dict, as every saver takes)
         address = read_address(config)
         encoded_metadata = encode_metadata(metadata)
         changed = encode_changed(checkpoint, new_versions)
