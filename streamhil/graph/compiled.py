@@ -49,6 +49,17 @@ def _check_checkpointer(checkpointer: Any) -> None:
         )
 
 
+def _nested_call(parent: Any, config: Mapping[str, Any] | None) -> bool:
+    """Whether a run started inside a node (``parent``, its task) is a subgraph of that node's
+    run: a config naming no thread, or the node's own thread (its config passed on, as
+    LangGraph programs do: ``sub.invoke(state, config)``). A config naming another thread runs
+    the graph on that thread, as a run of its own."""
+    if parent is None:
+        return False
+    thread_id = (config or {}).get("configurable", {}).get("thread_id")
+    return not thread_id or thread_id == parent.run.thread_id
+
+
 def _v2_part(
     ns: tuple[str, ...], mode: str, payload: Any, shape: Callable[[dict[str, Any]], Any] | None = None
 ) -> dict[str, Any]:
@@ -184,7 +195,7 @@ class CompiledStateGraph(RunnableAPI):
     ) -> RunOutcome:
         config = self._bound_config(config)
         parent = current_task()
-        if parent is not None and not (config or {}).get("configurable", {}).get("thread_id"):
+        if _nested_call(parent, config):
             # Called from inside a node: a nested run on the parent's thread.
             own = (modes, sink, subgraphs, pace) if modes else None  # sub.stream(...) in a node: its own stream
             return await run_nested(self.spec, graph_input, parent, node_call=False, own_stream=own)
@@ -229,7 +240,7 @@ class CompiledStateGraph(RunnableAPI):
         checkpoint's id, which ``aget_state`` would otherwise read back. Cancelling the calling
         task cancels the run (its last checkpoint stays intact). Not for use inside a node.
         """
-        if current_task() is not None and not (config or {}).get("configurable", {}).get("thread_id"):
+        if _nested_call(current_task(), config):
             raise TypeError("arun() is for hosts running a graph on a thread; inside a node, run a subgraph "
                             "with ainvoke() or astream(), or add it as a node")
         _, modes = stream_modes(stream_mode)

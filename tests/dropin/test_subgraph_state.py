@@ -4,6 +4,7 @@ history snapshots; a subgraph snapshot's config carries ``checkpoint_map``."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import uuid
 from typing import Any, TypedDict
@@ -161,3 +162,49 @@ def test_called_graph_reads_globals_closures_and_self_attributes() -> None:
     assert called_graph(nothing) is None
     assert called_graph(len) is None
     assert called_graph(child("streamhil", checkpointer=False).invoke) is None
+
+
+@pytest.mark.parametrize("child_checkpointer", [None, True], ids=["parent's saver", "checkpointer=True"])
+@pytest.mark.parametrize("how", ["sync", "async"])
+def test_a_subgraph_called_with_the_nodes_own_config_is_nested(how: str, child_checkpointer: Any) -> None:
+    """``sub.invoke(state, config)`` with the node's config (LangGraph's usual way) runs the child
+    as this node's subgraph: its interrupt pauses the parent and its answer reaches it (it used
+    to run as a separate run on the parent's thread, whose ``__interrupt__`` the node returned)."""
+
+    from langchain_core.runnables import RunnableConfig
+
+    def run(name: str) -> list[Any]:
+        graph, types = lib(name, "graph"), lib(name, "types")
+        sub = child(name, checkpointer=child_checkpointer)
+        builder = graph.StateGraph(S)
+        if how == "sync":
+            builder.add_node("call_child", lambda state, config: {"x": sub.invoke(state, config)["x"]})
+        else:
+
+            async def call_child(state: S, config: RunnableConfig) -> dict[str, Any]:
+                return {"x": (await sub.ainvoke(state, config))["x"]}
+
+            builder.add_node("call_child", call_child)
+        builder.add_edge(graph.START, "call_child")
+        compiled = builder.compile(checkpointer=lib(name, "checkpoint.memory").InMemorySaver())
+        config = {"configurable": {"thread_id": uuid.uuid4().hex}}
+        steps = ({"x": 1}, types.Command(resume=2), {"x": 10}, types.Command(resume=5))
+
+        def shown(result: dict[str, Any], snapshot: Any) -> list[Any]:
+            return [(sorted(result), result["x"], [i.value for i in result.get("__interrupt__", [])]), snapshot.next]
+
+        if how == "sync":
+            return [part for step in steps for part in shown(compiled.invoke(step, config), compiled.get_state(config))]
+
+        async def drive() -> list[Any]:
+            seen: list[Any] = []
+            for step in steps:
+                result = await compiled.ainvoke(step, config)
+                seen += shown(result, await compiled.aget_state(config))
+            return seen
+
+        return asyncio.run(drive())
+
+    ours = run("streamhil")
+    assert ours[:4] == [(["__interrupt__", "x"], 1, ["sub?"]), ("call_child",), (["x"], 3, []), ()]
+    assert ours == run("langgraph")
