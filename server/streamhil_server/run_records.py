@@ -39,6 +39,9 @@ from .storage.sqlite import upsert_statement
 
 logger = logging.getLogger("streamhil_server.run_records")
 
+_ATTEMPTS = 16
+"""Refusals in a row (waits of 0.1 s growing to 5 s: about a minute) before a batch is dropped."""
+
 __all__ = ["RunRecords", "RunInfo", "TERMINAL_STATUS"]
 
 _SCHEMA = """
@@ -342,14 +345,15 @@ class RunRecords:
         write the database refuses (it restarted, a connection was cut) is tried again, after
         waits growing from 0.1 to 5 s: the records stay in memory meanwhile."""
         task_status.started()
-        pause = 0.0
+        pause, refused = 0.0, 0
         try:
             while True:
                 await self._wake.wait()
                 self._wake = anyio.Event()
-                if await self._flush():
-                    pause = 0.0
+                if await self._flush(give_up=refused >= _ATTEMPTS):
+                    pause, refused = 0.0, 0
                     continue
+                refused += 1
                 pause = min(5.0, max(0.1, pause * 2))
                 await anyio.sleep(pause)
                 self._wake.set()
@@ -358,9 +362,11 @@ class RunRecords:
                 await self._flush()
             self._remove()
 
-    async def _flush(self) -> bool:
+    async def _flush(self, *, give_up: bool = False) -> bool:
         """Store the changed records, then forget what :meth:`_forget_unused` may. False when
-        the database refused the write (the records are changed again, to be tried later)."""
+        the database refused the write (the records are changed again, to be tried later);
+        with ``give_up`` (refused ``_ATTEMPTS`` times in a row, about a minute) the batch is
+        dropped instead, so that a write the database will never take does not grow memory."""
         if not self._dirty:
             self._forget_unused()
             return True
@@ -373,6 +379,10 @@ class RunRecords:
         except StorageClosedError:  # the store closed first (shutdown): the records are lost with the process
             return True
         except Exception as exc:
+            if give_up:
+                logger.error("dropped %d run records the database kept refusing (%s: %s)", len(rows),
+                             type(exc).__name__, exc)
+                return True
             logger.warning("could not store %d run records (%s: %s); trying again", len(rows), type(exc).__name__, exc)
             for run_id, info in pending.items():
                 self._dirty.setdefault(run_id, info)  # (a newer change of the run keeps its place)

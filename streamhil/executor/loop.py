@@ -152,7 +152,7 @@ class Loop:
     def _set_view(self, saved: CheckpointTuple) -> ThreadView:
         self.view = load_view(self.graph, saved, self.scope.checkpoint_ns)
         self.scope.checkpoint_id = saved.checkpoint.id
-        self.scope.calls = self.view.calls
+        self.scope.calls = dict(self.view.calls)  # (the run adds to it; the view stays as loaded)
         self.saved_task_ids = {t.task.id for t in self.view.tasks if t.finished}
         return self.view
 

@@ -296,6 +296,7 @@ async def _timed(spec: TaskSpec, call: Awaitable[Any]) -> Any:
 
 
 async def _save(run: RunScope, call_id: str, record: list[Any]) -> None:
+    run.calls[call_id] = record  # a retry of the entrypoint in this run gets it back, not a second run
     if run.writer is not None and run.saver is not None:
         with anyio.CancelScope(shield=True):  # a finished call stays finished
             await run.writer.put_writes(run.address(run.checkpoint_id), [(CALL, record)], call_id)

@@ -195,7 +195,7 @@ class CompiledStateGraph(RunnableAPI):
     ) -> RunOutcome:
         config = self._bound_config(config)
         parent = current_task()
-        if _nested_call(parent, config):
+        if parent is not None and _nested_call(parent, config):
             # Called from inside a node: a nested run on the parent's thread.
             own = (modes, sink, subgraphs, pace) if modes else None  # sub.stream(...) in a node: its own stream
             return await run_nested(self.spec, graph_input, parent, node_call=False, own_stream=own)

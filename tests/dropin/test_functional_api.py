@@ -218,6 +218,37 @@ def test_task_retry_policy_matches_langgraph() -> None:
     assert side_by_side(flaky) == [5, 3]
 
 
+def retried_entrypoint(lib: str) -> Any:
+    """The entrypoint fails after its task finished and is retried: the task's saved result is
+    handed back, not run a second time."""
+    func, types, memory = mod(lib, "func"), mod(lib, "types"), mod(lib, "checkpoint.memory")
+    ran: list[int] = []
+    attempts: list[int] = []
+
+    @func.task
+    def charge(x: int) -> int:
+        ran.append(x)
+        return x * 10
+
+    @func.entrypoint(checkpointer=memory.InMemorySaver(),
+                     retry_policy=types.RetryPolicy(max_attempts=3, initial_interval=0.0, jitter=False,
+                                                    retry_on=ConnectionError))
+    def wf(x: int) -> int:
+        total = charge(x).result()
+        attempts.append(total)
+        if len(attempts) < 2:
+            raise ConnectionError("the mail server is away")
+        return total + 1
+
+    return [wf.invoke(4, {"configurable": {"thread_id": "t"}}), ran, attempts]
+
+
+def test_a_retried_entrypoint_does_not_run_a_finished_task_again() -> None:
+    """LangGraph 1.2.22 runs the task again here ([41, [4, 4], [40, 40]]): its retry clears the
+    attempt's writes. A finished task stays finished in streamhil (docs/langgraph-differences.md)."""
+    assert retried_entrypoint("streamhil") == [41, [4], [40, 40]]
+
+
 def task_in_a_node(lib: str) -> Any:
     func, g = mod(lib, "func"), mod(lib, "graph")
     from typing import TypedDict

@@ -202,3 +202,41 @@ async def test_run_records_outlive_a_database_that_refuses_writes_for_a_while(db
         await runtime.refresh_thread("t-flaky")
         record = runtime.run_records.get(accepted.run_id)
         assert record is not None and record.status == "success" and record.assistant_id == "a-1"
+
+
+async def test_run_records_the_database_keeps_refusing_are_dropped_not_kept_forever(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write the database will never take (say, a column it does not have) is dropped after a
+    bounded number of attempts: the writer goes on with the next records."""
+    import streamhil_server.run_records as run_records_module
+
+    monkeypatch.setattr(run_records_module, "_ATTEMPTS", 2)
+    async with Runtime(registry(), db=str(tmp_path / "server.sqlite")) as runtime:
+        store = runtime.run_records.store
+        real_run_sql = store.run_sql
+        attempts: list[int] = []
+        given_up, stored = anyio.Event(), anyio.Event()
+
+        async def refusing_run_sql(fn: Any) -> Any:
+            if len(attempts) < 3:  # two refusals, then the third, after which the batch is dropped
+                attempts.append(1)
+                if len(attempts) == 3:
+                    given_up.set()
+                raise RuntimeError("no such column: stream")
+            result = await real_run_sql(fn)
+            stored.set()
+            return result
+
+        store.run_sql = refusing_run_sql  # type: ignore[method-assign]
+        first = await runtime.runs.start_run("alice", StartRun(graph="approve", thread_id="t-doomed", input={"request": "x"}))
+        runtime.run_records.accepted(first.run_id, "t-doomed", first.seq, assistant_id="a", metadata={},
+                                     multitask_strategy="reject")
+        with anyio.fail_after(20):
+            await given_up.wait()
+        second = await runtime.runs.start_run("alice", StartRun(graph="approve", thread_id="t-next", input={"request": "y"}))
+        runtime.run_records.accepted(second.run_id, "t-next", second.seq, assistant_id="b", metadata={},
+                                     multitask_strategy="reject")
+        with anyio.fail_after(20):
+            await stored.wait()  # the writer went on: the next records are stored
+        store.run_sql = real_run_sql  # type: ignore[method-assign]
