@@ -67,37 +67,36 @@ def create_app(
     runtime = Runtime(
         registry, db=db, checkpointer=checkpointer, settings=settings, auth=Authenticator(tokens)
     )
-    running = {"yes": False}
-    stopped: dict[str, BaseException | None] = {"by": None}
+    serving = _Serving()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any = None) -> AsyncIterator[None]:
         started = False
         try:
             async with runtime:
-                running["yes"] = started = True
+                serving.running = started = True
                 if on_startup is not None:
                     on_startup()
                 try:
                     yield
                 finally:
-                    running["yes"] = False
+                    serving.running = False
         except BaseException as exc:
             if started:  # not a shutdown: a worker of the runtime failed while serving
-                stopped["by"] = exc
+                serving.stopped_by = exc
                 if on_failure is not None:
                     on_failure(exc)
             raise
 
     async def websocket_endpoint(websocket: WebSocket) -> None:
-        if not running["yes"]:
+        if not serving.running:
             await websocket.close(code=1013)  # try again later: the server is not started
             return
         await Connection(websocket, runtime).serve()
 
     async def healthz(request: Request) -> Response:
-        if not running["yes"]:
-            status = "starting" if stopped["by"] is None else "stopped"
+        if not serving.running:
+            status = "starting" if serving.stopped_by is None else "stopped"
             return JSONResponse({"status": status}, status_code=503)
         body: dict[str, Any] = {"status": "ok", "epoch": runtime.store.epoch}
         if runtime.auth.open:  # a server with tokens does not name its graphs to strangers
@@ -124,7 +123,7 @@ def create_app(
         Route("/healthz", healthz),
         Route("/metrics", metrics),
     ]
-    routes += agui_routes(runtime, lambda: running["yes"])
+    routes += agui_routes(runtime, lambda: serving.running)
     if langgraph_api:
         routes += langgraph_routes(runtime)  # before the UI, whose catch-all would take GET /threads/...
     if web:
@@ -137,3 +136,11 @@ def create_app(
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.runtime = runtime
     return app
+
+
+@dataclasses.dataclass(slots=True)
+class _Serving:
+    """Whether the app's runtime is up, and what stopped it if it stopped by itself."""
+
+    running: bool = False
+    stopped_by: BaseException | None = None

@@ -126,7 +126,6 @@ class NodeSpec:
     name: str
     fn: Callable[..., Any]
     is_async: bool
-    takes_config: bool
     subgraph: GraphSpec | None = None
     inject: tuple[str, ...] = ()  # keyword parameters the runtime passes (executor/runtime.py)
     retry: tuple[RetryPolicy, ...] = ()  # the first whose retry_on covers a failure applies
@@ -135,10 +134,6 @@ class NodeSpec:
     destinations: tuple[str, ...] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
     defer: bool = False  # runs only once nothing else is left to run
-
-    def __post_init__(self) -> None:
-        if self.takes_config and "config" not in self.inject:  # ``takes_config`` predates ``inject``
-            object.__setattr__(self, "inject", (*self.inject, "config"))
 
 
 @dataclass(frozen=True, slots=True)

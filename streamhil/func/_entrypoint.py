@@ -86,7 +86,7 @@ class entrypoint:
         name = getattr(func, "__name__", type(func).__name__)
         inject = tuple(p for p in injected_parameters(func) if p != params[0])
         node = NodeSpec(
-            name, _entry_node(func, is_async_callable(func), inject), is_async=True, takes_config=False,
+            name, _entry_node(func, is_async_callable(func), inject), is_async=True,
             retry=self.retry_policy, timeout=self.timeout,
         )
         channels = {key: ChannelSpec(key) for key in (ENTRY_INPUT, ENTRY_OUTPUT, ENTRY_SAVE)}

@@ -149,7 +149,6 @@ class StateGraph:
             name=name,
             fn=fn,
             is_async=is_async,
-            takes_config=False,
             subgraph=subgraph,
             retry=_retry_policies(name, retry_policy or retry),
             timeout=timeout,

@@ -19,7 +19,7 @@ STATE = StateSchema(dict, {"q": ChannelSpec("q"), "log": ChannelSpec("log", oper
 
 
 def node(name: str) -> NodeSpec:
-    return NodeSpec(name=name, fn=lambda state: None, is_async=False, takes_config=False)
+    return NodeSpec(name=name, fn=lambda state: None, is_async=False)
 
 
 def pick(state: dict[str, Any]) -> Any:

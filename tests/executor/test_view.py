@@ -19,7 +19,7 @@ STATE = StateSchema(dict, {"q": ChannelSpec("q"), "log": ChannelSpec("log", oper
 SPEC = GraphSpec(
     name="view",
     schema=STATE,
-    nodes={n: NodeSpec(name=n, fn=lambda s: None, is_async=False, takes_config=False) for n in ("a", "b", "c")},
+    nodes={n: NodeSpec(name=n, fn=lambda s: None, is_async=False) for n in ("a", "b", "c")},
 )
 SPECS = [["pull", "a", ["branch:to:a"]], ["pull", "b", ["branch:to:b"]]]
 
