@@ -6,8 +6,10 @@ Where the call comes from decides where it runs:
   uses the connection it already has there;
 - a thread with no event loop (a plain script): on a fresh event loop of its own;
 - a thread whose event loop is running (async code, a Jupyter cell): on a fresh loop in a helper
-  thread, the caller blocking as on any sync I/O. Savers keep no state tied to a loop a sync
-  call would need, so this cannot deadlock.
+  thread, the caller blocking as on any sync I/O. It does not wait for the blocked loop: the
+  savers whose connections belong to one loop (aiosqlite, psycopg's async pool) open another for
+  the helper's loop, so each such call pays for opening one (a few milliseconds); the sync
+  methods are for scripts and notebooks, the async ones for code on a loop.
 """
 
 from __future__ import annotations
