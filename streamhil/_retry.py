@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["default_retry_on", "retries", "matches"]
+__all__ = ["default_retry_on", "retries", "matches", "next_wait"]
 
 _PROGRAMMING_ERRORS: tuple[type[BaseException], ...] = (
     ValueError, TypeError, ArithmeticError, ImportError, LookupError, NameError, SyntaxError,
@@ -60,3 +60,12 @@ def retries(policies: Sequence[Any], exc: BaseException) -> Any | None:
         if matches(policy.retry_on, exc):
             return policy
     return None
+
+
+def next_wait(policies: Sequence[Any], exc: BaseException, attempt: int) -> float | None:
+    """Seconds to wait before trying again after failed attempt number ``attempt`` (from 1), or
+    None when no policy covers ``exc`` or the one that does has no attempt left."""
+    policy = retries(policies, exc) if policies else None
+    if policy is None or attempt >= policy.max_attempts:
+        return None
+    return float(policy.wait(attempt))

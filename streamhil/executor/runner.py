@@ -10,7 +10,7 @@ from typing import Any
 
 import anyio
 
-from .._retry import retries
+from .._retry import next_wait
 from .._threads import run_sync_node
 from ..constants import END, START
 from ..errors import GraphInterrupt, InvalidUpdateError, NodeTimeoutError, ParentCommand
@@ -228,9 +228,9 @@ async def run_task(
         except ParentCommand:
             raise
         except Exception as exc:
-            policy = retries(spec.retry, exc) if spec.retry else None
-            if policy is not None and attempt < policy.max_attempts:
-                await anyio.sleep(policy.wait(attempt))
+            wait = next_wait(spec.retry, exc, attempt)
+            if wait is not None:
+                await anyio.sleep(wait)
                 continue
             return TaskResult(task, "error", error=exc, answers=answers, consumed=ctx.consumed)
         finally:

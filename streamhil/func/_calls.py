@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -24,12 +25,13 @@ import anyio.lowlevel
 from anyio.abc import TaskGroup
 
 from .._ids import task_id
-from .._retry import retries
+from .._retry import next_wait
 from .._threads import run_sync_node
 from ..constants import CALL
 from ..errors import GraphInterrupt, NodeTimeoutError
 from ..executor.context import current_task, set_current_task
 from ..executor.scope import RunScope, TaskContext
+from ..executor.view import now_iso
 from ..types import Interrupt, RetryPolicy
 
 __all__ = ["CallCancelledError", "TaskFuture", "TaskSpec", "call_task", "run_with_calls"]
@@ -259,9 +261,9 @@ async def _run_call(site: CallSite, call: TaskContext, spec: TaskSpec, args: tup
             except anyio.get_cancelled_exc_class():
                 raise
             except Exception as exc:
-                policy = retries(spec.retry, exc) if spec.retry else None
-                if policy is not None and attempt < policy.max_attempts:
-                    await anyio.sleep(policy.wait(attempt))
+                wait = next_wait(spec.retry, exc, attempt)
+                if wait is not None:
+                    await anyio.sleep(wait)
                     continue
                 _emit_result(run, call, error=exc)
                 future._finish(error=exc)
@@ -318,8 +320,6 @@ def _emit_task(run: RunScope, call: TaskContext, debug_type: str, payload: dict[
     if run.wants("tasks"):
         run.emit(run.ns_tuple, "tasks", payload)
     if run.wants("debug"):
-        from ..executor.view import now_iso
-
         run.emit(run.ns_tuple, "debug", {"step": call.step, "timestamp": now_iso(), "type": debug_type, "payload": payload})
 
 
@@ -334,11 +334,9 @@ def _call_in_node(ctx: TaskContext, spec: TaskSpec, args: tuple[Any, ...], kwarg
             try:
                 value = spec.fn(*args, **kwargs)
             except Exception as exc:
-                policy = retries(spec.retry, exc) if spec.retry else None
-                if policy is not None and attempt < policy.max_attempts:
-                    import time
-
-                    time.sleep(policy.wait(attempt))
+                wait = next_wait(spec.retry, exc, attempt)
+                if wait is not None:
+                    time.sleep(wait)  # a sync node's own thread (or the sync API's private loop)
                     continue
                 future._finish(error=exc)
                 return future
@@ -365,9 +363,9 @@ class _AwaitedCall(TaskFuture[Any]):
                 try:
                     value = await _timed(spec, spec.fn(*args, **kwargs))
                 except Exception as exc:
-                    policy = retries(spec.retry, exc) if spec.retry else None
-                    if policy is not None and attempt < policy.max_attempts:
-                        await anyio.sleep(policy.wait(attempt))
+                    wait = next_wait(spec.retry, exc, attempt)
+                    if wait is not None:
+                        await anyio.sleep(wait)
                         continue
                     self._finish(error=exc)
                     break

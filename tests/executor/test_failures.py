@@ -291,3 +291,17 @@ async def test_node_timeout_does_not_fire_for_a_fast_node() -> None:
     builder.add_node("quick", quick, timeout=5)
     builder.add_edge(START, "quick")
     assert await builder.compile().ainvoke({"log": []}) == {"log": ["quick"]}
+
+
+def test_next_wait_picks_the_covering_policy_and_counts_its_attempts() -> None:
+    from streamhil._retry import next_wait
+
+    policies = (
+        RetryPolicy(max_attempts=2, initial_interval=1.0, jitter=False, retry_on=ConnectionError),
+        RetryPolicy(max_attempts=4, initial_interval=0.5, backoff_factor=3.0, jitter=False, retry_on=KeyError),
+    )
+    assert next_wait(policies, ConnectionError(), 1) == 1.0
+    assert next_wait(policies, ConnectionError(), 2) is None  # its 2 attempts are spent
+    assert [next_wait(policies, KeyError(), n) for n in (1, 2, 3, 4)] == [0.5, 1.5, 4.5, None]
+    assert next_wait(policies, ValueError(), 1) is None  # no policy covers it
+    assert next_wait((), ConnectionError(), 1) is None
