@@ -37,7 +37,7 @@ from anyio.lowlevel import EventLoopToken
 
 from ._backend import current_backend
 
-__all__ = ["WorkerPool", "NODE_THREADS", "run_sync_node", "fast_path", "MAX_WORKERS"]
+__all__ = ["WorkerPool", "NODE_THREADS", "run_sync_node", "fast_path", "MAX_WORKERS", "run_in_helper_thread"]
 
 T = TypeVar("T")
 
@@ -239,3 +239,24 @@ NODE_THREADS = WorkerPool("streamhil-node", MAX_WORKERS)
 async def run_sync_node(fn: Callable[..., T], *args: Any) -> T:
     """``fn(*args)`` (a sync node) in a worker thread, in a copy of the caller's context."""
     return await NODE_THREADS.run(fn, *args)
+
+
+def run_in_helper_thread(fn: Callable[[], T], name: str = "streamhil-helper") -> T:
+    """``fn()`` in a new thread with a fresh context (so no event loop counts as running there),
+    waited for here; what it raises (interrupts included) is raised here. For sync calls made
+    where an event loop runs and must not be re-entered."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = contextvars.Context().run(fn)
+        except BaseException as exc:  # re-raised in the caller
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name=name)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    value: T = outcome["value"]
+    return value

@@ -14,8 +14,6 @@ Where the call comes from decides where it runs:
 
 from __future__ import annotations
 
-import contextvars
-import threading
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -23,6 +21,7 @@ import anyio
 import anyio.from_thread
 
 from .._backend import current_backend, in_worker_thread
+from .._threads import run_in_helper_thread
 
 __all__ = ["run_blocking", "collect_blocking", "run_in_helper_thread"]
 
@@ -34,7 +33,7 @@ def run_blocking(fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
     if in_worker_thread():
         return anyio.from_thread.run(fn)
     if current_backend() is not None:
-        return run_in_helper_thread(lambda: anyio.run(fn))
+        return run_in_helper_thread(lambda: anyio.run(fn), name="streamhil-saver-sync-call")
     return anyio.run(fn)
 
 
@@ -45,22 +44,3 @@ def collect_blocking(make: Callable[[], AsyncIterator[T]]) -> list[T]:
         return [item async for item in make()]
 
     return run_blocking(collect)
-
-
-def run_in_helper_thread(fn: Callable[[], T]) -> T:
-    """``fn()`` in a thread with a fresh context (so no event loop counts as running there),
-    waited for here; what it raises is raised here."""
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            outcome["value"] = contextvars.Context().run(fn)
-        except BaseException as exc:  # re-raised in the caller
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=target, name="streamhil-saver-sync-call")
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]

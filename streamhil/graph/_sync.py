@@ -7,9 +7,7 @@ running graph needs, gets an error, naming the async form to use."""
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import queue
-import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
@@ -18,6 +16,7 @@ import anyio.from_thread
 
 from ..errors import SyncCallError
 from .._backend import current_backend, in_worker_thread
+from .._threads import run_in_helper_thread
 from ..executor.context import current_task, set_current_task
 from ..executor.scope import PRIVATE_LOOP
 
@@ -78,7 +77,6 @@ def _inline_node() -> bool:
 def _call_in_helper_thread(fn: Callable[..., Coroutine[Any, Any, T]], *args: Any, **kwargs: Any) -> T:
     """Run ``fn`` on a fresh loop in a thread of its own and wait for it here."""
     task = current_task()
-    outcome: dict[str, Any] = {}
 
     def run_fresh() -> T:
         # A fresh context (the copied one would name the blocked loop as running here),
@@ -87,18 +85,7 @@ def _call_in_helper_thread(fn: Callable[..., Coroutine[Any, Any, T]], *args: Any
         PRIVATE_LOOP.set(True)
         return anyio.run(lambda: fn(*args, **kwargs))
 
-    def target() -> None:
-        try:
-            outcome["value"] = contextvars.Context().run(run_fresh)
-        except BaseException as exc:  # re-raised in the calling node, interrupts included
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=target, name="streamhil-nested-graph")
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
+    return run_in_helper_thread(run_fresh, name="streamhil-nested-graph")
 
 
 _DONE = object()
