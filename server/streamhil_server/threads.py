@@ -40,6 +40,8 @@ class RunRequest:
     check_pending: bool = False
     continuation: bool = False  # continues a run a crash (or a lost process) cut short
     cancelled: bool = False  # cancelled while queued: ends with run_cancelled when its turn comes
+    cancel_reason: str = "cancelled"  # its run_cancelled reason ("superseded": a later run took its place)
+    superseding: bool = False  # queued by if_busy "interrupt": a later such run takes its place
     origin: str = ""  # whose share of the run limits it counts against (identity, or connection)
     ended: bool = False  # its terminal event is out (or its thread was lost): its share is given back
 
@@ -62,6 +64,8 @@ class RunRequest:
             "check_pending": self.check_pending,
             "continuation": self.continuation,
             "cancelled": self.cancelled,
+            "cancel_reason": self.cancel_reason,
+            "superseding": self.superseding,
             "origin": self.origin,
         }
 
@@ -87,6 +91,8 @@ class RunRequest:
             check_pending=bool(params.get("check_pending", False)),
             continuation=bool(params.get("continuation", False)),
             cancelled=bool(params.get("cancelled", False)),
+            cancel_reason=str(params.get("cancel_reason") or "cancelled"),
+            superseding=bool(params.get("superseding", False)),
             origin=str(params.get("origin") or ""),
         )
 

@@ -159,6 +159,48 @@ def test_if_busy_interrupt_supersedes_the_active_run(make_client: Any) -> None:
         assert wire.request("get_state", thread_id=tid)["state"]["values"]["n"] == 11
 
 
+def test_of_two_superseding_starts_at_once_the_last_wins(make_client: Any) -> None:
+    """Two ``if_busy: "interrupt"`` starts sent together: the first takes the active run's place,
+    the second takes the first's (as on LangGraph's server: a new "interrupt" run cancels the
+    thread's runs in flight). Each superseded run ends with ``run_cancelled`` reason superseded;
+    only the last runs on (it used to run after the first had run to its end)."""
+    import anyio
+    from streamhil.config import get_stream_writer
+    from streamhil.graph import START, StateGraph
+    from streamhil.types import interrupt
+
+    from .graphs import S
+
+    gate = Gate()
+
+    async def work(state: S) -> S:
+        get_stream_writer()({"status": "waiting"})
+        with anyio.CancelScope(shield=True):  # the active run cannot stop before the gate opens,
+            await gate.wait()  # so both superseding starts arrive while it is still active
+        return {"n": state.get("n", 0) + 1}
+
+    builder = StateGraph(S).add_node("work", work).add_node("ask", lambda s: {"answer": interrupt("go on?")})
+    graph = builder.add_edge(START, "work").add_edge("work", "ask").compile()
+    with make_client({"gated": graph}) as client, connect(client) as wire:
+        active = start(wire, "gated", {"n": 0}, stream_modes=["custom"])
+        tid = active["thread_id"]
+        wire.until(lambda f: f.get("event") == "custom")
+        first_id = wire.send("start_run", graph="gated", thread_id=tid, input={"n": 10}, if_busy="interrupt", stream_modes=["custom"])
+        last_id = wire.send("start_run", graph="gated", thread_id=tid, input={"n": 20}, if_busy="interrupt", stream_modes=["custom"])
+        first, last = wire.answer(first_id)["result"], wire.answer(last_id)["result"]
+        assert first["queued"] and last["queued"]
+        wire.call(gate.open)
+        ends: dict[str, dict[str, Any]] = {}
+        while last["run_id"] not in ends:
+            end = wire.run_end(tid)
+            ends[end["run_id"]] = end
+        assert [(ends[r["run_id"]]["event"], ends[r["run_id"]]["data"]) for r in (active, first)] == [
+            ("run_cancelled", {"reason": "superseded"}), ("run_cancelled", {"reason": "superseded"})
+        ]
+        assert ends[last["run_id"]]["event"] == "run_interrupted"
+        assert wire.request("get_state", thread_id=tid)["state"]["values"]["n"] == 21  # the last one's input
+
+
 def test_cancel_and_disconnect(make_client: Any) -> None:
     gate = Gate()
     with make_client({"gated": gated(gate), "counter": counter()}) as client:

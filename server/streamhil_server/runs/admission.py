@@ -132,6 +132,14 @@ class RunAdmission(RunRecovery):
                 raise self._interrupt_pending(thread)
             # the run with its input (and a new thread's record) are stored before the reply
             write = Write(thread_id=thread.thread_id, runs=[self._run_record(request, "queued")])
+            superseded: list[RunRequest] = []
+            if cmd.if_busy == "interrupt" and queued:
+                # Runs queued to take the active one's place lose it to this one (two "interrupt"
+                # starts at once: the last wins, as on LangGraph's server); other queued runs,
+                # answers among them, keep theirs.
+                superseded = [r for r in thread.queue if r.superseding and not r.cancelled]
+                for old in superseded:
+                    write.runs.append(self._run_record(replace(old, cancelled=True, cancel_reason="superseded"), "queued"))
             if not thread.stored:
                 write.threads.append(replace(thread.record))
             head = self.hub.head(thread.thread_id)
@@ -141,8 +149,12 @@ class RunAdmission(RunRecovery):
                 thread.stored = True
                 self._thread_count += 1
             self.shares.add(request.origin)  # checked before the thread was created
+            for old in superseded:  # (stored above with this run: both or neither)
+                old.cancelled, old.cancel_reason = True, "superseded"
             if cmd.if_busy == "interrupt" and thread.active is not None:
-                thread.queue.appendleft(request)
+                request.superseding = True
+                # after the runs it superseded (each then says so), before everything else
+                thread.queue.insert(sum(1 for r in thread.queue if r in superseded), request)
                 self._cancel_active(thread, "superseded")
             else:
                 thread.queue.append(request)

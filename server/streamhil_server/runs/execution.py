@@ -108,7 +108,7 @@ class RunExecution(RunAnswers):
             record = await self._settle(thread, entry.graph, error=None)
             if not record.interrupts:
                 record = replace(record, status=thread.record.status, error=thread.record.error)
-            await self._finish(thread, request, EventKind.RUN_CANCELLED, {"reason": "cancelled"}, record)
+            await self._finish(thread, request, EventKind.RUN_CANCELLED, {"reason": request.cancel_reason}, record)
             return
         if entry is None:
             await self._finish(thread, request, EventKind.RUN_ERROR, {"error": {"type": "GraphNotFound", "message": f"graph {thread.record.graph!r} is not served"}, "code": ErrorCode.NOT_FOUND.value}, None)
