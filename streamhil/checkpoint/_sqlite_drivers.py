@@ -339,15 +339,19 @@ class _LoopConnection:
 
 
 async def _commit_batch(entry: _LoopConnection, batch: list[tuple[Tx[Any], Mode]]) -> list[Any]:
-    """One trip to aiosqlite's thread for the whole batch (one transaction, a savepoint each)."""
     assert entry.db is not None
+    return await _commit_on(entry.db, batch)
+
+
+async def _commit_on(db: aiosqlite.Connection, batch: list[tuple[Tx[Any], Mode]]) -> list[Any]:
+    """One trip to aiosqlite's thread for the whole batch (one transaction, a savepoint each)."""
     if WHOLE_TX_ON_AIOSQLITE:
-        results: list[Any] = await entry.db._execute(_run_batch_on_connection_thread, entry.db, batch)
+        results: list[Any] = await db._execute(_run_batch_on_connection_thread, db, batch)
         return results
     outcome: list[Any] = []
     for tx, mode in batch:  # aiosqlite without the internals: one transaction each
         try:
-            outcome.append(await run_stepwise(entry.db, tx, mode))
+            outcome.append(await run_stepwise(db, tx, mode))
         except Exception as exc:
             outcome.append(exc)
     return outcome
@@ -488,16 +492,7 @@ class SharedAioDriver:
 
     async def _commit(self, batch: list[tuple[Tx[Any], Mode]]) -> list[Any]:
         try:
-            if WHOLE_TX_ON_AIOSQLITE:
-                results: list[Any] = await self._db._execute(_run_batch_on_connection_thread, self._db, batch)
-                return results
-            outcome: list[Any] = []
-            for tx, mode in batch:  # aiosqlite without the internals: one transaction each
-                try:
-                    outcome.append(await run_stepwise(self._db, tx, mode))
-                except Exception as exc:
-                    outcome.append(exc)
-            return outcome
+            return await _commit_on(self._db, batch)
         except ValueError as exc:  # aiosqlite's "Connection closed"
             closed = CheckpointError(f"the aiosqlite connection given to SqliteSaver is closed ({exc})")
             return [closed] * len(batch)
