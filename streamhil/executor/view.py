@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import datetime
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._clock import now_iso
 from ..checkpoint.base import CheckpointTuple
 from ..constants import CALL, COMMAND_TASK, EDITED, ERROR, INTERRUPT, RESUME, TASKS
 from ..types import Interrupt, Send
@@ -26,10 +26,6 @@ UPDATE = "__update__"  # command write: Command(update=...)
 GOTO = "__goto__"  # command write: Command(goto=...)
 RESUME_MAP = "__resume_map__"  # command write: answers, {interrupt id: value}
 CONTROL = frozenset({INTERRUPT, RESUME, ERROR, EDITED})
-
-
-def now_iso() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat()
 
 
 @dataclass(slots=True)

@@ -5,7 +5,6 @@ answer)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from streamhil.errors import (
@@ -68,7 +67,7 @@ class RunAnswers(RunCore):
         answered, named, claimed = thread.answered, set(ids), self._claimed(thread)
         record = thread.record
         kept = [i for i in record.interrupts if not (i["id"] in named or i["id"] in answered or i["id"] in claimed)]
-        return replace(record, interrupts=kept, updated_at=now_iso())
+        return record.settled(record.status, record.error, kept, now_iso())
 
     async def _record(
         self, thread: ThreadRuntime, entry: GraphEntry, request: RunRequest, outcome: Callable[[Any], None] | None = None

@@ -278,7 +278,7 @@ class RunExecution(RunAnswers):
             status = "interrupted"
         else:
             status = "idle"
-        return replace(thread.record, status=status, error=error, interrupts=interrupts, updated_at=now_iso())
+        return thread.record.settled(status, error, interrupts, now_iso())
 
     async def _finish(
         self, thread: ThreadRuntime, request: RunRequest, event: EventKind, data: dict[str, Any], record: ThreadRecord | None

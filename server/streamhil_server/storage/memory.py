@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from dataclasses import replace
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
@@ -114,9 +113,7 @@ class MemoryStorage(Storage):
         for row in write.events:
             self._events.setdefault(row.thread_id, {})[row.seq] = (row.run_id, row.frame)
         for thread in write.threads:
-            self._threads[thread.thread_id] = replace(
-                thread, interrupts=list(thread.interrupts), metadata=dict(thread.metadata)
-            )
+            self._threads[thread.thread_id] = thread.copy()
         for run in write.runs:
             self._runs[run.run_id] = RunRecord(
                 run.run_id, run.thread_id, run.kind, run.status, dict(run.params), run.created_at, run.ended_at
@@ -192,9 +189,7 @@ class MemoryStorage(Storage):
 
     def _with_head(self, record: ThreadRecord) -> ThreadRecord:
         log = self._events.get(record.thread_id)
-        return replace(
-            record, interrupts=list(record.interrupts), metadata=dict(record.metadata), head_seq=max(log) if log else 0
-        )
+        return record.copy(head_seq=max(log) if log else 0)
 
     async def load_thread(self, thread_id: str) -> ThreadRecord | None:
         self._check()
