@@ -93,6 +93,21 @@ async def test_group_commit_shares_commits_and_a_lone_write_is_not_delayed(tmp_p
             assert db.execute("SELECT COUNT(*) FROM threads").fetchone() == (201,)
 
 
+async def test_the_wal_is_checkpointed_past_its_own_threshold_not_sqlites_default(tmp_path: Path) -> None:
+    """SQLite copies the WAL back every 1,000 pages by default; the server's writer waits for
+    WAL_CHECKPOINT_PAGES, so pages dirtied again and again are copied once (docs/server.md)."""
+    from streamhil_server.storage.sqlite import WAL_CHECKPOINT_PAGES
+
+    frame = 24 + 4096  # a WAL frame: header and one page
+    async with SqliteStorage(tmp_path / "s.sqlite") as storage:
+        for n in range(900):  # lone writes: a commit each, a few pages each
+            await storage.save_thread(ThreadRecord(f"t{n:04d}", "g", "alice", metadata={"n": "x" * 200}))
+        wal = (tmp_path / "s.sqlite-wal").stat().st_size
+        assert 1_200 * frame < wal < WAL_CHECKPOINT_PAGES * frame  # past the default, none yet
+    with sqlite3.connect(tmp_path / "s.sqlite") as db:  # closed: everything is in the file
+        assert db.execute("SELECT COUNT(*) FROM threads").fetchone() == (900,)
+
+
 async def test_reads_do_not_wait_for_a_commit_in_progress(tmp_path: Path) -> None:
     """The reader connection answers while the writer holds the write lock (WAL)."""
     async with SqliteStorage(tmp_path / "s.sqlite") as storage:
