@@ -87,6 +87,7 @@ OPTIONAL = {
     ("streamhil/prebuilt/openai.py", "httpx"),
     ("streamhil/prebuilt/langchain.py", "langchain_core"),
     ("streamhil/executor/langchain_messages.py", "langchain_core"),
+    ("streamhil/executor/langchain_events.py", "langchain_core"),
     ("streamhil/graph/_json_schema.py", "pydantic"),
     ("streamhil/types.py", "pydantic"),
     ("streamhil/checkpoint/_postgres_drivers.py", "psycopg"),

@@ -61,14 +61,25 @@ def reset_config(token: Token[Any]) -> None:
     var_child_runnable_config.reset(token)
 
 
-def task_callbacks(seen: set[str], ctx: TaskContext, *, emit: bool) -> dict[str, Any]:
-    """The config keys a task adds for LangChain: ``callbacks`` (its handler, streaming to the
-    run if ``emit``, in a callback manager whose metadata adds ``ls_integration``, as LangGraph's),
-    ``metadata`` (the task's, see ``RunScope.task_metadata``), ``tags`` (the run's)."""
+def task_callbacks(seen: set[str], ctx: TaskContext, *, emit: bool, messages: bool = True) -> dict[str, Any]:
+    """The config keys a task adds for LangChain: ``callbacks`` (its handlers: the ``messages``
+    one, streaming to the run if ``emit``, and when the run makes events the events one; in a
+    callback manager whose metadata adds ``ls_integration``, as LangGraph's), ``metadata`` (the
+    task's, see ``RunScope.task_metadata``), ``tags`` (the run's)."""
     traced = ctx.run.task_metadata(ctx, run_keys=_INTEGRATION)
-    handler = TaskMessagesHandler(seen, ctx.run, traced, emit=emit)
+    handlers: list[BaseCallbackHandler] = [TaskMessagesHandler(seen, ctx.run, traced, emit=emit)] if messages else []
+    tags: list[str] = []
+    parent: UUID | None = None
+    if ctx.run.events is not None and ctx.event_run_id is not None:
+        from .langchain_events import TaskEventsHandler
+
+        handlers.append(TaskEventsHandler(ctx))
+        tags = ["seq:step:1"]  # what a LangGraph node's own callees are tagged with (the node is a sequence's first step)
+        parent = UUID(ctx.event_run_id)  # the node's run: what runnables inside it (and custom events) hang from
     return {
-        "callbacks": CallbackManager([handler], [handler], metadata=traced, inheritable_metadata=dict(traced)),
+        "callbacks": CallbackManager(
+            handlers, handlers, parent, tags=tags, metadata=traced, inheritable_metadata=dict(traced)
+        ),
         "metadata": ctx.run.task_metadata(ctx),
         "tags": list(ctx.run.config.get("tags") or ()),
     }

@@ -19,17 +19,22 @@ from typing import Any
 from ..messages import is_langchain_message
 from .scope import TaskContext
 
-__all__ = ["MessageTap"]
+__all__ = ["MessageTap", "tap_for"]
 
 
 class MessageTap:
     """What one run streaming ``messages`` shares between its tasks: the ids of messages already
-    on the stream, or in a task's input, which a node's return does not repeat."""
+    on the stream, or in a task's input, which a node's return does not repeat.
 
-    __slots__ = ("seen", "_langchain")
+    A run making ``astream_events`` events has one too (``messages=False`` if it does not stream
+    ``messages``): the same per-task LangChain config carries the callbacks that turn what LangChain
+    runnables inside a node report into events (:mod:`.langchain_events`)."""
 
-    def __init__(self) -> None:
+    __slots__ = ("seen", "messages", "_langchain")
+
+    def __init__(self, *, messages: bool = True) -> None:
         self.seen: set[str] = set()
+        self.messages = messages  # whether the run streams ``messages`` (else: only events)
         self._langchain: ModuleType | None = None
 
     def langchain(self) -> ModuleType | None:
@@ -48,9 +53,9 @@ class MessageTap:
         lc = self.langchain()
         if lc is None:
             return None
-        if streams(ctx):
+        if self.messages and streams(ctx):
             remember_ids(node_input, self.seen)
-        ctx.lc_config = lc.task_callbacks(self.seen, ctx, emit=streams(ctx))
+        ctx.lc_config = lc.task_callbacks(self.seen, ctx, emit=streams(ctx), messages=self.messages)
         token: Token[Any] = lc.use_config(lc.child_config(ctx))
         return token
 
@@ -65,8 +70,17 @@ class MessageTap:
         messages (a subgraph's state, a prebuilt node's reply); they are streamed as LangChain
         messages too.
         """
-        if ctx.lc_config is not None and self._langchain is not None and streams(ctx):
+        if self.messages and ctx.lc_config is not None and self._langchain is not None and streams(ctx):
             self._langchain.emit_returned(self.seen, ctx, result, plain_messages=plain_messages)
+
+
+def tap_for(modes: frozenset[str]) -> MessageTap | None:
+    """The tap a run with these stream modes needs: for ``messages``, for events, or none."""
+    if "messages" in modes:
+        return MessageTap()
+    if "events" in modes:
+        return MessageTap(messages=False)
+    return None
 
 
 def streams(ctx: TaskContext) -> bool:

@@ -12,7 +12,7 @@ from ..constants import TASKS
 from ..errors import GraphInterrupt
 from .context import require_task
 from .loop import execute
-from .message_tap import MessageTap
+from .message_tap import tap_for
 from .scope import RunScope, Sink, TaskContext
 from .spec import GraphSpec
 from .state_objects import is_state_object, object_updates
@@ -84,11 +84,14 @@ async def run_nested(
         nested=True,
         inline_sync=outer.inline_sync,
         messages=outer.messages,
+        events=outer.events,
+        event_parents=outer.event_parents + ((parent.event_run_id,) if parent.event_run_id else ()),
     )
     if own_stream is not None:
         scope.modes, scope.sink, scope.subgraphs, scope.pace = own_stream
         scope.ns_tuple = ()
-        scope.messages = MessageTap() if "messages" in scope.modes else None
+        scope.messages = tap_for(scope.modes)
+        scope.events, scope.event_parents = None, ()
     saved = await saver.aget_tuple(scope.address()) if saver is not None else None
     if node_call and is_state_object(graph_input):  # a dataclass or pydantic parent state
         graph_input = object_updates(graph_input)

@@ -194,13 +194,16 @@ async def run_task(
             arg = (spec.input_schema or graph.schema).node_input(values)
         except Exception as exc:
             return TaskResult(task, "error", error=exc, answers=answers)
-    tap = scope.messages  # None unless the run streams ``messages``
+    tap = scope.messages  # None unless the run streams ``messages`` or makes events
+    events = scope.events  # None unless the run makes ``astream_events`` events
     attempt = 0
     while True:
         attempt += 1
         ctx.counter = 0
         ctx.subgraph_calls = 0
         token = _current.set(ctx)
+        if events is not None:
+            events.node_started(ctx, arg)
         lc_token = tap.start_task(ctx, arg) if tap is not None else None
         try:
             try:
@@ -214,6 +217,8 @@ async def run_task(
                 result = pc.command
             if tap is not None:
                 tap.node_returned(ctx, result, plain_messages=spec.subgraph is not None)
+            if events is not None:
+                events.node_returned(ctx, arg, result)
             writes, gotos, update = writes_from_return(graph, task.name, result, lenient=spec.subgraph is not None)
             routes = await routes_for(graph, task.name, values, writes) + gotos
             return TaskResult(task, "done", writes, routes, update, answers=ctx.answers, consumed=ctx.consumed)

@@ -59,6 +59,8 @@ class RunScope:
     checkpoint_id: str = ""  # the checkpoint the current step started from
     pace: Callable[[], Awaitable[None]] | None = None  # waits until the stream's reader caught up
     messages: Any = None  # a message_tap.MessageTap when the run streams ``messages`` (shared with subgraphs)
+    events: Any = None  # a node_events.EventTap when the run makes ``astream_events`` events (shared too)
+    event_parents: tuple[str, ...] = ()  # event run ids of the nodes whose subgraph this run is
     # The functional API (streamhil.func): task calls' saved outcomes on the current checkpoint,
     # by call id, and the run's persist.CheckpointWriter that saves a finished call's.
     calls: dict[str, Any] = field(default_factory=dict)
@@ -155,6 +157,7 @@ class TaskContext:
     counter: int = 0  # interrupt() calls made during this execution
     subgraph_calls: int = 0  # subgraphs invoked from inside this task, for their namespaces
     lc_config: dict[str, Any] | None = None  # LangChain config keys, when the run streams its messages
+    event_run_id: str | None = None  # the node attempt's run id in ``astream_events`` events
 
     @property
     def resume_map(self) -> dict[str, Any]:

@@ -93,9 +93,9 @@ class StateSchema:
     def node_input(self, values: dict[str, Any]) -> Any:
         """What a node reading this schema receives: a dict of its keys, or an instance of
         ``cls`` built from them (a pydantic model validates them here and may raise)."""
-        if self.builds_objects:
-            return self._build({k: v for k, v in values.items() if k in self.channels})
-        return {k: v for k, v in values.items() if k in self.channels}
+        # In the schema's order, as LangGraph reads a node's channels (not the order they were written)
+        picked = {k: values[k] for k in self.channels if k in values}
+        return self._build(picked) if self.builds_objects else picked
 
     def as_output(self, values: dict[str, Any]) -> Any:
         """``values`` as ``version="v2"`` outputs give them: an instance of ``cls`` for a

@@ -1,7 +1,6 @@
 """The parts of LangChain's ``Runnable`` interface a compiled LangGraph graph has beyond running
 and reading state: ``with_config``, ``batch``/``abatch``, ``get_subgraphs``, the input/output
-schemas, and ``astream_events`` (not implemented: it is built on LangChain callbacks, which
-streamhil does not run). Mixed into :class:`~streamhil.graph.compiled.CompiledStateGraph`."""
+schemas (``astream_events`` is in :mod:`._events_api`). Mixed into :class:`~streamhil.graph.compiled.CompiledStateGraph`."""
 
 from __future__ import annotations
 
@@ -20,12 +19,6 @@ from . import _json_schema, _sync
 __all__ = ["RunnableAPI", "merge_configs"]
 
 _DEFAULT_RECURSION_LIMIT = 25
-_NO_EVENTS = (
-    "{name}() is not implemented in streamhil: LangGraph builds it on LangChain callbacks, which "
-    "streamhil does not run. For tokens use stream_mode='messages' (LLM tokens with their node "
-    "and metadata); for progress events use stream_mode='custom' with get_stream_writer(), or "
-    "stream_mode=['updates', 'tasks'] for node starts and results."
-)
 
 
 def merge_configs(*configs: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -207,13 +200,3 @@ class RunnableAPI:
         if context_schema is None:
             return None
         return _json_schema.context_json_schema(context_schema)
-
-    # -- events -----------------------------------------------------------------------------------
-    def astream_events(self, input: Any, config: Mapping[str, Any] | None = None, **kwargs: Any) -> AsyncIterator[Any]:
-        """Not implemented (LangChain callback events); raises NotImplementedError naming the
-        stream modes that carry the same information."""
-        raise NotImplementedError(_NO_EVENTS.format(name="astream_events"))
-
-    def stream_events(self, input: Any, config: Mapping[str, Any] | None = None, **kwargs: Any) -> Iterator[Any]:
-        """Not implemented; see ``astream_events``."""
-        raise NotImplementedError(_NO_EVENTS.format(name="stream_events"))

@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import Any
+from uuid import uuid4
 
 import anyio
 
@@ -16,7 +17,8 @@ from ..errors import CheckpointError, CheckpointNotFoundError, ConfigError, Noth
 from ..executor.commands import record_command
 from ..executor.context import current_task
 from ..executor.loop import RunOutcome, execute
-from ..executor.message_tap import MessageTap
+from ..executor.message_tap import tap_for
+from ..executor.node_events import EVENTS, EventTap
 from ..executor.nested import run_nested
 from ..executor.scope import PRIVATE_LOOP, RunScope
 from ..executor.spec import GraphSpec, StateSchema
@@ -25,6 +27,7 @@ from ..executor.view import UPDATE, load_view
 from ..types import Command, GraphOutput, Interrupt, StateSnapshot
 from .._backend import DetachedTask
 from . import _sync
+from ._events_api import EventsAPI
 from ._runnable_api import RunnableAPI
 from .drawing import DrawableGraph, graph_of
 from .streaming import PartStream, Sink, on_loop_thread, stream_modes
@@ -72,7 +75,7 @@ def _v2_part(
     return {"type": mode, "ns": ns, "data": payload}
 
 
-class CompiledStateGraph(RunnableAPI):
+class CompiledStateGraph(RunnableAPI, EventsAPI):
     """A graph ready to run: ``invoke``/``stream`` it, read and edit its threads' state.
 
     Made by ``StateGraph.compile()``; it runs ``spec`` (the executor's frozen description of
@@ -192,6 +195,7 @@ class CompiledStateGraph(RunnableAPI):
         interrupt_before: Any,
         interrupt_after: Any,
         durability: str | None,
+        events_run_id: str | None = None,
     ) -> RunOutcome:
         config = self._bound_config(config)
         parent = current_task()
@@ -204,7 +208,8 @@ class CompiledStateGraph(RunnableAPI):
         scope.sink = sink
         scope.pace = pace
         scope.subgraphs = subgraphs
-        scope.messages = MessageTap() if "messages" in modes else None
+        scope.messages = tap_for(modes)
+        scope.events = EventTap(events_run_id or str(uuid4())) if EVENTS in modes else None
         scope.durability = durability or "async"
         scope.inline_sync = PRIVATE_LOOP.get()
         saved, replay = await self._load(scope, checkpoint_id)

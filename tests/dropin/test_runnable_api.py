@@ -275,11 +275,3 @@ def test_schemas_match_langgraph(case: str) -> None:
             compiled.get_context_jsonschema(),
         )
     assert schemas["streamhil"] == schemas["langgraph"]
-
-
-def test_astream_events_points_to_the_stream_modes() -> None:
-    compiled = one_node("streamhil").compile()
-    with pytest.raises(NotImplementedError, match="stream_mode='messages'"):
-        compiled.astream_events({"x": 1}, version="v2")
-    with pytest.raises(NotImplementedError, match="stream_mode='custom'"):
-        compiled.stream_events({"x": 1}, version="v2")
