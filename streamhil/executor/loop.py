@@ -305,14 +305,18 @@ class Loop:
             elif result.status == "interrupt":  # the step's only task: the run stops after it
                 await self._persist_last(result)
 
-        if len(runnable) == 1:
-            await run_one(runnable[0])  # no sibling to cancel
-        elif runnable:
-            cancel_scope = anyio.CancelScope()
-            with cancel_scope:
-                async with anyio.create_task_group() as tg:
-                    for t in runnable:
-                        tg.start_soon(run_one, t)
+        try:
+            if len(runnable) == 1:
+                await run_one(runnable[0])  # no sibling to cancel
+            elif runnable:
+                cancel_scope = anyio.CancelScope()
+                with cancel_scope:
+                    async with anyio.create_task_group() as tg:
+                        for t in runnable:
+                            tg.start_soon(run_one, t)
+        except anyio.get_cancelled_exc_class():
+            await self._keep_finished(results)  # the run was cancelled (a caller left the stream)
+            raise
         if failed:
             await self._fail(failed, results)
         pending: list[Interrupt] = []
@@ -332,6 +336,16 @@ class Loop:
             return outcome
         await self._barrier(view.tasks, results)
         return None
+
+    async def _keep_finished(self, results: dict[str, TaskResult]) -> None:
+        """A step cancelled midway: save the writes of its tasks that finished and are not saved
+        yet (a saver with nothing durable skips saving them one by one), so that they do not run
+        again when the thread goes on: a caller may have seen their updates already."""
+        if self.scope.saver is None:
+            return
+        for result in list(results.values()):
+            if result.status == "done" and result.task.id not in self.saved_task_ids:
+                await self._persist_task(result)
 
     async def _persist_task(self, result: TaskResult) -> None:
         assert self.view is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import operator
 import uuid
 from typing import Annotated, Any, TypedDict
@@ -132,3 +133,40 @@ async def test_cancel_after_an_answer_keeps_the_interrupt_answerable() -> None:
         result = await graph.ainvoke(None, config)
     assert result == {"log": ["ask:A"]}
     assert intr.value == "q"
+
+
+@pytest.mark.parametrize("durability", ["sync", "async", "exit"])
+async def test_leaving_the_stream_keeps_what_finished_siblings_wrote(durability: str) -> None:
+    """A caller that leaves ``astream`` after seeing one node's update: that node does not run
+    again when the thread goes on (its writes are kept), as under LangGraph; only the sibling
+    still running at the time does. (The in-memory saver, which saves nothing durable, used to
+    drop them.)"""
+    blocker = Blocker()
+    blocker.started = anyio.Event()
+    config = {"configurable": {"thread_id": uuid.uuid4().hex}}
+    fast_runs = 0
+
+    def fast(state: LogState) -> dict[str, Any]:
+        nonlocal fast_runs
+        fast_runs += 1
+        return {"log": ["fast"]}
+
+    builder = StateGraph(LogState)
+    builder.add_node("fast", fast)
+    builder.add_node("slow", blocker)
+    builder.add_edge(START, "fast")
+    builder.add_edge(START, "slow")
+    graph = builder.compile(checkpointer=InMemorySaver())
+    with anyio.fail_after(5):
+        # (aclosing: the run is cancelled when the loop is left, not when the generator is collected)
+        async with contextlib.aclosing(graph.astream({"log": []}, config, stream_mode="updates", durability=durability)) as parts:
+            async for part in parts:
+                assert part == {"fast": {"log": ["fast"]}}
+                break
+    snap = await graph.aget_state(config)
+    assert snap.values == {"log": ["fast"]} and snap.next == ("slow",)
+    blocker.release = True
+    blocker.started = anyio.Event()
+    with anyio.fail_after(5):
+        assert await graph.ainvoke(None, config) == {"log": ["fast", "slow"]}
+    assert fast_runs == 1 and blocker.runs == 2
