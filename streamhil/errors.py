@@ -12,6 +12,7 @@
      │    └── InvalidSchemaError
      ├── GraphRecursionError (RecursionError)  the step budget ran out
      ├── InvalidUpdateError (ValueError)       a write the state cannot take
+     │    └── UnknownBranchKeyError (KeyError)  a branch's key missing from its path_map
      ├── EmptyInputError (ValueError)          nothing to run
      ├── ConfigError (ValueError)              a config without what the call needs
      ├── ResumeError (ValueError)              a resume that answers nothing, or is ambiguous
@@ -47,6 +48,7 @@ __all__ = [
     "InvalidSchemaError",
     "GraphRecursionError",
     "InvalidUpdateError",
+    "UnknownBranchKeyError",
     "EmptyInputError",
     "ConfigError",
     "ResumeError",
@@ -104,6 +106,14 @@ class GraphRecursionError(StreamhilError, RecursionError):
 
 class InvalidUpdateError(StreamhilError, ValueError):
     """A node, Command or update_state wrote something the state cannot take."""
+
+
+class UnknownBranchKeyError(InvalidUpdateError, KeyError):
+    """A conditional edge's function returned a key its ``path_map`` does not have. A
+    ``KeyError`` too, as LangGraph raises one there (``except KeyError`` keeps working)."""
+
+    def __str__(self) -> str:  # the message, not KeyError's repr of it
+        return str(self.args[0]) if self.args else ""
 
 
 class EmptyInputError(StreamhilError, ValueError):

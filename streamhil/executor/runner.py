@@ -13,7 +13,7 @@ import anyio
 from .._retry import next_wait
 from .._threads import run_sync_node
 from ..constants import END, START
-from ..errors import GraphInterrupt, InvalidUpdateError, NodeTimeoutError, ParentCommand
+from ..errors import GraphInterrupt, InvalidUpdateError, NodeTimeoutError, ParentCommand, UnknownBranchKeyError
 from ..types import Command, Interrupt, Send
 from .apply import apply_writes
 from .context import _current
@@ -162,7 +162,7 @@ def _normalise_branch(
         target = item
         if path_map is not None:
             if item not in path_map:
-                raise InvalidUpdateError(
+                raise UnknownBranchKeyError(
                     f"Branch {name!r} from {node!r} returned {item!r}, which is not in its path_map "
                     f"({list(path_map)!r})."
                 )

@@ -93,3 +93,5 @@ async def test_routes_follow_static_edges_and_branches_on_the_updated_state() ->
     assert await routes_for(SPEC, "b", {"q": "yes"}, [("q", "no")]) == []  # END
     with pytest.raises(InvalidUpdateError, match="returned 'maybe', which is not in its path_map"):
         await routes_for(SPEC, "b", {"q": "maybe"}, [])
+    with pytest.raises(KeyError):  # as LangGraph raises there: `except KeyError` written for it still works
+        await routes_for(SPEC, "b", {"q": "maybe"}, [])
