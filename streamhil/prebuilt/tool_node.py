@@ -181,10 +181,8 @@ class ToolNode:
         call = _as_call(call)
         tool = self.tools_by_name.get(call["name"])
         if tool is None:
-            known = ", ".join(self.tools_by_name) or "none"
-            return tool_message(
-                call, f"Error: there is no tool named {call['name']!r}. Available tools: {known}.", status="error"
-            )
+            known = ", ".join(self.tools_by_name)  # the text LangGraph's ToolNode answers (the model reads it)
+            return tool_message(call, f"Error: {call['name']} is not a valid tool, try one of [{known}].", status="error")
         token = _set_tool_call(call)
         try:
             output = await tool.ainvoke(call["args"])

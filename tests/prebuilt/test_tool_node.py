@@ -119,7 +119,7 @@ async def test_unknown_tool_and_bad_arguments_answer_with_errors() -> None:
         {"messages": [assistant(call("nope", "c1"), {"id": "c2", "name": "add", "args": {"a": "1", "b": 2}})]}
     )
     unknown, bad = out["messages"]
-    assert unknown["status"] == "error" and "no tool named 'nope'" in unknown["content"] and "add" in unknown["content"]
+    assert unknown["status"] == "error" and unknown["content"].startswith("Error: nope is not a valid tool, try one of [") and "add" in unknown["content"]
     assert bad["status"] == "error" and "args.a: expected integer" in bad["content"]
 
 
