@@ -5,17 +5,18 @@ from __future__ import annotations
 from typing import Any, overload
 
 from ..checkpoint.base import Checkpoint, CheckpointTuple, new_checkpoint_id
-from ..constants import EDITED, END, JOINS, LAST_NODES, START, TASKS
+from ..constants import END, JOINS, LAST_NODES, START, TASKS
 from ..errors import CheckpointNotFoundError, InvalidUpdateError
 from ..types import PregelTask, StateSnapshot
 from .apply import apply_writes
-from .plan import Task, pin, plan_next, prepare_tasks, start_spec
+from .plan import prepare_tasks, start_spec, unpin
 from .runner import routes_for, writes_from_return
 from .discover import child_graph
 from .scope import RunScope
 from .spec import GraphSpec
 from .state_objects import is_state_object, object_updates
-from .view import RESUME_MAP, TaskState, ThreadView, load_view, now_iso
+from .update_plan import after_end, after_node
+from .view import ThreadView, load_view, now_iso
 
 __all__ = ["build_snapshot", "spec_for_ns", "update_state", "with_checkpoint_map"]
 
@@ -115,6 +116,7 @@ async def update_state(
         raise CheckpointNotFoundError(f"Thread {scope.thread_id!r} has no checkpoint {checkpoint_id!r}.")
     if as_node is not None and as_node not in graph.nodes and as_node not in (START, END, "__copy__", "__input__"):
         raise InvalidUpdateError(f"Node {as_node} does not exist; as_node must name a node of the graph.")
+    view: ThreadView | None = None
     if saved is None:
         base_values = graph.schema.initial_values()
         versions: dict[str, int] = {k: 1 for k in base_values}
@@ -147,9 +149,9 @@ async def update_state(
     if as_node == "__copy__":
         if saved is None:
             raise InvalidUpdateError("There is no checkpoint to copy.")
-        source = "fork"
-        new_step = step
+        source = "fork"  # a sibling of the copied checkpoint; its tasks get new ids, as a replay's
         parent_config = saved.parent_config
+        specs = [unpin(spec) for spec in specs]
     elif as_node == "__input__":
         source = "input"
         new_step = step + 1 if saved is not None else -1
@@ -157,10 +159,18 @@ async def update_state(
         new_values[START] = object_updates(values) if is_state_object(values) else values
         changed.add(START)
     elif as_node == END:
-        if saved is not None:
-            new_values = dict(load_view(graph, saved, scope.checkpoint_ns).live_values(graph))
-            changed = {k for k in new_values if new_values.get(k) is not base_values.get(k)}
+        if values is not None:
+            raise InvalidUpdateError(
+                "Node __end__ does not exist: as_node=END takes no values (update_state(config, None, as_node=END) "
+                "ends the paused step); write values as a node of the graph."
+            )
         specs = []
+        if view is not None:
+            new_values = dict(view.live_values(graph))
+            changed = {k for k in new_values if new_values.get(k) is not base_values.get(k)}
+            ended = after_end(graph, view)
+            specs, joins = ended.specs, ended.joins
+            last = [t.task.name for t in view.tasks if t.finished and t.task.name != START] or last
     else:
         if isinstance(values, dict):
             unknown = next((key for key in values if key not in graph.channels), None)
@@ -172,22 +182,9 @@ async def update_state(
         writes, gotos, _ = writes_from_return(graph, as_node, values) if values is not None else ([], [], None)
         changed = apply_writes(graph.channels, new_values, writes)
         routes = await routes_for(graph, as_node, base_values, writes) + gotos
-        carried = carried_tasks(view, as_node) if saved is not None else []
-        carried_pulls = {t.task.name for t in carried if t.task.kind == "pull"}
-        kept = [s for s in specs if s[1] != as_node and s[0] == "pull" and s[1] not in carried_pulls]
         fake_task = prepare_tasks([["pull", as_node, []]], "update", scope.checkpoint_ns, new_step)[0]
-        planned, joins = plan_next([(fake_task, routes)], graph.joins, joins, graph.node_order, graph.deferred)
-        planned_names = {s[1] for s in planned if s[0] == "pull"} | carried_pulls
-        specs = [s for s in planned if s[0] == "push"] + [s for s in kept if s[1] not in planned_names] + [
-            s for s in planned if s[0] == "pull" and s[1] not in carried_pulls
-        ]
-        # A paused step survives the edit: its tasks keep their ids (so their interrupts keep
-        # theirs) and their saved writes; Sends first in their order, then pulls in node order.
-        specs = [pin(task_spec(t.task), t.task.id) for t in carried] + specs
-        specs.sort(key=lambda s: (s[0] == "pull", graph.node_order.get(s[1], 1 << 30) if s[0] == "pull" else 0))
-        if carried:  # with the answers already recorded for them (a resume map not yet run)
-            carried_writes = [(t.task.id, edited(t)) for t in carried]
-            carried_writes += [(tid, [(ch, v) for ch, v in w if ch == RESUME_MAP]) for tid, w in view.command_writes]
+        planned = after_node(graph, view, as_node, routes, joins, fake_task)
+        specs, joins, carried_writes = planned.specs, planned.joins, planned.carried_writes
         last = [as_node] if as_node != START else last
     channel_values = {k: v for k, v in new_values.items() if k in graph.channels or k == START}
     channel_values[TASKS] = specs
@@ -213,25 +210,3 @@ async def update_state(
             await saver.aput_writes(new_config, task_writes, task_id)
     return new_config
 
-
-def carried_tasks(view: ThreadView, as_node: str) -> list[TaskState]:
-    """The tasks of a paused step that an update (not made as their node) keeps: the ones
-    waiting on an interrupt, and the siblings that already finished (they do not run again).
-    Nothing is carried unless some task is waiting on a human."""
-    if not any(t.interrupts and not t.finished for t in view.tasks):
-        return []
-    return [t for t in view.tasks if t.task.name != as_node and (t.finished or t.interrupts or t.answers)]
-
-
-def edited(task: TaskState) -> list[tuple[str, Any]]:
-    """A carried task's saved writes; a paused one is marked edited (it asked about the old state)."""
-    if task.finished:
-        return list(task.writes)
-    return [(ch, v) for ch, v in task.writes if ch != EDITED] + [(EDITED, True)]
-
-
-def task_spec(task: Task) -> list[Any]:
-    """The ``__tasks__`` spec that plans ``task`` again."""
-    if task.kind == "push":
-        return ["push", task.name, task.arg]
-    return ["pull", task.name, list(task.triggers)]

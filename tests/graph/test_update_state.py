@@ -165,7 +165,9 @@ def test_update_state_with_parallel_interrupts_keeps_both_and_finished_siblings(
     assert calls == {"p": 2, "q": 2, "ok": 1, "join": 1}
 
 
-def test_update_state_as_one_of_two_interrupted_nodes_keeps_the_other() -> None:
+def test_update_state_as_one_of_two_interrupted_nodes_ends_the_step_for_both() -> None:
+    """As LangGraph: an update as ``p`` is a step in which only ``p`` ran; ``q``'s edge trigger
+    does not outlive it, so ``q``'s question goes with the old step (nothing follows ``p``)."""
     calls = Calls()
     builder = StateGraph(LogState)
     for name in ("p", "q"):
@@ -173,12 +175,12 @@ def test_update_state_as_one_of_two_interrupted_nodes_keeps_the_other() -> None:
         builder.add_edge(START, name)
     graph = builder.compile(checkpointer=InMemorySaver())
     config = thread()
-    asked = {i.node: i for i in graph.invoke({"log": []}, config)["__interrupt__"]}
+    graph.invoke({"log": []}, config)
     graph.update_state(config, {"log": ["p:manual"]}, as_node="p")
     snap = graph.get_state(config)
-    assert snap.interrupts == (asked["q"],) and snap.next == ("q",)
-    assert graph.invoke(Command(resume="Q"), config) == {"log": ["p:manual", "q:Q"]}
-    assert calls == {"p": 1, "q": 2}
+    assert (snap.next, snap.interrupts, snap.tasks) == ((), (), ())
+    assert graph.invoke(None, config) == {"log": ["p:manual"]}
+    assert calls == {"p": 1, "q": 1}
 
 
 def test_replaying_an_edited_checkpoint_asks_again_with_a_new_id() -> None:
@@ -207,7 +209,7 @@ def test_update_state_as_the_interrupted_node_skips_the_human() -> None:
 
 
 def test_update_state_as_end() -> None:
-    """T41: END with None finishes the step: nothing next, no interrupt, finished work kept."""
+    """T41: END with None finishes the step: no interrupt, finished work kept and its edges followed."""
     calls = Calls()
     builder = StateGraph(LogState)
     builder.add_node("ask", calls.asking("ask"))
@@ -221,10 +223,10 @@ def test_update_state_as_end() -> None:
     graph.invoke({"log": []}, config)
     graph.update_state(config, None, as_node=END)
     snap = graph.get_state(config)
-    assert snap.next == () and snap.interrupts == ()
+    assert snap.next == ("after",) and snap.interrupts == ()  # ok's edge, as in LangGraph
     assert snap.values == {"log": ["ok"]}
-    assert graph.invoke(None, config) == {"log": ["ok"]}
-    assert calls == {"ask": 1, "ok": 1}
+    assert graph.invoke(None, config) == {"log": ["ok", "after"]}
+    assert calls == {"ask": 1, "ok": 1, "after": 1}
 
 
 def test_update_state_copy() -> None:
