@@ -11,18 +11,38 @@ into events by :mod:`.langchain_events`, with the node's run as their parent.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from uuid import uuid4
 
 from .scope import TaskContext
 
-__all__ = ["EventTap", "EVENTS", "INTEGRATION"]
+__all__ = ["EventTap", "EVENTS", "INTEGRATION", "graph_event"]
 
 EVENTS = "events"
 """The internal stream mode the events travel under (not one of ``astream``'s modes)."""
 
 INTEGRATION = {"ls_integration": "langgraph"}
 """What LangGraph adds to the metadata of its graph's and its tasks' events."""
+
+_FROM_CONFIGURABLE = ("thread_id", "checkpoint_id", "checkpoint_ns", "task_id", "run_id", "assistant_id", "graph_id")
+
+
+def graph_event(kind: str, name: str, run_id: str, config: Mapping[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """One of the graph's own events (``on_chain_start`` / ``_stream`` / ``_end``) for a run with
+    ``config``: its ``tags``, and as metadata its ``metadata``, the addressing keys of its
+    ``configurable`` and ``ls_integration``, as LangGraph's."""
+    metadata = dict(config.get("metadata") or {})
+    configurable = config.get("configurable") or {}
+    for key in _FROM_CONFIGURABLE:
+        if key not in metadata and configurable.get(key):
+            metadata[key] = configurable[key]
+    for key, value in INTEGRATION.items():
+        metadata.setdefault(key, value)
+    return {
+        "event": kind, "name": name, "run_id": run_id, "parent_ids": [], "tags": list(config.get("tags") or ()),
+        "metadata": metadata, "data": data,
+    }
 
 
 class EventTap:

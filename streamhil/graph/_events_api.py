@@ -16,14 +16,13 @@ from uuid import uuid4
 
 from .._backend import DetachedTask
 from ..constants import INTERRUPT
-from ..executor.node_events import EVENTS, INTEGRATION
+from ..executor.node_events import EVENTS, graph_event
 from . import _sync
 from .streaming import PartStream
 
 __all__ = ["EventsAPI"]
 
 _RUN_ARGS = frozenset({"interrupt_before", "interrupt_after", "durability"})
-_FROM_CONFIGURABLE = ("thread_id", "checkpoint_id", "checkpoint_ns", "task_id", "run_id", "assistant_id", "graph_id")
 _PHASES = ("_start", "_stream", "_end")
 
 
@@ -65,13 +64,7 @@ class EventsAPI:
             raise TypeError(f"astream_events() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
         bound = dict(self._bound_config(config) or {})  # type: ignore[attr-defined]
         run_id = str(bound.get("run_id") or uuid4())
-        graph = {
-            "name": bound.get("run_name") or self.name,
-            "run_id": run_id,
-            "parent_ids": [],
-            "tags": list(bound.get("tags") or ()),
-            "metadata": _graph_metadata(bound),
-        }
+        name = bound.get("run_name") or self.name
         wanted = _Filter(include_names, include_types, include_tags, exclude_names, exclude_types, exclude_tags)
         stream = PartStream(single=False, subgraphs=True)
 
@@ -82,7 +75,7 @@ class EventsAPI:
                 durability=kwargs.get("durability"), events_run_id=run_id,
             )
 
-        start = {"event": "on_chain_start", **graph, "data": {"input": input}}
+        start = graph_event("on_chain_start", name, run_id, bound, {"input": input})
         if wanted(start):
             yield start
         producer = DetachedTask(lambda: stream.produce(run)).start()
@@ -95,7 +88,7 @@ class EventsAPI:
                 elif ns:
                     continue
                 elif mode == "updates":
-                    event = {"event": "on_chain_stream", **graph, "data": {"chunk": payload}}
+                    event = graph_event("on_chain_stream", name, run_id, bound, {"chunk": payload})
                     if wanted(event):
                         yield event
                 elif mode == "values":  # the graph's output: its values, without the interrupts
@@ -104,26 +97,13 @@ class EventsAPI:
             producer.cancel()
             await producer.wait()
             stream.close()
-        end = {"event": "on_chain_end", **graph, "data": {"output": output}}
+        end = graph_event("on_chain_end", name, run_id, bound, {"output": output})
         if wanted(end):
             yield end
 
     def stream_events(self, input: Any, config: Mapping[str, Any] | None = None, **kwargs: Any) -> Iterator[dict[str, Any]]:
         """Sync ``astream_events``: yields the events as the run makes them."""
         return _sync.iterate(lambda: self.astream_events(input, config, **kwargs))
-
-
-def _graph_metadata(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The graph's events' metadata, as LangGraph's: the run's ``metadata``, the addressing keys
-    of its ``configurable``, and ``ls_integration``."""
-    metadata = dict(config.get("metadata") or {})
-    configurable = config.get("configurable") or {}
-    for key in _FROM_CONFIGURABLE:
-        if key not in metadata and configurable.get(key):
-            metadata[key] = configurable[key]
-    for key, value in INTEGRATION.items():
-        metadata.setdefault(key, value)
-    return metadata
 
 
 def event_type(event: Mapping[str, Any]) -> str:

@@ -237,6 +237,9 @@ class CompiledStateGraph(RunnableAPI, EventsAPI):
     ) -> RunOutcome:
         """Run the graph on the calling task, handing every stream part to ``sink(ns, mode, payload)``
         (on the event loop's thread, subgraphs' parts included), and return how it ended.
+        ``stream_mode`` may include ``"events"``: ``astream_events``' events of the nodes and of
+        what runs inside them, under the mode ``"events"`` (the graph's own start, updates and end
+        are the host's to make: their parent run id is ``config["run_id"]``).
 
         A streamhil extension for hosts such as servers, which forward parts as they come: no
         producer task and no buffer between the run and the reader, so the run is not paced by a
@@ -248,10 +251,13 @@ class CompiledStateGraph(RunnableAPI, EventsAPI):
         if _nested_call(current_task(), config):
             raise TypeError("arun() is for hosts running a graph on a thread; inside a node, run a subgraph "
                             "with ainvoke() or astream(), or add it as a node")
-        _, modes = stream_modes(stream_mode)
+        wanted = [stream_mode] if stream_mode is None or isinstance(stream_mode, str) else list(stream_mode)
+        events = EVENTS in wanted  # astream_events' events of the nodes and what runs in them (no graph-level ones)
+        _, modes = stream_modes([m for m in wanted if m != EVENTS] if events else stream_mode)
         outcome = await self._run(
-            input, config, modes=modes, sink=on_loop_thread(sink), subgraphs=True,
+            input, config, modes=modes | {EVENTS} if events else modes, sink=on_loop_thread(sink), subgraphs=True,
             interrupt_before=interrupt_before, interrupt_after=interrupt_after, durability=durability,
+            events_run_id=str((config or {}).get("run_id") or uuid4()) if events else None,
         )
         assert isinstance(outcome, RunOutcome)
         if not outcome.at_head:  # a replay that ran nothing: describe the thread's latest checkpoint

@@ -31,6 +31,7 @@ __all__ = [
     "DebugEvent",
     "TasksEvent",
     "CheckpointsEvent",
+    "EventsEvent",
     "InterruptEvent",
     "RunStartedEvent",
     "RunInterruptedEvent",
@@ -56,6 +57,7 @@ class EventKind(StrEnum):
     DEBUG = "debug"
     TASKS = "tasks"
     CHECKPOINTS = "checkpoints"
+    EVENTS = "events"
     INTERRUPT = "interrupt"
     RUN_STARTED = "run_started"
     RUN_INTERRUPTED = "run_interrupted"
@@ -74,6 +76,7 @@ STREAM_EVENT_KINDS = frozenset(
         EventKind.DEBUG,
         EventKind.TASKS,
         EventKind.CHECKPOINTS,
+        EventKind.EVENTS,
     }
 )
 TERMINAL_EVENT_KINDS = frozenset(
@@ -173,6 +176,14 @@ class TasksEvent(StreamEvent):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CheckpointsEvent(StreamEvent):
     kind: ClassVar[str] = EventKind.CHECKPOINTS
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventsEvent(StreamEvent):
+    """One of LangChain's "v2" events (``astream_events``): ``{event, name, run_id, parent_ids,
+    tags, metadata, data}``."""
+
+    kind: ClassVar[str] = EventKind.EVENTS
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -335,6 +346,7 @@ ThreadEvent: TypeAlias = (
     | DebugEvent
     | TasksEvent
     | CheckpointsEvent
+    | EventsEvent
     | InterruptEvent
     | RunStartedEvent
     | RunInterruptedEvent
@@ -355,6 +367,7 @@ EVENT_TYPES: dict[str, type[BaseEvent]] = {
         DebugEvent,
         TasksEvent,
         CheckpointsEvent,
+        EventsEvent,
         InterruptEvent,
         RunStartedEvent,
         RunInterruptedEvent,

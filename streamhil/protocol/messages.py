@@ -70,7 +70,7 @@ class MessageType(StrEnum):
     NOTICE = "notice"
 
 
-STREAM_MODES: tuple[str, ...] = ("values", "updates", "custom", "messages", "debug", "tasks", "checkpoints")
+STREAM_MODES: tuple[str, ...] = ("values", "updates", "custom", "messages", "debug", "tasks", "checkpoints", "events")
 DEFAULT_STREAM_MODES: tuple[str, ...] = ("values", "updates")
 IfBusy = Literal["reject", "enqueue", "interrupt"]
 IF_BUSY_POLICIES: tuple[IfBusy, ...] = ("reject", "enqueue", "interrupt")

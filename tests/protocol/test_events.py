@@ -48,7 +48,7 @@ def test_every_kind_round_trips_through_the_wire(kind: EventKind) -> None:
 
 
 def test_stream_events_keep_the_payload() -> None:
-    assert {k.value for k in STREAM_EVENT_KINDS} == {"values", "updates", "custom", "messages", "debug", "tasks", "checkpoints"}
+    assert {k.value for k in STREAM_EVENT_KINDS} == {"values", "updates", "custom", "messages", "debug", "tasks", "checkpoints", "events"}
     event = make_event("updates", **COMMON, data={"a": {"x": 1}})
     assert isinstance(event, UpdatesEvent) and event.data == {"a": {"x": 1}}
 

@@ -21,7 +21,7 @@ def test_thread_statuses_are_the_four_wire_values() -> None:
 
 def test_event_names_on_the_wire() -> None:
     assert {k.value for k in EventKind} == {
-        "values", "updates", "custom", "messages", "debug", "tasks", "checkpoints",
+        "values", "updates", "custom", "messages", "debug", "tasks", "checkpoints", "events",
         "interrupt", "run_started", "run_interrupted", "run_done", "run_error", "run_cancelled",
         "state_updated",
     }

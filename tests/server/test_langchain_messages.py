@@ -73,3 +73,43 @@ def _sse_event(block: str) -> tuple[str, Any]:
             data = orjson.loads(line[6:])
     assert event is not None
     return event, data
+
+
+def test_websocket_events_mode_gives_astream_events_of_the_run(make_client: Any) -> None:
+    """``stream_modes: ["events"]``: LangChain's "v2" events, as ``astream_events`` gives them —
+    the graph's start and end, the node's start/stream/end with its metadata, the model's
+    tokens — each run's events hanging from the run (its ``run_id`` is their root)."""
+    with make_client({"chat": chat_graph()}) as client, connect(client) as wire:
+        tid = wire.request("start_run", graph="chat", input={"messages": [{"role": "user", "content": "hi"}]},
+                           stream_modes=["events"])["thread_id"]
+        assert wire.run_end(tid)["event"] == "run_done"
+        events = [e for e in wire.thread_events(tid) if e["event"] == "events"]
+        run_id = events[0]["run_id"]
+        kinds = [(e["data"]["event"], e["data"]["name"]) for e in events]
+        assert kinds[0] == ("on_chain_start", "LangGraph") and kinds[-1] == ("on_chain_end", "LangGraph")
+        assert ("on_chain_start", "chat") in kinds and ("on_chain_end", "chat") in kinds
+        assert ("on_chat_model_start", "GenericFakeChatModel") in kinds
+        tokens = [e["data"]["data"]["chunk"] for e in events if e["data"]["event"] == "on_chat_model_stream"]
+        assert "".join(t["content"] for t in tokens) == REPLY
+        node_start = next(e["data"] for e in events if e["data"]["event"] == "on_chain_start" and e["data"]["name"] == "chat")
+        assert node_start["parent_ids"] == [run_id] and node_start["metadata"]["langgraph_node"] == "chat"
+        assert events[0]["data"]["run_id"] == run_id
+        assert events[-1]["data"]["data"]["output"]["messages"][-1]["content"] == REPLY
+
+
+def test_langgraph_sse_events_mode(make_client: Any) -> None:
+    """LangGraph's ``stream_mode="events"``: the events as SSE ``events``, messages in LangChain's
+    shape (what Agent Inbox watches: ``on_chain_start`` with ``metadata.langgraph_node``)."""
+    headers = {"authorization": "Bearer alice-token"}
+    with make_client({"chat": chat_graph()}) as client:
+        tid = client.post("/threads", json={}, headers=headers).json()["thread_id"]
+        body = {"assistant_id": "chat", "input": {"messages": [{"type": "human", "content": "hi"}]},
+                "stream_mode": ["events"]}
+        reply = client.post(f"/threads/{tid}/runs/stream", json=body, headers=headers)
+        assert reply.status_code == 200
+        parts = [_sse_event(block) for block in reply.text.split("\n\n") if "event: " in block]
+        events = [data for event, data in parts if event == "events"]
+        assert any(e["event"] == "on_chain_start" and e["metadata"].get("langgraph_node") == "chat" for e in events)
+        chunks = [e["data"]["chunk"] for e in events if e["event"] == "on_chat_model_stream"]
+        assert chunks and all(c["type"] == "AIMessageChunk" for c in chunks)
+        assert "".join(c["content"] for c in chunks) == REPLY

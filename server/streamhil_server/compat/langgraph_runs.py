@@ -50,9 +50,10 @@ MODES_IN = {
     "debug": "debug",
     "tasks": "tasks",
     "checkpoints": "checkpoints",
+    "events": "events",
 }
 """LangGraph stream modes → streamhil's; LangGraph's other modes are accepted and produce nothing."""
-STREAM_MODES = (*MODES_IN, "events", "tools")
+STREAM_MODES = (*MODES_IN, "tools")
 """Every ``stream_mode`` LangGraph's server accepts on a run (others are a 422, as there)."""
 _BUSY = {"reject": "reject", "enqueue": "enqueue", "interrupt": "interrupt"}
 _HEARTBEAT = 5.0
@@ -273,6 +274,8 @@ class LangGraphRuns:
                         error = data.get("error") if isinstance(data, dict) else None
                         error = error if isinstance(error, dict) else {"type": "Error", "message": str(error)}
                         yield sse_frame("error", {"error": error.get("type"), "message": error.get("message")}, event["seq"])
+                    elif kind == EventKind.EVENTS and kind in wanted:  # every graph's, under one name, as LangGraph's
+                        yield sse_frame(wanted[kind], lc_stream_data(kind, data), event["seq"])
                     elif kind in wanted and (subgraphs or not ns):
                         name = "|".join([wanted[kind], *ns])
                         yield sse_frame(name, lc_stream_data(kind, data), event["seq"])

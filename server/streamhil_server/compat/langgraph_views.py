@@ -135,7 +135,23 @@ def lc_stream_data(mode: str, data: Any) -> Any:
         return {node: lc_values(update) for node, update in data.items()}
     if mode == "messages" and isinstance(data, list) and len(data) == 2 and _is_message(data[0]):
         return [lc_message(data[0], chunk=data[0]["role"] == "assistant"), data[1]]
+    if mode == "events" and isinstance(data, Mapping) and isinstance(data.get("data"), Mapping):
+        return {**data, "data": _lc_event_data(str(data.get("event", "")), data["data"])}
     return data
+
+
+def _lc_event_data(event: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """An ``astream_events`` event's ``data`` with its messages in LangChain's shape: a model's
+    streamed chunk as an ``AIMessageChunk``, states and updates with their message lists."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if _is_message(value):
+            out[key] = lc_message(value, chunk=event == "on_chat_model_stream" and value["role"] == "assistant")
+        elif isinstance(value, Mapping):
+            out[key] = lc_values(value)
+        else:
+            out[key] = value
+    return out
 
 
 # --- threads and states ------------------------------------------------------------------------

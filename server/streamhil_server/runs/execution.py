@@ -11,6 +11,7 @@ import anyio
 
 from streamhil.constants import INTERRUPT
 from streamhil.executor.loop import RunOutcome
+from streamhil.executor.node_events import EVENTS, graph_event
 from streamhil.protocol import ErrorCode, EventKind, ThreadStatus
 from streamhil.types import Interrupt
 
@@ -135,12 +136,17 @@ class RunExecution(RunAnswers):
         announced = await self._announced(graph, tid) if request.continuation and self.one_transaction else frozenset()
 
         def forward(ns: tuple[str, ...], mode: str, payload: Any) -> None:
-            # Parts of every namespace come; `subgraphs: false` keeps the root's.
-            if mode in wanted and (subgraphs or not ns):
+            # Parts of every namespace come; `subgraphs: false` keeps the root's (astream_events'
+            # events too: their parent chain already says where they ran).
+            if mode in wanted and (subgraphs or not ns or mode == EVENTS):
                 if announced and mode == "updates" and _only_interrupts(payload, announced):
                     return
                 publish(tid, mode, run_id, stream_payload(mode, payload), ns)
 
+        events = EVENTS in wanted
+        if events:  # the graph's own start; its nodes' events come from the run
+            publish(tid, EVENTS, run_id, graph_event("on_chain_start", graph.name, run_id, config, {"input": jsonable(
+                request.input if request.kind == "start" else {"resume": request.resume, "update": request.update})}))
         active = thread.active
         error: BaseException | None = None
         outcome: RunOutcome | None = None
@@ -169,6 +175,9 @@ class RunExecution(RunAnswers):
             await self._finish(thread, request, EventKind.RUN_ERROR, {"error": {"type": type(error).__name__, "message": str(error)}, "code": None}, record)
             return
         assert outcome is not None
+        if events:
+            output = {k: v for k, v in outcome.values.items() if k != INTERRUPT} if isinstance(outcome.values, dict) else outcome.values
+            publish(tid, EVENTS, run_id, graph_event("on_chain_end", graph.name, run_id, config, {"output": output}))
         # How the run ended is what the thread's latest checkpoint says: no read back.
         record = self._settled_record(thread, outcome.interrupts, outcome.next, error=None)
         if outcome.interrupts:
