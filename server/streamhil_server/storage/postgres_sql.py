@@ -189,8 +189,7 @@ def _upserts(write: Write) -> list[Sql]:
         out.append(Sql(
             f"INSERT INTO streamhil_runs ({RUN_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (run_id) DO UPDATE SET thread_id = EXCLUDED.thread_id, kind = EXCLUDED.kind,"
-            " status = EXCLUDED.status, params = EXCLUDED.params, created_at = EXCLUDED.created_at,"
-            " ended_at = EXCLUDED.ended_at",
+            " status = EXCLUDED.status, params = EXCLUDED.params, ended_at = EXCLUDED.ended_at",  # created_at: its place in the queue
             (r.run_id, r.thread_id, r.kind, r.status, orjson.dumps(r.params).decode(), r.created_at, r.ended_at),
         ))
     if write.answered:
