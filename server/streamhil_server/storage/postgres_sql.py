@@ -97,6 +97,8 @@ MIGRATIONS: tuple[str, ...] = (
     coordination.CLUSTER_MIGRATION,
     # 5: the stream modes (and subgraphs flag) a LangGraph API run was started with, for rejoins
     "ALTER TABLE streamhil_run_records ADD COLUMN stream text;",
+    # 6: a continuation after a restart names the run it continues (the LangGraph API's run goes on)
+    "ALTER TABLE streamhil_run_records ADD COLUMN retry_of text COLLATE \"C\";",
 )
 """Migration ``i`` takes the server's schema from version ``i`` to ``i + 1``. Append, never edit."""
 
