@@ -8,22 +8,32 @@ in its own table (``run_records``; ``streamhil_run_records`` on PostgreSQL, made
 migrations) from a writer task:
 
     run_records(run_id, thread_id, status, assistant_id, metadata, multitask_strategy,
-                first_seq, created_at, updated_at)
+                first_seq, created_at, updated_at, stream, retry_of)
 
 ``status`` uses LangGraph's run vocabulary: ``pending``, ``running``, ``success`` (the graph
 ended or paused at an interrupt: the *thread* is then ``interrupted``), ``error``, and
 ``interrupted`` (cancelled by a user).
 
-On a database several processes share, the process that accepted a run (an HTTP surface: the
-assistant, metadata) and the one that ran it (the status) both write its row: PostgreSQL merges
-them (a status only moves forward, known fields are kept). :meth:`RunRecords.refresh_thread`
-reads a thread's rows again before the HTTP surfaces look them up.
+A run a restart cuts short is continued by the run manager in a new run (another ``run_id``;
+:mod:`.runs.recovery`). A LangGraph client knows only the first id, and LangGraph's server retries
+a run under its id, so here the first run's record stays the run: it stays ``running`` through the
+cut and takes the status of its continuations, each of which has a row of its own naming it
+(``retry_of``; :meth:`RunRecords.attempts` lists them, for following the run's events). Those rows
+are not listed as runs, and looking one up finds the first run's record.
+
+A run's row may be written by a process that does not know all of it: on a database several
+processes share, the process that accepted a run (an HTTP surface: the assistant, metadata) and
+the one that ran it (the status); after a restart, the process that heard a run's events before
+it read the run's row. Every write merges with the stored row (a status only moves forward, known
+fields are kept), on SQLite as on PostgreSQL. :meth:`RunRecords.refresh_thread` reads a thread's
+rows before the HTTP surfaces look them up (again every time when several processes share them).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -35,7 +45,6 @@ from streamhil.protocol import EventKind
 from .hub import EventHub, HubEvent
 from .storage.base import Storage, StorageClosedError
 from .storage.records import Write, now_iso
-from .storage.sqlite import upsert_statement
 
 logger = logging.getLogger("streamhil_server.run_records")
 
@@ -55,36 +64,59 @@ CREATE TABLE IF NOT EXISTS run_records (
     first_seq INTEGER NOT NULL,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
-    stream TEXT
+    stream TEXT,
+    retry_of TEXT
 )
 """
-_ADDED = (("stream", "TEXT"),)
+_ADDED = (("stream", "TEXT"), ("retry_of", "TEXT"))
 """Columns added after the table first shipped: added to an older SQLite file when it is opened."""
 
-_COLUMNS = "run_id, thread_id, status, assistant_id, metadata, multitask_strategy, first_seq, created_at, updated_at, stream"
-_RANK = "coalesce(array_position(ARRAY['pending', 'running'], {}), 3)"
+_COLUMNS = (
+    "run_id, thread_id, status, assistant_id, metadata, multitask_strategy, first_seq, created_at, updated_at, stream, retry_of"
+)
+_RANKS = {
+    "sqlite": "CASE {} WHEN 'pending' THEN 1 WHEN 'running' THEN 2 ELSE 3 END",
+    "postgres": "coalesce(array_position(ARRAY['pending', 'running'], {}), 3)",
+}
+
+
+def _merging_save(dialect: str) -> str:
+    """Insert a record, or merge it into the stored row: a status only moves forward, fields the
+    writer does not know (None, empty metadata) keep the stored value, the earliest
+    ``first_seq``/``created_at`` and the latest ``updated_at`` win."""
+    sqlite = dialect == "sqlite"
+    table, new = ("run_records", "excluded") if sqlite else ("streamhil_run_records", "EXCLUDED")
+    least, greatest = ("min", "max") if sqlite else ("least", "greatest")
+    empty = "X'7b7d'" if sqlite else "'\\x7b7d'::bytea"  # b"{}"
+    rank = _RANKS[dialect]
+    marks = ", ".join(["?" if sqlite else "%s"] * len(_COLUMNS.split(",")))
+    return (
+        f"INSERT INTO {table} AS r ({_COLUMNS}) VALUES ({marks}) ON CONFLICT (run_id) DO UPDATE SET"
+        f" status = CASE WHEN {rank.format(f'{new}.status')} >= {rank.format('r.status')}"
+        f" THEN {new}.status ELSE r.status END,"
+        f" assistant_id = coalesce({new}.assistant_id, r.assistant_id),"
+        f" metadata = CASE WHEN {new}.metadata = {empty} THEN r.metadata ELSE {new}.metadata END,"
+        f" multitask_strategy = coalesce({new}.multitask_strategy, r.multitask_strategy),"
+        f" first_seq = {least}(r.first_seq, {new}.first_seq), created_at = {least}(r.created_at, {new}.created_at),"
+        f" updated_at = {greatest}(r.updated_at, {new}.updated_at), stream = coalesce({new}.stream, r.stream),"
+        f" retry_of = coalesce({new}.retry_of, r.retry_of)"
+    )
+
+
 _STATEMENTS = {
     "sqlite": {
         "schema": _SCHEMA,
         "index": "CREATE INDEX IF NOT EXISTS run_records_by_thread ON run_records (thread_id)",
         "thread": f"SELECT {_COLUMNS} FROM run_records WHERE thread_id = ?",
         "one": f"SELECT {_COLUMNS} FROM run_records WHERE run_id = ?",
-        "save": upsert_statement("run_records", _COLUMNS),
+        "save": _merging_save("sqlite"),
     },
     "postgres": {  # the table (and its index by thread) is made by the server's migrations
         "schema": "",
         "index": "",
         "thread": f"SELECT {_COLUMNS} FROM streamhil_run_records WHERE thread_id = %s",
         "one": f"SELECT {_COLUMNS} FROM streamhil_run_records WHERE run_id = %s",
-        "save": f"INSERT INTO streamhil_run_records AS r ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-        " ON CONFLICT (run_id) DO UPDATE SET"
-        f" status = CASE WHEN {_RANK.format('EXCLUDED.status')} >= {_RANK.format('r.status')}"
-        " THEN EXCLUDED.status ELSE r.status END,"
-        " assistant_id = coalesce(EXCLUDED.assistant_id, r.assistant_id),"
-        " metadata = CASE WHEN EXCLUDED.metadata = '\\x7b7d'::bytea THEN r.metadata ELSE EXCLUDED.metadata END,"
-        " multitask_strategy = coalesce(EXCLUDED.multitask_strategy, r.multitask_strategy),"
-        " first_seq = least(r.first_seq, EXCLUDED.first_seq), created_at = least(r.created_at, EXCLUDED.created_at),"
-        " updated_at = greatest(r.updated_at, EXCLUDED.updated_at), stream = coalesce(EXCLUDED.stream, r.stream)",
+        "save": _merging_save("postgres"),
     },
 }
 
@@ -114,11 +146,35 @@ class RunInfo:
     stream_modes: tuple[str, ...] | None = None
     """The ``stream_mode`` the run was started with over the HTTP API (None: started elsewhere)."""
     stream_subgraphs: bool = False
+    retry_of: str | None = None
+    """Set on a continuation after a restart: the run it continues (the first of the chain)."""
     error: Any = None
+    partial: bool = False
+    """Made from an event before the run's stored row was read: its other fields are in the row."""
 
     @property
     def finished(self) -> bool:
         return self.status not in ("pending", "running")
+
+    def absorb(self, stored: RunInfo) -> None:
+        """Take what only the stored row knows (a :attr:`partial` record), as the table's merge
+        does: the further status, the known fields, the earliest start."""
+        if _RANK.get(stored.status, 3) > _RANK.get(self.status, 3):
+            self.status = stored.status
+        self.assistant_id = self.assistant_id or stored.assistant_id
+        self.metadata = self.metadata or stored.metadata
+        self.multitask_strategy = self.multitask_strategy or stored.multitask_strategy
+        self.first_seq = min(self.first_seq, stored.first_seq)
+        self.created_at = min(self.created_at, stored.created_at)
+        self.updated_at = max(self.updated_at, stored.updated_at)
+        if self.stream_modes is None:
+            self.stream_modes, self.stream_subgraphs = stored.stream_modes, stored.stream_subgraphs
+        self.retry_of = self.retry_of or stored.retry_of
+        self.partial = False
+
+
+_RANK = {"pending": 1, "running": 2}
+"""A status's rank (3 for a terminal one): a record's status only moves forward."""
 
 
 class RunRecords:
@@ -184,6 +240,8 @@ class RunRecords:
         for stored in rows:
             known = self.records.get(stored.run_id)
             if known is not None:
+                if known.partial:  # heard of before its row was read (after a restart, a takeover)
+                    known.absorb(stored)
                 if not self.store.shared:
                     continue  # this process's record is the newer one
                 stored.error = known.error  # not stored: only the process that ran it knows it
@@ -200,7 +258,14 @@ class RunRecords:
         return self.records.get(run_id)
 
     async def find(self, thread_id: str, run_id: str) -> RunInfo | None:
-        """A run of the thread: from memory, else (durable storage) from the table."""
+        """A run of the thread: from memory, else (durable storage) from the table. A
+        continuation after a restart is found as the run it continues."""
+        info = await self._find(thread_id, run_id)
+        if info is not None and info.retry_of is not None:
+            return await self._find(thread_id, info.retry_of)
+        return info
+
+    async def _find(self, thread_id: str, run_id: str) -> RunInfo | None:
         info = self.records.get(run_id)
         if info is None and self.store.durable:
             statement = self._sql["one"]
@@ -211,21 +276,32 @@ class RunRecords:
     async def all_of_thread(self, thread_id: str) -> list[RunInfo]:
         """Every run of the thread, newest first: older ones than memory keeps are read from
         the table."""
+        return [r for r in await self._rows_of_thread(thread_id) if r.retry_of is None]
+
+    async def attempts(self, info: RunInfo) -> list[str]:
+        """The ids a run has had, oldest first: its own, then those of the continuations that
+        carried it on after restarts (each run's events are under its own id)."""
+        rows = await self._rows_of_thread(info.thread_id)
+        later = sorted((r for r in rows if r.retry_of == info.run_id), key=lambda r: r.first_seq)
+        return [info.run_id, *(r.run_id for r in later)]
+
+    async def _rows_of_thread(self, thread_id: str) -> list[RunInfo]:
+        """Every record of the thread, continuations included, newest first."""
         if thread_id not in self._trimmed:
-            return self.of_thread(thread_id)
+            return self._sorted(self._by_thread.get(thread_id, {}).values())
         statement = self._sql["thread"]
         rows = await self.store.run_sql(lambda db: [_info(row) for row in db.execute(statement, (thread_id,))])
         merged = {r.run_id: r for r in rows}
         merged.update(self._by_thread.get(thread_id, {}))  # what this process holds is newer
-        runs = list(merged.values())
-        runs.sort(key=lambda r: (r.created_at, r.first_seq), reverse=True)
-        return runs
+        return self._sorted(merged.values())
 
     def of_thread(self, thread_id: str) -> list[RunInfo]:
         """The thread's runs in memory (its newest), newest first."""
-        runs = list(self._by_thread.get(thread_id, {}).values())
-        runs.sort(key=lambda r: (r.created_at, r.first_seq), reverse=True)
-        return runs
+        return self._sorted(r for r in self._by_thread.get(thread_id, {}).values() if r.retry_of is None)
+
+    @staticmethod
+    def _sorted(runs: Iterable[RunInfo]) -> list[RunInfo]:
+        return sorted(runs, key=lambda r: (r.created_at, r.first_seq), reverse=True)
 
     def _keep(self, info: RunInfo) -> None:
         self.records[info.run_id] = info
@@ -290,19 +366,34 @@ class RunRecords:
     def _heard(self, event: HubEvent) -> None:
         if event.run_id is None or event.event not in _LIFECYCLE:
             return
-        info = self.records.get(event.run_id)
-        if info is None:
-            info = RunInfo(event.run_id, event.thread_id, first_seq=event.seq - 1)
-            self._keep(info)
+        data = event.data if isinstance(event.data, dict) else {}
+        info = self._heard_of(event.run_id, event)
         self._touch(event.thread_id)
-        if event.event == EventKind.RUN_STARTED:
-            info.status = "running"
-        else:
-            info.status = TERMINAL_STATUS[event.event]
-            if event.event == EventKind.RUN_ERROR and isinstance(event.data, dict):
-                info.error = event.data.get("error")
-        info.updated_at = now_iso()
-        self._ride(info)
+        if event.event == EventKind.RUN_STARTED and isinstance(data.get("retry_of"), str):
+            info.retry_of = data["retry_of"]  # a continuation after a restart: its run goes on
+        changed = [info]
+        if event.event == EventKind.RUN_CANCELLED and data.get("continued_by"):
+            if info.retry_of is None:
+                return  # cut by a restart and continued: the run its client follows goes on
+        elif info.retry_of is not None:
+            changed.append(self._heard_of(info.retry_of, event))  # the run it continues ends as it does
+        status = "running" if event.event == EventKind.RUN_STARTED else TERMINAL_STATUS[event.event]
+        now = now_iso()
+        for record in changed:
+            record.status, record.updated_at = status, now
+            if event.event == EventKind.RUN_ERROR:
+                record.error = data.get("error")
+            self._ride(record)
+
+    def _heard_of(self, run_id: str, event: HubEvent) -> RunInfo:
+        """The record of a run an event is about; made if this process has not heard of it (its
+        stored row, if any, is merged in when the thread's rows are read)."""
+        info = self.records.get(run_id)
+        if info is None:
+            info = RunInfo(run_id, event.thread_id, first_seq=event.seq - 1)
+            info.partial = self.store.durable and event.thread_id not in self._loaded
+            self._keep(info)
+        return info
 
     def _mark(self, info: RunInfo) -> None:
         if not self.store.durable:
@@ -399,12 +490,12 @@ def _row(i: RunInfo) -> tuple[Any, ...]:
     if i.stream_modes is not None:
         stream = orjson.dumps({"modes": list(i.stream_modes), "subgraphs": i.stream_subgraphs}).decode()
     return (i.run_id, i.thread_id, i.status, i.assistant_id, orjson.dumps(i.metadata), i.multitask_strategy,
-            i.first_seq, i.created_at, i.updated_at, stream)
+            i.first_seq, i.created_at, i.updated_at, stream, i.retry_of)
 
 
 def _info(row: Any) -> RunInfo:
-    r, t, s, a, m, ms, f, c, u, stream = row
-    info = RunInfo(r, t, s, a, orjson.loads(bytes(m)), ms, int(f), c, u)
+    r, t, s, a, m, ms, f, c, u, stream, retry_of = row
+    info = RunInfo(r, t, s, a, orjson.loads(bytes(m)), ms, int(f), c, u, retry_of=retry_of)
     if stream:
         parsed = orjson.loads(stream)
         info.stream_modes = tuple(parsed.get("modes") or ())

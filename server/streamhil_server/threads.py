@@ -39,6 +39,8 @@ class RunRequest:
     metadata: dict[str, Any] | None = None
     check_pending: bool = False
     continuation: bool = False  # continues a run a crash (or a lost process) cut short
+    continues: str | None = None  # that cut run's id
+    retry_of: str | None = None  # the first run of the chain (a restart may cut a continuation too)
     cancelled: bool = False  # cancelled while queued: ends with run_cancelled when its turn comes
     cancel_reason: str = "cancelled"  # its run_cancelled reason ("superseded": a later run took its place)
     superseding: bool = False  # queued by if_busy "interrupt": a later such run takes its place
@@ -63,6 +65,8 @@ class RunRequest:
             "metadata": self.metadata,
             "check_pending": self.check_pending,
             "continuation": self.continuation,
+            "continues": self.continues,
+            "retry_of": self.retry_of,
             "cancelled": self.cancelled,
             "cancel_reason": self.cancel_reason,
             "superseding": self.superseding,
@@ -90,6 +94,8 @@ class RunRequest:
             metadata=params.get("metadata"),
             check_pending=bool(params.get("check_pending", False)),
             continuation=bool(params.get("continuation", False)),
+            continues=params.get("continues"),
+            retry_of=params.get("retry_of"),
             cancelled=bool(params.get("cancelled", False)),
             cancel_reason=str(params.get("cancel_reason") or "cancelled"),
             superseding=bool(params.get("superseding", False)),

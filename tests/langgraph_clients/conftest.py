@@ -31,11 +31,13 @@ class LangGraphServer:
     output: list[str]
 
 
-def launch(db: Path, *extra: str) -> LangGraphServer:
-    """Start ``streamhil-server --demo`` (plus the ``hold`` graph) on a free port."""
+def launch(db: Path | str, *extra: str, port: int = 0) -> LangGraphServer:
+    """Start ``streamhil-server --demo`` (plus the ``hold`` and ``gate`` graphs) on ``port`` (0: a
+    free one)."""
     cmd = [
         sys.executable, "-m", "streamhil_server", "--demo", f"hold={HERE / 'graphs.py'}:graph",
-        "--db", str(db), "--port", "0", "--log-level", "warning", "--demo-token-delay-ms", "0", *extra,
+        f"gate={HERE / 'graphs.py'}:gate", "--db", str(db), "--port", str(port), "--log-level", "warning",
+        "--demo-token-delay-ms", "0", *extra,
     ]
     process = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,

@@ -60,6 +60,21 @@ def gated(gate: Gate) -> CompiledStateGraph:
     return g.compile()
 
 
+def gated_to_end(gate: Gate) -> CompiledStateGraph:
+    """``work`` says "waiting" (custom event), waits for the gate, then the run ends (no interrupt)."""
+
+    async def work(state: S) -> S:
+        get_stream_writer()({"status": "waiting"})
+        await gate.wait()
+        return {"n": state.get("n", 0) + 1}
+
+    g = StateGraph(S)
+    g.add_node("work", work)
+    g.add_edge(START, "work")
+    g.add_edge("work", END)
+    return g.compile()
+
+
 def counter() -> CompiledStateGraph:
     """No interrupt: ``inc`` adds one to ``n``."""
 

@@ -168,6 +168,11 @@ async def check_runs_answers_and_events(storage: Storage) -> None:
     assert (await storage.load_runs())[0].params == {"input": {"a": [1, 2]}}
     assert [r.run_id for r in await storage.load_runs(("done",))] == ["r3"]
     assert [r.run_id for r in await storage.load_runs(thread_id="u", statuses=("done",))] == ["r3"]
+    # a run saved again (it started) keeps its created_at: its place in the queue at the next start
+    await storage.save_run(RunRecord("r1", "t", "start", "running", {}, created_at="2026-01-05"))
+    assert [(r.run_id, r.status, r.created_at) for r in await storage.load_runs()] == [
+        ("r1", "running", "2026-01-01"), ("r2", "running", "2026-01-02")
+    ]
     await storage.finish_run(RunRecord("r2", "t", "resume", "cancelled", {}, created_at="2026-01-02", ended_at="x"))
     assert [r.run_id for r in await storage.load_runs()] == ["r1"]
     await storage.record_answer("t", None, ["i1", "i2"], RunRecord("r4", "t", "resume", "queued", {}))

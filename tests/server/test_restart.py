@@ -60,11 +60,16 @@ def test_a_run_cut_by_shutdown_continues_at_startup(make_client: Any, db: str) -
         sub = wire.request("subscribe", thread_id=tid, after=seen)
         assert sub["resync"] is False
         cut = wire.run_end(tid)
-        assert (cut["run_id"], cut["event"], cut["data"]) == (run["run_id"], "run_cancelled", {"reason": "shutdown"})
         end = wire.run_end(tid)
         assert end["event"] == "run_interrupted" and end["run_id"] != run["run_id"]
+        # the cut names its continuation, and the continuation the run it continues
+        assert (cut["run_id"], cut["event"], cut["data"]) == (
+            run["run_id"], "run_cancelled", {"reason": "shutdown", "continued_by": end["run_id"]}
+        )
         started = [e for e in wire.thread_events(tid) if e["event"] == "run_started"]
-        assert [e["data"]["kind"] for e in started] == ["resume"]
+        assert [(e["run_id"], e["data"]["kind"], e["data"]["continues"], e["data"]["retry_of"]) for e in started] == [
+            (end["run_id"], "resume", run["run_id"], run["run_id"])
+        ]
         check_seqs(wire.events)
         assert wire.events[0]["seq"] == seen + 1
         # the continuation kept the run's stream modes, and the state went on from the checkpoint

@@ -168,7 +168,7 @@ class LangGraphRuns:
                 metadata=metadata, multitask_strategy=strategy, stream_modes=requested, stream_subgraphs=subgraphs,
             )
             if run_feed is not None:
-                run_feed.run_id = acc.run_id
+                run_feed.follow(acc.run_id)
                 run_feed.attach_live(rt.hub, acc.thread_id, acc.seq + 1)
 
         command = body.get("command")
@@ -261,7 +261,7 @@ class LangGraphRuns:
             finished = False
             try:
                 if announce is not None:
-                    yield sse_frame("metadata", {"run_id": feed.run_id, "attempt": 1}, announce)
+                    yield sse_frame("metadata", {"run_id": feed.run_id, "attempt": len(feed.attempts)}, announce)
                 while True:
                     event = await feed.next(timeout=_HEARTBEAT)
                     if event is None:
@@ -287,7 +287,7 @@ class LangGraphRuns:
                 if cancel_on_disconnect and not finished:
                     with anyio.CancelScope(shield=True):
                         try:
-                            await self.runtime.runs.cancel(identity, thread_id, feed.run_id)
+                            await self.runtime.runs.cancel(identity, thread_id, feed.current)
                         except CommandError:
                             pass  # it ended meanwhile
 
@@ -371,7 +371,9 @@ class LangGraphRuns:
         return json_response([run_view(r) for r in runs[offset : offset + limit]])
 
     async def _feed_from(self, thread_id: str, info: RunInfo, after: int) -> RunFeed:
-        feed = RunFeed(info.run_id)
+        """The run's events after ``after`` (from its start if negative), its continuations'
+        after a restart included."""
+        feed = RunFeed(info.run_id, attempts=await self.runtime.run_records.attempts(info))
         try:
             await feed.replay(self.runtime.hub, thread_id, max(after, info.first_seq) if after >= 0 else info.first_seq)
         except CursorError as exc:
@@ -422,8 +424,9 @@ class LangGraphRuns:
         if info.finished:
             raise CommandError(ErrorCode.NO_ACTIVE_RUN, f"run {info.run_id} already ended ({info.status})")
         feed = await self._feed_from(p["thread_id"], info, -1) if q.get("wait") in ("1", "true") else None
+        current = feed.current if feed is not None else (await self.runtime.run_records.attempts(info))[-1]
         try:
-            await self.runtime.runs.cancel(identity, p["thread_id"], p["run_id"])
+            await self.runtime.runs.cancel(identity, p["thread_id"], current)  # a continuation after a restart
             if feed is None:
                 return Response(status_code=202)
             await feed.drain()

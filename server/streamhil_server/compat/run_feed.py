@@ -4,16 +4,23 @@ A :class:`RunFeed` is a hub watcher whose sink never blocks: it decodes each fra
 keeps the ones of its run, and wakes the reader. It ends at the run's terminal event. If the
 reader falls more than ``limit`` events behind, the feed is marked overflowed and stops (the
 reader reports it; nothing else is slowed down).
+
+A run a restart cuts short goes on in a continuation with another run id (its ``run_cancelled``
+says ``continued_by``, the continuation's ``run_started`` says ``retry_of``): the feed follows
+it, skips the cut's ``run_cancelled``, and ends at the end of the last continuation, as a client
+that knows only the first id expects (LangGraph's server retries a run under its id).
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 import anyio
 import anyio.lowlevel
 import orjson
+from streamhil.protocol import EventKind
 
 from ..hub import EventHub, Subscription
 from ..run_records import TERMINAL_STATUS
@@ -22,16 +29,30 @@ __all__ = ["RunFeed"]
 
 
 class RunFeed:
-    """The events of run ``run_id`` (decoded frames: ``{event, seq, ns, data, run_id}``)."""
+    """The events of run ``run_id`` and of its continuations (decoded frames: ``{event, seq, ns,
+    data, run_id}``); ``attempts`` are the ids it has had so far (see
+    :meth:`~..run_records.RunRecords.attempts`)."""
 
-    def __init__(self, run_id: str, *, limit: int = 10_000) -> None:
+    def __init__(self, run_id: str, *, attempts: Sequence[str] = (), limit: int = 10_000) -> None:
         self.run_id = run_id
+        self.attempts = list(dict.fromkeys([run_id, *attempts]))
+        """Its ids, oldest first; the last is the one running now (or last run)."""
         self.limit = limit
         self.overflowed = False
         self.ended = False
         self.subscription: Subscription | None = None
         self._queue: deque[dict[str, Any]] = deque()
         self._wake = anyio.Event()
+
+    def follow(self, run_id: str) -> None:
+        """Follow ``run_id`` (a new run, accepted after the feed was made)."""
+        self.run_id = run_id
+        self.attempts = [run_id]
+
+    @property
+    def current(self) -> str:
+        """The id the run has now (the one to cancel)."""
+        return self.attempts[-1]
 
     # --- attaching -----------------------------------------------------------------------------
 
@@ -61,8 +82,16 @@ class RunFeed:
         if self.ended:
             return
         event = orjson.loads(frame)
-        if event.get("run_id") != self.run_id:
-            return
+        kind, data = event.get("event"), event.get("data")
+        data = data if isinstance(data, dict) else {}
+        if event.get("run_id") not in self.attempts:
+            if kind != EventKind.RUN_STARTED or data.get("retry_of") != self.run_id:
+                return
+            self.attempts.append(event["run_id"])  # a continuation it had not heard of
+        if kind == EventKind.RUN_CANCELLED and isinstance(data.get("continued_by"), str):
+            if data["continued_by"] not in self.attempts:
+                self.attempts.append(data["continued_by"])
+            return  # cut by a restart: it goes on in the continuation
         self._queue.append(event)
         if event.get("event") in TERMINAL_STATUS:
             self.ended = True

@@ -260,4 +260,6 @@ class RunCore:
             data["answers"] = dict(request.resume)  # so every watcher sees what was answered
         if discarded:
             data["discarded_interrupts"] = list(discarded)  # a fork: these can no longer be answered
+        if request.continues is not None:  # continues a run a restart cut short (see .recovery)
+            data["continues"], data["retry_of"] = request.continues, request.retry_of
         return data

@@ -60,26 +60,42 @@ class RunRecovery(RunExecution):
                 continue
             request.origin = request.origin or thread.record.owner
             if run.status == "running":
-                # The process died (or stopped) during this run: close it, and continue the
-                # thread from its last checkpoint in a new run, in one write.
-                self.hub.publish(run.thread_id, EventKind.RUN_CANCELLED, run.run_id, {"reason": "shutdown"})
-                request = RunRequest(
-                    run_id=_new_id("r"),
-                    thread_id=run.thread_id,
-                    kind="resume",
-                    stream_modes=request.stream_modes,
-                    subgraphs=request.subgraphs,
-                    config=request.config,
-                    metadata=request.metadata,
-                    origin=request.origin,
-                    continuation=True,
-                )
-                write = self.hub.take(run.thread_id)
-                write.runs += [replace(run, status="cancelled", ended_at=now_iso()), self._run_record(request, "queued")]
-                await self.storage.write(write)
-                self._finished += 1
+                request = await self._continue(run, request)
             self.shares.add(request.origin)
             thread.queue.append(request)
         if thread is not None and thread.queue:
             self._spawn(thread)
         return thread
+
+    async def _continue(self, run: RunRecord, cut: RunRequest) -> RunRequest:
+        """The process died (or stopped) during ``run``: close it, and continue the thread from
+        its last checkpoint in a new run, in one write. The cut run's ``run_cancelled`` names the
+        continuation (``continued_by``) and the continuation's ``run_started`` names the cut run
+        and the first run of the chain (``continues``, ``retry_of``), so a client that knows
+        only the first id can follow the run to its end (the LangGraph API does). The
+        continuation keeps the cut run's place in the queue (its ``created_at``): runs queued
+        behind it still run after it, after any number of restarts."""
+        continuation = RunRequest(
+            run_id=_new_id("r"),
+            thread_id=run.thread_id,
+            kind="resume",
+            stream_modes=cut.stream_modes,
+            subgraphs=cut.subgraphs,
+            config=cut.config,
+            metadata=cut.metadata,
+            origin=cut.origin,
+            continuation=True,
+            continues=run.run_id,
+            retry_of=cut.retry_of or run.run_id,
+        )
+        self.hub.publish(
+            run.thread_id, EventKind.RUN_CANCELLED, run.run_id, {"reason": "shutdown", "continued_by": continuation.run_id}
+        )
+        write = self.hub.take(run.thread_id)
+        write.runs += [
+            replace(run, status="cancelled", ended_at=now_iso()),
+            replace(self._run_record(continuation, "queued"), created_at=run.created_at),
+        ]
+        await self.storage.write(write)
+        self._finished += 1
+        return continuation

@@ -115,8 +115,10 @@ class MemoryStorage(Storage):
         for thread in write.threads:
             self._threads[thread.thread_id] = thread.copy()
         for run in write.runs:
+            stored = self._runs.get(run.run_id)  # a run keeps its created_at (its place in the queue)
             self._runs[run.run_id] = RunRecord(
-                run.run_id, run.thread_id, run.kind, run.status, dict(run.params), run.created_at, run.ended_at
+                run.run_id, run.thread_id, run.kind, run.status, dict(run.params),
+                stored.created_at if stored is not None else run.created_at, run.ended_at,
             )
         self._answered.update(write.answered)
         for thread_id, keep_after in write.trim_events:

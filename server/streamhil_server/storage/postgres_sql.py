@@ -97,6 +97,8 @@ MIGRATIONS: tuple[str, ...] = (
     coordination.CLUSTER_MIGRATION,
     # 5: the stream modes (and subgraphs flag) a LangGraph API run was started with, for rejoins
     "ALTER TABLE streamhil_run_records ADD COLUMN stream text;",
+    # 6: a continuation after a restart names the run it continues (the LangGraph API's run goes on)
+    "ALTER TABLE streamhil_run_records ADD COLUMN retry_of text COLLATE \"C\";",
 )
 """Migration ``i`` takes the server's schema from version ``i`` to ``i + 1``. Append, never edit."""
 
@@ -189,8 +191,7 @@ def _upserts(write: Write) -> list[Sql]:
         out.append(Sql(
             f"INSERT INTO streamhil_runs ({RUN_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (run_id) DO UPDATE SET thread_id = EXCLUDED.thread_id, kind = EXCLUDED.kind,"
-            " status = EXCLUDED.status, params = EXCLUDED.params, created_at = EXCLUDED.created_at,"
-            " ended_at = EXCLUDED.ended_at",
+            " status = EXCLUDED.status, params = EXCLUDED.params, ended_at = EXCLUDED.ended_at",  # created_at: its place in the queue
             (r.run_id, r.thread_id, r.kind, r.status, orjson.dumps(r.params).decode(), r.created_at, r.ended_at),
         ))
     if write.answered:

@@ -105,18 +105,19 @@ _RUN_COLUMNS = "run_id, thread_id, kind, status, params, created_at, ended_at"
 _HEAD = "(SELECT MAX(seq) FROM events AS e WHERE e.thread_id = threads.thread_id)"
 
 
-def upsert_statement(table: str, columns: str) -> str:
+def upsert_statement(table: str, columns: str, *, keep: tuple[str, ...] = ()) -> str:
     """Insert a row, or update the one with its key (the first column) in place: unlike
     ``INSERT OR REPLACE``, which deletes the row and inserts it anew, this leaves the row's
-    rowid and the index entries of unchanged columns alone (fewer pages written per commit)."""
+    rowid and the index entries of unchanged columns alone (fewer pages written per commit).
+    The columns in ``keep`` keep the stored row's value."""
     names = [c.strip() for c in columns.split(",")]
-    updates = ", ".join(f"{name} = excluded.{name}" for name in names[1:])
+    updates = ", ".join(f"{name} = excluded.{name}" for name in names[1:] if name not in keep)
     marks = ", ".join("?" * len(names))
     return f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT ({names[0]}) DO UPDATE SET {updates}"
 
 
 _SAVE_THREAD = upsert_statement("threads", _THREAD_COLUMNS)
-_SAVE_RUN = upsert_statement("runs", _RUN_COLUMNS)
+_SAVE_RUN = upsert_statement("runs", _RUN_COLUMNS, keep=("created_at",))  # its place in the queue
 
 
 def _thread_row(t: ThreadRecord) -> tuple[Any, ...]:
