@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import pytest
 from streamhil_server.demo_graphs import demo_graphs
 
 from .conftest import connect
@@ -44,3 +45,14 @@ def test_the_langgraph_http_api_refuses_wide_integers_too(make_client: Any) -> N
         assert refused.status_code == 422, refused.text
         assert "input.n" in refused.text and "64 bits" in refused.text
         assert client.get(f"/threads/{tid}/runs", headers=ALICE).json() == []
+
+
+def test_an_ag_ui_body_with_a_wide_integer_is_refused(make_client: Any) -> None:
+    pytest.importorskip("ag_ui")
+    from .agui_helpers import body
+
+    with make_client(demo_graphs()) as client:
+        text = orjson.dumps(body(state={"n": 0})).decode().replace('"n":0', f'"n":{WIDE}')
+        refused = client.post("/agui/approve", content=text, headers={**ALICE, "content-type": "application/json"})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["code"] == "invalid_field" and "state.n" in refused.json()["detail"]
