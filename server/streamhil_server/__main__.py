@@ -300,10 +300,25 @@ def _main(argv: list[str]) -> None:
         _run(server.serve(sockets=[sock]), args.loop)
     except KeyboardInterrupt:  # pragma: no cover - interactive
         pass
+    except SystemExit:  # uvicorn's exit when the app failed to start
+        refusal = _start_refusal(app.state.runtime.start_error)
+        if refusal is None:
+            raise
+        raise SystemExit(refusal) from None
     finally:
         sock.close()
     if failures:
         raise SystemExit(1)
+
+
+def _start_refusal(exc: BaseException | None) -> str | None:
+    """The one line for a start the command line's checks could not foresee: another server
+    took the SQLite file between the check and the start (None: any other failure)."""
+    from .storage import StorageLockedError
+
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return f"streamhil-server: {exc}" if isinstance(exc, StorageLockedError) else None
 
 
 def _describe(exc: BaseException) -> str:

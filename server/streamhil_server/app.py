@@ -128,6 +128,7 @@ def create_app(
         routes += langgraph_routes(runtime)  # before the UI, whose catch-all would take GET /threads/...
     if web:
         routes += web_routes()
+    routes.append(WebSocketRoute("/{path:path}", _no_websocket_here))  # last: after every WebSocket route
     settings = runtime.settings
     guarded = settings.allowed_hosts is not None or runtime.auth.open
     middleware = [Middleware(AbortHandle)]
@@ -136,6 +137,20 @@ def create_app(
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.runtime = runtime
     return app
+
+
+async def _no_websocket_here(websocket: WebSocket) -> None:
+    """A WebSocket upgrade to a path nothing serves: HTTP 404 naming the right path (Starlette
+    would close it before accepting, which the server answers with 403, the status of a refused
+    Host or Origin, and sends a developer who mistyped the path the wrong way)."""
+    path = websocket.url.path
+    shown = path if len(path) <= 100 else path[:100] + "…"
+    served = f"{websocket.scope.get('root_path', '')}/ws"  # (inside a host app: under its mount)
+    body = f"no WebSocket endpoint at {shown}: the streamhil protocol is served at {served}\n"
+    try:
+        await websocket.send_denial_response(PlainTextResponse(body, status_code=404))
+    except RuntimeError:  # the ASGI server cannot send a response to an upgrade: refuse it
+        await websocket.close(code=1008)
 
 
 @dataclasses.dataclass(slots=True)

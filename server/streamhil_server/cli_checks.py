@@ -61,8 +61,8 @@ def check_tokens(values: Sequence[str]) -> dict[str, str] | None:
 
 
 def check_db(db: str | None) -> None:
-    """``--db``: a SQLite file whose folder exists (and that is not a folder), or a PostgreSQL URL
-    of a database that answers."""
+    """``--db``: a SQLite file whose folder exists (and that is not a folder) and that no other
+    server has open, or a PostgreSQL URL of a database that answers."""
     if db is None:
         return
     scheme, sep, _ = db.partition("://")
@@ -80,6 +80,22 @@ def check_db(db: str | None) -> None:
         raise _refuse(f"--db {db!r}: the directory {folder} does not exist")
     if not os.access(folder, os.W_OK) or (os.path.exists(db) and not os.access(db, os.R_OK | os.W_OK)):
         raise _refuse(f"--db {db!r}: cannot write there (permissions)")
+    _check_sqlite_free(db)
+
+
+def _check_sqlite_free(db: str) -> None:
+    """Refuse a SQLite file another server has open (it holds ``<db>.lock``): both would run the
+    same threads. Only a look: the storage takes the lock for good when it opens."""
+    from .storage.file_lock import FileLock, StorageLockedError
+
+    lock = FileLock(db)
+    try:
+        lock.acquire()
+    except StorageLockedError as exc:
+        raise _refuse(str(exc)) from None
+    except OSError as exc:
+        raise _refuse(f"--db {db!r}: cannot create the lock file {lock.lock_path}: {exc.strerror}") from None
+    lock.release()
 
 
 def _check_postgres(url: str) -> None:

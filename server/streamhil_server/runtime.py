@@ -124,8 +124,17 @@ class Runtime:
         self.slow_consumers = 0
         self.draining = False
         self._stack: contextlib.AsyncExitStack | None = None
+        self.start_error: BaseException | None = None
+        """Why ``async with runtime`` failed to start, if it did (e.g. :class:`StorageLockedError`)."""
 
     async def __aenter__(self) -> Runtime:
+        try:
+            return await self._start()
+        except BaseException as exc:
+            self.start_error = exc
+            raise
+
+    async def _start(self) -> Runtime:
         async with contextlib.AsyncExitStack() as stack:
             await stack.enter_async_context(self.storage)
             if self.checkpointer is None:

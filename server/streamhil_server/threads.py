@@ -85,7 +85,7 @@ class RunRequest:
             goto=params.get("goto"),
             recorded=bool(params.get("recorded", True)),
             claimed=bool(params.get("claimed", False)),
-            stream_modes=tuple(params.get("stream_modes") or ("values", "updates")),
+            stream_modes=_stream_modes(params.get("stream_modes")),
             subgraphs=bool(params.get("subgraphs", True)),
             config=params.get("config"),
             interrupt_before=params.get("interrupt_before"),
@@ -226,3 +226,9 @@ class RunStatistics:
     runs_started: int
     runs_finished: int
     interrupts_pending: int
+
+
+def _stream_modes(stored: Any) -> tuple[str, ...]:
+    """A stored run's modes: ``[]`` stays no modes (lifecycle and interrupt events only); absent
+    (a run stored before the field) is the default."""
+    return ("values", "updates") if stored is None else tuple(stored)

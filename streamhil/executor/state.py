@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import reprlib
 from typing import Any, overload
 
 from ..checkpoint.base import Checkpoint, CheckpointTuple, new_checkpoint_id
 from ..constants import END, JOINS, LAST_NODES, START, TASKS
 from ..errors import CheckpointNotFoundError, InvalidUpdateError
-from ..types import PregelTask, StateSnapshot
+from ..types import Command, PregelTask, StateSnapshot
 from .apply import apply_writes
 from .plan import prepare_tasks, start_spec, unpin
 from .runner import routes_for, writes_from_return
@@ -179,6 +180,7 @@ async def update_state(
                 raise InvalidUpdateError(
                     f"update_state: the graph's state has no key {unknown!r}; its keys are {known}."
                 )
+        _check_update_values(values)
         writes, gotos, _ = writes_from_return(graph, as_node, values) if values is not None else ([], [], None)
         changed = apply_writes(graph.channels, new_values, writes)
         routes = await routes_for(graph, as_node, base_values, writes) + gotos
@@ -210,3 +212,15 @@ async def update_state(
             await saver.aput_writes(new_config, task_writes, task_id)
     return new_config
 
+
+def _check_update_values(values: Any) -> None:
+    """Refuse ``values`` that are no update, naming the caller's argument rather than the node the
+    update is made as, which the caller may not have named (LangGraph: "Expected dict, got x")."""
+    if values is None or isinstance(values, (dict, Command)) or is_state_object(values):
+        return
+    if isinstance(values, (list, tuple)) and values and all(isinstance(v, Command) for v in values):
+        return
+    raise InvalidUpdateError(
+        f"update_state: expected dict as values, got {type(values).__name__} {reprlib.repr(values)}. "
+        "Pass a dict of state updates (keys of the state), None, or a Command."
+    )

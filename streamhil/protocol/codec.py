@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from ._fields import Fields, json_type
+from ._integers import MAX_INTEGER, MIN_INTEGER, WIDE_FLOAT, describe_wide_integer, wide_integer, wide_integer_problem
 from .errors import EncodeError, ErrorCode, ProtocolError
 from .events import BaseEvent, event_from_wire, make_event
 from .commands import COMMAND_TYPES, Command
@@ -33,6 +34,7 @@ __all__ = [
     "loads_object",
     "frame_size",
     "too_deep",
+    "wide_integer_problem",
     "decode_client_frame",
     "decode_server_frame",
     "encode",
@@ -131,7 +133,15 @@ def _cut_below(text: str, level: int) -> str:
 
 def too_deep(value: Any, limit: int = MAX_NESTING_DEPTH) -> str | None:
     """The path of the first array or object nested deeper than ``limit`` (the value itself is
-    level 0), or None."""
+    level 0) in parsed JSON, or None."""
+    return _scan(value, limit)[0]
+
+
+def _scan(value: Any, limit: int = MAX_NESTING_DEPTH) -> tuple[str | None, bool]:
+    """One walk of parsed JSON: :func:`too_deep`'s path, and whether it holds a float large
+    enough to be an integer the parser widened (``_integers``). Classes are compared, not
+    ``isinstance``: parsed JSON holds plain dicts, lists and floats (and it is the faster test)."""
+    wide = False
     stack: list[tuple[Any, str, int]] = [(value, "", 0)]
     while stack:
         item, path, depth = stack.pop()
@@ -143,16 +153,21 @@ def too_deep(value: Any, limit: int = MAX_NESTING_DEPTH) -> str | None:
         else:
             continue
         if depth > limit:
-            return path or "$"
+            return path or "$", wide
         for key, child in children:
-            if isinstance(child, (dict, list)):
+            cls = child.__class__
+            if cls is dict or cls is list:
                 child_path = f"{path}[{key}]" if isinstance(key, int) else (f"{path}.{key}" if path else str(key))
                 stack.append((child, child_path, depth + 1))
-    return None
+            elif cls is float and not -WIDE_FLOAT < child < WIDE_FLOAT:
+                wide = True
+    return None, wide
 
 
-def _check_depth(obj: Mapping[str, Any], id: str | None) -> None:
-    path = too_deep(obj)
+def _check_values(text: str | bytes, obj: Mapping[str, Any], id: str | None) -> None:
+    """Refuse a frame nested too deep, or holding an integer wider than 64 bits (which the
+    parser would have turned into a float), with ``invalid_field`` and the value's path."""
+    path, wide = _scan(obj)
     if path is not None:
         raise ProtocolError(
             ErrorCode.INVALID_FIELD,
@@ -160,6 +175,16 @@ def _check_depth(obj: Mapping[str, Any], id: str | None) -> None:
             path=path,
             id=id,
             details={"max_nesting_depth": MAX_NESTING_DEPTH},
+        )
+    found = wide_integer(text, obj) if wide else None
+    if found is not None:
+        path = found[0]
+        raise ProtocolError(
+            ErrorCode.INVALID_FIELD,
+            describe_wide_integer(*found),
+            path=path,
+            id=id,
+            details={"min_integer": MIN_INTEGER, "max_integer": MAX_INTEGER},
         )
 
 
@@ -199,7 +224,7 @@ def decode_client_frame(text: str, *, max_frame_bytes: int) -> ClientFrame:
         # answer names the command, the path and the limit as for any too-deep frame
         obj = loads_object(_cut_below(text if isinstance(text, str) else text.decode(), MAX_NESTING_DEPTH + 1))
     id = _readable_id(obj)
-    _check_depth(obj, id)
+    _check_values(text, obj, id)
     kind = _frame_type(obj, id)
     if kind == MessageType.HELLO:
         fields = Fields(obj)

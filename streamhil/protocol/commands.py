@@ -121,6 +121,13 @@ def _config(fields: Fields) -> dict[str, Any] | None:
     return config
 
 
+def _stream_modes(fields: Fields) -> tuple[str, ...]:
+    """``stream_modes``: absent (or null) is the default; an empty list means no stream modes
+    (only the lifecycle and ``interrupt`` events, which every run sends)."""
+    modes = fields.texts("stream_modes", choices=STREAM_MODES)
+    return DEFAULT_STREAM_MODES if modes is None else modes
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StartRun:
     """Start a run of ``graph`` on a new or existing thread."""
@@ -168,7 +175,7 @@ class StartRun:
             graph=fields.text("graph", required=True, max_len=200),
             thread_id=fields.text("thread_id", max_len=200),
             input=fields.any("input"),
-            stream_modes=fields.texts("stream_modes", choices=STREAM_MODES) or DEFAULT_STREAM_MODES,
+            stream_modes=_stream_modes(fields),
             config=_config(fields),
             interrupt_before=_breakpoints(fields, "interrupt_before"),
             interrupt_after=_breakpoints(fields, "interrupt_after"),
@@ -254,7 +261,7 @@ class Resume:
             answers=answers,
             update=fields.any("update"),
             goto=_goto(fields),
-            stream_modes=fields.texts("stream_modes", choices=STREAM_MODES) or DEFAULT_STREAM_MODES,
+            stream_modes=_stream_modes(fields),
             if_busy=fields.text("if_busy", choices=("reject", "enqueue"), default="reject"),
         )
 

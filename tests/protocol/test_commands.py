@@ -233,6 +233,8 @@ class TestOtherCommands:
     "command",
     [
         StartRun(id="1", graph="g", input={"a": 1}, interrupt_before=("x",), interrupt_after="*", config={"k": 1}),
+        StartRun(id="11", graph="g", stream_modes=()),
+        Resume(id="12", thread_id="t", value=1, stream_modes=()),
         Resume(id="2", thread_id="t", value=None),
         Resume(id="3", thread_id="t", interrupt_id="i", value=[1], goto="n", update={"u": 1}),
         Resume(id="4", thread_id="t", answers={"a": 1}, stream_modes=("custom",)),
@@ -246,3 +248,14 @@ class TestOtherCommands:
 )
 def test_encode_then_decode_round_trips(command: Any) -> None:
     assert decode_client_frame(encode(command), max_frame_bytes=1 << 20) == command
+
+
+@pytest.mark.parametrize("kind", ["start_run", "resume"])
+def test_an_empty_stream_modes_list_means_none_and_absent_or_null_the_default(kind: str) -> None:
+    """``[]`` asks for the lifecycle and interrupt events only; it used to become the default."""
+    base: dict[str, Any] = {"type": kind, "id": "1"} | (
+        {"graph": "g"} if kind == "start_run" else {"thread_id": "t", "value": "yes"}
+    )
+    assert decode_one({**base, "stream_modes": []}).stream_modes == ()
+    assert decode_one(base).stream_modes == ("values", "updates")
+    assert decode_one({**base, "stream_modes": None}).stream_modes == ("values", "updates")

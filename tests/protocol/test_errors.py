@@ -52,6 +52,34 @@ class TestBadFrames:
         assert error["details"] == {"max_nesting_depth": 100}
         assert_connection_goes_on(session)
 
+    @pytest.mark.parametrize(
+        ("literal", "path"),
+        [
+            (str(2**64), "payload"),
+            (str(-(2**63) - 1), "payload"),
+            (str(2**70 + 1), "payload.a[1]"),
+            ("9" * 300, "payload.b"),
+        ],
+    )
+    def test_an_integer_wider_than_64_bits_is_refused_with_its_path(self, literal: str, path: str) -> None:
+        """Spec 1: the JSON parser would make it a float (precision lost) without a word."""
+        session = open_server_session()
+        value = {"payload": literal, "payload.a[1]": '{"a": [0, %s]}' % literal, "payload.b": '{"b": %s}' % literal}[path]
+        assert send_to(session, '{"type": "ping", "id": "p", "payload": %s}' % value) == []
+        error = assert_error_sent(session, ErrorCode.INVALID_FIELD, id="p", path=path)
+        assert error["message"].startswith(f"{path}: the integer ") and "64 bits" in error["message"]
+        assert error["details"] == {"min_integer": -(2**63), "max_integer": 2**64 - 1}
+        assert_connection_goes_on(session)
+
+    def test_the_widest_integers_that_fit_and_large_floats_are_kept_exactly(self) -> None:
+        session = open_server_session()
+        text = '{"type": "ping", "id": "p", "payload": [%d, %d, 1e20, -3.5e30, "%d", {"%d": 1}]}' % (
+            2**64 - 1, -(2**63), 2**70, 2**70,
+        )
+        [ping] = send_to(session, text)
+        assert ping.payload == [2**64 - 1, -(2**63), 1e20, -3.5e30, str(2**70), {str(2**70): 1}]
+        assert type(ping.payload[0]) is int and type(ping.payload[1]) is int
+
     def test_lone_surrogate_is_bad_json(self) -> None:
         session = open_server_session()
         send_to(session, '{"type": "ping", "id": "\ud800"}')

@@ -74,7 +74,9 @@ class _Listening:
 class Run(_Listening):
     """A run and the runs that continue it through :meth:`resume`.
 
-    ``async for event in run`` yields the thread's events from the run's start on, and ends after
+    ``async for event in run`` yields the thread's events from the run's start on (a run queued
+    behind another, ``queued``, from its own ``run_started``: the events of the runs it waited
+    for are skipped), and ends after
     the terminal event of the current run (``run_done``, ``run_error``, ``run_cancelled``, or
     ``run_interrupted`` when nothing resumed it before the next event is asked for).
     A :class:`ResyncEvent` whose status is not ``running`` ends it the same way.
@@ -103,6 +105,7 @@ class Run(_Listening):
         """The stream modes this run was started (or last resumed) with; a resume keeps them."""
         self._ended: str | None = None
         self._cut_by_shutdown = False  # the run ended with the server's stop: follow its continuation
+        self._waiting = queued  # queued: the events until its own are those of the runs ahead of it
 
     def __repr__(self) -> str:
         return f"Run(thread_id={self.thread_id!r}, run_id={self.run_id!r})"
@@ -119,6 +122,11 @@ class Run(_Listening):
         if self._ended is not None and self._ended == self.run_id:
             raise StopAsyncIteration
         event = await self._next()
+        while self._waiting and not isinstance(event, ResyncEvent):
+            if event.run_id == self.run_id:  # its run_started (or its first event after a gap)
+                self._waiting = False
+                break
+            event = await self._next()  # an event of a run ahead of it in the queue
         if isinstance(event, ResyncEvent):
             if event.status != "running" and event.head_seq > self.seq and not self._cut_by_shutdown:
                 self._ended = self.run_id  # (not from before a resume, nor between a cut and its continuation)
@@ -166,7 +174,7 @@ class Run(_Listening):
         )
         self.run_id = result.run_id
         self.seq = result.seq
-        self.queued = result.queued
+        self.queued = self._waiting = result.queued
         if stream_modes is not None:
             self.stream_modes = tuple(stream_modes)
         return result

@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 from streamhil.protocol import ErrorCode
+from streamhil.protocol.codec import wide_integer_problem
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -71,6 +72,9 @@ def agui_routes(runtime: Runtime, ready: Callable[[], bool]) -> list[BaseRoute]:
             raw = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             return _problem(400, ErrorCode.BAD_JSON, f"the body is not JSON: {exc}", cors)
+        wide = wide_integer_problem(body, raw)  # orjson would have made it a float
+        if wide is not None:
+            return _problem(422, ErrorCode.INVALID_FIELD, wide[1], cors)
         from pydantic import ValidationError
 
         try:

@@ -20,6 +20,7 @@ import orjson
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from streamhil.protocol import ErrorCode
+from streamhil.protocol.codec import wide_integer_problem
 
 from ..auth import COOKIE_NAME, origin_allowed
 from ..errors import CommandError
@@ -61,6 +62,9 @@ async def read_json(request: Request, *, required: bool = True) -> dict[str, Any
         return {}
     if not isinstance(body, dict):
         raise invalid(f"the body must be a JSON object, got {type(body).__name__}")
+    wide = wide_integer_problem(raw, body)  # orjson would have made it a float
+    if wide is not None:
+        raise CommandError(ErrorCode.INVALID_FIELD, wide[1], path=wide[0])
     return body
 
 

@@ -150,11 +150,17 @@ class RunCore:
         return {"configurable": configurable}
 
     @staticmethod
-    def _busy(thread: ThreadRuntime) -> CommandError:
+    def _busy(thread: ThreadRuntime, *, queueable: bool = True) -> CommandError:
+        """``thread_busy``. ``queueable``: the refused command takes ``if_busy`` (``start_run``,
+        ``resume``), so the message offers to queue it; otherwise (``update_state``) it says to
+        retry once the run has ended."""
+        if queueable:
+            advice = "retry when it ends, or pass if_busy='enqueue'"
+        else:
+            advice = "retry once it has ended (update_state cannot be queued behind a run)"
         return CommandError(
             ErrorCode.THREAD_BUSY,
-            f"thread {thread.thread_id!r} has an active run ({thread.run_id}); retry when it ends, "
-            "or pass if_busy='enqueue'",
+            f"thread {thread.thread_id!r} has an active run ({thread.run_id}); {advice}",
             details={"run_id": thread.run_id},
         )
 

@@ -88,8 +88,8 @@ class RunQueries(RunAdmission):
             if as_node is not None and as_node not in graph.nodes and as_node not in ("__start__", "__end__", "__input__", "__copy__"):
                 raise CommandError(ErrorCode.INVALID_ARGUMENT, f"graph {thread.record.graph!r} has no node {as_node!r}", path="as_node")
             async with thread.lock:
-                if thread.busy:
-                    raise self._busy(thread)
+                if thread.busy:  # update_state does not queue (no if_busy)
+                    raise self._busy(thread, queueable=False)
                 if checkpoint_id is not None:
                     await self._require_checkpoint(thread, graph, checkpoint_id)
                 # the seq its state_updated event will have: nothing else publishes on the thread meanwhile

@@ -18,10 +18,11 @@ from .records import Write as Write
 from .records import now_iso as now_iso
 from .saver import StorageSaver as StorageSaver
 from .sqlite import SqliteStorage as SqliteStorage
+from .sqlite import StorageLockedError as StorageLockedError
 
 __all__ = [
     "Storage", "Loaded", "StorageClosedError", "ThreadCounts", "MemoryStorage", "SqliteStorage", "StorageSaver",
-    "EventRow", "RunRecord", "ThreadRecord", "Write", "now_iso", "storage_for",
+    "EventRow", "RunRecord", "ThreadRecord", "Write", "now_iso", "storage_for", "StorageLockedError",
 ]
 
 

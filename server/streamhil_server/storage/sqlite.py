@@ -37,10 +37,11 @@ from streamhil.checkpoint._records import Address
 from streamhil.checkpoint._sqlite_drivers import run_sync, setup_sqlite3
 
 from .base import Loaded, Storage, StorageClosedError, ThreadCounts
+from .file_lock import FileLock, StorageLockedError
 from .group import GroupCommit
 from .records import OPEN_RUN_STATUSES, RunRecord, RunStatus, ThreadRecord, Write
 
-__all__ = ["SqliteStorage"]
+__all__ = ["SqliteStorage", "StorageLockedError"]
 
 T = TypeVar("T")
 _PAGE = 50
@@ -145,7 +146,13 @@ def _list_page(
 
 
 class SqliteStorage(Storage):
-    """The server's state in the SQLite file ``path`` (created if missing)."""
+    """The server's state in the SQLite file ``path`` (created if missing).
+
+    One process at a time: ``open()`` takes an exclusive lock on ``<path>.lock`` (a file left
+    beside the database) until ``aclose()`` or the process's end, and raises
+    :class:`StorageLockedError` if another process (or another open ``SqliteStorage``) holds it.
+    No lock on platforms without ``fcntl`` (Windows).
+    """
 
     durable = True
 
@@ -156,6 +163,7 @@ class SqliteStorage(Storage):
         self._reader: sqlite3.Connection | None = None
         self._read_lock = threading.Lock()
         self._group = GroupCommit(self._commit)
+        self._lock = FileLock(self.path)  # one process at a time on the file
 
     def __repr__(self) -> str:
         return f"SqliteStorage({self.path!r})"
@@ -172,9 +180,16 @@ class SqliteStorage(Storage):
     # --- opening -------------------------------------------------------------------------------
 
     async def open(self) -> None:
-        self._writer = await anyio.to_thread.run_sync(self._connect, True)
-        self._reader = await anyio.to_thread.run_sync(self._connect, False)
-        self.epoch = await anyio.to_thread.run_sync(self._load_epoch)
+        """Lock the file for this process (:class:`StorageLockedError` if another has it), then
+        connect."""
+        self._lock.acquire()
+        try:
+            self._writer = await anyio.to_thread.run_sync(self._connect, True)
+            self._reader = await anyio.to_thread.run_sync(self._connect, False)
+            self.epoch = await anyio.to_thread.run_sync(self._load_epoch)
+        except BaseException:
+            await self.aclose()
+            raise
 
     def _connect(self, create: bool) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False)
@@ -213,9 +228,12 @@ class SqliteStorage(Storage):
 
     async def aclose(self) -> None:
         writer, reader, self._writer, self._reader = self._writer, self._reader, None, None
-        for db in (writer, reader):
-            if db is not None:
-                await anyio.to_thread.run_sync(db.close)
+        try:
+            for db in (writer, reader):
+                if db is not None:
+                    await anyio.to_thread.run_sync(db.close)
+        finally:
+            self._lock.release()
 
     # --- writing -------------------------------------------------------------------------------
 
