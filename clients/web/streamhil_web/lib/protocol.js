@@ -48,6 +48,7 @@ export const EventKind = Object.freeze({
   DEBUG: "debug",
   TASKS: "tasks",
   CHECKPOINTS: "checkpoints",
+  EVENTS: "events",
   INTERRUPT: "interrupt",
   RUN_STARTED: "run_started",
   RUN_INTERRUPTED: "run_interrupted",
@@ -66,7 +67,7 @@ export const TERMINAL_EVENTS = Object.freeze([
 ]);
 
 export const STREAM_MODES = Object.freeze([
-  "values", "updates", "custom", "messages", "debug", "tasks", "checkpoints",
+  "values", "updates", "custom", "messages", "debug", "tasks", "checkpoints", "events",
 ]);
 export const DEFAULT_STREAM_MODES = Object.freeze(["values", "updates"]);
 export const IF_BUSY_POLICIES = Object.freeze(["reject", "enqueue", "interrupt"]);
