@@ -88,6 +88,8 @@ class RunAdmission(RunRecovery):
                         details={"resource": "checkpoint"},
                     )
             if thread is None:
+                if cmd.thread_id is not None:  # a thread id the caller chose: maybe held already
+                    await self.check_reservation(identity, thread_id)
                 thread = self.threads.get(thread_id)  # created meanwhile by the same identity?
                 if thread is None:
                     self.hub.create(thread_id)
