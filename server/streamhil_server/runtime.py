@@ -120,6 +120,7 @@ class Runtime:
         self.notifier = ThreadNotifier(self.runs, self.counters)
         self.hub.taps.append(self.notifier.on_event)
         self.run_records = RunRecords(self.store, self.hub)
+        self.runs.dropped_from_queue.append(self.run_records.dropped_from_queue)
         self.checkpointer: BaseCheckpointSaver | None = checkpointer
         self.connections: dict[str, ServedConnection] = {}
         self.slow_consumers = 0

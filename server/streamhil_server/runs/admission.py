@@ -312,6 +312,8 @@ class RunAdmission(RunRecovery):
                             write.threads.append(record)
                             write.after_commit.append(partial(self._adopt, thread, record))
                         self._store_outcome(write, command_id, run_id)
+                        for hook in self.dropped_from_queue:
+                            hook(write, run_id)
                         with anyio.CancelScope(shield=True):
                             await self.storage.write(write)
                         return run_id

@@ -64,6 +64,9 @@ class RunCore:
         # writes then commit with its run and ids. False with a checkpointer of the caller's.
         self.one_transaction = one_transaction
         self.reserved_by = reserved_by
+        self.dropped_from_queue: list[Callable[[Write, str], None]] = []
+        """Called with the write that cancels a queued run and its id (before it is stored):
+        the run is over for its callers now, although its events come when its turn comes."""
         self._tg: TaskGroup | None = None
         self._started = 0
         self._finished = 0
