@@ -23,13 +23,13 @@ approvals (anything else is asked again, never guessed), buttons for choices.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable
 import os
 from typing import Annotated, Any, Literal, Required, TypedDict
 
 from streamhil import END, START, Command, StateGraph, interrupt
 from streamhil.graph.compiled import CompiledStateGraph
+from streamhil.messages import coerce_message
 from streamhil.prebuilt import ScriptedChatModel, add_human_in_the_loop, create_react_agent
 
 __all__ = ["demo_graphs", "DEMO_FACTORIES", "yes_or_no", "DEFAULT_TOKEN_DELAY", "TOKEN_DELAY_ENV"]
@@ -216,8 +216,16 @@ def _tool_review_chat(token_delay: float | None = None) -> CompiledStateGraph:
 # --- multi-turn conversation -------------------------------------------------------------------
 
 
+def _append_messages(left: list[dict[str, Any]] | None, right: Any) -> list[dict[str, Any]]:
+    """``operator.add`` that also takes LangChain-shaped messages (``{"type": "human", ...}``, the
+    shape LangGraph clients send back what they received in): those become role-shaped dicts.
+    Role-shaped ones are kept as they are (no id added)."""
+    incoming = right if isinstance(right, list) else [right]
+    return list(left or []) + [m if isinstance(m, dict) and "role" in m else coerce_message(m) for m in incoming]
+
+
 class ChatState(TypedDict, total=False):
-    messages: Annotated[list[dict[str, Any]], operator.add]
+    messages: Annotated[list[dict[str, Any]], _append_messages]
     done: bool
 
 
@@ -230,7 +238,7 @@ def _multi_turn() -> CompiledStateGraph:
         return {"messages": [{"role": "user", "content": text}]}
 
     def reply(state: ChatState) -> dict[str, Any]:
-        text = state["messages"][-1]["content"]
+        text = _text(state["messages"][-1]["content"])
         bye = text.strip().lower() in ("bye", "quit", "exit", "done")
         content = "Goodbye!" if bye else f"You said {text!r} ({len(text.split())} words)."
         return {"messages": [{"role": "assistant", "content": content}], "done": bye}

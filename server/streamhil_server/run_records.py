@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -203,6 +203,8 @@ class RunRecords:
         self._loaded: set[str] = set()  # threads whose stored records were read
         self._dirty: dict[str, RunInfo] = {}
         self._riding: dict[str, int] = {}  # run id: its changes staged with a thread write, not stored yet
+        self._dropped: set[str] = set()  # runs cancelled while queued whose events have not come yet
+        self._drop_watchers: dict[str, list[Callable[[], None]]] = {}
         self._wake = anyio.Event()
         self._hub = hub
         self._remove = hub.add_listener(self._heard)
@@ -363,8 +365,57 @@ class RunRecords:
         self._mark(info)
         return info
 
+    def dropped_from_queue(self, write: Write, run_id: str) -> None:
+        """``write`` cancels the queued run ``run_id``: from its commit on the run is
+        ``interrupted``, as LangGraph's server reports a cancelled pending run at once, although
+        its ``run_started`` and ``run_cancelled`` come only when its turn would have come (runs
+        of a thread never interleave). The record is stored in that write."""
+        thread_id = write.thread_id
+        assert thread_id is not None
+        known = self.records.get(run_id)
+        info = replace(known) if known is not None else RunInfo(run_id, thread_id, first_seq=self._hub.head(thread_id))
+        info.status, info.updated_at = "interrupted", now_iso()
+        if self.store.durable:
+            statement, row = self._sql["save"], _row(info)
+            write.sql.append(lambda db: db.cursor().execute(statement, row))
+
+        def committed() -> None:
+            current = self.records.get(run_id)
+            if current is None:
+                current = info
+                self._keep(current)
+            current.status, current.updated_at = info.status, info.updated_at
+            self._dropped.add(run_id)
+            self._touch(thread_id)
+            self._mark(current)  # again by the writer: a batch it took before this commit must not undo it
+            for watcher in self._drop_watchers.pop(run_id, []):
+                watcher()
+
+        write.after_commit.append(committed)
+
+    def on_drop(self, run_id: str, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` when the run is cancelled while queued (now, if it was); returns
+        the function that stops watching."""
+        if run_id in self._dropped:
+            callback()
+            return lambda: None
+        watchers = self._drop_watchers.setdefault(run_id, [])
+        watchers.append(callback)
+
+        def stop() -> None:
+            if callback in watchers:
+                watchers.remove(callback)
+            if not watchers and self._drop_watchers.get(run_id) is watchers:
+                del self._drop_watchers[run_id]
+
+        return stop
+
     def _heard(self, event: HubEvent) -> None:
         if event.run_id is None or event.event not in _LIFECYCLE:
+            return
+        if event.run_id in self._dropped:  # cancelled while queued: it ended then
+            if event.event != EventKind.RUN_STARTED:
+                self._dropped.discard(event.run_id)
             return
         data = event.data if isinstance(event.data, dict) else {}
         info = self._heard_of(event.run_id, event)

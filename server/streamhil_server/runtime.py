@@ -107,18 +107,20 @@ class Runtime:
             deliver_chunk=max(1, self.settings.max_send_queue // 2),
             flush_delay=self.settings.event_flush_delay if self.storage.durable else 0.0,
         )
+        self.thread_metadata = ThreadMetadata(self.store)
         self.runs = RunManager(
             registry, self.storage, self.hub,
             shares=RunShares(self.settings.max_runs_per_identity, self.settings.max_concurrent_runs_per_identity),
             fair_share=not self.auth.open,  # on an open server everyone is one identity
             max_idle_threads=self.settings.max_idle_threads,
             one_transaction=checkpointer is None,
+            reserved_by=self._reserved_by,
         )
         self.failed_auth = FailedAttempts(self.settings.auth_failures_burst, self.settings.auth_failures_per_minute)
         self.notifier = ThreadNotifier(self.runs, self.counters)
         self.hub.taps.append(self.notifier.on_event)
-        self.thread_metadata = ThreadMetadata(self.store)
         self.run_records = RunRecords(self.store, self.hub)
+        self.runs.dropped_from_queue.append(self.run_records.dropped_from_queue)
         self.checkpointer: BaseCheckpointSaver | None = checkpointer
         self.connections: dict[str, ServedConnection] = {}
         self.slow_consumers = 0
@@ -180,6 +182,12 @@ class Runtime:
         if self.storage.shared:
             await self.thread_metadata.refresh(thread_id)
         await self.run_records.refresh_thread(thread_id)
+
+    async def _reserved_by(self, thread_id: str) -> str | None:
+        """The identity that made ``thread_id`` before its first run (``POST /threads``), if any:
+        the run manager refuses it to everyone else (read again on a shared database)."""
+        record = await self.thread_metadata.refresh(thread_id)
+        return None if record is None else record.owner
 
     def origin_allowed(self, conn: HTTPConnection) -> bool:
         return origin_allowed(conn, self.settings.allowed_origins)

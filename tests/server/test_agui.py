@@ -349,6 +349,17 @@ def test_identities_and_http_errors(client: TestClient) -> None:
     assert error_of(run(client, "approve", body(tid, resume=resume), headers=bob))["code"] == "not_found"
 
 
+@pytest.mark.parametrize("state", [[{"request": "order 42"}], "order 42", 42, True])
+def test_a_state_that_is_not_an_object_is_refused(client: TestClient, state: Any) -> None:
+    tid = "state-not-an-object"
+    refused = client.post("/agui/approve", json=body(tid, state=state), headers=ALICE)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "invalid_field" and "state must be an object" in refused.json()["detail"]
+    with connect(client) as wire:  # nothing ran
+        assert wire.error("get_state", thread_id=tid)["code"] == "not_found"
+    assert run(client, "approve", body(tid, state=None))[-1]["type"] == "RUN_FINISHED"  # null: no state, as before
+
+
 def test_cross_origin_preflight(make_client: Any) -> None:
     with make_client(graphs(), settings=ServerSettings(allowed_origins=("http://app.example",))) as client:
         pre = client.options("/agui/approve", headers={"origin": "http://app.example", "access-control-request-method": "POST"})

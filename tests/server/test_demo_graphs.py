@@ -76,6 +76,25 @@ def test_multi_turn_replies_to_the_first_message(make_client: Any) -> None:
         assert last_interrupt(wire, tid)["value"]["question"].startswith("Anything else?")
 
 
+def test_multi_turn_takes_the_langchain_shaped_messages_langgraph_clients_send_back(make_client: Any) -> None:
+    # the LangGraph API sends messages as {"type": "human"|"ai"}; a client resends them that way
+    with make_client(demo_graphs()) as client:
+        alice = {"x-api-key": "alice-token"}
+        tid = client.post("/threads", json={}, headers=alice).json()["thread_id"]
+        first = [{"type": "human", "content": [{"type": "text", "text": "hello there"}], "id": "h-1"}]
+        wait = {"assistant_id": "multi_turn", "input": {"messages": first}}
+        out = client.post(f"/threads/{tid}/runs/wait", json=wait, headers=alice).json()
+        assert "__error__" not in out, out
+        assert [(m["type"], m["content"]) for m in out["messages"]][1:] == [("ai", "You said 'hello there' (2 words).")]
+        assert out["messages"][0]["id"] == "h-1"
+        assert out["__interrupt__"][0]["value"]["turn"] == 2  # one user turn counted
+    with make_client(demo_graphs()) as client, connect(client) as wire:  # role-shaped ones stay as they are
+        tid = wire.request("start_run", graph="multi_turn", input={"messages": [{"role": "user", "content": "hi"}]})["thread_id"]
+        wire.run_end(tid)
+        messages = wire.request("get_state", thread_id=tid)["state"]["values"]["messages"]
+        assert messages == [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "You said 'hi' (1 words)."}]
+
+
 def test_tool_review_offers_every_action_its_description_names(make_client: Any) -> None:
     graphs = demo_graphs(token_delay=0)
     with make_client(graphs) as client, connect(client) as wire:

@@ -167,19 +167,25 @@ async def test_run_records_outlive_a_database_that_refuses_writes_for_a_while(db
 
     async with Runtime(registry(), db=db) as runtime:
         store = runtime.run_records.store
-        real_run_sql = store.run_sql
         refusals = {"left": 2}
         stored = anyio.Event()
 
-        async def flaky_run_sql(fn: Any) -> Any:
-            if refusals["left"]:
-                refusals["left"] -= 1
-                raise Refused("the database system is shutting down")
-            result = await real_run_sql(fn)
-            stored.set()
-            return result
+        class FlakyStore:
+            """The storage as the run records see it (other parts use it as it is), refusing
+            their first statements."""
 
-        store.run_sql = flaky_run_sql  # type: ignore[method-assign]
+            def __getattr__(self, name: str) -> Any:
+                return getattr(store, name)
+
+            async def run_sql(self, fn: Any) -> Any:
+                if refusals["left"]:
+                    refusals["left"] -= 1
+                    raise Refused("the database system is shutting down")
+                result = await store.run_sql(fn)
+                stored.set()
+                return result
+
+        runtime.run_records.store = FlakyStore()  # type: ignore[assignment]
         done = anyio.Event()
         remove = runtime.hub.add_listener(lambda e: done.set() if e.event == "run_interrupted" else None)
         accepted = await runtime.runs.start_run("alice", StartRun(graph="approve", thread_id="t-flaky", input={"request": "x"}))
@@ -197,7 +203,7 @@ async def test_run_records_outlive_a_database_that_refuses_writes_for_a_while(db
         with anyio.fail_after(10):
             await done.wait()
         remove()
-        store.run_sql = real_run_sql  # type: ignore[method-assign]
+        runtime.run_records.store = store
     async with Runtime(registry(), db=db) as runtime:
         await runtime.refresh_thread("t-flaky")
         record = runtime.run_records.get(accepted.run_id)

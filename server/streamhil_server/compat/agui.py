@@ -84,6 +84,9 @@ def agui_routes(runtime: Runtime, ready: Callable[[], bool]) -> list[BaseRoute]:
             return _problem(422, ErrorCode.INVALID_FIELD, f"the body is not a RunAgentInput: {problems}", cors)
         if not 1 <= len(run_input.thread_id) <= 200:
             return _problem(422, ErrorCode.INVALID_FIELD, "threadId must be 1-200 characters", cors)
+        if run_input.state is not None and not isinstance(run_input.state, Mapping):
+            kind = type(run_input.state).__name__
+            return _problem(422, ErrorCode.INVALID_FIELD, f"state must be an object (the graph's input keys), got {kind}", cors)
         options = _options(run_input.forwarded_props, runtime)
         if isinstance(options, str):
             return _problem(422, ErrorCode.INVALID_FIELD, options, cors)

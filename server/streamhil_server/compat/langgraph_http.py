@@ -16,6 +16,7 @@ from .http_access import Handler, http_endpoint
 from .langgraph_runs import LangGraphRuns
 from .langgraph_threads import LangGraphThreads
 from .langgraph_v3 import LangGraphV3
+from .unsupported import unsupported_routes
 
 __all__ = ["langgraph_routes"]
 
@@ -57,7 +58,7 @@ def langgraph_routes(runtime: Runtime) -> list[BaseRoute]:
     for path, handlers in by_path.items():
         routes.append(Route(path, _dispatch(runtime, handlers), methods=[*handlers, "OPTIONS"]))
     routes.append(WebSocketRoute("/threads/{thread_id}/stream/events", _holding(runtime, v3.websocket)))
-    return routes
+    return routes + unsupported_routes(runtime, routes)
 
 
 def _dispatch(runtime: Runtime, handlers: dict[str, Handler]) -> Any:

@@ -259,6 +259,7 @@ class LangGraphRuns:
 
         async def body() -> AsyncIterator[bytes]:
             finished = False
+            stop_watching = self.runtime.run_records.on_drop(feed.run_id, feed.end)
             try:
                 if announce is not None:
                     yield sse_frame("metadata", {"run_id": feed.run_id, "attempt": len(feed.attempts)}, announce)
@@ -283,6 +284,7 @@ class LangGraphRuns:
                     yield sse_frame("error", {"error": "SlowConsumer", "message": "the client fell too far behind the run; rejoin with Last-Event-ID"})
                 finished = feed.done and not feed.overflowed
             finally:
+                stop_watching()
                 feed.close()
                 if cancel_on_disconnect and not finished:
                     with anyio.CancelScope(shield=True):
@@ -333,10 +335,7 @@ class LangGraphRuns:
         thread_id = request.path_params["thread_id"]
         launch = await self.launch(identity, thread_id, await read_json(request), feed=True)
         assert launch.feed is not None
-        try:
-            await launch.feed.drain()
-        finally:
-            launch.feed.close()
+        await self._drain(launch.feed)
         values = await self._final_values(identity, thread_id, launch.info)
         return json_response(values, headers={"content-location": self._locations(request, thread_id, launch.accepted.run_id)["content-location"]})
 
@@ -386,12 +385,17 @@ class LangGraphRuns:
         p = request.path_params
         info = await self._run(identity, p["thread_id"], p["run_id"])
         if not info.finished:
-            feed = await self._feed_from(p["thread_id"], info, -1)
-            try:
-                await feed.drain()
-            finally:
-                feed.close()
+            await self._drain(await self._feed_from(p["thread_id"], info, -1))
         return json_response(await self._final_values(identity, p["thread_id"], info))
+
+    async def _drain(self, feed: RunFeed) -> None:
+        """Wait for the feed's run to end (a run cancelled while queued ends then), then close it."""
+        stop_watching = self.runtime.run_records.on_drop(feed.run_id, feed.end)
+        try:
+            await feed.drain()
+        finally:
+            stop_watching()
+            feed.close()
 
     async def join_stream(self, request: Request, identity: str) -> Response:
         """``GET /threads/{thread_id}/runs/{run_id}/stream``: the run's events after ``Last-Event-ID``
@@ -427,12 +431,18 @@ class LangGraphRuns:
         current = feed.current if feed is not None else (await self.runtime.run_records.attempts(info))[-1]
         try:
             await self.runtime.runs.cancel(identity, p["thread_id"], current)  # a continuation after a restart
-            if feed is None:
-                return Response(status_code=202)
-            await feed.drain()
-        finally:
+        except BaseException:
             if feed is not None:
                 feed.close()
+            raise
+        if feed is None:
+            return Response(status_code=202)
+        if self.runtime.storage.shared:  # cancelled by another process while queued: it says so in the table
+            await self.runtime.run_records.refresh_thread(p["thread_id"])
+            info = await self.runtime.run_records.find(p["thread_id"], p["run_id"]) or info
+            if info.finished:
+                feed.end()
+        await self._drain(feed)
         return json_response(run_view(info))
 
 

@@ -30,6 +30,7 @@ from .langgraph_views import (
     thread_status,
     ThreadExists,
 )
+from .supersteps import SeedUpdate, seed_updates
 
 __all__ = ["LangGraphThreads"]
 
@@ -169,7 +170,8 @@ class LangGraphThreads:
         }
 
     async def create_thread(self, request: Request, identity: str) -> Response:
-        """``POST /threads {thread_id?, metadata?, if_exists?}``."""
+        """``POST /threads {thread_id?, metadata?, if_exists?, supersteps?}`` (``supersteps``:
+        the new thread's state, see :mod:`.supersteps`)."""
         body = await read_json(request, required=False)
         thread_id = body.get("thread_id") or str(uuid4())
         if not isinstance(thread_id, str) or len(thread_id) > 200:
@@ -180,6 +182,11 @@ class LangGraphThreads:
         if body.get("graph_id"):
             metadata = {**metadata, "graph_id": body["graph_id"]}
         if_exists = _choice(body, "if_exists", ("raise", "do_nothing"))
+        seeds: list[SeedUpdate] = []
+        graph_id = metadata.get("graph_id")
+        entry = find_assistant(self.runtime.registry, graph_id) if isinstance(graph_id, str) else None
+        if body.get("supersteps"):
+            seeds = seed_updates(entry, graph_id, body["supersteps"])
         owner = self._owner(thread_id)
         if owner is not None:
             if owner != identity:  # the id is taken: forbidden, as /ws's start_run answers (docs/server.md, thread ids)
@@ -191,7 +198,19 @@ class LangGraphThreads:
                 raise ThreadExists(thread_id, "; pass if_exists='do_nothing' to get it")
             return json_response(await self.thread_view(thread_id))
         await self.runtime.thread_metadata.create(thread_id, identity, metadata)
-        return json_response(await self.thread_view(thread_id))
+        for i, seed in enumerate(seeds):
+            assert entry is not None
+            try:
+                await self.runtime.runs.update_state(
+                    identity, thread_id, seed.values, seed.as_node, None, create_with_graph=entry.name
+                )
+            except CommandError as exc:  # (a reducer refused it: the checks above passed)
+                made = f"the thread was made with the {i} before it" if i else "the thread was made without state"
+                raise CommandError(
+                    exc.code, f"supersteps[{i}]: {exc.message}; {made}", path=f"supersteps[{i}]", details=exc.details
+                ) from None
+        async with self.runtime.runs.holding(thread_id):
+            return json_response(await self.thread_view(thread_id))
 
     async def get_thread(self, request: Request, identity: str) -> Response:
         """``GET /threads/{thread_id}``: status, values, pending interrupts by task."""
@@ -281,20 +300,37 @@ class LangGraphThreads:
         """``POST /threads/{thread_id}/state {values, as_node?, checkpoint?, checkpoint_id?}``."""
         thread_id = request.path_params["thread_id"]
         self._require(identity, thread_id)
-        if thread_id not in self.runtime.runs.threads:
-            raise CommandError(
-                ErrorCode.INVALID_ARGUMENT,
-                f"thread {thread_id!r} has not run yet, so it has no graph whose state could be updated",
-            )
+        graph = None
+        if thread_id not in self.runtime.runs.threads:  # made by POST /threads, not run yet
+            graph = self._graph_of_unrun(thread_id)
         body = await read_json(request)
         checkpoint = _checkpoint_id(body.get("checkpoint_id") or body.get("checkpoint"), "checkpoint_id")
         as_node = body.get("as_node")
         if as_node is not None and not isinstance(as_node, str):
             raise invalid("as_node must be a node name", "as_node")
-        new_id, _ = await self.runtime.runs.update_state(identity, thread_id, body.get("values"), as_node, checkpoint)
+        if graph is not None and checkpoint is not None:
+            raise not_found("checkpoint", checkpoint)
+        new_id, _ = await self.runtime.runs.update_state(
+            identity, thread_id, body.get("values"), as_node, checkpoint, create_with_graph=graph
+        )
         return json_response({"checkpoint": {
             "thread_id": thread_id, "checkpoint_ns": "", "checkpoint_id": new_id, "checkpoint_map": None,
         }})
+
+    def _graph_of_unrun(self, thread_id: str) -> str:
+        """The graph of a thread made before its first run: its ``metadata.graph_id``, as
+        LangGraph's server resolves it (422 when it has none)."""
+        meta = self.runtime.thread_metadata.get(thread_id)
+        graph_id = None if meta is None else meta.metadata.get("graph_id")
+        entry = find_assistant(self.runtime.registry, graph_id) if isinstance(graph_id, str) else None
+        if entry is None:
+            why = "no graph_id in its metadata" if graph_id is None else f"graph_id {graph_id!r}, which names no graph this server serves"
+            raise CommandError(
+                ErrorCode.INVALID_ARGUMENT,
+                f"thread {thread_id!r} has not run yet and has {why}, so there is no graph whose state could be "
+                "updated: create it with graph_id, or start a run first",
+            )
+        return entry.name
 
     async def history(self, request: Request, identity: str) -> Response:
         """``POST /threads/{thread_id}/history {limit, before?, checkpoint?}``: states, newest first."""

@@ -294,8 +294,12 @@ class LangGraphV3:
         return latest[0].first_seq if latest else self.runtime.hub.head(thread_id)
 
     def _owned_or_unborn(self, identity: str, thread_id: str) -> bool:
+        """The caller's thread, or an id nobody holds yet (nor made with ``POST /threads``)."""
         thread = self.runtime.runs.threads.get(thread_id)
-        return thread is None or thread.record.owner == identity
+        if thread is not None:
+            return thread.record.owner == identity
+        made = self.runtime.thread_metadata.get(thread_id)
+        return made is None or made.owner == identity
 
     async def _subscribe(self, identity: str, thread_id: str, params: Mapping[str, Any], wake: Callable[[], None]) -> V3Subscriber:
         """Watch the thread — one that does not exist yet too (a WebSocket client subscribes

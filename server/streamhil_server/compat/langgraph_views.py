@@ -312,6 +312,9 @@ def error_status(error: CommandError) -> int:
     """The HTTP status of a refused command."""
     if isinstance(error, ThreadExists):
         return 409
+    status = getattr(error, "http_status", None)  # .unsupported.NotSupported
+    if isinstance(status, int):
+        return status
     return _STATUS.get(error.code, 400)
 
 

@@ -76,6 +76,13 @@ class RunFeed:
         if self.subscription is not None:
             self.subscription.close()
 
+    def end(self) -> None:
+        """Nothing more comes: the run was cancelled while queued (its events come only later,
+        when its turn would have come, and are not waited for)."""
+        self.ended = True
+        self.close()
+        self._wake.set()
+
     # --- the sink ------------------------------------------------------------------------------
 
     def sink(self, frame: str) -> None:

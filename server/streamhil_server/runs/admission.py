@@ -88,6 +88,8 @@ class RunAdmission(RunRecovery):
                         details={"resource": "checkpoint"},
                     )
             if thread is None:
+                if cmd.thread_id is not None:  # a thread id the caller chose: maybe held already
+                    await self.check_reservation(identity, thread_id)
                 thread = self.threads.get(thread_id)  # created meanwhile by the same identity?
                 if thread is None:
                     self.hub.create(thread_id)
@@ -310,6 +312,8 @@ class RunAdmission(RunRecovery):
                             write.threads.append(record)
                             write.after_commit.append(partial(self._adopt, thread, record))
                         self._store_outcome(write, command_id, run_id)
+                        for hook in self.dropped_from_queue:
+                            hook(write, run_id)
                         with anyio.CancelScope(shield=True):
                             await self.storage.write(write)
                         return run_id

@@ -26,11 +26,14 @@ from ..threads import Accepted, RunRequest, ThreadCache, ThreadRuntime
 
 logger = logging.getLogger("streamhil_server.runs")
 
-__all__ = ["RunCore", "OnAccepted", "logger"]
+__all__ = ["RunCore", "OnAccepted", "ReservedBy", "logger"]
 
 
 T = TypeVar("T")
 OnAccepted = Callable[["Accepted"], None]
+ReservedBy = Callable[[str], Awaitable[str | None]]
+"""Who holds a thread id the run manager has no thread of yet (the HTTP surface's ``POST
+/threads`` makes a thread before its first run); None if nobody."""
 _TERMINAL_STATUS: dict[str, RunStatus] = {
     EventKind.RUN_DONE: "done", EventKind.RUN_ERROR: "error", EventKind.RUN_CANCELLED: "cancelled", EventKind.RUN_INTERRUPTED: "interrupted",
 }
@@ -49,6 +52,7 @@ class RunCore:
     def __init__(
         self, registry: GraphRegistry, storage: Storage, hub: EventHub, *, shares: RunShares | None = None,
         fair_share: bool = False, max_idle_threads: int = 1000, one_transaction: bool = True,
+        reserved_by: ReservedBy | None = None,
     ) -> None:
         self.registry = registry
         self.storage = storage
@@ -59,6 +63,10 @@ class RunCore:
         # True when the graphs save through the storage (StorageSaver): an answer's command
         # writes then commit with its run and ids. False with a checkpointer of the caller's.
         self.one_transaction = one_transaction
+        self.reserved_by = reserved_by
+        self.dropped_from_queue: list[Callable[[Write, str], None]] = []
+        """Called with the write that cancels a queued run and its id (before it is stored):
+        the run is over for its callers now, although its events come when its turn comes."""
         self._tg: TaskGroup | None = None
         self._started = 0
         self._finished = 0
@@ -105,6 +113,13 @@ class RunCore:
         """The caller's thread (loaded if needed), or ``not_found``."""
         async with self.using(identity, thread_id, path=path) as thread:
             return thread
+
+    async def check_reservation(self, identity: str, thread_id: str) -> None:
+        """``forbidden`` if another identity holds ``thread_id`` although it has no thread here
+        yet (made by ``POST /threads``, not run yet): a new thread must not take it over."""
+        owner = None if self.reserved_by is None else await self.reserved_by(thread_id)
+        if owner is not None and owner != identity:
+            raise CommandError(ErrorCode.FORBIDDEN, f"thread {thread_id!r} belongs to another identity", path="thread_id")
 
     def visible(self, identity: str, thread_id: str, *, path: str | None = "thread_id") -> ThreadRuntime:
         """The caller's thread if it is in memory (hold it with :meth:`holding` first), or

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import anyio
@@ -15,7 +16,7 @@ from streamhil.protocol import ErrorCode, EventKind
 
 from ..encoding import state_wire
 from ..errors import CommandError
-from ..storage.records import ThreadRecord
+from ..storage.records import ThreadRecord, Write
 from ..threads import RunStatistics, ThreadRuntime
 from .admission import RunAdmission
 
@@ -78,11 +79,14 @@ class RunQueries(RunAdmission):
 
     async def update_state(
         self, identity: str, thread_id: str, values: Any, as_node: str | None, checkpoint_id: str | None,
-        *, command_id: str | None = None,
+        *, create_with_graph: str | None = None, command_id: str | None = None,
     ) -> tuple[str, int]:
         """``update_state``; returns the new checkpoint id and the ``state_updated`` event's seq.
-        ``command_id``: the forwarded command this carries out (its reply goes with the new
-        checkpoint's write)."""
+        ``create_with_graph``: the graph of a thread that does not exist yet (made before its
+        first run, by ``POST /threads`` with a ``graph_id``), which this creates. ``command_id``:
+        the forwarded command this carries out (its reply goes with the new checkpoint's write)."""
+        if create_with_graph is not None:
+            await self._create_stateless(identity, thread_id, create_with_graph)
         async with self.using(identity, thread_id) as thread:
             graph = self.entry(thread).graph
             if as_node is not None and as_node not in graph.nodes and as_node not in ("__start__", "__end__", "__input__", "__copy__"):
@@ -113,6 +117,32 @@ class RunQueries(RunAdmission):
                     await self.storage.write(write)
                 self._adopt(thread, record)
                 return new_id, seq
+
+    async def _create_stateless(self, identity: str, thread_id: str, graph: str) -> None:
+        """Make and store the thread ``thread_id`` of ``graph`` for ``identity``, with no state
+        yet, unless it exists (whose it is, :meth:`using` checks)."""
+        if await self._load(thread_id) is not None:
+            return
+        if self.registry.get(graph) is None:
+            raise CommandError(
+                ErrorCode.NOT_FOUND, f"graph {graph!r} not found; this server serves: {', '.join(self.registry.names()) or 'none'}",
+                path="graph", details={"resource": "graph"},
+            )
+        await self.check_reservation(identity, thread_id)
+        thread = self.threads.get(thread_id)  # created meanwhile?
+        if thread is None:
+            self.hub.create(thread_id)
+            thread = self.threads.add(ThreadRuntime(ThreadRecord(thread_id=thread_id, graph=graph, owner=identity), stored=False))
+        thread.users += 1
+        try:
+            async with thread.lock:
+                if not thread.stored:
+                    with anyio.CancelScope(shield=True):
+                        await self.storage.write(Write(thread_id=thread_id, threads=[replace(thread.record)]))
+                    thread.stored = True
+                    self._thread_count += 1
+        finally:
+            thread.users -= 1
 
     async def list_threads(
         self, identity: str, status: tuple[str, ...] | None, graph: str | None, limit: int, offset: int

@@ -93,18 +93,22 @@ class SharedRuns(RunQueries):
 
     async def update_state(
         self, identity: str, thread_id: str, values: Any, as_node: str | None, checkpoint_id: str | None,
-        *, command_id: str | None = None,
+        *, create_with_graph: str | None = None, command_id: str | None = None,
     ) -> tuple[str, int]:
         if not self.storage.shared or command_id is not None:
             return await RunQueries.update_state(
-                self, identity, thread_id, values, as_node, checkpoint_id, command_id=command_id
+                self, identity, thread_id, values, as_node, checkpoint_id, create_with_graph=create_with_graph,
+                command_id=command_id,
             )
         request = {
             "kind": "update_state", "identity": identity, "thread_id": thread_id, "values": values,
-            "as_node": as_node, "checkpoint_id": checkpoint_id,
+            "as_node": as_node, "checkpoint_id": checkpoint_id, "create_with_graph": create_with_graph,
         }
         return await self._routed(
-            thread_id, lambda: RunQueries.update_state(self, identity, thread_id, values, as_node, checkpoint_id), request
+            thread_id, lambda: RunQueries.update_state(
+                self, identity, thread_id, values, as_node, checkpoint_id, create_with_graph=create_with_graph
+            ),
+            request,
         )
 
     # --- routing ---------------------------------------------------------------------------------
@@ -239,7 +243,7 @@ class SharedRuns(RunQueries):
             if kind == "update_state":
                 new_id, seq = await RunQueries.update_state(
                     self, identity, thread_id, request.get("values"), request.get("as_node"), request.get("checkpoint_id"),
-                    command_id=command_id,
+                    create_with_graph=request.get("create_with_graph"), command_id=command_id,
                 )
                 return {"result": [new_id, seq]}
         except CommandError as exc:
