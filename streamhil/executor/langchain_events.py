@@ -25,6 +25,7 @@ from .scope import TaskContext
 __all__ = ["TaskEventsHandler"]
 
 T = TypeVar("T")
+_NOT_YET = {"input": ""}
 
 
 class TaskEventsHandler(BaseCallbackHandler):
@@ -37,14 +38,37 @@ class TaskEventsHandler(BaseCallbackHandler):
         self._ctx = ctx
         self._runs: dict[UUID, tuple[str, str, list[str], list[str], dict[str, Any], Any]] = {}
         # run id -> (kind, name, parent ids, tags, metadata, input): LangChain runs started inside the node
+        self._tapped: set[UUID] = set()  # runs whose streamed output gives stream events already
 
     # A streaming handler (these two): ``model.invoke()`` streams its reply, so that its chunks
-    # come as ``on_chat_model_stream`` events, as under LangGraph's ``astream_events``.
+    # come as ``on_chat_model_stream`` events, and a chain, prompt or parser streamed inside the
+    # node gives ``on_<kind>_stream`` events, once per run, as under LangGraph's ``astream_events``.
     def tap_output_iter(self, run_id: UUID, output: Iterator[T]) -> Iterator[T]:
-        return output
+        if run_id not in self._runs or run_id in self._tapped:
+            return output
+        self._tapped.add(run_id)
+        return self._tap(run_id, output)
 
     def tap_output_aiter(self, run_id: UUID, output: AsyncIterator[T]) -> AsyncIterator[T]:
-        return output
+        if run_id not in self._runs or run_id in self._tapped:
+            return output
+        self._tapped.add(run_id)
+        return self._atap(run_id, output)
+
+    def _tap(self, run_id: UUID, output: Iterator[T]) -> Iterator[T]:
+        for chunk in output:
+            self._stream(run_id, chunk)
+            yield chunk
+
+    async def _atap(self, run_id: UUID, output: AsyncIterator[T]) -> AsyncIterator[T]:
+        async for chunk in output:
+            self._stream(run_id, chunk)
+            yield chunk
+
+    def _stream(self, run_id: UUID, chunk: Any) -> None:
+        run = self._runs.get(run_id)
+        if run is not None:
+            self._emit(run_id, run, "stream", {"chunk": chunk})
 
     # -- runs -------------------------------------------------------------------------------------
     def on_chat_model_start(self, serialized: dict[str, Any], messages: list[list[Any]], *, run_id: UUID,
@@ -99,7 +123,21 @@ class TaskEventsHandler(BaseCallbackHandler):
     def on_chain_start(self, serialized: dict[str, Any] | None, inputs: Any, *, run_id: UUID,
                        parent_run_id: UUID | None = None, tags: list[str] | None = None,
                        metadata: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        self._start("chain", serialized or {}, inputs, run_id, parent_run_id, tags, metadata, kwargs)
+        kind = kwargs.get("run_type") or "chain"  # a prompt or a parser says so: on_prompt_*, on_parser_*
+        self._start(str(kind), serialized or {}, inputs, run_id, parent_run_id, tags, metadata, kwargs)
+
+    def on_retriever_start(self, serialized: dict[str, Any], query: str, *, run_id: UUID,
+                           parent_run_id: UUID | None = None, tags: list[str] | None = None,
+                           metadata: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        self._start("retriever", serialized, {"query": query}, run_id, parent_run_id, tags, metadata, kwargs)
+
+    def on_retriever_end(self, documents: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        run = self._runs.pop(run_id, None)
+        if run is not None:
+            self._emit(run_id, run, "end", {"output": documents, "input": run[5]})
+
+    def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        self._runs.pop(run_id, None)
 
     def on_chain_end(self, outputs: Any, *, run_id: UUID, inputs: Any = None, **kwargs: Any) -> None:
         run = self._runs.pop(run_id, None)
@@ -125,7 +163,8 @@ class TaskEventsHandler(BaseCallbackHandler):
         name = kwargs.get("name") or serialized.get("name") or (serialized.get("id") or ["Unnamed"])[-1]
         run = (kind, str(name), self._parents(parent_run_id), list(tags or ()), dict(metadata or {}), data_input)
         self._runs[run_id] = run
-        self._emit(run_id, run, "start", {"input": data_input})
+        # a streamed run starts before its input is known (LangChain passes {"input": ""}): no input yet
+        self._emit(run_id, run, "start", {} if data_input == _NOT_YET else {"input": data_input})
 
     def _node_parents(self) -> list[str]:
         events = self._ctx.run.events

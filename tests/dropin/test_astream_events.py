@@ -155,6 +155,35 @@ def test_chat_model_tokens_tools_and_custom_events_inside_nodes() -> None:
     assert model_start[3] == [0, node_start[2]]  # the graph, then the node
 
 
+def chain_graph(lib: SimpleNamespace) -> Any:
+    from langchain_core.output_parsers import StrOutputParser
+    from langchain_core.prompts import ChatPromptTemplate
+
+    model = GenericFakeChatModel(messages=iter([AIMessage("streamed answer"), AIMessage("whole answer")]))
+    chain = ChatPromptTemplate.from_messages([("human", "{question}")]) | model | StrOutputParser()
+
+    async def ask(state: Counter) -> dict[str, Any]:
+        pieces = [piece async for piece in chain.astream({"question": "why?"})]  # streamed inside the node
+        whole = await chain.ainvoke({"question": "how?"})
+        return {"log": ["".join(pieces), whole]}
+
+    g = lib.graph.StateGraph(Counter)
+    g.add_node("ask", ask)
+    g.add_edge(lib.graph.START, "ask")
+    return g.compile()
+
+
+def test_prompts_parsers_and_streamed_chains_inside_a_node() -> None:
+    events = same_events(chain_graph, {"x": 0, "log": []})
+    kinds = {e[0] for e in events}
+    assert {"on_prompt_start", "on_prompt_end", "on_parser_start", "on_parser_stream", "on_parser_end",
+            "on_chain_stream"} <= kinds
+    filtered = {"include_types": ["parser", "prompt"]}
+    ours = events_of(STREAMHIL, chain_graph, {"x": 0, "log": []}, **filtered)
+    theirs = events_of(LANGGRAPH, chain_graph, {"x": 0, "log": []}, **filtered)
+    assert ours and [e[:6] for e in ours] == [e[:6] for e in theirs]  # (data: see test_filters)
+
+
 def test_filters() -> None:
     for kwargs in (
         {"include_types": ["chat_model"]},
