@@ -431,6 +431,8 @@ class RunRecords:
         status = "running" if event.event == EventKind.RUN_STARTED else TERMINAL_STATUS[event.event]
         now = now_iso()
         for record in changed:
+            if status == "running" and _RANK.get(record.status, 3) > _RANK["running"]:
+                continue  # it ended already (cancelled while queued before a restart): its late start does not revive it
             record.status, record.updated_at = status, now
             if event.event == EventKind.RUN_ERROR:
                 record.error = data.get("error")

@@ -246,3 +246,24 @@ async def test_run_records_the_database_keeps_refusing_are_dropped_not_kept_fore
         with anyio.fail_after(20):
             await stored.wait()  # the writer went on: the next records are stored
         store.run_sql = real_run_sql  # type: ignore[method-assign]
+
+
+async def test_a_late_start_does_not_revive_a_run_that_ended(tmp_path: Path) -> None:
+    """A run cancelled while queued ends then (its record says so); stored with its cancel, it
+    still gets its run_started and run_cancelled when its turn comes, also after a restart, when
+    this process no longer remembers it was dropped. That late start must not show the run as
+    running again (GET, join and cancel?wait=1 would wait for it)."""
+    from streamhil_server.hub import HubEvent
+    from streamhil_server.run_records import RunInfo
+
+    async with Runtime(registry(), db=str(tmp_path / "server.sqlite")) as runtime:
+        records = runtime.run_records
+        ended = RunInfo("r-queued", "t-1", first_seq=0)
+        ended.status = "interrupted"
+        records._keep(ended)
+        records._heard(HubEvent("t-1", 5, "run_started", "r-queued", (), {"graph": "approve", "kind": "start"}))
+        assert records.records["r-queued"].status == "interrupted"
+        fresh = RunInfo("r-next", "t-1", first_seq=5)
+        records._keep(fresh)
+        records._heard(HubEvent("t-1", 6, "run_started", "r-next", (), {"graph": "approve", "kind": "start"}))
+        assert records.records["r-next"].status == "running"  # an ordinary start still counts
