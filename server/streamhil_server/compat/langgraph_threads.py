@@ -209,6 +209,8 @@ class LangGraphThreads:
                 raise CommandError(
                     exc.code, f"supersteps[{i}]: {exc.message}; {made}", path=f"supersteps[{i}]", details=exc.details
                 ) from None
+        if not seeds:  # nothing ran on it: no need to hold the run manager's view of it
+            return json_response(await self.thread_view(thread_id))
         async with self.runtime.runs.holding(thread_id):
             return json_response(await self.thread_view(thread_id))
 

@@ -293,19 +293,20 @@ class LangGraphV3:
         latest = self.runtime.run_records.of_thread(thread_id)
         return latest[0].first_seq if latest else self.runtime.hub.head(thread_id)
 
-    def _owned_or_unborn(self, identity: str, thread_id: str) -> bool:
-        """The caller's thread, or an id nobody holds yet (nor made with ``POST /threads``)."""
+    async def _owned_or_unborn(self, identity: str, thread_id: str) -> bool:
+        """The caller's thread, or an id nobody holds yet (nor made with ``POST /threads``, which
+        another process may have done: its row is read again on a shared database)."""
         thread = self.runtime.runs.threads.get(thread_id)
         if thread is not None:
             return thread.record.owner == identity
-        made = self.runtime.thread_metadata.get(thread_id)
+        made = await self.runtime.thread_metadata.refresh(thread_id)
         return made is None or made.owner == identity
 
     async def _subscribe(self, identity: str, thread_id: str, params: Mapping[str, Any], wake: Callable[[], None]) -> V3Subscriber:
         """Watch the thread — one that does not exist yet too (a WebSocket client subscribes
         before its in-band ``run.start`` creates it); events reach it only while the thread is
         the caller's."""
-        if not self._owned_or_unborn(identity, thread_id):
+        if not await self._owned_or_unborn(identity, thread_id):
             raise not_found("thread", thread_id)
         runs = self.runtime.runs
         since = params.get("since")
@@ -366,7 +367,7 @@ class LangGraphV3:
         await websocket.accept()
         try:
             identity = self._ws_identity(websocket)
-            if not self._owned_or_unborn(identity, thread_id):
+            if not await self._owned_or_unborn(identity, thread_id):
                 raise not_found("thread", thread_id)
         except CommandError as exc:
             await websocket.close(code=4401 if exc.code == ErrorCode.UNAUTHENTICATED else 4404, reason=exc.message[:120])

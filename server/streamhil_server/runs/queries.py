@@ -143,6 +143,9 @@ class RunQueries(RunAdmission):
                     self._thread_count += 1
         finally:
             thread.users -= 1
+            if not thread.stored and not thread.users and self.threads.get(thread_id) is thread:
+                self.threads.discard(thread_id)  # its write failed: nothing was made, nothing is kept
+                self.hub.forget(thread_id)
 
     async def list_threads(
         self, identity: str, status: tuple[str, ...] | None, graph: str | None, limit: int, offset: int
