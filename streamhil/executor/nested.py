@@ -13,6 +13,7 @@ from ..errors import GraphInterrupt
 from .context import require_task
 from .loop import execute
 from .message_tap import tap_for
+from .node_events import EVENTS, EventTap
 from .scope import RunScope, Sink, TaskContext
 from .spec import GraphSpec
 from .state_objects import is_state_object, object_updates
@@ -56,7 +57,8 @@ def _saver(spec: GraphSpec, outer: RunScope) -> BaseCheckpointSaver | None:
 
 
 async def run_nested(
-    spec: GraphSpec, graph_input: Any, parent: TaskContext, *, node_call: bool, own_stream: OwnStream | None = None
+    spec: GraphSpec, graph_input: Any, parent: TaskContext, *, node_call: bool, own_stream: OwnStream | None = None,
+    events_run_id: str | None = None,
 ) -> Any:
     """Run ``spec`` as a subgraph of the task ``parent``: same thread, namespace under the task.
     Returns its output values; its interrupts (or a static breakpoint) pause the calling task."""
@@ -91,7 +93,9 @@ async def run_nested(
         scope.modes, scope.sink, scope.subgraphs, scope.pace = own_stream
         scope.ns_tuple = ()
         scope.messages = tap_for(scope.modes)
-        scope.events, scope.event_parents = None, ()
+        # sub.astream_events(...) inside a node: events of its own, its nodes hanging from its run
+        scope.events = EventTap(events_run_id) if EVENTS in scope.modes and events_run_id else None
+        scope.event_parents = ()
     saved = await saver.aget_tuple(scope.address()) if saver is not None else None
     if node_call and is_state_object(graph_input):  # a dataclass or pydantic parent state
         graph_input = object_updates(graph_input)

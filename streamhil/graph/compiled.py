@@ -202,7 +202,9 @@ class CompiledStateGraph(RunnableAPI, EventsAPI):
         if parent is not None and _nested_call(parent, config):
             # Called from inside a node: a nested run on the parent's thread.
             own = (modes, sink, subgraphs, pace) if modes else None  # sub.stream(...) in a node: its own stream
-            return await run_nested(self.spec, graph_input, parent, node_call=False, own_stream=own)
+            return await run_nested(
+                self.spec, graph_input, parent, node_call=False, own_stream=own, events_run_id=events_run_id
+            )
         scope, checkpoint_id = self._scope(config, need_thread=True)
         scope.modes = modes
         scope.sink = sink

@@ -257,3 +257,31 @@ def test_leaving_early_cancels_the_run_and_the_thread_goes_on() -> None:
 
     result = asyncio.run(scenario())
     assert result["log"][:1] == ["a"] and "__interrupt__" in result
+
+
+def test_astream_events_of_a_subgraph_inside_a_node() -> None:
+    """``sub.astream_events(...)`` called inside a node gives the subgraph's own events."""
+
+    def names(lib: SimpleNamespace) -> Any:
+        sub = lib.graph.StateGraph(Counter)
+        sub.add_node("inner", lambda state: {"log": ["inner"]})
+        sub.add_edge(lib.graph.START, "inner")
+        compiled = sub.compile()
+
+        async def outer(state: Counter) -> dict[str, Any]:
+            seen = [f"{e['event']}:{e['name']}" async for e in compiled.astream_events({"x": 0, "log": []}, version="v2")]
+            return {"log": seen}
+
+        g = lib.graph.StateGraph(Counter)
+        g.add_node("outer", outer)
+        g.add_edge(lib.graph.START, "outer")
+        return asyncio.run(g.compile().ainvoke({"x": 0, "log": []}))["log"]
+
+    # (LangGraph adds a graph-level on_chain_stream before the subgraph's first node there; the
+    # rest is the same)
+    def without_graph_stream(seen: list[str]) -> list[str]:
+        return [s for s in seen if s != "on_chain_stream:LangGraph"]
+
+    ours = names(STREAMHIL)
+    assert without_graph_stream(ours) == without_graph_stream(names(LANGGRAPH))
+    assert "on_chain_start:inner" in ours and ours[-1] == "on_chain_end:LangGraph"
