@@ -49,19 +49,23 @@ def test_websocket_messages_mode_streams_the_models_tokens(make_client: Any) -> 
 
 
 def test_langgraph_sse_messages_tuple_streams_the_models_tokens(make_client: Any) -> None:
-    headers = {"authorization": "Bearer alice-token"}
     with make_client({"chat": chat_graph()}) as client:
-        tid = client.post("/threads", json={}, headers=headers).json()["thread_id"]
-        body = {"assistant_id": "chat", "input": {"messages": [{"type": "human", "content": "hi"}]},
-                "stream_mode": ["messages-tuple"]}
-        reply = client.post(f"/threads/{tid}/runs/stream", json=body, headers=headers)
-        assert reply.status_code == 200
-        parts = [_sse_event(block) for block in reply.text.split("\n\n") if "event: " in block]
-        chunks = [data for event, data in parts if event == "messages"]
+        chunks = [data for event, data in _sse_run(client, "messages-tuple") if event == "messages"]
         assert len(chunks) > 1
         assert all(chunk["type"] == "AIMessageChunk" and chunk["id"] == "reply-1" for chunk, _ in chunks)
         assert "".join(chunk["content"] for chunk, _ in chunks) == REPLY
         assert {meta["langgraph_node"] for _, meta in chunks} == {"chat"}
+
+
+def _sse_run(client: Any, mode: str) -> list[tuple[str, Any]]:
+    """A run of the chat graph on a new thread through the LangGraph API's ``runs/stream``, with
+    ``stream_mode=[mode]``: its SSE events as ``(event, data)``."""
+    headers = {"authorization": "Bearer alice-token"}
+    tid = client.post("/threads", json={}, headers=headers).json()["thread_id"]
+    body = {"assistant_id": "chat", "input": {"messages": [{"type": "human", "content": "hi"}]}, "stream_mode": [mode]}
+    reply = client.post(f"/threads/{tid}/runs/stream", json=body, headers=headers)
+    assert reply.status_code == 200
+    return [_sse_event(block) for block in reply.text.split("\n\n") if "event: " in block]
 
 
 def _sse_event(block: str) -> tuple[str, Any]:
@@ -100,15 +104,8 @@ def test_websocket_events_mode_gives_astream_events_of_the_run(make_client: Any)
 def test_langgraph_sse_events_mode(make_client: Any) -> None:
     """LangGraph's ``stream_mode="events"``: the events as SSE ``events``, messages in LangChain's
     shape (what Agent Inbox watches: ``on_chain_start`` with ``metadata.langgraph_node``)."""
-    headers = {"authorization": "Bearer alice-token"}
     with make_client({"chat": chat_graph()}) as client:
-        tid = client.post("/threads", json={}, headers=headers).json()["thread_id"]
-        body = {"assistant_id": "chat", "input": {"messages": [{"type": "human", "content": "hi"}]},
-                "stream_mode": ["events"]}
-        reply = client.post(f"/threads/{tid}/runs/stream", json=body, headers=headers)
-        assert reply.status_code == 200
-        parts = [_sse_event(block) for block in reply.text.split("\n\n") if "event: " in block]
-        events = [data for event, data in parts if event == "events"]
+        events = [data for event, data in _sse_run(client, "events") if event == "events"]
         assert any(e["event"] == "on_chain_start" and e["metadata"].get("langgraph_node") == "chat" for e in events)
         chunks = [e["data"]["chunk"] for e in events if e["event"] == "on_chat_model_stream"]
         assert chunks and all(c["type"] == "AIMessageChunk" for c in chunks)
