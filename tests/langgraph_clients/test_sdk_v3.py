@@ -118,6 +118,27 @@ async def test_a_command_without_an_unsigned_integer_id_is_refused_and_not_run(l
         assert (await raw.post(f"/threads/{tid}/commands", json={**start, "id": 0})).json()["type"] == "success"
 
 
+async def test_integers_wider_than_64_bits_are_refused_on_the_socket_and_over_http(lg_server: LangGraphServer) -> None:
+    from websockets.asyncio.client import connect
+
+    wide = "123456789012345678901234567890"
+    async with httpx.AsyncClient(base_url=lg_server.base_url, headers=AUTH) as raw:
+        tid = (await raw.post("/threads", json={})).json()["thread_id"]
+        command = '{"id": 7, "method": "run.start", "params": {"assistant_id": "approve", "input": {"request": %s}}}' % wide
+        url = lg_server.base_url.replace("http://", "ws://") + f"/threads/{tid}/stream/events?token={KEY_ALICE}"
+        async with connect(url) as ws:
+            await ws.send(command)
+            reply = orjson.loads(await ws.recv())
+            assert reply["type"] == "error" and reply["id"] == 7 and reply["error"] == "invalid_argument"
+            assert "params.input.request" in reply["message"] and "64 bits" in reply["message"]
+            await ws.send(command.replace(wide, "1e30"))  # a float literal that large is a float
+            assert orjson.loads(await ws.recv())["type"] == "success"
+        tid2 = (await raw.post("/threads", json={})).json()["thread_id"]
+        over_http = await raw.post(f"/threads/{tid2}/commands", content=command.encode(), headers={"content-type": "application/json"})
+        assert "64 bits" in over_http.text
+        assert (await raw.get(f"/threads/{tid2}/runs")).json() == []  # nothing ran
+
+
 async def test_websocket_refuses_a_missing_key_with_4401(lg_server: LangGraphServer) -> None:
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed

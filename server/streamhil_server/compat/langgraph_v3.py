@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from streamhil.protocol import ErrorCode, EventKind
+from streamhil.protocol.codec import wide_integer_problem
 
 from ..errors import CommandError, not_found
 from ..hub import CursorError, Subscription
@@ -412,6 +413,12 @@ class LangGraphV3:
                     command = orjson.loads(raw)
                 except orjson.JSONDecodeError:
                     send({"type": "error", "id": None, "error": "invalid_argument", "message": "a command must be JSON"})
+                    continue
+                wide = wide_integer_problem(raw, command)  # orjson would have made it a float
+                if wide is not None:
+                    wide_id = command.get("id") if isinstance(command, dict) else None
+                    send({"type": "error", "id": wide_id if isinstance(wide_id, int) else None,
+                          "error": "invalid_argument", "message": f"{wide[1]}; nothing was done"})
                     continue
                 method = command.get("method") if isinstance(command, dict) else None
                 command_id = command.get("id") if isinstance(command, dict) else None
