@@ -56,7 +56,8 @@ def _new_id() -> str:
 
 
 def _coerce_tool_call(call: Any, where: str) -> dict[str, Any]:
-    """One tool call in LangChain's shape ``{"id", "name", "args"}``; OpenAI's shape is accepted too."""
+    """One tool call in LangChain's shape ``{"name", "args", "id", "type": "tool_call"}`` (so a
+    LangChain tool's ``invoke(call)`` answers with a tool message); OpenAI's shape is accepted too."""
     if not isinstance(call, Mapping):
         raise TypeError(f"{where}: a tool call must be a dict, got {type(call).__name__}")
     if "function" in call and isinstance(call["function"], Mapping):  # OpenAI chat-completions shape
@@ -82,7 +83,7 @@ def _coerce_tool_call(call: Any, where: str) -> dict[str, Any]:
     call_id = call.get("id") or f"call_{uuid.uuid4().hex[:24]}"
     if not isinstance(call_id, str):
         raise TypeError(f"{where}: a tool call id must be a string, got {call_id!r}")
-    return {"id": call_id, "name": name, "args": args}
+    return {"name": name, "args": args, "id": call_id, "type": "tool_call"}
 
 
 def coerce_message(message: Any) -> Message:

@@ -29,7 +29,7 @@ NOTEBOOK_STYLE = {"000-comment-messages-state"}  # shown as a REPL session on th
 
 TOOL_CALL = (
     "{'agent': {'messages': [{'role': 'assistant', 'content': '', 'id': 'lc_run--<uuid>-0', 'tool_calls': "
-    "[{'id': 'call_MZlA79anDendC2q25B3sy9WQ', 'name': 'book_hotel', 'args': {'hotel_name': 'McKittrick hotel'}}]}]}}"
+    "[{'name': 'book_hotel', 'args': {'hotel_name': 'McKittrick hotel'}, 'id': 'call_MZlA79anDendC2q25B3sy9WQ', 'type': 'tool_call'}]}]}}"
 )
 BOOKED = (
     "{'tools': {'messages': [{'role': 'tool', 'content': 'Successfully booked a stay at McKittrick hotel.', "

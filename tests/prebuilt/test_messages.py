@@ -107,7 +107,22 @@ def test_tool_calls_are_normalised_from_openai_shape() -> None:
         }
     )
     assert msg["content"] == ""
-    assert msg["tool_calls"] == [{"id": "c1", "name": "f", "args": {"x": 1}}]
+    assert msg["tool_calls"] == [{"name": "f", "args": {"x": 1}, "id": "c1", "type": "tool_call"}]
+
+
+def test_a_tool_call_is_a_langchain_tool_call_a_langchain_tool_answers() -> None:
+    """LangChain tools answer a call dict with a ToolMessage only when it says ``type: tool_call``
+    (LangGraph's docs loop over ``tool_calls`` and ``tool.invoke(call)``)."""
+    tools = pytest.importorskip("langchain_core.tools")
+
+    @tools.tool
+    def f(x: int) -> int:
+        """Double x."""
+        return 2 * x
+
+    msg = coerce_message({"role": "assistant", "content": "", "tool_calls": [{"name": "f", "args": {"x": 2}, "id": "c1"}]})
+    answer = f.invoke(msg["tool_calls"][0])
+    assert answer.type == "tool" and answer.content == "4" and answer.tool_call_id == "c1"
 
 
 def test_tool_call_without_id_gets_one_and_bad_json_args_are_kept_as_text() -> None:

@@ -79,8 +79,8 @@ async def test_non_streaming_tool_calls_are_parsed() -> None:
             reply = await model([{"role": "user", "content": "hi", "id": "u"}], [])
     assert reply["content"] == ""
     assert reply["tool_calls"] == [
-        {"id": "call_a", "name": "weather", "args": {"city": "Oslo"}},
-        {"id": "call_b", "name": "weather", "args": {"city": "Rome"}},
+        {"name": "weather", "args": {"city": "Oslo"}, "id": "call_a", "type": "tool_call"},
+        {"name": "weather", "args": {"city": "Rome"}, "id": "call_b", "type": "tool_call"},
     ]
     assert "tools" not in fake.requests[0].body, "an empty tool list is not sent"
     assert "authorization" not in fake.requests[0].headers
@@ -127,8 +127,8 @@ async def test_streamed_tool_call_deltas_are_assembled() -> None:
         with anyio.fail_after(5):
             reply = await model.complete([{"role": "user", "content": "hi", "id": "u"}], [], on_chunk=on_chunk)
     assert reply["tool_calls"] == [
-        {"id": "call_a", "name": "weather", "args": {"city": "Oslo"}},
-        {"id": "call_b", "name": "weather", "args": {"city": "Rome"}},
+        {"name": "weather", "args": {"city": "Oslo"}, "id": "call_a", "type": "tool_call"},
+        {"name": "weather", "args": {"city": "Rome"}, "id": "call_b", "type": "tool_call"},
     ]
     pieces = [p for c in chunks for p in c["tool_call_chunks"]]
     assert [p["index"] for p in pieces] == [0, 1, 0, 0, 1]
