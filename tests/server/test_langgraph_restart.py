@@ -177,3 +177,23 @@ def test_cancel_after_a_restart_cancels_the_continuation(make_client: Any, db: s
         assert (end["event"], end["data"]) == ("run_cancelled", {"reason": "cancelled"})
         assert client.get(run_url, headers=KEY).json()["status"] == "interrupted"
         assert client.post(f"{run_url}/cancel", headers=KEY).status_code == 409  # it has ended
+
+
+def test_the_v3_lifecycle_shows_the_cut_run_going_on_not_failing(make_client: Any, db: str) -> None:
+    """The v3 thread protocol replays a cut run as LangGraph's server retries it: running, then
+    running again (the continuation), then its real end; never ``failed``."""
+    tid, _, _ = _start_and_cut(make_client, db)
+    gate = _stuck()
+    with make_client(_graphs(gate), db=db) as client, connect(client) as wire:
+        wire.request("subscribe", thread_id=tid, after=0)
+        wire.until(lambda f: f.get("event") == "run_started" and "continues" in f["data"])
+        assert client.portal is not None
+        client.portal.call(gate.open)
+        wire.until(lambda f: f.get("event") == "run_interrupted")
+        with client.websocket_connect(f"/threads/{tid}/stream/events?token=alice-token") as ws:
+            ws.send_text('{"id": 1, "method": "subscription.subscribe", "params": {"channels": ["lifecycle"], "since": 0}}')
+            assert orjson.loads(ws.receive_text())["type"] == "success"
+            lifecycle: list[str] = []
+            while not lifecycle or lifecycle[-1] == "running":
+                lifecycle.append(orjson.loads(ws.receive_text())["params"]["data"]["event"])
+    assert lifecycle == ["running", "running", "interrupted"]

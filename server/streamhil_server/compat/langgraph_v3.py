@@ -72,6 +72,8 @@ def translate(frame: Mapping[str, Any], epoch: str) -> Iterator[dict[str, Any]]:
 
     if kind == EventKind.RUN_STARTED:
         yield event("lifecycle", {"event": "running", "graph_name": (data or {}).get("graph")}, [])
+    elif kind == EventKind.RUN_CANCELLED and isinstance(data, dict) and data.get("continued_by"):
+        return  # cut by a restart and continued: to a LangGraph client the run goes on (as its server retries it)
     elif kind in _LIFECYCLE:
         payload: dict[str, Any] = {"event": _LIFECYCLE[kind]}
         if kind == EventKind.RUN_ERROR and isinstance(data, dict):
