@@ -48,6 +48,7 @@ from .errors import CommandError
 from .hub import CursorError, Subscription
 from .limits import FrameRate
 from .notices import ThreadWatcher
+from .task_pool import TaskPool
 from .transport import abort_connection
 from .threads import Accepted
 
@@ -59,6 +60,8 @@ __all__ = ["Connection"]
 logger = logging.getLogger("streamhil_server.connection")
 
 _SERVER_INFO = {"name": "streamhil", "version": "0.1.0"}
+_IDLE_LANE_TASKS = 16
+"""Tasks a connection keeps waiting for its next command's lane."""
 
 
 class _Overflow(Exception):
@@ -84,6 +87,7 @@ class Connection:
         self._rate = FrameRate(rate=self.settings.max_frames_per_second, burst=self.settings.max_frames_per_second)
         self._lanes: dict[str, deque[Any]] = {}
         self._tg: TaskGroup | None = None
+        self._lane_tasks: TaskPool | None = None  # lanes' tasks, kept for the next lane
         self._close: tuple[int, str] | None = None
         self._writer_done = anyio.Event()
         self._progress = anyio.Event()
@@ -108,8 +112,10 @@ class Connection:
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
+                self._lane_tasks = TaskPool(tg, max_idle=_IDLE_LANE_TASKS)
                 tg.start_soon(self._write_loop)
                 drain = await self._read_loop(upgrade_identity)
+                self._lane_tasks.close()
                 self._outgoing.close()  # the writer sends what is queued, then ends
                 if drain:
                     with anyio.move_on_after(self.settings.close_timeout):
@@ -268,7 +274,8 @@ class Connection:
             lane.append(command)
             return
         self._lanes[thread_id] = deque([command])
-        self._tg.start_soon(self._run_lane, thread_id)
+        assert self._lane_tasks is not None
+        self._lane_tasks.start_soon(self._run_lane, thread_id)
 
     async def _run_lane(self, thread_id: str) -> None:
         lane = self._lanes[thread_id]

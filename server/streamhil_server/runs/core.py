@@ -22,6 +22,7 @@ from ..limits import RunShares
 from ..registry import GraphEntry, GraphRegistry
 from ..storage.base import Storage
 from ..storage.records import RunRecord, RunStatus, ThreadRecord, Write, now_iso
+from ..task_pool import TaskPool
 from ..threads import Accepted, RunRequest, ThreadCache, ThreadRuntime
 
 logger = logging.getLogger("streamhil_server.runs")
@@ -68,6 +69,7 @@ class RunCore:
         """Called with the write that cancels a queued run and its id (before it is stored):
         the run is over for its callers now, although its events come when its turn comes."""
         self._tg: TaskGroup | None = None
+        self._workers: TaskPool | None = None  # runs' tasks, kept for the next run (see task_pool)
         self._started = 0
         self._finished = 0
         self._thread_count = 0

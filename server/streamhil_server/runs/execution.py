@@ -43,10 +43,10 @@ class RunExecution(RunAnswers):
     def _spawn(self, thread: ThreadRuntime) -> None:
         if thread.worker:
             return
-        if self._tg is None:
+        if self._workers is None:
             raise RuntimeError("the run manager is not running")
         thread.worker = True
-        self._tg.start_soon(self._work, thread, name=f"streamhil thread {thread.thread_id}")
+        self._workers.start_soon(self._work, thread)
 
     async def _work(self, thread: ThreadRuntime) -> None:
         try:

@@ -10,9 +10,13 @@ from anyio.abc import TaskGroup, TaskStatus
 
 from streamhil.protocol import EventKind
 from ..storage.records import RunRecord, now_iso
+from ..task_pool import TaskPool
 from ..threads import RunRequest, ThreadRuntime
 from .core import _new_id
 from .execution import RunExecution
+
+_IDLE_RUN_TASKS = 256
+"""Tasks kept waiting for the next run (a run's task would otherwise start and end per run)."""
 
 __all__ = ["RunRecovery"]
 
@@ -27,6 +31,7 @@ class RunRecovery(RunExecution):
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
+                self._workers = TaskPool(tg, max_idle=_IDLE_RUN_TASKS)
                 if not self.storage.shared:  # a shared storage's threads are taken over one by one
                     await self._recover()
                 await self._start_background(tg)
@@ -34,6 +39,9 @@ class RunRecovery(RunExecution):
                 await anyio.sleep_forever()
         finally:
             self._tg = None
+            if self._workers is not None:
+                self._workers.close()
+                self._workers = None
             with anyio.CancelScope(shield=True):
                 await self._stop_background()
 
