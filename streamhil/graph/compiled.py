@@ -456,12 +456,17 @@ class CompiledStateGraph(RunnableAPI, EventsAPI):
         before: Mapping[str, Any] | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[StateSnapshot]:
-        """Every checkpoint of the thread, newest first, as record snapshots."""
-        scope, _ = self._scope(config, need_thread=True)
+        """Every checkpoint of the thread namespace, newest first, as record snapshots; only the
+        one ``config`` names if it has a ``checkpoint_id`` (as LangGraph, which passes the config
+        on to the saver's ``list``)."""
+        scope, checkpoint_id = self._scope(config, need_thread=True)
         if scope.saver is None:
             raise ConfigError("get_state_history needs a checkpointer.")
-        async for saved in scope.saver.alist(scope.address(), filter=filter, before=before, limit=limit):
-            yield await build_snapshot(self.spec, scope, saved, live=False, subgraphs=False)
+        graph = spec_for_ns(self.spec, scope.checkpoint_ns)  # a subgraph's config: its own schema
+        scope.graph = graph
+        history = scope.saver.alist(scope.address(checkpoint_id), filter=filter, before=before, limit=limit)
+        async for saved in history:
+            yield await build_snapshot(graph, scope, saved, live=False, subgraphs=False)
 
     async def aupdate_state(
         self, config: Mapping[str, Any], values: Any, as_node: str | None = None
