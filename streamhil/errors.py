@@ -31,6 +31,9 @@
      ├── GraphInterrupt                        raised by interrupt(); not an Exception,
      │                                         so ``except Exception`` cannot swallow it
      └── ParentCommand                         a Command(graph=Command.PARENT) on its way up
+
+``is_invalid_resume(error)`` tells the ``pydantic.ValidationError`` of an answer that does not
+fit an interrupt's ``response_schema`` from a node's own.
 """
 
 from __future__ import annotations

@@ -24,8 +24,7 @@ from .._backend import current_backend
 from ..executor.context import current_task, get_config
 from ..executor.langchain_messages import langchain_dict
 from ..messages import Message, coerce_message, langchain_message_dict
-from ._tool import Tool, ToolOutput, ToolSchemaError, derives_from
-from .tools import _current_call
+from ._tool import Tool, ToolOutput, ToolSchemaError, _current_call, derives_from
 
 __all__ = ["is_langchain_tool", "is_langchain_chat_model", "tool_from_langchain", "chat_model_from_langchain"]
 
