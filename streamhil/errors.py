@@ -31,6 +31,9 @@
      ├── GraphInterrupt                        raised by interrupt(); not an Exception,
      │                                         so ``except Exception`` cannot swallow it
      └── ParentCommand                         a Command(graph=Command.PARENT) on its way up
+
+``is_invalid_resume(error)`` tells the ``pydantic.ValidationError`` of an answer that does not
+fit an interrupt's ``response_schema`` from a node's own.
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ __all__ = [
     "GraphBubbleUp",
     "GraphInterrupt",
     "ParentCommand",
+    "is_invalid_resume",
 ]
 
 
@@ -196,3 +200,19 @@ class ParentCommand(GraphBubbleUp):
         super().__init__(command)
         self.command = command
 
+
+
+_INVALID_RESUME = "_streamhil_invalid_resume"
+
+
+def mark_invalid_resume(error: BaseException) -> None:
+    """Mark ``error`` as raised by ``interrupt()`` for an answer that does not fit its
+    ``response_schema`` (see :func:`is_invalid_resume`)."""
+    setattr(error, _INVALID_RESUME, True)
+
+
+def is_invalid_resume(error: BaseException) -> bool:
+    """Whether ``error`` (a ``pydantic.ValidationError``) was raised by ``interrupt()`` because
+    the answer did not fit its ``response_schema``, as LangGraph's. ToolNode never answers such
+    an error with a tool message: the model cannot fix it; the human answers again."""
+    return getattr(error, _INVALID_RESUME, False) is True

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Generic, Literal, NamedTuple, TypeVar, cast
 from ._context import require_site
 from ._retry import default_retry_on, matches
 from ._ids import interrupt_id, position_key
-from .errors import GraphInterrupt
+from .errors import GraphInterrupt, mark_invalid_resume
 
 __all__ = [
     "interrupt",
@@ -209,7 +209,7 @@ def interrupt(value: Any = None, *, response_schema: dict[str, Any] | type | Non
     index = ctx.counter
     ctx.counter += 1
     if index in ctx.answers:
-        return ctx.answers[index] if adapter is None else adapter.validate_python(ctx.answers[index])
+        return ctx.answers[index] if adapter is None else _validated(adapter, ctx.answers[index])
     iid = interrupt_id(ctx.ns, index)
     resume_map = ctx.resume_map
     fallback = position_key(ctx.ns, ctx.node, index)
@@ -220,11 +220,23 @@ def interrupt(value: Any = None, *, response_schema: dict[str, Any] | type | Non
         resume_map.pop(fallback, None)
         ctx.answers[index] = answer
         ctx.consumed.append(iid)
-        return answer if adapter is None else adapter.validate_python(answer)
+        return answer if adapter is None else _validated(adapter, answer)
     schema = adapter.json_schema() if adapter is not None else cast("dict[str, Any] | None", response_schema)
     raise GraphInterrupt(
         (Interrupt(value=value, id=iid, node=ctx.node, task_id=ctx.task_id, ns=ctx.ns, index=index, response_schema=schema),)
     )
+
+
+def _validated(adapter: Any, answer: Any) -> Any:
+    """The answer converted by ``response_schema``'s adapter; its ``ValidationError`` is marked
+    so :func:`~streamhil.errors.is_invalid_resume` tells it from a node's own."""
+    from pydantic import ValidationError  # imported already: the adapter is pydantic's
+
+    try:
+        return adapter.validate_python(answer)
+    except ValidationError as exc:
+        mark_invalid_resume(exc)
+        raise
 
 
 def _type_adapter(schema: type) -> Any:

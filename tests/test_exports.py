@@ -74,6 +74,9 @@ def test_errors_module_lists_the_whole_tree() -> None:
 
     for name in errors.__all__:
         obj = getattr(errors, name)
+        if name == "is_invalid_resume":  # LangGraph's errors module exports this test too
+            assert callable(obj)
+            continue
         assert isinstance(obj, type) and issubclass(obj, BaseException), name
     for name in ("SyncCallError", "NodeTimeoutError", "ConfigError", "NothingPendingError", "AmbiguousResumeError"):
         assert name in errors.__all__

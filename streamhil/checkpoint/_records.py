@@ -31,7 +31,10 @@ __all__ = [
     "build_tuple",
     "list_scope",
     "list_pages",
+    "listed_address",
+    "list_addressed",
     "ListCursor",
+    "Loaded",
 ]
 
 EncodedWrites = dict[str, list[tuple[str, bytes]]]
@@ -189,6 +192,36 @@ def build_tuple(
         parent_config=thread_config(thread_id, ns, stored.parent_id) if stored.parent_id else None,
         pending_writes=[(task_id, channel, loads(value)) for task_id, channel, value in writes],
     )
+
+
+Loaded = tuple[StoredCheckpoint, dict[str, bytes], list[tuple[str, str, bytes]]]
+"""A checkpoint as read back: its record, its blobs by channel, its ``(task, channel, value)`` writes."""
+
+
+def listed_address(config: Mapping[str, Any] | None) -> Address | None:
+    """The address ``alist(config)`` is limited to, when ``config`` names a ``checkpoint_id``:
+    LangGraph's savers then list that one checkpoint (None: list the lane, or every thread)."""
+    if config is None:
+        return None
+    address = read_address(config)
+    return address if address.checkpoint_id is not None else None
+
+
+async def list_addressed(
+    address: Address,
+    load: Callable[[Address], Awaitable[Loaded | None]],
+    filter: Mapping[str, Any] | None,
+    before: Mapping[str, Any] | None,
+    limit: int | None,
+) -> AsyncIterator[Loaded]:
+    """``alist`` of a config naming a checkpoint id: that checkpoint alone (``load`` reads it),
+    if it exists, is older than ``before``, matches ``filter``, and ``limit`` is above 0."""
+    bound = read_address(before).checkpoint_id if before is not None else None
+    if (limit is not None and limit <= 0) or (bound is not None and str(address.checkpoint_id) >= bound):
+        return
+    loaded = await load(address)
+    if loaded is not None and matches(loaded[0], filter):
+        yield loaded
 
 
 ListCursor = tuple[str, str]

@@ -267,7 +267,9 @@ class BaseCheckpointSaver(ABC):
     ) -> AsyncIterator[CheckpointTuple]:
         """The checkpoints of a thread namespace, newest first. ``filter`` matches metadata
         keys; ``before`` is a config whose ``checkpoint_id`` bounds the ids from above
-        (exclusive). With ``config=None``, every thread's root-namespace checkpoints."""
+        (exclusive). A ``config`` naming a ``checkpoint_id`` lists that checkpoint alone (if
+        ``before``, ``filter`` and ``limit`` let it through), as LangGraph's savers do. With
+        ``config=None``, every thread's root-namespace checkpoints."""
 
     @abstractmethod
     async def aput(

@@ -22,10 +22,14 @@ from ..errors import ConfigError
 from ._records import (
     EncodedWrites,
     StoredCheckpoint,
+    Address,
+    Loaded,
     build_tuple,
     encode_changed,
     encode_metadata,
     encode_writes,
+    list_addressed,
+    listed_address,
     matches,
     plan_values,
     read_address,
@@ -51,15 +55,21 @@ class InMemorySaver(BaseCheckpointSaver):
         self._writes: dict[tuple[str, str, str], EncodedWrites] = {}  # lane + checkpoint id
 
     async def aget_tuple(self, config: Mapping[str, Any]) -> CheckpointTuple | None:
-        address = read_address(config)
+        loaded = self._load(read_address(config))
+        return None if loaded is None else build_tuple(*loaded)
+
+    def _load(self, address: Address) -> Loaded | None:
+        """The addressed checkpoint (the lane's latest without an id) as stored, or None."""
         lane = (address.thread_id, address.checkpoint_ns)
         with self._lock:
             checkpoint_id = address.checkpoint_id or self._latest.get(lane)
             stored = self._checkpoints.get(lane, {}).get(checkpoint_id or "")
             if stored is None:
                 return None
-            parts = self._parts(stored)
-        return build_tuple(stored, *parts)
+            return (stored, *self._parts(stored))
+
+    async def _aload(self, address: Address) -> Loaded | None:
+        return self._load(address)
 
     async def alist(
         self,
@@ -69,6 +79,10 @@ class InMemorySaver(BaseCheckpointSaver):
         before: Mapping[str, Any] | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[CheckpointTuple]:
+        if (address := listed_address(config)) is not None:  # that checkpoint alone, as LangGraph's
+            async for loaded in list_addressed(address, self._aload, filter, before, limit):
+                yield build_tuple(*loaded)
+            return
         lanes: list[_Lane] | None = None
         if config is not None:
             address = read_address(config)

@@ -58,10 +58,11 @@ def _saver(spec: GraphSpec, outer: RunScope) -> BaseCheckpointSaver | None:
 
 async def run_nested(
     spec: GraphSpec, graph_input: Any, parent: TaskContext, *, node_call: bool, own_stream: OwnStream | None = None,
-    events_run_id: str | None = None,
+    events_run_id: str | None = None, context: Any = None,
 ) -> Any:
     """Run ``spec`` as a subgraph of the task ``parent``: same thread, namespace under the task.
-    Returns its output values; its interrupts (or a static breakpoint) pause the calling task."""
+    Returns its output values; its interrupts (or a static breakpoint) pause the calling task.
+    ``context``: the nested run's context (None: the calling run's)."""
     outer = parent.run
     ns = _namespace(spec, parent, node_call)
     saver = _saver(spec, outer)
@@ -84,6 +85,7 @@ async def run_nested(
         limiter=outer.limiter,
         parents={**outer.parents, outer.checkpoint_ns: outer.checkpoint_id},
         nested=True,
+        context=outer.context if context is None else context,
         inline_sync=outer.inline_sync,
         messages=outer.messages,
         events=outer.events,

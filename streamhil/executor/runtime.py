@@ -34,9 +34,9 @@ class ExecutionInfo:
 
 @dataclass(frozen=True, slots=True)
 class Runtime(Generic[ContextT]):
-    """What LangGraph's ``Runtime`` gives a node. streamhil has no run ``context``
-    (``invoke(context=...)`` is refused), so ``context`` is None; ``store`` is the object given
-    to ``compile(store=...)``; ``previous`` belongs to the functional API and is None."""
+    """What LangGraph's ``Runtime`` gives a node: ``context`` is the run's
+    (``invoke(..., context=...)``, None without one); ``store`` is the object given to
+    ``compile(store=...)``; ``previous`` belongs to the functional API and is None."""
 
     context: ContextT | None = None
     store: Any = None
@@ -50,7 +50,7 @@ def runtime_for(ctx: TaskContext, attempt: int = 1) -> Runtime[Any]:
     """The ``Runtime`` of a running task."""
     run = ctx.run
     info = ExecutionInfo(run.checkpoint_id, ctx.ns, ctx.task_id, run.thread_id, run.run_id, attempt)
-    return Runtime(store=run.graph.store, stream_writer=stream_writer_for(ctx), execution_info=info)
+    return Runtime(context=run.context, store=run.graph.store, stream_writer=stream_writer_for(ctx), execution_info=info)
 
 
 def get_runtime() -> Runtime[Any]:

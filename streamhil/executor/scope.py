@@ -55,6 +55,7 @@ class RunScope:
     parents: dict[str, str] = field(default_factory=dict)
     nested: bool = False
     run_id: str | None = None
+    context: Any = None  # the run's context (``invoke(..., context=...)``), nodes' ``runtime.context``
     inline_sync: bool = False
     checkpoint_id: str = ""  # the checkpoint the current step started from
     pace: Callable[[], Awaitable[None]] | None = None  # waits until the stream's reader caught up

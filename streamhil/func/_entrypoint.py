@@ -60,16 +60,16 @@ class entrypoint:
         **kwargs: Any,
     ) -> None:
         refuse_cache(cache=cache, cache_policy=cache_policy)
-        if context_schema is not None or kwargs.get("config_schema") is not None:
-            raise TypeError("context_schema=... is not supported by streamhil: runs have no context "
-                            "(see docs/langgraph-differences.md).")
         if "retry" in kwargs and retry_policy is None:  # LangGraph's deprecated spelling
             retry_policy = kwargs.pop("retry")
-        kwargs.pop("config_schema", None)
+        config_schema = kwargs.pop("config_schema", None)  # LangGraph's deprecated spelling
+        if context_schema is None:
+            context_schema = config_schema
         if kwargs:
             raise TypeError(f"entrypoint() got unexpected keyword argument(s): {', '.join(kwargs)}.")
         self.checkpointer = checkpointer
         self.store = store
+        self.context_schema = context_schema  # the type of a run's ``context`` (``runtime.context``)
         self.retry_policy = retry_policies(retry_policy)
         self.timeout = timeout_seconds(timeout)
 
@@ -94,7 +94,7 @@ class entrypoint:
             name, StateSchema(dict, channels), {name: node}, edges=((START, name), (name, END)),
             store=self.store, entry=name,
         )
-        return EntrypointGraph(spec, checkpointer=self.checkpointer)
+        return EntrypointGraph(spec, checkpointer=self.checkpointer, context_schema=self.context_schema)
 
 
 class EntrypointGraph(CompiledStateGraph):

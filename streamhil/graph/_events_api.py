@@ -18,11 +18,15 @@ from .._backend import DetachedTask
 from ..constants import INTERRUPT
 from ..executor.node_events import EVENTS, graph_event
 from . import _sync
+from ._run_args import refuse_unknown_kwargs
 from .streaming import PartStream
 
 __all__ = ["EventsAPI"]
 
-_RUN_ARGS = frozenset({"interrupt_before", "interrupt_after", "durability"})
+_RUN_ARGS = frozenset({"interrupt_before", "interrupt_after", "durability", "context"})
+_EVENTS_ARGS = _RUN_ARGS | {
+    "version", "include_names", "include_types", "include_tags", "exclude_names", "exclude_types", "exclude_tags"
+}
 _PHASES = ("_start", "_stream", "_end")
 
 
@@ -51,17 +55,15 @@ class EventsAPI:
         of the graph as its ``on_chain_stream``, and the graph's end with its final values.
 
         ``include_*`` / ``exclude_*`` filter by event name, type (``chain``, ``chat_model``,
-        ``tool``...) and tag, as LangChain's. ``interrupt_before``, ``interrupt_after`` and
-        ``durability`` are passed to the run. Leaving the loop early cancels the run.
+        ``tool``...) and tag, as LangChain's. ``interrupt_before``, ``interrupt_after``,
+        ``durability`` and ``context`` are passed to the run. Leaving the loop early cancels the run.
         """
         if version != "v2":
             raise NotImplementedError(
                 f"astream_events version {version!r} is not supported: streamhil makes the 'v2' events "
                 "(LangChain's current schema; 'v1' is deprecated in LangChain too)."
             )
-        unknown = set(kwargs) - _RUN_ARGS
-        if unknown:
-            raise TypeError(f"astream_events() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
+        refuse_unknown_kwargs("CompiledStateGraph.astream_events", kwargs, _RUN_ARGS)
         bound = dict(self._bound_config(config) or {})  # type: ignore[attr-defined]
         run_id = str(bound.get("run_id") or uuid4())
         name = bound.get("run_name") or self.name
@@ -72,7 +74,7 @@ class EventsAPI:
             await self._run(  # type: ignore[attr-defined]
                 input, config, modes=frozenset({"updates", "values", EVENTS}), sink=sink, pace=pace, subgraphs=False,
                 interrupt_before=kwargs.get("interrupt_before"), interrupt_after=kwargs.get("interrupt_after"),
-                durability=kwargs.get("durability"), events_run_id=run_id,
+                durability=kwargs.get("durability"), events_run_id=run_id, context=kwargs.get("context"),
             )
 
         start = graph_event("on_chain_start", name, run_id, bound, {"input": input})
@@ -103,6 +105,7 @@ class EventsAPI:
 
     def stream_events(self, input: Any, config: Mapping[str, Any] | None = None, **kwargs: Any) -> Iterator[dict[str, Any]]:
         """Sync ``astream_events``: yields the events as the run makes them."""
+        refuse_unknown_kwargs("CompiledStateGraph.stream_events", kwargs, _EVENTS_ARGS)
         return _sync.iterate(lambda: self.astream_events(input, config, **kwargs))
 
 

@@ -195,8 +195,8 @@ class RunnableAPI:
         return self.get_output_schema()
 
     def get_context_jsonschema(self) -> dict[str, Any] | None:
-        """The JSON schema of the builder's ``context_schema``, or None without one."""
-        context_schema = getattr(self.builder, "context_schema", None)
+        """The JSON schema of the graph's ``context_schema``, or None without one."""
+        context_schema = getattr(self, "context_schema", None)
         if context_schema is None:
             return None
         return _json_schema.context_json_schema(context_schema)

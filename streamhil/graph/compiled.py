@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import inspect
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import Any
 from uuid import uuid4
@@ -28,6 +29,7 @@ from ..types import Command, GraphOutput, Interrupt, StateSnapshot
 from .._backend import DetachedTask
 from . import _sync
 from ._events_api import EventsAPI
+from ._run_args import coerce_context, refuse_unknown_kwargs
 from ._runnable_api import RunnableAPI
 from .drawing import DrawableGraph, graph_of
 from .streaming import PartStream, Sink, on_loop_thread, stream_modes
@@ -92,6 +94,7 @@ class CompiledStateGraph(RunnableAPI, EventsAPI):
         checkpointer: Any = None,
         interrupt_before: Any = None,
         interrupt_after: Any = None,
+        context_schema: Any = None,
     ) -> None:
         _check_checkpointer(checkpointer)
         self.spec = dataclasses.replace(
@@ -101,6 +104,9 @@ class CompiledStateGraph(RunnableAPI, EventsAPI):
             interrupt_after=_names(interrupt_after, spec.nodes),
         )
         self.builder = builder  # the StateGraph this was compiled from
+        self.context_schema = context_schema if context_schema is not None else getattr(builder, "context_schema", None)
+        """The type of ``invoke(..., context=...)`` (a dict given for a dataclass or pydantic
+        model becomes one), as LangGraph's ``context_schema``."""
         self.config: dict[str, Any] | None = None  # set on the copies with_config() makes
         self.name = spec.name
         self.schema = spec.schema
@@ -196,16 +202,22 @@ class CompiledStateGraph(RunnableAPI, EventsAPI):
         interrupt_after: Any,
         durability: str | None,
         events_run_id: str | None = None,
+        context: Any = None,
     ) -> RunOutcome:
         config = self._bound_config(config)
         parent = current_task()
+        context = coerce_context(self.context_schema, context)
+        if context is None and parent is not None:
+            context = parent.run.context  # a graph run inside a node has the node's run context
         if parent is not None and _nested_call(parent, config):
             # Called from inside a node: a nested run on the parent's thread.
             own = (modes, sink, subgraphs, pace) if modes else None  # sub.stream(...) in a node: its own stream
             return await run_nested(
-                self.spec, graph_input, parent, node_call=False, own_stream=own, events_run_id=events_run_id
+                self.spec, graph_input, parent, node_call=False, own_stream=own, events_run_id=events_run_id,
+                context=context,
             )
         scope, checkpoint_id = self._scope(config, need_thread=True)
+        scope.context = context
         scope.modes = modes
         scope.sink = sink
         scope.pace = pace
@@ -236,6 +248,7 @@ class CompiledStateGraph(RunnableAPI, EventsAPI):
         interrupt_before: Any = None,
         interrupt_after: Any = None,
         durability: str | None = None,
+        context: Any = None,
     ) -> RunOutcome:
         """Run the graph on the calling task, handing every stream part to ``sink(ns, mode, payload)``
         (on the event loop's thread, subgraphs' parts included), and return how it ended.
@@ -259,7 +272,7 @@ class CompiledStateGraph(RunnableAPI, EventsAPI):
         outcome = await self._run(
             input, config, modes=modes | {EVENTS} if events else modes, sink=on_loop_thread(sink), subgraphs=True,
             interrupt_before=interrupt_before, interrupt_after=interrupt_after, durability=durability,
-            events_run_id=str((config or {}).get("run_id") or uuid4()) if events else None,
+            events_run_id=str((config or {}).get("run_id") or uuid4()) if events else None, context=context,
         )
         assert isinstance(outcome, RunOutcome)
         if not outcome.at_head:  # a replay that ran nothing: describe the thread's latest checkpoint
@@ -282,6 +295,7 @@ class CompiledStateGraph(RunnableAPI, EventsAPI):
         interrupt_before: Any = None,
         interrupt_after: Any = None,
         durability: str | None = None,
+        context: Any = None,
     ) -> AsyncIterator[AsyncIterator[Any]]:
         """Run the graph in a task group owned by this block; iterate the parts it streams.
 
@@ -296,6 +310,7 @@ class CompiledStateGraph(RunnableAPI, EventsAPI):
             await self._run(
                 input, config, modes=modes, sink=sink, subgraphs=subgraphs, pace=pace,
                 interrupt_before=interrupt_before, interrupt_after=interrupt_after, durability=durability,
+                context=context,
             )
 
         try:
@@ -317,6 +332,7 @@ class CompiledStateGraph(RunnableAPI, EventsAPI):
         input: Any,
         config: Mapping[str, Any] | None = None,
         *,
+        context: Any = None,
         stream_mode: str | Sequence[str] | None = None,
         subgraphs: bool = False,
         interrupt_before: Any = None,
@@ -324,6 +340,7 @@ class CompiledStateGraph(RunnableAPI, EventsAPI):
         durability: str | None = None,
         debug: bool | None = None,
         version: str = "v1",
+        **unsupported: Any,
     ) -> AsyncIterator[Any]:
         """Run the graph and yield its stream parts as they happen (LangGraph's shapes).
 
@@ -334,7 +351,11 @@ class CompiledStateGraph(RunnableAPI, EventsAPI):
         dropping the generator) cancels the run; its last checkpoint stays intact. The run is
         cancelled at once with ``contextlib.aclosing(graph.astream(...))``, else when the
         generator is finalised. ``open_stream`` is the structured form.
+
+        ``context`` is the run's context, which nodes read as ``runtime.context`` (see
+        ``context_schema``); subgraphs and graphs run inside a node share it.
         """
+        refuse_unknown_kwargs("CompiledStateGraph.astream", unsupported)
         if version not in ("v1", "v2"):
             raise ValueError(f"version must be 'v1' or 'v2', got {version!r}.")
         v2 = version == "v2"
@@ -347,6 +368,7 @@ class CompiledStateGraph(RunnableAPI, EventsAPI):
             await self._run(
                 input, config, modes=modes, sink=sink, subgraphs=subgraphs or v2, pace=pace,
                 interrupt_before=interrupt_before, interrupt_after=interrupt_after, durability=durability,
+                context=context,
             )
 
         # The producer is a task of its own, not a task group of this generator: no cancel scope
@@ -370,22 +392,28 @@ class CompiledStateGraph(RunnableAPI, EventsAPI):
         input: Any,
         config: Mapping[str, Any] | None = None,
         *,
+        context: Any = None,
         stream_mode: str | Sequence[str] = "values",
         interrupt_before: Any = None,
         interrupt_after: Any = None,
         durability: str | None = None,
         version: str = "v1",
         debug: bool | None = None,
+        **unsupported: Any,
     ) -> Any:
         """Run the graph to its end (or its next interrupt) and return the final state.
 
         When the run paused on interrupts, the result has an ``__interrupt__`` list
         (``version="v2"``: a ``GraphOutput(value, interrupts)``). Any other ``stream_mode`` (a
         mode or a list of modes) returns the list of parts ``astream`` would yield for it.
+        ``context``: the run's context, as for ``astream``.
         """
+        refuse_unknown_kwargs("CompiledStateGraph.ainvoke", unsupported)
         if version not in ("v1", "v2"):
             raise ValueError(f"version must be 'v1' or 'v2', got {version!r}.")
-        run_args = dict(interrupt_before=interrupt_before, interrupt_after=interrupt_after, durability=durability)
+        run_args = dict(
+            interrupt_before=interrupt_before, interrupt_after=interrupt_after, durability=durability, context=context
+        )
         if stream_mode != "values" and version == "v2":
             return [part async for part in self.astream(input, config, stream_mode=stream_mode, version="v2", **run_args)]
         chunks: list[Any] = []
@@ -456,12 +484,17 @@ class CompiledStateGraph(RunnableAPI, EventsAPI):
         before: Mapping[str, Any] | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[StateSnapshot]:
-        """Every checkpoint of the thread, newest first, as record snapshots."""
-        scope, _ = self._scope(config, need_thread=True)
+        """Every checkpoint of the thread namespace, newest first, as record snapshots; only the
+        one ``config`` names if it has a ``checkpoint_id`` (as LangGraph, which passes the config
+        on to the saver's ``list``)."""
+        scope, checkpoint_id = self._scope(config, need_thread=True)
         if scope.saver is None:
             raise ConfigError("get_state_history needs a checkpointer.")
-        async for saved in scope.saver.alist(scope.address(), filter=filter, before=before, limit=limit):
-            yield await build_snapshot(self.spec, scope, saved, live=False, subgraphs=False)
+        graph = spec_for_ns(self.spec, scope.checkpoint_ns)  # a subgraph's config: its own schema
+        scope.graph = graph
+        history = scope.saver.alist(scope.address(checkpoint_id), filter=filter, before=before, limit=limit)
+        async for saved in history:
+            yield await build_snapshot(graph, scope, saved, live=False, subgraphs=False)
 
     async def aupdate_state(
         self, config: Mapping[str, Any], values: Any, as_node: str | None = None
@@ -505,10 +538,12 @@ class CompiledStateGraph(RunnableAPI, EventsAPI):
     # -- sync API -----------------------------------------------------------------------------
     def invoke(self, input: Any, config: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
         """Sync ``ainvoke``: runs on an event loop of its own (or the host loop, from a sync node)."""
+        refuse_unknown_kwargs("CompiledStateGraph.invoke", kwargs, _AINVOKE_ARGS)
         return _sync.call(self.ainvoke, input, config, **kwargs)
 
     def stream(self, input: Any, config: Mapping[str, Any] | None = None, **kwargs: Any) -> Iterator[Any]:
         """Sync ``astream``: yields parts as the run makes them."""
+        refuse_unknown_kwargs("CompiledStateGraph.stream", kwargs, _ASTREAM_ARGS)
         return _sync.iterate(lambda: self.astream(input, config, **kwargs))
 
     def get_state(self, config: Mapping[str, Any], *, subgraphs: bool = False) -> StateSnapshot:
@@ -525,3 +560,12 @@ class CompiledStateGraph(RunnableAPI, EventsAPI):
 
     def record_command(self, config: Mapping[str, Any], command: Command) -> list[Interrupt]:
         return _sync.call(self.arecord_command, config, command)
+
+
+def _keyword_arguments(method: Callable[..., Any]) -> frozenset[str]:
+    """The keyword-only parameters ``method`` names (what its sync form may pass on)."""
+    return frozenset(p.name for p in inspect.signature(method).parameters.values() if p.kind is p.KEYWORD_ONLY)
+
+
+_AINVOKE_ARGS = _keyword_arguments(CompiledStateGraph.ainvoke)
+_ASTREAM_ARGS = _keyword_arguments(CompiledStateGraph.astream)

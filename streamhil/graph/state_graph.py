@@ -74,6 +74,7 @@ class StateGraph:
         output_schema: Any = None,
     ) -> None:
         self.schema = read_schema(state_schema)
+        self.context_schema = context_schema  # the type of a run's ``context`` (see CompiledStateGraph)
         self.input_schema = read_schema(input_schema) if input_schema is not None else self.schema
         self.output_schema = read_schema(output_schema) if output_schema is not None else self.schema
         self.nodes: dict[str, NodeSpec] = {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -19,6 +20,9 @@ from ._validate import schema_errors
 __all__ = ["Tool", "ToolOutput", "ToolArgumentError", "ToolSchemaError", "derives_from"]
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+_current_call: ContextVar[dict[str, Any] | None] = ContextVar("streamhil_tool_call", default=None)
+"""The tool call (``{"id", "name", "args"}``) ToolNode is running the current tool for."""
 
 class ToolArgumentError(StreamhilError, ValueError):
     """Arguments that do not fit a tool's schema; ``errors`` lists each problem."""

@@ -24,7 +24,7 @@ from .._backend import current_backend
 from ..executor.context import current_task, get_config
 from ..executor.langchain_messages import langchain_dict
 from ..messages import Message, coerce_message, langchain_message_dict
-from ._tool import Tool, ToolSchemaError, derives_from
+from ._tool import Tool, ToolOutput, ToolSchemaError, _current_call, derives_from
 
 __all__ = ["is_langchain_tool", "is_langchain_chat_model", "tool_from_langchain", "chat_model_from_langchain"]
 
@@ -52,23 +52,39 @@ def _run_config() -> dict[str, Any] | None:
 
 def tool_from_langchain(lc_tool: Any, *, name: str | None = None, description: str | None = None) -> Tool:
     """A streamhil :class:`Tool` that runs the LangChain tool (LangChain validates the arguments
-    and injects ``config``; an ``interrupt()`` inside it pauses the graph as usual)."""
+    and injects ``config``; an ``interrupt()`` inside it pauses the graph as usual).
+
+    Run by ToolNode, it is given the tool call, as LangGraph's ToolNode gives it, so LangChain
+    writes the tool message: its content (LangChain's formatting), its ``artifact``
+    (``response_format="content_and_artifact"``), its ``status`` (``"error"`` when the tool's
+    own ``handle_tool_error``/``handle_validation_error`` answered), and an
+    ``InjectedToolCallId`` argument gets the call's id."""
     _require_langchain()
     parameters = dict(convert_to_openai_tool(lc_tool)["function"].get("parameters") or {})
     parameters.setdefault("type", "object")
     if parameters["type"] != "object":
         raise ToolSchemaError(f"LangChain tool {lc_tool.name!r}: its arguments schema is not an object")
 
+    tool_name = name or lc_tool.name
+
     async def run(**args: Any) -> Any:
         config = _run_config()
+        call = _current_call.get()
+        if call is not None and call["name"] != tool_name:
+            call = None  # called by another tool, not for a call of its own
+        tool_input = args if call is None else {"type": "tool_call", "id": call["id"], "name": lc_tool.name, "args": args}
         if getattr(lc_tool, "coroutine", None) is not None and current_backend() == "asyncio":
-            return await lc_tool.ainvoke(args, config)
-        # Sync tools (and any tool on trio) run in a worker thread; anyio copies the context, so
-        # interrupt() and get_config() work inside them.
-        return await anyio.to_thread.run_sync(lambda: lc_tool.invoke(args, config))
+            result = await lc_tool.ainvoke(tool_input, config)
+        else:
+            # Sync tools (and any tool on trio) run in a worker thread; anyio copies the context,
+            # so interrupt() and get_config() work inside them.
+            result = await anyio.to_thread.run_sync(lambda: lc_tool.invoke(tool_input, config))
+        if call is not None and derives_from(result, "langchain_core.messages", "ToolMessage"):
+            return ToolOutput(result.content, status=result.status, artifact=result.artifact)
+        return result
 
     return Tool(
-        name=name or lc_tool.name,
+        name=tool_name,
         description=lc_tool.description if description is None else description,
         parameters=parameters,
         fn=run,

@@ -17,7 +17,8 @@ from ..graph import StateGraph
 from ..messages import Message, MessagesState, coerce_message, coerce_messages
 from ..types import Send
 from .chat_models import ChatModel, call_chat_model
-from .tool_node import ErrorHandling, ToolNode, messages_of, send_tool_calls, tools_condition
+from ._tool_errors import ErrorHandling, _default_handle_tool_errors
+from .tool_node import ToolNode, messages_of, send_tool_calls, tools_condition
 from .tools import Tool, derives_from
 
 __all__ = ["create_react_agent", "send_tool_calls", "tools_condition"]
@@ -68,7 +69,7 @@ def create_react_agent(
     checkpointer: Any = None,
     prompt: Prompt | None = None,
     name: str | None = None,
-    handle_tool_errors: ErrorHandling = True,
+    handle_tool_errors: ErrorHandling = _default_handle_tool_errors,
     interrupt_before: Sequence[str] | None = None,
     interrupt_after: Sequence[str] | None = None,
     state_schema: Any = MessagesState,
@@ -78,7 +79,9 @@ def create_react_agent(
     ``model`` is a chat model (see :mod:`streamhil.prebuilt.chat_models`) or
     ``"openai:<model name>"``. ``prompt`` is a system prompt string, a message, or a function
     ``state -> messages`` (sync or async) that builds the model's input. The loop ends when a
-    reply has no tool calls.
+    reply has no tool calls. ``handle_tool_errors`` (not in LangGraph's signature) is passed to
+    the ToolNode; its default is LangGraph's: a tool that raises fails the run, arguments that do
+    not fit a tool's schema are answered with an error tool message.
     """
     chat_model = resolve_model(model)
     tool_node = tools if isinstance(tools, ToolNode) else ToolNode(tools, handle_tool_errors=handle_tool_errors)

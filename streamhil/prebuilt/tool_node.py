@@ -1,9 +1,11 @@
 """ToolNode: a graph node that runs the tool calls of the last assistant message.
 
 Every call runs concurrently in one task group (sync tools in worker threads) and is answered by
-a tool message carrying its ``tool_call_id``. A tool that raises yields a tool message with
-``status: "error"`` the model can read, instead of failing the run. ``interrupt()`` inside a
-tool is not an ``Exception`` and always reaches the runtime.
+a tool message carrying its ``tool_call_id``. As in LangGraph, arguments that do not fit a tool's
+schema are answered with an error tool message (``status: "error"``) the model can read; any
+other exception a tool raises fails the node, unless ``handle_tool_errors`` says otherwise (see
+:mod:`._tool_errors`). ``interrupt()`` inside a tool is not an ``Exception`` and always reaches
+the runtime.
 
 A ToolNode takes any of:
 
@@ -27,11 +29,18 @@ from ..errors import GraphBubbleUp, GraphInterrupt
 from ..executor.context import stream_returned_messages
 from ..messages import Message, coerce_message
 from ..types import Send
-from .tools import Tool, ToolArgumentError, ToolOutput, _reset_tool_call, _is_langchain_tool, _set_tool_call, create_tool
+from ._tool_errors import ErrorHandling, ToolInvocationError, _default_handle_tool_errors, as_invocation_error, error_answer
+from .tools import Tool, ToolOutput, _reset_tool_call, _is_langchain_tool, _set_tool_call, create_tool
 
-__all__ = ["ToolNode", "tool_calls_of", "tool_message", "tools_condition", "send_tool_calls", "messages_of"]
-
-ErrorHandling = bool | str | type[Exception] | tuple[type[Exception], ...] | Callable[[Exception], str]
+__all__ = [
+    "ToolNode",
+    "ToolInvocationError",
+    "tool_calls_of",
+    "tool_message",
+    "tools_condition",
+    "send_tool_calls",
+    "messages_of",
+]
 
 
 def tool_calls_of(value: Any, messages_key: str = "messages") -> list[dict[str, Any]]:
@@ -94,10 +103,11 @@ def tool_message(call: Mapping[str, Any], content: Any, *, status: str = "succes
 class ToolNode:
     """Runs tool calls concurrently and answers each with a tool message.
 
-    ``handle_tool_errors``: ``True`` (default) turns any ``Exception`` from a tool, including
-    arguments that do not fit its schema, into an error tool message; ``False`` lets it
-    propagate; an exception type or tuple limits which are handled; a string is used as the
-    message; a function ``(exc) -> str`` writes it.
+    ``handle_tool_errors``, as LangGraph's: by default only arguments that do not fit a tool's
+    schema (a :class:`ToolInvocationError`) are answered with an error tool message, and any
+    other exception fails the node; ``True`` answers every exception; ``False`` none; an
+    exception type or tuple answers those; a string is the answer to every exception; a function
+    ``(exc) -> str`` answers the exceptions its parameter is annotated with (all without one).
     """
 
     def __init__(
@@ -105,7 +115,7 @@ class ToolNode:
         tools: Sequence[Tool | Callable[..., Any]],
         *,
         name: str = "tools",
-        handle_tool_errors: ErrorHandling = True,
+        handle_tool_errors: ErrorHandling = _default_handle_tool_errors,
         messages_key: str = "messages",
     ) -> None:
         self.name = name
@@ -187,8 +197,13 @@ class ToolNode:
         try:
             output = await tool.ainvoke(call["args"])
         except Exception as exc:
-            text = self._error_text(exc)
+            invocation_error = as_invocation_error(call, exc)
+            if invocation_error is not None:
+                exc = invocation_error
+            text = error_answer(exc, self.handle_tool_errors)
             if text is None:
+                if invocation_error is not None:
+                    raise invocation_error from invocation_error.source
                 raise
             return tool_message(call, text, status="error")
         finally:
@@ -196,22 +211,6 @@ class ToolNode:
         if isinstance(output, ToolOutput):
             return tool_message(call, output.content, status=output.status, artifact=output.artifact)
         return tool_message(call, output)
-
-    def _error_text(self, exc: Exception) -> str | None:
-        """The message for a handled exception, or None if it must propagate."""
-        handling = self.handle_tool_errors
-        if handling is False:
-            return None
-        if isinstance(handling, str):
-            return handling
-        if isinstance(handling, (type, tuple)):
-            if not isinstance(exc, handling):
-                return None
-        elif handling is not True:
-            return str(handling(exc))
-        if isinstance(exc, ToolArgumentError):
-            return f"Error: {exc}. Call the tool again with arguments that fit its schema."
-        return f"Error: {type(exc).__name__}: {exc}. Fix the problem or try something else."
 
 
 def messages_of(state: Any, messages_key: str) -> list[Any]:

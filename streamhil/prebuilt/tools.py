@@ -21,7 +21,6 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Mapping
-from contextvars import ContextVar
 from typing import Any, overload
 
 
@@ -29,6 +28,7 @@ from ._schema import CONFIG_PARAMETER, ToolSchemaError, function_schema, parse_d
 from ._tool import Tool as Tool
 from ._tool import ToolArgumentError as ToolArgumentError
 from ._tool import ToolOutput as ToolOutput
+from ._tool import _current_call
 from ._tool import derives_from
 
 __all__ = [
@@ -41,7 +41,6 @@ __all__ = [
     "get_tool_call",
 ]
 
-_current_call: ContextVar[dict[str, Any] | None] = ContextVar("streamhil_tool_call", default=None)
 
 
 def _is_langchain_tool(value: Any) -> bool:

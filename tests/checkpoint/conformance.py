@@ -286,6 +286,35 @@ async def check_list_order_and_filters(saver: BaseCheckpointSaver) -> None:
     assert ids(filtered_before) == [saved[1].checkpoint.id]
 
 
+async def check_list_by_checkpoint_id(saver: BaseCheckpointSaver) -> None:
+    """A config naming a checkpoint_id lists that checkpoint alone (LangGraph's savers filter on
+    it), still subject to ``before``, ``filter`` and ``limit``; an id of another namespace or
+    thread, or an unknown one, lists nothing."""
+    saved = await chain(saver, "t", 4)
+    await saver.aput_writes(saved[2].config, [("x", 1)], "task")
+    sub = await chain(saver, "t", 2, ns="child:abc")
+    await chain(saver, "other", 2)
+    mid = saved[2]
+    listed = await collect(saver.alist(mid.config))
+    assert ids(listed) == [mid.checkpoint.id]
+    assert listed[0].config == mid.config and listed[0].parent_config == saved[1].config
+    assert listed[0].metadata == {"step": 2, "source": "loop"}
+    assert listed[0].pending_writes == [("task", "x", 1)]
+    assert ids(await collect(saver.alist(mid.config, before=saved[3].config))) == [mid.checkpoint.id]
+    assert await collect(saver.alist(mid.config, before=mid.config)) == []
+    assert await collect(saver.alist(mid.config, before=saved[1].config)) == []
+    assert ids(await collect(saver.alist(mid.config, filter={"step": 2}))) == [mid.checkpoint.id]
+    assert await collect(saver.alist(mid.config, filter={"source": "input"})) == []
+    assert ids(await collect(saver.alist(mid.config, limit=1))) == [mid.checkpoint.id]
+    assert await collect(saver.alist(mid.config, limit=0)) == []
+    assert await collect(saver.alist(thread_config("t", "", "1f0" + "0" * 33))) == []
+    assert await collect(saver.alist(thread_config("t", "", sub[0].checkpoint.id))) == []
+    assert await collect(saver.alist(thread_config("other", "", mid.checkpoint.id))) == []
+    assert ids(await collect(saver.alist(sub[0].config))) == [sub[0].checkpoint.id]
+    everything = {"configurable": {**mid.config["configurable"], "checkpoint_id": ""}}  # "" names none
+    assert len(await collect(saver.alist(everything))) == 4
+
+
 async def check_list_branches(saver: BaseCheckpointSaver) -> None:
     """alist spans every branch of a forked history, newest first."""
     root = await put(saver, thread_config("t"), {"x": "root"}, {"x": 1})
@@ -578,6 +607,7 @@ def use_sync_methods(saver: BaseCheckpointSaver) -> None:
     assert first.id in ids(list(saver.list(None)))
     assert ids(list(saver.list(thread_config("sync"), filter={"source": "input"}))) == [first.id]
     assert ids(list(saver.list(thread_config("sync"), limit=1))) == [second.id]
+    assert ids(list(saver.list(first_config))) == [first.id]  # that checkpoint alone, as LangGraph's
     with pytest.raises(ConfigError, match="checkpoint_id"):
         saver.put_writes(thread_config("sync"), [("a", 1)], "task")
     saver.delete_thread("sync")
@@ -601,6 +631,7 @@ CHECKS: list[Check] = [
     check_bad_config,
     check_empty_channels,
     check_list_order_and_filters,
+    check_list_by_checkpoint_id,
     check_list_branches,
     check_list_all_threads,
     check_pending_writes,

@@ -84,14 +84,30 @@ async def test_seed_interrupt_inside_tool_then_edit() -> None:
     assert "__interrupt__" not in out
 
 
-async def test_unknown_response_in_seed_tool_becomes_an_error_message() -> None:
+async def test_unknown_response_in_seed_tool_fails_the_run_as_in_langgraph() -> None:
+    """LangGraph's ToolNode answers only bad arguments by default: the tool's ValueError fails
+    the ``tools`` task, and the run."""
     agent = create_react_agent(model=seed_model(), tools=[book_hotel], checkpointer=InMemorySaver())
+    config = thread()
+    with anyio.fail_after(5):
+        await agent.ainvoke({"messages": ["book it"]}, config)
+        with pytest.raises(ValueError, match="Unknown response type: maybe"):
+            await agent.ainvoke(Command(resume={"type": "maybe"}), config)
+    snapshot = await agent.aget_state(config)
+    assert snapshot.next == ("tools",) and "Unknown response type" in repr(snapshot.tasks[0].error)
+
+
+async def test_unknown_response_in_seed_tool_becomes_an_error_message_when_handled() -> None:
+    agent = create_react_agent(
+        model=seed_model(), tools=[book_hotel], checkpointer=InMemorySaver(), handle_tool_errors=True
+    )
     config = thread()
     with anyio.fail_after(5):
         await agent.ainvoke({"messages": ["book it"]}, config)
         out = await agent.ainvoke(Command(resume={"type": "maybe"}), config)
     tool_msg = out["messages"][2]
-    assert tool_msg["status"] == "error" and "Unknown response type: maybe" in tool_msg["content"]
+    assert tool_msg["status"] == "error"
+    assert tool_msg["content"] == "Error: ValueError('Unknown response type: maybe')\n Please fix your mistakes."
 
 
 async def test_reply_without_tool_calls_ends_the_run() -> None:
@@ -133,19 +149,42 @@ async def test_parallel_tool_calls_run_as_concurrent_tasks_and_answer_in_call_or
     assert [m["role"] for m in seen] == ["user", "assistant", "tool", "tool"]
 
 
-async def test_failing_tool_reports_to_the_model_and_the_run_continues() -> None:
-    @tool
-    def explode(n: int) -> str:
-        """Fails."""
-        raise RuntimeError(f"kaboom {n}")
+@tool
+def explode(n: int) -> str:
+    """Fails."""
+    raise RuntimeError(f"kaboom {n}")
 
+
+async def test_failing_tool_fails_the_run_by_default() -> None:
     model = ScriptedChatModel([asks(("explode", {"n": 1})), "sorry, the tool failed"])
+    agent = create_react_agent(model, [explode])
+    with anyio.fail_after(5), pytest.raises(RuntimeError, match="kaboom 1"):
+        await agent.ainvoke({"messages": ["try"]})
+    assert len(model.calls) == 1
+
+
+async def test_failing_tool_reports_to_the_model_and_the_run_continues_when_handled() -> None:
+    model = ScriptedChatModel([asks(("explode", {"n": 1})), "sorry, the tool failed"])
+    agent = create_react_agent(model, [explode], handle_tool_errors=True)
+    with anyio.fail_after(5):
+        out = await agent.ainvoke({"messages": ["try"]})
+    err = out["messages"][2]
+    assert err["status"] == "error" and err["content"] == "Error: RuntimeError('kaboom 1')\n Please fix your mistakes."
+    assert out["messages"][-1]["content"] == "sorry, the tool failed"
+
+
+async def test_bad_arguments_are_answered_by_default_and_the_run_continues() -> None:
+    model = ScriptedChatModel([asks(("explode", {"n": "one"})), "let me fix that"])
     agent = create_react_agent(model, [explode])
     with anyio.fail_after(5):
         out = await agent.ainvoke({"messages": ["try"]})
     err = out["messages"][2]
-    assert err["status"] == "error" and "RuntimeError: kaboom 1" in err["content"]
-    assert out["messages"][-1]["content"] == "sorry, the tool failed"
+    assert err["status"] == "error"
+    assert err["content"] == (
+        "Error invoking tool 'explode' with kwargs {'n': 'one'} with error:\n"
+        " n: expected integer, got string 'one'\n Please fix the error and try again."
+    )
+    assert out["messages"][-1]["content"] == "let me fix that"
 
 
 async def test_model_gets_tool_specs_and_prompt() -> None:

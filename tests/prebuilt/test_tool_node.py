@@ -10,7 +10,8 @@ import orjson
 import pytest
 
 from streamhil.errors import GraphInterrupt
-from streamhil.prebuilt import ToolNode, ToolOutput, get_tool_call, tool
+from streamhil.prebuilt import ToolArgumentError, ToolNode, ToolOutput, get_tool_call, tool
+from streamhil.prebuilt.tool_node import ToolInvocationError
 from streamhil.types import Interrupt
 
 pytestmark = pytest.mark.anyio
@@ -89,11 +90,17 @@ async def test_sync_tools_run_in_parallel_worker_threads() -> None:
     assert len(threads) == 2 and threading.get_ident() not in threads
 
 
-async def test_tool_exception_becomes_an_error_message() -> None:
-    out = await ToolNode([add, fail])({"messages": [assistant(call("fail", "c1", reason="boom"), call("add", "c2", a=1, b=1))]})
+async def test_a_tool_exception_propagates_by_default_as_in_langgraph() -> None:
+    with pytest.raises(ValueError, match="boom"):
+        await ToolNode([add, fail])({"messages": [assistant(call("fail", "c1", reason="boom"), call("add", "c2", a=1, b=1))]})
+
+
+async def test_tool_exception_becomes_an_error_message_with_handle_tool_errors_true() -> None:
+    node = ToolNode([add, fail], handle_tool_errors=True)
+    out = await node({"messages": [assistant(call("fail", "c1", reason="boom"), call("add", "c2", a=1, b=1))]})
     err, ok = out["messages"]
     assert err["status"] == "error" and err["tool_call_id"] == "c1"
-    assert "ValueError: boom" in err["content"]
+    assert err["content"] == "Error: ValueError('boom')\n Please fix your mistakes."
     assert ok["content"] == "2" and ok["status"] == "success"
 
 
@@ -101,17 +108,72 @@ async def test_unhandled_errors_propagate_as_the_exception_itself() -> None:
     node = ToolNode([fail], handle_tool_errors=False)
     with pytest.raises(ValueError, match="boom"):
         await node({"messages": [assistant(call("fail", "c1", reason="boom"))]})
+    with pytest.raises(ToolInvocationError, match="Error invoking tool 'add'") as raised:
+        await ToolNode([add], handle_tool_errors=False)({"messages": [assistant(call("add", "c1", a="x", b=1))]})
+    assert isinstance(raised.value.source, ToolArgumentError) and raised.value.__cause__ is raised.value.source
+    assert raised.value.tool_name == "add" and raised.value.tool_kwargs == {"a": "x", "b": 1}
 
 
 async def test_error_handling_by_type_string_and_function() -> None:
     msgs = {"messages": [assistant(call("fail", "c1", reason="boom"))]}
+    bad_args = {"messages": [assistant(call("add", "c1", a="x", b=1))]}
     with pytest.raises(ValueError):
         await ToolNode([fail], handle_tool_errors=(KeyError,))(msgs)
-    assert (await ToolNode([fail], handle_tool_errors=(ValueError,))(msgs))["messages"][0]["status"] == "error"
+    with pytest.raises(ValueError):
+        await ToolNode([fail], handle_tool_errors=())(msgs)  # an empty tuple handles nothing
+    with pytest.raises(ToolInvocationError):  # not a ValueError, as LangGraph's
+        await ToolNode([add], handle_tool_errors=ValueError)(bad_args)
+    out = await ToolNode([fail], handle_tool_errors=(ValueError,))(msgs)
+    assert out["messages"][0]["content"] == "Error: ValueError('boom')\n Please fix your mistakes."
+    out = await ToolNode([fail], handle_tool_errors=ValueError)(msgs)
+    assert out["messages"][0]["status"] == "error"
     out = await ToolNode([fail], handle_tool_errors="try again")(msgs)
     assert out["messages"][0]["content"] == "try again"
+    with pytest.raises(ValueError):
+        await ToolNode([fail], handle_tool_errors="")(msgs)  # an empty string handles nothing
     out = await ToolNode([fail], handle_tool_errors=lambda e: f"handled {e}")(msgs)
     assert out["messages"][0]["content"] == "handled boom"
+
+
+def on_value_error(e: ValueError) -> str:
+    return f"value: {e}"
+
+
+def on_either(e: KeyError | ValueError) -> str:
+    return f"either: {e!r}"
+
+
+def on_anything(e):  # type: ignore[no-untyped-def]
+    return f"anything: {type(e).__name__}"
+
+
+def on_not_an_exception(e: int) -> str:
+    return "never"
+
+
+async def test_a_handler_function_handles_the_exceptions_it_is_annotated_with() -> None:
+    @tool
+    def missing(key: str) -> str:
+        """Raises KeyError."""
+        raise KeyError(key)
+
+    value_error = {"messages": [assistant(call("fail", "c1", reason="boom"))]}
+    key_error = {"messages": [assistant(call("missing", "c1", key="k"))]}
+    bad_args = {"messages": [assistant(call("add", "c1", a="x", b=1))]}
+    node = ToolNode([fail, missing, add], handle_tool_errors=on_value_error)
+    assert (await node(value_error))["messages"][0]["content"] == "value: boom"
+    with pytest.raises(KeyError):
+        await node(key_error)
+    with pytest.raises(ToolInvocationError):
+        await node(bad_args)
+    node = ToolNode([fail, missing, add], handle_tool_errors=on_either)
+    assert (await node(key_error))["messages"][0]["content"] == "either: KeyError('k')"
+    assert (await node(value_error))["messages"][0]["content"] == "either: ValueError('boom')"
+    node = ToolNode([fail, missing, add], handle_tool_errors=on_anything)
+    assert (await node(bad_args))["messages"][0]["content"] == "anything: ToolInvocationError"
+    node = ToolNode([fail], handle_tool_errors=on_not_an_exception)
+    with pytest.raises(ValueError, match="Arbitrary types are not supported in the error handler signature"):
+        await node(value_error)
 
 
 async def test_unknown_tool_and_bad_arguments_answer_with_errors() -> None:
@@ -120,7 +182,10 @@ async def test_unknown_tool_and_bad_arguments_answer_with_errors() -> None:
     )
     unknown, bad = out["messages"]
     assert unknown["status"] == "error" and unknown["content"].startswith("Error: nope is not a valid tool, try one of [") and "add" in unknown["content"]
-    assert bad["status"] == "error" and "args.a: expected integer" in bad["content"]
+    assert bad["status"] == "error" and bad["content"] == (
+        "Error invoking tool 'add' with kwargs {'a': '1', 'b': 2} with error:\n"
+        " a: expected integer, got string '1'\n Please fix the error and try again."
+    )
 
 
 async def test_unparseable_json_arguments_answer_with_an_error() -> None:

@@ -25,7 +25,9 @@ from streamhil.checkpoint._records import (
     encode_changed,
     encode_metadata,
     encode_writes,
+    list_addressed,
     list_scope,
+    listed_address,
     plan_values,
     read_address,
 )
@@ -188,6 +190,10 @@ class StorageSaver(BaseCheckpointSaver):
         before: Mapping[str, Any] | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[CheckpointTuple]:
+        if (address := listed_address(config)) is not None:  # that checkpoint alone, as LangGraph's
+            async for loaded in list_addressed(address, self.storage.get_checkpoint, filter, before, limit):
+                yield build_tuple(*loaded)
+            return
         lane, start = list_scope(config, before)
         bound = start[0] if start is not None else None
         async for loaded in self.storage.list_checkpoints(lane, before=bound, filter=filter, limit=limit):

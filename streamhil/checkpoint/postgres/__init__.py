@@ -42,13 +42,16 @@ from .._postgres_drivers import AsyncPoolDriver, Maker, ThreadPoolDriver, descri
 from .._postgres_sql import Mode, Tx
 from .._records import (
     Address,
+    Loaded,
     StoredCheckpoint,
     build_tuple,
     encode_changed,
     encode_metadata,
     encode_writes,
+    list_addressed,
     list_pages,
     list_scope,
+    listed_address,
     read_address,
 )
 from ..base import (
@@ -243,6 +246,10 @@ class PostgresSaver(BaseCheckpointSaver):
         self._parents.add(loaded[0])
         return build_tuple(*loaded)
 
+    async def _load(self, address: Address) -> Loaded | None:
+        """The addressed checkpoint, read on a connection of its own (not a group commit)."""
+        return await self._run(partial(sql.get_tuple, address))
+
     async def alist(
         self,
         config: Mapping[str, Any] | None,
@@ -251,6 +258,10 @@ class PostgresSaver(BaseCheckpointSaver):
         before: Mapping[str, Any] | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[CheckpointTuple]:
+        if (address := listed_address(config)) is not None:  # that checkpoint alone, as LangGraph's
+            async for loaded in list_addressed(address, self._load, filter, before, limit):
+                yield build_tuple(*loaded)
+            return
         lane, start = list_scope(config, before)
 
         async def fetch(cursor: sql.Cursor | None, want: int) -> tuple[list[Any], sql.Cursor | None]:

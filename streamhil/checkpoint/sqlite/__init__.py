@@ -34,7 +34,19 @@ import anyio.lowlevel
 
 from ...errors import CheckpointError, ConfigError
 from .. import _sqlite_sql as sql
-from .._records import build_tuple, encode_changed, encode_metadata, encode_writes, list_pages, list_scope, read_address
+from .._records import (
+    Address,
+    Loaded,
+    build_tuple,
+    encode_changed,
+    encode_metadata,
+    encode_writes,
+    list_addressed,
+    list_pages,
+    list_scope,
+    listed_address,
+    read_address,
+)
 from .._blocking import run_in_helper_thread
 from .._sqlite_drivers import (
     AioDriver,
@@ -146,8 +158,11 @@ class SqliteSaver(BaseCheckpointSaver):
     # -- the contract ----------------------------------------------------------------------
 
     async def aget_tuple(self, config: Mapping[str, Any]) -> CheckpointTuple | None:
-        loaded = await self._run(sql.get_tuple(read_address(config)), "read")
+        loaded = await self._load(read_address(config))
         return None if loaded is None else build_tuple(*loaded)
+
+    async def _load(self, address: Address) -> Loaded | None:
+        return await self._run(sql.get_tuple(address), "read")
 
     async def alist(
         self,
@@ -157,6 +172,10 @@ class SqliteSaver(BaseCheckpointSaver):
         before: Mapping[str, Any] | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[CheckpointTuple]:
+        if (address := listed_address(config)) is not None:  # that checkpoint alone, as LangGraph's
+            async for loaded in list_addressed(address, self._load, filter, before, limit):
+                yield build_tuple(*loaded)
+            return
         lane, start = list_scope(config, before)
 
         async def fetch(cursor: sql.Cursor | None, want: int) -> tuple[list[Any], sql.Cursor | None]:
