@@ -125,6 +125,8 @@ class FakeServer:
         self.drop_on: str | None = None
         self._hello_seen = anyio.Event()
         self.max_send_queue = 1000
+        self.max_frame_bytes = 1_048_576  # what the server refuses (frame_too_large)
+        self.announced_max_frame_bytes: int | None = None  # what its welcome says (None: the same)
         self.hold = False
         self.max_unanswered = 0
         self.overflows = 0
@@ -200,7 +202,7 @@ class FakeServer:
     # --- connection -----------------------------------------------------------------------
 
     async def handler(self, ws: ServerConnection) -> None:
-        conn = FakeConn(ws, ServerSession())
+        conn = FakeConn(ws, ServerSession(max_frame_bytes=self.max_frame_bytes))
         try:
             async for frame in ws:
                 if isinstance(frame, bytes):
@@ -231,7 +233,11 @@ class FakeServer:
                 session_id=f"s-{self.hellos}",
                 epoch=self.epoch,
                 identity=identity,
-                limits=Limits(heartbeat_interval_ms=self.heartbeat_ms, max_send_queue=self.max_send_queue),
+                limits=Limits(
+                    max_frame_bytes=self.announced_max_frame_bytes or self.max_frame_bytes,
+                    heartbeat_interval_ms=self.heartbeat_ms,
+                    max_send_queue=self.max_send_queue,
+                ),
             )
             self.conns.add(conn)
             self.sessions.append(conn)
