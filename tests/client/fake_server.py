@@ -71,6 +71,10 @@ GRAPHS: dict[str, list[tuple[str, Any]]] = {
         ("ask", [("i-L", "legal", "Legal: sign?"), ("i-F", "finance", "Finance: budget?")]),
         ("update", {"merge": {"merged": True}}),
     ],
+    "fanout_review": [  # parallel interrupts whose values are dicts (unhashable)
+        ("ask", [("i-L", "legal", {"question": "Sign?"}), ("i-F", "finance", {"question": "Budget?"})]),
+        ("update", {"merge": {"merged": True}}),
+    ],
 }
 
 
@@ -132,6 +136,7 @@ class FakeServer:
         self.overflows = 0
         self.slow_consumer_on_subscribe = 0
         self.sessions: list[FakeConn] = []  # every welcomed connection, in order
+        self.received: list[Any] = []  # every command received, in order
         self._held_changed = anyio.Event()
 
     async def wait_held(self, count: int) -> None:
@@ -244,6 +249,7 @@ class FakeServer:
             self.connected.set()
             return
         conn.commands.append((message.type.value, getattr(message, "thread_id", None)))
+        self.received.append(message)
         if message.type.value == self.drop_on:  # lose the connection instead of answering
             self.drop_on = None
             self.drop_all()
