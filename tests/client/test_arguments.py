@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import anyio
 import pytest
 
-from streamhil.protocol import InterruptInfo, Resume
+from streamhil.protocol import InterruptInfo, Resume, StartRun
 from streamhil_client import InterruptEvent, RunDoneEvent, backoff_delays, open_client
 
 from .fake_server import FakeServer, run_fake_server
@@ -49,3 +49,17 @@ async def test_interrupt_objects_as_answers_keys(server: FakeServer) -> None:
             sent = [c.answers for c in server.received if isinstance(c, Resume)]
             assert sent == [{"i-L": "signed"}, {"i-F": "approved"}]
 
+
+async def test_a_single_stream_mode_may_be_given_as_a_string(server: FakeServer) -> None:
+    with anyio.fail_after(5):
+        async with open_client(server.url, token="alice-token", **FAST) as client:
+            run = await client.start_run("publish", stream_modes="values")
+            assert run.stream_modes == ("values",)
+            _ = [event async for event in run]
+            await run.resume("ok", stream_modes="updates")
+            assert run.stream_modes == ("updates",)
+            _ = [event async for event in run]
+            again = await client.resume(run.thread_id, "ok", stream_modes="custom")
+            assert again.stream_modes == ("custom",)
+            modes = [c.stream_modes for c in server.received if isinstance(c, (StartRun, Resume))]
+            assert modes == [("values",), ("updates",), ("custom",)]
