@@ -8,7 +8,7 @@ import anyio
 import pytest
 
 from streamhil.protocol import InterruptInfo, Resume, StartRun
-from streamhil_client import InterruptEvent, RunDoneEvent, backoff_delays, open_client
+from streamhil_client import ConflictError, InterruptEvent, RunDoneEvent, backoff_delays, open_client
 
 from .fake_server import FakeServer, run_fake_server
 
@@ -43,11 +43,14 @@ async def test_interrupt_objects_as_answers_keys(server: FakeServer) -> None:
             assert any(isinstance(e, InterruptEvent) for e in more)  # finance is still pending
             (pending,) = resumed.interrupts
             assert pending == finance
+            with pytest.raises(ConflictError) as info:  # keyed by an answered interrupt: the server says so
+                await resumed.resume({legal: "again"})
+            assert info.value.code == "already_answered"
             await resumed.resume({pending: "approved"})  # a mapping keyed by the pending interrupts
             rest = [event async for event in resumed]
             assert isinstance(rest[-1], RunDoneEvent)
             sent = [c.answers for c in server.received if isinstance(c, Resume)]
-            assert sent == [{"i-L": "signed"}, {"i-F": "approved"}]
+            assert sent == [{"i-L": "signed"}, {"i-L": "again"}, {"i-F": "approved"}]
 
 
 async def test_a_single_stream_mode_may_be_given_as_a_string(server: FakeServer) -> None:

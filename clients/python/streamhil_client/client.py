@@ -374,9 +374,11 @@ class Client:
         if answers is not None:
             answers = {as_interrupt_id(key, "answers"): answer for key, answer in answers.items()}
         if answers is None and named is None and isinstance(value, Mapping) and value:
+            # keyed by the pending interrupts' ids, or by interrupt objects (never a JSON value)
             pending = self._router.threads.get(thread_id)
             keys = {k.id if isinstance(k, InterruptInfo) else k for k in value}
-            if pending is not None and keys <= set(pending.pending):
+            by_object = any(isinstance(k, InterruptInfo) for k in value)
+            if by_object or (pending is not None and keys <= set(pending.pending)):
                 answers, value = {as_interrupt_id(k, "answers"): v for k, v in value.items()}, UNSET
         if answers is not None and value is not UNSET:
             raise ValueError("give either a value or answers, not both")
