@@ -335,8 +335,7 @@ async function startWith(graph, input, message) {
     runId = result.run_id;
     scheduleThreadRefresh();
   }
-  if (message) transcript.showMessage(message, null); // shown now; the same id arrives in the events
-  else transcript.showInput(input, runId); // the run's first `values` would show it too
+  transcript.showSent(runId, { message, input }); // after the run's divider, as on replay
   scrollToEnd();
 }
 
