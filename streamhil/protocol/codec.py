@@ -33,6 +33,7 @@ __all__ = [
     "dumps",
     "loads_object",
     "frame_size",
+    "check_frame_size",
     "too_deep",
     "wide_integer_problem",
     "decode_client_frame",
@@ -84,6 +85,36 @@ def _too_large(text: str, limit: int) -> bool:
     if len(text) * 4 <= limit:
         return False
     return frame_size(text) > limit
+
+
+def check_frame_size(text: str, max_frame_bytes: int, *, id: str | None = None) -> None:
+    """Raise :class:`ProtocolError` ``frame_too_large`` when ``text`` is larger than
+    ``max_frame_bytes`` UTF-8 bytes (the server refuses such a frame; a client checks first)."""
+    if _too_large(text, max_frame_bytes):
+        size = frame_size(text)
+        raise ProtocolError(
+            ErrorCode.FRAME_TOO_LARGE,
+            f"frame of {size} bytes is larger than max_frame_bytes={max_frame_bytes}",
+            id=id,
+            details={"max_frame_bytes": max_frame_bytes, "frame_bytes": size},
+        )
+
+
+_LEADING_ID = re.compile(
+    r'[ \t\n\r]*\{[ \t\n\r]*(?:"type"[ \t\n\r]*:[ \t\n\r]*"[a-z_]{1,64}"[ \t\n\r]*,[ \t\n\r]*)?'
+    r'"id"[ \t\n\r]*:[ \t\n\r]*"([^"\\]{1,256})"'
+)
+"""A frame that opens with its ``id`` (first, or right after ``type``, as clients write them)."""
+
+_LEADING_ID_SPAN = 512
+
+
+def _leading_id(text: str) -> str | None:
+    """The ``id`` of a frame too large to parse, read from its first bytes when it opens with
+    it (``{"type": "…", "id": "…"``: a member of the top-level object, so nothing else can be
+    mistaken for it); None otherwise. Lets the client match the ``frame_too_large`` error."""
+    found = _LEADING_ID.match(text[:_LEADING_ID_SPAN])
+    return found.group(1) if found else None
 
 
 class _TooDeepToParse(ProtocolError):
@@ -212,11 +243,7 @@ def _readable_id(obj: Mapping[str, Any]) -> str | None:
 def decode_client_frame(text: str, *, max_frame_bytes: int) -> ClientFrame:
     """Decode a frame a client sent: ``hello`` or a command. Raises :class:`ProtocolError`."""
     if _too_large(text, max_frame_bytes):
-        raise ProtocolError(
-            ErrorCode.FRAME_TOO_LARGE,
-            f"frame of {frame_size(text)} bytes is larger than max_frame_bytes={max_frame_bytes}",
-            details={"max_frame_bytes": max_frame_bytes},
-        )
+        check_frame_size(text, max_frame_bytes, id=_leading_id(text))
     try:
         obj = loads_object(text)
     except _TooDeepToParse:

@@ -47,13 +47,20 @@ def _ns_from(fields: Fields, key: str = "ns") -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class InterruptInfo:
-    """A pending question: ``{id, value, node, task_id, ns}``."""
+    """A pending question: ``{id, value, node, task_id, ns}``.
+
+    Hashable by its ``id`` whatever its ``value`` (usually a dict), so the interrupt objects
+    themselves can key a resume's ``answers``; equality still compares every field.
+    """
 
     id: str
     value: Any = None
     node: str | None = None
     task_id: str | None = None
     ns: tuple[str, ...] = ()
+
+    def __hash__(self) -> int:
+        return hash(self.id)
 
     def to_wire(self) -> dict[str, Any]:
         return {

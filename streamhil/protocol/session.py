@@ -22,6 +22,7 @@ from .close_codes import CloseCode
 from .codec import (
     ClientFrame,
     ServerFrame,
+    check_frame_size,
     decode_client_frame,
     decode_server_frame,
     encode,
@@ -347,7 +348,7 @@ class ClientSession(_Session):
     and :class:`ConnectionClosed`. A server that breaks the protocol fails the session with 1002.
     """
 
-    __slots__ = ("token", "protocol_version", "welcome", "_pending", "_ids")
+    __slots__ = ("token", "protocol_version", "welcome", "_pending", "_lengths", "_ids")
 
     def __init__(
         self,
@@ -361,6 +362,7 @@ class ClientSession(_Session):
         self.protocol_version = protocol_version
         self.welcome: Welcome | None = None
         self._pending: dict[str, MessageType] = {}
+        self._lengths: dict[str, int] = {}  # unanswered command id -> length of its frame
         self._ids = itertools.count(1)
         hello = Hello(
             protocol_version=protocol_version,
@@ -375,7 +377,11 @@ class ClientSession(_Session):
         return dict(self._pending)
 
     def send(self, command: Command) -> str:
-        """Queue ``command`` with a fresh id (unless it has one) and return the id."""
+        """Queue ``command`` with a fresh id (unless it has one) and return the id.
+
+        Raises :class:`ProtocolError` ``frame_too_large`` (queuing nothing) when its frame is
+        larger than the welcome's ``limits.max_frame_bytes``: the server would refuse it.
+        """
         if self.state is not SessionState.OPEN:
             raise InvalidState(f"cannot send {command.type.value}: session is {self.state.value}")
         id = command.id
@@ -387,7 +393,10 @@ class ClientSession(_Session):
         elif id in self._pending:
             raise InvalidState(f"command id {id!r} is still unanswered")
         frame = encode(command)
+        if self.welcome is not None:
+            check_frame_size(frame, self.welcome.limits.max_frame_bytes)
         self._pending[id] = command.type
+        self._lengths[id] = len(frame)
         self._out.append(frame)
         return id
 
@@ -424,21 +433,38 @@ class ClientSession(_Session):
             self._events.append(frame)
             return
         if isinstance(frame, ErrorReply):
+            if frame.id is None and frame.code == ErrorCode.FRAME_TOO_LARGE:
+                frame = self._oversize_command(frame)
             if frame.id is not None:
                 if frame.id not in self._pending:
                     self._violation(f"error for {frame.id!r}, which is not an unanswered command")
                     return
-                del self._pending[frame.id]
+                self._answered(frame.id)
             self._events.append(frame)
             return
         if self.state is SessionState.CONNECTING:
             self._violation(f"the server sent {frame.type.value if isinstance(frame, Reply) else 'an event'} before welcome")
             return
         if isinstance(frame, Reply):
-            del self._pending[frame.id]
+            self._answered(frame.id)
         self._events.append(frame)
+
+    def _answered(self, id: str) -> None:
+        del self._pending[id]
+        self._lengths.pop(id, None)
+
+    def _oversize_command(self, error: ErrorReply) -> ErrorReply:
+        """An id-less ``frame_too_large`` (from a server that could not read the refused frame's
+        id) answers the largest unanswered command: that one gets no other answer. ``send()``
+        refuses what it knows to be too large, so this only happens when the server counts
+        differently."""
+        if self.state is not SessionState.OPEN or not self._pending:
+            return error
+        largest = max(self._pending, key=lambda id: self._lengths.get(id, 0))
+        return dataclasses.replace(error, id=largest)
 
     def _violation(self, message: str) -> None:
         self.protocol_error = message
         self._closed(CloseCode.PROTOCOL_ERROR, message)
         self._pending.clear()
+        self._lengths.clear()

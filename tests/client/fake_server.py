@@ -71,6 +71,10 @@ GRAPHS: dict[str, list[tuple[str, Any]]] = {
         ("ask", [("i-L", "legal", "Legal: sign?"), ("i-F", "finance", "Finance: budget?")]),
         ("update", {"merge": {"merged": True}}),
     ],
+    "fanout_review": [  # parallel interrupts whose values are dicts (unhashable)
+        ("ask", [("i-L", "legal", {"question": "Sign?"}), ("i-F", "finance", {"question": "Budget?"})]),
+        ("update", {"merge": {"merged": True}}),
+    ],
 }
 
 
@@ -125,11 +129,14 @@ class FakeServer:
         self.drop_on: str | None = None
         self._hello_seen = anyio.Event()
         self.max_send_queue = 1000
+        self.max_frame_bytes = 1_048_576  # what the server refuses (frame_too_large)
+        self.announced_max_frame_bytes: int | None = None  # what its welcome says (None: the same)
         self.hold = False
         self.max_unanswered = 0
         self.overflows = 0
         self.slow_consumer_on_subscribe = 0
         self.sessions: list[FakeConn] = []  # every welcomed connection, in order
+        self.received: list[Any] = []  # every command received, in order
         self._held_changed = anyio.Event()
 
     async def wait_held(self, count: int) -> None:
@@ -200,7 +207,7 @@ class FakeServer:
     # --- connection -----------------------------------------------------------------------
 
     async def handler(self, ws: ServerConnection) -> None:
-        conn = FakeConn(ws, ServerSession())
+        conn = FakeConn(ws, ServerSession(max_frame_bytes=self.max_frame_bytes))
         try:
             async for frame in ws:
                 if isinstance(frame, bytes):
@@ -231,13 +238,18 @@ class FakeServer:
                 session_id=f"s-{self.hellos}",
                 epoch=self.epoch,
                 identity=identity,
-                limits=Limits(heartbeat_interval_ms=self.heartbeat_ms, max_send_queue=self.max_send_queue),
+                limits=Limits(
+                    max_frame_bytes=self.announced_max_frame_bytes or self.max_frame_bytes,
+                    heartbeat_interval_ms=self.heartbeat_ms,
+                    max_send_queue=self.max_send_queue,
+                ),
             )
             self.conns.add(conn)
             self.sessions.append(conn)
             self.connected.set()
             return
         conn.commands.append((message.type.value, getattr(message, "thread_id", None)))
+        self.received.append(message)
         if message.type.value == self.drop_on:  # lose the connection instead of answering
             self.drop_on = None
             self.drop_all()

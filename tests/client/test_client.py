@@ -139,7 +139,7 @@ async def test_queries(server: FakeServer) -> None:
             (thread,) = await client.list_threads(status="interrupted")
             assert thread.thread_id == run.thread_id and thread.head_seq == 4
             assert await client.list_threads(status=["idle"]) == ()
-            assert {g.name for g in await client.list_graphs()} == {"publish", "fanout"}
+            assert {g.name for g in await client.list_graphs()} == {"publish", "fanout", "fanout_review"}
             watch = await client.subscribe(run.thread_id)
             updated = await client.update_state(run.thread_id, {"note": "x"}, as_node="review")
             event = await watch.__anext__()

@@ -11,15 +11,19 @@ from streamhil.protocol import (
     ClientSession,
     CloseCode,
     ConnectionClosed,
+    ErrorCode,
     ErrorReply,
     GetState,
     GetStateResult,
     InvalidState,
+    Limits,
     ListGraphs,
     ListGraphsResult,
     Ping,
     PingResult,
+    ProtocolError,
     Reply,
+    ServerSession,
     SessionState,
     StartRun,
     StartRunResult,
@@ -151,6 +155,44 @@ class TestCommands:
             client, {"type": "event", "event": "values", "thread_id": "t", "run_id": "r", "seq": 1, "ns": [], "data": {"a": 1}}
         )
         assert event == ValuesEvent(thread_id="t", run_id="r", seq=1, data={"a": 1})
+
+
+class TestFrameSize:
+    @staticmethod
+    def opened(max_frame_bytes: int) -> ClientSession:
+        client = ClientSession()
+        server = ServerSession()
+        for text in client.data_to_send():
+            server.receive_text(text)
+        server.send_welcome(session_id="s-1", epoch="e-1", limits=Limits(max_frame_bytes=max_frame_bytes))
+        for text in server.data_to_send():
+            client.receive_text(text)
+        client.events_received()
+        return client
+
+    def test_a_command_larger_than_max_frame_bytes_is_refused_and_nothing_is_queued(self) -> None:
+        client = self.opened(200)
+        at_limit = "a" * (200 - len('{"type":"ping","id":"1","payload":""}'))
+        assert client.send(Ping(payload=at_limit)) == "1"
+        with pytest.raises(ProtocolError) as info:
+            client.send(Ping(payload="é" * 100))  # 100 characters, 200 bytes of UTF-8 in the payload
+        assert info.value.code is ErrorCode.FRAME_TOO_LARGE
+        size = len('{"type":"ping","id":"2","payload":""}') + 200
+        assert info.value.details == {"max_frame_bytes": 200, "frame_bytes": size}
+        assert list(client.pending) == ["1"]
+        assert len(client.data_to_send()) == 1
+
+    def test_an_id_less_frame_too_large_answers_the_largest_command_waiting(self) -> None:
+        client, _ = open_client_session()
+        small = client.send(Ping(payload="a"))
+        large = client.send(Ping(payload="b" * 1000))
+        error = {"type": "error", "id": None, "code": "frame_too_large", "message": "too large", "details": None}
+        (answer,) = send_to(client, error)
+        assert isinstance(answer, ErrorReply) and answer.id == large and answer.code == "frame_too_large"
+        assert list(client.pending) == [small]
+        (closing,) = send_to(client, {"type": "error", "id": None, "code": "shutting_down", "message": "bye"})
+        assert closing.id is None  # other id-less errors are about the connection
+        assert client.state is SessionState.OPEN
 
 
 class TestBrokenServer:

@@ -134,18 +134,36 @@ class TestBadFrames:
     def test_oversize_frame_is_refused_and_the_connection_goes_on(self) -> None:
         session = open_server_session(max_frame_bytes=100)
         send_to(session, {"type": "ping", "id": "1", "payload": "é" * 60})  # 120+ bytes, < 100 chars
-        error = assert_error_sent(session, ErrorCode.FRAME_TOO_LARGE)
-        assert error["details"] == {"max_frame_bytes": 100}
+        error = assert_error_sent(session, ErrorCode.FRAME_TOO_LARGE, id="1")  # the id leads the frame
+        size = len('{"type":"ping","id":"1","payload":""}') + 120
+        assert error["details"] == {"max_frame_bytes": 100, "frame_bytes": size}
         assert_connection_goes_on(session)
         (ping,) = send_to(session, {"type": "ping", "id": "2"})
         assert ping.id == "2"
+
+    @pytest.mark.parametrize(
+        ("text", "echoed"),
+        [
+            ('{"id":"a1","type":"ping","payload":"%s"}', "a1"),
+            (' {\n "type" : "ping" ,\t"id" : "a2", "payload":"%s"}', "a2"),
+            ('{"type":"ping","payload":"%s","id":"late"}', None),  # not at the head: not read
+            ('{"type":"ping","payload":{"id":"inner"},"x":"%s"}', None),
+            ('{"type":"ping","id":"with\\"quote","payload":"%s"}', None),  # escapes: not read
+            ('["id","%s"]', None),
+        ],
+    )
+    def test_an_oversize_frame_names_its_id_only_when_the_frame_opens_with_it(self, text: str, echoed: str | None) -> None:
+        session = open_server_session(max_frame_bytes=100)
+        send_to(session, text % ("x" * 200))
+        assert_error_sent(session, ErrorCode.FRAME_TOO_LARGE, id=echoed)
+        assert_connection_goes_on(session)
 
     def test_frame_exactly_at_the_limit_is_accepted(self) -> None:
         text = '{"type":"ping","id":"1","payload":"' + "a" * 200 + '"}'
         session = open_server_session(max_frame_bytes=len(text))
         assert len(send_to(session, text)) == 1
         assert send_to(session, text.replace('"1"', '"12"')) == []
-        assert_error_sent(session, ErrorCode.FRAME_TOO_LARGE)
+        assert_error_sent(session, ErrorCode.FRAME_TOO_LARGE, id="12")
 
 
 class TestIds:

@@ -46,6 +46,9 @@ from streamhil.protocol import (
 )
 from streamhil.protocol.messages import DEFAULT_STREAM_MODES
 
+from .arguments import breakpoints
+from .arguments import interrupt_id as as_interrupt_id
+from .arguments import stream_modes as as_stream_modes
 from .backoff import backoff_delays
 from .connection import Connection, open_connection
 from .errors import ClientClosedError, ConflictError, ConnectionLostError
@@ -157,7 +160,7 @@ class Client:
         input: Any = None,
         *,
         thread_id: str | None = None,
-        stream_modes: tuple[str, ...] | list[str] = DEFAULT_STREAM_MODES,
+        stream_modes: str | tuple[str, ...] | list[str] = DEFAULT_STREAM_MODES,
         config: Mapping[str, Any] | None = None,
         interrupt_before: list[str] | tuple[str, ...] | str | None = None,
         interrupt_after: list[str] | tuple[str, ...] | str | None = None,
@@ -166,15 +169,16 @@ class Client:
         subgraphs: bool = True,
         metadata: Mapping[str, Any] | None = None,
     ) -> Run:
-        """Start a run; iterate the returned :class:`Run` for its events."""
+        """Start a run; iterate the returned :class:`Run` for its events. ``stream_modes`` is
+        one mode (``"values"``) or several."""
         command = StartRun(
             graph=graph,
             input=input,
             thread_id=thread_id,
-            stream_modes=tuple(stream_modes),
+            stream_modes=as_stream_modes(stream_modes),
             config=None if config is None else dict(config),
-            interrupt_before=_breakpoints(interrupt_before),
-            interrupt_after=_breakpoints(interrupt_after),
+            interrupt_before=breakpoints(interrupt_before),
+            interrupt_after=breakpoints(interrupt_after),
             checkpoint_id=checkpoint_id,
             if_busy=if_busy,  # type: ignore[arg-type]
             subgraphs=subgraphs,
@@ -195,14 +199,14 @@ class Client:
         interrupt_id: str | InterruptInfo | None = None,
         update: Any = None,
         goto: str | list[str] | tuple[str, ...] | None = None,
-        stream_modes: tuple[str, ...] | list[str] | None = None,
+        stream_modes: str | tuple[str, ...] | list[str] | None = None,
         if_busy: str = "reject",
     ) -> Run:
         """Answer pending interrupts of a thread; iterate the returned :class:`Run`.
 
         ``interrupt_id`` (and the keys of ``answers``) may be the interrupt objects themselves
-        (:class:`InterruptInfo`, e.g. from ``run.interrupts``). ``stream_modes`` defaults to the
-        modes of the thread's last run started or resumed by this client.
+        (:class:`InterruptInfo`, e.g. from ``run.interrupts``). ``stream_modes`` (one mode or
+        several) defaults to the modes of the thread's last run started or resumed by this client.
         """
         if stream_modes is None:
             stream_modes = self._stream_modes.get(thread_id)
@@ -363,17 +367,19 @@ class Client:
         interrupt_id: str | InterruptInfo | None,
         update: Any,
         goto: str | list[str] | tuple[str, ...] | None,
-        stream_modes: tuple[str, ...] | list[str] | None,
+        stream_modes: str | tuple[str, ...] | list[str] | None,
         if_busy: str,
     ) -> Resume:
-        named: str | None = _interrupt_id(interrupt_id, "interrupt_id")
+        named: str | None = as_interrupt_id(interrupt_id, "interrupt_id")
         if answers is not None:
-            answers = {_interrupt_id(key, "answers"): answer for key, answer in answers.items()}
+            answers = {as_interrupt_id(key, "answers"): answer for key, answer in answers.items()}
         if answers is None and named is None and isinstance(value, Mapping) and value:
+            # keyed by the pending interrupts' ids, or by interrupt objects (never a JSON value)
             pending = self._router.threads.get(thread_id)
             keys = {k.id if isinstance(k, InterruptInfo) else k for k in value}
-            if pending is not None and keys <= set(pending.pending):
-                answers, value = {_interrupt_id(k, "answers"): v for k, v in value.items()}, UNSET
+            by_object = any(isinstance(k, InterruptInfo) for k in value)
+            if by_object or (pending is not None and keys <= set(pending.pending)):
+                answers, value = {as_interrupt_id(k, "answers"): v for k, v in value.items()}, UNSET
         if answers is not None and value is not UNSET:
             raise ValueError("give either a value or answers, not both")
         if answers is None and value is UNSET:
@@ -385,7 +391,7 @@ class Client:
             answers=None if answers is None else dict(answers),
             update=update,
             goto=goto if goto is None or isinstance(goto, str) else tuple(goto),
-            stream_modes=DEFAULT_STREAM_MODES if stream_modes is None else tuple(stream_modes),
+            stream_modes=DEFAULT_STREAM_MODES if stream_modes is None else as_stream_modes(stream_modes),
             if_busy=if_busy,  # type: ignore[arg-type]
         )
 
@@ -427,23 +433,6 @@ class Client:
             connect_kwargs=self._connect_kwargs,
             max_in_flight=self._max_in_flight,
         )
-
-
-def _interrupt_id(value: Any, what: str) -> Any:
-    """An interrupt id, from the id itself or from the interrupt object that carries it."""
-    if isinstance(value, InterruptInfo):
-        return value.id
-    if value is None or isinstance(value, str):
-        return value
-    raise TypeError(f"{what}: expected an interrupt id (str) or an InterruptInfo, got {type(value).__name__}")
-
-
-def _breakpoints(value: list[str] | tuple[str, ...] | str | None) -> tuple[str, ...] | Any:
-    if value is None or value == "*":
-        return value
-    if isinstance(value, str):
-        return (value,)
-    return tuple(value)
 
 
 @asynccontextmanager

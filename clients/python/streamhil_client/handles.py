@@ -13,6 +13,7 @@ from streamhil.protocol import (
     WatchThreadsResult,
 )
 
+from .arguments import stream_modes as as_stream_modes
 from .events import ResyncEvent
 from .router import Failure, Listener
 
@@ -149,7 +150,7 @@ class Run(_Listening):
         interrupt_id: str | InterruptInfo | None = None,
         update: Any = None,
         goto: str | list[str] | tuple[str, ...] | None = None,
-        stream_modes: tuple[str, ...] | list[str] | None = None,
+        stream_modes: str | tuple[str, ...] | list[str] | None = None,
         if_busy: str = "reject",
     ) -> ResumeResult:
         """Answer pending interrupts on this connection; this handle then follows the new run.
@@ -158,10 +159,9 @@ class Run(_Listening):
         the :class:`InterruptInfo` itself, e.g. one of ``run.interrupts``) it answers that one.
         A mapping whose keys are all pending interrupt ids is sent as ``answers`` (so
         ``run.resume({id: value})`` works); ``answers=`` says so explicitly.
-        ``stream_modes`` defaults to the modes this run was started with.
+        ``stream_modes`` (one mode or several) defaults to the modes this run was started with.
         """
-        if stream_modes is None:
-            stream_modes = self.stream_modes
+        modes = self.stream_modes if stream_modes is None else as_stream_modes(stream_modes)
         result = await self._client.send_resume(
             self.thread_id,
             value,
@@ -169,14 +169,14 @@ class Run(_Listening):
             interrupt_id=interrupt_id,
             update=update,
             goto=goto,
-            stream_modes=stream_modes,
+            stream_modes=modes,
             if_busy=if_busy,
         )
         self.run_id = result.run_id
         self.seq = result.seq
         self.queued = self._waiting = result.queued
-        if stream_modes is not None:
-            self.stream_modes = tuple(stream_modes)
+        if modes is not None:
+            self.stream_modes = modes
         return result
 
     async def cancel(self) -> None:

@@ -10,10 +10,10 @@ from typing import Any
 import anyio
 from websockets.exceptions import ConnectionClosed
 
-from streamhil.protocol import Command, ErrorReply, MessageType, Reply, SessionState
+from streamhil.protocol import Command, ErrorReply, MessageType, ProtocolError, Reply, SessionState
 
 from .connection import Connection
-from .errors import ConnectionLostError, error_from_reply
+from .errors import BadRequestError, ConnectionLostError, error_from_reply
 from .window import WindowClosed
 
 __all__ = ["NotSent", "SAFE_TO_RETRY", "Waiter", "answer", "resolve", "send_on"]
@@ -78,7 +78,11 @@ async def send_on(
     priority: bool = False,
     bypass: bool = False,
 ) -> Waiter:
-    """Wait for room in the window (unless ``bypass``), send ``command``, return its waiter."""
+    """Wait for room in the window (unless ``bypass``), send ``command``, return its waiter.
+
+    Raises :class:`BadRequestError` ``frame_too_large`` without sending anything (and with the
+    room given back) when the command's frame is larger than the server takes.
+    """
     waiter = Waiter(command, on_reply, holds_room=not bypass)
     if not bypass:
         try:
@@ -89,7 +93,14 @@ async def send_on(
         async with send_lock:
             if conn.session.state is not SessionState.OPEN or conn.broken or conn.closed.is_set():
                 raise NotSent(f"the connection closed before {command.type.value} was sent")
-            id = conn.session.send(command)
+            try:
+                id = conn.session.send(command)
+            except ProtocolError as exc:
+                raise BadRequestError(
+                    f"{command.type.value} is too large to send: {exc.message}",
+                    code=exc.code.value,
+                    details=exc.details,
+                ) from None
             conn.waiters[id] = waiter
             try:
                 for text in conn.session.data_to_send():

@@ -5,6 +5,7 @@ import { afterEach, describe, test } from "node:test";
 import { Connection, ConnectionState, RequestTimeoutError } from "../streamhil_web/lib/connection.js";
 import {
   AuthError,
+  BadRequestError,
   ConflictError,
   ConnectionClosedError,
   ConnectionLostError,
@@ -380,6 +381,133 @@ describe("reconnect with replay", () => {
     const conn = connect(server);
     await assert.rejects(conn.watch("ghost"), NotFoundError);
     assert.deepEqual(conn.watched(), []);
+  });
+});
+
+describe("frames delivered in one tick (Node's ws)", () => {
+  // The FakeServer with `batch: true` delivers every frame it sent since the last delivery in one
+  // macrotask, one onmessage after the other, as `ws` does with the frames of one TCP read: the
+  // reply and the events after it reach the client before any promise continuation runs.
+
+  test("an iterator made right after await startRun gets the run's events that came with the reply", T, async () => {
+    const server = new FakeServer({ batch: true });
+    const conn = connect(server);
+    await conn.connect();
+    for (let i = 0; i < 3; i++) {
+      const result = await conn.startRun({ graph: "g", input: { i } });
+      const got = [];
+      for await (const ev of conn.events(result.thread_id, { untilTerminal: true })) got.push([ev.event, ev.seq]);
+      assert.deepEqual(got, [["run_started", 1], ["updates", 2], ["run_done", 3]]);
+      assert.deepEqual(conn.cursor(result.thread_id), { epoch: "e-1", seq: 3 });
+    }
+    assert.deepEqual(conn.stats, { duplicates: 0, gaps: 0, resyncs: 0, reconnects: 0, events: 9 });
+  });
+
+  test("on('event') gets the events that come in the same tick as the start_run reply", T, async () => {
+    const server = new FakeServer({ batch: true });
+    const conn = connect(server);
+    await conn.connect();
+    const seen = [];
+    conn.on("event", (ev) => seen.push(ev.seq));
+    await conn.startRun({ graph: "g", input: {} });
+    await conn.ping("flush"); // the events were sent before the ping's answer
+    assert.deepEqual(seen, [1, 2, 3]);
+  });
+
+  test("a resume on a watched thread: an iterator made after the await gets the run's events", T, async () => {
+    const server = new FakeServer({ batch: true });
+    server.thread("t-1");
+    server._cmd_resume = (ws, frame) => {
+      const seq = server.thread("t-1").log.length;
+      server._reply(ws, frame.id, { run_id: "r-9", thread_id: "t-1", seq, queued: false });
+      server.emit("t-1", "run_started", { kind: "resume" }, { runId: "r-9" });
+      server.emit("t-1", "run_done", {}, { runId: "r-9" });
+    };
+    const conn = connect(server);
+    await conn.watch("t-1", { after: 0 });
+    await conn.resume({ thread_id: "t-1", value: 1 });
+    const got = [];
+    for await (const ev of conn.events("t-1", { untilTerminal: true })) got.push(ev.seq);
+    assert.deepEqual(got, [1, 2]);
+  });
+
+  test("watch(after): the replay that comes with the subscribe reply reaches an iterator made after the await", T, async () => {
+    const server = new FakeServer({ batch: true });
+    server.thread("t-1");
+    server.emit("t-1", "run_started", {});
+    server.emit("t-1", "run_done", {});
+    const conn = connect(server);
+    await conn.watch("t-1", { after: 0 });
+    const got = [];
+    for await (const ev of conn.events("t-1", { untilTerminal: true })) got.push(ev.seq);
+    assert.deepEqual(got, [1, 2]);
+  });
+
+  test("a gap: the replay that comes with the re-subscribe reply is delivered, once and in order", T, async () => {
+    const server = new FakeServer({ batch: true });
+    server.thread("t-1");
+    const conn = connect(server);
+    const got = collect(conn, "t-1");
+    await conn.watch("t-1", { after: 0 });
+    const it = conn.events("t-1", { untilTerminal: true });
+    server.emit("t-1", "updates", { n: 1 });
+    await got.until(1);
+    const [ws] = server.sockets;
+    ws.subscriptions.delete("t-1"); // seq 2 is logged but lost on the way
+    server.emit("t-1", "updates", { n: 2 });
+    ws.subscriptions.add("t-1");
+    server.emit("t-1", "updates", { n: 3 }); // the gap: the client re-subscribes from seq 1
+    server.emit("t-1", "updates", { n: 4 }); // same tick: dropped, the replay brings it
+    await server.next((f) => f.type === "subscribe");
+    server.emit("t-1", "run_done", {});
+    const seqs = [];
+    for await (const ev of it) seqs.push(ev.seq);
+    assert.deepEqual(seqs, [1, 2, 3, 4, 5]);
+    assert.deepEqual(got.seqs, [1, 2, 3, 4, 5]);
+    assert.equal(conn.stats.gaps, 1);
+  });
+});
+
+describe("frame size", () => {
+  test("a command larger than the welcome's max_frame_bytes is refused at once, not sent, and frees its slot", T, async () => {
+    const server = new FakeServer({ maxFrameBytes: 2000 });
+    const conn = connect(server, { maxInFlight: 1 });
+    await conn.connect();
+    const started = Date.now();
+    const err = await conn.startRun({ graph: "g", input: { text: "é".repeat(1500) } }).catch((e) => e); // 3000 bytes of UTF-8
+    assert.ok(err instanceof BadRequestError, String(err));
+    assert.equal(err.code, "frame_too_large");
+    assert.equal(err.details.max_frame_bytes, 2000);
+    assert.ok(err.details.frame_bytes > 3000);
+    assert.ok(Date.now() - started < 1000);
+    assert.equal(server.received.filter((r) => r.frame.type === "start_run").length, 0);
+    assert.deepEqual(await conn.ping("next"), { payload: "next" }); // the window (of 1) is free
+  });
+
+  test("a frame exactly at the limit is sent; one byte more is refused", T, async () => {
+    const server = new FakeServer({ maxFrameBytes: 200 });
+    const conn = connect(server);
+    await conn.connect();
+    const payload = "a".repeat(200 - JSON.stringify({ type: "ping", id: "1", payload: "" }).length);
+    assert.deepEqual(await conn.ping(payload), { payload }); // command 1: exactly 200 bytes
+    await assert.rejects(conn.ping(`${payload}a`), (e) => e.code === "frame_too_large"); // command 2: 201
+  });
+
+  test("an id-less frame_too_large fails the largest command waiting for its answer, at once", T, async () => {
+    const server = new FakeServer({ maxFrameBytes: 2000, announcedMaxFrameBytes: 100000 });
+    const conn = connect(server, { maxInFlight: 2 });
+    await conn.connect();
+    server.hold = true;
+    const small = conn.ping("small");
+    const big = conn.ping("x".repeat(5000)).catch((e) => e);
+    await server.waitHeld(1); // the small one is held; the big one was refused with no id
+    const err = await big;
+    assert.ok(err instanceof BadRequestError, String(err));
+    assert.equal(err.code, "frame_too_large");
+    server.hold = false;
+    server.release();
+    assert.deepEqual(await small, { payload: "small" });
+    assert.deepEqual(await conn.ping("after"), { payload: "after" });
   });
 });
 

@@ -1,14 +1,19 @@
 // An in-memory stand-in for a streamhil server, speaking the wire protocol over fake sockets.
 //
 // `server.WebSocket` is a constructor to inject into Connection. Frames are delivered
-// asynchronously (one macrotask later), like a real socket. The server keeps a per-thread event
+// asynchronously (one macrotask later), like a real socket; with `batch: true` every frame sent
+// before that macrotask runs is delivered in it, one after the other in the same tick (as Node's
+// `ws` does with the frames of one TCP read). The server keeps a per-thread event
 // log with seq numbers, replays from a cursor, answers resync on an epoch change, and lets a test
 // drop connections, restart (new epoch), misbehave (duplicate or skip seqs) or go silent.
 
 export class FakeServer {
-  constructor({ token = "secret", epoch = "e-1" } = {}) {
+  constructor({ token = "secret", epoch = "e-1", batch = false, maxFrameBytes = 1048576, announcedMaxFrameBytes = maxFrameBytes } = {}) {
     this.token = token;
     this.epoch = epoch;
+    this.batch = batch;
+    this.maxFrameBytes = maxFrameBytes; // what it refuses (frame_too_large, with no id)
+    this.announcedMaxFrameBytes = announcedMaxFrameBytes; // what its welcome says
     this.threads = new Map(); // id -> {log: [event], status, state}
     this.sockets = new Set();
     this.received = []; // every client frame, parsed, with the socket
@@ -124,13 +129,30 @@ export class FakeServer {
   }
 
   _sendText(ws, text) {
+    if (!this.batch) {
+      setTimeout(() => {
+        if (ws.readyState === 1) ws.onmessage?.({ data: text });
+      }, 0);
+      return;
+    }
+    ws.outbox ??= [];
+    ws.outbox.push(text);
+    if (ws.outbox.length > 1) return; // a delivery is scheduled already
     setTimeout(() => {
-      if (ws.readyState === 1) ws.onmessage?.({ data: text });
+      const frames = ws.outbox;
+      ws.outbox = [];
+      for (const data of frames) if (ws.readyState === 1) ws.onmessage?.({ data });
     }, 0);
   }
 
   _receive(ws, text) {
     if (ws.readyState !== 1) return;
+    if (ws.welcomed && new TextEncoder().encode(text).length > this.maxFrameBytes) {
+      // as the reference server does with a frame it does not read: no id
+      this._error(ws, null, "frame_too_large", `frame is larger than max_frame_bytes=${this.maxFrameBytes}`,
+        { details: { max_frame_bytes: this.maxFrameBytes } });
+      return;
+    }
     const frame = JSON.parse(text);
     this.received.push({ frame, socket: ws });
     for (const w of [...this.waiters]) {
@@ -199,7 +221,7 @@ export class FakeServer {
       epoch: this.epoch,
       identity: "alice",
       capabilities: { stream_modes: [], if_busy: [], features: [] },
-      limits: { max_frame_bytes: 1048576, heartbeat_interval_ms: 20000, max_send_queue: 1000 },
+      limits: { max_frame_bytes: this.announcedMaxFrameBytes, heartbeat_interval_ms: 20000, max_send_queue: 1000 },
       server: { name: "fake", version: "0" },
       future_field: "ignored by clients",
     });

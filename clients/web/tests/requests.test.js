@@ -100,4 +100,19 @@ describe("Requests", () => {
     await assert.rejects(queued, /closed for good/);
     assert.equal(io.sent.length, 1);
   });
+  test("onReply and onError run while the answer is handled, before the caller's continuation", async () => {
+    const io = fakeIo({ window: 4 });
+    const requests = new Requests(1000, io);
+    const log = [];
+    const ok = requests.add("ping", {}, { onReply: (r) => log.push(`reply ${r}`) }).then((r) => log.push(`then ${r}`));
+    const bad = requests.add("ping", {}, { onError: (e) => log.push(`error ${e.message}`) }).catch((e) => log.push(`catch ${e.message}`));
+    const hookBug = requests.add("ping", {}, { onReply: () => { throw new Error("hook"); } });
+    requests.settle("1", (p) => p.resolve("a"));
+    requests.settle("2", (p) => p.reject(new Error("b")));
+    requests.settle("3", (p) => p.resolve("c"));
+    assert.deepEqual(log, ["reply a", "error b"]); // synchronously, in settle
+    await Promise.all([ok, bad]);
+    assert.deepEqual(log, ["reply a", "error b", "then a", "catch b"]);
+    await assert.rejects(hookBug, /hook/);
+  });
 });

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { UsageError } from "../streamhil_web/lib/protocol.js";
+import { BadRequestError, UsageError } from "../streamhil_web/lib/protocol.js";
 import { ClientSession, Received } from "../streamhil_web/lib/session.js";
 
 const WELCOME = JSON.stringify({
@@ -70,6 +70,28 @@ describe("ClientSession", () => {
     assert.equal(event.kind, Received.EVENT);
     const notice = session.receive(JSON.stringify({ type: "notice", notice: "counters", counters: {} }));
     assert.equal(notice.kind, Received.NOTICE);
+  });
+
+  test("a command larger than the welcome's max_frame_bytes is refused before anything is queued", () => {
+    const session = opened();
+    const big = "é".repeat(600_000); // 1.2 MB of UTF-8 in 600 000 UTF-16 units
+    assert.throws(() => session.send("ping", { payload: big }), (err) =>
+      err instanceof BadRequestError && err.code === "frame_too_large"
+      && err.details.max_frame_bytes === 1048576 && err.details.frame_bytes > 1_200_000);
+    assert.equal(session.inFlight, 0);
+    assert.deepEqual(session.dataToSend(), []);
+  });
+
+  test("an id-less frame_too_large is the answer to the largest command waiting", () => {
+    const session = opened();
+    const small = session.send("ping", { payload: "a" });
+    const large = session.send("ping", { payload: "b".repeat(1000) });
+    const error = session.receive(JSON.stringify({ type: "error", id: null, code: "frame_too_large", message: "m", path: null, details: null }));
+    assert.deepEqual([error.kind, error.id], [Received.ERROR, large]);
+    assert.equal(session.inFlight, 1);
+    const other = session.receive(JSON.stringify({ type: "error", id: null, code: "slow_consumer", message: "m", path: null, details: null }));
+    assert.equal(other.id, null); // other connection-level errors name no command
+    assert.equal(session.receive(JSON.stringify({ type: "reply", id: small, result: {} })).kind, Received.REPLY);
   });
 
   test("protocol violations are named", () => {

@@ -6,7 +6,7 @@
 import { composerAnswer, firstControl } from "../lib/cards.js";
 import { InputFormError, inputForm, singleTextField, typedValue } from "../lib/input_form.js";
 import { flash, isUncertain, openConnection, topBar } from "../lib/page.js";
-import { clock, h, statusBadge } from "../lib/render.js";
+import { clock, errorText, h, statusBadge } from "../lib/render.js";
 import { Transcript } from "../lib/transcript.js";
 import { composerPrompt, inputFor, takesMessages } from "./composer.js";
 import { historyPanel } from "./history.js";
@@ -315,7 +315,7 @@ async function startWith(graph, input, message) {
         flash(els.flash, "warn", "This thread is waiting for an answer: answer the question above.");
         watch(page.current, { after: 0 });
       } else {
-        flash(els.flash, "error", `${err.code ?? "error"}: ${err.message}`);
+        flash(els.flash, "error", errorText(err));
       }
       throw err;
     }
@@ -328,15 +328,14 @@ async function startWith(graph, input, message) {
     try {
       result = await conn.startRun({ graph, input, stream_modes: STREAM_MODES });
     } catch (err) {
-      flash(els.flash, "error", `${err.code ?? "error"}: ${err.message}`);
+      flash(els.flash, "error", errorText(err));
       throw err;
     }
     await openThread(result.thread_id, { fresh: { graph, runId: result.run_id } });
     runId = result.run_id;
     scheduleThreadRefresh();
   }
-  if (message) transcript.showMessage(message, null); // shown now; the same id arrives in the events
-  else transcript.showInput(input, runId); // the run's first `values` would show it too
+  transcript.showSent(runId, { message, input }); // after the run's divider, as on replay
   scrollToEnd();
 }
 
@@ -430,7 +429,7 @@ els.cancelBtn.addEventListener("click", async () => {
   try {
     await conn.cancel({ thread_id: page.current });
   } catch (err) {
-    flash(els.flash, "error", `${err.code ?? "error"}: ${err.message}`);
+    flash(els.flash, "error", errorText(err));
   }
 });
 els.sidebarToggle.addEventListener("click", () => setSidebar(els.sidebarToggle.getAttribute("aria-expanded") !== "true"));

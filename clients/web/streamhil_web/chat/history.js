@@ -2,7 +2,7 @@
 // edited state (update_state at that checkpoint, then a run from the new one).
 
 import { fieldForm } from "../lib/cards.js";
-import { clock, h, preview } from "../lib/render.js";
+import { clock, errorText, h, preview } from "../lib/render.js";
 
 /**
  * The history panel in `section`, toggled by `button`. `current()` gives `{threadId, graph}` of the
@@ -100,7 +100,7 @@ export function historyPanel({ conn, section, button, current, streamModes, onFo
       onForked(threadId, accepted.run_id);
     } catch (err) {
       problem.hidden = false;
-      problem.textContent = `${err.code ?? "error"}: ${err.message}`;
+      problem.textContent = errorText(err);
     }
   }
 

@@ -14,7 +14,7 @@
 // A message typed in the chat's box answers the first pending card: see composerAnswer.
 // Every card also offers "answer with JSON" for shapes the UI does not know.
 
-import { h, interruptOrigin, preview, prettyJson } from "./render.js";
+import { errorText, h, interruptOrigin, preview, prettyJson } from "./render.js";
 
 const TEXT_KEYS = ["question", "prompt", "message", "task", "title", "instructions", "description"];
 const META_KEYS = new Set([...TEXT_KEYS, "kind", "ui", "options", "edit", "hint", "error"]);
@@ -293,7 +293,7 @@ export function interruptCard(interrupt, { onAnswer, thread = null } = {}) {
       status.className = "card-status error";
       status.textContent = ["connection_lost", "timeout"].includes(err?.code)
         ? "The connection dropped before the server confirmed this answer. If it got through, this card will say so once the connection is back; if not, send it again."
-        : `${err?.code ? `${err.code}: ` : ""}${err?.message ?? err}`;
+        : errorText(err);
     }
   }
 

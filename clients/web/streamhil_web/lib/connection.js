@@ -344,6 +344,7 @@ export class Connection {
     this.stats.events += 1;
     this._emit("event", frame);
     for (const it of thread.iterators) it.push(frame);
+    thread.backlog?.push(frame);
   }
 
   // --- frames out -------------------------------------------------------------------------
@@ -366,7 +367,8 @@ export class Connection {
     buildCommand(type, "0", fields); // check the fields now, before waiting
     if (this.state === ConnectionState.IDLE) this._open();
     await this._whenOpen();
-    return this._send(type, fields);
+    const adopts = type === MessageType.START_RUN || type === MessageType.RESUME;
+    return this._send(type, fields, adopts ? { onReply: (result) => this._adopt(result) } : {});
   }
 
   /**
@@ -374,7 +376,8 @@ export class Connection {
    * (say, subscribing to a thousand threads) cannot overflow the server's send queue (which would
    * close the socket with 4008). `front` puts it ahead of the queue (re-subscribes after a
    * reconnect); `bypass` sends it at once (heartbeat pings). Commands not yet sent survive a
-   * reconnect; sent ones fail with ConnectionLostError.
+   * reconnect; sent ones fail with ConnectionLostError. `onReply` / `onError` apply the answer
+   * to the client's state before any later frame is handled (see Requests.add).
    */
   _send(type, fields, options) {
     return this._requests.add(type, fields, options);
@@ -391,18 +394,10 @@ export class Connection {
   // --- commands ---------------------------------------------------------------------------
 
   /** start_run; the connection then watches the thread (from the reply's seq, as the server does). */
-  async startRun(fields) {
-    const result = await this.request(MessageType.START_RUN, fields);
-    this._adopt(result);
-    return result;
-  }
+  startRun(fields) { return this.request(MessageType.START_RUN, fields); }
 
   /** resume; `{thread_id, value}`, `{thread_id, interrupt_id, value}` or `{thread_id, answers}`. */
-  async resume(fields) {
-    const result = await this.request(MessageType.RESUME, fields);
-    this._adopt(result);
-    return result;
-  }
+  resume(fields) { return this.request(MessageType.RESUME, fields); }
 
   cancel(fields) { return this.request(MessageType.CANCEL, fields); }
   getState(fields) { return this.request(MessageType.GET_STATE, fields); }
@@ -439,15 +434,38 @@ export class Connection {
   }
   ping(payload) { return this.request(MessageType.PING, { payload }); }
 
-  /** The server subscribed us with the run: watch the thread from the reply's seq. */
+  /**
+   * A start_run or resume was accepted (run as its reply is handled, before the frames after
+   * it): the server subscribed us with the run, so watch the thread from the reply's seq; and
+   * keep the run's first events for an iterator made right after the await.
+   */
   _adopt(result) {
     const thread = this._threads.get(result.thread_id);
-    if (thread && (thread.subscribed || thread.subscribing)) return;
+    if (thread && (thread.subscribed || thread.subscribing)) {
+      this._keepBacklog(thread);
+      return;
+    }
     const entry = thread ?? this._threads.add(result.thread_id);
     entry.subscribed = true;
     entry.cursor = { epoch: this.epoch, seq: result.seq };
     this._threads.saveCursor(result.thread_id);
     this._threads.saveWatched();
+    this._keepBacklog(entry);
+  }
+
+  /**
+   * Keep the thread's events delivered from now until the next macrotask, for `events()`
+   * iterators made then. The code that awaited a reply runs in a promise continuation, after
+   * every frame that arrived in the same tick (Node's `ws` hands over all the frames of one TCP
+   * read at once): an iterator it makes "right after the await" gets those events too.
+   */
+  _keepBacklog(thread) {
+    if (thread.backlog) return;
+    const backlog = [];
+    thread.backlog = backlog;
+    setTimeout(() => {
+      if (thread.backlog === backlog) thread.backlog = null;
+    }, 0);
   }
 
   /**
@@ -514,25 +532,41 @@ export class Connection {
       fields.after = thread.cursor.seq;
       if (thread.cursor.epoch) fields.epoch = thread.cursor.epoch;
     }
-    thread.resubscribing = true;
-    let result;
+    thread.resubscribing = true; // drop events until the reply: the replay follows it
     try {
-      result = await this._send(MessageType.SUBSCRIBE, fields, { front });
+      return await this._send(MessageType.SUBSCRIBE, fields, {
+        front,
+        onReply: (result) => this._subscribed(threadId, thread, result),
+        onError: (err) => this._subscribeFailed(threadId, thread, err),
+      });
     } catch (err) {
-      thread.resubscribing = false;
-      if (err.code === "already_subscribed") {
-        thread.subscribed = true;
-        return { thread_id: threadId, already: true };
-      }
-      if (err.code === "not_found" && this._threads.get(threadId) === thread) {
-        this._threads.forget(threadId);
-        this._emit("error", err);
-      }
+      if (err.code === "already_subscribed") return { thread_id: threadId, already: true };
       throw err;
     }
-    if (this._threads.get(threadId) !== thread) return result; // unwatched meanwhile
+  }
+
+  /** A subscribe was refused (run as the error is handled, before the frames after it). */
+  _subscribeFailed(threadId, thread, err) {
+    thread.resubscribing = false;
+    if (err.code === "already_subscribed") {
+      thread.subscribed = true;
+      return;
+    }
+    if (err.code === "not_found" && this._threads.get(threadId) === thread) {
+      this._threads.forget(threadId);
+      this._emit("error", err);
+    }
+  }
+
+  /**
+   * A subscribe was answered (run as the reply is handled, before the replay that follows it
+   * in the same tick): the thread's events are delivered again from here.
+   */
+  _subscribed(threadId, thread, result) {
+    if (this._threads.get(threadId) !== thread) return; // unwatched meanwhile
     thread.subscribed = true;
     thread.resubscribing = false;
+    this._keepBacklog(thread);
     if (result.resync) {
       this.stats.resyncs += 1;
       thread.cursor = { epoch: result.epoch, seq: result.head_seq };
@@ -548,11 +582,11 @@ export class Connection {
       };
       this._emit("resync", info);
       for (const it of thread.iterators) it.push(info);
+      thread.backlog?.push(info);
     } else {
       thread.cursor = { epoch: result.epoch, seq: thread.cursor ? thread.cursor.seq : result.head_seq };
       this._threads.saveCursor(threadId);
     }
-    return result;
   }
 
   async _resubscribe(threadId) {
@@ -577,13 +611,16 @@ export class Connection {
 
   /**
    * An async iterator over a watched thread's events (and `{type: "resync"}` notices), in seq
-   * order, without duplicates. `untilTerminal: true` ends it after the next terminal run event.
+   * order, without duplicates: those that arrive after it is made, and, when made right after
+   * `await` of a startRun, resume or watch (before the next macrotask), those that came in the
+   * same tick as its reply. `untilTerminal: true` ends it after the next terminal run event.
    * Ends with an error if the connection closes for good. Call `return()` (or `break`) to stop.
    */
   events(threadId, { untilTerminal = false } = {}) {
     const thread = this._threads.get(threadId);
     if (!thread) throw new UsageError(`thread ${threadId} is not watched: call watch() or start a run first`);
     const it = new EventIterator(() => thread.iterators.delete(it), untilTerminal);
+    for (const item of thread.backlog ?? []) it.push(item);
     thread.iterators.add(it);
     return it;
   }

@@ -81,6 +81,31 @@ export function messageText(message) {
   return content === undefined || content === null ? "" : preview(content, 2000);
 }
 
+/**
+ * What to tell the user about a command the client or the server refused: its code and message;
+ * for one too large to send (`frame_too_large`), how large it is, the server's limit, and that
+ * nothing was sent (the text stays where it was typed).
+ */
+export function errorText(err) {
+  if (err?.code === "frame_too_large") {
+    const size = err.details?.frame_bytes;
+    const limit = err.details?.max_frame_bytes;
+    const sizes = [
+      Number.isInteger(size) ? `it is ${byteSize(size)}` : null,
+      Number.isInteger(limit) ? `the server takes at most ${byteSize(limit)}` : null,
+    ].filter(Boolean).join(" and ");
+    return `Too large to send${sizes ? `: ${sizes}` : ""}. Nothing was sent; shorten it and send it again.`;
+  }
+  return `${err?.code ? `${err.code}: ` : ""}${err?.message ?? err}`;
+}
+
+/** "512 bytes", "2.5 KiB", "1 MiB". */
+export function byteSize(n) {
+  if (n < 1024) return `${n} bytes`;
+  const [value, unit] = n < 1024 ** 2 ? [n / 1024, "KiB"] : [n / 1024 ** 2, "MiB"];
+  return `${Number(value.toFixed(1))} ${unit}`;
+}
+
 /** "3 s", "2 min", "1 h 5 min". */
 export function formatDuration(ms) {
   const sec = Math.max(0, Math.floor(ms / 1000));

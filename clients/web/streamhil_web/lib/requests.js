@@ -26,9 +26,30 @@ export class Requests {
   /**
    * Queue a command; resolves with its `result`. `front` puts it ahead of the queue
    * (re-subscribes after a reconnect); `bypass` sends it at once when open (heartbeat pings).
+   * `onReply(result)` and `onError(error)` run as the answer is handled, before any later frame
+   * (a promise continuation runs only after every frame that arrived in the same tick): what
+   * the answer changes in the client's state is in place for the frames that follow it. An
+   * `onReply` that throws rejects the command with its error.
    */
-  add(type, fields, { front = false, bypass = false } = {}) {
-    return new Promise((resolve, reject) => {
+  add(type, fields, { front = false, bypass = false, onReply = null, onError = null } = {}) {
+    return new Promise((resolvePromise, rejectPromise) => {
+      const reject = (err) => {
+        try {
+          onError?.(err);
+        } catch (bug) {
+          queueMicrotask(() => { throw bug; }); // seen, without breaking the caller's loop
+        }
+        rejectPromise(err);
+      };
+      const resolve = (result) => {
+        try {
+          onReply?.(result);
+        } catch (err) {
+          rejectPromise(err);
+          return;
+        }
+        resolvePromise(result);
+      };
       const entry = { type, fields, resolve, reject, id: null, timer: null };
       entry.timer = setTimeout(() => {
         const queued = this.queue.indexOf(entry);

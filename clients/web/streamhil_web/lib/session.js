@@ -3,7 +3,15 @@
 // hello first), numbers commands, reads each frame received and says what it is. The I/O around
 // it (lib/connection.js) writes what `dataToSend()` returns and acts on what `receive()` says.
 
-import { MessageType, ProtocolViolationError, buildCommand, buildHello, parseServerFrame } from "./protocol.js";
+import {
+  BadRequestError,
+  ErrorCode,
+  MessageType,
+  ProtocolViolationError,
+  buildCommand,
+  buildHello,
+  parseServerFrame,
+} from "./protocol.js";
 
 /** What a received frame turned out to be (`receive()`'s `kind`). */
 export const Received = Object.freeze({
@@ -21,7 +29,7 @@ export class ClientSession {
   constructor({ token = null, client = null } = {}) {
     this.welcome = null;
     this._nextId = 1;
-    this._pending = new Map(); // id -> command type, for commands sent and not yet answered
+    this._pending = new Map(); // id -> {type, length}, for commands sent and not yet answered
     this._out = [JSON.stringify(buildHello({ token, client }))];
   }
 
@@ -36,17 +44,28 @@ export class ClientSession {
   }
 
   /**
-   * Queue a command and return its id. Throws UsageError (before queuing anything) when the
-   * fields do not fit the command.
+   * Queue a command and return its id. Throws (before queuing anything) UsageError when the
+   * fields do not fit the command, and BadRequestError `frame_too_large` when its frame is
+   * larger than the welcome's `limits.max_frame_bytes` (the server would refuse it).
    */
   send(type, fields = {}) {
     let id;
     do {
       id = String(this._nextId++);
     } while (this._pending.has(id));
-    const frame = buildCommand(type, id, fields);
-    this._pending.set(id, type);
-    this._out.push(JSON.stringify(frame));
+    const text = JSON.stringify(buildCommand(type, id, fields));
+    const limit = this.welcome?.limits?.max_frame_bytes;
+    if (Number.isInteger(limit)) {
+      const size = frameTooLarge(text, limit);
+      if (size !== null) {
+        throw new BadRequestError(
+          `${type} is ${size} bytes as a frame, more than the server takes (max_frame_bytes=${limit})`,
+          { code: ErrorCode.FRAME_TOO_LARGE, details: { max_frame_bytes: limit, frame_bytes: size } },
+        );
+      }
+    }
+    this._pending.set(id, { type, length: text.length });
+    this._out.push(text);
     return id;
   }
 
@@ -81,7 +100,7 @@ export class ClientSession {
         return { kind: Received.WELCOME, frame };
       case MessageType.REPLY:
       case MessageType.ERROR: {
-        const id = frame.id ?? null;
+        const id = frame.id ?? this._oversizeCommand(frame);
         if (!this.open && frame.type === MessageType.REPLY) return violation("a reply before welcome");
         if (id === null) return { kind: Received.ERROR, frame, id: null };
         if (!this._pending.delete(id)) return { kind: Received.STALE, frame, id };
@@ -95,6 +114,28 @@ export class ClientSession {
         return violation(`unsupported frame type ${frame.type}`);
     }
   }
+
+  /**
+   * The command an id-less `frame_too_large` is about: a server that cannot read the id of a
+   * frame it refused for its size answers without one, and that command gets no other answer.
+   * It is the largest one waiting (`send()` refuses what it knows to be too large, so this only
+   * happens when the server counts differently); null for other errors, or before `welcome`.
+   */
+  _oversizeCommand(frame) {
+    if (frame.type !== MessageType.ERROR || frame.code !== ErrorCode.FRAME_TOO_LARGE || !this.open) return null;
+    let largest = null;
+    for (const [id, { length }] of this._pending) {
+      if (largest === null || length > largest.length) largest = { id, length };
+    }
+    return largest?.id ?? null;
+  }
+}
+
+/** The size in UTF-8 bytes of `text` when it is larger than `limit`, else null. */
+function frameTooLarge(text, limit) {
+  if (text.length * 3 <= limit) return null; // a UTF-16 unit is at most 3 bytes of UTF-8
+  const size = new TextEncoder().encode(text).length;
+  return size > limit ? size : null;
 }
 
 function violation(message) {

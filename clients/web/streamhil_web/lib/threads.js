@@ -24,7 +24,7 @@ export class ThreadTable {
   constructor(storage, key) {
     this.storage = storage;
     this.key = key;
-    this._threads = new Map(); // thread_id -> {cursor, subscribed, subscribing, resubscribing, iterators}
+    this._threads = new Map(); // thread_id -> {cursor, subscribed, subscribing, resubscribing, iterators, backlog}
   }
 
   get(threadId) {
@@ -41,7 +41,9 @@ export class ThreadTable {
 
   /** Start watching a thread (no cursor: live events only, until one is set). */
   add(threadId) {
-    const thread = { cursor: null, subscribed: false, subscribing: null, resubscribing: false, iterators: new Set() };
+    // backlog: events delivered since a reply that (re)started the watch, kept until the next
+    // macrotask for iterators made right after its await (see Connection._keepBacklog)
+    const thread = { cursor: null, subscribed: false, subscribing: null, resubscribing: false, iterators: new Set(), backlog: null };
     this._threads.set(threadId, thread);
     return thread;
   }

@@ -40,6 +40,8 @@ export class Transcript {
     this.justAnswered = []; // cards the current run's answers went to (to spot a refusal)
     this.inputRun = null; // a start run whose input (its first `values`) is still to be shown
     this.inputShownFor = null; // the run whose input bubble is shown already
+    this.startedRun = null; // the run of the last `run_started` applied
+    this.sent = null; // {runId, show}: what this page sent to start a run, until its divider
     this.stoppedBy = null; // why the last run was cancelled, until the next run starts
   }
 
@@ -53,10 +55,16 @@ export class Transcript {
         this.lastRun = ev.run_id;
         this.activeNodes = new Set(["__start__"]);
         this._divider(runLabel(data, this.stoppedBy), ev);
+        this.startedRun = ev.run_id;
         this.stoppedBy = null;
         this._answersOf(data.answers);
         this._discard(data.discarded_interrupts);
         this.inputRun = data.kind === "start" && !data.checkpoint_id ? ev.run_id : null;
+        if (this.sent?.runId === ev.run_id) {
+          const { show } = this.sent;
+          this.sent = null;
+          show();
+        }
         break;
       case "values":
         if (this.inputRun === ev.run_id && (ev.ns ?? []).length === 0) this._input(data, ev.run_id);
@@ -200,6 +208,19 @@ export class Transcript {
       card.classList.add("discarded");
     }
     this.pending = this.pending.filter((i) => !ids.includes(i.id));
+  }
+
+  /**
+   * What this page sent to start run `runId` — the typed `message`, or the structured `input` —
+   * shown where a replay shows it: right after the run's divider (the events are `run_started`,
+   * then the run's first `values`). Until the divider comes it waits; if it came already, the
+   * bubble is shown now (the events that follow show it once: a message by its id, the input
+   * once per run).
+   */
+  showSent(runId, { message = null, input = null }) {
+    const show = () => (message ? this.showMessage(message, null) : this.showInput(input, runId));
+    if (this.startedRun === runId) show();
+    else this.sent = { runId, show };
   }
 
   /** A structured input (not a chat message) as the user's bubble, once per run. */
