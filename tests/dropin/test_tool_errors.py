@@ -8,6 +8,7 @@ tool messages too."""
 from __future__ import annotations
 
 import importlib
+import threading
 from typing import Any, Union
 
 import pytest
@@ -184,13 +185,27 @@ class ToolCallingFake(FakeMessagesListChatModel):
 
 def test_create_react_agent_fails_on_a_tool_error_as_langgraphs() -> None:
     def run(name: str) -> Any:
+        added = threading.Event()  # the calls run at once: boom fails once add is done, in both
+
+        @lc_tool("add")
+        def add_first(a: int, b: int) -> int:
+            """Adds."""
+            added.set()
+            return a + b
+
+        @lc_tool("boom")
+        def boom_after(x: str) -> str:
+            """Raises ValueError once add is done."""
+            added.wait(10)
+            raise ValueError("kaboom")
+
         model = ToolCallingFake(responses=[
             AIMessage(content="", id="m1", tool_calls=[{"name": "add", "args": {"a": 1, "b": 2}, "id": "c1"},
                                                        {"name": "boom", "args": {"x": "y"}, "id": "c2"}]),
             AIMessage(content="done", id="m2"),
         ])
         agent = lib(name, "prebuilt").create_react_agent(
-            model, [add, boom], checkpointer=lib(name, "checkpoint.memory").InMemorySaver()
+            model, [add_first, boom_after], checkpointer=lib(name, "checkpoint.memory").InMemorySaver()
         )
         config = {"configurable": {"thread_id": "t"}}
         try:
