@@ -85,6 +85,7 @@ async def run_nested(
         parents={**outer.parents, outer.checkpoint_ns: outer.checkpoint_id},
         nested=True,
         inline_sync=outer.inline_sync,
+        repeat_finished=outer.repeat_finished,
         messages=outer.messages,
         events=outer.events,
         event_parents=outer.event_parents + ((parent.event_run_id,) if parent.event_run_id else ()),
