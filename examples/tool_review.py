@@ -74,6 +74,8 @@ async def run(agent: Any, value: Any, config: dict[str, Any], log: list[str]) ->
             if token:
                 print(token, end="", flush=True)
             continue
+        if "__metadata__" in chunk:
+            continue  # a task that finished before this run (LangGraph's "cached" update): shown already
         for node, update in chunk.items():
             if node == "__interrupt__":
                 pending.extend(update)

@@ -20,7 +20,7 @@ from ..errors import (
 from ..types import Command, Interrupt, Send
 from .apply import apply_all_or_none, apply_writes
 from .persist import CheckpointWriter
-from .plan import Task, path_sort_key, plan_next, start_spec, unpin
+from .plan import Task, path_sort_key, plan_next, start_spec, stream_sort_key, unpin
 from .runner import TaskResult, check_start_command, run_start, run_task
 from .scope import RunScope
 from .step_parts import StepParts
@@ -69,12 +69,16 @@ class Loop(StepParts):
         self.view: ThreadView | None = None
         self.saved_task_ids: set[str] = set()  # tasks whose writes on the current checkpoint are saved
         self.start_input: Any = None
+        self.parents_frozen = writer.durability == "exit"
+        self.frozen_parent: dict[str, Any] | None = None
         scope.writer = writer
 
     # -- entry --------------------------------------------------------------------------------
     async def run(self, graph_input: Any, saved: CheckpointTuple | None, replay: bool) -> RunOutcome:
         scope = self.scope
         resuming = False
+        if saved is not None:
+            self.frozen_parent = saved.parent_config
         if isinstance(graph_input, Command):
             if graph_input.graph == Command.PARENT:
                 raise InvalidUpdateError("Command(graph=Command.PARENT) was given as graph input, but there is no parent graph.")
@@ -132,8 +136,9 @@ class Loop(StepParts):
             view = self._set_view(saved)
             scope.resume_map.update(view.resume_map)
             if scope.wants("values"):
-                scope.emit(scope.ns_tuple, "values", self._state(view.live_values(self.graph)))
-            if scope.wants("checkpoints") or scope.wants("debug"):
+                # The checkpoint's values, as LangGraph's: its finished tasks' writes come with the step.
+                scope.emit(scope.ns_tuple, "values", self._state(view.values))
+            if self._wants_checkpoints():
                 self._emit_checkpoint(view.saved.config, view.saved.metadata, view, view.saved.parent_config)
         else:
             await self._write_input(saved, graph_input)
@@ -207,7 +212,7 @@ class Loop(StepParts):
         await self.writer.put(parent_config or self.scope.address(), checkpoint, metadata, new_versions)
         new = CheckpointTuple(config, checkpoint, metadata, parent_config, [])
         self._set_view(new)
-        if self.scope.wants("checkpoints") or self.scope.wants("debug"):
+        if self._wants_checkpoints():
             self._emit_checkpoint(config, metadata, self.view, parent_config)
 
     # -- the loop -----------------------------------------------------------------------------
@@ -244,10 +249,8 @@ class Loop(StepParts):
                 return self._stop_at_breakpoint()
 
     def _stop_at_breakpoint(self) -> RunOutcome:
-        scope = self.scope
         assert self.view is not None
-        if scope.wants("updates"):
-            scope.emit(scope.ns_tuple, "updates", {INTERRUPT: ()})
+        self._emit_breakpoint()
         values = self.view.live_values(self.graph)
         waiting = tuple(t.task.name for t in self.view.tasks if not t.finished)
         return RunOutcome(self._output(values), [], breakpoint=True, next=waiting)
@@ -265,6 +268,8 @@ class Loop(StepParts):
             if t.interrupts and not t.edited and not any(i.id in scope.resume_map for i in t.interrupts):
                 continue  # parked: waits for its own answer
             runnable.append(t)
+        if len(runnable) > 1:
+            runnable.sort(key=lambda t: stream_sort_key(t.task))  # started (and streamed) as LangGraph's
         # Save each finished task at once when a crash could otherwise re-run it (several tasks,
         # or a step that will not complete). A saver with nothing durable skips that: what the
         # step must keep is saved when it stops (interrupts, errors) or at its barrier.
@@ -283,8 +288,6 @@ class Loop(StepParts):
                 await run_limited(t)
 
         async def run_limited(t: TaskState) -> None:
-            if scope.wants("tasks") or scope.wants("debug"):
-                self._emit_task_start(t.task, view)
             if t.task.name == START:
                 result = await run_start(scope, t.task, view.values, view.saved.checkpoint.channel_values.get(START))
             else:
@@ -304,6 +307,7 @@ class Loop(StepParts):
             elif result.status == "interrupt":  # the step's only task: the run stops after it
                 await self._persist_last(result)
 
+        self._emit_step_start(view, runnable)
         try:
             if len(runnable) == 1:
                 await run_one(runnable[0])  # no sibling to cancel
@@ -332,6 +336,7 @@ class Loop(StepParts):
             # A subgraph stopped at a static breakpoint: stop here too, with nothing to answer.
             outcome = await self._stop_for_interrupts(results, [])
             outcome.breakpoint = True
+            self._emit_breakpoint()
             return outcome
         await self._barrier(view.tasks, results)
         return None
@@ -399,6 +404,10 @@ class Loop(StepParts):
         ids.clear()
 
     async def _stop_for_interrupts(self, results: dict[str, TaskResult], pending: list[Interrupt]) -> RunOutcome:
+        """End the run at a step that left interrupts waiting. The interrupted tasks' parts came
+        as they ended (:meth:`_emit_result`); here, as LangGraph ends such a run: the parts of
+        interrupts still waiting from tasks this run did not re-run, then (the root graph only)
+        a last ``values`` part with the writes of the step's finished tasks, if they wrote any."""
         scope = self.scope
         view = self.view
         assert view is not None
@@ -411,22 +420,24 @@ class Loop(StepParts):
         ]
         finished_writes += [(r.task, r.writes) for r in results.values() if r.status == "done"]
         finished_writes.sort(key=lambda item: path_sort_key(item[0]))
+        wrote = False
         for _, writes in finished_writes:
-            apply_all_or_none(self.graph.channels, values, [(k, v) for k, v in writes if k in self.graph.channels])
+            state_writes = [(k, v) for k, v in writes if k in self.graph.channels]
+            if state_writes and apply_all_or_none(self.graph.channels, values, state_writes):
+                wrote = True
         output = self._output(values)
-        if scope.wants("updates"):
+        if scope.wants("updates") or scope.wants("values"):
             # Interrupts still pending from tasks this run did not re-run (a partial resume): the
-            # stream shows them as LangGraph's re-run of those tasks would, one part per task.
+            # stream shows them as LangGraph's re-run of those tasks would, a pair per task.
             asked_now = {i.id for r in results.values() if r.status == "interrupt" for i in r.interrupts}
             waiting: dict[str, list[Interrupt]] = {}
             for interrupt in pending:
                 if interrupt.id not in asked_now:
                     waiting.setdefault(interrupt.task_id or "", []).append(interrupt)
             for interrupts in waiting.values():
-                scope.emit(scope.ns_tuple, "updates", {INTERRUPT: tuple(interrupts)})
-        if scope.wants("values"):
-            shown = self._state(values)  # an entrypoint's return value need not be a dict
-            scope.emit(scope.ns_tuple, "values", {**(shown if isinstance(shown, dict) else {}), INTERRUPT: tuple(pending)})
+                self._emit_interrupted(tuple(interrupts))
+        if wrote and not scope.nested and scope.wants("values"):
+            scope.emit(scope.ns_tuple, "values", self._state(values))
         done = {r.task.id for r in results.values() if r.status == "done"}
         to_run = tuple(t.task.name for t in view.tasks if not t.finished and t.task.id not in done)
         return RunOutcome(output, pending, next=to_run)
@@ -499,7 +510,7 @@ class Loop(StepParts):
         scope.checkpoint_id = checkpoint.id
         scope.calls = {}
         self.saved_task_ids = set()
-        if scope.wants("checkpoints") or scope.wants("debug"):
+        if self._wants_checkpoints():
             self._emit_checkpoint(config, metadata, self.view, view.saved.config)
 
 

@@ -87,6 +87,7 @@ async def run_nested(
         nested=True,
         context=outer.context if context is None else context,
         inline_sync=outer.inline_sync,
+        repeat_finished=outer.repeat_finished,
         messages=outer.messages,
         events=outer.events,
         event_parents=outer.event_parents + ((parent.event_run_id,) if parent.event_run_id else ()),

@@ -144,7 +144,8 @@ class CheckpointWriter:
             versions: dict[str, int] = {}
             for put in puts:
                 versions.update(put.new_versions)
-            await self.saver.aput(last.config, last.checkpoint, last.metadata, versions)  # type: ignore[union-attr]
+            # Its parent is the last checkpoint saved before the run (none of the run's others is).
+            await self.saver.aput(puts[0].config, last.checkpoint, last.metadata, versions)  # type: ignore[union-attr]
             last_id = last.checkpoint.id
         for op in self._buffer:
             if isinstance(op, WritesCall):

@@ -19,7 +19,7 @@ from .._ids import task_id
 DEFER_PREFIX = "defer:"
 """``join_state`` key prefix of a deferred node's waiting triggers."""
 
-__all__ = ["Task", "prepare_tasks", "plan_next", "path_sort_key", "pinned", "pin", "unpin"]
+__all__ = ["Task", "prepare_tasks", "plan_next", "path_sort_key", "stream_sort_key", "pinned", "pin", "unpin"]
 
 
 @dataclass(slots=True)
@@ -44,6 +44,12 @@ class Task:
 def path_sort_key(task: Task) -> tuple[int, str, int]:
     """Write-application order: edge-triggered tasks by node name, then Sends in send order."""
     return (0, task.name, 0) if task.kind == "pull" else (1, "", task.index)
+
+
+def stream_sort_key(task: Task) -> tuple[int, str, int]:
+    """The order LangGraph streams and starts a step's tasks in: Sends first (in send order),
+    then edge-triggered tasks by node name. (Snapshots list them as planned: ``next``.)"""
+    return (0, "", task.index) if task.kind == "push" else (1, task.name, 0)
 
 
 def pinned(spec: Sequence[Any]) -> str | None:

@@ -23,7 +23,7 @@ from .scope import RunScope, TaskContext
 from .spec import ENTRY_INPUT, GraphSpec, NodeSpec
 from .state_objects import is_state_object, object_updates
 
-__all__ = ["TaskResult", "run_task", "routes_for", "writes_from_return"]
+__all__ = ["TaskResult", "run_task", "routes_for", "shown_update", "writes_from_return"]
 
 
 @dataclass(slots=True)
@@ -53,7 +53,7 @@ def writes_from_return(
         return [], [], None
     if isinstance(result, Command):
         writes, targets, _ = _command_writes(graph, node, result)
-        return writes, targets, _shown_update(writes)
+        return writes, targets, shown_update(writes)
     if isinstance(result, dict):
         writes = _dict_writes(graph, node, result, lenient)
         return writes, [], result if writes else None
@@ -64,7 +64,7 @@ def writes_from_return(
             w, g, _ = _command_writes(graph, node, command)
             writes += w
             gotos += g
-        return writes, gotos, _shown_update(writes)
+        return writes, gotos, shown_update(writes)
     if is_state_object(result):
         values = object_updates(result)
         writes = _dict_writes(graph, node, values, True)
@@ -75,7 +75,7 @@ def writes_from_return(
     )
 
 
-def _shown_update(writes: list[tuple[str, Any]]) -> Any:
+def shown_update(writes: list[tuple[str, Any]]) -> Any:
     """What the ``updates`` stream shows for a task's state writes, as LangGraph: None for none,
     a dict of them, or a list of one-key dicts when a key was written more than once."""
     if not writes:

@@ -13,7 +13,7 @@ import anyio
 from ..checkpoint.base import BaseCheckpointSaver, thread_config
 from .spec import GraphSpec
 
-__all__ = ["RunScope", "TaskContext", "Sink", "PRIVATE_LOOP"]
+__all__ = ["RunScope", "TaskContext", "Sink", "PRIVATE_LOOP", "PUSH_TRIGGERS"]
 
 PRIVATE_LOOP: ContextVar[bool] = ContextVar("streamhil_private_loop", default=False)
 """True on an event loop the sync API started for one call: nothing else runs on it, so a step
@@ -31,7 +31,8 @@ _NOT_METADATA = frozenset({"thread_id", "checkpoint_id", "checkpoint_ns", "check
 _METADATA_FROM_CONFIGURABLE = ("thread_id", "checkpoint_id", "checkpoint_ns", "task_id", "run_id", "assistant_id", "graph_id")
 """Configurable keys LangGraph copies into a run's metadata (when set and not already there)."""
 
-_PUSH_TRIGGERS = ("__pregel_push",)
+PUSH_TRIGGERS = ("__pregel_push",)
+"""The triggers LangGraph names for a ``Send``'s task (its push channel)."""
 
 
 @dataclass(slots=True)
@@ -57,6 +58,9 @@ class RunScope:
     run_id: str | None = None
     context: Any = None  # the run's context (``invoke(..., context=...)``), nodes' ``runtime.context``
     inline_sync: bool = False
+    # Stream, as a resumed step starts, the starts and (``cached``) updates of its tasks that
+    # finished in an earlier run, as LangGraph does; off for a host whose log has them (arun).
+    repeat_finished: bool = True
     checkpoint_id: str = ""  # the checkpoint the current step started from
     pace: Callable[[], Awaitable[None]] | None = None  # waits until the stream's reader caught up
     messages: Any = None  # a message_tap.MessageTap when the run streams ``messages`` (shared with subgraphs)
@@ -132,7 +136,7 @@ class RunScope:
         metadata.update(
             langgraph_step=ctx.step,
             langgraph_node=ctx.node,
-            langgraph_triggers=ctx.triggers or _PUSH_TRIGGERS,  # a Send's task: LangGraph names its channel
+            langgraph_triggers=ctx.triggers or PUSH_TRIGGERS,  # a Send's task: LangGraph names its channel
             langgraph_path=ctx.path,
             langgraph_checkpoint_ns=ctx.ns,
         )

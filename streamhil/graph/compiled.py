@@ -203,6 +203,7 @@ class CompiledStateGraph(RunnableAPI, EventsAPI):
         durability: str | None,
         events_run_id: str | None = None,
         context: Any = None,
+        repeat_finished: bool = True,
     ) -> RunOutcome:
         config = self._bound_config(config)
         parent = current_task()
@@ -226,6 +227,7 @@ class CompiledStateGraph(RunnableAPI, EventsAPI):
         scope.events = EventTap(events_run_id or str(uuid4())) if EVENTS in modes else None
         scope.durability = durability or "async"
         scope.inline_sync = PRIVATE_LOOP.get()
+        scope.repeat_finished = repeat_finished
         saved, replay = await self._load(scope, checkpoint_id)
         spec = self.spec
         return await execute(
@@ -262,6 +264,8 @@ class CompiledStateGraph(RunnableAPI, EventsAPI):
         the interrupts still waiting, the nodes still to run (``next``) and the latest
         checkpoint's id, which ``aget_state`` would otherwise read back. Cancelling the calling
         task cancels the run (its last checkpoint stays intact). Not for use inside a node.
+        Unlike ``astream``, a resumed step does not stream again the start and update of a task
+        that finished in an earlier run (LangGraph's ``cached`` update): a host's log has them.
         """
         if _nested_call(current_task(), config):
             raise TypeError("arun() is for hosts running a graph on a thread; inside a node, run a subgraph "
@@ -273,6 +277,7 @@ class CompiledStateGraph(RunnableAPI, EventsAPI):
             input, config, modes=modes | {EVENTS} if events else modes, sink=on_loop_thread(sink), subgraphs=True,
             interrupt_before=interrupt_before, interrupt_after=interrupt_after, durability=durability,
             events_run_id=str((config or {}).get("run_id") or uuid4()) if events else None, context=context,
+            repeat_finished=False,
         )
         assert isinstance(outcome, RunOutcome)
         if not outcome.at_head:  # a replay that ran nothing: describe the thread's latest checkpoint

@@ -64,6 +64,20 @@ async def test_exit_saves_only_the_last_checkpoint() -> None:
     assert await rows(graph, config) == [("loop", 3, ()), ("loop", 2, ("ask",))]
 
 
+async def test_exit_links_the_checkpoint_it_saves_to_the_last_one_saved() -> None:
+    """Its parent is the checkpoint saved before the run (none on a new thread), as LangGraph's:
+    not the unsaved checkpoint of the step before it."""
+    graph = graph_with_ask()
+    config = {"configurable": {"thread_id": uuid.uuid4().hex}}
+    await graph.ainvoke({"log": []}, config, durability="exit")
+    first = await graph.aget_state(config)
+    assert first.parent_config is None
+    await graph.ainvoke(Command(resume="R"), config, durability="exit")
+    second = await graph.aget_state(config)
+    assert second.parent_config == first.config
+    assert (await graph.aget_state(second.parent_config)).values == {"log": ["a", "b"]}
+
+
 async def test_exit_on_error_saves_the_failing_step_with_its_error() -> None:
     fail = [True]
     graph = graph_with_ask(fail)

@@ -35,8 +35,14 @@ async def _stream(client: Any, thread_id: str, assistant: str, **kwargs: Any) ->
 
 
 def _interrupts(parts: list[Any], event: str) -> list[dict[str, Any]]:
-    found = [p.data["__interrupt__"] for p in parts if p.event == event and isinstance(p.data, dict) and "__interrupt__" in p.data]
-    return found[-1] if found else []
+    """Every interrupt the ``event`` parts announced (as LangGraph's, one part per interrupted
+    task), once each."""
+    found: dict[str, dict[str, Any]] = {}
+    for p in parts:
+        if p.event == event and isinstance(p.data, dict):
+            for interrupt in p.data.get("__interrupt__") or ():
+                found.setdefault(interrupt["id"], interrupt)
+    return list(found.values())
 
 
 # --- assistants --------------------------------------------------------------------------------

@@ -131,3 +131,27 @@ def two_questions(gate: Gate) -> CompiledStateGraph:
     g.add_edge("a", END)
     g.add_edge("b", END)
     return g.compile()
+
+
+def ask_beside_other() -> CompiledStateGraph:
+    """``ask`` interrupts while ``other`` finishes in the same step; then ``last`` runs."""
+
+    def ask(state: S) -> S:
+        return {"answer": interrupt("go on?")}
+
+    def other(state: S) -> S:
+        return {"log": ["other"]}
+
+    def last(state: S) -> S:
+        return {"n": 1}
+
+    g = StateGraph(S)
+    g.add_node("ask", ask)
+    g.add_node("other", other)
+    g.add_node("last", last)
+    g.add_edge(START, "ask")
+    g.add_edge(START, "other")
+    g.add_edge("ask", "last")
+    g.add_edge("other", "last")
+    g.add_edge("last", END)
+    return g.compile()
