@@ -58,15 +58,19 @@ from streamhil.errors import CheckpointError
 
 from . import postgres_coordination as pgc
 from . import postgres_sql as pg
+from .postgres_sql import SchemaError, SchemaTooNewError
 from .base import (
     AnswerConflictError, LeaseGrant, LeaseLostError, Loaded, Storage, StorageClosedError, ThreadCounts, written_threads,
 )
 from .group import GroupCommit
 from .records import OPEN_RUN_STATUSES, RunRecord, RunStatus, ThreadRecord, Write
 
-__all__ = ["PostgresStorage", "SchemaTooNewError", "DatabaseUnavailableError", "MIGRATIONS", "SCHEMA_VERSION", "is_postgres_url"]
+__all__ = [
+    "PostgresStorage", "SchemaError", "SchemaTooNewError", "DatabaseUnavailableError", "MIGRATIONS", "SCHEMA_VERSION",
+    "is_postgres_url",
+]
 
-CHANNEL, MIGRATIONS, SCHEMA_VERSION, SchemaTooNewError = pg.CHANNEL, pg.MIGRATIONS, pg.SCHEMA_VERSION, pg.SchemaTooNewError
+CHANNEL, MIGRATIONS, SCHEMA_VERSION = pg.CHANNEL, pg.MIGRATIONS, pg.SCHEMA_VERSION
 
 T = TypeVar("T")
 logger = logging.getLogger("streamhil_server.storage")
@@ -193,12 +197,31 @@ class PostgresStorage(Storage):
     def _connect_and_migrate(self) -> psycopg.Connection[Any]:
         conn = self._connect()
         try:
-            run_sync(conn, sql.ensure_schema(self.where), "tx", False)  # the checkpoint tables
-            run_sync(conn, pg.ensure_server_schema(self.where), "tx", False)
+            try:
+                run_sync(conn, sql.ensure_schema(self.where), "tx", False)  # the checkpoint tables
+                run_sync(conn, pg.ensure_server_schema(self.where), "tx", False)
+            except CheckpointError as exc:  # (here only the refusal of a newer checkpoint schema)
+                raise SchemaTooNewError(f"PostgreSQL {exc}") from None
+            except (psycopg.errors.InvalidSchemaName, psycopg.errors.InsufficientPrivilege) as exc:
+                raise self._schema_error(conn, exc) from None
         except BaseException:
             conn.close()
             raise
         return conn
+
+    def _schema_error(self, conn: psycopg.Connection[Any], exc: psycopg.Error) -> SchemaError:
+        """Why the tables could not be created, and what to do, in one line."""
+        try:
+            path = str(conn.execute("SHOW search_path").fetchone()[0])  # type: ignore[index]
+        except psycopg.Error:
+            path = "?"
+        if isinstance(exc, psycopg.errors.InvalidSchemaName):
+            return SchemaError(pg.missing_schema(self.where, path))
+        reason = " ".join(str(exc).split("\n")[0].split())
+        return SchemaError(
+            f"PostgreSQL {self.where}: this role may not create or migrate streamhil's tables in its schema "
+            f"(search_path {path}): {reason}; grant it CREATE on the schema, or start once with a role that may"
+        )
 
     def _run_writer(self, make_tx: Callable[[], Tx[T]]) -> T:
         with self._writer_lock:
