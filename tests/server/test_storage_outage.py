@@ -219,3 +219,20 @@ async def test_a_commit_whose_answer_is_lost_is_found_stored_not_written_twice(p
             assert proxy.commits_lost == 1
             await storage.write(event(3))
             assert [seq for seq, _ in await storage.read_events("t", 0, 10)] == [1, 2, 3]
+
+
+def test_which_database_errors_make_the_storage_unavailable() -> None:
+    import psycopg
+    import psycopg_pool
+
+    from streamhil_server.storage.postgres_availability import connection_problem, resource_problem
+
+    refused = psycopg.OperationalError('connection failed: connection to server at "127.0.0.1" failed: Connection refused\n\tIs it running?')
+    assert connection_problem(refused) == 'connection failed: connection to server at "127.0.0.1" failed: Connection refused'
+    for reached in (psycopg.errors.AdminShutdown("x"), psycopg.errors.CannotConnectNow("x"),
+                    psycopg.errors.TooManyConnections("x"), psycopg_pool.PoolTimeout("x")):
+        assert connection_problem(reached) is not None and resource_problem(reached) is None, reached
+    assert connection_problem(psycopg.errors.DiskFull("x")) is None and resource_problem(psycopg.errors.DiskFull("x")) == "x"
+    for answered in (psycopg.errors.QueryCanceled("x"), psycopg.errors.LockNotAvailable("x"),
+                     psycopg.errors.UniqueViolation("x"), psycopg.errors.PipelineAborted("x")):
+        assert connection_problem(answered) is None and resource_problem(answered) is None, answered

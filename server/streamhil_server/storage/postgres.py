@@ -64,7 +64,7 @@ from .base import (
 )
 from .group import GroupCommit, run_callbacks
 from .health import StorageHealth, StorageUnavailableError
-from .postgres_availability import PostgresAvailability, connection_problem
+from .postgres_availability import PostgresAvailability, connection_problem, resource_problem
 from .records import OPEN_RUN_STATUSES, RunRecord, RunStatus, ThreadRecord, Write
 
 __all__ = [
@@ -281,9 +281,12 @@ class PostgresStorage(PostgresAvailability, Storage):
             raise
         except psycopg.Error as exc:
             problem = connection_problem(exc)
-            if problem is None:
-                raise
-            self.health.lost(problem)
+            if problem is not None:
+                self.health.lost(problem)  # (refused at once until the watcher finds it back)
+            else:
+                problem = resource_problem(exc)  # (it answers: only this write waits, then tries again)
+                if problem is None:
+                    raise
             raise StorageUnavailableError(f"the storage at PostgreSQL {self.where} is unavailable ({problem})") from exc
 
     def _commit(self, batch: list[Write]) -> list[BaseException | None]:

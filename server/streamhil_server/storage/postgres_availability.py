@@ -32,7 +32,7 @@ from streamhil.errors import CheckpointError
 from .base import StorageClosedError
 from .health import StorageHealth
 
-__all__ = ["PostgresAvailability", "connection_problem"]
+__all__ = ["PostgresAvailability", "connection_problem", "resource_problem"]
 
 logger = logging.getLogger("streamhil_server.storage")
 
@@ -40,6 +40,19 @@ _PROBE_PAUSES = (0.1, 0.2, 0.5, 1.0, 2.0)
 """Seconds between probes of a database found unavailable (the last one repeats)."""
 _SETTLE_PAUSE = 0.2
 """Seconds between looks at the outcome of a transaction whose ``COMMIT`` lost its connection."""
+
+
+_UNREACHABLE = ("08", "57P", "28", "3D", "53300")
+"""SQLSTATEs (and classes) of a database this process cannot reach now: a connection refused or
+lost, a server shutting down or starting, a login refused, the database missing, no connection
+slot left."""
+_FULL = "53"
+"""The SQLSTATE class of a database out of resources (a full disk, memory): it answers, but
+cannot take writes now."""
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split("\n")[0].split()) or type(exc).__name__
 
 
 def connection_problem(exc: BaseException | None) -> str | None:
@@ -50,10 +63,18 @@ def connection_problem(exc: BaseException | None) -> str | None:
         return f"no database connection came free in time ({exc})"
     if isinstance(exc, psycopg_pool.PoolClosed):
         return "its connections were closed"
-    if isinstance(exc, psycopg.OperationalError):
+    if isinstance(exc, psycopg.OperationalError) and not isinstance(exc, psycopg.errors.PipelineAborted):
         state = exc.sqlstate or ""
-        if not state or state.startswith(("08", "57P")):
-            return " ".join(str(exc).split("\n")[0].split()) or type(exc).__name__
+        if not state or state.startswith(_UNREACHABLE):
+            return _one_line(exc)
+    return None
+
+
+def resource_problem(exc: BaseException | None) -> str | None:
+    """What makes ``exc`` a database that answers but cannot take writes now (a full disk, out
+    of memory), in one line; None otherwise."""
+    if isinstance(exc, psycopg.Error) and (exc.sqlstate or "").startswith(_FULL) and connection_problem(exc) is None:
+        return _one_line(exc)
     return None
 
 
