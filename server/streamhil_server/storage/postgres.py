@@ -185,25 +185,6 @@ class PostgresStorage(PostgresAvailability, Storage):
             await self.aclose()
             raise
 
-    async def _open_reads(self) -> AsyncPoolDriver | ThreadPoolDriver:
-        """A new read pool, open (one connection made at once, the others on demand)."""
-        reads: AsyncPoolDriver | ThreadPoolDriver
-        if current_backend() == "asyncio":
-            reads = AsyncPoolDriver(self._conninfo, max_size=self.pool_size, timeout=self.timeout, prepare=self.prepare)
-            await reads.open()
-        else:
-            reads = ThreadPoolDriver(self._conninfo, max_size=self.pool_size, timeout=self.timeout, prepare=self.prepare)
-            await anyio.to_thread.run_sync(reads.open)
-        return reads
-
-    @staticmethod
-    async def _close_reads(reads: AsyncPoolDriver | ThreadPoolDriver) -> None:
-        with anyio.CancelScope(shield=True):
-            if isinstance(reads, AsyncPoolDriver):
-                await reads.aclose()
-            else:
-                await anyio.to_thread.run_sync(reads.close)
-
     def _connect(self) -> psycopg.Connection[Any]:
         return psycopg.Connection.connect(
             self._conninfo, autocommit=True, context=ADAPTERS, connect_timeout=max(2, int(self.timeout))
@@ -595,9 +576,8 @@ class PostgresStorage(PostgresAvailability, Storage):
                 raise  # the statement's own error
             if reads is self._reads:  # (not a pool retired meanwhile)
                 self.health.lost(problem or f"{type(exc).__name__}: {exc}")
-            raise StorageUnavailableError(
-                f"the storage at PostgreSQL {self.where} is unavailable ({problem or self.health.reason})"
-            ) from exc
+            reason = problem or self.health.reason or "its read pool was replaced while the read waited"
+            raise StorageUnavailableError(f"the storage at PostgreSQL {self.where} is unavailable ({reason})") from exc
 
     async def get_checkpoint(self, address: Address) -> Loaded | None:
         return await self._read(lambda: sql.get_tuple(address))

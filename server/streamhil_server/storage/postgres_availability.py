@@ -1,4 +1,4 @@
-"""PostgreSQL going away and coming back, for :class:`~.postgres.PostgresStorage`.
+"""PostgreSQL going away and coming back, for :class:`~.postgres.PostgresStorage` (and its read pool).
 
 - :func:`connection_problem` tells a failure to reach the database (refused, lost, shutting
   down, no connection free in time) from an error of the statement itself.
@@ -26,6 +26,7 @@ import anyio.to_thread
 import psycopg
 import psycopg_pool
 from anyio.abc import TaskStatus
+from streamhil._backend import current_backend
 from streamhil.checkpoint._postgres_drivers import AsyncPoolDriver, ThreadPoolDriver
 from streamhil.errors import CheckpointError
 
@@ -78,12 +79,27 @@ def resource_problem(exc: BaseException | None) -> str | None:
     return None
 
 
+class _ReadPool(ThreadPoolDriver):
+    """The sync read pool (trio), which a read still under way when it was closed cannot open
+    again (the library's driver opens its pool on first use)."""
+
+    retired = False
+
+    def open(self) -> Any:
+        if self.retired:
+            raise CheckpointError("this read pool was closed (the database was unavailable)")
+        return super().open()
+
+
 class PostgresAvailability:
-    """The watcher and the ``COMMIT`` settlement of :class:`~.postgres.PostgresStorage`, which
-    provides the attributes and methods declared here."""
+    """The read pool, the watcher and the ``COMMIT`` settlement of
+    :class:`~.postgres.PostgresStorage`, which provides the attributes and methods declared here."""
 
     where: str
     timeout: float
+    pool_size: int
+    prepare: bool
+    _conninfo: str
     _health: StorageHealth
     _writer: psycopg.Connection[Any] | None
     _writer_lock: threading.Lock
@@ -93,10 +109,26 @@ class PostgresAvailability:
         raise NotImplementedError
 
     async def _open_reads(self) -> AsyncPoolDriver | ThreadPoolDriver:
-        raise NotImplementedError
+        """A new read pool, open (one connection made at once, the others on demand): psycopg's
+        async pool on asyncio, its sync pool in worker threads elsewhere."""
+        reads: AsyncPoolDriver | ThreadPoolDriver
+        if current_backend() == "asyncio":
+            reads = AsyncPoolDriver(self._conninfo, max_size=self.pool_size, timeout=self.timeout, prepare=self.prepare)
+            await reads.open()
+        else:
+            reads = _ReadPool(self._conninfo, max_size=self.pool_size, timeout=self.timeout, prepare=self.prepare)
+            await anyio.to_thread.run_sync(reads.open)
+        return reads
 
-    async def _close_reads(self, reads: AsyncPoolDriver | ThreadPoolDriver) -> None:
-        raise NotImplementedError
+    @staticmethod
+    async def _close_reads(reads: AsyncPoolDriver | ThreadPoolDriver) -> None:
+        with anyio.CancelScope(shield=True):
+            if isinstance(reads, AsyncPoolDriver):
+                await reads.aclose()
+            else:
+                if isinstance(reads, _ReadPool):
+                    reads.retired = True
+                await anyio.to_thread.run_sync(reads.close)
 
     async def monitor(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Run in a task group while the storage is open; see the module's docstring."""
