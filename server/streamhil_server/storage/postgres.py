@@ -425,8 +425,8 @@ class PostgresStorage(PostgresAvailability, Storage):
             self._inbox.tell(payload)
             return
         writer = self._writer
-        if channel != CHANNEL or (writer is not None and pid == writer.info.backend_pid):
-            return  # this process's own writes
+        if channel != CHANNEL or (writer is not None and not writer.closed and pid == writer.info.backend_pid):
+            return  # this process's own writes (a closed writer, being replaced, has stored none since)
         thread_id, _, seq = payload.rpartition(":")
         notify(thread_id, int(seq) if seq.isdigit() else 0)
 
