@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import socket
 import sys
@@ -295,6 +296,7 @@ def _main(argv: list[str]) -> None:
         "limit_concurrency": connections,
     }
     server = _draining_server(uvicorn, uvicorn.Config(app, **config), app.state.runtime)
+    logging.getLogger("uvicorn.error").addFilter(_QuietRefusal(app.state.runtime))
     tune_garbage_collector(args.gc_threshold)  # last: what is loaded by now lives as long as the process
     try:
         _run(server.serve(sockets=[sock]), args.loop)
@@ -313,12 +315,34 @@ def _main(argv: list[str]) -> None:
 
 def _start_refusal(exc: BaseException | None) -> str | None:
     """The one line for a start the command line's checks could not foresee: another server
-    took the SQLite file between the check and the start (None: any other failure)."""
+    took the SQLite file between the check and the start, a PostgreSQL schema this server
+    cannot open (missing, migrated by a newer streamhil, not ours to create tables in), or a
+    database that went away since the check (None: any other failure)."""
     from .storage import StorageLockedError
 
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         exc = exc.exceptions[0]
-    return f"streamhil-server: {exc}" if isinstance(exc, StorageLockedError) else None
+    if isinstance(exc, StorageLockedError):
+        return f"streamhil-server: {exc}"
+    try:
+        from .storage.postgres import DatabaseUnavailableError, SchemaError
+    except ImportError:  # no psycopg: the storage is not PostgreSQL
+        return None
+    if isinstance(exc, (SchemaError, DatabaseUnavailableError)):
+        return f"streamhil-server: --db: {exc}"
+    return None
+
+
+class _QuietRefusal(logging.Filter):
+    """Drops uvicorn's errors (the traceback, "Application startup failed") of a start that
+    :func:`_start_refusal` explains in one line of its own."""
+
+    def __init__(self, runtime: Any) -> None:
+        super().__init__()
+        self.runtime = runtime
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno < logging.ERROR or _start_refusal(self.runtime.start_error) is None
 
 
 def _describe(exc: BaseException) -> str:

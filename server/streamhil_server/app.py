@@ -1,4 +1,4 @@
-"""``create_app()``: the Starlette application (WebSocket at ``/ws``, ``/healthz``, ``/metrics``,
+"""``create_app()``: the Starlette application (WebSocket at ``/ws``, ``/healthz``, ``/livez``, ``/metrics``,
 AG-UI at ``/agui/{graph}``, the browser UI) whose lifespan owns the server's :class:`~.runtime.Runtime`.
 
 Mount it inside another Starlette or FastAPI app by handing its lifespan to the host (Starlette
@@ -98,10 +98,20 @@ def create_app(
         if not serving.running:
             status = "starting" if serving.stopped_by is None else "stopped"
             return JSONResponse({"status": status}, status_code=503)
+        health = runtime.storage.health
+        if not health.available:  # the database cannot be reached: send traffic elsewhere meanwhile
+            return JSONResponse({"status": "storage_unavailable", "reason": health.reason}, status_code=503)
         body: dict[str, Any] = {"status": "ok", "epoch": runtime.store.epoch}
         if runtime.auth.open:  # a server with tokens does not name its graphs to strangers
             body["graphs"] = registry.names()
         return JSONResponse(body)
+
+    async def livez(request: Request) -> Response:
+        """Liveness: the process serves (503 only once its runtime stopped). Unlike ``/healthz``,
+        it does not depend on the database: restarting a process does not bring its database back."""
+        if serving.stopped_by is not None:
+            return JSONResponse({"status": "stopped"}, status_code=503)
+        return JSONResponse({"status": "ok" if serving.running else "starting"})
 
     async def metrics(request: Request) -> Response:
         refusal = metrics_refusal(request, runtime.settings.metrics_token, open_server=runtime.auth.open)
@@ -121,6 +131,7 @@ def create_app(
     routes: list[BaseRoute] = [
         WebSocketRoute("/ws", websocket_endpoint),
         Route("/healthz", healthz),
+        Route("/livez", livez),
         Route("/metrics", metrics),
     ]
     routes += agui_routes(runtime, lambda: serving.running)

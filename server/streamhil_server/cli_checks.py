@@ -103,10 +103,15 @@ def _check_postgres(url: str) -> None:
         import psycopg
     except ImportError:
         raise _refuse("--db postgresql://... needs the postgres extra: pip install 'streamhil[postgres]'") from None
-    from streamhil.checkpoint._postgres_drivers import describe
+    from streamhil.checkpoint._postgres_drivers import describe, run_sync
+
+    from .storage.postgres_sql import schema_problem
 
     try:
-        psycopg.connect(url, connect_timeout=10).close()
+        with psycopg.connect(url, connect_timeout=10, autocommit=True) as conn:
+            problem = run_sync(conn, schema_problem(describe(url)), None, False)
     except psycopg.Error as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise _refuse(f"--db: cannot connect to PostgreSQL {describe(url)}: {reason}") from None
+    if problem is not None:  # a schema that is missing, or that a newer streamhil migrated
+        raise _refuse(f"--db: {problem}")

@@ -44,7 +44,7 @@ from streamhil.protocol import (
 from streamhil._channel import Channel
 from streamhil.protocol.session import ConnectionClosed
 
-from .errors import CommandError
+from .errors import CommandError, storage_unavailable
 from .hub import CursorError, Subscription
 from .limits import FrameRate
 from .notices import ThreadWatcher
@@ -371,9 +371,13 @@ class Connection:
             await self._execute(command)
         except CommandError as exc:
             self._answer_error(command.id, exc.code, exc.message, path=exc.path, details=exc.details)
-        except Exception:
-            self._log.exception("command %s failed", command.type.value)
-            self._answer_error(command.id, ErrorCode.INTERNAL_ERROR, f"the server failed handling {command.type.value}")
+        except Exception as exc:
+            unavailable = storage_unavailable(exc)
+            if unavailable is not None:  # the database is away: nothing was done, retry later
+                self._answer_error(command.id, unavailable.code, unavailable.message)
+            else:
+                self._log.exception("command %s failed", command.type.value)
+                self._answer_error(command.id, ErrorCode.INTERNAL_ERROR, f"the server failed handling {command.type.value}")
         finally:
             self._commands -= 1
             if not self._commands:

@@ -7,7 +7,9 @@ from typing import Any
 
 from streamhil.protocol import ErrorCode
 
-__all__ = ["CommandError", "not_found"]
+from .storage.health import unavailable_cause
+
+__all__ = ["CommandError", "not_found", "storage_unavailable"]
 
 
 class CommandError(Exception):
@@ -36,3 +38,10 @@ def not_found(resource: str, name: str, *, path: str | None = None) -> CommandEr
     return CommandError(
         ErrorCode.NOT_FOUND, f"{resource} {name!r} not found", path=path, details={"resource": resource}
     )
+
+
+def storage_unavailable(exc: BaseException) -> CommandError | None:
+    """``storage_unavailable`` if ``exc`` comes from the storage being unavailable (its
+    database cannot be reached), else None: the command may be retried once it is back."""
+    cause = unavailable_cause(exc)
+    return None if cause is None else CommandError(ErrorCode.STORAGE_UNAVAILABLE, str(cause))

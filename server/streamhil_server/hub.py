@@ -40,7 +40,7 @@ from streamhil.protocol import TERMINAL_EVENT_KINDS
 
 from .encoding import dumps_event
 from .hub_subscription import CursorError, Sink, Subscription
-from .storage.base import LeaseLostError, Storage
+from .storage.base import LeaseLostError, Storage, StorageUnavailableError
 from .storage.records import EventRow, Write
 
 __all__ = ["EventHub", "Subscription", "CursorError", "HubStatistics", "HubEvent", "LogNotLoadedError"]
@@ -50,6 +50,11 @@ logger = logging.getLogger("streamhil_server.hub")
 Listener = Callable[["HubEvent"], None]
 Tap = Callable[[str, str], None]
 _TERMINAL = TERMINAL_EVENT_KINDS
+
+
+_FIRST_PAUSE, _LAST_PAUSE = 0.1, 2.0
+"""Seconds before the hub tries again to store events a write failed to store; doubling while
+the storage is unavailable (and cut short when it is back)."""
 
 
 class LogNotLoadedError(RuntimeError):
@@ -192,25 +197,31 @@ class EventHub:
             self._wake.set()
 
     async def _catch_up(self) -> None:
-        """Read and deliver what other processes stored of the threads in ``_behind``."""
+        """Read and deliver what other processes stored of the threads in ``_behind`` (those
+        the storage could not read now are read again once it is back)."""
         behind, self._behind = self._behind, set()
-        for thread_id in behind:
-            await self._read_remote(thread_id)
+        missed = {thread_id for thread_id in behind if not await self._read_remote(thread_id)}
         await self._deliver()
+        if missed:
+            self._behind |= missed
+            await self.storage.health.pause(1.0)
 
-    async def _read_remote(self, thread_id: str) -> None:
+    async def _read_remote(self, thread_id: str) -> bool:
         """Take the thread's events stored after its head by another process as committed (the
-        next :meth:`_deliver` hands them out). A failed read is left to the next wake-up."""
+        next :meth:`_deliver` hands them out). A failed read is left to the next wake-up; False
+        if the storage was unavailable (read it again once it is back)."""
         log = self._logs.get(thread_id)
         if log is None or log.unwritten or log.committed or log.delivered != log.assigned:
-            return  # this process is writing the thread: its events are the log
+            return True  # this process is writing the thread: its events are the log
         try:
             rows = await self.storage.read_events(thread_id, log.assigned, 2**62)
+        except StorageUnavailableError:
+            return False
         except Exception:
             logger.exception("reading events of thread %r stored by another process failed", thread_id)
-            return
+            return True
         if self._logs.get(thread_id) is not log or log.unwritten or log.committed or log.delivered != log.assigned:
-            return  # this process started writing it meanwhile
+            return True  # this process started writing it meanwhile
         entries: list[_Entry] = []
         now = time.monotonic()
         for seq, frame in rows:
@@ -223,6 +234,7 @@ class EventHub:
         if entries:
             self._published += len(entries)  # delivered as this hub's own (wait_written counts them)
             self._committed(log, entries)
+        return True
 
     async def resync(self, thread_id: str) -> None:
         """This process just took the thread's lease from another: catch its log up with the
@@ -384,6 +396,7 @@ class EventHub:
         """Store events no write took in time, and deliver stored events. Runs until cancelled."""
         self._started = True
         task_status.started()
+        pause = _FIRST_PAUSE
         while True:
             timeout = self._next_due()
             if timeout == math.inf:  # nothing due: no timer (nor its cancel scope) needed
@@ -401,9 +414,14 @@ class EventHub:
             if due is not None:
                 try:
                     await self.storage.write(due)
+                except StorageUnavailableError:  # (the storage's own warning says so)
+                    await self.storage.health.pause(pause)  # woken early when the storage is back
+                    pause = min(_LAST_PAUSE, pause * 2)
                 except Exception:  # the events go back to their journals; retried with the next write
                     logger.exception("storing %d events failed; retrying", len(due.events))
-                    await anyio.sleep(0.1)
+                    await anyio.sleep(_FIRST_PAUSE)
+                else:
+                    pause = _FIRST_PAUSE
                 await self._deliver()
 
     def _next_due(self) -> float:

@@ -49,6 +49,8 @@ def prometheus_text(stats: ServerStatistics) -> str:
         ("streamhil_events_per_second", "gauge", "events per second over the last 10 s", stats.events.events_per_second),
         ("streamhil_watchers", "gauge", "thread subscriptions", stats.events.watchers),
         ("streamhil_slow_consumers_closed_total", "counter", "connections closed with 4008", stats.slow_consumers_closed),
+        ("streamhil_storage_available", "gauge", "1 while the storage's database can be reached", int(stats.storage_available)),
+        ("streamhil_storage_outages_total", "counter", "times the storage was found unavailable", stats.storage_outages),
     ]
     cluster = stats.cluster
     if cluster is not None and "error" not in cluster:

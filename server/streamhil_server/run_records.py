@@ -44,6 +44,7 @@ from anyio.abc import TaskStatus
 from streamhil.protocol import EventKind
 from .hub import EventHub, HubEvent
 from .storage.base import Storage, StorageClosedError
+from .storage.health import unavailable_cause
 from .storage.records import Write, now_iso
 
 logger = logging.getLogger("streamhil_server.run_records")
@@ -494,23 +495,26 @@ class RunRecords:
             while True:
                 await self._wake.wait()
                 self._wake = anyio.Event()
-                if await self._flush(give_up=refused >= _ATTEMPTS):
+                stored = await self._flush(give_up=refused >= _ATTEMPTS)
+                if stored is True:
                     pause, refused = 0.0, 0
                     continue
-                refused += 1
+                if stored is False:  # refused by the database (not counted while it is unavailable)
+                    refused += 1
                 pause = min(5.0, max(0.1, pause * 2))
-                await anyio.sleep(pause)
+                await self.store.health.pause(pause)  # woken early when the storage is back
                 self._wake.set()
         finally:
             with anyio.CancelScope(shield=True):
                 await self._flush()
             self._remove()
 
-    async def _flush(self, *, give_up: bool = False) -> bool:
+    async def _flush(self, *, give_up: bool = False) -> bool | None:
         """Store the changed records, then forget what :meth:`_forget_unused` may. False when
         the database refused the write (the records are changed again, to be tried later);
         with ``give_up`` (refused ``_ATTEMPTS`` times in a row, about a minute) the batch is
-        dropped instead, so that a write the database will never take does not grow memory."""
+        dropped instead, so that a write the database will never take does not grow memory.
+        None when the storage is unavailable: kept for as long as that lasts."""
         if not self._dirty:
             self._forget_unused()
             return True
@@ -523,14 +527,16 @@ class RunRecords:
         except StorageClosedError:  # the store closed first (shutdown): the records are lost with the process
             return True
         except Exception as exc:
-            if give_up:
+            unavailable = unavailable_cause(exc) is not None  # (the storage's own warning says so)
+            if give_up and not unavailable:
                 logger.error("dropped %d run records the database kept refusing (%s: %s)", len(rows),
                              type(exc).__name__, exc)
                 return True
-            logger.warning("could not store %d run records (%s: %s); trying again", len(rows), type(exc).__name__, exc)
+            if not unavailable:
+                logger.warning("could not store %d run records (%s: %s); trying again", len(rows), type(exc).__name__, exc)
             for run_id, info in pending.items():
                 self._dirty.setdefault(run_id, info)  # (a newer change of the run keeps its place)
-            return False
+            return None if unavailable else False
         for thread_id in {info.thread_id for info in batch}:  # what was stored may be forgotten now
             self._trim(thread_id)
         self._forget_unused()

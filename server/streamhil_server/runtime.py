@@ -55,6 +55,10 @@ class ServerStatistics:
     cluster: dict[str, Any] | None = None
     """Several processes on one database: every process, as the database sees them (the same on
     every process; see :func:`~.storage.postgres_coordination.cluster`)."""
+    storage_available: bool = True
+    """Whether the storage's database can be reached now (see :mod:`.storage.health`)."""
+    storage_outages: int = 0
+    """Times this process found its storage unavailable."""
 
     def to_json(self) -> dict[str, Any]:
         extra: dict[str, Any] = {} if self.leases is None else {"leases": self.leases}
@@ -79,6 +83,7 @@ class ServerStatistics:
             },
             "graphs": self.graphs,
             "epoch": self.epoch,
+            "storage": {"available": self.storage_available, "outages": self.storage_outages},
         } | extra
 
 
@@ -152,6 +157,7 @@ class Runtime:
             await self.run_records.load()
             tg = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(tg.cancel_scope.cancel)  # runs first on exit: stop the workers
+            await tg.start(self.storage.monitor)  # probes the database while it is unavailable
             await tg.start(self.hub.run)
             await tg.start(self.storage.follow, self.hub.note_remote)  # other processes' events
             await tg.start(self.run_records.run)
@@ -201,6 +207,8 @@ class Runtime:
             graphs=len(self.registry),
             epoch=self.store.epoch,
             leases=self._lease_statistics() if self.storage.shared else None,
+            storage_available=self.storage.health.available,
+            storage_outages=self.storage.health.outages,
         )
 
     async def cluster_statistics(self) -> dict[str, Any] | None:

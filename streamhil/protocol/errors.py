@@ -53,6 +53,7 @@ class ErrorCode(StrEnum):
     HEARTBEAT_TIMEOUT = "heartbeat_timeout"
     INTERNAL_ERROR = "internal_error"
     SHUTTING_DOWN = "shutting_down"
+    STORAGE_UNAVAILABLE = "storage_unavailable"
     TOO_MANY_REQUESTS = "too_many_requests"
     TOO_MANY_RUNS = "too_many_runs"
 
@@ -99,6 +100,7 @@ ERROR_FAMILY: dict[ErrorCode, ErrorFamily] = {
     _C.HEARTBEAT_TIMEOUT: _F.SERVER,
     _C.INTERNAL_ERROR: _F.SERVER,
     _C.SHUTTING_DOWN: _F.SERVER,
+    _C.STORAGE_UNAVAILABLE: _F.SERVER,
     _C.TOO_MANY_REQUESTS: _F.LIMIT,
     _C.TOO_MANY_RUNS: _F.LIMIT,
 }

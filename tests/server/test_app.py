@@ -116,9 +116,12 @@ def test_a_runtime_that_stops_by_itself_is_reported_and_refuses(anyio_backend: s
     with pytest.raises(BaseExceptionGroup) as raised:  # the lifespan ends with the failure, for the host
         with TestClient(app, backend=anyio_backend, base_url="http://localhost") as client:
             assert client.get("/healthz").json()["status"] == "ok"
+            assert client.get("/livez").json()["status"] == "ok"
             client.portal.call(trigger.set)  # type: ignore[union-attr]
             assert heard.wait(10)
             stopped = client.get("/healthz")
+            assert (stopped.status_code, stopped.json()["status"]) == (503, "stopped")
+            stopped = client.get("/livez")  # (the liveness check: restart it)
             assert (stopped.status_code, stopped.json()["status"]) == (503, "stopped")
     assert raised.group_contains(ValueError, match="a worker's bug")
     assert failed[0] is raised.value

@@ -20,7 +20,7 @@ from ag_ui.core import BaseEvent, RunAgentInput
 from ag_ui.encoder import EventEncoder
 from streamhil.protocol import ErrorCode, EventKind, Resume, StartRun
 
-from ..errors import CommandError
+from ..errors import CommandError, storage_unavailable
 from .agui_events import RunTranslator
 from .agui_views import agui_interrupt, answer_for, from_agui_message, to_agui_messages
 from .answer_log import earlier_answers
@@ -81,7 +81,11 @@ class AguiRun:
             await self._fail(tr, exc.message, exc.code.value)
         except OSError:
             raise  # the client is gone
-        except Exception:
+        except Exception as exc:
+            unavailable = storage_unavailable(exc)
+            if unavailable is not None:
+                await self._fail(tr, unavailable.message, unavailable.code.value)
+                return
             logger.exception("AG-UI run on thread %s failed", self.thread_id)
             await self._fail(tr, "the server failed carrying out this run", ErrorCode.INTERNAL_ERROR.value)
 

@@ -23,7 +23,7 @@ from streamhil.protocol import ErrorCode
 from streamhil.protocol.codec import wide_integer_problem
 
 from ..auth import COOKIE_NAME, origin_allowed
-from ..errors import CommandError
+from ..errors import CommandError, storage_unavailable
 from ..runtime import Runtime
 from .langgraph_views import error_body, error_status, for_surface
 
@@ -120,6 +120,11 @@ def http_endpoint(runtime: Runtime, handler: Handler) -> Callable[[Request], Awa
         except CommandError as exc:
             exc = for_surface(exc, HTTP_BUSY_HINT)
             response = json_response(error_body(exc), error_status(exc))
+        except Exception as exc:
+            unavailable = storage_unavailable(exc)
+            if unavailable is None:
+                raise
+            response = json_response(error_body(unavailable), error_status(unavailable))  # 503: retry later
         if cors is not None:
             response.headers.update(cors)
         return response

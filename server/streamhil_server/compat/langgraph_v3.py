@@ -32,7 +32,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from streamhil.protocol import ErrorCode, EventKind
 from streamhil.protocol.codec import wide_integer_problem
 
-from ..errors import CommandError, not_found
+from ..errors import CommandError, not_found, storage_unavailable
 from ..hub import CursorError, Subscription
 from ..runtime import Runtime
 from .http_access import HTTP_BUSY_HINT, identify, invalid, json_response, read_json
@@ -188,6 +188,7 @@ def _reply(command_id: Any, result: Any, hub_seq: int | None = None) -> dict[str
 _V3_CODES = {
     ErrorCode.UNAUTHENTICATED: "permission_denied",
     ErrorCode.FORBIDDEN: "permission_denied",
+    ErrorCode.STORAGE_UNAVAILABLE: "unknown_error",  # (streamhil_code says which)
 }
 
 
@@ -242,6 +243,11 @@ class LangGraphV3:
             return {"type": "error", "id": command_id, "error": "unknown_command", "message": f"unknown command {method!r}"}
         except CommandError as exc:
             return _error(command_id, exc)
+        except Exception as exc:
+            unavailable = storage_unavailable(exc)
+            if unavailable is None:
+                raise
+            return _error(command_id, unavailable)
 
     async def _run_start(self, identity: str, thread_id: str, command_id: Any, params: dict[str, Any]) -> dict[str, Any]:
         body = {

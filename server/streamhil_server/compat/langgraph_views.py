@@ -291,6 +291,7 @@ _STATUS = {
     ErrorCode.TOO_MANY_REQUESTS: 429,
     ErrorCode.TOO_MANY_RUNS: 429,
     ErrorCode.SHUTTING_DOWN: 503,
+    ErrorCode.STORAGE_UNAVAILABLE: 503,
     ErrorCode.NOT_READY: 503,
 }
 

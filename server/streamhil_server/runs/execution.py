@@ -19,15 +19,18 @@ from ..encoding import interrupt_wire, jsonable, stream_payload
 from ..errors import CommandError
 from ..registry import GraphEntry
 from ..storage.base import LeaseLostError, StorageClosedError
+from ..storage.health import unavailable_cause
 from ..storage.records import ThreadRecord, Write, now_iso
 from ..threads import ActiveRun, RunRequest, ThreadRuntime
 from .answers import RunAnswers
 from .core import _TERMINAL_STATUS, logger
+from .run_end import FIRST_PAUSE, LAST_PAUSE, StagedEnd, patiently
 
 __all__ = ["RunExecution"]
 
 _END_WRITE_ATTEMPTS = 4
-"""Tries to store a run's end (0.05, 0.1, 0.2 s apart) before the run ends with ``run_error``."""
+"""Tries to store a run's end when the write fails for another reason than the storage being
+unavailable (0.05, 0.1, 0.2 s apart); while it is unavailable, the end waits for it."""
 
 
 def _only_interrupts(payload: Any, ids: frozenset[str]) -> bool:
@@ -57,6 +60,9 @@ class RunExecution(RunAnswers):
                     request = thread.queue.popleft()
                     thread.active = ActiveRun(request)
                 try:
+                    health = self.storage.health
+                    while not health.available:  # a run does not start while the storage is away
+                        await health.wait_changed()
                     if self.fair_share:
                         async with self.shares.slot(request.origin):  # the identity's fair share
                             await self._execute(thread, request)
@@ -71,6 +77,10 @@ class RunExecution(RunAnswers):
                     except LeaseLostError:
                         self._lost_run(thread, request)
                         return
+                    except StorageClosedError:
+                        return  # shutting down: the next start continues the run
+                    except Exception:  # nor does failing to store that end (it goes with the thread's next write)
+                        logger.exception("could not end run %s on thread %s", request.run_id, thread.thread_id)
                 finally:
                     thread.active = None
         finally:
@@ -101,12 +111,13 @@ class RunExecution(RunAnswers):
         tid, run_id = thread.thread_id, request.run_id
         entry = self.registry.get(thread.record.graph)
         self._started += 1
-        discarded = await self._discarded_by(thread, entry, request) if entry is not None else []
+        # (what a run reads or records before it starts waits while the storage is unavailable)
+        discarded = await patiently(self.storage, lambda: self._discarded_by(thread, entry, request)) if entry is not None else []
         self.hub.publish(tid, EventKind.RUN_STARTED, run_id, self._started_data(thread, request, discarded))
         if entry is not None and request.cancelled:
             # its claim on the interrupts it answered is gone: list them as pending again; it
             # ran nothing, so the thread is otherwise as the run before it left it
-            record = await self._settle(thread, entry.graph, error=None)
+            record = await self._settle(thread, entry.graph, error=None, patient=True)
             if not record.interrupts:
                 record = replace(record, status=thread.record.status, error=thread.record.error)
             await self._finish(thread, request, EventKind.RUN_CANCELLED, {"reason": request.cancel_reason}, record)
@@ -115,7 +126,7 @@ class RunExecution(RunAnswers):
             await self._finish(thread, request, EventKind.RUN_ERROR, {"error": {"type": "GraphNotFound", "message": f"graph {thread.record.graph!r} is not served"}, "code": ErrorCode.NOT_FOUND.value}, None)
             return
         graph = entry.graph
-        problem = await self._precheck(thread, entry, request)
+        problem = await patiently(self.storage, lambda: self._precheck(thread, entry, request))
         if problem is not None:
             await self._finish(thread, request, EventKind.RUN_ERROR, {"error": {"type": "CommandError", "message": problem.message}, "code": problem.code.value}, None)
             return
@@ -133,7 +144,10 @@ class RunExecution(RunAnswers):
         wanted = frozenset(request.stream_modes)
         subgraphs = request.subgraphs
         publish = self.hub.publish
-        announced = await self._announced(graph, tid) if request.continuation and self.one_transaction else frozenset()
+        announced = (
+            await patiently(self.storage, lambda: self._announced(graph, tid))
+            if request.continuation and self.one_transaction else frozenset()
+        )
 
         def forward(ns: tuple[str, ...], mode: str, payload: Any) -> None:
             # Parts of every namespace come; `subgraphs: false` keeps the root's (astream_events'
@@ -167,12 +181,17 @@ class RunExecution(RunAnswers):
             except Exception as exc:  # the graph failed: the run ends with run_error
                 error = exc
         if scope.cancelled_caught:
-            record = await self._settle(thread, graph, error=None, cancelled=True)
+            record = await self._settle(thread, graph, error=None, cancelled=True, patient=True)
             await self._finish(thread, request, EventKind.RUN_CANCELLED, {"reason": active.cancel_reason if active else "cancelled"}, record)
             return
         if error is not None:
-            record = await self._settle(thread, graph, error=f"{type(error).__name__}: {error}")
-            await self._finish(thread, request, EventKind.RUN_ERROR, {"error": {"type": type(error).__name__, "message": str(error)}, "code": None}, record)
+            # A step the storage could not take ends the run with run_error, code
+            # storage_unavailable, once the storage is back: the thread keeps its last stored
+            # checkpoint, and start_run with input null goes on from there.
+            unavailable = unavailable_cause(error)
+            code = None if unavailable is None else ErrorCode.STORAGE_UNAVAILABLE.value
+            record = await self._settle(thread, graph, error=f"{type(error).__name__}: {error}", patient=True)
+            await self._finish(thread, request, EventKind.RUN_ERROR, {"error": {"type": type(error).__name__, "message": str(error)}, "code": code}, record)
             return
         assert outcome is not None
         if events:
@@ -210,8 +229,16 @@ class RunExecution(RunAnswers):
         return frozenset(i.id for i in snapshot.interrupts)
 
     async def _fail_run(self, thread: ThreadRuntime, request: RunRequest, exc: Exception) -> None:
-        """End a run whose execution raised unexpectedly with ``run_error``, once."""
-        logger.exception("run %s on thread %s failed unexpectedly", request.run_id, thread.thread_id)
+        """End a run whose execution raised unexpectedly with ``run_error``, once: code
+        ``storage_unavailable`` if the storage was (its end is stored once the storage is back),
+        else ``internal_error``."""
+        unavailable = unavailable_cause(exc)
+        if unavailable is None:
+            logger.exception("run %s on thread %s failed unexpectedly", request.run_id, thread.thread_id)
+            code = ErrorCode.INTERNAL_ERROR
+        else:
+            logger.warning("run %s on thread %s failed: %s", request.run_id, thread.thread_id, unavailable)
+            code, exc = ErrorCode.STORAGE_UNAVAILABLE, unavailable
         if thread.active is None or thread.active.request is not request:
             return  # its terminal event is out already
         error = {"type": type(exc).__name__, "message": str(exc)}
@@ -220,11 +247,11 @@ class RunExecution(RunAnswers):
         try:
             if entry is None:
                 raise LookupError(thread.record.graph)
-            record = await self._settle(thread, entry.graph, error=message)
+            record = await self._settle(thread, entry.graph, error=message, patient=True)
         except Exception:
             logger.exception("could not read thread %s after the failure", thread.thread_id)
             record = replace(thread.record, status="error", error=message, updated_at=now_iso())
-        await self._finish(thread, request, EventKind.RUN_ERROR, {"error": error, "code": ErrorCode.INTERNAL_ERROR.value}, record)
+        await self._finish(thread, request, EventKind.RUN_ERROR, {"error": error, "code": code.value}, record)
 
     async def _precheck(self, thread: ThreadRuntime, entry: GraphEntry, request: RunRequest) -> CommandError | None:
         """Checks a queued run could only make when its turn came."""
@@ -264,11 +291,16 @@ class RunExecution(RunAnswers):
         return thread.pending_ids
 
     async def _settle(
-        self, thread: ThreadRuntime, graph: Any, *, error: str | None, cancelled: bool = False
+        self, thread: ThreadRuntime, graph: Any, *, error: str | None, cancelled: bool = False, patient: bool = False
     ) -> ThreadRecord:
         """The thread's record after a run (or an update): its status and pending interrupts,
-        read from its latest checkpoint (the head cache holds it). Not stored here."""
-        snapshot = await graph.aget_state(self._config(thread.thread_id))
+        read from its latest checkpoint (the head cache holds it). Not stored here. ``patient``:
+        read it once the storage is back if it is unavailable (a run's end waits for it anyway)."""
+        config = self._config(thread.thread_id)
+        if patient:
+            snapshot = await patiently(self.storage, lambda: graph.aget_state(config))
+        else:
+            snapshot = await graph.aget_state(config)
         return self._settled_record(thread, snapshot.interrupts, snapshot.next, error=error, cancelled=cancelled)
 
     def _settled_record(
@@ -293,16 +325,17 @@ class RunExecution(RunAnswers):
         self, thread: ThreadRuntime, request: RunRequest, event: EventKind, data: dict[str, Any], record: ThreadRecord | None
     ) -> None:
         """Publish the run's terminal event and store it with the run's end and the thread's
-        record, in one write."""
+        record, in one write; while the storage is unavailable, wait for it (the thread stays
+        busy, nothing is lost, and the event is delivered once stored)."""
         # Once the end is stored, and before its terminal event is delivered, the thread stops
         # being busy and takes its new record: a client that answers as soon as it sees
         # run_interrupted must not get thread_busy, nor a list_threads that shows the old state.
-        self.hub.publish(thread.thread_id, event, request.run_id, data)
+        tid = thread.thread_id
+        self.hub.publish(tid, event, request.run_id, data)
         self._finished += 1
         if not request.ended:
             request.ended = True
             self.shares.remove(request.origin)
-        run_record = self._run_record(request, _TERMINAL_STATUS[event], ended=True)
 
         def ended() -> None:
             if thread.active is not None and thread.active.request is request:
@@ -310,22 +343,34 @@ class RunExecution(RunAnswers):
             if record is not None:
                 self._adopt(thread, record)
 
-        for attempt in range(_END_WRITE_ATTEMPTS):
-            # What failed goes back to the journal (events, an interrupt's held writes): each
-            # attempt takes it again, with the run's end, so no event is told twice or lost.
-            write = self.hub.take(thread.thread_id, checkpoint=False)
-            write.runs.append(run_record)
-            if record is not None:
-                write.threads.append(record)
-            write.after_commit.insert(0, ended)
+        end = StagedEnd(self.hub, tid, self._run_record(request, _TERMINAL_STATUS[event], ended=True), record, ended)
+        end.stage()  # whichever write stores the terminal event stores the end with it
+        failures, pause, waited = 0, FIRST_PAUSE, False
+        while not end.stored:
+            if end.lost is not None:
+                raise end.lost
+            # What failed goes back to the journal (events, an interrupt's held writes, the end):
+            # each attempt takes it again, so no event is told twice or lost.
+            write = self.hub.take(tid, checkpoint=False)
+            if write.empty:  # the hub's own write carries the end right now: its outcome decides
+                await end.wait()
+                continue
             try:
                 with anyio.CancelScope(shield=True):
                     await self.storage.write(write)
-                return
             except (LeaseLostError, StorageClosedError):
                 raise
-            except Exception:
-                if attempt == _END_WRITE_ATTEMPTS - 1:
-                    raise
-                logger.warning("storing the end of run %s failed; retrying", request.run_id, exc_info=True)
-                await anyio.sleep(0.05 * 2**attempt)
+            except Exception as exc:
+                if unavailable_cause(exc) is not None:
+                    if not waited:
+                        logger.warning("the end of run %s waits for the storage: %s", request.run_id, exc)
+                    waited = True
+                else:
+                    failures += 1
+                    if failures == _END_WRITE_ATTEMPTS:
+                        raise  # (still staged: the thread's next write stores it)
+                    logger.warning("storing the end of run %s failed; retrying", request.run_id, exc_info=True)
+                await self.storage.health.pause(pause)  # woken early when the storage is back
+                pause = min(LAST_PAUSE, pause * 2)
+        if waited:
+            logger.warning("stored the end of run %s on thread %s", request.run_id, tid)

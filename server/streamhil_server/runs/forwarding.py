@@ -35,7 +35,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from streamhil.protocol import ErrorCode
 
-from ..errors import CommandError
+from ..errors import CommandError, storage_unavailable
 from ..storage.base import CommandInbox
 
 __all__ = ["Forwarder", "Handler", "Unanswered", "STALL_HOOK", "stall_for_tests"]
@@ -160,8 +160,9 @@ class Forwarder:
             try:
                 for command_id in await self.inbox.unclaimed():
                     self._incoming[0].send_nowait(command_id)
-            except Exception:
-                logger.exception("looking for commands sent to this process failed")
+            except Exception as exc:
+                if storage_unavailable(exc) is None:  # (the storage's own warning says when it is away)
+                    logger.exception("looking for commands sent to this process failed")
 
     async def _serve_one(self, command_id: str, handle: Handler) -> None:
         try:
@@ -173,8 +174,12 @@ class Forwarder:
             try:
                 reply = await handle(command_id, orjson.loads(request))
             except Exception as exc:
-                logger.exception("a command forwarded by another process failed")
-                reply = {"error": {"code": ErrorCode.INTERNAL_ERROR.value, "message": f"{type(exc).__name__}: {exc}"}}
+                unavailable = storage_unavailable(exc)
+                if unavailable is not None:
+                    reply = error_reply(unavailable)
+                else:
+                    logger.exception("a command forwarded by another process failed")
+                    reply = {"error": {"code": ErrorCode.INTERNAL_ERROR.value, "message": f"{type(exc).__name__}: {exc}"}}
             await stall_for_tests("after", command_id)
             with anyio.CancelScope(shield=True):
                 await self.inbox.reply(command_id, orjson.dumps(reply, default=str).decode())

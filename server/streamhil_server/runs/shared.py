@@ -30,7 +30,7 @@ from anyio.abc import TaskGroup
 from streamhil.protocol import ErrorCode, Resume, StartRun
 from streamhil.protocol._fields import Fields
 
-from ..errors import CommandError
+from ..errors import CommandError, storage_unavailable
 from ..storage.base import LeaseGrant, LeaseLostError
 from ..threads import Accepted
 from .core import OnAccepted, _new_id, logger
@@ -318,12 +318,12 @@ class SharedRuns(RunQueries):
         if held:
             try:
                 await self.storage.release_leases(held)
-            except Exception:
-                logger.exception("releasing the leases of this process failed; they run out in %s s", self.storage.lease_ttl)
+            except Exception as exc:
+                _log_failure(exc, "releasing the leases of this process failed; they run out in %s s", self.storage.lease_ttl)
         try:
             await self.storage.leave()
-        except Exception:
-            logger.exception("removing this process from the list of live ones failed; it shows as gone in %s s", self.storage.lease_ttl)
+        except Exception as exc:
+            _log_failure(exc, "removing this process from the list of live ones failed; it shows as gone in %s s", self.storage.lease_ttl)
 
     async def _keep_leases(self) -> None:
         """Renew, release idle leases and take over orphaned threads, every ``lease_ttl / 3`` s."""
@@ -333,8 +333,9 @@ class SharedRuns(RunQueries):
             rounds += 1
             try:
                 await self._keep_round(prune=rounds % 100 == 0)
-            except Exception:
-                logger.exception("keeping the leases of this process failed; trying again")
+            except Exception as exc:
+                if storage_unavailable(exc) is None:  # (the storage's own warning says when it is away)
+                    logger.exception("keeping the leases of this process failed; trying again")
 
     async def _keep_round(self, *, first: bool = False, prune: bool = False) -> None:
         await self.storage.announce(prune=prune)
@@ -351,7 +352,9 @@ class SharedRuns(RunQueries):
             if not self.storage.holds(thread_id):
                 try:
                     await self._take(thread_id)
-                except Exception:
+                except Exception as exc:
+                    if storage_unavailable(exc) is not None:
+                        raise  # the next round tries again
                     logger.exception("taking over thread %s failed", thread_id)
         if prune and self.storage.inbox is not None:
             await self.storage.inbox.prune(3600.0)
@@ -361,6 +364,14 @@ class SharedRuns(RunQueries):
             return False
         thread = self.threads.get(thread_id) if thread_id in self.threads else None
         return thread is None or thread.at_rest
+
+
+def _log_failure(exc: Exception, message: str, *args: Any) -> None:
+    """``message``, with the traceback unless the storage was simply unavailable (then its reason)."""
+    if storage_unavailable(exc) is None:
+        logger.exception(message, *args)
+    else:
+        logger.warning(message + " (%s)", *args, exc)
 
 
 def _ignore(frame: str) -> None:

@@ -10,6 +10,7 @@ from .base import Loaded as Loaded
 from .base import Storage as Storage
 from .base import StorageClosedError as StorageClosedError
 from .base import ThreadCounts as ThreadCounts
+from .health import StorageUnavailableError as StorageUnavailableError
 from .memory import MemoryStorage as MemoryStorage
 from .records import EventRow as EventRow
 from .records import RunRecord as RunRecord
@@ -21,7 +22,7 @@ from .sqlite import SqliteStorage as SqliteStorage
 from .sqlite import StorageLockedError as StorageLockedError
 
 __all__ = [
-    "Storage", "Loaded", "StorageClosedError", "ThreadCounts", "MemoryStorage", "SqliteStorage", "StorageSaver",
+    "Storage", "Loaded", "StorageClosedError", "StorageUnavailableError", "ThreadCounts", "MemoryStorage", "SqliteStorage", "StorageSaver",
     "EventRow", "RunRecord", "ThreadRecord", "Write", "now_iso", "storage_for", "StorageLockedError",
 ]
 

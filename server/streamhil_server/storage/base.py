@@ -19,6 +19,9 @@ The contract a backend must keep (``tests/server/storage_conformance.py`` checks
   (ids are time-ordered); its ``writes`` go to the parent, each task's writes replacing that
   task's earlier ones there (keeping the task's first position).
 - Reads never wait behind writes that are not committed yet, and see every committed write.
+- An operation that fails because the storage cannot be used now (its database cannot be
+  reached, its disk is full) raises :class:`~.health.StorageUnavailableError`; a backend whose
+  database can go away says so in :attr:`Storage.health` and probes it in :meth:`Storage.monitor`.
 
 Backends: :mod:`.memory` (dicts, nothing survives the process) and :mod:`.sqlite` (one file, a
 writer connection with group commit and a separate reader connection, WAL). A PostgreSQL backend
@@ -37,11 +40,12 @@ from anyio.abc import TaskStatus
 
 from streamhil.checkpoint._records import Address, StoredCheckpoint
 
+from .health import StorageHealth, StorageUnavailableError
 from .records import OPEN_RUN_STATUSES, EventRow, RunRecord, RunStatus, ThreadRecord, Write, WritesPut
 
 __all__ = [
     "Storage", "Loaded", "ThreadCounts", "StorageClosedError", "LeaseGrant", "LeaseLostError", "AnswerConflictError",
-    "written_threads", "CommandInbox",
+    "written_threads", "CommandInbox", "StorageHealth", "StorageUnavailableError",
 ]
 
 T = TypeVar("T")
@@ -150,6 +154,20 @@ class Storage(ABC):
     @abstractmethod
     async def aclose(self) -> None:
         """Release connections; the storage cannot be used afterwards."""
+
+    @property
+    def health(self) -> StorageHealth:
+        """Whether the storage can be used now (see :mod:`.health`); a backend without a database
+        server of its own is always available."""
+        health: StorageHealth | None = self.__dict__.get("_health")
+        if health is None:
+            health = self.__dict__["_health"] = StorageHealth(repr(self))
+        return health
+
+    async def monitor(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """While the storage is unavailable, probe it and mark it restored once it answers; run
+        in a task group. A backend without a database server of its own returns once started."""
+        task_status.started()
 
     async def follow(
         self, notify: Callable[[str | None, int], None], *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED

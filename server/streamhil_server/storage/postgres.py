@@ -58,15 +58,21 @@ from streamhil.errors import CheckpointError
 
 from . import postgres_coordination as pgc
 from . import postgres_sql as pg
+from .postgres_sql import SchemaError, SchemaTooNewError
 from .base import (
     AnswerConflictError, LeaseGrant, LeaseLostError, Loaded, Storage, StorageClosedError, ThreadCounts, written_threads,
 )
-from .group import GroupCommit
+from .group import GroupCommit, run_callbacks
+from .health import StorageHealth, StorageUnavailableError
+from .postgres_availability import PostgresAvailability, connection_problem, resource_problem
 from .records import OPEN_RUN_STATUSES, RunRecord, RunStatus, ThreadRecord, Write
 
-__all__ = ["PostgresStorage", "SchemaTooNewError", "DatabaseUnavailableError", "MIGRATIONS", "SCHEMA_VERSION", "is_postgres_url"]
+__all__ = [
+    "PostgresStorage", "SchemaError", "SchemaTooNewError", "DatabaseUnavailableError", "MIGRATIONS", "SCHEMA_VERSION",
+    "is_postgres_url",
+]
 
-CHANNEL, MIGRATIONS, SCHEMA_VERSION, SchemaTooNewError = pg.CHANNEL, pg.MIGRATIONS, pg.SCHEMA_VERSION, pg.SchemaTooNewError
+CHANNEL, MIGRATIONS, SCHEMA_VERSION = pg.CHANNEL, pg.MIGRATIONS, pg.SCHEMA_VERSION
 
 T = TypeVar("T")
 logger = logging.getLogger("streamhil_server.storage")
@@ -104,7 +110,7 @@ class DatabaseUnavailableError(RuntimeError):
     """The database could not be reached or refused the login (the message has no password)."""
 
 
-class PostgresStorage(Storage):
+class PostgresStorage(PostgresAvailability, Storage):
     """The server's state in the PostgreSQL database ``url`` (tables created if missing)."""
 
     durable = True
@@ -146,6 +152,7 @@ class PostgresStorage(Storage):
         self._acquiring: dict[str, anyio.Event] = {}
         self._inbox = pgc.PostgresInbox(self.lease_owner, partial(self._read_with, None))
         self.inbox = self._inbox
+        self._health = StorageHealth(f"PostgreSQL {self.where}")
 
     def __repr__(self) -> str:
         return f"PostgresStorage({self.where!r})"
@@ -172,18 +179,11 @@ class PostgresStorage(Storage):
         except psycopg.OperationalError as exc:
             raise DatabaseUnavailableError(f"cannot open PostgreSQL at {self.where}: {exc}") from None
         self.epoch = await anyio.to_thread.run_sync(self._run_writer, pg.load_epoch)
-        reads: AsyncPoolDriver | ThreadPoolDriver
         try:
-            if current_backend() == "asyncio":
-                reads = AsyncPoolDriver(self._conninfo, max_size=self.pool_size, timeout=self.timeout, prepare=self.prepare)
-                await reads.open()
-            else:
-                reads = ThreadPoolDriver(self._conninfo, max_size=self.pool_size, timeout=self.timeout, prepare=self.prepare)
-                await anyio.to_thread.run_sync(reads.open)
+            self._reads = await self._open_reads()
         except BaseException:
             await self.aclose()
             raise
-        self._reads = reads
 
     def _connect(self) -> psycopg.Connection[Any]:
         return psycopg.Connection.connect(
@@ -193,12 +193,31 @@ class PostgresStorage(Storage):
     def _connect_and_migrate(self) -> psycopg.Connection[Any]:
         conn = self._connect()
         try:
-            run_sync(conn, sql.ensure_schema(self.where), "tx", False)  # the checkpoint tables
-            run_sync(conn, pg.ensure_server_schema(self.where), "tx", False)
+            try:
+                run_sync(conn, sql.ensure_schema(self.where), "tx", False)  # the checkpoint tables
+                run_sync(conn, pg.ensure_server_schema(self.where), "tx", False)
+            except CheckpointError as exc:  # (here only the refusal of a newer checkpoint schema)
+                raise SchemaTooNewError(f"PostgreSQL {exc}") from None
+            except (psycopg.errors.InvalidSchemaName, psycopg.errors.InsufficientPrivilege) as exc:
+                raise self._schema_error(conn, exc) from None
         except BaseException:
             conn.close()
             raise
         return conn
+
+    def _schema_error(self, conn: psycopg.Connection[Any], exc: psycopg.Error) -> SchemaError:
+        """Why the tables could not be created, and what to do, in one line."""
+        try:
+            path = str(conn.execute("SHOW search_path").fetchone()[0])  # type: ignore[index]
+        except psycopg.Error:
+            path = "?"
+        if isinstance(exc, psycopg.errors.InvalidSchemaName):
+            return SchemaError(pg.missing_schema(self.where, path))
+        reason = " ".join(str(exc).split("\n")[0].split())
+        return SchemaError(
+            f"PostgreSQL {self.where}: this role may not create or migrate streamhil's tables in its schema "
+            f"(search_path {path}): {reason}; grant it CREATE on the schema, or start once with a role that may"
+        )
 
     def _run_writer(self, make_tx: Callable[[], Tx[T]]) -> T:
         with self._writer_lock:
@@ -218,10 +237,8 @@ class PostgresStorage(Storage):
     async def aclose(self) -> None:
         writer, reads, self._writer, self._reads = self._writer, self._reads, None, None
         with anyio.CancelScope(shield=True):
-            if isinstance(reads, AsyncPoolDriver):
-                await reads.aclose()
-            elif reads is not None:
-                await anyio.to_thread.run_sync(reads.close)
+            if reads is not None:
+                await self._close_reads(reads)
             if writer is not None:
                 await anyio.to_thread.run_sync(self._close_writer, writer)
 
@@ -234,42 +251,66 @@ class PostgresStorage(Storage):
     async def write(self, write: Write) -> None:
         if self._writer is None:
             raise StorageClosedError(f"{self!r} is not open; use 'async with' first")
+        if not self.health.available:  # refused at once, as if tried: its parts go back where they came from
+            error = self.health.error()
+            run_callbacks(write, error)
+            raise error
         try:
             await self._group.submit(write)
         except LeaseLostError as exc:
             self._lost(exc.thread_ids)
             raise
+        except psycopg.Error as exc:
+            problem = connection_problem(exc)
+            if problem is not None:
+                self.health.lost(problem)  # (refused at once until the watcher finds it back)
+            else:
+                problem = resource_problem(exc)  # (it answers: only this write waits, then tries again)
+                if problem is None:
+                    raise
+            raise StorageUnavailableError(f"the storage at PostgreSQL {self.where} is unavailable ({problem})") from exc
 
     def _commit(self, batch: list[Write]) -> list[BaseException | None]:
-        """One transaction for the batch."""
+        """One transaction for the batch. A connection lost during ``COMMIT`` leaves its outcome
+        unknown: it is looked up (:meth:`committed_after_all`), and a transaction that did commit
+        counts as stored."""
         with self._writer_lock:
-            conn = self._begin()
+            conn, xid = self._begin()
             try:
                 errors, saved = self._apply_batch(conn, batch)
                 if self._freeze_on is not None:
                     _freeze_for_tests(self._freeze_on, batch)
-                conn.execute("COMMIT")
             except BaseException:
                 if not (conn.closed or conn.broken):
                     conn.execute("ROLLBACK")
                 raise
+            try:
+                conn.execute("COMMIT")
+            except psycopg.OperationalError:
+                if not (conn.closed or conn.broken) or not self.committed_after_all(xid):
+                    raise  # refused, rolled back, or still unknown
+                logger.warning("the connection to %s was lost during a COMMIT, which had been made", self.where)
             self._note_saved(batch, saved, errors)
             return errors
 
-    def _begin(self) -> psycopg.Connection[Any]:
-        """The writer, in a new transaction. A connection found lost at ``BEGIN`` (the server
-        restarted, the backend was killed while idle) is replaced once: nothing was sent yet.
-        (``BEGIN`` is its own round trip for that reason: sent in a pipeline with the statements,
-        a loss could show only after ``COMMIT`` was queued, when the outcome is unknown.)"""
+    def _begin(self) -> tuple[psycopg.Connection[Any], int]:
+        """The writer, in a new transaction, and the transaction's id (to look its outcome up if
+        the connection is lost during ``COMMIT``). A connection found lost at ``BEGIN`` (the
+        server restarted, the backend was killed while idle) is replaced once: nothing was sent
+        yet. (``BEGIN`` is its own round trip for that reason: sent in a pipeline with the
+        statements, a loss could show only after ``COMMIT`` was queued.)"""
         for attempt in (1, 2):
             conn = self._writer_connection()
             try:
-                conn.execute("BEGIN")
+                cursor = conn.execute("BEGIN; SELECT txid_current()")  # one round trip
+                cursor.nextset()
+                row = cursor.fetchone()
             except psycopg.OperationalError:
                 if attempt == 2 or not (conn.closed or conn.broken):
                     raise
             else:
-                return conn
+                assert row is not None
+                return conn, int(row[0])
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _apply_batch(
@@ -372,7 +413,11 @@ class PostgresStorage(Storage):
                 else:
                     await self._listen_in_thread(notify)
             except psycopg.OperationalError as exc:
-                logger.warning("listening for other processes' events at %s: %s; connecting again", self.where, exc)
+                if self.health.available:  # (once per outage)
+                    logger.warning(
+                        "listening for other processes' events at %s: %s; connecting again", self.where, " ".join(str(exc).split())
+                    )
+                self.health.suspect()  # the database may be gone: the watcher looks now
             await anyio.sleep(1.0)  # before connecting again: the database may be restarting
 
     def _tell(self, notify: Callable[[str | None, int], None], channel: str, payload: str, pid: int) -> None:
@@ -380,8 +425,8 @@ class PostgresStorage(Storage):
             self._inbox.tell(payload)
             return
         writer = self._writer
-        if channel != CHANNEL or (writer is not None and pid == writer.info.backend_pid):
-            return  # this process's own writes
+        if channel != CHANNEL or (writer is not None and not writer.closed and pid == writer.info.backend_pid):
+            return  # this process's own writes (a closed writer, being replaced, has stored none since)
         thread_id, _, seq = payload.rpartition(":")
         notify(thread_id, int(seq) if seq.isdigit() else 0)
 
@@ -520,7 +565,19 @@ class PostgresStorage(Storage):
         reads = self._reads
         if reads is None:
             raise StorageClosedError(f"{self!r} is not open; use 'async with' first")
-        return await reads.run(make_tx, mode)
+        self.health.check()
+        try:
+            return await reads.run(make_tx, mode)
+        except Exception as exc:
+            problem = connection_problem(exc.__cause__ if isinstance(exc, CheckpointError) else exc)
+            if self._reads is None:
+                raise StorageClosedError(f"{self!r} was closed") from exc
+            if problem is None and (reads is self._reads and self.health.available):
+                raise  # the statement's own error
+            if reads is self._reads:  # (not a pool retired meanwhile)
+                self.health.lost(problem or f"{type(exc).__name__}: {exc}")
+            reason = problem or self.health.reason or "its read pool was replaced while the read waited"
+            raise StorageUnavailableError(f"the storage at PostgreSQL {self.where} is unavailable ({reason})") from exc
 
     async def get_checkpoint(self, address: Address) -> Loaded | None:
         return await self._read(lambda: sql.get_tuple(address))

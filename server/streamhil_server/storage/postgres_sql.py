@@ -21,7 +21,8 @@ from . import postgres_coordination as coordination
 from .records import ThreadRecord, Write
 
 __all__ = [
-    "CHANNEL", "MIGRATIONS", "OPEN_RUN", "SCHEMA_VERSION", "SchemaTooNewError", "SELECT_THREAD", "RUN_COLUMNS",
+    "CHANNEL", "MIGRATIONS", "OPEN_RUN", "SCHEMA_VERSION", "SchemaError", "SchemaTooNewError", "SELECT_THREAD", "RUN_COLUMNS",
+    "missing_schema", "schema_problem",
     "ensure_server_schema", "load_epoch", "thread_from_row", "rows_of", "apply_write",
 ]
 
@@ -119,8 +120,52 @@ SELECT_THREAD = (
 )
 
 
-class SchemaTooNewError(RuntimeError):
+class SchemaError(RuntimeError):
+    """The database's schema cannot be opened by this server; the message says why and what to do."""
+
+
+class SchemaTooNewError(SchemaError):
     """The database was migrated by a newer streamhil-server."""
+
+
+def _too_new(where: str, found: int) -> str:
+    return (
+        f"PostgreSQL {where} has server schema version {found}, but this streamhil-server knows up to "
+        f"{SCHEMA_VERSION}; upgrade streamhil to open it"
+    )
+
+
+def missing_schema(where: str, search_path: str) -> str:
+    """The refusal of a database whose ``search_path`` names no schema that exists."""
+    return (
+        f"PostgreSQL {where}: no schema of its search_path ({search_path}) exists, so there is nowhere to "
+        "create streamhil's tables; create the schema (CREATE SCHEMA <name>) or name an existing one "
+        "(?options=-csearch_path%3D<name>)"
+    )
+
+
+def schema_problem(where: str) -> Tx[str | None]:
+    """Why this server could not open the database's schema, read without changing anything
+    (the ``--db`` check): its ``search_path`` names no schema that exists, or a newer streamhil
+    migrated its tables. None if it can (creating the tables if they are missing)."""
+    rows = yield Sql("SELECT current_schema(), current_setting('search_path')")
+    schema, search_path = rows[0]
+    if schema is None:
+        return missing_schema(where, str(search_path))
+    for table, known in (("streamhil_checkpoint_migrations", sql.SCHEMA_VERSION), (_VERSION_TABLE, SCHEMA_VERSION)):
+        rows = yield Sql(f"SELECT to_regclass('{table}') IS NOT NULL")
+        if not rows[0][0]:
+            continue
+        rows = yield Sql(f"SELECT coalesce(max(v), 0) FROM {table}")
+        found = int(rows[0][0])
+        if found > known:
+            if table == _VERSION_TABLE:
+                return _too_new(where, found)
+            return (
+                f"PostgreSQL {where} has checkpoint schema version {found}, but this streamhil reads up to "
+                f"version {known}; upgrade streamhil to open it"
+            )
+    return None
 
 
 def ensure_server_schema(where: str) -> Tx[int]:
@@ -130,10 +175,7 @@ def ensure_server_schema(where: str) -> Tx[int]:
     rows = yield Sql(f"SELECT coalesce(max(v), 0) FROM {_VERSION_TABLE}")
     found = int(rows[0][0])
     if found > SCHEMA_VERSION:
-        raise SchemaTooNewError(
-            f"{where} has server schema version {found}, but this streamhil-server knows up to "
-            f"{SCHEMA_VERSION}; upgrade streamhil to open it"
-        )
+        raise SchemaTooNewError(_too_new(where, found))
     for version in range(found, SCHEMA_VERSION):
         yield Sql(MIGRATIONS[version])
         yield Sql(f"INSERT INTO {_VERSION_TABLE} (v) VALUES (%s)", (version + 1,))

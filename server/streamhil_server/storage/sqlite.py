@@ -35,8 +35,9 @@ import orjson
 from streamhil.checkpoint import _sqlite_sql as sql
 from streamhil.checkpoint._records import Address
 from streamhil.checkpoint._sqlite_drivers import run_sync, setup_sqlite3
+from streamhil.errors import CheckpointError
 
-from .base import Loaded, Storage, StorageClosedError, ThreadCounts
+from .base import Loaded, Storage, StorageClosedError, StorageUnavailableError, ThreadCounts
 from .file_lock import FileLock, StorageLockedError
 from .group import GroupCommit
 from .records import OPEN_RUN_STATUSES, RunRecord, RunStatus, ThreadRecord, Write
@@ -52,6 +53,10 @@ default is 1,000). A superstep of one thread dirties pages all over the file (it
 each table and index), and the same pages again a step later: copying them back ten times less
 often copies each once instead of many times (at 100 sessions, 6% less CPU per answer, 11% more
 answers per second, and a quarter less written to disk; ``bench/ws_bench.py --store sqlite``)."""
+
+_CANNOT_WRITE = frozenset({sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR})
+"""Primary result codes of a file that cannot take writes for now (a full disk, an I/O error):
+the storage is unavailable, not the write wrong."""
 
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
 """Bytes the WAL file is cut back to after a checkpoint (it is reused, not shrunk, otherwise)."""
@@ -240,7 +245,14 @@ class SqliteStorage(Storage):
     async def write(self, write: Write) -> None:
         if self._writer is None:
             raise StorageClosedError(f"{self!r} is not open; use 'async with' first")
-        await self._group.submit(write)
+        try:
+            await self._group.submit(write)
+        except (sqlite3.Error, CheckpointError) as exc:
+            cause = exc.__cause__ if isinstance(exc, CheckpointError) else exc  # (checkpoint statements wrap it)
+            if getattr(cause, "sqlite_errorcode", 0) & 0xFF not in _CANNOT_WRITE:
+                raise
+            # (what must be stored waits for room: a run's end, events; commands are refused)
+            raise StorageUnavailableError(f"the SQLite file {self.path} cannot be written now ({exc})") from exc
 
     def _commit(self, batch: list[Write]) -> list[BaseException | None]:
         db = self._writer
@@ -252,7 +264,8 @@ class SqliteStorage(Storage):
                 try:
                     self._apply(db, batch[0])
                 except Exception as exc:
-                    db.execute("ROLLBACK")
+                    if db.in_transaction:  # (a full disk or an I/O error rolls it back by itself)
+                        db.execute("ROLLBACK")
                     return [exc]
                 db.execute("COMMIT")
                 return [None]
@@ -273,6 +286,8 @@ class SqliteStorage(Storage):
             for write in batch:
                 self._apply(db, write)
         except Exception:
+            if not db.in_transaction:  # SQLite rolled it all back itself (a full disk, an I/O error)
+                raise  # the whole batch failed
             db.execute("ROLLBACK TO batch")
             db.execute("RELEASE batch")
         else:
@@ -284,6 +299,8 @@ class SqliteStorage(Storage):
             try:
                 self._apply(db, write)
             except Exception as exc:
+                if not db.in_transaction:
+                    raise
                 db.execute("ROLLBACK TO w")
                 errors.append(exc)
             else:

@@ -103,6 +103,7 @@ export const ErrorCode = Object.freeze({
   HEARTBEAT_TIMEOUT: "heartbeat_timeout",
   INTERNAL_ERROR: "internal_error",
   SHUTTING_DOWN: "shutting_down",
+  STORAGE_UNAVAILABLE: "storage_unavailable",
   TOO_MANY_REQUESTS: "too_many_requests",
   TOO_MANY_RUNS: "too_many_runs",
 });
@@ -148,6 +149,7 @@ export const ERROR_FAMILY = Object.freeze({
   [C.HEARTBEAT_TIMEOUT]: F.SERVER,
   [C.INTERNAL_ERROR]: F.SERVER,
   [C.SHUTTING_DOWN]: F.SERVER,
+  [C.STORAGE_UNAVAILABLE]: F.SERVER,
   [C.TOO_MANY_REQUESTS]: F.LIMIT,
   [C.TOO_MANY_RUNS]: F.LIMIT,
 });
