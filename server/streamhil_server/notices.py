@@ -138,7 +138,12 @@ class ThreadNotifier:
         infos = sorted(by_id.values(), key=lambda i: (i["updated_at"], i["thread_id"]), reverse=True)
         for info in infos:
             watcher.known[info["thread_id"]] = _signature(info)
-        counters = self.counters() if self.counters_of is None else self.counters_of((identity,))[identity]
+        if self.counters_of is None:
+            counters = self.counters()
+        else:
+            counters = self.counters_of((identity,))[identity]
+            if identity not in self._watchers:  # its first watcher: the reply says what a notice would
+                self._last[identity] = counters
         self._watchers.setdefault(identity, []).append(watcher)
         self._count += 1
         threads = tuple(_thread(info) for info in infos)
