@@ -62,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--metrics-token", metavar="TOKEN", default=None,
                         help="bearer token /metrics asks for (without it /metrics is open on a server without "
                              "tokens and off on one with tokens)")
+    parser.add_argument("--forwarded-allow-ips", default=None, metavar="IPS",
+                        help="comma-separated addresses of reverse proxies (or '*') whose X-Forwarded-For and "
+                             "X-Forwarded-Proto are trusted for the client's address (default: $FORWARDED_ALLOW_IPS, "
+                             "else 127.0.0.1); failed logins are counted per client address")
     parser.add_argument("--request-timeout", type=float, default=10.0, metavar="SECONDS",
                         help="close an HTTP connection whose request (headers or body) stalls this long (default: 10)")
     parser.add_argument("--max-send-queue", type=int, default=None, metavar="N",
@@ -295,6 +299,8 @@ def _main(argv: list[str]) -> None:
         # (the rest are kept for the database, its journal and the listening socket).
         "limit_concurrency": connections,
     }
+    if args.forwarded_allow_ips is not None:  # (else uvicorn's default: $FORWARDED_ALLOW_IPS or 127.0.0.1)
+        config["forwarded_allow_ips"] = args.forwarded_allow_ips
     server = _draining_server(uvicorn, uvicorn.Config(app, **config), app.state.runtime)
     logging.getLogger("uvicorn.error").addFilter(_QuietRefusal(app.state.runtime))
     tune_garbage_collector(args.gc_threshold)  # last: what is loaded by now lives as long as the process

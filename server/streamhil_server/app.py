@@ -28,6 +28,7 @@ from .compat.agui import agui_routes
 from .compat.langgraph_http import langgraph_routes
 from .connection import Connection
 from .hosts import HostGuard
+from .log_redaction import redact_credentials_in_logs
 from .metrics import metrics_refusal, prometheus_text
 from .registry import GraphRegistry
 from .runtime import Runtime
@@ -72,6 +73,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Any = None) -> AsyncIterator[None]:
         started = False
+        redact_credentials_in_logs()  # ?token= must not reach uvicorn's log
         try:
             async with runtime:
                 serving.running = started = True

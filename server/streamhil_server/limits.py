@@ -62,6 +62,13 @@ class FailedAttempts:
         """Whether ``address`` has used up its failures: refuse it without checking a token."""
         return self._level(address, now) < 1.0
 
+    def retry_after(self, address: str, now: float) -> float:
+        """Seconds until ``address`` may try again (0: it may now)."""
+        level = self._level(address, now)
+        if level >= 1.0:
+            return 0.0
+        return (1.0 - level) * 60.0 / self.per_minute if self.per_minute > 0 else float("inf")
+
     def failed(self, address: str, now: float) -> None:
         """Count one failed attempt from ``address``."""
         self._buckets[address] = (self._level(address, now) - 1.0, now)

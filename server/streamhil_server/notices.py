@@ -6,11 +6,14 @@ watcher of its owner last heard, and send ``thread_created`` or ``thread_status`
 or its status, run or pending interrupts changed. Any event marks the counters dirty; the
 notifier's task then sends ``counters`` at most once per ``interval`` while they keep changing
 (the event rate decays to 0 over 10 s), and sleeps while nothing happens.
+
+On a server with tokens (``counters_of`` given) each identity's watchers get its own figures
+(:mod:`.activity`), never the server-wide ones, which would show them each other's activity.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import anyio
@@ -91,14 +94,30 @@ def _thread(info: dict[str, Any]) -> ThreadInfo:
 class ThreadNotifier:
     """The ``watch_threads`` watchers of one server; run :meth:`run` in a task group."""
 
-    def __init__(self, runs: RunManager, counters: Callable[[], Counters], *, interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        runs: RunManager,
+        counters: Callable[[], Counters],
+        *,
+        counters_of: Callable[[Collection[str]], dict[str, Counters]] | None = None,
+        interval: float = 1.0,
+    ) -> None:
         self.runs = runs
         self.counters = counters
+        self.counters_of = counters_of
         self.interval = interval
         self._watchers: dict[str, list[ThreadWatcher]] = {}
         self._count = 0
         self._dirty = anyio.Event()
-        self._last: Counters | None = None
+        self._last: dict[str | None, Counters] = {}
+        """What was last sent: to everyone (key None), or to each identity (``counters_of``)."""
+
+    def _current(self, identities: Collection[str]) -> dict[str | None, Counters]:
+        if self.counters_of is None:
+            return {None: self.counters()}
+        current: dict[str | None, Counters] = {}
+        current.update(self.counters_of(identities))
+        return current
 
     @property
     def watcher_count(self) -> int:
@@ -119,7 +138,12 @@ class ThreadNotifier:
         infos = sorted(by_id.values(), key=lambda i: (i["updated_at"], i["thread_id"]), reverse=True)
         for info in infos:
             watcher.known[info["thread_id"]] = _signature(info)
-        counters = self.counters()
+        if self.counters_of is None:
+            counters = self.counters()
+        else:
+            counters = self.counters_of((identity,))[identity]
+            if identity not in self._watchers:  # its first watcher: the reply says what a notice would
+                self._last[identity] = counters
         self._watchers.setdefault(identity, []).append(watcher)
         self._count += 1
         threads = tuple(_thread(info) for info in infos)
@@ -132,6 +156,7 @@ class ThreadNotifier:
             self._count -= 1
             if not watchers:
                 del self._watchers[watcher.identity]
+                self._last.pop(watcher.identity, None)
 
     def on_event(self, thread_id: str, event: str) -> None:
         """The hub published ``event`` on ``thread_id`` (never blocks)."""
@@ -161,12 +186,15 @@ class ThreadNotifier:
         while True:
             await self._dirty.wait()
             self._dirty = anyio.Event()
-            counters = self.counters()
-            if counters == self._last:
+            changed = {key: c for key, c in self._current(list(self._watchers)).items() if self._last.get(key) != c}
+            if not changed:
                 continue
-            self._last = counters
-            notice = CountersNotice(counters=counters)
-            for watchers in list(self._watchers.values()):
+            self._last.update(changed)
+            for identity, watchers in list(self._watchers.items()):
+                counters = changed.get(None if self.counters_of is None else identity)
+                if counters is None:
+                    continue
+                notice = CountersNotice(counters=counters)
                 for watcher in list(watchers):
                     watcher.sink(notice)
             await anyio.sleep(self.interval)

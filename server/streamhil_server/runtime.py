@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from collections.abc import Collection
 from typing import Any, Protocol
 
 import anyio
@@ -18,6 +19,7 @@ from starlette.requests import HTTPConnection
 from streamhil.checkpoint.base import BaseCheckpointSaver
 from streamhil.protocol import Counters
 
+from .activity import ActivityByOwner
 from .auth import Authenticator, origin_allowed
 from .hub import EventHub, HubStatistics
 from .limits import FailedAttempts, RunShares
@@ -122,7 +124,13 @@ class Runtime:
             reserved_by=self._reserved_by,
         )
         self.failed_auth = FailedAttempts(self.settings.auth_failures_burst, self.settings.auth_failures_per_minute)
-        self.notifier = ThreadNotifier(self.runs, self.counters)
+        # on a server with tokens each identity's counters are its own (docs/protocol.md 4.5)
+        self.activity = None if self.auth.open else ActivityByOwner(self._owner_in_memory)
+        if self.activity is not None:
+            self.hub.add_listener(self.activity.on_event)
+        self.notifier = ThreadNotifier(
+            self.runs, self.counters, counters_of=None if self.activity is None else self.counters_of
+        )
         self.hub.taps.append(self.notifier.on_event)
         self.run_records = RunRecords(self.store, self.hub)
         self.runs.dropped_from_queue.append(self.run_records.dropped_from_queue)
@@ -225,8 +233,41 @@ class Runtime:
             "served": forwarder.served if forwarder is not None else 0,
         }
 
+    def _owner_in_memory(self, thread_id: str) -> str | None:
+        thread = self.runs.threads.get(thread_id)
+        return None if thread is None else thread.record.owner
+
+    def counters_of(self, identities: Collection[str]) -> dict[str, Counters]:
+        """Each identity's own counters: its connections, the runs of its threads, its events."""
+        assert self.activity is not None, "per-identity counters are kept on a server with tokens"
+        wanted = set(identities)
+        figures = {identity: [0, 0, 0] for identity in wanted}  # connections, active, queued
+        for conn in self.connections.values():
+            mine = figures.get(getattr(conn, "identity", None) or "")
+            if mine is not None:
+                mine[0] += 1
+        for thread in self.runs.threads:
+            mine = figures.get(thread.record.owner)
+            if mine is not None:
+                mine[1] += thread.active is not None
+                mine[2] += len(thread.queue)
+        out = {}
+        for identity, (connections, active, queued) in figures.items():
+            activity = self.activity.of(identity)
+            out[identity] = Counters(
+                connections=connections,
+                runs_active=active,
+                runs_queued=queued,
+                runs_started=activity.runs_started,
+                runs_finished=activity.runs_finished,
+                events_total=activity.events_total,
+                events_per_second=self.activity.events_per_second(identity),
+            )
+        return out
+
     def counters(self) -> Counters:
-        """The figures a ``counters`` notice carries (a subset of :meth:`statistics`)."""
+        """The server-wide figures a ``counters`` notice carries on a server without tokens (a
+        subset of :meth:`statistics`)."""
         runs, events = self.runs.statistics(), self.hub.statistics()
         return Counters(
             connections=len(self.connections),

@@ -33,7 +33,8 @@ class ServerSettings:
     and on a server with tokens at most ``max_concurrent_runs_per_identity`` of them execute at
     once. ``get_history`` replies are cut to ``max_reply_bytes`` (with ``next_before``). An
     address that failed authentication ``auth_failures_burst`` times (refilled at
-    ``auth_failures_per_minute``) is refused with 4429 until it has waited.
+    ``auth_failures_per_minute``) is refused (4429 on a WebSocket, 429 on HTTP) until it has waited,
+    on every surface that checks a token (:mod:`.token_check`).
     ``lease_ttl`` (PostgreSQL, several processes): seconds a process's lease on a thread lasts
     unless renewed (every third of it); a process that dies has its threads taken over within
     about ``lease_ttl * 4 / 3`` seconds.

@@ -19,7 +19,7 @@ state yet and gets its graph at its first run.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -111,19 +111,33 @@ class ThreadMetadata:
     async def create(self, thread_id: str, owner: str, metadata: Mapping[str, Any] | None) -> MetadataRecord:
         """Record a new thread (graph-less until its first run)."""
         record = MetadataRecord(thread_id, owner, dict(metadata or {}))
-        self.records[thread_id] = record
-        await self._save(record)
+        self.records[thread_id] = record  # at once: a concurrent create of the id sees it taken
+        try:
+            await self._save(record)
+        except Exception:  # (refused: not stored; a cancelled save may have been, and is kept)
+            if self.records.get(thread_id) is record:  # not stored: nothing is made
+                del self.records[thread_id]
+            raise
         return record
 
     async def merge(self, thread_id: str, owner: str, patch: Mapping[str, Any]) -> MetadataRecord:
         """Merge ``patch`` into the thread's metadata (creating its row if it has none)."""
         record = await self.refresh(thread_id) if self.store.shared else self.records.get(thread_id)
         if record is None:
-            record = self.records[thread_id] = MetadataRecord(thread_id, owner)
-        record.metadata.update(patch)
-        record.updated_at = now_iso()
-        await self._save(record)
-        return record
+            merged = MetadataRecord(thread_id, owner, dict(patch))
+        else:
+            merged = replace(record, metadata={**record.metadata, **patch}, updated_at=now_iso())
+        self.records[thread_id] = merged  # at once: a merge that follows builds on this one
+        try:
+            await self._save(merged)
+        except Exception:  # (refused: not stored; a cancelled save may have been, and is kept)
+            if self.records.get(thread_id) is merged:  # not stored: back to what is stored
+                if record is None:
+                    del self.records[thread_id]
+                else:
+                    self.records[thread_id] = record
+            raise
+        return merged
 
     async def stamp(self, thread_id: str, owner: str, values: Mapping[str, Any]) -> None:
         """Set the keys of ``values`` the metadata does not have yet (``graph_id`` and

@@ -35,6 +35,8 @@ __all__ = [
     "frame_size",
     "check_frame_size",
     "too_deep",
+    "nesting_problem",
+    "loads_body",
     "wide_integer_problem",
     "decode_client_frame",
     "decode_server_frame",
@@ -168,6 +170,31 @@ def too_deep(value: Any, limit: int = MAX_NESTING_DEPTH) -> str | None:
     return _scan(value, limit)[0]
 
 
+def nesting_problem(value: Any) -> tuple[str, str] | None:
+    """``(path, message)`` when parsed JSON nests deeper than :data:`MAX_NESTING_DEPTH`, as the
+    WebSocket protocol refuses it; for request bodies outside it (the HTTP APIs)."""
+    path = too_deep(value)
+    return None if path is None else (path, _too_deep_message(path))
+
+
+def _too_deep_message(path: str) -> str:
+    return f"{path if len(path) <= 80 else path[:40] + '…' + path[-20:]}: nested deeper than {MAX_NESTING_DEPTH} levels"
+
+
+def loads_body(text: str | bytes) -> Any:
+    """Parse a request body (``orjson.JSONDecodeError`` when it is not JSON). A body nested
+    deeper than the parser goes (1024 levels) is parsed cut one level below the limit, so
+    :func:`nesting_problem` names its path instead of it being mistaken for bad JSON."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        if "depth limit" not in str(exc):
+            raise
+    # (what is cut always fails nesting_problem, so a replaced bad byte is never used)
+    text = text if isinstance(text, str) else text.decode("utf-8", "replace")
+    return orjson.loads(_cut_below(text, MAX_NESTING_DEPTH + 1))
+
+
 def _scan(value: Any, limit: int = MAX_NESTING_DEPTH) -> tuple[str | None, bool]:
     """One walk of parsed JSON: :func:`too_deep`'s path, and whether it holds a float large
     enough to be an integer the parser widened (``_integers``). Classes are compared, not
@@ -202,7 +229,7 @@ def _check_values(text: str | bytes, obj: Mapping[str, Any], id: str | None) -> 
     if path is not None:
         raise ProtocolError(
             ErrorCode.INVALID_FIELD,
-            f"{path if len(path) <= 80 else path[:40] + '…' + path[-20:]}: nested deeper than {MAX_NESTING_DEPTH} levels",
+            _too_deep_message(path),
             path=path,
             id=id,
             details={"max_nesting_depth": MAX_NESTING_DEPTH},

@@ -354,7 +354,8 @@ class GraphInfo:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Counters:
-    """Server-wide activity figures, as a ``counters`` notice carries them (spec 6.3)."""
+    """Activity figures, as a ``counters`` notice carries them (spec 4.5 and 6.3): server-wide, or on a
+    server with tokens the identity's own."""
 
     connections: int = 0
     runs_active: int = 0

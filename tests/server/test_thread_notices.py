@@ -29,7 +29,8 @@ def test_watch_threads_announces_creation_status_changes_and_counters(make_clien
         snapshot = dash.request("watch_threads")
         assert [t["thread_id"] for t in snapshot["threads"]] == [old]
         assert snapshot["threads"][0]["status"] == "interrupted"
-        assert snapshot["counters"]["connections"] == 3 and snapshot["counters"]["runs_started"] == 1
+        # (alice's own figures: her two connections, not bob's; see the next test)
+        assert snapshot["counters"]["connections"] == 2 and snapshot["counters"]["runs_started"] == 1
         assert dash.error("watch_threads")["code"] == "already_subscribed"
 
         # another identity's thread is never announced; alice's new thread is
@@ -65,6 +66,37 @@ def test_watch_threads_announces_creation_status_changes_and_counters(make_clien
         chat.run_end(later)
         assert dash.request("ping", payload="after")["payload"] == "after"
         assert not [f for f in dash.frames[mark:] if f.get("type") == "notice" and f.get("notice") != "counters"]
+
+
+def test_on_a_server_with_tokens_each_identity_counts_only_its_own_activity(make_client: Any) -> None:
+    """Users of a server with tokens must not see each other's activity (``/metrics`` is off there
+    for that reason): bob, watching, learns nothing of alice's runs (security report 3, item 6)."""
+    with make_client(demo_graphs()) as client, connect(client) as alice, connect(client, "bob-token") as bob:
+        mine = bob.request("watch_threads")
+        assert mine["threads"] == []
+        assert mine["counters"] == {"connections": 1, "runs_active": 0, "runs_queued": 0, "runs_started": 0,
+                                    "runs_finished": 0, "events_total": 0, "events_per_second": 0.0}
+        for _ in range(2):
+            alice.run_end(alice.request("start_run", graph="publish", input={"topic": "otters"})["thread_id"])
+        tid = bob.request("start_run", graph="validation", input={})["thread_id"]
+        bob.run_end(tid)
+        bobs_events = len(bob.thread_events(tid))
+        last = bob.until(lambda f: f.get("notice") == "counters" and f["counters"]["runs_finished"] == 1)["counters"]
+        assert last["events_total"] == bobs_events and last["runs_started"] == 1
+        for notice in [f for f in bob.frames if f.get("notice") == "counters"]:
+            counters = notice["counters"]
+            assert counters["connections"] == 1 and counters["runs_started"] <= 1, counters
+            assert counters["events_total"] <= bobs_events, counters
+        hers = alice.request("watch_threads")["counters"]
+        assert (hers["connections"], hers["runs_started"], hers["runs_finished"]) == (1, 2, 2)
+        assert hers["events_total"] == sum(1 for f in alice.frames if f.get("type") == "event")
+
+
+def test_on_a_server_without_tokens_the_counters_are_the_servers(make_client: Any) -> None:
+    with make_client(demo_graphs(), tokens=None) as client, connect(client, None) as one, connect(client, None) as two:
+        one.run_end(one.request("start_run", graph="validation", input={})["thread_id"])
+        counters = two.request("watch_threads")["counters"]
+        assert (counters["connections"], counters["runs_started"]) == (2, 1)
 
 
 def test_watch_threads_takes_no_fields(make_client: Any) -> None:

@@ -24,7 +24,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 from streamhil.protocol import ErrorCode
-from streamhil.protocol.codec import wide_integer_problem
+from streamhil.protocol.codec import loads_body, nesting_problem, wide_integer_problem
+from streamhil.protocol.messages import MAX_NESTING_DEPTH
+
+from ..token_check import TooManyAttempts, check_token
+from .http_access import AMBIENT_BODY_REFUSAL, forgeable_body, presented_token
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -53,7 +57,11 @@ def agui_routes(runtime: Runtime, ready: Callable[[], bool]) -> list[BaseRoute]:
             return _problem(405, ErrorCode.INVALID_ARGUMENT, "POST a RunAgentInput (AG-UI) to run this graph", headers)
         if not ready():
             return _problem(503, ErrorCode.NOT_READY, "the server is starting", cors)
-        identity = _identify(request, runtime)
+        try:
+            identity = _identify(request, runtime)
+        except TooManyAttempts as exc:
+            headers = {**cors, "retry-after": exc.retry_after_header}
+            return _problem(429, ErrorCode.TOO_MANY_REQUESTS, f"{exc}: retry in {exc.retry_after_header} s", headers)
         if identity is None:
             headers = {**cors, "www-authenticate": "Bearer"}
             return _problem(401, ErrorCode.UNAUTHENTICATED, "send a known token: Authorization: Bearer <token>", headers)
@@ -68,10 +76,16 @@ def agui_routes(runtime: Runtime, ready: Callable[[], bool]) -> list[BaseRoute]:
         body = await _read_body(request)
         if body is None:
             return _problem(413, ErrorCode.FRAME_TOO_LARGE, f"the body is larger than {_MAX_BODY} bytes", cors)
+        if forgeable_body(runtime, request, body):
+            return _problem(403, ErrorCode.FORBIDDEN, AMBIENT_BODY_REFUSAL, cors)
         try:
-            raw = orjson.loads(body)
+            raw = loads_body(body)
         except orjson.JSONDecodeError as exc:
             return _problem(400, ErrorCode.BAD_JSON, f"the body is not JSON: {exc}", cors)
+        deep = nesting_problem(raw)  # as on /ws: orjson could not store it
+        if deep is not None:
+            return _problem(422, ErrorCode.INVALID_FIELD, deep[1], cors,
+                            path=deep[0], details={"max_nesting_depth": MAX_NESTING_DEPTH})
         wide = wide_integer_problem(body, raw)  # orjson would have made it a float
         if wide is not None:
             return _problem(422, ErrorCode.INVALID_FIELD, wide[1], cors)
@@ -98,8 +112,8 @@ def agui_routes(runtime: Runtime, ready: Callable[[], bool]) -> list[BaseRoute]:
     return [Route("/agui/{graph}", endpoint, methods=["GET", "POST", "OPTIONS"])]
 
 
-def _problem(status: int, code: ErrorCode, detail: str, headers: Mapping[str, str] | None = None) -> Response:
-    return JSONResponse({"detail": detail, "code": code.value}, status_code=status, headers=dict(headers or {}))
+def _problem(status: int, code: ErrorCode, detail: str, headers: Mapping[str, str] | None = None, **extra: Any) -> Response:
+    return JSONResponse({"detail": detail, "code": code.value, **extra}, status_code=status, headers=dict(headers or {}))
 
 
 async def _read_body(request: Request) -> bytes | None:
@@ -117,13 +131,9 @@ async def _read_body(request: Request) -> bytes | None:
 
 
 def _identify(request: Request, runtime: Runtime) -> str | None:
-    """As on the WebSocket upgrade (``Authorization: Bearer``, the cookie), or ``x-api-key``."""
-    auth = runtime.auth
-    identity = auth.from_upgrade(request)
-    key = request.headers.get("x-api-key", "").strip()
-    if identity is None and key:
-        identity = auth.identify(key)
-    return identity
+    """As on the HTTP API (``x-api-key``, ``Authorization: Bearer``, the cookie), under the same
+    budget of failed attempts per address (raises :class:`TooManyAttempts`)."""
+    return check_token(runtime.auth, runtime.failed_auth, request, presented_token(request)[0])
 
 
 def _cors_headers(request: Request) -> dict[str, str]:

@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from streamhil.protocol import ErrorCode, EventKind
-from streamhil.protocol.codec import wide_integer_problem
+from streamhil.protocol.codec import loads_body, nesting_problem, wide_integer_problem
 
 from ..errors import CommandError, not_found, storage_unavailable
 from ..hub import CursorError, Subscription
@@ -47,6 +47,8 @@ _CHANNELS = frozenset({"values", "updates", "messages", "tools", "lifecycle", "i
 _INTERRUPT_ID = re.compile(r"^[0-9a-f]{32}$")
 _HEARTBEAT = 5.0
 _MAX_QUEUE = 10_000
+_WS_CLOSE_CODES = {ErrorCode.UNAUTHENTICATED: 4401, ErrorCode.TOO_MANY_REQUESTS: 4429}
+"""Refusals of the WebSocket's upgrade (after accept): ``4000 + HTTP status``; others 4404."""
 SEQ_SCALE = 1000
 """v3 ``seq`` = hub ``seq`` * SEQ_SCALE + the event's position among those of its hub event."""
 
@@ -379,7 +381,7 @@ class LangGraphV3:
             if not await self._owned_or_unborn(identity, thread_id):
                 raise not_found("thread", thread_id)
         except CommandError as exc:
-            await websocket.close(code=4401 if exc.code == ErrorCode.UNAUTHENTICATED else 4404, reason=exc.message[:120])
+            await websocket.close(code=_WS_CLOSE_CODES.get(exc.code, 4404), reason=exc.message[:120])
             return
         outbox: deque[bytes | str] = deque()
         subscribers: dict[str, V3Subscriber] = {}
@@ -418,11 +420,12 @@ class LangGraphV3:
             while True:
                 raw = await websocket.receive_text()
                 try:
-                    command = orjson.loads(raw)
+                    command = loads_body(raw)
                 except orjson.JSONDecodeError:
                     send({"type": "error", "id": None, "error": "invalid_argument", "message": "a command must be JSON"})
                     continue
-                wide = wide_integer_problem(raw, command)  # orjson would have made it a float
+                # nested too deep (orjson could not store it), or an integer it would make a float
+                wide = nesting_problem(command) or wide_integer_problem(raw, command)
                 if wide is not None:
                     wide_id = command.get("id") if isinstance(command, dict) else None
                     send({"type": "error", "id": wide_id if isinstance(wide_id, int) else None,
@@ -473,9 +476,4 @@ class LangGraphV3:
 
     def _ws_identity(self, websocket: WebSocket) -> str:
         token = websocket.query_params.get("token") or websocket.query_params.get("api_key")
-        if token and not self.runtime.auth.open:
-            identity = self.runtime.auth.identify(token)
-            if identity is None:
-                raise CommandError(ErrorCode.UNAUTHENTICATED, "unknown token")
-            return identity
-        return identify(self.runtime, websocket)
+        return identify(self.runtime, websocket, token or None)

@@ -1,7 +1,7 @@
 // The live dashboard: the identity's threads, counters, the inbox of pending interrupts across
 // threads, and for the selected thread its graph (active nodes lit) and event timeline.
 //
-// Nothing polls: `watch_threads` gives the threads and the server's counters, then notices say
+// Nothing polls: `watch_threads` gives the threads and the counters (with tokens: the identity's own), then notices say
 // when a thread is created or changes status and when the counters change. Only the selected
 // thread is subscribed, from seq 0, so its timeline is back-filled from its log. Events mark what
 // changed; the page redraws at most once per animation frame, reusing rows and cards.
@@ -26,7 +26,7 @@ const model = {
   selected: null,
   filter: "all",
   search: "",
-  counters: null, // the server's Counters (watch_threads, then `counters` notices)
+  counters: null, // the Counters (watch_threads, then `counters` notices; with tokens the identity's own)
   notices: 0,
   hadSnapshot: false,
 };

@@ -10,15 +10,31 @@ const TOKEN_KEY = `streamhil.token:${new URL("../", import.meta.url).pathname}`;
 
 /**
  * The server's WebSocket URL. This module is served at `<prefix>/lib/page.js` and the socket at
- * `<prefix>/ws`, so the URL is derived from the module's own; `?ws=` or
- * `<meta name="streamhil-ws">` override it.
+ * `<prefix>/ws`, so the URL is derived from the module's own. `<meta name="streamhil-ws">` (written
+ * by whoever serves the page) overrides it; so does `?ws=`, but only with a URL of the page's own
+ * host: anyone can write a link, and the page sends its stored token to the socket it opens.
  */
 export function webSocketUrl() {
-  const fromQuery = new URLSearchParams(location.search).get("ws");
   const fromMeta = document.querySelector('meta[name="streamhil-ws"]')?.content;
-  const url = new URL(fromQuery || fromMeta || "../ws", import.meta.url);
-  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  const base = new URL(fromMeta || "../ws", import.meta.url);
+  const fromQuery = new URLSearchParams(location.search).get("ws");
+  const asked = fromQuery ? sameHostSocket(fromQuery) : null;
+  if (fromQuery && !asked) console.warn(`streamhil: ?ws=${fromQuery} ignored: it must name this page's own host (${location.host})`);
+  const url = asked || base;
+  url.protocol = url.protocol === "https:" || url.protocol === "wss:" ? "wss:" : "ws:";
   return url.href;
+}
+
+/** `text` as a URL (relative to the page) when it names the page's own host and port, else null. */
+function sameHostSocket(text) {
+  let url;
+  try {
+    url = new URL(text, location.href);
+  } catch {
+    return null;
+  }
+  const known = ["ws:", "wss:", "http:", "https:"].includes(url.protocol);
+  return known && url.host === location.host && !url.username && !url.password ? url : null;
 }
 
 /**
