@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
-from anyio.abc import TaskGroup
 
 from streamhil.protocol import (
     UNSET,
@@ -112,7 +111,8 @@ class Client:
         )
         self._stream_modes: dict[str, tuple[str, ...]] = {}  # thread id -> modes of its last run
         self._loop: asyncio.AbstractEventLoop | None = None  # (for handles the garbage collector drops)
-        self._tasks: TaskGroup | None = None
+        self._dropped: list[str] = []  # threads whose last Run handle was dropped without aclose()
+        self._dropped_wake: anyio.Event | None = None
 
     # --- public API --------------------------------------------------------------------------
 
@@ -345,10 +345,11 @@ class Client:
             pass
 
     def abandon_listener(self, thread_id: str, listener: Listener) -> None:
-        """A :class:`Run` handle was garbage collected without ``aclose()`` (may be called from
-        the garbage collector, in any thread): unsubscribe as ``aclose()`` would."""
-        loop, tasks = self._loop, self._tasks
-        if loop is None or tasks is None or loop.is_closed():
+        """A :class:`Run` handle was garbage collected without ``aclose()`` (called by the
+        garbage collector, in any thread): unsubscribe as ``aclose()`` would, from the client's
+        own task (:meth:`_unfollow_dropped`)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
             return
         try:
             loop.call_soon_threadsafe(self._abandoned, thread_id, listener)
@@ -357,8 +358,19 @@ class Client:
 
     def _abandoned(self, thread_id: str, listener: Listener) -> None:
         self._router.remove_listener(thread_id, listener)
-        if self._tasks is not None and self._router.unused(thread_id):
-            self._tasks.start_soon(self.unfollow_if_unused, thread_id)
+        if self._dropped_wake is not None and self._router.unused(thread_id):
+            self._dropped.append(thread_id)
+            self._dropped_wake.set()
+
+    async def _unfollow_dropped(self) -> None:
+        """Unsubscribe from the threads whose last Run handle was dropped (runs until cancelled)."""
+        while True:
+            self._dropped_wake = anyio.Event()
+            if not self._dropped:
+                await self._dropped_wake.wait()
+            dropped, self._dropped = self._dropped, []
+            for thread_id in dropped:
+                await self.unfollow_if_unused(thread_id)
 
     def release_notice_listener(self, listener: Listener) -> None:
         """A :class:`ThreadsWatch` was closed."""
@@ -515,11 +527,12 @@ async def open_client(
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(supervisor.maintain, conn)
-            client._loop, client._tasks = asyncio.get_running_loop(), tg
+            client._loop = asyncio.get_running_loop()
+            tg.start_soon(client._unfollow_dropped)
             try:
                 yield client
             finally:
-                client._tasks = None
+                client._loop = None
                 await supervisor.shutdown()
                 tg.cancel_scope.cancel()
     except BaseExceptionGroup as group:
