@@ -328,6 +328,10 @@ class Connection:
         self.session.send_event_frame(frame)
         self._flush()
 
+    def _gone(self) -> bool:
+        """Whether nothing more can be sent to this client."""
+        return self.session.state is not SessionState.OPEN or self.slow
+
     def deliver_notice(self, notice: Any) -> None:
         """A ``watch_threads`` notice for this connection (called by the notifier; never blocks)."""
         if self.session.state is not SessionState.OPEN or self.slow:
@@ -472,7 +476,10 @@ class Connection:
         """Reply with the snapshot, then notices follow (no await in between: none can precede it)."""
         if self.thread_watcher is not None:
             raise CommandError(ErrorCode.ALREADY_SUBSCRIBED, "this connection already watches its threads")
-        watcher, result = await self.runtime.notifier.watch(self.identity or "", self.deliver_notice)
+        watched = await self.runtime.notifier.watch(self.identity or "", self.deliver_notice, gone=self._gone)
+        if watched is None:
+            return  # the client left while the snapshot was made
+        watcher, result = watched
         if self.thread_watcher is not None:  # a second watch_threads raced this one
             watcher.close()
             raise CommandError(ErrorCode.ALREADY_SUBSCRIBED, "this connection already watches its threads")

@@ -17,8 +17,11 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 import anyio
+import anyio.lowlevel
+import orjson
 from anyio.abc import TaskStatus
 from streamhil.protocol import (
+    dumps,
     EventKind,
     Counters,
     CountersNotice,
@@ -27,12 +30,14 @@ from streamhil.protocol import (
     ThreadCreatedNotice,
     ThreadInfo,
     ThreadStatusNotice,
-    WatchThreadsResult,
 )
 
 from .runs import RunManager
 
-__all__ = ["ThreadNotifier", "ThreadWatcher"]
+__all__ = ["ThreadNotifier", "ThreadWatcher", "SNAPSHOT_CHUNK"]
+
+SNAPSHOT_CHUNK = 500
+"""Threads of a ``watch_threads`` snapshot made between two chances for other tasks to run."""
 
 NoticeSink = Callable[[Notice], None]
 _LIFECYCLE = frozenset(
@@ -47,7 +52,7 @@ def _signature(info: dict[str, Any]) -> tuple[Any, ...]:
 class ThreadWatcher:
     """One connection's ``watch_threads``: what it was told about each thread."""
 
-    __slots__ = ("identity", "sink", "known", "closed", "_notifier")
+    __slots__ = ("identity", "sink", "known", "closed", "changed", "_notifier")
 
     def __init__(self, notifier: ThreadNotifier, identity: str, sink: NoticeSink) -> None:
         self._notifier = notifier
@@ -55,9 +60,14 @@ class ThreadWatcher:
         self.sink = sink
         self.known: dict[str, tuple[Any, ...]] = {}
         self.closed = False
+        self.changed: dict[str, dict[str, Any]] | None = None
+        """While the snapshot is built: the threads that changed meanwhile, as last heard."""
 
     def offer(self, info: dict[str, Any]) -> None:
         """Send ``info`` if the thread is new to this watcher or changed since it last heard."""
+        if self.changed is not None:
+            self.changed[info["thread_id"]] = info
+            return
         signature = _signature(info)
         before = self.known.get(info["thread_id"])
         if before == signature:
@@ -71,6 +81,22 @@ class ThreadWatcher:
         if not self.closed:
             self.closed = True
             self._notifier._remove(self)
+
+
+def _ignore(notice: Notice) -> None:
+    """A watcher's sink until its snapshot is replied (nothing may precede the reply)."""
+
+
+def _thread_wire(info: dict[str, Any]) -> dict[str, Any]:
+    """A ``thread_info`` dict of the run manager as the wire's Thread object (what
+    ``_thread(info).to_wire()`` gives, without the objects in between)."""
+    wire = dict(info)
+    wire["interrupts"] = [
+        {"id": i["id"], "value": i.get("value"), "node": i.get("node"), "task_id": i.get("task_id"),
+         "ns": list(i.get("ns") or ())}
+        for i in info["interrupts"]
+    ]
+    return wire
 
 
 def _thread(info: dict[str, Any]) -> ThreadInfo:
@@ -123,31 +149,67 @@ class ThreadNotifier:
     def watcher_count(self) -> int:
         return self._count
 
-    async def watch(self, identity: str, sink: NoticeSink) -> tuple[ThreadWatcher, WatchThreadsResult]:
-        """Start watching ``identity``'s threads: the snapshot to reply with, and the watcher
+    async def watch(
+        self, identity: str, sink: NoticeSink, *, gone: Callable[[], bool] = lambda: False
+    ) -> tuple[ThreadWatcher, dict[str, Any]] | None:
+        """Start watching ``identity``'s threads: the watcher and the snapshot to reply with
         (reply right after this returns, with no await in between, so no notice precedes the
-        reply)."""
-        watcher = ThreadWatcher(self, identity, sink)
-        listed = await self.runs.list_threads(identity, None, None, self.runs.statistics().threads + 1, 0)
-        # Threads in memory may have changed while the list was read: take their state now, with
-        # no await until the watcher is registered, so no change falls between snapshot and notices.
-        by_id = {info["thread_id"]: info for info in listed}
+        reply); None if the connection is ``gone`` meanwhile.
+
+        The snapshot is made :data:`SNAPSHOT_CHUNK` threads at a time, letting other tasks run
+        in between (it held the event loop about 14 ms per 1,000 threads), and each thread is
+        kept as its JSON text only (the reply's ``threads`` is one ``orjson.Fragment``), so a
+        snapshot of many threads costs little more memory than its frame. It stops as soon as
+        the connection is gone. The watcher is registered first, without a sink: threads that
+        change meanwhile are noted, and taken into the snapshot as they are at the end.
+        """
+        watcher = ThreadWatcher(self, identity, _ignore)
+        watcher.changed = {}
+        first = identity not in self._watchers
+        self._watchers.setdefault(identity, []).append(watcher)
+        self._count += 1
+        try:
+            stored = await self.runs.storage.list_threads(owner=identity, limit=self.runs.statistics().threads + 1)
+            entries: dict[str, tuple[tuple[str, str], str]] = {}  # thread id: (order, JSON text)
+            while stored:
+                if gone():
+                    watcher.close()
+                    return None
+                chunk = stored[-SNAPSHOT_CHUNK:]
+                del stored[-SNAPSHOT_CHUNK:]  # what is made is let go (the order comes last)
+                for record in chunk:
+                    self._note(watcher, entries, self.runs.record_info(record))
+                await anyio.lowlevel.checkpoint()
+        except BaseException:
+            watcher.close()
+            raise
+        if gone():
+            watcher.close()
+            return None
+        # No await from here on. Threads in memory may have changed since the list was read:
+        # take their state now; those that changed and left memory meanwhile, as last heard.
+        for info in watcher.changed.values():
+            self._note(watcher, entries, info)
         for thread in self.runs.threads:
             if thread.record.owner == identity:
-                by_id[thread.thread_id] = self.runs.thread_info(thread)
-        infos = sorted(by_id.values(), key=lambda i: (i["updated_at"], i["thread_id"]), reverse=True)
-        for info in infos:
-            watcher.known[info["thread_id"]] = _signature(info)
+                self._note(watcher, entries, self.runs.thread_info(thread))
+        newest_first = sorted(entries.values(), reverse=True)
+        threads = orjson.Fragment("[" + ",".join(text for _, text in newest_first) + "]")
         if self.counters_of is None:
             counters = self.counters()
         else:
             counters = self.counters_of((identity,))[identity]
-            if identity not in self._watchers:  # its first watcher: the reply says what a notice would
+            if first:  # its first watcher: the reply says what a notice would
                 self._last[identity] = counters
-        self._watchers.setdefault(identity, []).append(watcher)
-        self._count += 1
-        threads = tuple(_thread(info) for info in infos)
-        return watcher, WatchThreadsResult(threads=threads, counters=counters)
+        watcher.changed, watcher.sink = None, sink
+        return watcher, {"threads": threads, "counters": counters}
+
+    @staticmethod
+    def _note(watcher: ThreadWatcher, entries: dict[str, tuple[tuple[str, str], str]], info: dict[str, Any]) -> None:
+        """Put a thread in a snapshot being made (over what it said of that thread before)."""
+        thread_id = info["thread_id"]
+        watcher.known[thread_id] = _signature(info)
+        entries[thread_id] = ((info["updated_at"], thread_id), dumps(_thread_wire(info)))
 
     def _remove(self, watcher: ThreadWatcher) -> None:
         watchers = self._watchers.get(watcher.identity)

@@ -52,6 +52,9 @@ logger = logging.getLogger("streamhil_server.run_records")
 _ATTEMPTS = 16
 """Refusals in a row (waits of 0.1 s growing to 5 s: about a minute) before a batch is dropped."""
 
+_FORGET_VISITS = 8
+"""Threads one :meth:`RunRecords._forget_unused` looks at, at most (each new thread adds one)."""
+
 __all__ = ["RunRecords", "RunInfo", "TERMINAL_STATUS"]
 
 _SCHEMA = """
@@ -326,20 +329,23 @@ class RunRecords:
                 del self.records[info.run_id]
                 self._trimmed.add(thread_id)
 
-    def _forget_unused(self) -> None:
+    def _forget_unused(self, visits: int = _FORGET_VISITS) -> None:
         """Forget the least recently used threads' records beyond ``max_threads`` (durable
-        storage only), skipping threads with a run going or a change not stored yet."""
+        storage only). A thread with a run going or a change not stored yet is kept: it moves to
+        the most recently used end (it is in use), so that a call looks at no more than
+        ``visits`` threads however many are busy."""
         if not self.store.durable:
             return
-        if len(self._used) <= self.max_threads:
-            return
-        for thread_id in list(self._used):  # least recently used first
-            if len(self._used) <= self.max_threads:
+        used = self._used
+        for _ in range(min(visits, len(used))):
+            if len(used) <= self.max_threads:
                 return
+            thread_id = next(iter(used))  # the least recently used
             runs = self._by_thread.get(thread_id, {})
             if any(not r.finished or r.run_id in self._dirty or r.run_id in self._riding for r in runs.values()):
-                continue  # busy: kept for now
-            del self._used[thread_id]
+                used.move_to_end(thread_id)  # busy: kept for now
+                continue
+            del used[thread_id]
             self._loaded.discard(thread_id)
             self._trimmed.discard(thread_id)  # read again (and trimmed again) when next asked for
             for run_id in self._by_thread.pop(thread_id, {}):
@@ -484,6 +490,7 @@ class RunRecords:
             self._mark(info)
         elif info.run_id not in self._dirty:
             self._trim(info.thread_id)
+            self._forget_unused()  # (on the WebSocket path nothing reaches the writer's flush)
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """The writer: store changed records, in batches, until cancelled (then once more). A
@@ -537,9 +544,10 @@ class RunRecords:
             for run_id, info in pending.items():
                 self._dirty.setdefault(run_id, info)  # (a newer change of the run keeps its place)
             return None if unavailable else False
-        for thread_id in {info.thread_id for info in batch}:  # what was stored may be forgotten now
+        threads = {info.thread_id for info in batch}
+        for thread_id in threads:  # what was stored may be forgotten now
             self._trim(thread_id)
-        self._forget_unused()
+        self._forget_unused(len(threads) + _FORGET_VISITS)
         return True
 
 

@@ -154,55 +154,78 @@ class ThreadRuntime:
 
 class ThreadCache:
     """The threads held in memory: every busy one, and the ``max_idle`` most recently used idle
-    ones. Others are loaded from the storage when a command names them."""
+    ones. Others are loaded from the storage when a command names them.
+
+    Threads that cannot leave when their turn comes (a run, a command using them, a connection
+    watching their events) are moved *aside*, out of the least-recently-used order, so that
+    letting threads go never walks past them again: each :meth:`shrink` looks at a bounded
+    number of threads (those it lets go, plus :data:`RECHECKED` of those aside, oldest first,
+    which go back to the order once at rest), however many are pinned. A pinned thread named
+    again (:meth:`get`, :meth:`add`) returns to the order as the most recently used.
+    """
+
+    RECHECKED = 4
+    """Threads aside looked at again per :meth:`shrink`."""
 
     def __init__(self, max_idle: int, release: Callable[[str], bool]) -> None:
         self.max_idle = max_idle
         self._release = release  # forget the thread's other in-memory parts; False if they are in use
-        self._threads: OrderedDict[str, ThreadRuntime] = OrderedDict()
+        self._threads: OrderedDict[str, ThreadRuntime] = OrderedDict()  # least recently used first
+        self._aside: OrderedDict[str, ThreadRuntime] = OrderedDict()  # could not leave when met
 
     def __len__(self) -> int:
-        return len(self._threads)
+        return len(self._threads) + len(self._aside)
 
     def __iter__(self) -> Iterator[ThreadRuntime]:
-        return iter(list(self._threads.values()))
+        return iter(self.values())
 
     def __contains__(self, thread_id: object) -> bool:
-        return thread_id in self._threads
+        return thread_id in self._threads or thread_id in self._aside
 
     def values(self) -> list[ThreadRuntime]:
         """The threads in memory (not every stored thread: see :meth:`RunManager.load_thread`)."""
-        return list(self._threads.values())
+        return [*self._aside.values(), *self._threads.values()]
 
     def get(self, thread_id: str) -> ThreadRuntime | None:
         thread = self._threads.get(thread_id)
         if thread is not None:
             self._threads.move_to_end(thread_id)
+            return thread
+        thread = self._aside.pop(thread_id, None)
+        if thread is not None:
+            self._threads[thread_id] = thread
         return thread
 
     def add(self, thread: ThreadRuntime) -> ThreadRuntime:
         """Hold ``thread`` (or return the one already held under its id)."""
-        held = self._threads.setdefault(thread.thread_id, thread)
-        self._threads.move_to_end(thread.thread_id)
+        held = self.get(thread.thread_id)
+        if held is None:
+            held = self._threads[thread.thread_id] = thread
         self.shrink(keep=thread.thread_id)
         return held
 
     def discard(self, thread_id: str) -> ThreadRuntime | None:
         """Stop holding the thread (what this process knew of it is stale); returns it."""
-        return self._threads.pop(thread_id, None)
+        thread = self._threads.pop(thread_id, None)
+        return thread if thread is not None else self._aside.pop(thread_id, None)
 
     def shrink(self, keep: str | None = None) -> None:
         """Let the least recently used threads at rest go (never ``keep``), down to
-        ``max_idle`` threads."""
-        excess = len(self._threads) - self.max_idle
-        if excess <= 0:
-            return
-        for thread_id, thread in list(self._threads.items()):
-            if excess <= 0:
+        ``max_idle`` threads in the order; those that cannot go now are moved aside."""
+        for _ in range(min(self.RECHECKED, len(self._aside))):  # back in the order once at rest
+            thread_id, thread = self._aside.popitem(last=False)
+            if thread.at_rest:
+                self._threads[thread_id] = thread
+                self._threads.move_to_end(thread_id, last=False)  # the least recently used
+            else:
+                self._aside[thread_id] = thread
+        while len(self._threads) > self.max_idle:
+            thread_id, thread = next(iter(self._threads.items()))
+            if thread_id == keep:  # the most recently used: every other one was looked at
                 break
-            if thread_id != keep and thread.at_rest and self._release(thread_id):
-                del self._threads[thread_id]
-                excess -= 1
+            del self._threads[thread_id]
+            if not (thread.at_rest and self._release(thread_id)):
+                self._aside[thread_id] = thread
 
 
 @dataclass(frozen=True, slots=True)

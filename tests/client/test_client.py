@@ -315,3 +315,40 @@ async def test_a_lost_answer_to_a_resume_is_reported_not_repeated(server: FakeSe
                 await run.resume({"approved": True})
             await reconnected(alice, 1)
             assert [i.id for i in (await alice.get_state(run.thread_id)).interrupts] == ["i-a"]
+
+
+def _subscriptions(server: FakeServer) -> set[str]:
+    return {tid for conn in server.conns for tid in conn.subscriptions}
+
+
+async def test_closing_a_runs_last_handle_ends_the_subscription_start_run_made(server: FakeServer) -> None:
+    """``start_run`` subscribes the connection to its thread; a long-lived client must not keep
+    one subscription per thread it ever ran (the server holds each such thread in memory)."""
+    with anyio.fail_after(5):
+        async with open_client(server.url, token="alice-token", **FAST) as client:
+            for _ in range(3):
+                async with await client.start_run("publish") as run:
+                    await collect_until(run, RunInterruptedEvent, [])
+                    assert run.thread_id in _subscriptions(server)
+            assert _subscriptions(server) == set() and client.statistics().threads == 0
+            watch = await client.subscribe("t-1", after=0)  # an explicit subscription stays
+            async with await client.resume("t-1", {"approved": True}) as again:
+                await collect_until(again, RunInterruptedEvent, [])
+            assert _subscriptions(server) == {"t-1"}
+            await watch.aclose()
+
+
+async def test_a_run_handle_dropped_without_closing_ends_its_subscription(server: FakeServer) -> None:
+    with anyio.fail_after(5):
+        async with open_client(server.url, token="alice-token", **FAST) as client:
+            run = await client.start_run("publish")
+            await collect_until(run, RunInterruptedEvent, [])
+            tid = run.thread_id
+            del run  # garbage: its listener goes, and the subscription with it
+            while _subscriptions(server):
+                await anyio.sleep(0.01)
+            assert client.statistics().threads == 0
+            again = await client.resume(tid, {"approved": True})  # resuming follows the thread anew
+            events: list[Any] = []
+            await collect_until(again, RunInterruptedEvent, events)
+            assert kinds(events)[0] == "run_started" and tid in _subscriptions(server)

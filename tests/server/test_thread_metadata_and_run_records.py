@@ -267,3 +267,45 @@ async def test_a_late_start_does_not_revive_a_run_that_ended(tmp_path: Path) -> 
         records._keep(fresh)
         records._heard(HubEvent("t-1", 6, "run_started", "r-next", (), {"graph": "approve", "kind": "start"}))
         assert records.records["r-next"].status == "running"  # an ordinary start still counts
+
+
+class _CountingDict(dict):  # type: ignore[type-arg]
+    """Counts lookups by thread (what forgetting records visits)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.looked_up = 0
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self.looked_up += 1
+        return super().get(key, default)
+
+
+async def test_run_records_stay_bounded_when_runs_ride_with_their_events(tmp_path: Path) -> None:
+    """On the WebSocket path a run's record is stored with the write of its events, never by the
+    writer's flush: the records of threads beyond ``max_threads`` are forgotten there too (they
+    grew by about 1 KB per thread for the process's life), at a bounded cost per event however
+    many threads have a run going."""
+    async with Runtime(registry(), db=str(tmp_path / "server.sqlite")) as runtime:
+        records, hub = runtime.run_records, runtime.hub
+        records.max_threads = 5
+        records._by_thread = counting = _CountingDict()
+        for n in range(40):  # runs that stay going: their records must stay
+            await hub.ensure(f"busy-{n}")
+            hub.publish(f"busy-{n}", "run_started", f"busy-run-{n}", {})
+        for n in range(200):
+            tid = f"t-{n}"
+            await hub.ensure(tid)
+            hub.publish(tid, "run_started", f"r-{n}", {})
+            hub.publish(tid, "run_done", f"r-{n}", {})
+            with anyio.fail_after(10):
+                await hub.wait_written()
+            assert len(records._used) <= 5 + 40 + 1
+        assert records._dirty == {}  # nothing went through the writer's flush
+        kept = {r.thread_id for r in records.records.values()}
+        assert {f"busy-{n}" for n in range(40)} <= kept
+        assert len(kept - {f"busy-{n}" for n in range(40)}) <= 5
+        assert len(records.records) <= 5 + 40
+        assert counting.looked_up / 200 <= 3 * 8  # threads visited per new thread: bounded
+        back = await records.find("t-0", "r-0")  # forgotten, still stored
+        assert back is not None and back.status == "success"

@@ -9,6 +9,7 @@ owned by :func:`open_client`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -109,6 +110,9 @@ class Client:
             close_timeout=open_timeout,
         )
         self._stream_modes: dict[str, tuple[str, ...]] = {}  # thread id -> modes of its last run
+        self._loop: asyncio.AbstractEventLoop | None = None  # (for handles the garbage collector drops)
+        self._dropped: list[str] = []  # threads whose last Run handle was dropped without aclose()
+        self._dropped_wake: anyio.Event | None = None
 
     # --- public API --------------------------------------------------------------------------
 
@@ -184,7 +188,8 @@ class Client:
             subgraphs=subgraphs,
             metadata=None if metadata is None else dict(metadata),
         )
-        run: Run = await self._request(command, self._on_run_accepted)
+        with self._router.starting(command.thread_id):
+            run: Run = await self._request(command, self._on_run_accepted)
         run.stream_modes = command.stream_modes
         self._stream_modes[run.thread_id] = command.stream_modes
         return run
@@ -211,7 +216,8 @@ class Client:
         if stream_modes is None:
             stream_modes = self._stream_modes.get(thread_id)
         command = self._resume_command(thread_id, value, answers, interrupt_id, update, goto, stream_modes, if_busy)
-        run: Run = await self._request(command, self._on_run_accepted)
+        with self._router.starting(command.thread_id):
+            run: Run = await self._request(command, self._on_run_accepted)
         run.stream_modes = command.stream_modes
         self._stream_modes[thread_id] = command.stream_modes
         return run
@@ -234,6 +240,7 @@ class Client:
                     f"events after {after} were delivered to its other listeners and are not kept"
                 )
             listener = self._router.add_listener(thread)
+            thread.explicit = True  # kept until unsubscribe, whatever the runs' handles do
             result = SubscribeResult(
                 thread_id=thread_id,
                 epoch=thread.cursor.epoch,
@@ -324,6 +331,47 @@ class Client:
         """A :class:`Run` or :class:`ThreadWatch` was closed."""
         self._router.remove_listener(thread_id, listener)
 
+    async def unfollow_if_unused(self, thread_id: str) -> None:
+        """The last handle of a thread followed only for runs was closed: unsubscribe."""
+        router, conn = self._router, self._conn
+        if not router.unused(thread_id):
+            return
+        router.unfollow(thread_id)  # (a later run on it follows it anew)
+        if conn is None or conn.broken:
+            return  # the subscription ends with that connection, and is not renewed
+        try:  # sent now, before any later command on the thread: the server keeps their order
+            await self._supervisor.request_on(conn, Unsubscribe(thread_id=thread_id))
+        except (ConflictError, ConnectionLostError, ClientClosedError):
+            pass
+
+    def abandon_listener(self, thread_id: str, listener: Listener) -> None:
+        """A :class:`Run` handle was garbage collected without ``aclose()`` (called by the
+        garbage collector, in any thread): unsubscribe as ``aclose()`` would, from the client's
+        own task (:meth:`_unfollow_dropped`)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            loop.call_soon_threadsafe(self._abandoned, thread_id, listener)
+        except RuntimeError:  # the loop closed meanwhile
+            pass
+
+    def _abandoned(self, thread_id: str, listener: Listener) -> None:
+        self._router.remove_listener(thread_id, listener)
+        if self._dropped_wake is not None and self._router.unused(thread_id):
+            self._dropped.append(thread_id)
+            self._dropped_wake.set()
+
+    async def _unfollow_dropped(self) -> None:
+        """Unsubscribe from the threads whose last Run handle was dropped (runs until cancelled)."""
+        while True:
+            self._dropped_wake = anyio.Event()
+            if not self._dropped:
+                await self._dropped_wake.wait()
+            dropped, self._dropped = self._dropped, []
+            for thread_id in dropped:
+                await self.unfollow_if_unused(thread_id)
+
     def release_notice_listener(self, listener: Listener) -> None:
         """A :class:`ThreadsWatch` was closed."""
         self._router.remove_notice_listener(listener)
@@ -353,7 +401,8 @@ class Client:
             kwargs["stream_modes"],
             kwargs["if_busy"],
         )
-        result: ResumeResult = await self._request(command, self._on_resumed)
+        with self._router.starting(thread_id):
+            result: ResumeResult = await self._request(command, self._on_resumed)
         self._stream_modes[thread_id] = command.stream_modes
         return result
 
@@ -478,9 +527,12 @@ async def open_client(
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(supervisor.maintain, conn)
+            client._loop = asyncio.get_running_loop()
+            tg.start_soon(client._unfollow_dropped)
             try:
                 yield client
             finally:
+                client._loop = None
                 await supervisor.shutdown()
                 tg.cancel_scope.cancel()
     except BaseExceptionGroup as group:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -32,6 +33,10 @@ class HandleOwner(Protocol):
     async def send_resume(self, thread_id: str, value: Any, **kwargs: Any) -> ResumeResult: ...
 
     def release_listener(self, thread_id: str, listener: Listener) -> None: ...
+
+    async def unfollow_if_unused(self, thread_id: str) -> None: ...
+
+    def abandon_listener(self, thread_id: str, listener: Listener) -> None: ...
 
     def release_notice_listener(self, listener: Listener) -> None: ...
 
@@ -99,6 +104,8 @@ class Run(_Listening):
         listener: Listener,
     ) -> None:
         super().__init__(client, thread_id, listener)
+        # A handle dropped without aclose(): its listener goes, and the subscription with it.
+        self._finalizer = weakref.finalize(self, client.abandon_listener, thread_id, listener)
         self.run_id = run_id
         self.seq = seq
         self.queued = queued
@@ -110,6 +117,14 @@ class Run(_Listening):
 
     def __repr__(self) -> str:
         return f"Run(thread_id={self.thread_id!r}, run_id={self.run_id!r})"
+
+    async def aclose(self) -> None:
+        """Stop receiving events. The last handle of a thread this client follows only for its
+        runs (not :meth:`~.client.Client.subscribe`) also ends the server subscription, so a
+        long-lived client does not keep one per thread it ever ran."""
+        self._finalizer.detach()
+        await super().aclose()
+        await self._client.unfollow_if_unused(self.thread_id)
 
     @property
     def interrupts(self) -> tuple[InterruptInfo, ...]:

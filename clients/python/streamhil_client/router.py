@@ -8,6 +8,8 @@ the listener streams it hands out.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +45,9 @@ class FollowedThread:
     listeners: list[Listener] = field(default_factory=list)
     pending: dict[str, InterruptInfo] = field(default_factory=dict)
     status: ThreadStatus = "running"
+    explicit: bool = False
+    """Subscribed by :meth:`~.client.Client.subscribe` (kept until ``unsubscribe``); otherwise
+    only for runs, and let go with the last of their handles."""
 
 
 
@@ -64,6 +69,7 @@ class ThreadRouter:
 
     def __init__(self) -> None:
         self.threads: dict[str, FollowedThread] = {}
+        self._starting: dict[str, int] = {}  # thread id: runs sent on it and not answered yet
         self.notice_listeners: list[Listener] = []
         self.watching_threads = False
         self.delivered = 0
@@ -99,6 +105,7 @@ class ThreadRouter:
         if thread is None:
             thread = self.threads[result.thread_id] = FollowedThread(ThreadCursor(result.epoch, result.head_seq))
         listener = self.add_listener(thread)
+        thread.explicit = True
         self.apply_subscribe_result(thread, result, fresh=fresh)
         return thread, listener
 
@@ -129,6 +136,26 @@ class ThreadRouter:
     def followed(self) -> list[tuple[str, FollowedThread]]:
         """The threads to subscribe again on a new connection."""
         return [(tid, thread) for tid, thread in self.threads.items() if thread.subscribed]
+
+    def unused(self, thread_id: str) -> bool:
+        """Whether the thread is followed only for runs whose handles are all gone."""
+        thread = self.threads.get(thread_id)
+        return (thread is not None and thread.subscribed and not thread.explicit and not thread.listeners
+                and thread_id not in self._starting)
+
+    @contextmanager
+    def starting(self, thread_id: str | None) -> Iterator[None]:
+        """A run (or resume) on the thread is on its way: its subscription must not be let go."""
+        if thread_id is None:
+            yield
+            return
+        self._starting[thread_id] = self._starting.get(thread_id, 0) + 1
+        try:
+            yield
+        finally:
+            left = self._starting.pop(thread_id) - 1
+            if left:
+                self._starting[thread_id] = left
 
     def unfollow(self, thread_id: str) -> None:
         """Stop following a thread: its listeners end and buffered events are dropped."""

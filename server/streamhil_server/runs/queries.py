@@ -200,6 +200,10 @@ class RunQueries(RunAdmission):
     def thread_info(self, thread: ThreadRuntime) -> dict[str, Any]:
         return self._info(thread.record, thread)
 
+    def record_info(self, record: ThreadRecord) -> dict[str, Any]:
+        """A stored thread as ``list_threads`` shows it when it is not in memory."""
+        return self._info(record, None)
+
     async def current_state(self, thread: ThreadRuntime) -> dict[str, Any]:
         """The thread's current State as wire JSON (for resync)."""
         snapshot = await self.entry(thread).graph.aget_state(self._config(thread.thread_id))
