@@ -109,6 +109,8 @@ class ActiveRun:
     scope: anyio.CancelScope | None = None
     cancel_reason: str = "cancelled"
     cancel_requested: bool = False
+    over: anyio.Event = field(default_factory=anyio.Event)
+    """Set once the thread is no longer running it (its end stored and adopted, or given up)."""
 
 
 @dataclass(slots=True)

@@ -216,6 +216,12 @@ class RunAdmission(RunRecovery):
                             path="goto" if isinstance(cmd.goto, str) else f"goto[{i}]",
                         )
             named = list(cmd.answers) if cmd.answers is not None else ([cmd.interrupt_id] if cmd.interrupt_id else None)
+            active = thread.active
+            if named and active is not None and active.request.ended and any(i not in thread.pending_ids for i in named):
+                # Its run has ended and its end is being stored: the interrupts it asked are
+                # pending once that commits. Another process can tell a client of them first (it
+                # reads the committed events), so wait for this process to take them in.
+                await active.over.wait()
             with anyio.CancelScope(shield=True):  # a client leaving must not cut an acceptance in half
                 accepted = await self._accept_resume(thread, entry, cmd, named, on_accepted, origin, command_id)
             return accepted

@@ -82,6 +82,8 @@ class RunExecution(RunAnswers):
                     except Exception:  # nor does failing to store that end (it goes with the thread's next write)
                         logger.exception("could not end run %s on thread %s", request.run_id, thread.thread_id)
                 finally:
+                    if thread.active is not None:
+                        thread.active.over.set()
                     thread.active = None
         finally:
             thread.worker = False
@@ -338,10 +340,13 @@ class RunExecution(RunAnswers):
             self.shares.remove(request.origin)
 
         def ended() -> None:
-            if thread.active is not None and thread.active.request is request:
+            active = thread.active
+            if active is not None and active.request is request:
                 thread.active = None
             if record is not None:
                 self._adopt(thread, record)
+            if active is not None and active.request is request:
+                active.over.set()
 
         end = StagedEnd(self.hub, tid, self._run_record(request, _TERMINAL_STATUS[event], ended=True), record, ended)
         end.stage()  # whichever write stores the terminal event stores the end with it
