@@ -22,6 +22,8 @@ import anyio
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from streamhil_client import backoff_delays
+
 from streamhil.protocol import (
     Cancel,
     CloseCode,
@@ -59,6 +61,9 @@ from streamhil.protocol import (
 )
 
 TOKENS = {"alice-token": "alice", "bob-token": "bob"}
+
+FAST = {"backoff": lambda: backoff_delays(initial=0.01, maximum=0.05, max_attempts=40), "proxy": None}
+"""``open_client`` options for tests: reconnect at once, no proxy."""
 
 GRAPHS: dict[str, list[tuple[str, Any]]] = {
     "publish": [

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 
 import anyio
 import pytest
 
 from streamhil.protocol import InterruptInfo, Resume, StartRun
-from streamhil_client import ConflictError, InterruptEvent, RunDoneEvent, backoff_delays, open_client
+from streamhil_client import ConflictError, InterruptEvent, RunDoneEvent, open_client
 
-from .fake_server import FakeServer, run_fake_server
+from .fake_server import FAST, FakeServer
 
 pytestmark = pytest.mark.anyio
-
-FAST = {"backoff": lambda: backoff_delays(initial=0.01, maximum=0.05, max_attempts=40), "proxy": None}
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeServer]:
-    async with run_fake_server() as fake:
-        yield fake
 
 
 def test_an_interrupt_with_a_dict_value_is_hashable_by_its_id() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -11,17 +11,9 @@ import pytest
 from streamhil.protocol import CloseCode
 from streamhil_client import Client, ConnectionLostError, RunInterruptedEvent, backoff_delays, open_client
 
-from .fake_server import FakeServer, run_fake_server
+from .fake_server import FAST, FakeServer
 
 pytestmark = pytest.mark.anyio
-
-FAST = {"backoff": lambda: backoff_delays(initial=0.01, maximum=0.05, max_attempts=40), "proxy": None}
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeServer]:
-    async with run_fake_server() as fake:
-        yield fake
 
 
 async def reconnected(client: Client, count: int) -> None:

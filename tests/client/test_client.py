@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -23,21 +22,12 @@ from streamhil_client import (
     RunStartedEvent,
     StateUpdatedEvent,
     UpdatesEvent,
-    backoff_delays,
     open_client,
 )
 
-from .fake_server import FakeServer, run_fake_server
+from .fake_server import FAST, FakeServer
 
 pytestmark = pytest.mark.anyio
-
-FAST = {"backoff": lambda: backoff_delays(initial=0.01, maximum=0.05, max_attempts=40), "proxy": None}
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeServer]:
-    async with run_fake_server() as fake:
-        yield fake
 
 
 def kinds(events: list[Any]) -> list[str]:

@@ -8,14 +8,11 @@ import anyio
 import pytest
 
 from streamhil.protocol import codec
-from streamhil_client import BadRequestError, Client, backoff_delays, open_client
+from streamhil_client import BadRequestError, Client, open_client
 
-from .fake_server import FakeServer, run_fake_server
+from .fake_server import FAST, FakeServer, run_fake_server
 
 pytestmark = pytest.mark.anyio
-
-FAST = {"backoff": lambda: backoff_delays(initial=0.01, maximum=0.05, max_attempts=40), "proxy": None}
-
 
 @pytest.fixture
 async def server() -> AsyncIterator[FakeServer]:
