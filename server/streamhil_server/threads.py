@@ -37,6 +37,7 @@ class RunRequest:
     interrupt_after: Any = None
     checkpoint_id: str | None = None
     metadata: dict[str, Any] | None = None
+    context: Any = None  # the run's context (nodes' runtime.context)
     check_pending: bool = False
     continuation: bool = False  # continues a run a crash (or a lost process) cut short
     continues: str | None = None  # that cut run's id
@@ -63,6 +64,7 @@ class RunRequest:
             "interrupt_after": self.interrupt_after,
             "checkpoint_id": self.checkpoint_id,
             "metadata": self.metadata,
+            "context": self.context,
             "check_pending": self.check_pending,
             "continuation": self.continuation,
             "continues": self.continues,
@@ -92,6 +94,7 @@ class RunRequest:
             interrupt_after=params.get("interrupt_after"),
             checkpoint_id=params.get("checkpoint_id"),
             metadata=params.get("metadata"),
+            context=params.get("context"),
             check_pending=bool(params.get("check_pending", False)),
             continuation=bool(params.get("continuation", False)),
             continues=params.get("continues"),

@@ -144,6 +144,8 @@ class StartRun:
     if_busy: IfBusy = "reject"
     subgraphs: bool = True
     metadata: dict[str, Any] | None = None
+    context: Any = None
+    """The run's context (``graph.invoke(..., context=...)``): what nodes read as ``runtime.context``."""
     id: str = ""
 
     def to_wire(self) -> dict[str, Any]:
@@ -165,6 +167,7 @@ class StartRun:
                 "if_busy": self.if_busy,
                 "subgraphs": self.subgraphs,
                 "metadata": self.metadata,
+                "context": self.context,
             }
         )
 
@@ -183,6 +186,7 @@ class StartRun:
             if_busy=fields.text("if_busy", choices=IF_BUSY_POLICIES, default="reject"),
             subgraphs=fields.boolean("subgraphs", default=True),
             metadata=fields.mapping("metadata"),
+            context=fields.any("context"),
         )
 
 

@@ -172,9 +172,11 @@ class Client:
         if_busy: str = "reject",
         subgraphs: bool = True,
         metadata: Mapping[str, Any] | None = None,
+        context: Any = None,
     ) -> Run:
         """Start a run; iterate the returned :class:`Run` for its events. ``stream_modes`` is
-        one mode (``"values"``) or several."""
+        one mode (``"values"``) or several. ``context`` is the run's context, which the graph's
+        nodes read as ``runtime.context`` (a dict for a dataclass or pydantic ``context_schema``)."""
         command = StartRun(
             graph=graph,
             input=input,
@@ -187,6 +189,7 @@ class Client:
             if_busy=if_busy,  # type: ignore[arg-type]
             subgraphs=subgraphs,
             metadata=None if metadata is None else dict(metadata),
+            context=context,
         )
         with self._router.starting(command.thread_id):
             run: Run = await self._request(command, self._on_run_accepted)

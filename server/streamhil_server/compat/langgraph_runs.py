@@ -190,6 +190,7 @@ class LangGraphRuns:
                     if_busy=_BUSY[strategy],  # type: ignore[arg-type]
                     subgraphs=True,
                     metadata=metadata,
+                    context=body.get("context"),
                 )
                 accepted = await rt.runs.start_run(identity, start, on_accepted)
         except BaseException:

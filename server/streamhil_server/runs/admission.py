@@ -110,6 +110,7 @@ class RunAdmission(RunRecovery):
                 interrupt_after=cmd.interrupt_after if cmd.interrupt_after is None or cmd.interrupt_after == "*" else list(cmd.interrupt_after),
                 checkpoint_id=cmd.checkpoint_id,
                 metadata=cmd.metadata,
+                context=cmd.context,
                 origin=origin,
             )
             with anyio.CancelScope(shield=True):  # a client leaving must not cut an acceptance in half

@@ -179,6 +179,7 @@ class RunExecution(RunAnswers):
                     stream_mode=list(wanted),
                     interrupt_before=request.interrupt_before,
                     interrupt_after=request.interrupt_after,
+                    context=request.context,
                 )
             except Exception as exc:  # the graph failed: the run ends with run_error
                 error = exc

@@ -1,0 +1,53 @@
+"""A run's context (LangGraph's ``context=``) over the wire: ``start_run``'s ``context`` and the
+LangGraph API's run ``context`` reach the nodes as ``runtime.context``, coerced to the graph's
+``context_schema``; a run without one has none; it is kept with a queued run's record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from streamhil import END, START, StateGraph
+from streamhil.runtime import Runtime
+from typing_extensions import TypedDict
+
+from .conftest import connect
+
+
+@dataclass
+class Ctx:
+    user: str = "nobody"
+
+
+class S(TypedDict, total=False):
+    seen: str
+
+
+def _reads_context() -> Any:
+    def node(state: S, runtime: Runtime[Ctx]) -> S:
+        ctx = runtime.context
+        return {"seen": "none" if ctx is None else f"{type(ctx).__name__}:{ctx.user}"}
+
+    g = StateGraph(S, context_schema=Ctx)
+    g.add_node("node", node)
+    g.add_edge(START, "node")
+    g.add_edge("node", END)
+    return g.compile()
+
+
+def test_start_run_context_reaches_the_nodes(make_client: Any) -> None:
+    with make_client({"ctx": _reads_context()}) as client, connect(client) as wire:
+        tid = wire.request("start_run", graph="ctx", input={}, context={"user": "ada"}, stream_modes=["values"])["thread_id"]
+        assert wire.run_end(tid)["event"] == "run_done"
+        assert wire.request("get_state", thread_id=tid)["state"]["values"]["seen"] == "Ctx:ada"
+        again = wire.request("start_run", graph="ctx", thread_id=tid, input={}, stream_modes=["values"])
+        assert wire.run_end(tid, again["run_id"])["event"] == "run_done"
+        assert wire.request("get_state", thread_id=tid)["state"]["values"]["seen"] == "none"  # per run, as in LangGraph
+
+
+def test_the_langgraph_api_runs_context_reaches_the_nodes(make_client: Any) -> None:
+    with make_client({"ctx": _reads_context()}) as client:
+        key = {"x-api-key": "alice-token"}
+        tid = client.post("/threads", json={}, headers=key).json()["thread_id"]
+        out = client.post(f"/threads/{tid}/runs/wait", json={"assistant_id": "ctx", "input": {}, "context": {"user": "grace"}}, headers=key)
+        assert out.status_code == 200 and out.json()["seen"] == "Ctx:grace"
