@@ -188,7 +188,7 @@ export function isRecoverable(code) {
 export const COMMAND_FIELDS = Object.freeze({
   start_run: {
     fields: ["graph", "thread_id", "input", "stream_modes", "config", "interrupt_before",
-      "interrupt_after", "checkpoint_id", "if_busy", "subgraphs", "metadata"],
+      "interrupt_after", "checkpoint_id", "if_busy", "subgraphs", "metadata", "context"],
     required: ["graph"],
   },
   resume: {
