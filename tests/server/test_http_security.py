@@ -227,3 +227,15 @@ def test_a_thread_whose_storing_fails_is_not_made(client: TestClient, monkeypatc
     assert _alices_threads(client) == ["kept"]
     assert client.get("/threads/kept", headers=ALICE).json()["metadata"] == {"v": 1}
     assert client.post("/threads", json={"thread_id": "half"}, headers=ALICE).status_code == 200
+
+
+def test_a_body_over_the_limit_is_refused_with_413_and_creates_nothing(client: TestClient) -> None:
+    from streamhil_server.compat.http_access import MAX_BODY
+
+    big = b'{"metadata": {"x": "' + b"a" * MAX_BODY + b'"}}'
+    for headers in (ALICE, COOKIE):
+        refused = client.post("/threads", content=big, headers={**headers, "content-type": "application/json"})
+        assert refused.status_code == 413 and refused.json()["code"] == "frame_too_large"
+    assert _alices_threads(client) == []
+    no_key = client.post("/threads", content=big, headers={"content-type": "application/json"})
+    assert no_key.status_code == 401  # who is calling is checked first

@@ -28,7 +28,7 @@ from streamhil.protocol.codec import loads_body, nesting_problem, wide_integer_p
 from streamhil.protocol.messages import MAX_NESTING_DEPTH
 
 from ..token_check import TooManyAttempts, check_token
-from .http_access import AMBIENT_BODY_REFUSAL, forgeable_body, presented_token
+from .http_access import AMBIENT_BODY_REFUSAL, MAX_BODY, forgeable_body, presented_token, read_limited_body
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
 __all__ = ["agui_routes"]
 
-_MAX_BODY = 8 * 1024 * 1024
 _INSTALL_HINT = "the AG-UI endpoint needs the ag-ui-protocol package: pip install 'streamhil[agui]'"
 
 
@@ -73,9 +72,9 @@ def agui_routes(runtime: Runtime, ready: Callable[[], bool]) -> list[BaseRoute]:
         if runtime.registry.get(graph) is None:
             served = ", ".join(runtime.registry.names()) or "none"
             return _problem(404, ErrorCode.NOT_FOUND, f"graph {graph!r} not found; this server serves: {served}", cors)
-        body = await _read_body(request)
+        body = await read_limited_body(request)
         if body is None:
-            return _problem(413, ErrorCode.FRAME_TOO_LARGE, f"the body is larger than {_MAX_BODY} bytes", cors)
+            return _problem(413, ErrorCode.FRAME_TOO_LARGE, f"the body is larger than {MAX_BODY} bytes", cors)
         if forgeable_body(runtime, request, body):
             return _problem(403, ErrorCode.FORBIDDEN, AMBIENT_BODY_REFUSAL, cors)
         try:
@@ -114,20 +113,6 @@ def agui_routes(runtime: Runtime, ready: Callable[[], bool]) -> list[BaseRoute]:
 
 def _problem(status: int, code: ErrorCode, detail: str, headers: Mapping[str, str] | None = None, **extra: Any) -> Response:
     return JSONResponse({"detail": detail, "code": code.value, **extra}, status_code=status, headers=dict(headers or {}))
-
-
-async def _read_body(request: Request) -> bytes | None:
-    """The request's body, or None as soon as it grows past the limit (never held whole)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > _MAX_BODY:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > _MAX_BODY:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _identify(request: Request, runtime: Runtime) -> str | None:

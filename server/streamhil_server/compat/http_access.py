@@ -63,9 +63,38 @@ def invalid(message: str, path: str | None = None) -> CommandError:
     return CommandError(ErrorCode.INVALID_ARGUMENT, message, path=path)
 
 
+MAX_BODY = 8 * 1024 * 1024
+"""Bytes a request body may have (the LangGraph API, v3 commands, AG-UI)."""
+
+
+async def read_limited_body(request: Request) -> bytes | None:
+    """The request's body, or None as soon as it grows past :data:`MAX_BODY` (never held
+    whole); kept on ``request.state``, so a second call returns it without reading again."""
+    kept = getattr(request.state, "limited_body", None)
+    if kept is not None:
+        return kept
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    body = request.state.limited_body = b"".join(chunks)
+    return body
+
+
+def _too_large() -> CommandError:
+    return CommandError(ErrorCode.FRAME_TOO_LARGE, f"the body is larger than {MAX_BODY} bytes", details={"max_body_bytes": MAX_BODY})
+
+
 async def read_json(request: Request, *, required: bool = True) -> dict[str, Any]:
     """The request's JSON object body (``{}`` when empty and not ``required``)."""
-    raw = await request.body()
+    raw = await read_limited_body(request)
+    if raw is None:
+        raise _too_large()
     if not raw.strip():
         if required:
             raise invalid("the request needs a JSON object body")
@@ -144,13 +173,16 @@ def forgeable_body(runtime: Runtime, request: Request, body: bytes) -> bool:
     return not (media == "application/json" or (media.startswith("application/") and media.endswith("+json")))
 
 
-async def _cross_site_refusal(runtime: Runtime, request: Request) -> CommandError | None:
-    """Why this request may be a cross-site forgery (see the module's docstring), or None."""
-    if not origin_allowed(request, runtime.settings.allowed_origins):
-        return CommandError(ErrorCode.FORBIDDEN, f"origin {request.headers.get('origin')!r} is not allowed")
-    if request.method in _SAFE_METHODS:
+async def _forged_body_refusal(runtime: Runtime, request: Request) -> CommandError | None:
+    """Why this request's body may be another site's forgery (see the module's docstring), or
+    None. Called once the caller is identified: the body is read only for ambient credentials
+    (kept: the handler reads it again), and only up to :data:`MAX_BODY`."""
+    if request.method in _SAFE_METHODS or not (runtime.auth.open or presented_token(request)[1]):
         return None
-    if forgeable_body(runtime, request, await request.body()):  # (kept: the handler reads it again)
+    body = await read_limited_body(request)
+    if body is None:
+        return _too_large()
+    if forgeable_body(runtime, request, body):
         return CommandError(ErrorCode.FORBIDDEN, AMBIENT_BODY_REFUSAL)
     return None
 
@@ -189,10 +221,13 @@ def http_endpoint(runtime: Runtime, handler: Handler) -> Callable[[Request], Awa
                 "access-control-max-age": "600",
             })
         try:
-            refusal = await _cross_site_refusal(runtime, request)
+            if not origin_allowed(request, runtime.settings.allowed_origins):
+                raise CommandError(ErrorCode.FORBIDDEN, f"origin {request.headers.get('origin')!r} is not allowed")
+            identity = identify(runtime, request)  # 401 / 429 before any body is read
+            refusal = await _forged_body_refusal(runtime, request)
             if refusal is not None:
                 raise refusal
-            response = await handler(request, identify(runtime, request))
+            response = await handler(request, identity)
         except CommandError as exc:
             exc = for_surface(exc, HTTP_BUSY_HINT)
             response = json_response(error_body(exc), error_status(exc), _retry_after(exc))

@@ -289,6 +289,7 @@ _STATUS = {
     ErrorCode.ALREADY_ANSWERED: 409,
     ErrorCode.NO_ACTIVE_RUN: 409,
     ErrorCode.TOO_MANY_REQUESTS: 429,
+    ErrorCode.FRAME_TOO_LARGE: 413,
     ErrorCode.TOO_MANY_RUNS: 429,
     ErrorCode.SHUTTING_DOWN: 503,
     ErrorCode.STORAGE_UNAVAILABLE: 503,
