@@ -242,8 +242,8 @@ class RunExecution(RunAnswers):
         else:
             logger.warning("run %s on thread %s failed: %s", request.run_id, thread.thread_id, unavailable)
             code, exc = ErrorCode.STORAGE_UNAVAILABLE, unavailable
-        if thread.active is None or thread.active.request is not request:
-            return  # its terminal event is out already
+        if thread.active is None or thread.active.request is not request or request.ended:
+            return  # its terminal event is out already (its end staged, stored by the next write)
         error = {"type": type(exc).__name__, "message": str(exc)}
         message = f"{error['type']}: {error['message']}"
         entry = self.registry.get(thread.record.graph)
