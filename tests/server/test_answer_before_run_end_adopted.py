@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 import pytest
 from streamhil import END, START, StateGraph, interrupt
 from streamhil_server.storage import MemoryStorage, Write
@@ -52,6 +53,7 @@ def test_an_answer_to_a_question_whose_run_end_is_being_stored_is_taken(
         client.portal.call(held.wait)
         assert len(asked) == 1
         answer = wire.send("resume", thread_id=tid, interrupt_id=asked[0], value=1)
+        client.portal.call(anyio.wait_all_tasks_blocked)  # the answer is parked, the end still held
         client.portal.call(release.open)
         reply = wire.answer(answer)
         assert reply["type"] == "reply", reply

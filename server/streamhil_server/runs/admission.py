@@ -3,7 +3,7 @@ thread's lock, within the identity's share of runs."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -17,7 +17,7 @@ from streamhil.protocol import ErrorCode, Resume, StartRun, run_config_problem
 from ..errors import CommandError, not_found
 from ..registry import GraphEntry
 from ..storage.records import ThreadRecord, Write, now_iso
-from ..threads import Accepted, RunRequest, ThreadRuntime
+from ..threads import Accepted, ActiveRun, RunRequest, ThreadRuntime
 from .core import OnAccepted, _new_id
 from .recovery import RunRecovery
 
@@ -222,10 +222,26 @@ class RunAdmission(RunRecovery):
                 # Its run has ended and its end is being stored: the interrupts it asked are
                 # pending once that commits. Another process can tell a client of them first (it
                 # reads the committed events), so wait for this process to take them in.
-                await active.over.wait()
+                await self._taken_in(active)
             with anyio.CancelScope(shield=True):  # a client leaving must not cut an acceptance in half
                 accepted = await self._accept_resume(thread, entry, cmd, named, on_accepted, origin, command_id)
             return accepted
+
+    async def _taken_in(self, active: ActiveRun) -> None:
+        """Wait until this process has taken in the end of ``active`` (stored and adopted); while
+        the storage is unavailable its end waits for it, and an answer is refused instead."""
+        health = self.storage.health
+        while not active.over.is_set():
+            if not health.available:
+                raise health.error()
+            async with anyio.create_task_group() as tg:
+
+                async def first(wait: Callable[[], Awaitable[Any]]) -> None:
+                    await wait()
+                    tg.cancel_scope.cancel()
+
+                tg.start_soon(first, active.over.wait)
+                tg.start_soon(first, health.wait_changed)
 
     async def _accept_resume(
         self, thread: ThreadRuntime, entry: GraphEntry, cmd: Resume, named: list[str] | None,
