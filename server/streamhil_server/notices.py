@@ -227,7 +227,7 @@ class ThreadNotifier:
         self._dirty.set()
         if event not in _LIFECYCLE:
             return
-        thread = self.runs.threads.get(thread_id)
+        thread = self.runs.threads.peek(thread_id)
         if thread is None:
             return
         watchers = self._watchers.get(thread.record.owner)

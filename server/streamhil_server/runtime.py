@@ -234,7 +234,7 @@ class Runtime:
         }
 
     def _owner_in_memory(self, thread_id: str) -> str | None:
-        thread = self.runs.threads.get(thread_id)
+        thread = self.runs.threads.peek(thread_id)
         return None if thread is None else thread.record.owner
 
     def counters_of(self, identities: Collection[str]) -> dict[str, Counters]:

@@ -191,6 +191,11 @@ class ThreadCache:
         """The threads in memory (not every stored thread: see :meth:`RunManager.load_thread`)."""
         return [*self._aside.values(), *self._threads.values()]
 
+    def peek(self, thread_id: str) -> ThreadRuntime | None:
+        """The thread if held, without counting it as used (for per-event bookkeeping)."""
+        thread = self._threads.get(thread_id)
+        return thread if thread is not None else self._aside.get(thread_id)
+
     def get(self, thread_id: str) -> ThreadRuntime | None:
         thread = self._threads.get(thread_id)
         if thread is not None:

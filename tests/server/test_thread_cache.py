@@ -67,3 +67,18 @@ def test_a_busy_thread_named_again_is_the_most_recently_used() -> None:
     busy.worker = False
     cache.add(_thread("c"))  # "a" and "b" are the least recently used now, not "busy"
     assert {t.thread_id for t in cache} == {"busy", "c"}
+
+
+def test_peek_does_not_count_as_use() -> None:
+    """Per-event bookkeeping looks threads up with ``peek``: the least recently used idle thread
+    is still the one to go, and a thread set aside stays aside."""
+    hub = _Hub()
+    cache = ThreadCache(2, hub.release)
+    for name in ("a", "b"):
+        cache.add(_thread(name))
+    assert cache.peek("a") is not None and cache.peek("missing") is None
+    cache.add(_thread("c"))  # over the bound: "a", least recently used despite the peek, goes
+    assert hub.released == ["a"]
+    cache.get("b")
+    cache.add(_thread("d"))  # "c" goes now: the get made "b" recent
+    assert hub.released == ["a", "c"]
