@@ -6,9 +6,11 @@ and an anyio task costs ~11 µs to start and end (a task, a cancel scope, an eve
 waiting for the next, up to ``max_idle``; otherwise it is ``start_soon``: jobs run in tasks of
 the given task group, their errors propagate to it, cancelling it cancels them.
 
-Isolation: a job runs in the context its task started with (``contextvars``). A job that leaves
-a context variable changed (a node's code may set one and never reset it) retires its task, so
-the next job never sees it.
+Context: every task of a pool starts in the context the pool was made in (``contextvars``), not
+its first caller's, so a job never runs in the context of another caller's request (a run belongs
+to the server, not to the connection that asked for it). A job that leaves a context variable
+changed (a node's code may set one and never reset it) retires its task, so the next job never
+sees it.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class TaskPool:
         self._idle: list[Channel[_Job]] = []
         self.max_idle = max_idle
         self._closed = False
+        self._context = copy_context()  # where every task of the pool starts
         self.started = 0  # tasks started (for tests and metrics)
 
     def start_soon(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
@@ -55,8 +58,11 @@ class TaskPool:
                 return
             except (anyio.BrokenResourceError, anyio.ClosedResourceError):
                 continue  # its task was cancelled while it waited
+        self._spawn((fn, args))
+
+    def _spawn(self, job: _Job) -> None:
         self.started += 1
-        self._tg.start_soon(self._work, (fn, args))
+        self._context.run(self._tg.start_soon, self._work, job)  # the task copies this context
 
     @property
     def idle(self) -> int:
@@ -86,4 +92,6 @@ class TaskPool:
                 except anyio.EndOfStream:
                     return
         finally:
+            if len(mailbox):  # handed over as this task was being cancelled: another runs it
+                self._spawn(mailbox.get_nowait())
             mailbox.close_reader()

@@ -92,3 +92,23 @@ async def test_a_failing_job_fails_the_task_group() -> None:
             pool.start_soon(fails)
             await anyio.sleep_forever()
     assert [type(e) for e in caught.value.exceptions] == [ValueError]
+
+
+async def test_every_task_starts_in_the_pools_context_not_its_callers() -> None:
+    seen: list[str] = []
+
+    async def looks() -> None:
+        seen.append(_request.get())
+
+    async with anyio.create_task_group() as tg:
+        pool = TaskPool(tg)  # made where no request is set
+        token = _request.set("a caller's request")
+        try:
+            pool.start_soon(looks)  # a new task
+            await anyio.wait_all_tasks_blocked()
+            pool.start_soon(looks)  # the waiting one
+            await anyio.wait_all_tasks_blocked()
+        finally:
+            _request.reset(token)
+        pool.close()
+    assert seen == ["none", "none"]
