@@ -206,6 +206,8 @@ class Resume:
     goto: str | tuple[str, ...] | None = None
     stream_modes: tuple[str, ...] = DEFAULT_STREAM_MODES
     if_busy: Literal["reject", "enqueue"] = "reject"
+    context: Any = None
+    """The answer's run's context (as ``start_run``'s): what its nodes read as ``runtime.context``."""
     id: str = ""
 
     @property
@@ -237,6 +239,8 @@ class Resume:
             data["goto"] = self.goto if isinstance(self.goto, str) else list(self.goto)
         data["stream_modes"] = list(self.stream_modes)
         data["if_busy"] = self.if_busy
+        if self.context is not None:
+            data["context"] = self.context
         return data
 
     @classmethod
@@ -267,6 +271,7 @@ class Resume:
             goto=_goto(fields),
             stream_modes=_stream_modes(fields),
             if_busy=fields.text("if_busy", choices=("reject", "enqueue"), default="reject"),
+            context=fields.any("context"),
         )
 
 

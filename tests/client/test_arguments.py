@@ -57,3 +57,16 @@ async def test_a_single_stream_mode_may_be_given_as_a_string(server: FakeServer)
             assert again.stream_modes == ("custom",)
             modes = [c.stream_modes for c in server.received if isinstance(c, (StartRun, Resume))]
             assert modes == [("values",), ("updates",), ("custom",)]
+
+
+async def test_context_goes_with_start_run_and_both_resumes(server: FakeServer) -> None:
+    with anyio.fail_after(5):
+        async with open_client(server.url, token="alice-token", **FAST) as client:
+            run = await client.start_run("publish", context={"user": "ada"})
+            _ = [event async for event in run]
+            await run.resume("ok", context={"user": "lin"})
+            _ = [event async for event in run]
+            again = await client.resume(run.thread_id, "ok")
+            _ = [event async for event in again]
+            sent = [c.context for c in server.received if isinstance(c, (StartRun, Resume))]
+            assert sent == [{"user": "ada"}, {"user": "lin"}, None]

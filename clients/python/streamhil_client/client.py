@@ -209,8 +209,10 @@ class Client:
         goto: str | list[str] | tuple[str, ...] | None = None,
         stream_modes: str | tuple[str, ...] | list[str] | None = None,
         if_busy: str = "reject",
+        context: Any = None,
     ) -> Run:
         """Answer pending interrupts of a thread; iterate the returned :class:`Run`.
+        ``context`` is the answer's run's context (as :meth:`start_run`'s).
 
         ``interrupt_id`` (and the keys of ``answers``) may be the interrupt objects themselves
         (:class:`InterruptInfo`, e.g. from ``run.interrupts``). ``stream_modes`` (one mode or
@@ -218,7 +220,7 @@ class Client:
         """
         if stream_modes is None:
             stream_modes = self._stream_modes.get(thread_id)
-        command = self._resume_command(thread_id, value, answers, interrupt_id, update, goto, stream_modes, if_busy)
+        command = self._resume_command(thread_id, value, answers, interrupt_id, update, goto, stream_modes, if_busy, context)
         with self._router.starting(command.thread_id):
             run: Run = await self._request(command, self._on_run_accepted)
         run.stream_modes = command.stream_modes
@@ -403,6 +405,7 @@ class Client:
             kwargs["goto"],
             kwargs["stream_modes"],
             kwargs["if_busy"],
+            kwargs.get("context"),
         )
         with self._router.starting(thread_id):
             result: ResumeResult = await self._request(command, self._on_resumed)
@@ -421,6 +424,7 @@ class Client:
         goto: str | list[str] | tuple[str, ...] | None,
         stream_modes: str | tuple[str, ...] | list[str] | None,
         if_busy: str,
+        context: Any = None,
     ) -> Resume:
         named: str | None = as_interrupt_id(interrupt_id, "interrupt_id")
         if answers is not None:
@@ -445,6 +449,7 @@ class Client:
             goto=goto if goto is None or isinstance(goto, str) else tuple(goto),
             stream_modes=DEFAULT_STREAM_MODES if stream_modes is None else as_stream_modes(stream_modes),
             if_busy=if_busy,  # type: ignore[arg-type]
+            context=context,
         )
 
     async def _request(self, command: Command, on_reply: Callable[[Connection, Any], Any] | None = None) -> Any:

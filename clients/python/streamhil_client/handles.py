@@ -167,6 +167,7 @@ class Run(_Listening):
         goto: str | list[str] | tuple[str, ...] | None = None,
         stream_modes: str | tuple[str, ...] | list[str] | None = None,
         if_busy: str = "reject",
+        context: Any = None,
     ) -> ResumeResult:
         """Answer pending interrupts on this connection; this handle then follows the new run.
 
@@ -175,6 +176,7 @@ class Run(_Listening):
         A mapping whose keys are all pending interrupt ids is sent as ``answers`` (so
         ``run.resume({id: value})`` works); ``answers=`` says so explicitly.
         ``stream_modes`` (one mode or several) defaults to the modes this run was started with.
+        ``context`` is the answer's run's context (nodes' ``runtime.context``).
         """
         modes = self.stream_modes if stream_modes is None else as_stream_modes(stream_modes)
         result = await self._client.send_resume(
@@ -186,6 +188,7 @@ class Run(_Listening):
             goto=goto,
             stream_modes=modes,
             if_busy=if_busy,
+            context=context,
         )
         self.run_id = result.run_id
         self.seq = result.seq

@@ -176,7 +176,7 @@ class LangGraphRuns:
             raise invalid("command must be an object", "command")
         try:
             if command:
-                accepted = await rt.runs.resume(identity, self._resume(thread_id, command, internal, strategy), on_accepted)
+                accepted = await rt.runs.resume(identity, self._resume(thread_id, command, internal, strategy, body.get("context")), on_accepted)
             else:
                 start = StartRun(
                     graph=entry.name,
@@ -205,7 +205,9 @@ class LangGraphRuns:
         return RunLaunch(accepted, holder["info"], run_feed, requested, subgraphs)
 
     @staticmethod
-    def _resume(thread_id: str, command: Mapping[str, Any], modes: tuple[str, ...], strategy: str) -> Resume:
+    def _resume(
+        thread_id: str, command: Mapping[str, Any], modes: tuple[str, ...], strategy: str, context: Any = None
+    ) -> Resume:
         goto = command.get("goto")
         if goto is not None and not (isinstance(goto, str) or (isinstance(goto, list) and all(isinstance(g, str) for g in goto))):
             raise invalid("command.goto must be a node name or a list of node names (Send is not supported)", "command.goto")
@@ -221,6 +223,7 @@ class LangGraphRuns:
             "goto": tuple(goto) if isinstance(goto, list) else goto,
             "stream_modes": modes,
             "if_busy": "reject" if strategy == "reject" else "enqueue",
+            "context": context,
         }
         if is_resume_map(resume):
             return Resume(answers=dict(resume), **common)

@@ -288,6 +288,7 @@ class RunAdmission(RunRecovery):
                 goto=list(cmd.goto) if isinstance(cmd.goto, tuple) else cmd.goto,
                 recorded=False,
                 stream_modes=tuple(cmd.stream_modes),
+                context=cmd.context,
                 origin=origin,
             )
             queued = thread.busy

@@ -193,7 +193,7 @@ export const COMMAND_FIELDS = Object.freeze({
   },
   resume: {
     fields: ["thread_id", "value", "interrupt_id", "answers", "update", "goto", "stream_modes",
-      "if_busy"],
+      "if_busy", "context"],
     required: ["thread_id"],
   },
   cancel: { fields: ["thread_id", "run_id"], required: ["thread_id"] },
