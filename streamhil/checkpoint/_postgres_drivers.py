@@ -14,7 +14,7 @@ parameters are prepared on first use on each connection and read back in binary.
 
 A statement that has started is finished even if the caller is cancelled (a shielded scope on
 asyncio; a worker thread always runs to the end). A call whose connection is lost (the server
-restarted, a backend was killed) is made once more on a new connection; see ``_ATTEMPTS``.
+restarted, a backend was killed) is made again on a new connection; see ``_ATTEMPTS``.
 
 Group commit (``run_batch``): PostgresSaver hands the drivers batches of operations that arrived
 together (:mod:`streamhil._group_commit`). A batch of one runs as ``run`` would, in autocommit. A
@@ -71,9 +71,11 @@ def describe(conninfo: str) -> str:
     return psycopg.conninfo.make_conninfo("", **{k: v for k, v in parts.items() if v is not None})
 
 
-_ATTEMPTS = (1, 2)
-"""A call whose connection was lost is made once more, on another connection, after the pool has
-dropped its other dead connections (``check()``): every statement is idempotent (saves are upserts, a delete repeats until nothing is left, reads read), so
+_ATTEMPTS = (1, 2, 3)
+"""A call whose connection was lost is made again (twice at most), on another connection, after
+the pool has dropped its other dead connections (``check()``; a connection the pool was still
+adding when the server dropped them all is only in the pool by the next check, hence a third
+attempt): every statement is idempotent (saves are upserts, a delete repeats until nothing is left, reads read), so
 running again one that did commit before the connection went changes nothing."""
 
 
