@@ -23,8 +23,12 @@ class S(TypedDict, total=False):
     seen: str
 
 
-def _reads_context() -> Any:
+def _reads_context(*, asks: bool = False) -> Any:
+    """A node that records the run's context (after asking a question, with ``asks``)."""
+
     def node(state: S, runtime: Runtime[Ctx]) -> S:
+        if asks:
+            interrupt("go on?")
         ctx = runtime.context
         return {"seen": "none" if ctx is None else f"{type(ctx).__name__}:{ctx.user}"}
 
@@ -53,21 +57,8 @@ def test_the_langgraph_api_runs_context_reaches_the_nodes(make_client: Any) -> N
         assert out.status_code == 200 and out.json()["seen"] == "Ctx:grace"
 
 
-def _asks_then_reads_context() -> Any:
-    def node(state: S, runtime: Runtime[Ctx]) -> S:
-        interrupt("go on?")
-        ctx = runtime.context
-        return {"seen": "none" if ctx is None else f"{type(ctx).__name__}:{ctx.user}"}
-
-    g = StateGraph(S, context_schema=Ctx)
-    g.add_node("node", node)
-    g.add_edge(START, "node")
-    g.add_edge("node", END)
-    return g.compile()
-
-
 def test_an_answers_run_has_the_context_the_answer_gives(make_client: Any) -> None:
-    with make_client({"ask": _asks_then_reads_context()}) as client, connect(client) as wire:
+    with make_client({"ask": _reads_context(asks=True)}) as client, connect(client) as wire:
         tid = wire.request("start_run", graph="ask", input={}, context={"user": "ada"}, stream_modes=[])["thread_id"]
         assert wire.run_end(tid)["event"] == "run_interrupted"
         answer = wire.request("resume", thread_id=tid, value="yes", context={"user": "lin"}, stream_modes=[])
@@ -76,7 +67,7 @@ def test_an_answers_run_has_the_context_the_answer_gives(make_client: Any) -> No
 
 
 def test_the_langgraph_api_command_runs_context_reaches_the_nodes(make_client: Any) -> None:
-    with make_client({"ask": _asks_then_reads_context()}) as client:
+    with make_client({"ask": _reads_context(asks=True)}) as client:
         key = {"x-api-key": "alice-token"}
         tid = client.post("/threads", json={}, headers=key).json()["thread_id"]
         asked = client.post(f"/threads/{tid}/runs/wait", json={"assistant_id": "ask", "input": {}}, headers=key)

@@ -7,28 +7,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from streamhil import END, START, StateGraph
 from streamhil_server.runs.execution import _END_WRITE_ATTEMPTS
 from streamhil_server.storage import MemoryStorage, Write
 
 from .conftest import connect
-from .graphs import S
+from .graphs import counter
 from .wire import TERMINAL
 
 
 _REFUSALS = 3 * _END_WRITE_ATTEMPTS
 """More than the run's own attempts: it gives up and leaves its end to a later write."""
-
-
-def _quick() -> Any:
-    def a(state: S) -> S:
-        return {"n": state.get("n", 0) + 1}
-
-    g = StateGraph(S)
-    g.add_node("a", a)
-    g.add_edge(START, "a")
-    g.add_edge("a", END)
-    return g.compile()
 
 
 def test_a_run_end_refused_every_attempt_is_told_once(make_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -44,7 +32,7 @@ def test_a_run_end_refused_every_attempt_is_told_once(make_client: Any, monkeypa
         await store(self, w)
 
     monkeypatch.setattr(MemoryStorage, "write", write)
-    with make_client({"g": _quick()}) as client, connect(client) as wire:
+    with make_client({"g": counter()}) as client, connect(client) as wire:
         first = wire.request("start_run", graph="g", input={}, stream_modes=[])
         tid = first["thread_id"]
         second = wire.request("start_run", graph="g", thread_id=tid, input={}, stream_modes=[], if_busy="enqueue")
