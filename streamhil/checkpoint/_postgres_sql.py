@@ -135,7 +135,8 @@ MIGRATIONS: tuple[str, ...] = (
     );
     """,
 )
-"""Migration ``i`` takes the schema from version ``i`` to ``i + 1``. Append, never edit."""
+"""Migration ``i`` takes the schema from version ``i`` to ``i + 1``. Append, never edit. A ``;``
+only ever ends a command (on a connection in pipeline mode they are sent one by one)."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
