@@ -37,7 +37,7 @@ from anyio.lowlevel import EventLoopToken
 
 from ._backend import current_backend
 
-__all__ = ["WorkerPool", "NODE_THREADS", "run_sync_node", "fast_path", "MAX_WORKERS", "run_in_helper_thread"]
+__all__ = ["WorkerPool", "NODE_THREADS", "run_sync_node", "fast_path", "MAX_WORKERS", "run_in_helper_thread", "waits_on_helper_thread"]
 
 T = TypeVar("T")
 
@@ -241,6 +241,17 @@ async def run_sync_node(fn: Callable[..., T], *args: Any) -> T:
     return await NODE_THREADS.run(fn, *args)
 
 
+_waiting: dict[int, int] = {}
+"""Thread id -> how many :func:`run_in_helper_thread` calls it is blocked in."""
+_waiting_lock = threading.Lock()
+
+
+def waits_on_helper_thread(thread_id: int) -> bool:
+    """Whether the thread ``thread_id`` is blocked in :func:`run_in_helper_thread` (so its event
+    loop, if it runs one, cannot serve anything until the helper is done)."""
+    return thread_id in _waiting
+
+
 def run_in_helper_thread(fn: Callable[[], T], name: str = "streamhil-helper") -> T:
     """``fn()`` in a new thread with a fresh context (so no event loop counts as running there),
     waited for here; what it raises (interrupts included) is raised here. For sync calls made
@@ -254,8 +265,17 @@ def run_in_helper_thread(fn: Callable[[], T], name: str = "streamhil-helper") ->
             outcome["error"] = exc
 
     thread = threading.Thread(target=target, name=name)
-    thread.start()
-    thread.join()
+    caller = threading.get_ident()
+    with _waiting_lock:
+        _waiting[caller] = _waiting.get(caller, 0) + 1
+    try:
+        thread.start()
+        thread.join()
+    finally:
+        with _waiting_lock:
+            _waiting[caller] -= 1
+            if not _waiting[caller]:
+                del _waiting[caller]
     if "error" in outcome:
         raise outcome["error"]
     value: T = outcome["value"]

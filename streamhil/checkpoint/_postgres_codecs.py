@@ -19,7 +19,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the install
     raise ImportError("PostgresSaver needs psycopg 3: pip install 'streamhil[postgres]'") from exc
 
-__all__ = ["ADAPTERS"]
+__all__ = ["ADAPTERS", "register_codecs"]
 
 
 _HEADER = struct.Struct("!iiiii")  # ndim, has-null flag, item oid, length, lower bound
@@ -113,10 +113,16 @@ class _ByteaArrayLoader(psycopg.adapt.Loader):
         return _unpack_array(data, bytes)
 
 
+def register_codecs(adapters: psycopg.adapt.AdaptersMap) -> None:
+    """Add the array codecs above to ``adapters`` (a context of the saver's own, or the adapters
+    of one cursor on a connection the saver was given)."""
+    adapters.register_dumper(sql.TextArray, _TextArrayDumper)
+    adapters.register_dumper(sql.IntArray, _IntArrayDumper)
+    adapters.register_dumper(sql.ByteaArray, _ByteaArrayDumper)
+    adapters.register_loader(1009, _TextArrayLoader)  # text[]
+    adapters.register_loader(1001, _ByteaArrayLoader)  # bytea[]
+
+
 ADAPTERS = psycopg.adapt.AdaptersMap(psycopg.adapters)
 """psycopg's adapters plus the array codecs above (the saver's connections only)."""
-ADAPTERS.register_dumper(sql.TextArray, _TextArrayDumper)
-ADAPTERS.register_dumper(sql.IntArray, _IntArrayDumper)
-ADAPTERS.register_dumper(sql.ByteaArray, _ByteaArrayDumper)
-ADAPTERS.register_loader(1009, _TextArrayLoader)  # text[]
-ADAPTERS.register_loader(1001, _ByteaArrayLoader)  # bytea[]
+register_codecs(ADAPTERS)

@@ -26,7 +26,7 @@ from typing import Any, Literal, NamedTuple, TypeVar
 import orjson
 
 from ..errors import CheckpointError
-from ._records import Address, EncodedWrites, StoredCheckpoint, matches, plan_values
+from ._records import Address, EncodedWrites, ListCursor, ListScope, StoredCheckpoint, matches, plan_values
 from .base import Checkpoint
 
 __all__ = [
@@ -135,7 +135,8 @@ MIGRATIONS: tuple[str, ...] = (
     );
     """,
 )
-"""Migration ``i`` takes the schema from version ``i`` to ``i + 1``. Append, never edit."""
+"""Migration ``i`` takes the schema from version ``i`` to ``i + 1``. Append, never edit. A ``;``
+only ever ends a command (on a connection in pipeline mode they are sent one by one)."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -257,47 +258,50 @@ def get_parent(address: Address) -> Tx[tuple[dict[str, Any], dict[str, str]] | N
     return orjson.loads(rows[0][0]), orjson.loads(rows[0][1])
 
 
-Cursor = tuple[str, str]  # (checkpoint_id, thread_id): list order is both, descending
+Cursor = ListCursor  # (checkpoint_id, thread_id, checkpoint_ns): list order is the three, descending
 
-_PAGE_ALL = (
-    _SELECT_LOADED
-    + "WHERE c.checkpoint_ns = '' AND (%(id)s::text IS NULL OR c.checkpoint_id < %(id)s"
-    " OR (c.checkpoint_id = %(id)s AND c.thread_id < %(thread)s))"
-    " ORDER BY c.checkpoint_id DESC, c.thread_id DESC LIMIT %(limit)s"
+_SCOPE_TERMS = (
+    ("thread_id", "c.thread_id = %(thread_id)s::text"),
+    ("checkpoint_ns", "c.checkpoint_ns = %(checkpoint_ns)s::text"),
+    ("checkpoint_id", "c.checkpoint_id = %(checkpoint_id)s::text"),
 )
-_PAGE_LANE = (
-    _SELECT_LOADED
-    + "WHERE c.thread_id = %(thread)s AND c.checkpoint_ns = %(ns)s"
-    " AND (%(id)s::text IS NULL OR c.checkpoint_id < %(id)s)"
-    " ORDER BY c.checkpoint_id DESC LIMIT %(limit)s"
+_AFTER = (
+    "(c.checkpoint_id, c.thread_id, c.checkpoint_ns)"
+    " < (%(after_id)s::text, %(after_thread)s::text, %(after_ns)s::text)"
 )
 
 
 def list_page(
-    lane: tuple[str, str] | None,
+    scope: ListScope,
     after: Cursor | None,
     filter: Mapping[str, Any] | None,
     want: int,
     page_size: int = 50,
 ) -> Tx[tuple[list[Loaded], Cursor | None]]:
-    """Up to ``want`` matching checkpoints after ``after`` (in list order), and the cursor to
-    go on from (None when there is nothing more). ``lane=None`` lists every thread's root
-    namespace. The metadata filter is applied here, with Python's equality, as in SQLite."""
-    if lane is None:
-        statement = Sql(
-            _PAGE_ALL,
-            {"id": after[0] if after else None, "thread": after[1] if after else None, "limit": page_size},
-        )
-    else:
-        statement = Sql(
-            _PAGE_LANE,
-            {"thread": lane[0], "ns": lane[1], "id": after[0] if after else None, "limit": page_size},
-        )
+    """Up to ``want`` matching checkpoints of ``scope`` after ``after`` (in list order), and the
+    cursor to go on from (None when there is nothing more). The metadata filter is applied
+    here, with Python's equality, as in SQLite."""
+    wheres: list[str] = []
+    params: dict[str, Any] = {"limit": page_size}
+    for field, term in _SCOPE_TERMS:
+        value = getattr(scope, field)
+        if value is not None:
+            wheres.append(term)
+            params[field] = value
+    if after is not None:
+        wheres.append(_AFTER)
+        params.update(after_id=after[0], after_thread=after[1], after_ns=after[2])
+    statement = Sql(
+        _SELECT_LOADED
+        + ("WHERE " + " AND ".join(wheres) if wheres else "")
+        + " ORDER BY c.checkpoint_id DESC, c.thread_id DESC, c.checkpoint_ns DESC LIMIT %(limit)s",
+        params,
+    )
     rows = yield statement
     found: list[Loaded] = []
     cursor: Cursor | None = None
     for row in rows:
-        cursor = (row[2], row[0])
+        cursor = (row[2], row[0], row[1])
         loaded = _loaded(row)
         if matches(loaded[0], filter):
             found.append(loaded)

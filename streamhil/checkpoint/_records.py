@@ -33,7 +33,9 @@ __all__ = [
     "list_pages",
     "listed_address",
     "list_addressed",
+    "list_sort_key",
     "ListCursor",
+    "ListScope",
     "Loaded",
 ]
 
@@ -198,13 +200,58 @@ Loaded = tuple[StoredCheckpoint, dict[str, bytes], list[tuple[str, str, bytes]]]
 """A checkpoint as read back: its record, its blobs by channel, its ``(task, channel, value)`` writes."""
 
 
+@dataclass(frozen=True, slots=True)
+class ListScope:
+    """What ``alist(config)`` lists, as LangGraph's savers read the config: a field that is None
+    matches anything. ``config=None`` is every thread; a config without ``checkpoint_ns`` (or
+    with ``None``) is every namespace of its thread (``""`` is the root's alone); a config naming
+    a ``checkpoint_id`` is that checkpoint, in whichever namespace the rest allows."""
+
+    thread_id: str | None = None
+    checkpoint_ns: str | None = None
+    checkpoint_id: str | None = None
+
+    def admits(self, stored: StoredCheckpoint) -> bool:
+        """Whether ``stored`` is in the scope."""
+        return (
+            (self.thread_id is None or stored.thread_id == self.thread_id)
+            and (self.checkpoint_ns is None or stored.checkpoint_ns == self.checkpoint_ns)
+            and (self.checkpoint_id is None or stored.checkpoint_id == self.checkpoint_id)
+        )
+
+
+ListCursor = tuple[str, str, str]
+"""Where a listing goes on: ``(checkpoint_id, thread_id, checkpoint_ns)`` of the last row given
+(rows come in descending order of the three, newest checkpoint first)."""
+
+
+def list_sort_key(stored: StoredCheckpoint) -> ListCursor:
+    """A checkpoint's place in a listing (sort descending)."""
+    return (stored.checkpoint_id, stored.thread_id, stored.checkpoint_ns)
+
+
+def list_scope(config: Mapping[str, Any] | None, before: Mapping[str, Any] | None) -> tuple[ListScope, ListCursor | None]:
+    """``alist``'s arguments as ``(scope, cursor to start after)``: ``before``'s id bounds the
+    listed ids from above (exclusive), as a cursor no row can equal."""
+    scope = ListScope()
+    if config is not None:
+        address = read_address(config)
+        conf = config["configurable"]
+        ns = conf.get("checkpoint_ns")
+        scope = ListScope(address.thread_id, None if ns is None else address.checkpoint_ns, address.checkpoint_id)
+    bound = read_address(before).checkpoint_id if before is not None else None
+    return scope, (bound, "", "") if bound is not None else None
+
+
 def listed_address(config: Mapping[str, Any] | None) -> Address | None:
-    """The address ``alist(config)`` is limited to, when ``config`` names a ``checkpoint_id``:
-    LangGraph's savers then list that one checkpoint (None: list the lane, or every thread)."""
+    """The one checkpoint ``alist(config)`` can list, when ``config`` names its thread,
+    namespace and id (then a saver reads it as ``aget_tuple`` does); None otherwise."""
     if config is None:
         return None
-    address = read_address(config)
-    return address if address.checkpoint_id is not None else None
+    scope, _ = list_scope(config, None)
+    if scope.thread_id is None or scope.checkpoint_ns is None or scope.checkpoint_id is None:
+        return None
+    return Address(scope.thread_id, scope.checkpoint_ns, scope.checkpoint_id)
 
 
 async def list_addressed(
@@ -222,23 +269,6 @@ async def list_addressed(
     loaded = await load(address)
     if loaded is not None and matches(loaded[0], filter):
         yield loaded
-
-
-ListCursor = tuple[str, str]
-"""Where a listing goes on: ``(checkpoint_id, thread_id)`` of the last row given (rows come in
-descending order of both)."""
-
-
-def list_scope(
-    config: Mapping[str, Any] | None, before: Mapping[str, Any] | None
-) -> tuple[tuple[str, str] | None, ListCursor | None]:
-    """``alist``'s arguments as ``(lane or None for every thread, cursor to start after)``."""
-    lane = None
-    if config is not None:
-        address = read_address(config)
-        lane = (address.thread_id, address.checkpoint_ns)
-    bound = read_address(before).checkpoint_id if before is not None else None
-    return lane, (bound, "") if bound is not None else None
 
 
 async def list_pages(

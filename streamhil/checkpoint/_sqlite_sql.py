@@ -14,7 +14,7 @@ from typing import Any, Literal, NamedTuple, TypeVar
 import orjson
 
 from ..errors import CheckpointError
-from ._records import Address, EncodedWrites, StoredCheckpoint, matches, plan_values
+from ._records import Address, EncodedWrites, ListCursor, ListScope, StoredCheckpoint, list_sort_key, matches, plan_values
 from .base import Checkpoint
 
 __all__ = [
@@ -47,7 +47,7 @@ class Sql(NamedTuple):
     """One statement; ``many`` runs it once per row of ``params`` (executemany)."""
 
     sql: str
-    params: Sequence[Any] = ()
+    params: Sequence[Any] | Mapping[str, Any] = ()
     many: bool = False
 
 
@@ -204,27 +204,24 @@ def get_tuple(address: Address) -> Tx[Loaded | None]:
     return (yield from _load_parts(_stored(rows[0])))
 
 
-Cursor = tuple[str, str]  # (checkpoint_id, thread_id): list order is both, descending
+Cursor = ListCursor  # (checkpoint_id, thread_id, checkpoint_ns): list order is the three, descending
 
 
 def list_page(
-    lane: tuple[str, str] | None,
+    scope: ListScope,
     after: Cursor | None,
     filter: Mapping[str, Any] | None,
     want: int,
     page_size: int = 50,
 ) -> Tx[tuple[list[Loaded], Cursor | None]]:
-    """Up to ``want`` matching checkpoints after ``after`` (in list order), and the cursor to
-    go on from (None when there is nothing more). ``lane=None`` lists every thread's root
-    namespace. Mode: read."""
-    if lane is None:
-        where = "checkpoint_ns = '' AND (?1 IS NULL OR checkpoint_id < ?1 OR (checkpoint_id = ?1 AND thread_id < ?2))"
-        params: tuple[Any, ...] = (after[0] if after else None, after[1] if after else None)
-        order = "checkpoint_id DESC, thread_id DESC"
-    else:
-        where = "thread_id = ?3 AND checkpoint_ns = ?4 AND (?1 IS NULL OR checkpoint_id < ?1)"
-        params = (after[0] if after else None, None, *lane)
-        order = "checkpoint_id DESC"
+    """Up to ``want`` matching checkpoints of ``scope`` after ``after`` (in list order), and the
+    cursor to go on from (None when there is nothing more). Mode: read."""
+    wheres, params = _scope_where(scope)
+    if after is not None:
+        wheres.append("(checkpoint_id, thread_id, checkpoint_ns) < (:after_id, :after_thread, :after_ns)")
+        params.update(after_id=after[0], after_thread=after[1], after_ns=after[2])
+    where = " AND ".join(wheres) or "1"
+    order = "checkpoint_id DESC, thread_id DESC, checkpoint_ns DESC"
     rows = yield Sql(
         f"SELECT {_COLUMNS} FROM checkpoints WHERE {where} ORDER BY {order} LIMIT {int(page_size)}",
         params,
@@ -233,12 +230,27 @@ def list_page(
     cursor: Cursor | None = None
     for row in rows:
         stored = _stored(row)
-        cursor = (stored.checkpoint_id, stored.thread_id)
+        cursor = list_sort_key(stored)
         if matches(stored, filter):
             found.append((yield from _load_parts(stored)))
             if len(found) >= want:
                 return found, cursor
     return found, (cursor if len(rows) == page_size else None)
+
+
+def _scope_where(scope: ListScope) -> tuple[list[str], dict[str, Any]]:
+    """The WHERE terms (and their named parameters) that keep a listing to ``scope``."""
+    wheres: list[str] = []
+    params: dict[str, Any] = {}
+    for column, value in (
+        ("thread_id", scope.thread_id),
+        ("checkpoint_ns", scope.checkpoint_ns),
+        ("checkpoint_id", scope.checkpoint_id),
+    ):
+        if value is not None:
+            wheres.append(f"{column} = :{column}")
+            params[column] = value
+    return wheres, params
 
 
 def put(

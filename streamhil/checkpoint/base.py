@@ -265,11 +265,12 @@ class BaseCheckpointSaver(ABC):
         before: Mapping[str, Any] | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[CheckpointTuple]:
-        """The checkpoints of a thread namespace, newest first. ``filter`` matches metadata
-        keys; ``before`` is a config whose ``checkpoint_id`` bounds the ids from above
-        (exclusive). A ``config`` naming a ``checkpoint_id`` lists that checkpoint alone (if
-        ``before``, ``filter`` and ``limit`` let it through), as LangGraph's savers do. With
-        ``config=None``, every thread's root-namespace checkpoints."""
+        """Checkpoints, newest first (by id, then thread, then namespace), as LangGraph's savers
+        read ``config``: its thread's checkpoints in every namespace when it has no
+        ``checkpoint_ns`` (or ``None``), in that namespace alone when it has one (``""``: the
+        root graph); every thread's for ``config=None``; only the one it names when it has a
+        ``checkpoint_id``. ``filter`` matches metadata keys; ``before`` is a config whose
+        ``checkpoint_id`` bounds the ids from above (exclusive); ``limit`` caps the count."""
 
     @abstractmethod
     async def aput(

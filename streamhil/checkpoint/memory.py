@@ -29,6 +29,8 @@ from ._records import (
     encode_metadata,
     encode_writes,
     list_addressed,
+    list_scope,
+    list_sort_key,
     listed_address,
     matches,
     plan_values,
@@ -83,21 +85,21 @@ class InMemorySaver(BaseCheckpointSaver):
             async for loaded in list_addressed(address, self._aload, filter, before, limit):
                 yield build_tuple(*loaded)
             return
-        lanes: list[_Lane] | None = None
-        if config is not None:
-            address = read_address(config)
-            lanes = [(address.thread_id, address.checkpoint_ns)]
-        bound = read_address(before).checkpoint_id if before is not None else None
+        scope, start = list_scope(config, before)
         with self._lock:
-            if lanes is None:
-                lanes = [lane for lane in self._checkpoints if lane[1] == ""]
+            lanes = [
+                lane
+                for lane in self._checkpoints
+                if (scope.thread_id is None or lane[0] == scope.thread_id)
+                and (scope.checkpoint_ns is None or lane[1] == scope.checkpoint_ns)
+            ]
             found = [
                 stored
                 for lane in lanes
-                for checkpoint_id, stored in self._checkpoints.get(lane, {}).items()
-                if bound is None or checkpoint_id < bound
+                for stored in self._checkpoints[lane].values()
+                if scope.admits(stored) and (start is None or list_sort_key(stored) < start)
             ]
-        found.sort(key=lambda s: (s.checkpoint_id, s.thread_id), reverse=True)
+        found.sort(key=list_sort_key, reverse=True)
         given = 0
         for position, stored in enumerate(found):
             if limit is not None and given >= limit:

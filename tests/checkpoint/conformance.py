@@ -326,18 +326,50 @@ async def check_list_branches(saver: BaseCheckpointSaver) -> None:
 
 
 async def check_list_all_threads(saver: BaseCheckpointSaver) -> None:
+    """``alist(None)`` lists every thread and every namespace, newest first (LangGraph's)."""
     one = await chain(saver, "one", 2)
     two = await chain(saver, "two", 2)
-    await chain(saver, "one", 1, ns="sub:1")
+    sub = await chain(saver, "one", 1, ns="sub:1")
     listed = await collect(saver.alist(None))
-    want = [s.checkpoint.id for s in (two[1], two[0], one[1], one[0])]
+    want = [s.checkpoint.id for s in (sub[0], two[1], two[0], one[1], one[0])]
     assert ids(listed) == want
+    assert listed[0].config == sub[0].config
     assert ids(await collect(saver.alist(None, limit=3))) == want[:3]
     assert ids(await collect(saver.alist(None, filter={"step": 0}))) == [
+        sub[0].checkpoint.id,
         two[0].checkpoint.id,
         one[0].checkpoint.id,
     ]
-    assert ids(await collect(saver.alist(None, before=two[0].config))) == want[2:]
+    assert ids(await collect(saver.alist(None, before=two[0].config))) == want[3:]
+
+
+async def check_list_every_namespace(saver: BaseCheckpointSaver) -> None:
+    """A config without ``checkpoint_ns`` (or with ``None``) lists every namespace of its thread,
+    newest first; ``checkpoint_ns=""`` lists the root's alone; an id without a namespace is found
+    in whichever namespace holds it (LangGraph's savers)."""
+    root = await chain(saver, "t", 2)
+    sub = await chain(saver, "t", 2, ns="child:1")
+    late = await put(saver, root[1].config, {"n": 9}, {"n": 9}, metadata={"step": 2, "source": "loop"})
+    await chain(saver, "other", 1, ns="child:1")
+    want = [s.checkpoint.id for s in (late, sub[1], sub[0], root[1], root[0])]
+    for config in ({"configurable": {"thread_id": "t"}}, {"configurable": {"thread_id": "t", "checkpoint_ns": None}}):
+        listed = await collect(saver.alist(config))
+        assert ids(listed) == want
+        assert [t.config for t in listed] == [s.config for s in (late, sub[1], sub[0], root[1], root[0])]
+        assert listed[1].parent_config == sub[0].config
+        assert ids(await collect(saver.alist(config, limit=2))) == want[:2]
+        assert ids(await collect(saver.alist(config, before=sub[1].config))) == want[2:]
+        assert ids(await collect(saver.alist(config, before=sub[1].config, limit=2))) == want[2:4]
+        assert ids(await collect(saver.alist(config, filter={"step": 1}))) == [sub[1].checkpoint.id, root[1].checkpoint.id]
+    only_root = await collect(saver.alist(thread_config("t")))
+    assert ids(only_root) == [late.checkpoint.id, root[1].checkpoint.id, root[0].checkpoint.id]
+    assert ids(await collect(saver.alist(thread_config("t", "child:1")))) == [sub[1].checkpoint.id, sub[0].checkpoint.id]
+    by_id = {"configurable": {"thread_id": "t", "checkpoint_id": sub[0].checkpoint.id}}
+    found = await collect(saver.alist(by_id))
+    assert ids(found) == [sub[0].checkpoint.id] and found[0].config == sub[0].config
+    assert await collect(saver.alist(by_id, before=sub[0].config)) == []
+    assert await collect(saver.alist(by_id, filter={"step": 1})) == []
+    assert await collect(saver.alist({"configurable": {"thread_id": "other", "checkpoint_id": sub[0].checkpoint.id}})) == []
 
 
 async def check_pending_writes(saver: BaseCheckpointSaver) -> None:
@@ -634,6 +666,7 @@ CHECKS: list[Check] = [
     check_list_by_checkpoint_id,
     check_list_branches,
     check_list_all_threads,
+    check_list_every_namespace,
     check_pending_writes,
     check_writes_in_aput,
     check_unstorable_saves_nothing,

@@ -148,22 +148,6 @@ def test_bad_arguments() -> None:
         PostgresSaver("postgresql://x@localhost/db", max_connections=0)
 
 
-async def test_a_psycopg_connection_or_pool_is_refused_clearly(postgres_url: str) -> None:
-    """LangGraph's ``PostgresSaver(conn)`` / ``AsyncPostgresSaver(pool)``: a typed error saying
-    what to pass instead (a documented difference), before anything is opened."""
-    import psycopg
-    import psycopg_pool
-
-    def refused(given: object) -> None:
-        with pytest.raises(ConfigError, match=f"got a {type(given).__name__}: it opens and owns.*from_conn_string"):
-            PostgresSaver(given)  # type: ignore[arg-type]
-
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        refused(conn)
-    refused(psycopg_pool.ConnectionPool(postgres_url, open=False))
-    refused(psycopg_pool.AsyncConnectionPool(postgres_url, open=False))
-
-
 async def test_closed_saver_refuses_work(postgres_url: str) -> None:
     async with PostgresSaver.from_conn_string(postgres_url) as saver:
         pass

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 import pytest
-from streamhil.checkpoint._records import Address, encode_changed, encode_metadata
+from streamhil.checkpoint._records import Address, ListScope, encode_changed, encode_metadata
 from streamhil.checkpoint.base import Checkpoint, new_checkpoint_id
 from streamhil_server.storage import EventRow, RunRecord, Storage, ThreadRecord, Write
 from streamhil_server.storage.records import CheckpointPut, WritesPut
@@ -129,11 +129,11 @@ async def check_checkpoints_latest_by_id_and_writes(storage: Storage) -> None:
     assert latest[0].parent_id == first_id and set(latest[1]) == {"x", "y"}
     parent = await storage.get_checkpoint(Address("t", "", first_id))
     assert parent is not None and [w[0] for w in parent[2]] == ["task-a", "task-b", "task-c"]
-    listed = [loaded[0].checkpoint_id async for loaded in storage.list_checkpoints(("t", ""))]
+    listed = [loaded[0].checkpoint_id async for loaded in storage.list_checkpoints(ListScope("t", ""))]
     assert listed == [second.checkpoint.id, first_id]
-    assert [x[0].checkpoint_id async for x in storage.list_checkpoints(("t", ""), before=second.checkpoint.id)] == [first_id]
-    assert [x[0].checkpoint_id async for x in storage.list_checkpoints(("t", ""), limit=1)] == [second.checkpoint.id]
-    assert [x async for x in storage.list_checkpoints(("t", ""), filter={"step": 7})] == []
+    assert [x[0].checkpoint_id async for x in storage.list_checkpoints(ListScope("t", ""), before=second.checkpoint.id)] == [first_id]
+    assert [x[0].checkpoint_id async for x in storage.list_checkpoints(ListScope("t", ""), limit=1)] == [second.checkpoint.id]
+    assert [x async for x in storage.list_checkpoints(ListScope("t", ""), filter={"step": 7})] == []
     assert await storage.get_checkpoint(Address("other", "", None)) is None
 
 

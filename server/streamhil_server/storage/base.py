@@ -38,7 +38,7 @@ from typing import Any, Protocol, TypeVar
 import anyio
 from anyio.abc import TaskStatus
 
-from streamhil.checkpoint._records import Address, StoredCheckpoint
+from streamhil.checkpoint._records import Address, ListScope, StoredCheckpoint
 
 from .health import StorageHealth, StorageUnavailableError
 from .records import OPEN_RUN_STATUSES, EventRow, RunRecord, RunStatus, ThreadRecord, Write, WritesPut
@@ -300,14 +300,14 @@ class Storage(ABC):
     @abstractmethod
     def list_checkpoints(
         self,
-        lane: tuple[str, str] | None,
+        scope: ListScope,
         *,
         before: str | None = None,
         filter: Mapping[str, Any] | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[Loaded]:
-        """Checkpoints of a ``(thread_id, checkpoint_ns)`` lane (every thread's root lane when
-        None), newest first, ids below ``before``, metadata matching ``filter``."""
+        """Checkpoints in ``scope`` (a thread, a namespace, an id, or any of them), newest first
+        (by id, then thread, then namespace), ids below ``before``, metadata matching ``filter``."""
 
     async def delete_thread(self, thread_id: str) -> None:
         """Forget a thread: checkpoints, writes, events, answers, runs and its record."""

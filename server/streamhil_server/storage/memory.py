@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from anyio.lowlevel import checkpoint as _yield_point
-from streamhil.checkpoint._records import Address, EncodedWrites, StoredCheckpoint, matches, plan_values
+from streamhil.checkpoint._records import Address, EncodedWrites, ListScope, StoredCheckpoint, list_sort_key, matches, plan_values
 
 from .base import Loaded, Storage, StorageClosedError, ThreadCounts
 from .records import OPEN_RUN_STATUSES, RunRecord, RunStatus, ThreadRecord, Write
@@ -165,18 +165,26 @@ class MemoryStorage(Storage):
 
     async def list_checkpoints(
         self,
-        lane: tuple[str, str] | None,
+        scope: ListScope,
         *,
         before: str | None = None,
         filter: Mapping[str, Any] | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[Loaded]:
         self._check()
-        lanes = [lane] if lane is not None else [k for k in self._checkpoints if k[1] == ""]
-        found = [
-            s for ln in lanes for cid, s in self._checkpoints.get(ln, {}).items() if before is None or cid < before
+        lanes = [
+            lane
+            for lane in self._checkpoints
+            if (scope.thread_id is None or lane[0] == scope.thread_id)
+            and (scope.checkpoint_ns is None or lane[1] == scope.checkpoint_ns)
         ]
-        found.sort(key=lambda s: (s.checkpoint_id, s.thread_id), reverse=True)
+        found = [
+            s
+            for ln in lanes
+            for cid, s in self._checkpoints[ln].items()
+            if scope.admits(s) and (before is None or cid < before)
+        ]
+        found.sort(key=list_sort_key, reverse=True)
         given = 0
         for n, stored in enumerate(found):
             if limit is not None and given >= limit:

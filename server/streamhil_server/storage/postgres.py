@@ -48,7 +48,7 @@ import psycopg
 from streamhil.checkpoint import _postgres_sql as sql
 from streamhil.checkpoint._postgres_drivers import ADAPTERS, AsyncPoolDriver, ThreadPoolDriver, describe, run_sync
 from streamhil.checkpoint._postgres_sql import Mode, Sql, TextArray, Tx
-from streamhil.checkpoint._records import Address, StoredCheckpoint
+from streamhil.checkpoint._records import Address, ListScope, StoredCheckpoint
 from streamhil.errors import CheckpointError
 
 from . import postgres_coordination as pgc
@@ -422,7 +422,7 @@ class PostgresStorage(PostgresCluster, PostgresAvailability, Storage):
 
     async def list_checkpoints(
         self,
-        lane: tuple[str, str] | None,
+        scope: ListScope,
         *,
         before: str | None = None,
         filter: Mapping[str, Any] | None = None,
@@ -430,12 +430,12 @@ class PostgresStorage(PostgresCluster, PostgresAvailability, Storage):
     ) -> AsyncIterator[Loaded]:
         cursor: sql.Cursor | None = None
         if before is not None:  # strictly below ``before`` (every thread: below its id, any thread)
-            cursor = (before, "")
+            cursor = (before, "", "")
         remaining = limit
         while remaining is None or remaining > 0:
             want = _PAGE if remaining is None else min(remaining, _PAGE)
             after = cursor
-            page, cursor = await self._read(partial(sql.list_page, lane, after, filter, want, _PAGE))
+            page, cursor = await self._read(partial(sql.list_page, scope, after, filter, want, _PAGE))
             for loaded in page:
                 yield loaded
             if remaining is not None:

@@ -194,9 +194,9 @@ class StorageSaver(BaseCheckpointSaver):
             async for loaded in list_addressed(address, self.storage.get_checkpoint, filter, before, limit):
                 yield build_tuple(*loaded)
             return
-        lane, start = list_scope(config, before)
+        scope, start = list_scope(config, before)
         bound = start[0] if start is not None else None
-        async for loaded in self.storage.list_checkpoints(lane, before=bound, filter=filter, limit=limit):
+        async for loaded in self.storage.list_checkpoints(scope, before=bound, filter=filter, limit=limit):
             yield build_tuple(*loaded)
 
     # --- writes --------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ import anyio
 import anyio.to_thread
 import orjson
 from streamhil.checkpoint import _sqlite_sql as sql
-from streamhil.checkpoint._records import Address
+from streamhil.checkpoint._records import Address, ListScope
 from streamhil.checkpoint._sqlite_drivers import run_sync, setup_sqlite3
 from streamhil.errors import CheckpointError
 
@@ -145,9 +145,9 @@ def _run_row(r: RunRecord) -> tuple[Any, ...]:
 
 
 def _list_page(
-    lane: tuple[str, str] | None, after: Any, filter: Mapping[str, Any] | None, want: int, db: sqlite3.Connection
+    scope: ListScope, after: Any, filter: Mapping[str, Any] | None, want: int, db: sqlite3.Connection
 ) -> Any:
-    return run_sync(db, sql.list_page(lane, after, filter, want, _PAGE), "read")
+    return run_sync(db, sql.list_page(scope, after, filter, want, _PAGE), "read")
 
 
 class SqliteStorage(Storage):
@@ -354,17 +354,17 @@ class SqliteStorage(Storage):
 
     async def list_checkpoints(
         self,
-        lane: tuple[str, str] | None,
+        scope: ListScope,
         *,
         before: str | None = None,
         filter: Mapping[str, Any] | None = None,
         limit: int | None = None,
     ) -> AsyncIterator[Loaded]:
-        cursor: sql.Cursor | None = (before, "") if before is not None else None
+        cursor: sql.Cursor | None = (before, "", "") if before is not None else None
         remaining = limit
         while remaining is None or remaining > 0:
             want = _PAGE if remaining is None else min(remaining, _PAGE)
-            page, cursor = await self._read(partial(_list_page, lane, cursor, filter, want))
+            page, cursor = await self._read(partial(_list_page, scope, cursor, filter, want))
             for loaded in page:
                 yield loaded
             if remaining is not None:

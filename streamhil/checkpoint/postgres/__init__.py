@@ -19,7 +19,8 @@ rolled back and each call run alone). A call whose connection was lost is made o
 fresh one. On asyncio, ``async with`` opens a psycopg async pool on that loop; on trio, and on
 any other loop, a sync pool. Either way saves and reads run on the calling loop, on a kept
 connection (``_postgres_wire``); lists borrow a pool connection (a worker thread off the
-entering loop). See ``docs/checkpointers.md``.
+entering loop). Given a psycopg connection or pool instead of a URL (LangGraph's
+``PostgresSaver(pool)``), it runs on that one (``_postgres_given``). See ``docs/checkpointers.md``.
 """
 
 from __future__ import annotations
@@ -33,12 +34,14 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.lowlevel
+import psycopg
 
 from ..._backend import current_backend
 from ..._group_commit import GroupCommit
 from ...errors import CheckpointError, ConfigError, SyncCallError
 from .. import _postgres_sql as sql
 from .._postgres_drivers import AsyncPoolDriver, Maker, ThreadPoolDriver, describe
+from .._postgres_given import GivenDriver, is_given_connection
 from .._postgres_sql import Mode, Tx
 from .._records import (
     Address,
@@ -144,7 +147,10 @@ class _ParentCache:
 
 
 class PostgresSaver(BaseCheckpointSaver):
-    """Checkpoints in the PostgreSQL database ``conninfo`` names (a URL or ``key=value`` string).
+    """Checkpoints in the PostgreSQL database ``conn`` names (a URL or ``key=value`` string), or
+    on ``conn`` itself when it is a psycopg ``Connection`` (with its ``pipe``), ``ConnectionPool``,
+    ``AsyncConnection`` or ``AsyncConnectionPool`` the caller owns, as LangGraph's savers take
+    (see :class:`_GivenConnectionSaver`).
 
     ``max_connections`` bounds each pool; ``timeout`` is how many seconds a call waits for a free
     connection (and a connection attempt for the server). ``prepare=False`` turns off
@@ -153,29 +159,39 @@ class PostgresSaver(BaseCheckpointSaver):
     Use it as a context manager (``async with`` or ``with``) so its connections are closed.
     """
 
+    def __new__(cls, conn: Any = None, *args: Any, **kwargs: Any) -> PostgresSaver:
+        # A psycopg connection or pool (LangGraph's form) makes a saver that runs on it.
+        if cls is PostgresSaver and is_given_connection(conn):
+            return super().__new__(_GivenConnectionSaver)
+        return super().__new__(cls)
+
     def __init__(
         self,
-        conninfo: str,
+        conn: str | Any,
+        pipe: Any = None,
+        serde: Any = None,
         *,
         max_connections: int = 10,
         timeout: float = 30.0,
         prepare: bool = True,
     ) -> None:
-        if type(conninfo).__module__.split(".")[0] in ("psycopg", "psycopg_pool"):
+        _refuse_serde(serde)
+        if pipe is not None:
             raise ConfigError(
-                f"PostgresSaver needs a connection string, got a {type(conninfo).__name__}: it opens "
-                "and owns its connections (group commit keeps some checked out), so give it the "
-                "URL you opened that one with: 'with PostgresSaver.from_conn_string(url) as saver:' "
-                "(or 'async with')"
+                "pipe= goes with a psycopg Connection (PostgresSaver(conn, pipe)); with a connection "
+                "string the saver pipelines its statements itself"
             )
-        if not isinstance(conninfo, str) or not conninfo.strip():
-            raise ConfigError(f"PostgresSaver needs a connection string, got {conninfo!r}")
+        if not isinstance(conn, str) or not conn.strip():
+            raise ConfigError(
+                "PostgresSaver needs a connection string, or a psycopg Connection, ConnectionPool, "
+                f"AsyncConnection or AsyncConnectionPool, got {conn!r}"
+            )
         if max_connections < 1:
             raise ConfigError(f"max_connections must be at least 1, got {max_connections!r}")
-        self.conninfo = conninfo
-        self._where = describe(conninfo)
-        self._aio = AsyncPoolDriver(conninfo, max_size=max_connections, timeout=timeout, prepare=prepare)
-        self._threaded = ThreadPoolDriver(conninfo, max_size=max_connections, timeout=timeout, prepare=prepare)
+        self.conninfo = conn
+        self._where = describe(conn)
+        self._aio = AsyncPoolDriver(conn, max_size=max_connections, timeout=timeout, prepare=prepare)
+        self._threaded = ThreadPoolDriver(conn, max_size=max_connections, timeout=timeout, prepare=prepare)
         self._parents = _ParentCache(_CACHE_SIZE)
         self._aio_group: GroupCommit[Maker] = GroupCommit(self._aio.run_batch)
         self._closed = False
@@ -185,11 +201,15 @@ class PostgresSaver(BaseCheckpointSaver):
         cls,
         conninfo: str,
         *,
+        pipeline: bool = False,
+        serde: Any = None,
         max_connections: int = 10,
         timeout: float = 30.0,
         prepare: bool = True,
     ) -> PostgresSaver:
-        """A saver for ``conninfo``; enter it with ``async with`` or ``with``."""
+        """A saver for ``conninfo``; enter it with ``async with`` or ``with``. ``pipeline`` is
+        LangGraph's option, accepted and not needed (saves are pipelined already)."""
+        _refuse_serde(serde)
         return cls(conninfo, max_connections=max_connections, timeout=timeout, prepare=prepare)
 
     def __repr__(self) -> str:
@@ -262,10 +282,10 @@ class PostgresSaver(BaseCheckpointSaver):
             async for loaded in list_addressed(address, self._load, filter, before, limit):
                 yield build_tuple(*loaded)
             return
-        lane, start = list_scope(config, before)
+        scope, start = list_scope(config, before)
 
         async def fetch(cursor: sql.Cursor | None, want: int) -> tuple[list[Any], sql.Cursor | None]:
-            return await self._run(partial(sql.list_page, lane, cursor, filter, want, _PAGE))
+            return await self._run(partial(sql.list_page, scope, cursor, filter, want, _PAGE))
 
         async for loaded in list_pages(fetch, start, limit, _PAGE):
             yield build_tuple(*loaded)
@@ -376,3 +396,67 @@ class PostgresSaver(BaseCheckpointSaver):
                 "inside async code use 'async with PostgresSaver.from_conn_string(...)', not "
                 "'with', and 'await saver.aclose()', not 'close()'"
             )
+
+
+def _refuse_serde(serde: Any) -> None:
+    if serde is not None:
+        raise ConfigError(
+            "PostgresSaver stores values in streamhil's own format (see docs/langgraph-differences.md); "
+            "it takes no serde=, leave it out"
+        )
+
+
+class _GivenConnectionSaver(PostgresSaver):
+    """A :class:`PostgresSaver` on a psycopg connection or pool its caller opened and owns
+    (LangGraph's ``PostgresSaver(conn)`` / ``AsyncPostgresSaver(pool)``); made by
+    ``PostgresSaver(conn)`` itself. The tables are made on first use (or by ``setup()``);
+    closing the saver leaves the connection open. See :mod:`.._postgres_given`."""
+
+    def __init__(self, conn: Any, pipe: Any = None, serde: Any = None, **ignored: Any) -> None:
+        _refuse_serde(serde)
+        if pipe is not None and not isinstance(conn, (psycopg.Connection, psycopg.AsyncConnection)):
+            raise ConfigError(
+                f"pipe= goes with a single connection, not a {type(conn).__name__} (as in LangGraph)"
+            )
+        self._given = GivenDriver(conn)
+        self.conn = conn
+        self.pipe = pipe
+        self.conninfo = self._given.where
+        self._where = self._given.where
+        self._parents = _ParentCache(_CACHE_SIZE)
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"PostgresSaver({self._given!r})"
+
+    def setup(self) -> Any:
+        """Make or migrate the tables now (they are made on first use otherwise): at once for a
+        sync connection or pool; for an async one, ``await saver.setup()``, as LangGraph's."""
+        if self._given.is_async:
+            return self._run(sql.ping)
+        self._given.run_blocking(sql.ping)
+        return _READY
+
+    async def _run(self, make_tx: Callable[[], Tx[T]], mode: Mode = None) -> T:
+        if self._closed:
+            raise CheckpointError(f"{self!r} is closed")
+        return await self._given.run(make_tx, mode)
+
+    async def _commit(self, make_tx: Callable[[], Tx[T]]) -> T:
+        return await self._run(make_tx)
+
+    async def __aenter__(self) -> PostgresSaver:
+        await self._run(sql.ping)
+        return self
+
+    async def aclose(self) -> None:
+        """The saver cannot be used afterwards; the connection stays open (its owner closes it)."""
+        self._closed = True
+
+    def __enter__(self) -> PostgresSaver:
+        if not self._given.is_async:
+            self._given.run_blocking(sql.ping)
+        return self
+
+    def close(self) -> None:
+        self._closed = True

@@ -176,10 +176,10 @@ class SqliteSaver(BaseCheckpointSaver):
             async for loaded in list_addressed(address, self._load, filter, before, limit):
                 yield build_tuple(*loaded)
             return
-        lane, start = list_scope(config, before)
+        scope, start = list_scope(config, before)
 
         async def fetch(cursor: sql.Cursor | None, want: int) -> tuple[list[Any], sql.Cursor | None]:
-            return await self._run(sql.list_page(lane, cursor, filter, want, _PAGE), "read")
+            return await self._run(sql.list_page(scope, cursor, filter, want, _PAGE), "read")
 
         async for loaded in list_pages(fetch, start, limit, _PAGE):
             yield build_tuple(*loaded)
