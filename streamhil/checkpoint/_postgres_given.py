@@ -23,7 +23,7 @@ where LangGraph's ``AsyncPostgresSaver`` raises ``InvalidStateError``).
 
 from __future__ import annotations
 
-import asyncio
+import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -39,13 +39,24 @@ from ._postgres_codecs import register_codecs
 from ._postgres_drivers import _has_rows, _statement_options, describe, failed
 from ._postgres_sql import Mode, Tx
 
-import psycopg
-import psycopg_pool
-from psycopg.rows import tuple_row
+try:
+    import psycopg
+    import psycopg_pool
+    from psycopg.rows import tuple_row
+except ImportError as exc:  # pragma: no cover - depends on the install
+    raise ImportError(
+        "PostgresSaver needs psycopg 3 and psycopg_pool: pip install 'streamhil[postgres]'"
+    ) from exc
 
 __all__ = ["GivenDriver", "is_given_connection"]
 
 T = TypeVar("T")
+
+
+def _asyncio() -> Any:
+    """asyncio, which psycopg's async connections run on (loaded with them: the core never
+    imports it itself)."""
+    return sys.modules["asyncio"]
 _GIVEN_TYPES = (psycopg.Connection, psycopg_pool.ConnectionPool, psycopg.AsyncConnection, psycopg_pool.AsyncConnectionPool)
 _ASYNC_TYPES = (psycopg.AsyncConnection, psycopg_pool.AsyncConnectionPool)
 _PIPELINE_OFF = psycopg.pq.PipelineStatus.OFF
@@ -54,6 +65,11 @@ _PIPELINE_OFF = psycopg.pq.PipelineStatus.OFF
 def is_given_connection(conn: object) -> bool:
     """Whether ``conn`` is a psycopg connection or pool (what LangGraph's savers take)."""
     return isinstance(conn, _GIVEN_TYPES)
+
+
+def is_single_connection(conn: object) -> bool:
+    """Whether ``conn`` is one psycopg connection (not a pool): what ``pipe=`` goes with."""
+    return isinstance(conn, (psycopg.Connection, psycopg.AsyncConnection))
 
 
 def _autocommit_error(kind: str) -> ConfigError:
@@ -185,10 +201,10 @@ class GivenDriver:
         else:
             self.where = describe(conn.conninfo)
         self._lock = threading.Lock()  # a sync Connection: one operation at a time
-        self._alock: asyncio.Lock | None = None  # an AsyncConnection: the same, on its loop
+        self._alock: Any = None  # an AsyncConnection: the same, on its loop
         self._schema_lock = threading.Lock()
         self._schema_ready = False
-        self.loop: asyncio.AbstractEventLoop | None = None
+        self.loop: Any = None
         """The asyncio loop an async connection or pool belongs to, once known."""
         self._loop_thread: int | None = None
         if self.is_async:
@@ -240,7 +256,7 @@ class GivenDriver:
     def _claim_current_loop(self) -> None:
         """Note the running asyncio loop (if any) as the one the connection belongs to."""
         try:
-            loop = asyncio.get_running_loop()
+            loop = _asyncio().get_running_loop()
         except RuntimeError:
             return
         self.loop, self._loop_thread = loop, threading.get_ident()
@@ -250,7 +266,7 @@ class GivenDriver:
             self._claim_current_loop()
         loop = self.loop
         try:
-            here = asyncio.get_running_loop()
+            here = _asyncio().get_running_loop()
         except RuntimeError:
             here = None
         if loop is not None and here is loop:
@@ -272,7 +288,7 @@ class GivenDriver:
                 "use the async API there (await graph.ainvoke(...), saver.alist(...)), or give "
                 "PostgresSaver a sync Connection or ConnectionPool, or a connection string"
             )
-        future = asyncio.run_coroutine_threadsafe(self._run_here(make_tx, mode), loop)
+        future = _asyncio().run_coroutine_threadsafe(self._run_here(make_tx, mode), loop)
         return await anyio.to_thread.run_sync(future.result)
 
     async def _run_here(self, make_tx: Callable[[], Tx[T]], mode: Mode) -> T:
@@ -301,6 +317,6 @@ class GivenDriver:
                 yield conn
         else:
             if self._alock is None:
-                self._alock = asyncio.Lock()
+                self._alock = _asyncio().Lock()
             async with self._alock:
                 yield self.conn

@@ -34,14 +34,13 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.lowlevel
-import psycopg
 
 from ..._backend import current_backend
 from ..._group_commit import GroupCommit
 from ...errors import CheckpointError, ConfigError, SyncCallError
 from .. import _postgres_sql as sql
 from .._postgres_drivers import AsyncPoolDriver, Maker, ThreadPoolDriver, describe
-from .._postgres_given import GivenDriver, is_given_connection
+from .._postgres_given import GivenDriver, is_given_connection, is_single_connection
 from .._postgres_sql import Mode, Tx
 from .._records import (
     Address,
@@ -414,7 +413,7 @@ class _GivenConnectionSaver(PostgresSaver):
 
     def __init__(self, conn: Any, pipe: Any = None, serde: Any = None, **ignored: Any) -> None:
         _refuse_serde(serde)
-        if pipe is not None and not isinstance(conn, (psycopg.Connection, psycopg.AsyncConnection)):
+        if pipe is not None and not is_single_connection(conn):
             raise ConfigError(
                 f"pipe= goes with a single connection, not a {type(conn).__name__} (as in LangGraph)"
             )
