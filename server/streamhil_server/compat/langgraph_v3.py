@@ -333,11 +333,12 @@ class LangGraphV3:
         return subscriber
 
     async def stream_events(self, request: Request, identity: str) -> Response:
-        """``POST /threads/{thread_id}/stream/events {channels, namespaces?, depth?, since?}``: SSE."""
+        """``POST /threads/{thread_id}/stream/events {channels, namespaces?, depth?, since?}``: SSE.
+
+        Accepted for the caller's thread whether or not it has run yet (made with ``POST
+        /threads``, or an id its first ``run.start`` will create), as on the WebSocket."""
         thread_id = request.path_params["thread_id"]
         params = await read_json(request)
-        if thread_id not in self.runtime.runs.threads:
-            raise not_found("thread", thread_id)
         state = {"wake": anyio.Event()}
         subscriber = await self._subscribe(identity, thread_id, params, lambda: state["wake"].set())
         assert subscriber.subscription is not None
