@@ -111,3 +111,46 @@ async def test_a_thread_made_by_one_key_is_refused_to_another(lg_server: LangGra
         await bob.aclose()
     thread = await client.threads.get(tid)
     assert (thread["metadata"], thread["status"], thread["values"]) == ({"owner": "alice"}, "idle", {})
+
+
+async def test_history_filters_by_metadata_before_limit_and_before_cut_it(client: Any) -> None:
+    """``get_history(metadata=..., limit=...)`` filters the checkpoints first and then counts them,
+    as LangGraph's ``get_state_history(filter=..., limit=...)`` does (the server used to take the
+    newest ``limit`` and then filter them, which could leave nothing)."""
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.graph import END, START, StateGraph
+    from typing_extensions import TypedDict
+
+    class State(TypedDict, total=False):
+        n: int
+
+    reference = StateGraph(State)
+    reference.add_node("step", lambda state: {"n": 1})
+    reference.add_edge(START, "step")
+    reference.add_edge("step", END)
+    compiled = reference.compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "1"}}
+    compiled.invoke({"n": 0}, config)
+    assert [s.metadata["source"] for s in compiled.get_state_history(config, filter={"source": "input"}, limit=1)] == ["input"]
+
+    tid = (await client.threads.create())["thread_id"]
+    await client.runs.wait(tid, "approve", input={"request": "order 5"})
+    await client.runs.wait(tid, "approve", command={"resume": "approve"})
+    everything = await client.threads.get_history(tid, limit=100)
+    sources = [h["metadata"]["source"] for h in everything]
+    assert sources[-1] == "input" and sources.count("loop") >= 3
+
+    def expected(source: str, limit: int, before: int | None = None) -> list[Any]:
+        older = everything if before is None else everything[before + 1:]
+        return [h["checkpoint"] for h in older if h["metadata"]["source"] == source][:limit]
+
+    for source, limit in (("input", 1), ("loop", 1), ("loop", 2), ("loop", 100), ("update", 1)):
+        got = await client.threads.get_history(tid, limit=limit, metadata={"source": source})
+        assert [h["checkpoint"] for h in got] == expected(source, limit), (source, limit)
+    got = await client.threads.get_history(tid, limit=1, metadata={"source": "loop"}, before=everything[0]["checkpoint"])
+    assert [h["checkpoint"] for h in got] == expected("loop", 1, before=0)
+    got = await client.threads.get_history(tid, limit=1, metadata={"source": "input"}, before=everything[1]["checkpoint"])
+    assert [h["checkpoint"] for h in got] == expected("input", 1, before=1) != []
+    with pytest.raises(APIStatusError) as refused:
+        await client.threads.get_history(tid, metadata=["source"])  # type: ignore[arg-type]
+    assert refused.value.response.status_code == 422
