@@ -154,3 +154,34 @@ async def test_history_filters_by_metadata_before_limit_and_before_cut_it(client
     with pytest.raises(APIStatusError) as refused:
         await client.threads.get_history(tid, metadata=["source"])  # type: ignore[arg-type]
     assert refused.value.response.status_code == 422
+
+
+async def test_a_resume_on_a_thread_that_has_not_run_is_told_nothing_is_pending(client: Any, lg_server: LangGraphServer) -> None:
+    """A thread made with ``POST /threads`` exists: a resume on it before its first run gets what
+    one on a thread that has run gets with nothing pending (409 ``nothing_pending``; by interrupt
+    id: no such pending interrupt), not a 404 saying the thread does not exist."""
+    from langgraph_sdk.errors import ConflictError
+
+    ran = (await client.threads.create())["thread_id"]
+    await client.runs.wait(ran, "approve", input={"request": "order 3"})
+    await client.runs.wait(ran, "approve", command={"resume": "approve"})
+    fresh = (await client.threads.create())["thread_id"]
+    other_id = "0" * 32
+    for tid in (ran, fresh):
+        with pytest.raises(ConflictError, match="no pending interrupt to resume") as plain:
+            async for _ in client.runs.stream(tid, "approve", command={"resume": "yes"}):
+                pass
+        assert plain.value.response.json()["code"] == "nothing_pending"
+        with pytest.raises(httpx.HTTPStatusError, match=f"no pending interrupt {other_id}") as by_id:
+            await client.runs.wait(tid, "approve", command={"resume": {other_id: "yes"}})
+        assert by_id.value.response.status_code == 404 and by_id.value.response.json()["code"] == "not_found"
+    assert (await client.threads.get(fresh))["status"] == "idle"
+    assert await client.runs.list(fresh) == []
+    async with httpx.AsyncClient(base_url=lg_server.base_url, headers={"x-api-key": KEY_ALICE}) as raw:
+        respond = {"id": 1, "method": "input.respond", "params": {"interrupt_id": other_id, "response": "yes"}}
+        for tid in (ran, fresh):
+            reply = (await raw.post(f"/threads/{tid}/commands", json=respond)).json()
+            assert reply["type"] == "error" and reply["error"] == "no_such_interrupt", (tid, reply)
+    with pytest.raises(httpx.HTTPStatusError, match="not found") as unknown:  # a thread that does not exist: 404
+        await client.runs.wait("no-such-thread", "approve", command={"resume": "yes"})
+    assert unknown.value.response.status_code == 404

@@ -36,7 +36,7 @@ from ..errors import CommandError, not_found, storage_unavailable
 from ..hub import CursorError, Subscription
 from ..runtime import Runtime
 from .http_access import HTTP_BUSY_HINT, identify, invalid, json_response, read_json
-from .langgraph_runs import LangGraphRuns
+from .langgraph_runs import LangGraphRuns, nothing_to_resume
 from .langgraph_views import for_surface, lc_values
 
 __all__ = ["LangGraphV3", "translate", "EventFilter"]
@@ -278,6 +278,8 @@ class LangGraphV3:
                 raise CommandError(ErrorCode.NOT_FOUND, f"no interrupt {interrupt_id!r}", path=f"responses[{i}].interrupt_id",
                                    details={"resource": "interrupt"})
             answers[interrupt_id] = item.get("response")
+        if self.runs.thread_graph(identity, thread_id, {}) is None:  # made with POST /threads, never run
+            raise nothing_to_resume(thread_id, answers)
         thread = self.runtime.runs.visible(identity, thread_id)
         command: dict[str, Any] = {"resume": answers}
         for key in ("update", "goto"):
