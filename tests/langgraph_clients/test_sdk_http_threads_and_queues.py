@@ -1,6 +1,7 @@
 """``langgraph-sdk`` (unchanged) against a real ``streamhil-server``, for what testers found missing:
 a thread created with ``supersteps`` or a ``graph_id``, a queued run cancelled while another runs,
-the endpoints streamhil does not serve, and a thread made by one key run with another's."""
+the endpoints streamhil does not serve, a thread made by one key run with another's, history
+filtered by metadata, a resume on a thread that has not run, and ``stream_mode="events"``."""
 
 from __future__ import annotations
 
@@ -185,3 +186,12 @@ async def test_a_resume_on_a_thread_that_has_not_run_is_told_nothing_is_pending(
     with pytest.raises(httpx.HTTPStatusError, match="not found") as unknown:  # a thread that does not exist: 404
         await client.runs.wait("no-such-thread", "approve", command={"resume": "yes"})
     assert unknown.value.response.status_code == 404
+
+
+async def test_stream_mode_events_sends_langchain_v2_events(client: Any) -> None:
+    """``stream_mode="events"`` sends the run's LangChain "v2" events (docs/langgraph-clients.md)."""
+    tid = (await client.threads.create())["thread_id"]
+    parts = [p async for p in client.runs.stream(tid, "approve", input={"request": "order 4"}, stream_mode="events")]
+    events = [p.data for p in parts if p.event == "events"]
+    kinds = [(e["event"], e["name"]) for e in events]
+    assert kinds[0] == ("on_chain_start", "LangGraph") and ("on_chain_start", "propose") in kinds
