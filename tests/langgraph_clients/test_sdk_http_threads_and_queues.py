@@ -1,6 +1,7 @@
 """``langgraph-sdk`` (unchanged) against a real ``streamhil-server``, for what testers found missing:
 a thread created with ``supersteps`` or a ``graph_id``, a queued run cancelled while another runs,
-the endpoints streamhil does not serve, and a thread made by one key run with another's."""
+the endpoints streamhil does not serve, a thread made by one key run with another's, history
+filtered by metadata, a resume on a thread that has not run, and ``stream_mode="events"``."""
 
 from __future__ import annotations
 
@@ -111,3 +112,86 @@ async def test_a_thread_made_by_one_key_is_refused_to_another(lg_server: LangGra
         await bob.aclose()
     thread = await client.threads.get(tid)
     assert (thread["metadata"], thread["status"], thread["values"]) == ({"owner": "alice"}, "idle", {})
+
+
+async def test_history_filters_by_metadata_before_limit_and_before_cut_it(client: Any) -> None:
+    """``get_history(metadata=..., limit=...)`` filters the checkpoints first and then counts them,
+    as LangGraph's ``get_state_history(filter=..., limit=...)`` does (the server used to take the
+    newest ``limit`` and then filter them, which could leave nothing)."""
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.graph import END, START, StateGraph
+    from typing_extensions import TypedDict
+
+    class State(TypedDict, total=False):
+        n: int
+
+    reference = StateGraph(State)
+    reference.add_node("step", lambda state: {"n": 1})
+    reference.add_edge(START, "step")
+    reference.add_edge("step", END)
+    compiled = reference.compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "1"}}
+    compiled.invoke({"n": 0}, config)
+    assert [s.metadata["source"] for s in compiled.get_state_history(config, filter={"source": "input"}, limit=1)] == ["input"]
+
+    tid = (await client.threads.create())["thread_id"]
+    await client.runs.wait(tid, "approve", input={"request": "order 5"})
+    await client.runs.wait(tid, "approve", command={"resume": "approve"})
+    everything = await client.threads.get_history(tid, limit=100)
+    sources = [h["metadata"]["source"] for h in everything]
+    assert sources[-1] == "input" and sources.count("loop") >= 3
+
+    def expected(source: str, limit: int, before: int | None = None) -> list[Any]:
+        older = everything if before is None else everything[before + 1:]
+        return [h["checkpoint"] for h in older if h["metadata"]["source"] == source][:limit]
+
+    for source, limit in (("input", 1), ("loop", 1), ("loop", 2), ("loop", 100), ("update", 1)):
+        got = await client.threads.get_history(tid, limit=limit, metadata={"source": source})
+        assert [h["checkpoint"] for h in got] == expected(source, limit), (source, limit)
+    got = await client.threads.get_history(tid, limit=1, metadata={"source": "loop"}, before=everything[0]["checkpoint"])
+    assert [h["checkpoint"] for h in got] == expected("loop", 1, before=0)
+    got = await client.threads.get_history(tid, limit=1, metadata={"source": "input"}, before=everything[1]["checkpoint"])
+    assert [h["checkpoint"] for h in got] == expected("input", 1, before=1) != []
+    with pytest.raises(APIStatusError) as refused:
+        await client.threads.get_history(tid, metadata=["source"])  # type: ignore[arg-type]
+    assert refused.value.response.status_code == 422
+
+
+async def test_a_resume_on_a_thread_that_has_not_run_is_told_nothing_is_pending(client: Any, lg_server: LangGraphServer) -> None:
+    """A thread made with ``POST /threads`` exists: a resume on it before its first run gets what
+    one on a thread that has run gets with nothing pending (409 ``nothing_pending``; by interrupt
+    id: no such pending interrupt), not a 404 saying the thread does not exist."""
+    from langgraph_sdk.errors import ConflictError
+
+    ran = (await client.threads.create())["thread_id"]
+    await client.runs.wait(ran, "approve", input={"request": "order 3"})
+    await client.runs.wait(ran, "approve", command={"resume": "approve"})
+    fresh = (await client.threads.create())["thread_id"]
+    other_id = "0" * 32
+    for tid in (ran, fresh):
+        with pytest.raises(ConflictError, match="no pending interrupt to resume") as plain:
+            async for _ in client.runs.stream(tid, "approve", command={"resume": "yes"}):
+                pass
+        assert plain.value.response.json()["code"] == "nothing_pending"
+        with pytest.raises(httpx.HTTPStatusError, match=f"no pending interrupt {other_id}") as by_id:
+            await client.runs.wait(tid, "approve", command={"resume": {other_id: "yes"}})
+        assert by_id.value.response.status_code == 404 and by_id.value.response.json()["code"] == "not_found"
+    assert (await client.threads.get(fresh))["status"] == "idle"
+    assert await client.runs.list(fresh) == []
+    async with httpx.AsyncClient(base_url=lg_server.base_url, headers={"x-api-key": KEY_ALICE}) as raw:
+        respond = {"id": 1, "method": "input.respond", "params": {"interrupt_id": other_id, "response": "yes"}}
+        for tid in (ran, fresh):
+            reply = (await raw.post(f"/threads/{tid}/commands", json=respond)).json()
+            assert reply["type"] == "error" and reply["error"] == "no_such_interrupt", (tid, reply)
+    with pytest.raises(httpx.HTTPStatusError, match="not found") as unknown:  # a thread that does not exist: 404
+        await client.runs.wait("no-such-thread", "approve", command={"resume": "yes"})
+    assert unknown.value.response.status_code == 404
+
+
+async def test_stream_mode_events_sends_langchain_v2_events(client: Any) -> None:
+    """``stream_mode="events"`` sends the run's LangChain "v2" events (docs/langgraph-clients.md)."""
+    tid = (await client.threads.create())["thread_id"]
+    parts = [p async for p in client.runs.stream(tid, "approve", input={"request": "order 4"}, stream_mode="events")]
+    events = [p.data for p in parts if p.event == "events"]
+    kinds = [(e["event"], e["name"]) for e in events]
+    assert kinds[0] == ("on_chain_start", "LangGraph") and ("on_chain_start", "propose") in kinds

@@ -85,6 +85,45 @@ async def test_parallel_interrupts_answered_one_by_one(client: Any, transport: s
     assert state["next"] == [] and state["values"] == output
 
 
+async def test_sse_subscribes_to_a_thread_made_before_its_first_run(client: Any, lg_server: LangGraphServer) -> None:
+    """An SSE subscription to a thread made with ``POST /threads`` that has not run yet is
+    accepted, as on the WebSocket (it used to be a 404 until the first run), and sees that run."""
+    from langgraph_sdk.stream.transport import ProtocolSseTransport
+
+    tid = (await client.threads.create())["thread_id"]
+    early = ProtocolSseTransport(client=client.http.client, thread_id=tid, headers=AUTH)
+    try:
+        watcher = early.open_event_stream({"channels": ["lifecycle"]})
+        await asyncio.wait_for(watcher.ready, 10)  # the server answered 200, before any run
+        async with client.threads.stream(tid, assistant_id="approve", transport="sse", headers=AUTH) as thread:
+            await thread.run.start(input={"request": "order 8"})
+            async for _ in thread.values:
+                pass
+            assert thread.interrupted
+            await thread.run.respond("approve")
+            output = await thread.output.with_timeout(10)
+        assert output["outcome"] == "done: Refund the customer for: order 8"
+        lifecycle = []
+        async for event in watcher.events:
+            lifecycle.append(event["params"]["data"]["event"])
+            if lifecycle[-1] == "completed":
+                break
+        assert lifecycle == ["running", "interrupted", "running", "completed"]
+    finally:
+        await early.close()
+    # an id nobody holds yet is accepted too (its first run.start will create it); someone
+    # else's thread is not
+    unborn = ProtocolSseTransport(client=client.http.client, thread_id="sse-unborn-thread", headers=AUTH)
+    try:
+        await asyncio.wait_for(unborn.open_event_stream({"channels": ["lifecycle"]}).ready, 10)
+    finally:
+        await unborn.close()
+    async with httpx.AsyncClient(base_url=lg_server.base_url, headers={"x-api-key": KEY_BOB}) as bob:
+        bobs = (await bob.post("/threads", json={})).json()["thread_id"]
+    refused = await client.http.client.post(f"/threads/{bobs}/stream/events", json={"channels": ["lifecycle"]}, headers=AUTH)
+    assert refused.status_code == 404
+
+
 async def test_stale_answer_is_refused_with_a_protocol_error(lg_server: LangGraphServer) -> None:
     async with httpx.AsyncClient(base_url=lg_server.base_url, headers=AUTH) as raw:
         tid = (await raw.post("/threads", json={})).json()["thread_id"]

@@ -91,8 +91,16 @@ def replayed_state(events: list[dict[str, Any]]) -> Any:
 @pytest.fixture
 def client(make_client: Any) -> Any:
     with make_client(graphs(quiet=quiet_agent(), ask=asking({"question": "Which quarter?", "reason": "confirmation",
-                                         "responseSchema": {"type": "string"}}))) as c:
+                                         "responseSchema": {"type": "string"}}), inbox=asking([INBOX_REQUEST]))) as c:
         yield c
+
+
+INBOX_REQUEST = {
+    "action_request": {"action": "send_email", "args": {"to": "bob"}},
+    "config": {"allow_ignore": True, "allow_respond": True, "allow_edit": True, "allow_accept": True},
+    "description": "Please review the email",
+}
+"""Agent Inbox's ``HumanInterrupt`` as a graph raises it itself (``interrupt([request])``), naming no tool call."""
 
 
 def test_pause_then_resume_by_streamhil_id(client: TestClient) -> None:
@@ -235,6 +243,29 @@ def test_interrupt_fields_and_cancelled_answer(client: TestClient) -> None:
     [ask] = approve[-1]["outcome"]["interrupts"]
     done = run(client, "approve", body(approve[0]["threadId"], resume=[{"interruptId": ask["id"], "status": "cancelled"}]))
     assert done[-3]["snapshot"]["outcome"] == "cancelled by the reviewer"
+
+
+@pytest.mark.parametrize(
+    ("entry", "returned"),
+    [
+        ({"status": "cancelled"}, "cancelled"),
+        ({"status": "resolved", "payload": {"approved": False, "message": "nope"}}, {"approved": False, "message": "nope"}),
+        ({"status": "resolved", "payload": [{"type": "accept", "args": None}]}, [{"type": "accept", "args": None}]),
+    ],
+)
+def test_an_agent_inbox_request_without_a_tool_call_is_a_plain_interrupt_both_ways(client: TestClient, entry: dict[str, Any], returned: Any) -> None:
+    """A ``HumanInterrupt`` that names no tool call is not a tool-call review: reported as
+    ``input_required`` with its description, and answered as any plain interrupt is (the payload
+    as sent; cancelled: the cancelled marker), not rewritten into a ``HumanResponse``."""
+    first = run(client, "inbox", body())
+    [pending] = first[-1]["outcome"]["interrupts"]
+    assert pending["reason"] == "input_required" and pending["message"] == "Please review the email"
+    assert "toolCallId" not in pending and "responseSchema" not in pending
+    assert pending["metadata"]["streamhil"]["value"] == [INBOX_REQUEST]
+    second = run(client, "inbox", body(first[0]["threadId"], resume=[{"interruptId": pending["id"], **entry}]))
+    assert second[-1]["outcome"] == {"type": "success"}
+    expected = {CANCELLED_KEY: True, "interrupt_id": pending["id"]} if returned == "cancelled" else returned
+    assert second[-3]["snapshot"] == {"answer": expected}
 
 
 def test_subgraph_steps_and_provenance(client: TestClient) -> None:

@@ -140,14 +140,24 @@ def from_agui_message(message: Any) -> dict[str, Any] | None:
 # --- interrupts ----------------------------------------------------------------------------------
 
 
-def review_request(value: Any) -> dict[str, Any] | None:
-    """The tool-call review request in an interrupt value (``add_human_in_the_loop``'s
-    ``HumanInterrupt``, alone or as a one-item list), or None."""
+def _human_interrupt(value: Any) -> dict[str, Any] | None:
+    """The Agent Inbox ``HumanInterrupt`` (``action_request`` + ``config``) an interrupt value
+    is, alone or as a one-item list (``interrupt([request])``), or None."""
     if isinstance(value, list) and len(value) == 1:
         value = value[0]
     if isinstance(value, Mapping) and isinstance(value.get("action_request"), Mapping) and isinstance(value.get("config"), Mapping):
         return dict(value)
     return None
+
+
+def review_request(value: Any) -> dict[str, Any] | None:
+    """The tool-call review request in an interrupt value, or None: a ``HumanInterrupt`` that
+    names the tool call it reviews (``tool_call_id``, as ``add_human_in_the_loop`` asks). Both
+    directions decide by this: such an interrupt is reported as ``reason: "tool_call"`` and its
+    answer mapped to a ``HumanResponse``; any other (an Agent Inbox request a graph raises
+    itself included) is a plain interrupt, answered with the payload as sent."""
+    request = _human_interrupt(value)
+    return request if request is not None and isinstance(request.get("tool_call_id"), str) else None
 
 
 def _response_schema(request: Mapping[str, Any]) -> dict[str, Any]:
@@ -166,7 +176,7 @@ def agui_interrupt(wire: Mapping[str, Any]) -> Interrupt:
     provenance = {"value": value, "node": wire.get("node"), "task_id": wire.get("task_id"), "ns": list(wire.get("ns") or [])}
     metadata = {"streamhil": provenance}
     request = review_request(value)
-    if request is not None and isinstance(request.get("tool_call_id"), str):
+    if request is not None:
         action = request["action_request"]
         text = f"{request.get('description') or 'Review the tool call'}: {action.get('action')}({_arguments(action.get('args', {}))})"
         if request.get("error"):
@@ -176,6 +186,7 @@ def agui_interrupt(wire: Mapping[str, Any]) -> Interrupt:
             response_schema=_response_schema(request), metadata=metadata,
         )
     reason, message, schema, expires = "input_required", None, None, None
+    value = _human_interrupt(value) or value  # interrupt([request]): the request's description
     if isinstance(value, str):
         message = value
     elif isinstance(value, Mapping):
@@ -221,9 +232,10 @@ def _review_answer(entry: ResumeEntry, request: Mapping[str, Any]) -> Any:
 def answer_for(entry: ResumeEntry, wire: Mapping[str, Any]) -> Any:
     """The value ``interrupt()`` returns for a resume entry answering the interrupt ``wire``.
 
-    A tool-call review takes AG-UI's ``{"approved", "editedArgs"?, "message"?}`` or streamhil's
-    ``HumanResponse``; ``cancelled`` skips the call. Any other interrupt gets the payload as
-    sent (``None`` when absent), or ``{CANCELLED_KEY: True, "interrupt_id": id}`` when cancelled.
+    A tool-call review (:func:`review_request`, as :func:`agui_interrupt` reports it) takes
+    AG-UI's ``{"approved", "editedArgs"?, "message"?}`` or streamhil's ``HumanResponse``;
+    ``cancelled`` skips the call. Any other interrupt gets the payload as sent (``None`` when
+    absent), or ``{CANCELLED_KEY: True, "interrupt_id": id}`` when cancelled.
     """
     request = review_request(wire.get("value"))
     if request is not None:

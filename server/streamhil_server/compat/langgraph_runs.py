@@ -39,7 +39,7 @@ from .langgraph_views import (
 )
 from .run_feed import RunFeed
 
-__all__ = ["LangGraphRuns", "RunLaunch", "MODES_IN"]
+__all__ = ["nothing_to_resume", "LangGraphRuns", "RunLaunch", "MODES_IN"]
 
 MODES_IN = {
     "values": "values",
@@ -95,6 +95,22 @@ def _check_choices(body: Mapping[str, Any]) -> None:
         )
 
 
+def nothing_to_resume(thread_id: str, answers: Mapping[str, Any] | None) -> CommandError:
+    """The refusal of a resume on a thread made with ``POST /threads`` that has not run yet: what
+    one on a thread that has run gets with nothing pending (409 ``nothing_pending``; answers by
+    interrupt id: 404, no such pending interrupt), not a 404 saying the thread does not exist."""
+    if answers:
+        ids = list(answers)
+        return CommandError(
+            ErrorCode.NOT_FOUND, f"thread {thread_id} has no pending interrupt {', '.join(ids)}; pending: none",
+            path=f"answers.{ids[0]}", details={"resource": "interrupt", "interrupt_ids": ids},
+        )
+    return CommandError(
+        ErrorCode.NOTHING_PENDING,
+        f"thread {thread_id} has no pending interrupt to resume: it has not run yet; start a run with input",
+    )
+
+
 @dataclass(slots=True)
 class RunLaunch:
     """A run accepted for an HTTP caller: its record, and the feed of its events (if asked)."""
@@ -114,7 +130,7 @@ class LangGraphRuns:
 
     # --- starting ------------------------------------------------------------------------------
 
-    def _thread_graph(self, identity: str, thread_id: str, body: Mapping[str, Any]) -> str | None:
+    def thread_graph(self, identity: str, thread_id: str, body: Mapping[str, Any]) -> str | None:
         """The thread's graph (None for a thread not run yet); 404 for someone else's or an unknown one."""
         rt = self.runtime
         thread = rt.runs.threads.get(thread_id)
@@ -158,7 +174,13 @@ class LangGraphRuns:
         metadata = body.get("metadata")
         if metadata is not None and not isinstance(metadata, dict):
             raise invalid("metadata must be an object", "metadata")
-        self._thread_graph(identity, thread_id, body)
+        graph = self.thread_graph(identity, thread_id, body)
+        command = body.get("command")
+        if command is not None and not isinstance(command, dict):
+            raise invalid("command must be an object", "command")
+        resume = self._resume(thread_id, command, internal, strategy, body.get("context")) if command else None
+        if resume is not None and graph is None and rt.thread_metadata.get(thread_id) is not None:
+            raise nothing_to_resume(thread_id, resume.answers)  # made with POST /threads, never run
         run_feed = RunFeed("") if feed else None
         holder: dict[str, RunInfo] = {}
 
@@ -171,12 +193,9 @@ class LangGraphRuns:
                 run_feed.follow(acc.run_id)
                 run_feed.attach_live(rt.hub, acc.thread_id, acc.seq + 1)
 
-        command = body.get("command")
-        if command is not None and not isinstance(command, dict):
-            raise invalid("command must be an object", "command")
         try:
-            if command:
-                accepted = await rt.runs.resume(identity, self._resume(thread_id, command, internal, strategy, body.get("context")), on_accepted)
+            if resume is not None:
+                accepted = await rt.runs.resume(identity, resume, on_accepted)
             else:
                 start = StartRun(
                     graph=entry.name,
@@ -361,7 +380,7 @@ class LangGraphRuns:
         """``GET /threads/{thread_id}/runs?limit=&offset=&status=``."""
         thread_id = request.path_params["thread_id"]
         if self.runtime.runs.threads.get(thread_id) is None:
-            self._thread_graph(identity, thread_id, {})
+            self.thread_graph(identity, thread_id, {})
             return json_response([])
         self.runtime.runs.visible(identity, thread_id)
         q = request.query_params

@@ -335,17 +335,20 @@ class LangGraphThreads:
         return entry.name
 
     async def history(self, request: Request, identity: str) -> Response:
-        """``POST /threads/{thread_id}/history {limit, before?, checkpoint?}``: states, newest first."""
+        """``POST /threads/{thread_id}/history {limit, before?, metadata?}``: states, newest first;
+        the ``metadata`` filter picks checkpoints before ``limit`` counts them."""
         thread_id = request.path_params["thread_id"]
         self._require(identity, thread_id)
         body = await read_json(request, required=False)
         limit = body.get("limit", 10)
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
             raise invalid(f"limit must be an integer >= 1, got {limit!r}", "limit")
+        wanted = body.get("metadata")
+        if wanted is not None and not isinstance(wanted, Mapping):
+            raise invalid("metadata must be an object", "metadata")
         if thread_id not in self.runtime.runs.threads:
             return json_response([])
         before = _checkpoint_id(body.get("before"), "before")
-        states, _ = await self.runtime.runs.get_history(identity, thread_id, limit, before)
-        wanted = body.get("metadata")
-        out = [state_view(thread_id, s) for s in states]
-        return json_response([s for s in out if _matches(s["metadata"] or {}, wanted)])
+        # filtered before the limit is applied, as LangGraph's checkpointers do
+        states, _ = await self.runtime.runs.get_history(identity, thread_id, limit, before, metadata=wanted or None)
+        return json_response([state_view(thread_id, s) for s in states])

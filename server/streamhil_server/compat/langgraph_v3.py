@@ -36,7 +36,7 @@ from ..errors import CommandError, not_found, storage_unavailable
 from ..hub import CursorError, Subscription
 from ..runtime import Runtime
 from .http_access import HTTP_BUSY_HINT, identify, invalid, json_response, read_json
-from .langgraph_runs import LangGraphRuns
+from .langgraph_runs import LangGraphRuns, nothing_to_resume
 from .langgraph_views import for_surface, lc_values
 
 __all__ = ["LangGraphV3", "translate", "EventFilter"]
@@ -278,6 +278,8 @@ class LangGraphV3:
                 raise CommandError(ErrorCode.NOT_FOUND, f"no interrupt {interrupt_id!r}", path=f"responses[{i}].interrupt_id",
                                    details={"resource": "interrupt"})
             answers[interrupt_id] = item.get("response")
+        if self.runs.thread_graph(identity, thread_id, {}) is None:  # made with POST /threads, never run
+            raise nothing_to_resume(thread_id, answers)
         thread = self.runtime.runs.visible(identity, thread_id)
         command: dict[str, Any] = {"resume": answers}
         for key in ("update", "goto"):
@@ -333,11 +335,12 @@ class LangGraphV3:
         return subscriber
 
     async def stream_events(self, request: Request, identity: str) -> Response:
-        """``POST /threads/{thread_id}/stream/events {channels, namespaces?, depth?, since?}``: SSE."""
+        """``POST /threads/{thread_id}/stream/events {channels, namespaces?, depth?, since?}``: SSE.
+
+        Accepted for the caller's thread whether or not it has run yet (made with ``POST
+        /threads``, or an id its first ``run.start`` will create), as on the WebSocket."""
         thread_id = request.path_params["thread_id"]
         params = await read_json(request)
-        if thread_id not in self.runtime.runs.threads:
-            raise not_found("thread", thread_id)
         state = {"wake": anyio.Event()}
         subscriber = await self._subscribe(identity, thread_id, params, lambda: state["wake"].set())
         assert subscriber.subscription is not None

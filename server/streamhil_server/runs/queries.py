@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -54,10 +55,13 @@ class RunQueries(RunAdmission):
             )
 
     async def get_history(
-        self, identity: str, thread_id: str, limit: int, before: str | None, *, max_bytes: int | None = None
+        self, identity: str, thread_id: str, limit: int, before: str | None, *, max_bytes: int | None = None,
+        metadata: Mapping[str, Any] | None = None,
     ) -> tuple[list[Any], str | None]:
         """A page of the thread's checkpoints, newest first, of at most ``limit`` items and about
-        ``max_bytes`` of JSON (at least one item); and the ``before`` of the next page, if any."""
+        ``max_bytes`` of JSON (at least one item); and the ``before`` of the next page, if any.
+        ``metadata``: only checkpoints whose metadata has these keys and values, filtered before
+        the page is cut (as LangGraph's ``get_state_history(filter=..., limit=...)``)."""
         async with self.using(identity, thread_id) as thread:
             graph = self.entry(thread).graph
             before_config = None
@@ -67,7 +71,9 @@ class RunQueries(RunAdmission):
             history: list[Any] = []
             size = 0
             next_before: str | None = None
-            async for snapshot in graph.aget_state_history(self._config(thread_id), before=before_config, limit=limit + 1):
+            async for snapshot in graph.aget_state_history(
+                self._config(thread_id), filter=metadata, before=before_config, limit=limit + 1
+            ):
                 item = state_wire(snapshot)
                 item_size = len(orjson.dumps(item, default=str)) if max_bytes is not None else 0
                 if len(history) == limit or (history and max_bytes is not None and size + item_size > max_bytes):
