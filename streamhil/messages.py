@@ -90,21 +90,23 @@ def coerce_message(message: Any) -> Message:
     """Turn one message-like value into a message dict with an ``id``.
 
     Accepts a dict (``role`` or LangChain's ``type``), a string (a user message), a
-    ``(role, content)`` tuple or a LangChain message object (``HumanMessage``, ``AIMessage``,
-    ``ToolMessage``, ``RemoveMessage``...). The input is not modified; a new dict is returned.
+    ``(role, content)`` tuple or 2-item list (what a JSON client sends for a tuple, accepted as
+    LangChain's ``convert_to_messages`` does) or a LangChain message object (``HumanMessage``,
+    ``AIMessage``, ``ToolMessage``, ``RemoveMessage``...). The input is not modified; a new dict is
+    returned.
     """
     if isinstance(message, str):
         return {"role": "user", "content": message, "id": _new_id()}
-    if isinstance(message, tuple):
+    if isinstance(message, (tuple, list)):
         if len(message) != 2:
-            raise ValueError(f"a message tuple must be (role, content), got {len(message)} items")
+            raise ValueError(f"a message tuple or list must be (role, content), got {len(message)} items")
         role, content = message
         return coerce_message({"role": role, "content": content})
     if is_langchain_message(message):
         return coerce_message(langchain_message_dict(message))
     if not isinstance(message, Mapping):
         raise TypeError(
-            "a message must be a dict, a string, a (role, content) tuple or a LangChain message, "
+            "a message must be a dict, a string, a (role, content) tuple or list or a LangChain message, "
             f"got {type(message).__name__}"
         )
     out = dict(message)

@@ -16,7 +16,7 @@ from streamhil.messages import is_langchain_message, langchain_message_dict
 from streamhil.protocol import InterruptInfo
 from streamhil.types import Interrupt
 
-__all__ = ["dumps_event", "jsonable", "interrupt_wire", "message_wire", "stream_payload", "state_wire"]
+__all__ = ["dumps_event", "jsonable", "interrupt_wire", "message_wire", "stream_payload", "state_wire", "task_error_wire"]
 
 _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
@@ -44,11 +44,24 @@ def message_wire(message: Any) -> dict[str, Any]:
     return out
 
 
+def task_error_wire(payload: Any) -> Any:
+    """A ``tasks`` result payload with its ``error`` (the exception, as LangGraph's) as the wire's
+    string, the exception's ``repr``."""
+    if isinstance(payload, dict) and isinstance(payload.get("error"), BaseException):
+        return {**payload, "error": repr(payload["error"])}
+    return payload
+
+
 def stream_payload(mode: str, payload: Any) -> Any:
-    """A stream part's payload with its ``__interrupt__`` entries as wire Interrupt objects and a
-    ``messages`` part's LangChain message as a message dict."""
+    """A stream part's payload with its ``__interrupt__`` entries as wire Interrupt objects, a
+    ``messages`` part's LangChain message as a message dict and a failed task's ``error`` (in a
+    ``tasks`` part or a ``debug`` part's ``payload``) as a string."""
     if mode == "messages" and isinstance(payload, tuple) and len(payload) == 2 and is_langchain_message(payload[0]):
         return (message_wire(payload[0]), payload[1])
+    if mode == "tasks":
+        return task_error_wire(payload)
+    if mode == "debug" and isinstance(payload, dict) and "payload" in payload:
+        return {**payload, "payload": task_error_wire(payload["payload"])}
     if mode in ("updates", "values") and isinstance(payload, dict) and "__interrupt__" in payload:
         payload = dict(payload)
         payload["__interrupt__"] = [

@@ -62,7 +62,7 @@ class StepParts:
             payload = {
                 "id": result.task.id,
                 "name": name,
-                "error": repr(result.error) if result.error is not None else None,
+                "error": result.error,  # the exception itself, as LangGraph's (the server sends its repr)
                 "result": self._task_result(result),
                 "interrupts": [interrupt_payload(i) for i in result.interrupts],
             }

@@ -308,7 +308,7 @@ def _emit_result(run: RunScope, call: TaskContext, *, value: Any = None, error: 
     payload: dict[str, Any] = {
         "id": call.task_id,
         "name": call.node,
-        "error": repr(error) if error is not None else None,
+        "error": error,  # the exception itself, as LangGraph's (the server sends its repr)
         "result": {"__return__": value} if error is None else {},
         "interrupts": [],
     }

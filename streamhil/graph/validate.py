@@ -60,7 +60,8 @@ def validate_graph(graph: GraphSpec, interrupt_before: Any, interrupt_after: Any
 
 
 def _successors(graph: GraphSpec, name: str) -> tuple[set[str], bool]:
-    """Nodes reachable in one hop from ``name``, and whether the set is open-ended (Send/unknown router)."""
+    """Nodes reachable in one hop from ``name``, and whether the set is open-ended (a router
+    without a path map, a node without declared Command destinations, a subgraph node)."""
     out = {dst for src, dst in graph.edges if src == name}
     out |= {dst for sources, dst in graph.joins if name in sources}
     open_ended = False
@@ -73,26 +74,29 @@ def _successors(graph: GraphSpec, name: str) -> tuple[set[str], bool]:
     spec = graph.nodes.get(name)
     if spec is not None:
         out |= set(spec.destinations)
-        if spec.subgraph is not None or (not out and not graph.branches.get(name)):
-            # A subgraph (Command.PARENT) or a node no edge leaves may route with an undeclared Command.
+        if spec.subgraph is not None or not spec.destinations:
+            # A node whose Command destinations are not declared may return Command(goto=...) to
+            # any node, static edges or not (as may a subgraph it calls, with Command.PARENT); a
+            # subgraph node's own nodes may too.
             open_ended = True
     return out, open_ended
 
 
 def _check_reachable(graph: GraphSpec) -> None:
+    """Refuse nodes nothing can reach from START, when that is known: every node reached declares
+    its Command destinations (``-> Command[Literal[...]]`` or ``destinations=``). Otherwise any
+    node may be reached, by an undeclared ``Command(goto=...)``, as in LangGraph."""
     seen: set[str] = set()
     frontier = [START]
     while frontier:
         name = frontier.pop()
         succ, open_ended = _successors(graph, name)
         if open_ended:
-            return  # a router without a declared path map may reach any node
+            return  # an undeclared router or Command may reach any node
         for nxt in succ:
             if nxt != END and nxt not in seen:
                 seen.add(nxt)
                 frontier.append(nxt)
-    # Nodes reached only through Command(goto=...) without declared destinations cannot be seen:
-    # a graph in which some node returns an undeclared Command is open-ended too.
     unreachable = [n for n in graph.nodes if n not in seen]
     if unreachable:
         names = ", ".join(repr(n) for n in unreachable)

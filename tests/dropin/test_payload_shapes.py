@@ -1,6 +1,7 @@
 """Small shapes side by side with LangGraph 1.2.22: ``tasks``/``debug``/``checkpoints`` payloads
-(triggers a tuple, interrupts as LangGraph's dicts, a subgraph task's ``state`` config), and the
-error an unknown ``checkpoint_id`` raises (an ``EmptyInputError`` in both)."""
+(triggers a tuple, interrupts as LangGraph's dicts, a subgraph task's ``state`` config, a failed
+task's ``error`` the exception itself), and the error an unknown ``checkpoint_id`` raises (an
+``EmptyInputError`` in both)."""
 
 from __future__ import annotations
 
@@ -133,3 +134,73 @@ def test_what_the_updates_mode_shows_for_a_nodes_return(make: Any) -> None:
         for name in LIBRARIES
     }
     assert parts["streamhil"] == parts["langgraph"]
+
+
+class Boom(ValueError):
+    """The error the failing graphs raise (one class for both libraries, so the errors compare)."""
+
+
+def failing(name: str, *, as_subgraph: bool) -> Any:
+    graph = lib(name, "graph")
+
+    def boom(state: S) -> dict[str, Any]:
+        raise Boom("boom")
+
+    builder = graph.StateGraph(S)
+    builder.add_node("boom", boom)
+    builder.add_edge(graph.START, "boom")
+    if not as_subgraph:
+        return builder.compile()
+    outer = graph.StateGraph(S)
+    outer.add_node("child", builder.compile())
+    outer.add_edge(graph.START, "child")
+    return outer.compile()
+
+
+def task_errors(parts: list[Any], mode: str, subgraphs: bool) -> list[tuple[Any, str, Any]]:
+    """``(namespace depth, task name, error)`` of every task result part."""
+    found = []
+    for part in parts:
+        ns, part = part if subgraphs else ((), part)
+        payload = part["payload"] if mode == "debug" else part
+        if "error" in payload:
+            found.append((len(ns), payload["name"], payload["error"]))
+    return found
+
+
+@pytest.mark.parametrize("mode", ["tasks", "debug"])
+@pytest.mark.parametrize("as_subgraph", [False, True])
+@pytest.mark.parametrize("subgraphs", [False, True])
+def test_a_failed_tasks_result_carries_the_exception_itself(mode: str, as_subgraph: bool, subgraphs: bool) -> None:
+    seen = {}
+    for name in LIBRARIES:
+        parts: list[Any] = []
+        with pytest.raises(Boom):
+            for part in failing(name, as_subgraph=as_subgraph).stream({"x": 0}, stream_mode=mode, subgraphs=subgraphs):
+                parts.append(part)
+        seen[name] = task_errors(parts, mode, subgraphs)
+    assert seen["langgraph"], "no task result part"
+    for (lg_depth, lg_name, lg_error), (sh_depth, sh_name, sh_error) in zip(seen["langgraph"], seen["streamhil"], strict=True):
+        assert (sh_depth, sh_name) == (lg_depth, lg_name)
+        assert isinstance(lg_error, Boom) and isinstance(sh_error, Boom) and sh_error.args == lg_error.args
+
+
+def test_a_failed_functional_task_carries_the_exception_itself() -> None:
+    seen = {}
+    for name in LIBRARIES:
+        func = lib(name, "func")
+
+        @func.task
+        def bad(x: int) -> int:
+            raise Boom("in a task")
+
+        @func.entrypoint()
+        def main(x: int) -> int:
+            return bad(x).result()
+
+        parts: list[Any] = []
+        with pytest.raises(Boom):
+            for part in main.stream(1, stream_mode="tasks"):
+                parts.append(part)
+        seen[name] = [(p["name"], type(p["error"]), p["error"].args) for p in parts if "error" in p]
+    assert seen["streamhil"] == seen["langgraph"] == [("bad", Boom, ("in a task",)), ("main", Boom, ("in a task",))]

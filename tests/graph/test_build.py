@@ -86,14 +86,31 @@ def test_no_entry_point() -> None:
 
 
 def test_unreachable_node_when_every_exit_is_declared() -> None:
+    def a(state: LogState) -> Command[Literal["b"]]:
+        return Command(goto="b")
+
     builder = StateGraph(LogState)
-    builder.add_node("a", noop)
+    builder.add_node("a", a)
+    builder.add_node("b", noop, destinations=[END])
     builder.add_node("island", noop)
     builder.add_edge(START, "a")
     builder.add_edge("a", END)
     builder.add_edge("island", END)
-    with pytest.raises(UnreachableNodeError, match="'island'"):
+    with pytest.raises(UnreachableNodeError, match=r"'island' cannot be reached from START: add an edge"):
         builder.compile()
+
+
+def test_a_node_with_a_static_edge_but_no_declared_destinations_may_reach_any_node() -> None:
+    """It may return an undeclared Command(goto=...) (or call a subgraph that sends one with
+    Command.PARENT), as in LangGraph: nothing is called unreachable."""
+    builder = StateGraph(LogState)
+    builder.add_node("a", lambda s: Command(goto="extra", update={"log": ["a"]}))
+    builder.add_node("b", lambda s: {"log": ["b"]})
+    builder.add_node("extra", lambda s: {"log": ["extra"]})
+    builder.add_edge(START, "a")
+    builder.add_edge("a", "b")
+    builder.add_edge("b", END)
+    assert builder.compile().invoke({"log": []}) == {"log": ["a", "b", "extra"]}
 
 
 def test_undeclared_exits_are_not_checked_for_reachability() -> None:

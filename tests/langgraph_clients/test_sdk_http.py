@@ -337,6 +337,16 @@ async def test_input_keys_the_graph_lacks_are_dropped_as_langgraph_does(client: 
     assert (await client.threads.get_state(thread.thread_id))["values"] == {"request": "v3", "proposal": "Refund the customer for: v3"}
 
 
+async def test_role_content_tuples_reach_add_messages_as_json_arrays(client: Any) -> None:
+    # the SDK sends a ("user", "hi") tuple as the JSON array ["user", "hi"]; add_messages reads
+    # it as LangGraph's does (langchain_core's convert_to_messages)
+    tid = (await client.threads.create())["thread_id"]
+    waited = await client.runs.wait(tid, "tool_review", input={"messages": [("user", "hi"), ["user", "who are you?"]]})
+    assert [(m["type"], m["content"]) for m in waited["messages"]][:2] == [("human", "hi"), ("human", "who are you?")]
+    assert waited["messages"][-1]["type"] == "ai" and "book" in waited["messages"][-1]["content"]
+    assert (await client.threads.get(tid))["status"] == "idle"
+
+
 async def test_runs_wait_returns_state_with_interrupt_then_the_final_values(client: Any) -> None:
     tid = (await client.threads.create())["thread_id"]
     paused = await client.runs.wait(tid, "approve", input={"request": "waiting"})
