@@ -9,10 +9,19 @@ notifier's task then sends ``counters`` at most once per ``interval`` while they
 
 On a server with tokens (``counters_of`` given) each identity's watchers get its own figures
 (:mod:`.activity`), never the server-wide ones, which would show them each other's activity.
+
+Several processes on one database: a thread may run on another process, so what this process
+holds in memory of it is not its state. The storage's feed of other processes' events
+(:meth:`ThreadNotifier.note_remote`, beside the hub's) marks such threads; the notifier's task
+reads their records in one batched query per turn (many events of a thread between two turns are
+one read) and offers them to the watchers of their owner, as for local threads. A process with
+no watcher reads nothing. The hub's own deliveries of such threads (a connection here subscribes
+to one) mark them too, rather than offering this process's stale copy.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -33,11 +42,16 @@ from streamhil.protocol import (
 )
 
 from .runs import RunManager
+from .storage.base import StorageUnavailableError
+from .storage.records import ThreadRecord
+from .threads import ThreadRuntime
 
 __all__ = ["ThreadNotifier", "ThreadWatcher", "SNAPSHOT_CHUNK"]
 
 SNAPSHOT_CHUNK = 500
 """Threads of a ``watch_threads`` snapshot made between two chances for other tasks to run."""
+
+logger = logging.getLogger("streamhil_server.notices")
 
 NoticeSink = Callable[[Notice], None]
 _LIFECYCLE = frozenset(
@@ -137,6 +151,11 @@ class ThreadNotifier:
         self._dirty = anyio.Event()
         self._last: dict[str | None, Counters] = {}
         """What was last sent: to everyone (key None), or to each identity (``counters_of``)."""
+        self._remote: set[str] = set()
+        """Threads another process changed, whose records the task reads next."""
+        self._remote_wake = anyio.Event()
+        self.remote_reads = 0
+        """Batched reads of threads other processes changed (for tests and curiosity)."""
 
     def _current(self, identities: Collection[str]) -> dict[str | None, Counters]:
         if self.counters_of is None:
@@ -191,7 +210,7 @@ class ThreadNotifier:
         for info in watcher.changed.values():
             self._note(watcher, entries, info)
         for thread in self.runs.threads:
-            if thread.record.owner == identity:
+            if thread.record.owner == identity and self._runs_here(thread):
                 self._note(watcher, entries, self.runs.thread_info(thread))
         newest_first = sorted(entries.values(), reverse=True)
         threads = orjson.Fragment("[" + ",".join(text for _, text in newest_first) + "]")
@@ -220,8 +239,14 @@ class ThreadNotifier:
                 del self._watchers[watcher.identity]
                 self._last.pop(watcher.identity, None)
 
+    def _runs_here(self, thread: ThreadRuntime) -> bool:
+        """Whether this process's copy of the thread is its state: it runs or queues a run of it,
+        or holds its lease (always, on a storage no other process uses). Otherwise another
+        process may be changing it: its stored record says how it is."""
+        return thread.busy or self.runs.storage.holds(thread.thread_id)
+
     def on_event(self, thread_id: str, event: str) -> None:
-        """The hub published ``event`` on ``thread_id`` (never blocks)."""
+        """The hub delivered ``event`` on ``thread_id`` (never blocks)."""
         if not self._count:
             return
         self._dirty.set()
@@ -230,10 +255,62 @@ class ThreadNotifier:
         thread = self.runs.threads.peek(thread_id)
         if thread is None:
             return
+        if not self._runs_here(thread):  # another process stored it: read its record
+            self.note_remote(thread_id, 0)
+            return
         watchers = self._watchers.get(thread.record.owner)
         if not watchers:
             return
         info = self.runs.thread_info(thread)
+        for watcher in list(watchers):
+            watcher.offer(info)
+
+    def note_remote(self, thread_id: str | None, seq: int) -> None:
+        """Another process stored events of ``thread_id`` (the storage's :meth:`follow` feed;
+        never blocks). Ignored while nobody here watches, and for ``None`` ("any thread", after a
+        lost wake-up): what changed then is not known without reading every thread."""
+        if not self._count or thread_id is None:
+            return
+        self._remote.add(thread_id)
+        self._remote_wake.set()
+
+    async def _follow_remote(self) -> None:
+        """Read the records of the threads other processes changed, a batch per turn, and offer
+        them to their owners' watchers."""
+        while True:
+            await self._remote_wake.wait()
+            self._remote_wake = anyio.Event()
+            if not self._count:
+                self._remote.clear()
+                continue
+            wanted, self._remote = list(self._remote), set()
+            for start in range(0, len(wanted), SNAPSHOT_CHUNK):
+                chunk = wanted[start : start + SNAPSHOT_CHUNK]
+                try:
+                    self.remote_reads += 1
+                    records = await self.runs.storage.load_threads(chunk)
+                except StorageUnavailableError:  # read again once it is back
+                    self._remote.update(wanted[start:])
+                    self._remote_wake.set()
+                    await self.runs.storage.health.pause(1.0)
+                    break
+                except Exception:
+                    logger.exception("reading %d threads another process changed failed", len(chunk))
+                    continue
+                for record in records:
+                    self._offer_stored(record)
+
+    def _offer_stored(self, record: ThreadRecord) -> None:
+        """Offer a thread read from the storage to its owner's watchers (this process's copy
+        instead if this process runs it now)."""
+        watchers = self._watchers.get(record.owner)
+        if not watchers:
+            return
+        thread = self.runs.threads.peek(record.thread_id)
+        if thread is not None and self._runs_here(thread):
+            info = self.runs.thread_info(thread)
+        else:
+            info = self.runs.record_info(record)
         for watcher in list(watchers):
             watcher.offer(info)
 
@@ -243,8 +320,14 @@ class ThreadNotifier:
             self._dirty.set()
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Send ``counters`` to every watcher when they change, at most once per interval."""
-        task_status.started()
+        """Send ``counters`` to every watcher when they change, at most once per interval, and
+        the threads other processes changed as they are read."""
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._follow_remote)
+            task_status.started()
+            await self._send_counters()
+
+    async def _send_counters(self) -> None:
         while True:
             await self._dirty.wait()
             self._dirty = anyio.Event()

@@ -167,7 +167,7 @@ class Runtime:
             stack.callback(tg.cancel_scope.cancel)  # runs first on exit: stop the workers
             await tg.start(self.storage.monitor)  # probes the database while it is unavailable
             await tg.start(self.hub.run)
-            await tg.start(self.storage.follow, self.hub.note_remote)  # other processes' events
+            await tg.start(self.storage.follow, self._note_remote)  # other processes' events
             await tg.start(self.run_records.run)
             await tg.start(self.runs.run)
             await tg.start(self.notifier.run)
@@ -178,6 +178,12 @@ class Runtime:
         stack, self._stack = self._stack, None
         if stack is not None:
             await stack.aclose()
+
+    def _note_remote(self, thread_id: str | None, seq: int) -> None:
+        """Another process stored events of ``thread_id`` (None: maybe of any thread): the hub
+        reads them for its watchers, the notifier tells ``watch_threads`` watchers. Never blocks."""
+        self.hub.note_remote(thread_id, seq)
+        self.notifier.note_remote(thread_id, seq)
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Graceful stop, before the sockets are closed: every connection answers the commands it

@@ -154,6 +154,9 @@ async def check_threads_list_filter_page_and_count(storage: Storage) -> None:
     one = await storage.load_thread("t3")
     assert one is not None and one.interrupts == [{"id": "i3"}] and one.head_seq == 4 and one.owner == "alice"
     assert await storage.load_thread("nope") is None
+    several = await storage.load_threads(["t3", "nope", "t0", "t3"])  # one read; unknown ids left out
+    assert sorted(several, key=lambda t: t.thread_id) == [await storage.load_thread("t0"), one]
+    assert await storage.load_threads([]) == []
     counts = await storage.count_threads()
     assert (counts.threads, counts.interrupts_pending) == (6, 2)
 

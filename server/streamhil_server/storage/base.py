@@ -320,6 +320,11 @@ class Storage(ABC):
         """One thread record (with ``head_seq``), or None."""
 
     @abstractmethod
+    async def load_threads(self, thread_ids: Sequence[str]) -> list[ThreadRecord]:
+        """The records (with ``head_seq``) of those of ``thread_ids`` that exist, in one read, in
+        no particular order (what :meth:`list_threads` gives for them)."""
+
+    @abstractmethod
     async def list_threads(
         self,
         *,

@@ -206,6 +206,11 @@ class MemoryStorage(Storage):
         record = self._threads.get(thread_id)
         return None if record is None else self._with_head(record)
 
+    async def load_threads(self, thread_ids: Sequence[str]) -> list[ThreadRecord]:
+        self._check()
+        found = (self._threads.get(thread_id) for thread_id in dict.fromkeys(thread_ids))
+        return [self._with_head(record) for record in found if record is not None]
+
     async def list_threads(
         self,
         *,

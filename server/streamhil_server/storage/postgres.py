@@ -447,6 +447,13 @@ class PostgresStorage(PostgresCluster, PostgresAvailability, Storage):
         rows = await self._read(lambda: pg.rows_of(Sql(pg.SELECT_THREAD + " WHERE thread_id = %s", (thread_id,))))
         return pg.thread_from_row(rows[0]) if rows else None
 
+    async def load_threads(self, thread_ids: Sequence[str]) -> list[ThreadRecord]:
+        if not thread_ids:
+            return []
+        query = pg.SELECT_THREAD + " WHERE thread_id = ANY(%b::text[])"
+        rows = await self._read(lambda: pg.rows_of(Sql(query, (TextArray(list(dict.fromkeys(thread_ids))),))))
+        return [pg.thread_from_row(r) for r in rows]
+
     async def list_threads(
         self,
         *,

@@ -383,6 +383,16 @@ class SqliteStorage(Storage):
 
         return await self._read(read)
 
+    async def load_threads(self, thread_ids: Sequence[str]) -> list[ThreadRecord]:
+        if not thread_ids:
+            return []
+        query = (
+            f"SELECT thread_id, graph, owner, status, interrupts, error, created_at, updated_at, metadata, {_HEAD}"
+            " FROM threads WHERE thread_id IN (SELECT value FROM json_each(?))"
+        )
+        ids = orjson.dumps(list(dict.fromkeys(thread_ids))).decode()
+        return await self._read(lambda db: [_thread(r) for r in db.execute(query, (ids,))])
+
     async def list_threads(
         self,
         *,
