@@ -1,17 +1,31 @@
 """The hot path leaves no reference cycles: what a round trip allocates is freed by reference
 counting, not left for the garbage collector (whose collections cost a serving process ~10% of
-its CPU when each interrupt left its node's frames in a cycle)."""
+its CPU when each interrupt left its node's frames in a cycle).
+
+Each check runs in a fresh interpreter: in the test process, objects that earlier tests left
+behind (a client's closing connection, a finalised generator) can form cycles while the check
+runs and would be counted as this round trip's."""
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+
+TESTS = Path(__file__).resolve().parents[1]
+
+_CHECK = """
+import json, sys
+from typing import Any, TypedDict
+
+import anyio
 from cycles import collector_off
 
 from streamhil import START, Command, InMemorySaver, StateGraph, interrupt
-
-pytestmark = pytest.mark.anyio
 
 
 class Count(TypedDict):
@@ -30,10 +44,9 @@ async def ask_twice_async(state: Count) -> dict[str, Any]:
     return {"n": state["n"] + 1}
 
 
-@pytest.mark.parametrize("node", [ask_twice, ask_twice_async], ids=["def", "async def"])
-async def test_interrupts_and_answers_leave_no_cycle_to_collect(node: Any) -> None:
+async def main(node_kind: str) -> list[str]:
     builder = StateGraph(Count)
-    builder.add_node("ask", node)
+    builder.add_node("ask", ask_twice if node_kind == "def" else ask_twice_async)
     builder.add_edge(START, "ask")
     app = builder.compile(checkpointer=InMemorySaver())
 
@@ -47,4 +60,22 @@ async def test_interrupts_and_answers_leave_no_cycle_to_collect(node: Any) -> No
     with collector_off() as found:
         for i in range(5):
             await one_thread(f"thread-{i}")
+    return found
+
+
+backend, node_kind = sys.argv[1], sys.argv[2]
+print(json.dumps(anyio.run(main, node_kind, backend=backend)))
+"""
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@pytest.mark.parametrize("node_kind", ["def", "async def"])
+def test_interrupts_and_answers_leave_no_cycle_to_collect(backend: str, node_kind: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _CHECK, backend, "def" if node_kind == "def" else "async"],
+        capture_output=True, text=True, timeout=120, cwd=TESTS,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(TESTS), os.environ.get("PYTHONPATH", "")) if p)},
+    )
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found == [], f"cycles left for the collector: {found}"
