@@ -18,11 +18,11 @@ A ToolNode takes any of:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import anyio
-import orjson
 
 from ..constants import END
 from ..errors import GraphBubbleUp, GraphInterrupt
@@ -75,14 +75,25 @@ def _as_call(call: Mapping[str, Any]) -> dict[str, Any]:
     return {"id": call_id, "name": name, "args": call.get("args", {})}
 
 
-def _content(value: Any) -> str:
+_CONTENT_BLOCK_TYPES = frozenset(
+    {"text", "image_url", "image", "json", "search_result", "custom_tool_call_output", "document", "file"}
+)
+"""Content blocks a tool may return as its message's content unchanged (LangGraph's list)."""
+
+
+def _content(value: Any) -> Any:
+    """A tool's result as its message's content, as LangGraph's ToolNode makes it: text and a
+    list of content blocks unchanged, anything else as JSON text (``json.dumps``' spacing, non-ASCII
+    kept), or its ``str()`` if it is not JSON."""
     if isinstance(value, str):
         return value
-    if value is None:
-        return ""
+    if isinstance(value, list) and all(
+        isinstance(block, dict) and block.get("type") in _CONTENT_BLOCK_TYPES for block in value
+    ):
+        return value
     try:
-        return orjson.dumps(value).decode()
-    except TypeError:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
         return str(value)
 
 
