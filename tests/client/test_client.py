@@ -301,7 +301,7 @@ async def test_a_lost_answer_to_a_resume_is_reported_not_repeated(server: FakeSe
             run = await alice.start_run("publish")
             await collect_until(run, RunInterruptedEvent, [])
             server.drop_on = "resume"
-            with pytest.raises(ConnectionLostError):
+            with pytest.raises(ConnectionLostError, match="no close frame: the network failed"):
                 await run.resume({"approved": True})
             await reconnected(alice, 1)
             assert [i.id for i in (await alice.get_state(run.thread_id)).interrupts] == ["i-a"]

@@ -205,8 +205,7 @@ class Supervisor:
         if self.conn is conn:
             self.conn = None
             self._connected = anyio.Event()
-        reason = conn.broken or (conn.last_error.message if conn.last_error else "by the server")
-        error = ConnectionLostError(f"the connection closed ({reason})")
+        error = ConnectionLostError(f"the connection closed ({_why_closed(conn)})")
         for waiter in conn.waiters.values():
             waiter.reject(error)
         conn.waiters.clear()
@@ -281,3 +280,17 @@ class Supervisor:
             self.closed_error = ClientClosedError("the client is closed")
         self._connected.set()
         self.router.close_all()
+
+
+def _why_closed(conn: Connection) -> str:
+    """Why a connection closed, as far as the client can tell: its own reason for dropping it,
+    the server's last error, the server's close frame, or no close frame at all (the network
+    failed or the server stopped abruptly)."""
+    if conn.broken:
+        return conn.broken
+    if conn.last_error is not None:
+        return conn.last_error.message
+    code = conn.ws.close_code
+    if code is None or code == 1006:
+        return "no close frame: the network failed or the server stopped abruptly"
+    return f"by the server, code {code}: {conn.ws.close_reason or 'no reason given'}"
