@@ -136,7 +136,8 @@ class RunScope:
         metadata.update(
             langgraph_step=ctx.step,
             langgraph_node=ctx.node,
-            langgraph_triggers=ctx.triggers or PUSH_TRIGGERS,  # a Send's task: LangGraph names its channel
+            # As LangGraph's: every channel that can start the node; a Send's task: its push channel.
+            langgraph_triggers=self.graph.reported_triggers(ctx.node, tuple(ctx.triggers)) or PUSH_TRIGGERS,
             langgraph_path=ctx.path,
             langgraph_checkpoint_ns=ctx.ns,
         )

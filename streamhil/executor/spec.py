@@ -167,6 +167,7 @@ class GraphSpec:
     output_keys: tuple[str, ...] = field(init=False)  # what invoke returns
     state_keys: tuple[str, ...] = field(init=False)  # what get_state and the `values` stream show
     deferred: frozenset[str] = field(init=False)  # nodes added with defer=True
+    node_triggers: Mapping[str, tuple[str, ...]] = field(init=False)  # what a node's tasks report
 
     def __post_init__(self) -> None:
         channels = self.schema.channels
@@ -183,6 +184,24 @@ class GraphSpec:
         set_(self, "deferred", frozenset(name for name, node in self.nodes.items() if node.defer))
         set_(self, "output_keys", tuple(k for k in (self.output_schema or self.schema).channels if k in channels))
         set_(self, "state_keys", tuple(channels))
+        set_(self, "node_triggers", self._node_triggers())
+
+    def _node_triggers(self) -> dict[str, tuple[str, ...]]:
+        """The triggers a node's tasks report (``tasks``/``debug`` parts, ``langgraph_triggers``):
+        as LangGraph's, every channel that can start the node, whichever started it — its
+        ``branch:to:<node>`` channel and each join edge's into it, sorted."""
+        triggers: dict[str, set[str]] = {name: {f"branch:to:{name}"} for name in self.nodes}
+        for sources, target in self.joins:
+            if target in triggers:
+                triggers[target].add(f"join:{'+'.join(sources)}:{target}")
+        return {name: tuple(sorted(channels)) for name, channels in triggers.items()}
+
+    def reported_triggers(self, node: str, triggers: tuple[str, ...]) -> tuple[str, ...]:
+        """What a pull task of ``node`` that ``triggers`` started reports (see
+        ``node_triggers``); an entrypoint graph's and ``START``'s tasks report their own."""
+        if self.entry is not None or not triggers:
+            return triggers
+        return self.node_triggers.get(node, triggers)
 
     def shown(self, values: dict[str, Any]) -> Any:
         """The state as runs return it and snapshots show it: the whole dict, or an entrypoint

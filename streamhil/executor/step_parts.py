@@ -130,7 +130,8 @@ class StepParts:
             arg = task.arg
         else:
             arg = view.values.get(ENTRY_INPUT) if self.graph.entry is not None else self._state(view.values)
-        payload = {"id": task.id, "name": task.name, "input": arg, "triggers": tuple(task.triggers) or PUSH_TRIGGERS}
+        triggers = self.graph.reported_triggers(task.name, tuple(task.triggers)) if task.kind == "pull" else ()
+        payload = {"id": task.id, "name": task.name, "input": arg, "triggers": triggers or PUSH_TRIGGERS}
         self._emit_debuggable("tasks", "task", payload)
 
     def _wants_checkpoints(self) -> bool:
