@@ -97,6 +97,12 @@ class ThreadWatcher:
             self._notifier._remove(self)
 
 
+def _some(thread_ids: list[str], shown: int = 10) -> str:
+    """Thread ids for a log line: the first ``shown`` of them, and how many more."""
+    more = len(thread_ids) - shown
+    return ", ".join(thread_ids[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
 def _ignore(notice: Notice) -> None:
     """A watcher's sink until its snapshot is replied (nothing may precede the reply)."""
 
@@ -276,7 +282,9 @@ class ThreadNotifier:
 
     async def _follow_remote(self) -> None:
         """Read the records of the threads other processes changed, a batch per turn, and offer
-        them to their owners' watchers."""
+        them to their owners' watchers. While the storage is unavailable the threads not yet read
+        wait for it to come back (at most a second between tries); a batch whose read fails
+        otherwise is logged, with its threads, and not read again until they change again."""
         while True:
             await self._remote_wake.wait()
             self._remote_wake = anyio.Event()
@@ -294,8 +302,11 @@ class ThreadNotifier:
                     self._remote_wake.set()
                     await self.runs.storage.health.pause(1.0)
                     break
-                except Exception:
-                    logger.exception("reading %d threads another process changed failed", len(chunk))
+                except Exception:  # not retried (it would fail again, for ever): said, with the threads
+                    logger.exception(
+                        "reading %d threads another process changed failed; their watchers miss these changes"
+                        " until the threads change again: %s", len(chunk), _some(chunk),
+                    )
                     continue
                 for record in records:
                     self._offer_stored(record)

@@ -26,6 +26,7 @@ from typing import Any, Literal, NamedTuple, TypeVar
 import orjson
 
 from ..errors import CheckpointError
+from ._metadata_filter import postgres_terms
 from ._records import Address, EncodedWrites, ListCursor, ListScope, StoredCheckpoint, matches, plan_values
 from .base import Checkpoint
 
@@ -280,7 +281,8 @@ def list_page(
 ) -> Tx[tuple[list[Loaded], Cursor | None]]:
     """Up to ``want`` matching checkpoints of ``scope`` after ``after`` (in list order), and the
     cursor to go on from (None when there is nothing more). The metadata filter is applied
-    here, with Python's equality, as in SQLite."""
+    here, with Python's equality, as in SQLite, on the rows SQL pre-checked it on (so a row
+    that cannot match is not loaded)."""
     wheres: list[str] = []
     params: dict[str, Any] = {"limit": page_size}
     for field, term in _SCOPE_TERMS:
@@ -288,6 +290,9 @@ def list_page(
         if value is not None:
             wheres.append(term)
             params[field] = value
+    meta_terms, meta_params = postgres_terms(filter, "c.metadata")  # rows that cannot match stay unread
+    wheres += meta_terms
+    params.update(meta_params)
     if after is not None:
         wheres.append(_AFTER)
         params.update(after_id=after[0], after_thread=after[1], after_ns=after[2])

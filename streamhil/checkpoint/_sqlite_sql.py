@@ -14,6 +14,7 @@ from typing import Any, Literal, NamedTuple, TypeVar
 import orjson
 
 from ..errors import CheckpointError
+from ._metadata_filter import sqlite_terms
 from ._records import Address, EncodedWrites, ListCursor, ListScope, StoredCheckpoint, list_sort_key, matches, plan_values
 from .base import Checkpoint
 
@@ -217,6 +218,9 @@ def list_page(
     """Up to ``want`` matching checkpoints of ``scope`` after ``after`` (in list order), and the
     cursor to go on from (None when there is nothing more). Mode: read."""
     wheres, params = _scope_where(scope)
+    meta_terms, meta_params = sqlite_terms(filter, "metadata")  # rows that cannot match stay unread
+    wheres += meta_terms
+    params.update(meta_params)
     if after is not None:
         wheres.append("(checkpoint_id, thread_id, checkpoint_ns) < (:after_id, :after_thread, :after_ns)")
         params.update(after_id=after[0], after_thread=after[1], after_ns=after[2])

@@ -6,11 +6,14 @@ first asks a human with ``interrupt([request])``, where ``request`` is a :class:
     {"action_request": {"action": "book_hotel", "args": {"hotel_name": "McKittrick"}},
      "config": {"allow_accept": True, "allow_edit": True, "allow_respond": True, "allow_ignore": False},
      "description": "Please review the tool call",
+     "asked_by": "add_human_in_the_loop",
      "tool_call_id": "call_..."}
 
-and reads the answer, a :class:`HumanResponse` (alone or as a one-item list, as Agent Inbox sends
-it): ``{"type": "accept"}`` runs the call; ``{"type": "edit", "args": {"args": {...}}}`` runs it
-with new arguments; ``{"type": "response", "args": "text"}`` skips the tool and hands the text to
+(``asked_by`` marks it as a tool-call review, which the server's AG-UI endpoint tells from an
+Agent Inbox request a graph raises itself; ``tool_call_id`` names the call under review when the
+tool runs in a tool node.) It reads the answer, a :class:`HumanResponse` (alone or as a one-item
+list, as Agent Inbox sends it): ``{"type": "accept"}`` runs the call; ``{"type": "edit", "args":
+{"args": {...}}}`` runs it with new arguments; ``{"type": "response", "args": "text"}`` skips the tool and hands the text to
 the model; ``{"type": "ignore"}`` skips the tool. An answer that is malformed, not allowed by the
 config, or whose edited arguments do not fit the tool's schema is not an error: the human is
 asked again, and the new request carries an ``error`` field that says what was wrong.
@@ -20,6 +23,7 @@ which Agent Chat UI renders (``interrupt(request)``, not a list)::
 
     {"action_requests": [{"name": "book_hotel", "args": {...}, "description": "Please review the tool call"}],
      "review_configs": [{"action_name": "book_hotel", "allowed_decisions": ["approve", "edit", "reject"]}],
+     "asked_by": "add_human_in_the_loop",
      "tool_call_id": "call_..."}
 
 and the answer is ``{"decisions": [decision]}``: ``{"type": "approve"}`` runs the call,
@@ -50,6 +54,7 @@ __all__ = [
     "parse_human_response",
     "IGNORED_TOOL_MESSAGE",
     "REJECTED_TOOL_MESSAGE",
+    "REVIEW_ASKED_BY",
     "ReviewSchema",
 ]
 
@@ -63,6 +68,9 @@ _ALLOW_KEY: dict[str, str] = {
     "ignore": "allow_ignore",
 }
 DEFAULT_DESCRIPTION = "Please review the tool call"
+REVIEW_ASKED_BY = "add_human_in_the_loop"
+"""The ``asked_by`` of every request :func:`add_human_in_the_loop` makes: it tells a tool-call
+review from an Agent Inbox request a graph raises itself, with or without a ``tool_call_id``."""
 IGNORED_TOOL_MESSAGE = "The reviewer chose to ignore this tool call; the tool was not run."
 REJECTED_TOOL_MESSAGE = "The reviewer rejected this tool call; the tool was not run."
 _DECISIONS = {"approve": "allow_accept", "edit": "allow_edit"}
@@ -90,6 +98,7 @@ class HumanInterrupt(TypedDict):
     action_request: ActionRequest
     config: HumanInterruptConfig
     description: NotRequired[str]
+    asked_by: NotRequired[str]
     tool_call_id: NotRequired[str]
     error: NotRequired[str]
 
@@ -250,6 +259,7 @@ def add_human_in_the_loop(
             }
         else:
             request = {"action_request": {"action": inner.name, "args": args}, "config": dict(config), "description": text}
+        request["asked_by"] = REVIEW_ASKED_BY
         if call_id is not None:
             request["tool_call_id"] = call_id
         return request

@@ -286,6 +286,32 @@ async def check_list_order_and_filters(saver: BaseCheckpointSaver) -> None:
     assert ids(filtered_before) == [saved[1].checkpoint.id]
 
 
+async def check_list_filter_uses_python_equality(saver: BaseCheckpointSaver) -> None:
+    """A metadata filter keeps a checkpoint when ``metadata.get(key) == value`` for every key,
+    with Python's equality, as LangGraph's ``InMemorySaver``: ``True == 1 == 1.0``, a tagged
+    ``Decimal`` equals an int, nested values compare whole, ``None`` matches a missing key, and
+    ``"1" != 1``. (SQL savers pre-check the filter in SQL; this proves the pre-check drops
+    nothing Python would keep.)"""
+    yes = await put(saver, thread_config("t"), {"a": 1}, {"a": 1}, metadata={
+        "flag": True, "n": 1, "s": "1", "x": 2.5, "d": Decimal("7"), "nested": {"a": 1}, "none": None, "big": 2**40,
+    })
+    no = await put(saver, yes.config, {"a": 2}, {"a": 2}, metadata={
+        "flag": False, "n": 0, "s": "é\"'", "x": -0.0, "d": Decimal("7.5"), "nested": {"a": [1]}, "big": -(2**40),
+    })
+    cases: list[tuple[dict[str, Any], list[Saved]]] = [
+        ({"flag": 1}, [yes]), ({"flag": 1.0}, [yes]), ({"flag": True}, [yes]), ({"n": True}, [yes]),
+        ({"flag": 0}, [no]), ({"n": False}, [no]), ({"x": 0}, [no]), ({"x": 2.5}, [yes]),
+        ({"s": "1"}, [yes]), ({"s": 1}, []), ({"n": "1"}, []), ({"s": "é\"'"}, [no]),
+        ({"d": 7}, [yes]), ({"d": 7.5}, [no]), ({"big": 2**40}, [yes]), ({"big": -(2**40)}, [no]),
+        ({"nested": {"a": True}}, [yes]), ({"nested": {"a": [1.0]}}, [no]), ({"nested": {}}, []),
+        ({"none": None}, [no, yes]), ({"missing": None}, [no, yes]), ({"missing": 0}, []),
+        ({"flag": 1, "s": "1", "none": None}, [yes]), ({"flag": 1, "s": 1}, []), ({"n": 2**70}, []),
+    ]
+    for wanted, found in cases:
+        got = ids(await collect(saver.alist(thread_config("t"), filter=wanted)))
+        assert got == [s.checkpoint.id for s in found], wanted
+
+
 async def check_list_by_checkpoint_id(saver: BaseCheckpointSaver) -> None:
     """A config naming a checkpoint_id lists that checkpoint alone (LangGraph's savers filter on
     it), still subject to ``before``, ``filter`` and ``limit``; an id of another namespace or
@@ -663,6 +689,7 @@ CHECKS: list[Check] = [
     check_bad_config,
     check_empty_channels,
     check_list_order_and_filters,
+    check_list_filter_uses_python_equality,
     check_list_by_checkpoint_id,
     check_list_branches,
     check_list_all_threads,

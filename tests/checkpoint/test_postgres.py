@@ -303,6 +303,21 @@ async def test_replaced_task_writes_shrink(postgres_url: str) -> None:
         assert query(postgres_url, "SELECT count(*) FROM streamhil_checkpoint_writes") == [(2,)]
 
 
+async def test_a_metadata_filter_loads_only_the_checkpoints_it_keeps(postgres_url: str) -> None:
+    """The filter is pre-checked in SQL, so a checkpoint it drops is never loaded with its blobs
+    (a filter matching nothing cost a load of the whole history). Shown with every checkpoint
+    but the first damaged: loading one would raise."""
+    async with PostgresSaver.from_conn_string(postgres_url) as saver:
+        configs = await put_chain(saver, "t", 5)
+        first = configs[0]["configurable"]["checkpoint_id"]
+        query(postgres_url, "DELETE FROM streamhil_checkpoint_blobs WHERE channel = 'i' AND checkpoint_id <> %s", first)
+        with pytest.raises(CheckpointError, match="damaged"):
+            [t async for t in saver.alist(thread_config("t"))]
+        assert [t.config async for t in saver.alist(thread_config("t"), filter={"step": 0})] == [configs[0]]
+        assert [t async for t in saver.alist(thread_config("t"), filter={"nope": 1}, limit=1)] == []
+        assert [t async for t in saver.alist(None, filter={"step": "0"})] == []
+
+
 async def test_connections_killed_by_the_server(postgres_url: str) -> None:
     """When the server drops the saver's connections (a restart, an admin), a call on a dead
     connection is made again on a new one: nothing fails, nothing is half-saved or doubled."""

@@ -342,6 +342,25 @@ async def test_stepwise_fallback_passes_conformance(
         await check(saver)
 
 
+async def test_a_metadata_filter_loads_only_the_checkpoints_it_keeps(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The filter is pre-checked in SQL: a checkpoint it drops is neither loaded with its blobs
+    nor even read (shown with every checkpoint but the first damaged, and by counting the rows
+    the listing turns into checkpoint records)."""
+    async with SqliteSaver.from_path(db) as saver:
+        configs = await put_chain(saver, "t", 120)
+        first = configs[0]["configurable"]["checkpoint_id"]
+        with closing(sqlite3.connect(db)) as conn, conn:
+            conn.execute("DELETE FROM blobs WHERE checkpoint_id <> ?", (first,))
+        with pytest.raises(CheckpointError, match="damaged"):
+            [t async for t in saver.alist(thread_config("t"))]
+        read: list[StoredCheckpoint] = []
+        real = sql._stored
+        monkeypatch.setattr(sql, "_stored", lambda row: read.append(real(row)) or read[-1])
+        assert [t.config async for t in saver.alist(thread_config("t"), filter={"step": 0})] == [configs[0]]
+        assert [t async for t in saver.alist(thread_config("t"), filter={"nope": 1}, limit=1)] == []
+        assert [r.checkpoint_id for r in read] == [first]
+
+
 def test_blob_read_looks_up_only_the_needed_blobs(db: Path) -> None:
     """One primary-key lookup per (channel, origin) pair, however long the thread's history."""
     stored = StoredCheckpoint("t", "", "c2", "c1", "ts", 1, b"{}", {"a": 1}, {"a": "c1"})

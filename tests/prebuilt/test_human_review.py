@@ -81,6 +81,7 @@ async def test_request_has_the_agent_inbox_shape() -> None:
             "action_request": {"action": "book_hotel", "args": {"hotel_name": "McKittrick hotel"}},
             "config": {"allow_ignore": False, "allow_respond": True, "allow_edit": True, "allow_accept": True},
             "description": "Please review the tool call",
+            "asked_by": "add_human_in_the_loop",
             "tool_call_id": call_id,
         }
     ]

@@ -52,6 +52,7 @@ async def test_the_request_has_the_hitl_middleware_shape() -> None:
     assert pending.value == {
         "action_requests": [{"name": "book_hotel", "args": {"hotel_name": "McKittrick hotel"}, "description": "Please review the tool call"}],
         "review_configs": [{"action_name": "book_hotel", "allowed_decisions": ["approve", "edit", "reject"]}],
+        "asked_by": "add_human_in_the_loop",
         "tool_call_id": call_id,
     }
     assert booked == []

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 from streamhil import END, START, StateGraph, interrupt
 from streamhil.prebuilt import ScriptedChatModel, create_react_agent
-from streamhil.prebuilt.human_review import IGNORED_TOOL_MESSAGE
+from streamhil.prebuilt.human_review import IGNORED_TOOL_MESSAGE, add_human_in_the_loop
 from streamhil_server.compat.agui_views import CANCELLED_KEY
 from streamhil_server.compat.json_patch import apply, diff
 from streamhil_server.demo_graphs import demo_graphs
@@ -91,8 +91,33 @@ def replayed_state(events: list[dict[str, Any]]) -> Any:
 @pytest.fixture
 def client(make_client: Any) -> Any:
     with make_client(graphs(quiet=quiet_agent(), ask=asking({"question": "Which quarter?", "reason": "confirmation",
-                                         "responseSchema": {"type": "string"}}), inbox=asking([INBOX_REQUEST]))) as c:
+                                         "responseSchema": {"type": "string"}}), inbox=asking([INBOX_REQUEST]),
+                            direct_review=reviewed_outside_a_tool_node())) as c:
         yield c
+
+
+def send_email(to: str) -> str:
+    """Send an email.
+
+    Args:
+        to: Who gets it.
+    """
+    return f"sent to {to}"
+
+
+def reviewed_outside_a_tool_node() -> Any:
+    """A node that calls an ``add_human_in_the_loop`` tool itself, not through a tool node: its
+    review names no tool call."""
+    reviewed = add_human_in_the_loop(send_email, interrupt_config={"allow_accept": True, "allow_respond": True})
+
+    async def act(state: AskState) -> AskState:
+        return {"answer": await reviewed.ainvoke({"to": "bob"})}
+
+    g = StateGraph(AskState)
+    g.add_node("act", act)
+    g.add_edge(START, "act")
+    g.add_edge("act", END)
+    return g.compile()
 
 
 INBOX_REQUEST = {
@@ -266,6 +291,30 @@ def test_an_agent_inbox_request_without_a_tool_call_is_a_plain_interrupt_both_wa
     assert second[-1]["outcome"] == {"type": "success"}
     expected = {CANCELLED_KEY: True, "interrupt_id": pending["id"]} if returned == "cancelled" else returned
     assert second[-3]["snapshot"] == {"answer": expected}
+
+
+@pytest.mark.parametrize(
+    ("entry", "answer"),
+    [
+        ({"status": "resolved", "payload": {"approved": True}}, "sent to bob"),
+        ({"status": "resolved", "payload": {"approved": False, "message": "not now"}}, "not now"),
+        ({"status": "cancelled"}, "The reviewer cancelled this tool call; it was not run."),
+    ],
+)
+def test_a_review_outside_a_tool_node_is_still_a_review(client: TestClient, entry: dict[str, Any], answer: Any) -> None:
+    """``add_human_in_the_loop`` called outside a tool node asks with no ``tool_call_id``; its
+    request is still a tool-call review (by its ``asked_by``): reported as ``tool_call`` without
+    a ``toolCallId``, and AG-UI's ``{"approved": ...}`` answers it (it used to pass as sent, and
+    the tool asked again, for ever)."""
+    first = run(client, "direct_review", body())
+    [pending] = first[-1]["outcome"]["interrupts"]
+    assert pending["reason"] == "tool_call" and "toolCallId" not in pending
+    assert pending["message"] == 'Please review the tool call: send_email({"to":"bob"})'
+    assert set(pending["responseSchema"]["properties"]) == {"approved", "message"}
+    assert "tool_call_id" not in pending["metadata"]["streamhil"]["value"][0]
+    second = run(client, "direct_review", body(first[0]["threadId"], resume=[{"interruptId": pending["id"], **entry}]))
+    assert second[-1]["outcome"] == {"type": "success"}
+    assert second[-3]["snapshot"] == {"answer": answer}
 
 
 def test_subgraph_steps_and_provenance(client: TestClient) -> None:

@@ -28,6 +28,7 @@ from ag_ui.core import (
     ToolMessage,
     UserMessage,
 )
+from streamhil.prebuilt.human_review import REVIEW_ASKED_BY
 
 __all__ = [
     "CANCELLED_KEY",
@@ -152,12 +153,21 @@ def _human_interrupt(value: Any) -> dict[str, Any] | None:
 
 def review_request(value: Any) -> dict[str, Any] | None:
     """The tool-call review request in an interrupt value, or None: a ``HumanInterrupt`` that
-    names the tool call it reviews (``tool_call_id``, as ``add_human_in_the_loop`` asks). Both
-    directions decide by this: such an interrupt is reported as ``reason: "tool_call"`` and its
-    answer mapped to a ``HumanResponse``; any other (an Agent Inbox request a graph raises
-    itself included) is a plain interrupt, answered with the payload as sent."""
+    ``add_human_in_the_loop`` made (its ``asked_by``; outside a tool node it names no tool call)
+    or that names the tool call it reviews (``tool_call_id``). Both directions decide by this:
+    such an interrupt is reported as ``reason: "tool_call"`` and its answer mapped to a
+    ``HumanResponse``; any other (an Agent Inbox request a graph raises itself included) is a
+    plain interrupt, answered with the payload as sent."""
     request = _human_interrupt(value)
-    return request if request is not None and isinstance(request.get("tool_call_id"), str) else None
+    if request is None:
+        return None
+    if request.get("asked_by") == REVIEW_ASKED_BY or isinstance(request.get("tool_call_id"), str):
+        return request
+    return None
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _response_schema(request: Mapping[str, Any]) -> dict[str, Any]:
@@ -182,7 +192,7 @@ def agui_interrupt(wire: Mapping[str, Any]) -> Interrupt:
         if request.get("error"):
             text += f" ({request['error']})"
         return Interrupt(
-            id=str(wire["id"]), reason="tool_call", message=text, tool_call_id=request["tool_call_id"],
+            id=str(wire["id"]), reason="tool_call", message=text, tool_call_id=_str_or_none(request.get("tool_call_id")),
             response_schema=_response_schema(request), metadata=metadata,
         )
     reason, message, schema, expires = "input_required", None, None, None
