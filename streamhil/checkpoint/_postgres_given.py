@@ -36,7 +36,8 @@ from .._threads import waits_on_helper_thread
 from ..errors import CheckpointError, ConfigError, SyncCallError
 from . import _postgres_sql as sql
 from ._postgres_codecs import register_codecs
-from ._postgres_drivers import _has_rows, _statement_options, describe, failed
+from ._postgres_schema import ensure_schema
+from ._postgres_common import describe, failed, has_rows, statement_options
 from ._postgres_sql import Mode, Tx
 
 try:
@@ -87,12 +88,12 @@ def _cursor(conn: Any) -> Any:
 
 
 def _rows_sync(cursor: Any) -> list[Any]:
-    """The rows a statement returned ([] for none). Not ``_has_rows`` first: on a connection in
+    """The rows a statement returned ([] for none). Not ``has_rows`` first: on a connection in
     pipeline mode (LangGraph's ``pipe=``) the result arrives only when fetched."""
     try:
         rows: list[Any] = cursor.fetchall()
     except psycopg.ProgrammingError:
-        if _has_rows(cursor) or cursor.pgresult is None:
+        if has_rows(cursor) or cursor.pgresult is None:
             raise
         return []  # a statement that returns no rows
     return rows
@@ -103,7 +104,7 @@ async def _rows_async(cursor: Any) -> list[Any]:
     try:
         rows: list[Any] = await cursor.fetchall()
     except psycopg.ProgrammingError:
-        if _has_rows(cursor) or cursor.pgresult is None:
+        if has_rows(cursor) or cursor.pgresult is None:
             raise
         return []
     return rows
@@ -137,7 +138,7 @@ def _steps_sync(conn: psycopg.Connection[Any], tx: Tx[T]) -> T:
             *ddl, op = [sql.Sql(command) for command in _commands(op.sql)]
             for command in ddl:  # in pipeline mode a string holds one command
                 _rows_sync(_cursor(conn).execute(command.sql, prepare=False))
-        return _cursor(conn).execute(op.sql, op.params or None, **_statement_options(op, prepare))
+        return _cursor(conn).execute(op.sql, op.params or None, **statement_options(op, prepare))
 
     try:
         op = next(tx)
@@ -167,7 +168,7 @@ async def _steps_async(conn: psycopg.AsyncConnection[Any], tx: Tx[T]) -> T:
             *ddl, op = [sql.Sql(command) for command in _commands(op.sql)]
             for command in ddl:  # in pipeline mode a string holds one command
                 await _rows_async(await _cursor(conn).execute(command.sql, prepare=False))
-        return await _cursor(conn).execute(op.sql, op.params or None, **_statement_options(op, prepare))
+        return await _cursor(conn).execute(op.sql, op.params or None, **statement_options(op, prepare))
 
     try:
         op = next(tx)
@@ -226,7 +227,7 @@ class GivenDriver:
         if not self._schema_ready:
             with self._schema_lock:
                 if not self._schema_ready:
-                    self._once_sync(lambda: sql.ensure_schema(self.where), "tx")
+                    self._once_sync(lambda: ensure_schema(self.where), "tx")
                     self._schema_ready = True
         return self._once_sync(make_tx, mode)
 
@@ -294,7 +295,7 @@ class GivenDriver:
     async def _run_here(self, make_tx: Callable[[], Tx[T]], mode: Mode) -> T:
         """Run on the connection's own loop."""
         if not self._schema_ready:
-            await self._once_async(lambda: sql.ensure_schema(self.where), "tx")
+            await self._once_async(lambda: ensure_schema(self.where), "tx")
             self._schema_ready = True  # (the migration takes an advisory lock: racing is safe)
         return await self._once_async(make_tx, mode)
 
