@@ -94,6 +94,8 @@ OPTIONAL = {
     ("streamhil/checkpoint/_postgres_drivers.py", "psycopg_pool"),
     ("streamhil/checkpoint/_postgres_wire.py", "psycopg"),
     ("streamhil/checkpoint/_postgres_codecs.py", "psycopg"),
+    ("streamhil/checkpoint/_postgres_common.py", "psycopg"),
+    ("streamhil/checkpoint/_postgres_common.py", "psycopg_pool"),
     ("streamhil/checkpoint/_postgres_given.py", "psycopg"),
     ("streamhil/checkpoint/_postgres_given.py", "psycopg_pool"),
 }

@@ -39,10 +39,11 @@ from typing import Any, TypeVar
 import anyio
 import anyio.lowlevel
 
-from ..errors import CheckpointError
 from . import _postgres_sql as sql
 from . import _postgres_wire as wire
 from ._postgres_codecs import ADAPTERS
+from ._postgres_common import describe, failed, has_rows, statement_options
+from ._postgres_schema import ensure_schema
 from ._postgres_sql import Mode, Tx
 
 try:
@@ -59,16 +60,6 @@ T = TypeVar("T")
 Maker = Callable[[], Tx[Any]]
 """Builds an operation's generator (again from the start when it must be run again)."""
 _IDLE = psycopg.pq.TransactionStatus.IDLE
-
-
-def describe(conninfo: str) -> str:
-    """The connection string without its password, for messages and ``repr``."""
-    try:
-        parts = psycopg.conninfo.conninfo_to_dict(conninfo)
-    except psycopg.ProgrammingError:
-        return "<unparsable connection string>"
-    parts.pop("password", None)
-    return psycopg.conninfo.make_conninfo("", **{k: v for k, v in parts.items() if v is not None})
 
 
 _ATTEMPTS = (1, 2, 3)
@@ -89,20 +80,6 @@ def _lost(exc: Exception, conn: Any) -> bool:
     return state.startswith(("08", "57P")) or (conn is not None and (conn.broken or conn.closed))
 
 
-def failed(exc: Exception, where: str) -> CheckpointError:
-    if isinstance(exc, psycopg_pool.PoolTimeout):
-        return CheckpointError(f"PostgreSQL at {where}: no connection available ({exc})")
-    return CheckpointError(f"PostgreSQL failed at {where}: {exc}")
-
-
-def _statement_options(op: sql.Sql, prepare: bool) -> dict[str, Any]:
-    # Statements without parameters (the migration's DDL, several statements in one string) go
-    # through the simple query protocol, which can neither prepare nor return binary.
-    if op.params:
-        return {"prepare": prepare, "binary": True}
-    return {"prepare": False}
-
-
 # -- sync connections, in worker threads -------------------------------------------------------
 
 
@@ -121,13 +98,13 @@ def _drive_sync(conn: psycopg.Connection[Any], tx: Tx[T], prepare: bool) -> T:
             if isinstance(op, sql.Batch):
                 with conn.pipeline():
                     cursors = [
-                        conn.execute(one.sql, one.params or None, **_statement_options(one, prepare))
+                        conn.execute(one.sql, one.params or None, **statement_options(one, prepare))
                         for one in op.statements
                     ]
-                op = tx.send([cursor.fetchall() if _has_rows(cursor) else [] for cursor in cursors])
+                op = tx.send([cursor.fetchall() if has_rows(cursor) else [] for cursor in cursors])
             else:
-                cursor = conn.execute(op.sql, op.params or None, **_statement_options(op, prepare))
-                op = tx.send(cursor.fetchall() if _has_rows(cursor) else [])
+                cursor = conn.execute(op.sql, op.params or None, **statement_options(op, prepare))
+                op = tx.send(cursor.fetchall() if has_rows(cursor) else [])
     except StopIteration as done:
         return done.value
 
@@ -170,7 +147,7 @@ async def run_together_native(conn: Any, makers: list[Maker], prepare: bool) -> 
         while pending:
             statements = [one for _, op in pending for one in _statements(op)]
             for one in statements:
-                _statement_options(one, prepare)
+                statement_options(one, prepare)
             rows = await wire.execute_batch(conn, statements, prepare)
             was, pending, position = pending, [], 0
             for index, op in was:
@@ -181,12 +158,6 @@ async def run_together_native(conn: Any, makers: list[Maker], prepare: bool) -> 
         for tx in txs:
             tx.close()
     return results
-
-
-def _has_rows(cursor: Any) -> bool:
-    # Not ``cursor.description``: it builds a Column object per column on every call.
-    result = cursor.pgresult
-    return result is not None and result.status == psycopg.pq.ExecStatus.TUPLES_OK
 
 
 # -- one operation on this loop, statement by statement (group commit's lone calls) -------------
@@ -202,10 +173,10 @@ async def run_alone_native(conn: Any, make: Maker, prepare: bool) -> Any:
         while True:
             if isinstance(op, sql.Batch):
                 for one in op.statements:
-                    _statement_options(one, prepare)
+                    statement_options(one, prepare)
                 op = tx.send(await wire.execute_batch(conn, op.statements, prepare))
             else:
-                op = tx.send(await wire.execute(conn, op, _statement_options(op, prepare).get("prepare", False)))
+                op = tx.send(await wire.execute(conn, op, statement_options(op, prepare).get("prepare", False)))
     except StopIteration as done:
         return done.value
     finally:
@@ -334,7 +305,7 @@ class ThreadPoolDriver:
                     with psycopg.connect(
                         self._conninfo, autocommit=True, context=ADAPTERS, connect_timeout=_connect_timeout(self._timeout)
                     ) as conn:
-                        run_sync(conn, sql.ensure_schema(self._where), "tx", False)
+                        run_sync(conn, ensure_schema(self._where), "tx", False)
                 except psycopg.Error as exc:
                     raise failed(exc, self._where) from exc
                 pool: psycopg_pool.ConnectionPool[Any] = psycopg_pool.ConnectionPool(
@@ -384,13 +355,13 @@ async def _drive_async(conn: psycopg.AsyncConnection[Any], tx: Tx[T], prepare: b
             if isinstance(op, sql.Batch):
                 async with conn.pipeline():
                     cursors = [
-                        await conn.execute(one.sql, one.params or None, **_statement_options(one, prepare))
+                        await conn.execute(one.sql, one.params or None, **statement_options(one, prepare))
                         for one in op.statements
                     ]
-                op = tx.send([await cursor.fetchall() if _has_rows(cursor) else [] for cursor in cursors])
+                op = tx.send([await cursor.fetchall() if has_rows(cursor) else [] for cursor in cursors])
             else:
-                cursor = await conn.execute(op.sql, op.params or None, **_statement_options(op, prepare))
-                op = tx.send(await cursor.fetchall() if _has_rows(cursor) else [])
+                cursor = await conn.execute(op.sql, op.params or None, **statement_options(op, prepare))
+                op = tx.send(await cursor.fetchall() if has_rows(cursor) else [])
     except StopIteration as done:
         return done.value
 
@@ -418,7 +389,7 @@ class AsyncPoolDriver:
                     self._conninfo, autocommit=True, context=ADAPTERS, connect_timeout=_connect_timeout(self._timeout)
                 )
                 async with conn:
-                    await run_async(conn, sql.ensure_schema(self._where), "tx", False)
+                    await run_async(conn, ensure_schema(self._where), "tx", False)
             except psycopg.Error as exc:
                 raise failed(exc, self._where) from exc
             pool: psycopg_pool.AsyncConnectionPool[Any] = psycopg_pool.AsyncConnectionPool(

@@ -18,15 +18,22 @@ worker thread, so from any event loop (asyncio, trio) and from sync code. An asy
 to the asyncio loop it was made on (the saver's own if made in async code, else the first that
 uses it): a call from another loop or thread is sent to that loop, which must be running and
 not blocked waiting for that very call (a sync call made on that loop's thread: ``SyncCallError``,
-where LangGraph's ``AsyncPostgresSaver`` raises ``InvalidStateError``).
+where LangGraph's ``AsyncPostgresSaver`` raises ``InvalidStateError``). A caller cancelled while
+its call is there returns at once, and the call is cancelled on that loop; if the loop stops or
+closes before the call ends, the caller gets ``CheckpointError``.
+
+Cancellation: waiting for the connection (a single one's lock, a pool's free connection) can be
+cancelled; the statements, once the connection is the call's, run to the end (shielded).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextvars
 import sys
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import anyio
@@ -36,7 +43,8 @@ from .._threads import waits_on_helper_thread
 from ..errors import CheckpointError, ConfigError, SyncCallError
 from . import _postgres_sql as sql
 from ._postgres_codecs import register_codecs
-from ._postgres_drivers import _has_rows, _statement_options, describe, failed
+from ._postgres_schema import ensure_schema
+from ._postgres_common import describe, failed, has_rows, statement_options
 from ._postgres_sql import Mode, Tx
 
 try:
@@ -51,6 +59,8 @@ except ImportError as exc:  # pragma: no cover - depends on the install
 __all__ = ["GivenDriver", "is_given_connection"]
 
 T = TypeVar("T")
+_LOOP_CHECK = 0.25
+"""How often (seconds) a caller in another thread looks whether the connection's loop still runs."""
 
 
 def _asyncio() -> Any:
@@ -87,12 +97,12 @@ def _cursor(conn: Any) -> Any:
 
 
 def _rows_sync(cursor: Any) -> list[Any]:
-    """The rows a statement returned ([] for none). Not ``_has_rows`` first: on a connection in
+    """The rows a statement returned ([] for none). Not ``has_rows`` first: on a connection in
     pipeline mode (LangGraph's ``pipe=``) the result arrives only when fetched."""
     try:
         rows: list[Any] = cursor.fetchall()
     except psycopg.ProgrammingError:
-        if _has_rows(cursor) or cursor.pgresult is None:
+        if has_rows(cursor) or cursor.pgresult is None:
             raise
         return []  # a statement that returns no rows
     return rows
@@ -103,7 +113,7 @@ async def _rows_async(cursor: Any) -> list[Any]:
     try:
         rows: list[Any] = await cursor.fetchall()
     except psycopg.ProgrammingError:
-        if _has_rows(cursor) or cursor.pgresult is None:
+        if has_rows(cursor) or cursor.pgresult is None:
             raise
         return []
     return rows
@@ -137,7 +147,7 @@ def _steps_sync(conn: psycopg.Connection[Any], tx: Tx[T]) -> T:
             *ddl, op = [sql.Sql(command) for command in _commands(op.sql)]
             for command in ddl:  # in pipeline mode a string holds one command
                 _rows_sync(_cursor(conn).execute(command.sql, prepare=False))
-        return _cursor(conn).execute(op.sql, op.params or None, **_statement_options(op, prepare))
+        return _cursor(conn).execute(op.sql, op.params or None, **statement_options(op, prepare))
 
     try:
         op = next(tx)
@@ -167,7 +177,7 @@ async def _steps_async(conn: psycopg.AsyncConnection[Any], tx: Tx[T]) -> T:
             *ddl, op = [sql.Sql(command) for command in _commands(op.sql)]
             for command in ddl:  # in pipeline mode a string holds one command
                 await _rows_async(await _cursor(conn).execute(command.sql, prepare=False))
-        return await _cursor(conn).execute(op.sql, op.params or None, **_statement_options(op, prepare))
+        return await _cursor(conn).execute(op.sql, op.params or None, **statement_options(op, prepare))
 
     try:
         op = next(tx)
@@ -226,7 +236,7 @@ class GivenDriver:
         if not self._schema_ready:
             with self._schema_lock:
                 if not self._schema_ready:
-                    self._once_sync(lambda: sql.ensure_schema(self.where), "tx")
+                    self._once_sync(lambda: ensure_schema(self.where), "tx")
                     self._schema_ready = True
         return self._once_sync(make_tx, mode)
 
@@ -270,8 +280,7 @@ class GivenDriver:
         except RuntimeError:
             here = None
         if loop is not None and here is loop:
-            with anyio.CancelScope(shield=True):  # a statement that has started is finished
-                return await self._run_here(make_tx, mode)
+            return await self._run_here(make_tx, mode)
         if loop is None:
             raise CheckpointError(
                 f"an {self.kind} works on asyncio only; on trio give PostgresSaver a sync "
@@ -288,35 +297,109 @@ class GivenDriver:
                 "use the async API there (await graph.ainvoke(...), saver.alist(...)), or give "
                 "PostgresSaver a sync Connection or ConnectionPool, or a connection string"
             )
-        future = _asyncio().run_coroutine_threadsafe(self._run_here(make_tx, mode), loop)
-        return await anyio.to_thread.run_sync(future.result)
+        return await self._run_on_owner_loop(loop, make_tx, mode)
+
+    async def _run_on_owner_loop(self, loop: Any, make_tx: Callable[[], Tx[T]], mode: Mode) -> T:
+        """Send the call to the connection's loop and wait for it in a worker thread the caller
+        can abandon. A cancelled caller returns at once and the call is cancelled on that loop
+        (a statement that has started is finished there); if that loop stops or closes before
+        the call ends, :class:`CheckpointError`."""
+        call = _RemoteCall()
+        # In a fresh context: the task must not inherit the caller's (on trio, anyio and sniffio
+        # would take the owner loop for trio).
+        future = contextvars.Context().run(
+            _asyncio().run_coroutine_threadsafe, call.run(lambda: self._run_here(make_tx, mode)), loop
+        )
+        try:
+            result: T = await anyio.to_thread.run_sync(self._wait_for, loop, future, abandon_on_cancel=True)
+            return result
+        finally:
+            if not future.done():
+                try:
+                    loop.call_soon_threadsafe(call.cancel)
+                except RuntimeError:  # the loop is closed: nothing of the call will run
+                    pass
+
+    def _wait_for(self, loop: Any, future: concurrent.futures.Future[T]) -> T:
+        """``future``'s result, or :class:`CheckpointError` once ``loop`` (which runs it) has
+        stopped or closed: asyncio says nothing when a loop stops, so look every
+        ``_LOOP_CHECK`` seconds while waiting."""
+        while True:
+            try:
+                return future.result(timeout=_LOOP_CHECK)
+            except concurrent.futures.TimeoutError:
+                if not future.done() and (loop.is_closed() or not loop.is_running()):
+                    state = "closed" if loop.is_closed() else "stopped"
+                    raise CheckpointError(
+                        f"the asyncio event loop the {self.kind} belongs to ({loop!r}) {state} "
+                        "before this call finished; keep that loop running while other threads use "
+                        "the saver, or give PostgresSaver a sync Connection or ConnectionPool, or a "
+                        "connection string"
+                    ) from None
 
     async def _run_here(self, make_tx: Callable[[], Tx[T]], mode: Mode) -> T:
         """Run on the connection's own loop."""
         if not self._schema_ready:
-            await self._once_async(lambda: sql.ensure_schema(self.where), "tx")
+            await self._once_async(lambda: ensure_schema(self.where), "tx")
             self._schema_ready = True  # (the migration takes an advisory lock: racing is safe)
         return await self._once_async(make_tx, mode)
 
     async def _once_async(self, make_tx: Callable[[], Tx[T]], mode: Mode) -> T:
+        """Run one operation. Waiting for the connection (others' work) can be cancelled; once it
+        is ours, the statements run to the end, and it is given back, even if the caller is
+        cancelled meanwhile."""
         tx = make_tx()
         try:
-            async with self._aborrow() as conn:
-                return await _drive_async(conn, tx, mode)
+            conn = await self._acquire()
+            with anyio.CancelScope(shield=True):
+                try:
+                    result = await _drive_async(conn, tx, mode)
+                finally:
+                    await self._release(conn)
+            return result
         except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
             raise failed(exc, self.where) from exc
         finally:
             tx.close()
 
-    @asynccontextmanager
-    async def _aborrow(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    async def _acquire(self) -> psycopg.AsyncConnection[Any]:
+        """The connection to run on: one of the pool's, or the single one once free."""
         if isinstance(self.conn, psycopg_pool.AsyncConnectionPool):
-            async with self.conn.connection() as conn:
-                if not conn.autocommit:
-                    raise _autocommit_error("AsyncConnectionPool's connection")
-                yield conn
+            conn = await self.conn.getconn()
+            if not conn.autocommit:
+                with anyio.CancelScope(shield=True):
+                    await self.conn.putconn(conn)
+                raise _autocommit_error("AsyncConnectionPool's connection")
+            return conn
+        if self._alock is None:
+            self._alock = _asyncio().Lock()
+        await self._alock.acquire()
+        return self.conn
+
+    async def _release(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        if isinstance(self.conn, psycopg_pool.AsyncConnectionPool):
+            await self.conn.putconn(conn)
         else:
-            if self._alock is None:
-                self._alock = _asyncio().Lock()
-            async with self._alock:
-                yield self.conn
+            self._alock.release()
+
+
+class _RemoteCall:
+    """A call run on the connection's loop for a caller in another thread, which may cancel it
+    (:meth:`cancel`, called on that loop): it is cancelled as an anyio scope, so the statement
+    shield inside holds (a raw ``Task.cancel`` would break into a statement)."""
+
+    def __init__(self) -> None:
+        self._scope: anyio.CancelScope | None = None
+        self._cancelled = False
+
+    def cancel(self) -> None:
+        self._cancelled = True
+        if self._scope is not None:
+            self._scope.cancel()
+
+    async def run(self, work: Callable[[], Awaitable[T]]) -> T:
+        with anyio.CancelScope() as self._scope:
+            if self._cancelled:
+                self._scope.cancel()
+            return await work()
+        raise CheckpointError("cancelled by its caller")  # nobody waits for this any more

@@ -1,4 +1,4 @@
-"""PostgresSaver's schema, migrations and statements, written sans-I/O.
+"""PostgresSaver's statements, written sans-I/O (its tables and migrations: :mod:`._postgres_schema`).
 
 As in :mod:`._sqlite_sql`, each operation is a generator that yields :class:`Sql` statements and
 is sent back the rows each returned; a driver (:mod:`._postgres_drivers`) runs it on psycopg's
@@ -31,8 +31,6 @@ from ._records import Address, EncodedWrites, ListCursor, ListScope, StoredCheck
 from .base import Checkpoint
 
 __all__ = [
-    "MIGRATIONS",
-    "SCHEMA_VERSION",
     "Sql",
     "Batch",
     "PutArgs",
@@ -45,7 +43,6 @@ __all__ = [
     "Mode",
     "Loaded",
     "Cursor",
-    "ensure_schema",
     "ping",
     "get_tuple",
     "get_parent",
@@ -93,90 +90,6 @@ autocommit (each is atomic on its own)."""
 
 Loaded = tuple[StoredCheckpoint, dict[str, bytes], list[tuple[str, str, bytes]]]
 """A checkpoint row with its blobs and its pending writes, not yet deserialised."""
-
-# -- schema ------------------------------------------------------------------------------------
-
-MIGRATIONS: tuple[str, ...] = (
-    # 1: the three tables. Ids and names are COLLATE "C" so that order is byte order, as in
-    # SQLite and Python (a locale collation ignores '-' when sorting).
-    """
-    CREATE TABLE streamhil_checkpoints (
-        thread_id            text COLLATE "C" NOT NULL,
-        checkpoint_ns        text COLLATE "C" NOT NULL,
-        checkpoint_id        text COLLATE "C" NOT NULL,
-        parent_checkpoint_id text COLLATE "C",
-        ts                   text NOT NULL,
-        v                    integer NOT NULL,
-        metadata             json NOT NULL,   -- json, not jsonb: json keeps key order
-        versions             json NOT NULL,   -- {channel: version}
-        values_from          json NOT NULL,   -- {channel: id of the checkpoint holding its blob}
-        PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id)
-    );
-    CREATE INDEX streamhil_checkpoints_by_id
-        ON streamhil_checkpoints (checkpoint_ns, checkpoint_id, thread_id);
-    CREATE TABLE streamhil_checkpoint_blobs (
-        thread_id     text COLLATE "C" NOT NULL,
-        checkpoint_ns text COLLATE "C" NOT NULL,
-        channel       text COLLATE "C" NOT NULL,
-        checkpoint_id text COLLATE "C" NOT NULL,  -- the checkpoint that stored this value
-        version       text,                       -- the channel version it holds
-        value         bytea NOT NULL,
-        PRIMARY KEY (thread_id, checkpoint_ns, channel, checkpoint_id)
-    );
-    CREATE TABLE streamhil_checkpoint_writes (
-        thread_id     text COLLATE "C" NOT NULL,
-        checkpoint_ns text COLLATE "C" NOT NULL,
-        checkpoint_id text COLLATE "C" NOT NULL,
-        task_id       text COLLATE "C" NOT NULL,
-        task_pos      integer NOT NULL,  -- order of the task's first save on this checkpoint
-        seq           integer NOT NULL,  -- order within the task's writes
-        channel       text NOT NULL,
-        value         bytea NOT NULL,
-        PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, seq)
-    );
-    """,
-)
-"""Migration ``i`` takes the schema from version ``i`` to ``i + 1``. Append, never edit. A ``;``
-only ever ends a command (on a connection in pipeline mode they are sent one by one)."""
-
-SCHEMA_VERSION = len(MIGRATIONS)
-
-_VERSION_TABLE = "streamhil_checkpoint_migrations"
-_LOCK_CLASS = 0x53484350  # 'SHCP': the advisory lock space of streamhil's checkpoint tables
-_MIGRATION_LOCK = f"SELECT pg_advisory_xact_lock({_LOCK_CLASS}, 0)"
-
-
-def _schema_version(where: str) -> Tx[int | None]:
-    """The schema version (None without the version table); refuse a newer one."""
-    rows = yield Sql(f"SELECT to_regclass('{_VERSION_TABLE}') IS NOT NULL")
-    if not rows[0][0]:
-        return None
-    rows = yield Sql(f"SELECT coalesce(max(v), 0) FROM {_VERSION_TABLE}")
-    found = int(rows[0][0])
-    if found > SCHEMA_VERSION:
-        raise CheckpointError(
-            f"{where} has checkpoint schema version {found}, but this streamhil reads up to "
-            f"version {SCHEMA_VERSION}; upgrade streamhil to open it"
-        )
-    return found
-
-
-def ensure_schema(where: str) -> Tx[int]:
-    """Bring the schema up to date, and refuse one written by a newer streamhil. A current
-    schema costs two reads and no DDL (a role without CREATE can open it); otherwise the
-    migrations run under an advisory lock, so other processes wait for them. Returns the version
-    found. Mode: tx."""
-    found = yield from _schema_version(where)
-    if found == SCHEMA_VERSION:
-        return found
-    yield Sql(_MIGRATION_LOCK)
-    yield Sql(f"CREATE TABLE IF NOT EXISTS {_VERSION_TABLE} (v integer PRIMARY KEY)")
-    found = (yield from _schema_version(where)) or 0
-    for version in range(found, SCHEMA_VERSION):
-        yield Sql(MIGRATIONS[version])
-        yield Sql(f"INSERT INTO {_VERSION_TABLE} (v) VALUES (%s)", (version + 1,))
-    return found
-
 
 def ping() -> Tx[None]:
     """One trivial statement: proves the connection works."""

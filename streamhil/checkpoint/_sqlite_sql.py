@@ -19,6 +19,7 @@ from ._records import Address, EncodedWrites, ListCursor, ListScope, StoredCheck
 from .base import Checkpoint
 
 __all__ = [
+    "MIGRATIONS",
     "SCHEMA_VERSION",
     "Sql",
     "Tx",
@@ -36,9 +37,6 @@ __all__ = [
     "delete_thread",
     "list_threads",
 ]
-
-SCHEMA_VERSION = 1
-"""Stored in ``PRAGMA user_version``; bump it (and migrate) when the tables change."""
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
@@ -95,6 +93,25 @@ CREATE TABLE IF NOT EXISTS writes (
 ) WITHOUT ROWID;
 """
 
+_LIST_ORDER_INDEXES = """
+CREATE INDEX IF NOT EXISTS checkpoints_by_thread ON checkpoints (thread_id, checkpoint_id, checkpoint_ns);
+CREATE INDEX IF NOT EXISTS checkpoints_in_list_order ON checkpoints (checkpoint_id, thread_id, checkpoint_ns);
+DROP INDEX IF EXISTS checkpoints_by_id;
+"""
+
+MIGRATIONS: tuple[str, ...] = (
+    _TABLES,  # 1: the three tables
+    # 2: indexes in list order (checkpoint_id, thread_id, checkpoint_ns descending) for the
+    # listings that cross namespaces: a thread's (no checkpoint_ns, LangGraph's usual call) and
+    # every thread's (alist(None)); a namespace's own listing reads the primary key. The
+    # namespace-first index of version 1 served no statement.
+    _LIST_ORDER_INDEXES,
+)
+"""Migration ``i`` takes the file from ``PRAGMA user_version`` ``i`` to ``i + 1``. Append, never
+edit; a ``;`` only ever ends a statement."""
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
 _COLUMNS = (
     "thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, ts, v, metadata, versions, "
     "values_from"
@@ -121,8 +138,8 @@ def configure_shared() -> Tx[None]:
     yield Sql("PRAGMA journal_mode = WAL")
 
 
-def schema_is_current(path: str) -> Tx[bool]:
-    """Whether the file already has this schema (no lock taken); refuse a newer one. Mode: None."""
+def _schema_version(path: str) -> Tx[int]:
+    """The file's schema version (0 for a new file); refuse a newer one."""
     rows = yield Sql("PRAGMA user_version")
     version = int(rows[0][0])
     if version > SCHEMA_VERSION:
@@ -130,15 +147,23 @@ def schema_is_current(path: str) -> Tx[bool]:
             f"{path} has checkpoint schema version {version}, but this streamhil reads up to "
             f"version {SCHEMA_VERSION}; upgrade streamhil to open it"
         )
-    return version == SCHEMA_VERSION
+    return version
+
+
+def schema_is_current(path: str) -> Tx[bool]:
+    """Whether the file already has this schema (no lock taken); refuse a newer one. Mode: None."""
+    return (yield from _schema_version(path)) == SCHEMA_VERSION
 
 
 def ensure_schema(path: str) -> Tx[None]:
-    """Create the tables in a new file; refuse a file written by a newer schema. Mode: write."""
-    if not (yield from schema_is_current(path)):
-        for statement in _TABLES.split(";"):
+    """Create the tables in a new file, or migrate an older one; refuse a file written by a newer
+    schema. Mode: write (the version is read again under the write lock)."""
+    found = yield from _schema_version(path)
+    for version in range(found, SCHEMA_VERSION):
+        for statement in MIGRATIONS[version].split(";"):
             if statement.strip():
                 yield Sql(statement)
+    if found != SCHEMA_VERSION:
         yield Sql(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 

@@ -24,6 +24,7 @@ psycopg = pytest.importorskip("psycopg", reason="PostgresSaver needs the 'postgr
 from psycopg.conninfo import make_conninfo  # noqa: E402
 
 from streamhil.checkpoint import _postgres_drivers as drivers  # noqa: E402
+from streamhil.checkpoint import _postgres_schema as schema  # noqa: E402
 from streamhil.checkpoint import _postgres_sql as sql  # noqa: E402
 from streamhil.checkpoint.postgres import PostgresSaver  # noqa: E402
 
@@ -53,13 +54,13 @@ async def put_chain(saver: PostgresSaver, thread_id: str, n: int, parent: dict[s
 def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """The statements the drivers send, in order."""
     sent: list[str] = []
-    real = drivers._statement_options
+    real = drivers.statement_options
 
     def counting(op: sql.Sql, prepare: bool) -> dict[str, Any]:
         sent.append(op.sql)
         return real(op, prepare)
 
-    monkeypatch.setattr(drivers, "_statement_options", counting)
+    monkeypatch.setattr(drivers, "statement_options", counting)
     yield sent
 
 
@@ -78,7 +79,9 @@ async def test_schema_is_created_once_and_versioned(postgres_url: str) -> None:
         "streamhil_checkpoint_writes",
         "streamhil_checkpoint_migrations",
     }
-    assert query(postgres_url, "SELECT v FROM streamhil_checkpoint_migrations") == [(sql.SCHEMA_VERSION,)]
+    assert query(postgres_url, "SELECT v FROM streamhil_checkpoint_migrations ORDER BY v") == [
+        (v,) for v in range(1, schema.SCHEMA_VERSION + 1)
+    ]
 
 
 async def test_opening_a_current_schema_runs_no_ddl(postgres_url: str, statements: list[str]) -> None:
@@ -105,14 +108,16 @@ async def test_savers_opening_at_once_migrate_once(postgres_url: str) -> None:
             for n in range(4):
                 tg.start_soon(open_and_save, n)
     assert query(postgres_url, "SELECT count(*) FROM streamhil_checkpoints") == [(8,)]
-    assert query(postgres_url, "SELECT v FROM streamhil_checkpoint_migrations") == [(1,)]
+    assert query(postgres_url, "SELECT max(v), count(*) FROM streamhil_checkpoint_migrations") == [
+        (schema.SCHEMA_VERSION, schema.SCHEMA_VERSION)
+    ]
 
 
 async def test_newer_schema_is_refused(postgres_url: str) -> None:
     async with PostgresSaver.from_conn_string(postgres_url):
         pass
     query(postgres_url, "INSERT INTO streamhil_checkpoint_migrations (v) VALUES (99)")
-    message = r"schema version 99, but this streamhil reads up to version 1; upgrade streamhil"
+    message = rf"schema version 99, but this streamhil reads up to version {schema.SCHEMA_VERSION}; upgrade streamhil"
     with pytest.raises(CheckpointError, match=message):
         async with PostgresSaver.from_conn_string(postgres_url):
             pass
@@ -121,8 +126,9 @@ async def test_newer_schema_is_refused(postgres_url: str) -> None:
 def test_newer_schema_is_refused_by_sync_with(postgres_url: str) -> None:
     with PostgresSaver.from_conn_string(postgres_url):
         pass
-    query(postgres_url, "INSERT INTO streamhil_checkpoint_migrations (v) VALUES (2)")
-    with pytest.raises(CheckpointError, match="schema version 2"):
+    newer = schema.SCHEMA_VERSION + 1
+    query(postgres_url, "INSERT INTO streamhil_checkpoint_migrations (v) VALUES (%s)", newer)
+    with pytest.raises(CheckpointError, match=f"schema version {newer}"):
         with PostgresSaver.from_conn_string(postgres_url):
             pass
 

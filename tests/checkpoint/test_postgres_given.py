@@ -182,3 +182,67 @@ def test_an_async_connection_made_outside_a_loop_is_refused_on_trio(postgres_url
         thread = threading.Thread(target=lambda: asyncio.run(conn.close()))
         thread.start()
         thread.join()
+
+
+def _tables(url: str) -> set[str]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()").fetchall()
+    return {row[0] for row in rows}
+
+
+def test_a_subclass_takes_a_connection_and_conninfo_is_a_keyword(postgres_url: str) -> None:
+    class Mine(PostgresSaver):
+        pass
+
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        saver = Mine(conn)
+        assert type(saver) is Mine and saver.conn is conn
+        saver.setup()
+        saver.put(thread_config("t"), _checkpoint(), {"step": 0}, {"a": 1})
+    with PostgresSaver(conninfo=postgres_url) as by_keyword:
+        assert by_keyword.get_tuple(thread_config("t")) is not None
+    with Mine.from_conn_string(postgres_url, pipeline=True) as mine:
+        assert type(mine) is Mine and mine.get_tuple(thread_config("t")) is not None
+    with pytest.raises(ConfigError, match="not both"):
+        PostgresSaver(postgres_url, conninfo=postgres_url)
+
+
+def test_setup_on_a_sync_connection_outside_a_loop_makes_the_tables_at_once(postgres_url: str) -> None:
+    """LangGraph's ``PostgresSaver(conn).setup()`` in a script."""
+    with psycopg.connect(postgres_url, **LANGGRAPH_KWARGS) as conn:
+        PostgresSaver(conn).setup()
+        assert "streamhil_checkpoints" in _tables(postgres_url)
+
+
+async def test_a_sync_connection_in_async_code_never_blocks_the_loop(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``setup()`` returns an awaitable that makes the tables in a worker thread (not awaited, it
+    does nothing: the first call makes them); ``with`` is refused as with a connection string,
+    ``async with`` works."""
+    from streamhil.checkpoint._postgres_given import GivenDriver
+
+    threads: list[int] = []
+    real = GivenDriver.run_blocking
+
+    def run_blocking(self: Any, *args: Any) -> Any:
+        threads.append(threading.get_ident())
+        return real(self, *args)
+
+    monkeypatch.setattr(GivenDriver, "run_blocking", run_blocking)
+    conn = await anyio.to_thread.run_sync(lambda: psycopg.connect(postgres_url, **LANGGRAPH_KWARGS))
+    try:
+        saver = PostgresSaver(conn)
+        pending = saver.setup()
+        assert threads == []  # nothing ran on the loop
+        await pending
+        assert len(threads) == 1 and threads[0] != threading.get_ident()
+        assert "streamhil_checkpoints" in await anyio.to_thread.run_sync(_tables, postgres_url)
+        with pytest.raises(SyncCallError, match="async with"):
+            with saver:
+                pass
+        async with saver:
+            await put(saver, thread_config("t"), {"a": 1}, {"a": 1})
+        assert threading.get_ident() not in threads
+    finally:
+        conn.close()

@@ -68,7 +68,7 @@ async def test_file_settings(db: Path) -> None:
         await put_chain(saver, "t", 1)
         assert await connection_settings(saver) == (1, 2500)  # synchronous=NORMAL is 1
         assert query(db, "PRAGMA journal_mode") == [("wal",)]
-        assert query(db, "PRAGMA user_version") == [(1,)]
+        assert query(db, "PRAGMA user_version") == [(sql.SCHEMA_VERSION,)]
         tables = {name for (name,) in query(db, "SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert tables == {"checkpoints", "blobs", "writes"}
 
@@ -86,7 +86,7 @@ async def test_backend_picks_its_driver(db: Path, anyio_backend: str) -> None:
 async def test_newer_schema_is_refused(db: Path) -> None:
     with closing(sqlite3.connect(db)) as conn:
         conn.execute("PRAGMA user_version = 99")
-    message = r"schema version 99, but this streamhil reads up to version 1; upgrade streamhil"
+    message = rf"schema version 99, but this streamhil reads up to version {sql.SCHEMA_VERSION}; upgrade streamhil"
     with pytest.raises(CheckpointError, match=message):
         async with SqliteSaver.from_path(db):
             pass
@@ -94,8 +94,8 @@ async def test_newer_schema_is_refused(db: Path) -> None:
 
 def test_newer_schema_is_refused_by_sync_with(db: Path) -> None:
     with closing(sqlite3.connect(db)) as conn:
-        conn.execute("PRAGMA user_version = 2")
-    with pytest.raises(CheckpointError, match="schema version 2"):
+        conn.execute(f"PRAGMA user_version = {sql.SCHEMA_VERSION + 1}")
+    with pytest.raises(CheckpointError, match=f"schema version {sql.SCHEMA_VERSION + 1}"):
         with SqliteSaver.from_path(db):
             pass
 

@@ -47,6 +47,7 @@ import orjson
 import psycopg
 from streamhil.checkpoint import _postgres_sql as sql
 from streamhil.checkpoint._postgres_drivers import ADAPTERS, AsyncPoolDriver, ThreadPoolDriver, describe, run_sync
+from streamhil.checkpoint._postgres_schema import ensure_schema
 from streamhil.checkpoint._postgres_sql import Mode, Sql, TextArray, Tx
 from streamhil.checkpoint._records import Address, ListScope, StoredCheckpoint
 from streamhil.errors import CheckpointError
@@ -190,7 +191,7 @@ class PostgresStorage(PostgresCluster, PostgresAvailability, Storage):
         conn = self._connect()
         try:
             try:
-                run_sync(conn, sql.ensure_schema(self.where), "tx", False)  # the checkpoint tables
+                run_sync(conn, ensure_schema(self.where), "tx", False)  # the checkpoint tables
                 run_sync(conn, pg.ensure_server_schema(self.where), "tx", False)
             except CheckpointError as exc:  # (here only the refusal of a newer checkpoint schema)
                 raise SchemaTooNewError(f"PostgreSQL {exc}") from None

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 from streamhil.checkpoint import _postgres_sql as sql
+from streamhil.checkpoint._postgres_schema import SCHEMA_VERSION as CHECKPOINT_SCHEMA_VERSION
 from streamhil.checkpoint._postgres_sql import Batch, IntArray, Sql, TextArray, Tx
 from streamhil.checkpoint._records import StoredCheckpoint
 
@@ -152,7 +153,7 @@ def schema_problem(where: str) -> Tx[str | None]:
     schema, search_path = rows[0]
     if schema is None:
         return missing_schema(where, str(search_path))
-    for table, known in (("streamhil_checkpoint_migrations", sql.SCHEMA_VERSION), (_VERSION_TABLE, SCHEMA_VERSION)):
+    for table, known in (("streamhil_checkpoint_migrations", CHECKPOINT_SCHEMA_VERSION), (_VERSION_TABLE, SCHEMA_VERSION)):
         rows = yield Sql(f"SELECT to_regclass('{table}') IS NOT NULL")
         if not rows[0][0]:
             continue

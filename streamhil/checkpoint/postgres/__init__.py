@@ -28,7 +28,7 @@ from __future__ import annotations
 import sys
 import threading
 import weakref
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
@@ -115,6 +115,17 @@ class _Ready:
 _READY = _Ready()
 
 
+class _Deferred:
+    """Work for an event loop to await (``await saver.setup()``); nothing is done if it is not
+    awaited."""
+
+    def __init__(self, work: Callable[[], Awaitable[Any]]) -> None:
+        self._work = work
+
+    def __await__(self) -> Generator[Any, None, None]:
+        yield from self._work().__await__()
+
+
 class _ParentCache:
     """The last checkpoints this process saved or read, by address: a save whose parent is here
     needs no read first. Checkpoints never change once saved, so an entry cannot go stale; a
@@ -146,35 +157,49 @@ class _ParentCache:
 
 
 class PostgresSaver(BaseCheckpointSaver):
-    """Checkpoints in the PostgreSQL database ``conn`` names (a URL or ``key=value`` string), or
-    on ``conn`` itself when it is a psycopg ``Connection`` (with its ``pipe``), ``ConnectionPool``,
-    ``AsyncConnection`` or ``AsyncConnectionPool`` the caller owns, as LangGraph's savers take
-    (see :class:`_GivenConnectionSaver`).
+    """Checkpoints in the PostgreSQL database ``conn`` (or ``conninfo=``) names, a URL or
+    ``key=value`` string, on connections the saver opens and owns; or on ``conn`` itself when it
+    is a psycopg ``Connection`` (with its ``pipe``), ``ConnectionPool``, ``AsyncConnection`` or
+    ``AsyncConnectionPool`` the caller owns, as LangGraph's savers take (see
+    :mod:`.._postgres_given`: the tables are made on first use or by ``setup()``, and closing the
+    saver leaves the connection open).
 
     ``max_connections`` bounds each pool; ``timeout`` is how many seconds a call waits for a free
     connection (and a connection attempt for the server). ``prepare=False`` turns off
-    server-side prepared statements (for a pooler that cannot keep them). The tables go in the
-    connection's ``search_path`` schema (``?options=-csearch_path%3Dmyschema`` in a URL).
-    Use it as a context manager (``async with`` or ``with``) so its connections are closed.
+    server-side prepared statements (for a pooler that cannot keep them). These three go with a
+    connection string only. The tables go in the connection's ``search_path`` schema
+    (``?options=-csearch_path%3Dmyschema`` in a URL). Use it as a context manager (``async
+    with`` or ``with``) so its connections are closed.
     """
-
-    def __new__(cls, conn: Any = None, *args: Any, **kwargs: Any) -> PostgresSaver:
-        # A psycopg connection or pool (LangGraph's form) makes a saver that runs on it.
-        if cls is PostgresSaver and is_given_connection(conn):
-            return super().__new__(_GivenConnectionSaver)
-        return super().__new__(cls)
 
     def __init__(
         self,
-        conn: str | Any,
+        conn: str | Any = None,
         pipe: Any = None,
         serde: Any = None,
         *,
+        conninfo: str | None = None,
         max_connections: int = 10,
         timeout: float = 30.0,
         prepare: bool = True,
     ) -> None:
         _refuse_serde(serde)
+        if conninfo is not None:
+            if conn is not None:
+                raise ConfigError("PostgresSaver takes conn or conninfo=, not both")
+            conn = conninfo
+        self._parents = _ParentCache(_CACHE_SIZE)
+        self._closed = False
+        self._given: GivenDriver | None = None
+        if is_given_connection(conn):
+            if pipe is not None and not is_single_connection(conn):
+                raise ConfigError(
+                    f"pipe= goes with a single connection, not a {type(conn).__name__} (as in LangGraph)"
+                )
+            self._given = GivenDriver(conn)
+            self.conn, self.pipe = conn, pipe
+            self.conninfo = self._where = self._given.where
+            return
         if pipe is not None:
             raise ConfigError(
                 "pipe= goes with a psycopg Connection (PostgresSaver(conn, pipe)); with a connection "
@@ -191,9 +216,7 @@ class PostgresSaver(BaseCheckpointSaver):
         self._where = describe(conn)
         self._aio = AsyncPoolDriver(conn, max_size=max_connections, timeout=timeout, prepare=prepare)
         self._threaded = ThreadPoolDriver(conn, max_size=max_connections, timeout=timeout, prepare=prepare)
-        self._parents = _ParentCache(_CACHE_SIZE)
         self._aio_group: GroupCommit[Maker] = GroupCommit(self._aio.run_batch)
-        self._closed = False
 
     @classmethod
     def from_conn_string(
@@ -212,12 +235,23 @@ class PostgresSaver(BaseCheckpointSaver):
         return cls(conninfo, max_connections=max_connections, timeout=timeout, prepare=prepare)
 
     def __repr__(self) -> str:
-        return f"PostgresSaver({self._where!r})"
+        return f"PostgresSaver({self._given if self._given is not None else self._where!r})"
 
-    def setup(self) -> _Ready:
-        """Nothing to do: the saver creates or migrates its tables when it opens. It is here
-        because LangGraph's savers need ``saver.setup()`` (sync) or ``await saver.setup()``
-        (async) once, and both spellings work on this one."""
+    def setup(self) -> Any:
+        """Make or migrate the tables now; LangGraph's savers need ``saver.setup()`` (sync) or
+        ``await saver.setup()`` (async) once, and both spellings work here. With a connection
+        string the saver does it when it opens, so this does nothing. On a connection or pool of
+        the caller's (where the first call would do it too): an async one, ``await
+        saver.setup()``, as LangGraph's; a sync one, at once from sync code, and from async code
+        when awaited, in a worker thread (never blocking the event loop)."""
+        given = self._given
+        if given is None:
+            return _READY
+        if given.is_async:
+            return self._run(sql.ping)
+        if _in_event_loop():
+            return _Deferred(partial(self._run, sql.ping))
+        given.run_blocking(sql.ping)
         return _READY
 
     async def _run(self, make_tx: Callable[[], Tx[T]], mode: Mode = None) -> T:
@@ -225,6 +259,8 @@ class PostgresSaver(BaseCheckpointSaver):
         on a pool connection of its own: for long reads (lists) that should not hold up saves."""
         if self._closed:
             raise CheckpointError(f"{self!r} is closed")
+        if self._given is not None:
+            return await self._given.run(make_tx, mode)
         if current_backend() == "asyncio" and self._aio.serves_current_loop():
             return await self._aio.run(make_tx, mode)
         return await self._threaded.run(make_tx, mode)
@@ -232,6 +268,8 @@ class PostgresSaver(BaseCheckpointSaver):
     async def _commit(self, make_tx: Callable[[], Tx[T]]) -> T:
         """Run the operation ``make_tx()`` builds in the group commit of this loop: with the
         other calls that arrive while a batch is on the wire, in the next batch."""
+        if self._given is not None:  # no group commit on the caller's connection
+            return await self._run(make_tx)
         if self._closed:
             raise CheckpointError(f"{self!r} is closed")
         group = self._aio_group if self._on_aio_loop() else self._threaded_group()
@@ -349,6 +387,9 @@ class PostgresSaver(BaseCheckpointSaver):
     async def __aenter__(self) -> PostgresSaver:
         """Open now, so a bad URL or a newer schema fails here: an async pool bound to this
         loop on asyncio, the thread pool on trio."""
+        if self._given is not None:
+            await self._run(sql.ping)  # makes the tables if need be
+            return self
         if self._closed:
             raise CheckpointError(f"{self!r} is closed")
         if current_backend() == "asyncio":
@@ -360,8 +401,11 @@ class PostgresSaver(BaseCheckpointSaver):
 
     async def aclose(self) -> None:
         """Close every connection; the saver cannot be used afterwards. Call it on the loop that
-        entered the saver (its async pool belongs there)."""
+        entered the saver (its async pool belongs there). A connection or pool of the caller's
+        stays open (its owner closes it)."""
         self._closed = True
+        if self._given is not None:
+            return
         await anyio.to_thread.run_sync(self._threaded.close)
         if self._aio.is_open:
             if current_backend() == "asyncio" and self._aio.serves_current_loop():
@@ -372,10 +416,16 @@ class PostgresSaver(BaseCheckpointSaver):
                 )
 
     def __enter__(self) -> PostgresSaver:
-        self._refuse_inside_loop()
+        given = self._given
+        if given is not None and given.is_async:
+            return self  # nothing to open: the tables are made on first use
+        self._refuse_inside_loop()  # the work below would block the event loop
         if self._closed:
             raise CheckpointError(f"{self!r} is closed")
-        self._threaded.open()
+        if given is None:
+            self._threaded.open()
+        else:
+            given.run_blocking(sql.ping)  # makes the tables if need be
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -383,6 +433,9 @@ class PostgresSaver(BaseCheckpointSaver):
 
     def close(self) -> None:
         """Close every connection from sync code (what ``with`` does on exit)."""
+        if self._given is not None:
+            self._closed = True  # the caller's connection stays open
+            return
         self._refuse_inside_loop()
         self._closed = True
         if self._aio.is_open:
@@ -392,8 +445,8 @@ class PostgresSaver(BaseCheckpointSaver):
     def _refuse_inside_loop(self) -> None:
         if _in_event_loop():
             raise SyncCallError(
-                "inside async code use 'async with PostgresSaver.from_conn_string(...)', not "
-                "'with', and 'await saver.aclose()', not 'close()'"
+                "inside async code use 'async with PostgresSaver.from_conn_string(...)' (or 'async "
+                "with PostgresSaver(conn)'), not 'with', and 'await saver.aclose()', not 'close()'"
             )
 
 
@@ -403,59 +456,3 @@ def _refuse_serde(serde: Any) -> None:
             "PostgresSaver stores values in streamhil's own format (see docs/langgraph-differences.md); "
             "it takes no serde=, leave it out"
         )
-
-
-class _GivenConnectionSaver(PostgresSaver):
-    """A :class:`PostgresSaver` on a psycopg connection or pool its caller opened and owns
-    (LangGraph's ``PostgresSaver(conn)`` / ``AsyncPostgresSaver(pool)``); made by
-    ``PostgresSaver(conn)`` itself. The tables are made on first use (or by ``setup()``);
-    closing the saver leaves the connection open. See :mod:`.._postgres_given`."""
-
-    def __init__(self, conn: Any, pipe: Any = None, serde: Any = None, **ignored: Any) -> None:
-        _refuse_serde(serde)
-        if pipe is not None and not is_single_connection(conn):
-            raise ConfigError(
-                f"pipe= goes with a single connection, not a {type(conn).__name__} (as in LangGraph)"
-            )
-        self._given = GivenDriver(conn)
-        self.conn = conn
-        self.pipe = pipe
-        self.conninfo = self._given.where
-        self._where = self._given.where
-        self._parents = _ParentCache(_CACHE_SIZE)
-        self._closed = False
-
-    def __repr__(self) -> str:
-        return f"PostgresSaver({self._given!r})"
-
-    def setup(self) -> Any:
-        """Make or migrate the tables now (they are made on first use otherwise): at once for a
-        sync connection or pool; for an async one, ``await saver.setup()``, as LangGraph's."""
-        if self._given.is_async:
-            return self._run(sql.ping)
-        self._given.run_blocking(sql.ping)
-        return _READY
-
-    async def _run(self, make_tx: Callable[[], Tx[T]], mode: Mode = None) -> T:
-        if self._closed:
-            raise CheckpointError(f"{self!r} is closed")
-        return await self._given.run(make_tx, mode)
-
-    async def _commit(self, make_tx: Callable[[], Tx[T]]) -> T:
-        return await self._run(make_tx)
-
-    async def __aenter__(self) -> PostgresSaver:
-        await self._run(sql.ping)
-        return self
-
-    async def aclose(self) -> None:
-        """The saver cannot be used afterwards; the connection stays open (its owner closes it)."""
-        self._closed = True
-
-    def __enter__(self) -> PostgresSaver:
-        if not self._given.is_async:
-            self._given.run_blocking(sql.ping)
-        return self
-
-    def close(self) -> None:
-        self._closed = True
