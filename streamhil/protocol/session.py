@@ -442,20 +442,21 @@ class ClientSession(_Session):
             self._violation("the server sent an empty batch of frames")
             return
         for obj in message:
-            self._receive_object(obj)
-            if self.state is SessionState.CLOSED:  # a bad frame ends the batch with the session
-                return
+            if not self._receive_object(obj):
+                return  # a bad frame ends the batch with the session
 
-    def _receive_object(self, obj: Any) -> None:
+    def _receive_object(self, obj: Any) -> bool:
+        """Decode and accept one parsed frame; False once the session failed."""
         try:
             frame = decode_server_object(obj, pending=self._pending)
         except ProtocolError as exc:
             self._violation(f"bad frame from server: {exc.message}")
-            return
+            return False
         except Exception as exc:  # a bug in decoding must not escape into the I/O layer
             self._violation(f"could not decode a server frame: {type(exc).__name__}: {exc}")
-            return
+            return False
         self._accept(frame)
+        return self.protocol_error is None
 
     def receive_bytes(self, data: bytes) -> None:
         """Feed one binary frame from the server (a protocol violation)."""
