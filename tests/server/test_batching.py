@@ -144,3 +144,39 @@ def test_batch_bounds(frames: int, size: int, expected: list[int]) -> None:
         received.extend(parsed)
     assert counts == expected
     assert received == [orjson.loads(t) for t in texts]
+
+
+@pytest.mark.parametrize("in_flight", [0, 1, 7])
+def test_the_slow_consumer_bound_counts_a_batch_being_written(in_flight: int) -> None:
+    """4008 comes after as many unsent frames as without batching: the frames of the message
+    being written beyond its first still count against ``max_send_queue``."""
+    import logging
+    from types import SimpleNamespace
+
+    from streamhil._channel import Channel
+    from streamhil.protocol import ServerSession
+    from streamhil_server.connection import Connection
+
+    limit = 10
+    connection = Connection.__new__(Connection)
+    connection.settings = ServerSettings(max_send_queue=limit)
+    connection.runtime = SimpleNamespace(slow_consumers=0)
+    connection._log = logging.LoggerAdapter(logging.getLogger("test"), {})
+    connection._outgoing = Channel(limit)
+    connection._queued_bytes = 0
+    connection._sending = in_flight  # the writer took these out of the queue and writes them
+    connection.subscriptions = {}
+    connection._tg = None
+    connection.slow = False
+    connection.session = ServerSession()
+    connection.session.receive_text(orjson.dumps({"type": "hello", "protocol_version": 1}).decode())
+    connection.session.send_welcome(epoch="e")
+    connection.session.data_to_send()
+    queued = 0
+    while not connection.slow:
+        connection.session.send_event_frame(orjson.dumps({"type": "event", "n": queued}).decode())
+        connection._flush()
+        queued += not connection.slow
+    # unsent at the close: the queue's limit, plus the one frame being written (if any), as
+    # when every frame is a message of its own
+    assert queued + in_flight == limit + (1 if in_flight else 0)
