@@ -81,6 +81,12 @@ class Channel(Generic[T]):
             raise anyio.EndOfStream
         raise anyio.WouldBlock
 
+    def peek_nowait(self) -> T:
+        """The next item, left in place; ``WouldBlock`` if none is waiting."""
+        if self._items:
+            return self._items[0]
+        raise anyio.WouldBlock
+
     async def get(self) -> T:
         """The next item, waiting for it (returns at once, without yielding, if one waits)."""
         while True:

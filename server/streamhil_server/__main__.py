@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ws-compression", action="store_true",
                         help="offer permessage-deflate (off by default: frames are small and compressing "
                              "each one costs more CPU than it saves on a fast network)")
+    parser.add_argument("--no-frame-batching", action="store_true",
+                        help="send every frame as a WebSocket message of its own, also to clients that ask "
+                             "for batches (by default frames waiting together go out as one message to them)")
     parser.add_argument("--loop", choices=["auto", "asyncio", "uvloop"], default="auto",
                         help="event loop: uvloop when installed (auto, the default), or plain asyncio")
     parser.add_argument("--event-flush-delay", type=float, default=None, metavar="SECONDS",
@@ -244,6 +247,7 @@ def _main(argv: list[str]) -> None:
         allowed_hosts=_allowed_hosts(args.host, args.allow_host),
         metrics_token=args.metrics_token,
         agui_legacy_interrupts=args.agui_legacy_interrupts,
+        batch_frames=not args.no_frame_batching,
         **({"max_send_queue": args.max_send_queue} if args.max_send_queue is not None else {}),
         **({"event_flush_delay": args.event_flush_delay} if args.event_flush_delay is not None else {}),
         **({"lease_ttl": args.lease_ttl} if args.lease_ttl is not None else {}),

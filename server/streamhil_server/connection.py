@@ -62,6 +62,10 @@ logger = logging.getLogger("streamhil_server.connection")
 _SERVER_INFO = {"name": "streamhil", "version": "0.1.0"}
 _IDLE_LANE_TASKS = 16
 """Tasks a connection keeps waiting for its next command's lane."""
+BATCH_MAX_FRAMES = 100
+"""Most frames in one batched message (docs/protocol.md section 1.1)."""
+BATCH_MAX_CHARS = 64 * 1024
+"""Longest batched message, in characters (and never more than ``max_frame_bytes`` bytes)."""
 
 
 class _Overflow(Exception):
@@ -81,9 +85,13 @@ class Connection:
         self.subscriptions: dict[str, Subscription] = {}
         self.thread_watcher: ThreadWatcher | None = None
         self.frames_sent = 0
+        self.messages_sent = 0  # WebSocket messages: fewer than frames when frames go out batched
         self.slow = False
         self._outgoing: Channel[str] = Channel(self.settings.max_send_queue)  # frames for the writer
         self._queued_bytes = 0  # UTF-8-ish size of the frames waiting in the send queue
+        self._sending = 0  # frames in the message being written (taken out of the send queue)
+        self._batch_chars = 0  # longest batched message; 0 until the welcome turned batching on
+        self._batch_from = 0  # batch only frames after this many were written (the welcome goes alone)
         self._rate = FrameRate(rate=self.settings.max_frames_per_second, burst=self.settings.max_frames_per_second)
         self._lanes: dict[str, deque[Any]] = {}
         self._tg: TaskGroup | None = None
@@ -207,9 +215,14 @@ class Connection:
 
     def _half_full(self) -> bool:
         return (
-            len(self._outgoing) >= max(1, self.settings.max_send_queue // 2)
+            self._frames_waiting() >= max(1, self.settings.max_send_queue // 2)
             or self._queued_bytes >= self.settings.max_send_queue_bytes // 2
         )
+
+    def _frames_waiting(self) -> int:
+        """Frames not written yet, not counting the first of the message being written: as
+        many as without batching, where the one frame being written is out of the queue."""
+        return len(self._outgoing) + (self._sending - 1 if self._sending > 1 else 0)
 
     def _dispatch(self, event: Any, upgrade_identity: str | None) -> None:
         if isinstance(event, Hello):
@@ -256,7 +269,12 @@ class Connection:
                 max_commands_in_flight=self.settings.max_commands_in_flight,
             ),
             server=_SERVER_INFO,
+            batch=self.settings.batch_frames,
         )
+        if self.session.batched:
+            self._flush()  # the welcome into the send queue: it goes out alone, batches come after it
+            self._batch_from = self.frames_sent + self._sending + len(self._outgoing)
+            self._batch_chars = min(BATCH_MAX_CHARS, self.settings.max_frame_bytes // 4)  # ≤ 4 UTF-8 bytes a character
 
     def _enqueue(self, command: Any) -> None:
         """Run ``command``: after earlier commands of its thread, beside those of other threads."""
@@ -296,6 +314,9 @@ class Connection:
         for frame in self.session.data_to_send():
             if self._queued_bytes + len(frame) > self.settings.max_send_queue_bytes:
                 self._overflow()
+                return
+            if self._sending > 1 and self._frames_waiting() >= self.settings.max_send_queue:
+                self._overflow()  # a batch being written still counts (the channel holds the rest)
                 return
             try:
                 self._outgoing.put_nowait(frame)
@@ -348,15 +369,23 @@ class Connection:
             await self._progress.wait()
 
     async def _write_loop(self) -> None:
+        outgoing = self._outgoing
         try:
             while True:
                 try:  # what is queued goes out without a trip through the event loop per frame
-                    frame = await self._outgoing.get()
+                    frame = await outgoing.get()
                 except anyio.EndOfStream:
                     break
-                await self.ws.send_text(frame)
-                self._queued_bytes -= len(frame)
-                self.frames_sent += 1
+                if outgoing and self._batch_chars and self.frames_sent >= self._batch_from:
+                    text, count, size = self._batch(frame)
+                else:
+                    text, count, size = frame, 1, len(frame)
+                self._sending = count
+                await self.ws.send_text(text)
+                self._sending = 0
+                self._queued_bytes -= size
+                self.frames_sent += count
+                self.messages_sent += 1
                 if self._room_wanted:  # no event per frame unless someone waits for room
                     self._room_wanted = False
                     progress, self._progress = self._progress, anyio.Event()
@@ -367,6 +396,26 @@ class Connection:
         finally:
             self._outgoing.close_reader()  # frames queued later fail: nobody would send them
             self._writer_done.set()
+
+    def _batch(self, first: str) -> tuple[str, int, int]:
+        """``first`` and the frames already queued behind it, as one message: ``(text, frames,
+        their length)``. Takes only what waits now (never waits for more), in order, up to
+        :data:`BATCH_MAX_FRAMES` and ``_batch_chars``; the frames are JSON text already, so the
+        message is them joined in an array. A frame alone stays a plain frame."""
+        outgoing = self._outgoing
+        frames = [first]
+        size = len(first)
+        room = self._batch_chars - 2 - size  # the brackets
+        while outgoing and len(frames) < BATCH_MAX_FRAMES:
+            frame = outgoing.peek_nowait()
+            if len(frame) + 1 > room:  # with its comma
+                break
+            frames.append(outgoing.get_nowait())
+            size += len(frame)
+            room -= len(frame) + 1
+        if len(frames) == 1:
+            return first, 1, size
+        return "[" + ",".join(frames) + "]", len(frames), size
 
     # --- commands ------------------------------------------------------------------------------
 

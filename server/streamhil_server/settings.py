@@ -38,6 +38,9 @@ class ServerSettings:
     ``lease_ttl`` (PostgreSQL, several processes): seconds a process's lease on a thread lasts
     unless renewed (every third of it); a process that dies has its threads taken over within
     about ``lease_ttl * 4 / 3`` seconds.
+    ``batch_frames``: a client that asks for it in ``hello`` gets the frames that wait in its send
+    queue together, as one WebSocket message holding a JSON array of them (fewer socket writes;
+    docs/protocol.md section 1.1); off, every frame is a message of its own.
     ``agui_legacy_interrupts``: AG-UI runs that pause send the legacy ``CUSTOM on_interrupt``
     events and a ``RUN_FINISHED`` without outcome (CopilotKit v1-era apps), not the outcome.
     """
@@ -64,6 +67,7 @@ class ServerSettings:
     auth_failures_burst: int = 10
     auth_failures_per_minute: int = 30
     agui_legacy_interrupts: bool = False
+    batch_frames: bool = True
     lease_ttl: float = 6.0
 
     def __post_init__(self) -> None:

@@ -9,6 +9,7 @@ from .close_codes import CloseCode as CloseCode
 from .close_codes import is_recoverable as is_recoverable
 from .codec import decode_client_frame as decode_client_frame
 from .codec import decode_server_frame as decode_server_frame
+from .codec import decode_server_object as decode_server_object
 from .codec import dumps as dumps
 from .codec import encode as encode
 from .codec import encode_error as encode_error
@@ -43,6 +44,7 @@ __all__ = [
     "is_recoverable",
     "decode_client_frame",
     "decode_server_frame",
+    "decode_server_object",
     "dumps",
     "encode",
     "encode_error",

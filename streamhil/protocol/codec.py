@@ -40,6 +40,8 @@ __all__ = [
     "wide_integer_problem",
     "decode_client_frame",
     "decode_server_frame",
+    "decode_server_object",
+    "loads_server_message",
     "encode",
     "encode_reply",
     "encode_error",
@@ -311,7 +313,28 @@ def decode_client_frame(text: str, *, max_frame_bytes: int) -> ClientFrame:
 def decode_server_frame(text: str | bytes, *, pending: Mapping[str, MessageType]) -> ServerFrame:
     """Decode a frame the server sent. ``pending`` maps unanswered command ids to their type,
     so that a ``reply`` gets its typed result. Raises :class:`ProtocolError`."""
-    obj = loads_object(text)
+    return decode_server_object(loads_object(text), pending=pending)
+
+
+def loads_server_message(text: str | bytes) -> dict[str, Any] | list[Any]:
+    """Parse one WebSocket message from the server: a frame (a JSON object) or, on a connection
+    that negotiated batching, an array of frames. Raises ``bad_json`` / ``bad_frame``; the
+    elements of an array are checked by :func:`decode_server_object`."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise ProtocolError(ErrorCode.BAD_JSON, f"frame is not valid JSON: {exc}") from None
+    if not isinstance(value, (dict, list)):
+        raise ProtocolError(ErrorCode.BAD_FRAME, f"frame must be a JSON object, got {json_type(value)}")
+    return value
+
+
+def decode_server_object(obj: Any, *, pending: Mapping[str, MessageType]) -> ServerFrame:
+    """Decode a server frame already parsed into a dict (an element of a batch, or a frame
+    parsed by :func:`loads_server_message`): nothing is parsed or serialised again.
+    Raises :class:`ProtocolError`."""
+    if not isinstance(obj, dict):
+        raise ProtocolError(ErrorCode.BAD_FRAME, f"frame must be a JSON object, got {json_type(obj)}")
     kind = _frame_type(obj, None)
     fields = Fields(obj, strict=False)
     if kind == MessageType.EVENT:

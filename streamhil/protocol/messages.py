@@ -85,16 +85,24 @@ def _omit_none(data: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Hello:
-    """The client's first frame: version and credentials."""
+    """The client's first frame: version and credentials. ``batch``: the client accepts several
+    server frames in one WebSocket message, as a JSON array of frames (spec section 1.1)."""
 
     type: ClassVar[MessageType] = MessageType.HELLO
     protocol_version: int = PROTOCOL_VERSION
     token: str | None = None
     client: dict[str, str] | None = None
+    batch: bool = False
 
     def to_wire(self) -> dict[str, Any]:
         return _omit_none(
-            {"type": "hello", "protocol_version": self.protocol_version, "token": self.token, "client": self.client}
+            {
+                "type": "hello",
+                "protocol_version": self.protocol_version,
+                "token": self.token,
+                "client": self.client,
+                "batch": True if self.batch else None,  # left out when off: today's hello
+            }
         )
 
     @classmethod
@@ -110,7 +118,8 @@ class Hello:
                 if v is not None
             }
             client.finish()
-        return cls(protocol_version=version, token=token, client=info)
+        batch = fields.boolean("batch", default=False)
+        return cls(protocol_version=version, token=token, client=info, batch=batch)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -164,7 +173,8 @@ class Limits:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Welcome:
-    """The server's answer to a good ``hello``."""
+    """The server's answer to a good ``hello``. ``batch``: the server may send several frames in
+    one WebSocket message on this connection (only when the hello asked for it)."""
 
     type: ClassVar[MessageType] = MessageType.WELCOME
     session_id: str
@@ -174,9 +184,10 @@ class Welcome:
     capabilities: Capabilities = field(default_factory=Capabilities)
     limits: Limits = field(default_factory=Limits)
     server: dict[str, str] = field(default_factory=lambda: {"name": "streamhil", "version": "0.1.0"})
+    batch: bool = False
 
     def to_wire(self) -> dict[str, Any]:
-        return {
+        wire: dict[str, Any] = {
             "type": "welcome",
             "protocol_version": self.protocol_version,
             "session_id": self.session_id,
@@ -186,6 +197,9 @@ class Welcome:
             "limits": self.limits.to_wire(),
             "server": dict(self.server),
         }
+        if self.batch:  # left out when off: a client that did not ask gets today's welcome
+            wire["batch"] = True
+        return wire
 
     @classmethod
     def from_wire(cls, fields: Fields) -> Welcome:
@@ -202,6 +216,7 @@ class Welcome:
             capabilities=Capabilities.from_wire(caps),
             limits=Limits.from_wire(limits),
             server={str(k): str(v) for k, v in server.items()},
+            batch=fields.boolean("batch", default=False),
         )
 
 

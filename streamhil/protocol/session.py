@@ -24,10 +24,11 @@ from .codec import (
     ServerFrame,
     check_frame_size,
     decode_client_frame,
-    decode_server_frame,
+    decode_server_object,
     encode,
     encode_error,
     encode_reply,
+    loads_server_message,
 )
 from .errors import ErrorCode, InvalidState, ProtocolError
 from .events import BaseEvent
@@ -130,7 +131,7 @@ class ServerSession(_Session):
     :class:`ConnectionClosed` when the client closes.
     """
 
-    __slots__ = ("max_frame_bytes", "supported_versions", "hello", "_pending", "parser_exc")
+    __slots__ = ("max_frame_bytes", "supported_versions", "hello", "welcome", "_pending", "parser_exc")
 
     def __init__(
         self,
@@ -144,6 +145,7 @@ class ServerSession(_Session):
         self.max_frame_bytes = max_frame_bytes
         self.supported_versions = tuple(sorted(set(supported_versions)))
         self.hello: Hello | None = None
+        self.welcome: Welcome | None = None
         self._pending: dict[str, MessageType] = {}
         self.parser_exc: BaseException | None = None
         """An unexpected exception raised while decoding a frame (a bug), kept for logs."""
@@ -260,8 +262,11 @@ class ServerSession(_Session):
         capabilities: Capabilities | None = None,
         limits: Limits | None = None,
         server: Mapping[str, str] | None = None,
+        batch: bool = False,
     ) -> Welcome:
-        """Accept the hello: send ``welcome`` and open the session."""
+        """Accept the hello: send ``welcome`` and open the session. ``batch``: whether this
+        server batches frames for a client that asks (the welcome says it only if the hello
+        asked; see :attr:`batched`)."""
         if self.state is not SessionState.CONNECTING or self.hello is None:
             raise InvalidState(f"cannot send welcome: session is {self.state.value} and hello is {self.hello!r}")
         welcome = Welcome(
@@ -272,10 +277,18 @@ class ServerSession(_Session):
             capabilities=capabilities or Capabilities(),
             limits=limits or Limits(max_frame_bytes=self.max_frame_bytes),
             **({"server": dict(server)} if server is not None else {}),
+            batch=batch and self.hello.batch,
         )
         self._out.append(encode(welcome))
         self.state = SessionState.OPEN
+        self.welcome = welcome
         return welcome
+
+    @property
+    def batched(self) -> bool:
+        """Whether the I/O layer may send several queued frames as one message (a JSON array of
+        the frames, ``"[" + ",".join(frames) + "]"``): the hello asked and the welcome agreed."""
+        return self.welcome is not None and self.welcome.batch
 
     def send_reply(self, id: str, result: Any) -> None:
         """Answer command ``id`` with success; ``result`` is a result dataclass or a mapping."""
@@ -348,7 +361,7 @@ class ClientSession(_Session):
     and :class:`ConnectionClosed`. A server that breaks the protocol fails the session with 1002.
     """
 
-    __slots__ = ("token", "protocol_version", "welcome", "_pending", "_lengths", "_ids")
+    __slots__ = ("token", "protocol_version", "batch", "welcome", "_pending", "_lengths", "_ids")
 
     def __init__(
         self,
@@ -356,10 +369,13 @@ class ClientSession(_Session):
         token: str | None = None,
         protocol_version: int = PROTOCOL_VERSION,
         client_info: Mapping[str, str] | None = None,
+        batch: bool = False,
     ) -> None:
         super().__init__()
         self.token = token
         self.protocol_version = protocol_version
+        self.batch = batch
+        """Whether the hello asks the server to batch frames (several in one message)."""
         self.welcome: Welcome | None = None
         self._pending: dict[str, MessageType] = {}
         self._lengths: dict[str, int] = {}  # unanswered command id -> length of its frame
@@ -368,8 +384,14 @@ class ClientSession(_Session):
             protocol_version=protocol_version,
             token=token,
             client=None if client_info is None else dict(client_info),
+            batch=batch,
         )
         self._out.append(encode(hello))
+
+    @property
+    def batched(self) -> bool:
+        """Whether the server may send several frames in one message (negotiated in the handshake)."""
+        return self.welcome is not None and self.welcome.batch
 
     @property
     def pending(self) -> Mapping[str, MessageType]:
@@ -401,18 +423,40 @@ class ClientSession(_Session):
         return id
 
     def receive_text(self, text: str) -> None:
-        """Feed one text frame from the server."""
+        """Feed one text message from the server: a frame, or (when batching was negotiated) a
+        JSON array of frames, each then handled as if it had come alone, in order."""
         if self.state is SessionState.CLOSED:
             return
         try:
-            frame = decode_server_frame(text, pending=self._pending)
+            message = loads_server_message(text)
         except ProtocolError as exc:
             self._violation(f"bad frame from server: {exc.message}")
             return
+        if type(message) is dict:
+            self._receive_object(message)
+            return
+        if not self.batched:
+            self._violation("the server sent a JSON array (a batch of frames), which this connection did not negotiate")
+            return
+        if not message:
+            self._violation("the server sent an empty batch of frames")
+            return
+        for obj in message:
+            if not self._receive_object(obj):
+                return  # a bad frame ends the batch with the session
+
+    def _receive_object(self, obj: Any) -> bool:
+        """Decode and accept one parsed frame; False once the session failed."""
+        try:
+            frame = decode_server_object(obj, pending=self._pending)
+        except ProtocolError as exc:
+            self._violation(f"bad frame from server: {exc.message}")
+            return False
         except Exception as exc:  # a bug in decoding must not escape into the I/O layer
             self._violation(f"could not decode a server frame: {type(exc).__name__}: {exc}")
-            return
+            return False
         self._accept(frame)
+        return self.protocol_error is None
 
     def receive_bytes(self, data: bytes) -> None:
         """Feed one binary frame from the server (a protocol violation)."""
@@ -427,6 +471,9 @@ class ClientSession(_Session):
                 return
             if frame.protocol_version != self.protocol_version:
                 self._violation(f"the server answered with protocol_version {frame.protocol_version}")
+                return
+            if frame.batch and not self.batch:
+                self._violation("the server turned batching on, which the hello did not ask for")
                 return
             self.welcome = frame
             self.state = SessionState.OPEN

@@ -32,12 +32,29 @@ def small_window_socket(url: str) -> socket.socket:
     return sock
 
 
-async def hello(ws: Any) -> dict[str, Any]:
-    await ws.send(orjson.dumps({"type": "hello", "protocol_version": 1, "token": "alice-token"}).decode())
-    return orjson.loads(await ws.recv())  # type: ignore[no-any-return]
+async def hello(ws: Any, *, batch: bool = False) -> dict[str, Any]:
+    frame = {"type": "hello", "protocol_version": 1, "token": "alice-token", **({"batch": True} if batch else {})}
+    await ws.send(orjson.dumps(frame).decode())
+    welcome: dict[str, Any] = orjson.loads(await ws.recv())
+    assert welcome.get("batch", False) is batch
+    return welcome
 
 
-async def test_slow_watcher_is_closed_while_the_run_and_a_fast_watcher_go_on() -> None:
+async def receive(ws: Any, batched: bool, sizes: list[int] | None = None) -> list[dict[str, Any]]:
+    """The frames of the next message: one, or (batched) the array's elements; ``sizes`` gets
+    how many."""
+    message = orjson.loads(await ws.recv())
+    if not isinstance(message, list):
+        message = [message]
+    else:
+        assert batched and len(message) > 1, "an array only when batching was negotiated, never of one frame"
+    if sizes is not None:
+        sizes.append(len(message))
+    return message
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["one-frame-messages", "batched"])
+async def test_slow_watcher_is_closed_while_the_run_and_a_fast_watcher_go_on(batch: bool) -> None:
     gate, credit = Gate(), Credit(WINDOW)
     settings = ServerSettings(max_send_queue=QUEUE)
     async with serve({"streaming": streaming(gate, COUNT, SIZE, credit)}, settings=settings) as (url, app):
@@ -45,9 +62,10 @@ async def test_slow_watcher_is_closed_while_the_run_and_a_fast_watcher_go_on() -
             with anyio.fail_after(TIMEOUT * 2):
                 run = await fast.start_run("streaming", {}, stream_modes=["custom"])
                 async with connect(url, sock=small_window_socket(url), max_queue=1, max_size=None, compression=None) as slow:
-                    welcome = await hello(slow)
+                    welcome = await hello(slow, batch=batch)
                     await slow.send(orjson.dumps({"type": "subscribe", "id": "1", "thread_id": run.thread_id, "after": 0}).decode())
-                    reply = orjson.loads(await slow.recv())
+                    seen = await receive(slow, batch)  # the reply, and events batched with it
+                    reply = seen.pop(0)
                     assert reply["type"] == "reply" and reply["result"]["resync"] is False
                     gate.open()  # the slow watcher now reads nothing until the run is over
 
@@ -64,10 +82,11 @@ async def test_slow_watcher_is_closed_while_the_run_and_a_fast_watcher_go_on() -
                     assert app.state.runtime.statistics().slow_consumers_closed == 1
 
                     # the slow watcher finds what was sent before the overflow, then the close
-                    seen: list[dict[str, Any]] = []
+                    sizes: list[int] = []
                     with pytest.raises(ConnectionClosed) as closed:
                         while True:
-                            seen.append(orjson.loads(await slow.recv()))
+                            seen.extend(await receive(slow, batch, sizes))
+                    assert (max(sizes) > 1) is batch  # the backlog left in batches when negotiated
                     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4008
                     got = [f["seq"] for f in seen if f["type"] == "event"]
                     assert got == list(range(1, len(got) + 1)) and len(got) < len(seqs)
@@ -75,11 +94,13 @@ async def test_slow_watcher_is_closed_while_the_run_and_a_fast_watcher_go_on() -
 
                 # it reconnects with its last seq and gets exactly the rest
                 async with connect(url, max_size=None) as again:
-                    assert (await hello(again))["epoch"] == welcome["epoch"]
+                    assert (await hello(again, batch=batch))["epoch"] == welcome["epoch"]
                     await again.send(orjson.dumps(
                         {"type": "subscribe", "id": "1", "thread_id": run.thread_id, "after": got[-1], "epoch": welcome["epoch"]}
                     ).decode())
-                    reply = orjson.loads(await again.recv())
+                    frames = await receive(again, batch)
+                    reply = frames.pop(0)
                     assert reply["result"]["replayed"] == seqs[-1] - got[-1]
-                    rest = [orjson.loads(await again.recv())["seq"] for _ in range(reply["result"]["replayed"])]
-                    assert got + rest == seqs
+                    while len(frames) < reply["result"]["replayed"]:
+                        frames.extend(await receive(again, batch))
+                    assert got + [f["seq"] for f in frames] == seqs

@@ -7,6 +7,7 @@ hanging it.
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -34,7 +35,10 @@ class Wire:
         self.events: list[dict[str, Any]] = []
         self.frames: list[dict[str, Any]] = []
         self.welcome: dict[str, Any] | None = None
+        self.messages: list[int] = []
+        """Frames per WebSocket message received after the welcome (more than 1: a batch)."""
         self._ends: set[tuple[str, int]] = set()
+        self._batched: deque[dict[str, Any]] = deque()  # the rest of a batched message
 
     # --- raw ---------------------------------------------------------------------------------
     def send_raw(self, text: str) -> None:
@@ -44,6 +48,10 @@ class Wire:
         self.ws.send_text(orjson.dumps(obj).decode())
 
     def recv(self, timeout: float = TIMEOUT) -> dict[str, Any]:
+        """The next frame: of the next message, or of a batched message already received."""
+        if self._batched:
+            return self._received(self._batched.popleft())
+
         async def get() -> Any:
             with anyio.fail_after(timeout):
                 return await self.ws._send_rx.receive()
@@ -51,7 +59,18 @@ class Wire:
         message = self.ws.portal.call(get)
         if message["type"] == "websocket.close":
             raise Closed(message.get("code"), message.get("reason") or "")
-        frame = orjson.loads(message["text"])
+        parsed = orjson.loads(message["text"])
+        if isinstance(parsed, list):  # a batch: only when negotiated, never of one frame
+            assert self.welcome is not None and self.welcome.get("batch") is True, "a batch that was not negotiated"
+            assert len(parsed) > 1, "a batch of one frame"
+            self.messages.append(len(parsed))
+            self._batched.extend(parsed[1:])
+            return self._received(parsed[0])
+        if self.welcome is not None:
+            self.messages.append(1)
+        return self._received(parsed)
+
+    def _received(self, frame: dict[str, Any]) -> dict[str, Any]:
         self.frames.append(frame)
         if frame.get("type") == "event":
             self.events.append(frame)

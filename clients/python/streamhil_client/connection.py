@@ -66,7 +66,7 @@ async def open_connection(
     """
     kwargs: dict[str, Any] = {"max_size": DEFAULT_MAX_SIZE, "open_timeout": open_timeout, **connect_kwargs}
     ws = await connect(url, additional_headers=dict(headers) if headers else None, **kwargs)
-    session = ClientSession(token=token, client_info=client_info)
+    session = ClientSession(token=token, client_info=client_info, batch=True)
     refusal: StreamhilClientError | None = None
     try:
         with anyio.fail_after(open_timeout):

@@ -384,13 +384,14 @@ describe("reconnect with replay", () => {
   });
 });
 
-describe("frames delivered in one tick (Node's ws)", () => {
+for (const batch of [true, "arrays"]) describe(batch === true ? "frames delivered in one tick (Node's ws)" : "frames batched in one message (protocol section 1.1)", () => {
   // The FakeServer with `batch: true` delivers every frame it sent since the last delivery in one
   // macrotask, one onmessage after the other, as `ws` does with the frames of one TCP read: the
-  // reply and the events after it reach the client before any promise continuation runs.
+  // reply and the events after it reach the client before any promise continuation runs. With
+  // `batch: "arrays"` it sends them as one message, a JSON array, which the client asked for.
 
   test("an iterator made right after await startRun gets the run's events that came with the reply", T, async () => {
-    const server = new FakeServer({ batch: true });
+    const server = new FakeServer({ batch });
     const conn = connect(server);
     await conn.connect();
     for (let i = 0; i < 3; i++) {
@@ -401,10 +402,12 @@ describe("frames delivered in one tick (Node's ws)", () => {
       assert.deepEqual(conn.cursor(result.thread_id), { epoch: "e-1", seq: 3 });
     }
     assert.deepEqual(conn.stats, { duplicates: 0, gaps: 0, resyncs: 0, reconnects: 0, events: 9 });
+    assert.equal(conn.welcome.batch, batch === "arrays" ? true : undefined);
+    if (batch === "arrays") assert.ok(server.arraysSent > 0); // the reply and the events went together
   });
 
   test("on('event') gets the events that come in the same tick as the start_run reply", T, async () => {
-    const server = new FakeServer({ batch: true });
+    const server = new FakeServer({ batch });
     const conn = connect(server);
     await conn.connect();
     const seen = [];
@@ -415,7 +418,7 @@ describe("frames delivered in one tick (Node's ws)", () => {
   });
 
   test("a resume on a watched thread: an iterator made after the await gets the run's events", T, async () => {
-    const server = new FakeServer({ batch: true });
+    const server = new FakeServer({ batch });
     server.thread("t-1");
     server._cmd_resume = (ws, frame) => {
       const seq = server.thread("t-1").log.length;
@@ -432,7 +435,7 @@ describe("frames delivered in one tick (Node's ws)", () => {
   });
 
   test("watch(after): the replay that comes with the subscribe reply reaches an iterator made after the await", T, async () => {
-    const server = new FakeServer({ batch: true });
+    const server = new FakeServer({ batch });
     server.thread("t-1");
     server.emit("t-1", "run_started", {});
     server.emit("t-1", "run_done", {});
@@ -444,7 +447,7 @@ describe("frames delivered in one tick (Node's ws)", () => {
   });
 
   test("a gap: the replay that comes with the re-subscribe reply is delivered, once and in order", T, async () => {
-    const server = new FakeServer({ batch: true });
+    const server = new FakeServer({ batch });
     server.thread("t-1");
     const conn = connect(server);
     const got = collect(conn, "t-1");
@@ -465,6 +468,18 @@ describe("frames delivered in one tick (Node's ws)", () => {
     assert.deepEqual(seqs, [1, 2, 3, 4, 5]);
     assert.deepEqual(got.seqs, [1, 2, 3, 4, 5]);
     assert.equal(conn.stats.gaps, 1);
+  });
+
+  test("a client that does not ask gets no arrays", T, async () => {
+    const server = new FakeServer({ batch });
+    const conn = connect(server, { batch: false });
+    await conn.connect();
+    const result = await conn.startRun({ graph: "g", input: {} });
+    const got = [];
+    for await (const ev of conn.events(result.thread_id, { untilTerminal: true })) got.push(ev.seq);
+    assert.deepEqual(got, [1, 2, 3]);
+    assert.equal(conn.welcome.batch, undefined);
+    assert.equal(server.arraysSent ?? 0, 0);
   });
 });
 

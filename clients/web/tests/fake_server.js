@@ -3,7 +3,9 @@
 // `server.WebSocket` is a constructor to inject into Connection. Frames are delivered
 // asynchronously (one macrotask later), like a real socket; with `batch: true` every frame sent
 // before that macrotask runs is delivered in it, one after the other in the same tick (as Node's
-// `ws` does with the frames of one TCP read). The server keeps a per-thread event
+// `ws` does with the frames of one TCP read); with `batch: "arrays"` those frames go as one
+// message, a JSON array of them, to a client whose hello asked for it (protocol section 1.1;
+// the welcome then says `batch: true`, and goes alone). The server keeps a per-thread event
 // log with seq numbers, replays from a cursor, answers resync on an epoch change, and lets a test
 // drop connections, restart (new epoch), misbehave (duplicate or skip seqs) or go silent.
 
@@ -141,6 +143,11 @@ export class FakeServer {
     setTimeout(() => {
       const frames = ws.outbox;
       ws.outbox = [];
+      if (ws.batched && frames.length > 1) {
+        this.arraysSent = (this.arraysSent ?? 0) + 1;
+        if (ws.readyState === 1) ws.onmessage?.({ data: `[${frames.join(",")}]` });
+        return;
+      }
       for (const data of frames) if (ws.readyState === 1) ws.onmessage?.({ data });
     }, 0);
   }
@@ -214,7 +221,9 @@ export class FakeServer {
       return;
     }
     ws.welcomed = true;
-    this._send(ws, {
+    const batched = this.batch === "arrays" && frame.batch === true;
+    const welcome = {
+      ...(batched ? { batch: true } : {}),
       type: "welcome",
       protocol_version: 1,
       session_id: `s-${this.sockets.size}`,
@@ -224,7 +233,16 @@ export class FakeServer {
       limits: { max_frame_bytes: this.announcedMaxFrameBytes, heartbeat_interval_ms: 20000, max_send_queue: 1000 },
       server: { name: "fake", version: "0" },
       future_field: "ignored by clients",
-    });
+    };
+    if (!batched) {
+      this._send(ws, welcome);
+      return;
+    }
+    const text = JSON.stringify(welcome); // alone, ahead of the arrays that follow it
+    setTimeout(() => {
+      if (ws.readyState === 1) ws.onmessage?.({ data: text });
+    }, 0);
+    ws.batched = true;
   }
 
   _closeFromServer(ws, code, reason) {

@@ -41,6 +41,8 @@ test("close codes: 4000-4399 and 1001/1006/1011-1013 reconnect; 4400+ and 1000/1
 test("buildHello leaves out a null token", () => {
   assert.deepEqual(buildHello(), { type: "hello", protocol_version: 1 });
   assert.deepEqual(buildHello({ token: "t" }), { type: "hello", protocol_version: 1, token: "t" });
+  assert.deepEqual(buildHello({ batch: true }), { type: "hello", protocol_version: 1, batch: true });
+  assert.deepEqual(buildHello({ batch: false }), { type: "hello", protocol_version: 1 });
 });
 
 test("buildCommand drops undefined and null fields, keeps a null resume value", () => {

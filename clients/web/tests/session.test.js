@@ -112,3 +112,51 @@ describe("ClientSession", () => {
     assert.equal(early.receive(JSON.stringify({ type: "reply", id: "1", result: {} })).kind, Received.VIOLATION);
   });
 });
+
+describe("ClientSession: batched messages (protocol section 1.1)", () => {
+  const event = (seq, kind = "updates") => JSON.stringify({ type: "event", event: kind, thread_id: "t", run_id: "r", seq, ns: [], data: {} });
+  const batch = (...frames) => `[${frames.join(",")}]`;
+
+  function negotiated({ ask = true, agree = true } = {}) {
+    const session = new ClientSession({ token: "tok", batch: ask });
+    const [hello] = session.dataToSend().map((t) => JSON.parse(t));
+    assert.equal(hello.batch, ask ? true : undefined);
+    const welcome = JSON.parse(WELCOME);
+    if (agree) welcome.batch = true;
+    const [got] = session.receiveMessage(JSON.stringify(welcome));
+    return { session, got };
+  }
+
+  test("the hello asks only when told to; batched only when the welcome agrees", () => {
+    assert.deepEqual(JSON.parse(new ClientSession().dataToSend()[0]), { type: "hello", protocol_version: 1 });
+    assert.equal(negotiated().session.batched, true);
+    assert.equal(negotiated({ agree: false }).session.batched, false);
+    const unasked = negotiated({ ask: false });
+    assert.equal(unasked.got.kind, Received.VIOLATION);
+    assert.match(unasked.got.error.message, /did not ask/);
+  });
+
+  test("a batch's frames are read in order, each as if it came alone", () => {
+    const { session } = negotiated();
+    const id = session.send("ping", { payload: 1 });
+    const got = session.receiveMessage(batch(JSON.stringify({ type: "reply", id, result: { payload: 1 } }), event(1), event(2, "run_done")));
+    assert.deepEqual(got.map((r) => r.kind), [Received.REPLY, Received.EVENT, Received.EVENT]);
+    assert.deepEqual(got.slice(1).map((r) => r.frame.seq), [1, 2]);
+    assert.equal(got[0].id, id);
+    assert.equal(session.inFlight, 0);
+    assert.deepEqual(session.receiveMessage(event(3)).map((r) => r.frame.seq), [3]); // a lone frame as before
+  });
+
+  test("an array that was not negotiated, an empty one, and a bad element are violations", () => {
+    const plain = negotiated({ agree: false }).session;
+    const [refused] = plain.receiveMessage(batch(event(1), event(2)));
+    assert.equal(refused.kind, Received.VIOLATION);
+    assert.match(refused.error.message, /did not negotiate/);
+    const [empty] = negotiated().session.receiveMessage("[]");
+    assert.match(empty.error.message, /empty batch/);
+    const got = negotiated().session.receiveMessage(batch(event(1), "7", event(2)));
+    assert.deepEqual(got.map((r) => r.kind), [Received.EVENT, Received.VIOLATION]); // stops at the bad one
+    const withWelcome = negotiated().session.receiveMessage(batch(event(1), WELCOME)); // a second welcome
+    assert.deepEqual(withWelcome.map((r) => r.kind), [Received.EVENT, Received.VIOLATION]);
+  });
+});

@@ -46,6 +46,7 @@ const DEFAULTS = {
   maxInFlight: null, // null: max_send_queue / 16 from welcome (at most 64)
   heartbeatIntervalMs: null, // null: use welcome.limits.heartbeat_interval_ms
   client: { name: "streamhil-js", version: "0.1.0" },
+  batch: true, // ask for batched messages: frames the server has ready together arrive as one
   random: Math.random,
 };
 
@@ -53,7 +54,7 @@ export class Connection {
   /**
    * @param {string} url  the server's WebSocket URL (e.g. ws://host/ws)
    * @param {object} [options]  token, WebSocket, storage, storageKey, initialDelayMs,
-   *   maxDelayMs, requestTimeoutMs, heartbeatIntervalMs, maxInFlight, client
+   *   maxDelayMs, requestTimeoutMs, heartbeatIntervalMs, maxInFlight, client, batch
    */
   constructor(url, options = {}) {
     const unknown = Object.keys(options).filter((k) => !(k in DEFAULTS) && k !== "WebSocket");
@@ -171,7 +172,7 @@ export class Connection {
       return;
     }
     this._ws = ws;
-    this._session = new ClientSession({ token: this.options.token, client: this.options.client });
+    this._session = new ClientSession({ token: this.options.token, client: this.options.client, batch: this.options.batch });
     ws.onopen = () => this._flush(); // the hello
     ws.onmessage = (msg) => this._onText(typeof msg.data === "string" ? msg.data : null);
     ws.onerror = () => {}; // a close event always follows
@@ -252,7 +253,15 @@ export class Connection {
   // --- frames in --------------------------------------------------------------------------
 
   _onText(text) {
-    const received = this._session.receive(text);
+    const ws = this._ws;
+    for (const received of this._session.receiveMessage(text)) {
+      this._onFrame(received);
+      if (this._ws !== ws) return; // the socket was dropped: the rest of a batch goes with it
+    }
+    this._heartbeat.alive();
+  }
+
+  _onFrame(received) {
     switch (received.kind) {
       case Received.VIOLATION:
         this._violation(received.error);
@@ -275,7 +284,6 @@ export class Connection {
       default: // Received.STALE: the command timed out here already
         break;
     }
-    this._heartbeat.alive();
   }
 
   _violation(error) {

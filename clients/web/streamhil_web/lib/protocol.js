@@ -262,11 +262,15 @@ export function errorFromFrame(frame) {
 
 // --- frames ---------------------------------------------------------------------------------
 
-/** The `hello` frame. */
-export function buildHello({ token = null, client = null } = {}) {
+/**
+ * The `hello` frame. `batch`: this client accepts several server frames in one WebSocket
+ * message, as a JSON array of frames (section 1.1); left out when false.
+ */
+export function buildHello({ token = null, client = null, batch = false } = {}) {
   const frame = { type: MessageType.HELLO, protocol_version: PROTOCOL_VERSION };
   if (token !== null && token !== undefined) frame.token = token;
   if (client) frame.client = client;
+  if (batch) frame.batch = true;
   return frame;
 }
 
@@ -317,12 +321,24 @@ function checkResumeForm(frame) {
  * unknown event kinds pass through (forward compatibility).
  */
 export function parseServerFrame(text) {
-  let frame;
+  return checkServerFrame(parseServerMessage(text));
+}
+
+/**
+ * Parse one server text message: a frame, or (on a connection that negotiated batching) an
+ * array of frames, returned as parsed JSON for `checkServerFrame`. Throws
+ * ProtocolViolationError when it is not JSON.
+ */
+export function parseServerMessage(text) {
   try {
-    frame = JSON.parse(text);
+    return JSON.parse(text);
   } catch (err) {
     throw new ProtocolViolationError(`server frame is not JSON: ${err.message}`);
   }
+}
+
+/** Check one parsed server frame (see `parseServerFrame`) and return it. */
+export function checkServerFrame(frame) {
   if (frame === null || typeof frame !== "object" || Array.isArray(frame)) {
     throw new ProtocolViolationError("server frame is not a JSON object");
   }

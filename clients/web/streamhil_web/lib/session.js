@@ -10,7 +10,8 @@ import {
   ProtocolViolationError,
   buildCommand,
   buildHello,
-  parseServerFrame,
+  checkServerFrame,
+  parseServerMessage,
 } from "./protocol.js";
 
 /** What a received frame turned out to be (`receive()`'s `kind`). */
@@ -25,17 +26,26 @@ export const Received = Object.freeze({
 });
 
 export class ClientSession {
-  /** @param {{token?: string|null, client?: object|null}} [hello] what the hello carries */
-  constructor({ token = null, client = null } = {}) {
+  /**
+   * @param {{token?: string|null, client?: object|null, batch?: boolean}} [hello] what the hello
+   *   carries; `batch`: ask the server for batched messages (several frames in a JSON array)
+   */
+  constructor({ token = null, client = null, batch = false } = {}) {
     this.welcome = null;
+    this.batch = batch;
     this._nextId = 1;
     this._pending = new Map(); // id -> {type, length}, for commands sent and not yet answered
-    this._out = [JSON.stringify(buildHello({ token, client }))];
+    this._out = [JSON.stringify(buildHello({ token, client, batch }))];
   }
 
   /** Whether the server's `welcome` has arrived. */
   get open() {
     return this.welcome !== null;
+  }
+
+  /** Whether the server may send several frames in one message (the welcome agreed to it). */
+  get batched() {
+    return this.welcome?.batch === true;
   }
 
   /** How many commands wait for an answer. */
@@ -82,20 +92,59 @@ export class ClientSession {
   }
 
   /**
+   * Read one message from the server (`text`, or null for a binary message): a frame, or when
+   * batching was negotiated a JSON array of frames. Returns what `receive()` returns for each
+   * frame, in order; a violation is the last item (the frames after it are not read).
+   */
+  receiveMessage(text) {
+    if (text === null) return [violation("binary frame from the server")];
+    let message;
+    try {
+      message = parseServerMessage(text);
+    } catch (err) {
+      return [violation(err.message)];
+    }
+    if (!Array.isArray(message)) return [this._receiveFrame(message)];
+    if (!this.batched) {
+      return [violation("the server sent a JSON array (a batch of frames), which this connection did not negotiate")];
+    }
+    if (message.length === 0) return [violation("the server sent an empty batch of frames")];
+    const out = [];
+    for (const frame of message) {
+      const received = this._receiveFrame(frame);
+      out.push(received);
+      if (received.kind === Received.VIOLATION) break;
+    }
+    return out;
+  }
+
+  /**
    * Read one frame from the server (`text`, or null for a binary frame): returns
-   * `{kind, frame, id, error}` with `kind` one of `Received`.
+   * `{kind, frame, id, error}` with `kind` one of `Received`. A batched message is a violation
+   * here: the I/O reads messages with `receiveMessage()`.
    */
   receive(text) {
     if (text === null) return violation("binary frame from the server");
     let frame;
     try {
-      frame = parseServerFrame(text);
+      frame = parseServerMessage(text);
+    } catch (err) {
+      return violation(err.message);
+    }
+    return this._receiveFrame(frame);
+  }
+
+  _receiveFrame(parsed) {
+    let frame;
+    try {
+      frame = checkServerFrame(parsed);
     } catch (err) {
       return violation(err.message);
     }
     switch (frame.type) {
       case MessageType.WELCOME:
         if (this.welcome !== null) return violation("a second welcome on one connection");
+        if (frame.batch === true && !this.batch) return violation("the server turned batching on, which the hello did not ask for");
         this.welcome = frame;
         return { kind: Received.WELCOME, frame };
       case MessageType.REPLY:
