@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -312,10 +313,14 @@ def test_typing_before_the_question_arrives_is_refused_and_kept_until_it_is_aske
         ws.on_message(server.send)
 
         def from_server(message: str | bytes) -> None:
-            if holding[0] and isinstance(message, str) and message.startswith('{"type":"event"'):
-                held.append(message)
-            else:
-                ws.send(message)
+            # A batched message (a JSON array of frames) is split: its events held, the rest sent.
+            batched = isinstance(message, str) and message.startswith("[")
+            frames = [json.dumps(f, separators=(",", ":")) for f in json.loads(message)] if batched else [message]
+            for frame in frames:
+                if holding[0] and isinstance(frame, str) and frame.startswith('{"type":"event"'):
+                    held.append(frame)
+                else:
+                    ws.send(frame)
 
         server.on_message(from_server)
 
