@@ -2,7 +2,8 @@
 
 A message is a dict with a ``role`` (``"system"``, ``"developer"``, ``"user"``, ``"assistant"`` or
 ``"tool"``), a ``content`` (a string or a list of content parts) and an ``id``. Assistant messages
-may carry ``tool_calls`` (``[{"id", "name", "args": dict}]``); tool messages carry the
+carry ``tool_calls`` (``[{"id", "name", "args": dict}]``, ``[]`` when there are none, as LangChain's
+``AIMessage.tool_calls``); tool messages carry the
 ``tool_call_id`` they answer, the tool's ``name`` and a ``status`` (``"success"``/``"error"``).
 
 Being plain dicts, messages go through any checkpointer and over the wire unchanged. LangChain
@@ -140,6 +141,8 @@ def coerce_message(message: Any) -> Message:
         if not isinstance(calls, list):
             raise TypeError(f"tool_calls must be a list, got {type(calls).__name__}")
         out["tool_calls"] = [_coerce_tool_call(c, f"tool_calls[{i}]") for i, c in enumerate(calls)]
+    elif role == "assistant":
+        out["tool_calls"] = []  # always there, as LangChain's AIMessage.tool_calls: m["tool_calls"] works
     elif "tool_calls" in out:
         del out["tool_calls"]
     if role == "tool" and not isinstance(out.get("tool_call_id"), str):

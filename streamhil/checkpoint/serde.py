@@ -1,7 +1,8 @@
 """Turn state values into bytes and back: JSON (orjson) with tags for the types JSON lacks.
 
 Plain JSON values (``dict`` with ``str`` keys, ``list``, ``str``, ``int``, ``float``, ``bool``,
-``None``) are written as they are. These round-trip too, each as a small tagged object
+``None``) are written as they are. A ``dict`` with other keys is stored as tagged pairs, its keys
+encoded like values, so ``{1: "a", (2, 3): "b"}`` loads back with the same int and tuple keys. These round-trip too, each as a small tagged object
 ``{"__sh__": <tag>, ...}``: ``tuple``, ``set``, ``frozenset``, ``bytes``, ``bytearray``,
 ``datetime`` (offset or zoneinfo zone kept), ``date``, ``time``, ``timedelta``, ``UUID``,
 ``Decimal``, integers beyond 64 bits, NaN and infinities, and instances of module-level
@@ -184,19 +185,73 @@ def _encode_dict(x: dict[Any, Any]) -> Any:
                 out = dict(x)
             out[k] = e
     if TAG in x:  # a user dict that looks like a tag: store it as pairs
-        return {TAG: "dict", "v": [[key, value] for key, value in (out or x).items()]}
+        return {TAG: "dict", "v": [[_encode_key(key), value] for key, value in (out or x).items()]}
     return x if out is None else out
 
 
+# -- dict keys that are not str ---------------------------------------------------------------
+# orjson checks keys itself, so the walk above never looks at them. Only when orjson refuses a
+# key does dumps() call _encode_keys on the walked data: each dict with a key that is not an
+# exact str becomes the tagged pairs form ``{TAG: "dict", "v": [[key, value], ...]}``, its keys
+# encoded like values. Plain str-keyed data never pays for this.
+
+
+def _encode_key(key: Any) -> Any:
+    """A dict key as orjson-ready data that loads back as an equal, hashable key."""
+    if type(key) is str:
+        return key
+    try:
+        encoded = _encode(key)
+    except _Unstorable:
+        raise _Unstorable(
+            f"has the key {key!r} of type {_type_name(key)}; dict keys must be str or hashable "
+            f"values of the types streamhil stores ({_SUPPORTED})"
+        ) from None
+    if type(encoded) is list or (type(encoded) is dict and encoded.get(TAG, "dict") == "dict"):
+        raise _Unstorable(
+            f"has the key {key!r} of type {_type_name(key)}, which would load back as an "
+            f"unhashable {'list' if type(encoded) is list else 'dict'}"
+        )
+    return _encode_keys(encoded)
+
+
+def _encode_keys(x: Any) -> Any:
+    """Walked data ``x`` with every dict that has a non-str key in the pairs form (copies only
+    what changes; ``x`` itself when nothing does)."""
+    t = type(x)
+    if t is list:
+        out: list[Any] | None = None
+        for i, v in enumerate(x):
+            if type(v) is list or type(v) is dict:
+                e = _encode_keys(v)
+                if e is not v:
+                    if out is None:
+                        out = list(x)
+                    out[i] = e
+        return x if out is None else out
+    if t is not dict:
+        return x
+    values: dict[Any, Any] | None = None
+    for k, v in x.items():
+        if type(v) is list or type(v) is dict:
+            e = _encode_keys(v)
+            if e is not v:
+                if values is None:
+                    values = dict(x)
+                values[k] = e
+    items = x if values is None else values
+    for k in items:
+        if type(k) is not str:
+            return {TAG: "dict", "v": [[_encode_key(k), v] for k, v in items.items()]}
+    return items
+
+
 def _find_bad_key(x: Any) -> None:
-    """Raise ``_Unstorable`` for the first dict key that is not a str (after orjson refused one)."""
+    """Raise the ``_Unstorable`` of the first key in ``x`` (the user's value) that cannot be
+    stored, with its path; finds keys in dicts, lists, tuples and sets, not in other objects."""
     if isinstance(x, dict):
         for k, v in x.items():
-            if not isinstance(k, str):
-                raise _Unstorable(
-                    f"has the key {k!r} of type {_type_name(k)}; dict keys must be str "
-                    "(convert the keys, or store a list of pairs)"
-                )
+            _encode_key(k)
             try:
                 _find_bad_key(v)
             except _Unstorable as exc:
@@ -360,8 +415,18 @@ def dumps(value: Any, *, where: object = None) -> bytes:
         try:
             data = orjson.dumps(encoded)
         except orjson.JSONEncodeError as exc:
-            _find_bad_key(value)  # a non-str key: raise naming it; else report orjson's words
-            raise SerializationError(f"cannot store {where or 'value'}: {exc}") from None
+            try:  # a dict key that is not a str? store that dict as pairs
+                keyed = _encode_keys(encoded)
+            except _Unstorable:
+                _find_bad_key(value)  # raises again naming the place, when it can
+                raise
+            if keyed is encoded:
+                raise SerializationError(f"cannot store {where or 'value'}: {exc}") from None
+            encoded = keyed
+            try:
+                data = orjson.dumps(encoded)
+            except orjson.JSONEncodeError as again:
+                raise SerializationError(f"cannot store {where or 'value'}: {again}") from None
     except _Unstorable as exc:
         raise SerializationError(_describe(where, exc)) from None
     except RecursionError:
@@ -478,7 +543,7 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "decimal": lambda x: Decimal(x["v"]),
     "int": lambda x: int(x["v"]),
     "float": lambda x: float(x["v"]),
-    "dict": lambda x: {k: _decode(v) for k, v in x["v"]},
+    "dict": lambda x: {_decode(k): _decode(v) for k, v in x["v"]},
     "dataclass": _decode_dataclass,
     "enum": _decode_enum,
     "namedtuple": _decode_namedtuple,

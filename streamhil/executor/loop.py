@@ -241,6 +241,7 @@ class Loop(StepParts):
             ):
                 return self._stop_at_breakpoint()
             skip_breakpoint = False
+            scope.remaining_steps = scope.recursion_limit - steps
             steps += 1
             outcome = await self._run_step()
             if outcome is not None:

@@ -91,7 +91,7 @@ def _dict_writes(graph: GraphSpec, node: str, update: dict[str, Any], lenient: b
     for key, value in update.items():
         if key in channels:
             writes.append((key, value))
-        elif not lenient:
+        elif not lenient and key not in graph.schema.managed:  # a managed key's write is ignored, as LangGraph
             known = ", ".join(repr(k) for k in channels)
             raise InvalidUpdateError(
                 f"Node {node!r} wrote unknown state key {key!r}; the state has keys {known}."
@@ -131,9 +131,10 @@ def check_start_command(graph: GraphSpec, command: Command[Any]) -> None:
 
 
 async def routes_for(
-    graph: GraphSpec, node: str, values: dict[str, Any], writes: list[tuple[str, Any]]
+    graph: GraphSpec, node: str, values: dict[str, Any], writes: list[tuple[str, Any]], remaining_steps: int
 ) -> list[str | Send]:
-    """Where ``node``'s edges and conditional edges lead, given the state with its own writes applied."""
+    """Where ``node``'s edges and conditional edges lead, given the state with its own writes
+    applied (and ``remaining_steps`` for its managed keys)."""
     routes: list[str | Send] = list(graph.static_targets.get(node, ()))
     branches = graph.branches.get(node)
     if not branches:
@@ -141,7 +142,7 @@ async def routes_for(
     view = dict(values)
     if writes:
         apply_writes(graph.channels, view, writes)
-    arg = graph.schema.node_input(view)
+    arg = graph.schema.node_input(view, remaining_steps)
     for branch in branches:
         result = await branch.router(arg) if branch.is_async else branch.router(arg)
         routes += _normalise_branch(graph, node, branch.name, branch.path_map, result)
@@ -191,7 +192,7 @@ async def run_task(
         arg = task.arg
     else:
         try:  # a pydantic schema validates the state here; a failure is not retried
-            arg = (spec.input_schema or graph.schema).node_input(values)
+            arg = (spec.input_schema or graph.schema).node_input(values, scope.remaining_steps)
         except Exception as exc:
             return TaskResult(task, "error", error=exc, answers=answers)
     tap = scope.messages  # None unless the run streams ``messages`` or makes events
@@ -220,7 +221,7 @@ async def run_task(
             if events is not None:
                 events.node_returned(ctx, arg, result)
             writes, gotos, update = writes_from_return(graph, task.name, result, lenient=spec.subgraph is not None)
-            routes = await routes_for(graph, task.name, values, writes) + gotos
+            routes = await routes_for(graph, task.name, values, writes, scope.remaining_steps) + gotos
             return TaskResult(task, "done", writes, routes, update, answers=ctx.answers, consumed=ctx.consumed)
         except GraphInterrupt as gi:
             # Control flow, not an error: its traceback (the node's frames, which hold the
@@ -279,6 +280,8 @@ def start_writes(graph: GraphSpec, value: Any) -> list[tuple[str, Any]]:
     allowed = graph.input_keys
     for key, item in value.items():
         if key not in allowed:
+            if key in graph.schema.managed:
+                continue  # RemainingSteps / IsLastStep in the input: ignored, as LangGraph
             raise InvalidUpdateError(
                 f"Graph input has unknown key {key!r}; the input keys are {', '.join(map(repr, allowed))}."
             )
@@ -294,7 +297,7 @@ async def run_start(scope: RunScope, task: Task, values: dict[str, Any], graph_i
             writes, gotos, _ = _command_writes(scope.graph, START, graph_input)
         else:
             writes, gotos = start_writes(scope.graph, graph_input), []
-        routes = await routes_for(scope.graph, START, values, writes) + gotos
+        routes = await routes_for(scope.graph, START, values, writes, scope.remaining_steps) + gotos
     except Exception as exc:
         return TaskResult(task, "error", error=exc)
     return TaskResult(task, "done", writes, routes, None)

@@ -51,6 +51,7 @@ class RunScope:
     dropped_answers: set[str] = field(default_factory=set)  # ids consumed by tasks that then failed
     config: dict[str, Any] = field(default_factory=dict)
     recursion_limit: int = 25
+    remaining_steps: int = 25  # recursion_limit minus the steps run so far: what RemainingSteps shows
     durability: str = "async"
     limiter: anyio.CapacityLimiter | None = None
     parents: dict[str, str] = field(default_factory=dict)

@@ -71,6 +71,9 @@ class StateSchema:
     prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     """Turns the state's values into what ``cls`` accepts, when they differ (a pydantic field
     of LangChain messages: see ``model_messages``)."""
+    managed: Mapping[str, Callable[[int], Any]] = field(default_factory=dict)
+    """Keys that are not channels (``RemainingSteps``, ``IsLastStep``): each maps the steps the
+    run has left to the value a node sees."""
 
     @property
     def builds_objects(self) -> bool:
@@ -90,11 +93,15 @@ class StateSchema:
                 out[key] = default() if callable(default) else default
         return out
 
-    def node_input(self, values: dict[str, Any]) -> Any:
+    def node_input(self, values: dict[str, Any], remaining_steps: int = 0) -> Any:
         """What a node reading this schema receives: a dict of its keys, or an instance of
-        ``cls`` built from them (a pydantic model validates them here and may raise)."""
+        ``cls`` built from them (a pydantic model validates them here and may raise); managed
+        keys are computed from ``remaining_steps``."""
         # In the schema's order, as LangGraph reads a node's channels (not the order they were written)
         picked = {k: values[k] for k in self.channels if k in values}
+        if self.managed:  # after the channels, as LangGraph
+            for key, get in self.managed.items():
+                picked[key] = get(remaining_steps)
         return self._build(picked) if self.builds_objects else picked
 
     def as_output(self, values: dict[str, Any]) -> Any:

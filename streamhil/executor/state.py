@@ -174,7 +174,8 @@ async def update_state(
             last = [t.task.name for t in view.tasks if t.finished and t.task.name != START] or last
     else:
         if isinstance(values, dict):
-            unknown = next((key for key in values if key not in graph.channels), None)
+            managed = graph.schema.managed  # RemainingSteps / IsLastStep: ignored, as LangGraph
+            unknown = next((key for key in values if key not in graph.channels and key not in managed), None)
             if unknown is not None:
                 known = ", ".join(repr(k) for k in graph.channels)
                 raise InvalidUpdateError(
@@ -183,7 +184,8 @@ async def update_state(
         _check_update_values(values)
         writes, gotos, _ = writes_from_return(graph, as_node, values) if values is not None else ([], [], None)
         changed = apply_writes(graph.channels, new_values, writes)
-        routes = await routes_for(graph, as_node, base_values, writes) + gotos
+        # LangGraph runs the node's edges as a task two steps before its stop
+        routes = await routes_for(graph, as_node, base_values, writes, 2) + gotos
         fake_task = prepare_tasks([["pull", as_node, []]], "update", scope.checkpoint_ns, new_step)[0]
         planned = after_node(graph, view, as_node, routes, joins, fake_task)
         specs, joins, carried_writes = planned.specs, planned.joins, planned.carried_writes

@@ -13,6 +13,7 @@ from ..errors import InvalidSchemaError
 from ..executor.spec import MISSING, ChannelSpec, StateSchema
 from ..executor.model_messages import langchain_messages_for, message_fields
 from ..executor.state_objects import is_pydantic_model
+from ..managed import is_managed_value
 
 __all__ = ["ChannelSpec", "StateSchema", "read_schema"]
 
@@ -45,6 +46,17 @@ def _check_reducer(reducer: Callable[..., Any], key: str) -> None:
             f"The reducer of key {key!r} must take exactly two positional arguments "
             f"(current, update); {getattr(reducer, '__name__', reducer)!r} takes {len(positional)}."
         )
+
+
+def _manager_of(annotation: Any) -> Callable[[int], Any] | None:
+    """The getter of a ``RemainingSteps`` / ``IsLastStep`` annotation (streamhil.managed)."""
+    if get_origin(annotation) is not Annotated:
+        return None
+    for meta in get_args(annotation)[1:]:
+        if is_managed_value(meta):
+            getter: Callable[[int], Any] = meta.get
+            return getter
+    return None
 
 
 def _empty_of(annotation: Any) -> Any:
@@ -87,9 +99,14 @@ def read_schema(cls: Any) -> StateSchema:
             elif f.default_factory is not dataclasses.MISSING:
                 dc_defaults[f.name] = f.default_factory
     channels: dict[str, ChannelSpec] = {}
+    managed: dict[str, Callable[[int], Any]] = {}
     for key, annotation in hints.items():
         if key.startswith("__"):
             raise InvalidSchemaError(f"State key {key!r} is reserved: names starting with '__' are the runtime's.")
+        manager = _manager_of(annotation)
+        if manager is not None:  # not a channel: computed for each task (streamhil.managed)
+            managed[key] = manager
+            continue
         reducer = _reducer_of(annotation, key)
         default: Any = _MISSING
         if reducer is not None:
@@ -101,4 +118,4 @@ def read_schema(cls: Any) -> StateSchema:
     # pydantic validates a field of LangChain messages: nodes get them as LangChain objects
     message_keys = message_fields(hints) if is_model else ()
     prepare = langchain_messages_for(message_keys) if message_keys else None
-    return StateSchema(cls, channels, is_dc, is_model, prepare)
+    return StateSchema(cls, channels, is_dc, is_model, prepare, managed)

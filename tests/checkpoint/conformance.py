@@ -109,6 +109,9 @@ def every_kind() -> dict[str, Any]:
         "command": Command(resume={"i-1": True}, update={"x": 1}, goto=[Send("n", {"a": (1,)})]),
         "overwrite": Overwrite([1, 2]),
         "lookalike": {"__sh__": "tuple", "v": [1]},
+        "intkeys": {1: 0.5, 2: {3: [{4: "deep"}]}},
+        "mixedkeys": {"s": 1, 2: 2, 2.5: 3, None: 4, (5, "t"): 5, uuid.UUID(int=6): 6, Colour.RED: 7,
+                      dt.date(2020, 1, 1): 8, frozenset({9}): 9},
     }
 
 
@@ -116,9 +119,10 @@ def assert_same(got: Any, want: Any, path: str = "value") -> None:
     """Equal, and of exactly the same types all the way down (1 == 1.0 == True would not do)."""
     assert type(got) is type(want), f"{path}: {type(got)} != {type(want)}"
     if isinstance(want, dict):
-        assert list(got) == list(want), f"{path}: keys {list(got)} != {list(want)}"
-        for key in want:
-            assert_same(got[key], want[key], f"{path}[{key!r}]")
+        assert len(got) == len(want), f"{path}: keys {list(got)} != {list(want)}"
+        for (got_key, got_value), (key, value) in zip(got.items(), want.items()):
+            assert_same(got_key, key, f"{path} key {key!r}")  # 1 and 1.0 are one key, not the same
+            assert_same(got_value, value, f"{path}[{key!r}]")
     elif isinstance(want, (list, tuple)):
         assert len(got) == len(want), path
         for i, (g, w) in enumerate(zip(got, want)):
@@ -445,8 +449,8 @@ async def check_unstorable_saves_nothing(saver: BaseCheckpointSaver) -> None:
     bad_metadata = make_checkpoint({"a": 3}, {"a": 3})
     with pytest.raises(SerializationError, match=r"metadata.*'who'.*Unstorable"):
         await saver.aput(parent.config, bad_metadata, {"who": Unstorable()}, {"a": 3})
-    with pytest.raises(SerializationError, match=r"channel 'k'.*dict keys must be str"):
-        await saver.aput(parent.config, make_checkpoint({"k": {1: 2}}, {"k": 1}), {}, {"k": 1})
+    with pytest.raises(SerializationError, match=r"channel 'k'.*has the key .*Unstorable.*dict keys must be"):
+        await saver.aput(parent.config, make_checkpoint({"k": {Unstorable(): 2}}, {"k": 1}), {}, {"k": 1})
     got = await latest(saver, "t")
     assert got.checkpoint.id == parent.checkpoint.id
     assert got.pending_writes == [("t1", "a", "before")]

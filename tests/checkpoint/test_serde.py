@@ -101,14 +101,36 @@ def test_str_input_to_loads() -> None:
     assert loads("[1]") == [1]
 
 
+class _Opaque:
+    def __repr__(self) -> str:
+        return "<opaque>"
+
+
+class _HashableList(list[Any]):
+    def __hash__(self) -> int:  # type: ignore[override]
+        return 1
+
+
+def _local_key() -> Any:
+    @dataclasses.dataclass(frozen=True)
+    class Local:
+        x: int = 1
+
+    return Local()
+
+
 @pytest.mark.parametrize(
     ("value", "pattern"),
     [
         (object(), r"^cannot store value: the value has type object, which streamhil cannot store"),
         ({"a": [1, {"b": object()}]}, r"the value at \['a'\]\[1\]\['b'\] has type object"),
         ((1, {2, lambda: 0}), r"has type function"),
-        ({"k": {3: "x"}}, r"the value at \['k'\] has the key 3 of type int; dict keys must be str"),
-        ({(1, 2): "x"}, r"has the key \(1, 2\) of type tuple"),
+        ({"k": {_Opaque(): "x"}}, r"the value at \['k'\] has the key <opaque> of type .*Opaque; dict keys must be"),
+        ({(1, object()): "x"}, r"has the key \(1, <object .*>\) of type tuple; dict keys must be str or hashable"),
+        ([{"a": {_local_key(): 1}}], r"the value at \[0\]\['a'\] has the key .* of type .*Local"),
+        ({_HashableList([1]): "x"}, r"has the key \[1\] of type .*_HashableList, which would load back as an unhashable list"),
+        ({TAG: "x", 1: {object(): 2}}, r"the value at \[1\] has the key <object .*> of type object"),
+        ({"n": Point(1, ({object(): 1},))}, r"the value at \['n'\]\[1\]\[0\] has the key <object"),
         (Note("x", [object()]), r"the value at \.tags\[0\] has type object"),  # type: ignore[list-item]
         (iter([]), r"has type list_iterator"),
     ],
@@ -204,6 +226,7 @@ _values = st.recursive(
         st.lists(inner, max_size=4)
         | st.tuples(inner, inner)
         | st.dictionaries(st.text(max_size=6) | st.just(TAG), inner, max_size=4)
+        | st.dictionaries(st.text(max_size=3) | st.just(TAG) | _hashables, inner, max_size=4)
         | st.sets(_hashables, max_size=3)
         | st.builds(Send, st.text(max_size=5), inner)
         | st.builds(Interrupt, inner, st.text(max_size=5))
@@ -242,3 +265,61 @@ def test_decimal_and_time_details() -> None:
     assert round_trip(dt.time(1, fold=1)).fold == 1
     assert round_trip(dt.datetime(2000, 1, 1, fold=1)).fold == 1
     assert round_trip(uuid.UUID(int=5)) == uuid.UUID(int=5)
+
+
+# -- dict keys that are not str (LangGraph stores them; so does streamhil, as tagged pairs) ----
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"scores": {1: 0.5, 2: 0.7}},
+        {1.5: "a", None: 1, True: 2, -3: "neg", 2**70: "big", float("inf"): "inf"},
+        {(1, "a"): 1, frozenset({1, 2}): 2, uuid.UUID(int=9): 3, dt.date(2020, 1, 2): 4},
+        {dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc): 1, Colour.RED: 2, Decimal("1.5"): 3, b"k": 4},
+        {Point(1, (2,)): "namedtuple key", Frozen(dt.datetime(2020, 1, 1), Point(0, ())): "dataclass key"},
+        {"s": 1, 2: {3: {4: [{5: (6, {7: 8})}]}}},
+        {TAG: "looks like a tag", 1: "and an int key"},
+        [{1: "a"}, ({2: "b"},), Send("n", {3: "c"})],
+    ],
+    ids=repr,
+)
+def test_non_str_keys_round_trip(value: Any) -> None:
+    assert_same(round_trip(value), value)
+
+
+def test_non_str_key_dicts_are_stored_as_pairs() -> None:
+    assert dumps({"scores": {1: 0.5}}) == b' {"scores":{"__sh__":"dict","v":[[1,0.5]]}}'
+    # only the dict with such a key changes; str-keyed data around it stays plain
+    assert loads(b' {"a":{"b":1},"c":{"__sh__":"dict","v":[[{"__sh__":"tuple","v":[1]},2]]}}') == {
+        "a": {"b": 1},
+        "c": {(1,): 2},
+    }
+
+
+def test_pairs_written_before_keys_were_encoded_still_load() -> None:
+    # Dicts holding the tag key were stored as pairs of plain str keys; they load as before.
+    assert loads(b' {"__sh__":"dict","v":[["__sh__","x"],["k",[1]]]}') == {TAG: "x", "k": [1]}
+
+
+def test_non_str_keys_leave_the_input_alone() -> None:
+    inner = {1: [1, 2]}
+    state = {"plain": {"a": 1}, "keyed": inner}
+    dumps(state)
+    assert state == {"plain": {"a": 1}, "keyed": {1: [1, 2]}} and state["keyed"] is inner
+
+
+def test_str_keyed_data_never_runs_the_key_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = 0
+    real = serde._encode_keys
+
+    def counting(x: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return real(x)
+
+    monkeypatch.setattr(serde, "_encode_keys", counting)
+    dumps({"a": {"b": [1, (2,)]}, TAG: {"c": dt.date(2020, 1, 1)}})
+    assert calls == 0
+    dumps({"a": {1: 2}})
+    assert calls > 0

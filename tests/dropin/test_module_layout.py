@@ -37,6 +37,11 @@ MODULES = [
     "langgraph.prebuilt.tool_node",
     "langgraph.prebuilt.chat_agent_executor",
     "langgraph.func",
+    "langgraph.managed",
+    "langgraph.channels",
+    "langgraph.store",
+    "langgraph.store.base",
+    "langgraph.store.memory",
 ]
 
 
@@ -118,3 +123,13 @@ def test_constants_have_langgraphs_values() -> None:
     from streamhil.graph import END, START
 
     assert (START, END) == (LG_START, LG_END)
+
+
+def test_names_langgraph_modules_re_export_are_importable_too() -> None:
+    """Names outside LangGraph's ``__all__`` that its docs import from these modules."""
+    from langgraph.graph.message import RemoveMessage as LGRemoveMessage  # noqa: F401
+
+    from streamhil.graph.message import RemoveMessage
+    from streamhil.messages import RemoveMessage as Own
+
+    assert RemoveMessage is Own

@@ -37,7 +37,7 @@ BOOKED = (
 )
 ANSWER = (
     "{'agent': {'messages': [{'role': 'assistant', 'content': 'Your stay at the McKittrick Hotel has been "
-    "successfully booked. Enjoy your stay!', 'id': 'lc_run--<uuid>-0'}]}}"
+    "successfully booked. Enjoy your stay!', 'id': 'lc_run--<uuid>-0', 'tool_calls': []}]}}"
 )
 FULL_CODE = """\
 {'__interrupt__': (Interrupt(value={'text_to_revise': 'Original text'}, id='<id>', response_schema=None),)}

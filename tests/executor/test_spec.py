@@ -88,10 +88,10 @@ def test_bad_return_values_are_refused_by_name() -> None:
 
 @pytest.mark.anyio
 async def test_routes_follow_static_edges_and_branches_on_the_updated_state() -> None:
-    assert await routes_for(SPEC, "a", {"q": "no"}, []) == ["b", "c"]
-    assert await routes_for(SPEC, "b", {"q": "no"}, [("q", "yes")]) == ["c"]  # its own write applied
-    assert await routes_for(SPEC, "b", {"q": "yes"}, [("q", "no")]) == []  # END
+    assert await routes_for(SPEC, "a", {"q": "no"}, [], 25) == ["b", "c"]
+    assert await routes_for(SPEC, "b", {"q": "no"}, [("q", "yes")], 25) == ["c"]  # its own write applied
+    assert await routes_for(SPEC, "b", {"q": "yes"}, [("q", "no")], 25) == []  # END
     with pytest.raises(InvalidUpdateError, match="returned 'maybe', which is not in its path_map"):
-        await routes_for(SPEC, "b", {"q": "maybe"}, [])
+        await routes_for(SPEC, "b", {"q": "maybe"}, [], 25)
     with pytest.raises(KeyError):  # as LangGraph raises there: `except KeyError` written for it still works
-        await routes_for(SPEC, "b", {"q": "maybe"}, [])
+        await routes_for(SPEC, "b", {"q": "maybe"}, [], 25)

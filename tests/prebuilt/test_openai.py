@@ -56,7 +56,7 @@ async def test_non_streaming_reply_and_request_shape() -> None:
         with anyio.fail_after(5):
             reply = await model(CONVERSATION, [spec])
     assert reply["role"] == "assistant" and reply["content"] == "It is sunny."
-    assert reply["id"] and "tool_calls" not in reply
+    assert reply["id"] and reply["tool_calls"] == []  # always there, as AIMessage.tool_calls
     assert reply["response_metadata"]["usage"]["total_tokens"] == 8
     (request,) = fake.requests
     assert (request.method, request.path) == ("POST", "/v1/chat/completions")
