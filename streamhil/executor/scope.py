@@ -3,6 +3,7 @@ one running task knows about itself and its run."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -12,6 +13,26 @@ import anyio
 
 from ..checkpoint.base import BaseCheckpointSaver, thread_config
 from .spec import GraphSpec
+
+
+def _default_recursion_limit() -> int:
+    """LangGraph 1.2.22's default step budget (10,007), or the environment's:
+    ``STREAMHIL_DEFAULT_RECURSION_LIMIT``, else LangGraph's ``LANGGRAPH_DEFAULT_RECURSION_LIMIT``."""
+    for name in ("STREAMHIL_DEFAULT_RECURSION_LIMIT", "LANGGRAPH_DEFAULT_RECURSION_LIMIT"):
+        text = os.environ.get(name)
+        if text:
+            try:
+                value = int(text)
+            except ValueError:
+                raise ValueError(f"{name} must be an integer, got {text!r}") from None
+            if value < 1:
+                raise ValueError(f"{name} must be at least 1, got {value}")
+            return value
+    return 10_007
+
+
+DEFAULT_RECURSION_LIMIT = _default_recursion_limit()
+"""The ``recursion_limit`` of a run whose config names none (read once, at import)."""
 
 __all__ = ["RunScope", "TaskContext", "Sink", "PRIVATE_LOOP", "PUSH_TRIGGERS"]
 
@@ -50,7 +71,7 @@ class RunScope:
     resume_map: dict[str, Any] = field(default_factory=dict)
     dropped_answers: set[str] = field(default_factory=set)  # ids consumed by tasks that then failed
     config: dict[str, Any] = field(default_factory=dict)
-    recursion_limit: int = 25
+    recursion_limit: int = DEFAULT_RECURSION_LIMIT
     remaining_steps: int = 25  # recursion_limit minus the steps run so far: what RemainingSteps shows
     durability: str = "async"
     limiter: anyio.CapacityLimiter | None = None

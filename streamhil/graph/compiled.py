@@ -21,7 +21,7 @@ from ..executor.loop import RunOutcome, execute
 from ..executor.message_tap import tap_for
 from ..executor.node_events import EVENTS, EventTap
 from ..executor.nested import run_nested
-from ..executor.scope import PRIVATE_LOOP, RunScope
+from ..executor.scope import DEFAULT_RECURSION_LIMIT, PRIVATE_LOOP, RunScope
 from ..executor.spec import GraphSpec, StateSchema
 from ..executor.state import build_snapshot, spec_for_ns, update_state
 from ..executor.view import UPDATE, load_view
@@ -154,7 +154,7 @@ class CompiledStateGraph(RunnableAPI, EventsAPI):
     def _scope(self, config: Mapping[str, Any] | None, *, need_thread: bool) -> tuple[RunScope, str | None]:
         config = dict(self._bound_config(config) or {})
         configurable = dict(config.get("configurable") or {})
-        limit = config.get("recursion_limit", 25)
+        limit = config.get("recursion_limit", DEFAULT_RECURSION_LIMIT)
         if not isinstance(limit, int) or limit < 1:
             raise ConfigError(f"recursion_limit must be an int of at least 1, got {limit!r}.")
         saver = self.saver
