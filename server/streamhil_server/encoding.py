@@ -9,6 +9,9 @@ object into its ``repr`` string, so one odd value never breaks a stream.
 
 from __future__ import annotations
 
+import datetime
+import enum
+import uuid
 from typing import Any
 
 import orjson
@@ -94,9 +97,31 @@ def dumps_event(
     try:
         return orjson.dumps(frame, default=_default, option=_OPTIONS).decode()
     except (TypeError, orjson.JSONEncodeError):
+        pass
+    try:  # keys JSON has no text for (a tuple): written as their str()
+        frame["data"] = _keys_as_text(data)
+        return orjson.dumps(frame, default=_default, option=_OPTIONS).decode()
+    except (TypeError, orjson.JSONEncodeError, RecursionError):
         # e.g. an int above 64 bits or a cycle: fall back to a repr of the payload
         frame["data"] = repr(data)
         return orjson.dumps(frame, default=_default, option=_OPTIONS).decode()
+
+
+_JSON_KEY_TYPES = (str, int, float, bool, type(None), datetime.date, datetime.time, uuid.UUID, enum.Enum)
+"""Dict keys orjson writes as text itself (``OPT_NON_STR_KEYS``)."""
+
+
+def _keys_as_text(value: Any) -> Any:
+    """``value`` with every dict key orjson cannot write (a tuple, a frozenset) as its ``str()``;
+    the rest as it is (only walked when orjson refused the whole)."""
+    if isinstance(value, dict):
+        return {
+            (key if isinstance(key, _JSON_KEY_TYPES) else str(key)): _keys_as_text(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [_keys_as_text(item) for item in value]
+    return value
 
 
 def jsonable(value: Any) -> Any:
@@ -104,6 +129,10 @@ def jsonable(value: Any) -> Any:
     try:
         return orjson.loads(orjson.dumps(value, default=_default, option=_OPTIONS))
     except (TypeError, orjson.JSONEncodeError):
+        pass
+    try:
+        return orjson.loads(orjson.dumps(_keys_as_text(value), default=_default, option=_OPTIONS))
+    except (TypeError, orjson.JSONEncodeError, RecursionError):
         return repr(value)
 
 
