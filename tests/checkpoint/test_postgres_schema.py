@@ -9,6 +9,8 @@ import pytest
 
 from streamhil.checkpoint._records import ListScope
 
+from .listing_scopes import LISTING_SCOPES
+
 psycopg = pytest.importorskip("psycopg", reason="PostgresSaver needs the 'postgres' extra")
 
 from streamhil.checkpoint import _postgres_schema as schema  # noqa: E402
@@ -61,15 +63,7 @@ def _plan_nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize(
     ("scope", "after"),
-    [
-        (ListScope("t1", None), None),  # a thread, every namespace: LangGraph's usual list call
-        (ListScope("t1", None), ("000000001500", "t1", "")),
-        (ListScope("t1", None), ("000000001500", "", "")),  # before=: a cursor no row equals
-        (ListScope(None, None), None),  # every thread: list(None)
-        (ListScope(None, None), ("000000001500", "t1", "")),
-        (ListScope("t1", ""), None),  # one namespace: the primary key
-        (ListScope("t1", ""), ("000000001500", "t1", "")),
-    ],
+    LISTING_SCOPES,
     ids=str,
 )
 def test_listings_read_an_index_in_list_order(postgres_url: str, scope: ListScope, after: Any) -> None:

@@ -14,6 +14,8 @@ from streamhil.checkpoint import _sqlite_sql as sql
 from streamhil.checkpoint._records import ListScope
 from streamhil.checkpoint.sqlite import SqliteSaver
 
+from .listing_scopes import LISTING_SCOPES
+
 
 def _fill(conn: sqlite3.Connection, threads: int, rows: int) -> None:
     """Empty checkpoints (no channels) in two namespaces of several threads, in one transaction."""
@@ -55,15 +57,7 @@ def test_a_version_1_file_is_migrated(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("scope", "after"),
-    [
-        (ListScope("t1", None), None),  # a thread, every namespace: LangGraph's usual list call
-        (ListScope("t1", None), ("000000001500", "t1", "")),
-        (ListScope("t1", None), ("000000001500", "", "")),  # before=: a cursor no row equals
-        (ListScope(None, None), None),  # every thread: list(None)
-        (ListScope(None, None), ("000000001500", "t1", "")),
-        (ListScope("t1", ""), None),  # one namespace: the primary key
-        (ListScope("t1", ""), ("000000001500", "t1", "")),
-    ],
+    LISTING_SCOPES,
     ids=str,
 )
 def test_listings_read_an_index_in_list_order(tmp_path: Path, scope: ListScope, after: Any) -> None:
