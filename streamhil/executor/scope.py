@@ -72,7 +72,7 @@ class RunScope:
     dropped_answers: set[str] = field(default_factory=set)  # ids consumed by tasks that then failed
     config: dict[str, Any] = field(default_factory=dict)
     recursion_limit: int = DEFAULT_RECURSION_LIMIT
-    remaining_steps: int = 25  # recursion_limit minus the steps run so far: what RemainingSteps shows
+    remaining_steps: int = DEFAULT_RECURSION_LIMIT  # recursion_limit minus the steps run so far: what RemainingSteps shows
     durability: str = "async"
     limiter: anyio.CapacityLimiter | None = None
     parents: dict[str, str] = field(default_factory=dict)

@@ -18,13 +18,11 @@ from . import _json_schema, _sync
 
 __all__ = ["RunnableAPI", "merge_configs"]
 
-_DEFAULT_RECURSION_LIMIT = 25
-
-
 def merge_configs(*configs: Mapping[str, Any] | None) -> dict[str, Any]:
     """Configs merged as LangChain merges them: ``configurable`` and ``metadata`` key by key,
-    ``tags`` as a sorted union, callbacks lists joined, a non-default ``recursion_limit`` and
-    any other non-empty value replacing the earlier one."""
+    ``tags`` as a sorted union, callbacks lists joined, a ``recursion_limit`` given (whatever its
+    value: only a limit nobody gave is the default, as in LangGraph 1.2.22) and any other non-empty
+    value replacing the earlier one."""
     merged: dict[str, Any] = {}
     for config in configs:
         for key, value in (config or {}).items():
@@ -35,7 +33,7 @@ def merge_configs(*configs: Mapping[str, Any] | None) -> dict[str, Any]:
             elif key == "callbacks" and isinstance(value, list) and isinstance(merged.get(key), list):
                 merged[key] = [*merged[key], *value]
             elif key == "recursion_limit":
-                if value != _DEFAULT_RECURSION_LIMIT:
+                if value is not None:
                     merged[key] = value
             else:
                 merged[key] = value or merged.get(key)

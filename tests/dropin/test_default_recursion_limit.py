@@ -48,3 +48,17 @@ def test_the_environment_sets_another_default(variable: str) -> None:
                           env={**env, variable: "10"}, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "stopped: Recursion limit of 10 reached" in done.stdout
+
+
+@pytest.mark.parametrize("library", ["langgraph", "streamhil"])
+@pytest.mark.parametrize("how", ["at the call", "bound", "bound, then another config at the call"])
+def test_an_explicit_limit_of_25_applies_through_with_config(library: str, how: str) -> None:
+    errors = importlib.import_module(f"{library}.errors")
+    app = _loop(library, 100)
+    with pytest.raises(errors.GraphRecursionError):
+        if how == "at the call":
+            app.with_config(tags=["t"]).invoke({"n": 0}, {"recursion_limit": 25})
+        elif how == "bound":
+            app.with_config(recursion_limit=25).invoke({"n": 0})
+        else:
+            app.with_config(recursion_limit=25).invoke({"n": 0}, {"tags": ["t"]})
