@@ -56,7 +56,7 @@ def writes_from_return(
         return writes, targets, shown_update(writes)
     if isinstance(result, dict):
         writes = _dict_writes(graph, node, result, lenient)
-        return writes, [], result if writes else None
+        return writes, [], _without_managed(graph, result) if writes else None
     if isinstance(result, (list, tuple)) and result and all(isinstance(r, Command) for r in result):
         writes = []
         gotos: list[str | Send] = []
@@ -68,7 +68,7 @@ def writes_from_return(
     if is_state_object(result):
         values = object_updates(result)
         writes = _dict_writes(graph, node, values, True)
-        return writes, [], values if writes else None
+        return writes, [], _without_managed(graph, values) if writes else None
     raise InvalidUpdateError(
         f"Node {node!r} returned {result!r}: expected dict, got {type(result).__name__}. "
         "A node returns a dict of state updates, None, or a Command."
@@ -83,6 +83,15 @@ def shown_update(writes: list[tuple[str, Any]]) -> Any:
     if len({key for key, _ in writes}) == len(writes):
         return dict(writes)
     return [{key: value} for key, value in writes]
+
+
+def _without_managed(graph: GraphSpec, update: dict[str, Any]) -> dict[str, Any]:
+    """A node's update as the ``updates`` stream shows it: without the managed keys
+    (``RemainingSteps``/``IsLastStep``) it may have returned, whose writes are ignored."""
+    managed = graph.schema.managed
+    if not managed or not any(key in managed for key in update):
+        return update
+    return {key: value for key, value in update.items() if key not in managed}
 
 
 def _dict_writes(graph: GraphSpec, node: str, update: dict[str, Any], lenient: bool) -> list[tuple[str, Any]]:

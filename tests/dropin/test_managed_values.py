@@ -151,9 +151,12 @@ def test_managed_keys_are_not_channels() -> None:
         first = app.invoke({"log": [], "is_last_step": True}, config)
         app.update_state(config, {"log": ["x"], "remaining_steps": 1}, as_node="w")
         state = app.get_state(config)
-        return first, seen, state.values, sorted(state.values)
+        routed = list(seen)
+        updates = list(app.stream({"log": []}, {**config, "configurable": {"thread_id": "u"}}, stream_mode="updates"))
+        return first, routed, state.values, sorted(state.values), updates
 
-    first, seen, values, keys = side_by_side(program)
+    first, seen, values, keys, updates = side_by_side(program)
+    assert updates == [{"w": {"log": [["log", "remaining_steps", "is_last_step"]]}}]  # the ignored write not shown
     assert first == {"log": [["log", "remaining_steps", "is_last_step"]]}  # channels first, as LangGraph
     assert seen == [(6, False), (2, False)]  # the run's route, then update_state's
     assert keys == ["log"]
