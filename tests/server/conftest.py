@@ -1,9 +1,11 @@
-"""Fixtures: a TestClient factory on the test's anyio backend, and an open connection helper."""
+"""Fixtures: a TestClient factory on the test's anyio backend, an open connection helper, and
+``db``: each durable store a server can use."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,3 +42,11 @@ def connect(client: TestClient, token: str | None = "alice-token", url: str = LO
         welcome = wire.hello(token)
         assert welcome["type"] == "welcome", welcome
         yield wire
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A SQLite file, or a PostgreSQL URL to a fresh schema (skipped when no server answers)."""
+    if request.param == "postgres":
+        return str(request.getfixturevalue("postgres_db_url"))
+    return str(tmp_path / "s.sqlite")

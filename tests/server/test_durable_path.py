@@ -40,14 +40,6 @@ def _answer_then_store(bad_answer: str) -> CompiledStateGraph:
     return g.compile()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A SQLite file, or a PostgreSQL URL to a fresh schema (skipped when no server answers)."""
-    if request.param == "postgres":
-        return str(request.getfixturevalue("postgres_db_url"))
-    return str(tmp_path / "s.sqlite")
-
-
 def _stored_threads_and_open_runs(db: str) -> tuple[dict[str, str], int]:
     """What a fresh storage on ``db`` finds: each thread's status, and how many runs are open."""
     from streamhil_server.storage import storage_for

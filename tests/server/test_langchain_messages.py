@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 import pytest
 
 pytest.importorskip("langchain_core")
@@ -17,6 +16,7 @@ from langchain_core.messages import AIMessage  # noqa: E402
 from streamhil.graph import START, MessagesState, StateGraph  # noqa: E402
 
 from .conftest import connect  # noqa: E402
+from .sse import sse_events  # noqa: E402
 
 REPLY = "tokens from a chat model"
 
@@ -65,18 +65,8 @@ def _sse_run(client: Any, mode: str) -> list[tuple[str, Any]]:
     body = {"assistant_id": "chat", "input": {"messages": [{"type": "human", "content": "hi"}]}, "stream_mode": [mode]}
     reply = client.post(f"/threads/{tid}/runs/stream", json=body, headers=headers)
     assert reply.status_code == 200
-    return [_sse_event(block) for block in reply.text.split("\n\n") if "event: " in block]
+    return sse_events(reply.text)
 
-
-def _sse_event(block: str) -> tuple[str, Any]:
-    event = data = None
-    for line in block.splitlines():
-        if line.startswith("event: "):
-            event = line[7:]
-        elif line.startswith("data: "):
-            data = orjson.loads(line[6:])
-    assert event is not None
-    return event, data
 
 
 def test_websocket_events_mode_gives_astream_events_of_the_run(make_client: Any) -> None:

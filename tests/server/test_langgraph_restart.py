@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -24,14 +23,6 @@ from .graphs import Gate, gated, gated_to_end
 KEY = {"x-api-key": "alice-token"}
 KEPT = ("run_id", "thread_id", "assistant_id", "created_at", "metadata", "multitask_strategy", "kwargs")
 """What a run's record says that a restart must not change."""
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A SQLite file, or a PostgreSQL URL to a fresh schema (skipped when no server answers)."""
-    if request.param == "postgres":
-        return str(request.getfixturevalue("postgres_db_url"))
-    return str(tmp_path / "s.sqlite")
 
 
 def _graphs(gate: Gate) -> dict[str, Any]:

@@ -4,10 +4,8 @@ so a node that runs after a restart still sees int keys (LangGraph stores such s
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, TypedDict
 
-import pytest
 
 from streamhil.graph import END, START, StateGraph
 from streamhil.types import interrupt
@@ -35,13 +33,6 @@ def scores_graph() -> Any:
     g.add_edge("score", "check")
     g.add_edge("check", END)
     return g.compile()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "postgres":
-        return str(request.getfixturevalue("postgres_db_url"))
-    return str(tmp_path / "s.sqlite")
 
 
 def test_int_keys_are_stored_and_sent_as_json_keys(make_client: Any, db: str) -> None:

@@ -3,23 +3,13 @@ and unfinished runs survive."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import pytest
 from streamhil_server.demo_graphs import demo_graphs
 
 from .conftest import connect
 from .graphs import Gate, gated
 from .wire import check_seqs
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A SQLite file, or a PostgreSQL URL to a fresh schema (skipped when no server answers)."""
-    if request.param == "postgres":
-        return str(request.getfixturevalue("postgres_db_url"))
-    return str(tmp_path / "s.sqlite")
 
 
 def test_interrupted_thread_survives_a_restart(make_client: Any, db: str) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 import pytest
 from streamhil.graph import START, StateGraph
 
@@ -15,6 +14,7 @@ from streamhil_server.encoding import stream_payload
 
 from .conftest import connect
 from .graphs import S, failing
+from .sse import sse_events
 
 ERROR = repr(ValueError("boom: the node failed"))
 
@@ -65,17 +65,7 @@ def test_langgraph_sse_tasks_and_debug_parts_carry_the_error_string(make_client:
         body = {"assistant_id": "failing", "input": {}, "stream_mode": ["tasks", "debug"], "stream_subgraphs": subgraphs}
         reply = client.post(f"/threads/{tid}/runs/stream", json=body, headers=headers)
         assert reply.status_code == 200
-        events = [_sse_event(block) for block in reply.text.split("\n\n") if "event: " in block]
+        events = sse_events(reply.text)
         assert errors_of(events) == [ERROR] * (4 if subgraphs else 2)
         assert events[-1][0] == "error"
 
-
-def _sse_event(block: str) -> tuple[str, Any]:
-    event = data = None
-    for line in block.splitlines():
-        if line.startswith("event: "):
-            event = line[7:]
-        elif line.startswith("data: "):
-            data = orjson.loads(line[6:])
-    assert event is not None
-    return event, data

@@ -21,13 +21,6 @@ def registry() -> GraphRegistry:
     return GraphRegistry({name: graph for name, (graph, _) in demo_graphs().items()})
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "postgres":
-        return str(request.getfixturevalue("postgres_db_url"))
-    return str(tmp_path / "server.sqlite")
-
-
 async def test_metadata_and_run_records_survive_a_restart(db: str) -> None:
     async with Runtime(registry(), db=db) as runtime:
         await runtime.thread_metadata.create("t-early", "alice", {"team": "ops"})
